@@ -1,0 +1,479 @@
+"""The dataset folder: manifest, named roots, path portability and the sequence catalog.
+
+:class:`DatasetCore` is the manifest part of the public :class:`mosaic.Dataset`; it knows
+nothing about tracks, labels or features beyond where their roots are and which
+(group, sequence) pairs ``tracks/index.csv`` lists.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path, PurePath
+from typing import Any, ClassVar
+
+import pandas as pd
+import yaml
+
+from .atomic import atomic_write_text
+from .errors import ConfigError, ManifestError, RootNotSetError
+from .indexes import TRACKS_INDEX, is_path_column, read_index, write_index
+from .safe_names import KEY_SEPARATOR
+
+MANIFEST_NAMES = ("dataset.yaml", "dataset.yml", "dataset.json")
+ROOT_KEYS = ("media_raw", "media", "tracks_raw", "tracks", "features", "labels", "models", "frames")
+DATASET_TYPES = ("discrete", "continuous")
+
+
+def default_roots() -> dict[str, str]:
+    """Default named roots, each a folder of the same name inside the dataset folder."""
+    return {k: k for k in ROOT_KEYS}
+
+
+def parse_duration(value: str | int | float | None) -> float | None:
+    """Parse a duration such as ``'1h'``, ``'30min'``, ``'90s'`` or seconds into seconds."""
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if value <= 0:
+            raise ValueError(f"duration must be positive, got {value}")
+        return float(value)
+    td = pd.Timedelta(str(value))
+    if td.total_seconds() <= 0:
+        raise ValueError(f"duration must be positive, got {value}")
+    return td.total_seconds()
+
+
+def _remap_with(path_map: dict[str, str], path: str | os.PathLike) -> Path:
+    """Replace the longest matching prefix (by whole path components) of ``path``."""
+    p = PurePath(path)
+    best: tuple[int, str, str] | None = None
+    for old, new in (path_map or {}).items():
+        op = PurePath(old)
+        n = len(op.parts)
+        if p.parts[:n] == op.parts and (best is None or n > best[0]):
+            best = (n, old, new)
+    if best is None:
+        return Path(p)
+    n, _, new = best
+    return Path(new).joinpath(*p.parts[n:])
+
+
+@dataclass
+class DatasetCore:
+    """A dataset folder described by a manifest (``dataset.yaml`` by default).
+
+    Parameters
+    ----------
+    manifest_path
+        Path of the manifest file; the dataset folder is its parent.
+    name, version
+        Free-form identification of the dataset.
+    format
+        ``'yaml'`` (default) or ``'json'``: how :meth:`save` writes the manifest.
+    roots
+        Named roots (see :data:`ROOT_KEYS`), relative to the dataset folder or absolute.
+    meta
+        Dataset-level facts, e.g. ``fps_default``, ``cm_per_pixel``.
+    dataset_type
+        ``'discrete'`` (independent recordings) or ``'continuous'`` (the sequences of a group
+        are consecutive segments of one recording, each ``segment_duration`` long).
+    segment_duration
+        Length of one segment of a continuous dataset, e.g. ``'1h'``.
+    time_column
+        Name of the clock column of a continuous dataset.
+    path_map
+        ``{old_prefix: new_prefix}`` used to read absolute paths written on another machine.
+    """
+
+    manifest_path: Path
+    name: str = "unnamed"
+    version: str = "0.1"
+    format: str = "yaml"
+    roots: dict[str, str] = field(default_factory=default_roots)
+    meta: dict[str, Any] = field(default_factory=dict)
+    dataset_type: str = "discrete"
+    segment_duration: str | None = None
+    time_column: str | None = None
+    path_map: dict[str, str] = field(default_factory=dict)
+
+    _SERIALISED: ClassVar[tuple[str, ...]] = (
+        "name", "version", "format", "roots", "meta", "dataset_type", "segment_duration", "time_column", "path_map",
+    )
+
+    def __post_init__(self) -> None:
+        self.manifest_path = Path(self.manifest_path)
+        if self.manifest_path.is_dir() or self.manifest_path.suffix == "":
+            self.manifest_path = self.manifest_path / ("dataset.json" if self.format == "json" else "dataset.yaml")
+        self.manifest_path = self.manifest_path.absolute()
+        self.roots = dict(self.roots or {})
+        self.meta = dict(self.meta or {})
+        self.path_map = dict(self.path_map or {})
+
+    # ------------------------------------------------------------------ manifest
+    @property
+    def folder(self) -> Path:
+        """The dataset folder (the manifest's parent)."""
+        return self.manifest_path.parent
+
+    @classmethod
+    def create(cls, folder: str | os.PathLike, name: str = "unnamed", **kwargs: Any):
+        """Create a dataset folder with a manifest and the default roots, and return it.
+
+        An existing manifest is never overwritten: it is opened instead.
+        """
+        folder = Path(folder)
+        fmt = kwargs.get("format", "yaml")
+        manifest = folder / ("dataset.json" if fmt == "json" else "dataset.yaml")
+        if manifest.exists():
+            return cls.open(manifest)
+        ds = cls(manifest_path=manifest, name=name, **kwargs)
+        ds.validate()
+        folder.mkdir(parents=True, exist_ok=True)
+        ds.ensure_roots()
+        ds.save()
+        return ds
+
+    @classmethod
+    def open(cls, path: str | os.PathLike):
+        """Open a dataset from its folder or its manifest file."""
+        path = Path(path)
+        if path.is_dir():
+            for name in MANIFEST_NAMES:
+                if (path / name).exists():
+                    path = path / name
+                    break
+            else:
+                raise ManifestError(
+                    "no dataset manifest in folder", path=path, expected=" or ".join(MANIFEST_NAMES),
+                    hint="create one with Dataset.create(folder, name=...)",
+                )
+        fmt = "json" if path.suffix.lower() == ".json" else "yaml"
+        return cls(manifest_path=path, format=fmt).load()
+
+    def load(self):
+        """Read the manifest file into this object (validated) and return ``self``."""
+        path = self.manifest_path
+        if not path.exists():
+            raise ManifestError("manifest not found", path=path)
+        try:
+            text = path.read_text(encoding="utf-8")
+            data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+        except (json.JSONDecodeError, yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise ManifestError("manifest is not valid YAML/JSON", path=path, found=str(exc).splitlines()[0]) from exc
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            raise ManifestError("manifest must be a mapping", path=path, expected="mapping of fields", found=type(data).__name__)
+        unknown = sorted(set(data) - set(self._SERIALISED))
+        if unknown:
+            raise ManifestError("manifest has unknown fields", path=path, expected=list(self._SERIALISED), found=unknown)
+        roots = data.get("roots") or {}
+        if not isinstance(roots, dict):
+            raise ManifestError("'roots' must be a mapping of root name to path", path=path, found=type(roots).__name__)
+        merged_roots = default_roots()
+        merged_roots.update({str(k): str(v) for k, v in roots.items()})
+        for f in self._SERIALISED:
+            if f in data and f != "roots":
+                setattr(self, f, data[f])
+        self.roots = merged_roots
+        self.meta = dict(self.meta or {})
+        self.path_map = {str(k): str(v) for k, v in (self.path_map or {}).items()}
+        self.format = "json" if path.suffix.lower() == ".json" else "yaml"
+        self.validate()
+        return self
+
+    def validate(self) -> None:
+        """Check field types and the continuous-dataset fields; raise :class:`ManifestError`."""
+        p = self.manifest_path
+        unknown_roots = sorted(set(self.roots) - set(ROOT_KEYS))
+        if unknown_roots:
+            raise ManifestError("manifest names unknown roots", path=p, expected=list(ROOT_KEYS), found=unknown_roots)
+        if self.format not in ("yaml", "json"):
+            raise ManifestError("unknown manifest format", path=p, expected="yaml or json", found=self.format)
+        if self.dataset_type not in DATASET_TYPES:
+            raise ManifestError("unknown dataset_type", path=p, expected=list(DATASET_TYPES), found=self.dataset_type)
+        if not isinstance(self.meta, dict):
+            raise ManifestError("'meta' must be a mapping", path=p, found=type(self.meta).__name__)
+        if self.dataset_type == "continuous":
+            if self.segment_duration is None:
+                raise ManifestError("a continuous dataset needs segment_duration", path=p, expected="e.g. '1h'", found=None)
+            try:
+                parse_duration(self.segment_duration)
+            except (ValueError, TypeError) as exc:
+                raise ManifestError("segment_duration is not a duration", path=p, expected="e.g. '1h', '30min', 3600", found=self.segment_duration) from exc
+            if not isinstance(self.time_column, str) or not self.time_column:
+                raise ManifestError("a continuous dataset needs time_column", path=p, expected="name of the clock column", found=self.time_column)
+        elif self.segment_duration is not None:
+            try:
+                parse_duration(self.segment_duration)
+            except (ValueError, TypeError) as exc:
+                raise ManifestError("segment_duration is not a duration", path=p, found=self.segment_duration) from exc
+
+    @property
+    def segment_seconds(self) -> float | None:
+        """``segment_duration`` in seconds (None when unset)."""
+        return parse_duration(self.segment_duration)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The manifest content as written to disk."""
+        d = asdict(self)
+        return {k: d[k] for k in self._SERIALISED}
+
+    def save(self) -> Path:
+        """Write the manifest atomically (YAML, or JSON when ``format='json'``)."""
+        self.validate()
+        data = self.to_dict()
+        if self.format == "json":
+            text = json.dumps(data, indent=2, sort_keys=False) + "\n"
+        else:
+            text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+        self.manifest_path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(self.manifest_path, text)
+        return self.manifest_path
+
+    # ------------------------------------------------------------------ roots
+    def has_root(self, key: str) -> bool:
+        """True when the manifest defines root ``key``."""
+        return bool(self.roots.get(key))
+
+    def get_root(self, key: str) -> Path:
+        """Absolute path of root ``key``.
+
+        Raises
+        ------
+        RootNotSetError
+            The manifest does not define ``key`` (the message lists the known roots).
+        """
+        value = self.roots.get(key)
+        if not value:
+            raise RootNotSetError(
+                f"root {key!r} is not set", path=self.manifest_path,
+                expected=f"one of {sorted(k for k, v in self.roots.items() if v)}", found=key,
+                hint=f"ds.set_root({key!r}, path)",
+            )
+        p = Path(value)
+        if p.is_absolute():
+            return p if p.exists() else self.remap_path(p)
+        return (self.folder / p).absolute()
+
+    def set_root(self, key: str, path: str | os.PathLike) -> Path:
+        """Set root ``key`` to ``path`` (relative to the dataset folder, or absolute) and create it."""
+        if key not in ROOT_KEYS:
+            raise ConfigError(f"unknown root {key!r}", path=self.manifest_path, expected=list(ROOT_KEYS), found=key)
+        p = Path(path)
+        if p.is_absolute():
+            try:
+                p = p.relative_to(self.folder)
+            except ValueError:
+                pass
+        self.roots[key] = p.as_posix()
+        root = self.get_root(key)
+        root.mkdir(parents=True, exist_ok=True)
+        return root
+
+    def ensure_roots(self) -> dict[str, Path]:
+        """Create every root folder that does not exist yet; return ``{key: path}``."""
+        out = {}
+        for key in self.roots:
+            if self.roots[key]:
+                root = self.get_root(key)
+                root.mkdir(parents=True, exist_ok=True)
+                out[key] = root
+        return out
+
+    def resolve_media_root(self) -> Path:
+        """The folder holding original videos: ``media_raw`` when set, else ``media``."""
+        if self.has_root("media_raw"):
+            return self.get_root("media_raw")
+        return self.get_root("media")
+
+    # ------------------------------------------------------------------ portability
+    def remap_roots(self, path_map: dict[str, str]) -> dict[str, tuple[str, str]]:
+        """Rewrite absolute roots through ``path_map`` (longest prefix wins).
+
+        The map is also remembered in ``self.path_map``. Returns ``{root: (old, new)}`` of
+        the roots that changed; call :meth:`save` to persist.
+        """
+        self.path_map.update({str(k): str(v) for k, v in path_map.items()})
+        changed = {}
+        for key, value in list(self.roots.items()):
+            if value and Path(value).is_absolute():
+                new = _remap_with(path_map, value).as_posix()
+                if new != value:
+                    changed[key] = (value, new)
+                    self.roots[key] = new
+        return changed
+
+    def remap_path(self, path: str | os.PathLike) -> Path:
+        """Map an absolute path through the manifest's ``path_map`` (longest prefix wins)."""
+        return _remap_with(self.path_map, path)
+
+    def resolve_path(self, path: str | os.PathLike, anchor: str | os.PathLike | None = None) -> Path:
+        """Turn a stored path into a usable absolute path.
+
+        Relative paths are joined to ``anchor`` (default: the dataset folder); absolute
+        paths that exist are returned as they are; absolute paths that do not exist are
+        mapped through :meth:`remap_path`.
+        """
+        p = Path(path)
+        if not p.is_absolute():
+            return (Path(anchor) if anchor is not None else self.folder).joinpath(p).absolute()
+        if p.exists():
+            return p
+        return self.remap_path(p)
+
+    def relative_path(self, path: str | os.PathLike) -> str:
+        """Express ``path`` relative to the dataset folder when inside it (POSIX style), else absolute."""
+        p = Path(path).absolute()
+        try:
+            return p.relative_to(self.folder.absolute()).as_posix()
+        except ValueError:
+            return p.as_posix()
+
+    def index_files(self) -> list[Path]:
+        """Every ``index.csv`` under the dataset's roots (each found once)."""
+        seen: dict[Path, None] = {}
+        for key in self.roots:
+            if not self.has_root(key):
+                continue
+            root = self.get_root(key)
+            if root.exists():
+                for p in sorted(root.rglob("index.csv")):
+                    seen.setdefault(p.resolve(), None)
+        return list(seen)
+
+    def _rewrite_indexes(self, transform, dry_run: bool) -> dict[str, int]:
+        report: dict[str, int] = {}
+        for idx in self.index_files():
+            df = read_index(idx)
+            cols = [c for c in df.columns if is_path_column(c)]
+            n_changed = 0
+            for c in cols:
+                old = df[c].astype(str)
+                new = old.map(lambda v: transform(v) if v else v)
+                n_changed += int((old != new).sum())
+                df[c] = new
+            report[str(idx)] = n_changed
+            if n_changed and not dry_run:
+                write_index(idx, df)
+        return report
+
+    def rewrite_index_paths(self, path_map: dict[str, str], dry_run: bool = False) -> dict[str, int]:
+        """Rewrite absolute paths in every index through ``path_map``.
+
+        Returns ``{index_path: n_changed}``; with ``dry_run`` nothing is written.
+        """
+        def transform(v: str) -> str:
+            p = PurePath(v)
+            return _remap_with(path_map, p).as_posix() if p.is_absolute() else v
+
+        return self._rewrite_indexes(transform, dry_run)
+
+    def make_portable(self, dry_run: bool = False) -> dict[str, int]:
+        """Store every index path relative to the dataset folder where it lies inside it.
+
+        Absolute paths are first mapped through ``path_map``. Idempotent: a second call
+        changes nothing. Returns ``{index_path: n_changed}``.
+        """
+        folder = self.folder.absolute()
+
+        def transform(v: str) -> str:
+            p = Path(v)
+            if not p.is_absolute():
+                return v
+            if not p.exists():
+                p = self.remap_path(p)
+            try:
+                return p.relative_to(folder).as_posix()
+            except ValueError:
+                return v
+
+        return self._rewrite_indexes(transform, dry_run)
+
+    # ------------------------------------------------------------------ sequence catalog
+    def tracks_index(self) -> pd.DataFrame:
+        """``tracks/index.csv`` as a table (named error when missing or malformed)."""
+        return read_index(self.get_root("tracks") / "index.csv", TRACKS_INDEX)
+
+    def list_groups(self) -> list[str]:
+        """Sorted groups of the converted tracks."""
+        return sorted(self.tracks_index()["group"].unique().tolist())
+
+    def list_sequences(self, group: str | None = None) -> list[str]:
+        """Sorted sequences (of one group, or of all groups)."""
+        df = self.tracks_index()
+        if group is not None:
+            df = df[df["group"] == group]
+        return sorted(df["sequence"].unique().tolist())
+
+    def list_pairs(self) -> list[tuple[str, str]]:
+        """Sorted (group, sequence) pairs of the converted tracks."""
+        df = self.tracks_index()
+        return sorted(zip(df["group"], df["sequence"]))
+
+    def get_sequence_metadata(self, level_names: list[str] | None = None, separator: str = KEY_SEPARATOR) -> pd.DataFrame:
+        """Parse each ``group<sep>sequence`` key into one column per hierarchy level.
+
+        Parameters
+        ----------
+        level_names
+            Names of the levels; their number must equal the number of parts in every key.
+            Default: ``level_0 .. level_{n-1}`` (all keys must have the same number of parts).
+        separator
+            Separator between levels, ``'__'`` by default.
+
+        Raises
+        ------
+        ConfigError
+            When a key has a different number of levels than ``level_names``.
+        """
+        df = self.tracks_index()[["group", "sequence"]].drop_duplicates().sort_values(["group", "sequence"]).reset_index(drop=True)
+        keys = df["group"] + separator + df["sequence"]
+        parts = keys.str.split(separator, regex=False)
+        lengths = parts.map(len)
+        n = len(level_names) if level_names is not None else (int(lengths.iloc[0]) if len(lengths) else 0)
+        bad = keys[lengths != n]
+        if len(bad):
+            raise ConfigError(
+                "sequence keys do not have the expected number of levels",
+                path=self.get_root("tracks") / "index.csv",
+                expected=f"{n} levels {list(level_names) if level_names else ''} separated by {separator!r}".strip(),
+                found=f"{bad.iloc[0]!r} has {len(bad.iloc[0].split(separator))} levels ({len(bad)} key(s) differ)",
+            )
+        names = list(level_names) if level_names is not None else [f"level_{i}" for i in range(n)]
+        levels = pd.DataFrame(parts.tolist(), columns=names) if len(df) else pd.DataFrame(columns=names)
+        return pd.concat([df, levels], axis=1)
+
+    def query_sequences(
+        self,
+        group_contains: str | None = None,
+        group_startswith: str | None = None,
+        group_endswith: str | None = None,
+        sequence_contains: str | None = None,
+        sequence_startswith: str | None = None,
+        sequence_endswith: str | None = None,
+    ) -> list[tuple[str, str]]:
+        """(group, sequence) pairs matching every given substring/prefix/suffix filter."""
+        df = self.tracks_index()[["group", "sequence"]].drop_duplicates()
+        mask = pd.Series(True, index=df.index)
+        for col, how, value in (
+            ("group", "contains", group_contains), ("group", "startswith", group_startswith), ("group", "endswith", group_endswith),
+            ("sequence", "contains", sequence_contains), ("sequence", "startswith", sequence_startswith), ("sequence", "endswith", sequence_endswith),
+        ):
+            if value is None:
+                continue
+            s = df[col].astype(str)
+            if how == "contains":
+                mask &= s.str.contains(value, regex=False)
+            else:
+                mask &= getattr(s.str, how)(value)
+        return sorted(zip(df.loc[mask, "group"], df.loc[mask, "sequence"]))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, folder={str(self.folder)!r}, type={self.dataset_type!r})"
+
+
+def dataset_fields() -> list[str]:
+    """Constructor fields of :class:`DatasetCore` (for facades and docs)."""
+    return [f.name for f in fields(DatasetCore)]

@@ -1,0 +1,121 @@
+"""Error types that speak to the user.
+
+Every reader validates at the boundary and raises a :class:`MosaicError` subclass whose
+message names the file, the (group, sequence), what was expected and what was found.
+"""
+from __future__ import annotations
+
+from os import PathLike
+from typing import Any
+
+
+class MosaicError(Exception):
+    """Base class of every error mosaic raises on purpose.
+
+    Parameters
+    ----------
+    problem
+        One sentence saying what is wrong.
+    path
+        The file or folder concerned, if any.
+    group, sequence
+        The recording concerned, if any.
+    expected, found
+        What the reader expected and what it found instead.
+    hint
+        What the user can do about it.
+    """
+
+    def __init__(
+        self,
+        problem: str,
+        *,
+        path: str | PathLike | None = None,
+        group: str | None = None,
+        sequence: str | None = None,
+        expected: Any = None,
+        found: Any = None,
+        hint: str | None = None,
+    ) -> None:
+        self.problem = problem
+        self.path = None if path is None else str(path)
+        self.group = group
+        self.sequence = sequence
+        self.expected = expected
+        self.found = found
+        self.hint = hint
+        super().__init__(self._compose())
+
+    def _compose(self) -> str:
+        parts = [self.problem]
+        if self.path is not None:
+            parts.append(f"file: {self.path}")
+        if self.group is not None or self.sequence is not None:
+            parts.append(f"recording: ({self.group!r}, {self.sequence!r})")
+        if self.expected is not None:
+            parts.append(f"expected: {self.expected}")
+        if self.found is not None:
+            parts.append(f"found: {self.found}")
+        if self.hint:
+            parts.append(f"hint: {self.hint}")
+        return " | ".join(parts)
+
+    def __str__(self) -> str:  # KeyError subclasses would otherwise repr() the message
+        return self._compose()
+
+
+class ManifestError(MosaicError):
+    """The dataset manifest (``dataset.yaml``/``.json``) is missing, unreadable or invalid."""
+
+
+class RootNotSetError(MosaicError, KeyError):
+    """A named root was asked for but the manifest does not define it."""
+
+
+class IndexFileError(MosaicError):
+    """An ``index.csv`` is missing, unreadable or lacks declared columns."""
+
+
+class InvalidNameError(MosaicError, ValueError):
+    """A group/sequence name or a safe file name cannot be encoded or decoded."""
+
+
+class SequenceNotFoundError(MosaicError, KeyError):
+    """A (group, sequence) is not known to the dataset."""
+
+
+class ConfigError(MosaicError, ValueError):
+    """Parameters or a configuration are invalid (unknown key, wrong type or value)."""
+
+
+class TrackFormatError(MosaicError):
+    """A tracking file does not have the layout its format promises."""
+
+
+class SchemaError(MosaicError):
+    """A table does not satisfy a mosaic schema (e.g. ``trex_v1``)."""
+
+
+class LabelFormatError(MosaicError):
+    """A label/annotation file does not have the expected layout."""
+
+
+class MediaError(MosaicError):
+    """A video is unreadable, missing, or a frame request cannot be served."""
+
+
+class FeatureError(MosaicError):
+    """A feature cannot run: bad params, missing inputs or missing upstream run."""
+
+
+class ModelError(MosaicError):
+    """A model cannot be trained or applied with the given config and inputs."""
+
+
+class BatchError(MosaicError):
+    """Some items of a batch failed; ``failures`` maps item to its error message."""
+
+    def __init__(self, problem: str, failures: dict[str, str], **kwargs: Any) -> None:
+        self.failures = dict(failures)
+        listing = "; ".join(f"{k}: {v}" for k, v in self.failures.items())
+        super().__init__(f"{problem} ({len(self.failures)} failed: {listing})", **kwargs)

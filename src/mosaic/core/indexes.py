@@ -1,0 +1,207 @@
+"""Reading and writing every ``index.csv`` atomically, with declared columns.
+
+Each root keeps an ``index.csv``. A domain declares its index with an :class:`IndexSchema`
+(required columns, optional columns, key columns). Reads validate the columns and raise
+:class:`IndexFileError` naming the file; writes are atomic; :func:`upsert_index` merges new
+rows under an exclusive file lock so that concurrent processes lose no rows.
+
+Path columns (``abs_path`` and every column ending in ``_path``) hold paths relative to the
+dataset folder; :mod:`mosaic.core.dataset` rewrites them for portability.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import io
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .atomic import atomic_write_text
+from .errors import IndexFileError
+
+NAME_COLUMNS = ("group", "sequence", "group_safe", "sequence_safe")
+
+
+@dataclass(frozen=True)
+class IndexSchema:
+    """Declared layout of one kind of ``index.csv``.
+
+    Parameters
+    ----------
+    name
+        Which index this is (for messages), e.g. ``"tracks"``.
+    columns
+        Required columns, in the order they are written.
+    key
+        Columns that identify a row; an upsert replaces rows with the same key.
+    text_columns
+        Columns always read as strings (never ``"001"`` → ``1``); missing values read as ``""``.
+    """
+
+    name: str
+    columns: tuple[str, ...]
+    key: tuple[str, ...]
+    text_columns: tuple[str, ...] = field(default=NAME_COLUMNS + ("abs_path",))
+
+
+def is_path_column(column: str) -> bool:
+    """True for columns that store dataset-relative paths."""
+    return column == "abs_path" or column.endswith("_path")
+
+
+def _lock_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.lock")
+
+
+@contextlib.contextmanager
+def index_lock(path: str | os.PathLike) -> Iterator[None]:
+    """Hold an exclusive advisory lock for the index at ``path`` (across processes)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(_lock_path(path), "a+") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def read_index(path: str | os.PathLike, schema: IndexSchema | None = None, missing_ok: bool = False) -> pd.DataFrame:
+    """Read an index CSV, validating its declared columns.
+
+    Parameters
+    ----------
+    path
+        The ``index.csv``.
+    schema
+        Declared layout; when None only CSV well-formedness is checked.
+    missing_ok
+        Return an empty frame with the schema's columns when the file does not exist.
+
+    Raises
+    ------
+    IndexFileError
+        File missing (unless ``missing_ok``), unreadable, or lacking required columns.
+    """
+    path = Path(path)
+    if not path.exists():
+        if missing_ok:
+            cols = list(schema.columns) if schema else []
+            return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
+        raise IndexFileError(
+            f"{schema.name + ' ' if schema else ''}index not found",
+            path=path,
+            hint="run the step that builds it (e.g. index/convert) or check the dataset roots",
+        )
+    text_cols = schema.text_columns if schema else NAME_COLUMNS + ("abs_path",)
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+        if not raw.strip():
+            df = pd.DataFrame()
+        else:
+            header = pd.read_csv(io.BytesIO(raw), nrows=0).columns
+            dtypes = {c: str for c in header if c in text_cols or is_path_column(c)}
+            df = pd.read_csv(io.BytesIO(raw), dtype=dtypes, keep_default_na=False, na_values={c: [""] for c in header if c not in dtypes})
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        raise IndexFileError("index is not a readable CSV", path=path, found=str(exc).splitlines()[0]) from exc
+    if schema is not None:
+        missing = [c for c in schema.columns if c not in df.columns]
+        if missing:
+            if df.empty and len(df.columns) == 0:
+                raise IndexFileError(f"{schema.name} index is empty (no header)", path=path, expected=list(schema.columns))
+            raise IndexFileError(
+                f"{schema.name} index lacks declared columns",
+                path=path,
+                expected=list(schema.columns),
+                found=list(df.columns),
+            )
+    for c in df.columns:
+        if c in text_cols or is_path_column(c):
+            df[c] = df[c].fillna("").astype(str)
+    return df
+
+
+def _ordered(df: pd.DataFrame, schema: IndexSchema | None) -> pd.DataFrame:
+    if schema is None:
+        return df
+    missing = [c for c in schema.columns if c not in df.columns]
+    if missing:
+        raise IndexFileError(f"refusing to write {schema.name} index without declared columns", expected=list(schema.columns), found=list(df.columns))
+    extra = [c for c in df.columns if c not in schema.columns]
+    return df[list(schema.columns) + extra]
+
+
+def write_index(path: str | os.PathLike, df: pd.DataFrame, schema: IndexSchema | None = None) -> Path:
+    """Write ``df`` to ``path`` atomically, declared columns first."""
+    df = _ordered(df, schema)
+    if schema is not None and len(df):
+        df = df.sort_values(list(schema.key), kind="stable").reset_index(drop=True)
+    return atomic_write_text(path, df.to_csv(index=False))
+
+
+def upsert_index(
+    path: str | os.PathLike,
+    rows: pd.DataFrame | Iterable[Mapping[str, Any]],
+    schema: IndexSchema,
+    *,
+    drop: Iterable[Mapping[str, Any]] | None = None,
+) -> pd.DataFrame:
+    """Merge ``rows`` into the index under an exclusive lock and write it atomically.
+
+    Rows whose key equals a new row's key are replaced; other rows are kept. ``drop`` lists
+    keys (mappings of key columns) to remove. Returns the written table.
+    """
+    new = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
+    path = Path(path)
+    with index_lock(path):
+        old = read_index(path, schema, missing_ok=True)
+        frames = [old]
+        key = list(schema.key)
+        if len(new):
+            for c in key:
+                if c not in new.columns:
+                    raise IndexFileError(f"new {schema.name} index rows lack key column {c!r}", path=path, expected=key, found=list(new.columns))
+            new = new.copy()
+            for c in key:
+                new[c] = new[c].astype(str) if c in schema.text_columns else new[c]
+            if len(old):
+                old_keys = pd.MultiIndex.from_frame(old[key].astype(str))
+                new_keys = pd.MultiIndex.from_frame(new[key].astype(str))
+                frames = [old[~old_keys.isin(new_keys)]]
+            frames.append(new)
+        merged = pd.concat([f for f in frames if len(f.columns)], ignore_index=True) if any(len(f.columns) for f in frames) else old
+        if drop:
+            drop_df = pd.DataFrame(list(drop))
+            if len(drop_df) and len(merged):
+                dk = pd.MultiIndex.from_frame(drop_df[key].astype(str))
+                mk = pd.MultiIndex.from_frame(merged[key].astype(str))
+                merged = merged[~mk.isin(dk)]
+        for c in merged.columns:
+            if c in schema.text_columns or is_path_column(c):
+                merged[c] = merged[c].fillna("").astype(str)
+        write_index(path, merged, schema)
+        return merged.reset_index(drop=True)
+
+
+TRACKS_RAW_INDEX = IndexSchema(
+    name="tracks_raw",
+    columns=("group", "sequence", "group_safe", "sequence_safe", "abs_path", "src_format", "size_bytes", "mtime_iso", "md5"),
+    key=("abs_path", "group", "sequence"),
+    text_columns=NAME_COLUMNS + ("abs_path", "src_format", "mtime_iso", "md5"),
+)
+
+TRACKS_INDEX = IndexSchema(
+    name="tracks",
+    columns=(
+        "group", "sequence", "group_safe", "sequence_safe", "abs_path", "schema", "src_format",
+        "n_rows", "n_frames", "n_ids", "fps",
+    ),
+    key=("group", "sequence"),
+    text_columns=NAME_COLUMNS + ("abs_path", "schema", "src_format"),
+)

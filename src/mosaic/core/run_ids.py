@@ -1,0 +1,63 @@
+"""Run ids: short content hashes of what a run depends on.
+
+Same inputs and params give the same run id, so a rerun is recognised and skipped.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+RUN_ID_LENGTH = 12
+_FINGERPRINT_CACHE: dict[tuple[str, int, int], str] = {}
+
+
+def canonical_json(obj: Any) -> str:
+    """Serialise ``obj`` deterministically (sorted keys, tuples as lists, numpy as Python)."""
+    from .atomic import _json_default
+
+    return json.dumps(_canonical(obj), sort_keys=True, separators=(",", ":"), default=_json_default)
+
+
+def _canonical(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _canonical(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_canonical(v) for v in obj]
+    return obj
+
+
+def make_run_id(payload: Any, length: int = RUN_ID_LENGTH) -> str:
+    """Return the first ``length`` hex digits of the SHA-256 of ``canonical_json(payload)``."""
+    return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()[:length]
+
+
+def file_fingerprint(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
+    """Content hash (BLAKE2b, 16 hex digits) of a file, cached per (path, size, mtime).
+
+    Content, not mtime, identifies a file, so a copied or re-cloned dataset keeps its run ids.
+    """
+    path = Path(path)
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    cached = _FINGERPRINT_CACHE.get(key)
+    if cached is not None:
+        return cached
+    h = hashlib.blake2b(digest_size=8)
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(chunk_size), b""):
+            h.update(chunk)
+    digest = h.hexdigest()
+    _FINGERPRINT_CACHE[key] = digest
+    return digest
+
+
+def md5_of_file(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
+    """MD5 hex digest of a file (for raw-file inventories where users expect md5)."""
+    h = hashlib.md5()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(chunk_size), b""):
+            h.update(chunk)
+    return h.hexdigest()

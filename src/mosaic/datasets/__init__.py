@@ -1,0 +1,1 @@
+"""Custom Kedro datasets (npz labels, video) that call the domain readers/writers."""

@@ -1,0 +1,1 @@
+"""Labels: see DESIGN.md."""

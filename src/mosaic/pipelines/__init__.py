@@ -1,0 +1,1 @@
+"""Kedro pipelines: wiring of library functions as nodes (one folder per pipeline)."""

@@ -1,0 +1,7 @@
+"""Wiring of the `ingest` pipeline (nodes arrive with its issue; empty until then, never fake)."""
+from kedro.pipeline import Pipeline
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    """Return the `ingest` pipeline."""
+    return Pipeline([])

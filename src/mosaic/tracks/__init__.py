@@ -1,0 +1,1 @@
+"""Tracks: raw tracking files → standardized ``trex_v1`` parquet."""
