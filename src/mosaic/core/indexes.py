@@ -11,6 +11,7 @@ dataset folder; :mod:`mosaic.core.dataset` rewrites them for portability.
 from __future__ import annotations
 
 import contextlib
+import csv
 import fcntl
 import io
 import os
@@ -142,7 +143,8 @@ def write_index(path: str | os.PathLike, df: pd.DataFrame, schema: IndexSchema |
     df = _ordered(df, schema)
     if schema is not None and len(df):
         df = df.sort_values(list(schema.key), kind="stable").reset_index(drop=True)
-    return atomic_write_text(path, df.to_csv(index=False))
+    # QUOTE_NONNUMERIC: pandas does not quote a bare '\r' otherwise, which corrupts the CSV
+    return atomic_write_text(path, df.to_csv(index=False, quoting=csv.QUOTE_NONNUMERIC))
 
 
 def upsert_index(
