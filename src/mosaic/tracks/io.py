@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -22,19 +23,53 @@ from .schema import TREX_V1, validate_trex_v1
 META_KEY = b"mosaic"
 
 
+#: parquet settings: snappy (fast, universally readable), dictionary encoding only for the
+#: constant/low-cardinality name columns (dictionary-encoding float columns costs time and
+#: gains nothing on continuous values).
+COMPRESSION = "snappy"
+DICTIONARY_COLUMNS = ("group", "sequence", "id", "collection")
+#: min/max statistics (for row-group filtering) only where filters are common
+STATISTICS_COLUMNS = ("frame", "time", "id")
+
+
+def _to_arrow(df: pd.DataFrame) -> pa.Table:
+    """Arrow table of ``df``; numpy numeric columns zero-copy with NaN kept as NaN (not null).
+
+    Missing values in ``trex_v1`` are NaN by contract: storing them as NaN instead of Arrow
+    nulls skips a validity bitmap and makes reading back about twice as fast.
+    """
+    arrays, names = [], []
+    for name in df.columns:
+        col = df[name]
+        if isinstance(col.dtype, np.dtype) and col.dtype.kind in "fiub":
+            arrays.append(pa.array(col.to_numpy(), from_pandas=False))
+        else:
+            arrays.append(pa.Array.from_pandas(col))
+        names.append(str(name))
+    return pa.Table.from_arrays(arrays, names=names)
+
+
 def write_tracks(df: pd.DataFrame, path: str | os.PathLike, meta: dict[str, Any] | None = None) -> Path:
-    """Validate ``df`` as ``trex_v1`` and write it to ``path`` atomically with ``meta``."""
+    """Validate ``df`` as ``trex_v1`` and write it to ``path`` atomically with ``meta``.
+
+    Raises
+    ------
+    SchemaError
+        ``df`` is not a valid ``trex_v1`` table (nothing is written).
+    """
     path = Path(path)
     group = str(df["group"].iloc[0]) if "group" in df and len(df) else None
     sequence = str(df["sequence"].iloc[0]) if "sequence" in df and len(df) else None
     validate_trex_v1(df, path=path, group=group, sequence=sequence)
-    table = pa.Table.from_pandas(df, preserve_index=False)
+    table = _to_arrow(df)
     info = {"schema": TREX_V1, **(meta or {})}
     md = dict(table.schema.metadata or {})
     md[META_KEY] = json.dumps(info, default=str).encode("utf-8")
     table = table.replace_schema_metadata(md)
     with atomic_path(path) as tmp:
-        pq.write_table(table, tmp, compression="zstd")
+        pq.write_table(table, tmp, compression=COMPRESSION,
+                       use_dictionary=[c for c in DICTIONARY_COLUMNS if c in table.column_names],
+                       write_statistics=[c for c in STATISTICS_COLUMNS if c in table.column_names])
     return path
 
 

@@ -52,7 +52,8 @@ def validate_trex_v1(df: pd.DataFrame, *, path=None, group=None, sequence=None) 
     """Check ``df`` against ``trex_v1``; raise :class:`SchemaError` naming what is wrong.
 
     Checks: required columns; ``frame`` integer and non-negative; ``time``/``X``/``Y``/pose
-    numeric and free of ``inf``; (frame, id) unique; rows sorted by (frame, id).
+    numeric and free of ``inf``; ``id`` never missing; (frame, id) unique; rows sorted by
+    (frame, id).
     """
     ctx = dict(path=path, group=group, sequence=sequence)
     missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
@@ -72,6 +73,8 @@ def validate_trex_v1(df: pd.DataFrame, *, path=None, group=None, sequence=None) 
             raise SchemaError(f"column {c!r} holds inf; missing values must be NaN", expected="finite or NaN", found=f"{int(np.isinf(v).sum())} inf", **ctx)
     if len(df) == 0:
         return
+    if df["id"].isna().any():
+        raise SchemaError("'id' has missing values", expected="an id on every row", found=f"{int(df['id'].isna().sum())} missing", **ctx)
     ids = df["id"].to_numpy()
     if len(frames) > 1:
         same = frames[1:] == frames[:-1]

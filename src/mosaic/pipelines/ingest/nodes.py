@@ -1,0 +1,49 @@
+"""Nodes of the `ingest` pipeline: index raw tracking files (same function as the facade)."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from mosaic.core.dataset import DatasetCore
+from mosaic.core.errors import ConfigError
+from mosaic.core.indexes import TRACKS_RAW_INDEX
+from mosaic.kedro_config import resolve_dataset_dir
+from mosaic.tracks.indexing import scan_tracks_raw
+
+log = logging.getLogger(__name__)
+
+_SCAN_KEYS = (
+    "search_dirs", "patterns", "src_format", "recursive", "multi_sequences_per_file", "group_from",
+    "group_pattern", "exclude_patterns", "compute_md5", "individual_prefixes",
+)
+
+
+def index_raw_tracks(ingest: Mapping[str, Any], dataset_dir: str) -> pd.DataFrame:
+    """Scan every configured source and return the raw index rows.
+
+    ``ingest['sources']`` is a list of :func:`mosaic.tracks.index_tracks_raw` argument sets;
+    a source with ``optional: true`` whose folders do not exist is skipped. The rows are
+    merged into ``tracks_raw/index.csv`` by the catalog dataset (the same merge as the facade).
+    """
+    ds = DatasetCore.open(resolve_dataset_dir(dataset_dir))
+    sources = list((ingest or {}).get("sources") or [])
+    if not sources:
+        raise ConfigError("ingest needs at least one source", expected="ingest.sources: [{search_dirs, src_format, ...}]", found=ingest)
+    frames = []
+    for src in sources:
+        unknown = sorted(set(src) - set(_SCAN_KEYS) - {"optional"})
+        if unknown:
+            raise ConfigError("unknown keys in an ingest source", expected=list(_SCAN_KEYS) + ["optional"], found=unknown)
+        kwargs = {k: v for k, v in src.items() if k in _SCAN_KEYS}
+        try:
+            frames.append(scan_tracks_raw(ds, **kwargs))
+        except ConfigError as exc:
+            if src.get("optional") and "none of the search_dirs exists" in str(exc):
+                log.info("optional ingest source skipped: %s", exc)
+                continue
+            raise
+    frames = [f for f in frames if len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(TRACKS_RAW_INDEX.columns))

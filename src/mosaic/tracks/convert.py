@@ -1,0 +1,579 @@
+"""Converting indexed raw tracking files into ``tracks/<group>__<sequence>.parquet``.
+
+:class:`ConversionBatch` is the one place that plans, converts, validates and records a
+batch; the facade (:func:`convert_all_tracks`, :func:`convert_one_track`) drives it in a
+loop, and the Kedro ``convert`` pipeline hands its lazy :meth:`ConversionBatch.partitions`
+to a ``PartitionedDataset`` — so both doors write the same files with the same code.
+
+Skipping: an output that exists is not converted again unless ``overwrite``. Errors: bad
+files are listed in ``tracks/conversion_report.json`` and, at the end, a
+:class:`~mosaic.core.errors.BatchError` lists them (``on_error='skip'``: a warning).
+Writes are atomic, so a failed or interrupted run never damages converted files.
+"""
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import os
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mosaic.core.atomic import atomic_write_json
+from mosaic.core.dataset import DatasetCore
+from mosaic.core.errors import BatchError, ConfigError, MosaicError, SequenceNotFoundError, TrackFormatError
+from mosaic.core.indexes import TRACKS_INDEX, TRACKS_RAW_INDEX, read_index, upsert_index
+from mosaic.core.safe_names import path_in_root, sequence_key, to_safe_name
+
+from .converters import MULTI_SEQUENCE_FORMATS, PER_INDIVIDUAL_FORMATS, REGISTRY, get_converter
+from .io import read_tracks, read_tracks_meta, write_tracks
+from .schema import TREX_V1, validate_trex_v1
+from .table import TrackTable
+
+log = logging.getLogger(__name__)
+
+REPORT_NAME = "conversion_report.json"
+ON_ERROR = ("raise", "skip")
+#: extra (undeclared) columns written to tracks/index.csv
+TRACKS_INDEX_EXTRA = ("cm_per_pixel", "frame_min", "frame_max", "keypoint_names", "individual_names", "source_files")
+
+
+@dataclass
+class Job:
+    """One unit of conversion: the raw file(s) of one recording, or one multi-sequence file."""
+
+    group: str
+    sequence: str  # "" for a multi-sequence file: sequences come from inside it
+    src_format: str
+    rel_paths: list[str]
+
+    @property
+    def multi(self) -> bool:
+        """True when the file holds many sequences (named at conversion)."""
+        return self.sequence == "" or self.src_format in MULTI_SEQUENCE_FORMATS
+
+    @property
+    def label(self) -> str:
+        """Human-readable name for logs and reports."""
+        names = ", ".join(Path(p).name for p in self.rel_paths[:3]) + (" ..." if len(self.rel_paths) > 3 else "")
+        return f"{self.group}/{self.sequence or '*'} [{self.src_format}: {names}]"
+
+
+# ---------------------------------------------------------------------------- planning
+def read_raw_index(ds: DatasetCore, index_filename: str = "index.csv") -> pd.DataFrame:
+    """``tracks_raw/index.csv`` (named error when missing: run ``index_tracks_raw`` first)."""
+    return read_index(ds.get_root("tracks_raw") / index_filename, TRACKS_RAW_INDEX)
+
+
+def _row_get(row: Mapping[str, Any] | pd.Series, key: str, default: Any = "") -> Any:
+    v = row.get(key, default) if hasattr(row, "get") else default
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return default
+    return v
+
+
+def plan_jobs(raw: pd.DataFrame, merge_per_sequence: bool | None = None) -> list[Job]:
+    """Group raw index rows into conversion jobs.
+
+    ``merge_per_sequence`` None (default) or True: files of a per-individual format (TRex)
+    sharing (group, sequence) are merged into one recording; False: each file is its own
+    recording named by its full file stem. Other formats: one job per file.
+    """
+    jobs: list[Job] = []
+    merged: dict[tuple[str, str, str], Job] = {}
+    for r in raw.to_dict("records"):
+        fmt = str(_row_get(r, "src_format"))
+        g, s, p = str(_row_get(r, "group")), str(_row_get(r, "sequence")), str(_row_get(r, "abs_path"))
+        if fmt in PER_INDIVIDUAL_FORMATS:
+            if merge_per_sequence is False:
+                jobs.append(Job(g, Path(p).stem, fmt, [p]))
+                continue
+            key = (g, s, fmt)
+            if key in merged:
+                merged[key].rel_paths.append(p)
+            else:
+                merged[key] = Job(g, s, fmt, [p])
+                jobs.append(merged[key])
+        else:
+            jobs.append(Job(g, s if fmt not in MULTI_SEQUENCE_FORMATS else "", fmt, [p]))
+    for j in jobs:
+        j.rel_paths.sort()
+    return jobs
+
+
+def effective_params(ds: DatasetCore, src_format: str, params: Mapping[str, Any] | None, group_from: str | None = None) -> dict[str, Any]:
+    """Converter params for one format.
+
+    Lowest to highest priority: dataset meta (``fps_default``/``fps``, ``cm_per_pixel``),
+    top-level scalar params (apply to every format), the block ``params[<src_format>]``
+    (``params['dlc']`` also applies to ``dlc_csv``/``dlc_h5``), then ``group_from``.
+    Values found in a source file still win over all of these (see each converter).
+    """
+    out: dict[str, Any] = {}
+    meta = ds.meta or {}
+    fps = meta.get("fps_default", meta.get("fps"))
+    if fps is not None:
+        out["fps"] = fps
+    if meta.get("cm_per_pixel") is not None:
+        out["cm_per_pixel"] = meta["cm_per_pixel"]
+    params = dict(params or {})
+    formats = set(REGISTRY.names())
+    for k, v in params.items():
+        if k in formats and isinstance(v, Mapping):
+            continue
+        out[k] = v
+    family = "dlc" if src_format.startswith("dlc") else src_format
+    for name in dict.fromkeys((family, src_format)):
+        block = params.get(name)
+        if isinstance(block, Mapping):
+            out.update(block)
+    if group_from is not None:
+        out["group_from"] = group_from
+    return out
+
+
+def tracks_index_path(ds: DatasetCore) -> Path:
+    """``tracks/index.csv``."""
+    return ds.get_root("tracks") / "index.csv"
+
+
+def output_path(ds: DatasetCore, group: str, sequence: str) -> Path:
+    """Where the standardized file of (group, sequence) lives: ``tracks/<key>.parquet``."""
+    return path_in_root(ds.get_root("tracks"), sequence_key(group, sequence) + ".parquet")
+
+
+def index_row(ds: DatasetCore, path: Path, meta: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``tracks/index.csv`` row of a written file, from its metadata only."""
+    g, s = str(meta["group"]), str(meta["sequence"])
+    return {
+        "group": g, "sequence": s, "group_safe": to_safe_name(g), "sequence_safe": to_safe_name(s),
+        "abs_path": ds.relative_path(path), "schema": meta.get("schema", TREX_V1), "src_format": meta.get("src_format", ""),
+        "n_rows": meta.get("n_rows"), "n_frames": meta.get("n_frames"), "n_ids": meta.get("n_ids"), "fps": meta.get("fps"),
+        "cm_per_pixel": meta.get("cm_per_pixel"), "frame_min": meta.get("frame_min"), "frame_max": meta.get("frame_max"),
+        "keypoint_names": json.dumps(list(meta.get("keypoint_names") or [])),
+        "individual_names": json.dumps(meta.get("individual_names") or {}, sort_keys=True, default=str),
+        "source_files": json.dumps(list(meta.get("source_files") or [])),
+    }
+
+
+def save_tracks_index_rows(path: str | os.PathLike, rows: pd.DataFrame | Sequence[Mapping[str, Any]]) -> pd.DataFrame:
+    """Upsert rows into ``tracks/index.csv`` (locked, atomic) by (group, sequence); return the index."""
+    df = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(list(rows))
+    if len(df) == 0:
+        return read_index(path, TRACKS_INDEX, missing_ok=True)
+    cols = list(TRACKS_INDEX.columns) + [c for c in TRACKS_INDEX_EXTRA if c not in TRACKS_INDEX.columns]
+    df = df.reindex(columns=cols + [c for c in df.columns if c not in cols])
+    for c in ("n_rows", "n_frames", "n_ids", "frame_min", "frame_max"):
+        df[c] = pd.array(pd.to_numeric(df[c], errors="coerce"), dtype="Int64")  # stay integers through the merge
+    return upsert_index(path, df, TRACKS_INDEX)
+
+
+def _finalize(table: TrackTable, job: Job, src_format: str) -> TrackTable:
+    """Validate a converted table and complete its metadata (counts, source files)."""
+    df = table.df
+    path = job.rel_paths[0] if len(job.rel_paths) == 1 else ", ".join(job.rel_paths)
+    validate_trex_v1(df, path=path, group=table.group, sequence=table.sequence)
+    if len(df) == 0:
+        raise TrackFormatError("conversion produced no rows", path=path, group=table.group, sequence=table.sequence, expected="at least one row", found=0)
+    frames = df["frame"].to_numpy()
+    ids = df["id"].to_numpy()
+    meta = dict(table.meta)
+    meta.update(
+        schema=TREX_V1, group=table.group, sequence=table.sequence, src_format=meta.get("src_format", src_format),
+        source_files=list(job.rel_paths), n_rows=int(len(df)), n_frames=int(1 + np.count_nonzero(frames[1:] != frames[:-1])),
+        n_ids=int(len(pd.unique(ids))), frame_min=int(frames[0]), frame_max=int(frames[-1]),
+    )
+    return TrackTable(table.group, table.sequence, df, meta)
+
+
+# ---------------------------------------------------------------------------- batch
+class ConversionBatch:
+    """Plan, convert, validate and record the conversion of raw tracking files.
+
+    Parameters
+    ----------
+    ds
+        The dataset.
+    jobs
+        What to convert (see :func:`plan_jobs`).
+    params
+        Converter params (see :func:`effective_params`).
+    overwrite
+        Convert again even when the output exists.
+    group_from
+        Passed to converters that name groups from inside the file (CalMS21).
+    on_error
+        ``'raise'``: :meth:`finish` raises :class:`BatchError` listing failed files;
+        ``'skip'``: it logs a warning instead. Good files are written either way.
+    fail_fast
+        Raise the first error immediately (used for single conversions).
+
+    Notes
+    -----
+    The object is a live handle shared between the Kedro nodes of the ``convert``
+    pipeline (``deepcopy`` returns it unchanged so a MemoryDataset passes it through).
+    """
+
+    def __init__(
+        self,
+        ds: DatasetCore,
+        jobs: Sequence[Job],
+        params: Mapping[str, Any] | None = None,
+        overwrite: bool = False,
+        group_from: str | None = None,
+        on_error: str = "raise",
+        fail_fast: bool = False,
+    ) -> None:
+        if on_error not in ON_ERROR:
+            raise ConfigError("unknown on_error", expected=list(ON_ERROR), found=on_error)
+        self.ds = ds
+        self.jobs = list(jobs)
+        self.params = dict(params or {})
+        self.overwrite = bool(overwrite)
+        self.group_from = group_from
+        self.on_error = on_error
+        self.fail_fast = fail_fast
+        self.rows: dict[str, dict[str, Any]] = {}
+        self.converted: list[str] = []
+        self.skipped: list[str] = []
+        self.failures: dict[str, str] = {}
+        self._pending: dict[str, TrackTable] = {}
+
+    def __deepcopy__(self, memo: dict) -> "ConversionBatch":
+        return self
+
+    @classmethod
+    def from_index(
+        cls,
+        ds: DatasetCore,
+        raw: pd.DataFrame | None = None,
+        params: Mapping[str, Any] | None = None,
+        overwrite: bool = False,
+        merge_per_sequence: bool | None = None,
+        group_from: str | None = None,
+        on_error: str = "raise",
+    ) -> "ConversionBatch":
+        """A batch over every row of the raw index (``raw`` or ``tracks_raw/index.csv``)."""
+        raw = read_raw_index(ds) if raw is None else raw
+        return cls(ds, plan_jobs(raw, merge_per_sequence), params, overwrite, group_from, on_error)
+
+    # -- helpers
+    def _fail(self, label: str, exc: BaseException) -> None:
+        msg = str(exc) if isinstance(exc, MosaicError) else f"{type(exc).__name__}: {exc}"
+        self.failures[label] = msg
+        log.error("conversion failed: %s: %s", label, msg)
+        if self.fail_fast:
+            if isinstance(exc, MosaicError):
+                raise exc
+            raise TrackFormatError("conversion failed", path=label, found=msg) from exc
+
+    def _params(self, job: Job) -> dict[str, Any]:
+        return effective_params(self.ds, job.src_format, self.params, self.group_from)
+
+    def _run(self, job: Job, group: str, sequence: str) -> list[TrackTable]:
+        conv = get_converter(job.src_format, path=job.rel_paths[0])
+        paths = [self.ds.resolve_path(p) for p in job.rel_paths]
+        missing = [str(p) for p in paths if not p.exists()]
+        if missing:
+            raise TrackFormatError("raw tracking file not found", path=missing[0], group=group or None, sequence=sequence or None,
+                                   hint="re-run index_tracks_raw (the index lists a file that is gone)")
+        try:
+            tables = conv(paths, self._params(job), group=group, sequence=sequence)
+        except MosaicError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - never let a raw library error reach the user
+            raise TrackFormatError("conversion failed", path=", ".join(map(str, paths)), group=group or None, sequence=sequence or None,
+                                   found=f"{type(exc).__name__}: {exc}") from exc
+        return [_finalize(t, job, job.src_format) for t in tables]
+
+    def _multi_done(self, job: Job) -> list[tuple[str, str, Path]] | None:
+        """Outputs already made from a multi-sequence file (None when not all present)."""
+        idx = read_index(tracks_index_path(self.ds), TRACKS_INDEX, missing_ok=True)
+        if "source_files" not in idx.columns or len(idx) == 0:
+            return None
+        mine = idx[idx["source_files"].astype(str) == json.dumps(list(job.rel_paths))]
+        if len(mine) == 0:
+            return None
+        outs = [(g, s, self.ds.resolve_path(p)) for g, s, p in zip(mine["group"], mine["sequence"], mine["abs_path"])]
+        return outs if all(p.exists() for _, _, p in outs) else None
+
+    def _record_existing(self, key: str, path: Path) -> None:
+        try:
+            meta = read_tracks_meta(path)
+        except MosaicError:
+            meta = {}
+        if {"group", "sequence", "n_rows"} <= set(meta):
+            self.rows[key] = index_row(self.ds, path, meta)
+
+    # -- public
+    def partitions(self) -> dict[str, Callable[[], TrackTable | None]]:
+        """``{sequence_key: callable}``; each call converts one recording (None on failure).
+
+        Existing outputs are skipped (unless ``overwrite``) without reading their sources.
+        Multi-sequence files are converted when listed, their tables handed out one by one.
+        """
+        parts: dict[str, Callable[[], TrackTable | None]] = {}
+        owner: dict[str, str] = {}
+        for job in self.jobs:
+            if job.multi:
+                done = None if self.overwrite else self._multi_done(job)
+                if done is not None:
+                    for g, s, p in done:
+                        key = sequence_key(g, s)
+                        self.skipped.append(key)
+                        self._record_existing(key, p)
+                    continue
+                try:
+                    tables = self._run(job, job.group, "" if job.src_format in MULTI_SEQUENCE_FORMATS else job.sequence)
+                except Exception as exc:  # noqa: BLE001 - recorded, raised at finish()
+                    self._fail(job.label, exc)
+                    continue
+                targets = [(t.group, t.sequence, t) for t in tables]
+            else:
+                targets = [(job.group, job.sequence, None)]
+            for g, s, table in targets:
+                try:
+                    key = sequence_key(g, s)
+                    out = output_path(self.ds, g, s)
+                except MosaicError as exc:
+                    self._fail(job.label, exc)
+                    continue
+                if key in owner:
+                    self._fail(job.label, TrackFormatError(
+                        "two raw sources map to the same recording", path=", ".join(job.rel_paths), group=g, sequence=s,
+                        expected="one source per (group, sequence)", found=f"also from {owner[key]}",
+                        hint="exclude one of them when indexing, or index them with different groups",
+                    ))
+                    continue
+                owner[key] = job.label
+                if out.exists() and not self.overwrite:
+                    self.skipped.append(key)
+                    self._record_existing(key, out)
+                    continue
+                if table is not None:
+                    self._pending[key] = table
+                parts[key] = functools.partial(self._convert, job, g, s, key)
+        return parts
+
+    def _convert(self, job: Job, group: str, sequence: str, key: str) -> TrackTable | None:
+        try:
+            table = self._pending.pop(key, None)
+            if table is None:
+                tables = self._run(job, group, sequence)
+                if len(tables) != 1 or (tables[0].group, tables[0].sequence) != (group, sequence):
+                    raise TrackFormatError("converter returned unexpected recordings", path=job.rel_paths[0], group=group, sequence=sequence,
+                                           expected=[(group, sequence)], found=[(t.group, t.sequence) for t in tables])
+                table = tables[0]
+        except Exception as exc:  # noqa: BLE001 - recorded, raised at finish()
+            self._fail(job.label, exc)
+            return None
+        self.rows[key] = index_row(self.ds, output_path(self.ds, group, sequence), table.meta)
+        self.converted.append(key)
+        return table
+
+    def write(self, key: str, table: TrackTable | None) -> Path | None:
+        """Write one converted table (validated, atomic); None passes through."""
+        if table is None:
+            return None
+        path = output_path(self.ds, table.group, table.sequence)
+        try:
+            write_tracks(table.df, path, table.meta)
+        except MosaicError as exc:
+            self.rows.pop(key, None)
+            if key in self.converted:
+                self.converted.remove(key)
+            self._fail(key, exc)
+            return None
+        return path
+
+    def finish(self, write_report: bool = True) -> dict[str, Any]:
+        """Update ``tracks/index.csv``, write the report, then raise/warn about failures."""
+        if self.rows:
+            save_tracks_index_rows(tracks_index_path(self.ds), list(self.rows.values()))
+        report = {
+            "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "converted": sorted(self.converted),
+            "skipped": sorted(self.skipped),
+            "failed": dict(sorted(self.failures.items())),
+            "overwrite": self.overwrite,
+            "params": self.params,
+        }
+        report_path = self.ds.get_root("tracks") / REPORT_NAME
+        if write_report:
+            atomic_write_json(report_path, report)
+        report["report_path"] = str(report_path)
+        if self.failures:
+            if self.on_error == "raise":
+                raise BatchError("some tracking files failed to convert", self.failures, path=report_path if write_report else None)
+            msg = f"{len(self.failures)} tracking file(s) failed to convert; see {report_path}"
+            log.warning(msg)
+            warnings.warn(msg, stacklevel=3)
+        return report
+
+
+# ---------------------------------------------------------------------------- facade functions
+def convert_all_tracks(
+    ds: DatasetCore,
+    params: Mapping[str, Any] | None = None,
+    overwrite: bool = False,
+    merge_per_sequence: bool | None = None,
+    group_from: str | None = None,
+    on_error: str = "raise",
+) -> dict[str, Any]:
+    """Convert every file of ``tracks_raw/index.csv`` into ``trex_v1`` parquet.
+
+    Parameters
+    ----------
+    ds
+        The dataset.
+    params
+        Converter params: scalars apply to every format (``fps``, ``cm_per_pixel``,
+        ``likelihood_threshold``...), ``{'<src_format>': {...}}`` blocks to one format.
+        Dataset meta ``fps_default``/``cm_per_pixel`` fill in when absent; file values win.
+    overwrite
+        Convert again even when the output exists (default: skip, so reruns are no-ops).
+    merge_per_sequence
+        Merge per-individual files (TRex) of one (group, sequence); default on.
+    group_from
+        For CalMS21: ``'infile'`` (default), ``'filename'`` or ``'both'``.
+    on_error
+        ``'raise'`` (default): after converting the good files, raise :class:`BatchError`
+        listing the failed ones; ``'skip'``: warn instead.
+
+    Returns
+    -------
+    dict
+        The conversion report (also written to ``tracks/conversion_report.json``).
+    """
+    from tqdm.auto import tqdm
+
+    batch = ConversionBatch.from_index(ds, None, params, overwrite, merge_per_sequence, group_from, on_error)
+    parts = batch.partitions()
+    for key in tqdm(sorted(parts), desc="convert tracks", disable=None):
+        batch.write(key, parts[key]())
+    return batch.finish()
+
+
+def _job_for_row(ds: DatasetCore, row: Mapping[str, Any] | pd.Series, merge_per_sequence: bool | None = None) -> Job:
+    fmt = str(_row_get(row, "src_format"))
+    p = str(_row_get(row, "abs_path"))
+    if not fmt or not p:
+        raise ConfigError("a raw index row needs 'abs_path' and 'src_format'", expected=["abs_path", "src_format", "group", "sequence"],
+                          found=sorted(dict(row)) if hasattr(row, "keys") else type(row).__name__)
+    p = ds.relative_path(ds.resolve_path(p))
+    g, s = str(_row_get(row, "group")), str(_row_get(row, "sequence"))
+    if fmt in PER_INDIVIDUAL_FORMATS and merge_per_sequence is not False:
+        raw = read_index(ds.get_root("tracks_raw") / "index.csv", TRACKS_RAW_INDEX, missing_ok=True)
+        sib = raw[(raw["group"] == g) & (raw["sequence"] == s) & (raw["src_format"] == fmt)]
+        paths = sorted(set(sib["abs_path"].astype(str)) | {p}) if p in set(sib["abs_path"].astype(str)) else [p]
+        return Job(g, s, fmt, paths)
+    return plan_jobs(pd.DataFrame([{"group": g, "sequence": s, "abs_path": p, "src_format": fmt}]), merge_per_sequence)[0]
+
+
+def convert_one_track(
+    ds: DatasetCore,
+    row: Mapping[str, Any] | pd.Series,
+    params: Mapping[str, Any] | None = None,
+    overwrite: bool = False,
+) -> Path | list[Path]:
+    """Convert the recording of one raw index row and return the written file.
+
+    For per-individual formats (TRex) the row stands for its recording: every indexed file
+    of the same (group, sequence) is merged. A multi-sequence file (CalMS21) returns the
+    list of its files. An existing output is returned untouched unless ``overwrite``.
+
+    Raises
+    ------
+    MosaicError
+        The first error (e.g. :class:`TrackFormatError` naming the file).
+    """
+    job = _job_for_row(ds, row)
+    batch = ConversionBatch(ds, [job], params, overwrite, on_error="raise", fail_fast=True)
+    parts = batch.partitions()
+    for key in sorted(parts):
+        batch.write(key, parts[key]())
+    batch.finish(write_report=False)
+    paths = [output_path(ds, r["group"], r["sequence"]) for r in batch.rows.values()]
+    if not job.multi:
+        return output_path(ds, job.group, job.sequence)
+    return sorted(paths)
+
+
+def _standard_path(ds: DatasetCore, group: str, sequence: str) -> Path:
+    idx = read_index(tracks_index_path(ds), TRACKS_INDEX, missing_ok=True)
+    hit = idx[(idx["group"] == group) & (idx["sequence"] == sequence)] if len(idx) else idx
+    if len(hit):
+        return ds.resolve_path(hit["abs_path"].iloc[0])
+    return output_path(ds, group, sequence)
+
+
+def _raw_jobs_for(ds: DatasetCore, group: str, sequence: str) -> list[Job]:
+    raw = read_index(ds.get_root("tracks_raw") / "index.csv", TRACKS_RAW_INDEX, missing_ok=True)
+    if len(raw) == 0:
+        return []
+    jobs = plan_jobs(raw)
+    exact = [j for j in jobs if not j.multi and j.group == group and j.sequence == sequence]
+    return exact or [j for j in jobs if j.multi]
+
+
+def load_tracks(
+    ds: DatasetCore,
+    group: str,
+    sequence: str,
+    prefer: str = "standard",
+    auto_convert: bool = True,
+    convert_params: Mapping[str, Any] | None = None,
+) -> pd.DataFrame:
+    """The ``trex_v1`` table of (group, sequence).
+
+    Parameters
+    ----------
+    prefer
+        ``'standard'``: the converted file when present, else convert from raw (when
+        ``auto_convert``) and write it. ``'raw'``: convert from the raw file in memory
+        (nothing written), falling back to the standard file when no raw file is indexed.
+    auto_convert
+        Allow converting (and writing) a missing standard file from raw.
+    convert_params
+        Converter params for a conversion (see :func:`convert_all_tracks`).
+
+    Raises
+    ------
+    SequenceNotFoundError
+        Neither a standard file nor (allowed) a raw source exists.
+    """
+    if prefer not in ("standard", "raw"):
+        raise ConfigError("unknown prefer", expected=["standard", "raw"], found=prefer)
+    std = _standard_path(ds, group, sequence)
+    if prefer == "standard" and std.exists():
+        return read_tracks(std)
+    if prefer == "raw" or auto_convert:
+        for job in _raw_jobs_for(ds, group, sequence):
+            batch = ConversionBatch(ds, [job], convert_params, overwrite=prefer == "raw", fail_fast=True)
+            if prefer == "raw":
+                seq = "" if job.src_format in MULTI_SEQUENCE_FORMATS else job.sequence
+                for t in batch._run(job, job.group, seq):
+                    if (t.group, t.sequence) == (group, sequence):
+                        return t.df
+                continue
+            parts = batch.partitions()
+            for key in sorted(parts):
+                batch.write(key, parts[key]())
+            batch.finish(write_report=False)
+            std = _standard_path(ds, group, sequence)
+            if std.exists():
+                return read_tracks(std)
+    if std.exists():
+        return read_tracks(std)
+    raise SequenceNotFoundError(
+        "no standardized tracks for this recording" + ("" if auto_convert or prefer == "raw" else " (auto_convert is off)"),
+        path=std, group=group, sequence=sequence,
+        hint="index raw files with index_tracks_raw and convert them (convert_all_tracks), or check the names",
+    )

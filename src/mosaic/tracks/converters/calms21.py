@@ -1,0 +1,148 @@
+"""CalMS21 files (``.npy`` pickled dict or ``.json``) → one ``trex_v1`` table per sequence.
+
+Layout: ``{group: {sequence: {'keypoints' (T, mice, 2 [x, y], K), 'scores' (T, mice, K),
+'annotations' (T,), 'metadata' {...}}}}``. Mouse 0 = resident, 1 = intruder → ``id`` 0/1.
+Keypoint k of mouse m becomes ``poseX<k>``/``poseY<k>`` (``poseP<k>`` from ``scores``);
+``X``/``Y`` are the centroid (NaN-mean) of the keypoints.
+
+``group_from``: ``'infile'`` (default; the annotator group key inside the file),
+``'filename'`` (the index row's group, i.e. the file-level hint), or ``'both'`` (in-file
+group, file-level hint kept in a categorical ``collection`` column). ``.npy`` files are
+pickles (``allow_pickle=True``): only convert files you trust.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mosaic.core.errors import ConfigError, TrackFormatError
+
+from ..table import TrackTable, base_meta, build_table, constant_category, nan_centroid, pose_columns, resolve_number
+
+CALMS21_KEYPOINTS = ("nose", "left_ear", "right_ear", "neck", "left_hip", "right_hip", "tail_base")
+GROUP_FROM = ("infile", "filename", "both")
+
+
+def _load(path: Path, kind: str) -> Any:
+    try:
+        if kind == "npy":
+            obj = np.load(path, allow_pickle=True)
+            if isinstance(obj, np.ndarray) and obj.dtype == object and obj.ndim == 0:
+                obj = obj.item()
+            return obj
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except (OSError, ValueError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise TrackFormatError(f"not a readable CalMS21 .{kind} file", path=path, found=f"{type(exc).__name__}: {exc}") from exc
+    except Exception as exc:  # noqa: BLE001 - unpickling corrupt data raises arbitrary types
+        raise TrackFormatError(f"not a readable CalMS21 .{kind} file", path=path, found=f"{type(exc).__name__}: {exc}") from exc
+
+
+def _sequences(obj: Any, path: Path) -> list[tuple[str, str, Mapping[str, Any]]]:
+    if not isinstance(obj, Mapping) or not obj:
+        raise TrackFormatError(
+            "CalMS21 file is not a {group: {sequence: {...}}} mapping", path=path,
+            expected="dict of groups", found=type(obj).__name__ if not isinstance(obj, Mapping) else "empty dict",
+        )
+    out = []
+    for g, seqs in obj.items():
+        if not isinstance(seqs, Mapping):
+            raise TrackFormatError("CalMS21 group is not a mapping of sequences", path=path, group=str(g), expected="dict", found=type(seqs).__name__)
+        for s, rec in seqs.items():
+            if not isinstance(rec, Mapping) or "keypoints" not in rec:
+                raise TrackFormatError(
+                    "CalMS21 sequence lacks 'keypoints'", path=path, group=str(g), sequence=str(s),
+                    expected="{'keypoints', 'scores', ...}", found=sorted(rec)[:10] if isinstance(rec, Mapping) else type(rec).__name__,
+                )
+            out.append((str(g), str(s), rec))
+    return out
+
+
+def _one(path: Path, g: str, s: str, rec: Mapping[str, Any], fps: float, out_group: str, collection: str | None, keep_annotations: bool) -> tuple[Any, dict]:
+    ctx = dict(path=path, group=g, sequence=s)
+    try:
+        kp = np.asarray(rec["keypoints"], dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TrackFormatError("CalMS21 keypoints are not numeric", expected="float array (T, mice, 2, K)", found=str(exc), **ctx) from exc
+    if kp.ndim != 4 or kp.shape[2] != 2:
+        raise TrackFormatError("CalMS21 keypoints have the wrong shape", expected="(frames, mice, 2, keypoints)", found=kp.shape, **ctx)
+    T, M, _, K = kp.shape
+    if T == 0:
+        raise TrackFormatError("CalMS21 sequence has no frames", expected="frames > 0", found=kp.shape, **ctx)
+    scores = None
+    if rec.get("scores") is not None:
+        scores = np.asarray(rec["scores"], dtype=np.float64)
+        if scores.shape != (T, M, K):
+            raise TrackFormatError("CalMS21 scores do not match keypoints", expected=(T, M, K), found=scores.shape, **ctx)
+    coords = kp.transpose(0, 1, 3, 2).reshape(T * M, K, 2)  # rows ordered (frame, mouse)
+    sc = scores.reshape(T * M, K) if scores is not None else None
+    extra = pose_columns(coords, sc)
+    if keep_annotations and rec.get("annotations") is not None:
+        ann = np.asarray(rec["annotations"])
+        if ann.shape != (T,):
+            raise TrackFormatError("CalMS21 annotations do not match keypoints", expected=(T,), found=ann.shape, **ctx)
+        extra["annotation"] = np.repeat(ann.astype(np.int64), M)
+    frame = np.repeat(np.arange(T, dtype=np.int64), M)
+    ids = np.tile(np.arange(M, dtype=np.int64), T)
+    df = build_table(
+        frame, ids, nan_centroid(coords[:, :, 0]), nan_centroid(coords[:, :, 1]),
+        group=out_group, sequence=s, fps=fps, extra=extra, sort=False,
+    )
+    if collection is not None:
+        df["collection"] = constant_category(collection, len(df))
+    names = list(CALMS21_KEYPOINTS) if K == len(CALMS21_KEYPOINTS) else [f"kp{k}" for k in range(K)]
+    info = {
+        "keypoint_names": names,
+        "individual_names": {0: "resident", 1: "intruder"} if M == 2 else {m: f"mouse{m}" for m in range(M)},
+        "infile_group": g,
+        "position": "centroid (nan-mean) of keypoints",
+    }
+    md = rec.get("metadata")
+    if isinstance(md, Mapping):
+        info["source_metadata"] = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in md.items()}
+    return df, info
+
+
+def _convert(paths: Sequence[Path], params: Mapping[str, Any], group: str, sequence: str, kind: str) -> list[TrackTable]:
+    if len(paths) != 1:
+        raise ConfigError("a CalMS21 conversion takes exactly one file", expected=1, found=len(paths))
+    path = Path(paths[0])
+    group_from = params.get("group_from") or "infile"
+    if group_from not in GROUP_FROM:
+        raise ConfigError("unknown CalMS21 group_from", path=path, expected=list(GROUP_FROM), found=group_from)
+    fps, fps_src = resolve_number("fps", None, params, path=path, hint="CalMS21 files carry no fps (the dataset is 30 Hz): pass {'fps': 30}")
+    file_group = group or path.stem
+    items = _sequences(_load(path, kind), path)
+    if sequence:
+        items = [it for it in items if it[1] == sequence]
+        if not items:
+            raise TrackFormatError("sequence not found in CalMS21 file", path=path, sequence=sequence, expected="a sequence key of the file")
+    out: list[TrackTable] = []
+    seen: dict[tuple[str, str], str] = {}
+    for g, s, rec in items:
+        out_group = file_group if group_from == "filename" else g
+        key = (out_group, s)
+        if key in seen:
+            raise TrackFormatError(
+                "two CalMS21 sequences map to the same (group, sequence)", path=path, group=out_group, sequence=s,
+                expected="unique names", found=f"in-file groups {seen[key]!r} and {g!r}", hint="use group_from='infile' or 'both'",
+            )
+        seen[key] = g
+        df, info = _one(path, g, s, rec, fps, out_group, file_group if group_from == "both" else None, bool(params.get("keep_annotations", False)))
+        meta = base_meta(f"calms21_{kind}", [path], fps=fps, fps_source=fps_src, cm_per_pixel=params.get("cm_per_pixel"), **info)
+        out.append(TrackTable(out_group, s, df, meta))
+    return out
+
+
+def convert_npy(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, sequence: str) -> list[TrackTable]:
+    """Convert a CalMS21 ``.npy`` file (every sequence, or only ``sequence`` when non-empty)."""
+    return _convert(paths, params, group, sequence, "npy")
+
+
+def convert_json(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, sequence: str) -> list[TrackTable]:
+    """Convert a CalMS21 ``.json`` file (every sequence, or only ``sequence`` when non-empty)."""
+    return _convert(paths, params, group, sequence, "json")

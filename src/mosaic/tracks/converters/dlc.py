@@ -1,0 +1,191 @@
+"""DeepLabCut predictions (CSV or H5; single- or multi-animal) → ``trex_v1``.
+
+* Header: 3 rows ``scorer / bodyparts / coords`` (single animal) or 4 rows
+  ``scorer / individuals / bodyparts / coords`` (multi-animal), detected from the first
+  cell of row 2. CSV headers are parsed separately from the data so an all-empty frame 0
+  is kept (``read_csv(header=[0,1,2])`` would swallow it as an index-name row).
+* H5: the pandas table under ``df_with_missing`` or ``tracks`` (``_el.h5``), else the only key.
+* Individuals in column order become ids 0..n-1 (names in the metadata). The multi-animal
+  pseudo-individual ``single`` (unique body parts) is kept as its own id by default
+  (``single='individual'``) or dropped (``single='drop'``).
+* Keypoints are the union of body parts in column order → ``poseX<k>``/``poseY<k>``,
+  ``likelihood`` → ``poseP<k>``. With ``likelihood_threshold``, x/y below it become NaN.
+  ``X``/``Y`` = NaN-mean of the (thresholded) keypoints.
+* The row index must be frame numbers: labelled-data tables (``CollectedData_*``, image
+  paths as index, x/y only) and 3D output (coords x, y, z) are rejected with a named error.
+* fps is not in DLC files: it must come from params.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mosaic.core.errors import ConfigError, TrackFormatError
+
+from ..table import TrackTable, base_meta, build_table, check_increasing, frames_as_int, nan_centroid, resolve_number
+
+SINGLE_MODES = ("individual", "drop")
+
+
+def _read_csv(path: Path) -> tuple[list[tuple[str, ...]], np.ndarray, np.ndarray, list[str]]:
+    """Return (column tuples, index values, data values, level names) of a DLC CSV."""
+    try:
+        head = pd.read_csv(path, header=None, nrows=4, dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError as exc:
+        raise TrackFormatError("empty DeepLabCut CSV", path=path, expected="3 or 4 header rows and data", found="no content") from exc
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
+        raise TrackFormatError("not a readable DeepLabCut CSV", path=path, found=str(exc).splitlines()[0]) from exc
+    first = [str(v).strip().lower() for v in head.iloc[:, 0]]
+    if len(first) < 3 or first[0] != "scorer":
+        raise TrackFormatError("not a DeepLabCut CSV (first header cell is not 'scorer')", path=path,
+                               expected="rows scorer / [individuals /] bodyparts / coords", found=first[:4])
+    n_header = 4 if first[1] == "individuals" else 3
+    if len(first) < n_header:
+        raise TrackFormatError("DeepLabCut CSV header is truncated", path=path, expected=f"{n_header} header rows", found=len(first))
+    levels = ["scorer", "individuals", "bodyparts", "coords"] if n_header == 4 else ["scorer", "bodyparts", "coords"]
+    if first[n_header - 1] != "coords":
+        raise TrackFormatError("DeepLabCut CSV header rows are not as expected", path=path, expected=levels, found=first[:n_header])
+    hdr = head.iloc[:n_header]
+    # leading index columns have an empty scorer cell (3 of them in newer labelled-data files)
+    n_index = 1
+    while n_index < hdr.shape[1] and hdr.iloc[0, n_index] == "":
+        n_index += 1
+    try:
+        data = pd.read_csv(path, header=None, skiprows=n_header, keep_default_na=True, low_memory=False)
+    except pd.errors.EmptyDataError:
+        data = pd.DataFrame(columns=range(hdr.shape[1]))
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise TrackFormatError("DeepLabCut CSV data rows are malformed", path=path, found=str(exc).splitlines()[0]) from exc
+    if data.shape[1] != hdr.shape[1]:
+        raise TrackFormatError("DeepLabCut CSV rows have a different number of cells than the header", path=path,
+                               expected=hdr.shape[1], found=data.shape[1])
+    cols = [tuple(str(hdr.iloc[r, c]) for r in range(n_header)) for c in range(n_index, hdr.shape[1])]
+    if n_index > 1:
+        index = data.iloc[:, :n_index].astype(str).agg("/".join, axis=1).to_numpy()
+    else:
+        index = data.iloc[:, 0].to_numpy()
+    try:
+        values = data.iloc[:, n_index:].apply(pd.to_numeric, errors="raise").to_numpy(dtype=np.float64)
+    except (ValueError, TypeError) as exc:
+        raise TrackFormatError("DeepLabCut CSV holds non-numeric values", path=path, expected="numbers or empty cells", found=str(exc).splitlines()[0]) from exc
+    return cols, index, values, levels
+
+
+def _read_h5(path: Path) -> tuple[list[tuple[str, ...]], np.ndarray, np.ndarray, list[str]]:
+    try:
+        with pd.HDFStore(path, mode="r") as store:
+            keys = [k.lstrip("/") for k in store.keys()]
+            key = next((k for k in ("df_with_missing", "tracks") if k in keys), keys[0] if len(keys) == 1 else None)
+            if key is None:
+                raise TrackFormatError("DeepLabCut H5 holds no single pandas table", path=path,
+                                       expected="key 'df_with_missing' or 'tracks'", found=keys)
+            df = store[key]
+    except TrackFormatError:
+        raise
+    except ImportError as exc:  # pragma: no cover - tables missing
+        raise TrackFormatError("reading DeepLabCut H5 needs PyTables ('pip install tables')", path=path) from exc
+    except Exception as exc:  # noqa: BLE001 - HDF5/PyTables raise many types on corrupt files
+        raise TrackFormatError("not a readable DeepLabCut H5 file", path=path, found=f"{type(exc).__name__}: {exc}") from exc
+    if not isinstance(df, pd.DataFrame) or not isinstance(df.columns, pd.MultiIndex):
+        raise TrackFormatError("DeepLabCut H5 table lacks the scorer/bodyparts/coords column levels", path=path,
+                               expected="MultiIndex columns", found=type(df.columns).__name__ if isinstance(df, pd.DataFrame) else type(df).__name__)
+    levels = [str(n) for n in df.columns.names]
+    if isinstance(df.index, pd.MultiIndex):
+        index = np.array(["/".join(map(str, t)) for t in df.index], dtype=object)
+    else:
+        index = df.index.to_numpy()
+    return [tuple(str(v) for v in c) for c in df.columns], index, df.to_numpy(dtype=np.float64), levels
+
+
+def read_dlc(path: Path) -> tuple[list[tuple[str, ...]], np.ndarray, np.ndarray, list[str]]:
+    """Read a DLC table (CSV or H5) as (column tuples, index, float values, level names)."""
+    path = Path(path)
+    if path.suffix.lower() in (".h5", ".hdf5", ".hdf"):
+        return _read_h5(path)
+    return _read_csv(path)
+
+
+def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, sequence: str) -> list[TrackTable]:
+    """Convert one DeepLabCut prediction file (CSV or H5) into one recording."""
+    if len(paths) != 1:
+        raise ConfigError("a DeepLabCut conversion takes exactly one file", expected=1, found=len(paths))
+    path = Path(paths[0])
+    ctx = dict(path=path, group=group, sequence=sequence)
+    single = params.get("single", "individual")
+    if single not in SINGLE_MODES:
+        raise ConfigError("unknown DeepLabCut 'single' mode", path=path, expected=list(SINGLE_MODES), found=single)
+    thr = params.get("likelihood_threshold")
+    fps, fps_src = resolve_number("fps", None, params, path=path, hint="DeepLabCut files carry no fps: pass {'fps': <video fps>}")
+    cols, index, values, levels = read_dlc(path)
+    lv = [n.lower() for n in levels]
+    if "coords" not in lv or "bodyparts" not in lv:
+        raise TrackFormatError("DeepLabCut table lacks bodyparts/coords levels", expected=["scorer", "bodyparts", "coords"], found=levels, **ctx)
+    ci, bi = lv.index("coords"), lv.index("bodyparts")
+    ii = lv.index("individuals") if "individuals" in lv else None
+    coords_seen = {c[ci] for c in cols}
+    if "z" in coords_seen:
+        raise TrackFormatError("DeepLabCut 3D (triangulated) output is not supported", expected="2D predictions with coords x, y, likelihood",
+                               found=f"coords {sorted(coords_seen)}", hint="convert each camera's 2D predictions instead", **ctx)
+    if not {"x", "y"} <= coords_seen:
+        raise TrackFormatError("DeepLabCut table lacks x/y coords", expected="coords x, y[, likelihood]", found=sorted(coords_seen), **ctx)
+    try:
+        frame = frames_as_int(pd.to_numeric(pd.Series(index), errors="raise").to_numpy(), path=path)
+    except (ValueError, TypeError, TrackFormatError) as exc:
+        raise TrackFormatError(
+            "DeepLabCut table is indexed by images, not frame numbers: this is a labelled-data file (CollectedData_*), not predictions",
+            expected="0-based frame numbers as row index", found=f"{str(index[0])!r} ..." if len(index) else "no rows",
+            hint="convert labels with the labels tools; convert '<video>DLC_<scorer>.h5/.csv' predictions here", **ctx,
+        ) from exc
+    if len(frame) == 0:
+        raise TrackFormatError("DeepLabCut table has no rows", expected="one row per frame", found="0 rows", **ctx)
+    check_increasing(frame, path=path)
+    inds: list[str] = []
+    kps: list[str] = []
+    for c in cols:
+        ind = c[ii] if ii is not None else "animal0"
+        if ind == "single" and single == "drop":
+            continue
+        if ind not in inds:
+            inds.append(ind)
+        if c[bi] not in kps:
+            kps.append(c[bi])
+    if not inds:
+        raise TrackFormatError("DeepLabCut table has no individuals left", expected="at least one individual", found="only 'single' (dropped)", **ctx)
+    T, n_i, n_k = len(frame), len(inds), len(kps)
+    xyp = np.full((T, n_i, n_k, 3), np.nan)
+    has_p = "likelihood" in coords_seen
+    ind_pos = {n: i for i, n in enumerate(inds)}
+    kp_pos = {n: k for k, n in enumerate(kps)}
+    coord_pos = {"x": 0, "y": 1, "likelihood": 2}
+    for j, c in enumerate(cols):
+        ind = c[ii] if ii is not None else "animal0"
+        if ind not in ind_pos or c[ci] not in coord_pos:
+            continue
+        xyp[:, ind_pos[ind], kp_pos[c[bi]], coord_pos[c[ci]]] = values[:, j]
+    if thr is not None:
+        low = xyp[..., 2] < float(thr)
+        xyp[..., 0][low] = np.nan
+        xyp[..., 1][low] = np.nan
+    flat = xyp.reshape(T * n_i, n_k, 3)
+    extra: dict[str, np.ndarray] = {}
+    for k in range(n_k):
+        extra[f"poseX{k}"] = flat[:, k, 0]
+        extra[f"poseY{k}"] = flat[:, k, 1]
+        if has_p:
+            extra[f"poseP{k}"] = flat[:, k, 2]
+    ids = np.tile(np.arange(n_i, dtype=np.int64), T)
+    df = build_table(np.repeat(frame, n_i), ids, nan_centroid(flat[:, :, 0]), nan_centroid(flat[:, :, 1]),
+                     group=group, sequence=sequence, fps=fps, extra=extra, sort=False)
+    if params.get("drop_empty_rows"):
+        df = df[df[[f"poseX{k}" for k in range(n_k)]].notna().any(axis=1).to_numpy()].reset_index(drop=True)
+    scorer = cols[0][lv.index("scorer")] if "scorer" in lv else None
+    meta = base_meta(
+        "dlc", [path], fps=fps, fps_source=fps_src, cm_per_pixel=params.get("cm_per_pixel"),
+        keypoint_names=kps, individual_names=dict(enumerate(inds)), multi_animal=ii is not None, scorer=scorer,
+        likelihood_threshold=thr, position="centroid (nan-mean) of keypoints",
+    )
+    return [TrackTable(group, sequence, df, meta)]

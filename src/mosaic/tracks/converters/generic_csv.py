@@ -1,0 +1,98 @@
+"""A generic long table (CSV/TSV) with a user column mapping → ``trex_v1``.
+
+Params: ``columns`` maps ``frame``, ``x``, ``y`` (required) and ``id``, ``time``
+(optional) to the file's column names, e.g. ``{'frame': 'frame_idx', 'id': 'track',
+'x': 'cx', 'y': 'cy'}``; ``sep`` (default ``,``); ``keep_columns`` (list of other columns
+to keep under their own names; default: every other numeric column); ``scale`` (divide
+x/y by it, e.g. a ``cm_per_pixel`` when the table is in cm; default 1). Non-numeric ids
+are numbered in sorted order (names kept in the metadata). ``time`` defaults to
+``frame / fps``; ``fps`` from params (required unless a time column is mapped).
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mosaic.core.errors import ConfigError, TrackFormatError
+
+from ..table import TrackTable, base_meta, build_table, frames_as_int, resolve_number
+
+DEFAULT_COLUMNS = {"frame": "frame", "id": "id", "x": "x", "y": "y", "time": None}
+
+
+def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, sequence: str) -> list[TrackTable]:
+    """Convert one generic CSV table into one recording."""
+    if len(paths) != 1:
+        raise ConfigError("a generic CSV conversion takes exactly one file", expected=1, found=len(paths))
+    path = Path(paths[0])
+    ctx = dict(path=path, group=group, sequence=sequence)
+    mapping = dict(DEFAULT_COLUMNS)
+    user = params.get("columns") or {}
+    if not isinstance(user, Mapping):
+        raise ConfigError("csv 'columns' must map frame/id/x/y/time to column names", path=path, found=type(user).__name__)
+    unknown = sorted(set(user) - set(DEFAULT_COLUMNS))
+    if unknown:
+        raise ConfigError("unknown keys in csv 'columns'", path=path, expected=sorted(DEFAULT_COLUMNS), found=unknown)
+    mapping.update(user)
+    try:
+        df = pd.read_csv(path, sep=params.get("sep", ","))
+    except pd.errors.EmptyDataError as exc:
+        raise TrackFormatError("empty CSV file", path=path, expected="a header row and data rows", found="no content") from exc
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
+        raise TrackFormatError("not a readable CSV file", path=path, found=str(exc).splitlines()[0]) from exc
+    need = [mapping[k] for k in ("frame", "x", "y")]
+    if "id" in user and mapping["id"]:
+        need.append(mapping["id"])
+    if mapping.get("time"):
+        need.append(mapping["time"])
+    absent = [c for c in need if c not in df.columns]
+    if absent:
+        raise TrackFormatError("CSV lacks mapped columns", expected=need, found=f"missing {absent}; has {list(df.columns)[:20]}", **ctx)
+    if len(df) == 0:
+        raise TrackFormatError("CSV has no data rows", expected="at least one row", found="header only", **ctx)
+    frame = frames_as_int(df[mapping["frame"]].to_numpy(), path=path)
+    id_col = mapping.get("id")
+    names: dict[int, str] = {}
+    if id_col and id_col in df.columns:
+        raw = df[id_col]
+        if pd.api.types.is_integer_dtype(raw):
+            ids = raw.to_numpy(dtype=np.int64)
+        else:
+            codes, uniques = pd.factorize(raw.astype(str), sort=True)
+            ids = codes.astype(np.int64)
+            names = {i: str(u) for i, u in enumerate(uniques)}
+    else:
+        ids = np.zeros(len(df), dtype=np.int64)
+    fps_required = not mapping.get("time")
+    fps, fps_src = resolve_number("fps", None, params, path=path, required=fps_required)
+    scale = float(params.get("scale", 1.0))
+    used = {c for c in need if c}
+    keep = params.get("keep_columns")
+    if keep is None:
+        keep = [c for c in df.columns if c not in used and pd.api.types.is_numeric_dtype(df[c])]
+    absent = [c for c in keep if c not in df.columns]
+    if absent:
+        raise TrackFormatError("CSV lacks keep_columns", expected=list(keep), found=f"missing {absent}", **ctx)
+    reserved = {"frame", "time", "id", "X", "Y", "group", "sequence"}
+    extra = {str(c): df[c].to_numpy() for c in keep if str(c) not in reserved}
+
+    def num(col: str) -> np.ndarray:
+        s = pd.to_numeric(df[col], errors="coerce")
+        return s.to_numpy(dtype=np.float64, na_value=np.nan)
+
+    time = num(mapping["time"]) if mapping.get("time") else None
+    table = build_table(frame, ids, num(mapping["x"]) / scale, num(mapping["y"]) / scale,
+                        group=group, sequence=sequence, fps=fps, time=time, extra=extra)
+    ids_sorted = table["id"].to_numpy()
+    fr = table["frame"].to_numpy()
+    dup = (fr[1:] == fr[:-1]) & (ids_sorted[1:] == ids_sorted[:-1])
+    if dup.any():
+        i = int(np.argmax(dup))
+        raise TrackFormatError("duplicate (frame, id) rows in CSV", expected="one row per (frame, id)", found=f"frame {fr[i]}, id {ids_sorted[i]}", **ctx)
+    meta = base_meta("csv", [path], fps=fps, fps_source=fps_src, cm_per_pixel=params.get("cm_per_pixel"),
+                     keypoint_names=[], individual_names=names or None, column_mapping=mapping, scale=scale)
+    return [TrackTable(group, sequence, table, meta)]

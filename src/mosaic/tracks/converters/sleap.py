@@ -1,0 +1,92 @@
+"""SLEAP analysis HDF5 (``*.analysis.h5``) → ``trex_v1``.
+
+SLEAP transposes every array before writing (MATLAB order), so h5py returns ``tracks`` as
+(tracks, 2, nodes, frames); transposed it is (frames, nodes, 2, tracks). Node k of track j
+becomes ``poseX<k>``/``poseY<k>`` of ``id`` j (``poseP<k>`` from ``point_scores`` when the
+file has them; old exports have only ``tracks``, ``track_occupancy``, ``track_names``,
+``node_names``). ``X``/``Y`` are the NaN-mean of the nodes. Row i is frame
+``first_frame + i`` (param, default 0: SLEAP's ``all_frames`` export). The file has no fps:
+it must come from params. Untracked projects store ``track_names`` as an empty float
+array; their instances get ids 0..n-1 named ``instance<j>``. Output is dense over
+(frames × tracks); rows where a track is absent are NaN (``drop_empty_rows`` removes them).
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mosaic.core.errors import ConfigError, TrackFormatError
+
+from ..table import TrackTable, base_meta, build_table, nan_centroid, pose_columns, resolve_number
+
+
+def _names(ds: Any) -> list[str]:
+    arr = np.asarray(ds[()])
+    if arr.dtype.kind in "fiu":  # untracked: empty float array
+        return []
+    return [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in arr.ravel()]
+
+
+def convert_h5(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, sequence: str) -> list[TrackTable]:
+    """Convert one SLEAP analysis HDF5 file into one recording."""
+    import h5py
+
+    if len(paths) != 1:
+        raise ConfigError("a SLEAP conversion takes exactly one file", expected=1, found=len(paths))
+    path = Path(paths[0])
+    ctx = dict(path=path, group=group, sequence=sequence)
+    fps, fps_src = resolve_number("fps", None, params, path=path, hint="SLEAP analysis files carry no fps: pass {'fps': <video fps>}")
+    try:
+        with h5py.File(path, "r") as f:
+            if "tracks" not in f:
+                raise TrackFormatError("SLEAP analysis file lacks 'tracks'", expected="datasets tracks, node_names, ...", found=sorted(f.keys()), **ctx)
+            tracks = np.asarray(f["tracks"][()], dtype=np.float64)
+            node_names = _names(f["node_names"]) if "node_names" in f else []
+            track_names = _names(f["track_names"]) if "track_names" in f else []
+            scores = np.asarray(f["point_scores"][()], dtype=np.float64) if "point_scores" in f else None
+            inst = np.asarray(f["instance_scores"][()], dtype=np.float64) if "instance_scores" in f else None
+            video_path = f["video_path"][()] if "video_path" in f else None
+    except TrackFormatError:
+        raise
+    except (OSError, KeyError, ValueError, TypeError) as exc:
+        raise TrackFormatError("not a readable SLEAP analysis HDF5 file", expected="HDF5 written by SLEAP 'Export Analysis HDF5'", found=f"{type(exc).__name__}: {exc}", **ctx) from exc
+    if tracks.ndim != 4 or tracks.shape[1] != 2:
+        raise TrackFormatError("SLEAP 'tracks' has the wrong shape", expected="(tracks, 2, nodes, frames) on disk", found=tracks.shape, **ctx)
+    n_tracks, _, n_nodes, T = tracks.shape
+    if T == 0 or n_tracks == 0:
+        raise TrackFormatError("SLEAP file holds no frames or no tracks", expected="frames > 0 and tracks > 0", found=tracks.shape, **ctx)
+    if node_names and len(node_names) != n_nodes:
+        raise TrackFormatError("SLEAP node_names do not match tracks", expected=n_nodes, found=len(node_names), **ctx)
+    if track_names and len(track_names) != n_tracks:
+        raise TrackFormatError("SLEAP track_names do not match tracks", expected=n_tracks, found=len(track_names), **ctx)
+    t = np.transpose(tracks)  # (frames, nodes, 2, tracks)
+    coords = t.transpose(0, 3, 1, 2).reshape(T * n_tracks, n_nodes, 2)  # rows (frame, track)
+    sc = None
+    if scores is not None:
+        if scores.shape != (n_tracks, n_nodes, T):
+            raise TrackFormatError("SLEAP point_scores do not match tracks", expected=(n_tracks, n_nodes, T), found=scores.shape, **ctx)
+        sc = np.transpose(scores).transpose(0, 2, 1).reshape(T * n_tracks, n_nodes)  # (frames, tracks, nodes)
+    extra = pose_columns(coords, sc)
+    if inst is not None and inst.shape == (n_tracks, T):
+        extra["instance_score"] = np.transpose(inst).reshape(T * n_tracks)
+    first = int(params.get("first_frame", 0))
+    frame = np.repeat(np.arange(first, first + T, dtype=np.int64), n_tracks)
+    ids = np.tile(np.arange(n_tracks, dtype=np.int64), T)
+    df = build_table(frame, ids, nan_centroid(coords[:, :, 0]), nan_centroid(coords[:, :, 1]),
+                     group=group, sequence=sequence, fps=fps, extra=extra, sort=False)
+    if params.get("drop_empty_rows"):
+        pose_x = [c for c in df.columns if c.startswith("poseX")]
+        df = df[df[pose_x].notna().any(axis=1).to_numpy()].reset_index(drop=True)
+    if isinstance(video_path, bytes):
+        video_path = video_path.decode("utf-8", "replace")
+    meta = base_meta(
+        "sleap_h5", [path], fps=fps, fps_source=fps_src, cm_per_pixel=params.get("cm_per_pixel"),
+        keypoint_names=node_names or [f"node{k}" for k in range(n_nodes)],
+        individual_names={j: (track_names[j] if track_names else f"instance{j}") for j in range(n_tracks)},
+        tracked=bool(track_names), first_frame=first, position="centroid (nan-mean) of nodes",
+        video_path=None if video_path is None else str(video_path),
+    )
+    return [TrackTable(group, sequence, df, meta)]

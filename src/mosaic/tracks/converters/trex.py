@@ -1,0 +1,377 @@
+"""TRex per-individual exports (``<video>_<prefix><k>.npz`` or ``.csv``) → ``trex_v1``.
+
+One file per individual; the files of one video are merged on ``frame`` (each file spans
+the individual's first to last detection, so lengths differ). Decisions:
+
+* Position: ``X#wcentroid``/``Y#wcentroid`` when present, else ``X``/``Y`` (param
+  ``position_source``). TRex writes centimetres; values are divided by ``cm_per_pixel``
+  to give pixels (``units='px'`` skips this for exports already in pixels).
+* ``cm_per_pixel``/``fps`` come from the file (current TRex writes ``cm_per_pixel`` and
+  ``frame_rate``), else from params, else from a TRex ``.settings`` file when
+  ``settings_file`` is given (a path or ``'auto'``); otherwise a named error. The 2021
+  exports have neither key.
+* ``inf`` (TRex's "not found") and rows flagged ``missing == 1`` become NaN in every
+  kept measurement; ``missing`` is kept as a bool column. ``mask_missing=False`` keeps
+  finite values of flagged rows (TRex's ``output_interpolate_positions``).
+* ``time`` from the file when present, else ``frame / fps``. ``SPEED`` is converted from
+  cm/s to px/s like the positions; ``ANGLE`` (radians) is kept; ``poseX<k>``/``poseY<k>``
+  are converted like X/Y. ``timestamp`` is kept as is. More fields can be kept with
+  ``keep_fields`` (raw units, names sanitised by replacing ``#`` with ``_``).
+* ``id`` = the number in the file-name suffix ``_<prefix><k>`` (prefixes from
+  ``individual_prefixes``, default ``fish``/``id``), else the file's ``id`` key.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import zipfile
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mosaic.core.errors import ConfigError, TrackFormatError
+
+from ..naming import DEFAULT_PREFIXES, individual_suffix
+from ..table import TrackTable, base_meta, build_table, check_increasing, frames_as_int, resolve_number
+
+log = logging.getLogger(__name__)
+
+DEFAULT_KEEP = ("ANGLE", "SPEED", "timestamp")
+_UNIT = re.compile(r"\s*\([^)]*\)\s*$")
+_POSE = re.compile(r"^pose([XY])(\d+)$")
+
+
+def read_settings(path: Path) -> dict[str, float]:
+    """``cm_per_pixel`` and ``frame_rate`` from a TRex ``.settings`` file (missing keys omitted)."""
+    out: dict[str, float] = {}
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise TrackFormatError("TRex settings file unreadable", path=path, found=str(exc)) from exc
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        key = key.strip()
+        if sep and key in ("cm_per_pixel", "frame_rate"):
+            try:
+                out[key] = float(value.strip())
+            except ValueError:
+                continue
+    return out
+
+
+def _settings_for(paths: Sequence[Path], params: Mapping[str, Any]) -> dict[str, float]:
+    spec = params.get("settings_file")
+    if not spec:
+        return {}
+    if spec != "auto":
+        p = Path(spec)
+        if not p.is_absolute():
+            p = paths[0].parent / p
+        if not p.exists():
+            raise ConfigError("TRex settings_file not found", path=p)
+        return read_settings(p)
+    folder = paths[0].parent
+    split = individual_suffix(paths[0].stem, params.get("individual_prefixes") or DEFAULT_PREFIXES)
+    if split and (folder / f"{split[0]}.settings").exists():
+        return read_settings(folder / f"{split[0]}.settings")
+    found = sorted(folder.glob("*.settings"))
+    if len(found) == 1:
+        return read_settings(found[0])
+    return {}
+
+
+class _Source:
+    """Columns of one per-individual file, read on demand (one array in memory at a time)."""
+
+    def __init__(self, path: Path, shapes: dict[str, tuple[int, ...]], getter: Callable[[str], np.ndarray], close=None) -> None:
+        self.path = path
+        self.shapes = shapes
+        self._get = getter
+        self._close = close
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.shapes
+
+    def keys(self) -> list[str]:
+        return list(self.shapes)
+
+    def get(self, key: str, n: int | None = None) -> np.ndarray:
+        """The array ``key``; with ``n``, it must be 1-D of length ``n`` (like ``frame``)."""
+        try:
+            arr = np.asarray(self._get(key))
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError) as exc:
+            raise TrackFormatError(f"TRex field {key!r} unreadable", path=self.path, found=f"{type(exc).__name__}: {exc}") from exc
+        if n is not None and (arr.ndim != 1 or len(arr) != n):
+            raise TrackFormatError(f"TRex field {key!r} length differs from 'frame'", path=self.path,
+                                   expected=f"{n} values (like 'frame')", found=f"shape {arr.shape}")
+        return arr
+
+    def close(self) -> None:
+        if self._close is not None:
+            self._close()
+
+
+def _open_npz(path: Path, wanted: Callable[[list[str]], list[str]]) -> _Source:
+    """Open a TRex ``.npz`` lazily: the member list now, each array only when asked for."""
+    try:
+        z = np.load(path, allow_pickle=False)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise TrackFormatError("not a readable TRex .npz file", path=path, expected="numpy .npz archive", found=f"{type(exc).__name__}: {exc}") from exc
+    if not hasattr(z, "files"):
+        raise TrackFormatError("not a TRex .npz archive", path=path, expected="numpy .npz archive", found=f"a single array {np.shape(z)}")
+    shapes: dict[str, tuple[int, ...] | None] = {k: None for k in wanted(list(z.files))}  # known once read
+    return _Source(path, shapes, z.__getitem__, z.close)
+
+
+def _load_csv(path: Path) -> _Source:
+    try:
+        df = pd.read_csv(path)
+    except pd.errors.EmptyDataError as exc:
+        raise TrackFormatError("empty TRex .csv file", path=path, expected="a header row and data rows", found="no content") from exc
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
+        raise TrackFormatError("not a readable TRex .csv file", path=path, found=str(exc).splitlines()[0]) from exc
+    out: dict[str, np.ndarray] = {}
+    for c in df.columns:
+        name = _UNIT.sub("", str(c)).strip()
+        col = df[c]
+        if not pd.api.types.is_numeric_dtype(col):
+            col = pd.to_numeric(col.replace({"inf": np.inf, "-inf": -np.inf}), errors="coerce")
+        out[name] = col.to_numpy()
+    return _Source(path, {k: np.shape(v) for k, v in out.items()}, out.__getitem__)
+
+
+def _wanted_keys(params: Mapping[str, Any]):
+    keep = set(params.get("keep_fields") or ()) | set(DEFAULT_KEEP)
+
+    src = params.get("position_source", "wcentroid")
+
+    def wanted(keys: list[str]) -> list[str]:
+        base = {"frame", "time", "missing", "cm_per_pixel", "frame_rate", "id"}
+        for axis in ("X", "Y"):  # read only the position source that will be used
+            base.add(f"{axis}#{src}" if src and src != "head" and f"{axis}#{src}" in keys else axis)
+        return [k for k in keys if k in base or k in keep or _POSE.match(k)]
+
+    return wanted
+
+
+def _position_keys(data: _Source, params: Mapping[str, Any], path: Path, require_xy: bool) -> tuple[str | None, str | None]:
+    src = params.get("position_source", "wcentroid")
+    chosen = []
+    for axis in ("X", "Y"):
+        options = ([f"{axis}#{src}"] if src and src != "head" else []) + [axis]
+        chosen.append(next((k for k in options if k in data), None))
+    if chosen[0] is None and chosen[1] is None or (require_xy and None in chosen):
+        raise TrackFormatError(
+            "TRex file lacks position columns", path=path,
+            expected=f"X#{src}/Y#{src} or X/Y", found=sorted(data.keys())[:20],
+            hint="add X/Y to TRex output_fields, or pass require_xy=False to fill the missing axis with NaN",
+        )
+    return chosen[0], chosen[1]
+
+
+def _read_one(path: Path, kind: str, params: Mapping[str, Any], wanted, keep: Sequence[str], require_xy: bool) -> dict[str, Any]:
+    """Open one per-individual file: frames, missing flags and metadata now, the rest lazily.
+
+    Returns ``{'_src': source, '_n': rows, '_meta': {...}, 'frame', 'missing', '_cols': {out name: key}}``.
+    """
+    src = _open_npz(path, wanted) if kind == "trex_npz" else _load_csv(path)
+    try:
+        if "frame" not in src:
+            raise TrackFormatError("TRex file has no 'frame' column", path=path, expected="'frame'", found=sorted(src.keys())[:20])
+        frame_raw = src.get("frame")
+        if frame_raw.ndim != 1:
+            raise TrackFormatError("TRex 'frame' is not 1-D", path=path, expected="(n,)", found=f"shape {frame_raw.shape}")
+        n = len(frame_raw)
+        rec: dict[str, Any] = {"_src": src, "_n": n, "_meta": {k: src.get(k).copy() for k in ("cm_per_pixel", "frame_rate", "id") if k in src}}
+        if n == 0:
+            src.close()
+            return rec
+        frame = frames_as_int(frame_raw, path=path)
+        check_increasing(frame, path=path)
+        xk, yk = _position_keys(src, params, path, require_xy)
+        cols: dict[str, str] = {}
+        if xk:
+            cols["X"] = xk
+        if yk:
+            cols["Y"] = yk
+        if "time" in src:
+            cols["time"] = "time"
+        for k in keep:
+            if k in src:
+                cols[k.replace("#", "_")] = k
+        for k in src.keys():
+            if _POSE.match(k):
+                cols[k] = k
+        rec["frame"] = frame
+        rec["missing"] = (src.get("missing", n) > 0) if "missing" in src else None
+        rec["_cols"] = cols
+        return rec
+    except BaseException:
+        src.close()
+        raise
+
+
+def _destinations(frames: list[np.ndarray], ranks: list[int], n_ids: int) -> tuple[list[np.ndarray], int]:
+    """Row positions in the (frame, id)-sorted output of each file's rows (no general sort).
+
+    A dense (frame × id) occupancy grid when it is not much larger than the data, else a
+    lexsort. Each file's frames are strictly increasing, so (frame, id) pairs are unique.
+    """
+    total = sum(len(f) for f in frames)
+    fmin = min(int(f[0]) for f in frames)
+    fmax = max(int(f[-1]) for f in frames)
+    span = fmax - fmin + 1
+    if span * n_ids <= 4 * total + 1024:
+        slots = [(f - fmin) * n_ids + r for f, r in zip(frames, ranks)]
+        occupied = np.zeros(span * n_ids, dtype=bool)
+        for sl in slots:
+            occupied[sl] = True
+        dest_of_slot = np.cumsum(occupied, dtype=np.int64) - 1
+        return [dest_of_slot[sl] for sl in slots], total
+    frame_all = np.concatenate(frames)
+    id_all = np.concatenate([np.full(len(f), r, dtype=np.int64) for f, r in zip(frames, ranks)])
+    order = np.lexsort((id_all, frame_all))
+    dest = np.empty(total, dtype=np.int64)
+    dest[order] = np.arange(total, dtype=np.int64)
+    bounds = np.cumsum([0] + [len(f) for f in frames])
+    return [dest[a:b] for a, b in zip(bounds[:-1], bounds[1:])], total
+
+
+def _convert(paths: Sequence[Path], params: Mapping[str, Any], group: str, sequence: str, kind: str) -> list[TrackTable]:
+    paths = [Path(p) for p in paths]
+    if not paths:
+        raise ConfigError("no TRex files to convert", group=group, sequence=sequence)
+    prefixes = tuple(params.get("individual_prefixes") or DEFAULT_PREFIXES)
+    units = params.get("units", "cm")
+    if units not in ("cm", "px"):
+        raise ConfigError("TRex 'units' must be 'cm' or 'px'", expected="cm or px", found=units)
+    require_xy = bool(params.get("require_xy", True))
+    keep = tuple(dict.fromkeys(tuple(DEFAULT_KEEP) + tuple(params.get("keep_fields") or ())))
+    wanted = _wanted_keys(params)
+    settings = _settings_for(paths, params)
+
+    recs: list[dict[str, Any]] = []
+    try:
+        return _merge(paths, params, group, sequence, kind, prefixes, units, keep, wanted, settings, require_xy, recs)
+    finally:
+        for r in recs:  # every opened file is closed, whatever happened
+            r["_src"].close()
+
+
+def _merge(paths, params, group, sequence, kind, prefixes, units, keep, wanted, settings, require_xy, recs) -> list[TrackTable]:
+    """Read the per-individual files (appending to ``recs``) and merge them on frame."""
+    ids: list[int] = []
+    names: list[str] = []
+    for path in paths:
+        rec = _read_one(path, kind, params, wanted, keep, require_xy)
+        recs.append(rec)
+        split = individual_suffix(path.stem, prefixes)
+        names.append(path.stem[len(split[0]) + 1:] if split is not None else path.stem)
+        file_id = rec["_meta"].get("id")
+        if split is not None:
+            ids.append(split[1])
+        elif file_id is not None and np.size(file_id):
+            ids.append(int(np.asarray(file_id).ravel()[0]))
+        elif len(paths) == 1:
+            ids.append(0)
+        else:
+            raise TrackFormatError(
+                "cannot tell the individual of a TRex file", path=path,
+                expected=f"a '_<prefix><k>' suffix with prefix in {list(prefixes)} or an 'id' key", found=path.stem,
+            )
+        if rec["_n"] == 0:
+            log.warning("TRex file %s has no rows; skipped", path)
+    if len(set(ids)) != len(ids):
+        dup = sorted({x for x in ids if ids.count(x) > 1})
+        raise TrackFormatError(
+            "several TRex files claim the same individual", path=paths[0], group=group, sequence=sequence,
+            expected="one file per individual", found=f"id(s) {dup} in {[p.name for p in paths]}",
+        )
+    names_by_id = dict(zip(ids, names))
+    rows = sorted(((r, k) for r, k in zip(recs, ids) if r["_n"]), key=lambda t: t[1])
+    if not rows:
+        raise TrackFormatError("TRex files hold no rows", path=paths[0], group=group, sequence=sequence, expected="at least one row", found="empty")
+
+    hint_cm = "TRex exports are in cm: pass params {'cm_per_pixel': ...} (or units='px', or settings_file='auto')"
+    cm_file = next((r["_meta"]["cm_per_pixel"] for r in recs if r["_meta"].get("cm_per_pixel") is not None), None)
+    fps_file = next((r["_meta"]["frame_rate"] for r in recs if r["_meta"].get("frame_rate") is not None), None)
+    eff = dict(params)
+    from_settings = set()
+    for key, val in settings.items():
+        name = "fps" if key == "frame_rate" else key
+        if eff.get(name) is None:
+            eff[name] = val
+            from_settings.add(name)
+    cm_per_pixel, cm_src = (None, "not needed")
+    if units == "cm" or cm_file is not None or eff.get("cm_per_pixel") is not None:
+        cm_per_pixel, cm_src = resolve_number("cm_per_pixel", cm_file, eff, path=paths[0], required=units == "cm", hint=hint_cm)
+    fps, fps_src = resolve_number("fps", fps_file, eff, path=paths[0], required=True)
+    cm_src = "settings" if cm_src == "params" and "cm_per_pixel" in from_settings else cm_src
+    fps_src = "settings" if fps_src == "params" and "fps" in from_settings else fps_src
+
+    # vectorized merge on frame: scatter every file's columns straight into the sorted output
+    dests, total = _destinations([r["frame"] for r, _ in rows], list(range(len(rows))), len(rows))
+    frame = np.empty(total, dtype=np.int64)
+    id_arr = np.empty(total, dtype=np.int64)
+    missing = np.zeros(total, dtype=bool)
+    for (r, k), d in zip(rows, dests):
+        frame[d] = r["frame"]
+        id_arr[d] = k
+        if r["missing"] is not None:
+            missing[d] = r["missing"]
+    float_keys = list(dict.fromkeys(k for r, _ in rows for k in r["_cols"]))
+    cols: dict[str, np.ndarray] = {}
+    try:
+        for key in float_keys:
+            present = [(r, d) for (r, _), d in zip(rows, dests) if key in r["_cols"]]
+            out = np.empty(total, dtype=np.float64) if len(present) == len(rows) else np.full(total, np.nan)
+            for r, d in present:
+                v = r["_src"].get(r["_cols"][key], r["_n"])
+                if v.dtype.kind not in "fiub":
+                    raise TrackFormatError(f"TRex field {r['_cols'][key]!r} is not numeric", path=r["_src"].path, found=str(v.dtype))
+                out[d] = v  # scatter with the cast to float64; one source column in memory at a time
+                del v
+            np.copyto(out, np.nan, where=np.isinf(out))
+            cols[key] = out
+    finally:
+        for r, _ in rows:
+            r["_src"].close()
+    scale = 1.0 / float(cm_per_pixel) if units == "cm" else 1.0
+    masked = missing.any() and params.get("mask_missing", True)
+    for key, out in cols.items():
+        if key in ("time", "timestamp"):
+            continue
+        if masked:
+            np.copyto(out, np.nan, where=missing)
+        if scale != 1.0 and (key in ("X", "Y", "SPEED") or _POSE.match(key)):
+            out *= scale
+    x = cols.pop("X", None)
+    y = cols.pop("Y", None)
+    x = np.full(total, np.nan) if x is None else x
+    y = np.full(total, np.nan) if y is None else y
+    time = cols.pop("time", None)
+    cols["missing"] = missing
+    pose_ks = sorted({int(m.group(2)) for k in cols if (m := _POSE.match(k))})
+    if time is None:
+        time = frame / float(fps)
+    df = build_table(frame, id_arr, x, y, group=group, sequence=sequence, fps=fps, time=time, extra=cols, sort=False, clean=True)
+    meta = base_meta(
+        kind, paths, fps=fps, fps_source=fps_src, cm_per_pixel=cm_per_pixel, cm_per_pixel_source=cm_src,
+        units_in_source=units, position_source=params.get("position_source", "wcentroid"),
+        keypoint_names=[f"kp{k}" for k in pose_ks], individual_names={int(k): names_by_id[k] for _, k in rows},
+        speed_units="px/s" if units == "cm" else "source units",
+    )
+    return [TrackTable(group, sequence, df, meta)]
+
+
+def convert_npz(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, sequence: str) -> list[TrackTable]:
+    """Convert the TRex ``.npz`` files of one video (one per individual) into one recording."""
+    return _convert(paths, params, group, sequence, "trex_npz")
+
+
+def convert_csv(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, sequence: str) -> list[TrackTable]:
+    """Convert the TRex ``.csv`` exports (units in column names) of one video into one recording."""
+    return _convert(paths, params, group, sequence, "trex_csv")

@@ -1,0 +1,213 @@
+"""Indexing raw tracking files into ``tracks_raw/index.csv``.
+
+:func:`scan_tracks_raw` finds files and names their recordings (no writing);
+:func:`save_raw_index_rows` merges rows into the index (locked, atomic); the facade's
+:func:`index_tracks_raw` is the two together, and the Kedro ``ingest`` pipeline runs the
+first as a node and the second through its catalog dataset — same code, same file.
+"""
+from __future__ import annotations
+
+import fnmatch
+import logging
+import os
+import re
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from mosaic.core.atomic import is_temp_file
+from mosaic.core.dataset import DatasetCore
+from mosaic.core.errors import ConfigError
+from mosaic.core.indexes import TRACKS_RAW_INDEX, index_lock, read_index, write_index
+from mosaic.core.run_ids import md5_of_file
+from mosaic.core.safe_names import to_safe_name
+
+from .converters import DEFAULT_PATTERNS, MULTI_SEQUENCE_FORMATS, PER_INDIVIDUAL_FORMATS, REGISTRY
+from .naming import DEFAULT_PREFIXES, sequence_name
+
+log = logging.getLogger(__name__)
+
+GROUP_FROM = ("parent", "filename")
+
+
+def _as_list(v: str | os.PathLike | Iterable | None) -> list:
+    if v is None:
+        return []
+    if isinstance(v, (str, os.PathLike)):
+        return [v]
+    return list(v)
+
+
+def _excluded(rel: str, name: str, patterns: Sequence[str]) -> bool:
+    return any(fnmatch.fnmatch(name, p) or fnmatch.fnmatch(rel, p) for p in patterns)
+
+
+def scan_tracks_raw(
+    ds: DatasetCore,
+    search_dirs: str | os.PathLike | Sequence[str | os.PathLike],
+    patterns: str | Sequence[str] | None = None,
+    src_format: str = "calms21_npy",
+    recursive: bool = True,
+    multi_sequences_per_file: bool = False,
+    group_from: str | None = None,
+    group_pattern: str | None = None,
+    exclude_patterns: str | Sequence[str] | None = None,
+    compute_md5: bool = False,
+    individual_prefixes: Sequence[str] = DEFAULT_PREFIXES,
+) -> pd.DataFrame:
+    """Find raw tracking files and return their ``tracks_raw`` index rows (nothing written).
+
+    See :func:`index_tracks_raw` for the parameters.
+    """
+    if src_format not in REGISTRY.names():
+        raise ConfigError("unknown src_format", expected=f"one of {REGISTRY.names()}", found=repr(src_format),
+                          hint="register a converter with register_converter(name, func)")
+    if group_from is not None and group_from not in GROUP_FROM:
+        raise ConfigError("unknown group_from", expected=list(GROUP_FROM) + [None], found=group_from)
+    pats = _as_list(patterns) or list(DEFAULT_PATTERNS.get(src_format, ("*",)))
+    excl = [str(p) for p in _as_list(exclude_patterns)]
+    if src_format in PER_INDIVIDUAL_FORMATS:
+        excl.append("*_posture_*")  # TRex posture exports are not tracks
+    regex = None
+    if group_pattern:
+        try:
+            regex = re.compile(group_pattern)
+        except re.error as exc:
+            raise ConfigError("group_pattern is not a valid regex", found=group_pattern, expected="a regex with one capturing group") from exc
+        if regex.groups < 1:
+            raise ConfigError("group_pattern needs one capturing group", found=group_pattern, expected="e.g. r'^(\\w+?)_'")
+    multi = bool(multi_sequences_per_file) or src_format in MULTI_SEQUENCE_FORMATS  # CalMS21 files always hold many
+    dirs = [ds.folder / d if not Path(d).is_absolute() else Path(d) for d in _as_list(search_dirs)]
+    if not dirs:
+        raise ConfigError("no search_dirs given", expected="one or more folders (relative to the dataset folder)", found=search_dirs)
+    existing = [d for d in dirs if d.is_dir()]
+    if not existing:
+        raise ConfigError("none of the search_dirs exists", path=dirs[0], expected="existing folder(s)", found=[str(d) for d in dirs])
+    for d in dirs:
+        if d not in existing:
+            log.warning("search dir %s does not exist; skipped", d)
+    files: dict[Path, None] = {}
+    for d in existing:
+        for pat in pats:
+            for p in sorted(d.rglob(pat) if recursive else d.glob(pat)):
+                if p.is_file() and not is_temp_file(p) and not p.name.startswith("."):
+                    rel = p.relative_to(d).as_posix()
+                    if not _excluded(rel, p.name, excl):
+                        files.setdefault(p.absolute(), None)
+    rows = []
+    for p in files:
+        seq = "" if multi else sequence_name(p, src_format, individual_prefixes)
+        name_for_group = sequence_name(p, src_format, individual_prefixes)
+        if regex is not None:
+            m = regex.search(name_for_group)
+            if not m or m.group(1) is None:
+                raise ConfigError("group_pattern does not match a file's sequence name", path=p, expected=group_pattern, found=name_for_group,
+                                  hint="fix the regex or exclude the file with exclude_patterns")
+            group = m.group(1)
+        elif group_from == "filename" or (group_from is None and multi):
+            group = name_for_group
+        else:
+            group = p.parent.name
+        st = p.stat()
+        rows.append({
+            "group": group,
+            "sequence": seq,
+            "group_safe": to_safe_name(group),
+            "sequence_safe": to_safe_name(seq) if seq else "",
+            "abs_path": ds.relative_path(p),
+            "src_format": src_format,
+            "size_bytes": int(st.st_size),
+            "mtime_iso": datetime.fromtimestamp(st.st_mtime, tz=timezone.utc).isoformat(timespec="seconds"),
+            "md5": md5_of_file(p) if compute_md5 else "",
+        })
+    if not rows:
+        log.warning("no %s files matched %s under %s", src_format, pats, [str(d) for d in existing])
+    return pd.DataFrame(rows, columns=list(TRACKS_RAW_INDEX.columns))
+
+
+def save_raw_index_rows(path: str | os.PathLike, rows: pd.DataFrame) -> pd.DataFrame:
+    """Merge ``rows`` into the raw index at ``path`` (locked, atomic) and return the whole index.
+
+    Rows of files being re-indexed are replaced (even if their group/sequence changed);
+    rows of other files and formats are kept. Re-indexing the same files is idempotent.
+    """
+    path = Path(path)
+    with index_lock(path):
+        old = read_index(path, TRACKS_RAW_INDEX, missing_ok=True)
+        if len(rows):
+            old = old[~old["abs_path"].astype(str).isin(set(rows["abs_path"].astype(str)))]
+        merged = pd.concat([df for df in (old, rows) if len(df)], ignore_index=True) if (len(old) or len(rows)) else old
+        for c in TRACKS_RAW_INDEX.text_columns:
+            if c in merged:
+                merged[c] = merged[c].fillna("").astype(str)
+        write_index(path, merged, TRACKS_RAW_INDEX)
+    return read_index(path, TRACKS_RAW_INDEX)
+
+
+def raw_index_path(ds: DatasetCore, index_filename: str = "index.csv") -> Path:
+    """Path of the raw tracks index."""
+    return ds.get_root("tracks_raw") / index_filename
+
+
+def index_tracks_raw(
+    ds: DatasetCore,
+    search_dirs: str | os.PathLike | Sequence[str | os.PathLike],
+    patterns: str | Sequence[str] | None = None,
+    src_format: str = "calms21_npy",
+    index_filename: str = "index.csv",
+    recursive: bool = True,
+    multi_sequences_per_file: bool = False,
+    group_from: str | None = None,
+    group_pattern: str | None = None,
+    exclude_patterns: str | Sequence[str] | None = None,
+    compute_md5: bool = False,
+    individual_prefixes: Sequence[str] = DEFAULT_PREFIXES,
+) -> Path:
+    """Index raw tracking files into ``tracks_raw/<index_filename>`` and return its path.
+
+    Parameters
+    ----------
+    ds
+        The dataset.
+    search_dirs
+        Folder(s) to search; relative ones are relative to the dataset folder.
+    patterns
+        Glob pattern(s); default per format (``*.npz`` for ``trex_npz``, ``*.npy`` for
+        ``calms21_npy``, ``*.h5``/``*.csv`` for ``dlc`` ...).
+    src_format
+        Converter name (see :func:`~mosaic.tracks.converters.list_converters`).
+    index_filename
+        Index file name inside the ``tracks_raw`` root.
+    recursive
+        Search sub-folders too.
+    multi_sequences_per_file
+        One file holds many sequences: ``sequence`` stays blank until conversion (always
+        so for the CalMS21 formats).
+    group_from
+        ``'parent'`` (folder name; the default for one-recording files) or ``'filename'``
+        (file stem; the default for multi-sequence files).
+    group_pattern
+        Regex with one capturing group applied to the sequence name (after the
+        per-individual suffix is stripped); overrides ``group_from``.
+    exclude_patterns
+        Glob(s) on file name or path relative to the search dir to leave out.
+    compute_md5
+        Fill the ``md5`` column (reads every file).
+    individual_prefixes
+        Per-individual suffix prefixes of TRex files (``_fish0``, ``_id3``).
+
+    Returns
+    -------
+    Path
+        The index file. Rows of re-indexed files are replaced, other rows kept.
+    """
+    rows = scan_tracks_raw(
+        ds, search_dirs, patterns=patterns, src_format=src_format, recursive=recursive,
+        multi_sequences_per_file=multi_sequences_per_file, group_from=group_from, group_pattern=group_pattern,
+        exclude_patterns=exclude_patterns, compute_md5=compute_md5, individual_prefixes=individual_prefixes,
+    )
+    path = raw_index_path(ds, index_filename)
+    save_raw_index_rows(path, rows)
+    return path

@@ -1,0 +1,224 @@
+"""Building ``trex_v1`` tables from arrays: shared by every converter.
+
+Converters are pure: they read source arrays and hand them to :func:`build_table`, which
+assembles one long table (one row per (frame, id)), sorted, with NaN for missing values
+and ``group``/``sequence`` as categorical columns (cheap in memory and in parquet).
+"""
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mosaic.core.errors import ConfigError, TrackFormatError
+
+from .schema import TREX_V1
+
+
+@dataclass
+class TrackTable:
+    """One converted recording: a ``trex_v1`` table plus its metadata.
+
+    Attributes
+    ----------
+    group, sequence
+        The recording's names (also in the table's ``group``/``sequence`` columns).
+    df
+        The ``trex_v1`` table.
+    meta
+        Dataset-level facts: ``fps``, ``cm_per_pixel``, ``keypoint_names``, ``individual_names``,
+        ``src_format``, ``source_files``, ... (stored in the parquet metadata).
+    """
+
+    group: str
+    sequence: str
+    df: pd.DataFrame
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def constant_category(value: str, n: int) -> pd.Categorical:
+    """A categorical column of ``n`` copies of ``value`` (no per-row Python objects)."""
+    return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=[str(value)])
+
+
+def as_float(a: Any) -> np.ndarray:
+    """``a`` as float64 with every non-finite value (inf, -inf, NaN) turned into NaN."""
+    out = np.asarray(a, dtype=np.float64)
+    if out.size:
+        bad = ~np.isfinite(out)
+        if bad.any():
+            out = np.where(bad, np.nan, out)  # a new array: never writes into the caller's data
+    return out
+
+
+def nan_centroid(xs: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Mean over ``axis`` ignoring NaN; NaN where every value is NaN (no RuntimeWarning)."""
+    finite = np.isfinite(xs)
+    total = np.where(finite, xs, 0.0).sum(axis=axis)
+    count = finite.sum(axis=axis)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = total / count
+    out[count == 0] = np.nan
+    return out
+
+
+def frames_as_int(values: Any, *, path: str | os.PathLike | None = None, what: str = "frame") -> np.ndarray:
+    """Convert a frame column (often float32 in TRex) to int64, rejecting non-integers."""
+    arr = np.asarray(values)
+    if arr.dtype.kind in "iu":
+        return arr.astype(np.int64, copy=False)
+    try:
+        f = arr.astype(np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TrackFormatError(f"{what} values are not numbers", path=path, expected="integer frame numbers", found=str(arr.dtype)) from exc
+    bad = ~np.isfinite(f) | (f != np.round(f))
+    if bad.any():
+        raise TrackFormatError(
+            f"{what} values are not whole numbers", path=path, expected="finite integer frame numbers",
+            found=f"{int(bad.sum())} bad value(s), first {f[bad][0]!r}",
+        )
+    return f.astype(np.int64)
+
+
+def check_increasing(frames: np.ndarray, *, path: str | os.PathLike | None = None, what: str = "frame") -> None:
+    """Raise :class:`TrackFormatError` unless ``frames`` is strictly increasing."""
+    if len(frames) > 1:
+        d = np.diff(frames)
+        if (d <= 0).any():
+            i = int(np.argmax(d <= 0))
+            kind = "duplicate" if d[i] == 0 else "non-monotonic (decreasing)"
+            raise TrackFormatError(
+                f"{kind} {what} values", path=path, expected=f"strictly increasing {what}",
+                found=f"row {i + 1}: {frames[i + 1]} after {frames[i]}",
+            )
+
+
+def resolve_number(
+    name: str,
+    from_file: Any,
+    params: Mapping[str, Any],
+    *,
+    path: str | os.PathLike | None = None,
+    required: bool = True,
+    hint: str | None = None,
+) -> tuple[float | None, str]:
+    """Pick a scalar (fps, cm_per_pixel) from the file, else from ``params``; say which.
+
+    Returns ``(value, source)`` with source ``'file'``, ``'params'`` or ``'missing'``.
+
+    Raises
+    ------
+    TrackFormatError
+        ``required`` and neither the file nor the params give the value.
+    ConfigError
+        The parameter is not a positive number.
+    """
+    if from_file is not None:
+        try:
+            arr = np.asarray(from_file).ravel()
+            # float32 file values (TRex) read as their shortest decimal: 0.1, not 0.10000000149
+            v = float(str(arr[0])) if arr.dtype == np.float32 else float(arr[0])
+        except (TypeError, ValueError, IndexError):
+            v = math.nan
+        if math.isfinite(v) and v > 0:
+            return v, "file"
+    value = params.get(name)
+    if value is not None:
+        try:
+            v = float(value)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"parameter {name!r} is not a number", path=path, expected="positive number", found=repr(value)) from exc
+        if not (math.isfinite(v) and v > 0):
+            raise ConfigError(f"parameter {name!r} must be positive", path=path, expected="positive number", found=v)
+        return v, "params"
+    if required:
+        raise TrackFormatError(
+            f"{name} is neither in the file nor given as a parameter",
+            path=path, expected=f"a '{name}' entry in the file or params {{'{name}': ...}}", found="neither",
+            hint=hint or f"pass convert params {{'{name}': <value>}} (or set it in dataset.yaml meta)",
+        )
+    return None, "missing"
+
+
+def build_table(
+    frame: np.ndarray,
+    ids: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    group: str,
+    sequence: str,
+    fps: float | None,
+    time: np.ndarray | None = None,
+    extra: Mapping[str, np.ndarray] | None = None,
+    sort: bool = True,
+    clean: bool = False,
+) -> pd.DataFrame:
+    """Assemble a ``trex_v1`` table from flat arrays of equal length.
+
+    ``time`` defaults to ``frame / fps``. Rows are sorted by (frame, id) with a stable sort
+    when ``sort`` and they are not already in order. ``clean=True`` promises that float
+    arrays are float64 with NaN (never inf) already, skipping that pass. Extra columns keep their names
+    (pose columns ``poseX<k>``/``poseY<k>``/``poseP<k>`` are ordered by k after the rest).
+    """
+    n = len(frame)
+    frame = np.asarray(frame, dtype=np.int64)
+    ids = np.asarray(ids, dtype=np.int64)
+    if time is None:
+        if fps is None:
+            raise ConfigError("cannot compute time without fps", expected="fps", found=None)
+        time = frame / float(fps)
+    fl = (lambda a: np.asarray(a, dtype=np.float64)) if clean else as_float
+    cols: dict[str, Any] = {
+        "frame": frame,
+        "time": fl(time),
+        "id": ids,
+        "X": fl(x),
+        "Y": fl(y),
+    }
+    extra = dict(extra or {})
+    for k, v in extra.items():
+        v = np.asarray(v)
+        if len(v) != n:
+            raise TrackFormatError(f"column {k!r} has {len(v)} values for {n} rows", expected=n, found=len(v))
+        cols[k] = fl(v) if v.dtype.kind == "f" else v
+    if sort and n > 1:
+        fo, io_ = frame, ids
+        in_order = bool(np.all((fo[1:] > fo[:-1]) | ((fo[1:] == fo[:-1]) & (io_[1:] > io_[:-1]))))
+        if not in_order:
+            order = np.lexsort((ids, frame))
+            cols = {k: v[order] for k, v in cols.items()}
+    cols["group"] = constant_category(group, n)
+    cols["sequence"] = constant_category(sequence, n)
+    ordered = ["frame", "time", "id", "X", "Y", "group", "sequence"]
+    rest = [k for k in cols if k not in ordered]
+    pose = sorted([k for k in rest if k.startswith("pose") and k[5:].isdigit()], key=lambda c: (int(c[5:]), "XYP".find(c[4])))
+    other = [k for k in rest if k not in pose]
+    return pd.DataFrame({k: cols[k] for k in ordered + other + pose}, copy=False)
+
+
+def pose_columns(
+    coords: np.ndarray,
+    scores: np.ndarray | None = None,
+) -> dict[str, np.ndarray]:
+    """Flatten keypoints ``(rows, n_kp, 2)`` (+ scores ``(rows, n_kp)``) into pose columns."""
+    out: dict[str, np.ndarray] = {}
+    for k in range(coords.shape[1]):
+        out[f"poseX{k}"] = as_float(coords[:, k, 0])
+        out[f"poseY{k}"] = as_float(coords[:, k, 1])
+        if scores is not None:
+            out[f"poseP{k}"] = as_float(scores[:, k])
+    return out
+
+
+def base_meta(src_format: str, paths: Sequence[str | os.PathLike], **kw: Any) -> dict[str, Any]:
+    """Common metadata of a converted recording."""
+    meta: dict[str, Any] = {"schema": TREX_V1, "src_format": src_format, "source_files": [Path(p).name for p in paths]}
+    meta.update(kw)
+    return meta
