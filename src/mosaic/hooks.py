@@ -27,7 +27,8 @@ class DemoDatasetHook:
         folder = resolve_dataset_dir(dataset_dir)
         if (folder / "dataset.yaml").exists() or (folder / "dataset.json").exists():
             return
-        if folder.exists() and any(folder.iterdir()):
+        interrupted_demo = (folder / "ground_truth").is_dir() or (folder / "tracks_raw" / "trex").is_dir()
+        if folder.exists() and any(folder.iterdir()) and not interrupted_demo:
             log.warning("dataset folder %s has no manifest; not creating the demo there", folder)
             return
         from mosaic.demo import make_demo_dataset
