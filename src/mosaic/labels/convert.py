@@ -1,0 +1,265 @@
+"""Dataset-level label conversion: registered converters and user-supplied ones."""
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mosaic.core.atomic import atomic_write_json
+from mosaic.core.dataset import DatasetCore
+from mosaic.core.errors import ConfigError, LabelFormatError
+from mosaic.core.safe_names import to_safe_name
+
+from .io import (
+    LabelSet,
+    existing_pairs,
+    labels_dir,
+    read_label_npz,
+    read_labels_index,
+    save_label_sets,
+    upsert_labels_index,
+)
+from .registry import ConverterOutput, get_label_converter, list_label_converters
+from .schema import LABEL_FORMATS
+
+log = logging.getLogger(__name__)
+ON_ISSUE = ("warn", "error")
+REPORT_NAME = "conversion_report.json"
+
+
+@dataclass
+class LabelConversionReport:
+    """Outcome of a conversion: recordings written and skipped, and the problems reported."""
+
+    kind: str
+    source_format: str
+    written: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    issues: list[dict[str, Any]] = field(default_factory=list)
+    index: pd.DataFrame | None = None
+
+    def __len__(self) -> int:
+        return len(self.written)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able summary (written to ``labels/<kind>/conversion_report.json``); plain Python types only."""
+        d = {"kind": self.kind, "source_format": self.source_format, "written": [list(x) for x in self.written],
+             "skipped": [list(x) for x in self.skipped], "issues": self.issues}
+        return json.loads(json.dumps(d, default=_plain))
+
+
+def _plain(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    return str(obj)
+
+
+def _detect_format(ds: DatasetCore, params: Mapping[str, Any]) -> str:
+    """Guess the source format: from the extensions of ``params['paths']``, else from what the dataset holds
+    (the BORIS converter's default folder, or CalMS21 rows in ``tracks_raw/index.csv``)."""
+    paths = params.get("paths")
+    if paths:
+        paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+        sufs = {Path(str(x)).suffix.lower() for x in paths}
+        if sufs <= {".npy"}:
+            return "calms21_npy"
+        if sufs <= {".json"}:
+            return "calms21_json"
+        if sufs <= {".boris"}:
+            return "boris_project"
+        if sufs <= {".csv", ".tsv", ".txt", ".xlsx", ""}:
+            return "boris_csv"
+    else:
+        from .converters.boris_csv import DEFAULTS as BORIS_DEFAULTS
+        from .converters.calms21 import indexed_calms21_files
+
+        if any(ds.resolve_path(p).exists() for p in BORIS_DEFAULTS["paths"]):
+            return "boris_csv"
+        calms = indexed_calms21_files(ds)
+        if calms:
+            return "calms21_json" if calms[0][0].suffix.lower() == ".json" else "calms21_npy"
+    raise ConfigError("cannot tell the label source format", expected=[f for f, _ in list_label_converters()],
+                      found=f"paths={params.get('paths')!r}", hint="pass source_format=... and params paths=[...]")
+
+
+def run_label_converter(ds: DatasetCore, kind: str, source_format: str, params: Mapping[str, Any]) -> tuple[ConverterOutput, str]:
+    """Run a registered converter (no writing) and apply ``on_issue``; returns (output, on_issue)."""
+    params = dict(params)
+    on_issue = params.pop("on_issue", "warn")
+    if on_issue not in ON_ISSUE:
+        raise ConfigError("unknown on_issue", expected=list(ON_ISSUE), found=on_issue)
+    fn = get_label_converter(source_format, kind)
+    out = fn(ds, kind, params)
+    for i in out.issues:
+        log.warning("labels %s: %s (%s)", i.get("issue"), i.get("message"), i.get("file"))
+    if out.issues and on_issue == "error":
+        first = out.issues[0]
+        raise LabelFormatError(
+            f"{len(out.issues)} annotation problem(s) found; nothing was written", path=first.get("file"),
+            group=first.get("group"), sequence=first.get("sequence"), expected="clean annotations (or on_issue='warn')",
+            found="; ".join(f"{i.get('issue')} line {i.get('line', '?')}: {i.get('message')}" for i in out.issues[:5]),
+        )
+    return out, on_issue
+
+
+def plan_label_conversion(
+    ds: DatasetCore,
+    kind: str = "behavior",
+    overwrite: bool = False,
+    params: Mapping[str, Any] | None = None,
+    source_format: str | None = None,
+    **kwargs: Any,
+) -> tuple[list[LabelSet], LabelConversionReport]:
+    """Run the converter and decide what to write (nothing is written).
+
+    Returns the label sets to write (already converted recordings dropped unless ``overwrite``)
+    and the report. :func:`convert_all_labels` and the Kedro ``label`` pipeline both use it.
+    """
+    p = {**dict(params or {}), **kwargs}
+    source_format = source_format or p.pop("source_format", None) or _detect_format(ds, p)
+    p.pop("source_format", None)
+    out, _ = run_label_converter(ds, kind, source_format, p)
+    have = set() if overwrite else existing_pairs(ds, kind)
+    todo = [ls for ls in out.label_sets if (ls.group, ls.sequence) not in have]
+    skipped = [(ls.group, ls.sequence) for ls in out.label_sets if (ls.group, ls.sequence) in have]
+    report = LabelConversionReport(kind=kind, source_format=source_format,
+                                   written=[(ls.group, ls.sequence) for ls in todo], skipped=skipped, issues=out.issues)
+    log.info("labels %s/%s: %d to write, %d already converted, %d issue(s)", kind, source_format, len(todo), len(skipped), len(out.issues))
+    return todo, report
+
+
+def write_conversion_report(ds: DatasetCore, report: LabelConversionReport) -> Path:
+    """Write ``labels/<kind>/conversion_report.json`` atomically."""
+    return atomic_write_json(labels_dir(ds, report.kind) / REPORT_NAME, report.to_dict())
+
+
+def convert_all_labels(
+    ds: DatasetCore,
+    kind: str = "behavior",
+    overwrite: bool = False,
+    params: Mapping[str, Any] | None = None,
+    source_format: str | None = None,
+    **kwargs: Any,
+) -> LabelConversionReport:
+    """Convert annotation files to ``labels/<kind>/*.npz`` with a registered converter.
+
+    Parameters
+    ----------
+    ds
+        The dataset.
+    kind
+        Label kind (folder under ``labels/``), ``'behavior'`` by default.
+    overwrite
+        Rewrite recordings already converted (default: skip them).
+    params
+        Converter parameters (see ``mosaic.labels.converters.<format>``), plus ``on_issue``
+        (``'warn'`` default: problems are logged and reported; ``'error'``: raise and write nothing).
+    source_format
+        ``'boris_csv'``, ``'boris_project'``, ``'calms21_npy'``, ``'calms21_json'`` or a registered one; default
+        ``params['source_format']``, else guessed from the extensions of ``params['paths']``, else
+        from the dataset (``annotations/boris_aggregated`` → BORIS; CalMS21 rows in
+        ``tracks_raw/index.csv`` → CalMS21).
+    **kwargs
+        Merged into ``params``.
+
+    Returns
+    -------
+    LabelConversionReport
+        Written/skipped recordings and reported problems (also saved as
+        ``labels/<kind>/conversion_report.json``); ``report.index`` is the updated index.
+    """
+    todo, report = plan_label_conversion(ds, kind, overwrite, params, source_format, **kwargs)
+    save_label_sets(ds, kind, todo, overwrite=True)
+    write_conversion_report(ds, report)
+    report.index = read_labels_index(ds, kind)
+    return report
+
+
+def _validate_row(ds: DatasetCore, kind: str, row: Any, labels_root: Path, n: int) -> dict[str, Any]:
+    if not isinstance(row, Mapping):
+        raise LabelFormatError(f"custom converter row {n} is not a mapping", expected="dict with index columns", found=type(row).__name__)
+    required = ("group", "sequence", "abs_path")
+    missing = [c for c in required if not row.get(c)]
+    if missing:
+        raise LabelFormatError(f"custom converter row {n} lacks required fields", expected=list(required), found=f"missing {missing}; row {dict(row)!r}")
+    g, s = str(row["group"]), str(row["sequence"])
+    fmt = row.get("label_format", None)
+    path = ds.resolve_path(row["abs_path"], anchor=labels_root) if not Path(str(row["abs_path"])).is_absolute() else Path(row["abs_path"])
+    if not path.exists():
+        # relative to the dataset folder?
+        alt = ds.resolve_path(row["abs_path"])
+        path = alt if alt.exists() else path
+    if not path.exists():
+        raise LabelFormatError(f"custom converter row {n} points at a missing label file", path=path, group=g, sequence=s)
+    data = read_label_npz(path, group=g, sequence=s)
+    if fmt is not None and fmt not in LABEL_FORMATS:
+        raise LabelFormatError("custom converter row has an unknown label_format", path=path, group=g, sequence=s, expected=list(LABEL_FORMATS), found=fmt)
+    if data["group"] and (data["group"], data["sequence"]) != (g, s):
+        raise LabelFormatError("custom converter row and its label file name different recordings", path=path, group=g, sequence=s,
+                               expected=(g, s), found=(data["group"], data["sequence"]))
+    frames = data["frames"]
+    return {
+        "kind": kind,
+        "label_format": data["label_format"],
+        "group": g,
+        "sequence": s,
+        "group_safe": to_safe_name(g),
+        "sequence_safe": to_safe_name(s),
+        "abs_path": ds.relative_path(path),
+        "n_frames": int(row.get("n_frames") or (int(frames.max()) + 1 if len(frames) else 0)),
+        "n_events": len(frames),
+        "label_ids": json.dumps([int(x) for x in data["label_ids"]]),
+        "label_names": json.dumps([str(x) for x in data["label_names"]]),
+    }
+
+
+def convert_labels_custom(
+    ds: DatasetCore,
+    converter_fn: Callable[..., Any],
+    kind: str = "behavior",
+    label_format: str = "individual_pair_v1",
+    overwrite: bool = False,
+    **kwargs: Any,
+) -> int:
+    """Run a user converter and index what it wrote.
+
+    ``converter_fn(dataset, labels_root, existing_pairs, overwrite, **kwargs)`` writes label files
+    (e.g. with :func:`mosaic.labels.write_label_npz`) under ``labels_root`` (``labels/<kind>/``)
+    and returns index rows: mappings with at least ``group``, ``sequence``, ``abs_path`` (relative
+    to ``labels_root`` or the dataset folder, or absolute), optionally ``n_frames``. It should
+    skip ``existing_pairs`` (a set of (group, sequence)) unless ``overwrite``.
+
+    Every row and the file it points to are validated before the index is touched: a bad row
+    raises :class:`LabelFormatError` naming it, and the index keeps its previous content.
+
+    Returns
+    -------
+    int
+        Number of recordings indexed.
+    """
+    if label_format not in LABEL_FORMATS:
+        raise ConfigError("unknown label_format", expected=list(LABEL_FORMATS), found=label_format)
+    root = labels_dir(ds, kind)
+    root.mkdir(parents=True, exist_ok=True)
+    have = existing_pairs(ds, kind)
+    rows = converter_fn(ds, root, have, overwrite, **kwargs)
+    if rows is None:
+        rows = []
+    if isinstance(rows, pd.DataFrame):
+        rows = rows.to_dict("records")
+    clean = [_validate_row(ds, kind, r, root, n) for n, r in enumerate(rows)]
+    keys = [(r["group"], r["sequence"]) for r in clean]
+    if len(set(keys)) != len(keys):
+        dup = next(k for k in keys if keys.count(k) > 1)
+        raise LabelFormatError("custom converter returned two rows for one recording", group=dup[0], sequence=dup[1])
+    upsert_labels_index(ds, kind, clean)
+    return len(clean)
+

@@ -1,0 +1,374 @@
+"""``boris_csv``: BORIS tabular / aggregated event exports → ``individual_pair_v1``.
+
+Parameters (``params`` of :func:`mosaic.labels.convert_all_labels`)
+--------------------------------------------------------------------
+paths : str | list[str]
+    Export files or folders (relative to the dataset folder or absolute).
+    Default ``['annotations/boris_aggregated']``.
+patterns : list[str]
+    File patterns searched in folders (default ``*.csv, *.tsv, *.txt, *.xlsx``; XLSX needs ``openpyxl``).
+delimiter : str | None
+    Force a delimiter; default detected per file (tab, comma, semicolon).
+fps : float | None
+    Frame rate used where the export has no ``FPS`` (then ``meta.fps_default`` of the dataset).
+fps_override : float | None
+    Frame rate used for every row, whatever the export says.
+sequence_map, default_group
+    How observations map to (group, sequence); see :mod:`mosaic.labels.matching`.
+subject_map : dict[str, int] | None
+    Subject name → individual id. Default: the trailing integer of the name (``fish3`` → 3).
+    ``No focal subject`` (or an empty subject) is scene-level (``[-1, -1]``).
+point_events : bool
+    Keep POINT events as one-frame events (default True).
+pair_behaviors : list[str]
+    Behaviours stored as pairs (both directions); the partner is the first token of
+    ``Modifiers``, else of the (start) ``Comment`` (split on ``|``, ``,`` or ``;``), that names a
+    subject (BORIS tabular exports have no modifiers column, so simulators put the partner in
+    the comment).
+background : str | None
+    Label that fills the frames where an individual has no event (needs the recording length).
+ids : list[int] | None
+    Individuals to fill with ``background`` besides those named in the export.
+n_frames : int | dict | None
+    Recording length (or ``{"group/sequence": n}``); default from ``tracks/index.csv``, else from
+    the export's media length × fps.
+media_offsets : dict[str, float] | None
+    Start (s) of queued media files within their observation (keys: media path, name or stem);
+    subtracted from the times of that media (the first file of a queue needs no entry). BORIS times run across the queue of player #1, so an
+    observation spanning several files needs it (reported as ``multi_media`` otherwise).
+behaviors : list[str] | None
+    Fixed vocabulary (label id = position); unknown behaviours are then an error. Default: the
+    kind's existing vocabulary, extended by new names sorted; ``background`` gets id 0.
+
+Frames: ``start = round(Start(s) * fps)``, ``stop = round(Stop(s) * fps)`` (exclusive); a POINT is
+the one frame ``start``. Reported (not dropped silently): unmatched START/STOP, overlapping state
+events of one subject, zero-length bouts, times before 0 or past the recording end (clipped),
+pair events without a partner (stored as individual events), several files for one recording,
+observations spanning several queued media files without ``media_offsets``.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mosaic.core.dataset import DatasetCore
+from mosaic.core.errors import ConfigError, LabelFormatError
+
+from ..boris import NO_FOCAL, read_boris_export
+from ..events import bouts_to_events
+from ..io import LabelSet
+from ..matching import SequenceMatcher
+from ..registry import ConverterOutput
+from ..vocab import build_vocabulary, get_label_map
+
+log = logging.getLogger(__name__)
+
+DEFAULTS: dict[str, Any] = {
+    "paths": ["annotations/boris_aggregated"],
+    "patterns": ["*.csv", "*.tsv", "*.txt", "*.xlsx"],
+    "delimiter": None,
+    "fps": None,
+    "fps_override": None,
+    "sequence_map": None,
+    "default_group": None,
+    "subject_map": None,
+    "point_events": True,
+    "pair_behaviors": [],
+    "background": None,
+    "ids": None,
+    "n_frames": None,
+    "behaviors": None,
+    "media_offsets": None,
+}
+_TRAILING_INT = re.compile(r"(\d+)\s*$")
+_SUBJECT_LIKE = re.compile(r"^[A-Za-z][A-Za-z _\-]*\d+$")
+
+
+def collect_files(ds: DatasetCore, paths, patterns) -> list[Path]:
+    """Export files named by ``paths`` (files, or folders searched with ``patterns``), sorted."""
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    files: list[Path] = []
+    for p in paths:
+        path = ds.resolve_path(p)
+        if path.is_dir():
+            for pat in patterns:
+                files.extend(f for f in path.glob(pat) if f.is_file() and not f.name.startswith("."))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise ConfigError("annotation path not found", path=path, expected="an existing file or folder", hint="params 'paths'")
+    files = sorted(set(files))
+    if not files:
+        raise ConfigError("no annotation files found", path=", ".join(str(ds.resolve_path(p)) for p in paths), expected=f"files matching {list(patterns)}")
+    return files
+
+
+def _subject_ids(subjects: np.ndarray, subject_map: Mapping[str, int] | None, files: np.ndarray) -> np.ndarray:
+    uniq, inv = np.unique(subjects.astype(str), return_inverse=True)
+    out = np.empty(len(uniq), np.int64)
+    for i, name in enumerate(uniq):
+        if name.strip().lower() in NO_FOCAL:
+            out[i] = -1
+        elif subject_map is not None:
+            if name not in subject_map:
+                f = files[inv == i][0]
+                raise LabelFormatError("unknown subject (not in subject_map)", path=f, expected=sorted(subject_map), found=name,
+                                       hint="add it to params subject_map")
+            out[i] = int(subject_map[name])
+        else:
+            m = _TRAILING_INT.search(name)
+            if m is None:
+                f = files[inv == i][0]
+                raise LabelFormatError("unknown subject: no trailing integer id in its name", path=f,
+                                       expected="names like 'fish3' or a subject_map", found=name, hint="pass params subject_map={name: id}")
+            out[i] = int(m.group(1))
+    ids = out[inv]
+    # two subject names of one file must not share an id
+    pairs = pd.DataFrame({"file": files, "subject": subjects.astype(str), "id": ids}).drop_duplicates()
+    pairs = pairs[pairs["id"] >= 0]
+    clash = pairs[pairs.duplicated(["file", "id"], keep=False)]
+    if len(clash):
+        first = clash.iloc[0]
+        names = sorted(clash[(clash["file"] == first["file"]) & (clash["id"] == first["id"])]["subject"])
+        raise LabelFormatError("two subjects map to the same individual id", path=first["file"], expected="one id per subject",
+                               found=f"{names} -> {int(first['id'])}", hint="pass params subject_map={name: id}")
+    return ids
+
+
+def _partner(modifiers: str, subject: str, known: set[str], subject_map: Mapping[str, int] | None) -> int | None:
+    for tok in re.split(r"[|,;]", modifiers or ""):
+        tok = tok.strip()
+        if not tok or tok == subject:
+            continue
+        if subject_map is not None:
+            if tok in subject_map:
+                return int(subject_map[tok])
+            continue
+        if tok in known or _SUBJECT_LIKE.match(tok):
+            m = _TRAILING_INT.search(tok)
+            if m:
+                return int(m.group(1))
+    return None
+
+
+def _n_frames_param(value, group: str, sequence: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, Mapping):
+        v = value.get(f"{group}/{sequence}", value.get(sequence))
+        return None if v is None else int(v)
+    return int(value)
+
+
+def resolve_params(params: Mapping[str, Any], defaults: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """``defaults`` updated by ``params``; unknown keys are a :class:`ConfigError` listing the known ones."""
+    unknown = sorted(set(params) - set(defaults))
+    if unknown:
+        raise ConfigError(f"unknown {name} parameters", expected=sorted(defaults), found=unknown)
+    return {**defaults, **dict(params)}
+
+
+def convert(ds: DatasetCore, kind: str, params: Mapping[str, Any]) -> ConverterOutput:
+    """Convert BORIS exports named by ``params`` (see module docstring) into label sets."""
+    p = resolve_params(params, DEFAULTS, "boris_csv")
+    files = collect_files(ds, p["paths"], p["patterns"])
+    exports = [read_boris_export(f, delimiter=p["delimiter"]) for f in files]
+    issues = _multi_media_issues(exports, p["media_offsets"])
+    return convert_bouts(ds, kind, exports, p, issues)
+
+
+def _multi_media_issues(exports, media_offsets) -> list[dict[str, Any]]:
+    """Report observations of an export that span several media files without ``media_offsets``."""
+    out = []
+    known = set(media_offsets or {})
+    for e in exports:
+        b = e.bouts
+        if not len(b):
+            continue
+        for oid, g in b.groupby("observation_id"):
+            media = sorted(set(g["media_file"]) - {""})
+            names = {m: {m, Path(m).name, Path(m).stem} for m in media}
+            missing = [m for m in media if not (names[m] & known)]
+            if len(media) > 1 and len(missing) > 1:  # the first file of the queue needs no offset
+                out.append({"file": str(e.path), "issue": "multi_media", "observation_id": oid,
+                            "message": f"observation spans {len(media)} queued media files {media}: BORIS times run across the "
+                                       "queue, so times of the later files need params media_offsets={file: start seconds} "
+                                       "(or convert the .boris project with source_format='boris_project')"})
+    return out
+
+
+def _apply_media_offsets(b: pd.DataFrame, media_offsets: Mapping[str, float] | None) -> pd.DataFrame:
+    if not media_offsets:
+        return b
+    off = np.zeros(len(b))
+    for m in b["media_file"].unique():
+        for k in (m, Path(m).name, Path(m).stem):
+            if k in media_offsets:
+                off[(b["media_file"] == m).to_numpy()] = float(media_offsets[k])
+                break
+    return b.assign(start_s=b["start_s"].to_numpy() - off, stop_s=b["stop_s"].to_numpy() - off)
+
+
+def convert_bouts(ds: DatasetCore, kind: str, exports, p: Mapping[str, Any], issues: list[dict[str, Any]] | None = None) -> ConverterOutput:
+    """Shared second half of the BORIS converters: bout tables of parsed exports → label sets."""
+    issues = list(issues or []) + [i for e in exports for i in e.issues]
+    tables = [e.bouts for e in exports if len(e.bouts)]
+    if not tables:
+        return ConverterOutput([], issues)
+    b = _apply_media_offsets(pd.concat(tables, ignore_index=True), p.get("media_offsets"))
+    if not p["point_events"]:
+        b = b[b["type"] != "POINT"].reset_index(drop=True)
+    files_arr = b["source_file"].to_numpy()
+
+    # (group, sequence) per observation/media
+    matcher = SequenceMatcher(ds, p["sequence_map"], p["default_group"])
+    obs = b[["source_file", "observation_id", "media_file"]].drop_duplicates()
+    pairs = {}
+    for sf, oid, mf in obs.itertuples(index=False):
+        pairs[(sf, oid, mf)] = matcher.resolve(observation_id=oid, media_file=mf, source_file=sf)
+    gs = [pairs[k] for k in zip(b["source_file"], b["observation_id"], b["media_file"])]
+    b["group"] = [g for g, _ in gs]
+    b["sequence"] = [s for _, s in gs]
+    src_per_seq = b.groupby(["group", "sequence"])["source_file"].nunique()
+    for (g, s), n in src_per_seq[src_per_seq > 1].items():
+        issues.append({"issue": "multiple_sources", "group": g, "sequence": s,
+                       "message": f"{n} annotation files label this recording; their events are merged",
+                       "file": sorted(set(b.loc[(b["group"] == g) & (b["sequence"] == s), "source_file"]))})
+
+    # ids
+    b["id_a"] = _subject_ids(b["subject"].to_numpy(), p["subject_map"], files_arr)
+    pair_set = {str(x) for x in (p["pair_behaviors"] or [])}
+    is_pair = b["behavior"].isin(pair_set).to_numpy().copy()
+    id_b = np.full(len(b), -1, np.int64)
+    known = set(b["subject"].astype(str))
+    # resolve partners once per distinct (subject, modifiers, comment)
+    cand = b.loc[is_pair, ["subject", "modifiers", "comment"]].astype(str).drop_duplicates()
+    partner_of = {}
+    for subj, mods, com in cand.itertuples(index=False):
+        pt = _partner(mods, subj, known, p["subject_map"])
+        partner_of[(subj, mods, com)] = pt if pt is not None else _partner(com, subj, known, p["subject_map"])
+    if is_pair.any():
+        sub = b.loc[is_pair, ["subject", "modifiers", "comment"]].astype(str)
+        found = np.array([partner_of[k] if partner_of[k] is not None else -2 for k in zip(sub["subject"], sub["modifiers"], sub["comment"])], np.int64)
+        ida = b["id_a"].to_numpy()[is_pair]
+        usable = (found >= 0) & (found != ida) & (ida >= 0)
+        rows = np.flatnonzero(is_pair)
+        id_b[rows[usable]] = found[usable]
+        for i in rows[~usable]:
+            r = b.iloc[i]
+            issues.append({"file": r["source_file"], "issue": "pair_without_partner", "line": int(r["line"]),
+                           "subject": r["subject"], "behavior": r["behavior"], "group": r["group"], "sequence": r["sequence"],
+                           "message": f"pair behaviour without a usable partner in Modifiers {r['modifiers']!r} or Comment {r['comment']!r}; stored as an individual event"})
+        is_pair[rows[~usable]] = False
+    b["id_b"] = id_b
+
+    # frames
+    fps = b["fps"].to_numpy(dtype=float).copy()
+    if p["fps_override"] is not None:
+        fps = np.full(len(b), float(p["fps_override"]))
+    else:
+        fallback = p["fps"] if p["fps"] is not None else ds.meta.get("fps_default")
+        bad = ~(np.isfinite(fps) & (fps > 0))
+        if bad.any():
+            if fallback is None:
+                raise LabelFormatError("BORIS export has no FPS and no fps parameter was given", path=files_arr[int(np.argmax(bad))],
+                                       expected="an FPS column or params fps / dataset meta fps_default", found="FPS missing/NA")
+            fps[bad] = float(fallback)
+    b["fps_used"] = fps
+    start_f = np.floor(b["start_s"].to_numpy(float) * fps + 0.5).astype(np.int64)
+    stop_f = np.floor(b["stop_s"].to_numpy(float) * fps + 0.5).astype(np.int64)
+    point = (b["type"] == "POINT").to_numpy()
+    stop_f[point] = start_f[point] + 1
+    b["start_f"], b["stop_f"] = start_f, stop_f
+    zero = (~point) & (stop_f <= start_f)
+    for r in b[zero].itertuples():
+        issues.append({"file": r.source_file, "issue": "zero_length", "line": int(r.line), "subject": r.subject, "behavior": r.behavior,
+                       "group": r.group, "sequence": r.sequence, "message": f"state event {r.start_s}-{r.stop_s} s is shorter than one frame; dropped"})
+    neg = start_f < 0
+    for r in b[neg].itertuples():
+        issues.append({"file": r.source_file, "issue": "before_start", "line": int(r.line), "subject": r.subject, "behavior": r.behavior,
+                       "group": r.group, "sequence": r.sequence, "message": f"event starts before 0 s ({r.start_s}); clipped"})
+    b.loc[neg, "start_f"] = 0
+
+    # overlaps of state events of one subject
+    st = b[(~point) & (~zero)].sort_values(["group", "sequence", "id_a", "start_f"], kind="stable")
+    if len(st):
+        prev_max = st.groupby(["group", "sequence", "id_a"])["stop_f"].transform(lambda s: s.cummax().shift(1)).to_numpy()
+        ov = st[np.nan_to_num(prev_max, nan=-1) > st["start_f"].to_numpy()]
+        for r in ov.itertuples():
+            issues.append({"file": r.source_file, "issue": "overlap", "line": int(r.line), "subject": r.subject, "behavior": r.behavior,
+                           "group": r.group, "sequence": r.sequence,
+                           "message": f"state event {r.start_s}-{r.stop_s} s overlaps an earlier state event of the same subject; both kept"})
+
+    # vocabulary
+    background = p["background"]
+    existing = None if p["behaviors"] is not None else get_label_map(ds, kind)
+    vocab = build_vocabulary(b["behavior"].astype(str), p["behaviors"], background, existing)
+    unknown_beh = sorted(set(b["behavior"].astype(str)) - set(vocab))
+    if unknown_beh:
+        f = files_arr[b["behavior"].isin(unknown_beh).to_numpy()][0]
+        raise LabelFormatError("behaviour not in the fixed vocabulary (params 'behaviors')", path=f, expected=sorted(vocab), found=unknown_beh)
+    b["label"] = b["behavior"].astype(str).map(vocab).to_numpy(np.int64)
+    label_ids = np.array(sorted(vocab.values()), np.int32)
+    id_to_name = {v: k for k, v in vocab.items()}
+    label_names = np.array([id_to_name[i] for i in label_ids])
+
+    sets: list[LabelSet] = []
+    keep = ~zero
+    b["is_pair"] = is_pair
+    for (g, s), sub in b[keep].groupby(["group", "sequence"], sort=True):
+        fps_seq = float(sub["fps_used"].iloc[0])
+        n_frames = _n_frames_param(p["n_frames"], g, s)
+        if n_frames is None:
+            n_frames = matcher.n_frames(g, s)
+        if n_frames is None:
+            tl = sub["total_length"].to_numpy(float)
+            one_media = sub["media_file"].nunique() == 1
+            if one_media and np.isfinite(tl).any():
+                n_frames = int(np.floor(np.nanmin(tl[np.isfinite(tl)]) * fps_seq + 0.5))
+        sub = sub.copy()
+        if n_frames is not None:
+            past = sub["stop_f"].to_numpy() > n_frames
+            for r in sub[past].itertuples():
+                what = "starts after the recording end; dropped" if r.start_f >= n_frames else "ends after the recording; clipped"
+                issues.append({"file": r.source_file, "issue": "past_end", "line": int(r.line), "subject": r.subject, "behavior": r.behavior,
+                               "group": g, "sequence": s,
+                               "message": f"event {r.start_s}-{r.stop_s} s {what} ({n_frames} frames)"})
+            sub["stop_f"] = np.minimum(sub["stop_f"].to_numpy(), n_frames)
+        frames, labels, ids = bouts_to_events(sub["start_f"], sub["stop_f"], sub["label"], sub["id_a"], sub["id_b"],
+                                              both_directions=sub["is_pair"].to_numpy())
+        if background is not None:
+            if n_frames is None:
+                raise ConfigError("background fill needs the recording length", group=g, sequence=s,
+                                  expected="params n_frames, a tracks/index.csv row or a media length in the export")
+            fill_ids = sorted({int(i) for i in sub["id_a"] if i >= 0} | {int(i) for i in sub["id_b"] if i >= 0} | {int(i) for i in (p["ids"] or [])})
+            frames, labels, ids = _fill_background(frames, labels, ids, fill_ids, n_frames, vocab[background])
+        sets.append(LabelSet(group=g, sequence=s, frames=frames, labels=labels, individual_ids=ids,
+                             label_ids=label_ids, label_names=label_names, fps=fps_seq, n_frames=n_frames))
+    return ConverterOutput(sets, issues)
+
+
+def _fill_background(frames, labels, ids, fill_ids: list[int], n_frames: int, bg: int):
+    """Add ``[id, -1]`` background rows where an individual (as subject) has no event."""
+    if not fill_ids:
+        return frames, labels, ids
+    fid = np.asarray(fill_ids, np.int64)
+    covered = np.zeros((len(fid), n_frames), bool)
+    a = ids[:, 0]
+    sel = np.isin(a, fid) & (frames < n_frames)
+    rows = np.searchsorted(fid, a[sel])
+    covered[rows, frames[sel]] = True
+    k, f = np.nonzero(~covered)
+    new_ids = np.stack([fid[k], np.full(len(k), -1)], axis=1)
+    frames = np.concatenate([frames, f.astype(np.int32)])
+    labels = np.concatenate([labels, np.full(len(f), bg, np.int32)])
+    ids = np.concatenate([ids, new_ids.astype(np.int32)])
+    order = np.lexsort((labels, ids[:, 1], ids[:, 0], frames))
+    return frames[order], labels[order], ids[order]

@@ -1,0 +1,170 @@
+"""``calms21_npy`` / ``calms21_json``: CalMS21 per-frame annotations → ``individual_pair_v1``.
+
+Layout: ``{group: {sequence: {'keypoints', 'scores', 'annotations' (T,), 'metadata' {'vocab':
+{name: id}}}}}`` (``.npy`` = pickled dict, ``.json`` = the same as JSON). Each frame ``t`` becomes
+two rows, the resident–intruder pair in both directions (``[0, 1]`` and ``[1, 0]``), with label
+``annotations[t]``. The vocabulary is the sequence's ``metadata['vocab']`` (or a top-level
+``vocabulary``), else the task-1 vocabulary ``attack, investigation, mount, other`` (0..3).
+
+Parameters (``params``)
+-----------------------
+paths : str | list[str] | None
+    CalMS21 files; default: the ``calms21_npy``/``calms21_json`` rows of ``tracks_raw/index.csv``.
+group_from : ``'infile'`` | ``'filename'`` | ``'both'``
+    Same naming as the tracks converter (``mosaic.tracks.converters.calms21``): ``'infile'``
+    (default) and ``'both'`` use the annotator group key inside the file; ``'filename'`` uses the
+    file-level group (param ``group``, else the file's group in ``tracks_raw/index.csv``, else
+    the file stem).
+group : str | None
+    File-level group for ``group_from='filename'``.
+fps : float | None
+    Frame rate (default ``meta.fps_default`` of the dataset, else 30, the CalMS21 rate).
+vocab : dict[str, int] | None
+    Override the vocabulary.
+solo_labels : list[str]
+    Labels stored as the resident's individual events ``[0, -1]`` instead of the pair (e.g.
+    ``['other']``, which names no interaction). Default: none, every frame is a pair event.
+
+``.npy`` files are pickles (``allow_pickle=True``): only convert files you trust.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mosaic.core.dataset import DatasetCore
+from mosaic.core.errors import ConfigError, IndexFileError, LabelFormatError
+from mosaic.core.indexes import TRACKS_RAW_INDEX, read_index
+
+from ..io import LabelSet
+from ..registry import ConverterOutput
+
+GROUP_FROM = ("infile", "filename", "both")
+TASK1_VOCAB = {"attack": 0, "investigation": 1, "mount": 2, "other": 3}
+DEFAULTS: dict[str, Any] = {"paths": None, "group_from": "infile", "group": None, "fps": None, "vocab": None, "solo_labels": []}
+_FORMATS = ("calms21_npy", "calms21_json")
+
+
+def load_calms21(path: str | Path) -> Any:
+    """Load a CalMS21 ``.npy`` (pickled dict) or ``.json`` file; LabelFormatError when unreadable."""
+    path = Path(path)
+    try:
+        if path.suffix.lower() == ".json":
+            with open(path, encoding="utf-8") as fh:
+                return json.load(fh)
+        obj = np.load(path, allow_pickle=True)
+        if isinstance(obj, np.ndarray) and obj.dtype == object and obj.ndim == 0:
+            obj = obj.item()
+        return obj
+    except Exception as exc:
+        raise LabelFormatError("not a readable CalMS21 file", path=path, found=f"{type(exc).__name__}: {exc}") from exc
+
+
+def iter_calms21_sequences(obj: Any, path: Path) -> Iterator[tuple[str, str, Mapping[str, Any]]]:
+    """Yield ``(infile_group, sequence, record)`` of a loaded CalMS21 dict (skips ``vocabulary``)."""
+    if not isinstance(obj, Mapping) or not obj:
+        raise LabelFormatError("CalMS21 file is not a {group: {sequence: {...}}} mapping", path=path,
+                               expected="dict of groups", found=type(obj).__name__)
+    for g, seqs in obj.items():
+        if g == "vocabulary":
+            continue
+        if not isinstance(seqs, Mapping):
+            raise LabelFormatError("CalMS21 group is not a mapping of sequences", path=path, group=str(g), expected="dict", found=type(seqs).__name__)
+        for s, rec in seqs.items():
+            if not isinstance(rec, Mapping):
+                raise LabelFormatError("CalMS21 sequence is not a mapping", path=path, group=str(g), sequence=str(s), found=type(rec).__name__)
+            yield str(g), str(s), rec
+
+
+def indexed_calms21_files(ds: DatasetCore) -> list[tuple[Path, str]]:
+    """CalMS21 files of ``tracks_raw/index.csv`` as ``[(absolute path, index group)]``, sorted."""
+    try:
+        df = read_index(ds.get_root("tracks_raw") / "index.csv", TRACKS_RAW_INDEX, missing_ok=True)
+    except IndexFileError:
+        return []
+    rows = df[df["src_format"].isin(_FORMATS)]
+    seen: dict[Path, str] = {}
+    for p, g in zip(rows["abs_path"], rows["group"]):
+        seen.setdefault(ds.resolve_path(p), g)
+    return sorted(seen.items())
+
+
+def _vocab(rec: Mapping[str, Any], top: Any, override: Mapping[str, int] | None) -> dict[str, int]:
+    if override:
+        return {str(k): int(v) for k, v in override.items()}
+    md = rec.get("metadata")
+    if isinstance(md, Mapping) and isinstance(md.get("vocab"), Mapping) and md["vocab"]:
+        return {str(k): int(v) for k, v in md["vocab"].items()}
+    if isinstance(top, Mapping) and "vocabulary" in top:
+        v = top["vocabulary"]
+        if isinstance(v, Mapping):
+            return {str(k): int(x) for k, x in v.items()}
+        return {str(n): i for i, n in enumerate(v)}
+    return dict(TASK1_VOCAB)
+
+
+def convert(ds: DatasetCore, kind: str, params: Mapping[str, Any]) -> ConverterOutput:
+    """Convert the annotations of every sequence of the CalMS21 files into label sets."""
+    unknown = sorted(set(params) - set(DEFAULTS))
+    if unknown:
+        raise ConfigError("unknown calms21 parameters", expected=sorted(DEFAULTS), found=unknown)
+    p = {**DEFAULTS, **params}
+    if p["group_from"] not in GROUP_FROM:
+        raise ConfigError("unknown CalMS21 group_from", expected=list(GROUP_FROM), found=p["group_from"])
+    if p["paths"] is None:
+        files = indexed_calms21_files(ds)
+        if not files:
+            raise ConfigError("no CalMS21 files: none in tracks_raw/index.csv and no params 'paths'",
+                              expected="params paths=[...] or an indexed calms21_npy/calms21_json file")
+    else:
+        paths = [p["paths"]] if isinstance(p["paths"], (str, Path)) else list(p["paths"])
+        files = [(ds.resolve_path(x), None) for x in paths]
+    fps = p["fps"] if p["fps"] is not None else ds.meta.get("fps_default", 30.0)
+    out = ConverterOutput()
+    seen: dict[tuple[str, str], str] = {}
+    for path, index_group in files:
+        if not path.exists():
+            raise ConfigError("CalMS21 file not found", path=path)
+        obj = load_calms21(path)
+        file_group = p["group"] or index_group or path.stem
+        for g, s, rec in iter_calms21_sequences(obj, path):
+            group = file_group if p["group_from"] == "filename" else g
+            if (group, s) in seen:
+                raise LabelFormatError("two CalMS21 sequences map to the same (group, sequence)", path=path, group=group, sequence=s,
+                                       expected="unique names", found=f"from {seen[(group, s)]} and {path}", hint="use group_from='infile'")
+            seen[(group, s)] = str(path)
+            ann = rec.get("annotations")
+            if ann is None:
+                out.issues.append({"file": str(path), "issue": "no_annotations", "group": group, "sequence": s,
+                                   "message": "sequence has no 'annotations' (unlabelled); skipped"})
+                continue
+            try:
+                ann = np.asarray(ann)
+                ok = ann.ndim == 1 and (np.issubdtype(ann.dtype, np.integer) or (np.issubdtype(ann.dtype, np.floating) and np.all(ann == np.round(ann))))
+            except (TypeError, ValueError):
+                ok = False
+            if not ok:
+                raise LabelFormatError("CalMS21 annotations must be one integer per frame", path=path, group=group, sequence=s,
+                                       expected="int (frames,)", found=f"{getattr(ann, 'dtype', type(ann))} {getattr(ann, 'shape', '')}")
+            ann = ann.astype(np.int64)
+            vocab = _vocab(rec, obj, p["vocab"])
+            ids_sorted = sorted(set(vocab.values()) | {int(x) for x in np.unique(ann)})
+            id_to_name = {v: k for k, v in vocab.items()}
+            names = [id_to_name.get(i, f"label_{i}") for i in ids_sorted]
+            T = len(ann)
+            solo_ids = [vocab[n] for n in (p["solo_labels"] or []) if n in vocab]
+            solo = np.isin(ann, solo_ids)
+            pair_t = np.flatnonzero(~solo)
+            solo_t = np.flatnonzero(solo)
+            frames = np.concatenate([np.repeat(pair_t, 2), solo_t]).astype(np.int32)
+            labels = np.concatenate([np.repeat(ann[pair_t], 2), ann[solo_t]]).astype(np.int32)
+            ids = np.concatenate([np.tile(np.array([[0, 1], [1, 0]], np.int32), (len(pair_t), 1)),
+                                  np.tile(np.array([[0, -1]], np.int32), (len(solo_t), 1))]).reshape(-1, 2)
+            out.label_sets.append(LabelSet(group=group, sequence=s, frames=frames, labels=labels, individual_ids=ids,
+                                           label_ids=np.array(ids_sorted, np.int32), label_names=np.array(names),
+                                           fps=float(fps), n_frames=T, extra={"source_file": str(path)}))
+    return out

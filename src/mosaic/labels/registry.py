@@ -1,0 +1,67 @@
+"""Registry of label converters, one module per source format, imported lazily.
+
+Built-in converters accept any label kind (``'*'``). A converter is a function ``convert(ds, kind, params) -> ConverterOutput`` returning the label
+sets of every recording it found plus the problems it met; writing and index bookkeeping are
+done once, by :func:`mosaic.labels.convert.convert_all_labels`.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import import_module
+from typing import Any
+
+from mosaic.core.errors import ConfigError
+
+from .io import LabelSet
+
+ANY_KIND = "*"
+_REGISTRY: dict[tuple[str, str], str] = {
+    ("boris_csv", ANY_KIND): "mosaic.labels.converters.boris_csv:convert",
+    ("boris_project", ANY_KIND): "mosaic.labels.converters.boris_project:convert",
+    ("calms21_npy", ANY_KIND): "mosaic.labels.converters.calms21:convert",
+    ("calms21_json", ANY_KIND): "mosaic.labels.converters.calms21:convert",
+}
+
+
+@dataclass
+class ConverterOutput:
+    """What a converter returns: label sets (not yet written) and report entries."""
+
+    label_sets: list[LabelSet] = field(default_factory=list)
+    issues: list[dict[str, Any]] = field(default_factory=list)
+
+
+def list_label_converters() -> list[tuple[str, str]]:
+    """Registered ``(source_format, kind)`` pairs, sorted."""
+    return sorted(_REGISTRY)
+
+
+def register_label_converter(source_format: str, kind: str, target: str | Callable) -> None:
+    """Register a converter: ``target`` is a function or ``'module.path:function'`` (imported on use).
+
+    ``kind='*'`` registers it for every label kind (an exact ``(source_format, kind)`` entry wins).
+    """
+    _REGISTRY[(str(source_format), str(kind))] = target  # type: ignore[assignment]
+
+
+def get_label_converter(source_format: str, kind: str) -> Callable:
+    """The converter function for ``(source_format, kind)`` (imported now).
+
+    Raises
+    ------
+    ConfigError
+        Unknown pair; the message lists the registered ones.
+    """
+    target = _REGISTRY.get((source_format, kind)) or _REGISTRY.get((source_format, ANY_KIND))
+    if target is None:
+        raise ConfigError(
+            "no label converter for this (source_format, kind)",
+            expected=[f"{f}/{k}" for f, k in list_label_converters()],
+            found=f"{source_format}/{kind}",
+            hint="register one with register_label_converter or use convert_labels_custom",
+        )
+    if callable(target):
+        return target
+    module, _, func = target.partition(":")
+    return getattr(import_module(module), func)
