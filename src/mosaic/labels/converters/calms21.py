@@ -29,8 +29,7 @@ solo_labels : list[str]
 """
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +38,7 @@ import numpy as np
 from mosaic.core.dataset import DatasetCore
 from mosaic.core.errors import ConfigError, IndexFileError, LabelFormatError
 from mosaic.core.indexes import TRACKS_RAW_INDEX, read_index
+from mosaic.tracks.converters.calms21 import calms21_group, iter_calms21_sequences, load_calms21
 
 from ..io import LabelSet
 from ..registry import ConverterOutput
@@ -47,37 +47,6 @@ GROUP_FROM = ("infile", "filename", "both")
 TASK1_VOCAB = {"attack": 0, "investigation": 1, "mount": 2, "other": 3}
 DEFAULTS: dict[str, Any] = {"paths": None, "group_from": "infile", "group": None, "fps": None, "vocab": None, "solo_labels": []}
 _FORMATS = ("calms21_npy", "calms21_json")
-
-
-def load_calms21(path: str | Path) -> Any:
-    """Load a CalMS21 ``.npy`` (pickled dict) or ``.json`` file; LabelFormatError when unreadable."""
-    path = Path(path)
-    try:
-        if path.suffix.lower() == ".json":
-            with open(path, encoding="utf-8") as fh:
-                return json.load(fh)
-        obj = np.load(path, allow_pickle=True)
-        if isinstance(obj, np.ndarray) and obj.dtype == object and obj.ndim == 0:
-            obj = obj.item()
-        return obj
-    except Exception as exc:
-        raise LabelFormatError("not a readable CalMS21 file", path=path, found=f"{type(exc).__name__}: {exc}") from exc
-
-
-def iter_calms21_sequences(obj: Any, path: Path) -> Iterator[tuple[str, str, Mapping[str, Any]]]:
-    """Yield ``(infile_group, sequence, record)`` of a loaded CalMS21 dict (skips ``vocabulary``)."""
-    if not isinstance(obj, Mapping) or not obj:
-        raise LabelFormatError("CalMS21 file is not a {group: {sequence: {...}}} mapping", path=path,
-                               expected="dict of groups", found=type(obj).__name__)
-    for g, seqs in obj.items():
-        if g == "vocabulary":
-            continue
-        if not isinstance(seqs, Mapping):
-            raise LabelFormatError("CalMS21 group is not a mapping of sequences", path=path, group=str(g), expected="dict", found=type(seqs).__name__)
-        for s, rec in seqs.items():
-            if not isinstance(rec, Mapping):
-                raise LabelFormatError("CalMS21 sequence is not a mapping", path=path, group=str(g), sequence=str(s), found=type(rec).__name__)
-            yield str(g), str(s), rec
 
 
 def indexed_calms21_files(ds: DatasetCore) -> list[tuple[Path, str]]:
@@ -129,10 +98,10 @@ def convert(ds: DatasetCore, kind: str, params: Mapping[str, Any]) -> ConverterO
     for path, index_group in files:
         if not path.exists():
             raise ConfigError("CalMS21 file not found", path=path)
-        obj = load_calms21(path)
+        obj = load_calms21(path, error=LabelFormatError)
         file_group = p["group"] or index_group or path.stem
-        for g, s, rec in iter_calms21_sequences(obj, path):
-            group = file_group if p["group_from"] == "filename" else g
+        for g, s, rec in iter_calms21_sequences(obj, path, error=LabelFormatError, require=()):
+            group = calms21_group(p["group_from"], g, file_group)
             if (group, s) in seen:
                 raise LabelFormatError("two CalMS21 sequences map to the same (group, sequence)", path=path, group=group, sequence=s,
                                        expected="unique names", found=f"from {seen[(group, s)]} and {path}", hint="use group_from='infile'")

@@ -13,13 +13,13 @@ pickles (``allow_pickle=True``): only convert files you trust.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from mosaic.core.errors import ConfigError, TrackFormatError
+from mosaic.core.errors import ConfigError, MosaicError, TrackFormatError
 
 from ..table import TrackTable, base_meta, build_table, constant_category, nan_centroid, pose_columns, resolve_number
 
@@ -27,7 +27,14 @@ CALMS21_KEYPOINTS = ("nose", "left_ear", "right_ear", "neck", "left_hip", "right
 GROUP_FROM = ("infile", "filename", "both")
 
 
-def _load(path: Path, kind: str) -> Any:
+def load_calms21(path: str | Path, kind: str | None = None, error: type[MosaicError] = TrackFormatError) -> Any:
+    """Load a CalMS21 ``.npy`` (pickled dict) or ``.json`` file.
+
+    ``kind`` is ``'npy'`` or ``'json'`` (default: from the suffix). Unreadable files raise
+    ``error`` (labels pass :class:`LabelFormatError`) naming the file.
+    """
+    path = Path(path)
+    kind = kind or ("json" if path.suffix.lower() == ".json" else "npy")
     try:
         if kind == "npy":
             obj = np.load(path, allow_pickle=True)
@@ -36,30 +43,39 @@ def _load(path: Path, kind: str) -> Any:
             return obj
         with open(path, encoding="utf-8") as fh:
             return json.load(fh)
-    except (OSError, ValueError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise TrackFormatError(f"not a readable CalMS21 .{kind} file", path=path, found=f"{type(exc).__name__}: {exc}") from exc
     except Exception as exc:  # noqa: BLE001 - unpickling corrupt data raises arbitrary types
-        raise TrackFormatError(f"not a readable CalMS21 .{kind} file", path=path, found=f"{type(exc).__name__}: {exc}") from exc
+        raise error(f"not a readable CalMS21 .{kind} file", path=path, found=f"{type(exc).__name__}: {exc}") from exc
 
 
-def _sequences(obj: Any, path: Path) -> list[tuple[str, str, Mapping[str, Any]]]:
+def iter_calms21_sequences(
+    obj: Any, path: Path, *, error: type[MosaicError] = TrackFormatError, require: tuple[str, ...] = ("keypoints",)
+) -> Iterator[tuple[str, str, Mapping[str, Any]]]:
+    """Yield ``(infile_group, sequence, record)`` of a loaded CalMS21 dict.
+
+    A top-level ``vocabulary`` entry is skipped; records lacking a ``require`` key raise ``error``.
+    """
     if not isinstance(obj, Mapping) or not obj:
-        raise TrackFormatError(
+        raise error(
             "CalMS21 file is not a {group: {sequence: {...}}} mapping", path=path,
             expected="dict of groups", found=type(obj).__name__ if not isinstance(obj, Mapping) else "empty dict",
         )
-    out = []
     for g, seqs in obj.items():
+        if g == "vocabulary":
+            continue
         if not isinstance(seqs, Mapping):
-            raise TrackFormatError("CalMS21 group is not a mapping of sequences", path=path, group=str(g), expected="dict", found=type(seqs).__name__)
+            raise error("CalMS21 group is not a mapping of sequences", path=path, group=str(g), expected="dict", found=type(seqs).__name__)
         for s, rec in seqs.items():
-            if not isinstance(rec, Mapping) or "keypoints" not in rec:
-                raise TrackFormatError(
-                    "CalMS21 sequence lacks 'keypoints'", path=path, group=str(g), sequence=str(s),
+            if not isinstance(rec, Mapping) or any(k not in rec for k in require):
+                raise error(
+                    f"CalMS21 sequence lacks {list(require)}", path=path, group=str(g), sequence=str(s),
                     expected="{'keypoints', 'scores', ...}", found=sorted(rec)[:10] if isinstance(rec, Mapping) else type(rec).__name__,
                 )
-            out.append((str(g), str(s), rec))
-    return out
+            yield str(g), str(s), rec
+
+
+def calms21_group(group_from: str, infile_group: str, file_group: str) -> str:
+    """The output group of a CalMS21 sequence: the file-level group for ``'filename'``, else the in-file one."""
+    return file_group if group_from == "filename" else infile_group
 
 
 def _one(path: Path, g: str, s: str, rec: Mapping[str, Any], fps: float, out_group: str, collection: str | None, keep_annotations: bool) -> tuple[Any, dict]:
@@ -116,7 +132,7 @@ def _convert(paths: Sequence[Path], params: Mapping[str, Any], group: str, seque
         raise ConfigError("unknown CalMS21 group_from", path=path, expected=list(GROUP_FROM), found=group_from)
     fps, fps_src = resolve_number("fps", None, params, path=path, hint="CalMS21 files carry no fps (the dataset is 30 Hz): pass {'fps': 30}")
     file_group = group or path.stem
-    items = _sequences(_load(path, kind), path)
+    items = list(iter_calms21_sequences(load_calms21(path, kind), path))
     if sequence:
         items = [it for it in items if it[1] == sequence]
         if not items:
@@ -124,7 +140,7 @@ def _convert(paths: Sequence[Path], params: Mapping[str, Any], group: str, seque
     out: list[TrackTable] = []
     seen: dict[tuple[str, str], str] = {}
     for g, s, rec in items:
-        out_group = file_group if group_from == "filename" else g
+        out_group = calms21_group(group_from, g, file_group)
         key = (out_group, s)
         if key in seen:
             raise TrackFormatError(
