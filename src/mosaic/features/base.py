@@ -1,0 +1,263 @@
+"""The feature contract: :class:`Feature`, its :class:`Inputs` and the :class:`Result` of a run.
+
+A feature is scikit-learn-like: its parameters are set (and validated) in ``__init__``,
+``get_params()`` returns them, an optional :meth:`Feature.fit` sees every sequence in scope
+(global features: scaler, PCA, k-means), and :meth:`Feature.apply` turns one sequence's input
+table into one output table keyed by ``(frame, id)`` (or ``(frame, id, id2)`` for pairs).
+
+``apply`` receives a :class:`pandas.DataFrame` whose ``attrs`` carry the recording's facts:
+``fps`` (frames per second, may be None), ``cm_per_pixel`` (None when unknown), ``group`` and
+``sequence``. A feature can therefore be used on a plain DataFrame in a notebook too.
+"""
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import pandas as pd
+
+from mosaic.core.errors import FeatureError
+
+TRACKS = "tracks"
+KEY_INDIVIDUAL = ("frame", "id")
+KEY_PAIR = ("frame", "id", "id2")
+
+
+@dataclass(frozen=True)
+class Result:
+    """The outcome of one feature run, and the handle a downstream feature takes as input.
+
+    Parameters
+    ----------
+    feature
+        Registered feature name.
+    run_id
+        The run (``None`` = the latest run of ``feature`` when used as an input).
+    paths
+        Output parquet files of the run, one per (group, sequence), absolute.
+    """
+
+    feature: str
+    run_id: str | None = None
+    paths: tuple = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{'feature', 'run_id', 'paths'}`` with paths as strings (JSON-friendly)."""
+        return {"feature": self.feature, "run_id": self.run_id, "paths": [str(p) for p in self.paths]}
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What a feature reads: ``"tracks"`` and/or upstream :class:`Result` s, joined on the key.
+
+    ``Inputs(("tracks",))`` (the default) reads the standardized track file;
+    ``Inputs((Result("speed"),))`` reads the latest run of ``speed``; several items are joined on
+    ``(frame, id[, id2])`` (left join on the first item; clashing column names of later items
+    get the prefix ``<feature>.``).
+    """
+
+    items: tuple = (TRACKS,)
+
+    def __post_init__(self) -> None:
+        items = self.items
+        if isinstance(items, (str, Result)):
+            items = (items,)
+        items = tuple(items)
+        if not items:
+            raise FeatureError("a feature needs at least one input", expected="'tracks' or Result(feature=...)", found="()")
+        for it in items:
+            if not (it == TRACKS or isinstance(it, Result)):
+                raise FeatureError("unknown feature input", expected="'tracks' or Result(feature=..., run_id=...)", found=repr(it))
+        object.__setattr__(self, "items", items)
+
+    def __iter__(self) -> Iterator:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @property
+    def uses_tracks(self) -> bool:
+        """True when the track file is one of the inputs."""
+        return TRACKS in self.items
+
+    @property
+    def results(self) -> tuple[Result, ...]:
+        """The upstream results among the inputs."""
+        return tuple(it for it in self.items if isinstance(it, Result))
+
+
+def as_inputs(value: Any) -> Inputs:
+    """Coerce ``None`` / ``'tracks'`` / a Result / a list of them / an :class:`Inputs` into Inputs."""
+    if value is None:
+        return Inputs()
+    if isinstance(value, Inputs):
+        return value
+    if isinstance(value, (str, Result)):
+        return Inputs((value,))
+    if isinstance(value, Iterable):
+        return Inputs(tuple(value))
+    raise FeatureError("unknown feature input", expected="'tracks', Result or a list of them", found=repr(value))
+
+
+class Feature:
+    """Base class of every feature.
+
+    Subclasses set the class attributes and implement :meth:`apply` (and :meth:`fit` for
+    global features).
+
+    Class attributes
+    ----------------
+    name : str
+        Registry name; also the folder under the ``features`` root.
+    version : str
+        Bump when the output of the same params changes (it enters the run id).
+    defaults : dict
+        Allowed parameters and their default values; any other key is rejected.
+    required_columns : tuple[str, ...]
+        Input columns :meth:`apply` cannot do without (checked before it runs).
+    optional_columns : tuple[str, ...]
+        Track columns read when present (e.g. ``ANGLE``); ``'pose*'`` means every keypoint column.
+    output_key : tuple[str, ...]
+        ``('frame', 'id')`` or ``('frame', 'id', 'id2')``.
+    parallelizable : bool
+        False when sequences must be processed in the driver one after the other.
+    default_inputs : Inputs
+        Inputs used when none are given.
+
+    Parameters
+    ----------
+    params
+        Parameter overrides (a mapping); keyword arguments are merged on top.
+    inputs
+        ``'tracks'``, a :class:`Result`, a list of them or :class:`Inputs`.
+
+    Raises
+    ------
+    FeatureError
+        A parameter is unknown (the message lists the allowed keys) or invalid.
+    """
+
+    name: ClassVar[str] = ""
+    version: ClassVar[str] = "1"
+    defaults: ClassVar[dict[str, Any]] = {}
+    required_columns: ClassVar[tuple[str, ...]] = ()
+    optional_columns: ClassVar[tuple[str, ...]] = ()
+    output_key: ClassVar[tuple[str, ...]] = KEY_INDIVIDUAL
+    parallelizable: ClassVar[bool] = True
+    default_inputs: ClassVar[Inputs] = Inputs()
+
+    def __init__(self, params: Mapping[str, Any] | None = None, inputs: Any = None, **kwargs: Any) -> None:
+        given = dict(params or {})
+        given.update(kwargs)
+        unknown = sorted(set(given) - set(self.defaults))
+        if unknown:
+            raise FeatureError(
+                f"unknown parameter(s) for feature {self.name!r}",
+                expected=f"allowed keys {sorted(self.defaults)}",
+                found=unknown,
+            )
+        merged = copy.deepcopy(self.defaults)
+        merged.update(given)
+        self.params: dict[str, Any] = merged
+        self.inputs: Inputs = as_inputs(inputs) if inputs is not None else self.default_inputs
+        self.validate_params()
+
+    # ------------------------------------------------------------------ contract
+    def validate_params(self) -> None:
+        """Check parameter values; raise :class:`FeatureError`. Override in subclasses."""
+
+    def get_params(self) -> dict[str, Any]:
+        """A copy of the parameters (defaults merged with overrides)."""
+        return copy.deepcopy(self.params)
+
+    def set_params(self, **params: Any) -> Feature:
+        """Return a new feature with ``params`` changed (validated like ``__init__``)."""
+        p = self.get_params()
+        p.update(params)
+        return type(self)(p, inputs=self.inputs)
+
+    @property
+    def needs_fit(self) -> bool:
+        """True when the class overrides :meth:`fit` (a global feature)."""
+        return type(self).fit is not Feature.fit
+
+    def fit(self, scope: Iterable[pd.DataFrame]) -> Feature:
+        """Learn state from every sequence in scope (an iterable of input tables, loaded lazily).
+
+        Stateless features do not override this.
+        """
+        return self
+
+    def fitted_state(self) -> dict[str, Any]:
+        """JSON-friendly fitted state (stored beside the run's outputs); empty when stateless."""
+        return {}
+
+    def apply(self, data: pd.DataFrame) -> pd.DataFrame:
+        """Compute the feature for one sequence; return a table keyed by :attr:`output_key`."""
+        raise NotImplementedError
+
+    def apply_chunks(self, data: pd.DataFrame) -> Iterator[pd.DataFrame]:
+        """The output of :meth:`apply` as consecutive chunks (frame order) of the same columns.
+
+        The engine writes each chunk as it comes (bounded memory). The default yields
+        ``apply(data)`` whole; features with large outputs (pairs) override it and define
+        ``apply`` as the concatenation.
+        """
+        yield self.apply(data)
+
+    def track_columns(self, available: Iterable[str]) -> list[str]:
+        """Track-file columns to read, given the file's columns (required + optional present)."""
+        available = list(available)
+        want = ["frame", "id"] + [c for c in self.required_columns if c not in ("frame", "id")]
+        for c in self.optional_columns:
+            if c == "pose*":
+                want += [a for a in available if a.startswith(("poseX", "poseY", "poseP"))]
+            elif c in available:
+                want.append(c)
+        return list(dict.fromkeys(want))
+
+    # ------------------------------------------------------------------ helpers
+    def check_columns(self, data: pd.DataFrame, columns: Iterable[str] | None = None) -> None:
+        """Raise :class:`FeatureError` naming the recording when ``data`` lacks ``columns``."""
+        need = list(columns if columns is not None else self.required_columns)
+        missing = [c for c in need if c not in data.columns]
+        if missing:
+            raise FeatureError(
+                f"feature {self.name!r} lacks input columns",
+                group=data.attrs.get("group"), sequence=data.attrs.get("sequence"), path=data.attrs.get("path"),
+                expected=need, found=f"missing {missing}",
+            )
+
+    def fps_of(self, data: pd.DataFrame) -> float:
+        """The frame rate from ``data.attrs['fps']``; :class:`FeatureError` when unknown."""
+        fps = data.attrs.get("fps")
+        if fps is None or not (float(fps) > 0):
+            raise FeatureError(
+                f"feature {self.name!r} needs the frame rate",
+                group=data.attrs.get("group"), sequence=data.attrs.get("sequence"), path=data.attrs.get("path"),
+                expected="fps > 0 in tracks/index.csv, the track file metadata or meta['fps_default']", found=fps,
+            )
+        return float(fps)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.params!r})"
+
+
+@dataclass
+class SequenceContext:
+    """Facts about one recording handed to :meth:`Feature.apply` through ``DataFrame.attrs``."""
+
+    group: str
+    sequence: str
+    fps: float | None = None
+    cm_per_pixel: float | None = None
+    path: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def attrs(self) -> dict[str, Any]:
+        """The ``attrs`` mapping set on the input table."""
+        return {"group": self.group, "sequence": self.sequence, "fps": self.fps,
+                "cm_per_pixel": self.cm_per_pixel, "path": self.path, **self.extra}

@@ -1,0 +1,172 @@
+"""Pair features over all ordered pairs (focal ``id``, partner ``id2``), keyed by (frame, id, id2).
+
+Computed on dense ``(frames × n × n)`` arrays in frame chunks (bounded memory). Positions are
+image pixels (x right, y down), angles in rad in that frame.
+
+Output columns:
+
+====================  =====================================================================
+``distance_px``       ``|p2 - p1|`` (px)
+``ego_x_px``          partner position along the focal's heading (px, > 0 = in front)
+``ego_y_px``          partner position along heading + pi/2 (px; on screen, y down, that is
+                      the focal's right-hand side)
+``bearing_rad``       direction to the partner relative to the focal's heading, (-pi, pi]
+``facing_rad``        ``|bearing|`` in [0, pi]: 0 when the focal faces the partner
+``rel_speed_px_s``    ``|v2 - v1|`` (px/s)
+``approach_px_s``     ``-d(distance)/dt`` (px/s): > 0 approaching, < 0 moving apart
+====================  =====================================================================
+
+``*_cm`` / ``*_cm_s`` variants are added when ``cm_per_pixel`` is known. Rows exist for every
+frame where both animals have a row in the tracks; NaN values propagate.
+"""
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from mosaic.core.errors import FeatureError
+
+from .base import KEY_PAIR, Feature
+from .grid import Grid, derivative, wrap_angle
+from .kinematics import HEADING_SOURCES, resolve_heading
+
+PAIR_OUTPUTS = ("distance", "egocentric", "facing", "relative_speed", "approach_rate")
+CHUNK_FRAMES = 4096
+
+
+def pair_rows(present: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Mask ``(T, n, n)`` of ordered pairs (i != j) both present, and its (t, i, j) coordinates."""
+    n = present.shape[1]
+    mask = present[:, :, None] & present[:, None, :]
+    mask &= ~np.eye(n, dtype=bool)[None]
+    t, i, j = np.nonzero(mask)
+    return mask, t, i, j
+
+
+class PairFeatures(Feature):
+    """Pair features for all ordered pairs (see the module docstring for columns and units).
+
+    Parameters
+    ----------
+    outputs : list of str
+        Any of ``distance, egocentric, facing, relative_speed, approach_rate``.
+    method : {'central', 'backward'}
+        Finite differences for velocities and the approach rate.
+    heading_source, head_keypoint, tail_keypoint, min_speed
+        How the focal's heading is found (see :class:`~mosaic.features.kinematics.Kinematics`).
+    cm : {'auto', True, False}
+        Add cm columns when ``cm_per_pixel`` is known.
+    fps : float or None
+        Overrides the recording's frame rate.
+    """
+
+    name = "pair"
+    version = "1"
+    defaults: ClassVar[dict[str, Any]] = {
+        "outputs": list(PAIR_OUTPUTS), "method": "central", "heading_source": "auto", "head_keypoint": None,
+        "tail_keypoint": None, "min_speed": 0.0, "cm": "auto", "fps": None,
+    }
+    required_columns = ("frame", "id", "X", "Y")
+    optional_columns = ("ANGLE", "pose*")
+    output_key = KEY_PAIR
+
+    def validate_params(self) -> None:
+        p = self.params
+        outs = p["outputs"]
+        if not isinstance(outs, (list, tuple)) or not outs or any(o not in PAIR_OUTPUTS for o in outs):
+            raise FeatureError(f"bad 'outputs' for feature {self.name!r}", expected=f"non-empty subset of {list(PAIR_OUTPUTS)}", found=outs)
+        if p["method"] not in ("central", "backward"):
+            raise FeatureError("bad 'method'", expected=["central", "backward"], found=p["method"])
+        if p["heading_source"] not in HEADING_SOURCES:
+            raise FeatureError("bad 'heading_source'", expected=list(HEADING_SOURCES), found=p["heading_source"])
+        if p["cm"] not in ("auto", True, False):
+            raise FeatureError("bad 'cm'", expected=["auto", True, False], found=p["cm"])
+
+    def _needs_heading(self) -> bool:
+        return bool({"egocentric", "facing"} & set(self.params["outputs"]))
+
+    def track_columns(self, available):
+        cols = super().track_columns(available)
+        if not self._needs_heading():
+            return [c for c in cols if c != "ANGLE" and not c.startswith("pose")]
+        h, t = self.params["head_keypoint"], self.params["tail_keypoint"]
+        keep = {f"pose{a}{k}" for a in "XY" for k in (h, t) if k is not None}
+        return [c for c in cols if not c.startswith("pose") or c in keep]
+
+    def apply_chunks(self, data: pd.DataFrame):
+        """Pair rows in chunks of :data:`CHUNK_FRAMES` frames (bounded memory)."""
+        self.check_columns(data)
+        p = self.params
+        outs = set(p["outputs"])
+        grid = Grid.from_long(data["frame"].to_numpy(), data["id"].to_numpy())
+        X = grid.dense(data["X"].to_numpy(np.float64))
+        Y = grid.dense(data["Y"].to_numpy(np.float64))
+        present = grid.present()
+        need_v = bool(outs & {"relative_speed", "approach_rate"}) or (
+            self._needs_heading() and p["heading_source"] in ("auto", "motion"))
+        dt = None
+        vx = vy = H = None
+        if need_v:
+            dt = 1.0 / (float(p["fps"]) if p["fps"] else self.fps_of(data))
+            vx, vy = derivative(X, dt, p["method"]), derivative(Y, dt, p["method"])
+        if self._needs_heading():
+            H, _ = resolve_heading(data, grid, vx, vy, p["heading_source"], p["head_keypoint"], p["tail_keypoint"],
+                                   float(p["min_speed"]))
+        cm = data.attrs.get("cm_per_pixel")
+        if p["cm"] is True and not cm:
+            raise FeatureError("cm=True needs cm_per_pixel", group=data.attrs.get("group"), sequence=data.attrs.get("sequence"))
+        for a in range(0, max(grid.T, 1), CHUNK_FRAMES):  # at least one (possibly empty) chunk
+            b = min(grid.T, a + CHUNK_FRAMES)
+            yield pd.DataFrame(self._chunk(grid, X, Y, vx, vy, H, present, a, b, dt, outs, cm if p["cm"] else None),
+                               copy=False)
+
+    def apply(self, data: pd.DataFrame) -> pd.DataFrame:
+        """All pair rows of the sequence as one table (concatenated :meth:`apply_chunks`)."""
+        parts = list(self.apply_chunks(data))
+        return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+
+    def _chunk(self, grid, X, Y, vx, vy, H, present, a, b, dt, outs, cm) -> dict[str, np.ndarray]:
+        # one padding frame each side for the approach-rate derivative
+        pa, pb = max(0, a - 1), min(grid.T, b + 1)
+        sl = slice(pa, pb)
+        inner = slice(a - pa, a - pa + (b - a))
+        mask, t, i, j = pair_rows(present[a:b])
+        cols: dict[str, np.ndarray] = {
+            "frame": (t + a + grid.frame0).astype(np.int64), "id": grid.ids[i], "id2": grid.ids[j],
+        }
+        x, y = X[sl], Y[sl]
+        dx = x[:, None, :] - x[:, :, None]  # [t, i, j] = X_j - X_i
+        dy = y[:, None, :] - y[:, :, None]
+        dist = np.hypot(dx, dy)
+        if "distance" in outs:
+            cols["distance_px"] = dist[inner][mask]
+        if H is not None:
+            h = H[sl][:, :, None]
+            c, s = np.cos(h), np.sin(h)
+            if "egocentric" in outs:
+                cols["ego_x_px"] = (dx * c + dy * s)[inner][mask]
+                cols["ego_y_px"] = (-dx * s + dy * c)[inner][mask]
+            if "facing" in outs:
+                bearing = wrap_angle(np.arctan2(dy[inner], dx[inner]) - h[inner])
+                bearing[dist[inner] == 0] = np.nan
+                cols["bearing_rad"] = bearing[mask]
+                cols["facing_rad"] = np.abs(cols["bearing_rad"])
+        if "relative_speed" in outs:
+            vxs, vys = vx[a:b], vy[a:b]
+            cols["rel_speed_px_s"] = np.hypot(vxs[:, None, :] - vxs[:, :, None], vys[:, None, :] - vys[:, :, None])[mask]
+        if "approach_rate" in outs:
+            d = derivative(dist, dt, self.params["method"])
+            cols["approach_px_s"] = 0.0 - d[inner][mask]
+        if cm:
+            for k in [k for k in cols if k.endswith("_px") or "_px_" in k]:
+                cols[k.replace("_px", "_cm")] = cols[k] * float(cm)
+        return cols
+
+
+class PairDistance(PairFeatures):
+    """Distance between every ordered pair (px). See :class:`PairFeatures`."""
+
+    name = "pair_distance"
+    defaults: ClassVar[dict[str, Any]] = {**PairFeatures.defaults, "outputs": ["distance"]}

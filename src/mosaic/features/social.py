@@ -1,0 +1,192 @@
+"""Social features of each individual within its group, keyed by (frame, id).
+
+* :class:`NearestNeighbor` — ids and distances (px) of the ``k`` nearest other individuals
+  (``nn<r>_id``, ``nn<r>_dist_px`` for r = 1..k; null id / NaN distance when fewer exist);
+* :class:`CentroidDistance` — distance (px) to the group centroid (mean position of the
+  individuals present in that frame), ``centroid_dist_px``, plus ``n_present``;
+* :class:`Polarization` — length of the mean unit heading vector over the individuals with a
+  heading in that frame, in [0, 1] (1 = all aligned), repeated on each individual's row.
+
+All on dense ``(frames × n [× n])`` arrays, in frame chunks for the pairwise ones.
+"""
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from mosaic.core.errors import FeatureError
+
+from .base import Feature
+from .grid import Grid, derivative
+from .kinematics import HEADING_SOURCES, resolve_heading
+
+CHUNK_FRAMES = 4096
+
+
+def _ids_column(ids: np.ndarray, idx: np.ndarray, valid: np.ndarray):
+    """Neighbour ids as a column: nullable Int64 for integer ids, object with None otherwise."""
+    if ids.dtype.kind in "iu":
+        vals = ids[np.where(valid, idx, 0)] if len(ids) else np.zeros(len(idx), dtype=np.int64)
+        return pd.arrays.IntegerArray(vals.astype(np.int64), ~valid)
+    out = np.empty(len(idx), dtype=object)
+    out[valid] = ids[idx[valid]]
+    out[~valid] = None
+    return out
+
+
+def _cm_columns(cols: dict, cm: float | None) -> None:
+    if cm:
+        for k in [k for k in cols if k.endswith("_px")]:
+            cols[k[:-3] + "_cm"] = cols[k] * float(cm)
+
+
+def _check_cm(feat: Feature, data: pd.DataFrame) -> float | None:
+    cm = data.attrs.get("cm_per_pixel")
+    if feat.params.get("cm") is True and not cm:
+        raise FeatureError("cm=True needs cm_per_pixel", group=data.attrs.get("group"), sequence=data.attrs.get("sequence"))
+    return cm if feat.params.get("cm") else None
+
+
+class NearestNeighbor(Feature):
+    """The ``k`` nearest neighbours of each individual: ids and distances (px).
+
+    Parameters
+    ----------
+    k : int
+        Number of neighbours (>= 1).
+    cm : {'auto', True, False}
+        Add ``nn<r>_dist_cm`` when ``cm_per_pixel`` is known.
+    """
+
+    name = "nearest_neighbor"
+    version = "1"
+    defaults: ClassVar[dict[str, Any]] = {"k": 1, "cm": "auto"}
+    required_columns = ("frame", "id", "X", "Y")
+
+    def validate_params(self) -> None:
+        k = self.params["k"]
+        if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+            raise FeatureError("bad 'k' for nearest_neighbor", expected="int >= 1", found=k)
+        if self.params["cm"] not in ("auto", True, False):
+            raise FeatureError("bad 'cm'", expected=["auto", True, False], found=self.params["cm"])
+
+    def apply(self, data: pd.DataFrame) -> pd.DataFrame:
+        self.check_columns(data)
+        cm = _check_cm(self, data)
+        k = self.params["k"]
+        grid = Grid.from_long(data["frame"].to_numpy(), data["id"].to_numpy())
+        X = grid.dense(data["X"].to_numpy(np.float64))
+        Y = grid.dense(data["Y"].to_numpy(np.float64))
+        n = grid.n
+        kk = min(k, max(n - 1, 0))
+        nn_idx = np.zeros((grid.T, n, k), dtype=np.int64)
+        nn_d = np.full((grid.T, n, k), np.nan)
+        eye = np.eye(n, dtype=bool)[None]
+        for a in range(0, grid.T, CHUNK_FRAMES):
+            b = min(grid.T, a + CHUNK_FRAMES)
+            x, y = X[a:b], Y[a:b]
+            d = np.hypot(x[:, None, :] - x[:, :, None], y[:, None, :] - y[:, :, None])
+            d[np.isnan(d) | eye] = np.inf
+            if kk == 0:
+                continue
+            if kk == 1:
+                order = np.argmin(d, axis=2)[:, :, None]
+            else:
+                order = np.argsort(d, axis=2, kind="stable")[:, :, :kk]
+            dk = np.take_along_axis(d, order, axis=2)
+            nn_idx[a:b, :, :kk] = order
+            nn_d[a:b, :, :kk] = np.where(np.isinf(dk), np.nan, dk)
+        out: dict[str, Any] = {"frame": data["frame"].to_numpy(), "id": data["id"].to_numpy()}
+        cols: dict[str, np.ndarray] = {}
+        for r in range(k):
+            dist = grid.take(nn_d[:, :, r])
+            idx = grid.take(nn_idx[:, :, r])
+            out[f"nn{r + 1}_id"] = _ids_column(grid.ids, idx, ~np.isnan(dist))
+            cols[f"nn{r + 1}_dist_px"] = dist
+        _cm_columns(cols, cm)
+        out.update(cols)
+        return pd.DataFrame(out, copy=False)
+
+
+class CentroidDistance(Feature):
+    """Distance (px) of each individual to the centroid of the individuals present in the frame.
+
+    Parameters
+    ----------
+    exclude_self : bool
+        Centroid of the *other* individuals instead of all of them.
+    cm : {'auto', True, False}
+    """
+
+    name = "centroid_distance"
+    version = "1"
+    defaults: ClassVar[dict[str, Any]] = {"exclude_self": False, "cm": "auto"}
+    required_columns = ("frame", "id", "X", "Y")
+
+    def apply(self, data: pd.DataFrame) -> pd.DataFrame:
+        self.check_columns(data)
+        cm = _check_cm(self, data)
+        grid = Grid.from_long(data["frame"].to_numpy(), data["id"].to_numpy())
+        X = grid.dense(data["X"].to_numpy(np.float64))
+        Y = grid.dense(data["Y"].to_numpy(np.float64))
+        ok = ~(np.isnan(X) | np.isnan(Y))
+        cnt = ok.sum(axis=1, keepdims=True).astype(np.float64)
+        sx = np.where(ok, X, 0.0).sum(axis=1, keepdims=True)
+        sy = np.where(ok, Y, 0.0).sum(axis=1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if self.params["exclude_self"]:
+                m = cnt - ok
+                cx = (sx - np.where(ok, X, 0.0)) / m
+                cy = (sy - np.where(ok, Y, 0.0)) / m
+            else:
+                cx, cy = sx / cnt, sy / cnt
+        d = np.hypot(X - cx, Y - cy)
+        cols = {"centroid_dist_px": grid.take(d)}
+        _cm_columns(cols, cm)
+        out = {"frame": data["frame"].to_numpy(), "id": data["id"].to_numpy(), **cols,
+               "n_present": grid.take(np.broadcast_to(cnt, X.shape)).astype(np.int64)}
+        return pd.DataFrame(out, copy=False)
+
+
+class Polarization(Feature):
+    """Group polarization per frame: ``|mean(cos h, sin h)|`` over individuals with a heading.
+
+    Parameters
+    ----------
+    heading_source, head_keypoint, tail_keypoint, min_speed, method, fps
+        How headings are found (see :class:`~mosaic.features.kinematics.Kinematics`).
+    """
+
+    name = "polarization"
+    version = "1"
+    defaults: ClassVar[dict[str, Any]] = {"heading_source": "auto", "head_keypoint": None, "tail_keypoint": None,
+                                          "min_speed": 0.0, "method": "central", "fps": None}
+    required_columns = ("frame", "id", "X", "Y")
+    optional_columns = ("ANGLE", "pose*")
+
+    def validate_params(self) -> None:
+        if self.params["heading_source"] not in HEADING_SOURCES:
+            raise FeatureError("bad 'heading_source'", expected=list(HEADING_SOURCES), found=self.params["heading_source"])
+
+    def apply(self, data: pd.DataFrame) -> pd.DataFrame:
+        self.check_columns(data)
+        p = self.params
+        grid = Grid.from_long(data["frame"].to_numpy(), data["id"].to_numpy())
+        vx = vy = None
+        if not ("ANGLE" in data.columns and p["heading_source"] in ("auto", "angle")):
+            dt = 1.0 / (float(p["fps"]) if p["fps"] else self.fps_of(data))
+            vx = derivative(grid.dense(data["X"].to_numpy(np.float64)), dt, p["method"])
+            vy = derivative(grid.dense(data["Y"].to_numpy(np.float64)), dt, p["method"])
+        H, _ = resolve_heading(data, grid, vx, vy, p["heading_source"], p["head_keypoint"], p["tail_keypoint"],
+                               float(p["min_speed"]))
+        ok = ~np.isnan(H)
+        cnt = ok.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            c = np.where(ok, np.cos(H), 0.0).sum(axis=1) / cnt
+            s = np.where(ok, np.sin(H), 0.0).sum(axis=1) / cnt
+        pol = np.hypot(c, s)
+        pol[cnt == 0] = np.nan
+        return pd.DataFrame({"frame": data["frame"].to_numpy(), "id": data["id"].to_numpy(),
+                             "polarization": pol[grid.t]})

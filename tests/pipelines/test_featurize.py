@@ -1,0 +1,78 @@
+"""The `featurize` pipeline: node and SequentialRunner over the same engine the facade uses."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from kedro.io import DataCatalog, MemoryDataset
+from kedro.runner import SequentialRunner
+
+from mosaic.core.errors import ConfigError
+from mosaic.features import load_feature
+from mosaic.features.plan import results_from_summary
+from mosaic.pipelines.featurize import create_pipeline
+from mosaic.pipelines.featurize.nodes import featurize
+from tests.features.helpers import add_sequence, long_table
+
+PLAN = {
+    "parallel_mode": "thread",
+    "steps": [
+        {"key": "kin", "feature": "speed"},
+        {"key": "pairs", "feature": "pair_distance"},
+        {"key": "kin_roll", "feature": "rolling", "inputs": ["kin"],
+         "params": {"windows": [3], "stats": ["mean"], "columns": ["speed_px_s"]}},
+    ],
+}
+
+
+@pytest.fixture
+def small(dataset):
+    T = 20
+    X = np.stack([np.arange(T) * 1.0, np.arange(T) * 2.0], axis=1)
+    add_sequence(dataset, long_table("g", "s", X, np.zeros_like(X), 10.0), fps=10.0)
+    return dataset
+
+
+def test_node_runs_plan_and_returns_results(small):
+    summary = featurize(str(small.folder), PLAN)
+    keys = [r["key"] for r in summary["results"]]
+    assert keys == ["kin", "pairs", "kin_roll"]
+    res = results_from_summary(summary)
+    roll = summary["results"][2]
+    assert roll["inputs"] == [{"feature": "speed", "run_id": res["kin"].run_id}]
+    assert roll["paths"] == [f"features/rolling/{res['kin_roll'].run_id}/g__s.parquet"]
+    df = load_feature(small, "speed", res["kin"].run_id)
+    np.testing.assert_allclose(df[df["id"] == 1]["speed_px_s"], 20.0)
+    # rerun: same run ids, nothing recomputed
+    assert featurize(str(small.folder), PLAN) == summary
+
+
+def test_pipeline_with_sequential_runner(small):
+    catalog = DataCatalog({
+        "params:dataset_dir": MemoryDataset(str(small.folder)),
+        "params:featurize": MemoryDataset(PLAN),
+        "tracks_index": MemoryDataset(small.tracks_index()),
+        "feature_results": MemoryDataset(),
+    })
+    SequentialRunner().run(create_pipeline(), catalog)
+    out = catalog.load("feature_results")
+    assert [r["feature"] for r in out["results"]] == ["speed", "pair_distance", "rolling"]
+    assert create_pipeline().inputs() == {"params:dataset_dir", "params:featurize", "tracks_index"}
+
+
+def test_bad_plans_are_named(small):
+    with pytest.raises(ConfigError, match="allowed keys"):
+        featurize(str(small.folder), {"stepz": []})
+    with pytest.raises(ConfigError, match="not an earlier step"):
+        featurize(str(small.folder), {"steps": [{"feature": "rolling", "inputs": ["kin"]}]})
+    with pytest.raises(ConfigError, match="duplicate"):
+        featurize(str(small.folder), {"steps": [{"feature": "speed"}, {"feature": "speed"}]})
+
+
+def test_default_parameters_are_a_valid_plan(small):
+    import yaml
+
+    from tests.conftest import PROJECT_DIR
+
+    params = yaml.safe_load((PROJECT_DIR / "conf/base/parameters_featurize.yml").read_text())["featurize"]
+    summary = featurize(str(small.folder), params)
+    assert [r["key"] for r in summary["results"]] == [s["key"] for s in params["steps"]]
