@@ -1,7 +1,31 @@
-"""Wiring of the `sample_frames` pipeline (nodes arrive with its issue; empty until then, never fake)."""
-from kedro.pipeline import Pipeline
+"""Wiring of the `sample_frames` pipeline, and the media-indexing fragment of `ingest`.
+
+``select_frames`` → ``render_frames`` (lazy PNG partitions saved by the ``frame_images``
+PartitionedDataset of pillow images) → ``record_frame_runs`` (run_info.json + frames index).
+"""
+from kedro.pipeline import Node, Pipeline
+
+from .nodes import index_media_node, record_frame_runs, render_frames, select_frames
+
+
+def create_media_ingest_pipeline(**kwargs) -> Pipeline:
+    """The media part of `ingest`: index videos into ``media/index.csv`` after the raw tracks index.
+
+    Output ``media_index_report`` (``media/index_report.json``): unmatched and unreadable videos.
+    """
+    return Pipeline([
+        Node(index_media_node, inputs=["params:media_ingest", "params:dataset_dir", "tracks_raw_index"],
+             outputs="media_index_report", name="index_media", tags=["media"]),
+    ])
 
 
 def create_pipeline(**kwargs) -> Pipeline:
     """Return the `sample_frames` pipeline."""
-    return Pipeline([])
+    return Pipeline([
+        Node(select_frames, inputs=["media_index_report", "params:sample_frames", "params:dataset_dir"],
+             outputs="frame_selection", name="select_frames", tags=["media"]),
+        Node(render_frames, inputs="frame_selection", outputs=["frame_images", "frames_rendered"],
+             name="render_frames", tags=["media"]),
+        Node(record_frame_runs, inputs=["frame_selection", "frames_rendered", "params:dataset_dir"],
+             outputs="frame_runs", name="record_frame_runs", tags=["media"]),
+    ])

@@ -1,0 +1,333 @@
+"""The media index ``media/index.csv``: which video belongs to which (group, sequence).
+
+Videos are matched against the sequences the dataset knows: ``tracks/index.csv``, or, before
+conversion, the rows of ``tracks_raw/index.csv`` that carry a sequence. Two modes:
+
+``exact``
+    the file stem equals a sequence name;
+``prefix``
+    the longest known sequence that prefixes the stem (split recordings
+    ``session01_001.mp4``, ``session01_002.mp4`` → ``session01``).
+
+When the same sequence name exists in several groups, the video's parent folder name picks
+the group. Videos that match nothing stay in the index with empty group/sequence and are
+logged. ``video_order`` numbers the videos of one sequence (natural sort of their names).
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from mosaic.core.atomic import is_temp_file
+from mosaic.core.dataset import DatasetCore
+from mosaic.core.errors import BatchError, ConfigError, MosaicError
+from mosaic.core.indexes import (
+    NAME_COLUMNS,
+    TRACKS_RAW_INDEX,
+    IndexSchema,
+    read_index,
+    upsert_index,
+)
+from mosaic.core.safe_names import to_safe_name
+
+from .errors import AmbiguousMediaError, MediaNotFoundError
+from .probe import probe_video
+
+log = logging.getLogger(__name__)
+
+MEDIA_INDEX = IndexSchema(
+    name="media",
+    columns=(
+        "name", "abs_path", "size_bytes", "mtime_iso", "group", "sequence", "group_safe", "sequence_safe",
+        "video_order", "fps", "n_frames", "width", "height", "duration_s", "fourcc",
+    ),
+    key=("abs_path",),
+    text_columns=NAME_COLUMNS + ("abs_path", "name", "mtime_iso", "fourcc", "count_method"),
+)
+MATCH_MODES = ("exact", "prefix")
+
+
+def media_index_path(ds: DatasetCore, index_filename: str = "index.csv") -> Path:
+    """Path of the media index (``<media root>/index.csv``)."""
+    return ds.get_root("media") / index_filename
+
+
+def read_media_index(ds: DatasetCore, index_filename: str = "index.csv", missing_ok: bool = False) -> pd.DataFrame:
+    """The media index as a table (named :class:`~mosaic.core.errors.IndexFileError` when missing)."""
+    return read_index(media_index_path(ds, index_filename), MEDIA_INDEX, missing_ok=missing_ok)
+
+
+def known_sequences(ds: DatasetCore) -> pd.DataFrame:
+    """(group, sequence) pairs to match videos against.
+
+    From ``tracks/index.csv`` when it lists any, else from the ``tracks_raw/index.csv`` rows
+    that have a sequence, else an empty table.
+    """
+    tracks_idx = ds.get_root("tracks") / "index.csv"
+    df = ds.tracks_index()[["group", "sequence"]] if tracks_idx.exists() else pd.DataFrame({"group": [], "sequence": []}, dtype=str)
+    df = df[df["sequence"].astype(str) != ""]
+    if not len(df):
+        raw = read_index(ds.get_root("tracks_raw") / "index.csv", TRACKS_RAW_INDEX, missing_ok=True)
+        if len(raw):
+            df = raw.loc[raw["sequence"].astype(str) != "", ["group", "sequence"]]
+    return df.astype(str).drop_duplicates().reset_index(drop=True)
+
+
+def _natural_key(text: str) -> list:
+    return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", text)]
+
+
+def find_videos(search_dirs: Iterable[Path], extensions: Sequence[str], recursive: bool = True) -> list[Path]:
+    """Video files under ``search_dirs`` with one of ``extensions`` (case-insensitive), sorted."""
+    exts = {e.lower() if e.startswith(".") else f".{e.lower()}" for e in extensions}
+    found: dict[Path, None] = {}
+    for d in search_dirs:
+        if d.is_file():
+            candidates = [d]
+        elif d.is_dir():
+            candidates = d.rglob("*") if recursive else d.iterdir()
+        else:
+            raise ConfigError("search folder does not exist", path=d, hint="pass existing folders as search_dirs")
+        for p in candidates:
+            if p.is_file() and p.suffix.lower() in exts and not is_temp_file(p) and not p.name.startswith("."):
+                found.setdefault(p.absolute(), None)
+    return sorted(found, key=lambda p: _natural_key(str(p)))
+
+
+def match_video(stem: str, parent: str, seq_groups: dict[str, list[str]], mode: str) -> tuple[str, str, str]:
+    """Return ``(group, sequence, note)`` for a video stem; empty names and a note when unmatched."""
+    if mode == "exact":
+        candidates = [stem] if stem in seq_groups else []
+    else:
+        candidates = sorted((s for s in seq_groups if stem.startswith(s)), key=len, reverse=True)[:1]
+    if not candidates:
+        return "", "", "no known sequence matches"
+    seq = candidates[0]
+    groups = seq_groups[seq]
+    if len(groups) == 1:
+        return groups[0], seq, ""
+    if parent in groups:
+        return parent, seq, ""
+    return "", "", f"sequence {seq!r} exists in groups {sorted(groups)} and the parent folder {parent!r} names none of them"
+
+
+def index_media_report(
+    ds: DatasetCore,
+    search_dirs: str | os.PathLike | Sequence[str | os.PathLike] | None = None,
+    extensions: Sequence[str] = (".mp4", ".avi"),
+    index_filename: str = "index.csv",
+    recursive: bool = True,
+    sequence_match_mode: str = "exact",
+    *,
+    count_frames: bool = False,
+    on_error: str = "raise",
+) -> dict:
+    """Index the videos under ``search_dirs`` into ``media/index.csv`` and return a report.
+
+    Parameters
+    ----------
+    ds
+        The dataset.
+    search_dirs
+        Folders (or files) to search; relative paths are taken against the dataset folder.
+        Default: the media root (``media_raw`` when set).
+    extensions
+        Video file extensions (case-insensitive).
+    index_filename
+        Name of the index file inside the ``media`` root.
+    recursive
+        Search sub-folders too.
+    sequence_match_mode
+        ``'exact'`` or ``'prefix'`` (see the module docstring).
+    count_frames
+        Count frames by a full sequential decode instead of the verified header count.
+    on_error
+        ``'raise'`` (default): after indexing the readable videos, raise :class:`BatchError`
+        listing the unreadable ones; ``'warn'``: log them instead.
+
+    Returns
+    -------
+    dict
+        ``index_path`` (dataset-relative), ``n_videos``, ``n_matched``, ``unmatched``
+        (``[{"abs_path", "reason"}]``) and ``unreadable`` (``{abs_path: error}``).
+        Unreadable videos are never indexed (no zero rows).
+
+    Raises
+    ------
+    ConfigError
+        Unknown match mode / on_error, or a search folder that does not exist.
+    BatchError
+        Some videos could not be read (with ``on_error='raise'``); the others are indexed.
+    """
+    if sequence_match_mode not in MATCH_MODES:
+        raise ConfigError("unknown sequence_match_mode", expected=list(MATCH_MODES), found=sequence_match_mode)
+    if on_error not in ("raise", "warn"):
+        raise ConfigError("unknown on_error", expected=["raise", "warn"], found=on_error)
+    if search_dirs is None:
+        dirs = [ds.resolve_media_root()]
+    else:
+        raw = [search_dirs] if isinstance(search_dirs, (str, os.PathLike)) else list(search_dirs)
+        dirs = [ds.resolve_path(d) for d in raw]
+    videos = find_videos(dirs, extensions, recursive)
+    seqs = known_sequences(ds)
+    seq_groups: dict[str, list[str]] = {}
+    for g, s in zip(seqs["group"].astype(str), seqs["sequence"].astype(str)):
+        seq_groups.setdefault(s, []).append(g)
+
+    rows, failures, unmatched = [], {}, []
+    for path in tqdm(videos, desc="index media", unit="video", disable=None):
+        try:
+            info = probe_video(path, count=count_frames)
+        except MosaicError as exc:
+            failures[ds.relative_path(path)] = f"{type(exc).__name__}: {exc}"
+            continue
+        group, sequence, note = match_video(path.stem, path.parent.name, seq_groups, sequence_match_mode)
+        if not sequence:
+            unmatched.append({"abs_path": ds.relative_path(path), "reason": note})
+        st = path.stat()
+        rows.append({
+            "name": path.name, "abs_path": ds.relative_path(path), "size_bytes": int(st.st_size),
+            "mtime_iso": datetime.fromtimestamp(st.st_mtime, tz=timezone.utc).isoformat(timespec="seconds"),
+            "group": group, "sequence": sequence,
+            "group_safe": to_safe_name(group) if group else "", "sequence_safe": to_safe_name(sequence) if sequence else "",
+            "video_order": 0, "fps": info.fps, "n_frames": info.n_frames, "width": info.width, "height": info.height,
+            "duration_s": info.duration_s, "fourcc": info.fourcc, "count_method": info.count_method,
+        })
+    df = pd.DataFrame(rows, columns=list(MEDIA_INDEX.columns) + ["count_method"])
+    counters: dict[tuple[str, str], int] = {}
+    ordered = sorted(
+        (i for i in df.index if df.at[i, "sequence"] != ""),
+        key=lambda i: (df.at[i, "group"], df.at[i, "sequence"], _natural_key(df.at[i, "name"]), df.at[i, "abs_path"]),
+    )
+    for i in ordered:
+        k = (df.at[i, "group"], df.at[i, "sequence"])
+        df.at[i, "video_order"] = counters.get(k, 0)
+        counters[k] = counters.get(k, 0) + 1
+    if sequence_match_mode == "exact":
+        multi = sorted(f"{g}/{s}" for (g, s), n in counters.items() if n > 1)
+        if multi:
+            log.warning("exact match: %d sequence(s) have several videos, ordered by name: %s", len(multi), multi)
+    if unmatched:
+        log.warning(
+            "%d video(s) match no known sequence (kept with an empty sequence): %s",
+            len(unmatched), "; ".join(f"{u['abs_path']} ({u['reason']})" for u in unmatched),
+        )
+    if not len(seqs):
+        log.warning("no tracks index (tracks/index.csv or tracks_raw/index.csv): every video is left unmatched")
+    out = media_index_path(ds, index_filename)
+    old = read_index(out, MEDIA_INDEX, missing_ok=True)
+    stale = [{"abs_path": p} for p in old["abs_path"] if not ds.resolve_path(p).exists()] + [{"abs_path": p} for p in failures]
+    upsert_index(out, df, MEDIA_INDEX, drop=stale)
+    log.info("indexed %d video(s) into %s (%d unmatched, %d unreadable)", len(df), out, len(unmatched), len(failures))
+    if failures:
+        if on_error == "raise":
+            raise BatchError("some videos could not be read and were not indexed", failures, path=out)
+        log.warning("%d unreadable video(s) not indexed: %s", len(failures), "; ".join(f"{k}: {v}" for k, v in failures.items()))
+    return {
+        "index_path": ds.relative_path(out), "n_videos": len(df), "n_matched": int((df["sequence"] != "").sum()),
+        "match_mode": sequence_match_mode, "unmatched": unmatched, "unreadable": failures,
+    }
+
+
+def index_media(
+    ds: DatasetCore,
+    search_dirs: str | os.PathLike | Sequence[str | os.PathLike] | None = None,
+    extensions: Sequence[str] = (".mp4", ".avi"),
+    index_filename: str = "index.csv",
+    recursive: bool = True,
+    sequence_match_mode: str = "exact",
+    *,
+    count_frames: bool = False,
+    on_error: str = "raise",
+) -> Path:
+    """Index the videos under ``search_dirs`` into ``media/index.csv``; return the index path.
+
+    Same parameters as :func:`index_media_report` (which also returns what was unmatched or
+    unreadable).
+
+    Raises
+    ------
+    ConfigError
+        Unknown match mode / on_error, or a search folder that does not exist.
+    BatchError
+        Some videos could not be read (with ``on_error='raise'``); the others are indexed.
+    """
+    report = index_media_report(
+        ds, search_dirs, extensions, index_filename, recursive, sequence_match_mode, count_frames=count_frames, on_error=on_error,
+    )
+    return ds.resolve_path(report["index_path"])
+
+
+def media_rows(ds: DatasetCore, group: str, sequence: str, index_filename: str = "index.csv") -> pd.DataFrame:
+    """Index rows of the videos of one (group, sequence), ordered by ``video_order``.
+
+    Raises
+    ------
+    MediaNotFoundError
+        No video is indexed for the recording.
+    """
+    df = read_media_index(ds, index_filename)
+    sel = df[(df["group"] == str(group)) & (df["sequence"] == str(sequence))]
+    if not len(sel):
+        raise MediaNotFoundError(
+            "no video is indexed for this recording", path=media_index_path(ds, index_filename), group=group, sequence=sequence,
+            hint="run index_media (check sequence_match_mode and that the video names match the sequences)",
+        )
+    return sel.sort_values(["video_order", "abs_path"]).reset_index(drop=True)
+
+
+def resolve_media_paths(ds: DatasetCore, group: str, sequence: str) -> list[Path]:
+    """Absolute paths of the videos of (group, sequence), ordered by ``video_order``.
+
+    Raises
+    ------
+    MediaNotFoundError
+        No video is indexed for the recording.
+    """
+    return [ds.resolve_path(p) for p in media_rows(ds, group, sequence)["abs_path"]]
+
+
+def resolve_media_path(ds: DatasetCore, group: str, sequence: str) -> Path:
+    """The one video of (group, sequence).
+
+    Raises
+    ------
+    MediaNotFoundError
+        No video is indexed for the recording.
+    AmbiguousMediaError
+        The recording has several videos (use :func:`resolve_media_paths`).
+    """
+    paths = resolve_media_paths(ds, group, sequence)
+    if len(paths) > 1:
+        raise AmbiguousMediaError(
+            "this recording has several videos", path=media_index_path(ds), group=group, sequence=sequence,
+            expected="one video", found=[p.name for p in paths], hint="use resolve_media_paths(group, sequence) for split recordings",
+        )
+    return paths[0]
+
+
+INDEX_CONFIG_KEYS = ("search_dirs", "extensions", "index_filename", "recursive", "sequence_match_mode", "count_frames", "on_error")
+
+
+def index_media_from_config(ds: DatasetCore, config: dict | None) -> dict:
+    """:func:`index_media_report` with keyword arguments from a config mapping (pipeline parameters).
+
+    Raises
+    ------
+    ConfigError
+        An unknown key (the message lists the known ones).
+    """
+    config = dict(config or {})
+    unknown = sorted(set(config) - set(INDEX_CONFIG_KEYS))
+    if unknown:
+        raise ConfigError("unknown keys in media indexing parameters", expected=list(INDEX_CONFIG_KEYS), found=unknown)
+    if "extensions" in config:
+        config["extensions"] = tuple(config["extensions"])
+    return index_media_report(ds, **config)

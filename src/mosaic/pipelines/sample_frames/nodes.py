@@ -1,0 +1,136 @@
+"""Nodes of the `sample_frames` pipeline (and the media-indexing node of `ingest`).
+
+They drive the same library functions as ``Dataset.extract_frames``:
+
+1. :func:`select_frames` — :func:`mosaic.media.plan.plan_frame_run` then, per recording,
+   :func:`mosaic.media.frames.select_or_reuse` (parallel over recordings). Returns the plan
+   and the chosen indices (JSON-able).
+2. :func:`render_frames` — ``{partition_id: callable}`` for the ``frame_images``
+   PartitionedDataset (pillow PNGs); each callable decodes its frame lazily through one
+   sequential reader per recording (:class:`mosaic.media.decode.LazySequenceFrames`).
+3. :func:`record_frame_runs` — after the PNGs are saved: ``run_info.json`` per recording and
+   ``frames/index.csv`` rows (:func:`mosaic.media.store.record_sequence_run`,
+   :func:`~mosaic.media.store.upsert_frame_rows`); raises ``BatchError`` listing failed
+   recordings when ``fail_on_error``.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from functools import partial
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+from mosaic.core.dataset import DatasetCore
+from mosaic.core.errors import BatchError, ConfigError
+from mosaic.kedro_config import resolve_dataset_dir
+from mosaic.media.decode import LazySequenceFrames
+from mosaic.media.frames import map_recordings, select_or_reuse
+from mosaic.media.index import index_media_from_config
+from mosaic.media.params import FrameParams
+from mosaic.media.plan import FrameRun, partition_id, plan_frame_run
+from mosaic.media.store import (
+    Selection,
+    existing_run_row,
+    frames_index_path,
+    record_sequence_run,
+    upsert_frame_rows,
+)
+
+log = logging.getLogger(__name__)
+
+RUN_KEYS = ("groups", "sequences", "overwrite", "parallel_workers", "parallel_mode", "fail_on_error")
+PARAM_KEYS = tuple(f for f in FrameParams.__dataclass_fields__)
+
+
+def _open(dataset_dir: str) -> DatasetCore:
+    return DatasetCore.open(resolve_dataset_dir(dataset_dir))
+
+
+def index_media_node(media_ingest: Mapping[str, Any], dataset_dir: str, tracks_raw_index: Any = None) -> dict[str, Any]:
+    """Index the dataset's videos into ``media/index.csv``; return the report (unmatched, unreadable).
+
+    ``tracks_raw_index`` is only an ordering input: videos are matched against the raw
+    index written earlier in ``ingest``.
+    """
+    return index_media_from_config(_open(dataset_dir), dict(media_ingest or {}))
+
+
+def select_frames(media_index_report: Mapping[str, Any], sample_frames: Mapping[str, Any], dataset_dir: str) -> dict[str, Any]:
+    """Plan the frame run and choose the frames of every recording (reusing finished ones).
+
+    ``media_index_report`` (from ``ingest``) orders this node after media indexing.
+    """
+    cfg = dict(sample_frames or {})
+    unknown = sorted(set(cfg) - set(RUN_KEYS) - set(PARAM_KEYS))
+    if unknown:
+        raise ConfigError("unknown keys in sample_frames parameters", expected=sorted(RUN_KEYS + PARAM_KEYS), found=unknown)
+    if "n_frames" not in cfg:
+        raise ConfigError("sample_frames needs n_frames", expected="sample_frames.n_frames: <int>", found=sorted(cfg))
+    ds = _open(dataset_dir)
+    params = {k: cfg[k] for k in PARAM_KEYS if k in cfg and k not in ("n_frames", "method")}
+    run = plan_frame_run(ds, cfg["n_frames"], cfg.get("method", "uniform"), groups=cfg.get("groups"), sequences=cfg.get("sequences"), **params)
+    failures = dict(run.failures)
+    selections = []
+    results = map_recordings(
+        select_or_reuse, ds, run, bool(cfg.get("overwrite", False)),
+        parallel_workers=cfg.get("parallel_workers", "auto"), parallel_mode=cfg.get("parallel_mode", "thread"),
+    )
+    for label, sel, err in results:
+        if sel is None:
+            failures[label] = err
+        else:
+            selections.append(sel)
+    selections.sort(key=lambda s: (s["group"], s["sequence"]))
+    log.info("frame run %s (%s): %d recording(s) selected, %d failed", run.run_id, run.method, len(selections), len(failures))
+    return {"run": run.to_dict(), "selections": selections, "failures": failures, "fail_on_error": bool(cfg.get("fail_on_error", True))}
+
+
+def _pil_frame(frames: LazySequenceFrames, index: int) -> Image.Image:
+    return Image.fromarray(frames.rgb(index))
+
+
+def render_frames(frame_selection: Mapping[str, Any]) -> tuple[dict[str, Callable[[], Image.Image]], dict[str, Any]]:
+    """Lazy PNG partitions ``<method>/<run_id>/<group_safe>__<sequence_safe>/frame_000123`` and a summary."""
+    run = FrameRun.from_dict(frame_selection["run"])
+    parts: dict[str, Callable[[], Image.Image]] = {}
+    for sel in frame_selection["selections"]:
+        if sel["reused"]:
+            continue
+        job = run.job(sel["group"], sel["sequence"])
+        frames = LazySequenceFrames(job, sel["indices"], run.params.crop)
+        for g in sel["indices"]:
+            parts[partition_id(run.method, run.run_id, job.group, job.sequence, g, job.total_frames)] = partial(_pil_frame, frames, g)
+    return parts, {"run_id": run.run_id, "method": run.method, "n_partitions": len(parts)}
+
+
+def record_frame_runs(frame_selection: Mapping[str, Any], frames_rendered: Mapping[str, Any], dataset_dir: str) -> pd.DataFrame:
+    """Write ``run_info.json`` per recording and the ``frames/index.csv`` rows; return the rows.
+
+    ``frames_rendered`` orders this node after the PNGs are saved.
+    """
+    ds = _open(dataset_dir)
+    run = FrameRun.from_dict(frame_selection["run"])
+    rows = []
+    for sel in frame_selection["selections"]:
+        job = run.job(sel["group"], sel["sequence"])
+        if sel["reused"]:
+            row = existing_run_row(ds, run, job)
+        else:
+            selection = Selection(indices=np.asarray(sel["indices"], dtype=np.int64), info=sel["info"])
+            timing = {"select_s": sel["info"].get("select_s"), "decode_write_s": None}  # PNGs saved lazily by Kedro
+            row = record_sequence_run(ds, run, job, selection, timing)
+        if row is not None:
+            rows.append(row)
+    if rows:
+        upsert_frame_rows(ds, rows)
+    failures = frame_selection.get("failures") or {}
+    if failures:
+        err = BatchError(f"frame sampling ({run.method}, run {run.run_id}) failed for some recordings", failures, path=frames_index_path(ds))
+        if frame_selection.get("fail_on_error", True):
+            raise err
+        log.warning("%s", err)
+    return pd.DataFrame(rows)
