@@ -69,6 +69,7 @@ def _assert_same_outputs(a: Path, b: Path) -> None:
 def test_nodes_on_in_memory_catalog_match_facade(tmp_path):
     """Run both pipelines with SequentialRunner on a DataCatalog built from dicts."""
     from kedro.io import DataCatalog
+    from kedro.io import MemoryDataset
     from kedro.runner import SequentialRunner
 
     from mosaic.pipelines.convert import create_pipeline as convert_pipeline
@@ -90,6 +91,8 @@ def test_nodes_on_in_memory_catalog_match_facade(tmp_path):
     catalog["params:ingest"] = ingest
     catalog["params:convert"] = convert
     catalog["params:dataset_dir"] = str(ked)
+    catalog["params:media_ingest"] = {"search_dirs": ["media_raw"], "on_error": "warn"}
+    catalog["media_index_report"] = MemoryDataset()
     SequentialRunner().run(ingest_pipeline() + convert_pipeline(), catalog)
     _assert_same_outputs(fac, ked)
     loaded = catalog.load("tracks")  # lazily loaded partitions carry the metadata

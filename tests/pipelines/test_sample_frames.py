@@ -31,7 +31,9 @@ CONF = PROJECT_DIR / "conf" / "base"
 
 
 def _conf_params() -> dict:
-    return yaml.safe_load((CONF / "parameters_sample_frames.yml").read_text())
+    conf = yaml.safe_load((CONF / "parameters_sample_frames.yml").read_text())
+    conf.update(yaml.safe_load((CONF / "parameters_ingest.yml").read_text()))
+    return conf
 
 
 def _make(folder):

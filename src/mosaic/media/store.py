@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from mosaic.core.atomic import atomic_write_json, temp_path_for
+from mosaic.core.atomic import atomic_write_bytes, atomic_write_json
 from mosaic.core.dataset import DatasetCore
 from mosaic.core.errors import IndexFileError
 from mosaic.core.indexes import NAME_COLUMNS, IndexSchema, read_index, upsert_index
@@ -70,7 +70,7 @@ class Selection:
 def write_frame_png(path: str | os.PathLike, frame: np.ndarray) -> Path:
     """Write a BGR frame as PNG atomically (temporary file in the same folder, then rename).
 
-    Unlike :func:`mosaic.core.atomic.atomic_path` the file is not fsync'd one by one (two
+    The file is not fsync'd one by one (``durable=False``) (two
     fsyncs per PNG cost ~12 ms here, more than encoding it). Durability comes from the
     recording's ``run_info.json``, written (and fsync'd) after all its PNGs: a recording
     without it, or with a PNG missing, is not reused and is extracted again.
@@ -79,13 +79,7 @@ def write_frame_png(path: str | os.PathLike, frame: np.ndarray) -> Path:
     ok, buf = cv2.imencode(".png", frame, PNG_PARAMS)
     if not ok:
         raise VideoReadError("could not encode frame as PNG", path=path)
-    tmp = temp_path_for(path)
-    try:
-        tmp.write_bytes(buf.tobytes())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    return atomic_write_bytes(path, buf.tobytes(), durable=False)
 
 
 def build_run_info(ds: DatasetCore, run: FrameRun, job: SequenceJob, selection: Selection, timing: dict[str, float]) -> dict[str, Any]:
