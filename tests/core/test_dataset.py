@@ -172,3 +172,12 @@ def test_continuous_dataset_fields(tmp_path):
 def test_missing_manifest_named(tmp_path):
     with pytest.raises(ManifestError, match="no dataset manifest"):
         Dataset.open(tmp_path)
+
+
+def test_load_on_class_opens_and_on_instance_rereads(tmp_path):
+    ds = Dataset.create(tmp_path / "l", name="first")
+    other = Dataset.load(tmp_path / "l")
+    assert isinstance(other, Dataset) and other.name == "first"
+    other.name = "second"
+    other.save()
+    assert ds.load() is ds and ds.name == "second"

@@ -44,6 +44,21 @@ def parse_duration(value: str | int | float | None) -> float | None:
     return td.total_seconds()
 
 
+class _instance_or_class_method:
+    """``Dataset.load(path)`` opens a dataset; ``ds.load()`` re-reads this one's manifest."""
+
+    def __init__(self, instance_fn, class_fn):
+        self.instance_fn, self.class_fn = instance_fn, class_fn
+        self.__doc__ = instance_fn.__doc__
+
+    def __get__(self, obj, cls):
+        import functools
+
+        if obj is None:
+            return functools.partial(self.class_fn, cls)
+        return functools.partial(self.instance_fn, obj)
+
+
 def _remap_with(path_map: dict[str, str], path: str | os.PathLike) -> Path:
     """Replace the longest matching prefix (by whole path components) of ``path``."""
     p = PurePath(path)
@@ -149,10 +164,13 @@ class DatasetCore:
                     hint="create one with Dataset.create(folder, name=...)",
                 )
         fmt = "json" if path.suffix.lower() == ".json" else "yaml"
-        return cls(manifest_path=path, format=fmt).load()
+        return cls(manifest_path=path, format=fmt)._load_manifest()
 
-    def load(self):
-        """Read the manifest file into this object (validated) and return ``self``."""
+    def _load_manifest(self):
+        """Read the manifest file into this object (validated) and return ``self``.
+
+        Also callable on the class: ``Dataset.load(path)`` is :meth:`open`.
+        """
         path = self.manifest_path
         if not path.exists():
             raise ManifestError("manifest not found", path=path)
@@ -182,6 +200,8 @@ class DatasetCore:
         self.format = "json" if path.suffix.lower() == ".json" else "yaml"
         self.validate()
         return self
+
+    load = _instance_or_class_method(_load_manifest, lambda cls, path: cls.open(path))
 
     def validate(self) -> None:
         """Check field types and the continuous-dataset fields; raise :class:`ManifestError`."""

@@ -6,7 +6,6 @@ writing the same files; no logic lives here.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from mosaic.core.dataset import DatasetCore
@@ -15,15 +14,16 @@ from .features import FeaturesMixin
 from .labels import LabelsMixin
 from .media import MediaMixin
 from .models import ModelsMixin
+from .reporting import ReportingMixin
 from .tracks import TracksMixin
 
 
 @dataclass(repr=False)
-class Dataset(TracksMixin, LabelsMixin, MediaMixin, FeaturesMixin, ModelsMixin, DatasetCore):
+class Dataset(TracksMixin, LabelsMixin, MediaMixin, FeaturesMixin, ModelsMixin, ReportingMixin, DatasetCore):
     """A mosaic dataset folder, with the notebook-facing API.
 
-    Create one with :meth:`create`, open one with :meth:`open` (folder or manifest path) or
-    :meth:`from_catalog` (the folder a Kedro session is configured for).
+    Create one with :meth:`create`, open one with :meth:`open` / ``Dataset.load(path)`` (folder
+    or manifest path) or :meth:`from_catalog` (the folder a Kedro session is configured for).
     """
 
     @classmethod
@@ -40,8 +40,3 @@ class Dataset(TracksMixin, LabelsMixin, MediaMixin, FeaturesMixin, ModelsMixin, 
         if params is None:
             params = cat.load("parameters")
         return cls.open(resolve_dataset_dir(params["dataset_dir"]))
-
-    @classmethod
-    def load_path(cls, path: str | Path) -> "Dataset":
-        """Alias of :meth:`open` for users of the original toolkit's ``Dataset.load(path)``."""
-        return cls.open(path)
