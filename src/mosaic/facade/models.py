@@ -1,6 +1,32 @@
 """`Dataset` methods for the models domain: thin delegation to `mosaic.models`."""
 from __future__ import annotations
 
+from typing import Any
+
 
 class ModelsMixin:
     """Models part of the :class:`mosaic.Dataset` facade (methods delegate to `mosaic.models`)."""
+
+    def train_model(self, model: str, config: Any = None, overwrite: bool = False) -> str:
+        """Train model ``model`` (config: dict or JSON/YAML path) and return its run id; see :func:`mosaic.models.train_model`."""
+        from mosaic.models import train_model
+
+        return train_model(self, model, config, overwrite)
+
+    def predict(self, model_run: Any, sequences: Any = None, groups: Any = None, overwrite: bool = False):
+        """Apply a trained run; write the feature ``<model>__pred`` and return its Result; see :func:`mosaic.models.predict`."""
+        from mosaic.models import predict
+
+        return predict(self, model_run, sequences, groups, overwrite)
+
+    def load_model(self, model_run: Any) -> dict:
+        """A trained run's model bundle, config and metrics; see :func:`mosaic.models.load_run`."""
+        from mosaic.models import load_run
+
+        return load_run(self, model_run)
+
+    def list_models(self):
+        """``models/index.csv`` as a table; see :func:`mosaic.models.read_models_index`."""
+        from mosaic.models import read_models_index
+
+        return read_models_index(self)

@@ -1,1 +1,31 @@
-"""Models: see DESIGN.md."""
+"""Models: behaviour classifiers and clustering over features and labels.
+
+Public API (scikit-learn is imported only when a model is trained or applied):
+
+* :func:`train_model` ``(ds, model, config=None, overwrite=False) -> run_id``
+* :func:`predict` ``(ds, model_run, sequences=None, groups=None, overwrite=False) -> Result``
+* :func:`load_run`, :func:`load_run_predictions`, :func:`model_figures`, :func:`read_models_index`
+* :func:`resolve_config` and :data:`DEFAULTS` (the allowed config keys)
+* pure helpers: :mod:`mosaic.models.align` (labels ↔ features), :mod:`mosaic.models.evaluation`
+  (grouped CV, metrics, bout smoothing), :mod:`mosaic.models.unsupervised`.
+"""
+from .api import (
+    apply_bundle,
+    model_figures,
+    predict,
+    prediction_feature_name,
+    train_model,
+)
+from .config import ALLOWED_KEYS, DEFAULTS, resolve_config
+from .store import (
+    MODELS_INDEX,
+    load_run,
+    load_run_predictions,
+    parse_model_run,
+    read_models_index,
+)
+
+__all__ = [
+    "ALLOWED_KEYS", "DEFAULTS", "MODELS_INDEX", "apply_bundle", "load_run", "load_run_predictions", "model_figures",
+    "parse_model_run", "predict", "prediction_feature_name", "read_models_index", "resolve_config", "train_model",
+]

@@ -1,0 +1,438 @@
+"""Dataset-level model functions: :func:`train_model`, :func:`predict`, :func:`model_figures`.
+
+``train_model`` trains a supervised behaviour classifier (``kind='classifier'``) or a
+clustering model (``kind='kmeans'`` / ``'ward'``) from feature runs (and, for a classifier,
+one label kind) and writes ``models/<model>/<run_id>/`` plus a row of ``models/index.csv``.
+``run_id`` hashes the model name, the resolved config, the resolved input feature run ids,
+the label index fingerprint and the scope, so the same call is a no-op unless ``overwrite``.
+
+For clustering, ``train_model`` also writes the assignments of its scope as that feature.
+``predict`` applies a trained run and writes its output as a *feature* named
+``<model>__pred`` (features root layout and index), so ``load_feature(ds, '<model>__pred')``
+and downstream features read it.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mosaic.core.atomic import atomic_write_json, atomic_write_text
+from mosaic.core.dataset import DatasetCore
+from mosaic.core.errors import ConfigError, InvalidNameError, ModelError
+from mosaic.core.run_ids import canonical_json, make_run_id
+from mosaic.core.safe_names import sequence_key, to_safe_name
+
+from . import inputs as mi
+from .align import numeric_feature_columns
+from .config import resolve_config
+from .evaluation import SEQ_SEP, classification_metrics, sequence_keys, smooth_bouts
+from .store import (
+    CONFIG_FILE,
+    METRICS_FILE,
+    MODEL_FILE,
+    load_run,
+    record_run,
+    run_dir,
+    run_is_complete,
+    save_joblib,
+    save_parquet,
+)
+
+log = logging.getLogger(__name__)
+PRED_SUFFIX = "__pred"
+MODEL_VERSION = "1"
+
+
+def prediction_feature_name(model: str) -> str:
+    """Name of the feature a model's predictions are written as: ``<model>__pred``."""
+    return f"{model}{PRED_SUFFIX}"
+
+
+def _check_model_name(model: Any) -> str:
+    if not isinstance(model, str) or not model:
+        raise ConfigError("model name must be a non-empty string", expected="e.g. 'behavior_clf'", found=repr(model))
+    try:
+        to_safe_name(model)
+    except InvalidNameError as exc:  # pragma: no cover - non-empty str always encodes
+        raise ConfigError("invalid model name", found=repr(model)) from exc
+    return model
+
+
+def _track_cols(target: str) -> list[str]:
+    return ["id", "id2"] if target == "pair" else ["id"]
+
+
+def _smooth(df: pd.DataFrame, values: np.ndarray, target: str, min_bout: int) -> np.ndarray:
+    """Bout smoothing of ``values`` aligned with ``df`` (any row order)."""
+    if min_bout <= 1 or len(df) == 0:
+        return np.asarray(values, dtype=object)
+    track = sequence_keys(df["group"], df["sequence"])
+    for c in _track_cols(target):
+        track = track + SEQ_SEP + df[c].astype(str).to_numpy(dtype=object)
+    order = np.lexsort((df["frame"].to_numpy(), pd.factorize(track)[0]))
+    out = np.empty(len(df), dtype=object)
+    out[order] = smooth_bouts(np.asarray(values, dtype=object)[order], track[order], min_bout)
+    return out
+
+
+def _select_columns(df: pd.DataFrame, wanted: list[str] | None, label_col: str | None = "label") -> list[str]:
+    cols = [c for c in numeric_feature_columns(df) if c != label_col]
+    if wanted is not None:
+        missing = [c for c in wanted if c not in df.columns]
+        if missing:
+            raise ConfigError("config 'feature_columns' names columns the inputs do not have",
+                              expected=f"columns among {cols}", found=missing)
+        cols = list(wanted)
+    if not cols:
+        raise ModelError("the input features have no numeric column", expected="at least one numeric feature column", found=list(df.columns))
+    return cols
+
+
+# ------------------------------------------------------------------------------------- train
+def train_model(ds: DatasetCore, model: str, config: str | os.PathLike | Mapping[str, Any] | None = None,
+                overwrite: bool = False) -> str:
+    """Train model ``model`` with ``config`` and write ``models/<model>/<run_id>/``; return ``run_id``.
+
+    Parameters
+    ----------
+    ds
+        The dataset.
+    model
+        Model name (folder under the ``models`` root, and ``<model>__pred`` feature name).
+    config
+        A mapping or a JSON/YAML file path; keys and defaults in
+        :data:`mosaic.models.config.DEFAULTS` (unknown keys raise :class:`ConfigError`).
+    overwrite
+        Retrain even when a complete run with the same ``run_id`` exists.
+
+    Returns
+    -------
+    str
+        The run id.
+
+    Raises
+    ------
+    ConfigError
+        Unknown config key or invalid value.
+    ModelError
+        An input feature never ran, the label kind has no labels, features are missing for
+        labelled recordings, fewer than two recordings for grouped CV, ...
+    """
+    model = _check_model_name(model)
+    cfg = resolve_config(config)
+    runs = mi.resolve_feature_runs(ds, cfg["features"])
+    inputs = [{"feature": r["feature"], "run_id": r["run_id"], "as": r["prefix"]} for r in runs]
+    if cfg["kind"] == "classifier":
+        lab_files = mi.label_files(ds, cfg["label_kind"])
+        keys = mi.in_scope(lab_files, cfg["groups"], cfg["sequences"])
+        if not keys:
+            raise ModelError(f"no labelled recording of kind {cfg['label_kind']!r} in scope", expected="labelled recordings",
+                             found={"groups": cfg["groups"], "sequences": cfg["sequences"]})
+        mi.check_features_cover(runs, keys, "labelled")
+        labels_id = {"kind": cfg["label_kind"], "index_fingerprint": mi.labels_fingerprint(ds, cfg["label_kind"])}
+    else:
+        common = set(runs[0]["files"])
+        for r in runs[1:]:
+            common &= set(r["files"])
+        keys = mi.in_scope(common, cfg["groups"], cfg["sequences"])
+        if not keys:
+            raise ModelError("no recording has every input feature in scope", expected="recordings covered by all features",
+                             found={"features": [r["feature"] for r in runs], "groups": cfg["groups"], "sequences": cfg["sequences"]})
+        labels_id = None
+    hashed = {k: v for k, v in cfg.items() if k not in ("n_threads",)}  # threads do not change the result
+    run_id = make_run_id({"model": model, "version": MODEL_VERSION, "config": {**hashed, "features": inputs},
+                          "inputs": inputs, "labels": labels_id, "scope": [list(k) for k in keys]})
+    if not overwrite and run_is_complete(ds, model, run_id):
+        log.info("model %s run %s exists; nothing to do (overwrite=True retrains)", model, run_id)
+        return run_id
+    out = run_dir(ds, model, run_id)
+    created = datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    resolved = {"model": model, "run_id": run_id, "config": cfg, "inputs": inputs, "labels": labels_id,
+                "scope": [list(k) for k in keys], "created_iso": created, "version": MODEL_VERSION}
+    if cfg["kind"] == "classifier":
+        metrics = _train_classifier(ds, model, run_id, cfg, runs, keys, out)
+        macro = metrics["macro_f1"]
+        n_rows = metrics["n_rows"]
+    else:
+        metrics = _train_clusters(ds, model, run_id, cfg, runs, keys, out)
+        macro, n_rows = float("nan"), metrics["n_rows"]
+    atomic_write_json(out / CONFIG_FILE, resolved)
+    atomic_write_json(out / METRICS_FILE, metrics)
+    record_run(ds, {
+        "model": model, "run_id": run_id, "kind": cfg["kind"], "abs_path": ds.relative_path(out),
+        "label_kind": cfg["label_kind"] if cfg["kind"] == "classifier" else "", "inputs_json": canonical_json(inputs),
+        "macro_f1": macro, "n_rows": int(n_rows), "n_sequences": len(keys), "created_iso": created,
+    })
+    if cfg["kind"] == "classifier":
+        log.info("model %s run %s: sequence-held-out macro F1 (%s) = %.3f", model, run_id, metrics["evaluation"], macro)
+    else:  # cluster assignments of the scope are written as the feature <model>__pred right away
+        predict(ds, (model, run_id), overwrite=overwrite)
+    return run_id
+
+
+def _train_classifier(ds, model, run_id, cfg, runs, keys, out) -> dict[str, Any]:
+    from .estimators import (
+        cross_val_predict_grouped,
+        fit_estimator,
+        make_estimator,
+        thread_limit,
+    )
+
+    table = mi.stack(list(mi.iter_training_tables(ds, runs, keys, cfg)))
+    if table.empty:
+        raise ModelError("the labelled recordings have no feature rows", expected="feature rows", found=[f"{g}/{s}" for g, s in keys[:5]])
+    columns = _select_columns(table, cfg["feature_columns"])
+    X = mi.design_matrix(table, columns)
+    y = table["label"].astype(str).to_numpy(dtype=object)
+    seq_key = sequence_keys(table["group"], table["sequence"])
+    bg = cfg["background_label"]
+    classes = mi.vocabulary_order(ds, cfg["label_kind"], bg, sorted(set(y)))
+    unknown = sorted(set(cfg["holdout_groups"]) - set(table["group"]))
+    if unknown:
+        raise ConfigError("holdout_groups names groups without labelled recordings", expected=sorted(set(table["group"])), found=unknown)
+    hold = table["group"].isin(cfg["holdout_groups"]).to_numpy()
+    tr = np.flatnonzero(~hold)
+    te = np.flatnonzero(hold)
+    if len(tr) == 0:
+        raise ConfigError("holdout_groups leaves no recording to train on", found=cfg["holdout_groups"])
+
+    pred = np.empty(len(y), dtype=object)
+    split = np.where(hold, "holdout", "cv").astype(object)
+    oof, folds = cross_val_predict_grouped(cfg, X[tr], y[tr], seq_key[tr])
+    pred[tr] = oof
+    est = make_estimator(cfg["estimator"], cfg["estimator_params"], cfg["seed"])
+    fit_estimator(est, X[tr], y[tr], cfg["class_weight"], cfg["max_train_rows"], cfg["seed"], cfg["n_threads"])
+    if len(te):
+        with thread_limit(cfg["n_threads"]):
+            pred[te] = est.predict(X[te])
+    raw = pred.copy()
+    pred = _smooth(table, pred, cfg["target"], cfg["min_bout"])
+
+    metrics: dict[str, Any] = {"model": model, "run_id": run_id, "kind": "classifier", "n_rows": len(y),
+                               "n_sequences": len(keys), "n_features": len(columns), "folds": folds,
+                               "label_counts": {str(k): int(v) for k, v in pd.Series(y).value_counts().items()}}
+    metrics["cv"] = classification_metrics(y[tr], pred[tr], classes, bg)
+    metrics["cv"]["macro_f1_unsmoothed"] = classification_metrics(y[tr], raw[tr], classes, bg)["macro_f1"]
+    if len(te):
+        metrics["holdout"] = classification_metrics(y[te], pred[te], classes, bg)
+        metrics["holdout"]["macro_f1_unsmoothed"] = classification_metrics(y[te], raw[te], classes, bg)["macro_f1"]
+        metrics["holdout"]["groups"] = cfg["holdout_groups"]
+    headline = "holdout" if len(te) else "cv"
+    metrics["evaluation"] = headline
+    metrics["macro_f1"] = metrics[headline]["macro_f1"]
+    metrics["per_class_f1"] = {c: v["f1"] for c, v in metrics[headline]["per_class"].items()}
+    metrics["classes"] = metrics[headline]["classes"]
+    # report only classes that occur (as truth or prediction), in vocabulary order
+    occurring = set(y) | set(pred)
+    classes = [c for c in dict.fromkeys(classes + metrics["classes"]) if c in occurring]
+
+    keep = ["group", "sequence", "frame"] + _track_cols(cfg["target"])
+    preds = table[keep].copy()
+    preds["label"] = y
+    preds["pred"] = pred
+    preds["pred_unsmoothed"] = raw
+    preds["split"] = split
+    for (g, s), part in preds.groupby(["group", "sequence"], sort=True):
+        save_parquet(part.reset_index(drop=True), out / "predictions" / f"{sequence_key(g, s)}.parquet")
+    bundle = {"kind": "classifier", "estimator": est, "columns": columns, "classes": classes, "model": model,
+              "run_id": run_id, "target": cfg["target"], "background_label": bg, "min_bout": cfg["min_bout"],
+              "n_threads": cfg["n_threads"]}
+    save_joblib(bundle, out / MODEL_FILE)
+    if cfg["plots"]:
+        _write_plots(out, metrics, preds, classes, cfg)
+    return metrics
+
+
+def _write_plots(out, metrics, preds, classes, cfg) -> None:
+    from .plots import save_figure
+
+    figs = model_figures_from(metrics, preds, classes, cfg["target"], cfg["max_ethograms"])
+    for name, fig in figs.items():
+        save_figure(fig, out / "plots" / f"{name}.png")
+
+
+def model_figures_from(metrics: Mapping[str, Any], preds: pd.DataFrame, classes: list[str], target: str = "individual",
+                       max_ethograms: int = 8) -> dict[str, Any]:
+    """``{name: Figure}``: ``confusion_matrix`` and ``ethogram__<group_safe>__<sequence_safe>`` per sequence."""
+    from .plots import plot_confusion_matrix, plot_ethogram
+
+    ev = metrics[metrics["evaluation"]]
+    figs = {"confusion_matrix": plot_confusion_matrix(
+        ev["confusion_matrix"], ev["classes"],
+        title=f"{metrics['model']} ({metrics['evaluation']}) macro F1 = {metrics['macro_f1']:.3f}")}
+    if len(preds):
+        for k, ((g, s), part) in enumerate(preds.groupby(["group", "sequence"], sort=True)):
+            if k >= max_ethograms:
+                break
+            figs[f"ethogram__{sequence_key(g, s)}"] = plot_ethogram(
+                part, classes, title=f"{g} / {s}: true vs predicted ({part['split'].iloc[0]})", track_cols=_track_cols(target))
+    return figs
+
+
+def model_figures(ds: DatasetCore, model_run: Any, max_ethograms: int | None = None) -> dict[str, Any]:
+    """Figures of a trained classifier run (confusion matrix, ethograms), rebuilt from its files."""
+    from .store import load_run_predictions
+
+    run = load_run(ds, model_run)
+    if run["bundle"]["kind"] != "classifier":
+        return {}
+    preds = load_run_predictions(ds, (run["model"], run["run_id"]))
+    cfg = run["config"]["config"]
+    return model_figures_from(run["metrics"], preds, run["bundle"]["classes"], cfg["target"],
+                              cfg["max_ethograms"] if max_ethograms is None else max_ethograms)
+
+
+def _train_clusters(ds, model, run_id, cfg, runs, keys, out) -> dict[str, Any]:
+    from .unsupervised import assign_clusters, cluster_summary, fit_clusters
+
+    table = mi.stack([mi.load_model_input(runs, k, cfg) for k in keys])
+    if table.empty:
+        raise ModelError("the input features have no rows in scope", found=[f"{g}/{s}" for g, s in keys[:5]])
+    columns = _select_columns(table, cfg["feature_columns"], label_col=None)
+    X = mi.design_matrix(table, columns)
+    from .estimators import thread_limit
+
+    with thread_limit(cfg["n_threads"]):
+        bundle = fit_clusters(X, cfg["kind"], cfg["n_clusters"], cfg["max_samples"], cfg["standardize"], cfg["seed"])
+        clusters = assign_clusters(bundle, X)
+    summary, means = cluster_summary(table, clusters, columns)
+    bundle.update({"columns": columns, "model": model, "run_id": run_id, "target": cfg["target"], "n_threads": cfg["n_threads"],
+                   "classes": [str(c) for c in range(cfg["n_clusters"])]})
+    save_joblib(bundle, out / MODEL_FILE)
+    atomic_write_text(out / "cluster_means.csv", means.to_csv(index=False))
+    keep = ["group", "sequence", "frame"] + _track_cols(cfg["target"])
+    preds = table[keep].copy()
+    preds["cluster"] = clusters
+    for (g, s), part in preds.groupby(["group", "sequence"], sort=True):
+        save_parquet(part.reset_index(drop=True), out / "predictions" / f"{sequence_key(g, s)}.parquet")
+    summary.update({"model": model, "run_id": run_id, "kind": cfg["kind"], "n_features": len(columns),
+                    "n_fit_rows": bundle["n_fit_rows"], "columns": columns})
+    if cfg["kind"] == "kmeans":
+        summary["inertia"] = float(bundle["estimator"].inertia_)
+    atomic_write_json(out / "summary.json", summary)
+    return summary
+
+
+# ------------------------------------------------------------------------------------ predict
+def predict(ds: DatasetCore, model_run: Any, sequences: Any = None, groups: Any = None, overwrite: bool = False):
+    """Apply a trained run and write its output as the feature ``<model>__pred``.
+
+    Parameters
+    ----------
+    ds
+        The dataset.
+    model_run
+        ``'model'`` (latest run), ``'model/run_id'``, ``(model, run_id)`` or a run id.
+    sequences, groups
+        Restrict to these recordings (default: every recording all input features cover).
+    overwrite
+        Rewrite prediction files that exist.
+
+    Returns
+    -------
+    mosaic.features.base.Result
+        ``Result(feature='<model>__pred', run_id=<model run_id>, paths=...)``; columns
+        ``frame, id[, id2], pred, pred_code`` and ``prob_<class>`` (classifier) or
+        ``frame, id[, id2], cluster`` (clustering).
+
+    Raises
+    ------
+    ModelError
+        Unknown model/run, or requested recordings lack an input feature.
+    """
+    from mosaic.core.indexes import upsert_index
+    from mosaic.features.base import Result
+    from mosaic.features.engine import (
+        FEATURES_INDEX,
+        feature_index_path,
+        feature_root,
+        read_feature_index,
+    )
+
+    run = load_run(ds, model_run)
+    model, run_id, bundle = run["model"], run["run_id"], run["bundle"]
+    cfg = run["config"]["config"]
+    runs = mi.resolve_feature_runs(ds, run["config"]["inputs"])
+    common = set(runs[0]["files"])
+    for r in runs[1:]:
+        common &= set(r["files"])
+    seqs = [sequences] if isinstance(sequences, str) else sequences
+    grps = [groups] if isinstance(groups, str) else groups
+    keys = mi.in_scope(common, grps, seqs)
+    if seqs is not None:
+        missing = sorted(set(seqs) - {s for _, s in keys})
+        if missing:
+            lacking = {r["feature"]: sorted(set(missing) - {s for _, s in r["files"]}) for r in runs}
+            raise ModelError("requested sequences lack the model's input features",
+                             expected=f"sequences covered by {[r['feature'] + '/' + str(r['run_id']) for r in runs]}",
+                             found={f: m for f, m in lacking.items() if m} or missing)
+    if not keys:
+        raise ModelError("no recording to predict", expected="recordings covered by the model's input features",
+                         found={"groups": groups, "sequences": sequences})
+    fname = prediction_feature_name(model)
+    out_dir = feature_root(ds, fname) / run_id
+    idx = read_feature_index(ds, fname)
+    done = set()
+    if not overwrite and len(idx):
+        mine = idx[idx["run_id"] == run_id]
+        done = {(g, s) for g, s, p in zip(mine["group"], mine["sequence"], mine["abs_path"]) if ds.resolve_path(p).exists()}
+    paths = {k: out_dir / f"{sequence_key(*k)}.parquet" for k in keys}
+    params = {"model": model, "model_run_id": run_id}
+    inputs_json = canonical_json(run["config"]["inputs"])
+    created = datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    rows = []
+    from tqdm.auto import tqdm
+
+    for key in tqdm([k for k in keys if k not in done], desc=f"predict {model}", disable=None):
+        df = mi.load_model_input(runs, key, cfg)
+        res = apply_bundle(bundle, df, cfg)
+        save_parquet(res, paths[key])
+        rows.append({"feature": fname, "version": MODEL_VERSION, "run_id": run_id, "group": key[0], "sequence": key[1],
+                     "group_safe": to_safe_name(key[0]), "sequence_safe": to_safe_name(key[1]),
+                     "abs_path": ds.relative_path(paths[key]), "n_rows": len(res), "params_json": canonical_json(params),
+                     "inputs_json": inputs_json, "filters_json": canonical_json({}), "created_iso": created})
+    if rows:
+        upsert_index(feature_index_path(ds, fname), rows, FEATURES_INDEX)
+        atomic_write_json(out_dir / "run.json", {"feature": fname, "version": MODEL_VERSION, "run_id": run_id, "params": params,
+                                                 "inputs": run["config"]["inputs"], "classes": bundle["classes"],
+                                                 "created_iso": created})
+    return Result(fname, run_id, tuple(paths[k] for k in keys))
+
+
+def apply_bundle(bundle: Mapping[str, Any], df: pd.DataFrame, cfg: Mapping[str, Any]) -> pd.DataFrame:
+    """Predictions of a loaded run for one recording's joined feature table (pure; no files)."""
+    key = ["frame"] + _track_cols(bundle["target"])
+    out = df[key].reset_index(drop=True).copy()
+    X = mi.design_matrix(df, bundle["columns"])
+    if bundle["kind"] == "classifier":
+        est = bundle["estimator"]
+        if len(df):
+            from .estimators import thread_limit
+
+            with thread_limit(bundle.get("n_threads", 1)):
+                proba = est.predict_proba(X)
+            est_classes = np.asarray(est.classes_).astype(str)
+            pred = est_classes[proba.argmax(axis=1)].astype(object)
+        else:
+            proba, est_classes, pred = np.zeros((0, len(bundle["classes"]))), np.asarray(bundle["classes"]), np.zeros(0, object)
+        if bundle.get("min_bout", 0) > 1:
+            tmp = df[["group", "sequence"] + key].reset_index(drop=True) if "group" in df else out.assign(group="", sequence="")
+            pred = _smooth(tmp, pred, bundle["target"], bundle["min_bout"])
+        code = {c: i for i, c in enumerate(bundle["classes"])}
+        out["pred"] = pred.astype(str) if len(pred) else pd.Series([], dtype=object)
+        out["pred_code"] = pd.Series(pred, dtype=object).map(code).fillna(-1).astype(np.int64).to_numpy()
+        for j, c in enumerate(est_classes):
+            out[f"prob_{c}"] = proba[:, j] if len(df) else np.zeros(0)
+        return out
+    from .estimators import thread_limit
+    from .unsupervised import assign_clusters
+
+    with thread_limit(bundle.get("n_threads", 1)):
+        out["cluster"] = assign_clusters(bundle, X) if len(df) else np.zeros(0, np.int64)
+    return out

@@ -1,0 +1,92 @@
+"""Figures of a model run: confusion matrix and ethogram (true vs predicted bouts).
+
+Functions return :class:`matplotlib.figure.Figure` objects built without pyplot's global
+state (``Figure()`` + Agg canvas), so they are safe in threads, in tests and as Kedro
+``matplotlib.MatplotlibDataset`` outputs.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+
+def _figure(w: float, h: float):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(w, h), dpi=100)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def plot_confusion_matrix(cm: Sequence[Sequence[int]], classes: Sequence[str], title: str = "confusion matrix"):
+    """Row-normalised confusion matrix (colour) with counts (text); rows true, columns predicted."""
+    cm = np.asarray(cm, dtype=np.float64)
+    k = len(classes)
+    fig = _figure(1.2 + 0.8 * max(k, 2), 1.0 + 0.7 * max(k, 2))
+    ax = fig.add_subplot(1, 1, 1)
+    rows = cm.sum(axis=1, keepdims=True)
+    norm = np.divide(cm, rows, out=np.zeros_like(cm), where=rows > 0)
+    im = ax.imshow(norm, vmin=0, vmax=1, cmap="Blues")
+    ax.set_xticks(range(k), labels=list(classes), rotation=45, ha="right")
+    ax.set_yticks(range(k), labels=list(classes))
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    for i in range(k):
+        for j in range(k):
+            ax.text(j, i, f"{int(cm[i, j])}\n{norm[i, j]:.2f}", ha="center", va="center", fontsize=7,
+                    color="white" if norm[i, j] > 0.5 else "black")
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    fig.tight_layout()
+    return fig
+
+
+def plot_ethogram(pred: pd.DataFrame, classes: Sequence[str], title: str = "", true_col: str = "label",
+                  pred_col: str = "pred", track_cols: Sequence[str] = ("id",)):
+    """Ethogram of one recording: for each track (id, or id→id2), a row of true and a row of predicted labels.
+
+    ``pred`` holds ``frame``, the track columns, ``true_col`` (optional) and ``pred_col``.
+    """
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
+
+    classes = list(classes)
+    code = {c: i for i, c in enumerate(classes)}
+    tracks = pred[list(track_cols)].drop_duplicates().sort_values(list(track_cols)).itertuples(index=False, name=None)
+    tracks = list(tracks)
+    f0, f1 = int(pred["frame"].min()), int(pred["frame"].max())
+    n_frames = f1 - f0 + 1
+    kinds = [c for c in (true_col, pred_col) if c in pred.columns]
+    grid = np.full((len(tracks) * len(kinds), n_frames), np.nan)
+    tkey = pd.MultiIndex.from_frame(pred[list(track_cols)])
+    tpos = pd.Index(pd.MultiIndex.from_tuples(tracks, names=list(track_cols))).get_indexer(tkey)
+    cols = pred["frame"].to_numpy(dtype=np.int64) - f0
+    for j, kcol in enumerate(kinds):
+        vals = pred[kcol].astype(str).map(code).to_numpy(dtype=np.float64, na_value=np.nan)
+        grid[tpos * len(kinds) + j, cols] = vals
+    fig = _figure(10, 0.6 + 0.35 * max(grid.shape[0], 2))
+    ax = fig.add_subplot(1, 1, 1)
+    palette = ["#d9d9d9", "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+               "#17becf", "#bcbd22", "#7f7f7f"]
+    cmap = ListedColormap([palette[i % len(palette)] for i in range(max(len(classes), 1))])
+    ax.imshow(np.ma.masked_invalid(grid), aspect="auto", interpolation="nearest", cmap=cmap, vmin=-0.5,
+              vmax=len(classes) - 0.5, extent=(f0 - 0.5, f1 + 0.5, grid.shape[0] - 0.5, -0.5))
+    ylabels = [f"{'→'.join(str(x) for x in t)} {'true' if k == true_col else 'pred'}" for t in tracks for k in kinds]
+    ax.set_yticks(range(len(ylabels)), labels=ylabels, fontsize=7)
+    ax.set_xlabel("frame")
+    ax.set_title(title)
+    ax.legend(handles=[Patch(color=cmap(i), label=c) for i, c in enumerate(classes)], loc="upper left",
+              bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def save_figure(fig, path) -> None:
+    """Write ``fig`` as PNG atomically."""
+    from mosaic.core.atomic import atomic_open
+
+    with atomic_open(path, "wb") as fh:
+        fig.savefig(fh, format="png")

@@ -1,0 +1,105 @@
+"""Nodes of the `train` pipeline: feature runs + labels → trained model, metrics, plots, predictions.
+
+The nodes call the library functions the facade calls (:func:`mosaic.models.train_model`,
+:func:`mosaic.models.predict`, :func:`mosaic.models.load_run`, :func:`mosaic.models.model_figures`);
+``train_model`` writes ``models/<model>/<run_id>/`` and ``models/index.csv`` itself (a rerun
+with the same inputs is a no-op), and the nodes return the artefacts for the catalog.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from mosaic.core.dataset import DatasetCore
+from mosaic.core.errors import ConfigError
+from mosaic.kedro_config import resolve_dataset_dir
+
+log = logging.getLogger(__name__)
+_KEYS = ("model", "overwrite", "features", "config", "predict")
+
+
+def _check(params: Mapping[str, Any]) -> dict[str, Any]:
+    params = dict(params or {})
+    unknown = sorted(set(params) - set(_KEYS))
+    if unknown:
+        raise ConfigError("unknown keys in train parameters", expected=list(_KEYS), found=unknown)
+    if not params.get("model"):
+        raise ConfigError("train parameters need a model name", expected="train.model: <name>", found=params.get("model"))
+    return params
+
+
+def feature_inputs(feature_results: Mapping[str, Any] | None, selection: Any = "all") -> list[dict[str, Any]]:
+    """Model feature inputs from the featurize summary (``{'results': [{'key', 'feature', 'run_id'}]}``).
+
+    ``selection``: ``'all'`` (every step), a list of step keys, or explicit ``{feature, run_id}``
+    entries / ``'name'`` / ``'name@run_id'`` strings that are not step keys. Step keys become the
+    column prefixes (``as``), so two runs of one feature (e.g. two ``rolling`` steps) stay apart.
+    """
+    steps = {r["key"]: r for r in (feature_results or {}).get("results", [])}
+    if selection in (None, "all"):
+        if not steps:
+            raise ConfigError("train.features is 'all' but the featurize summary lists no feature run",
+                              expected="feature_results with results", found=feature_results)
+        selection = list(steps)
+    if isinstance(selection, str):
+        selection = [selection]
+    out = []
+    for item in selection:
+        if isinstance(item, str) and item in steps:
+            r = steps[item]
+            out.append({"feature": r["feature"], "run_id": r["run_id"], "as": item})
+        else:
+            out.append(item)
+    return out
+
+
+def train_behavior_model(dataset_dir: str, train: Mapping[str, Any], feature_results: Mapping[str, Any] | None,
+                         *upstream: Any) -> tuple[Any, dict[str, Any], Any, dict[str, Any], dict[str, Any]]:
+    """Train the configured model on the dataset at ``dataset_dir``.
+
+    Extra positional inputs (the labels index) only order the node after their producers.
+
+    Returns
+    -------
+    tuple
+        ``(model bundle, metrics, confusion-matrix figure, {'ethogram__<key>.png': figure}, run info)``.
+    """
+    from mosaic.models import load_run, model_figures, train_model
+
+    p = _check(train)
+    ds = DatasetCore.open(resolve_dataset_dir(dataset_dir))
+    config = dict(p.get("config") or {})
+    config["features"] = feature_inputs(feature_results, p.get("features", "all"))
+    model = str(p["model"])
+    run_id = train_model(ds, model, config, overwrite=bool(p.get("overwrite", False)))
+    run = load_run(ds, (model, run_id))
+    metrics = run["metrics"]
+    if "macro_f1" in metrics:
+        msg = f"model {model} run {run_id}: sequence-held-out macro F1 ({metrics['evaluation']}) = {metrics['macro_f1']:.3f}"
+        log.info(msg)
+        print(msg)
+    figs = model_figures(ds, (model, run_id))
+    confusion = figs.pop("confusion_matrix", None)
+    if confusion is None:  # clustering: no confusion matrix; an empty figure keeps the dataset valid
+        from mosaic.models.plots import _figure
+
+        confusion = _figure(2, 2)
+    ethograms = {f"{k}.png": f for k, f in figs.items()}
+    info = {"model": model, "run_id": run_id, "path": ds.relative_path(run["dir"]), "kind": run["bundle"]["kind"],
+            "macro_f1": metrics.get("macro_f1")}
+    return run["bundle"], metrics, confusion, ethograms, info
+
+
+def predict_behaviors(dataset_dir: str, train: Mapping[str, Any], model_run: Mapping[str, Any]) -> dict[str, Any]:
+    """Write the trained run's predictions as the feature ``<model>__pred``; return its Result as a dict."""
+    from mosaic.models import predict
+
+    p = _check(train)
+    if not p.get("predict", True):
+        return {"feature": None, "run_id": None, "paths": []}
+    ds = DatasetCore.open(resolve_dataset_dir(dataset_dir))
+    res = predict(ds, (model_run["model"], model_run["run_id"]), overwrite=bool(p.get("overwrite", False)))
+    out = res.to_dict()
+    out["paths"] = [ds.relative_path(x) for x in out["paths"]]
+    return out
