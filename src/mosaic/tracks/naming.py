@@ -25,7 +25,7 @@ def sequence_name(path: Path, src_format: str, prefixes: Sequence[str] = DEFAULT
 
     TRex per-individual files lose their ``_<prefix><k>`` suffix; DeepLabCut files lose the
     ``DLC_<scorer>...`` part (``raw_clip1DLC_resnet50_...`` → ``raw_clip1``); SLEAP files
-    lose ``.analysis``; otherwise the file stem.
+    lose ``.analysis``/``.predictions``; otherwise the file stem.
     """
     stem = path.stem
     if src_format in PER_INDIVIDUAL_FORMATS:
@@ -34,6 +34,8 @@ def sequence_name(path: Path, src_format: str, prefixes: Sequence[str] = DEFAULT
     if src_format.startswith("dlc"):
         cut = _DLC_SCORER.sub("", stem)
         return cut or stem
-    if src_format.startswith("sleap") and stem.endswith(".analysis"):
-        return stem[: -len(".analysis")] or stem
+    if src_format.startswith("sleap"):
+        for suffix in (".analysis", ".predictions"):
+            if stem.endswith(suffix):
+                return stem[: -len(suffix)] or stem
     return stem

@@ -9,7 +9,8 @@ and returns one :class:`~mosaic.tracks.table.TrackTable` per recording it found 
 for files holding many sequences, e.g. CalMS21). It never writes.
 
 Built-in formats: ``trex_npz``, ``trex_csv``, ``calms21_npy``, ``calms21_json``,
-``sleap_h5``, ``dlc`` (CSV or H5; ``dlc_csv``/``dlc_h5`` are aliases), ``csv``
+``sleap_h5``, ``sleap_slp`` (SLEAP ``.slp`` labels/predictions), ``sleap_csv``
+(SLEAP analysis CSV), ``dlc`` (CSV or H5; ``dlc_csv``/``dlc_h5`` are aliases), ``csv``
 (generic table with a column mapping) and ``idtracker_npy`` (idtracker.ai trajectories).
 Add your own with :func:`register_converter`.
 """
@@ -39,6 +40,8 @@ _BUILTIN: dict[str, str] = {
     "calms21_npy": "mosaic.tracks.converters.calms21:convert_npy",
     "calms21_json": "mosaic.tracks.converters.calms21:convert_json",
     "sleap_h5": "mosaic.tracks.converters.sleap:convert_h5",
+    "sleap_slp": "mosaic.tracks.converters.sleap_slp:convert_slp",
+    "sleap_csv": "mosaic.tracks.converters.sleap_csv:convert_csv",
     "dlc": "mosaic.tracks.converters.dlc:convert",
     "dlc_csv": "mosaic.tracks.converters.dlc:convert",
     "dlc_h5": "mosaic.tracks.converters.dlc:convert",
@@ -55,6 +58,8 @@ DEFAULT_PATTERNS: dict[str, tuple[str, ...]] = {
     "calms21_npy": ("*.npy",),
     "calms21_json": ("*.json",),
     "sleap_h5": ("*.h5",),
+    "sleap_slp": ("*.slp",),
+    "sleap_csv": ("*.csv",),
     "dlc": ("*.h5", "*.csv"),
     "dlc_csv": ("*.csv",),
     "dlc_h5": ("*.h5",),
