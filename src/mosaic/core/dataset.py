@@ -186,6 +186,9 @@ class DatasetCore:
         unknown = sorted(set(data) - set(self._SERIALISED))
         if unknown:
             raise ManifestError("manifest has unknown fields", path=path, expected=list(self._SERIALISED), found=unknown)
+        for name in ("meta", "path_map"):
+            if not isinstance(data.get(name) or {}, dict):
+                raise ManifestError(f"{name!r} must be a mapping", path=path, expected="mapping", found=type(data[name]).__name__)
         roots = data.get("roots") or {}
         if not isinstance(roots, dict):
             raise ManifestError("'roots' must be a mapping of root name to path", path=path, found=type(roots).__name__)

@@ -109,8 +109,10 @@ def read_index(path: str | os.PathLike, schema: IndexSchema | None = None, missi
             header = pd.read_csv(io.BytesIO(raw), nrows=0).columns
             dtypes = {c: str for c in header if c in text_cols or is_path_column(c)}
             df = pd.read_csv(io.BytesIO(raw), dtype=dtypes, keep_default_na=False, na_values={c: [""] for c in header if c not in dtypes})
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as exc:
         raise IndexFileError("index is not a readable CSV", path=path, found=str(exc).splitlines()[0]) from exc
+    if len(df.columns):
+        _check_field_counts(raw, len(df.columns), path)
     if schema is not None:
         missing = [c for c in schema.columns if c not in df.columns]
         if missing:
@@ -126,6 +128,17 @@ def read_index(path: str | os.PathLike, schema: IndexSchema | None = None, missi
         if c in text_cols or is_path_column(c):
             df[c] = df[c].fillna("").astype(str)
     return df
+
+
+def _check_field_counts(raw: bytes, n_fields: int, path: Path) -> None:
+    """Refuse rows whose field count differs from the header (a torn or hand-damaged index)."""
+    try:
+        rows = csv.reader(io.StringIO(raw.decode("utf-8"), newline=""))
+        for line, row in enumerate(rows, 1):
+            if row and len(row) != n_fields:
+                raise IndexFileError("index row has the wrong number of fields", path=path, expected=n_fields, found=f"{len(row)} on line {line}")
+    except csv.Error as exc:
+        raise IndexFileError("index is not a readable CSV", path=path, found=str(exc)) from exc
 
 
 def _ordered(df: pd.DataFrame, schema: IndexSchema | None) -> pd.DataFrame:

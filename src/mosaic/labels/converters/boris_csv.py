@@ -110,6 +110,21 @@ def collect_files(ds: DatasetCore, paths, patterns) -> list[Path]:
     return files
 
 
+_ID_MAX = int(np.iinfo(np.int32).max)
+
+
+def _checked_id(value: Any, name: str, path: Any) -> int:
+    """An individual id that fits the int32 label format, else a named error (never a silent wrap)."""
+    try:
+        v = int(value)
+    except (TypeError, ValueError) as exc:
+        raise LabelFormatError("subject id is not an integer", path=path, expected="integer id", found=f"{name!r} -> {value!r}") from exc
+    if not 0 <= v <= _ID_MAX:
+        raise LabelFormatError("subject id out of range", path=path, expected=f"0..{_ID_MAX}", found=f"{name!r} -> {v}",
+                               hint="pass params subject_map={name: id}")
+    return v
+
+
 def _subject_ids(subjects: np.ndarray, subject_map: Mapping[str, int] | None, files: np.ndarray) -> np.ndarray:
     uniq, inv = np.unique(subjects.astype(str), return_inverse=True)
     out = np.empty(len(uniq), np.int64)
@@ -121,14 +136,14 @@ def _subject_ids(subjects: np.ndarray, subject_map: Mapping[str, int] | None, fi
                 f = files[inv == i][0]
                 raise LabelFormatError("unknown subject (not in subject_map)", path=f, expected=sorted(subject_map), found=name,
                                        hint="add it to params subject_map")
-            out[i] = int(subject_map[name])
+            out[i] = _checked_id(subject_map[name], name, files[inv == i][0])
         else:
             m = _TRAILING_INT.search(name)
             if m is None:
                 f = files[inv == i][0]
                 raise LabelFormatError("unknown subject: no trailing integer id in its name", path=f,
                                        expected="names like 'fish3' or a subject_map", found=name, hint="pass params subject_map={name: id}")
-            out[i] = int(m.group(1))
+            out[i] = _checked_id(m.group(1), name, files[inv == i][0])
     ids = out[inv]
     # two subject names of one file must not share an id
     pairs = pd.DataFrame({"file": files, "subject": subjects.astype(str), "id": ids}).drop_duplicates()
@@ -149,12 +164,12 @@ def _partner(modifiers: str, subject: str, known: set[str], subject_map: Mapping
             continue
         if subject_map is not None:
             if tok in subject_map:
-                return int(subject_map[tok])
+                return _checked_id(subject_map[tok], tok, None)
             continue
         if tok in known or _SUBJECT_LIKE.match(tok):
             m = _TRAILING_INT.search(tok)
             if m:
-                return int(m.group(1))
+                return _checked_id(m.group(1), tok, None)
     return None
 
 

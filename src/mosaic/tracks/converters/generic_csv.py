@@ -20,6 +20,7 @@ import pandas as pd
 from mosaic.core.errors import ConfigError, TrackFormatError
 
 from ..table import TrackTable, base_meta, build_table, frames_as_int, resolve_number
+from ._numeric import numeric_column
 
 DEFAULT_COLUMNS = {"frame": "frame", "id": "id", "x": "x", "y": "y", "time": None}
 
@@ -81,8 +82,7 @@ def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, seq
     extra = {str(c): df[c].to_numpy() for c in keep if str(c) not in reserved}
 
     def num(col: str) -> np.ndarray:
-        s = pd.to_numeric(df[col], errors="coerce")
-        return s.to_numpy(dtype=np.float64, na_value=np.nan)
+        return numeric_column(df[col], col, path=path)
 
     time = num(mapping["time"]) if mapping.get("time") else None
     table = build_table(frame, ids, num(mapping["x"]) / scale, num(mapping["y"]) / scale,

@@ -36,6 +36,7 @@ from mosaic.core.errors import ConfigError, TrackFormatError
 
 from ..naming import DEFAULT_PREFIXES, individual_suffix
 from ..table import TrackTable, base_meta, build_table, check_increasing, frames_as_int, resolve_number
+from ._numeric import numeric_column
 
 log = logging.getLogger(__name__)
 
@@ -137,9 +138,10 @@ def _load_csv(path: Path) -> _Source:
     for c in df.columns:
         name = _UNIT.sub("", str(c)).strip()
         col = df[c]
-        if not pd.api.types.is_numeric_dtype(col):
-            col = pd.to_numeric(col.replace({"inf": np.inf, "-inf": -np.inf}), errors="coerce")
-        out[name] = col.to_numpy()
+        text_only = col.dtype == object and pd.to_numeric(col, errors="coerce").isna().all()
+        # a wholly textual column (e.g. a category name) is kept as it is; a numeric column
+        # with text in some cells is an error rather than silently NaN
+        out[name] = col.to_numpy() if text_only else numeric_column(col, str(c), path=path)
     return _Source(path, {k: np.shape(v) for k, v in out.items()}, out.__getitem__)
 
 
