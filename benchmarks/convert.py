@@ -3,8 +3,16 @@
 Generates TRex-layout exports (current TRex keys: ``X#wcentroid`` etc. in cm, ``inf`` +
 ``missing`` where undetected, ``cm_per_pixel``/``frame_rate`` keys), indexes them,
 converts them with :func:`mosaic.tracks.convert_all_tracks` and prints seconds, rows/s
-and peak RSS. Data generation runs in a child process so the parent's peak RSS measures
-the conversion (plus the interpreter and libraries, reported separately as baseline).
+and peak RSS.
+
+Memory: each scenario runs in its own fresh Python process (``ru_maxrss`` is a lifetime
+maximum, so a second scenario in the same process would only see the first one's peak).
+Data generation runs in a forked child. ``RSS before`` is the process's peak RSS after
+imports and indexing, just before ``convert_all_tracks``; the figure is
+``(peak RSS - RSS before) / one sequence's table``, where the table is the first
+converted file read back with :func:`mosaic.tracks.read_tracks` and sized with
+``DataFrame.memory_usage(deep=True)`` (read after the peak is taken). Nothing is warmed
+up: one-time costs (first parquet write, lazily imported converter) count.
 
 Usage::
 
@@ -17,6 +25,7 @@ import argparse
 import multiprocessing as mp
 import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -60,11 +69,11 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def run(scenarios: list[tuple[int, int, int]]) -> None:
+def run(scenarios: list[tuple[int, int, int]], first: int = 0) -> None:
     from mosaic import Dataset
     from mosaic.tracks import read_tracks
 
-    for si, scen in enumerate(scenarios):
+    for si, scen in enumerate(scenarios, start=first):
         tmp = Path(tempfile.mkdtemp(prefix="mosaic-bench-"))
         try:
             ds = Dataset.create(tmp, name="bench")
@@ -100,9 +109,15 @@ def run(scenarios: list[tuple[int, int, int]]) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small smoke run")
+    ap.add_argument("--scenario", type=int, help=argparse.SUPPRESS)  # internal: run one scenario in this process
     a = ap.parse_args(argv)
     scen = [(8, 2000, 2)] if a.quick else [(8, 108_000, 4), (4, 18_000, 10)]
-    run(scen)
+    if a.scenario is not None:
+        run([scen[a.scenario]], first=a.scenario)
+        return 0
+    for si in range(len(scen)):  # a fresh process per scenario: its own peak RSS
+        cmd = [sys.executable, __file__, "--scenario", str(si)] + (["--quick"] if a.quick else [])
+        subprocess.run(cmd, check=True)
     return 0
 
 

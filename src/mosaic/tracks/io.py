@@ -5,8 +5,11 @@ cm_per_pixel, keypoint names, source format and files) ride in the parquet metad
 """
 from __future__ import annotations
 
+import ctypes
+import functools
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +33,43 @@ COMPRESSION = "snappy"
 DICTIONARY_COLUMNS = ("group", "sequence", "id", "collection")
 #: min/max statistics (for row-group filtering) only where filters are common
 STATISTICS_COLUMNS = ("frame", "time", "id")
+
+
+@functools.lru_cache(maxsize=1)
+def _malloc_trim() -> Any:
+    """glibc's ``malloc_trim`` (None on other C libraries / platforms)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        fn = ctypes.CDLL(None).malloc_trim  # the C library already loaded into the process
+    except (OSError, AttributeError):
+        return None
+    fn.argtypes = [ctypes.c_size_t]
+    fn.restype = ctypes.c_int
+    return fn
+
+
+def _release_arrow_pool() -> None:
+    """Return the free pages arrow's allocator (mimalloc/jemalloc) keeps to the system."""
+    try:
+        pa.default_memory_pool().release_unused()
+    except (AttributeError, NotImplementedError):  # pragma: no cover - old pyarrow
+        pass
+
+
+def release_unused_memory() -> None:
+    """Give freed memory back to the operating system (cheap: ~1 ms).
+
+    Large numpy temporaries freed in the middle of the C heap and the buffers the parquet
+    writer leaves in arrow's allocator are otherwise kept by the process, and the next
+    recording's arrays are stacked on top of them: peak memory would grow by that retained
+    amount. Called between the phases of one recording (after converting, after writing),
+    it keeps a worker's peak near one recording's live data. Frees nothing that is in use.
+    """
+    _release_arrow_pool()
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
 def _to_arrow(df: pd.DataFrame) -> pa.Table:
@@ -66,10 +106,15 @@ def write_tracks(df: pd.DataFrame, path: str | os.PathLike, meta: dict[str, Any]
     md = dict(table.schema.metadata or {})
     md[META_KEY] = json.dumps(info, default=str).encode("utf-8")
     table = table.replace_schema_metadata(md)
-    with atomic_path(path) as tmp:
-        pq.write_table(table, tmp, compression=COMPRESSION,
-                       use_dictionary=[c for c in DICTIONARY_COLUMNS if c in table.column_names],
-                       write_statistics=[c for c in STATISTICS_COLUMNS if c in table.column_names])
+    release_unused_memory()  # the converter's freed temporaries: the writer's buffers reuse nothing of them
+    try:
+        with atomic_path(path) as tmp:
+            pq.write_table(table, tmp, compression=COMPRESSION,
+                           use_dictionary=[c for c in DICTIONARY_COLUMNS if c in table.column_names],
+                           write_statistics=[c for c in STATISTICS_COLUMNS if c in table.column_names])
+    finally:
+        del table
+        release_unused_memory()  # the writer's page buffers (~10-15 MB kept by arrow's allocator otherwise)
     return path
 
 
@@ -84,23 +129,110 @@ def read_tracks_meta(path: str | os.PathLike) -> dict[str, Any]:
     return json.loads(raw) if raw else {}
 
 
+def _column_values(col: pa.ChunkedArray) -> Any:
+    """One parquet column as a numpy array owned by numpy or, for non-numeric types, pandas values.
+
+    Numeric and boolean columns become numpy arrays with nulls as NaN (integers as float64)
+    as in ``to_pandas``. A zero-copy view of arrow's buffer is copied once into numpy memory
+    so arrow's allocator (which keeps freed pages around) holds nothing after the read: with
+    one column in flight at a time, that copy is cheap and lowers the peak.
+    """
+    t = col.type
+    if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t):
+        arr = col.chunk(0).to_numpy(zero_copy_only=False) if col.num_chunks == 1 else col.to_numpy()
+        if not arr.flags.writeable:  # a view of arrow's buffer
+            arr = arr.copy()
+        return arr
+    return col.to_pandas().array  # categorical for dictionary columns, strings, ... as pandas reads them
+
+
+def read_track_arrays(path: str | os.PathLike, columns: list[str] | None = None) -> dict[str, Any]:
+    """Read columns of a standardized track file as numpy arrays, one column at a time.
+
+    Never a whole arrow table converted to pandas (``read_table().to_pandas()`` holds two
+    copies of every column at once): each column is read (:class:`pyarrow.parquet.ParquetFile`),
+    moved into numpy memory and its arrow buffers freed before the next one, so the peak is
+    the data once plus one column in flight.
+
+    Parameters
+    ----------
+    path
+        A ``trex_v1`` parquet file (any parquet file works).
+    columns
+        Columns to read, in this order (all when None).
+
+    Returns
+    -------
+    dict
+        ``{name: values}``: numpy arrays for numeric/bool columns (int columns with nulls
+        become float64 with NaN, as in pandas), pandas arrays (e.g. ``Categorical`` for the
+        dictionary-encoded ``group``/``sequence``) otherwise.
+
+    Raises
+    ------
+    TrackFormatError
+        The file is missing or not readable parquet.
+    SchemaError
+        A requested column is absent.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise TrackFormatError("track file not found", path=path)
+    try:
+        pf = pq.ParquetFile(path)
+    except (OSError, pa.ArrowInvalid) as exc:
+        raise TrackFormatError("not a readable parquet track file", path=path, found=str(exc).splitlines()[0]) from exc
+    try:
+        schema = pf.schema_arrow
+        available = schema.names
+        if columns is None:
+            columns = list(available)
+        else:
+            columns = list(dict.fromkeys(columns))
+            absent = [c for c in columns if c not in available]
+            if absent:
+                raise SchemaError("track file lacks requested columns", path=path, expected=list(columns), found=f"missing {absent}")
+        single = pf.metadata.num_row_groups == 1
+        out: dict[str, Any] = {}
+        for name in columns:  # one column at a time: at most one column held twice, briefly
+            # one thread: a single column gains nothing from the pool, and buffers freed on other
+            # threads would stay in their allocator heaps (release_unused only sees this one)
+            col = (pf.read_row_group(0, columns=[name], use_threads=False) if single
+                   else pf.read(columns=[name], use_threads=False)).column(0)
+            out[name] = _column_values(col)
+            del col
+            _release_arrow_pool()  # the column's pages and buffers; arrow's allocator keeps them otherwise
+        return out
+    except (OSError, pa.ArrowInvalid) as exc:
+        raise TrackFormatError("not a readable parquet track file", path=path, found=str(exc).splitlines()[0]) from exc
+    finally:
+        pf.close()
+
+
 def read_tracks(path: str | os.PathLike, columns: list[str] | None = None) -> pd.DataFrame:
     """Read a standardized track file (only ``columns`` when given).
+
+    Built from :func:`read_track_arrays` without consolidating columns into 2-D blocks, so
+    reading holds the data once plus one column in flight (not two copies of the table).
 
     Raises
     ------
     TrackFormatError
         The file is missing, not parquet, or lacks a requested column.
     """
-    path = Path(path)
-    if not path.exists():
-        raise TrackFormatError("track file not found", path=path)
+    if _has_pandas_index(path):  # written by pandas with its index stored as a column: let pandas rebuild it
+        try:
+            return pq.read_table(path, columns=columns).to_pandas()
+        except (OSError, pa.ArrowInvalid) as exc:
+            raise TrackFormatError("not a readable parquet track file", path=path, found=str(exc).splitlines()[0]) from exc
+    return pd.DataFrame(read_track_arrays(path, columns), copy=False)
+
+
+def _has_pandas_index(path: str | os.PathLike) -> bool:
+    """True when pandas metadata in the file names a stored index column (not ``write_tracks`` output)."""
     try:
-        if columns is not None:
-            available = pq.read_schema(path).names
-            absent = [c for c in columns if c not in available]
-            if absent:
-                raise SchemaError("track file lacks requested columns", path=path, expected=list(columns), found=f"missing {absent}")
-        return pq.read_table(path, columns=columns).to_pandas()
-    except (OSError, pa.ArrowInvalid) as exc:
-        raise TrackFormatError("not a readable parquet track file", path=path, found=str(exc).splitlines()[0]) from exc
+        md = pq.read_schema(path).metadata or {}
+        info = json.loads(md[b"pandas"]) if b"pandas" in md else {}
+    except (OSError, pa.ArrowInvalid, ValueError):
+        return False  # read_track_arrays names the problem
+    return any(isinstance(c, str) for c in info.get("index_columns", []))
