@@ -85,8 +85,8 @@ def test_catalog_declares_the_pipeline_outputs():
 
     outs = create_pipeline().outputs()
     assert outs <= set(cat)
-    assert cat["trained_model"]["type"] == "pickle.PickleDataset"
-    assert cat["confusion_matrix_plot"]["type"] == "matplotlib.MatplotlibDataset"
+    assert cat["trained_model"]["type"] == "mosaic.datasets.atomic.AtomicPickleDataset"
+    assert cat["confusion_matrix_plot"]["type"] == "mosaic.datasets.atomic.AtomicMatplotlibDataset"
     params = yaml.safe_load((PROJECT_DIR / "conf" / "base" / "parameters_train.yml").read_text())["train"]
     from mosaic.models import resolve_config
 

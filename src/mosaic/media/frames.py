@@ -38,7 +38,6 @@ from .plan import (
 from .sampling import candidate_indices, kmeans_select, uniform_indices
 from .store import (
     Selection,
-    clear_sequence_dir,
     existing_run_row,
     frames_index_path,
     record_sequence_run,
@@ -135,15 +134,18 @@ def extract_sequence(ds: DatasetCore, run: FrameRun, job: SequenceJob, overwrite
     """Select, decode and save the frames of one recording; return its index row.
 
     Reuses a finished earlier run unless ``overwrite``. ``workers`` threads decode pieces
-    of the recording (and encode PNGs) in parallel.
+    of the recording (and encode PNGs) in parallel. An overwrite keeps the earlier outputs
+    until the new ones are complete (see :func:`~mosaic.media.store.record_sequence_run`):
+    a kill leaves the old run_info.json with all its PNGs, or the new one with all of its.
     """
     if not overwrite:
         row = existing_run_row(ds, run, job)
         if row is not None:
             log.info("frames of %s/%s already extracted in run %s; reusing", job.group, job.sequence, run.run_id)
             return row
+    # No clearing up front: the old PNGs and run_info.json stay valid until the new ones are
+    # complete; record_sequence_run writes run_info.json, then removes PNGs it does not list.
     out_dir = sequence_frames_dir(ds, run.method, run.run_id, job.group, job.sequence)
-    clear_sequence_dir(out_dir)  # leftovers of an overwritten or interrupted extraction
     t0 = time.perf_counter()
     sel = select_sequence_frames(job, run.params, workers=workers)
     t1 = time.perf_counter()
@@ -200,14 +202,16 @@ def select_or_reuse(ds: DatasetCore, run: FrameRun, job: SequenceJob, overwrite:
     """Selection step alone (for the Kedro pipeline): reuse a finished run or choose the frames.
 
     Returns ``{"group", "sequence", "reused", "indices", "info"}`` (JSON-able). With
-    ``overwrite`` the recording's earlier PNGs/run_info of this run are removed first.
+    ``overwrite`` nothing is removed here: the earlier PNGs/run_info stay until the record
+    step has written the new run_info.json (:func:`~mosaic.media.store.record_sequence_run`).
     """
     if not overwrite:
         row = existing_run_row(ds, run, job)
         if row is not None:
             log.info("frames of %s/%s already extracted in run %s; reusing", job.group, job.sequence, run.run_id)
             return {"group": job.group, "sequence": job.sequence, "reused": True, "indices": [], "info": {}}
-    clear_sequence_dir(sequence_frames_dir(ds, run.method, run.run_id, job.group, job.sequence))
+    # Nothing is removed here: the PNGs are saved over the old ones, then the record step
+    # (record_sequence_run) writes run_info.json and removes the PNGs it does not list.
     sel = select_sequence_frames(job, run.params, workers=workers)
     return {"group": job.group, "sequence": job.sequence, "reused": False, "indices": [int(i) for i in sel.indices], "info": sel.info}
 

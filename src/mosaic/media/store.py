@@ -109,10 +109,18 @@ def build_run_info(ds: DatasetCore, run: FrameRun, job: SequenceJob, selection: 
 
 
 def record_sequence_run(ds: DatasetCore, run: FrameRun, job: SequenceJob, selection: Selection, timing: dict[str, float]) -> dict[str, Any]:
-    """Write ``run_info.json`` for one recording and return its ``frames/index.csv`` row."""
+    """Write ``run_info.json`` for one recording, drop its stale PNGs, return its ``frames/index.csv`` row.
+
+    Call it once the recording's new PNGs are all written (atomically, over the old ones of
+    the same name). Order is what makes an overwrite crash-safe: new PNGs, then
+    ``run_info.json`` (atomic), then removal of the PNGs it does not list. A kill at any point
+    leaves a ``run_info.json`` (old or new) whose frames all exist, so an index row pointing
+    at it stays valid.
+    """
     out_dir = sequence_frames_dir(ds, run.method, run.run_id, job.group, job.sequence)
     info = build_run_info(ds, run, job, selection, timing)
     info_path = atomic_write_json(out_dir / RUN_INFO, info)
+    remove_stale_frames(out_dir, [f["file"] for f in info["frames"]])
     return index_row(ds, info, out_dir, info_path)
 
 
@@ -152,12 +160,20 @@ def existing_run_row(ds: DatasetCore, run: FrameRun, job: SequenceJob) -> dict[s
     return index_row(ds, info, out_dir, info_path)
 
 
-def clear_sequence_dir(out_dir: Path) -> None:
-    """Remove earlier frame PNGs and run_info of a recording (before an overwrite)."""
+def remove_stale_frames(out_dir: Path, keep: Sequence[str]) -> list[Path]:
+    """Delete frame PNGs of a recording's folder that are not in ``keep`` (file names); return them.
+
+    Run only after the ``run_info.json`` listing ``keep`` has been written: until then the
+    old PNGs are what the old ``run_info.json`` (and the index row) refer to.
+    """
+    keep_set = set(keep)
+    removed = []
     if out_dir.is_dir():
         for p in out_dir.glob(f"{FRAME_PREFIX}*.png"):
-            p.unlink()
-        (out_dir / RUN_INFO).unlink(missing_ok=True)
+            if p.name not in keep_set:
+                p.unlink(missing_ok=True)
+                removed.append(p)
+    return removed
 
 
 def list_frame_runs(ds: DatasetCore, method: str | None = None) -> pd.DataFrame:

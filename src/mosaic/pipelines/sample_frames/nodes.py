@@ -6,12 +6,17 @@ They drive the same library functions as ``Dataset.extract_frames``:
    :func:`mosaic.media.frames.select_or_reuse` (parallel over recordings). Returns the plan
    and the chosen indices (JSON-able).
 2. :func:`render_frames` — ``{partition_id: callable}`` for the ``frame_images``
-   PartitionedDataset (pillow PNGs); each callable decodes its frame lazily through one
-   sequential reader per recording (:class:`mosaic.media.decode.LazySequenceFrames`).
-3. :func:`record_frame_runs` — after the PNGs are saved: ``run_info.json`` per recording and
-   ``frames/index.csv`` rows (:func:`mosaic.media.store.record_sequence_run`,
-   :func:`~mosaic.media.store.upsert_frame_rows`); raises ``BatchError`` listing failed
-   recordings when ``fail_on_error``.
+   PartitionedDataset (PNGs saved atomically by
+   :class:`mosaic.datasets.atomic.AtomicImageDataset`, over the old ones of the same name);
+   each callable decodes its frame lazily through one sequential reader per recording
+   (:class:`mosaic.media.decode.LazySequenceFrames`).
+3. :func:`record_frame_runs` — after the PNGs are saved: ``run_info.json`` per recording (then
+   removal of the PNGs it does not list) and ``frames/index.csv`` rows
+   (:func:`mosaic.media.store.record_sequence_run`, :func:`~mosaic.media.store.upsert_frame_rows`);
+   raises ``BatchError`` listing failed recordings when ``fail_on_error``.
+
+With ``overwrite`` nothing is deleted before the new PNGs exist, so a run killed at any point
+leaves each recording's old ``run_info.json`` with all its PNGs, or the new one with all of its.
 """
 from __future__ import annotations
 
