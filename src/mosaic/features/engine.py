@@ -764,7 +764,24 @@ def iter_feature(ds: DatasetCore, name: str, run_id: str | None = None, groups: 
         if not os.path.exists(p):
             raise FeatureError("feature output listed in the index is missing", path=p, group=g, sequence=s,
                                hint="rerun with overwrite=True")
-        yield g, s, pd.read_parquet(p, columns=columns)
+        yield g, s, _read_feature_file(p, g, s, columns)
+
+
+def _read_feature_file(path: str, group: str, sequence: str, columns: list[str] | None) -> pd.DataFrame:
+    """Read one feature parquet; damaged files and absent columns give a named :class:`FeatureError`."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        if columns is not None:
+            absent = [c for c in columns if c not in pq.read_schema(path).names]
+            if absent:
+                raise FeatureError("feature output lacks requested columns", path=path, group=group, sequence=sequence,
+                                   expected=list(columns), found=f"missing {absent}")
+        return pd.read_parquet(path, columns=columns)
+    except (OSError, pa.ArrowException, ValueError) as exc:
+        raise FeatureError("feature output is not readable parquet", path=path, group=group, sequence=sequence,
+                           found=str(exc).splitlines()[0], hint="rerun the feature with overwrite=True") from exc
 
 
 def load_feature(ds: DatasetCore, name: str, run_id: str | None = None, groups: Any = None,
