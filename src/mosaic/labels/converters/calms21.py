@@ -120,6 +120,10 @@ def convert(ds: DatasetCore, kind: str, params: Mapping[str, Any]) -> ConverterO
                 raise LabelFormatError("CalMS21 annotations must be one integer per frame", path=path, group=group, sequence=s,
                                        expected="int (frames,)", found=f"{getattr(ann, 'dtype', type(ann))} {getattr(ann, 'shape', '')}")
             ann = ann.astype(np.int64)
+            kp = rec.get("keypoints")
+            if kp is not None and len(kp) != len(ann):
+                raise LabelFormatError("CalMS21 annotations and keypoints differ in length", path=path, group=group, sequence=s,
+                                       expected=f"{len(kp)} annotations (one per keypoint frame)", found=len(ann))
             vocab = _vocab(rec, obj, p["vocab"])
             ids_sorted = sorted(set(vocab.values()) | {int(x) for x in np.unique(ann)})
             id_to_name = {v: k for k, v in vocab.items()}
