@@ -10,9 +10,15 @@ def register_pipelines() -> dict[str, Pipeline]:
     """Register the six mosaic pipelines and ``__default__`` (all of them chained)."""
     from importlib import import_module
 
+    from mosaic.pipelines.reporting_nodes import create_reporting_pipeline
+
     pipelines: dict[str, Pipeline] = {}
     for name in PIPELINE_NAMES:
         module = import_module(f"mosaic.pipelines.{name}")
         pipelines[name] = module.create_pipeline()
+    # report plots ride along with the stage whose output they show (reporting/ in the dataset folder)
+    pipelines["convert"] += create_reporting_pipeline(tracks="tracks", feature_results=None)
+    pipelines["label"] += create_reporting_pipeline(tracks=None, feature_results=None, labels="labels")
+    pipelines["featurize"] += create_reporting_pipeline(tracks=None, feature_results="feature_results")
     pipelines["__default__"] = sum(pipelines.values(), Pipeline([]))
     return pipelines

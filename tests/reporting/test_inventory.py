@@ -1,0 +1,135 @@
+"""Inventory: counts read back from hand-written index files, text rendering, CLI."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from mosaic.core.indexes import TRACKS_INDEX, TRACKS_RAW_INDEX, write_index
+from mosaic.core.safe_names import to_safe_name
+from mosaic.reporting.inventory import format_inventory, inventory
+
+PAIRS = [("g1", "s1"), ("g1", "s2"), ("g2", "s1"), ("g2", "s3")]
+
+
+def _names(g, s):
+    return {"group": g, "sequence": s, "group_safe": to_safe_name(g), "sequence_safe": to_safe_name(s) if s else ""}
+
+
+@pytest.fixture
+def filled(dataset):
+    ds = dataset
+    raw = [
+        {**_names(g, s), "abs_path": f"tracks_raw/{g}/{s}_fish{k}.npz", "src_format": "trex_npz", "size_bytes": 10, "mtime_iso": "", "md5": ""}
+        for g, s in PAIRS for k in range(2)
+    ]
+    raw.append({**_names("calms", ""), "abs_path": "tracks_raw/calms21/c.npy", "src_format": "calms21_npy", "size_bytes": 5, "mtime_iso": "", "md5": ""})
+    write_index(ds.get_root("tracks_raw") / "index.csv", pd.DataFrame(raw), TRACKS_RAW_INDEX)
+    tracks = [
+        {**_names(g, s), "abs_path": f"tracks/{g}__{s}.parquet", "schema": "trex_v1", "src_format": "trex_npz",
+         "n_rows": 200, "n_frames": 100, "n_ids": 2, "fps": 30.0}
+        for g, s in PAIRS
+    ]
+    write_index(ds.get_root("tracks") / "index.csv", pd.DataFrame(tracks), TRACKS_INDEX)
+    labels = [
+        {"kind": "behavior", "label_format": "individual_pair_v1", **_names(g, s), "abs_path": f"labels/behavior/{g}__{s}.npz",
+         "n_frames": 100, "n_events": 150, "label_ids": "[0, 1, 2]", "label_names": '["none", "rest", "contact"]'}
+        for g, s in PAIRS[:3]
+    ]
+    write_index(ds.get_root("labels") / "behavior" / "index.csv", pd.DataFrame(labels))
+    feats = [
+        {"feature": "speed", "run_id": rid, **_names(g, s), "abs_path": f"features/speed/{rid}/{g}__{s}.parquet",
+         "params": json.dumps({"window": w})}
+        for rid, w in (("aaaa1111", 3), ("bbbb2222", 5)) for g, s in PAIRS
+    ]
+    write_index(ds.get_root("features") / "speed" / "index.csv", pd.DataFrame(feats))
+    # a feature whose params live in a run file instead of the index
+    write_index(ds.get_root("features") / "pair_distance" / "index.csv", pd.DataFrame(
+        [{"run_id": "cccc3333", **_names(g, s), "abs_path": f"features/pair_distance/cccc3333/{g}__{s}.parquet"} for g, s in PAIRS[:2]]
+    ))
+    (ds.get_root("features") / "pair_distance" / "cccc3333").mkdir(parents=True)
+    (ds.get_root("features") / "pair_distance" / "cccc3333" / "run_info.json").write_text(json.dumps({"params": {"max_dist": 50}}))
+    frames = [
+        {"method": "uniform", "run_id": "ffff0001", **_names(g, s), "abs_path": f"frames/uniform/ffff0001/{g}__{s}/{i}.png", "frame": i}
+        for g, s in PAIRS[:2] for i in range(5)
+    ]
+    write_index(ds.get_root("frames") / "index.csv", pd.DataFrame(frames))
+    write_index(ds.get_root("models") / "index.csv", pd.DataFrame([
+        {"model": "behavior_classifier", "run_id": "mmmm0001", "abs_path": "models/behavior_classifier/mmmm0001"}]))
+    mdir = ds.get_root("models") / "behavior_classifier" / "mmmm0001"
+    mdir.mkdir(parents=True)
+    (mdir / "metrics.json").write_text(json.dumps({"accuracy": 0.9, "macro_f1": 0.875, "per_class": {"rest": {"f1": 0.8}}}))
+    return ds
+
+
+def test_inventory_counts(filled):
+    inv = inventory(filled)
+    assert inv["n_groups"] == 2 and inv["n_sequences"] == 4
+    assert inv["groups"] == {"g1": ["s1", "s2"], "g2": ["s1", "s3"]}
+    assert inv["tracks_raw"] == {"n_files": 9, "n_sequences": 4, "by_format": {"calms21_npy": 1, "trex_npz": 8}}
+    assert inv["tracks"]["n_sequences"] == 4 and inv["tracks"]["n_rows"] == 800 and inv["tracks"]["schemas"] == ["trex_v1"]
+    assert inv["labels"] == {"behavior": {"n_sequences": 3, "n_events": 450, "label_names": ["none", "rest", "contact"],
+                                          "label_formats": ["individual_pair_v1"]}}
+    assert [(r["run_id"], r["n_sequences"], r["params"]) for r in inv["features"]["speed"]] == [
+        ("aaaa1111", 4, {"window": 3}), ("bbbb2222", 4, {"window": 5})]
+    assert inv["features"]["pair_distance"] == [{"run_id": "cccc3333", "n_sequences": 2, "params": {"max_dist": 50}}]
+    assert inv["frames"] == [{"method": "uniform", "run_id": "ffff0001", "n_sequences": 2, "n_frames": 10}]
+    assert inv["models"] == [{"model": "behavior_classifier", "run_id": "mmmm0001", "metrics": {"macro_f1": 0.875, "accuracy": 0.9}}]
+    assert inv["problems"] == []
+    json.dumps(inv)  # plain data
+
+
+def test_format_inventory_text(filled):
+    text = format_inventory(inventory(filled))
+    for expected in (
+        "Recordings: 2 groups, 4 sequences",
+        "g1: s1, s2",
+        "Raw tracks: 9 files (calms21_npy: 1, trex_npz: 8)",
+        "Converted tracks: 4 sequences, 800 rows",
+        "behavior: 3 sequences, 450 events; labels: none, rest, contact",
+        "speed run aaaa1111: 4 sequences, params {window=3}",
+        "pair_distance run cccc3333: 2 sequences, params {max_dist=50}",
+        "uniform run ffff0001: 2 sequences, 10 frames",
+        "behavior_classifier run mmmm0001: macro_f1=0.875, accuracy=0.900",
+    ):
+        assert expected in text, expected
+
+
+def test_inventory_of_empty_dataset(dataset):
+    inv = inventory(dataset)
+    assert inv["n_sequences"] == 0 and inv["tracks"] is None and inv["tracks_raw"] is None
+    assert inv["labels"] == {} and inv["features"] == {} and inv["frames"] == [] and inv["models"] == []
+    text = format_inventory(inv)
+    assert "Converted tracks: none" in text and "Models: 0 (none)" in text
+
+
+def test_malformed_index_is_reported_not_raised(filled):
+    bad = filled.get_root("labels") / "behavior" / "index.csv"
+    bad.write_bytes(b"\xff\xfe\x00garbage\x00\n\x00")
+    inv = inventory(filled)
+    assert inv["labels"] == {}
+    assert len(inv["problems"]) == 1 and str(bad) in inv["problems"][0]
+    assert "Problems: 1" in format_inventory(inv)
+
+
+def test_facade_inventory_prints_and_returns(filled, capsys):
+    from mosaic.facade.reporting import ReportingMixin
+
+    inv = ReportingMixin.inventory(filled)
+    assert inv["n_sequences"] == 4
+    assert "Recordings: 2 groups, 4 sequences" in capsys.readouterr().out
+    ReportingMixin.inventory(filled, print_it=False)
+    assert capsys.readouterr().out == ""
+
+
+def test_cli_inventory(filled, tmp_path):
+    out = subprocess.run([sys.executable, "-m", "mosaic", "inventory", str(filled.folder)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "Recordings: 2 groups, 4 sequences" in out.stdout
+    js = subprocess.run([sys.executable, "-m", "mosaic", "inventory", str(filled.folder), "--json"], capture_output=True, text=True, timeout=120)
+    assert json.loads(js.stdout)["n_sequences"] == 4
+    missing = subprocess.run([sys.executable, "-m", "mosaic", "inventory", str(tmp_path / "nowhere")], capture_output=True, text=True, timeout=120)
+    assert missing.returncode == 2 and str(tmp_path / "nowhere") in missing.stderr

@@ -1,0 +1,124 @@
+"""kedro-viz: the static export (`kedro viz build`) shows every pipeline's nodes, the catalog's datasets and layers."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parents[1]
+#: the left-to-right order of the graph (Kedro's data layers; the issue lists all but model_output)
+LAYERS = ("raw", "intermediate", "primary", "feature", "model_input", "models", "model_output", "reporting")
+
+
+def _copy_project(dest: Path) -> Path:
+    """A throwaway copy of the project (viz writes `build/` into the working directory)."""
+    ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", "*.pyc")
+    dest.mkdir(parents=True)
+    for name in ("pyproject.toml", ".telemetry"):
+        if (PROJECT / name).exists():
+            shutil.copy2(PROJECT / name, dest / name)
+    shutil.copytree(PROJECT / "conf" / "base", dest / "conf" / "base", ignore=ignore)
+    (dest / "conf" / "local").mkdir()
+    shutil.copytree(PROJECT / "src", dest / "src", ignore=ignore)
+    return dest
+
+
+@pytest.fixture(scope="module")
+def project_model(tmp_path_factory):
+    """Pipelines (node names, datasets) and catalog config of the project, read with Kedro itself."""
+    from kedro.framework.session import KedroSession
+    from kedro.framework.startup import bootstrap_project
+
+    ds_dir = tmp_path_factory.mktemp("viz_ds") / "ds"
+    bootstrap_project(PROJECT)
+    from kedro.framework.project import pipelines
+
+    with KedroSession.create(project_path=PROJECT, runtime_params={"dataset_dir": str(ds_dir)}) as session:
+        ctx = session.load_context()
+        catalog_conf = ctx.config_loader["catalog"]
+    pipes = {name: pipelines[name] for name in pipelines}
+    catalog = {k: v for k, v in catalog_conf.items() if not k.startswith("_") and "{" not in k and isinstance(v, dict)}
+    return {"pipelines": pipes, "catalog": catalog, "dataset_dir": ds_dir}
+
+
+@pytest.fixture(scope="module")
+def viz(project_model, tmp_path_factory):
+    if importlib.util.find_spec("kedro_viz") is None:
+        pytest.skip("kedro-viz is not installed")
+    proj = _copy_project(tmp_path_factory.mktemp("viz") / "project")
+    env = dict(os.environ, KEDRO_DISABLE_TELEMETRY="1", DO_NOT_TRACK="1", MOSAIC_DATASET=str(project_model["dataset_dir"]))
+    proc = subprocess.run([sys.executable, "-m", "kedro", "viz", "build"], cwd=proj, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, f"kedro viz build failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    api = proj / "build" / "api"
+    assert (proj / "build" / "index.html").is_file()
+    main = json.loads((api / "main").read_text())
+    per_pipeline = {p["id"]: json.loads((api / "pipelines" / p["id"]).read_text()) for p in main["pipelines"]}
+    return {"main": main, "pipelines": per_pipeline}
+
+
+def _datasets(pipeline) -> set[str]:
+    return {d for d in pipeline.datasets() if not d.startswith("params:") and d != "parameters"}
+
+
+def test_every_registered_pipeline_is_exported(viz, project_model):
+    assert set(viz["pipelines"]) == set(project_model["pipelines"])
+
+
+def test_every_node_appears_in_its_pipelines(viz, project_model):
+    for name, pipe in project_model["pipelines"].items():
+        shown = viz["pipelines"][name]["nodes"]
+        tasks = {n.get("full_name") or n["name"] for n in shown if n["type"] == "task"}
+        assert tasks == {n.name for n in pipe.nodes}, name
+        data = {n["name"] for n in shown if n["type"] == "data"}
+        assert _datasets(pipe) <= data, (name, sorted(_datasets(pipe) - data))
+
+
+def test_catalog_datasets_appear_with_their_type(viz, project_model):
+    nodes = {n["name"]: n for n in viz["main"]["nodes"] if n["type"] == "data"}
+    used = set().union(*(_datasets(p) for p in project_model["pipelines"].values()))
+    for name, conf in project_model["catalog"].items():
+        if name not in used:
+            continue
+        assert name in nodes, name
+        short = str(conf["type"]).rsplit(".", 1)[-1]
+        assert nodes[name]["dataset_type"].endswith(short), (name, nodes[name]["dataset_type"], conf["type"])
+
+
+def test_every_catalog_entry_is_used_by_a_pipeline(project_model):
+    """An entry no pipeline reads or writes never appears in the graph (a wiring gap)."""
+    used = set().union(*(_datasets(p) for p in project_model["pipelines"].values()))
+    orphans = sorted(set(project_model["catalog"]) - used)
+    assert not orphans, f"catalog entries used by no registered pipeline: {orphans}"
+
+
+def test_layers_are_declared_canonical_and_ordered(viz, project_model):
+    nodes = {n["name"]: n for n in viz["main"]["nodes"] if n["type"] == "data"}
+    declared = {name: ((conf.get("metadata") or {}).get("kedro-viz") or {}).get("layer") for name, conf in project_model["catalog"].items()}
+    for name, layer in declared.items():
+        if layer is None:
+            continue
+        assert layer in LAYERS, (name, layer)
+        if name in nodes:
+            assert nodes[name]["layer"] == layer, name
+    assert set(viz["main"]["layers"]) <= set(LAYERS)
+    # the graph reads left to right: no node writes into an earlier layer than one it reads
+    rank = {name: LAYERS.index(layer) for name, layer in declared.items() if layer in LAYERS}
+    backwards = []
+    for pipe in project_model["pipelines"].values():
+        for node in pipe.nodes:
+            ins = [rank[d] for d in node.inputs if d in rank]
+            for out in node.outputs:
+                if out in rank and ins and rank[out] < max(ins):
+                    backwards.append((node.name, out, declared[out]))
+    assert not backwards, f"nodes writing into an earlier layer than they read: {sorted(set(backwards))}"
+    missing = sorted(n for n in nodes if n in declared and declared[n] is None)
+    if missing:
+        warnings.warn(f"catalog datasets without a kedro-viz layer: {missing}", stacklevel=1)
