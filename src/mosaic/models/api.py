@@ -250,7 +250,7 @@ def _train_classifier(ds, model, run_id, cfg, runs, keys, out) -> dict[str, Any]
 
 
 def _write_plots(out, metrics, preds, classes, cfg) -> None:
-    from .plots import save_figure
+    from mosaic.reporting.plots import save_figure
 
     figs = model_figures_from(metrics, preds, classes, cfg["target"], cfg["max_ethograms"])
     for name, fig in figs.items():
@@ -260,17 +260,19 @@ def _write_plots(out, metrics, preds, classes, cfg) -> None:
 def model_figures_from(metrics: Mapping[str, Any], preds: pd.DataFrame, classes: list[str], target: str = "individual",
                        max_ethograms: int = 8) -> dict[str, Any]:
     """``{name: Figure}``: ``confusion_matrix`` and ``ethogram__<group_safe>__<sequence_safe>`` per sequence."""
-    from .plots import plot_confusion_matrix, plot_ethogram
+    from mosaic.reporting.plots import plot_confusion_matrix
+
+    from .plots import plot_prediction_ethogram
 
     ev = metrics[metrics["evaluation"]]
     figs = {"confusion_matrix": plot_confusion_matrix(
-        ev["confusion_matrix"], ev["classes"],
+        ev["confusion_matrix"], ev["classes"], normalize=True,
         title=f"{metrics['model']} ({metrics['evaluation']}) macro F1 = {metrics['macro_f1']:.3f}")}
     if len(preds):
         for k, ((g, s), part) in enumerate(preds.groupby(["group", "sequence"], sort=True)):
             if k >= max_ethograms:
                 break
-            figs[f"ethogram__{sequence_key(g, s)}"] = plot_ethogram(
+            figs[f"ethogram__{sequence_key(g, s)}"] = plot_prediction_ethogram(
                 part, classes, title=f"{g} / {s}: true vs predicted ({part['split'].iloc[0]})", track_cols=_track_cols(target))
     return figs
 

@@ -1,4 +1,6 @@
-"""Figures of a model run: confusion matrix and ethogram (true vs predicted bouts).
+"""Ethogram of a model run: true vs predicted labels per track, one recording per figure.
+
+The confusion matrix and atomic figure saving come from :mod:`mosaic.reporting.plots`.
 
 Functions return :class:`matplotlib.figure.Figure` objects built without pyplot's global
 state (``Figure()`` + Agg canvas), so they are safe in threads, in tests and as Kedro
@@ -21,30 +23,7 @@ def _figure(w: float, h: float):
     return fig
 
 
-def plot_confusion_matrix(cm: Sequence[Sequence[int]], classes: Sequence[str], title: str = "confusion matrix"):
-    """Row-normalised confusion matrix (colour) with counts (text); rows true, columns predicted."""
-    cm = np.asarray(cm, dtype=np.float64)
-    k = len(classes)
-    fig = _figure(1.2 + 0.8 * max(k, 2), 1.0 + 0.7 * max(k, 2))
-    ax = fig.add_subplot(1, 1, 1)
-    rows = cm.sum(axis=1, keepdims=True)
-    norm = np.divide(cm, rows, out=np.zeros_like(cm), where=rows > 0)
-    im = ax.imshow(norm, vmin=0, vmax=1, cmap="Blues")
-    ax.set_xticks(range(k), labels=list(classes), rotation=45, ha="right")
-    ax.set_yticks(range(k), labels=list(classes))
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    ax.set_title(title)
-    for i in range(k):
-        for j in range(k):
-            ax.text(j, i, f"{int(cm[i, j])}\n{norm[i, j]:.2f}", ha="center", va="center", fontsize=7,
-                    color="white" if norm[i, j] > 0.5 else "black")
-    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
-    fig.tight_layout()
-    return fig
-
-
-def plot_ethogram(pred: pd.DataFrame, classes: Sequence[str], title: str = "", true_col: str = "label",
+def plot_prediction_ethogram(pred: pd.DataFrame, classes: Sequence[str], title: str = "", true_col: str = "label",
                   pred_col: str = "pred", track_cols: Sequence[str] = ("id",)):
     """Ethogram of one recording: for each track (id, or id→id2), a row of true and a row of predicted labels.
 
@@ -82,11 +61,3 @@ def plot_ethogram(pred: pd.DataFrame, classes: Sequence[str], title: str = "", t
               bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False)
     fig.tight_layout()
     return fig
-
-
-def save_figure(fig, path) -> None:
-    """Write ``fig`` as PNG atomically."""
-    from mosaic.core.atomic import atomic_open
-
-    with atomic_open(path, "wb") as fh:
-        fig.savefig(fh, format="png")
