@@ -25,7 +25,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
-from tqdm.auto import tqdm
+from mosaic.core.progress import progress
 
 from mosaic.core.atomic import atomic_write_json, atomic_write_text
 from mosaic.core.dataset import MANIFEST_NAMES, DatasetCore
@@ -157,7 +157,7 @@ def make_demo_dataset(
 
     sims = simulate(p["n_groups"], p["n_sequences"], p["n_animals"], p["n_frames"], DEMO_FPS, seed, cfg)
     rows = []
-    for sim in tqdm(sims, desc="demo sequences", disable=None):
+    for sim in progress(sims, desc="demo sequences"):
         g, s = to_safe_name(sim.group), to_safe_name(sim.sequence)
         trex = write_trex_npz(sim, tracks_raw / "trex" / g, basename=s)
         media_rel = f"{layout.relative_path(media_raw / g / f'{s}.mp4')}"

@@ -400,9 +400,9 @@ def _peak_rss_mb() -> float | None:
 # ---------------------------------------------------------------------------------------- runners
 def _run_tasks(tasks: list[_Task], mode: str, workers: int | None, dask_address: str | None) -> Iterator[dict | Exception]:
     """Yield each task's metadata row (or the exception it raised) as tasks complete."""
-    from tqdm.auto import tqdm
+    from mosaic.core.progress import progress
 
-    bar = tqdm(total=len(tasks), desc=f"feature {tasks[0].feature.name}", disable=None, leave=False)
+    bar = progress(total=len(tasks), desc=f"feature {tasks[0].feature.name}", leave=False)
 
     def _wrap(fn, t):
         try:

@@ -20,6 +20,7 @@ from mosaic.core.atomic import atomic_open
 from mosaic.core.dataset import DatasetCore
 from mosaic.core.errors import LabelFormatError
 from mosaic.core.indexes import read_index, upsert_index
+from mosaic.core.progress import progress
 from mosaic.core.safe_names import path_in_root, sequence_key, to_safe_name
 
 from .schema import LABEL_FORMAT, LABELS_INDEX, NPZ_KEYS, validate_label_arrays
@@ -271,7 +272,7 @@ def save_label_sets(ds: DatasetCore, kind: str, label_sets: Iterable[LabelSet], 
     have = set() if overwrite else existing_pairs(ds, kind)
     rows, skipped = [], []
     try:
-        for ls in label_sets:
+        for ls in progress(label_sets, desc=f"write labels {kind}"):
             if (ls.group, ls.sequence) in have:
                 skipped.append((ls.group, ls.sequence))
                 continue

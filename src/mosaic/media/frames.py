@@ -20,7 +20,7 @@ from typing import Any
 
 import cv2
 import numpy as np
-from tqdm.auto import tqdm
+from mosaic.core.progress import progress
 
 from mosaic.core.dataset import DatasetCore
 from mosaic.core.errors import BatchError, ConfigError, MosaicError
@@ -295,7 +295,7 @@ def extract_frames(
     failures = dict(run.failures)
     rows = []
     results = map_recordings(extract_sequence, ds, run, overwrite, parallel_workers=parallel_workers, parallel_mode=parallel_mode)
-    with tqdm(total=len(run.jobs), desc=f"frames {run.method}", unit="recording", disable=None) as bar:
+    with progress(total=len(run.jobs), desc=f"frames {run.method}") as bar:
         for label, row, err in results:
             bar.update(1)
             if row is not None:

@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
-from tqdm.auto import tqdm
+from mosaic.core.progress import progress
 
 from mosaic.core.atomic import is_temp_file
 from mosaic.core.dataset import DatasetCore
@@ -182,7 +182,7 @@ def index_media_report(
         seq_groups.setdefault(s, []).append(g)
 
     rows, failures, unmatched = [], {}, []
-    for path in tqdm(videos, desc="index media", unit="video", disable=None):
+    for path in progress(videos, desc="index media", unit="video"):
         try:
             info = probe_video(path, count=count_frames)
         except MosaicError as exc:

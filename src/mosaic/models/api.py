@@ -389,9 +389,9 @@ def predict(ds: DatasetCore, model_run: Any, sequences: Any = None, groups: Any 
     inputs_json = canonical_json(run["config"]["inputs"])
     created = datetime.now(timezone.utc).isoformat(timespec="microseconds")
     rows = []
-    from tqdm.auto import tqdm
+    from mosaic.core.progress import progress
 
-    for key in tqdm([k for k in keys if k not in done], desc=f"predict {model}", disable=None):
+    for key in progress([k for k in keys if k not in done], desc=f"predict {model}"):
         df = mi.load_model_input(runs, key, cfg)
         res = apply_bundle(bundle, df, cfg)
         save_parquet(res, paths[key])

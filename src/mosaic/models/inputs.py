@@ -133,10 +133,10 @@ def iter_training_tables(
     ds: DatasetCore, runs: Sequence[Mapping[str, Any]], keys: Sequence[tuple[str, str]], cfg: Mapping[str, Any],
 ) -> Iterator[pd.DataFrame]:
     """Yield, per labelled recording, its feature table with a ``label`` column (label names)."""
-    from tqdm.auto import tqdm
+    from mosaic.core.progress import progress
 
     target_fn = pair_targets if cfg["target"] == "pair" else individual_targets
-    for key in tqdm(keys, desc="loading features+labels", disable=None):
+    for key in progress(keys, desc="loading features+labels"):
         df = load_model_input(runs, key, cfg)
         labels = read_labels(ds, key[0], key[1], cfg["label_kind"])
         df["label"] = target_fn(df, labels, cfg["background_label"], cfg["label_priority"])

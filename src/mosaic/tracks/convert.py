@@ -474,11 +474,11 @@ def convert_all_tracks(
     dict
         The conversion report (also written to ``tracks/conversion_report.json``).
     """
-    from tqdm.auto import tqdm
+    from mosaic.core.progress import progress
 
     batch = ConversionBatch.from_index(ds, None, params, overwrite, merge_per_sequence, group_from, on_error)
     parts = batch.partitions()
-    for key in tqdm(sorted(parts), desc="convert tracks", disable=None):
+    for key in progress(sorted(parts), desc="convert tracks"):
         batch.write(key, parts[key]())
     return batch.finish()
 
