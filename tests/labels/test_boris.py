@@ -402,3 +402,19 @@ def test_every_real_boris_file_is_read(realdata):
         e = read_boris_project(p) if p.suffix == ".boris" else read_boris_export(p)
         assert len(e.bouts) > 0, p.name
         assert np.isfinite(e.bouts["start_s"]).all() and (e.bouts["stop_s"] >= e.bouts["start_s"]).all(), p.name
+
+
+def test_issue_warnings_are_summarised_once_per_kind(caplog):
+    """Many problems of one kind give one log line with the count, not one line per event."""
+    import logging
+
+    from mosaic.labels.convert import _log_issue_summary
+
+    issues = [{"issue": "overlap", "message": f"overlap {k}", "file": "a.csv", "line": k} for k in range(50)]
+    issues += [{"issue": "past_end", "message": "late", "file": "b.csv", "line": 3}]
+    with caplog.at_level(logging.WARNING, logger="mosaic.labels.convert"):
+        _log_issue_summary(issues)
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 2
+    assert lines[0].startswith("labels: 50 x overlap in 1 file(s)") and "overlap 0" in lines[0] and "overlap 49" not in lines[0]
+    assert lines[1].startswith("labels: 1 x past_end")

@@ -90,6 +90,21 @@ def _detect_format(ds: DatasetCore, params: Mapping[str, Any]) -> str:
                       found=f"paths={params.get('paths')!r}", hint="pass source_format=... and params paths=[...]")
 
 
+def _log_issue_summary(issues: list[dict[str, Any]], examples: int = 3) -> None:
+    """One warning per kind of issue (count, files, first examples), not one per event.
+
+    Every issue is kept in ``labels/<kind>/conversion_report.json``.
+    """
+    by_kind: dict[str, list[dict[str, Any]]] = {}
+    for i in issues:
+        by_kind.setdefault(str(i.get("issue")), []).append(i)
+    for kind, items in sorted(by_kind.items()):
+        files = sorted({str(i.get("file")) for i in items})
+        shown = "; ".join(f"{i.get('message')} (line {i.get('line', '?')})" for i in items[:examples])
+        log.warning("labels: %d x %s in %d file(s) %s, e.g. %s (all listed in conversion_report.json)",
+                    len(items), kind, len(files), files[:3], shown)
+
+
 def run_label_converter(ds: DatasetCore, kind: str, source_format: str, params: Mapping[str, Any]) -> tuple[ConverterOutput, str]:
     """Run a registered converter (no writing) and apply ``on_issue``; returns (output, on_issue)."""
     params = dict(params)
@@ -98,8 +113,7 @@ def run_label_converter(ds: DatasetCore, kind: str, source_format: str, params: 
         raise ConfigError("unknown on_issue", expected=list(ON_ISSUE), found=on_issue)
     fn = get_label_converter(source_format, kind)
     out = fn(ds, kind, params)
-    for i in out.issues:
-        log.warning("labels %s: %s (%s)", i.get("issue"), i.get("message"), i.get("file"))
+    _log_issue_summary(out.issues)
     if out.issues and on_issue == "error":
         first = out.issues[0]
         raise LabelFormatError(
