@@ -57,3 +57,27 @@ def test_error_message_names_everything():
         assert part in msg
     k = RootNotSetError("root 'x' is not set", path="/d/dataset.yaml")
     assert isinstance(k, KeyError) and str(k).startswith("root 'x'")
+
+
+def test_sweep_removes_only_temp_files_of_dead_writers(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from mosaic import Dataset
+    from mosaic.core.atomic import sweep_temp_files, temp_path_for
+
+    ds = Dataset.create(tmp_path / "d")
+    out = ds.get_root("tracks") / "g__s.parquet"
+    out.write_bytes(b"real output")
+    dead = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout)
+    left = out.with_name(f".{out.name}.tmp-{dead}-deadbeef")  # a write killed mid-way
+    left.write_bytes(b"half")
+    mine = temp_path_for(out)  # an in-flight write of this (live) process
+    mine.write_bytes(b"in flight")
+    hidden = ds.get_root("tracks") / ".gitkeep"
+    hidden.write_text("")
+    assert sweep_temp_files(tmp_path, dry_run=True) == [left] and left.exists()
+    assert ds.clean_temp_files() == [left]
+    assert not left.exists() and mine.exists() and out.read_bytes() == b"real output" and hidden.exists()
+    assert os.getpid() != dead

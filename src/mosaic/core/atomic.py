@@ -28,6 +28,49 @@ def is_temp_file(path: str | os.PathLike) -> bool:
     return name.startswith(".") and TMP_MARKER in name
 
 
+def _writer_pid(path: str | os.PathLike) -> int | None:
+    """The process id recorded in a temporary file's name (None when it has none)."""
+    name = Path(path).name
+    try:
+        return int(name.rsplit(TMP_MARKER, 1)[1].split("-", 1)[0])
+    except (IndexError, ValueError):
+        return None
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def sweep_temp_files(folder: str | os.PathLike, dry_run: bool = False) -> list[Path]:
+    """Delete temporary files left under ``folder`` by writes that were killed.
+
+    A temporary file is removed only when the process named in it no longer runs, so an
+    in-flight write of a concurrent run on this machine is never touched (on a filesystem
+    shared between machines, run it where no other machine is writing). Returns the files
+    removed (or that would be, with ``dry_run``).
+    """
+    found = []
+    for p in sorted(Path(folder).rglob(f".*{TMP_MARKER}*")):
+        if not p.is_file() or not is_temp_file(p):
+            continue
+        pid = _writer_pid(p)
+        if pid is not None and pid != os.getpid() and _pid_alive(pid):
+            continue
+        if pid == os.getpid():
+            continue
+        found.append(p)
+        if not dry_run:
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
+    return found
+
+
 def _fsync_dir(folder: Path) -> None:
     with contextlib.suppress(OSError):
         fd = os.open(folder, os.O_RDONLY)

@@ -366,6 +366,24 @@ class DatasetCore:
                     seen.setdefault(p.resolve(), None)
         return list(seen)
 
+    def clean_temp_files(self, dry_run: bool = False) -> list[Path]:
+        """Remove temporary files that killed writes left under the dataset's roots.
+
+        Only files whose writing process is gone are removed (see
+        :func:`mosaic.core.atomic.sweep_temp_files`); returns them.
+        """
+        from .atomic import sweep_temp_files
+
+        removed: list[Path] = []
+        seen: set[Path] = set()
+        for key in self.roots:
+            if self.has_root(key):
+                root = self.get_root(key).resolve()
+                if root.exists() and root not in seen:
+                    seen.add(root)
+                    removed += sweep_temp_files(root, dry_run=dry_run)
+        return removed
+
     def _rewrite_indexes(self, transform, dry_run: bool) -> dict[str, int]:
         report: dict[str, int] = {}
         for idx in self.index_files():
