@@ -677,13 +677,13 @@ def run_feature(
              "max_worker_peak_rss_mb": round(max(peaks), 1) if peaks else None}
     log.info("feature %s run %s: %d sequence(s) in %.2f s (worker peak RSS %s MB)", feat.name, run_id, len(rows),
              stats["seconds"], stats["max_worker_peak_rss_mb"])
-    if rows:
-        upsert_index(feature_index_path(ds, feat.name), rows, FEATURES_INDEX)
+    if rows:  # run.json first, the index rows last: an indexed run always has its run.json
         atomic_write_json(out_dir / RUN_INFO, {
             "feature": feat.name, "version": feat.version, "run_id": run_id, "params": params,
             "inputs": json.loads(inputs_json), "filters": filters, "scope": scope_list,
             "fitted_state": feat.fitted_state(), "created_iso": created, "stats": stats,
         })
+        upsert_index(feature_index_path(ds, feat.name), rows, FEATURES_INDEX)
     if failures:
         if not rows and len({(type(e), getattr(e, "problem", str(e))) for e in errors}) == 1:
             raise errors[0]  # every sequence failed the same way: that named error

@@ -150,6 +150,8 @@ def train_model(ds: DatasetCore, model: str, config: str | os.PathLike | Mapping
                           "inputs": inputs, "labels": labels_id, "scope": [list(k) for k in keys]})
     if not overwrite and run_is_complete(ds, model, run_id):
         log.info("model %s run %s exists; nothing to do (overwrite=True retrains)", model, run_id)
+        if cfg["kind"] != "classifier":  # resume cluster assignments an interrupted run did not finish writing
+            predict(ds, (model, run_id), overwrite=False)
         return run_id
     out = run_dir(ds, model, run_id)
     created = datetime.now(timezone.utc).isoformat(timespec="microseconds")
@@ -399,11 +401,11 @@ def predict(ds: DatasetCore, model_run: Any, sequences: Any = None, groups: Any 
                      "group_safe": to_safe_name(key[0]), "sequence_safe": to_safe_name(key[1]),
                      "abs_path": ds.relative_path(paths[key]), "n_rows": len(res), "params_json": canonical_json(params),
                      "inputs_json": inputs_json, "filters_json": canonical_json({}), "created_iso": created})
-    if rows:
-        upsert_index(feature_index_path(ds, fname), rows, FEATURES_INDEX)
+    if rows:  # run.json first, the index rows last
         atomic_write_json(out_dir / "run.json", {"feature": fname, "version": MODEL_VERSION, "run_id": run_id, "params": params,
                                                  "inputs": run["config"]["inputs"], "classes": bundle["classes"],
                                                  "created_iso": created})
+        upsert_index(feature_index_path(ds, fname), rows, FEATURES_INDEX)
     return Result(fname, run_id, tuple(paths[k] for k in keys))
 
 
