@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import os
+import struct
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -48,6 +50,17 @@ PNG_PARAMS = [
     cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE,
 ]
 
+try:  # optional (pip install isal): ISA-L deflate level 1 is ~5x faster than zlib level 1, files ~3 % smaller
+    from isal import isal_zlib as _fast_zlib
+except ImportError:  # pragma: no cover - depends on the environment
+    _fast_zlib = None
+
+#: ISA-L deflate level used by :func:`encode_png` (1: its fast level; files are about the size
+#: OpenCV's zlib level 1 + 'up' filter gives).
+ISAL_LEVEL = 1
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_FILTER_UP = 2
+
 FRAMES_INDEX = IndexSchema(
     name="frames",
     columns=(
@@ -67,19 +80,56 @@ class Selection:
     info: dict[str, Any]
 
 
-def write_frame_png(path: str | os.PathLike, frame: np.ndarray) -> Path:
-    """Write a BGR frame as PNG atomically (temporary file in the same folder, then rename).
+def _png_chunk(tag: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(data, zlib.crc32(tag)))
 
-    The file is not fsync'd one by one (``durable=False``) (two
-    fsyncs per PNG cost ~12 ms here, more than encoding it). Durability comes from the
+
+def _encode_png_isal(frame: np.ndarray) -> bytes:
+    """Lossless 8-bit PNG (RGB from BGR, or gray) with the 'up' filter on every row, deflated by ISA-L."""
+    h, w = frame.shape[:2]
+    c = 1 if frame.ndim == 2 else frame.shape[2]
+    src = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB) if c == 3 else frame
+    rows = np.empty((h, 1 + w * c), dtype=np.uint8)  # each scanline: filter byte, filtered bytes
+    rows[:, 0] = _PNG_FILTER_UP
+    body = rows[:, 1:].reshape(h, w, c) if c > 1 else rows[:, 1:]
+    body[0] = src[0]  # first row: the row above counts as zeros
+    np.subtract(src[1:], src[:-1], out=body[1:])  # uint8 arithmetic wraps modulo 256, as PNG wants
+    ihdr = struct.pack(">IIBBBBB", w, h, 8, 2 if c == 3 else 0, 0, 0, 0)
+    return b"".join((
+        _PNG_SIGNATURE, _png_chunk(b"IHDR", ihdr), _png_chunk(b"IDAT", _fast_zlib.compress(rows, ISAL_LEVEL)),
+        _png_chunk(b"IEND", b""),
+    ))
+
+
+def encode_png(frame: np.ndarray) -> bytes:
+    """PNG bytes of a BGR (or grayscale) uint8 frame; decoding them gives back exactly ``frame``.
+
+    With the optional ``isal`` package (8-bit gray or BGR frames): 'up' filter + ISA-L deflate
+    level 1, ~2 ms for a 640×480 camera frame with files ~3 % smaller than OpenCV's; otherwise
+    OpenCV's encoder with :data:`PNG_PARAMS` (~5.5 ms). Both are lossless: only the bytes differ.
+    """
+    if _fast_zlib is not None and frame.dtype == np.uint8 and (frame.ndim == 2 or (frame.ndim == 3 and frame.shape[2] == 3)) and frame.size:
+        return _encode_png_isal(frame)
+    ok, buf = cv2.imencode(".png", frame, PNG_PARAMS)
+    if not ok:
+        raise ValueError("OpenCV could not encode the frame as PNG")
+    return buf.tobytes()
+
+
+def write_frame_png(path: str | os.PathLike, frame: np.ndarray) -> Path:
+    """Write a BGR frame as PNG (:func:`encode_png`) atomically (temporary file in the same folder, then rename).
+
+    The file is not fsync'd one by one (``durable=False``): two
+    fsyncs per PNG cost ~12 ms here, more than encoding it. Durability comes from the
     recording's ``run_info.json``, written (and fsync'd) after all its PNGs: a recording
     without it, or with a PNG missing, is not reused and is extracted again.
     """
     path = Path(path)
-    ok, buf = cv2.imencode(".png", frame, PNG_PARAMS)
-    if not ok:
-        raise VideoReadError("could not encode frame as PNG", path=path)
-    return atomic_write_bytes(path, buf.tobytes(), durable=False)
+    try:
+        data = encode_png(frame)
+    except (ValueError, cv2.error) as exc:
+        raise VideoReadError("could not encode frame as PNG", path=path, found=str(exc)) from exc
+    return atomic_write_bytes(path, data, durable=False)
 
 
 def build_run_info(ds: DatasetCore, run: FrameRun, job: SequenceJob, selection: Selection, timing: dict[str, float]) -> dict[str, Any]:
