@@ -71,6 +71,9 @@ class Stage:
     warm_start
         Kill runs on a copy of the finished reference (the stage overwrites complete outputs);
         otherwise on a fresh copy (the stage starts from nothing, e.g. resume stages).
+    preload
+        ``preload()`` runs in the worker before ``READY`` (heavy imports), so kill moments land in
+        the stage's work rather than in its imports.
     cli, ready_marker
         Run this command line (``cli(folder) -> argv``) instead of the Python worker; kill
         moments count from the first output line containing ``ready_marker``.
@@ -87,6 +90,7 @@ class Stage:
     cli: Callable[[Path], list[str]] | None = None
     ready_marker: str = "READY"
     warm_start: bool = False
+    preload: Callable[[], Any] | None = None
 
 
 def _open(folder: str | os.PathLike):
@@ -146,6 +150,8 @@ def worker_main(argv: list[str] | None = None) -> int:
     _load_optional_stages()
     stage = STAGES[name]
     ds = _open(folder)
+    if stage.preload is not None:
+        stage.preload()
     print("READY", flush=True)
     t0 = time.perf_counter()
     stage.run(ds)
@@ -154,9 +160,13 @@ def worker_main(argv: list[str] | None = None) -> int:
 
 
 def _load_optional_stages() -> None:
-    """Import the stage definitions of domains that exist (labels, features, frames)."""
+    """Import the stage definitions of domains that exist (labels, features, frames, models)."""
     try:
         from tests.reliability import stages_more  # noqa: F401
+    except ImportError:
+        pass
+    try:
+        from tests.reliability import stages_train  # noqa: F401
     except ImportError:
         pass
 

@@ -10,8 +10,9 @@ from tests.reliability.crash import STAGES, _load_optional_stages, crash_stage
 
 _load_optional_stages()
 
-# stage -> kills in CI (10 in all; benchmarks/soak.py does 50+ over every stage incl. the resume variants)
-CI_KILLS = {"convert": 3, "convert_resume": 1, "label": 2, "featurize": 2, "sample_frames": 2}
+# stage -> kills in CI (11 in all; benchmarks/soak.py does 50+ over every stage incl. the resume variants)
+# train: 1 kill (its 3 subprocess runs cost ~10 s; soak.py kills it more, and `kedro run --pipelines train`)
+CI_KILLS = {"convert": 3, "convert_resume": 1, "label": 2, "featurize": 2, "sample_frames": 2, "train": 1}
 REPORTS: list = []
 
 
@@ -75,3 +76,33 @@ def test_checker_detects_damage(demo_template, tmp_path):
     files[1].unlink()  # (a torn file makes the snapshot itself raise)
     snap = snapshot(folder, stage.roots)
     assert snap[files[2].relative_to(folder).as_posix()] != ref[files[2].relative_to(folder).as_posix()]
+
+
+def test_train_clusters_killed_before_predictions_rerun_completes(demo_template, tmp_path):
+    """B11 (fixed): a death between ``record_run`` and ``predict`` inside ``train_model(kind='kmeans')``.
+
+    The run is already listed and counts as complete; the rerun without overwrite must still write
+    its ``<model>__pred`` feature.
+    """
+    import shutil
+    from unittest import mock
+
+    from mosaic import Dataset
+    from mosaic.features.engine import read_feature_index
+    from mosaic.models import api
+    from tests.reliability.stages_train import _features, _train_prepare
+
+    class Killed(BaseException):
+        pass
+
+    folder = tmp_path / "ds"
+    shutil.copytree(demo_template, folder)
+    ds = Dataset.open(folder)
+    _train_prepare(ds)
+    cfg = {"kind": "kmeans", "n_clusters": 3, "features": _features(ds), "n_threads": 1, "seed": 0}
+    with mock.patch.object(api, "predict", side_effect=Killed), pytest.raises(Killed):
+        ds.train_model("crash_km", cfg)  # dies right after its index row
+    run_id = ds.train_model("crash_km", cfg)  # the rerun a user makes
+    scope = ds.load_model(("crash_km", run_id))["config"]["scope"]
+    idx = read_feature_index(ds, "crash_km__pred")
+    assert len(idx[idx["run_id"] == run_id]) == len(scope), "rerun left the run without its <model>__pred feature"
