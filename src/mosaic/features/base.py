@@ -196,8 +196,12 @@ class Feature:
         return {}
 
     def apply(self, data: pd.DataFrame) -> pd.DataFrame:
-        """Compute the feature for one sequence; return a table keyed by :attr:`output_key`."""
-        raise NotImplementedError
+        """Compute the feature for one sequence; return a table keyed by :attr:`output_key`.
+
+        Every concrete feature overrides this; the base class only names the contract.
+        """
+        raise FeatureError(f"feature {self.name!r} defines no apply()", expected="a Feature subclass overriding apply(data)",
+                           found=type(self).__name__)
 
     def apply_chunks(self, data: pd.DataFrame) -> Iterator[pd.DataFrame]:
         """The output of :meth:`apply` as consecutive chunks (frame order) of the same columns.
