@@ -51,10 +51,7 @@ def _malloc_trim() -> Any:
 
 def _release_arrow_pool() -> None:
     """Return the free pages arrow's allocator (mimalloc/jemalloc) keeps to the system."""
-    try:
-        pa.default_memory_pool().release_unused()
-    except (AttributeError, NotImplementedError):  # pragma: no cover - old pyarrow
-        pass
+    pa.default_memory_pool().release_unused()
 
 
 def release_unused_memory() -> None:
