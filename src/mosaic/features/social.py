@@ -1,7 +1,9 @@
 """Social features of each individual within its group, keyed by (frame, id).
 
 * :class:`NearestNeighbor` — ids and distances (px) of the ``k`` nearest other individuals
-  (``nn<r>_id``, ``nn<r>_dist_px`` for r = 1..k; null id / NaN distance when fewer exist);
+  (``nn<r>_id``, ``nn<r>_dist_px`` for r = 1..k; null id / NaN distance when fewer exist, or
+  fewer lie within ``radius``); found per frame chunk by :mod:`mosaic.features.neighbors`
+  (a dense sort for small groups, a k-d tree for large ones: cost grows with ``n · k``);
 * :class:`CentroidDistance` — distance (px) to the group centroid (mean position of the
   individuals present in that frame), ``centroid_dist_px``, plus ``n_present``;
 * :class:`Polarization` — length of the mean unit heading vector over the individuals with a
@@ -21,6 +23,7 @@ from mosaic.core.errors import FeatureError
 from .base import Feature
 from .grid import Grid, derivative
 from .kinematics import HEADING_SOURCES, resolve_heading
+from .neighbors import chunk_frames, select_neighbors
 
 CHUNK_FRAMES = 4096
 
@@ -56,19 +59,24 @@ class NearestNeighbor(Feature):
     ----------
     k : int
         Number of neighbours (>= 1).
+    radius : float or None
+        Ignore partners farther than this (px).
     cm : {'auto', True, False}
         Add ``nn<r>_dist_cm`` when ``cm_per_pixel`` is known.
     """
 
     name = "nearest_neighbor"
     version = "1"
-    defaults: ClassVar[dict[str, Any]] = {"k": 1, "cm": "auto"}
+    defaults: ClassVar[dict[str, Any]] = {"k": 1, "radius": None, "cm": "auto"}
     required_columns = ("frame", "id", "X", "Y")
 
     def validate_params(self) -> None:
         k = self.params["k"]
         if not isinstance(k, int) or isinstance(k, bool) or k < 1:
             raise FeatureError("bad 'k' for nearest_neighbor", expected="int >= 1", found=k)
+        r = self.params["radius"]
+        if r is not None and (isinstance(r, bool) or not isinstance(r, (int, float)) or not np.isfinite(r) or r <= 0):
+            raise FeatureError("bad 'radius' for nearest_neighbor", expected="None or a distance > 0 (px)", found=r)
         if self.params["cm"] not in ("auto", True, False):
             raise FeatureError("bad 'cm'", expected=["auto", True, False], found=self.params["cm"])
 
@@ -80,24 +88,16 @@ class NearestNeighbor(Feature):
         X = grid.dense(data["X"].to_numpy(np.float64))
         Y = grid.dense(data["Y"].to_numpy(np.float64))
         n = grid.n
-        kk = min(k, max(n - 1, 0))
+        radius = None if self.params["radius"] is None else float(self.params["radius"])
         nn_idx = np.zeros((grid.T, n, k), dtype=np.int64)
         nn_d = np.full((grid.T, n, k), np.nan)
-        eye = np.eye(n, dtype=bool)[None]
-        for a in range(0, grid.T, CHUNK_FRAMES):
-            b = min(grid.T, a + CHUNK_FRAMES)
-            x, y = X[a:b], Y[a:b]
-            d = np.hypot(x[:, None, :] - x[:, :, None], y[:, None, :] - y[:, :, None])
-            d[np.isnan(d) | eye] = np.inf
-            if kk == 0:
-                continue
-            if kk == 1:
-                order = np.argmin(d, axis=2)[:, :, None]
-            else:
-                order = np.argsort(d, axis=2, kind="stable")[:, :, :kk]
-            dk = np.take_along_axis(d, order, axis=2)
-            nn_idx[a:b, :, :kk] = order
-            nn_d[a:b, :, :kk] = np.where(np.isinf(dk), np.nan, dk)
+        step = chunk_frames(n, CHUNK_FRAMES)
+        for a in range(0, grid.T, step):
+            b = min(grid.T, a + step)
+            t, i, j, rank = select_neighbors(X[a:b], Y[a:b], k, radius)
+            t = t + a
+            nn_idx[t, i, rank - 1] = j
+            nn_d[t, i, rank - 1] = np.hypot(X[t, j] - X[t, i], Y[t, j] - Y[t, i])
         out: dict[str, Any] = {"frame": data["frame"].to_numpy(), "id": data["id"].to_numpy()}
         cols: dict[str, np.ndarray] = {}
         for r in range(k):
