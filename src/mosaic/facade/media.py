@@ -61,6 +61,8 @@ class MediaMixin:
         random_state: int | None = 42,
         parallel_workers: int | str = "auto",
         parallel_mode: str = "thread",
+        dask_address: str | None = None,
+        memory_limit: str | int | None = None,
     ) -> str:
         """Sample frames per recording; returns the run id (see :func:`mosaic.media.frames.extract_frames`)."""
         return extract_frames(
@@ -69,6 +71,7 @@ class MediaMixin:
             kmeans_grayscale=kmeans_grayscale, kmeans_max_candidates=kmeans_max_candidates,
             kmeans_batch_size=kmeans_batch_size, kmeans_max_iter=kmeans_max_iter, kmeans_n_init=kmeans_n_init,
             random_state=random_state, parallel_workers=parallel_workers, parallel_mode=parallel_mode,
+            dask_address=dask_address, memory_limit=memory_limit,
         )
 
     def list_frame_runs(self, method: str | None = None) -> pd.DataFrame:

@@ -23,7 +23,7 @@ from .registry import make_feature
 
 STEP_KEYS = ("key", "feature", "params", "inputs")
 RUN_KEYS = ("groups", "sequences", "overwrite", "parallel_workers", "parallel_mode", "overlap_frames",
-            "filter_start_frame", "filter_end_frame", "filter_start_time", "filter_end_time", "dask_address")
+            "filter_start_frame", "filter_end_frame", "filter_start_time", "filter_end_time", "dask_address", "memory_limit")
 PLAN_KEYS = ("steps",) + RUN_KEYS
 
 

@@ -14,16 +14,14 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 from typing import Any
 
 import cv2
 import numpy as np
-from mosaic.core.progress import progress
 
 from mosaic.core.dataset import DatasetCore
 from mosaic.core.errors import BatchError, ConfigError, MosaicError
+from mosaic.core.executor import PARALLEL_MODES, ExecutorConfig, run_tasks
 
 from .decode import for_each_frame, thumbnail
 from .errors import CropError, NotEnoughFramesError
@@ -46,7 +44,6 @@ from .store import (
 )
 
 log = logging.getLogger(__name__)
-PARALLEL_MODES = ("thread", "process")
 
 
 def check_range(job: SequenceJob, params: FrameParams) -> tuple[int, int]:
@@ -171,31 +168,31 @@ def _run_safely(fn: Callable[..., Any], ds: DatasetCore, run: FrameRun, job: Seq
         return label, None, f"{type(exc).__name__}: {exc} (videos: {[v.path for v in job.videos]})"
 
 
+def _run_task(task: tuple) -> tuple[str, Any, str | None]:
+    fn, ds, run, job, args, inner = task
+    return _run_safely(fn, ds, run, job, *args, inner)
+
+
 def map_recordings(
     fn: Callable[..., Any], ds: DatasetCore, run: FrameRun, *args: Any, parallel_workers: int | str = "auto", parallel_mode: str = "thread",
+    dask_address: str | None = None, memory_limit: str | int | None = None,
 ) -> Iterator[tuple[str, Any, str | None]]:
     """Apply ``fn(ds, run, job, *args, workers)`` to every recording of ``run``, in parallel.
 
-    ``fn`` is a module-level function (it must pickle for ``'process'`` mode). ``workers``
-    (the last argument) is the number of decoding threads left for each recording.
+    ``fn`` is a module-level function (it must pickle for ``'process'``/``'dask'`` mode).
+    ``workers`` (the last argument) is the number of decoding threads left for each
+    recording. Runs on the shared executor (:mod:`mosaic.core.executor`: ``'serial'``,
+    ``'thread'``, ``'process'`` or ``'dask'`` with ``dask_address`` / ``memory_limit``).
     Yields ``(label, result, error)`` as recordings finish; a failure never stops the others.
     """
     if parallel_mode not in PARALLEL_MODES:
         raise ConfigError("unknown parallel_mode", expected=list(PARALLEL_MODES), found=repr(parallel_mode))
     workers = resolve_workers(parallel_workers, len(run.jobs))
     inner = max(1, (os.cpu_count() or 1) // max(1, min(workers, len(run.jobs))))
-    call = partial(_run_safely, fn, ds, run)
-    if workers == 1 or len(run.jobs) <= 1:
-        for j in run.jobs:
-            yield call(j, *args, inner)
-    elif parallel_mode == "thread":
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            yield from pool.map(lambda j: call(j, *args, inner), run.jobs)
-    else:
-        from joblib import Parallel, delayed
-
-        par = Parallel(n_jobs=workers, backend="loky", return_as="generator_unordered")
-        yield from par(delayed(_run_safely)(fn, ds, run, j, *args, inner) for j in run.jobs)
+    mode = "serial" if workers == 1 and parallel_mode != "dask" else parallel_mode
+    config = ExecutorConfig(mode, workers, dask_address, memory_limit)
+    tasks = [(fn, ds, run, j, args, inner) for j in run.jobs]
+    yield from run_tasks(_run_task, tasks, config, desc=f"frames {run.method}")
 
 
 def select_or_reuse(ds: DatasetCore, run: FrameRun, job: SequenceJob, overwrite: bool = False, workers: int = 1) -> dict[str, Any]:
@@ -246,6 +243,8 @@ def extract_frames(
     random_state: int | None = 42,
     parallel_workers: int | str = "auto",
     parallel_mode: str = "thread",
+    dask_address: str | None = None,
+    memory_limit: str | int | None = None,
 ) -> str:
     """Sample ``n_frames`` representative frames of each recording and save them as PNGs.
 
@@ -268,8 +267,9 @@ def extract_frames(
         k-means candidates and clustering knobs.
     crop
         ``(x, y, w, h)`` in pixels, applied before clustering and before saving.
-    parallel_workers, parallel_mode
-        Recordings processed in parallel: ``'thread'`` (default) or ``'process'`` (joblib loky).
+    parallel_workers, parallel_mode, dask_address, memory_limit
+        Recordings processed in parallel: ``'thread'`` (default), ``'serial'``, ``'process'``
+        (joblib loky) or ``'dask'`` (see :mod:`mosaic.core.executor`).
 
     Returns
     -------
@@ -294,16 +294,15 @@ def extract_frames(
     )
     failures = dict(run.failures)
     rows = []
-    results = map_recordings(extract_sequence, ds, run, overwrite, parallel_workers=parallel_workers, parallel_mode=parallel_mode)
-    with progress(total=len(run.jobs), desc=f"frames {run.method}") as bar:
-        for label, row, err in results:
-            bar.update(1)
-            if row is not None:
-                rows.append(row)
-            else:
-                failures[label] = err
-    if rows:
-        upsert_frame_rows(ds, rows)
+    results = map_recordings(extract_sequence, ds, run, overwrite, parallel_workers=parallel_workers, parallel_mode=parallel_mode,
+                             dask_address=dask_address, memory_limit=memory_limit)
+    for label, row, err in results:
+        if row is not None:
+            rows.append(row)
+        else:
+            failures[label] = err
+    if rows:  # in recording order, whatever order they finished in
+        upsert_frame_rows(ds, sorted(rows, key=lambda r: (str(r["group"]), str(r["sequence"]))))
     log.info("frame run %s (%s): %d recording(s) done, %d failed", run.run_id, run.method, len(rows), len(failures))
     if failures:
         raise BatchError(f"frame extraction ({run.method}, run {run.run_id}) failed for some recordings", failures, path=frames_index_path(ds))

@@ -12,6 +12,7 @@ Writes are atomic, so a failed or interrupted run never damages converted files.
 """
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import logging
@@ -448,6 +449,10 @@ def convert_all_tracks(
     merge_per_sequence: bool | None = None,
     group_from: str | None = None,
     on_error: str = "raise",
+    parallel_mode: str = "serial",
+    parallel_workers: int | None = None,
+    dask_address: str | None = None,
+    memory_limit: str | int | None = None,
 ) -> dict[str, Any]:
     """Convert every file of ``tracks_raw/index.csv`` into ``trex_v1`` parquet.
 
@@ -468,19 +473,47 @@ def convert_all_tracks(
     on_error
         ``'raise'`` (default): after converting the good files, raise :class:`BatchError`
         listing the failed ones; ``'skip'``: warn instead.
+    parallel_mode, parallel_workers, dask_address, memory_limit
+        How recordings are converted: ``'serial'`` (default), ``'thread'``, ``'process'`` or
+        ``'dask'`` (see :mod:`mosaic.core.executor`). Each worker reads its raw files and
+        writes its track file; the index is written once, in recording order.
 
     Returns
     -------
     dict
         The conversion report (also written to ``tracks/conversion_report.json``).
     """
+    from mosaic.core.executor import ExecutorConfig, run_tasks
     from mosaic.core.progress import progress
 
+    config = ExecutorConfig(parallel_mode, parallel_workers, dask_address, memory_limit)
     batch = ConversionBatch.from_index(ds, None, params, overwrite, merge_per_sequence, group_from, on_error)
     parts = batch.partitions()
-    for key in progress(sorted(parts), desc="convert tracks"):
+    # tables of multi-recording files are already in memory: written here
+    local = sorted(k for k in parts if k in batch._pending)
+    for key in progress(local, desc="convert tracks"):
         batch.write(key, parts[key]())
+    # the others: one task per recording (the batch's settings and the job, no table)
+    light = copy.copy(batch)
+    light.jobs, light.rows, light.converted, light.skipped, light.failures, light._pending = [], {}, [], [], {}, {}
+    tasks = [(light, *parts[k].args) for k in sorted(set(parts) - set(local))]
+    results = {r[0]: r for r in run_tasks(_convert_write, tasks, config, desc="convert tracks")}
+    for key in sorted(results):  # recording order, whatever order they finished in
+        _, row, failures = results[key]
+        if row is not None:
+            batch.rows[key] = row
+            batch.converted.append(key)
+        batch.failures.update(failures)
     return batch.finish()
+
+
+def _convert_write(task: tuple) -> tuple[str, dict[str, Any] | None, dict[str, str]]:
+    """Convert and write one recording in a worker; return ``(key, index row or None, failures)``."""
+    light, job, group, sequence, key = task
+    batch = copy.copy(light)  # own bookkeeping (threads share ``light``)
+    batch.rows, batch.converted, batch.failures = {}, [], {}
+    batch.write(key, batch._convert(job, group, sequence, key))
+    return key, batch.rows.get(key) if key in batch.converted else None, batch.failures
 
 
 def _job_for_row(ds: DatasetCore, row: Mapping[str, Any] | pd.Series, merge_per_sequence: bool | None = None) -> Job:

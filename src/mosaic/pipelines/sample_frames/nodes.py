@@ -47,7 +47,7 @@ from mosaic.media.store import (
 
 log = logging.getLogger(__name__)
 
-RUN_KEYS = ("groups", "sequences", "overwrite", "parallel_workers", "parallel_mode", "fail_on_error")
+RUN_KEYS = ("groups", "sequences", "overwrite", "parallel_workers", "parallel_mode", "dask_address", "fail_on_error")
 PARAM_KEYS = tuple(f for f in FrameParams.__dataclass_fields__)
 
 
@@ -83,6 +83,7 @@ def select_frames(media_index_report: Mapping[str, Any], sample_frames: Mapping[
     results = map_recordings(
         select_or_reuse, ds, run, bool(cfg.get("overwrite", False)),
         parallel_workers=cfg.get("parallel_workers", "auto"), parallel_mode=cfg.get("parallel_mode", "thread"),
+        dask_address=cfg.get("dask_address"),
     )
     for label, sel, err in results:
         if sel is None:
