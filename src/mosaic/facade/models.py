@@ -13,11 +13,14 @@ class ModelsMixin:
 
         return train_model(self, model, config, overwrite)
 
-    def predict(self, model_run: Any, sequences: Any = None, groups: Any = None, overwrite: bool = False):
+    def predict(self, model_run: Any, sequences: Any = None, groups: Any = None, overwrite: bool = False,
+                parallel_mode: str = "serial", parallel_workers: int | None = None, dask_address: str | None = None,
+                memory_limit: str | int | None = None):
         """Apply a trained run; write the feature ``<model>__pred`` and return its Result; see :func:`mosaic.models.predict`."""
         from mosaic.models import predict
 
-        return predict(self, model_run, sequences, groups, overwrite)
+        return predict(self, model_run, sequences, groups, overwrite, parallel_mode=parallel_mode,
+                       parallel_workers=parallel_workers, dask_address=dask_address, memory_limit=memory_limit)
 
     def load_model(self, model_run: Any) -> dict:
         """A trained run's model bundle, config and metrics; see :func:`mosaic.models.load_run`."""

@@ -324,7 +324,9 @@ def _train_clusters(ds, model, run_id, cfg, runs, keys, out) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------ predict
-def predict(ds: DatasetCore, model_run: Any, sequences: Any = None, groups: Any = None, overwrite: bool = False):
+def predict(ds: DatasetCore, model_run: Any, sequences: Any = None, groups: Any = None, overwrite: bool = False,
+            parallel_mode: str = "serial", parallel_workers: int | None = None, dask_address: str | None = None,
+            memory_limit: str | int | None = None):
     """Apply a trained run and write its output as the feature ``<model>__pred``.
 
     Parameters
@@ -337,6 +339,9 @@ def predict(ds: DatasetCore, model_run: Any, sequences: Any = None, groups: Any 
         Restrict to these recordings (default: every recording all input features cover).
     overwrite
         Rewrite prediction files that exist.
+    parallel_mode, parallel_workers, dask_address, memory_limit
+        How recordings are predicted (see :mod:`mosaic.core.executor`); each worker loads
+        the model file once, reads its recording's features and writes its predictions.
 
     Returns
     -------
@@ -390,23 +395,62 @@ def predict(ds: DatasetCore, model_run: Any, sequences: Any = None, groups: Any 
     params = {"model": model, "model_run_id": run_id}
     inputs_json = canonical_json(run["config"]["inputs"])
     created = datetime.now(timezone.utc).isoformat(timespec="microseconds")
-    rows = []
-    from mosaic.core.progress import progress
+    from mosaic.core.executor import ExecutorConfig, run_tasks
 
-    for key in progress([k for k in keys if k not in done], desc=f"predict {model}"):
-        df = mi.load_model_input(runs, key, cfg)
-        res = apply_bundle(bundle, df, cfg)
-        save_parquet(res, paths[key])
+    config = ExecutorConfig(parallel_mode, parallel_workers, dask_address, memory_limit)
+    model_file = run["dir"] / MODEL_FILE
+    _remember_bundle(model_file, bundle)  # serial and thread modes reuse the loaded model
+    tasks = [(str(model_file), runs, key, cfg, str(paths[key])) for key in keys if key not in done]
+    results = {}
+    errors = []
+    for r in run_tasks(_predict_one, tasks, config, desc=f"predict {model}"):
+        if isinstance(r, Exception):
+            errors.append(r)
+        else:
+            results[r[0]] = r[1]
+    rows = []
+    for key in [k for k in keys if k in results]:  # recording order, whatever order they finished in
         rows.append({"feature": fname, "version": MODEL_VERSION, "run_id": run_id, "group": key[0], "sequence": key[1],
                      "group_safe": to_safe_name(key[0]), "sequence_safe": to_safe_name(key[1]),
-                     "abs_path": ds.relative_path(paths[key]), "n_rows": len(res), "params_json": canonical_json(params),
+                     "abs_path": ds.relative_path(paths[key]), "n_rows": results[key], "params_json": canonical_json(params),
                      "inputs_json": inputs_json, "filters_json": canonical_json({}), "created_iso": created})
     if rows:  # run.json first, the index rows last
         atomic_write_json(out_dir / "run.json", {"feature": fname, "version": MODEL_VERSION, "run_id": run_id, "params": params,
                                                  "inputs": run["config"]["inputs"], "classes": bundle["classes"],
                                                  "created_iso": created})
         upsert_index(feature_index_path(ds, fname), rows, FEATURES_INDEX)
+    if errors:  # the written recordings are indexed; the first failure is raised, named
+        raise errors[0]
     return Result(fname, run_id, tuple(paths[k] for k in keys))
+
+
+#: models loaded in this process, by (path, mtime, size): a worker loads a model file once
+_BUNDLES: dict[tuple[str, int, int], Any] = {}
+
+
+def _bundle_key(path: Any) -> tuple[str, int, int]:
+    st = os.stat(path)
+    return str(path), st.st_mtime_ns, st.st_size
+
+
+def _remember_bundle(path: Any, bundle: Any) -> None:
+    _BUNDLES.clear()
+    _BUNDLES[_bundle_key(path)] = bundle
+
+
+def _predict_one(task: tuple) -> tuple[tuple[str, str], int]:
+    """One recording in a worker: load the model (once per process), predict, write; return (key, n_rows)."""
+    import joblib
+
+    model_file, runs, key, cfg, out_path = task
+    k = _bundle_key(model_file)
+    if k not in _BUNDLES:
+        _BUNDLES.clear()
+        _BUNDLES[k] = joblib.load(model_file)
+    df = mi.load_model_input(runs, key, cfg)
+    res = apply_bundle(_BUNDLES[k], df, cfg)
+    save_parquet(res, out_path)
+    return key, len(res)
 
 
 def apply_bundle(bundle: Mapping[str, Any], df: pd.DataFrame, cfg: Mapping[str, Any]) -> pd.DataFrame:
