@@ -1,0 +1,78 @@
+"""The shared executor: validation, every mode returns every task's record, named errors come back as values."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from mosaic.core.errors import ConfigError, FeatureError
+from mosaic.core.executor import PARALLEL_MODES, ExecutorConfig, executor, run_tasks
+
+
+def _square(task):
+    k, path = task
+    if k == 3:
+        raise FeatureError("bad recording", path=path, group="g", sequence=f"s{k}")
+    return {"k": k, "sq": k * k, "pid": os.getpid()}
+
+
+def _boom(task):
+    raise ZeroDivisionError("not a named error")
+
+
+TASKS = [(k, f"/data/s{k}.parquet") for k in range(6)]
+
+
+@pytest.mark.parametrize("mode,workers", [("serial", None), ("thread", 1), ("thread", 3), ("process", 2)])
+def test_every_mode_returns_every_record_and_named_errors(mode, workers):
+    out = list(run_tasks(_square, TASKS, ExecutorConfig(mode, workers), desc="test"))
+    assert len(out) == len(TASKS)
+    errs = [r for r in out if isinstance(r, Exception)]
+    assert len(errs) == 1 and isinstance(errs[0], FeatureError)
+    assert errs[0].sequence == "s3" and "s3.parquet" in str(errs[0])
+    recs = sorted((r for r in out if isinstance(r, dict)), key=lambda r: r["k"])
+    assert [(r["k"], r["sq"]) for r in recs] == [(k, k * k) for k in range(6) if k != 3]
+    if mode == "process":
+        assert all(r["pid"] != os.getpid() for r in recs)  # ran in worker processes
+    if mode == "serial":
+        assert [r["k"] for r in out if isinstance(r, dict)] == [0, 1, 2, 4, 5]  # in order
+
+
+@pytest.mark.parametrize("mode", ["serial", "thread", "process"])
+def test_unnamed_errors_propagate(mode):
+    with pytest.raises(ZeroDivisionError):
+        list(run_tasks(_boom, TASKS[:3], ExecutorConfig(mode, 2)))
+
+
+def test_no_tasks_yields_nothing():
+    assert list(run_tasks(_square, [], ExecutorConfig("process", 2))) == []
+
+
+@pytest.mark.parametrize("kwargs", [{"mode": "cluster"}, {"n_workers": 0}, {"n_workers": 1.5}, {"n_workers": True},
+                                    {"dask_address": 8786}, {"memory_limit": 1.5}, {"memory_limit": True}])
+def test_bad_config_is_a_config_error(kwargs):
+    with pytest.raises(ConfigError):
+        ExecutorConfig(**kwargs)
+
+
+def test_from_params_and_facade_keywords_agree():
+    a = ExecutorConfig.from_params({"parallel_mode": "dask", "n_workers": 2, "dask_address": "tcp://h:8786",
+                                    "memory_limit": "1GB"})
+    assert a == executor("dask", 2, "tcp://h:8786", "1GB")
+    assert ExecutorConfig.from_params(None) == ExecutorConfig("serial")
+    assert ExecutorConfig.from_params({"parallel_mode": None}).mode == "serial"
+    with pytest.raises(ConfigError, match="unknown executor parameter"):
+        ExecutorConfig.from_params({"parallel_mode": "thread", "workers": 2})
+    assert set(PARALLEL_MODES) == {"serial", "thread", "process", "dask"}
+
+
+def test_unreachable_scheduler_is_a_config_error():
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # nothing listens there now
+    cfg = ExecutorConfig("dask", 1, f"tcp://127.0.0.1:{port}")
+    with pytest.raises(ConfigError, match="cannot reach the Dask scheduler"):
+        list(run_tasks(_square, TASKS[:2], cfg))
