@@ -18,13 +18,18 @@ import numpy as np
 DENSE_MAX_N = 48
 #: dense path: (frames × n × n) cells per chunk; tree path: points (frames × n) per chunk
 DENSE_CELLS = 2_000_000
-TREE_POINTS = 1_000_000
+TREE_POINTS = 262_144
 
 
-def chunk_frames(n: int, cap: int) -> int:
-    """Frames per chunk for a group of ``n`` so one chunk stays within the cell / point budget."""
+def chunk_frames(n: int, cap: int, dense: bool | None = None) -> int:
+    """Frames per chunk for a group of ``n`` so one chunk stays within the cell / point budget.
+
+    ``dense``: the chunk holds ``(frames × n × n)`` blocks (all pairs); None: whichever path
+    :func:`select_neighbors` takes for ``n``.
+    """
     n = max(int(n), 1)
-    budget = DENSE_CELLS // (n * n) if n <= DENSE_MAX_N else TREE_POINTS // n
+    dense = n <= DENSE_MAX_N if dense is None else dense
+    budget = DENSE_CELLS // (n * n) if dense else TREE_POINTS // n
     return max(1, min(int(cap), budget))
 
 

@@ -158,7 +158,7 @@ class PairFeatures(Feature):
         if p["cm"] is True and not cm:
             raise FeatureError("cm=True needs cm_per_pixel", group=data.attrs.get("group"), sequence=data.attrs.get("sequence"))
         hood = self.neighborhood(grid.n)
-        step = chunk_frames(grid.n, CHUNK_FRAMES)
+        step = chunk_frames(grid.n, CHUNK_FRAMES, dense=True if hood is None else None)
         for a in range(0, max(grid.T, 1), step):  # at least one (possibly empty) chunk
             b = min(grid.T, a + step)
             args = (grid, X, Y, vx, vy, H, present, a, b, dt, outs, cm if p["cm"] else None)
