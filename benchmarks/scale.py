@@ -25,6 +25,7 @@ Usage::
     python benchmarks/scale.py pipeline --quick    # a small smoke run
     python benchmarks/scale.py groups
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,8 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 PLAN = {
     "steps": [
         {"key": "kinematics", "feature": "kinematics", "params": {"outputs": ["speed", "heading", "angular_velocity"]}},
-        {"key": "nn", "feature": "nearest_neighbor", "params": {"k": 1}},
-        {"key": "pair", "feature": "pair", "params": {"outputs": ["distance", "facing"], "neighbors": 5}},
+        {"key": "nn", "feature": "nearest_neighbor", "params": {"k": 2}},
     ],
 }
 MODES = ("serial", "process", "dask")
@@ -59,14 +59,27 @@ def _status_mb(field: str) -> float:
 
 
 def _warm() -> float:
-    """Import what the tasks import (run in each worker before measuring); return its RSS (MB)."""
+    """Import and exercise what the tasks use on a tiny table (run in each worker before measuring).
+
+    Returns the RSS (MB) afterwards: the worker's baseline, before any recording.
+    """
+    import os
+
+    import pandas as pd
+
     import mosaic.features.engine
-    import mosaic.features.kinematics
-    import mosaic.features.pair
-    import mosaic.features.social
     import mosaic.media.frames
     import mosaic.tracks.convert  # noqa: F401
+    from mosaic.features.kinematics import Kinematics
+    from mosaic.features.social import NearestNeighbor
 
+    df, _, _ = walk(4, 100)
+    df["ANGLE"] = 0.0
+    out = Kinematics().apply(df).merge(NearestNeighbor().apply(df), on=["frame", "id"])
+    path = Path(tempfile.gettempdir()) / f".mosaic-scale-warm-{os.getpid()}.parquet"
+    out.to_parquet(path)
+    pd.read_parquet(path)
+    path.unlink()
     return _status_mb("VmRSS")
 
 
@@ -76,7 +89,12 @@ def _peak() -> float:
 
 # ------------------------------------------------------------------------------ pipeline data
 def build(folder: Path, n_groups: int, n_seq: int, n_animals: int, n_frames: int, video_frames: int) -> None:
-    """Raw TRex exports (one simulated group at a time) and a short video per recording, indexed."""
+    """Raw TRex exports and a short video per recording, indexed.
+
+    One group of ``n_seq`` recordings is simulated and rendered; the other groups are copies
+    of its files (the simulator's cost would otherwise dominate; throughput does not depend
+    on the values).
+    """
     from mosaic import Dataset
     from mosaic.core.safe_names import to_safe_name
     from mosaic.demo import simulate
@@ -84,14 +102,22 @@ def build(folder: Path, n_groups: int, n_seq: int, n_animals: int, n_frames: int
     from mosaic.demo.video import render_video
 
     ds = Dataset.create(folder, name="scale", meta={"fps_default": 30.0, "cm_per_pixel": 0.1})
-    for g in range(n_groups):
+    raw, media = ds.get_root("tracks_raw") / "trex", ds.get_root("media_raw")
+    first = "group_0"
+    for sim in simulate(1, n_seq, n_animals, n_frames, 30.0, seed=0, group_names=[first]):
+        write_trex_npz(sim, raw / first, basename=to_safe_name(sim.sequence))
+    for sim in simulate(1, n_seq, n_animals, video_frames, 30.0, seed=1, group_names=[first]):
+        render_video(sim, media / first / f"{to_safe_name(sim.sequence)}.mp4", scale=0.25)
+    for g in range(1, n_groups):
         name = f"group_{g}"
-        for sim in simulate(1, n_seq, n_animals, n_frames, 30.0, seed=g, group_names=[name]):
-            write_trex_npz(sim, ds.get_root("tracks_raw") / "trex" / to_safe_name(sim.group),
-                           basename=to_safe_name(sim.sequence))
-        for sim in simulate(1, n_seq, n_animals, video_frames, 30.0, seed=1000 + g, group_names=[name]):
-            render_video(sim, ds.get_root("media_raw") / to_safe_name(sim.group) / f"{to_safe_name(sim.sequence)}.mp4",
-                         scale=0.25)
+        for src in sorted((raw / first).iterdir()):
+            dst = raw / name / src.name.replace(first, name)
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dst)
+        for src in sorted((media / first).iterdir()):
+            dst = media / name / src.name.replace(first, name)
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dst)
     ds.index_tracks_raw(["tracks_raw/trex"], patterns=["*.npz"], src_format="trex_npz", group_from="parent")
     ds.index_media(["media_raw"])
 
@@ -157,18 +183,32 @@ def pipeline(args: argparse.Namespace) -> int:
     try:
         t0 = time.perf_counter()
         build(folder, args.groups, args.sequences, args.animals, args.frames, args.video_frames)
-        print(f"data: {args.groups * args.sequences} recordings x {args.frames} frames x {args.animals} animals "
-              f"(+ {args.video_frames}-frame videos), generated in {time.perf_counter() - t0:.0f} s")
+        print(
+            f"data: {args.groups * args.sequences} recordings x {args.frames} frames x {args.animals} animals "
+            f"(+ {args.video_frames}-frame videos), generated in {time.perf_counter() - t0:.0f} s"
+        )
         results, digests, workers = {}, {}, {}
-        cfg = {"distributed.worker.memory.target": False, "distributed.worker.memory.spill": False,
-               "distributed.worker.memory.pause": False}
+        cfg = {
+            "distributed.worker.memory.target": False,
+            "distributed.worker.memory.spill": False,
+            "distributed.worker.memory.pause": False,
+        }
         for mode in MODES:
             if mode != "dask":
                 results[mode] = run_stages(folder, mode, None)
             else:
-                with dask.config.set(cfg), LocalCluster(
-                        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None,
-                        memory_limit=args.memory_limit) as cluster, Client(cluster) as client:
+                with (
+                    dask.config.set(cfg),
+                    LocalCluster(
+                        n_workers=2,
+                        threads_per_worker=1,
+                        processes=True,
+                        host="127.0.0.1",
+                        dashboard_address=None,
+                        memory_limit=args.memory_limit,
+                    ) as cluster,
+                    Client(cluster) as client,
+                ):
                     before = client.run(_warm)
                     results[mode] = run_stages(folder, mode, cluster.scheduler_address)
                     peaks = client.run(_peak)
@@ -177,8 +217,11 @@ def pipeline(args: argparse.Namespace) -> int:
             digests[mode] = data_digest(folder)
         one_mb, all_mb, rows = table_sizes(folder)
         cluster_mb = 2 * limit
-        print(f"track tables in memory: {all_mb:.0f} MB in all ({rows:,} rows), {one_mb:.1f} MB the largest recording; "
-              f"cluster memory 2 x {limit:.0f} MB = {cluster_mb:.0f} MB -> dataset = {all_mb / cluster_mb:.1f} x the cluster")
+        print(
+            f"track tables in memory: {all_mb:.0f} MB in all ({rows:,} rows), {one_mb:.1f} MB the largest recording; "
+            f"cluster memory 2 x {limit:.0f} MB = {cluster_mb:.0f} MB -> "
+            f"dataset = {all_mb / cluster_mb:.1f} x the cluster"
+        )
         print(f"{'stage':<10}" + "".join(f"{m:>22}" for m in MODES))
         for stage in ("convert", "features", "frames"):
             cells = [f"{results[m][stage]:8.1f} s {all_mb / results[m][stage]:6.1f} MB/s" for m in MODES]
@@ -188,9 +231,14 @@ def pipeline(args: argparse.Namespace) -> int:
         same = all(digests[m] == digests["serial"] for m in MODES)
         print(f"data files byte-identical across modes: {same} ({len(digests['serial'])} files)")
         for a, (b, p) in sorted(workers.items()):
-            print(f"dask worker {a}: RSS after imports {b:.0f} MB, peak {p:.0f} MB (growth {p - b:.0f} MB = "
-                  f"{(p - b) / one_mb:.2f} x the largest recording's table; limit {limit:.0f} MB)")
-        print("feature tasks' worker peak RSS: " + ", ".join(f"{m} {results[m]['features_worker_peak_mb']:.0f} MB" for m in MODES))
+            print(
+                f"dask worker {a}: RSS after imports {b:.0f} MB, peak {p:.0f} MB (growth {p - b:.0f} MB = "
+                f"{(p - b) / one_mb:.2f} x the largest recording's table; limit {limit:.0f} MB)"
+            )
+        print(
+            "feature tasks' worker peak RSS: "
+            + ", ".join(f"{m} {results[m]['features_worker_peak_mb']:.0f} MB" for m in MODES)
+        )
         return 0 if same else 1
     finally:
         if not args.keep:
@@ -207,8 +255,14 @@ def walk(n: int, T: int, seed: int = 0):
     X = side * rng.random((1, n)) + np.cumsum(rng.normal(size=(T, n)), axis=0)
     Y = side * rng.random((1, n)) + np.cumsum(rng.normal(size=(T, n)), axis=0)
     X[rng.random((T, n)) < 0.02] = np.nan
-    df = pd.DataFrame({"frame": np.repeat(np.arange(T, dtype=np.int64), n), "id": np.tile(np.arange(n), T),
-                       "X": X.ravel(), "Y": Y.ravel()})
+    df = pd.DataFrame(
+        {
+            "frame": np.repeat(np.arange(T, dtype=np.int64), n),
+            "id": np.tile(np.arange(n), T),
+            "X": X.ravel(),
+            "Y": Y.ravel(),
+        }
+    )
     df.attrs.update({"fps": 30.0, "group": "g", "sequence": "s"})
     return df, X, Y
 
@@ -238,7 +292,7 @@ def knn_floor(X: np.ndarray, Y: np.ndarray, k: int) -> int:
     step = chunk_frames(n, 4096)
     rows = 0
     for a in range(0, T, step):
-        x, y = X[a:a + step], Y[a:a + step]
+        x, y = X[a : a + step], Y[a : a + step]
         if n <= DENSE_MAX_N:
             d = np.hypot(x[:, None, :] - x[:, :, None], y[:, None, :] - y[:, :, None])
             d[np.isnan(d) | np.eye(n, dtype=bool)[None]] = np.inf
@@ -265,7 +319,7 @@ def all_pairs_floor(X: np.ndarray, Y: np.ndarray) -> int:
     step = max(1, min(4096, DENSE_CELLS // (n * n)))
     rows = 0
     for a in range(0, T, step):
-        x, y = X[a:a + step], Y[a:a + step]
+        x, y = X[a : a + step], Y[a : a + step]
         ok = np.isfinite(x)
         m = ok[:, :, None] & ok[:, None, :] & ~np.eye(n, dtype=bool)[None]
         t, i, j = np.nonzero(m)
@@ -309,9 +363,13 @@ def groups(args: argparse.Namespace) -> int:
     for n in args.sizes:
         r = one_size(n, args.group_frames, args.all_pairs_rows)
         rows.append(r)
-        print(f"n={n:5d} T={r['T']}: NN k=1 {r['nn']:7.2f} s (floor {r['nn_floor']:6.2f} s) | pair k=5 {r['pair_k5']:7.2f} s "
-              f"({r['pair_k5_rows']:,} rows; floor {r['pair_k5_floor']:6.2f} s) | all pairs {r['pair_all']:9.2f} s "
-              f"(floor {r['pair_all_floor']:8.2f} s; measured on {r['all_frames']} frames, scaled)", flush=True)
+        print(
+            f"n={n:5d} T={r['T']}: NN k=1 {r['nn']:7.2f} s (floor {r['nn_floor']:6.2f} s) | "
+            f"pair k=5 {r['pair_k5']:7.2f} s "
+            f"({r['pair_k5_rows']:,} rows; floor {r['pair_k5_floor']:6.2f} s) | all pairs {r['pair_all']:9.2f} s "
+            f"(floor {r['pair_all_floor']:8.2f} s; measured on {r['all_frames']} frames, scaled)",
+            flush=True,
+        )
     logn = np.log([r["n"] for r in rows])
     for key in ("nn", "nn_floor", "pair_k5", "pair_k5_floor", "pair_all", "pair_all_floor"):
         b = np.polyfit(logn, np.log([r[key] for r in rows]), 1)[0]
@@ -323,12 +381,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="what", required=True)
     p = sub.add_parser("pipeline")
-    p.add_argument("--groups", type=int, default=6)
+    p.add_argument("--groups", type=int, default=32)
     p.add_argument("--sequences", type=int, default=8)
     p.add_argument("--animals", type=int, default=8)
-    p.add_argument("--frames", type=int, default=45_000)
+    p.add_argument("--frames", type=int, default=24_000)
     p.add_argument("--video-frames", type=int, default=300)
-    p.add_argument("--memory-limit", default="256MiB", help="per Dask worker")
+    p.add_argument("--memory-limit", default="300MiB", help="per Dask worker")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--workdir")
     p.add_argument("--keep", action="store_true")

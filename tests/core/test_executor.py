@@ -1,4 +1,5 @@
 """The shared executor: validation, every mode returns every task's record, named errors come back as values."""
+
 from __future__ import annotations
 
 import os
@@ -48,16 +49,27 @@ def test_no_tasks_yields_nothing():
     assert list(run_tasks(_square, [], ExecutorConfig("process", 2))) == []
 
 
-@pytest.mark.parametrize("kwargs", [{"mode": "cluster"}, {"n_workers": 0}, {"n_workers": 1.5}, {"n_workers": True},
-                                    {"dask_address": 8786}, {"memory_limit": 1.5}, {"memory_limit": True}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"mode": "cluster"},
+        {"n_workers": 0},
+        {"n_workers": 1.5},
+        {"n_workers": True},
+        {"dask_address": 8786},
+        {"memory_limit": 1.5},
+        {"memory_limit": True},
+    ],
+)
 def test_bad_config_is_a_config_error(kwargs):
     with pytest.raises(ConfigError):
         ExecutorConfig(**kwargs)
 
 
 def test_from_params_and_facade_keywords_agree():
-    a = ExecutorConfig.from_params({"parallel_mode": "dask", "n_workers": 2, "dask_address": "tcp://h:8786",
-                                    "memory_limit": "1GB"})
+    a = ExecutorConfig.from_params(
+        {"parallel_mode": "dask", "n_workers": 2, "dask_address": "tcp://h:8786", "memory_limit": "1GB"}
+    )
     assert a == executor("dask", 2, "tcp://h:8786", "1GB")
     assert ExecutorConfig.from_params(None) == ExecutorConfig("serial")
     assert ExecutorConfig.from_params({"parallel_mode": None}).mode == "serial"

@@ -1,4 +1,5 @@
-"""Neighbourhood-limited pair and nearest-neighbour features equal the all-pairs results restricted to the neighbourhood."""
+"""Neighbourhood-limited pair and nearest-neighbour features equal all pairs restricted to the neighbourhood."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -53,7 +54,7 @@ def test_select_neighbors_matches_brute_force(monkeypatch, k, radius, path):
         monkeypatch.setattr(nb_mod, "DENSE_MAX_N", 1)
     _, X, Y = _walk(25, 9, seed=4)
     t, i, j, rank = select_neighbors(X, Y, k, radius)
-    got = set(zip(t.tolist(), i.tolist(), j.tolist(), rank.tolist()))
+    got = set(zip(t.tolist(), i.tolist(), j.tolist(), rank.tolist(), strict=True))
     assert got == _brute(X, Y, k, radius)
     assert len(got) == len(t)  # no duplicates
     # ordered by (t, i, rank)
@@ -68,8 +69,14 @@ def test_select_neighbors_tree_never_crosses_frames(monkeypatch):
     Y = np.zeros_like(X)
     t, i, j, rank = select_neighbors(X, Y, 2, None)
     assert set(t.tolist()) == {0}
-    assert set(zip(i.tolist(), j.tolist(), rank.tolist())) == {(0, 1, 1), (0, 2, 2), (1, 0, 1), (1, 2, 2),
-                                                               (2, 1, 1), (2, 0, 2)}
+    assert set(zip(i.tolist(), j.tolist(), rank.tolist(), strict=True)) == {
+        (0, 1, 1),
+        (0, 2, 2),
+        (1, 0, 1),
+        (1, 2, 2),
+        (2, 1, 1),
+        (2, 0, 2),
+    }
 
 
 def _restricted(all_pairs: pd.DataFrame, k, radius) -> pd.DataFrame:
@@ -110,7 +117,9 @@ def test_auto_is_all_pairs_for_small_groups_and_k_nearest_for_large():
     big, _, _ = _walk(3, 40, seed=2, nan_frac=0.0)
     out = PairFeatures(outputs=["distance"]).apply(big)
     assert len(out) == 3 * 40 * AUTO_K
-    assert out.groupby(["frame", "id"])["neighbor_rank"].apply(list).map(lambda r: r == list(range(1, AUTO_K + 1))).all()
+    assert (
+        out.groupby(["frame", "id"])["neighbor_rank"].apply(list).map(lambda r: r == list(range(1, AUTO_K + 1))).all()
+    )
     want = _restricted(PairFeatures(outputs=["distance"], neighbors="all").apply(big), AUTO_K, None)
     pd.testing.assert_frame_equal(out.set_index(KEY).sort_index(), want[list(out.columns[3:])], check_exact=True)
 
@@ -143,8 +152,17 @@ def test_nearest_neighbor_paths_agree_with_all_pairs(monkeypatch, path):
         assert got.loc[~have, f"nn{r}_id"].isna().all()
 
 
-@pytest.mark.parametrize("params", [{"neighbors": 0}, {"neighbors": "some"}, {"neighbors": True}, {"radius": -1.0},
-                                    {"radius": float("nan")}, {"radius": "5"}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"neighbors": 0},
+        {"neighbors": "some"},
+        {"neighbors": True},
+        {"radius": -1.0},
+        {"radius": float("nan")},
+        {"radius": "5"},
+    ],
+)
 def test_bad_neighbourhood_params(params):
     with pytest.raises(FeatureError):
         PairFeatures(**params)

@@ -9,6 +9,7 @@ timestamp columns, JSON files equal up to timings and timestamps.
 A worker killed in the middle of writing a feature file leaves no partial output: Dask runs
 the task again on a live worker, and with worker processes the run fails and a rerun completes.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,8 +34,7 @@ ROOTS = ("tracks", "features", "frames", "models")
 def cluster():
     from distributed import LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as c:
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None) as c:
         yield c
 
 
@@ -98,7 +98,11 @@ def test_every_stage_identical_under_serial_process_and_dask(demo_template_video
     for mode in ("process", "dask"):
         diff = sorted(k for k in ref.keys() | got[mode].keys() if ref.get(k) != got[mode].get(k))
         assert not diff, (mode, diff[:10])
-    info = [json.loads((tmp_path / "dask" / k).read_text()) for k in ref if k.startswith("features/") and k.endswith("run.json")]
+    info = [
+        json.loads((tmp_path / "dask" / k).read_text())
+        for k in ref
+        if k.startswith("features/") and k.endswith("run.json")
+    ]
     stats = [i["stats"] for i in info if "stats" in i]  # feature runs (prediction runs record no stats)
     assert len(stats) == 3 and all(s["parallel_mode"] == "dask" and s["max_worker_peak_rss_mb"] > 0 for s in stats)
 
@@ -110,7 +114,7 @@ class DieOnce(Feature):
 
     name = "die_once"
     version = "1"
-    defaults = {"marker": "", "victim": ""}  # noqa: RUF012 - Feature's declared class attribute
+    defaults = {"marker": "", "victim": ""}
     required_columns = ("frame", "id", "X", "Y")
     output_key = KEY_PAIR
 
@@ -176,8 +180,11 @@ def test_worker_killed_mid_write_leaves_no_partial_file_and_rerun_completes(demo
         assert victims == []  # no output file of the killed recording
         res = run_feature(ds, feat, **ex)  # the rerun completes
     assert marker.exists() and res.run_id == ref.run_id
-    leftovers = [p for p in (tmp_path / mode / "features").rglob("*") if p.is_file() and p.name.startswith(".")
-                 and not p.name.endswith(".lock")]
+    leftovers = [
+        p
+        for p in (tmp_path / mode / "features").rglob("*")
+        if p.is_file() and p.name.startswith(".") and not p.name.endswith(".lock")
+    ]
     # the dead writer left its hidden temporary file (never a partial output), which the sweep removes
     assert leftovers and all(is_temp_file(p) for p in leftovers)
     assert sorted(ds.clean_temp_files()) == sorted(leftovers)

@@ -24,6 +24,7 @@ stage records it against the recording and goes on); any other exception propaga
 would serially. A Dask worker that dies mid-task has its task retried on another worker by
 the scheduler; since tasks write atomically, no partial file is left either way.
 """
+
 from __future__ import annotations
 
 import os
@@ -53,12 +54,15 @@ class ExecutorConfig:
         if w is not None and (isinstance(w, bool) or not isinstance(w, int) or w < 1):
             raise ConfigError("n_workers must be a positive int or None", expected="int >= 1 or None", found=w)
         if self.dask_address is not None and not isinstance(self.dask_address, str):
-            raise ConfigError("dask_address must be a scheduler address string", expected="'tcp://host:8786'",
-                              found=self.dask_address)
-        if self.memory_limit is not None and (isinstance(self.memory_limit, bool)
-                                              or not isinstance(self.memory_limit, (str, int))):
-            raise ConfigError("memory_limit must be bytes (int) or a size string", expected="e.g. '2GB'",
-                              found=self.memory_limit)
+            raise ConfigError(
+                "dask_address must be a scheduler address string", expected="'tcp://host:8786'", found=self.dask_address
+            )
+        if self.memory_limit is not None and (
+            isinstance(self.memory_limit, bool) or not isinstance(self.memory_limit, (str, int))
+        ):
+            raise ConfigError(
+                "memory_limit must be bytes (int) or a size string", expected="e.g. '2GB'", found=self.memory_limit
+            )
 
     @classmethod
     def from_params(cls, params: dict[str, Any] | None) -> ExecutorConfig:
@@ -71,12 +75,20 @@ class ExecutorConfig:
         unknown = sorted(set(params) - known)
         if unknown:
             raise ConfigError("unknown executor parameter(s)", expected=sorted(known), found=unknown)
-        return cls(mode=params.get("parallel_mode") or "serial", n_workers=params.get("n_workers"),
-                   dask_address=params.get("dask_address"), memory_limit=params.get("memory_limit"))
+        return cls(
+            mode=params.get("parallel_mode") or "serial",
+            n_workers=params.get("n_workers"),
+            dask_address=params.get("dask_address"),
+            memory_limit=params.get("memory_limit"),
+        )
 
 
-def executor(parallel_mode: str = "serial", n_workers: int | None = None, dask_address: str | None = None,
-             memory_limit: str | int | None = None) -> ExecutorConfig:
+def executor(
+    parallel_mode: str = "serial",
+    n_workers: int | None = None,
+    dask_address: str | None = None,
+    memory_limit: str | int | None = None,
+) -> ExecutorConfig:
     """Validated :class:`ExecutorConfig` from the facade's keyword arguments."""
     return ExecutorConfig(parallel_mode, n_workers, dask_address, memory_limit)
 
@@ -89,8 +101,14 @@ def _call(fn: Callable[[Any], Any], task: Any) -> Any:
         return exc
 
 
-def run_tasks(fn: Callable[[Any], Any], tasks: Sequence[Any], config: ExecutorConfig | None = None, *,
-              desc: str = "tasks", unit: str = "recording") -> Iterator[Any]:
+def run_tasks(
+    fn: Callable[[Any], Any],
+    tasks: Sequence[Any],
+    config: ExecutorConfig | None = None,
+    *,
+    desc: str = "tasks",
+    unit: str = "recording",
+) -> Iterator[Any]:
     """Yield ``fn(task)`` for each task (or the :class:`MosaicError` it raised), as tasks complete.
 
     Parameters
@@ -152,20 +170,31 @@ def dask_client(config: ExecutorConfig):
     try:
         from distributed import Client, LocalCluster
     except ImportError as exc:  # pragma: no cover - installed in the project env
-        raise ConfigError("parallel_mode='dask' needs dask.distributed", expected="pip install 'dask[distributed]'",
-                          found=str(exc)) from exc
+        raise ConfigError(
+            "parallel_mode='dask' needs dask.distributed", expected="pip install 'dask[distributed]'", found=str(exc)
+        ) from exc
     address = config.dask_address or os.environ.get(DASK_ENV)
     if address:
         try:
             return Client(address, timeout="20s"), None
         except OSError as exc:
-            raise ConfigError("cannot reach the Dask scheduler", expected="a running scheduler", found=address,
-                              hint=f"start one (dask scheduler) or unset dask_address / ${DASK_ENV}") from exc
+            raise ConfigError(
+                "cannot reach the Dask scheduler",
+                expected="a running scheduler",
+                found=address,
+                hint=f"start one (dask scheduler) or unset dask_address / ${DASK_ENV}",
+            ) from exc
     kwargs: dict[str, Any] = {}
     if config.memory_limit is not None:
         kwargs["memory_limit"] = config.memory_limit
-    cluster = LocalCluster(n_workers=config.n_workers or 2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                           dashboard_address=None, **kwargs)
+    cluster = LocalCluster(
+        n_workers=config.n_workers or 2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        **kwargs,
+    )
     return Client(cluster), cluster
 
 

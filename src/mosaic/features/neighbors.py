@@ -11,6 +11,7 @@ Both give the same partners (ties in distance go to the lower column), ranked by
 distances are ``hypot(x_j - x_i, y_j - y_i)`` as in the dense pair features. Individuals with a
 NaN position have no neighbours and are nobody's neighbour.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -33,8 +34,9 @@ def chunk_frames(n: int, cap: int, dense: bool | None = None) -> int:
     return max(1, min(int(cap), budget))
 
 
-def select_neighbors(X: np.ndarray, Y: np.ndarray, k: int | None = None,
-                     radius: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def select_neighbors(
+    X: np.ndarray, Y: np.ndarray, k: int | None = None, radius: float | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Neighbours of every (frame, individual) of a ``(T, n)`` block.
 
     Parameters

@@ -19,6 +19,7 @@ Modules: :mod:`.index` (the run index), :mod:`.scope` (recordings and frames in 
 :mod:`.tasks` (task inputs and running one task), :mod:`.writer` (the streaming writer),
 :mod:`.run` (orchestration) and :mod:`.load` (reading runs back).
 """
+
 from __future__ import annotations
 
 from mosaic.core.executor import DASK_ENV, PARALLEL_MODES
@@ -39,8 +40,31 @@ from .tasks import _build_tasks, _Source, _Task, execute_task, load_task_input
 from .writer import TRIM_EVERY_CHUNKS, write_output
 
 __all__ = [
-    "DASK_ENV", "FEATURES_INDEX", "PARALLEL_MODES", "RUN_INFO", "TRIM_EVERY_CHUNKS", "RunPlan", "_Source", "_Task",
-    "_build_tasks", "execute", "execute_task", "feature_files", "feature_index_path", "feature_root", "iter_feature",
-    "latest_run_id", "list_feature_runs", "load_feature", "load_result", "load_task_input", "pending", "plan_run",
-    "read_feature_index", "record", "run_feature", "select_sequences", "write_output",
+    "DASK_ENV",
+    "FEATURES_INDEX",
+    "PARALLEL_MODES",
+    "RUN_INFO",
+    "TRIM_EVERY_CHUNKS",
+    "RunPlan",
+    "_Source",
+    "_Task",
+    "_build_tasks",
+    "execute",
+    "execute_task",
+    "feature_files",
+    "feature_index_path",
+    "feature_root",
+    "iter_feature",
+    "latest_run_id",
+    "list_feature_runs",
+    "load_feature",
+    "load_result",
+    "load_task_input",
+    "pending",
+    "plan_run",
+    "read_feature_index",
+    "record",
+    "run_feature",
+    "select_sequences",
+    "write_output",
 ]

@@ -1,4 +1,5 @@
 """The feature run index: paths, ``features/<name>/index.csv`` and the runs it records."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -15,12 +16,23 @@ from ..base import Result
 FEATURES_INDEX = IndexSchema(
     name="features",
     columns=(
-        "feature", "version", "run_id", "group", "sequence", "group_safe", "sequence_safe", "abs_path",
-        "n_rows", "params_json", "inputs_json", "filters_json", "created_iso",
+        "feature",
+        "version",
+        "run_id",
+        "group",
+        "sequence",
+        "group_safe",
+        "sequence_safe",
+        "abs_path",
+        "n_rows",
+        "params_json",
+        "inputs_json",
+        "filters_json",
+        "created_iso",
     ),
     key=("run_id", "group", "sequence"),
-    text_columns=NAME_COLUMNS + ("abs_path", "feature", "version", "run_id", "params_json", "inputs_json",
-                                 "filters_json", "created_iso"),
+    text_columns=NAME_COLUMNS
+    + ("abs_path", "feature", "version", "run_id", "params_json", "inputs_json", "filters_json", "created_iso"),
 )
 RUN_INFO = "run.json"
 
@@ -66,9 +78,14 @@ def list_feature_runs(ds: DatasetCore, name: str | None = None) -> pd.DataFrame:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
     idx = pd.concat(frames, ignore_index=True)
     g = idx.groupby(["feature", "run_id"], sort=False)
-    out = g.agg(version=("version", "first"), n_sequences=("sequence", "size"), n_rows=("n_rows", "sum"),
-                created_iso=("created_iso", "max"), params_json=("params_json", "first"),
-                inputs_json=("inputs_json", "first")).reset_index()
+    out = g.agg(
+        version=("version", "first"),
+        n_sequences=("sequence", "size"),
+        n_rows=("n_rows", "sum"),
+        created_iso=("created_iso", "max"),
+        params_json=("params_json", "first"),
+        inputs_json=("inputs_json", "first"),
+    ).reset_index()
     return out.sort_values(["feature", "created_iso"], kind="stable").reset_index(drop=True)[cols]
 
 
@@ -76,10 +93,17 @@ def _resolve_upstream(ds: DatasetCore, res: Result) -> tuple[str, pd.DataFrame]:
     idx = read_feature_index(ds, res.feature)
     run_id = res.run_id or latest_run_id(ds, res.feature)
     if run_id is None:
-        raise FeatureError(f"upstream feature {res.feature!r} has no run", path=feature_index_path(ds, res.feature),
-                           hint=f"run_feature(ds, {res.feature!r}) first")
+        raise FeatureError(
+            f"upstream feature {res.feature!r} has no run",
+            path=feature_index_path(ds, res.feature),
+            hint=f"run_feature(ds, {res.feature!r}) first",
+        )
     rows = idx[idx["run_id"] == run_id]
     if rows.empty:
-        raise FeatureError(f"upstream run {res.feature}/{run_id} not found", path=feature_index_path(ds, res.feature),
-                           expected=sorted(set(idx["run_id"])) or "a recorded run", found=run_id)
+        raise FeatureError(
+            f"upstream run {res.feature}/{run_id} not found",
+            path=feature_index_path(ds, res.feature),
+            expected=sorted(set(idx["run_id"])) or "a recorded run",
+            found=run_id,
+        )
     return run_id, rows

@@ -1,4 +1,5 @@
 """Reading a feature run back: its files, one recording at a time, or one table."""
+
 from __future__ import annotations
 
 import os
@@ -15,8 +16,9 @@ from .index import _resolve_upstream
 from .scope import _as_list
 
 
-def feature_files(ds: DatasetCore, name: str, run_id: str | None = None, groups: Any = None,
-                  sequences: Any = None) -> pd.DataFrame:
+def feature_files(
+    ds: DatasetCore, name: str, run_id: str | None = None, groups: Any = None, sequences: Any = None
+) -> pd.DataFrame:
     """Index rows (with ``path`` resolved) of one run of ``name`` (latest when ``run_id`` is None).
 
     Raises
@@ -35,14 +37,25 @@ def feature_files(ds: DatasetCore, name: str, run_id: str | None = None, groups:
     return rows.reset_index(drop=True)
 
 
-def iter_feature(ds: DatasetCore, name: str, run_id: str | None = None, groups: Any = None,
-                 sequences: Any = None, columns: list[str] | None = None) -> Iterator[tuple[str, str, pd.DataFrame]]:
+def iter_feature(
+    ds: DatasetCore,
+    name: str,
+    run_id: str | None = None,
+    groups: Any = None,
+    sequences: Any = None,
+    columns: list[str] | None = None,
+) -> Iterator[tuple[str, str, pd.DataFrame]]:
     """Yield ``(group, sequence, table)`` of one run, one recording at a time (bounded memory)."""
     rows = feature_files(ds, name, run_id, groups, sequences)
-    for g, s, p in zip(rows["group"], rows["sequence"], rows["path"]):
+    for g, s, p in zip(rows["group"], rows["sequence"], rows["path"], strict=True):
         if not os.path.exists(p):
-            raise FeatureError("feature output listed in the index is missing", path=p, group=g, sequence=s,
-                               hint="rerun with overwrite=True")
+            raise FeatureError(
+                "feature output listed in the index is missing",
+                path=p,
+                group=g,
+                sequence=s,
+                hint="rerun with overwrite=True",
+            )
         yield g, s, _read_feature_file(p, g, s, columns)
 
 
@@ -55,16 +68,34 @@ def _read_feature_file(path: str, group: str, sequence: str, columns: list[str] 
         if columns is not None:
             absent = [c for c in columns if c not in pq.read_schema(path).names]
             if absent:
-                raise FeatureError("feature output lacks requested columns", path=path, group=group, sequence=sequence,
-                                   expected=list(columns), found=f"missing {absent}")
+                raise FeatureError(
+                    "feature output lacks requested columns",
+                    path=path,
+                    group=group,
+                    sequence=sequence,
+                    expected=list(columns),
+                    found=f"missing {absent}",
+                )
         return pd.read_parquet(path, columns=columns)
     except (OSError, pa.ArrowException, ValueError) as exc:
-        raise FeatureError("feature output is not readable parquet", path=path, group=group, sequence=sequence,
-                           found=str(exc).splitlines()[0], hint="rerun the feature with overwrite=True") from exc
+        raise FeatureError(
+            "feature output is not readable parquet",
+            path=path,
+            group=group,
+            sequence=sequence,
+            found=str(exc).splitlines()[0],
+            hint="rerun the feature with overwrite=True",
+        ) from exc
 
 
-def load_feature(ds: DatasetCore, name: str, run_id: str | None = None, groups: Any = None,
-                 sequences: Any = None, columns: list[str] | None = None) -> pd.DataFrame:
+def load_feature(
+    ds: DatasetCore,
+    name: str,
+    run_id: str | None = None,
+    groups: Any = None,
+    sequences: Any = None,
+    columns: list[str] | None = None,
+) -> pd.DataFrame:
     """One run of feature ``name`` (the latest when ``run_id`` is None) as one table.
 
     Columns ``group``, ``sequence`` come first, then the feature's key and values.

@@ -7,6 +7,7 @@
   the shared executor (:mod:`mosaic.core.executor`); each task returns a small record;
 * **record** — ``run.json`` then the index rows, written once by the driver.
 """
+
 from __future__ import annotations
 
 import json
@@ -65,14 +66,18 @@ class RunPlan:
 
     @property
     def scope_list(self) -> list[list[str]]:
-        return [[g, s] for g, s in zip(self.scope["group"], self.scope["sequence"])]
+        return [[g, s] for g, s in zip(self.scope["group"], self.scope["sequence"], strict=True)]
 
     def result(self) -> Result:
         return Result(self.feature.name, self.run_id, tuple(self.out_paths.values()))
 
     def inputs_json(self) -> str:
-        return canonical_json([{"feature": i.feature, "run_id": self.upstream[i][1]} if isinstance(i, Result) else i
-                               for i in self.feature.inputs])
+        return canonical_json(
+            [
+                {"feature": i.feature, "run_id": self.upstream[i][1]} if isinstance(i, Result) else i
+                for i in self.feature.inputs
+            ]
+        )
 
 
 def run_feature(
@@ -144,12 +149,22 @@ def run_feature(
     if parallel_workers is not None and (not isinstance(parallel_workers, int) or parallel_workers < 1):
         raise ConfigError("parallel_workers must be a positive int or None", found=parallel_workers)
     config = ExecutorConfig(parallel_mode, parallel_workers, dask_address, memory_limit)
-    plan = plan_run(ds, make_feature(feature, registry), groups, sequences, overlap_frames,
-                    (filter_start_frame, filter_end_frame, filter_start_time, filter_end_time))
+    plan = plan_run(
+        ds,
+        make_feature(feature, registry),
+        groups,
+        sequences,
+        overlap_frames,
+        (filter_start_frame, filter_end_frame, filter_start_time, filter_end_time),
+    )
     todo = pending(ds, plan, overwrite)
     if not todo:
-        log.info("feature %s run %s: all %d outputs exist, nothing to do", plan.feature.name, plan.run_id,
-                 len(plan.out_paths))
+        log.info(
+            "feature %s run %s: all %d outputs exist, nothing to do",
+            plan.feature.name,
+            plan.run_id,
+            len(plan.out_paths),
+        )
         return plan.result()
     records, errors, stats = execute(ds, plan, todo, config)
     record(ds, plan, records, stats)
@@ -161,34 +176,61 @@ def run_feature(
     return plan.result()
 
 
-def plan_run(ds: DatasetCore, feat: Feature, groups: Any, sequences: Any, overlap_frames: int,
-             filters: tuple[Any, Any, Any, Any]) -> RunPlan:
+def plan_run(
+    ds: DatasetCore, feat: Feature, groups: Any, sequences: Any, overlap_frames: int, filters: tuple[Any, Any, Any, Any]
+) -> RunPlan:
     """Validate the call and identify the run (scope, inputs, filters → ``run_id``, output paths)."""
     if not feat.name or feat.name == TRACKS:
-        raise FeatureError("a feature needs a name (not 'tracks')", expected="class attribute `name`",
-                           found=f"{type(feat).__name__}.name = {feat.name!r}")
+        raise FeatureError(
+            "a feature needs a name (not 'tracks')",
+            expected="class attribute `name`",
+            found=f"{type(feat).__name__}.name = {feat.name!r}",
+        )
     if not isinstance(overlap_frames, (int, np.integer)) or overlap_frames < 0:
         raise ConfigError("overlap_frames must be a non-negative int", found=overlap_frames)
     frame_range = _frame_filters(ds, *filters)
     if overlap_frames and frame_range is not None:
-        raise ConfigError("overlap_frames and frame/time filters cannot be combined",
-                          found={"overlap_frames": overlap_frames, "filter_frames": frame_range})
+        raise ConfigError(
+            "overlap_frames and frame/time filters cannot be combined",
+            found={"overlap_frames": overlap_frames, "filter_frames": frame_range},
+        )
     if overlap_frames and ds.dataset_type != "continuous":
-        raise ConfigError("overlap_frames needs a continuous dataset", path=ds.manifest_path,
-                          expected="dataset_type: continuous", found=ds.dataset_type)
+        raise ConfigError(
+            "overlap_frames needs a continuous dataset",
+            path=ds.manifest_path,
+            expected="dataset_type: continuous",
+            found=ds.dataset_type,
+        )
     scope = select_sequences(ds, groups, sequences)
     if scope.empty:
-        raise FeatureError("no sequences in scope", path=ds.get_root("tracks") / "index.csv",
-                           found={"groups": groups, "sequences": sequences})
+        raise FeatureError(
+            "no sequences in scope",
+            path=ds.get_root("tracks") / "index.csv",
+            found={"groups": groups, "sequences": sequences},
+        )
     upstream = _upstream_paths(ds, feat, scope)
-    track_paths = {(g, s): str(ds.resolve_path(p)) for g, s, p in zip(scope["group"], scope["sequence"], scope["abs_path"])}
+    track_paths = {
+        (g, s): str(ds.resolve_path(p))
+        for g, s, p in zip(scope["group"], scope["sequence"], scope["abs_path"], strict=True)
+    }
     identities = _input_identities(feat, track_paths, upstream)
     filt = {"frame_range": list(frame_range) if frame_range else None, "overlap_frames": int(overlap_frames)}
-    scope_list = [[g, s] for g, s in zip(scope["group"], scope["sequence"])]
-    run_id = make_run_id({"feature": feat.name, "version": feat.version, "params": feat.get_params(),
-                          "inputs": identities, "scope": scope_list, "filters": filt})
+    scope_list = [[g, s] for g, s in zip(scope["group"], scope["sequence"], strict=True)]
+    run_id = make_run_id(
+        {
+            "feature": feat.name,
+            "version": feat.version,
+            "params": feat.get_params(),
+            "inputs": identities,
+            "scope": scope_list,
+            "filters": filt,
+        }
+    )
     out_dir = feature_root(ds, feat.name) / run_id
-    out_paths = {(g, s): out_dir / f"{sequence_key(g, s)}.parquet" for g, s in zip(scope["group"], scope["sequence"])}
+    out_paths = {
+        (g, s): out_dir / f"{sequence_key(g, s)}.parquet"
+        for g, s in zip(scope["group"], scope["sequence"], strict=True)
+    }
     return RunPlan(feat, run_id, scope, track_paths, upstream, filt, frame_range, int(overlap_frames), out_paths)
 
 
@@ -196,12 +238,18 @@ def _upstream_paths(ds: DatasetCore, feat: Feature, scope: pd.DataFrame) -> dict
     upstream = {}
     for res in feat.inputs.results:
         run_id_up, rows = _resolve_upstream(ds, res)
-        paths = {(g, s): str(ds.resolve_path(p)) for g, s, p in zip(rows["group"], rows["sequence"], rows["abs_path"])}
-        missing = [(g, s) for g, s in zip(scope["group"], scope["sequence"]) if (g, s) not in paths]
+        paths = {
+            (g, s): str(ds.resolve_path(p))
+            for g, s, p in zip(rows["group"], rows["sequence"], rows["abs_path"], strict=True)
+        }
+        missing = [(g, s) for g, s in zip(scope["group"], scope["sequence"], strict=True) if (g, s) not in paths]
         if missing:
-            raise FeatureError(f"upstream run {res.feature}/{run_id_up} lacks sequences in scope",
-                               path=feature_index_path(ds, res.feature), expected="every (group, sequence) in scope",
-                               found=f"missing {missing[:5]}{' ...' if len(missing) > 5 else ''}")
+            raise FeatureError(
+                f"upstream run {res.feature}/{run_id_up} lacks sequences in scope",
+                path=feature_index_path(ds, res.feature),
+                expected="every (group, sequence) in scope",
+                found=f"missing {missing[:5]}{' ...' if len(missing) > 5 else ''}",
+            )
         upstream[res] = (res.feature, run_id_up, paths)
     return upstream
 
@@ -228,20 +276,35 @@ def pending(ds: DatasetCore, plan: RunPlan, overwrite: bool) -> list[tuple[str, 
     idx = read_feature_index(ds, plan.feature.name)
     if not overwrite and len(idx):
         mine = idx[idx["run_id"] == plan.run_id]
-        done = {(g, s) for g, s, p in zip(mine["group"], mine["sequence"], mine["abs_path"]) if ds.resolve_path(p).exists()}
+        done = {
+            (g, s)
+            for g, s, p in zip(mine["group"], mine["sequence"], mine["abs_path"], strict=True)
+            if ds.resolve_path(p).exists()
+        }
     return [k for k in plan.out_paths if k not in done]
 
 
-def execute(ds: DatasetCore, plan: RunPlan, todo: list[tuple[str, str]],
-            config: ExecutorConfig) -> tuple[list[dict], list[Exception], dict[str, Any]]:
+def execute(
+    ds: DatasetCore, plan: RunPlan, todo: list[tuple[str, str]], config: ExecutorConfig
+) -> tuple[list[dict], list[Exception], dict[str, Any]]:
     """Fit (global features, over the whole scope), then run the pending tasks on the executor.
 
     Returns the records of the written outputs, the named errors and run statistics.
     """
     feat = plan.feature
     base_meta = {"fps_default": _fmt(ds.meta.get("fps_default")), "cm_default": _fmt(ds.meta.get("cm_per_pixel"))}
-    tasks_all = _build_tasks(ds, feat, plan.run_id, plan.scope, plan.track_paths, plan.upstream, plan.out_paths,
-                             plan.frame_range, plan.overlap, base_meta)
+    tasks_all = _build_tasks(
+        ds,
+        feat,
+        plan.run_id,
+        plan.scope,
+        plan.track_paths,
+        plan.upstream,
+        plan.out_paths,
+        plan.frame_range,
+        plan.overlap,
+        base_meta,
+    )
     if feat.needs_fit:  # one sequence loaded at a time
         feat.fit(load_task_input(tasks_all[k]) for k in plan.out_paths)
         for t in tasks_all.values():
@@ -257,10 +320,20 @@ def execute(ds: DatasetCore, plan: RunPlan, todo: list[tuple[str, str]],
         records.append(r)
         if r.get("peak_rss_mb"):
             peaks.append(r["peak_rss_mb"])
-    stats = {"seconds": round(time.perf_counter() - t_run, 4), "n_computed": len(records), "parallel_mode": config.mode,
-             "max_worker_peak_rss_mb": round(max(peaks), 1) if peaks else None}
-    log.info("feature %s run %s: %d sequence(s) in %.2f s (worker peak RSS %s MB)", feat.name, plan.run_id,
-             len(records), stats["seconds"], stats["max_worker_peak_rss_mb"])
+    stats = {
+        "seconds": round(time.perf_counter() - t_run, 4),
+        "n_computed": len(records),
+        "parallel_mode": config.mode,
+        "max_worker_peak_rss_mb": round(max(peaks), 1) if peaks else None,
+    }
+    log.info(
+        "feature %s run %s: %d sequence(s) in %.2f s (worker peak RSS %s MB)",
+        feat.name,
+        plan.run_id,
+        len(records),
+        stats["seconds"],
+        stats["max_worker_peak_rss_mb"],
+    )
     return records, errors, stats
 
 
@@ -274,15 +347,37 @@ def record(ds: DatasetCore, plan: RunPlan, records: list[dict], stats: dict[str,
     created = datetime.now(timezone.utc).isoformat(timespec="microseconds")
     order = {k: i for i, k in enumerate(plan.out_paths)}
     records = sorted(records, key=lambda r: order[(r["group"], r["sequence"])])
-    rows = [{
-        "feature": feat.name, "version": feat.version, "run_id": plan.run_id, "group": r["group"],
-        "sequence": r["sequence"], "group_safe": to_safe_name(r["group"]), "sequence_safe": to_safe_name(r["sequence"]),
-        "abs_path": ds.relative_path(r["abs_path"]), "n_rows": r["n_rows"], "params_json": canonical_json(params),
-        "inputs_json": inputs_json, "filters_json": canonical_json(plan.filters), "created_iso": created,
-    } for r in records]
-    atomic_write_json(plan.out_dir / RUN_INFO, {
-        "feature": feat.name, "version": feat.version, "run_id": plan.run_id, "params": params,
-        "inputs": json.loads(inputs_json), "filters": plan.filters, "scope": plan.scope_list,
-        "fitted_state": feat.fitted_state(), "created_iso": created, "stats": stats,
-    })
+    rows = [
+        {
+            "feature": feat.name,
+            "version": feat.version,
+            "run_id": plan.run_id,
+            "group": r["group"],
+            "sequence": r["sequence"],
+            "group_safe": to_safe_name(r["group"]),
+            "sequence_safe": to_safe_name(r["sequence"]),
+            "abs_path": ds.relative_path(r["abs_path"]),
+            "n_rows": r["n_rows"],
+            "params_json": canonical_json(params),
+            "inputs_json": inputs_json,
+            "filters_json": canonical_json(plan.filters),
+            "created_iso": created,
+        }
+        for r in records
+    ]
+    atomic_write_json(
+        plan.out_dir / RUN_INFO,
+        {
+            "feature": feat.name,
+            "version": feat.version,
+            "run_id": plan.run_id,
+            "params": params,
+            "inputs": json.loads(inputs_json),
+            "filters": plan.filters,
+            "scope": plan.scope_list,
+            "fitted_state": feat.fitted_state(),
+            "created_iso": created,
+            "stats": stats,
+        },
+    )
     upsert_index(feature_index_path(ds, feat.name), rows, FEATURES_INDEX)

@@ -1,4 +1,5 @@
 """The scope of a run: which recordings, which frames."""
+
 from __future__ import annotations
 
 import math
@@ -38,19 +39,25 @@ def select_sequences(ds: DatasetCore, groups: Any = None, sequences: Any = None)
     if groups is not None:
         unknown = sorted(set(groups) - set(idx["group"]))
         if unknown:
-            raise SequenceNotFoundError("unknown group(s)", path=tpath, expected=sorted(set(idx["group"])), found=unknown)
+            raise SequenceNotFoundError(
+                "unknown group(s)", path=tpath, expected=sorted(set(idx["group"])), found=unknown
+            )
         idx = idx[idx["group"].isin(groups)]
     if sequences is not None:
         unknown = sorted(set(sequences) - set(idx["sequence"]))
         if unknown:
-            raise SequenceNotFoundError("unknown sequence(s)", path=tpath, expected=sorted(set(idx["sequence"])), found=unknown)
+            raise SequenceNotFoundError(
+                "unknown sequence(s)", path=tpath, expected=sorted(set(idx["sequence"])), found=unknown
+            )
         idx = idx[idx["sequence"].isin(sequences)]
     idx = idx.drop_duplicates(["group", "sequence"]).reset_index(drop=True)
     order = sorted(range(len(idx)), key=lambda k: (idx["group"].iloc[k], _natural_key(idx["sequence"].iloc[k])))
     return idx.iloc[order].reset_index(drop=True)
 
 
-def _frame_filters(ds: DatasetCore, start_frame, end_frame, start_time, end_time) -> tuple[int | None, int | None] | None:
+def _frame_filters(
+    ds: DatasetCore, start_frame, end_frame, start_time, end_time
+) -> tuple[int | None, int | None] | None:
     if start_frame is not None and start_time is not None:
         raise ConfigError("give filter_start_frame or filter_start_time, not both", found=(start_frame, start_time))
     if end_frame is not None and end_time is not None:
@@ -58,8 +65,13 @@ def _frame_filters(ds: DatasetCore, start_frame, end_frame, start_time, end_time
     if start_time is not None or end_time is not None:
         fps = ds.meta.get("fps_default")
         if not fps or not float(fps) > 0:
-            raise ConfigError("time filters need meta['fps_default'] in the dataset manifest", path=ds.manifest_path,
-                              expected="fps_default > 0", found=fps, hint="set ds.meta['fps_default'] and ds.save(), or filter by frames")
+            raise ConfigError(
+                "time filters need meta['fps_default'] in the dataset manifest",
+                path=ds.manifest_path,
+                expected="fps_default > 0",
+                found=fps,
+                hint="set ds.meta['fps_default'] and ds.save(), or filter by frames",
+            )
         fps = float(fps)
         if start_time is not None:
             start_frame = math.ceil(float(start_time) * fps - 1e-9)

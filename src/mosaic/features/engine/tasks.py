@@ -3,6 +3,7 @@
 A task carries paths and parameters only; :func:`execute_task` reads the recording in the
 worker, applies the feature, streams the output to its file and returns a small record.
 """
+
 from __future__ import annotations
 
 import os
@@ -56,29 +57,50 @@ def _schema_names(path: str, task: _Task) -> list[str]:
     try:
         return pq.read_schema(path).names
     except (OSError, pa.ArrowInvalid) as exc:
-        raise FeatureError("input file is not readable parquet", path=path, group=task.group, sequence=task.sequence,
-                           found=str(exc).splitlines()[0]) from exc
+        raise FeatureError(
+            "input file is not readable parquet",
+            path=path,
+            group=task.group,
+            sequence=task.sequence,
+            found=str(exc).splitlines()[0],
+        ) from exc
 
 
 def _read_source_file(src_kind: str, path: str, task: _Task) -> pd.DataFrame:
     from mosaic.tracks.io import read_tracks
 
     if not os.path.exists(path):
-        raise FeatureError(f"input file of {src_kind!r} is missing", path=path, group=task.group, sequence=task.sequence,
-                           hint="rerun the upstream step (or the tracks conversion)")
+        raise FeatureError(
+            f"input file of {src_kind!r} is missing",
+            path=path,
+            group=task.group,
+            sequence=task.sequence,
+            hint="rerun the upstream step (or the tracks conversion)",
+        )
     names = _schema_names(path, task)
     if src_kind == TRACKS:
         cols = task.feature.track_columns(names)
         missing = [c for c in cols if c not in names]
         if missing:
-            raise FeatureError(f"track file lacks columns feature {task.feature.name!r} needs", path=path,
-                               group=task.group, sequence=task.sequence, expected=cols, found=f"missing {missing}")
+            raise FeatureError(
+                f"track file lacks columns feature {task.feature.name!r} needs",
+                path=path,
+                group=task.group,
+                sequence=task.sequence,
+                expected=cols,
+                found=f"missing {missing}",
+            )
         return read_tracks(path, columns=cols)
     try:
         return pd.read_parquet(path)
     except Exception as exc:  # pyarrow raises several types
-        raise FeatureError("upstream feature file is not readable", path=path, group=task.group,
-                           sequence=task.sequence, found=str(exc).splitlines()[0]) from exc
+        raise FeatureError(
+            "upstream feature file is not readable",
+            path=path,
+            group=task.group,
+            sequence=task.sequence,
+            found=str(exc).splitlines()[0],
+        ) from exc
 
 
 def _with_neighbours(src: _Source, cur: pd.DataFrame, task: _Task) -> pd.DataFrame:
@@ -123,8 +145,13 @@ def _join(frames: list[tuple[str, pd.DataFrame]], task: _Task) -> pd.DataFrame:
     for name, df in frames[1:]:
         key = [k for k in ("frame", "id", "id2") if k in out.columns and k in df.columns]
         if "frame" not in key:
-            raise FeatureError("cannot join inputs without a frame column", group=task.group, sequence=task.sequence,
-                               expected="frame, id[, id2] in every input", found=f"{name}: {list(df.columns)[:8]}")
+            raise FeatureError(
+                "cannot join inputs without a frame column",
+                group=task.group,
+                sequence=task.sequence,
+                expected="frame, id[, id2] in every input",
+                found=f"{name}: {list(df.columns)[:8]}",
+            )
         rename = {c: f"{name}.{c}" for c in df.columns if c not in key and c in out.columns}
         out = out.merge(df.rename(columns=rename), on=key, how="left", sort=False)
     return out
@@ -156,8 +183,13 @@ def load_task_input(task: _Task) -> pd.DataFrame:
     if fps is None or not (fps > 0):
         fps = meta.get("fps") or task.fps_default
     cm = meta.get("cm_per_pixel") or task.cm_default
-    ctx = SequenceContext(task.group, task.sequence, fps=float(fps) if fps else None,
-                          cm_per_pixel=float(cm) if cm else None, path=task.sources[0].path)
+    ctx = SequenceContext(
+        task.group,
+        task.sequence,
+        fps=float(fps) if fps else None,
+        cm_per_pixel=float(cm) if cm else None,
+        path=task.sources[0].path,
+    )
     data.attrs.update(ctx.attrs())
     return data
 
@@ -180,13 +212,19 @@ def execute_task(task: _Task) -> dict[str, Any]:
         chunks = feat.apply_chunks(data)  # streamed chunk by chunk
     del data
     n_rows = write_output(chunks, task, trim)
-    return {"group": task.group, "sequence": task.sequence, "abs_path": task.out_path, "n_rows": n_rows,
-            "seconds": time.perf_counter() - t0, "peak_rss_mb": peak_rss_mb()}
+    return {
+        "group": task.group,
+        "sequence": task.sequence,
+        "abs_path": task.out_path,
+        "n_rows": n_rows,
+        "seconds": time.perf_counter() - t0,
+        "peak_rss_mb": peak_rss_mb(),
+    }
 
 
 def _build_tasks(ds, feat, run_id, scope, track_paths, upstream, out_paths, frame_range, overlap, base_meta) -> dict:
     tasks = {}
-    keys = list(zip(scope["group"], scope["sequence"]))
+    keys = list(zip(scope["group"], scope["sequence"], strict=True))
     fps_col = scope["fps"] if "fps" in scope.columns else pd.Series([None] * len(scope))
     # neighbours within a group (continuous datasets), in scope order
     all_scope = keys
@@ -200,16 +238,31 @@ def _build_tasks(ds, feat, run_id, scope, track_paths, upstream, out_paths, fram
                 kind = TRACKS
             else:
                 kind, _, paths = upstream[item]
-            sources.append(_Source(kind, paths[(g, s)],
-                                   paths.get(prev_k) if overlap and prev_k else None,
-                                   paths.get(next_k) if overlap and next_k else None))
+            sources.append(
+                _Source(
+                    kind,
+                    paths[(g, s)],
+                    paths.get(prev_k) if overlap and prev_k else None,
+                    paths.get(next_k) if overlap and next_k else None,
+                )
+            )
         meta: dict[str, Any] = {}
         if overlap:
             meta["frame_span"] = _frame_span(sources[0].path, sources[0].kind, g, s)
-        tasks[(g, s)] = _Task(feature=feat, run_id=run_id, group=g, sequence=s, sources=sources,
-                              out_path=str(out_paths[(g, s)]), index_fps=_fmt(fps_col.iloc[pos]),
-                              frame_range=frame_range, overlap=overlap, meta=meta, tracks_path=track_paths.get((g, s)),
-                              **base_meta)
+        tasks[(g, s)] = _Task(
+            feature=feat,
+            run_id=run_id,
+            group=g,
+            sequence=s,
+            sources=sources,
+            out_path=str(out_paths[(g, s)]),
+            index_fps=_fmt(fps_col.iloc[pos]),
+            frame_range=frame_range,
+            overlap=overlap,
+            meta=meta,
+            tracks_path=track_paths.get((g, s)),
+            **base_meta,
+        )
     return tasks
 
 
@@ -220,7 +273,9 @@ def _frame_span(path: str, kind: str, g: str, s: str) -> tuple[int, int]:
     try:
         col = pq.read_table(path, columns=["frame"]).column("frame")
     except Exception as exc:
-        raise FeatureError("cannot read frames of input", path=path, group=g, sequence=s, found=str(exc).splitlines()[0]) from exc
+        raise FeatureError(
+            "cannot read frames of input", path=path, group=g, sequence=s, found=str(exc).splitlines()[0]
+        ) from exc
     import pyarrow.compute as pc
 
     mm = pc.min_max(col)

@@ -1,4 +1,5 @@
 """The streaming writer: a task's output chunks into one parquet file, atomically."""
+
 from __future__ import annotations
 
 import json
@@ -19,13 +20,22 @@ TRIM_EVERY_CHUNKS = 8
 
 def _check_chunk(out: Any, task: _Task) -> None:
     if not isinstance(out, pd.DataFrame):
-        raise FeatureError(f"feature {task.feature.name!r} did not return a DataFrame", group=task.group,
-                           sequence=task.sequence, found=type(out).__name__)
+        raise FeatureError(
+            f"feature {task.feature.name!r} did not return a DataFrame",
+            group=task.group,
+            sequence=task.sequence,
+            found=type(out).__name__,
+        )
     key = list(task.feature.output_key)
     missing = [k for k in key if k not in out.columns]
     if missing:
-        raise FeatureError(f"feature {task.feature.name!r} output lacks key columns", group=task.group,
-                           sequence=task.sequence, expected=key, found=f"missing {missing}")
+        raise FeatureError(
+            f"feature {task.feature.name!r} output lacks key columns",
+            group=task.group,
+            sequence=task.sequence,
+            expected=key,
+            found=f"missing {missing}",
+        )
 
 
 def write_output(chunks: Iterable[pd.DataFrame], task: _Task, trim: tuple[int, int] | None) -> int:
@@ -35,8 +45,14 @@ def write_output(chunks: Iterable[pd.DataFrame], task: _Task, trim: tuple[int, i
 
     from mosaic.tracks.io import release_unused_memory
 
-    info = {"feature": task.feature.name, "version": task.feature.version, "run_id": task.run_id,
-            "group": task.group, "sequence": task.sequence, "params": task.feature.get_params()}
+    info = {
+        "feature": task.feature.name,
+        "version": task.feature.version,
+        "run_id": task.run_id,
+        "group": task.group,
+        "sequence": task.sequence,
+        "params": task.feature.get_params(),
+    }
     n_rows = 0
     writer = None
     streamed = not isinstance(chunks, (list, tuple))
@@ -63,9 +79,13 @@ def write_output(chunks: Iterable[pd.DataFrame], task: _Task, trim: tuple[int, i
                     try:
                         table = table.cast(writer.schema)
                     except (pa.ArrowInvalid, ValueError, TypeError) as exc:
-                        raise FeatureError(f"feature {task.feature.name!r} yielded chunks with different columns",
-                                           group=task.group, sequence=task.sequence, expected=str(writer.schema),
-                                           found=str(table.schema)) from exc
+                        raise FeatureError(
+                            f"feature {task.feature.name!r} yielded chunks with different columns",
+                            group=task.group,
+                            sequence=task.sequence,
+                            expected=str(writer.schema),
+                            found=str(table.schema),
+                        ) from exc
                 writer.write_table(table)
                 n_rows += len(df)
                 n_chunks += 1
@@ -76,8 +96,9 @@ def write_output(chunks: Iterable[pd.DataFrame], task: _Task, trim: tuple[int, i
                     # reuses its pages instead of returning them: deleting it early made pairs ~25 % slower)
                     release_unused_memory()
             if writer is None:
-                raise FeatureError(f"feature {task.feature.name!r} produced no output table", group=task.group,
-                                   sequence=task.sequence)
+                raise FeatureError(
+                    f"feature {task.feature.name!r} produced no output table", group=task.group, sequence=task.sequence
+                )
         finally:
             if writer is not None:
                 writer.close()
