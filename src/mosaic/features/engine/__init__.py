@@ -36,7 +36,7 @@ from .index import (
 from .load import feature_files, iter_feature, load_feature, load_result
 from .run import RunPlan, execute, pending, plan_run, record, run_feature
 from .scope import select_sequences
-from .tasks import _build_tasks, _Source, _Task, execute_task, load_task_input
+from .tasks import _build_tasks, _Source, _Task, execute_task, load_task_input  # noqa: F401 - private names kept importable
 from .writer import TRIM_EVERY_CHUNKS, write_output
 
 __all__ = [
@@ -46,9 +46,6 @@ __all__ = [
     "RUN_INFO",
     "TRIM_EVERY_CHUNKS",
     "RunPlan",
-    "_Source",
-    "_Task",
-    "_build_tasks",
     "execute",
     "execute_task",
     "feature_files",
