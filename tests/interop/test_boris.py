@@ -107,7 +107,7 @@ def test_names_and_paths():
     assert subject_name(3, {3: "fish1"}) == "fish1_3"
     assert subject_name(-1) == ""
     assert relative_media_path("/a/b/v.mp4", "/a/p.boris") == "b/v.mp4"
-    assert relative_media_path("/x/v.mp4", "/a/p.boris") == "/x/v.mp4"
+    assert relative_media_path("/x/v.mp4", "/a/p.boris") == "../x/v.mp4"
 
 
 def test_bad_inputs(tmp_path: Path):

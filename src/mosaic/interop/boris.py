@@ -226,11 +226,15 @@ def write_boris_project(project: Mapping[str, Any], path: str | os.PathLike) -> 
 
 
 def relative_media_path(media: str | os.PathLike, project_path: str | os.PathLike) -> str:
-    """``media`` relative to the project's folder when it lies below it (BORIS resolves such paths), else absolute."""
+    """``media`` relative to the project's folder (BORIS joins such paths to the project folder), else absolute.
+
+    Paths stay relative while both lie in one folder tree (``../../media_raw/...`` inside a dataset), so
+    the dataset can move; only on another drive the absolute path is written.
+    """
     media = Path(media).resolve()
     try:
-        return media.relative_to(Path(project_path).resolve().parent).as_posix()
-    except ValueError:
+        return Path(os.path.relpath(media, Path(project_path).resolve().parent)).as_posix()
+    except ValueError:  # another drive (Windows)
         return str(media)
 
 
