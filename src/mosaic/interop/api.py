@@ -47,16 +47,23 @@ def select_recordings(ds: DatasetCore, groups: Iterable[str] | str | None = None
     return out
 
 
-def recording_tracks(ds: DatasetCore, group: str, sequence: str) -> pd.DataFrame:
-    """The standardized tracks of a recording with their metadata in ``df.attrs['mosaic']``."""
-    from mosaic.tracks import load_tracks, read_tracks_meta
+def recording_meta(ds: DatasetCore, group: str, sequence: str) -> dict[str, Any]:
+    """The metadata stored with a recording's standardized tracks (``{}`` when not converted yet)."""
+    from mosaic.tracks import read_tracks_meta
     from mosaic.tracks.convert import output_path
 
-    df = load_tracks(ds, group, sequence)
     idx = ds.tracks_index()
     hit = idx[(idx["group"] == group) & (idx["sequence"] == sequence)]
     path = ds.resolve_path(hit["abs_path"].iloc[0]) if len(hit) else output_path(ds, group, sequence)
-    df.attrs["mosaic"] = read_tracks_meta(path) if path.exists() else {}
+    return read_tracks_meta(path) if path.exists() else {}
+
+
+def recording_tracks(ds: DatasetCore, group: str, sequence: str) -> pd.DataFrame:
+    """The standardized tracks of a recording with their metadata in ``df.attrs['mosaic']``."""
+    from mosaic.tracks import load_tracks
+
+    df = load_tracks(ds, group, sequence)
+    df.attrs["mosaic"] = recording_meta(ds, group, sequence)
     return df
 
 
@@ -138,13 +145,11 @@ def export_boris(ds: DatasetCore, path: str | os.PathLike | None = None, *, mode
     The bouts come from a model's predictions (feature ``<model>__pred``, column ``pred``) when ``model``
     is given, else from the labels of ``kind``. Behaviours in ``skip`` (a background class) are left out.
     """
-    from .boris import Observation, bouts_from_labels, bouts_from_predictions, build_boris_project, relative_media_path, write_boris_project
     from ._pose import individual_name_map
+    from .boris import bouts_from_labels, bouts_from_predictions, write_boris_project
 
     path = Path(path) if path is not None else export_dir(ds, "boris") / f"{to_safe_name(model or kind)}.boris"
     pairs = select_recordings(ds, groups, sequences)
-    idx = ds.tracks_index().set_index(["group", "sequence"])
-    obs = []
     if model is not None:
         from mosaic.features.engine import iter_feature
         from mosaic.models.api import prediction_feature_name
@@ -166,14 +171,26 @@ def export_boris(ds: DatasetCore, path: str | os.PathLike | None = None, *, mode
                 continue
         if not bouts:
             raise SequenceNotFoundError(f"no {kind!r} labels for these recordings", expected="converted labels", found=pairs[:5])
+    names = {k: individual_name_map(recording_meta(ds, *k)) for k in bouts}
+    media = {k: _video(ds, *k) for k in bouts}
+    project = boris_project_for(bouts, ds.tracks_index(), names, media, path, project_name=project_name or f"mosaic {model or kind}")
+    return write_boris_project(project, path)
+
+
+def boris_project_for(bouts: Mapping[tuple[str, str], pd.DataFrame], tracks_index: pd.DataFrame, names: Mapping[tuple[str, str], dict[int, str]],
+                      media: Mapping[tuple[str, str], Path | None], path: str | os.PathLike, project_name: str) -> dict[str, Any]:
+    """The BORIS project of per-recording bouts: fps and length from ``tracks/index.csv``, media linked relative to ``path``."""
+    from .boris import Observation, build_boris_project, relative_media_path
+
+    idx = tracks_index.set_index(["group", "sequence"])
+    obs = []
     for (g, s), b in sorted(bouts.items()):
         row = idx.loc[(g, s)] if (g, s) in idx.index else None
         fps = float(row["fps"]) if row is not None else float("nan")
         n = int(row["n_frames"]) if row is not None and pd.notna(row["n_frames"]) else None
-        meta = recording_tracks(ds, g, s).attrs.get("mosaic", {})
-        video = _video(ds, g, s)
-        obs.append(Observation(g, s, b, fps, relative_media_path(video, path) if video else "", n, individual_name_map(meta)))
-    return write_boris_project(build_boris_project(obs, project_name=project_name or f"mosaic {model or kind}"), path)
+        video = media.get((g, s))
+        obs.append(Observation(g, s, b, fps, relative_media_path(video, path) if video else "", n, dict(names.get((g, s), {}))))
+    return build_boris_project(obs, project_name=project_name)
 
 
 def import_boris(ds: DatasetCore, path: str | os.PathLike, kind: str = "behavior_reviewed", overwrite: bool = False, **params: Any) -> Any:
