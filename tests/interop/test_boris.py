@@ -14,6 +14,7 @@ from mosaic.interop.boris import (
     bouts_from_labels,
     bouts_from_predictions,
     build_boris_project,
+    pair_behaviors_from_project,
     relative_media_path,
     sequence_map_from_project,
     subject_name,
@@ -100,6 +101,25 @@ def test_predictions_become_bouts():
     b = bouts_from_predictions(df, skip=["rest"])
     # independent: id 4 runs at frames 3..6 (rows 6,8,10,12), id 7 at frames 3..6 (rows 7,9,11,13)
     assert sorted(map(tuple, b[["start", "stop", "behavior", "id_a"]].to_numpy().tolist())) == [(3, 7, "run", 4), (3, 7, "run", 7)]
+
+
+def test_overlapping_pair_bouts_with_two_partners(tmp_path: Path, dataset):
+    # 1 contacts 2 (frames 0-20) while it contacts 3 (10-30): one BORIS state per partner (modifier)
+    b = pd.DataFrame({"start": [0, 10], "stop": [20, 30], "behavior": ["contact", "contact"], "id_a": [1, 1], "id_b": [2, 3]})
+    path = write_boris_project(build_boris_project([Observation("g", "s", b, FPS, "v.mp4", 40)]), tmp_path / "p.boris")
+    pj = json.loads(path.read_text())
+    assert pj["behaviors_conf"]["0"]["modifiers"] == {"0": {"name": "partner", "type": 0, "values": ["id1", "id2", "id3"]}}
+    assert [e[3] for e in pj["observations"]["g/s"]["events"]] == ["id2", "id3", "id2", "id3"]
+    bouts = read_boris_project(path).bouts
+    got = sorted(zip(bouts["subject"], bouts["modifiers"], (bouts["start_s"] * FPS).round().astype(int), (bouts["stop_s"] * FPS).round().astype(int), strict=True))
+    assert got == [("id1", "id2", 0, 20), ("id1", "id3", 10, 30)]
+    assert pair_behaviors_from_project(path) == ["contact"]
+    convert_all_labels(dataset, kind="pairs", params={"paths": [str(path)], "sequence_map": {"g/s": ["g", "s"]}, "pair_behaviors": ["contact"]},
+                       source_format="boris_project")
+    got = load_labels(dataset, "g", "s", kind="pairs")
+    rows = sorted(zip(got["frames"].tolist(), got["individual_ids"][:, 0].tolist(), got["individual_ids"][:, 1].tolist(), strict=True))
+    want = sorted([(f, 1, 2) for f in range(0, 20)] + [(f, 2, 1) for f in range(0, 20)] + [(f, 1, 3) for f in range(10, 30)] + [(f, 3, 1) for f in range(10, 30)])
+    assert rows == want
 
 
 def test_names_and_paths():

@@ -194,12 +194,16 @@ def boris_project_for(bouts: Mapping[tuple[str, str], pd.DataFrame], tracks_inde
 
 
 def import_boris(ds: DatasetCore, path: str | os.PathLike, kind: str = "behavior_reviewed", overwrite: bool = False, **params: Any) -> Any:
-    """Read a (corrected) BORIS project written by :func:`export_boris` back as labels of ``kind``."""
+    """Read a (corrected) BORIS project written by :func:`export_boris` back as labels of ``kind``.
+
+    Recordings come from the observations' ``mosaic_group``/``mosaic_sequence`` variables and pair
+    behaviours from the ``partner`` modifier sets; ``params`` go to the ``boris_project`` converter.
+    """
     from mosaic.labels import convert_all_labels
 
-    from .boris import sequence_map_from_project
+    from .boris import pair_behaviors_from_project, sequence_map_from_project
 
-    p = {"paths": [str(path)], "sequence_map": sequence_map_from_project(path), **params}
+    p = {"paths": [str(path)], "sequence_map": sequence_map_from_project(path), "pair_behaviors": pair_behaviors_from_project(path), **params}
     return convert_all_labels(ds, kind=kind, overwrite=overwrite, params=p, source_format="boris_project")
 
 

@@ -5,8 +5,10 @@ and fps in ``media_info``), one subject per individual, one *state event* per be
 bout ``[start, stop)`` (frames) becomes two toggling events at ``start / fps`` and
 ``stop / fps`` seconds, so that BORIS's frame rounding (and mosaic's ``boris_project`` reader,
 ``round(t * fps)``) gives back the same frames. Scene-level bouts use the empty subject (``No
-focal subject``); pair bouts are written once per pair (lower id as subject, partner's subject
-name in the comment). The recording's group and sequence are stored as the observation's
+focal subject``); pair bouts are written once per pair (lower id as subject) with the partner's
+subject name as the event's modifier (the behaviour gets a modifier set ``partner`` listing the
+subjects) and comment. BORIS keeps one state per (subject, behaviour, modifier), so an animal may
+interact with two partners at once; the converters read them back as pairs with ``pair_behaviors``. The recording's group and sequence are stored as the observation's
 independent variables ``mosaic_group``/``mosaic_sequence``, which :func:`sequence_map_from_project`
 reads back to route the corrected project to the right recordings.
 
@@ -113,26 +115,27 @@ def _events(obs: Observation) -> list[list[Any]]:
     if not len(b):
         return []
     fps = float(obs.fps)
+    if (b["stop"].to_numpy(np.int64) <= b["start"].to_numpy(np.int64)).any():
+        bad = b[b["stop"] <= b["start"]]
+        raise ConfigError("a bout ends before it starts", group=obs.group, sequence=obs.sequence, expected="stop > start",
+                          found=bad.head(3).to_dict("records"))
     subj = {i: subject_name(i, obs.individual_names) for i in np.unique(np.concatenate([b["id_a"], b["id_b"]])).astype(int)}
     start = b["start"].to_numpy(np.int64)
     stop = b["stop"].to_numpy(np.int64)
-    if (stop <= start).any():
-        raise ConfigError("a bout ends before it starts", group=obs.group, sequence=obs.sequence, expected="stop > start",
-                          found=b[stop <= start].head(3).to_dict("records"))
     subject = [subj[int(a)] for a in b["id_a"]]
     comment = [subj[int(x)] if x >= 0 else "" for x in b["id_b"]]
     behavior = b["behavior"].astype(str).tolist()
-    # overlapping bouts of one (subject, behaviour) would toggle wrongly in BORIS
-    # (BORIS pairs the toggles of one subject and behaviour whatever the comment)
-    chk = pd.DataFrame({"s": subject, "b": behavior, "start": start, "stop": stop}).sort_values(["s", "b", "start"])
-    same = (chk[["s", "b"]].shift() == chk[["s", "b"]]).all(axis=1).to_numpy()
+    # BORIS toggles a state per (subject, behaviour, modifier): the partner is the modifier, so bouts with
+    # two partners may overlap; bouts of one state may not
+    chk = pd.DataFrame({"s": subject, "b": behavior, "m": comment, "start": start, "stop": stop}).sort_values(["s", "b", "m", "start"])
+    same = (chk[["s", "b", "m"]].shift() == chk[["s", "b", "m"]]).all(axis=1).to_numpy()
     overlap = same[1:] & (chk["start"].to_numpy()[1:] < chk["stop"].to_numpy()[:-1])
     if overlap.any():
         raise ConfigError("overlapping bouts of one subject and behaviour cannot be written as BORIS state events",
-                          group=obs.group, sequence=obs.sequence, expected="disjoint bouts per (subject, behaviour)", found=int(overlap.sum()))
+                          group=obs.group, sequence=obs.sequence, expected="disjoint bouts per (subject, behaviour, partner)", found=int(overlap.sum()))
     rows = []
     for t, f, opens in ((start / fps, start, 1), (stop / fps, stop, 0)):
-        rows.append(pd.DataFrame({"time": t, "opens": opens, "subject": subject, "code": behavior, "modifier": "", "comment": comment, "frame": f}))
+        rows.append(pd.DataFrame({"time": t, "opens": opens, "subject": subject, "code": behavior, "modifier": comment, "comment": comment, "frame": f}))
     # at equal times a bout's end comes before the next bout's start
     ev = pd.concat(rows, ignore_index=True).sort_values(["time", "opens", "subject", "code"], kind="stable")
     return [[round(float(r.time), 6), r.subject, r.code, r.modifier, r.comment, int(r.frame)] for r in ev.itertuples()]
@@ -146,6 +149,7 @@ def build_boris_project(observations: Iterable[Observation], *, project_name: st
         raise ConfigError("nothing to write to a BORIS project", expected="at least one recording", found=0)
     seen_behaviors: list[str] = list(behaviors or [])
     subjects: dict[str, None] = {}
+    paired: set[str] = set()
     observations_out: dict[str, Any] = {}
     now = _dt.datetime.now().replace(microsecond=0).isoformat()
     for obs in obs_list:
@@ -163,6 +167,7 @@ def build_boris_project(observations: Iterable[Observation], *, project_name: st
                 subjects[e[1]] = None
             if e[4]:
                 subjects[e[4]] = None
+                paired.add(e[2])
         oid = obs.observation_id or f"{obs.group}/{obs.sequence}"
         if oid in observations_out:
             raise ConfigError("two recordings share one observation id", expected="unique observation ids", found=oid)
@@ -192,8 +197,9 @@ def build_boris_project(observations: Iterable[Observation], *, project_name: st
             "media_info": info,
         }
     keys = "abcdefghijklmnopqrstuvwxyz"
+    partner_set = {"0": {"name": "partner", "type": 0, "values": list(subjects)}}
     ethogram = {str(i): {"type": "State event", "key": keys[i] if i < len(keys) else "", "code": name, "description": "",
-                         "color": "", "category": "", "modifiers": {}, "excluded": "", "coding map": ""}
+                         "color": "", "category": "", "modifiers": partner_set if name in paired else {}, "excluded": "", "coding map": ""}
                 for i, name in enumerate(seen_behaviors)}
     subj = {str(i): {"key": str(i) if i < 10 else "", "name": name, "description": ""} for i, name in enumerate(subjects)}
     return {
@@ -251,3 +257,18 @@ def sequence_map_from_project(path: str | os.PathLike) -> dict[str, list[str]]:
         if iv.get(GROUP_VAR) not in (None, "") and iv.get(SEQUENCE_VAR) not in (None, ""):
             out[str(oid)] = [str(iv[GROUP_VAR]), str(iv[SEQUENCE_VAR])]
     return out
+
+
+def pair_behaviors_from_project(path: str | os.PathLike) -> list[str]:
+    """Behaviours of a project that carry the ``partner`` modifier set (pair behaviours written by :func:`build_boris_project`)."""
+    path = Path(path)
+    try:
+        pj = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise LabelFormatError("not a readable BORIS project", path=path, found=str(exc)) from exc
+    out = []
+    for b in (pj.get("behaviors_conf") or {}).values():
+        mods = (b or {}).get("modifiers") or {}
+        if isinstance(mods, dict) and any(isinstance(m, dict) and m.get("name") == "partner" for m in mods.values()):
+            out.append(str(b.get("code")))
+    return sorted(out)
