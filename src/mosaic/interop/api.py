@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from mosaic.core.dataset import DatasetCore
-from mosaic.core.errors import ConfigError, MosaicError, SequenceNotFoundError
+from mosaic.core.errors import ConfigError, FeatureError, MosaicError, SequenceNotFoundError
 from mosaic.core.indexes import IndexSchema, read_index, upsert_index
 from mosaic.core.safe_names import path_in_root, sequence_key, to_safe_name
 
@@ -155,7 +155,11 @@ def export_boris(ds: DatasetCore, path: str | os.PathLike | None = None, *, mode
         from mosaic.models.api import prediction_feature_name
 
         wanted = set(pairs)
-        source = {(g, s): df for g, s, df in iter_feature(ds, prediction_feature_name(model), run_id) if (g, s) in wanted}
+        try:
+            source = {(g, s): df for g, s, df in iter_feature(ds, prediction_feature_name(model), run_id) if (g, s) in wanted}
+        except FeatureError as exc:
+            raise SequenceNotFoundError("the model has no predictions", path=exc.path, expected=f"predict() output of {model!r}",
+                                        found=exc.problem, hint="run ds.predict(model) first") from exc
         if not source:
             raise SequenceNotFoundError("the model has no predictions for these recordings", expected=f"predict() output of {model!r}",
                                         found=sorted(wanted)[:5], hint="run ds.predict(model) first")
