@@ -1,8 +1,6 @@
 """The interop facade methods over one dataset: tracks in from movement, out to every tool and back."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest

@@ -42,7 +42,7 @@ def test_dlc_project_layout_and_dlc_readers(frame_run, tmp_path: Path):
     cfg = write_dlc_project(manifests, tmp_path / "proj", bodyparts=BODYPARTS, scorer="alice", individuals=["m1", "m2"],
                             unique_bodyparts=["corner"])
     proj = cfg.parent
-    for (g, s), sub in frames.groupby(["group", "sequence"]):
+    for (g, _s), sub in frames.groupby(["group", "sequence"]):
         folder = proj / "labeled-data" / Path(sub["video"].iloc[0]).stem
         pngs = sorted(p.name for p in folder.glob("img*.png"))
         width = len(str(int(sub["video_n_frames"].iloc[0]) - 1))
@@ -196,6 +196,8 @@ def test_bad_inputs(frame_run, tmp_path: Path):
         read_dlc_labels(bad)
     cfg = write_dlc_project(manifests, tmp_path / "p2", bodyparts=["a"])
     folder = next((cfg.parent / "labeled-data").iterdir())
+    single = pd.read_hdf(folder / "CollectedData_mosaic.h5")  # single animal: 3 header levels
+    assert list(single.columns.names) == ["scorer", "bodyparts", "coords"] and single.columns.tolist() == [("mosaic", "a", "x"), ("mosaic", "a", "y")]
     (folder / FRAME_MAP).unlink()
     with pytest.raises(LabelFormatError, match="which recording"):
         read_dlc_labels(folder / "CollectedData_mosaic.csv")

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import movement.io.load_poses as movement_io  # the test extra installs movement: never skipped
 import numpy as np
 import pytest
+import xarray as xr
 
 from mosaic.core.errors import TrackFormatError
 from mosaic.interop.movement import convert, from_movement, to_movement, write_movement_netcdf
@@ -12,9 +14,6 @@ from mosaic.tracks.converters import get_converter
 
 from ..conftest import realdata_file
 from .helpers import IDS, KEYPOINTS, NAMES, assert_same_tracks, synthetic_tracks
-
-import movement.io.load_poses as movement_io  # the test extra installs movement: never skipped
-import xarray as xr
 
 
 def test_layout_matches_independent_scatter():
