@@ -97,6 +97,10 @@ def test_dlc_labels_come_back(frame_run, tmp_path: Path):
             if suffix == ".h5":
                 table.to_hdf(folder / "CollectedData_bob.h5", key="df_with_missing", mode="w")
             out = read_dlc_labels(folder / f"CollectedData_bob{suffix}", fps=25.0)
+            if suffix == ".csv":  # exporting again keeps the annotator's labels
+                write_dlc_project(manifests, tmp_path / "proj", bodyparts=BODYPARTS, scorer="bob", individuals=["m1", "m2"])
+                kept = pd.read_csv(folder / "CollectedData_bob.csv", header=[0, 1, 2, 3], index_col=[0, 1, 2])
+                np.testing.assert_array_equal(kept.to_numpy(), vals)
             ((g, s), (df, meta)), = out.items()
             assert (g, s) == (fmap["group"][0], fmap["sequence"][0])
             assert meta["keypoint_names"] == BODYPARTS and meta["individual_names"] == {0: "m1", 1: "m2"}
@@ -190,6 +194,11 @@ def test_bad_inputs(frame_run, tmp_path: Path):
         write_sleap_project(manifests, tmp_path / "x.slp", bodyparts=["a", "b"], edges=[("a", "c")])
     with pytest.raises(ConfigError, match=".slp"):
         write_sleap_project(manifests, tmp_path / "x.h5", bodyparts=["a"])
+    write_sleap_project(manifests, tmp_path / "y.slp", bodyparts=["a"])
+    with pytest.raises(ConfigError, match="exists"):
+        write_sleap_project(manifests, tmp_path / "y.slp", bodyparts=["a"])
+    write_sleap_project(manifests, tmp_path / "y.slp", bodyparts=["a", "b"], overwrite=True)
+    assert sio.load_slp(str(tmp_path / "y.slp"), open_videos=False).skeletons[0].node_names == ["a", "b"]
     bad = tmp_path / "CollectedData_x.csv"
     bad.write_text("a,b\n1,2\n")
     with pytest.raises(LabelFormatError, match="CollectedData"):

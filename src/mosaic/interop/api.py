@@ -227,10 +227,11 @@ def _frame_manifests(ds: DatasetCore, method: str | None, run_id: str | None, gr
 def export_labelling_project(ds: DatasetCore, tool: str, bodyparts: Sequence[str], *, method: str | None = None, run_id: str | None = None,
                              out_dir: str | os.PathLike | None = None, groups: Any = None, sequences: Any = None, scorer: str = "mosaic",
                              individuals: Sequence[str] | None = None, unique_bodyparts: Sequence[str] = (),
-                             edges: Sequence[tuple[str, str]] = (), use_images: bool = False) -> Path:
+                             edges: Sequence[tuple[str, str]] = (), use_images: bool = False, overwrite: bool = False) -> Path:
     """Write a DeepLabCut (``tool='dlc'``) or SLEAP (``'sleap'``) labelling project from a frame run (latest by default).
 
-    Returns the DLC ``config.yaml`` or the ``.slp`` file.
+    Returns the DLC ``config.yaml`` or the ``.slp`` file. Labels already made are kept: existing DLC
+    ``CollectedData`` files are left alone and an existing ``.slp`` is an error, unless ``overwrite``.
     """
     from .labelling import write_dlc_project, write_sleap_project
 
@@ -239,10 +240,11 @@ def export_labelling_project(ds: DatasetCore, tool: str, bodyparts: Sequence[str
     if tool == "dlc":
         d = Path(out_dir) if out_dir is not None else ds.folder / EXPORTS_DIR / "dlc" / rid
         return write_dlc_project(man, d, bodyparts=bodyparts, scorer=scorer, individuals=individuals,
-                                 unique_bodyparts=unique_bodyparts, video_root=ds.folder)
+                                 unique_bodyparts=unique_bodyparts, video_root=ds.folder, overwrite=overwrite)
     if tool == "sleap":
         d = export_dir(ds, "sleap", out_dir)
-        return write_sleap_project(man, d / f"{rid}.slp", bodyparts=bodyparts, edges=edges, resolve_video=ds.resolve_path, use_images=use_images)
+        return write_sleap_project(man, d / f"{rid}.slp", bodyparts=bodyparts, edges=edges, resolve_video=ds.resolve_path, use_images=use_images,
+                                   overwrite=overwrite)
     raise ConfigError("unknown labelling tool", expected=["dlc", "sleap"], found=tool)
 
 

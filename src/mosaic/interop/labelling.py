@@ -99,8 +99,11 @@ def write_dlc_project(
     unique_bodyparts: Sequence[str] = (),
     task: str = "mosaic",
     video_root: str | os.PathLike | None = None,
+    overwrite: bool = False,
 ) -> Path:
     """Write a DeepLabCut labelling project for the frames of a run; return its ``config.yaml``.
+
+    Rerunning keeps existing ``CollectedData_<scorer>`` files (an annotator's work) unless ``overwrite``.
 
     Parameters
     ----------
@@ -137,10 +140,11 @@ def write_dlc_project(
         index = pd.MultiIndex.from_tuples([("labeled-data", folder, img) for img in images])
         table = pd.DataFrame(np.full((len(images), len(cols)), np.nan), index=index, columns=cols)
         stem = out / f"CollectedData_{scorer}"
-        with atomic_path(stem.with_suffix(".h5")) as tmp:
-            table.to_hdf(tmp, key="df_with_missing", mode="w")
-        with atomic_path(stem.with_suffix(".csv")) as tmp:
-            table.to_csv(tmp)
+        if overwrite or not (stem.with_suffix(".h5").exists() or stem.with_suffix(".csv").exists()):
+            with atomic_path(stem.with_suffix(".h5")) as tmp:
+                table.to_hdf(tmp, key="df_with_missing", mode="w")
+            with atomic_path(stem.with_suffix(".csv")) as tmp:
+                table.to_csv(tmp)
         fmap = pd.DataFrame({"image": images, "group": g, "sequence": s, "frame": sub["frame"].to_numpy(), "video_frame": sub["video_frame"].to_numpy()})
         with atomic_path(out / FRAME_MAP) as tmp:
             fmap.to_csv(tmp, index=False)
@@ -291,6 +295,7 @@ def write_sleap_project(
     edges: Sequence[tuple[str, str]] = (),
     resolve_video: Any = None,
     use_images: bool = False,
+    overwrite: bool = False,
 ) -> Path:
     """Write a SLEAP labels file whose suggestions are the frames of a run (nothing labelled yet).
 
@@ -303,11 +308,16 @@ def write_sleap_project(
         ``resolve_path``); videos that do not exist fall back to the run's PNGs.
     use_images
         Always use the run's PNGs as image-sequence videos (one per recording).
+    overwrite
+        Replace an existing file (it may hold an annotator's labels); otherwise that is an error.
     """
     sio = require("sleap_io")
     path = Path(path)
     if path.suffix != ".slp":
         raise ConfigError("a SLEAP labels file must end in .slp", path=path, expected=".slp", found=path.suffix or "no suffix")
+    if path.exists() and not overwrite:
+        raise ConfigError("the SLEAP labels file exists (it may hold labels)", path=path, expected="a new file", found="existing file",
+                          hint="pass overwrite=True to replace it")
     bodyparts = _check_names("bodyparts", bodyparts)
     bad = [e for e in edges if len(e) != 2 or e[0] not in bodyparts or e[1] not in bodyparts]
     if bad:
