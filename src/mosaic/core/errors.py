@@ -76,6 +76,10 @@ class IndexFileError(MosaicError):
     """An ``index.csv`` is missing, unreadable or lacks declared columns."""
 
 
+class IndexNotFoundError(IndexFileError, FileNotFoundError):
+    """An ``index.csv`` a step reads does not exist yet (also a :class:`FileNotFoundError`)."""
+
+
 class InvalidNameError(MosaicError, ValueError):
     """A group/sequence name or a safe file name cannot be encoded or decoded."""
 
