@@ -295,7 +295,7 @@ class ProtocolFeature(Feature):
         A protocol attribute has the wrong type.
     """
 
-    def __init__(self, obj: Any) -> None:  # noqa: D107 - documented on the class
+    def __init__(self, obj: Any) -> None:
         if not implements_feature_protocol(obj):
             missing = [a for a in PROTOCOL_ATTRIBUTES if not hasattr(obj, a)] + [m for m in PROTOCOL_METHODS
                                                                              if not callable(getattr(obj, m, None))]

@@ -321,7 +321,7 @@ def _indexed_names(ds: DatasetCore, kind: str) -> dict[Path, tuple[str, str]]:
     if not labels_index_path(ds, kind).exists():
         return {}
     df = read_labels_index(ds, kind)
-    return {ds.resolve_path(p).resolve(): (str(g), str(s)) for g, s, p in zip(df["group"], df["sequence"], df["abs_path"]) if p}
+    return {ds.resolve_path(p).resolve(): (str(g), str(s)) for g, s, p in zip(df["group"], df["sequence"], df["abs_path"], strict=True) if p}
 
 
 def load_id_labels(

@@ -362,7 +362,7 @@ def read_labels_index_file(path: str | os.PathLike, kind: str | None = None, mis
         if col not in df.columns:
             df[col] = "[]"
         else:
-            df[col] = [_json_list_cell(v, path, g, s_, col) for v, g, s_ in zip(df[col], df["group"], df["sequence"])]
+            df[col] = [_json_list_cell(v, path, g, s_, col) for v, g, s_ in zip(df[col], df["group"], df["sequence"], strict=True)]
     cols = list(LABELS_INDEX.columns)
     return df[cols + [c for c in df.columns if c not in cols]]
 

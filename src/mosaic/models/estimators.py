@@ -283,7 +283,7 @@ def drop_uninformative(X: np.ndarray, columns: list[str], rows: np.ndarray | Non
                          hint="pair features need recordings with two or more animals; check the feature inputs")
     if not dropped:
         return X, list(columns), {}
-    return X[:, keep], [c for c, k in zip(columns, keep) if k], dropped
+    return X[:, keep], [c for c, k in zip(columns, keep, strict=True) if k], dropped
 
 
 def sample_weights(y: np.ndarray, class_weight: str = "balanced") -> np.ndarray | None:
