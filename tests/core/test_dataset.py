@@ -105,6 +105,12 @@ def test_extra_roots_and_keys_round_trip_unchanged(tmp_path, fmt):
     again = Dataset.open(folder)
     assert again.roots["annotations"] == "labels_by_hand" and again.roots["qc-plots.v2"] == "qc"
     assert (folder / "qc").is_dir() and again._extra["owner"] == data["owner"]
+    # the user's own roots are not mosaic's: their index files are never rewritten
+    (folder / "labels_by_hand").mkdir(exist_ok=True)
+    (folder / "labels_by_hand" / "index.csv").write_text("abs_path\n/elsewhere/a.csv\n")
+    assert all("labels_by_hand" not in str(p) for p in again.index_files())
+    again.make_portable()
+    assert (folder / "labels_by_hand" / "index.csv").read_text() == "abs_path\n/elsewhere/a.csv\n"
 
 
 def test_remap_longest_prefix_wins(tmp_path):

@@ -395,9 +395,9 @@ class DatasetCore:
             return p.as_posix()
 
     def index_files(self) -> list[Path]:
-        """Every ``index.csv`` under the dataset's roots (each found once)."""
+        """Every ``index.csv`` under the dataset's standard roots (each found once; other roots are the user's)."""
         seen: dict[Path, None] = {}
-        for key in self.roots:
+        for key in ROOT_KEYS:
             if not self.has_root(key):
                 continue
             root = self.get_root(key)
@@ -416,7 +416,7 @@ class DatasetCore:
 
         removed: list[Path] = []
         seen: set[Path] = set()
-        for key in self.roots:
+        for key in ROOT_KEYS:  # roots beyond the standard ones hold the user's files, not mosaic's
             if self.has_root(key):
                 root = self.get_root(key).resolve()
                 if root.exists() and root not in seen:
