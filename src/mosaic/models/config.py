@@ -154,7 +154,10 @@ def resolve_config(config: str | os.PathLike | Mapping[str, Any] | None = None, 
     if unknown:
         raise ConfigError("unknown model config key(s)", path=path, expected=f"allowed keys {list(ALLOWED_KEYS)}", found=unknown)
     cfg = copy.deepcopy(DEFAULTS)
+    instance = given.pop("estimator") if not isinstance(given.get("estimator", ""), str) else None
     cfg.update(copy.deepcopy(given))
+    if instance is not None:  # an estimator/trainer instance is used as given (it may not copy)
+        cfg["estimator"] = instance
     _check_choice(cfg, "kind", KINDS)
     if isinstance(cfg["estimator"], str):
         _check_choice(cfg, "estimator", ESTIMATORS)

@@ -214,7 +214,7 @@ def informative_columns(X: np.ndarray) -> tuple[np.ndarray, dict[int, str]]:
         raise ValueError("X must be 2-D")
     finite = np.isfinite(X)
     has_finite = finite.any(axis=0) if len(X) else np.zeros(X.shape[1], bool)
-    filled = np.where(finite, X, np.nan)
+    filled = np.where(finite, X, np.nan) if np.isinf(X).any() else X  # no copy unless there are infinities
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         lo = np.nanmin(filled, axis=0) if len(X) else np.full(X.shape[1], np.nan)
