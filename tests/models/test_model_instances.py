@@ -167,3 +167,41 @@ def test_model_instance_errors(single):
         ds.train_model(CentroidTrainer(), {"features": ["speed"], "cv_folds": 2, "estimator_params": {"x": 1}})
     with pytest.raises(ConfigError, match="invalid estimator"):
         ds.train_model(LogisticRegression(), {"features": ["speed"], "cv_folds": 2, "estimator_params": {"nope": 1}})
+
+
+def test_real_single_animal_dlc_with_pair_features_trains(realdata, tmp_path):
+    """The B-SOiD open-field DeepLabCut export (one mouse): pair features have no value, training still works."""
+    import shutil
+
+    from mosaic.labels.events import bouts_to_events
+    from tests.conftest import realdata_file
+
+    src = realdata_file(realdata, "dlc", "bsoid-openfield", "raw_clip1DLC_resnet50_OpenFieldHighResApr8shuffle1_1030000.csv")
+    ds = Dataset.create(tmp_path / "ds", name="bsoid")
+    for g in ("day1", "day2"):
+        (ds.get_root("tracks_raw") / g).mkdir(parents=True)
+        shutil.copy(src, ds.get_root("tracks_raw") / g / src.name)
+    ds.index_tracks_raw("tracks_raw", src_format="dlc", patterns=["*.csv"], group_from="parent")
+    ds.convert_all_tracks(params={"fps": 30})
+    ds.run_feature("speed")
+    ds.run_feature("pair")
+    # labels from the real speed: "moving" above the recording's median speed, else "still"
+    sets = []
+    for g, s in ds.list_pairs():
+        sp = ds.load_feature("speed", groups=[g], sequences=[s]).sort_values("frame")
+        v = sp["speed_px_s"].to_numpy()
+        state = (v > np.nanmedian(v)).astype(int)
+        change = np.flatnonzero(np.diff(state)) + 1
+        starts, stops = np.r_[0, change], np.r_[change, len(state)]
+        fr = sp["frame"].to_numpy()
+        frames, labels, iids = bouts_to_events(fr[starts], np.r_[fr[stops[:-1]], fr[-1] + 1], state[starts],
+                                               np.zeros(len(starts), int), np.full(len(starts), -1))
+        sets.append(LabelSet(group=g, sequence=s, frames=frames, labels=labels, individual_ids=iids, label_ids=np.arange(2),
+                             label_names=np.array(["still", "moving"]), fps=30.0))
+    save_label_sets(ds, "behavior", sets)
+    rid = train_model(ds, "bsoid_clf", {"features": ["speed", "pair"], "cv_folds": 2, "plots": False,
+                                        "estimator_params": {"max_iter": 30}})
+    m = json.loads((ds.get_root("models") / "bsoid_clf" / rid / "metrics.json").read_text())
+    pair_cols = [c for c in m["dropped_columns"] if c.startswith("pair.")]
+    assert pair_cols and all(m["dropped_columns"][c] == "no finite value" for c in pair_cols)
+    assert m["macro_f1"] > 0.9  # the label is a threshold of an input column
