@@ -96,9 +96,15 @@ def test_extra_roots_and_keys_round_trip_unchanged(tmp_path, fmt):
     assert ds.get_root("exports") == Path("/share/out")
     ds.save()
     back = json.loads(p.read_text()) if fmt == "json" else yaml.safe_load(p.read_text())
-    # every key as it was; mosaic's own fields with their defaults added
-    assert {k: back[k] for k in data} == data
-    assert set(back) - set(data) <= {"format", "dataset_type", "segment_duration", "time_column", "path_map"}
+    # every key as it was, in the file's order, and nothing added
+    assert back == data and list(back) == list(data) and list(back["roots"]) == list(data["roots"])
+    ds.dataset_type, ds.meta["fps_default"] = "continuous", 30
+    ds.segment_duration, ds.time_column = "1h", "t"
+    ds.save()
+    changed = json.loads(p.read_text()) if fmt == "json" else yaml.safe_load(p.read_text())
+    assert changed["meta"] == {"fps_default": 30} and changed["dataset_type"] == "continuous" and changed["owner"] == data["owner"]
+    assert list(changed)[:len(data)] == list(data)  # mosaic's changed fields come after the file's keys
+    ds = Dataset.open(folder)
     ds.set_root("annotations", "labels_by_hand")
     ds.set_root("qc-plots.v2", folder / "qc")
     ds.save()

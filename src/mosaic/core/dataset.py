@@ -6,6 +6,7 @@ nothing about tracks, labels or features beyond where their roots are and which
 """
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
@@ -129,6 +130,8 @@ class DatasetCore:
     path_map: dict[str, str] = field(default_factory=dict)
     _extra: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
     _implicit_roots: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _file_keys: list[str] | None = field(default=None, init=False, repr=False, compare=False)
+    _absent: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     _SERIALISED: ClassVar[tuple[str, ...]] = (
         "name", "version", "format", "roots", "meta", "dataset_type", "segment_duration", "time_column", "path_map",
@@ -221,6 +224,8 @@ class DatasetCore:
         self.meta = dict(self.meta or {})
         self.path_map = {str(k): str(v) for k, v in (self.path_map or {}).items()}
         self.format = "json" if path.suffix.lower() == ".json" else "yaml"
+        self._file_keys = [str(k) for k in data]
+        self._absent = {f: copy.deepcopy(getattr(self, f)) for f in self._SERIALISED if f not in data and f != "roots"}
         self.validate()
         return self
 
@@ -261,12 +266,25 @@ class DatasetCore:
         return parse_duration(self.segment_duration)
 
     def to_dict(self) -> dict[str, Any]:
-        """The manifest content as written to disk (extra keys and roots kept as they were read)."""
+        """The manifest content as written to disk.
+
+        For a manifest that was read from a file, keys keep the file's order, extra keys and
+        roots are kept as they were, and mosaic's own fields the file did not set are written
+        only once they change.
+        """
         d = asdict(self)
         out = {k: d[k] for k in self._SERIALISED}
         out["roots"] = {k: v for k, v in out["roots"].items() if not (k in self._implicit_roots and self._implicit_roots[k] == v)}
+        if self._file_keys is None:
+            return out
+        for k, v in self._absent.items():
+            if out.get(k) == v:
+                del out[k]
+        if not out["roots"] and "roots" not in self._file_keys:
+            del out["roots"]
         out.update({k: v for k, v in self._extra.items() if k not in out})
-        return out
+        first = [k for k in self._file_keys if k in out]
+        return {k: out[k] for k in first + [k for k in out if k not in first]}
 
     def save(self) -> Path:
         """Write the manifest atomically (YAML, or JSON when ``format='json'``)."""
