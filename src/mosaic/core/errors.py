@@ -88,6 +88,10 @@ class SequenceNotFoundError(MosaicError, KeyError):
     """A (group, sequence) is not known to the dataset."""
 
 
+class TracksNotFoundError(SequenceNotFoundError, FileNotFoundError):
+    """A recording has no standardized track file and no raw source to convert (also a :class:`FileNotFoundError`)."""
+
+
 class ConfigError(MosaicError, ValueError):
     """Parameters or a configuration are invalid (unknown key, wrong type or value)."""
 
