@@ -87,7 +87,7 @@ def run_feature(
     sequences: Any = None,
     overwrite: bool = False,
     parallel_workers: int | None = None,
-    parallel_mode: str = "thread",
+    parallel_mode: str | None = "thread",
     overlap_frames: int = 0,
     filter_start_frame: int | None = None,
     filter_end_frame: int | None = None,
@@ -105,7 +105,8 @@ def run_feature(
         The dataset.
     feature
         A :class:`~mosaic.features.base.Feature` instance, a registered name, a feature class,
-        or a spec ``{'name', 'params', 'inputs'}``.
+        a spec ``{'name', 'params', 'inputs'}``, or any object implementing the feature
+        protocol (``name``, ``version``, ``params``, ``inputs``, ``fit``, ``apply``).
     groups, sequences
         Restrict the scope (a name or a list; both may be given).
     overwrite
@@ -113,7 +114,7 @@ def run_feature(
     parallel_workers
         Workers (``None``: 1 thread; all cores for ``'process'``; 2 local Dask workers).
     parallel_mode
-        ``'serial'``, ``'thread'``, ``'process'`` (joblib/loky) or ``'dask'``
+        ``'serial'``, ``'thread'`` (also when None), ``'process'`` (joblib/loky) or ``'dask'``
         (dask.distributed; a ``LocalCluster`` on 127.0.0.1 unless ``dask_address`` or
         ``$MOSAIC_DASK_SCHEDULER`` names a scheduler). See :mod:`mosaic.core.executor`.
     overlap_frames
@@ -144,6 +145,8 @@ def run_feature(
     BatchError
         Some sequences failed (the others are written and indexed).
     """
+    if parallel_mode is None:
+        parallel_mode = "thread"
     if parallel_mode not in PARALLEL_MODES:
         raise ConfigError("unknown parallel_mode", expected=list(PARALLEL_MODES), found=parallel_mode)
     if parallel_workers is not None and (not isinstance(parallel_workers, int) or parallel_workers < 1):
