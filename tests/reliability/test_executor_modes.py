@@ -192,3 +192,27 @@ def test_worker_killed_mid_write_leaves_no_partial_file_and_rerun_completes(demo
     a = read_feature_index(ds, "die_once").drop(columns=["created_iso"])
     b = read_feature_index(ref_ds, "die_once").drop(columns=["created_iso"])
     pd.testing.assert_frame_equal(a.reset_index(drop=True), b.reset_index(drop=True))
+
+
+@pytest.mark.parametrize("mode", ["process", "dask"])
+def test_a_bad_recording_is_named_as_serially(demo_template, tmp_path, cluster, mode):
+    from mosaic import Dataset
+    from mosaic.core.errors import BatchError
+
+    failed = {}
+    for m in ("serial", mode):
+        folder = tmp_path / m
+        shutil.copytree(demo_template, folder)
+        bad = sorted((folder / "tracks_raw" / "trex").rglob("*.npz"))[0]
+        bad.write_bytes(b"not an npz archive")
+        ds = Dataset.open(folder)
+        addr = cluster.scheduler_address if m == "dask" else None
+        with pytest.raises(BatchError) as exc:
+            ds.convert_all_tracks(parallel_mode=m, parallel_workers=2, dask_address=addr)
+        failed[m] = exc.value
+        assert bad.name in str(exc.value)  # the file is named
+        report = json.loads((folder / "tracks" / "conversion_report.json").read_text())
+        assert len(report["converted"]) >= 5 and len(report["failed"]) == 1
+        messages = {k: v.replace(str(folder), "<ds>") for k, v in report["failed"].items()}
+        failed[m] = (report["converted"], messages)
+    assert failed["serial"] == failed[mode]

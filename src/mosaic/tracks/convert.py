@@ -497,7 +497,12 @@ def convert_all_tracks(
     light = copy.copy(batch)
     light.jobs, light.rows, light.converted, light.skipped, light.failures, light._pending = [], {}, [], [], {}, {}
     tasks = [(light, *parts[k].args) for k in sorted(set(parts) - set(local))]
-    results = {r[0]: r for r in run_tasks(_convert_write, tasks, config, desc="convert tracks")}
+    results = {}
+    for r in run_tasks(_convert_write, tasks, config, desc="convert tracks"):
+        if isinstance(r, MosaicError):  # recorded per recording, as serially (the task records its own)
+            batch.failures[f"{getattr(r, 'group', '?')}/{getattr(r, 'sequence', '?')}"] = str(r)
+            continue
+        results[r[0]] = r
     for key in sorted(results):  # recording order, whatever order they finished in
         _, row, failures = results[key]
         if row is not None:
