@@ -7,7 +7,7 @@ import os
 import pytest
 
 from mosaic.core.errors import ConfigError, FeatureError
-from mosaic.core.executor import PARALLEL_MODES, ExecutorConfig, executor, run_tasks
+from mosaic.core.executor import PARALLEL_MODES, ExecutorConfig, run_tasks
 
 
 def _square(task):
@@ -66,16 +66,9 @@ def test_bad_config_is_a_config_error(kwargs):
         ExecutorConfig(**kwargs)
 
 
-def test_from_params_and_facade_keywords_agree():
-    a = ExecutorConfig.from_params(
-        {"parallel_mode": "dask", "n_workers": 2, "dask_address": "tcp://h:8786", "memory_limit": "1GB"}
-    )
-    assert a == executor("dask", 2, "tcp://h:8786", "1GB")
-    assert ExecutorConfig.from_params(None) == ExecutorConfig("serial")
-    assert ExecutorConfig.from_params({"parallel_mode": None}).mode == "serial"
-    with pytest.raises(ConfigError, match="unknown executor parameter"):
-        ExecutorConfig.from_params({"parallel_mode": "thread", "workers": 2})
+def test_modes():
     assert set(PARALLEL_MODES) == {"serial", "thread", "process", "dask"}
+    assert ExecutorConfig() == ExecutorConfig("serial", None, None, None)
 
 
 def test_unreachable_scheduler_is_a_config_error():

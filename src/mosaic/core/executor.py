@@ -64,34 +64,6 @@ class ExecutorConfig:
                 "memory_limit must be bytes (int) or a size string", expected="e.g. '2GB'", found=self.memory_limit
             )
 
-    @classmethod
-    def from_params(cls, params: dict[str, Any] | None) -> ExecutorConfig:
-        """An executor from a parameter block ``{parallel_mode, n_workers, dask_address, memory_limit}``.
-
-        Missing keys take the defaults; unknown keys raise :class:`ConfigError`.
-        """
-        params = dict(params or {})
-        known = {"parallel_mode", "n_workers", "dask_address", "memory_limit"}
-        unknown = sorted(set(params) - known)
-        if unknown:
-            raise ConfigError("unknown executor parameter(s)", expected=sorted(known), found=unknown)
-        return cls(
-            mode=params.get("parallel_mode") or "serial",
-            n_workers=params.get("n_workers"),
-            dask_address=params.get("dask_address"),
-            memory_limit=params.get("memory_limit"),
-        )
-
-
-def executor(
-    parallel_mode: str = "serial",
-    n_workers: int | None = None,
-    dask_address: str | None = None,
-    memory_limit: str | int | None = None,
-) -> ExecutorConfig:
-    """Validated :class:`ExecutorConfig` from the facade's keyword arguments."""
-    return ExecutorConfig(parallel_mode, n_workers, dask_address, memory_limit)
-
 
 def _call(fn: Callable[[Any], Any], task: Any) -> Any:
     """Run one task; a :class:`MosaicError` comes back as the result (named by the task itself)."""
