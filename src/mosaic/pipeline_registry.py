@@ -4,6 +4,8 @@ from __future__ import annotations
 from kedro.pipeline import Pipeline
 
 PIPELINE_NAMES = ("ingest", "convert", "label", "featurize", "sample_frames", "train")
+#: registered but not chained into ``__default__`` (run on demand: ``kedro run --pipelines clean``)
+OPTIONAL_PIPELINE_NAMES = ("clean",)
 
 
 def register_pipelines() -> dict[str, Pipeline]:
@@ -21,4 +23,6 @@ def register_pipelines() -> dict[str, Pipeline]:
     pipelines["label"] += create_reporting_pipeline(tracks=None, feature_results=None, labels="labels")
     pipelines["featurize"] += create_reporting_pipeline(tracks=None, feature_results="feature_results")
     pipelines["__default__"] = sum(pipelines.values(), Pipeline([]))
+    for name in OPTIONAL_PIPELINE_NAMES:
+        pipelines[name] = import_module(f"mosaic.pipelines.{name}").create_pipeline()
     return pipelines

@@ -14,12 +14,13 @@ from .features import FeaturesMixin
 from .labels import LabelsMixin
 from .media import MediaMixin
 from .models import ModelsMixin
+from .quality import QualityMixin
 from .reporting import ReportingMixin
 from .tracks import TracksMixin
 
 
 @dataclass(repr=False)
-class Dataset(TracksMixin, LabelsMixin, MediaMixin, FeaturesMixin, ModelsMixin, ReportingMixin, DatasetCore):
+class Dataset(TracksMixin, LabelsMixin, MediaMixin, FeaturesMixin, ModelsMixin, ReportingMixin, QualityMixin, DatasetCore):
     """A mosaic dataset folder, with the notebook-facing API.
 
     Create one with :meth:`create`, open one with :meth:`open` / ``Dataset.load(path)`` (folder

@@ -95,7 +95,7 @@ def plan_clean_run(ds: DatasetCore, operations: Sequence[Mapping[str, Any]] | No
         if not src.exists():
             raise TrackFormatError("track file listed in tracks/index.csv is missing", path=src, group=g, sequence=s)
         inputs.append([g, s, file_fingerprint(src)])
-        jobs.append({"group": g, "sequence": s, "source": str(src)})
+        jobs.append({"group": g, "sequence": s, "source": str(src), "source_rel": ds.relative_path(src)})
     run_id = make_run_id({"step": "clean", "version": CLEAN_VERSION, "operations": ops, "inputs": inputs})
     out_dir = clean_root(ds) / run_id
     for j in jobs:
@@ -123,7 +123,7 @@ def _clean_job(job: Mapping[str, Any], operations: list[dict[str, Any]], run_id:
 
     try:
         df = read_tracks(job["source"])
-        out, meta, rec = clean_loaded(df, read_tracks_meta(job["source"]), operations, run_id, source=job["source"])
+        out, meta, rec = clean_loaded(df, read_tracks_meta(job["source"]), operations, run_id, source=job["source_rel"])
         del df
         write_tracks(out, job["out"], meta)
         rec.update(group=job["group"], sequence=job["sequence"], abs_path=job["out"], source_path=job["source"])
@@ -251,12 +251,26 @@ def clean_tracks(ds: DatasetCore, operations: Sequence[Mapping[str, Any]] | None
     return {"run_id": run_id, "paths": paths, "report": report_path, "recordings": records, "skipped": False}
 
 
+KEDRO_REPORT = "clean_report.json"
+
+
 def latest_clean_run(ds: DatasetCore) -> str | None:
-    """The run id of the most recently indexed cleaning run (None when there is none)."""
+    """The most recent cleaning run: of the facade's index and the `clean` pipeline's report, the newer."""
+    import json
+
+    found: list[tuple[str, str]] = []
     idx = read_clean_index(ds)
-    if idx.empty:
-        return None
-    return str(idx.sort_values("created_iso", kind="stable")["run_id"].iloc[-1])
+    if not idx.empty:
+        last = idx.sort_values("created_iso", kind="stable").iloc[-1]
+        found.append((str(last["created_iso"]), str(last["run_id"])))
+    kr = clean_root(ds) / KEDRO_REPORT
+    if kr.exists():
+        try:
+            info = json.loads(kr.read_text("utf-8"))
+            found.append((str(info.get("created_iso", "")), str(info["run_id"])))
+        except (OSError, ValueError, KeyError):
+            pass
+    return max(found)[1] if found else None
 
 
 def parse_tracks_source(source: str | None) -> tuple[str, str | None]:
@@ -284,18 +298,26 @@ def clean_track_paths(ds: DatasetCore, run_id: str | None = None, keys: Sequence
     SequenceNotFoundError
         No cleaning run, an unknown run id, or a recording the run does not have.
     """
-    idx = read_clean_index(ds)
     rid = run_id or latest_clean_run(ds)
     if rid is None:
         raise SequenceNotFoundError("no cleaned tracks in this dataset", path=clean_index_path(ds),
                                     expected="a run of clean_tracks", found="none", hint="run ds.clean_tracks() or `kedro run --pipelines clean`")
-    mine = idx[idx["run_id"] == rid]
-    if mine.empty:
-        raise SequenceNotFoundError("unknown cleaning run", path=clean_index_path(ds), expected=sorted(set(idx["run_id"])), found=rid)
-    paths = {(g, s): ds.resolve_path(p) for g, s, p in zip(mine["group"], mine["sequence"], mine["abs_path"])}
-    if keys is None:
+    run_dir = clean_root(ds) / to_safe_name(str(rid))
+    if not run_dir.is_dir():
+        known = sorted(p.name for p in clean_root(ds).iterdir() if p.is_dir()) if clean_root(ds).is_dir() else []
+        raise SequenceNotFoundError("unknown cleaning run", path=run_dir, expected=known, found=rid)
+    if keys is None:  # every recording of the run (file names are the safe keys)
+        from mosaic.core.safe_names import split_sequence_key
+
+        paths = {}
+        for f in sorted(run_dir.glob("*.parquet")):
+            try:
+                paths[split_sequence_key(f.stem)] = f
+            except MosaicError:
+                continue
         return paths
-    absent = [k for k in keys if k not in paths or not paths[k].exists()]
+    paths = {k: run_dir / f"{sequence_key(*k)}.parquet" for k in keys}
+    absent = [k for k in keys if not paths[k].exists()]
     if absent:
         raise SequenceNotFoundError(f"cleaning run {rid} lacks recordings", path=clean_root(ds) / rid,
                                     expected="every (group, sequence) in scope", found=f"missing {absent[:5]}")
