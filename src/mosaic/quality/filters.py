@@ -11,8 +11,8 @@ numbers on the same data (see ``docs/quality.md``):
   (linearly, or with a cubic spline through the valid frames); leading and trailing gaps
   stay missing.
 * :func:`rolling_median`: centred window of ``window`` frames (``w // 2`` before, the rest
-  after), NaN skipped, NaN where fewer than ``min_periods`` valid values (default: the
-  whole window).
+  after; the edges reflected), NaN skipped, NaN where fewer than ``min_periods`` valid
+  values (default: the whole window).
 * :func:`savgol`: :func:`scipy.signal.savgol_filter` along time (``mode='interp'``). On
   complete data it is exactly movement's; where values are missing, gaps are bridged
   linearly (edges held) only while filtering and are NaN again afterwards, so a gap does
@@ -127,15 +127,18 @@ def rolling_median(pos: np.ndarray, window: int, min_periods: int | None = None)
     pos
         ``(T, ...)`` values (any trailing shape).
     window
-        Window length in frames (``window // 2`` frames before ``t``, the rest after).
+        Window length in frames (``window // 2`` frames before ``t``, the rest after; the
+        recording's edges are reflected).
     min_periods
         Valid values a window needs (default ``window``); fewer give NaN.
     """
     window, min_periods = _check_window(window, min_periods)
     T = pos.shape[0]
     flat = pos.reshape(T, -1)
-    before, after = window // 2, window - 1 - window // 2
-    padded = np.concatenate([np.full((before, flat.shape[1]), np.nan), flat, np.full((after, flat.shape[1]), np.nan)])
+    half = window // 2
+    # edges reflected (x2 x1 | x0 x1 x2 ...), as movement does, so the first frames have full windows
+    padded = np.pad(flat, ((half, half), (0, 0)), mode="reflect") if half and T > 1 else \
+        np.pad(flat, ((half, half), (0, 0)), mode="edge")
     out = np.empty_like(flat)
     step = max(1, _CHUNK_ELEMENTS // max(1, flat.shape[1] * window))
     for a in range(0, T, step):  # chunks bound the (chunk, cols, window) temporary
@@ -172,7 +175,7 @@ def _check_window(window: int, min_periods: int | None) -> tuple[int, int]:
     return int(window), int(min_periods)
 
 
-def savgol(pos: np.ndarray, window: int, polyorder: int = 2, bridge_gaps: bool = True) -> np.ndarray:
+def savgol(pos: np.ndarray, window: int, polyorder: int = 2) -> np.ndarray:
     """Savitzky–Golay smoothing along time (:func:`scipy.signal.savgol_filter`, ``mode='interp'``).
 
     Parameters
@@ -183,9 +186,9 @@ def savgol(pos: np.ndarray, window: int, polyorder: int = 2, bridge_gaps: bool =
         Odd or even window length in frames (``> polyorder``, ``<= T``).
     polyorder
         Order of the local polynomial.
-    bridge_gaps
-        Bridge missing values linearly (hold at the edges) while filtering and restore NaN
-        afterwards; ``False`` lets NaN spread through the windows as scipy does.
+
+    Missing values are bridged linearly (held at the edges) while filtering and are NaN
+    again afterwards (scipy alone would spread NaN through whole windows, or fail at the edges).
     """
     if not isinstance(window, (int, np.integer)) or window < 1:
         raise ConfigError("window must be a positive int (frames)", found=window)
@@ -194,8 +197,6 @@ def savgol(pos: np.ndarray, window: int, polyorder: int = 2, bridge_gaps: bool =
     T = pos.shape[0]
     if window > T:
         raise ConfigError("Savitzky-Golay window longer than the recording", expected=f"window <= {T} frames", found=window)
-    if not bridge_gaps:
-        return _scipy_savgol(pos, window, polyorder, axis=0, mode="interp")
     flat = pos.reshape(T, -1)
     valid = ~np.isnan(flat)
     if valid.all():
