@@ -159,11 +159,14 @@ def arrays_to_table(df: pd.DataFrame, arr: TrackArrays, flags: np.ndarray | None
             dense[fi, ii] = out[c].to_numpy(dtype=np.float64, na_value=np.nan)
             moved = np.take_along_axis(dense, perm, axis=1)[fi, ii]
             out[c] = (moved == 1) if is_bool else moved
-    out["X"] = arr.pos[fi, ii, 0, 0]
-    out["Y"] = arr.pos[fi, ii, 0, 1]
-    for p, k in enumerate(arr.pose_index, start=1):
-        out[f"poseX{k}"] = arr.pos[fi, ii, p, 0]
-        out[f"poseY{k}"] = arr.pos[fi, ii, p, 1]
+    for p, (cx, cy) in enumerate([("X", "Y")] + [(f"poseX{k}", f"poseY{k}") for k in arr.pose_index]):
+        x0 = df[cx].to_numpy(dtype=np.float64, na_value=np.nan)
+        y0 = df[cy].to_numpy(dtype=np.float64, na_value=np.nan)
+        x1, y1 = arr.pos[fi, ii, p, 0], arr.pos[fi, ii, p, 1]
+        # a point that was incomplete (one coordinate missing) and is still missing keeps what it had
+        keep = (np.isnan(x0) | np.isnan(y0)) & np.isnan(x1)
+        out[cx] = np.where(keep, x0, x1)
+        out[cy] = np.where(keep, y0, y1)
     if flags is not None:
         out[flag_column] = flags[fi, ii].any(axis=-1)
     return out
