@@ -71,6 +71,12 @@ def jump_threshold(pos: np.ndarray, quantile: float = 0.95, factor: float = 4.0,
     return out
 
 
+def _d2(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Squared distance over the last axis (NaN where either is missing)."""
+    d = a - b
+    return d[..., 0] * d[..., 0] + d[..., 1] * d[..., 1]
+
+
 def detect_jumps(pos: np.ndarray, threshold: np.ndarray, max_frames: int = 3) -> np.ndarray:
     """``(T, n, P)`` True at points inside a short excursion (see the module docstring).
 
@@ -97,26 +103,28 @@ def detect_jumps(pos: np.ndarray, threshold: np.ndarray, max_frames: int = 3) ->
     t = np.arange(T)[:, None, None]
     has = valid & (lo >= 0) & (hi < T)
     lo_c, hi_c = lo.clip(0, T - 1), hi.clip(0, T - 1)
-    p_lo = np.take_along_axis(pos, np.broadcast_to(lo_c[..., None], pos.shape), axis=0)
-    p_hi = np.take_along_axis(pos, np.broadcast_to(hi_c[..., None], pos.shape), axis=0)
-    d_in = np.hypot(*np.moveaxis(pos - p_lo, -1, 0))
-    d_out = np.hypot(*np.moveaxis(p_hi - pos, -1, 0))
-    d_skip = np.hypot(*np.moveaxis(p_hi - p_lo, -1, 0))
+    flat = pos.reshape(T, -1, pos.shape[-1])
+    cols = np.arange(flat.shape[1])[None, :]
+    p_lo = flat[lo_c.reshape(T, -1), cols].reshape(pos.shape)
+    p_hi = flat[hi_c.reshape(T, -1), cols].reshape(pos.shape)
+    d_in, d_out, d_skip = _d2(pos, p_lo), _d2(p_hi, pos), _d2(p_hi, p_lo)  # squared: no square roots
     with np.errstate(invalid="ignore"):
-        out |= has & (d_in > thr * (t - lo_c)) & (d_out > thr * (hi_c - t)) & (d_skip <= thr * (hi_c - lo_c))
+        out |= (has & (d_in > (thr * (t - lo_c)) ** 2) & (d_out > (thr * (hi_c - t)) ** 2)
+                & (d_skip <= (thr * (hi_c - lo_c)) ** 2))
     # l = 2..max_frames on consecutive valid frames: x[t-1] -> x[t..t+l-1] -> x[t+l]
+    thr2 = thr ** 2
+    step2 = _d2(pos[1:], pos[:-1])  # (T-1, n, P): squared step t-1 -> t at index t-1
     for ln in range(2, int(max_frames) + 1):
         if T < ln + 2:
             break
         a, b = pos[:-(ln + 1)], pos[ln + 1:]  # x[t-1] and x[t+l], t = 1..T-l-1
-        first, last = pos[1:T - ln], pos[ln:T - 1]
         with np.errstate(invalid="ignore"):
-            enter = np.hypot(*np.moveaxis(first - a, -1, 0)) > thr
-            leave = np.hypot(*np.moveaxis(b - last, -1, 0)) > thr
-            back = np.hypot(*np.moveaxis(b - a, -1, 0)) <= thr * (ln + 1)
+            enter = step2[:T - ln - 1] > thr2
+            leave = step2[ln:T - 1] > thr2
+            back = _d2(b, a) <= thr2 * (ln + 1) ** 2
             inside = np.ones(enter.shape, bool)
             for k in range(ln - 1):  # steps inside the excursion are plausible
-                inside &= np.hypot(*np.moveaxis(pos[2 + k:T - ln + 1 + k] - pos[1 + k:T - ln + k], -1, 0)) <= thr
+                inside &= step2[1 + k:T - ln + k] <= thr2
         hit = enter & leave & back & inside
         for k in range(ln):
             out[1 + k:T - ln + k] |= hit
@@ -150,32 +158,39 @@ def detect_swaps(centre: np.ndarray, threshold: float, ratio: float = 0.6, max_l
     if n < 2 or T < 2:
         return pd.DataFrame({c: np.array([], dtype=np.int64 if c in cols[:3] else np.float64) for c in cols})
     valid = ~np.isnan(centre).any(axis=-1)
-    t_all = np.arange(T)
     # per individual: last frame before t where it was seen, and its position then
     own = last_valid_index(np.concatenate([np.zeros((1, n), bool), valid[:-1]]))
     own = np.where(own >= 0, own - 1, -1)
+    # a frame can only be a swap when one of the two moved more than threshold / 2 since the
+    # previous frame, or when one of them was not seen in the previous frame
+    step = np.full((T, n), np.inf)
+    step[1:] = np.hypot(*np.moveaxis(centre[1:] - centre[:-1], -1, 0))
+    fast = ~(step <= 0.5 * threshold)  # NaN (unseen before) counts as fast
     found = []
-    for i, j in zip(*np.triu_indices(n, 1)):  # pairs of individuals, vectorized over frames
+    for i, j in zip(*np.triu_indices(n, 1)):  # pairs of individuals, vectorized over candidate frames
         both = valid[:, i] & valid[:, j]
-        xi, xj = centre[:, i], centre[:, j]
+        ref_all = last_valid_index(np.concatenate([[False], both[:-1]]))
+        t = np.flatnonzero(both & (fast[:, i] | fast[:, j]))
+        if not len(t):
+            continue
+        xi, xj = centre[t, i], centre[t, j]
         # (a) joint reference: the last frame r < t where both were seen
-        ref = last_valid_index(np.concatenate([[False], both[:-1]]))
-        ref = np.where(ref >= 0, ref - 1, -1)
+        ref = np.where(ref_all[t] >= 0, ref_all[t] - 1, -1)
         r = ref.clip(0)
         li, lj = centre[r, i], centre[r, j]
         keep = np.hypot(*(xi - li).T) + np.hypot(*(xj - lj).T)
         swap = np.hypot(*(xj - li).T) + np.hypot(*(xi - lj).T)
         # (b) each from its own last sighting, as speeds (pixels per elapsed frame): a gap of one
         # of them does not hide the swap behind the other's movement
-        oi, oj = own[:, i], own[:, j]
-        gi, gj = np.maximum(t_all - oi, 1), np.maximum(t_all - oj, 1)
+        oi, oj = own[t, i], own[t, j]
+        gi, gj = np.maximum(t - oi, 1), np.maximum(t - oj, 1)
         mi, mj = centre[oi.clip(0), i], centre[oj.clip(0), j]
         keep_v = np.hypot(*(xi - mi).T) / gi + np.hypot(*(xj - mj).T) / gj
         swap_v = np.hypot(*(xj - mi).T) / gi + np.hypot(*(xi - mj).T) / gj
         with np.errstate(invalid="ignore"):
-            ok = both & (ref >= 0) & (t_all - ref <= max_lookback)
+            ok = (ref >= 0) & (t - ref <= max_lookback)
             hit_a = ok & (keep > threshold) & (swap < ratio * keep)
-            ok_b = both & (oi >= 0) & (oj >= 0) & (t_all - np.minimum(oi, oj) <= max_lookback) & (np.maximum(gi, gj) > 1)
+            ok_b = (oi >= 0) & (oj >= 0) & (t - np.minimum(oi, oj) <= max_lookback) & (np.maximum(gi, gj) > 1)
             hit_b = ok_b & ~hit_a & (keep_v > threshold) & (swap_v < ratio * keep_v)
         hit = np.flatnonzero(hit_a | hit_b)
         if len(hit):

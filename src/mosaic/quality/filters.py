@@ -57,10 +57,8 @@ def filter_by_confidence(pos: np.ndarray, conf: np.ndarray, threshold: float = 0
         raise ConfigError("confidence threshold must be a finite number", found=threshold)
     with np.errstate(invalid="ignore"):
         bad = conf < threshold
-    bad &= _point_valid(pos)
-    out = pos.copy()
-    out[bad] = np.nan
-    return out, int(bad.sum())
+    out = np.where(bad[..., None], np.nan, pos)
+    return out, int(np.count_nonzero(bad & ~np.isnan(pos[..., 0])))
 
 
 def interpolate_gaps(pos: np.ndarray, max_gap: int | None = None, method: str = "linear") -> tuple[np.ndarray, np.ndarray]:
@@ -93,15 +91,15 @@ def interpolate_gaps(pos: np.ndarray, max_gap: int | None = None, method: str = 
         return out, gap
     T = pos.shape[0]
     if method == "linear":
-        lo = last_valid_index(valid)
-        hi = next_valid_index(valid)
-        t = np.arange(T).reshape((T,) + (1,) * (valid.ndim - 1))
-        lo_c, hi_c = np.clip(lo, 0, T - 1), np.clip(hi, 0, T - 1)
-        w = np.where(gap, (t - lo_c) / np.maximum(hi_c - lo_c, 1), 0.0)[..., None]
-        p_lo = np.take_along_axis(pos, np.broadcast_to(lo_c[..., None], pos.shape), axis=0)
-        p_hi = np.take_along_axis(pos, np.broadcast_to(hi_c[..., None], pos.shape), axis=0)
-        fill = p_lo + w * (p_hi - p_lo)
-        out[gap] = fill[gap]
+        C = pos.shape[-1]
+        vflat, gflat = valid.reshape(T, -1), gap.reshape(T, -1)
+        flat = out.reshape(T, -1, C)
+        tg, cg = np.nonzero(gflat)  # only the points to fill
+        lo = last_valid_index(vflat)[tg, cg]
+        hi = next_valid_index(vflat)[tg, cg]
+        w = ((tg - lo) / (hi - lo))[:, None]
+        a, b = flat[lo, cg], flat[hi, cg]
+        flat[tg, cg] = a + w * (b - a)
         return out, gap
     from scipy.interpolate import CubicSpline
 
@@ -143,26 +141,13 @@ def rolling_median(pos: np.ndarray, window: int, min_periods: int | None = None)
     step = max(1, _CHUNK_ELEMENTS // max(1, flat.shape[1] * window))
     for a in range(0, T, step):  # chunks bound the (chunk, cols, window) temporary
         b = min(T, a + step)
-        win = np.lib.stride_tricks.sliding_window_view(padded[a:b + window - 1], window, axis=0)
-        count = (~np.isnan(win)).sum(axis=-1)
-        with np.errstate(invalid="ignore"), _quiet_nanmedian():
-            med = np.nanmedian(win, axis=-1)
-        out[a:b] = np.where(count >= min_periods, med, np.nan)
+        win = np.sort(np.lib.stride_tricks.sliding_window_view(padded[a:b + window - 1], window, axis=0), axis=-1)
+        count = window - np.isnan(win[..., ::-1]).argmin(axis=-1)  # NaN sort last
+        count = np.where(np.isnan(win[..., 0]), 0, count)
+        lo = np.take_along_axis(win, ((count - 1) // 2).clip(0)[..., None], axis=-1)[..., 0]
+        hi = np.take_along_axis(win, (count // 2).clip(0, window - 1)[..., None], axis=-1)[..., 0]
+        out[a:b] = np.where((count >= min_periods) & (count > 0), 0.5 * (lo + hi), np.nan)
     return out.reshape(pos.shape)
-
-
-class _quiet_nanmedian:
-    """Silence numpy's 'All-NaN slice' warning inside a block."""
-
-    def __enter__(self):
-        import warnings
-
-        self._cm = warnings.catch_warnings()
-        self._cm.__enter__()
-        warnings.simplefilter("ignore", RuntimeWarning)
-
-    def __exit__(self, *exc):
-        return self._cm.__exit__(*exc)
 
 
 def _check_window(window: int, min_periods: int | None) -> tuple[int, int]:
@@ -210,14 +195,15 @@ def savgol(pos: np.ndarray, window: int, polyorder: int = 2) -> np.ndarray:
 def _bridge(flat: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """Linear fill of interior NaN, nearest value at the edges, 0 for all-NaN columns."""
     T = flat.shape[0]
-    lo, hi = last_valid_index(valid), next_valid_index(valid)
+    out = flat.copy()
+    tg, cg = np.nonzero(~valid)  # only the missing values
+    lo = last_valid_index(valid)[tg, cg]
+    hi = next_valid_index(valid)[tg, cg]
     lo_c = np.where(lo < 0, hi, lo).clip(0, T - 1)
     hi_c = np.where(hi >= T, lo, hi).clip(0, T - 1)
-    t = np.arange(T)[:, None]
-    w = np.where(hi_c > lo_c, (t - lo_c) / np.maximum(hi_c - lo_c, 1), 0.0)
-    a = np.take_along_axis(flat, lo_c, axis=0)
-    b = np.take_along_axis(flat, hi_c, axis=0)
-    out = np.where(valid, flat, a + w * (b - a))
+    w = np.where(hi_c > lo_c, (tg - lo_c) / np.maximum(hi_c - lo_c, 1), 0.0)
+    a, b = flat[lo_c, cg], flat[hi_c, cg]
+    out[tg, cg] = a + w * (b - a)
     return np.nan_to_num(out, nan=0.0)
 
 
