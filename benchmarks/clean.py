@@ -90,7 +90,7 @@ def main() -> None:
 
     from mosaic.quality import filters
     from mosaic.quality.arrays import TrackArrays
-    from mosaic.quality.clean import DEFAULT_OPERATIONS, clean_arrays
+    from mosaic.quality.clean import clean_arrays
 
     n_ids, T = LAYOUTS[args.layout]
     pos, conf = make_arrays(n_ids, T)

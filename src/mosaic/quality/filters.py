@@ -21,7 +21,6 @@ numbers on the same data (see ``docs/quality.md``):
 from __future__ import annotations
 
 import numpy as np
-from scipy.signal import savgol_filter as _scipy_savgol
 
 from mosaic.core.errors import ConfigError
 
@@ -179,6 +178,8 @@ def savgol(pos: np.ndarray, window: int, polyorder: int = 2) -> np.ndarray:
         raise ConfigError("window must be a positive int (frames)", found=window)
     if not isinstance(polyorder, (int, np.integer)) or not 0 <= polyorder < window:
         raise ConfigError("polyorder must be an int in 0..window-1", expected=f"0..{window - 1}", found=polyorder)
+    from scipy.signal import savgol_filter as _scipy_savgol
+
     T = pos.shape[0]
     if window > T:
         raise ConfigError("Savitzky-Golay window longer than the recording", expected=f"window <= {T} frames", found=window)
