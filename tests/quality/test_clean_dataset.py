@@ -198,3 +198,9 @@ def test_clean_pipeline_matches_the_facade(demo):
         assert read_tracks_meta(p) == want_meta[k]
     facade = json.loads(res["report"].read_text())
     assert report["n_changed_total"] == facade["n_changed_total"]
+    q = json.loads((demo.folder / "reporting" / "quality" / "track_quality_report.json").read_text())
+    ind = demo.track_quality(write=False)["individuals"]
+    got = pd.DataFrame(q["individuals"])
+    assert len(got) == len(ind)
+    np.testing.assert_allclose(got["frac_missing"].astype(float), ind["frac_missing"])
+    assert got["n_swaps"].tolist() == ind["n_swaps"].tolist()

@@ -12,6 +12,7 @@ from mosaic.core.dataset import DatasetCore
 from mosaic.core.errors import ConfigError, SequenceNotFoundError
 from mosaic.core.safe_names import sequence_key
 from mosaic.kedro_config import resolve_dataset_dir
+from mosaic.quality.report import quality_report
 from mosaic.quality.store import CLEAN_VERSION, _scope, clean_loaded, plan_clean_run
 
 log = logging.getLogger(__name__)
@@ -69,3 +70,27 @@ def clean_partitions(tracks: Mapping[str, Callable[[], pd.DataFrame] | pd.DataFr
         log.info("cleaned %s/%s (run %s): %s", job["group"], job["sequence"], run_id,
                  ", ".join(f"{s['op']} {s['n_changed']}" for s in rec["steps"]))
         yield {job["partition"]: (out, new_meta)}, dict(report)
+
+
+def track_quality_tables(tracks: Mapping[str, Callable[[], pd.DataFrame] | pd.DataFrame],
+                         quality_params: Mapping[str, Any] | None) -> dict[str, list[dict[str, Any]]]:
+    """The quality report of every standardized recording (one in memory at a time), as records.
+
+    Returns ``{'individuals': [...], 'points': [...], 'events': [...]}`` — the tables of
+    :func:`mosaic.quality.track_quality` — saved as ``track_quality_report``.
+    """
+    parts: dict[str, list[pd.DataFrame]] = {"individuals": [], "points": [], "events": []}
+    for key in sorted(tracks):
+        df = _load(tracks[key])
+        rep = quality_report(df, dict(df.attrs.get("mosaic") or {}), quality_params)
+        del df
+        parts["individuals"].append(rep.individuals)
+        parts["points"].append(rep.points)
+        parts["events"].append(rep.events)
+    out = {}
+    for k, v in parts.items():
+        t = pd.concat(v, ignore_index=True) if v else pd.DataFrame()
+        out[k] = [{c: (None if isinstance(x, float) and x != x else x) for c, x in row.items()}
+                  for row in t.astype(object).to_dict(orient="records")]
+    log.info("track quality of %d recording(s)", len(tracks))
+    return out
