@@ -49,7 +49,7 @@ def _loop_interp(pos, max_gap, kind="linear"):
     return out
 
 
-def test_runs_helpers():
+def test_run_length_utilities():
     m = np.array([[0, 1], [1, 1], [1, 0], [0, 0], [1, 1]], dtype=bool)
     cols, s, e = true_runs(m)
     assert list(zip(cols, s, e)) == [(0, 1, 3), (0, 4, 5), (1, 0, 2), (1, 4, 5)]

@@ -354,5 +354,3 @@ def run_report(ds: DatasetCore, run_id: str | None = None) -> dict[str, Any]:
     if rid is None or not path.exists():
         raise SequenceNotFoundError("no report of that cleaning run", path=path, found=rid)
     return json.loads(path.read_text("utf-8"))
-
-
