@@ -76,3 +76,16 @@ def test_facade_renders_a_demo_clip(tmp_path):
     out = ds.render_tracks_clip("group_0", "group_0_seq0", start_frame=100, end_frame=130)
     assert out["path"] == tmp_path / "ds" / "reporting" / "clips" / "group_0__group_0_seq0__100-130.mp4"
     assert out["n_frames"] == 30
+
+
+def test_keypoints_and_skeleton_are_drawn(tmp_path):
+    video, df = _scene(tmp_path, T=10)
+    df["poseX0"], df["poseY0"] = df["X"], df["Y"] - 15.0  # a keypoint above the centre
+    df["poseX1"], df["poseY1"] = df["X"], df["Y"] + 15.0  # and one below
+    out = render_clip(video, df, tmp_path / "k.mp4", 0, 5, skeleton=[(0, 1)])
+    cap = cv2.VideoCapture(str(out["path"]))
+    ok, img = cap.read()
+    cap.release()
+    col0 = np.array([c * 255 for c in id_colors(2)[0][2::-1]])
+    assert np.abs(img[15, 20].astype(float) - col0).max() < 60  # keypoint 0 of id 0 at (20, 15)
+    assert np.abs(img[22, 20].astype(float) - col0).max() < 60  # on the skeleton line between the keypoints

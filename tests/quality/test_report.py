@@ -67,3 +67,32 @@ def test_bad_input():
         quality_report(dup)
     with pytest.raises(ConfigError, match="unknown track-quality"):
         quality_report(_table(), params={"treshold": 1})
+
+
+@pytest.mark.parametrize("T", [1, 2, 3])
+def test_very_short_recordings(T):
+    from mosaic.quality import clean_table
+
+    df = pd.DataFrame({"frame": np.arange(T, dtype=np.int64), "time": np.arange(T) / 30, "id": 0, "X": np.arange(T) * 1.0,
+                       "Y": 0.0, "group": "g", "sequence": "s"})
+    ops = [{"op": "jumps"}, {"op": "swaps"}, {"op": "interpolate"}, {"op": "median", "window": 5}, {"op": "savgol"}]
+    out, rep = clean_table(df, ops)
+    assert len(out) == T and not out["interpolated"].any()
+    by = {s["op"]: s for s in rep["steps"]}
+    assert by["savgol"]["n_changed"] == 0 and ("skipped" in by["savgol"]) == (T < 7)
+    # the median of 3 frames with reflected edges: [2 1 | 0 1 2 | 1 0] -> 1 everywhere
+    if T == 3:
+        np.testing.assert_array_equal(out["X"], [1.0, 1.0, 1.0])
+    assert quality_report(df).individuals["n_missing"].tolist() == [0]
+
+
+def test_individual_never_seen():
+    from mosaic.quality import clean_table
+
+    df = pd.DataFrame({"frame": np.repeat(np.arange(10, dtype=np.int64), 2), "time": 0.0, "id": np.tile([0, 1], 10),
+                       "X": np.where(np.tile([0, 1], 10) == 0, 1.0, np.nan), "Y": 1.0, "group": "g", "sequence": "s"})
+    out, rep = clean_table(df)
+    np.testing.assert_allclose(out["X"].to_numpy(), df["X"].to_numpy(), atol=1e-12)  # nothing invented
+    assert {s["op"]: s["n_changed"] for s in rep["steps"]}["savgol"] == 0  # rounding is not a change
+    ind = quality_report(df).individuals.set_index("id")
+    assert ind.loc[1, "frac_missing"] == 1.0 and ind.loc[1, "n_gaps"] == 1 and ind.loc[1, "gap_max"] == 10
