@@ -199,7 +199,7 @@ def test_calms21_group_from_modes(tmp_path):
     assert t.group == "annotator-id_0" and set(t.df["collection"]) == {"myfile"}
 
 
-@pytest.mark.parametrize("case", ["corrupt", "not_dict", "no_keypoints", "bad_shape", "scores_mismatch", "no_fps"])
+@pytest.mark.parametrize("case", ["corrupt", "not_dict", "no_keypoints", "bad_shape", "scores_mismatch"])
 def test_calms21_bad_input(tmp_path, case):
     path = tmp_path / "c.npy"
     data = calms21_dict(n_seq=1, T=5)
@@ -216,12 +216,38 @@ def test_calms21_bad_input(tmp_path, case):
             rec["keypoints"] = rec["keypoints"][:, :, 0]
         elif case == "scores_mismatch":
             rec["scores"] = rec["scores"][:3]
-        elif case == "no_fps":
-            params = {}
         np.save(path, data, allow_pickle=True)
     with pytest.raises(TrackFormatError) as ei:
         conv("calms21_npy", [path], params, group="c", sequence="")
     assert "c.npy" in str(ei.value)
+
+
+def test_calms21_fps_is_30_by_definition(tmp_path):
+    """CalMS21 is 30 Hz: without any fps the tracks get 30 (source 'format'); a param still wins."""
+    path = write_calms21_npy(tmp_path / "f.npy", calms21_dict(n_seq=1, T=5))
+    t = conv("calms21_npy", [path], {}, group="c", sequence="")[0]
+    assert t.meta["fps"] == 30.0 and t.meta["fps_source"] == "format"
+    np.testing.assert_allclose(t.df["time"].to_numpy(), t.df["frame"].to_numpy() / 30.0)
+    t = conv("calms21_npy", [path], {"fps": 25}, group="c", sequence="")[0]
+    assert t.meta["fps"] == 25.0 and t.meta["fps_source"] == "params"
+
+
+def test_calms21_tracks_and_labels_share_the_fps_rule(tmp_path):
+    from mosaic import Dataset
+
+    ds = Dataset.create(tmp_path / "ds", name="c21")
+    raw = ds.get_root("tracks_raw") / "calms21"
+    raw.mkdir(parents=True)
+    write_calms21_npy(raw / "f.npy", calms21_dict(n_seq=1, T=5))
+    ds.index_tracks_raw(search_dirs=[raw], patterns=["*.npy"], src_format="calms21_npy", multi_sequences_per_file=True)
+    ds.convert_all_tracks()
+    ds.convert_all_labels(source_format="calms21_npy")
+    idx = pd.read_csv(ds.get_root("tracks") / "index.csv")
+    assert list(idx["fps"]) == [30.0] and list(idx["fps_source"]) == ["format"]
+    lab_idx = pd.read_csv(ds.get_root("labels") / "behavior" / "index.csv")
+    g, s = idx["group"][0], idx["sequence"][0]
+    assert (lab_idx["group"][0], lab_idx["sequence"][0]) == (g, s)
+    assert float(ds.load_labels(g, s)["fps"]) == 30.0
 
 
 # ------------------------------------------------------------------ SLEAP

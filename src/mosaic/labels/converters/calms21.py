@@ -18,7 +18,8 @@ group_from : ``'infile'`` | ``'filename'`` | ``'both'``
 group : str | None
     File-level group for ``group_from='filename'``.
 fps : float | None
-    Frame rate (default ``meta.fps_default`` of the dataset, else 30, the CalMS21 rate).
+    Frame rate (default ``meta.fps_default`` of the dataset, else 30, the CalMS21 rate: the
+    same rule as the CalMS21 tracks converter).
 vocab : dict[str, int] | None
     Override the vocabulary.
 solo_labels : list[str]
@@ -38,7 +39,8 @@ import numpy as np
 from mosaic.core.dataset import DatasetCore
 from mosaic.core.errors import ConfigError, IndexFileError, LabelFormatError
 from mosaic.core.indexes import TRACKS_RAW_INDEX, read_index
-from mosaic.tracks.converters.calms21 import calms21_group, iter_calms21_sequences, load_calms21
+from mosaic.tracks.converters.calms21 import CALMS21_FPS, calms21_group, iter_calms21_sequences, load_calms21
+from mosaic.tracks.table import PARAM_SOURCES_KEY, resolve_number
 
 from ..io import LabelSet
 from ..registry import ConverterOutput
@@ -92,7 +94,10 @@ def convert(ds: DatasetCore, kind: str, params: Mapping[str, Any]) -> ConverterO
     else:
         paths = [p["paths"]] if isinstance(p["paths"], (str, Path)) else list(p["paths"])
         files = [(ds.resolve_path(x), None) for x in paths]
-    fps = p["fps"] if p["fps"] is not None else ds.meta.get("fps_default", 30.0)
+    meta = ds.meta or {}
+    default = meta.get("fps_default", meta.get("fps"))
+    fps, _ = resolve_number("fps", None, {"fps": default, PARAM_SOURCES_KEY: {"fps": "dataset"}} if p["fps"] is None else {"fps": p["fps"]},
+                            format_default=CALMS21_FPS)
     out = ConverterOutput()
     seen: dict[tuple[str, str], str] = {}
     for path, index_group in files:

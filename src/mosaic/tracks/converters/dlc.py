@@ -26,7 +26,7 @@ import pandas as pd
 
 from mosaic.core.errors import ConfigError, TrackFormatError
 
-from ..table import TrackTable, base_meta, build_table, check_increasing, frames_as_int, nan_centroid, resolve_number
+from ..table import TrackTable, base_meta, build_table, calibration, check_increasing, frames_as_int, nan_centroid
 
 SINGLE_MODES = ("individual", "drop")
 
@@ -119,7 +119,8 @@ def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, seq
     if single not in SINGLE_MODES:
         raise ConfigError("unknown DeepLabCut 'single' mode", path=path, expected=list(SINGLE_MODES), found=single)
     thr = params.get("likelihood_threshold")
-    fps, fps_src = resolve_number("fps", None, params, path=path, hint="DeepLabCut files carry no fps: pass {'fps': <video fps>}")
+    calib = calibration(params, path=path, fps_hint="DeepLabCut files carry no fps: pass {'fps': <video fps>}")
+    fps = calib["fps"]
     cols, index, values, levels = read_dlc(path)
     lv = [n.lower() for n in levels]
     if "coords" not in lv or "bodyparts" not in lv:
@@ -184,7 +185,7 @@ def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, seq
         df = df[df[[f"poseX{k}" for k in range(n_k)]].notna().any(axis=1).to_numpy()].reset_index(drop=True)
     scorer = cols[0][lv.index("scorer")] if "scorer" in lv else None
     meta = base_meta(
-        "dlc", [path], fps=fps, fps_source=fps_src, cm_per_pixel=params.get("cm_per_pixel"),
+        "dlc", [path], **calib,
         keypoint_names=kps, individual_names=dict(enumerate(inds)), multi_animal=ii is not None, scorer=scorer,
         likelihood_threshold=thr, position="centroid (nan-mean) of keypoints",
     )
