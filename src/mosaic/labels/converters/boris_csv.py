@@ -51,7 +51,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import numpy as np
@@ -195,55 +195,142 @@ def convert(ds: DatasetCore, kind: str, params: Mapping[str, Any]) -> ConverterO
     p = resolve_params(params, DEFAULTS, "boris_csv")
     files = collect_files(ds, p["paths"], p["patterns"])
     exports = [read_boris_export(f, delimiter=p["delimiter"]) for f in files]
-    issues = _multi_media_issues(exports, p["media_offsets"])
-    return convert_bouts(ds, kind, exports, p, issues)
-
-
-def _multi_media_issues(exports, media_offsets) -> list[dict[str, Any]]:
-    """Report observations of an export that span several media files without ``media_offsets``."""
-    out = []
-    known = set(media_offsets or {})
+    matcher = SequenceMatcher(ds, p["sequence_map"], p["default_group"])
+    lengths = _KnownLengths(matcher)
     for e in exports:
-        b = e.bouts
-        if not len(b):
-            continue
-        for oid, g in b.groupby("observation_id"):
-            media = sorted(set(g["media_file"]) - {""})
-            names = {m: {m, Path(m).name, Path(m).stem} for m in media}
-            missing = [m for m in media if not (names[m] & known)]
-            if len(media) > 1 and len(missing) > 1:  # the first file of the queue needs no offset
-                out.append({"file": str(e.path), "issue": "multi_media", "observation_id": oid,
-                            "message": f"observation spans {len(media)} queued media files {media}: BORIS times run across the "
-                                       "queue, so times of the later files need params media_offsets={file: start seconds} "
-                                       "(or convert the .boris project with source_format='boris_project')"})
-    return out
+        e.bouts = place_queued_media(e.bouts, p["media_offsets"], lengths)
+    return convert_bouts(ds, kind, exports, p, matcher=matcher)
 
 
-def _apply_media_offsets(b: pd.DataFrame, media_offsets: Mapping[str, float] | None) -> pd.DataFrame:
-    if not media_offsets:
+def _keys(media: str) -> tuple[str, ...]:
+    name = PurePath(media.replace("\\", "/")).name
+    return (media, name, PurePath(name).stem)
+
+
+class _KnownLengths:
+    """Lengths (s) of media files the dataset knows: ``media/index.csv`` durations, else tracks."""
+
+    def __init__(self, matcher: SequenceMatcher) -> None:
+        self.matcher = matcher
+
+    def __call__(self, media: str, fps: float, *, observation_id: str, source_file: str) -> float:
+        m = self.matcher.media
+        keys = _keys(media)
+        if m is not None and "duration_s" in m.columns:
+            hit = m[m["_name"].isin(keys) | m["_file"].isin(keys)]
+            d = pd.to_numeric(hit["duration_s"], errors="coerce").dropna().unique()
+            if len(d) == 1 and d[0] > 0:
+                return float(d[0])
+        if np.isfinite(fps) and fps > 0:
+            try:
+                g, s = self.matcher.resolve(observation_id=observation_id, media_file=media, source_file=source_file)
+            except LabelFormatError:
+                return np.nan
+            n = self.matcher.n_frames(g, s)
+            if n:
+                return n / fps
+        return np.nan
+
+
+def place_queued_media(b: pd.DataFrame, media_offsets: Mapping[str, float] | None, known_length=None) -> pd.DataFrame:
+    """Make the times of queued media files relative to their own file.
+
+    BORIS plays the media files of player #1 one after the other and writes observation times
+    (running across the queue). For an observation whose events name several media files, the
+    queue order comes from the export's multi-media cell (``Source``), else from the order of
+    the first event of each file; the start of each file is the sum of the lengths of the files
+    before it: from the export's multi-value length cell, else ``known_length(media, fps, ...)``
+    (the dataset's media index or tracks). ``media_offsets`` (file → start seconds) wins over
+    what is derived. ``total_length`` of each bout becomes the length of its own file (NaN when
+    unknown), so a recording's length is its video's, not the observation's.
+
+    Raises
+    ------
+    LabelFormatError
+        The start of a queued file cannot be known, or the events do not fit the files' lengths
+        (the observation is refused rather than written with wrong frames).
+    """
+    if not len(b) or "media_queue" not in b.columns:
         return b
-    off = np.zeros(len(b))
-    for m in b["media_file"].unique():
-        for k in (m, Path(m).name, Path(m).stem):
-            if k in media_offsets:
-                off[(b["media_file"] == m).to_numpy()] = float(media_offsets[k])
-                break
-    return b.assign(start_s=b["start_s"].to_numpy() - off, stop_s=b["stop_s"].to_numpy() - off)
+    b = b.reset_index(drop=True)
+    given = {str(k): float(v) for k, v in (media_offsets or {}).items()}
+    start = b["start_s"].to_numpy(float).copy()
+    stop = b["stop_s"].to_numpy(float).copy()
+    total = b["total_length"].to_numpy(float).copy()
+    for (sf, oid), g in b.groupby(["source_file", "observation_id"], sort=False):
+        media = list(dict.fromkeys(m for m in g.sort_values("start_s", kind="stable")["media_file"].astype(str) if m))
+        rows_of = {m: g.index[g["media_file"].astype(str) == m].to_numpy() for m in media}
+        explicit = next((q for q in g["media_queue"] if len(q) > 1 and set(media) <= set(q)), None)
+        queue = list(explicit) if explicit is not None else media
+        lengths: dict[str, float] = {}
+        if explicit is not None:
+            cell = next((t for t in g["media_lengths"] if len(t) == len(queue)), ())
+            lengths = {m: float(x) for m, x in zip(queue, cell) if np.isfinite(x) and x > 0}
+        obs_total = float(np.nanmax(total[g.index])) if np.isfinite(total[g.index]).any() else np.nan
+        if len(queue) <= 1:
+            continue
+        fps = float(np.nanmedian(g["fps"].to_numpy(float))) if np.isfinite(g["fps"].to_numpy(float)).any() else np.nan
+        for m in queue:
+            if m not in lengths and known_length is not None:
+                v = known_length(m, fps, observation_id=str(oid), source_file=str(sf))
+                if np.isfinite(v) and v > 0:
+                    lengths[m] = float(v)
+        offsets: dict[str, float | None] = {}
+        running: float | None = 0.0
+        for m in queue:
+            own = next((given[k] for k in _keys(m) if k in given), None)
+            offsets[m] = own if own is not None else running
+            running = offsets[m] + lengths[m] if offsets[m] is not None and m in lengths else None
+        for a, nxt in zip(queue[:-1], queue[1:]):  # a file's length from where the next one starts
+            if a not in lengths and offsets[a] is not None and offsets[nxt] is not None and offsets[nxt] > offsets[a]:
+                lengths[a] = offsets[nxt] - offsets[a]
+        last = queue[-1]
+        if last not in lengths and explicit is None and offsets[last] is not None and np.isfinite(obs_total) and obs_total > offsets[last]:
+            lengths[last] = obs_total - offsets[last]  # older exports give the observation's total length
+        unknown = [m for m in media if offsets[m] is None]
+        ctx = {"path": sf, "expected": "the start of every queued media file (their lengths)"}
+        if unknown:
+            raise LabelFormatError(
+                f"observation {oid!r} spans {len(queue)} queued media files and the start of {unknown} within it is unknown; "
+                "nothing of it was written", found=f"queue {queue}, known lengths {lengths}",
+                hint="index the videos first (index_media: their durations place the queue), convert the tracks first, "
+                     "pass params media_offsets={file: start seconds}, or convert the .boris project (source_format='boris_project')",
+                **ctx)
+        if explicit is None and len(lengths) == len(queue) and np.isfinite(obs_total) and not any(k in given for m in queue for k in _keys(m)):
+            if abs(sum(lengths.values()) - obs_total) > 0.5 + 2.0 / (fps if np.isfinite(fps) and fps > 0 else 25.0):
+                raise LabelFormatError(
+                    f"observation {oid!r}: the lengths of its media files do not add up to its total length "
+                    "(the queue holds files without events); nothing of it was written",
+                    found=f"{lengths} sum to {sum(lengths.values()):.3f} s, total length {obs_total:.3f} s",
+                    hint="pass params media_offsets={file: start seconds}, or convert the .boris project", **ctx)
+        for m in media:
+            r = rows_of[m]
+            start[r] -= offsets[m]
+            stop[r] -= offsets[m]
+            total[r] = lengths.get(m, np.nan)
+            slack = 1.0 / fps if np.isfinite(fps) and fps > 0 else 0.05
+            if m in lengths and ((start[r] < -slack).any() or (stop[r] > lengths[m] + slack).any()):
+                raise LabelFormatError(
+                    f"observation {oid!r}: events of {m!r} fall outside that file once the queue is placed; nothing of it was written",
+                    found=f"start {offsets[m]:.3f} s, length {lengths[m]:.3f} s, events {start[r].min():.3f}..{stop[r].max():.3f} s (file time)",
+                    hint="check params media_offsets, or convert the .boris project", **ctx)
+    return b.assign(start_s=start, stop_s=stop, total_length=total)
 
 
-def convert_bouts(ds: DatasetCore, kind: str, exports, p: Mapping[str, Any], issues: list[dict[str, Any]] | None = None) -> ConverterOutput:
-    """Shared second half of the BORIS converters: bout tables of parsed exports → label sets."""
+def convert_bouts(ds: DatasetCore, kind: str, exports, p: Mapping[str, Any], issues: list[dict[str, Any]] | None = None,
+                  matcher: SequenceMatcher | None = None) -> ConverterOutput:
+    """Shared second half of the BORIS converters: bout tables of parsed exports (media times) → label sets."""
     issues = list(issues or []) + [i for e in exports for i in e.issues]
     tables = [e.bouts for e in exports if len(e.bouts)]
     if not tables:
         return ConverterOutput([], issues)
-    b = _apply_media_offsets(pd.concat(tables, ignore_index=True), p.get("media_offsets"))
+    b = pd.concat(tables, ignore_index=True)
     if not p["point_events"]:
         b = b[b["type"] != "POINT"].reset_index(drop=True)
     files_arr = b["source_file"].to_numpy()
 
     # (group, sequence) per observation/media
-    matcher = SequenceMatcher(ds, p["sequence_map"], p["default_group"])
+    matcher = matcher or SequenceMatcher(ds, p["sequence_map"], p["default_group"])
     obs = b[["source_file", "observation_id", "media_file"]].drop_duplicates()
     pairs = {}
     for sf, oid, mf in obs.itertuples(index=False):
@@ -251,11 +338,14 @@ def convert_bouts(ds: DatasetCore, kind: str, exports, p: Mapping[str, Any], iss
     gs = [pairs[k] for k in zip(b["source_file"], b["observation_id"], b["media_file"])]
     b["group"] = [g for g, _ in gs]
     b["sequence"] = [s for _, s in gs]
-    src_per_seq = b.groupby(["group", "sequence"])["source_file"].nunique()
-    for (g, s), n in src_per_seq[src_per_seq > 1].items():
-        issues.append({"issue": "multiple_sources", "group": g, "sequence": s,
-                       "message": f"{n} annotation files label this recording; their events are merged",
-                       "file": sorted(set(b.loc[(b["group"] == g) & (b["sequence"] == s), "source_file"]))})
+    # one recording labelled by several observations (of one file or of several) is reported: their events are merged
+    sources = b[["group", "sequence", "source_file", "observation_id"]].drop_duplicates()
+    for (g, s), src in sources.groupby(["group", "sequence"], sort=True):
+        if len(src) > 1:
+            named = [f"{Path(f).name}:{o}" if o else Path(f).name for f, o in zip(src["source_file"], src["observation_id"])]
+            issues.append({"issue": "multiple_sources", "group": g, "sequence": s,
+                           "message": f"{len(src)} observations label this recording ({', '.join(named)}); their events are merged",
+                           "file": sorted(set(src["source_file"])), "observation_id": sorted(set(src["observation_id"]))})
 
     # ids
     b["id_a"] = _subject_ids(b["subject"].to_numpy(), p["subject_map"], files_arr)
