@@ -111,3 +111,32 @@ def test_format_is_detected_from_the_dataset(demo_ds, tmp_path):
     empty = Dataset.create(tmp_path / "e", name="e")
     with pytest.raises(ConfigError, match="cannot tell the label source format"):
         empty.convert_all_labels()
+
+
+def test_mutual_pair_events_are_stored_once(demo_ds):
+    """``contact`` is annotated for both animals (each names the other): each directed pair row is stored once."""
+    rep = demo_ds.convert_all_labels(kind="mutual", params={"paths": ["annotations/boris_aggregated"], **BORIS_PARAMS})
+    contact = list(demo.BEHAVIORS).index("contact")
+    idx = rep.index.set_index(["group", "sequence"])
+    n_mutual = 0
+    for g, s in rep.written:
+        with np.load(demo_ds.folder / "ground_truth" / f"{sequence_key(g, s)}.npz") as gt:
+            states, targets = gt["states"], gt["targets"]
+        # independent count: directed (frame, a, b) contact rows from the truth, as a set
+        t, i = np.nonzero(states == contact)
+        truth = {(int(tt), int(ii), int(targets[tt, ii])) for tt, ii in zip(t, i)}
+        truth |= {(tt, jj, ii) for tt, ii, jj in truth}
+        mutual = sum(1 for tt, ii, jj in truth if states[tt, jj] == contact and targets[tt, jj] == ii)
+        n_mutual += mutual
+        d = demo_ds.load_labels(g, s, kind="mutual")
+        rows = got_rows(d)
+        assert len(np.unique(rows, axis=0)) == len(rows), (g, s)
+        got = rows[rows[:, 3] == contact]
+        assert {tuple(r[:3]) for r in got.tolist()} == truth and len(got) == len(truth)
+        assert idx.loc[(g, s), "n_events"] == len(rows)
+        # at a frame of mutual contact, the pair appears once per direction
+        if mutual:
+            tt, ii, jj = next((tt, ii, jj) for tt, ii, jj in sorted(truth) if states[tt, jj] == contact and targets[tt, jj] == ii)
+            at = rows[(rows[:, 0] == tt) & (rows[:, 3] == contact)]
+            assert sorted(map(tuple, at[:, 1:3].tolist())).count((ii, jj)) == 1
+    assert n_mutual > 0  # the demo does annotate mutual contacts for both animals
