@@ -326,11 +326,20 @@ def test_dlc_multi_animal_empty_frame0_and_single(tmp_path):
     t = conv("dlc", [path], {"fps": 30})[0]
     df = t.df
     assert df["frame"].min() == 0 and df["frame"].nunique() == 5
-    assert t.meta["individual_names"] == {0: "mouse1", 1: "mouse2", 2: "single"}
+    assert t.meta["individual_names"] == {0: "mouse1", 1: "mouse2"} and set(df["id"]) == {0, 1}
+    assert t.meta["landmark_names"] == ["nose", "tail"]  # the unique body parts of 'single'
     np.testing.assert_allclose(df[df["id"] == 1]["poseY0"], xyl[:, 1, 0, 1])
+    for i in (0, 1):
+        np.testing.assert_array_equal(df[df["id"] == i]["landmarkX1"], xyl[:, 2, 1, 0])
+        np.testing.assert_array_equal(df[df["id"] == i]["landmarkP0"], xyl[:, 2, 0, 2])
     assert df[df["frame"] == 0][["X", "Y"]].isna().all().all()
     t2 = conv("dlc", [path], {"fps": 30, "single": "drop"})[0]
-    assert set(t2.df["id"]) == {0, 1}
+    assert set(t2.df["id"]) == {0, 1} and not [c for c in t2.df.columns if c.startswith("landmark")]
+    with pytest.raises(ConfigError, match="never an animal"):
+        conv("dlc", [path], {"fps": 30, "single": "individual"})
+    only = write_dlc_csv(tmp_path / "o.csv", xyl[:, 2:], individuals=["single"])
+    with pytest.raises(TrackFormatError, match="no animals"):
+        conv("dlc", [only], {"fps": 30})
 
 
 def test_dlc_h5_equals_csv(tmp_path):

@@ -268,3 +268,24 @@ def test_value_source_rule_is_one_rule_and_warns_once_per_run(dataset):
     dataset.convert_all_tracks(params={"dlc": {"cm_per_pixel": 0.2}})
     row = pd.read_csv(dataset.folder / "tracks" / "index.csv").set_index("sequence").loc["v"]
     assert (row["cm_per_pixel"], row["cm_per_pixel_source"], row["fps_source"]) == (0.2, "params", "dataset")
+
+
+def test_dlc_unique_bodyparts_never_enter_pair_features(dataset, realdata):
+    """The real multi-animal DLC file: 'single' (corner1/corner2) is no animal, so no animal's nearest neighbour."""
+    import shutil
+
+    src = realdata / "dlc" / "dlc-testscript-multimouse" / "m3v1mp4shortDLC_effnet_b0_multi_mouseApr12shuffle1_5_el.h5"
+    if not src.exists():
+        pytest.skip(f"real sample file missing: {src}")
+    dst = dataset.folder / "tracks_raw" / "dlc" / "g"
+    dst.mkdir(parents=True)
+    shutil.copy(src, dst / "m3v1mp4short.h5")
+    dataset.index_tracks_raw("tracks_raw/dlc", src_format="dlc", patterns=["*.h5"])
+    dataset.convert_all_tracks(params={"fps": 30})
+    idx = pd.read_csv(dataset.folder / "tracks" / "index.csv")
+    assert list(idx["n_ids"]) == [3]
+    dataset.run_feature("nearest_neighbor")
+    out = dataset.load_feature("nearest_neighbor")
+    assert set(out["id"]) == {0, 1, 2}
+    nn = pd.to_numeric(out["nn1_id"], errors="coerce").dropna()
+    assert len(nn) and set(nn.astype(int)) <= {0, 1, 2}
