@@ -427,6 +427,20 @@ class ConversionBatch:
             return None
         return path
 
+    def _labels_past_end(self) -> list[dict[str, Any]]:
+        """Labels converted earlier that run past the end of the tracks written now (warned once)."""
+        from mosaic.labels.lengths import labels_past_tracks_end  # labels read tracks lengths, not the reverse
+
+        lengths = {(str(r["group"]), str(r["sequence"])): int(r["frame_max"]) + 1
+                   for k, r in self.rows.items() if k in self.converted and r.get("frame_max") is not None}
+        found = labels_past_tracks_end(self.ds, lengths)
+        if found:
+            shown = "; ".join(i["message"].split(";")[0] + f" ({i['group']}/{i['sequence']})" for i in found[:3])
+            msg = f"{len(found)} label file(s) run past the end of their tracks: {shown}; see the conversion report"
+            log.warning(msg)
+            warnings.warn(msg, stacklevel=4)
+        return found
+
     def _warn_conflicts(self) -> None:
         """One warning per kind of disagreement between value sources in this run."""
         kinds: dict[tuple, list[str]] = {}
@@ -450,6 +464,7 @@ class ConversionBatch:
             "skipped": sorted(self.skipped),
             "failed": dict(sorted(self.failures.items())),
             "calibration_conflicts": dict(sorted(self.conflicts.items())),
+            "labels_past_end": self._labels_past_end(),
             "overwrite": self.overwrite,
             "params": self.params,
         }
