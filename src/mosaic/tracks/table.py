@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from mosaic.core.errors import ConfigError, TrackFormatError
+from mosaic.core.params import Param
 
 from .schema import TREX_V1
 
@@ -98,6 +99,16 @@ def check_increasing(frames: np.ndarray, *, path: str | os.PathLike | None = Non
                 found=f"row {i + 1}: {frames[i + 1]} after {frames[i]}",
             )
 
+
+#: the parameters every built-in converter reads through :func:`calibration`
+CALIBRATION_PARAMETERS: dict[str, Param] = {
+    "fps": Param(None, "Frames per second. A value in the file (or the export's settings) wins; then this parameter; "
+                       "then the dataset's `meta.fps_default`; then the format's own rate (CalMS21: 30). "
+                       "`tracks/index.csv` records the source used (`fps_source`)."),
+    "cm_per_pixel": Param(None, "Spatial calibration, same priority as `fps` (file, export settings, parameter, dataset "
+                                "`meta.cm_per_pixel`); recorded with its source (`cm_per_pixel_source`). Sources that "
+                                "disagree are warned about once per run and listed in the conversion report."),
+}
 
 #: where a scalar (fps, cm_per_pixel) may come from, highest priority first
 VALUE_SOURCES = ("file", "settings", "params", "dataset", "format")

@@ -1,50 +1,14 @@
 """``boris_csv``: BORIS tabular / aggregated event exports → ``individual_pair_v1``.
 
-Parameters (``params`` of :func:`mosaic.labels.convert_all_labels`)
---------------------------------------------------------------------
-paths : str | list[str]
-    Export files or folders (relative to the dataset folder or absolute).
-    Default ``['annotations/boris_aggregated']``.
-patterns : list[str]
-    File patterns searched in folders (default ``*.csv, *.tsv, *.txt, *.xlsx``; XLSX needs ``openpyxl``).
-delimiter : str | None
-    Force a delimiter; default detected per file (tab, comma, semicolon).
-fps : float | None
-    Frame rate used where the export has no ``FPS`` (then ``meta.fps_default`` of the dataset).
-fps_override : float | None
-    Frame rate used for every row, whatever the export says.
-sequence_map, default_group
-    How observations map to (group, sequence); see :mod:`mosaic.labels.matching`.
-subject_map : dict[str, int] | None
-    Subject name → individual id. Default: the trailing integer of the name (``fish3`` → 3).
-    ``No focal subject`` (or an empty subject) is scene-level (``[-1, -1]``).
-point_events : bool
-    Keep POINT events as one-frame events (default True).
-pair_behaviors : list[str]
-    Behaviours stored as pairs (both directions); the partner is the first token of
-    ``Modifiers``, else of the (start) ``Comment`` (split on ``|``, ``,`` or ``;``), that names a
-    subject (BORIS tabular exports have no modifiers column, so simulators put the partner in
-    the comment).
-background : str | None
-    Label that fills the frames where an individual has no event (needs the recording length).
-ids : list[int] | None
-    Individuals to fill with ``background`` besides those named in the export.
-n_frames : int | dict | None
-    Recording length (or ``{"group/sequence": n}``); default from ``tracks/index.csv``, else from
-    the export's media length × fps.
-media_offsets : dict[str, float] | None
-    Start (s) of queued media files within their observation (keys: media path, name or stem);
-    subtracted from the times of that media (the first file of a queue needs no entry). BORIS times run across the queue of player #1, so an
-    observation spanning several files needs it (reported as ``multi_media`` otherwise).
-behaviors : list[str] | None
-    Fixed vocabulary (label id = position); unknown behaviours are then an error. Default: the
-    kind's existing vocabulary, extended by new names sorted; ``background`` gets id 0.
+Parameters (``params`` of :func:`mosaic.labels.convert_all_labels`): see :data:`PARAMETERS` (also
+rendered in the documentation's format reference).
 
 Frames: ``start = round(Start(s) * fps)``, ``stop = round(Stop(s) * fps)`` (exclusive); a POINT is
 the one frame ``start``. Reported (not dropped silently): unmatched START/STOP, overlapping state
 events of one subject, zero-length bouts, times before 0 or past the recording end (clipped),
-pair events without a partner (stored as individual events), several files for one recording,
-observations spanning several queued media files without ``media_offsets``.
+pair events without a partner (stored as individual events), several observations for one
+recording. Observations spanning several queued media files are placed file by file (see
+:func:`place_queued_media`) or refused when the files' starts cannot be known.
 """
 from __future__ import annotations
 
@@ -59,6 +23,7 @@ import pandas as pd
 
 from mosaic.core.dataset import DatasetCore
 from mosaic.core.errors import ConfigError, LabelFormatError
+from mosaic.core.params import Param, defaults
 
 from ..boris import NO_FOCAL, read_boris_export
 from ..events import bouts_to_events
@@ -69,23 +34,34 @@ from ..vocab import build_vocabulary, get_label_map
 
 log = logging.getLogger(__name__)
 
-DEFAULTS: dict[str, Any] = {
-    "paths": ["annotations/boris_aggregated"],
-    "patterns": ["*.csv", "*.tsv", "*.txt", "*.xlsx"],
-    "delimiter": None,
-    "fps": None,
-    "fps_override": None,
-    "sequence_map": None,
-    "default_group": None,
-    "subject_map": None,
-    "point_events": True,
-    "pair_behaviors": [],
-    "background": None,
-    "ids": None,
-    "n_frames": None,
-    "behaviors": None,
-    "media_offsets": None,
+PARAMETERS: dict[str, Param] = {
+    "paths": Param(["annotations/boris_aggregated"], "Export files or folders (relative to the dataset folder, or absolute)."),
+    "patterns": Param(["*.csv", "*.tsv", "*.txt", "*.xlsx"], "File patterns searched in folders (XLSX needs `openpyxl`)."),
+    "delimiter": Param(None, "Force a delimiter (`'\\t'`, `','`, `';'`); default: detected per file."),
+    "fps": Param(None, "Frame rate where the export has no `FPS` (then the dataset's `meta.fps_default`)."),
+    "fps_override": Param(None, "Frame rate for every row, whatever the export says."),
+    "sequence_map": Param(None, "`{key: [group, sequence]}` (or `'group/sequence'`): key = observation id, media file "
+                                "(path, name or stem) or export file stem. Tried first; then the media index, the tracks "
+                                "index, a media file lying in `media_raw/<group>/<sequence>.<ext>`, then `default_group`."),
+    "default_group": Param(None, "Group of observations nothing else maps; the sequence is the media file stem (or the "
+                                 "observation id)."),
+    "subject_map": Param(None, "`{subject name: individual id}`; default: the trailing integer of the name (`fish3` -> 3). "
+                               "`No focal subject` (or empty) is scene-level (`[-1, -1]`)."),
+    "point_events": Param(True, "Keep POINT events (one frame each)."),
+    "pair_behaviors": Param([], "Behaviours stored as pairs (both directions, each directed event once); the partner is the "
+                                "first token of `Modifiers`, else of the start `Comment` (split on `|`, `,`, `;`), naming a subject."),
+    "background": Param(None, "Label filling the frames where an individual has no event (needs the recording length)."),
+    "ids": Param(None, "Individuals filled with `background` besides those named in the export."),
+    "n_frames": Param(None, "Recording length (or `{'group/sequence': n}`); default: the tracks' length (`tracks/index.csv`), "
+                            "else the media file's length x fps from the export."),
+    "media_offsets": Param(None, "`{media file (path, name or stem): start seconds}` of queued media files within their "
+                                 "observation. Usually not needed: the starts are derived from the export (queue and lengths "
+                                 "of current BORIS), the indexed videos' durations (`index_media`) or the tracks; an observation "
+                                 "whose starts cannot be known is refused with an error."),
+    "behaviors": Param(None, "Fixed vocabulary (label id = position; unknown behaviours are an error). Default: the kind's "
+                             "existing vocabulary extended by new names, sorted; `background` gets id 0."),
 }
+DEFAULTS: dict[str, Any] = defaults(PARAMETERS)
 _TRAILING_INT = re.compile(r"(\d+)\s*$")
 _SUBJECT_LIKE = re.compile(r"^[A-Za-z][A-Za-z _\-]*\d+$")
 

@@ -21,12 +21,20 @@ import numpy as np
 
 from mosaic.core.errors import ConfigError, MosaicError, TrackFormatError
 
-from ..table import TrackTable, base_meta, build_table, calibration, constant_category, nan_centroid, pose_columns
+from mosaic.core.params import Param
+
+from ..table import CALIBRATION_PARAMETERS, TrackTable, base_meta, build_table, calibration, constant_category, nan_centroid, pose_columns
 
 CALMS21_KEYPOINTS = ("nose", "left_ear", "right_ear", "neck", "left_hip", "right_hip", "tail_base")
 GROUP_FROM = ("infile", "filename", "both")
 #: CalMS21 is recorded at 30 Hz: the frame rate of its tracks and labels when nothing else says
 CALMS21_FPS = 30.0
+PARAMETERS: dict[str, Param] = {
+    **CALIBRATION_PARAMETERS,
+    "group_from": Param("infile", "Output group: `'infile'` (the annotator group key inside the file), `'filename'` (the "
+                                  "indexed file's group) or `'both'` (in-file group, file-level group kept in a `collection` column)."),
+    "keep_annotations": Param(False, "Keep the per-frame `annotations` as an `annotation` column of the tracks."),
+}
 
 
 def load_calms21(path: str | Path, kind: str | None = None, error: type[MosaicError] = TrackFormatError) -> Any:

@@ -29,11 +29,21 @@ import pandas as pd
 
 from mosaic.core.errors import ConfigError, TrackFormatError
 
-from ..table import TrackTable, base_meta, build_table, calibration, check_increasing, frames_as_int, nan_centroid
+from mosaic.core.params import Param
+
+from ..table import CALIBRATION_PARAMETERS, TrackTable, base_meta, build_table, calibration, check_increasing, frames_as_int, nan_centroid
 
 SINGLE_MODES = ("landmarks", "drop")
 #: the pseudo-individual under which multi-animal DeepLabCut writes unique body parts
 UNIQUE_BODYPARTS = "single"
+PARAMETERS: dict[str, Param] = {
+    **CALIBRATION_PARAMETERS,
+    "single": Param("landmarks", "Multi-animal unique body parts (DLC's `single`): `'landmarks'` keeps them as scene columns "
+                                 "`landmarkX<k>`/`landmarkY<k>`/`landmarkP<k>` (names in `landmark_names`), `'drop'` leaves them out. "
+                                 "Never an animal id."),
+    "likelihood_threshold": Param(None, "Keypoints with a likelihood below it become NaN (x and y)."),
+    "drop_empty_rows": Param(False, "Remove rows where every keypoint of the individual is NaN."),
+}
 
 
 def _read_csv(path: Path) -> tuple[list[tuple[str, ...]], np.ndarray, np.ndarray, list[str]]:
@@ -120,7 +130,7 @@ def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, seq
         raise ConfigError("a DeepLabCut conversion takes exactly one file", expected=1, found=len(paths))
     path = Path(paths[0])
     ctx = dict(path=path, group=group, sequence=sequence)
-    single = params.get("single", "landmarks")
+    single = params.get("single", PARAMETERS["single"].default)
     if single not in SINGLE_MODES:
         raise ConfigError("unknown DeepLabCut 'single' mode", path=path, expected=list(SINGLE_MODES), found=single,
                           hint="unique body parts ('single') are scene landmarks, never an animal: use 'landmarks' or 'drop'")

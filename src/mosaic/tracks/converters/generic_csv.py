@@ -19,10 +19,19 @@ import pandas as pd
 
 from mosaic.core.errors import ConfigError, TrackFormatError
 
-from ..table import TrackTable, base_meta, build_table, calibration, frames_as_int
+from mosaic.core.params import Param
+
+from ..table import CALIBRATION_PARAMETERS, TrackTable, base_meta, build_table, calibration, frames_as_int
 from ._numeric import numeric_column
 
 DEFAULT_COLUMNS = {"frame": "frame", "id": "id", "x": "x", "y": "y", "time": None}
+PARAMETERS: dict[str, Param] = {
+    **CALIBRATION_PARAMETERS,
+    "columns": Param(DEFAULT_COLUMNS, "Maps `frame`, `x`, `y` (required) and `id`, `time` (optional) to the file's column names."),
+    "sep": Param(",", "Field separator."),
+    "scale": Param(1.0, "x/y are divided by it (e.g. a cm-per-pixel value when the table is in cm)."),
+    "keep_columns": Param(None, "Other columns kept under their own names; `None`: every other numeric column."),
+}
 
 
 def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, sequence: str) -> list[TrackTable]:

@@ -17,7 +17,11 @@ import numpy as np
 
 from mosaic.core.errors import ConfigError, TrackFormatError
 
-from ..table import TrackTable, base_meta, build_table, calibration
+from mosaic.core.params import Param
+
+from ..table import CALIBRATION_PARAMETERS, TrackTable, base_meta, build_table, calibration
+
+PARAMETERS: dict[str, Param] = dict(CALIBRATION_PARAMETERS)
 
 
 def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, sequence: str) -> list[TrackTable]:

@@ -20,7 +20,15 @@ import numpy as np
 
 from mosaic.core.errors import ConfigError, TrackFormatError
 
-from ..table import TrackTable, base_meta, build_table, calibration, nan_centroid, pose_columns
+from mosaic.core.params import Param
+
+from ..table import CALIBRATION_PARAMETERS, TrackTable, base_meta, build_table, calibration, nan_centroid, pose_columns
+
+PARAMETERS: dict[str, Param] = {
+    **CALIBRATION_PARAMETERS,
+    "first_frame": Param(0, "Frame number of the file's first row (SLEAP's `all_frames` export starts at 0)."),
+    "drop_empty_rows": Param(False, "Remove rows where a track is absent (every node NaN)."),
+}
 
 
 def _names(ds: Any) -> list[str]:

@@ -24,8 +24,10 @@ import numpy as np
 import pandas as pd
 
 from mosaic.core.errors import ConfigError, TrackFormatError
+from mosaic.core.params import Param
 
 from ..table import (
+    CALIBRATION_PARAMETERS,
     TrackTable,
     base_meta,
     build_table,
@@ -35,6 +37,9 @@ from ..table import (
     calibration,
 )
 from .sleap_slp import DUPLICATE_MODES, UNTRACKED_MODES, _choice, assign_ids
+from .sleap_slp import PARAMETERS as _SLP
+
+PARAMETERS: dict[str, Param] = {**CALIBRATION_PARAMETERS, "untracked": _SLP["untracked"], "duplicates": _SLP["duplicates"]}
 
 
 def _nodes(columns: list[str], path: Path) -> list[str]:

@@ -51,8 +51,10 @@ from typing import Any
 import numpy as np
 
 from mosaic.core.errors import ConfigError, TrackFormatError
+from mosaic.core.params import Param
 
 from ..table import (
+    CALIBRATION_PARAMETERS,
     TrackTable,
     base_meta,
     build_table,
@@ -68,6 +70,18 @@ INSTANCE_MODES = ("all", "user", "predicted")
 PREFER_MODES = ("user", "predicted")
 UNTRACKED_MODES = ("order", "drop", "error")
 DUPLICATE_MODES = ("best", "error")
+PARAMETERS: dict[str, Param] = {
+    **CALIBRATION_PARAMETERS,
+    "instances": Param("all", "Which instances: `'all'`, `'user'` (hand-labelled) or `'predicted'`."),
+    "prefer": Param("user", "With both kinds, which one wins where a user instance was made from a prediction (or shares "
+                            "its track in the frame): `'user'` or `'predicted'`."),
+    "untracked": Param("order", "Untracked instances: `'order'` (ids after the tracks, by rank in the frame -- not an "
+                                "identity), `'drop'` or `'error'`."),
+    "duplicates": Param("best", "Two instances with the same (frame, id): `'best'` keeps the higher score, `'error'` refuses."),
+    "video": Param(None, "Index of the video to convert in a many-video file (or index the file with "
+                         "`multi_sequences_per_file=True`: one recording per video)."),
+    "skeleton": Param(None, "Index of the skeleton in a file with several."),
+}
 _REQUIRED = ("metadata", "frames", "instances")
 _FRAME_FIELDS = ("video", "frame_idx", "instance_id_start", "instance_id_end")
 _INST_FIELDS = ("instance_id", "instance_type", "skeleton", "track", "from_predicted", "score", "point_id_start", "point_id_end")

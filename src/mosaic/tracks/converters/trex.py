@@ -37,12 +37,26 @@ import pandas as pd
 from mosaic.core.errors import ConfigError, TrackFormatError
 
 from ..naming import DEFAULT_PREFIXES, individual_suffix
-from ..table import TrackTable, base_meta, build_table, calibration, check_increasing, frames_as_int
+from mosaic.core.params import Param
+
+from ..table import CALIBRATION_PARAMETERS, TrackTable, base_meta, build_table, calibration, check_increasing, frames_as_int
 from ._numeric import numeric_column
 
 log = logging.getLogger(__name__)
 
 DEFAULT_KEEP = ("ANGLE", "SPEED", "timestamp")
+PARAMETERS: dict[str, Param] = {
+    **CALIBRATION_PARAMETERS,
+    "settings_file": Param("auto", "The export's TRex `.settings` file (its `cm_per_pixel`/`frame_rate` rank just below values "
+                                   "in the files): `'auto'` finds `<video>.settings` or the folder's only `.settings`; a path "
+                                   "(relative to the files); `None` reads none."),
+    "units": Param("cm", "`'cm'`: positions/speeds are in cm and divided by `cm_per_pixel` to give pixels; `'px'`: already pixels."),
+    "position_source": Param("wcentroid", "Which TRex position to use: `X#<source>`/`Y#<source>` when present, else `X`/`Y`."),
+    "require_xy": Param(True, "Refuse files lacking X or Y; `False` fills the missing axis with NaN."),
+    "mask_missing": Param(True, "Set every measurement of rows flagged `missing` to NaN (`False` keeps TRex's interpolated values)."),
+    "keep_fields": Param([], "More TRex fields to keep (raw units, `#` replaced by `_`), besides ANGLE, SPEED and timestamp."),
+    "individual_prefixes": Param(["fish", "id"], "File-name prefixes of the individual number (`<video>_<prefix><k>`)."),
+}
 _UNIT = re.compile(r"\s*\([^)]*\)\s*$")
 _POSE = re.compile(r"^pose([XY])(\d+)$")
 
@@ -67,7 +81,7 @@ def read_settings(path: Path) -> dict[str, float]:
 
 def _settings_for(paths: Sequence[Path], params: Mapping[str, Any]) -> dict[str, float]:
     """The export's own ``.settings`` (``settings_file``: a path, ``'auto'`` (default) or None/False for none)."""
-    spec = params.get("settings_file", "auto")
+    spec = params.get("settings_file", PARAMETERS["settings_file"].default)
     if not spec:
         return {}
     if spec != "auto":
