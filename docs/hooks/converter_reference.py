@@ -11,7 +11,7 @@ from pathlib import Path
 MARKER = "<!-- converter-parameters -->"
 
 
-def on_page_markdown(markdown: str, page, config, files) -> str:  # noqa: ARG001 - MkDocs hook signature
+def on_page_markdown(markdown: str, page, config, files) -> str:
     if MARKER not in markdown:
         return markdown
     src = str(Path(config["config_file_path"]).resolve().parent / "src")

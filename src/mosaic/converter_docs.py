@@ -28,10 +28,10 @@ def converters_markdown(heading_level: int = 3) -> str:
     from mosaic.tracks.converters import converter_parameters, get_converter, list_converters
 
     h = "#" * heading_level
-    out = [f"{h} Tracks converters (`src_format`)\n",
-           "Parameters go in `convert_all_tracks(params=...)` (or `convert.params` of the Kedro parameters): "
-           "scalars apply to every format, a block `{<src_format>: {...}}` to one format (`dlc` also covers "
-           "`dlc_csv`/`dlc_h5`).\n"]
+    intro = ("Parameters go in `convert_all_tracks(params=...)` (or `convert.params` of the Kedro parameters): "
+             "scalars apply to every format, a block `{<src_format>: {...}}` to one format (`dlc` also covers "
+             "`dlc_csv`/`dlc_h5`).\n")
+    out = [f"{h} Tracks converters (`src_format`)\n", intro]
     seen: dict[object, str] = {}
     for name in list_converters():
         func = get_converter(name)

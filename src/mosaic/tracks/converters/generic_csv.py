@@ -18,7 +18,6 @@ import numpy as np
 import pandas as pd
 
 from mosaic.core.errors import ConfigError, TrackFormatError
-
 from mosaic.core.params import Param
 
 from ..table import CALIBRATION_PARAMETERS, TrackTable, base_meta, build_table, calibration, frames_as_int

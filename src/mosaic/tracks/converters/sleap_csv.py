@@ -31,10 +31,10 @@ from ..table import (
     TrackTable,
     base_meta,
     build_table,
+    calibration,
     frames_as_int,
     nan_centroid,
     pose_columns,
-    calibration,
 )
 from .sleap_slp import DUPLICATE_MODES, UNTRACKED_MODES, _choice, assign_ids
 from .sleap_slp import PARAMETERS as _SLP

@@ -58,9 +58,9 @@ from ..table import (
     TrackTable,
     base_meta,
     build_table,
+    calibration,
     nan_centroid,
     pose_columns,
-    calibration,
 )
 
 log = logging.getLogger(__name__)
