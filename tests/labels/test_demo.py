@@ -5,11 +5,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import mosaic.demo as demo
 from mosaic.core.safe_names import sequence_key
 
 from .helpers import expected_rows, got_rows
-
-import mosaic.demo as demo
 
 
 @pytest.fixture(scope="module")

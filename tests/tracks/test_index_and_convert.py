@@ -10,6 +10,7 @@ import pytest
 from mosaic.core.errors import BatchError, ConfigError, SequenceNotFoundError, TrackFormatError
 from mosaic.core.indexes import TRACKS_INDEX, TRACKS_RAW_INDEX, read_index
 from mosaic.tracks import read_tracks, read_tracks_meta
+from tests.conftest import realdata_file
 
 from .synth import calms21_dict, write_calms21_npy, write_dlc_csv, write_trex
 
@@ -218,9 +219,7 @@ def test_trex_csv_settings_calibration_beats_dataset_default(dataset, realdata):
     import shutil
     import warnings
 
-    src = realdata / "trex" / "trex-2026-compare-csv"
-    if not src.is_dir():
-        pytest.skip(f"real sample files missing: {src}")
+    src = realdata_file(realdata, "trex", "trex-2026-compare-csv")
     dst = dataset.folder / "tracks_raw" / "trex" / "g"
     shutil.copytree(src, dst)
     dataset.meta.update(cm_per_pixel=0.05, fps_default=25.0)
@@ -274,9 +273,7 @@ def test_dlc_unique_bodyparts_never_enter_pair_features(dataset, realdata):
     """The real multi-animal DLC file: 'single' (corner1/corner2) is no animal, so no animal's nearest neighbour."""
     import shutil
 
-    src = realdata / "dlc" / "dlc-testscript-multimouse" / "m3v1mp4shortDLC_effnet_b0_multi_mouseApr12shuffle1_5_el.h5"
-    if not src.exists():
-        pytest.skip(f"real sample file missing: {src}")
+    src = realdata_file(realdata, "dlc", "dlc-testscript-multimouse", "m3v1mp4shortDLC_effnet_b0_multi_mouseApr12shuffle1_5_el.h5")
     dst = dataset.folder / "tracks_raw" / "dlc" / "g"
     dst.mkdir(parents=True)
     shutil.copy(src, dst / "m3v1mp4short.h5")

@@ -27,11 +27,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
-from mosaic.core.progress import progress
 
 from mosaic.core.atomic import is_temp_file
 from mosaic.core.dataset import DatasetCore
-from mosaic.core.errors import BatchError, ConfigError, MosaicError
+from mosaic.core.errors import BatchError, ConfigError, InvalidNameError, MosaicError
 from mosaic.core.indexes import (
     NAME_COLUMNS,
     TRACKS_RAW_INDEX,
@@ -39,7 +38,7 @@ from mosaic.core.indexes import (
     read_index,
     upsert_index,
 )
-from mosaic.core.errors import InvalidNameError
+from mosaic.core.progress import progress
 from mosaic.core.safe_names import from_safe_name, to_safe_name
 
 from .errors import AmbiguousMediaError, MediaNotFoundError

@@ -20,10 +20,18 @@ from typing import Any
 import numpy as np
 
 from mosaic.core.errors import ConfigError, MosaicError, TrackFormatError
-
 from mosaic.core.params import Param
 
-from ..table import CALIBRATION_PARAMETERS, TrackTable, base_meta, build_table, calibration, constant_category, nan_centroid, pose_columns
+from ..table import (
+    CALIBRATION_PARAMETERS,
+    TrackTable,
+    base_meta,
+    build_table,
+    calibration,
+    constant_category,
+    nan_centroid,
+    pose_columns,
+)
 
 CALMS21_KEYPOINTS = ("nose", "left_ear", "right_ear", "neck", "left_hip", "right_hip", "tail_base")
 GROUP_FROM = ("infile", "filename", "both")

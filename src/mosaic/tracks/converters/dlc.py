@@ -28,10 +28,18 @@ import numpy as np
 import pandas as pd
 
 from mosaic.core.errors import ConfigError, TrackFormatError
-
 from mosaic.core.params import Param
 
-from ..table import CALIBRATION_PARAMETERS, TrackTable, base_meta, build_table, calibration, check_increasing, frames_as_int, nan_centroid
+from ..table import (
+    CALIBRATION_PARAMETERS,
+    TrackTable,
+    base_meta,
+    build_table,
+    calibration,
+    check_increasing,
+    frames_as_int,
+    nan_centroid,
+)
 
 SINGLE_MODES = ("landmarks", "drop")
 #: the pseudo-individual under which multi-animal DeepLabCut writes unique body parts

@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 
 from mosaic.core.errors import ConfigError, TrackFormatError
-
 from mosaic.core.params import Param
 
 from ..table import CALIBRATION_PARAMETERS, TrackTable, base_meta, build_table, calibration, nan_centroid, pose_columns

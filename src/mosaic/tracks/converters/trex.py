@@ -35,11 +35,18 @@ import numpy as np
 import pandas as pd
 
 from mosaic.core.errors import ConfigError, TrackFormatError
-
-from ..naming import DEFAULT_PREFIXES, individual_suffix
 from mosaic.core.params import Param
 
-from ..table import CALIBRATION_PARAMETERS, TrackTable, base_meta, build_table, calibration, check_increasing, frames_as_int
+from ..naming import DEFAULT_PREFIXES, individual_suffix
+from ..table import (
+    CALIBRATION_PARAMETERS,
+    TrackTable,
+    base_meta,
+    build_table,
+    calibration,
+    check_increasing,
+    frames_as_int,
+)
 from ._numeric import numeric_column
 
 log = logging.getLogger(__name__)
