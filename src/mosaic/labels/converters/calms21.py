@@ -7,7 +7,8 @@ two rows, the resident–intruder pair in both directions (``[0, 1]`` and ``[1, 
 ``vocabulary``), else the task-1 vocabulary ``attack, investigation, mount, other`` (0..3).
 
 Parameters (``params``): see :data:`PARAMETERS` (also rendered in the documentation's format
-reference).
+reference). Every label file keeps the in-file group (``source_group``) and the file-level
+group (``collection``) as extra arrays.
 
 ``.npy`` files are pickles (``allow_pickle=True``): only convert files you trust.
 """
@@ -33,10 +34,10 @@ GROUP_FROM = ("infile", "filename", "both")
 TASK1_VOCAB = {"attack": 0, "investigation": 1, "mount": 2, "other": 3}
 PARAMETERS: dict[str, Param] = {
     "paths": Param(None, "CalMS21 files; default: the `calms21_npy`/`calms21_json` rows of `tracks_raw/index.csv`."),
-    "group_from": Param("infile", "Same naming as the CalMS21 tracks converter: `'infile'` and `'both'` use the annotator "
-                                  "group key inside the file; `'filename'` the file-level group (`group`, else the file's "
+    "group_from": Param("infile", "Same naming as the CalMS21 tracks converter: `'infile'` uses the annotator group key "
+                                  "inside the file; `'filename'` and `'both'` the file-level group (`group`, else the file's "
                                   "group in `tracks_raw/index.csv`, else the file stem)."),
-    "group": Param(None, "File-level group for `group_from='filename'`."),
+    "group": Param(None, "File-level group for `group_from='filename'`/`'both'`."),
     "fps": Param(None, "Frame rate; default the dataset's `meta.fps_default`, else 30 (CalMS21's rate, the same rule as "
                        "the tracks converter)."),
     "vocab": Param(None, "`{label name: id}` overriding the file's vocabulary."),
@@ -139,5 +140,5 @@ def convert(ds: DatasetCore, kind: str, params: Mapping[str, Any]) -> ConverterO
                                   np.tile(np.array([[0, -1]], np.int32), (len(solo_t), 1))]).reshape(-1, 2)
             out.label_sets.append(LabelSet(group=group, sequence=s, frames=frames, labels=labels, individual_ids=ids,
                                            label_ids=np.array(ids_sorted, np.int32), label_names=np.array(names),
-                                           fps=float(fps), n_frames=T, extra={"source_file": str(path)}))
+                                           fps=float(fps), n_frames=T, extra={"source_group": str(g), "collection": str(file_group)}))
     return out
