@@ -1,4 +1,5 @@
 """The converter reference of the docs is generated from the converters' own parameter specs, and lists them all."""
+
 from __future__ import annotations
 
 import ast
@@ -20,7 +21,7 @@ PROJECT = Path(__file__).resolve().parents[1]
 def _section(md: str, name: str, domain: str = "Tracks") -> str:
     start = md.index(f"#### {domain}: `{name}`")
     nxt = md.find("\n#### ", start + 1)
-    return md[start: nxt if nxt > 0 else len(md)]
+    return md[start : nxt if nxt > 0 else len(md)]
 
 
 def _params_read(module) -> set[str]:
@@ -28,18 +29,38 @@ def _params_read(module) -> set[str]:
     tree = ast.parse(inspect.getsource(module))
     names: set[str] = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+        if (
+            isinstance(node, ast.Call)
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)
+        ):
             f = node.func
-            if isinstance(f, ast.Attribute) and f.attr == "get" and isinstance(f.value, ast.Name) and f.value.id == "params":
+            if (
+                isinstance(f, ast.Attribute)
+                and f.attr == "get"
+                and isinstance(f.value, ast.Name)
+                and f.value.id == "params"
+            ):
                 names.add(node.args[0].value)
-        if isinstance(node, ast.Call) and len(node.args) >= 2 and isinstance(node.args[0], ast.Name) and node.args[0].id == "params":
+        if (
+            isinstance(node, ast.Call)
+            and len(node.args) >= 2
+            and isinstance(node.args[0], ast.Name)
+            and node.args[0].id == "params"
+        ):
             if isinstance(node.args[1], ast.Constant) and isinstance(node.args[1].value, str):
                 names.add(node.args[1].value)
         if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == "params":
             if isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str):
                 names.add(node.slice.value)
-        if isinstance(node, ast.Tuple) and len(node.elts) == 2 and isinstance(node.elts[0], ast.Constant) \
-                and isinstance(node.elts[1], ast.Name) and node.elts[1].id.endswith("_MODES"):
+        if (
+            isinstance(node, ast.Tuple)
+            and len(node.elts) == 2
+            and isinstance(node.elts[0], ast.Constant)
+            and isinstance(node.elts[1], ast.Name)
+            and node.elts[1].id.endswith("_MODES")
+        ):
             names.add(node.elts[0].value)
     return names
 

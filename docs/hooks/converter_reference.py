@@ -3,6 +3,7 @@
 The reference is rendered by :func:`mosaic.converter_docs.converters_markdown` from the
 ``PARAMETERS`` mappings the converters themselves use, so it cannot drift from the code.
 """
+
 from __future__ import annotations
 
 import sys

@@ -5,6 +5,7 @@ label converter (:func:`mosaic.labels.registry.label_converter_parameters`) is l
 parameter, its default and its meaning, read from the ``PARAMETERS`` mapping its code uses. The
 documentation build inserts :func:`converters_markdown` into the format reference page.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -28,9 +29,11 @@ def converters_markdown(heading_level: int = 3) -> str:
     from mosaic.tracks.converters import converter_parameters, get_converter, list_converters
 
     h = "#" * heading_level
-    intro = ("Parameters go in `convert_all_tracks(params=...)` (or `convert.params` of the Kedro parameters): "
-             "scalars apply to every format, a block `{<src_format>: {...}}` to one format (`dlc` also covers "
-             "`dlc_csv`/`dlc_h5`).\n")
+    intro = (
+        "Parameters go in `convert_all_tracks(params=...)` (or `convert.params` of the Kedro parameters): "
+        "scalars apply to every format, a block `{<src_format>: {...}}` to one format (`dlc` also covers "
+        "`dlc_csv`/`dlc_h5`).\n"
+    )
     out = [f"{h} Tracks converters (`src_format`)\n", intro]
     seen: dict[object, str] = {}
     for name in list_converters():

@@ -28,7 +28,7 @@ def test_boris_round_trip_equals_ground_truth(demo_ds, export):
     rep = demo_ds.convert_all_labels(kind=export, params={"paths": [f"annotations/{export}"], **BORIS_PARAMS})
     assert rep.issues == []
     seqs = pd.read_csv(demo_ds.folder / "ground_truth" / "sequences.csv")
-    assert sorted(rep.written) == sorted(zip(seqs["group"], seqs["sequence"]))
+    assert sorted(rep.written) == sorted(zip(seqs["group"], seqs["sequence"], strict=False))
     pair_ids = {list(demo.BEHAVIORS).index(b) for b in demo.PAIR_BEHAVIORS}
     for g, s in rep.written:
         with np.load(demo_ds.folder / "ground_truth" / f"{sequence_key(g, s)}.npz") as gt:
@@ -51,7 +51,7 @@ def test_boris_round_trip_equals_ground_truth(demo_ds, export):
         assert np.array_equal(lab[clear], states[clear]) and np.array_equal(id2[clear], true_id2[clear])
         rows = set(map(tuple, got_rows(d)[:, [0, 1, 2, 3]].tolist()))
         t, i = np.nonzero(~clear)
-        assert all((tt, ii, jj, ll) in rows for tt, ii, jj, ll in zip(t, i, id2[~clear], lab[~clear]))
+        assert all((tt, ii, jj, ll) in rows for tt, ii, jj, ll in zip(t, i, id2[~clear], lab[~clear], strict=False))
 
 
 def test_events_to_bouts_round_trip_on_demo_labels(demo_ds):
@@ -63,7 +63,7 @@ def test_events_to_bouts_round_trip_on_demo_labels(demo_ds):
     d = demo_ds.load_labels(g, s, kind="agg2")
     b = events_to_bouts(d["frames"], d["labels"], d["individual_ids"])
     f, lab, ids = bouts_to_events(b["start"], b["stop"], b["label"], b["id_a"], b["id_b"], both_directions=False)
-    back = set(zip(f.tolist(), ids[:, 0].tolist(), ids[:, 1].tolist(), lab.tolist()))
+    back = set(zip(f.tolist(), ids[:, 0].tolist(), ids[:, 1].tolist(), lab.tolist(), strict=False))
     assert back == set(map(tuple, got_rows(d).tolist()))
     # every individual (non-pair) truth bout is one stored bout
     names = list(demo.BEHAVIORS)
@@ -123,7 +123,7 @@ def test_mutual_pair_events_are_stored_once(demo_ds):
             states, targets = gt["states"], gt["targets"]
         # independent count: directed (frame, a, b) contact rows from the truth, as a set
         t, i = np.nonzero(states == contact)
-        truth = {(int(tt), int(ii), int(targets[tt, ii])) for tt, ii in zip(t, i)}
+        truth = {(int(tt), int(ii), int(targets[tt, ii])) for tt, ii in zip(t, i, strict=False)}
         truth |= {(tt, jj, ii) for tt, ii, jj in truth}
         mutual = sum(1 for tt, ii, jj in truth if states[tt, jj] == contact and targets[tt, jj] == ii)
         n_mutual += mutual

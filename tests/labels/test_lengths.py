@@ -1,4 +1,5 @@
 """Recording length of labels: the tracks' frame count is the truth; later tracks report labels past their end."""
+
 from __future__ import annotations
 
 import warnings
@@ -10,7 +11,11 @@ from tests.tracks.synth import write_trex
 
 from .helpers import write_aggregated
 
-BOUTS = [("fish1", "walk", 1.0, 9.5, "", "STATE"), ("fish1", "bite", 7.0, 7.0, "", "POINT"), ("fish1", "rest", 0.0, 0.5, "", "STATE")]
+BOUTS = [
+    ("fish1", "walk", 1.0, 9.5, "", "STATE"),
+    ("fish1", "bite", 7.0, 7.0, "", "POINT"),
+    ("fish1", "rest", 0.0, 0.5, "", "STATE"),
+]
 
 
 def _export(dataset):
@@ -39,10 +44,19 @@ def test_labels_before_tracks_take_the_export_length_and_later_tracks_report_the
     # independent count: per-frame rows of the bouts at frames >= 50 (walk 10..94, bite 70, rest 0..4)
     walk = np.arange(10, 95)
     expected_past = int((walk >= 50).sum()) + 1
-    assert report["labels_past_end"] == [{
-        "issue": "labels_past_end", "kind": "behavior", "group": "g", "sequence": "v", "file": "labels/behavior/g__v.npz",
-        "label_n_frames": 100, "tracks_n_frames": 50, "n_events_past_end": expected_past,
-        "message": report["labels_past_end"][0]["message"]}]
+    assert report["labels_past_end"] == [
+        {
+            "issue": "labels_past_end",
+            "kind": "behavior",
+            "group": "g",
+            "sequence": "v",
+            "file": "labels/behavior/g__v.npz",
+            "label_n_frames": 100,
+            "tracks_n_frames": 50,
+            "n_events_past_end": expected_past,
+            "message": report["labels_past_end"][0]["message"],
+        }
+    ]
     assert len(msgs) == 1 and "g/v" in msgs[0]
     # converting the labels again takes the tracks' length, and the next tracks run has nothing to report
     rep = dataset.convert_all_labels(params={"paths": ["annotations/agg.tsv"], "default_group": "g"}, overwrite=True)

@@ -4,6 +4,7 @@ A converter module declares ``PARAMETERS = {name: Param(default, doc)}``; its co
 defaults from there (:func:`defaults`), and the documentation site renders the same mapping
 (:func:`markdown_table`), so the reference cannot drift from the code.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping

@@ -551,7 +551,7 @@ def read_boris_project(path: str | os.PathLike) -> BorisExport:
         elif not (np.isfinite(lengths[:-1]) & (lengths[:-1] > 0)).all():
             raise LabelFormatError(
                 f"observation {obs_id!r} queues {len(media)} media files but the project lacks their lengths; nothing of it was written",
-                path=path, expected="media_info.length of every queued file but the last", found=dict(zip(media, lengths.tolist())),
+                path=path, expected="media_info.length of every queued file but the last", found=dict(zip(media, lengths.tolist(), strict=False)),
                 hint="open the project in BORIS once (it measures the media), or export the events and pass params media_offsets",
             )
         else:

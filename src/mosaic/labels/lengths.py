@@ -6,6 +6,7 @@ BORIS ``Total length`` × FPS). When tracks are converted later, :func:`labels_p
 lists the label files whose length or events run past the tracks' last frame, so the
 conversion can say so instead of leaving labels that describe frames no track has.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -63,7 +64,9 @@ def labels_past_tracks_end(ds: DatasetCore, tracks_lengths: Mapping[tuple[str, s
         if not len(idx):
             continue
         n_lab = pd.to_numeric(idx["n_frames"], errors="coerce").to_numpy(float)
-        for (g, s, path), n in zip(idx[["group", "sequence", "abs_path"]].itertuples(index=False, name=None), n_lab):
+        for (g, s, path), n in zip(
+            idx[["group", "sequence", "abs_path"]].itertuples(index=False, name=None), n_lab, strict=False
+        ):
             n_trk = tracks_lengths.get((str(g), str(s)))
             if n_trk is None or not (np.isfinite(n) and n > n_trk):
                 continue
@@ -73,12 +76,25 @@ def labels_past_tracks_end(ds: DatasetCore, tracks_lengths: Mapping[tuple[str, s
                 past = int(np.count_nonzero(np.asarray(frames) >= n_trk))
             except (MosaicError, OSError):
                 past = -1  # unreadable: the length alone is reported
-            what = (f"{past} event row(s) at or after frame {n_trk}" if past > 0 else
-                    "no event past the end" if past == 0 else "its events could not be read")
-            out.append({
-                "issue": "labels_past_end", "kind": kind, "group": str(g), "sequence": str(s), "file": str(path),
-                "label_n_frames": int(n), "tracks_n_frames": int(n_trk), "n_events_past_end": past,
-                "message": f"labels '{kind}' span {int(n)} frames but the tracks have {int(n_trk)} ({what}); "
-                           "convert the labels again (overwrite=True) to take the tracks' length",
-            })
+            what = (
+                f"{past} event row(s) at or after frame {n_trk}"
+                if past > 0
+                else "no event past the end"
+                if past == 0
+                else "its events could not be read"
+            )
+            out.append(
+                {
+                    "issue": "labels_past_end",
+                    "kind": kind,
+                    "group": str(g),
+                    "sequence": str(s),
+                    "file": str(path),
+                    "label_n_frames": int(n),
+                    "tracks_n_frames": int(n_trk),
+                    "n_events_past_end": past,
+                    "message": f"labels '{kind}' span {int(n)} frames but the tracks have {int(n_trk)} ({what}); "
+                    "convert the labels again (overwrite=True) to take the tracks' length",
+                }
+            )
     return out

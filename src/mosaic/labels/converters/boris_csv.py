@@ -241,7 +241,7 @@ def place_queued_media(b: pd.DataFrame, media_offsets: Mapping[str, float] | Non
         lengths: dict[str, float] = {}
         if explicit is not None:
             cell = next((t for t in g["media_lengths"] if len(t) == len(queue)), ())
-            lengths = {m: float(x) for m, x in zip(queue, cell) if np.isfinite(x) and x > 0}
+            lengths = {m: float(x) for m, x in zip(queue, cell, strict=False) if np.isfinite(x) and x > 0}
         obs_total = float(np.nanmax(total[g.index])) if np.isfinite(total[g.index]).any() else np.nan
         if len(queue) <= 1:
             continue
@@ -257,7 +257,7 @@ def place_queued_media(b: pd.DataFrame, media_offsets: Mapping[str, float] | Non
             own = next((given[k] for k in _keys(m) if k in given), None)
             offsets[m] = own if own is not None else running
             running = offsets[m] + lengths[m] if offsets[m] is not None and m in lengths else None
-        for a, nxt in zip(queue[:-1], queue[1:]):  # a file's length from where the next one starts
+        for a, nxt in zip(queue[:-1], queue[1:], strict=False):  # a file's length from where the next one starts
             if a not in lengths and offsets[a] is not None and offsets[nxt] is not None and offsets[nxt] > offsets[a]:
                 lengths[a] = offsets[nxt] - offsets[a]
         last = queue[-1]
@@ -311,14 +311,14 @@ def convert_bouts(ds: DatasetCore, kind: str, exports, p: Mapping[str, Any], iss
     pairs = {}
     for sf, oid, mf in obs.itertuples(index=False):
         pairs[(sf, oid, mf)] = matcher.resolve(observation_id=oid, media_file=mf, source_file=sf)
-    gs = [pairs[k] for k in zip(b["source_file"], b["observation_id"], b["media_file"])]
+    gs = [pairs[k] for k in zip(b["source_file"], b["observation_id"], b["media_file"], strict=False)]
     b["group"] = [g for g, _ in gs]
     b["sequence"] = [s for _, s in gs]
     # one recording labelled by several observations (of one file or of several) is reported: their events are merged
     sources = b[["group", "sequence", "source_file", "observation_id"]].drop_duplicates()
     for (g, s), src in sources.groupby(["group", "sequence"], sort=True):
         if len(src) > 1:
-            named = [f"{Path(f).name}:{o}" if o else Path(f).name for f, o in zip(src["source_file"], src["observation_id"])]
+            named = [f"{Path(f).name}:{o}" if o else Path(f).name for f, o in zip(src["source_file"], src["observation_id"], strict=False)]
             issues.append({"issue": "multiple_sources", "group": g, "sequence": s,
                            "message": f"{len(src)} observations label this recording ({', '.join(named)}); their events are merged",
                            "file": sorted(set(src["source_file"])), "observation_id": sorted(set(src["observation_id"]))})
@@ -337,7 +337,7 @@ def convert_bouts(ds: DatasetCore, kind: str, exports, p: Mapping[str, Any], iss
         partner_of[(subj, mods, com)] = pt if pt is not None else _partner(com, subj, known, p["subject_map"])
     if is_pair.any():
         sub = b.loc[is_pair, ["subject", "modifiers", "comment"]].astype(str)
-        found = np.array([partner_of[k] if partner_of[k] is not None else -2 for k in zip(sub["subject"], sub["modifiers"], sub["comment"])], np.int64)
+        found = np.array([partner_of[k] if partner_of[k] is not None else -2 for k in zip(sub["subject"], sub["modifiers"], sub["comment"], strict=False)], np.int64)
         ida = b["id_a"].to_numpy()[is_pair]
         usable = (found >= 0) & (found != ida) & (ida >= 0)
         rows = np.flatnonzero(is_pair)
