@@ -117,6 +117,12 @@ VALUE_SOURCES = ("file", "settings", "params", "dataset", "format")
 PARAM_SOURCES_KEY = "_param_sources"
 
 
+def param_source(params: Mapping[str, Any], name: str) -> str:
+    """Where the parameter ``name`` came from: ``'dataset'`` (a dataset default) or ``'params'``."""
+    origin = (params.get(PARAM_SOURCES_KEY) or {}).get(name, "params")
+    return origin if origin in VALUE_SOURCES else "params"
+
+
 def _positive(name: str, value: Any, path: str | os.PathLike | None, *, strict: bool) -> float | None:
     if value is None:
         return None
@@ -174,8 +180,7 @@ def resolve_number(
             candidates.append((source, v))
     value = _positive(name, params.get(name), path, strict=True)
     if value is not None:
-        origin = (params.get(PARAM_SOURCES_KEY) or {}).get(name, "params")
-        candidates.append((origin if origin in VALUE_SOURCES else "params", value))
+        candidates.append((param_source(params, name), value))
     if format_default is not None:
         candidates.append(("format", float(format_default)))
     if not candidates:
