@@ -96,6 +96,7 @@ def run_feature(
     registry: Any = None,
     dask_address: str | None = None,
     memory_limit: str | int | None = None,
+    tracks_source: str | None = None,
 ) -> Result:
     """Compute ``feature`` for every (group, sequence) in scope and record the run.
 
@@ -128,6 +129,9 @@ def run_feature(
         A mapping ``name -> class | "module:Class"`` used instead of the global registry.
     dask_address
         Scheduler address for ``'dask'`` mode (e.g. ``'tcp://10.0.0.5:8786'``).
+    tracks_source
+        Which tracks a ``'tracks'`` input reads: ``'standardized'`` (default) or cleaned tracks,
+        ``'clean:<run_id>'`` (``'clean'``: the latest cleaning run); see :mod:`mosaic.quality`.
     memory_limit
         Memory per worker of a new ``LocalCluster`` (``'dask'`` mode without an address).
 
@@ -159,6 +163,7 @@ def run_feature(
         sequences,
         overlap_frames,
         (filter_start_frame, filter_end_frame, filter_start_time, filter_end_time),
+        tracks_source,
     )
     todo = pending(ds, plan, overwrite)
     if not todo:
@@ -180,7 +185,13 @@ def run_feature(
 
 
 def plan_run(
-    ds: DatasetCore, feat: Feature, groups: Any, sequences: Any, overlap_frames: int, filters: tuple[Any, Any, Any, Any]
+    ds: DatasetCore,
+    feat: Feature,
+    groups: Any,
+    sequences: Any,
+    overlap_frames: int,
+    filters: tuple[Any, Any, Any, Any],
+    tracks_source: str | None = None,
 ) -> RunPlan:
     """Validate the call and identify the run (scope, inputs, filters → ``run_id``, output paths)."""
     if not feat.name or feat.name == TRACKS:
@@ -216,8 +227,20 @@ def plan_run(
         (g, s): str(ds.resolve_path(p))
         for g, s, p in zip(scope["group"], scope["sequence"], scope["abs_path"], strict=True)
     }
+    source_filter = {}
+    if tracks_source not in (None, "standardized"):  # cleaned tracks of a cleaning run
+        from mosaic.quality.store import clean_track_paths, latest_clean_run, parse_tracks_source
+
+        _, clean_run = parse_tracks_source(tracks_source)
+        clean_run = clean_run or latest_clean_run(ds)
+        track_paths = {k: str(p) for k, p in clean_track_paths(ds, clean_run, list(track_paths)).items()}
+        source_filter = {"tracks_source": f"clean:{clean_run}"}
     identities = _input_identities(feat, track_paths, upstream)
-    filt = {"frame_range": list(frame_range) if frame_range else None, "overlap_frames": int(overlap_frames)}
+    filt = {
+        "frame_range": list(frame_range) if frame_range else None,
+        "overlap_frames": int(overlap_frames),
+        **source_filter,
+    }
     scope_list = [[g, s] for g, s in zip(scope["group"], scope["sequence"], strict=True)]
     run_id = make_run_id(
         {
