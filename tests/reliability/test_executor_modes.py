@@ -1,6 +1,6 @@
 """Every per-recording stage gives the same outputs serially, in worker processes and on a Dask LocalCluster.
 
-Stages: track conversion, the feature plan, frame sampling and prediction, each run with
+Stages: track conversion, cleaning, the feature plan, frame sampling and prediction, each run with
 ``parallel_mode`` = ``'serial'``, ``'process'`` and ``'dask'`` (one 2-worker loopback
 ``LocalCluster`` for the whole module) on copies of the demo dataset. Data files (parquet,
 PNG) must be byte-identical, index files equal row by row (order included) up to their
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.slow
 MODES = ("serial", "process", "dask")
 TIME_COLUMNS = {"created_iso", "finished_at", "mtime_iso"}
 VOLATILE = {"created_iso", "finished_at", "stats", "timing", "select_s", "seconds", "report_path"}
-ROOTS = ("tracks", "features", "frames", "models")
+ROOTS = ("tracks", "tracks_clean", "features", "frames", "models")
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +74,8 @@ def _run_stages(folder: Path, mode: str, address: str | None) -> None:
     ds = Dataset.open(folder)
     report = ds.convert_all_tracks(**ex)
     assert len(report["converted"]) >= 6 and not report["failed"]
+    cleaned = ds.clean_tracks(**ex)
+    assert len(cleaned["recordings"]) >= 6
     summary = run_feature_plan(ds, {**FEATURE_PLAN, **ex})
     ds.index_media(["media_raw"])
     ds.extract_frames(4, "uniform", **ex)
@@ -95,6 +97,7 @@ def test_every_stage_identical_under_serial_process_and_dask(demo_template_video
     assert {".parquet", ".png", ".csv", ".json"} <= kinds, kinds
     assert any(k.startswith("frames/") and k.endswith(".png") for k in ref)
     assert any("pred" in k and k.endswith(".parquet") for k in ref)
+    assert any(k.startswith("tracks_clean/") and k.endswith(".parquet") for k in ref)
     for mode in ("process", "dask"):
         diff = sorted(k for k in ref.keys() | got[mode].keys() if ref.get(k) != got[mode].get(k))
         assert not diff, (mode, diff[:10])

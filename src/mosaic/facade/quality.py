@@ -29,10 +29,12 @@ class QualityMixin:
         return _quality.quality_report(read_tracks(path), read_tracks_meta(path), params, path=path)
 
     def clean_tracks(self, operations: Sequence[Mapping[str, Any]] | None = None, groups: Any = None, sequences: Any = None,
-                     overwrite: bool = False, parallel_mode: str = "thread", parallel_workers: int | None = None) -> dict[str, Any]:
+                     overwrite: bool = False, parallel_mode: str = "thread", parallel_workers: int | None = None,
+                     dask_address: str | None = None, memory_limit: str | int | None = None) -> dict[str, Any]:
         """Clean the standardized tracks into ``tracks_clean/<run_id>/`` (see :func:`mosaic.quality.clean_tracks`)."""
         return _quality.clean_tracks(self, operations=operations, groups=groups, sequences=sequences, overwrite=overwrite,
-                                     parallel_mode=parallel_mode, parallel_workers=parallel_workers)
+                                     parallel_mode=parallel_mode, parallel_workers=parallel_workers,
+                                     dask_address=dask_address, memory_limit=memory_limit)
 
     def load_clean_tracks(self, group: str, sequence: str, run_id: str | None = None) -> pd.DataFrame:
         """The cleaned table of one recording (latest run when ``run_id`` is None)."""

@@ -14,7 +14,6 @@ tracks (``tracks/``) are never written.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
@@ -26,6 +25,7 @@ import pandas as pd
 from mosaic.core.atomic import atomic_write_json
 from mosaic.core.dataset import DatasetCore
 from mosaic.core.errors import BatchError, ConfigError, MosaicError, SequenceNotFoundError, TrackFormatError
+from mosaic.core.executor import PARALLEL_MODES, ExecutorConfig, run_tasks
 from mosaic.core.indexes import IndexSchema, read_index, upsert_index
 from mosaic.core.run_ids import file_fingerprint, make_run_id
 from mosaic.core.safe_names import sequence_key, to_safe_name
@@ -45,7 +45,6 @@ CLEAN_INDEX = IndexSchema(
     key=("run_id", "group", "sequence"),
     text_columns=("run_id", "group", "sequence", "group_safe", "sequence_safe", "abs_path", "source_path", "created_iso"),
 )
-PARALLEL_MODES = ("serial", "thread", "process")
 
 
 def clean_root(ds: DatasetCore) -> Path:
@@ -134,37 +133,22 @@ def _clean_job(job: Mapping[str, Any], operations: list[dict[str, Any]], run_id:
         return {"group": job["group"], "sequence": job["sequence"], "error": exc}
 
 
-def _run_jobs(jobs: list[dict[str, Any]], ops: list[dict[str, Any]], run_id: str, mode: str, workers: int | None):
-    from mosaic.core.progress import progress
+def _clean_task(task: tuple) -> dict[str, Any]:
+    job, operations, run_id = task
+    return _clean_job(job, operations, run_id)
 
-    bar = progress(total=len(jobs), desc="clean tracks", leave=False)
-    try:
-        if mode == "serial" or (mode == "thread" and (workers or 1) <= 1) or len(jobs) == 1:
-            for j in jobs:
-                yield _clean_job(j, ops, run_id)
-                bar.update()
-        elif mode == "thread":
-            from concurrent.futures import ThreadPoolExecutor, as_completed
 
-            with ThreadPoolExecutor(max_workers=workers) as ex:
-                for f in as_completed([ex.submit(_clean_job, j, ops, run_id) for j in jobs]):
-                    yield f.result()
-                    bar.update()
-        else:
-            from joblib import Parallel, delayed
-
-            par = Parallel(n_jobs=workers or min(os.cpu_count() or 1, len(jobs)), backend="loky",
-                           return_as="generator_unordered")
-            for r in par(delayed(_clean_job)(j, ops, run_id) for j in jobs):
-                yield r
-                bar.update()
-    finally:
-        bar.close()
+def _run_jobs(jobs: list[dict[str, Any]], ops: list[dict[str, Any]], run_id: str, mode: str, workers: int | None,
+              dask_address: str | None = None, memory_limit: str | int | None = None):
+    """The jobs on the shared executor (:mod:`mosaic.core.executor`), records as they complete."""
+    config = ExecutorConfig(mode, workers, dask_address, memory_limit)
+    yield from run_tasks(_clean_task, [(j, ops, run_id) for j in jobs], config, desc="clean tracks")
 
 
 def clean_tracks(ds: DatasetCore, operations: Sequence[Mapping[str, Any]] | None = None, groups: Any = None,
                  sequences: Any = None, overwrite: bool = False, parallel_mode: str = "thread",
-                 parallel_workers: int | None = None) -> dict[str, Any]:
+                 parallel_workers: int | None = None, dask_address: str | None = None,
+                 memory_limit: str | int | None = None) -> dict[str, Any]:
     """Clean the standardized tracks in scope into ``tracks_clean/<run_id>/``.
 
     Parameters
@@ -178,8 +162,9 @@ def clean_tracks(ds: DatasetCore, operations: Sequence[Mapping[str, Any]] | None
         Restrict the scope (a name or a list).
     overwrite
         Recompute the run's files even when they exist.
-    parallel_mode, parallel_workers
-        ``'serial'``, ``'thread'`` or ``'process'`` (joblib/loky), one recording per task.
+    parallel_mode, parallel_workers, dask_address, memory_limit
+        ``'serial'``, ``'thread'``, ``'process'`` (joblib/loky) or ``'dask'``, one recording per
+        task (see :mod:`mosaic.core.executor`).
 
     Returns
     -------
@@ -212,12 +197,13 @@ def clean_tracks(ds: DatasetCore, operations: Sequence[Mapping[str, Any]] | None
         return {"run_id": run_id, "paths": paths, "report": report_path, "recordings": [], "skipped": True}
     created = datetime.now(timezone.utc).isoformat(timespec="seconds")
     records, failures, errors = [], {}, []
-    for r in _run_jobs(todo, ops, run_id, parallel_mode, parallel_workers):
+    for r in _run_jobs(todo, ops, run_id, parallel_mode, parallel_workers, dask_address, memory_limit):
         if "error" in r:
             errors.append(r["error"])
             failures[f"{r['group']}/{r['sequence']}"] = str(r["error"])
         else:
             records.append(r)
+    records.sort(key=lambda r: (str(r["group"]), str(r["sequence"])))  # recording order, whatever the mode
     old = {}
     if report_path.exists():
         import json
