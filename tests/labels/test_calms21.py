@@ -137,3 +137,24 @@ def test_real_calms21_files(realdata, dataset):
             m = (d["individual_ids"][:, 0] == 0) & (d["individual_ids"][:, 1] == 1)
             assert np.array_equal(d["labels"][m], np.asarray(rec["annotations"]))
         assert len(rep) > 0
+
+
+class _MarkerPayload:
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_pickled_code_in_calms21_labels_is_refused(dataset, tmp_path):
+    from mosaic.core.errors import UnsafePickleError
+
+    marker = tmp_path / "MARKER"
+    data = _calms(n_seq=1, T=10)
+    data["annotator-id_0"]["task1/train/mouse001_task1_annotator1"]["metadata"]["evil"] = _MarkerPayload(marker)
+    path = tmp_path / "calms21_task1_train.npy"
+    np.save(path, data, allow_pickle=True)
+    with pytest.raises(UnsafePickleError):
+        convert_all_labels(dataset, params={"paths": [str(path)]})
+    assert not marker.exists()

@@ -112,6 +112,10 @@ class ModelError(MosaicError):
     """A model cannot be trained or applied with the given config and inputs."""
 
 
+class UnsafePickleError(MosaicError):
+    """A pickled file names code (a class or function) or is not one this project wrote."""
+
+
 class BatchError(MosaicError):
     """Some items of a batch failed; ``failures`` maps item to its error message."""
 

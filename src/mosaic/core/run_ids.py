@@ -61,3 +61,12 @@ def md5_of_file(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
         for chunk in iter(lambda: fh.read(chunk_size), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def sha256_of_file(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
+    """SHA-256 hex digest of a file (what a saved artefact is verified against when read back)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(chunk_size), b""):
+            h.update(chunk)
+    return h.hexdigest()

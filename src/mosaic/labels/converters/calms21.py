@@ -25,7 +25,8 @@ solo_labels : list[str]
     Labels stored as the resident's individual events ``[0, -1]`` instead of the pair (e.g.
     ``['other']``, which names no interaction). Default: none, every frame is a pair event.
 
-``.npy`` files are pickles (``allow_pickle=True``): only convert files you trust.
+``.npy`` files are pickles, read with a restricted unpickler (containers, numbers and numpy
+arrays only; see :func:`mosaic.core.unpickle.load_npy`).
 """
 from __future__ import annotations
 
