@@ -40,6 +40,7 @@ from mosaic.core.errors import (
     FeatureError,
     MosaicError,
     SequenceNotFoundError,
+    check_identity,
 )
 from mosaic.core.indexes import NAME_COLUMNS, IndexSchema, read_index, upsert_index
 from mosaic.core.run_ids import canonical_json, file_fingerprint, make_run_id
@@ -760,21 +761,34 @@ def iter_feature(ds: DatasetCore, name: str, run_id: str | None = None, groups: 
                  sequences: Any = None, columns: list[str] | None = None) -> Iterator[tuple[str, str, pd.DataFrame]]:
     """Yield ``(group, sequence, table)`` of one run, one recording at a time (bounded memory)."""
     rows = feature_files(ds, name, run_id, groups, sequences)
-    for g, s, p in zip(rows["group"], rows["sequence"], rows["path"]):
+    for g, s, p, rid in zip(rows["group"], rows["sequence"], rows["path"], rows["run_id"]):
         if not os.path.exists(p):
             raise FeatureError("feature output listed in the index is missing", path=p, group=g, sequence=s,
                                hint="rerun with overwrite=True")
-        yield g, s, _read_feature_file(p, g, s, columns)
+        yield g, s, _read_feature_file(p, g, s, columns, identity={"feature": name, "run_id": rid})
 
 
-def _read_feature_file(path: str, group: str, sequence: str, columns: list[str] | None) -> pd.DataFrame:
-    """Read one feature parquet; damaged files and absent columns give a named :class:`FeatureError`."""
+def _read_feature_file(path: str, group: str, sequence: str, columns: list[str] | None,
+                       identity: dict[str, Any] | None = None) -> pd.DataFrame:
+    """Read one feature parquet; damaged files and absent columns give a named :class:`FeatureError`.
+
+    The identity the file records (``mosaic`` metadata: feature, run_id, group, sequence)
+    must match the request; a file of another recording or run raises :class:`IdentityError`.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
+        schema = pq.read_schema(path)
+        raw = (schema.metadata or {}).get(b"mosaic")
+        try:
+            recorded = json.loads(raw) if raw else {}
+        except ValueError:
+            recorded = {}
+        check_identity(path, {"group": group, "sequence": sequence, **(identity or {})},
+                       recorded if isinstance(recorded, dict) else {}, "feature file")
         if columns is not None:
-            absent = [c for c in columns if c not in pq.read_schema(path).names]
+            absent = [c for c in columns if c not in schema.names]
             if absent:
                 raise FeatureError("feature output lacks requested columns", path=path, group=group, sequence=sequence,
                                    expected=list(columns), found=f"missing {absent}")

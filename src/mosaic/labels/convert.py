@@ -213,7 +213,7 @@ def _validate_row(ds: DatasetCore, kind: str, row: Any, labels_root: Path, n: in
         path = alt if alt.exists() else path
     if not path.exists():
         raise LabelFormatError(f"custom converter row {n} points at a missing label file", path=path, group=g, sequence=s)
-    data = read_label_npz(path, group=g, sequence=s)
+    data = read_label_npz(path, group=g, sequence=s, verify_identity=False)  # a mismatch is named just below
     if fmt is not None and fmt not in LABEL_FORMATS:
         raise LabelFormatError("custom converter row has an unknown label_format", path=path, group=g, sequence=s, expected=list(LABEL_FORMATS), found=fmt)
     if data["group"] and (data["group"], data["sequence"]) != (g, s):

@@ -18,7 +18,7 @@ import pandas as pd
 
 from mosaic.core.atomic import atomic_open
 from mosaic.core.dataset import DatasetCore
-from mosaic.core.errors import LabelFormatError
+from mosaic.core.errors import LabelFormatError, check_identity
 from mosaic.core.indexes import read_index, upsert_index
 from mosaic.core.progress import progress
 from mosaic.core.safe_names import path_in_root, sequence_key, to_safe_name
@@ -127,8 +127,12 @@ def _scalar_str(a: np.ndarray) -> str:
     return str(a.item()) if a.size == 1 else str(a)
 
 
-def read_label_npz(path: str | os.PathLike, *, group: str | None = None, sequence: str | None = None) -> dict[str, Any]:
+def read_label_npz(path: str | os.PathLike, *, group: str | None = None, sequence: str | None = None,
+                   verify_identity: bool = True) -> dict[str, Any]:
     """Read and validate one label file (``allow_pickle=False``).
+
+    ``group``/``sequence`` name the recording asked for (in errors); with ``verify_identity``
+    the file must record that recording (or none, as older dense files).
 
     Older *dense* files (no ``individual_ids``) are read too: ``labels`` one per frame become
     scene-level events ``[-1, -1]`` at ``frames`` (default ``0..n-1``); ``labels`` of shape
@@ -145,6 +149,8 @@ def read_label_npz(path: str | os.PathLike, *, group: str | None = None, sequenc
     ------
     LabelFormatError
         Unreadable file, pickled content, missing keys, wrong shapes or dtypes.
+    IdentityError
+        ``group``/``sequence`` are given and the file records another recording.
     """
     path = Path(path)
     ctx = {"path": path, "group": group, "sequence": sequence}
@@ -164,6 +170,9 @@ def read_label_npz(path: str | os.PathLike, *, group: str | None = None, sequenc
     if "individual_ids" not in data and "labels" in data:
         data = _from_dense(data, path, group, sequence)
     validate_label_arrays(data, **ctx)
+    if verify_identity:
+        check_identity(path, {"group": group, "sequence": sequence},
+                       {k: _scalar_str(np.asarray(data[k])) for k in ("group", "sequence") if k in data}, "label file")
     return {
         "frames": data["frames"].astype(np.int32, copy=False),
         "labels": data["labels"].astype(np.int32, copy=False),

@@ -401,7 +401,7 @@ def predict(ds: DatasetCore, model_run: Any, sequences: Any = None, groups: Any 
     for key in progress([k for k in keys if k not in done], desc=f"predict {model}"):
         df = mi.load_model_input(runs, key, cfg)
         res = apply_bundle(bundle, df, cfg)
-        save_parquet(res, paths[key])
+        save_parquet(res, paths[key], {"feature": fname, "run_id": run_id, "group": key[0], "sequence": key[1]})
         rows.append({"feature": fname, "version": MODEL_VERSION, "run_id": run_id, "group": key[0], "sequence": key[1],
                      "group_safe": to_safe_name(key[0]), "sequence_safe": to_safe_name(key[1]),
                      "abs_path": ds.relative_path(paths[key]), "n_rows": len(res), "params_json": canonical_json(params),

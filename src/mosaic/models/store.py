@@ -238,10 +238,18 @@ def save_joblib(obj: Any, path: Path) -> Path:
     return path
 
 
-def save_parquet(df: pd.DataFrame, path: Path) -> Path:
-    """Write a DataFrame to parquet atomically."""
+def save_parquet(df: pd.DataFrame, path: Path, meta: dict[str, Any] | None = None) -> Path:
+    """Write a DataFrame to parquet atomically; ``meta`` (e.g. the file's identity) goes in its ``mosaic`` metadata."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    if meta:
+        md = dict(table.schema.metadata or {})
+        md[b"mosaic"] = canonical_json(meta).encode("utf-8")
+        table = table.replace_schema_metadata(md)
     with atomic_path(path) as tmp:
-        df.to_parquet(tmp, index=False)
+        pq.write_table(table, tmp)
     return path
 
 

@@ -575,7 +575,7 @@ def load_tracks(
         raise ConfigError("unknown prefer", expected=["standard", "raw"], found=prefer)
     std = _standard_path(ds, group, sequence)
     if prefer == "standard" and std.exists():
-        return read_tracks(std)
+        return read_tracks(std, group=group, sequence=sequence)
     if prefer == "raw" or auto_convert:
         for job in _raw_jobs_for(ds, group, sequence):
             batch = ConversionBatch(ds, [job], convert_params, overwrite=prefer == "raw", fail_fast=True)
@@ -591,9 +591,9 @@ def load_tracks(
             batch.finish(write_report=False)
             std = _standard_path(ds, group, sequence)
             if std.exists():
-                return read_tracks(std)
+                return read_tracks(std, group=group, sequence=sequence)
     if std.exists():
-        return read_tracks(std)
+        return read_tracks(std, group=group, sequence=sequence)
     raise SequenceNotFoundError(
         "no standardized tracks for this recording" + ("" if auto_convert or prefer == "raw" else " (auto_convert is off)"),
         path=std, group=group, sequence=sequence,
