@@ -112,6 +112,10 @@ class ModelError(MosaicError):
     """A model cannot be trained or applied with the given config and inputs."""
 
 
+class NameCollisionError(ConfigError):
+    """Naming rules would merge files of different recordings, or split one recording's files."""
+
+
 class IdentityError(MosaicError):
     """A data file records another identity (recording, run) than the one it was asked for."""
 

@@ -87,7 +87,7 @@ def plan_jobs(raw: pd.DataFrame, merge_per_sequence: bool | None = None) -> list
     recording named by its full file stem. Other formats: one job per file.
     """
     jobs: list[Job] = []
-    merged: dict[tuple[str, str, str], Job] = {}
+    merged: dict[tuple[str, str, str, str], Job] = {}
     for r in raw.to_dict("records"):
         fmt = str(_row_get(r, "src_format"))
         g, s, p = str(_row_get(r, "group")), str(_row_get(r, "sequence")), str(_row_get(r, "abs_path"))
@@ -95,7 +95,7 @@ def plan_jobs(raw: pd.DataFrame, merge_per_sequence: bool | None = None) -> list
             if merge_per_sequence is False:
                 jobs.append(Job(g, Path(p).stem, fmt, [p]))
                 continue
-            key = (g, s, fmt)
+            key = (g, s, fmt, str(Path(p).parent))  # files of one recording lie in one folder: never merge across folders
             if key in merged:
                 merged[key].rel_paths.append(p)
             else:
