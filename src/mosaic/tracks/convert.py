@@ -31,6 +31,7 @@ from mosaic.core.dataset import DatasetCore
 from mosaic.core.errors import BatchError, ConfigError, MosaicError, SequenceNotFoundError, TrackFormatError
 from mosaic.core.indexes import TRACKS_INDEX, TRACKS_RAW_INDEX, read_index, upsert_index
 from mosaic.core.safe_names import path_in_root, sequence_key, to_safe_name
+from mosaic.core.validate import check_physical
 
 from .converters import MULTI_SEQUENCE_FORMATS, PER_INDIVIDUAL_FORMATS, REGISTRY, get_converter
 from .io import read_tracks, read_tracks_meta, write_tracks
@@ -255,6 +256,13 @@ class ConversionBatch:
     ) -> None:
         if on_error not in ON_ERROR:
             raise ConfigError("unknown on_error", expected=list(ON_ERROR), found=on_error)
+        # physical parameters at the boundary, even those a file's own value would override
+        check_physical({k: v for k, v in (ds.meta or {}).items() if k in ("fps", "fps_default", "cm_per_pixel")},
+                       path=ds.manifest_path, where="the dataset meta")
+        check_physical(dict(params or {}), where="the conversion params")
+        for name, block in dict(params or {}).items():
+            if isinstance(block, Mapping):
+                check_physical(block, where=f"the conversion params of {name!r}")
         self.ds = ds
         self.jobs = list(jobs)
         self.params = dict(params or {})

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from mosaic.core.errors import ConfigError, TrackFormatError
+from mosaic.core.validate import positive_number
 
 from .schema import TREX_V1
 
@@ -130,13 +131,7 @@ def resolve_number(
             return v, "file"
     value = params.get(name)
     if value is not None:
-        try:
-            v = float(value)
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"parameter {name!r} is not a number", path=path, expected="positive number", found=repr(value)) from exc
-        if not (math.isfinite(v) and v > 0):
-            raise ConfigError(f"parameter {name!r} must be positive", path=path, expected="positive number", found=v)
-        return v, "params"
+        return positive_number(value, name, path=path), "params"
     if required:
         raise TrackFormatError(
             f"{name} is neither in the file nor given as a parameter",
