@@ -116,6 +116,10 @@ class NameCollisionError(ConfigError):
     """Naming rules would merge files of different recordings, or split one recording's files."""
 
 
+class StaleOutputError(MosaicError):
+    """Outputs no longer reflect their inputs (which changed since they were written)."""
+
+
 class IdentityError(MosaicError):
     """A data file records another identity (recording, run) than the one it was asked for."""
 
