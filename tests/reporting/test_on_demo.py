@@ -12,13 +12,15 @@ import pytest
 
 from .test_plots import TAB10, assert_not_blank, has_color, png_pixels
 
+pytestmark = pytest.mark.slow  # end-to-end: the fast suite is `pytest -m "not slow"`
+
 N_FRAMES_PER_SEQUENCE = 3
 
 
 @pytest.fixture(scope="module")
 def processed_demo(tmp_path_factory):
     """A tiny demo with tracks converted, labels converted, speed computed, frames sampled and a model trained."""
-    demo = pytest.importorskip("mosaic.demo", reason="the demo simulator (mosaic.demo) is not importable")
+    import mosaic.demo as demo
     from mosaic import Dataset
 
     folder = tmp_path_factory.mktemp("reporting_demo") / "ds"
