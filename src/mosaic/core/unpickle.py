@@ -60,7 +60,7 @@ class RestrictedUnpickler(pickle.Unpickler):
         super().__init__(file)
         self._path = path
 
-    def find_class(self, module: str, name: str) -> Any:  # noqa: D102 - pickle API
+    def find_class(self, module: str, name: str) -> Any:
         try:
             return ALLOWED_GLOBALS[(module, name)]
         except KeyError:
@@ -70,7 +70,7 @@ class RestrictedUnpickler(pickle.Unpickler):
                 hint="export the data as plain arrays (JSON, .npz) or convert it with a trusted tool",
             ) from None
 
-    def persistent_load(self, pid: Any) -> Any:  # noqa: D102 - pickle API
+    def persistent_load(self, pid: Any) -> Any:
         raise UnsafePickleError("pickled data file uses persistent ids (refused)", path=self._path,
                                 expected="a self-contained pickle", found=repr(pid)[:80])
 

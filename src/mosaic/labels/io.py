@@ -239,7 +239,36 @@ def index_row(ds: DatasetCore, kind: str, ls: LabelSet, path: str | os.PathLike)
         "n_events": len(frames),
         "label_ids": json.dumps([int(x) for x in np.asarray(ls.label_ids).ravel()]),
         "label_names": json.dumps([str(x) for x in np.asarray(ls.label_names).ravel()]),
+        SOURCE_FINGERPRINTS: json.dumps(ls.extra.get(SOURCE_FINGERPRINTS) or {}, sort_keys=True),
     }
+
+
+#: extra ``labels/<kind>/index.csv`` column: JSON ``{annotation file: fingerprint}`` of a label file's sources
+SOURCE_FINGERPRINTS = "source_fingerprints"
+#: every column an index row written by :func:`index_row` has
+INDEX_ROW_COLUMNS = (*LABELS_INDEX.columns, SOURCE_FINGERPRINTS)
+
+
+def remove_label_pairs(ds: DatasetCore, kind: str, pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Remove the label files of ``pairs`` and their index rows (rows first: never a row without its file's data).
+
+    Only files inside the ``labels/<kind>`` folder are deleted. Returns the pairs removed.
+    """
+    pairs = sorted(set(pairs))
+    if not pairs:
+        return []
+    idx = read_labels_index(ds, kind)
+    paths = []
+    for g, s in pairs:
+        hit = idx[(idx["group"] == g) & (idx["sequence"] == s)]
+        paths += [ds.resolve_path(p) for p in hit["abs_path"] if p]
+    upsert_index(labels_index_path(ds, kind), [], LABELS_INDEX, drop=[{"group": g, "sequence": s} for g, s in pairs])
+    root = labels_dir(ds, kind).resolve()
+    for p in paths:
+        p = Path(p)
+        if root in p.resolve().parents and not p.is_symlink():
+            p.unlink(missing_ok=True)
+    return pairs
 
 
 def read_labels_index(ds: DatasetCore, kind: str, missing_ok: bool = True) -> pd.DataFrame:

@@ -108,7 +108,7 @@ def run_is_complete(ds: DatasetCore, model: str, run_id: str) -> bool:
 def _holds_lock(folder: Path) -> bool:
     """True when a live writer (any process, any PID namespace on this host) holds ``folder``'s lock."""
     try:
-        fh = open(folder / _LOCK_NAME, "a+")  # noqa: SIM115 - closed below
+        fh = open(folder / _LOCK_NAME, "a+")  # closed below
     except OSError:
         return False  # no lock file: never started or already torn down
     try:
@@ -159,7 +159,7 @@ def begin_run(ds: DatasetCore, model: str, run_id: str) -> Path:
     sweep_staging(ds, model)
     staging = final.parent / f".{final.name}{STAGING_MARKER}{os.getpid()}-{secrets.token_hex(4)}"
     staging.mkdir()
-    fh = open(staging / _LOCK_NAME, "a+")  # noqa: SIM115 - held until publish/abort
+    fh = open(staging / _LOCK_NAME, "a+")  # held until publish/abort
     fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
     _HELD[str(staging)] = fh
     return staging

@@ -198,7 +198,9 @@ def convert(ds: DatasetCore, kind: str, params: Mapping[str, Any]) -> ConverterO
     files = collect_files(ds, p["paths"], p["patterns"])
     exports = [read_boris_export(f, delimiter=p["delimiter"]) for f in files]
     issues = _multi_media_issues(exports, p["media_offsets"])
-    return convert_bouts(ds, kind, exports, p, issues)
+    out = convert_bouts(ds, kind, exports, p, issues)
+    out.sources = [str(f) for f in files]
+    return out
 
 
 def _multi_media_issues(exports, media_offsets) -> list[dict[str, Any]]:

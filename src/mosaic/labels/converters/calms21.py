@@ -39,6 +39,7 @@ import numpy as np
 from mosaic.core.dataset import DatasetCore
 from mosaic.core.errors import ConfigError, IndexFileError, LabelFormatError
 from mosaic.core.indexes import TRACKS_RAW_INDEX, read_index
+from mosaic.core.validate import check_physical
 from mosaic.tracks.converters.calms21 import calms21_group, iter_calms21_sequences, load_calms21
 
 from ..io import LabelSet
@@ -82,6 +83,7 @@ def convert(ds: DatasetCore, kind: str, params: Mapping[str, Any]) -> ConverterO
     unknown = sorted(set(params) - set(DEFAULTS))
     if unknown:
         raise ConfigError("unknown calms21 parameters", expected=sorted(DEFAULTS), found=unknown)
+    check_physical(params, where="the calms21 label converter")
     p = {**DEFAULTS, **params}
     if p["group_from"] not in GROUP_FROM:
         raise ConfigError("unknown CalMS21 group_from", expected=list(GROUP_FROM), found=p["group_from"])
@@ -94,7 +96,7 @@ def convert(ds: DatasetCore, kind: str, params: Mapping[str, Any]) -> ConverterO
         paths = [p["paths"]] if isinstance(p["paths"], (str, Path)) else list(p["paths"])
         files = [(ds.resolve_path(x), None) for x in paths]
     fps = p["fps"] if p["fps"] is not None else ds.meta.get("fps_default", 30.0)
-    out = ConverterOutput()
+    out = ConverterOutput(sources=[str(path) for path, _ in files])
     seen: dict[tuple[str, str], str] = {}
     for path, index_group in files:
         if not path.exists():
