@@ -83,7 +83,7 @@ def test_run_without_recorded_digest_is_refused(trained):
     buf = io.StringIO()
     csv.writer(buf).writerows(rows)
     idx_path.write_text(buf.getvalue())
-    with pytest.raises(ModelError, match="no recorded digest"):
+    with pytest.raises(ModelError, match="no recorded digests"):
         load_run(ds, ("clf", rid))
 
 

@@ -82,26 +82,29 @@ def _run_row(ds: DatasetCore, model: str, run_id: str) -> dict[str, Any] | None:
     return None if hit.empty else hit.iloc[-1].to_dict()
 
 
-def _recorded_digests(row: dict[str, Any] | None) -> dict[str, str]:
+def _digest_sets(row: dict[str, Any] | None) -> list[dict[str, str]]:
+    """The digest sets the index row accepts: one, or two while a retrain of the run is being swapped in."""
     raw = "" if row is None else str(row.get(DIGEST_COLUMN, "") or "")
     try:
-        out = json.loads(raw) if raw else {}
+        val = json.loads(raw) if raw else []
     except ValueError:
-        return {}
-    return out if isinstance(out, dict) else {}
+        return []
+    sets = val if isinstance(val, list) else [val]
+    return [d for d in sets if isinstance(d, dict)]
+
+
+def _run_files_digests(d: Path) -> dict[str, str] | None:
+    try:
+        return {f: sha256_of_file(d / f) for f in VERIFIED_FILES if (d / f).is_file() and not (d / f).is_symlink()}
+    except OSError:
+        return None
 
 
 def run_is_complete(ds: DatasetCore, model: str, run_id: str) -> bool:
     """True when the index lists the run and its files match the digests recorded at publication."""
-    row = _run_row(ds, model, run_id)
-    if row is None:
-        return False
-    d = run_dir(ds, model, run_id)
-    digests = _recorded_digests(row)
-    try:
-        return all(f in digests and (d / f).is_file() and sha256_of_file(d / f) == digests[f] for f in VERIFIED_FILES)
-    except OSError:
-        return False
+    sets = _digest_sets(_run_row(ds, model, run_id))
+    found = _run_files_digests(run_dir(ds, model, run_id)) if sets else None
+    return bool(found) and len(found) == len(VERIFIED_FILES) and any(found == {f: s.get(f) for f in VERIFIED_FILES} for s in sets)
 
 
 # ------------------------------------------------------------------------------ publishing
@@ -181,12 +184,34 @@ def abort_run(staging: str | os.PathLike) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two existing paths in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``); False when unsupported."""
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+        return False  # kernel or filesystem without the flag: fall back to two renames
+    raise OSError(err, os.strerror(err), str(b))
+
+
 def publish_run(ds: DatasetCore, model: str, run_id: str, staging: str | os.PathLike, row: dict[str, Any]) -> Path:
     """Make a staged run visible: rename it to ``models/<model>/<run_id>`` and record its index row.
 
     The row (see :data:`MODELS_INDEX`) is written last and carries the SHA-256 of
     :data:`VERIFIED_FILES`; its ``abs_path`` is set to the final folder. A previous run
-    folder of the same id is moved aside first and removed after the new one is in place.
+    folder of the same id is moved aside first and removed after the new one is in place;
+    while they swap, the listed row accepts the digests of either (never a mix of both), so
+    readers see the old run or the new one whole at every moment.
 
     Raises
     ------
@@ -202,8 +227,14 @@ def publish_run(ds: DatasetCore, model: str, run_id: str, staging: str | os.Path
     _release(staging)
     with contextlib.suppress(FileNotFoundError):
         (staging / _LOCK_NAME).unlink()
+    row = {**row, "model": model, "run_id": run_id, "abs_path": ds.relative_path(final)}
+    old = _digest_sets(_run_row(ds, model, run_id))
+    if old and final.is_dir():  # a listed run is replaced: its row accepts both while the folders swap
+        record_run(ds, {**row, DIGEST_COLUMN: canonical_json(old[-1:] + [digests])})
     retired = []
-    for _ in range(8):  # a concurrent publisher of the same run may slip in between; retry
+    if final.is_dir() and not final.is_symlink() and _exchange(staging, final):
+        retired.append(staging)  # now holds the previous run
+    for _ in range(0 if retired else 8):  # a concurrent publisher of the same run may slip in between; retry
         if final.exists() or final.is_symlink():
             aside = final.parent / f".{final.name}{RETIRED_MARKER}{os.getpid()}-{secrets.token_hex(4)}"
             try:
@@ -218,9 +249,9 @@ def publish_run(ds: DatasetCore, model: str, run_id: str, staging: str | os.Path
             if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
                 raise
     else:
-        raise ModelError("could not publish the model run (its folder keeps being replaced)", path=final)
-    record_run(ds, {**row, "model": model, "run_id": run_id, "abs_path": ds.relative_path(final),
-                    DIGEST_COLUMN: canonical_json(digests)})
+        if not retired:
+            raise ModelError("could not publish the model run (its folder keeps being replaced)", path=final)
+    record_run(ds, {**row, DIGEST_COLUMN: canonical_json(digests)})
     for aside in retired:
         if aside.is_symlink():
             aside.unlink()
@@ -296,26 +327,32 @@ def parse_model_run(ds: DatasetCore, model_run: Any) -> tuple[str, str]:
     return model, rid
 
 
-def _verified_bytes(path: Path, digest: str | None, model: str, rid: str) -> bytes:
-    """The bytes of a run file, refused unless their SHA-256 is the one recorded at publication."""
+def _verified_run_bytes(d: Path, sets: list[dict[str, str]], model: str) -> dict[str, bytes]:
+    """The bytes of the run's files, refused unless together they match one recorded digest set."""
     import hashlib
 
     hint = f"retrain: train_model(ds, {model!r}, config, overwrite=True)"
-    if path.is_symlink() or not path.is_file():
-        raise ModelError("model run file is missing or not a regular file", path=path, expected="the file written at training",
-                         found="a link" if path.is_symlink() else "nothing", hint=hint)
-    if not digest:
-        raise ModelError("model run has no recorded digest for this file (not published by this project, or written by an older version)",
-                         path=path, expected=f"a {DIGEST_COLUMN} entry in models/index.csv", found="none", hint=hint)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ModelError("model run file is unreadable", path=path, found=f"{type(exc).__name__}: {exc.strerror or exc}", hint=hint) from exc
-    found = hashlib.sha256(data).hexdigest()
-    if found != digest:
-        raise ModelError("model run file changed since it was saved (truncated, edited or replaced); refusing to load it", path=path,
-                         expected=f"sha256 {digest}", found=f"sha256 {found} ({len(data)} bytes)", hint=hint)
-    return data
+    if not sets:
+        raise ModelError("model run has no recorded digests (not published by this project, or written by an older version)",
+                         path=d, expected=f"a {DIGEST_COLUMN} entry in models/index.csv", found="none", hint=hint)
+    data: dict[str, bytes] = {}
+    for f in VERIFIED_FILES:
+        path = d / f
+        if path.is_symlink() or not path.is_file():
+            raise ModelError("model run file is missing or not a regular file", path=path, expected="the file written at training",
+                             found="a link" if path.is_symlink() else "nothing", hint=hint)
+        try:
+            data[f] = path.read_bytes()
+        except OSError as exc:
+            raise ModelError("model run file is unreadable", path=path, found=f"{type(exc).__name__}: {exc.strerror or exc}",
+                             hint=hint) from exc
+    found = {f: hashlib.sha256(b).hexdigest() for f, b in data.items()}
+    if any(found == {f: s.get(f) for f in VERIFIED_FILES} for s in sets):
+        return data
+    latest = sets[-1]
+    bad = next((f for f in VERIFIED_FILES if found[f] != latest.get(f)), VERIFIED_FILES[0])
+    raise ModelError("model run file changed since it was saved (truncated, edited or replaced); refusing to load it", path=d / bad,
+                     expected=f"sha256 {latest.get(bad)}", found=f"sha256 {found[bad]} ({len(data[bad])} bytes)", hint=hint)
 
 
 def _json_bytes(data: bytes, path: Path) -> Any:
@@ -343,8 +380,7 @@ def load_run(ds: DatasetCore, model_run: Any) -> dict[str, Any]:
 
     model, rid = parse_model_run(ds, model_run)
     d = run_dir(ds, model, rid)
-    digests = _recorded_digests(_run_row(ds, model, rid))
-    data = {f: _verified_bytes(d / f, digests.get(f), model, rid) for f in VERIFIED_FILES}
+    data = _verified_run_bytes(d, _digest_sets(_run_row(ds, model, rid)), model)
     try:
         bundle = joblib.load(io.BytesIO(data[MODEL_FILE]))
     except Exception as exc:  # noqa: BLE001 - a verified file that still fails to load (library version change)
