@@ -47,8 +47,9 @@ TRAIN_GLOBS = (
     # <model>__pred is stored safe-named (crash_clf%5F%5Fpred)
     "features/*pred/index.csv", "features/*pred/*/*.parquet", "features/*pred/*/run.json",
 )
-# "stats" (timings, peak RSS) of the input features run.json: the resume stages featurize each copy anew
-VOL_TRAIN = frozenset({"created_iso", "stats"})
+# "stats" (timings, peak RSS) of the input features run.json: the resume stages featurize each copy anew;
+# "files_sha256" (models index): digests of the run's files, config.json among them, which holds created_iso
+VOL_TRAIN = frozenset({"created_iso", "stats", "files_sha256"})
 
 
 def _train_prepare(ds) -> None:
