@@ -87,3 +87,14 @@ def test_load_feature_refuses_another_recordings_or_runs_file(two_recordings):
     write_index(path, idx, FEATURES_INDEX)
     with pytest.raises(IdentityError, match="run_id"):
         next(iter_feature(ds, "kinematics", "0123456789ab", sequences=["vid2"]))
+
+
+def test_features_refuse_to_compute_from_another_recordings_tracks(two_recordings):
+    """A feature run reads its inputs through the tracks index: a misdirected row is refused, not relabelled."""
+    from mosaic.core.indexes import TRACKS_INDEX
+
+    ds = two_recordings
+    _point(ds.get_root("tracks") / "index.csv", TRACKS_INDEX, ("gA", "vid1"), ("gA", "vid2"))
+    with pytest.raises(MosaicError) as ei:
+        ds.run_feature({"name": "kinematics", "params": {"outputs": ["speed"]}})
+    assert "gA__vid2.parquet" in str(ei.value) and "vid1" in str(ei.value)

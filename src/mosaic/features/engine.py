@@ -194,7 +194,8 @@ def _schema_names(path: str, task: _Task) -> list[str]:
                            found=str(exc).splitlines()[0]) from exc
 
 
-def _read_source_file(src_kind: str, path: str, task: _Task) -> pd.DataFrame:
+def _read_source_file(src_kind: str, path: str, task: _Task, own: bool = False) -> pd.DataFrame:
+    """One input file of a task (``own``: the task's recording itself, whose identity is checked)."""
     from mosaic.tracks.io import read_tracks
 
     if not os.path.exists(path):
@@ -207,9 +208,15 @@ def _read_source_file(src_kind: str, path: str, task: _Task) -> pd.DataFrame:
         if missing:
             raise FeatureError(f"track file lacks columns feature {task.feature.name!r} needs", path=path,
                                group=task.group, sequence=task.sequence, expected=cols, found=f"missing {missing}")
+        if own:
+            return read_tracks(path, columns=cols, group=task.group, sequence=task.sequence)
         return read_tracks(path, columns=cols)
     try:
+        if own:
+            _check_feature_identity(path, {"group": task.group, "sequence": task.sequence})
         return pd.read_parquet(path)
+    except MosaicError:
+        raise
     except Exception as exc:  # pyarrow raises several types
         raise FeatureError("upstream feature file is not readable", path=path, group=task.group,
                            sequence=task.sequence, found=str(exc).splitlines()[0]) from exc
@@ -270,7 +277,7 @@ def load_task_input(task: _Task) -> pd.DataFrame:
 
     frames = []
     for src in task.sources:
-        df = _read_source_file(src.kind, src.path, task)
+        df = _read_source_file(src.kind, src.path, task, own=True)
         df = _with_neighbours(src, df, task)
         if task.frame_range is not None:
             lo, hi = task.frame_range
@@ -768,6 +775,20 @@ def iter_feature(ds: DatasetCore, name: str, run_id: str | None = None, groups: 
         yield g, s, _read_feature_file(p, g, s, columns, identity={"feature": name, "run_id": rid})
 
 
+def _check_feature_identity(path: str, requested: dict[str, Any]) -> Any:
+    """Raise :class:`IdentityError` when the ``mosaic`` metadata of a feature file contradicts ``requested``; return its schema."""
+    import pyarrow.parquet as pq
+
+    schema = pq.read_schema(path)
+    raw = (schema.metadata or {}).get(b"mosaic")
+    try:
+        recorded = json.loads(raw) if raw else {}
+    except ValueError:
+        recorded = {}
+    check_identity(path, requested, recorded if isinstance(recorded, dict) else {}, "feature file")
+    return schema
+
+
 def _read_feature_file(path: str, group: str, sequence: str, columns: list[str] | None,
                        identity: dict[str, Any] | None = None) -> pd.DataFrame:
     """Read one feature parquet; damaged files and absent columns give a named :class:`FeatureError`.
@@ -779,14 +800,7 @@ def _read_feature_file(path: str, group: str, sequence: str, columns: list[str] 
     import pyarrow.parquet as pq
 
     try:
-        schema = pq.read_schema(path)
-        raw = (schema.metadata or {}).get(b"mosaic")
-        try:
-            recorded = json.loads(raw) if raw else {}
-        except ValueError:
-            recorded = {}
-        check_identity(path, {"group": group, "sequence": sequence, **(identity or {})},
-                       recorded if isinstance(recorded, dict) else {}, "feature file")
+        schema = _check_feature_identity(path, {"group": group, "sequence": sequence, **(identity or {})})
         if columns is not None:
             absent = [c for c in columns if c not in schema.names]
             if absent:
