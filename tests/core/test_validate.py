@@ -98,7 +98,6 @@ def test_conversion_params_are_validated_even_when_files_carry_fps(dataset):
 
 def test_boris_invalid_fps_in_the_file_is_named_not_replaced(dataset, tmp_path):
     from mosaic.labels import convert_all_labels
-
     from tests.labels.helpers import write_aggregated
 
     bouts = [("s1", "walk", 1.0, 2.0, "", "STATE")]

@@ -9,8 +9,7 @@ import pytest
 
 from mosaic import Dataset
 from mosaic.core.errors import ModelError
-from mosaic.models import load_run, predict, read_models_index, train_model
-from mosaic.models import store
+from mosaic.models import load_run, predict, read_models_index, store, train_model
 
 from .synth import make_synthetic
 

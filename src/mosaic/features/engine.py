@@ -797,7 +797,6 @@ def _read_feature_file(path: str, group: str, sequence: str, columns: list[str] 
     must match the request; a file of another recording or run raises :class:`IdentityError`.
     """
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     try:
         schema = _check_feature_identity(path, {"group": group, "sequence": sequence, **(identity or {})})
