@@ -37,9 +37,9 @@ from mosaic.core.errors import (
     BatchError,
     ConfigError,
     MosaicError,
-    SequenceNotFoundError,
     StaleOutputError,
     TrackFormatError,
+    TracksNotFoundError,
     check_identity,
 )
 from mosaic.core.indexes import TRACKS_INDEX, TRACKS_RAW_INDEX, read_index, upsert_index
@@ -680,8 +680,9 @@ def load_tracks(
 
     Raises
     ------
-    SequenceNotFoundError
-        Neither a standard file nor (allowed) a raw source exists.
+    TracksNotFoundError
+        Neither a standard file nor (allowed) a raw source exists (a
+        :class:`SequenceNotFoundError` and a :class:`FileNotFoundError`).
     StaleOutputError
         The standard file's raw files changed since conversion and ``auto_convert`` is off
         (with ``auto_convert`` it is converted again).
@@ -718,8 +719,10 @@ def load_tracks(
             raise StaleOutputError("converted tracks are stale and cannot be converted again", path=std, group=group, sequence=sequence,
                                    found=why, hint="index the raw files (index_tracks_raw), then convert_all_tracks")
         return read_tracks(std, group=group, sequence=sequence)
-    raise SequenceNotFoundError(
-        "no standardized tracks for this recording" + ("" if auto_convert or prefer == "raw" else " (auto_convert is off)"),
+    raw_index = ds.get_root("tracks_raw") / "index.csv"
+    raise TracksNotFoundError(
+        "no standardized tracks for this recording" + ("" if auto_convert or prefer == "raw" else " (auto_convert is off)")
+        + ("" if raw_index.exists() else f" and no raw-tracks index ({raw_index})"),
         path=std, group=group, sequence=sequence,
         hint="index raw files with index_tracks_raw and convert them (convert_all_tracks), or check the names",
     )
