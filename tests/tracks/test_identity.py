@@ -76,6 +76,17 @@ def test_load_feature_refuses_another_recordings_or_runs_file(two_recordings):
     res = ds.run_feature({"name": "kinematics", "params": {"outputs": ["speed"]}})
     df = ds.load_feature("kinematics", res.run_id)
     assert set(df["sequence"]) == {"vid1", "vid2"}
+    # each file records its identity and what it was computed from
+    import json
+
+    import pyarrow.parquet as pq
+
+    from mosaic.core.run_ids import file_fingerprint
+
+    f = ds.get_root("features") / "kinematics" / res.run_id / "gA__vid1.parquet"
+    info = json.loads(pq.read_schema(f).metadata[b"mosaic"])
+    assert (info["feature"], info["run_id"], info["group"], info["sequence"]) == ("kinematics", res.run_id, "gA", "vid1")
+    assert info["inputs"] == [{"tracks": "tracks/gA__vid1.parquet", "fingerprint": file_fingerprint(ds.folder / "tracks/gA__vid1.parquet")}]
     path = feature_index_path(ds, "kinematics")
     _point(path, FEATURES_INDEX, ("gA", "vid1"), ("gA", "vid2"))
     with pytest.raises(IdentityError) as ei:

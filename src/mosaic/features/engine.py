@@ -322,7 +322,8 @@ def _write_output(chunks: Iterable[pd.DataFrame], task: _Task, trim: tuple[int, 
     from mosaic.tracks.io import release_unused_memory
 
     info = {"feature": task.feature.name, "version": task.feature.version, "run_id": task.run_id,
-            "group": task.group, "sequence": task.sequence, "params": task.feature.get_params()}
+            "group": task.group, "sequence": task.sequence, "params": task.feature.get_params(),
+            "inputs": task.meta.get("inputs", [])}
     n_rows = 0
     writer = None
     streamed = not isinstance(chunks, (list, tuple))
@@ -721,7 +722,9 @@ def _build_tasks(ds, feat, run_id, scope, track_paths, upstream, out_paths, fram
             sources.append(_Source(kind, paths[(g, s)],
                                    paths.get(prev_k) if overlap and prev_k else None,
                                    paths.get(next_k) if overlap and next_k else None))
-        meta: dict[str, Any] = {}
+        meta: dict[str, Any] = {"inputs": [  # what this recording's output is computed from (recorded in its file)
+            {"tracks": ds.relative_path(track_paths[(g, s)]), "fingerprint": file_fingerprint(track_paths[(g, s)])}
+            if item == TRACKS else {"feature": upstream[item][0], "run_id": upstream[item][1]} for item in feat.inputs]}
         if overlap:
             meta["frame_span"] = _frame_span(sources[0].path, sources[0].kind, g, s)
         tasks[(g, s)] = _Task(feature=feat, run_id=run_id, group=g, sequence=s, sources=sources,
