@@ -50,7 +50,7 @@ from mosaic.core.validate import check_physical
 from .converters import MULTI_SEQUENCE_FORMATS, PER_INDIVIDUAL_FORMATS, REGISTRY, get_converter
 from .io import read_tracks, read_tracks_meta, write_tracks
 from .schema import TREX_V1, validate_trex_v1
-from .table import TrackTable
+from .table import PARAM_SOURCES_KEY, TrackTable
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +58,8 @@ REPORT_NAME = "conversion_report.json"
 ON_ERROR = ("raise", "skip")
 ON_STALE = ("reconvert", "raise")
 #: extra (undeclared) columns written to tracks/index.csv
-TRACKS_INDEX_EXTRA = ("cm_per_pixel", "frame_min", "frame_max", "keypoint_names", "individual_names", "source_files",
-                      "source_fingerprints")
+TRACKS_INDEX_EXTRA = ("cm_per_pixel", "fps_source", "cm_per_pixel_source", "frame_min", "frame_max", "keypoint_names", "individual_names",
+                      "source_files", "source_fingerprints")
 
 
 @dataclass
@@ -131,7 +131,9 @@ def effective_params(ds: DatasetCore, src_format: str, params: Mapping[str, Any]
     Lowest to highest priority: dataset meta (``fps_default``/``fps``, ``cm_per_pixel``),
     top-level scalar params (apply to every format), the block ``params[<src_format>]``
     (``params['dlc']`` also applies to ``dlc_csv``/``dlc_h5``), then ``group_from``.
-    Values found in a source file still win over all of these (see each converter).
+    Values found in a source file still win over all of these (see
+    :func:`~mosaic.tracks.table.resolve_number`); the dataset-meta values that remain are
+    marked under ``params['_param_sources']`` so converters record them as ``'dataset'``.
     """
     out: dict[str, Any] = {}
     meta = ds.meta or {}
@@ -140,6 +142,7 @@ def effective_params(ds: DatasetCore, src_format: str, params: Mapping[str, Any]
         out["fps"] = fps
     if meta.get("cm_per_pixel") is not None:
         out["cm_per_pixel"] = meta["cm_per_pixel"]
+    defaults = {k: "dataset" for k in out}  # marked so a converter ranks them below its file's values
     params = dict(params or {})
     formats = set(REGISTRY.names())
     for k, v in params.items():
@@ -153,6 +156,11 @@ def effective_params(ds: DatasetCore, src_format: str, params: Mapping[str, Any]
             out.update(block)
     if group_from is not None:
         out["group_from"] = group_from
+    explicit = {k for k, v in params.items() if not (k in formats and isinstance(v, Mapping))}
+    explicit |= {k for name in (family, src_format) if isinstance(params.get(name), Mapping) for k in params[name]}
+    defaults = {k: v for k, v in defaults.items() if k not in explicit}
+    if defaults:
+        out[PARAM_SOURCES_KEY] = defaults
     return out
 
 
@@ -173,7 +181,8 @@ def index_row(ds: DatasetCore, path: Path, meta: Mapping[str, Any]) -> dict[str,
         "group": g, "sequence": s, "group_safe": to_safe_name(g), "sequence_safe": to_safe_name(s),
         "abs_path": ds.relative_path(path), "schema": meta.get("schema", TREX_V1), "src_format": meta.get("src_format", ""),
         "n_rows": meta.get("n_rows"), "n_frames": meta.get("n_frames"), "n_ids": meta.get("n_ids"), "fps": meta.get("fps"),
-        "cm_per_pixel": meta.get("cm_per_pixel"), "frame_min": meta.get("frame_min"), "frame_max": meta.get("frame_max"),
+        "cm_per_pixel": meta.get("cm_per_pixel"), "fps_source": meta.get("fps_source"),
+        "cm_per_pixel_source": meta.get("cm_per_pixel_source"), "frame_min": meta.get("frame_min"), "frame_max": meta.get("frame_max"),
         "keypoint_names": json.dumps(list(meta.get("keypoint_names") or [])),
         "individual_names": json.dumps(meta.get("individual_names") or {}, sort_keys=True, default=str),
         "source_files": json.dumps(list(meta.get("source_files") or [])),
@@ -318,6 +327,7 @@ class ConversionBatch:
         self.converted: list[str] = []
         self.skipped: list[str] = []
         self.failures: dict[str, str] = {}
+        self.conflicts: dict[str, list[dict[str, Any]]] = {}
         self._pending: dict[str, TrackTable] = {}
 
     def __deepcopy__(self, memo: dict) -> "ConversionBatch":
@@ -488,6 +498,8 @@ class ConversionBatch:
             return None
         self.rows[key] = index_row(self.ds, output_path(self.ds, group, sequence), table.meta)
         self.converted.append(key)
+        if table.meta.get("calibration_conflicts"):
+            self.conflicts[key] = list(table.meta["calibration_conflicts"])
         return table
 
     def write(self, key: str, table: TrackTable | None) -> Path | None:
@@ -505,6 +517,33 @@ class ConversionBatch:
             return None
         return path
 
+    def _labels_past_end(self) -> list[dict[str, Any]]:
+        """Labels converted earlier that run past the end of the tracks written now (warned once)."""
+        from mosaic.labels.lengths import labels_past_tracks_end  # labels read tracks lengths, not the reverse
+
+        lengths = {(str(r["group"]), str(r["sequence"])): int(r["frame_max"]) + 1
+                   for k, r in self.rows.items() if k in self.converted and r.get("frame_max") is not None}
+        found = labels_past_tracks_end(self.ds, lengths)
+        if found:
+            shown = "; ".join(i["message"].split(";")[0] + f" ({i['group']}/{i['sequence']})" for i in found[:3])
+            msg = f"{len(found)} label file(s) run past the end of their tracks: {shown}; see the conversion report"
+            log.warning(msg)
+            warnings.warn(msg, stacklevel=4)
+        return found
+
+    def _warn_conflicts(self) -> None:
+        """One warning per kind of disagreement between value sources in this run."""
+        kinds: dict[tuple, list[str]] = {}
+        for key, items in self.conflicts.items():
+            for c in items:
+                kinds.setdefault((c["name"], c["used_source"], c["used"], c["other_source"], c["other"]), []).append(key)
+        for (name, src, used, other_src, other), keys in sorted(kinds.items(), key=lambda kv: str(kv[0])):
+            shown = ", ".join(keys[:3]) + (f" and {len(keys) - 3} more" if len(keys) > 3 else "")
+            msg = (f"{name}: used {used:g} from the {src} over {other:g} from the {other_src} "
+                   f"for {len(keys)} recording(s) ({shown}); tracks/index.csv records the source ({name}_source)")
+            log.warning(msg)
+            warnings.warn(msg, stacklevel=4)
+
     def finish(self, write_report: bool = True) -> dict[str, Any]:
         """Update ``tracks/index.csv``, write the report, then raise/warn about failures."""
         if self.rows:
@@ -514,6 +553,8 @@ class ConversionBatch:
             "converted": sorted(self.converted),
             "skipped": sorted(self.skipped),
             "failed": dict(sorted(self.failures.items())),
+            "calibration_conflicts": dict(sorted(self.conflicts.items())),
+            "labels_past_end": self._labels_past_end(),
             "stale": dict(sorted(self.stale.items())),
             "overwrite": self.overwrite,
             "params": self.params,
@@ -522,6 +563,7 @@ class ConversionBatch:
         if write_report:
             atomic_write_json(report_path, report)
         report["report_path"] = str(report_path)
+        self._warn_conflicts()
         if self.failures:
             if self.on_error == "raise":
                 raise BatchError("some tracking files failed to convert", self.failures, path=report_path if write_report else None)
