@@ -542,6 +542,7 @@ def run_feature(
     filter_end_time: float | None = None,
     registry: Any = None,
     dask_address: str | None = None,
+    tracks_source: str | None = None,
 ) -> Result:
     """Compute ``feature`` for every (group, sequence) in scope and record the run.
 
@@ -574,6 +575,9 @@ def run_feature(
         A mapping ``name -> class | "module:Class"`` used instead of the global registry.
     dask_address
         Scheduler address for ``'dask'`` mode (e.g. ``'tcp://10.0.0.5:8786'``).
+    tracks_source
+        Which tracks a ``'tracks'`` input reads: ``'standardized'`` (default) or cleaned tracks,
+        ``'clean:<run_id>'`` (``'clean'``: the latest cleaning run); see :mod:`mosaic.quality`.
 
     Returns
     -------
@@ -625,6 +629,14 @@ def run_feature(
                                found=f"missing {missing[:5]}{' ...' if len(missing) > 5 else ''}")
         upstream[res] = (res.feature, run_id_up, paths)
     track_paths = {(g, s): str(ds.resolve_path(p)) for g, s, p in zip(scope["group"], scope["sequence"], scope["abs_path"])}
+    source_filter = {}
+    if tracks_source not in (None, "standardized"):  # cleaned tracks of a cleaning run
+        from mosaic.quality.store import clean_track_paths, latest_clean_run, parse_tracks_source
+
+        _, clean_run = parse_tracks_source(tracks_source)
+        clean_run = clean_run or latest_clean_run(ds)
+        track_paths = {k: str(p) for k, p in clean_track_paths(ds, clean_run, list(track_paths)).items()}
+        source_filter = {"tracks_source": f"clean:{clean_run}"}
     identities: list[Any] = []
     for item in feat.inputs:
         if item == TRACKS:
@@ -637,7 +649,8 @@ def run_feature(
         else:
             nm, rid, _ = upstream[item]
             identities.append({"feature": nm, "run_id": rid})
-    filters = {"frame_range": list(frame_range) if frame_range else None, "overlap_frames": int(overlap_frames)}
+    filters = {"frame_range": list(frame_range) if frame_range else None, "overlap_frames": int(overlap_frames),
+               **source_filter}
     scope_list = [[g, s] for g, s in zip(scope["group"], scope["sequence"])]
     params = feat.get_params()
     run_id = make_run_id({"feature": feat.name, "version": feat.version, "params": params, "inputs": identities,
