@@ -918,6 +918,7 @@ def all_cases() -> list[Case]:
         from tests.reliability import hostile_more  # noqa: F401 - registers label/media cases
     except ImportError:
         pass
+    from tests.reliability import hostile_trust  # noqa: F401 - registers code/identity/staleness cases
     out = []
     for builder in CASE_BUILDERS.values():
         try:

@@ -520,3 +520,29 @@ def test_idtracker_dict_values_and_bad_input(tmp_path):
         with pytest.raises(TrackFormatError) as ei:
             conv("idtracker_npy", [tmp_path / name], {"fps": 30})
         assert name in str(ei.value)
+
+
+class _MarkerPayload:
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+@pytest.mark.parametrize("fmt", ["calms21_npy", "idtracker_npy"])
+def test_pickled_code_in_npy_is_refused_and_not_run(tmp_path, fmt):
+    from mosaic.core.errors import UnsafePickleError
+
+    marker = tmp_path / "MARKER"
+    if fmt == "calms21_npy":
+        data = calms21_dict(n_seq=1, T=5)
+        next(iter(data["annotator-id_0"].values()))["metadata"]["evil"] = _MarkerPayload(marker)
+    else:
+        data = {"trajectories": np.zeros((5, 2, 2)), "frames_per_second": _MarkerPayload(marker)}
+    path = tmp_path / "f.npy"
+    np.save(path, np.array(data, dtype=object), allow_pickle=True)
+    with pytest.raises(UnsafePickleError) as ei:
+        conv(fmt, [path], {"fps": 30}, group="g", sequence="" if fmt == "calms21_npy" else "s")
+    assert str(path) in str(ei.value)
+    assert not marker.exists()

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mosaic.core.errors import BatchError, ConfigError, SequenceNotFoundError, TrackFormatError
+from mosaic.core.errors import BatchError, ConfigError, NameCollisionError, SequenceNotFoundError, TrackFormatError
 from mosaic.core.indexes import TRACKS_INDEX, TRACKS_RAW_INDEX, read_index
 from mosaic.tracks import read_tracks, read_tracks_meta
 from tests.conftest import realdata_file
@@ -54,11 +54,14 @@ def test_index_keeps_other_formats_md5_exclude_and_pattern(trex_ds):
     assert trex["md5"].iloc[0] == hashlib.md5(p0.read_bytes()).hexdigest()
     cm = idx[idx["src_format"] == "calms21_npy"].iloc[0]
     assert cm["group"] == "cm" and cm["sequence"] == ""
-    # group_pattern on the stripped sequence name; replaces the rows of those files
-    ds.index_tracks_raw("tracks_raw/trex", src_format="trex_npz", group_pattern=r"^(vid)\d")
+    # group_pattern on the stripped sequence name; replaces the rows of those files. Over both
+    # folders it would name gA/vid1 and gB/vid1 alike (one recording of five files): refused
+    with pytest.raises(NameCollisionError):
+        ds.index_tracks_raw("tracks_raw/trex", src_format="trex_npz", group_pattern=r"^(vid)\d")
+    ds.index_tracks_raw("tracks_raw/trex/gA", src_format="trex_npz", group_pattern=r"^(vid)\d")
     idx = read_index(ds.folder / "tracks_raw" / "index.csv", TRACKS_RAW_INDEX)
     trex = idx[idx["src_format"] == "trex_npz"]
-    assert set(trex["group"]) == {"vid"} and len(trex) == 6 and (idx["src_format"] == "calms21_npy").sum() == 1
+    assert set(trex["group"]) == {"vid", "gB"} and len(trex) == 6 and (idx["src_format"] == "calms21_npy").sum() == 1
 
 
 def test_index_errors(trex_ds):

@@ -56,15 +56,16 @@ class TracksMixin:
         merge_per_sequence: bool | None = None,
         group_from: str | None = None,
         on_error: str = "raise",
+        on_stale: str = "reconvert",
         parallel_mode: str = "serial",
         parallel_workers: int | None = None,
         dask_address: str | None = None,
         memory_limit: str | int | None = None,
     ) -> dict[str, Any]:
         """Convert every indexed raw file (see :func:`mosaic.tracks.convert_all_tracks`)."""
-        return _tracks.convert_all_tracks(self, params=params, overwrite=overwrite, merge_per_sequence=merge_per_sequence, group_from=group_from, on_error=on_error,
-                                          parallel_mode=parallel_mode, parallel_workers=parallel_workers, dask_address=dask_address,
-                                          memory_limit=memory_limit)
+        return _tracks.convert_all_tracks(self, params=params, overwrite=overwrite, merge_per_sequence=merge_per_sequence, group_from=group_from,
+                                          on_error=on_error, on_stale=on_stale, parallel_mode=parallel_mode,
+                                          parallel_workers=parallel_workers, dask_address=dask_address, memory_limit=memory_limit)
 
     def load_tracks(
         self,

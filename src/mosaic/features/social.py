@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from mosaic.core.errors import FeatureError
+from mosaic.core.validate import int_at_least
 
 from .base import Feature
 from .grid import Grid, derivative
@@ -88,6 +89,10 @@ class NearestNeighbor(Feature):
         X = grid.dense(data["X"].to_numpy(np.float64))
         Y = grid.dense(data["Y"].to_numpy(np.float64))
         n = grid.n
+        # k beyond the number of individuals asks for columns that can only be NaN (and memory T x n x k)
+        int_at_least(k, "k", 1, maximum=max(n, 1), error=FeatureError, group=data.attrs.get("group"),
+                     sequence=data.attrs.get("sequence"), path=data.attrs.get("path"),
+                     hint=f"this recording has {n} individual(s); use k <= {max(n, 1)}")
         radius = None if self.params["radius"] is None else float(self.params["radius"])
         nn_idx = np.zeros((grid.T, n, k), dtype=np.int64)
         nn_d = np.full((grid.T, n, k), np.nan)

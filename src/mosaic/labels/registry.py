@@ -38,6 +38,9 @@ class ConverterOutput:
 
     label_sets: list[LabelSet] = field(default_factory=list)
     issues: list[dict[str, Any]] = field(default_factory=list)
+    #: every annotation file the converter read (their fingerprints make outputs current or stale);
+    #: a label set naming its own files in ``extra['source_files']`` is tied to those only
+    sources: list[str] = field(default_factory=list)
 
 
 def list_label_converters() -> list[tuple[str, str]]:

@@ -36,9 +36,10 @@ from .store import (
     CONFIG_FILE,
     METRICS_FILE,
     MODEL_FILE,
+    abort_run,
+    begin_run,
     load_run,
-    record_run,
-    run_dir,
+    publish_run,
     run_is_complete,
     save_joblib,
     save_parquet,
@@ -162,24 +163,28 @@ def train_model(ds: DatasetCore, model: Any, config: str | os.PathLike | Mapping
         if cfg["kind"] != "classifier":  # resume cluster assignments an interrupted run did not finish writing
             predict(ds, (model, run_id), overwrite=False)
         return run_id
-    out = run_dir(ds, model, run_id)
+    out = begin_run(ds, model, run_id)  # every file goes to a staging folder, published at once below
     created = datetime.now(timezone.utc).isoformat(timespec="microseconds")
     resolved = {"model": model, "run_id": run_id, "config": config_json(cfg), "inputs": inputs, "labels": labels_id,
                 "scope": [list(k) for k in keys], "created_iso": created, "version": MODEL_VERSION}
-    if cfg["kind"] == "classifier":
-        metrics = _train_classifier(ds, model, run_id, cfg, runs, keys, out)
-        macro = metrics["macro_f1"]
-        n_rows = metrics["n_rows"]
-    else:
-        metrics = _train_clusters(ds, model, run_id, cfg, runs, keys, out)
-        macro, n_rows = float("nan"), metrics["n_rows"]
-    atomic_write_json(out / CONFIG_FILE, resolved)
-    atomic_write_json(out / METRICS_FILE, metrics)
-    record_run(ds, {
-        "model": model, "run_id": run_id, "kind": cfg["kind"], "abs_path": ds.relative_path(out),
-        "label_kind": cfg["label_kind"] if cfg["kind"] == "classifier" else "", "inputs_json": canonical_json(inputs),
-        "macro_f1": macro, "n_rows": int(n_rows), "n_sequences": len(keys), "created_iso": created,
-    })
+    try:
+        if cfg["kind"] == "classifier":
+            metrics = _train_classifier(ds, model, run_id, cfg, runs, keys, out)
+            macro = metrics["macro_f1"]
+            n_rows = metrics["n_rows"]
+        else:
+            metrics = _train_clusters(ds, model, run_id, cfg, runs, keys, out)
+            macro, n_rows = float("nan"), metrics["n_rows"]
+        atomic_write_json(out / CONFIG_FILE, resolved)
+        atomic_write_json(out / METRICS_FILE, metrics)
+        publish_run(ds, model, run_id, out, {
+            "model": model, "run_id": run_id, "kind": cfg["kind"],
+            "label_kind": cfg["label_kind"] if cfg["kind"] == "classifier" else "", "inputs_json": canonical_json(inputs),
+            "macro_f1": macro, "n_rows": int(n_rows), "n_sequences": len(keys), "created_iso": created,
+        })
+    except BaseException:
+        abort_run(out)
+        raise
     if cfg["kind"] == "classifier":
         log.info("model %s run %s: sequence-held-out macro F1 (%s) = %.3f", model, run_id, metrics["evaluation"], macro)
     else:  # cluster assignments of the scope are written as the feature <model>__pred right away
@@ -411,7 +416,9 @@ def predict(ds: DatasetCore, model_run: Any, sequences: Any = None, groups: Any 
     config = ExecutorConfig(parallel_mode, parallel_workers, dask_address, memory_limit)
     model_file = run["dir"] / MODEL_FILE
     _remember_bundle(model_file, bundle)  # serial and thread modes reuse the loaded model
-    tasks = [(str(model_file), runs, key, cfg, str(paths[key])) for key in keys if key not in done]
+    tasks = [(ds, model, run_id, str(model_file), runs, key, cfg, str(paths[key]),
+              {"feature": fname, "run_id": run_id, "group": key[0], "sequence": key[1]})
+             for key in keys if key not in done]
     results = {}
     errors = []
     for r in run_tasks(_predict_one, tasks, config, desc=f"predict {model}"):
@@ -450,17 +457,16 @@ def _remember_bundle(path: Any, bundle: Any) -> None:
 
 
 def _predict_one(task: tuple) -> tuple[tuple[str, str], int]:
-    """One recording in a worker: load the model (once per process), predict, write; return (key, n_rows)."""
-    import joblib
-
-    model_file, runs, key, cfg, out_path = task
+    """One recording in a worker: load the model (verified, once per process), predict, write; return (key, n_rows)."""
+    ds, model, run_id, model_file, runs, key, cfg, out_path, info = task
     k = _bundle_key(model_file)
     if k not in _BUNDLES:
+        bundle = load_run(ds, (model, run_id))["bundle"]  # checks the file against the digest recorded at training
         _BUNDLES.clear()
-        _BUNDLES[k] = joblib.load(model_file)
+        _BUNDLES[k] = bundle
     df = mi.load_model_input(runs, key, cfg)
     res = apply_bundle(_BUNDLES[k], df, cfg)
-    save_parquet(res, out_path)
+    save_parquet(res, out_path, info)
     return key, len(res)
 
 

@@ -18,6 +18,7 @@ import pandas as pd
 
 from mosaic.core.errors import ConfigError, TrackFormatError
 from mosaic.core.params import Param
+from mosaic.core.validate import positive_number
 
 from .schema import TREX_V1
 
@@ -126,6 +127,8 @@ def param_source(params: Mapping[str, Any], name: str) -> str:
 def _positive(name: str, value: Any, path: str | os.PathLike | None, *, strict: bool) -> float | None:
     if value is None:
         return None
+    if strict:  # a parameter: the one rule for physical parameters
+        return positive_number(value, name, path=path)
     try:
         arr = np.asarray(value).ravel()
         # float32 file values (TRex) read as their shortest decimal: 0.1, not 0.10000000149

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from mosaic.core.dataset import DatasetCore
-from mosaic.core.errors import FeatureError
+from mosaic.core.errors import FeatureError, check_identity
 
 from ..base import Result
 from .index import _resolve_upstream
@@ -47,7 +48,7 @@ def iter_feature(
 ) -> Iterator[tuple[str, str, pd.DataFrame]]:
     """Yield ``(group, sequence, table)`` of one run, one recording at a time (bounded memory)."""
     rows = feature_files(ds, name, run_id, groups, sequences)
-    for g, s, p in zip(rows["group"], rows["sequence"], rows["path"], strict=True):
+    for g, s, p, rid in zip(rows["group"], rows["sequence"], rows["path"], rows["run_id"]):
         if not os.path.exists(p):
             raise FeatureError(
                 "feature output listed in the index is missing",
@@ -56,17 +57,37 @@ def iter_feature(
                 sequence=s,
                 hint="rerun with overwrite=True",
             )
-        yield g, s, _read_feature_file(p, g, s, columns)
+        yield g, s, _read_feature_file(p, g, s, columns, identity={"feature": name, "run_id": rid})
 
 
-def _read_feature_file(path: str, group: str, sequence: str, columns: list[str] | None) -> pd.DataFrame:
-    """Read one feature parquet; damaged files and absent columns give a named :class:`FeatureError`."""
-    import pyarrow as pa
+def _check_feature_identity(path: str, requested: dict[str, Any]) -> Any:
+    """Raise :class:`IdentityError` when the ``mosaic`` metadata of a feature file contradicts ``requested``; return its schema."""
     import pyarrow.parquet as pq
 
+    schema = pq.read_schema(path)
+    raw = (schema.metadata or {}).get(b"mosaic")
     try:
+        recorded = json.loads(raw) if raw else {}
+    except ValueError:
+        recorded = {}
+    check_identity(path, requested, recorded if isinstance(recorded, dict) else {}, "feature file")
+    return schema
+
+
+def _read_feature_file(
+    path: str, group: str, sequence: str, columns: list[str] | None, identity: dict[str, Any] | None = None
+) -> pd.DataFrame:
+    """Read one feature parquet; damaged files and absent columns give a named :class:`FeatureError`.
+
+    The identity the file records (``mosaic`` metadata: feature, run_id, group, sequence)
+    must match the request; a file of another recording or run raises :class:`IdentityError`.
+    """
+    import pyarrow as pa
+
+    try:
+        schema = _check_feature_identity(path, {"group": group, "sequence": sequence, **(identity or {})})
         if columns is not None:
-            absent = [c for c in columns if c not in pq.read_schema(path).names]
+            absent = [c for c in columns if c not in schema.names]
             if absent:
                 raise FeatureError(
                     "feature output lacks requested columns",

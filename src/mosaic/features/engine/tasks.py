@@ -15,10 +15,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mosaic.core.errors import FeatureError
+from mosaic.core.errors import FeatureError, MosaicError
 from mosaic.core.executor import peak_rss_mb
+from mosaic.core.run_ids import file_fingerprint
 
 from ..base import TRACKS, Feature, SequenceContext
+from .load import _check_feature_identity
 from .scope import _fmt
 from .writer import write_output
 
@@ -66,7 +68,8 @@ def _schema_names(path: str, task: _Task) -> list[str]:
         ) from exc
 
 
-def _read_source_file(src_kind: str, path: str, task: _Task) -> pd.DataFrame:
+def _read_source_file(src_kind: str, path: str, task: _Task, own: bool = False) -> pd.DataFrame:
+    """One input file of a task (``own``: the task's recording itself, whose identity is checked)."""
     from mosaic.tracks.io import read_tracks
 
     if not os.path.exists(path):
@@ -90,9 +93,15 @@ def _read_source_file(src_kind: str, path: str, task: _Task) -> pd.DataFrame:
                 expected=cols,
                 found=f"missing {missing}",
             )
+        if own:
+            return read_tracks(path, columns=cols, group=task.group, sequence=task.sequence)
         return read_tracks(path, columns=cols)
     try:
+        if own:
+            _check_feature_identity(path, {"group": task.group, "sequence": task.sequence})
         return pd.read_parquet(path)
+    except MosaicError:
+        raise
     except Exception as exc:  # pyarrow raises several types
         raise FeatureError(
             "upstream feature file is not readable",
@@ -163,7 +172,7 @@ def load_task_input(task: _Task) -> pd.DataFrame:
 
     frames = []
     for src in task.sources:
-        df = _read_source_file(src.kind, src.path, task)
+        df = _read_source_file(src.kind, src.path, task, own=True)
         df = _with_neighbours(src, df, task)
         if task.frame_range is not None:
             lo, hi = task.frame_range
@@ -246,7 +255,14 @@ def _build_tasks(ds, feat, run_id, scope, track_paths, upstream, out_paths, fram
                     paths.get(next_k) if overlap and next_k else None,
                 )
             )
-        meta: dict[str, Any] = {}
+        meta: dict[str, Any] = {  # what this recording's output is computed from (recorded in its file)
+            "inputs": [
+                {"tracks": ds.relative_path(track_paths[(g, s)]), "fingerprint": file_fingerprint(track_paths[(g, s)])}
+                if item == TRACKS
+                else {"feature": upstream[item][0], "run_id": upstream[item][1]}
+                for item in feat.inputs
+            ]
+        }
         if overlap:
             meta["frame_span"] = _frame_span(sources[0].path, sources[0].kind, g, s)
         tasks[(g, s)] = _Task(

@@ -52,6 +52,7 @@ def write_output(chunks: Iterable[pd.DataFrame], task: _Task, trim: tuple[int, i
         "group": task.group,
         "sequence": task.sequence,
         "params": task.feature.get_params(),
+        "inputs": task.meta.get("inputs", []),
     }
     n_rows = 0
     writer = None

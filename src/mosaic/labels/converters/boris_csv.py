@@ -24,6 +24,7 @@ import pandas as pd
 from mosaic.core.dataset import DatasetCore
 from mosaic.core.errors import ConfigError, LabelFormatError
 from mosaic.core.params import Param, defaults
+from mosaic.core.validate import check_physical, positive_number
 
 from ..boris import NO_FOCAL, read_boris_export
 from ..events import bouts_to_events
@@ -163,6 +164,7 @@ def resolve_params(params: Mapping[str, Any], defaults: Mapping[str, Any], name:
     unknown = sorted(set(params) - set(defaults))
     if unknown:
         raise ConfigError(f"unknown {name} parameters", expected=sorted(defaults), found=unknown)
+    check_physical(params, where=f"the {name} converter")  # fps > 0 and finite, ...
     return {**defaults, **dict(params)}
 
 
@@ -175,7 +177,9 @@ def convert(ds: DatasetCore, kind: str, params: Mapping[str, Any]) -> ConverterO
     lengths = _KnownLengths(matcher)
     for e in exports:
         e.bouts = place_queued_media(e.bouts, p["media_offsets"], lengths)
-    return convert_bouts(ds, kind, exports, p, matcher=matcher)
+    out = convert_bouts(ds, kind, exports, p, matcher=matcher)
+    out.sources = [str(f) for f in files]
+    return out
 
 
 def _keys(media: str) -> tuple[str, ...]:
@@ -353,10 +357,16 @@ def convert_bouts(ds: DatasetCore, kind: str, exports, p: Mapping[str, Any], iss
     # frames
     fps = b["fps"].to_numpy(dtype=float).copy()
     if p["fps_override"] is not None:
-        fps = np.full(len(b), float(p["fps_override"]))
+        fps = np.full(len(b), positive_number(p["fps_override"], "fps_override"))
     else:
-        fallback = p["fps"] if p["fps"] is not None else ds.meta.get("fps_default")
-        bad = ~(np.isfinite(fps) & (fps > 0))
+        fallback = p["fps"] if p["fps"] is not None else positive_number(
+            ds.meta.get("fps_default"), "fps_default", allow_none=True, path=ds.manifest_path)
+        invalid = ~np.isnan(fps) & ~(np.isfinite(fps) & (fps > 0))  # a value is there, and it is no frame rate
+        if invalid.any():
+            i = int(np.argmax(invalid))
+            raise LabelFormatError("BORIS export has an invalid FPS", path=files_arr[i], expected="a finite number > 0 (or an empty cell)",
+                                   found=float(fps[i]), hint="fix the export, or set params fps_override to replace it")
+        bad = np.isnan(fps)
         if bad.any():
             if fallback is None:
                 raise LabelFormatError("BORIS export has no FPS and no fps parameter was given", path=files_arr[int(np.argmax(bad))],

@@ -32,4 +32,6 @@ def convert(ds: DatasetCore, kind: str, params: Mapping[str, Any]) -> ConverterO
     p = resolve_params(params, DEFAULTS, "boris_project")
     files = collect_files(ds, p["paths"], p["patterns"])
     projects = [read_boris_project(f) for f in files]
-    return convert_bouts(ds, kind, projects, {**p, "media_offsets": None})
+    out = convert_bouts(ds, kind, projects, {**p, "media_offsets": None})
+    out.sources = [str(f) for f in files]
+    return out

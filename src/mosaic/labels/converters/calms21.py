@@ -10,7 +10,8 @@ Parameters (``params``): see :data:`PARAMETERS` (also rendered in the documentat
 reference). Every label file keeps the in-file group (``source_group``) and the file-level
 group (``collection``) as extra arrays.
 
-``.npy`` files are pickles (``allow_pickle=True``): only convert files you trust.
+``.npy`` files are pickles, read with a restricted unpickler (containers, numbers and numpy
+arrays only; see :func:`mosaic.core.unpickle.load_npy`).
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from mosaic.core.dataset import DatasetCore
 from mosaic.core.errors import ConfigError, IndexFileError, LabelFormatError
 from mosaic.core.indexes import TRACKS_RAW_INDEX, read_index
 from mosaic.core.params import Param, defaults
+from mosaic.core.validate import check_physical
 from mosaic.tracks.converters.calms21 import CALMS21_FPS, calms21_group, iter_calms21_sequences, load_calms21
 from mosaic.tracks.table import PARAM_SOURCES_KEY, resolve_number
 
@@ -79,6 +81,7 @@ def convert(ds: DatasetCore, kind: str, params: Mapping[str, Any]) -> ConverterO
     unknown = sorted(set(params) - set(DEFAULTS))
     if unknown:
         raise ConfigError("unknown calms21 parameters", expected=sorted(DEFAULTS), found=unknown)
+    check_physical(params, where="the calms21 label converter")
     p = {**DEFAULTS, **params}
     if p["group_from"] not in GROUP_FROM:
         raise ConfigError("unknown CalMS21 group_from", expected=list(GROUP_FROM), found=p["group_from"])
@@ -94,7 +97,7 @@ def convert(ds: DatasetCore, kind: str, params: Mapping[str, Any]) -> ConverterO
     default = meta.get("fps_default", meta.get("fps"))
     fps, _ = resolve_number("fps", None, {"fps": default, PARAM_SOURCES_KEY: {"fps": "dataset"}} if p["fps"] is None else {"fps": p["fps"]},
                             format_default=CALMS21_FPS)
-    out = ConverterOutput()
+    out = ConverterOutput(sources=[str(path) for path, _ in files])
     seen: dict[tuple[str, str], str] = {}
     for path, index_group in files:
         if not path.exists():
@@ -140,5 +143,6 @@ def convert(ds: DatasetCore, kind: str, params: Mapping[str, Any]) -> ConverterO
                                   np.tile(np.array([[0, -1]], np.int32), (len(solo_t), 1))]).reshape(-1, 2)
             out.label_sets.append(LabelSet(group=group, sequence=s, frames=frames, labels=labels, individual_ids=ids,
                                            label_ids=np.array(ids_sorted, np.int32), label_names=np.array(names),
-                                           fps=float(fps), n_frames=T, extra={"source_group": str(g), "collection": str(file_group)}))
+                                           fps=float(fps), n_frames=T, extra={"source_group": str(g), "collection": str(file_group),
+                                                  "source_files": [ds.relative_path(path)]}))
     return out

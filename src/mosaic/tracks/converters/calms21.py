@@ -10,7 +10,8 @@ Keypoint k of mouse m becomes ``poseX<k>``/``poseY<k>`` (``poseP<k>`` from ``sco
 file-level group, with the in-file group kept in the data). In every mode the table carries
 the file-level group in a categorical ``collection`` column and the in-file group in
 ``source_group``. ``.npy`` files are
-pickles (``allow_pickle=True``): only convert files you trust.
+pickles: they are read with a restricted unpickler that admits only containers, strings,
+numbers and numpy arrays (:func:`mosaic.core.unpickle.load_npy`), so no code in a file runs.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ import numpy as np
 
 from mosaic.core.errors import ConfigError, MosaicError, TrackFormatError
 from mosaic.core.params import Param
+from mosaic.core.unpickle import UnsafePickleError, load_npy
 
 from ..table import (
     CALIBRATION_PARAMETERS,
@@ -53,18 +55,19 @@ def load_calms21(path: str | Path, kind: str | None = None, error: type[MosaicEr
     """Load a CalMS21 ``.npy`` (pickled dict) or ``.json`` file.
 
     ``kind`` is ``'npy'`` or ``'json'`` (default: from the suffix). Unreadable files raise
-    ``error`` (labels pass :class:`LabelFormatError`) naming the file.
+    ``error`` (labels pass :class:`LabelFormatError`) naming the file; a pickle naming
+    anything but containers, numbers and arrays raises
+    :class:`~mosaic.core.unpickle.UnsafePickleError` (nothing from it runs).
     """
     path = Path(path)
     kind = kind or ("json" if path.suffix.lower() == ".json" else "npy")
     try:
         if kind == "npy":
-            obj = np.load(path, allow_pickle=True)
-            if isinstance(obj, np.ndarray) and obj.dtype == object and obj.ndim == 0:
-                obj = obj.item()
-            return obj
+            return load_npy(path)
         with open(path, encoding="utf-8") as fh:
             return json.load(fh)
+    except UnsafePickleError:
+        raise
     except Exception as exc:  # noqa: BLE001 - unpickling corrupt data raises arbitrary types
         raise error(f"not a readable CalMS21 .{kind} file", path=path, found=f"{type(exc).__name__}: {exc}") from exc
 

@@ -4,8 +4,8 @@ A pickled dict (``trajectories`` (frames, animals, 2) px with NaN for missing,
 ``frames_per_second``, ``id_probabilities`` (frames, animals, 1), optional ``areas``,
 ``body_length``, ``setup_points``...) or, in the oldest exports, the bare (frames, animals,
 2) array. Row i = frame i; animal j = ``id`` j. ``id_probabilities`` → ``id_probability``,
-``areas`` → ``area``. fps from the file, else params. ``.npy`` dicts are pickles: only
-convert files you trust.
+``areas`` → ``area``. fps from the file, else params. ``.npy`` dicts are pickles, read with a restricted
+unpickler (:func:`mosaic.core.unpickle.load_npy`): no code in a file runs.
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import numpy as np
 
 from mosaic.core.errors import ConfigError, TrackFormatError
 from mosaic.core.params import Param
+from mosaic.core.unpickle import UnsafePickleError, load_npy
 
 from ..table import CALIBRATION_PARAMETERS, TrackTable, base_meta, build_table, calibration
 
@@ -30,9 +31,9 @@ def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, seq
     path = Path(paths[0])
     ctx = dict(path=path, group=group, sequence=sequence)
     try:
-        obj = np.load(path, allow_pickle=True)
-        if isinstance(obj, np.ndarray) and obj.dtype == object and obj.ndim == 0:
-            obj = obj.item()
+        obj = load_npy(path)
+    except UnsafePickleError:
+        raise
     except Exception as exc:  # noqa: BLE001 - unpickling corrupt data raises arbitrary types
         raise TrackFormatError("not a readable idtracker.ai .npy file", found=f"{type(exc).__name__}: {exc}", **ctx) from exc
     info: Mapping[str, Any] = obj if isinstance(obj, Mapping) else {"trajectories": obj}
