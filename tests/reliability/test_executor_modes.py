@@ -25,7 +25,9 @@ from mosaic.features.base import KEY_PAIR, Feature
 pytestmark = pytest.mark.slow
 
 MODES = ("serial", "process", "dask")
-TIME_COLUMNS = {"created_iso", "finished_at", "mtime_iso"}
+# timestamps, and the models index's digests of files that hold their creation time (config.json,
+# compared itself without its timestamps)
+TIME_COLUMNS = {"created_iso", "finished_at", "mtime_iso", "files_sha256"}
 VOLATILE = {"created_iso", "finished_at", "stats", "timing", "select_s", "seconds", "report_path"}
 ROOTS = ("tracks", "tracks_clean", "features", "frames", "models")
 
