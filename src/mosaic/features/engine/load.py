@@ -48,7 +48,7 @@ def iter_feature(
 ) -> Iterator[tuple[str, str, pd.DataFrame]]:
     """Yield ``(group, sequence, table)`` of one run, one recording at a time (bounded memory)."""
     rows = feature_files(ds, name, run_id, groups, sequences)
-    for g, s, p, rid in zip(rows["group"], rows["sequence"], rows["path"], rows["run_id"]):
+    for g, s, p, rid in zip(rows["group"], rows["sequence"], rows["path"], rows["run_id"], strict=True):
         if not os.path.exists(p):
             raise FeatureError(
                 "feature output listed in the index is missing",
@@ -61,7 +61,10 @@ def iter_feature(
 
 
 def _check_feature_identity(path: str, requested: dict[str, Any]) -> Any:
-    """Raise :class:`IdentityError` when the ``mosaic`` metadata of a feature file contradicts ``requested``; return its schema."""
+    """Raise :class:`IdentityError` when a feature file's ``mosaic`` metadata contradicts ``requested``.
+
+    Returns the file's schema.
+    """
     import pyarrow.parquet as pq
 
     schema = pq.read_schema(path)
