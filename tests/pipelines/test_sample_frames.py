@@ -15,6 +15,8 @@ from kedro_datasets.partitions import PartitionedDataset
 
 from mosaic import Dataset
 from mosaic.core.errors import BatchError, ConfigError
+from mosaic.datasets.folder import IndexTableDataset
+from mosaic.media.index import read_media_index
 from mosaic.pipelines.sample_frames.nodes import (
     index_media_node,
     render_frames,
@@ -51,13 +53,15 @@ def _catalog(ds) -> DataCatalog:
     cat["frame_images"] = PartitionedDataset(
         path=str(ds.get_root("frames")), dataset={"type": "pillow.ImageDataset", "save_args": {"compress_level": 1}}, filename_suffix=".png", overwrite=False,
     )
-    cat["media_index_report"] = JSONDataset(filepath=str(ds.get_root("media") / "index_report.json"))
+    cat["media_index@report"] = JSONDataset(filepath=str(ds.get_root("media") / "index_report.json"))
+    cat["media_index@table"] = IndexTableDataset(filepath=str(ds.get_root("media") / "index.csv"))
     return cat
 
 
 def _run(ds, sample_frames: dict, media_ingest: dict) -> None:
     cat = _catalog(ds)
     cat["params:dataset_dir"] = MemoryDataset(str(ds.folder))
+    cat["dataset"] = MemoryDataset(ds, copy_mode="assign")
     cat["params:sample_frames"] = MemoryDataset(sample_frames)
     cat["params:media_ingest"] = MemoryDataset(media_ingest)
     cat["tracks_raw_index"] = MemoryDataset(None)
@@ -110,7 +114,7 @@ def test_pipeline_reuses_finished_runs_and_reports_failures(tmp_path):
     assert list(report["unreadable"]) == ["media_raw/g0/broken.mp4"]
     assert sorted(ds.list_frame_runs()["sequence"]) == ["s0", "s2"]  # the others completed and are indexed
     # a second run reuses the finished recordings: no new partitions are rendered
-    sel = select_frames({}, dict(params, fail_on_error=False), str(ds.folder))
+    sel = select_frames(read_media_index(ds, missing_ok=True), dict(params, fail_on_error=False), ds)
     assert [(s["sequence"], s["reused"]) for s in sel["selections"]] == [("s0", True), ("s2", True)]
     assert list(sel["failures"]) == ["g0/s1"]
     parts, summary = render_frames(sel)
@@ -120,7 +124,7 @@ def test_pipeline_reuses_finished_runs_and_reports_failures(tmp_path):
 def test_partition_ids_and_lazy_images(tmp_path):
     ds = _make(tmp_path / "d")
     index_media_node({"search_dirs": ["media_raw"]}, str(ds.folder))
-    sel = select_frames({}, {"n_frames": 2, "sequences": ["s0"]}, str(ds.folder))
+    sel = select_frames(read_media_index(ds, missing_ok=True), {"n_frames": 2, "sequences": ["s0"]}, ds)
     parts, _ = render_frames(sel)
     rid = sel["run"]["run_id"]
     assert sorted(parts) == [f"uniform/{rid}/g0__s0/frame_000000", f"uniform/{rid}/g0__s0/frame_000020"]
@@ -131,7 +135,7 @@ def test_partition_ids_and_lazy_images(tmp_path):
 def test_bad_parameters(tmp_path):
     ds = _make(tmp_path / "d")
     with pytest.raises(ConfigError):
-        select_frames({}, {"n_frames": 2, "n_frame": 3}, str(ds.folder))
+        select_frames(read_media_index(ds, missing_ok=True), {"n_frames": 2, "n_frame": 3}, ds)
     with pytest.raises(ConfigError):
         index_media_node({"search_dir": ["media_raw"]}, str(ds.folder))
 

@@ -38,20 +38,20 @@ def test_nodes_train_and_predict(synth_ds):
     from mosaic.pipelines.train.nodes import predict_behaviors, train_behavior_model
 
     params = {"model": "clf", "config": CONFIG}
-    bundle, metrics, cm, ethos, info = train_behavior_model(str(synth_ds.folder), params, FEATURE_RESULTS, None)
+    bundle, metrics, cm, ethos, info = train_behavior_model(synth_ds, params, FEATURE_RESULTS, None)
     assert bundle["kind"] == "classifier" and bundle["columns"][0] == "speed.speed"
     assert metrics["macro_f1"] >= 0.85 and metrics["evaluation"] == "cv"
     assert isinstance(cm, Figure) and len(ethos) == 2 and all(k.endswith(".png") for k in ethos)
     assert info["model"] == "clf" and info["path"] == f"models/clf/{info['run_id']}"
     # same library function as the facade: the run is in models/index.csv and a rerun is a no-op
     assert Dataset.open(synth_ds.folder).list_models()["run_id"].tolist() == [info["run_id"]]
-    _, _, _, _, info2 = train_behavior_model(str(synth_ds.folder), params, FEATURE_RESULTS, None)
+    _, _, _, _, info2 = train_behavior_model(synth_ds, params, FEATURE_RESULTS, None)
     assert info2["run_id"] == info["run_id"]
-    pred = predict_behaviors(str(synth_ds.folder), params, info)
+    pred = predict_behaviors(synth_ds, params, info)
     assert pred["feature"] == "clf__pred" and len(pred["paths"]) == 2
     assert len(load_feature(synth_ds, "clf__pred")) == 2 * 150 * 3
     with pytest.raises(ConfigError, match="unknown keys"):
-        train_behavior_model(str(synth_ds.folder), {"model": "clf", "modle": 1}, FEATURE_RESULTS)
+        train_behavior_model(synth_ds, {"model": "clf", "modle": 1}, FEATURE_RESULTS)
 
 
 def test_pipeline_runs_on_a_dict_catalog(synth_ds):
@@ -61,14 +61,14 @@ def test_pipeline_runs_on_a_dict_catalog(synth_ds):
     from mosaic.pipelines.train import create_pipeline
 
     catalog = DataCatalog({
-        "params:dataset_dir": MemoryDataset(str(synth_ds.folder)),
+        "dataset": MemoryDataset(synth_ds, copy_mode="assign"),
         "params:train": MemoryDataset({"model": "clf", "features": "all", "config": CONFIG, "predict": True}),
         "feature_results": MemoryDataset(FEATURE_RESULTS),
         "labels_index": MemoryDataset(None),
     })
     pipe = create_pipeline()
     assert {n.name for n in pipe.nodes} == {"train_model", "predict_behaviors"}
-    assert pipe.inputs() == {"params:dataset_dir", "params:train", "feature_results", "labels_index"}
+    assert pipe.inputs() == {"dataset", "params:train", "feature_results", "labels_index"}
     out = SequentialRunner().run(pipe, catalog)
     metrics = out["model_metrics"].load()
     assert metrics["macro_f1"] >= 0.85

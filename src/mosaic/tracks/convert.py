@@ -239,8 +239,9 @@ class ConversionBatch:
 
     Notes
     -----
-    The object is a live handle shared between the Kedro nodes of the ``convert``
-    pipeline (``deepcopy`` returns it unchanged so a MemoryDataset passes it through).
+    The Kedro ``convert`` node returns a planned batch and the ``tracks`` catalog dataset
+    saves it with :meth:`run` in the same process (``deepcopy`` returns it unchanged so a
+    ``MemoryDataset`` can hold it in tests).
     """
 
     def __init__(
@@ -415,6 +416,22 @@ class ConversionBatch:
             return None
         return path
 
+    def run(self, write_report: bool = True, progress_desc: str | None = None) -> dict[str, Any]:
+        """Convert and write every partition (one recording in memory at a time), then :meth:`finish`.
+
+        The one conversion loop of both doors: :func:`convert_all_tracks` calls it, and so does
+        the Kedro ``tracks`` dataset when the ``convert`` node's batch is saved.
+        """
+        parts = self.partitions()
+        keys = sorted(parts)
+        if progress_desc:
+            from mosaic.core.progress import progress
+
+            keys = progress(keys, desc=progress_desc)
+        for key in keys:
+            self.write(key, parts[key]())
+        return self.finish(write_report=write_report)
+
     def finish(self, write_report: bool = True) -> dict[str, Any]:
         """Update ``tracks/index.csv``, write the report, then raise/warn about failures."""
         if self.rows:
@@ -474,13 +491,8 @@ def convert_all_tracks(
     dict
         The conversion report (also written to ``tracks/conversion_report.json``).
     """
-    from mosaic.core.progress import progress
-
     batch = ConversionBatch.from_index(ds, None, params, overwrite, merge_per_sequence, group_from, on_error)
-    parts = batch.partitions()
-    for key in progress(sorted(parts), desc="convert tracks"):
-        batch.write(key, parts[key]())
-    return batch.finish()
+    return batch.run(progress_desc="convert tracks")
 
 
 def _job_for_row(ds: DatasetCore, row: Mapping[str, Any] | pd.Series, merge_per_sequence: bool | None = None) -> Job:

@@ -64,10 +64,11 @@ def index_media_node(media_ingest: Mapping[str, Any], dataset_dir: str, tracks_r
     return index_media_from_config(_open(dataset_dir), dict(media_ingest or {}))
 
 
-def select_frames(media_index_report: Mapping[str, Any], sample_frames: Mapping[str, Any], dataset_dir: str) -> dict[str, Any]:
+def select_frames(media_index: pd.DataFrame, sample_frames: Mapping[str, Any], dataset: DatasetCore) -> dict[str, Any]:
     """Plan the frame run and choose the frames of every recording (reusing finished ones).
 
-    ``media_index_report`` (from ``ingest``) orders this node after media indexing.
+    ``media_index`` is ``media/index.csv`` (``media_index@table``, written by ``ingest``): the
+    videos the run samples, which :func:`mosaic.media.plan.plan_frame_run` reads.
     """
     cfg = dict(sample_frames or {})
     unknown = sorted(set(cfg) - set(RUN_KEYS) - set(PARAM_KEYS))
@@ -75,7 +76,9 @@ def select_frames(media_index_report: Mapping[str, Any], sample_frames: Mapping[
         raise ConfigError("unknown keys in sample_frames parameters", expected=sorted(RUN_KEYS + PARAM_KEYS), found=unknown)
     if "n_frames" not in cfg:
         raise ConfigError("sample_frames needs n_frames", expected="sample_frames.n_frames: <int>", found=sorted(cfg))
-    ds = _open(dataset_dir)
+    ds = dataset
+    if media_index is not None and len(media_index) == 0:
+        log.warning("sample_frames: media/index.csv lists no video (run the ingest pipeline with media_ingest.search_dirs)")
     params = {k: cfg[k] for k in PARAM_KEYS if k in cfg and k not in ("n_frames", "method")}
     run = plan_frame_run(ds, cfg["n_frames"], cfg.get("method", "uniform"), groups=cfg.get("groups"), sequences=cfg.get("sequences"), **params)
     failures = dict(run.failures)
@@ -112,12 +115,12 @@ def render_frames(frame_selection: Mapping[str, Any]) -> tuple[dict[str, Callabl
     return parts, {"run_id": run.run_id, "method": run.method, "n_partitions": len(parts)}
 
 
-def record_frame_runs(frame_selection: Mapping[str, Any], frames_rendered: Mapping[str, Any], dataset_dir: str) -> pd.DataFrame:
+def record_frame_runs(frame_selection: Mapping[str, Any], frames_rendered: Mapping[str, Any], dataset: DatasetCore) -> pd.DataFrame:
     """Write ``run_info.json`` per recording and the ``frames/index.csv`` rows; return the rows.
 
     ``frames_rendered`` orders this node after the PNGs are saved.
     """
-    ds = _open(dataset_dir)
+    ds = dataset
     run = FrameRun.from_dict(frame_selection["run"])
     rows = []
     for sel in frame_selection["selections"]:

@@ -13,7 +13,6 @@ from typing import Any
 
 from mosaic.core.dataset import DatasetCore
 from mosaic.core.errors import ConfigError
-from mosaic.kedro_config import resolve_dataset_dir
 
 log = logging.getLogger(__name__)
 _KEYS = ("model", "overwrite", "features", "config", "predict")
@@ -54,11 +53,9 @@ def feature_inputs(feature_results: Mapping[str, Any] | None, selection: Any = "
     return out
 
 
-def train_behavior_model(dataset_dir: str, train: Mapping[str, Any], feature_results: Mapping[str, Any] | None,
-                         *upstream: Any) -> tuple[Any, dict[str, Any], Any, dict[str, Any], dict[str, Any]]:
-    """Train the configured model on the dataset at ``dataset_dir``.
-
-    Extra positional inputs (the labels index) only order the node after their producers.
+def train_behavior_model(dataset: DatasetCore, train: Mapping[str, Any], feature_results: Mapping[str, Any] | None,
+                         labels_index: Any = None) -> tuple[Any, dict[str, Any], Any, dict[str, Any], dict[str, Any]]:
+    """Train the configured model on the feature runs of ``feature_results`` and the labels of ``labels_index``.
 
     Returns
     -------
@@ -68,7 +65,7 @@ def train_behavior_model(dataset_dir: str, train: Mapping[str, Any], feature_res
     from mosaic.models import load_run, model_figures, train_model
 
     p = _check(train)
-    ds = DatasetCore.open(resolve_dataset_dir(dataset_dir))
+    ds = dataset
     config = dict(p.get("config") or {})
     config["features"] = feature_inputs(feature_results, p.get("features", "all"))
     model = str(p["model"])
@@ -91,14 +88,14 @@ def train_behavior_model(dataset_dir: str, train: Mapping[str, Any], feature_res
     return run["bundle"], metrics, confusion, ethograms, info
 
 
-def predict_behaviors(dataset_dir: str, train: Mapping[str, Any], model_run: Mapping[str, Any]) -> dict[str, Any]:
+def predict_behaviors(dataset: DatasetCore, train: Mapping[str, Any], model_run: Mapping[str, Any]) -> dict[str, Any]:
     """Write the trained run's predictions as the feature ``<model>__pred``; return its Result as a dict."""
     from mosaic.models import predict
 
     p = _check(train)
     if not p.get("predict", True):
         return {"feature": None, "run_id": None, "paths": []}
-    ds = DatasetCore.open(resolve_dataset_dir(dataset_dir))
+    ds = dataset
     res = predict(ds, (model_run["model"], model_run["run_id"]), overwrite=bool(p.get("overwrite", False)))
     out = res.to_dict()
     out["paths"] = [ds.relative_path(x) for x in out["paths"]]

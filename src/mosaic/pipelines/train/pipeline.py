@@ -8,15 +8,15 @@ def create_pipeline(**kwargs) -> Pipeline:
     """Return the `train` pipeline.
 
     Inputs: ``feature_results`` (featurize pipeline: the feature runs) and ``labels_index``
-    (label pipeline; only orders training after label conversion). Outputs: ``trained_model``,
+    (label pipeline: the converted label files). Outputs: ``trained_model``,
     ``model_metrics``, ``confusion_matrix_plot``, ``prediction_ethogram_plots``, ``model_run``
     and ``behavior_predictions`` (the ``<model>__pred`` feature run).
     """
     return Pipeline([
         Node(train_behavior_model,
-             inputs=["params:dataset_dir", "params:train", "feature_results", "labels_index"],
+             inputs=["dataset", "params:train", "feature_results", "labels_index"],
              outputs=["trained_model", "model_metrics", "confusion_matrix_plot", "prediction_ethogram_plots", "model_run"],
              name="train_model", tags=["train"]),
-        Node(predict_behaviors, inputs=["params:dataset_dir", "params:train", "model_run"], outputs="behavior_predictions",
+        Node(predict_behaviors, inputs=["dataset", "params:train", "model_run"], outputs="behavior_predictions",
              name="predict_behaviors", tags=["train"]),
     ])
