@@ -6,6 +6,7 @@ from typing import Any
 
 from kedro.framework.hooks import hook_impl
 
+from mosaic.core.dataset import DatasetCore
 from mosaic.core.errors import ManifestError
 from mosaic.kedro_config import check_dataset_folder, manifest_in, resolve_dataset_dir
 
@@ -16,7 +17,7 @@ DEFAULT_DEMO_LOCATION = "data/demo"
 
 
 class DemoDatasetHook:
-    """Before a run: the dataset folder must hold a manifest, except at the demo location.
+    """Before a run: the dataset folder must hold a valid manifest, except at the demo location.
 
     The simulated demo dataset is written only when ``dataset_dir`` is the demo location
     (``demo.location``, default ``data/demo`` in the project) and that folder has no manifest yet
@@ -37,6 +38,7 @@ class DemoDatasetHook:
             return
         folder = resolve_dataset_dir(dataset_dir)
         if manifest_in(folder) is not None:
+            DatasetCore.open(folder)  # a broken manifest stops the run here, named, before any node
             return
         demo = params.get("demo") or {}
         location = resolve_dataset_dir(demo.get("location") or DEFAULT_DEMO_LOCATION)
