@@ -77,7 +77,7 @@ class _BoomPickle:
         raise _Interrupted("killed while pickling")
 
 
-JSON_ENTRIES = ["media_index_report", "labels_conversion_report", "feature_results", "model_metrics", "model_run",
+JSON_ENTRIES = ["media_index@report", "labels_conversion_report", "feature_results", "model_metrics", "model_run",
                 "behavior_predictions"]
 
 
