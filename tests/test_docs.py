@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # end-to-end: the fast suite is `pytest -m "not slow"`
+
 PROJECT = Path(__file__).resolve().parents[1]
 KEY_PAGES = (
     "index.html",
@@ -28,8 +30,7 @@ KEY_PAGES = (
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
     for mod in ("mkdocs", "mkdocstrings", "mkdocstrings_handlers.python"):
-        if importlib.util.find_spec(mod) is None:
-            pytest.skip(f"{mod} is not installed (pip install -e '.[test]' installs mkdocs and mkdocstrings-python)")
+        assert importlib.util.find_spec(mod) is not None, f"{mod} is not installed (pip install -e '.[test]')"
     out = tmp_path_factory.mktemp("site")
     proc = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(PROJECT / "mkdocs.yml"), "-d", str(out)],

@@ -117,23 +117,3 @@ def test_solo_labels(dataset, tmp_path):
     assert np.array_equal(d["individual_ids"][resident][:, 1], np.where(other, -1, 1))
     intr = d["individual_ids"][:, 0] == 1
     assert np.array_equal(d["frames"][intr], np.flatnonzero(~other))
-
-
-def test_real_calms21_files(realdata, dataset):
-    files = sorted(p for p in realdata.rglob("*calms21*") if p.suffix in (".npy", ".json"))
-    if not files:
-        pytest.skip("no CalMS21 file in realdata (FORMATS.md §4: none is available); covered by synthetic and demo files")
-    for path in files:
-        rep = convert_all_labels(dataset, kind=path.stem, params={"paths": [str(path)]})
-        from mosaic.labels.converters.calms21 import (
-            iter_calms21_sequences,
-            load_calms21,
-        )
-
-        for g, s, rec in iter_calms21_sequences(load_calms21(path), path):
-            if "annotations" not in rec:
-                continue
-            d = load_labels(dataset, g, s, kind=path.stem)
-            m = (d["individual_ids"][:, 0] == 0) & (d["individual_ids"][:, 1] == 1)
-            assert np.array_equal(d["labels"][m], np.asarray(rec["annotations"]))
-        assert len(rep) > 0
