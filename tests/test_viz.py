@@ -14,7 +14,7 @@ import pytest
 pytestmark = pytest.mark.slow  # end-to-end: the fast suite is `pytest -m "not slow"`
 
 PROJECT = Path(__file__).resolve().parents[1]
-#: the left-to-right order of the graph (Kedro's data layers; the issue lists all but model_output)
+#: the left-to-right order of the graph (Kedro's data layers)
 LAYERS = ("raw", "intermediate", "primary", "feature", "model_input", "models", "model_output", "reporting")
 
 

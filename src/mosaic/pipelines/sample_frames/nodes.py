@@ -6,8 +6,9 @@ They drive the same library functions as ``Dataset.extract_frames``:
    :func:`mosaic.media.frames.select_or_reuse` (parallel over recordings). Returns the plan
    and the chosen indices (JSON-able).
 2. :func:`render_frames` — ``{partition_id: callable}`` for the ``frame_images``
-   PartitionedDataset (PNGs saved atomically by
-   :class:`mosaic.datasets.atomic.AtomicImageDataset`, over the old ones of the same name);
+   PartitionedDataset (PNGs encoded and saved atomically by
+   :class:`mosaic.datasets.atomic.FramePngDataset` with the facade's writer, over the old ones
+   of the same name);
    each callable decodes its frame lazily through one sequential reader per recording
    (:class:`mosaic.media.decode.LazySequenceFrames`).
 3. :func:`record_frame_runs` — after the PNGs are saved: ``run_info.json`` per recording (then
@@ -27,7 +28,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from PIL import Image
 
 from mosaic.core.dataset import DatasetCore
 from mosaic.core.errors import BatchError, ConfigError
@@ -97,21 +97,25 @@ def select_frames(media_index: pd.DataFrame, sample_frames: Mapping[str, Any], d
     return {"run": run.to_dict(), "selections": selections, "failures": failures, "fail_on_error": bool(cfg.get("fail_on_error", True))}
 
 
-def _pil_frame(frames: LazySequenceFrames, index: int) -> Image.Image:
-    return Image.fromarray(frames.rgb(index))
+def _bgr_frame(frames: LazySequenceFrames, index: int) -> np.ndarray:
+    return frames.frame(index)
 
 
-def render_frames(frame_selection: Mapping[str, Any]) -> tuple[dict[str, Callable[[], Image.Image]], dict[str, Any]]:
-    """Lazy PNG partitions ``<method>/<run_id>/<group_safe>__<sequence_safe>/frame_000123`` and a summary."""
+def render_frames(frame_selection: Mapping[str, Any]) -> tuple[dict[str, Callable[[], np.ndarray]], dict[str, Any]]:
+    """Lazy PNG partitions ``<method>/<run_id>/<group_safe>__<sequence_safe>/frame_000123`` and a summary.
+
+    Each partition decodes its frame (BGR) when the ``frame_images`` dataset saves it, which
+    encodes it with the media domain's PNG writer (the facade's bytes).
+    """
     run = FrameRun.from_dict(frame_selection["run"])
-    parts: dict[str, Callable[[], Image.Image]] = {}
+    parts: dict[str, Callable[[], np.ndarray]] = {}
     for sel in frame_selection["selections"]:
         if sel["reused"]:
             continue
         job = run.job(sel["group"], sel["sequence"])
         frames = LazySequenceFrames(job, sel["indices"], run.params.crop)
         for g in sel["indices"]:
-            parts[partition_id(run.method, run.run_id, job.group, job.sequence, g, job.total_frames)] = partial(_pil_frame, frames, g)
+            parts[partition_id(run.method, run.run_id, job.group, job.sequence, g, job.total_frames)] = partial(_bgr_frame, frames, g)
     return parts, {"run_id": run.run_id, "method": run.method, "n_partitions": len(parts)}
 
 
