@@ -7,6 +7,7 @@ dataset with custom roots is used without editing the catalog.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from mosaic.core.dataset import DatasetCore, MANIFEST_NAMES
 from mosaic.core.errors import ManifestError, MosaicError
@@ -79,3 +80,24 @@ def mosaic_root(dataset_dir: str, root: str = "") -> str:
         except MosaicError:
             pass
     return (folder / root).as_posix()
+
+
+def mosaic_sources(dataset_dir: str, section: str, default: Any = None) -> Any:
+    """The ``section`` of the dataset's ``sources.yml`` (``tracks``: as ingest sources), else ``default``.
+
+    Used in ``conf/base`` so that a dataset's own description beats the project's defaults while
+    ``conf/local`` and ``--params`` still beat it. An unreadable description gives ``default``
+    here (configuration must load for listing pipelines); the ``ingest`` node reads the file
+    again and stops with its named error.
+    """
+    from mosaic.core.sources import ingest_sources, read_sources
+
+    try:
+        described = read_sources(resolve_dataset_dir(dataset_dir))
+    except MosaicError:
+        return default
+    if section == "tracks":
+        value = ingest_sources(described)
+    else:
+        value = described.get(section)
+    return default if value is None else value

@@ -1,7 +1,7 @@
-"""Kedro project settings: config resolvers for the dataset folder, and the demo hook."""
+"""Kedro project settings: config resolvers for the dataset folder and its sources, and the demo hook."""
 from omegaconf.resolvers import oc
 
-from mosaic.kedro_config import mosaic_root
+from mosaic.kedro_config import mosaic_root, mosaic_sources
 from mosaic.hooks import DemoDatasetHook
 
 HOOKS = (DemoDatasetHook(),)
@@ -15,5 +15,6 @@ CONFIG_LOADER_ARGS = {
     "custom_resolvers": {
         "oc.env": oc.env,  # only active for credentials otherwise
         "mosaic_root": mosaic_root,
+        "mosaic_sources": mosaic_sources,
     },
 }

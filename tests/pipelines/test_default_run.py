@@ -29,6 +29,7 @@ def _params() -> dict:
     out = {}
     for p in sorted(CONF.glob("parameters*.yml")):
         out.update(yaml.safe_load(p.read_text()) or {})
+    out["ingest"]["sources"] = out["ingest"].pop("default_sources")  # the demo has no sources.yml
     return out
 
 

@@ -18,6 +18,7 @@ CONF = PROJECT_DIR / "conf" / "base"
 
 def _params() -> tuple[dict, dict]:
     ingest = yaml.safe_load((CONF / "parameters_ingest.yml").read_text())["ingest"]
+    ingest["sources"] = ingest.pop("default_sources")  # what `sources` resolves to for a dataset without sources.yml
     convert = yaml.safe_load((CONF / "parameters_convert.yml").read_text())["convert"]
     return ingest, convert
 

@@ -42,7 +42,8 @@ log = logging.getLogger(__name__)
 REPORT_NAME = "conversion_report.json"
 ON_ERROR = ("raise", "skip")
 #: extra (undeclared) columns written to tracks/index.csv
-TRACKS_INDEX_EXTRA = ("cm_per_pixel", "frame_min", "frame_max", "keypoint_names", "individual_names", "source_files")
+TRACKS_INDEX_EXTRA = ("cm_per_pixel", "frame_min", "frame_max", "keypoint_names", "individual_names", "source_files",
+                      "fps_source", "cm_per_pixel_source")
 
 
 @dataclass
@@ -108,35 +109,63 @@ def plan_jobs(raw: pd.DataFrame, merge_per_sequence: bool | None = None) -> list
     return jobs
 
 
-def effective_params(ds: DatasetCore, src_format: str, params: Mapping[str, Any] | None, group_from: str | None = None) -> dict[str, Any]:
-    """Converter params for one format.
+def effective_params(ds: DatasetCore, src_format: str, params: Mapping[str, Any] | None, group_from: str | None = None,
+                     **where: Any) -> dict[str, Any]:
+    """Converter params for one format (see :func:`effective_params_with_origin`)."""
+    return effective_params_with_origin(ds, src_format, params, group_from, **where)[0]
 
-    Lowest to highest priority: dataset meta (``fps_default``/``fps``, ``cm_per_pixel``),
-    top-level scalar params (apply to every format), the block ``params[<src_format>]``
-    (``params['dlc']`` also applies to ``dlc_csv``/``dlc_h5``), then ``group_from``.
-    Values found in a source file still win over all of these (see each converter).
+
+def effective_params_with_origin(
+    ds: DatasetCore,
+    src_format: str,
+    params: Mapping[str, Any] | None,
+    group_from: str | None = None,
+    *,
+    sources: Mapping[str, Any] | None = None,
+    files: Sequence[str] | None = None,
+    recording: tuple[str, str] | None = None,
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Converter params for one format, and where each value came from.
+
+    Lowest to highest priority: dataset meta (``fps_default``/``fps``, ``cm_per_pixel``;
+    origin ``dataset``), the dataset's ``sources.yml`` — the params of the source holding
+    ``files`` (``source``), then of the ``recording`` (``recording``) —, top-level scalar
+    ``params`` (apply to every format; ``params``), the block ``params[<src_format>]``
+    (``params['dlc']`` also applies to ``dlc_csv``/``dlc_h5``; ``params:<format>``), then
+    ``group_from``. Values found in a source file still win over all of these (see each converter).
     """
+    from mosaic.core.sources import recording_params, source_params
+
     out: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+
+    def put(values: Mapping[str, Any], name: str) -> None:
+        for k, v in values.items():
+            out[k] = v
+            origin[k] = name
+
     meta = ds.meta or {}
     fps = meta.get("fps_default", meta.get("fps"))
     if fps is not None:
-        out["fps"] = fps
+        put({"fps": fps}, "dataset")
     if meta.get("cm_per_pixel") is not None:
-        out["cm_per_pixel"] = meta["cm_per_pixel"]
+        put({"cm_per_pixel": meta["cm_per_pixel"]}, "dataset")
+    if sources:
+        if files:
+            put(source_params(sources, ds.folder, src_format, list(files)), "source")
+        if recording is not None:
+            put(recording_params(sources, *recording), "recording")
     params = dict(params or {})
     formats = set(REGISTRY.names())
-    for k, v in params.items():
-        if k in formats and isinstance(v, Mapping):
-            continue
-        out[k] = v
+    put({k: v for k, v in params.items() if not (k in formats and isinstance(v, Mapping))}, "params")
     family = "dlc" if src_format.startswith("dlc") else src_format
     for name in dict.fromkeys((family, src_format)):
         block = params.get(name)
         if isinstance(block, Mapping):
-            out.update(block)
+            put(block, f"params:{name}")
     if group_from is not None:
         out["group_from"] = group_from
-    return out
+    return out, origin
 
 
 def tracks_index_path(ds: DatasetCore) -> Path:
@@ -160,6 +189,7 @@ def index_row(ds: DatasetCore, path: Path, meta: Mapping[str, Any]) -> dict[str,
         "keypoint_names": json.dumps(list(meta.get("keypoint_names") or [])),
         "individual_names": json.dumps(meta.get("individual_names") or {}, sort_keys=True, default=str),
         "source_files": json.dumps(list(meta.get("source_files") or [])),
+        "fps_source": meta.get("fps_source"), "cm_per_pixel_source": meta.get("cm_per_pixel_source"),
     }
 
 
@@ -268,6 +298,9 @@ class ConversionBatch:
         self.skipped: list[str] = []
         self.failures: dict[str, str] = {}
         self._pending: dict[str, TrackTable] = {}
+        from mosaic.core.sources import read_sources
+
+        self.sources = read_sources(ds.folder)  # the dataset's own sources.yml ({} when none)
 
     def __deepcopy__(self, memo: dict) -> "ConversionBatch":
         return self
@@ -297,8 +330,10 @@ class ConversionBatch:
                 raise exc
             raise TrackFormatError("conversion failed", path=label, found=msg) from exc
 
-    def _params(self, job: Job) -> dict[str, Any]:
-        return effective_params(self.ds, job.src_format, self.params, self.group_from)
+    def _params(self, job: Job) -> tuple[dict[str, Any], dict[str, str]]:
+        recording = None if job.multi else (job.group, job.sequence)
+        return effective_params_with_origin(self.ds, job.src_format, self.params, self.group_from, sources=self.sources,
+                                            files=job.rel_paths, recording=recording)
 
     def _run(self, job: Job, group: str, sequence: str) -> list[TrackTable]:
         conv = get_converter(job.src_format, path=job.rel_paths[0])
@@ -307,14 +342,20 @@ class ConversionBatch:
         if missing:
             raise TrackFormatError("raw tracking file not found", path=missing[0], group=group or None, sequence=sequence or None,
                                    hint="re-run index_tracks_raw (the index lists a file that is gone)")
+        params, origin = self._params(job)
         try:
-            tables = conv(paths, self._params(job), group=group, sequence=sequence)
+            tables = conv(paths, params, group=group, sequence=sequence)
         except MosaicError:
             raise
         except Exception as exc:  # noqa: BLE001 - never let a raw library error reach the user
             raise TrackFormatError("conversion failed", path=", ".join(map(str, paths)), group=group or None, sequence=sequence or None,
                                    found=f"{type(exc).__name__}: {exc}") from exc
-        return [_finalize(t, job, job.src_format) for t in tables]
+        out = [_finalize(t, job, job.src_format) for t in tables]
+        for t in out:  # "params" (the converter's word) becomes the layer the value came from
+            for key in ("fps", "cm_per_pixel"):
+                if t.meta.get(f"{key}_source") == "params" and key in origin:
+                    t.meta[f"{key}_source"] = origin[key]
+        return out
 
     def _multi_done(self, job: Job) -> list[tuple[str, str, Path]] | None:
         """Outputs already made from a multi-sequence file (None when not all present)."""
