@@ -127,3 +127,32 @@ def test_default_kedro_run_equals_the_facade(tmp_path):
         assert fa == fk, (root, sorted(fa ^ fk)[:10])
         for rel in sorted(fa):
             _same_file(fac / rel, ked / rel)
+
+
+@pytest.mark.slow
+def test_ingest_convert_label_write_the_same_folder_under_every_runner(tmp_path):
+    from kedro.framework.session import KedroSession
+    from kedro.framework.startup import bootstrap_project
+    from kedro.runner import ParallelRunner, SequentialRunner, ThreadRunner
+
+    src = tmp_path / "src"
+    demo.make_demo_dataset(src, size="tiny", seed=0, videos=False)
+    _cut_recording(src)
+    bootstrap_project(PROJECT_DIR)
+    folders = {}
+    for runner in (SequentialRunner, ThreadRunner, ParallelRunner):
+        folder = shutil.copytree(src, tmp_path / runner.__name__)
+        with KedroSession.create(project_path=PROJECT_DIR, runtime_params={"dataset_dir": str(folder)}) as session:
+            session.run(pipeline_names=["ingest", "convert", "label"], runner=runner())
+        folders[runner.__name__] = folder
+    ref = folders.pop("SequentialRunner")
+    files = sorted(p.relative_to(ref).as_posix() for root in ("tracks_raw", "tracks", "labels", "media", "reporting")
+                   for p in (ref / root).rglob("*") if p.is_file())
+    assert any(f.startswith("labels/behavior/") and f.endswith(".npz") for f in files)
+    for name, folder in folders.items():
+        got = sorted(p.relative_to(folder).as_posix() for root in ("tracks_raw", "tracks", "labels", "media", "reporting")
+                     for p in (folder / root).rglob("*") if p.is_file())
+        assert got == files, name
+        for rel in files:
+            if rel.endswith((".npz", ".parquet", ".csv")):
+                _same_file(ref / rel, folder / rel)
