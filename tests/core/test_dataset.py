@@ -174,9 +174,11 @@ def test_missing_manifest_named(tmp_path):
         Dataset.open(tmp_path)
 
 
-def test_load_on_class_opens_and_on_instance_rereads(tmp_path):
+def test_open_on_class_and_load_on_instance_rereads(tmp_path):
     ds = Dataset.create(tmp_path / "l", name="first")
-    other = Dataset.load(tmp_path / "l")
+    with pytest.raises(TypeError, match=r"Dataset.open\(path\)"):
+        Dataset.load(tmp_path / "l")
+    other = Dataset.open(tmp_path / "l")
     assert isinstance(other, Dataset) and other.name == "first"
     other.name = "second"
     other.save()

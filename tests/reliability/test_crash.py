@@ -80,7 +80,7 @@ def test_checker_detects_damage(demo_template, tmp_path):
 
 
 def test_train_clusters_killed_before_predictions_rerun_completes(demo_template, tmp_path):
-    """B11 (fixed): a death between ``record_run`` and ``predict`` inside ``train_model(kind='kmeans')``.
+    """A death between ``record_run`` and ``predict`` inside ``train_model(kind='kmeans')``.
 
     The run is already listed and counts as complete; the rerun without overwrite must still write
     its ``<model>__pred`` feature.

@@ -44,19 +44,23 @@ def parse_duration(value: str | int | float | None) -> float | None:
     return td.total_seconds()
 
 
-class _instance_or_class_method:
-    """``Dataset.load(path)`` opens a dataset; ``ds.load()`` re-reads this one's manifest."""
+class _instance_only:
+    """An instance method that, called on the class, says which class method to use instead."""
 
-    def __init__(self, instance_fn, class_fn):
-        self.instance_fn, self.class_fn = instance_fn, class_fn
-        self.__doc__ = instance_fn.__doc__
+    def __init__(self, fn, instead: str):
+        self.fn, self.instead, self.name = fn, instead, fn.__name__
+        self.__doc__ = fn.__doc__
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.name = name
 
     def __get__(self, obj, cls):
-        import functools
-
         if obj is None:
-            return functools.partial(self.class_fn, cls)
-        return functools.partial(self.instance_fn, obj)
+            def refuse(*args, **kwargs):
+                raise TypeError(f"{cls.__name__}.{self.name}() re-reads an open dataset's manifest "
+                                f"(ds.load()); to open a folder use {cls.__name__}.{self.instead}(path)")
+            return refuse
+        return self.fn.__get__(obj, cls)
 
 
 def _remap_with(path_map: dict[str, str], path: str | os.PathLike) -> Path:
@@ -167,9 +171,9 @@ class DatasetCore:
         return cls(manifest_path=path, format=fmt)._load_manifest()
 
     def _load_manifest(self):
-        """Read the manifest file into this object (validated) and return ``self``.
+        """Re-read the manifest file into this object (validated) and return ``self``.
 
-        Also callable on the class: ``Dataset.load(path)`` is :meth:`open`.
+        ``ds.load()`` only: a folder is opened with :meth:`open`.
         """
         path = self.manifest_path
         if not path.exists():
@@ -204,7 +208,7 @@ class DatasetCore:
         self.validate()
         return self
 
-    load = _instance_or_class_method(_load_manifest, lambda cls, path: cls.open(path))
+    load = _instance_only(_load_manifest, instead="open")
 
     def validate(self) -> None:
         """Check field types and the continuous-dataset fields; raise :class:`ManifestError`."""
