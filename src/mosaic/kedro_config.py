@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mosaic.core.dataset import DatasetCore, MANIFEST_NAMES
+from mosaic.core.dataset import MANIFEST_NAMES, DatasetCore
 from mosaic.core.errors import ManifestError, MosaicError
 
 

@@ -1,8 +1,8 @@
 """Kedro project settings: config resolvers for the dataset folder and its sources, and the demo hook."""
 from omegaconf.resolvers import oc
 
-from mosaic.kedro_config import mosaic_root, mosaic_sources
 from mosaic.hooks import DemoDatasetHook
+from mosaic.kedro_config import mosaic_root, mosaic_sources
 
 HOOKS = (DemoDatasetHook(),)
 

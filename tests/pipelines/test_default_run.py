@@ -15,10 +15,10 @@ import pandas as pd
 import pytest
 import yaml
 
+import mosaic.demo as demo
 from mosaic import Dataset
 from tests.conftest import PROJECT_DIR
 
-import mosaic.demo as demo
 CONF = PROJECT_DIR / "conf" / "base"
 CUT = 1000  # rows kept of each raw file of group_0/group_0_seq0 (of 1800 frames)
 #: index columns that record when a row was written

@@ -69,8 +69,7 @@ def _assert_same_outputs(a: Path, b: Path) -> None:
 
 def test_nodes_on_in_memory_catalog_match_facade(tmp_path):
     """Run both pipelines with SequentialRunner on a DataCatalog built from dicts."""
-    from kedro.io import DataCatalog
-    from kedro.io import MemoryDataset
+    from kedro.io import DataCatalog, MemoryDataset
     from kedro.runner import SequentialRunner
 
     from mosaic.pipelines.convert import create_pipeline as convert_pipeline
@@ -88,7 +87,7 @@ def test_nodes_on_in_memory_catalog_match_facade(tmp_path):
         "tracks_raw_index": {"type": f"{ds_mod}.TracksIndexDataset", "filepath": str(ked / "tracks_raw" / "index.csv"), "index": "tracks_raw"},
         "tracks@parquet": {"type": f"{ds_mod}.TracksPartitionsDataset", "path": str(ked / "tracks")},
         "tracks@index": {"type": f"{ds_mod}.TracksIndexDataset", "filepath": str(ked / "tracks" / "index.csv"), "index": "tracks"},
-        "tracks@report": {"type": "json.JSONDataset", "filepath": str(ked / "tracks" / "conversion_report.json")},
+        "tracks@report": {"type": "mosaic.datasets.atomic.AtomicJSONDataset", "filepath": str(ked / "tracks" / "conversion_report.json")},
     })
     catalog["params:ingest"] = ingest
     catalog["params:convert"] = convert

@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import mosaic.demo as demo
 from mosaic.labels import load_labels, read_labels_index
 
-import mosaic.demo as demo
 PROJECT = Path(__file__).resolve().parents[2]
 
 

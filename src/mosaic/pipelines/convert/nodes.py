@@ -10,8 +10,8 @@ or logs them (``skip``). Nothing is passed between nodes but data files.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
@@ -90,9 +90,8 @@ def check_tracks_conversion(report: Mapping[str, Any], convert: Mapping[str, Any
              len(report.get("converted") or []), len(report.get("skipped") or []), len(failed))
     if not failed:
         return
-    path = report.get("report_path")
     if (convert or {}).get("on_error", "raise") == "raise":
-        raise TracksConversionError("some tracking files failed to convert", failed, path=path,
+        raise TracksConversionError("some tracking files failed to convert", failed,
                                     hint="fix or remove them and run again, or set convert.on_error: skip")
     for label, msg in failed.items():
         log.warning("not converted: %s: %s", label, msg)
