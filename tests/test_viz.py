@@ -141,7 +141,8 @@ def test_the_graph_is_the_data_flow(viz):
     edges = _edges(viz)
     chains = [
         # raw index -> tracks -> features -> model
-        ["tracks_raw_index", "convert_tracks", "tracks", "featurize", "feature_results", "train_model", "trained_model"],
+        ["tracks_raw_index", "convert_tracks", "tracks", "featurize", "feature_results", "train_model", "model_run",
+         "report_model_run", "trained_model"],
         # tracks (+ the annotation files named in params:label) -> labels -> model
         ["tracks", "convert_labels", "labels_index", "train_model"],
         ["convert_labels", "labels"],

@@ -81,6 +81,40 @@ def record_run(ds: DatasetCore, row: dict[str, Any]) -> pd.DataFrame:
     return upsert_index(models_index_path(ds), [row], MODELS_INDEX)
 
 
+def store_model_run(ds: DatasetCore, fitted: Any) -> Path:
+    """Write a trained run (:class:`mosaic.models.api.FittedRun`) and list it in ``models/index.csv``.
+
+    The one writer of model runs, for both doors (``train_model`` and the Kedro ``model_run``
+    dataset). Predictions per recording, ``model.joblib``, extra files and plots first, then
+    ``config.json`` and ``metrics.json``, the index row last: a run listed in the index is
+    complete. A run that already exists (``fitted.existing``) is left as it is.
+    """
+    out = run_dir(ds, fitted.model, fitted.run_id)
+    if fitted.existing:
+        return out
+    from mosaic.core.atomic import atomic_write_text
+    from mosaic.core.safe_names import sequence_key
+
+    if fitted.predictions is not None:
+        for (g, s), part in fitted.predictions.groupby(["group", "sequence"], sort=True):
+            save_parquet(part.reset_index(drop=True), out / "predictions" / f"{sequence_key(g, s)}.parquet")
+    save_joblib(fitted.bundle, out / MODEL_FILE)
+    for name, content in fitted.files.items():
+        if isinstance(content, str):
+            atomic_write_text(out / name, content)
+        else:
+            atomic_write_json(out / name, content)
+    if fitted.figures:
+        from mosaic.reporting.plots import save_figure
+
+        for name, fig in fitted.figures.items():
+            save_figure(fig, out / "plots" / f"{name}.png")
+    atomic_write_json(out / CONFIG_FILE, fitted.resolved)
+    atomic_write_json(out / METRICS_FILE, fitted.metrics)
+    record_run(ds, {**fitted.index_row, "abs_path": ds.relative_path(out)})
+    return out
+
+
 def parse_model_run(ds: DatasetCore, model_run: Any) -> tuple[str, str]:
     """Resolve ``model_run`` to ``(model, run_id)``.
 
@@ -152,5 +186,5 @@ def load_run_predictions(ds: DatasetCore, model_run: Any) -> pd.DataFrame:
 __all__ = [
     "CONFIG_FILE", "METRICS_FILE", "MODELS_INDEX", "MODEL_FILE", "atomic_write_json", "load_run", "load_run_predictions",
     "models_index_path", "parse_model_run", "read_models_index", "record_run", "run_dir", "run_is_complete",
-    "save_joblib", "save_parquet",
+    "save_joblib", "save_parquet", "store_model_run",
 ]
