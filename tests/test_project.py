@@ -157,3 +157,21 @@ def test_parameters_merge_softly_across_environments(tmp_path):
     base = yaml.safe_load((PROJECT / "conf" / "base" / "parameters_sample_frames.yml").read_text())["sample_frames"]
     assert merged == {**base, "parallel_workers": 1, "method": "kmeans"}
     assert loader["parameters"]["convert"]["on_error"] == "raise"  # untouched blocks stay
+
+
+def test_run_logs_show_file_labels_in_brackets(capsys):
+    """Kedro's console handler must not eat "[trex_npz: a.npz]" as rich markup in mosaic's messages."""
+    import logging
+    import logging.config
+
+    config = yaml.safe_load((PROJECT / "conf" / "logging.yml").read_text())
+    saved = logging.getLogger().handlers[:]
+    try:
+        logging.config.dictConfig(config)
+        logging.getLogger("mosaic.test").error("conversion failed: g/s [trex_npz: broken_fish0.npz]: not a zip")
+        for h in logging.getLogger().handlers:
+            h.flush()
+    finally:
+        logging.getLogger().handlers[:] = saved
+    shown = "".join(capsys.readouterr())  # rich's console writes to stdout
+    assert "[trex_npz:" in shown and "broken_fish0.npz]" in shown
