@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 
 from .atomic import atomic_write_text
-from .errors import IndexFileError
+from .errors import IndexFileError, IndexNotFoundError
 
 NAME_COLUMNS = ("group", "sequence", "group_safe", "sequence_safe")
 
@@ -94,7 +94,7 @@ def read_index(path: str | os.PathLike, schema: IndexSchema | None = None, missi
         if missing_ok:
             cols = list(schema.columns) if schema else []
             return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
-        raise IndexFileError(
+        raise IndexNotFoundError(
             f"{schema.name + ' ' if schema else ''}index not found",
             path=path,
             hint="run the step that builds it (e.g. index/convert) or check the dataset roots",
