@@ -156,3 +156,35 @@ def test_ingest_convert_label_write_the_same_folder_under_every_runner(tmp_path)
         for rel in files:
             if rel.endswith((".npz", ".parquet", ".csv")):
                 _same_file(ref / rel, folder / rel)
+
+
+@pytest.mark.slow
+def test_the_default_pipeline_writes_the_same_folder_under_every_runner(tmp_path):
+    """`kedro run` with -r SequentialRunner / ThreadRunner / ParallelRunner: identical dataset folders."""
+    from kedro.framework.session import KedroSession
+    from kedro.framework.startup import bootstrap_project
+    from kedro.runner import ParallelRunner, SequentialRunner, ThreadRunner
+
+    src = tmp_path / "src"
+    demo.make_demo_dataset(src, size="tiny", seed=0)
+    bootstrap_project(PROJECT_DIR)
+    folders = {}
+    for runner in (SequentialRunner, ThreadRunner, ParallelRunner):
+        folder = shutil.copytree(src, tmp_path / runner.__name__)
+        with KedroSession.create(project_path=PROJECT_DIR, runtime_params={"dataset_dir": str(folder)}) as session:
+            session.run(runner=runner())
+        folders[runner.__name__] = folder
+    ref = folders.pop("SequentialRunner")
+    roots = ("tracks", "labels", "features", "frames", "models", "media")
+
+    def files(folder: Path) -> list[str]:
+        return sorted(p.relative_to(folder).as_posix() for r in roots for p in (folder / r).rglob("*")
+                      if p.is_file() and not p.name.startswith("."))
+
+    expected = files(ref)
+    assert any(f.startswith("models/behavior_clf/") for f in expected) and any(f.endswith(".png") for f in expected)
+    for name, folder in folders.items():
+        assert files(folder) == expected, name
+        for rel in expected:
+            if rel.endswith((".npz", ".parquet", ".csv", ".png")) or rel.endswith("metrics.json"):
+                _same_file(ref / rel, folder / rel)
