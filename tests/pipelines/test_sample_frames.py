@@ -159,3 +159,32 @@ def test_kedro_session_on_demo_layout(tmp_path):
     assert sorted(runs["sequence"]) == ["s0", "s1", "s2"] and set(runs["n_frames"]) == {n}
     assert len(ds.get_frame_paths("uniform")) == 3 * n
     shutil.rmtree(ds.folder)
+
+
+def test_params_override_with_a_partial_local_block(tmp_path):
+    """`kedro run --pipelines sample_frames --params sample_frames.method=kmeans` with a partial conf/local block."""
+    from kedro.framework.session import KedroSession
+    from kedro.framework.startup import bootstrap_project
+
+    ds = _make(tmp_path / "session")
+    conf = _conf_params()
+    report = index_media_node(conf["media_ingest"], str(ds.folder))
+    (ds.get_root("media") / "index_report.json").write_text(json.dumps(report))
+    conf_dir = tmp_path / "conf"
+    shutil.copytree(CONF, conf_dir / "base")
+    (conf_dir / "local").mkdir()
+    (conf_dir / "local" / "parameters_sample_frames.yml").write_text("sample_frames:\n  parallel_workers: 1\n")
+    bootstrap_project(PROJECT_DIR)
+    params = {"dataset_dir": str(ds.folder), "sample_frames": {"method": "kmeans"}}
+    with KedroSession.create(project_path=PROJECT_DIR, conf_source=str(conf_dir), runtime_params=params) as session:
+        session.run(pipeline_names=["sample_frames"])
+    n = conf["sample_frames"]["n_frames"]  # from conf/base: the local block does not repeat it
+    runs = ds.list_frame_runs()
+    assert set(runs["method"]) == {"kmeans"} and set(runs["n_frames"]) == {n}
+    assert sorted(runs["sequence"]) == ["s0", "s1", "s2"]
+    # every other key kept its conf/base value: the run id is the facade's for the same arguments
+    base = dict(conf["sample_frames"], method="kmeans", parallel_workers=1)
+    kwargs = {k: v for k, v in base.items() if k not in ("fail_on_error", "n_frames", "method", "overwrite")}
+    other = _make(tmp_path / "facade")
+    other.index_media(**conf["media_ingest"])
+    assert other.extract_frames(n, "kmeans", **kwargs) == runs["run_id"].iloc[0]
