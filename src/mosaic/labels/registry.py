@@ -12,6 +12,7 @@ from importlib import import_module
 from typing import Any
 
 from mosaic.core.errors import ConfigError
+from mosaic.core.params import Param
 
 from .io import LabelSet
 
@@ -21,6 +22,13 @@ _REGISTRY: dict[tuple[str, str], str] = {
     ("boris_project", ANY_KIND): "mosaic.labels.converters.boris_project:convert",
     ("calms21_npy", ANY_KIND): "mosaic.labels.converters.calms21:convert",
     ("calms21_json", ANY_KIND): "mosaic.labels.converters.calms21:convert",
+}
+
+
+#: parameters every label conversion accepts besides its converter's own
+COMMON_PARAMETERS: dict[str, Param] = {
+    "on_issue": Param("warn", "`'warn'`: problems are logged and listed in `labels/<kind>/conversion_report.json`; "
+                              "`'error'`: raise and write nothing."),
 }
 
 
@@ -65,3 +73,12 @@ def get_label_converter(source_format: str, kind: str) -> Callable:
         return target
     module, _, func = target.partition(":")
     return getattr(import_module(module), func)
+
+
+def label_converter_parameters(source_format: str, kind: str = ANY_KIND) -> dict[str, Param]:
+    """The parameter specification of a label converter: its module's ``PARAMETERS`` plus :data:`COMMON_PARAMETERS`."""
+    import sys
+
+    func = get_label_converter(source_format, kind)
+    module = sys.modules.get(getattr(func, "__module__", "") or "")
+    return {**dict(getattr(module, "PARAMETERS", None) or {}), **COMMON_PARAMETERS}

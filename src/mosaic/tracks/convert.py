@@ -35,15 +35,14 @@ from mosaic.core.safe_names import path_in_root, sequence_key, to_safe_name
 from .converters import MULTI_SEQUENCE_FORMATS, PER_INDIVIDUAL_FORMATS, REGISTRY, get_converter
 from .io import read_tracks, read_tracks_meta, write_tracks
 from .schema import TREX_V1, validate_trex_v1
-from .table import TrackTable
+from .table import PARAM_SOURCES_KEY, TrackTable
 
 log = logging.getLogger(__name__)
 
 REPORT_NAME = "conversion_report.json"
 ON_ERROR = ("raise", "skip")
 #: extra (undeclared) columns written to tracks/index.csv
-TRACKS_INDEX_EXTRA = ("cm_per_pixel", "frame_min", "frame_max", "keypoint_names", "individual_names", "source_files",
-                      "fps_source", "cm_per_pixel_source")
+TRACKS_INDEX_EXTRA = ("cm_per_pixel", "fps_source", "cm_per_pixel_source", "frame_min", "frame_max", "keypoint_names", "individual_names", "source_files")
 
 
 @dataclass
@@ -132,7 +131,10 @@ def effective_params_with_origin(
     ``files`` (``source``), then of the ``recording`` (``recording``) —, top-level scalar
     ``params`` (apply to every format; ``params``), the block ``params[<src_format>]``
     (``params['dlc']`` also applies to ``dlc_csv``/``dlc_h5``; ``params:<format>``), then
-    ``group_from``. Values found in a source file still win over all of these (see each converter).
+    ``group_from``. Values found in a source file still win over all of these (see
+    :func:`~mosaic.tracks.table.resolve_number`). Dataset-meta values that no later layer
+    replaced are marked under ``out['_param_sources']`` so converters record them as
+    ``'dataset'``; ``origin`` names the layer of every value.
     """
     from mosaic.core.sources import recording_params, source_params
 
@@ -165,6 +167,9 @@ def effective_params_with_origin(
             put(block, f"params:{name}")
     if group_from is not None:
         out["group_from"] = group_from
+    defaults = {k: "dataset" for k, o in origin.items() if o == "dataset"}  # ranked below the file's values
+    if defaults:
+        out[PARAM_SOURCES_KEY] = defaults
     return out, origin
 
 
@@ -185,11 +190,11 @@ def index_row(ds: DatasetCore, path: Path, meta: Mapping[str, Any]) -> dict[str,
         "group": g, "sequence": s, "group_safe": to_safe_name(g), "sequence_safe": to_safe_name(s),
         "abs_path": ds.relative_path(path), "schema": meta.get("schema", TREX_V1), "src_format": meta.get("src_format", ""),
         "n_rows": meta.get("n_rows"), "n_frames": meta.get("n_frames"), "n_ids": meta.get("n_ids"), "fps": meta.get("fps"),
-        "cm_per_pixel": meta.get("cm_per_pixel"), "frame_min": meta.get("frame_min"), "frame_max": meta.get("frame_max"),
+        "cm_per_pixel": meta.get("cm_per_pixel"), "fps_source": meta.get("fps_source"),
+        "cm_per_pixel_source": meta.get("cm_per_pixel_source"), "frame_min": meta.get("frame_min"), "frame_max": meta.get("frame_max"),
         "keypoint_names": json.dumps(list(meta.get("keypoint_names") or [])),
         "individual_names": json.dumps(meta.get("individual_names") or {}, sort_keys=True, default=str),
         "source_files": json.dumps(list(meta.get("source_files") or [])),
-        "fps_source": meta.get("fps_source"), "cm_per_pixel_source": meta.get("cm_per_pixel_source"),
     }
 
 
@@ -297,6 +302,7 @@ class ConversionBatch:
         self.converted: list[str] = []
         self.skipped: list[str] = []
         self.failures: dict[str, str] = {}
+        self.conflicts: dict[str, list[dict[str, Any]]] = {}
         self._pending: dict[str, TrackTable] = {}
         from mosaic.core.sources import read_sources
 
@@ -351,9 +357,9 @@ class ConversionBatch:
             raise TrackFormatError("conversion failed", path=", ".join(map(str, paths)), group=group or None, sequence=sequence or None,
                                    found=f"{type(exc).__name__}: {exc}") from exc
         out = [_finalize(t, job, job.src_format) for t in tables]
-        for t in out:  # "params" (the converter's word) becomes the layer the value came from
+        for t in out:  # a "params" value that came from the dataset's sources.yml says which block gave it
             for key in ("fps", "cm_per_pixel"):
-                if t.meta.get(f"{key}_source") == "params" and key in origin:
+                if t.meta.get(f"{key}_source") == "params" and origin.get(key) in ("source", "recording"):
                     t.meta[f"{key}_source"] = origin[key]
         return out
 
@@ -440,6 +446,8 @@ class ConversionBatch:
             return None
         self.rows[key] = index_row(self.ds, output_path(self.ds, group, sequence), table.meta)
         self.converted.append(key)
+        if table.meta.get("calibration_conflicts"):
+            self.conflicts[key] = list(table.meta["calibration_conflicts"])
         return table
 
     def write(self, key: str, table: TrackTable | None) -> Path | None:
@@ -473,6 +481,33 @@ class ConversionBatch:
             self.write(key, parts[key]())
         return self.finish(write_report=write_report)
 
+    def _labels_past_end(self) -> list[dict[str, Any]]:
+        """Labels converted earlier that run past the end of the tracks written now (warned once)."""
+        from mosaic.labels.lengths import labels_past_tracks_end  # labels read tracks lengths, not the reverse
+
+        lengths = {(str(r["group"]), str(r["sequence"])): int(r["frame_max"]) + 1
+                   for k, r in self.rows.items() if k in self.converted and r.get("frame_max") is not None}
+        found = labels_past_tracks_end(self.ds, lengths)
+        if found:
+            shown = "; ".join(i["message"].split(";")[0] + f" ({i['group']}/{i['sequence']})" for i in found[:3])
+            msg = f"{len(found)} label file(s) run past the end of their tracks: {shown}; see the conversion report"
+            log.warning(msg)
+            warnings.warn(msg, stacklevel=4)
+        return found
+
+    def _warn_conflicts(self) -> None:
+        """One warning per kind of disagreement between value sources in this run."""
+        kinds: dict[tuple, list[str]] = {}
+        for key, items in self.conflicts.items():
+            for c in items:
+                kinds.setdefault((c["name"], c["used_source"], c["used"], c["other_source"], c["other"]), []).append(key)
+        for (name, src, used, other_src, other), keys in sorted(kinds.items(), key=lambda kv: str(kv[0])):
+            shown = ", ".join(keys[:3]) + (f" and {len(keys) - 3} more" if len(keys) > 3 else "")
+            msg = (f"{name}: used {used:g} from the {src} over {other:g} from the {other_src} "
+                   f"for {len(keys)} recording(s) ({shown}); tracks/index.csv records the source ({name}_source)")
+            log.warning(msg)
+            warnings.warn(msg, stacklevel=4)
+
     def finish(self, write_report: bool = True) -> dict[str, Any]:
         """Update ``tracks/index.csv``, write the report, then raise/warn about failures."""
         if self.rows:
@@ -482,6 +517,8 @@ class ConversionBatch:
             "converted": sorted(self.converted),
             "skipped": sorted(self.skipped),
             "failed": dict(sorted(self.failures.items())),
+            "calibration_conflicts": dict(sorted(self.conflicts.items())),
+            "labels_past_end": self._labels_past_end(),
             "overwrite": self.overwrite,
             "params": self.params,
         }
@@ -489,6 +526,7 @@ class ConversionBatch:
         if write_report:
             atomic_write_json(report_path, report)
         report["report_path"] = str(report_path)
+        self._warn_conflicts()
         if self.failures:
             if self.on_error == "raise":
                 raise BatchError("some tracking files failed to convert", self.failures, path=report_path if write_report else None)

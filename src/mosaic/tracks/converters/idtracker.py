@@ -16,8 +16,11 @@ from typing import Any
 import numpy as np
 
 from mosaic.core.errors import ConfigError, TrackFormatError
+from mosaic.core.params import Param
 
-from ..table import TrackTable, base_meta, build_table, resolve_number
+from ..table import CALIBRATION_PARAMETERS, TrackTable, base_meta, build_table, calibration
+
+PARAMETERS: dict[str, Param] = dict(CALIBRATION_PARAMETERS)
 
 
 def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, sequence: str) -> list[TrackTable]:
@@ -42,7 +45,8 @@ def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, seq
     if tr.ndim != 3 or tr.shape[2] != 2 or tr.shape[0] == 0:
         raise TrackFormatError("idtracker.ai trajectories have the wrong shape", expected="(frames > 0, animals, 2)", found=tr.shape, **ctx)
     T, n, _ = tr.shape
-    fps, fps_src = resolve_number("fps", info.get("frames_per_second"), params, path=path)
+    calib = calibration(params, path=path, fps_file=info.get("frames_per_second"))
+    fps = calib["fps"]
     extra: dict[str, np.ndarray] = {}
     for key, col in (("id_probabilities", "id_probability"), ("areas", "area")):
         if info.get(key) is None:
@@ -57,7 +61,7 @@ def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, seq
     df = build_table(frame, ids, flat[:, 0], flat[:, 1], group=group, sequence=sequence, fps=fps, extra=extra, sort=False)
     body = info.get("body_length")
     meta = base_meta(
-        "idtracker_npy", [path], fps=fps, fps_source=fps_src, cm_per_pixel=params.get("cm_per_pixel"), keypoint_names=[],
+        "idtracker_npy", [path], **calib, keypoint_names=[],
         individual_names={j: f"animal{j + 1}" for j in range(n)},
         body_length_px=None if body is None else float(np.asarray(body)),
         setup_points={k: np.asarray(v).tolist() for k, v in (info.get("setup_points") or {}).items()},
