@@ -29,7 +29,7 @@ import os
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from kedro.io.core import DatasetError, get_filepath_str
+from kedro.io.core import AbstractDataset, DatasetError, get_filepath_str
 from kedro_datasets.json import JSONDataset
 from kedro_datasets.matplotlib import MatplotlibDataset
 from kedro_datasets.pickle import PickleDataset
@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 
 LOCAL_PROTOCOLS = ("file", "local")
 
-__all__ = ["AtomicImageDataset", "AtomicJSONDataset", "AtomicMatplotlibDataset", "AtomicPickleDataset"]
+__all__ = ["AtomicImageDataset", "AtomicJSONDataset", "AtomicMatplotlibDataset", "AtomicPickleDataset", "FramePngDataset"]
 
 
 def _local_target(ds: Any, path: PurePosixPath) -> Path | None:
@@ -181,3 +181,41 @@ class AtomicMatplotlibDataset(MatplotlibDataset):
                 p.unlink(missing_ok=True)
             elif p.is_dir() and not any(p.iterdir()):
                 p.rmdir()
+
+
+class FramePngDataset(AbstractDataset):
+    """One sampled frame as a PNG, encoded and written by the media domain's own writer.
+
+    ``save`` takes a BGR (or grayscale) ``uint8`` array and calls
+    :func:`mosaic.media.store.write_frame_png` — the function ``Dataset.extract_frames`` uses —
+    so both doors write the same bytes (atomic rename; not fsync'd one by one: the recording's
+    ``run_info.json``, written last, marks it complete). ``load`` returns the BGR array. Use it as
+    the ``dataset`` of a ``partitions.PartitionedDataset`` with ``filename_suffix: .png``.
+    """
+
+    def __init__(self, filepath: str, metadata: dict[str, Any] | None = None) -> None:
+        self._filepath = PurePosixPath(filepath)
+        self.metadata = metadata
+
+    def load(self) -> Any:
+        import cv2
+
+        img = cv2.imread(str(self._filepath), cv2.IMREAD_UNCHANGED)
+        if img is None:
+            raise DatasetError(f"cannot read the PNG frame {self._filepath}")
+        return img
+
+    def save(self, data: Any) -> None:
+        import numpy as np
+
+        from mosaic.media.store import write_frame_png
+
+        if not isinstance(data, np.ndarray) or data.dtype != np.uint8:
+            raise DatasetError(f"FramePngDataset saves uint8 BGR/gray arrays, got {type(data).__name__}")
+        write_frame_png(Path(self._filepath), data)
+
+    def _exists(self) -> bool:
+        return Path(self._filepath).is_file()
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": str(self._filepath)}
