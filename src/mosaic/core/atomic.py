@@ -1,11 +1,22 @@
 """Atomic writes: a temporary file in the target folder, then ``os.replace``.
 
 An interrupted run leaves the old file or none, never half of one. Temporary names start
-with ``.`` and contain ``.tmp-`` so that no glob for outputs ever mistakes them for data.
+with ``.`` and contain ``.tmp-`` so that no glob for outputs ever mistakes them for data, and
+always fit in one file-name component (255 bytes) however long the target's name is.
+
+Every target is checked before anything is created (:func:`mosaic.core.paths.check_output_path`:
+no write through a link that leaves the dataset). The writer holds an advisory lock
+(``flock``) on its temporary file for as long as it writes, which is how
+:func:`sweep_temp_files` tells a live write from a dead one, even from another PID namespace.
+File-system faults (disk full, read-only, permission, name too long) become
+:class:`~mosaic.core.errors.StorageError` naming the file.
 """
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
+import hashlib
 import json
 import os
 import secrets
@@ -13,13 +24,32 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from .errors import StorageError
+from .paths import check_output_path
+
 TMP_MARKER = ".tmp-"
+#: longest file-name component on the file systems mosaic writes to (bytes)
+NAME_MAX = 255
+#: errors raised inside a write block that are about the output, not about its inputs
+_WRITE_FAULTS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG, errno.ENAMETOOLONG})
+
+
+def _fit_name(name: str, budget: int) -> str:
+    """``name`` cut to ``budget`` UTF-8 bytes (never mid-character), plus a hash when cut."""
+    raw = name.encode("utf-8")
+    if len(raw) <= budget:
+        return name
+    digest = hashlib.blake2b(raw, digest_size=4).hexdigest()
+    head = raw[: budget - len(digest) - 1].decode("utf-8", errors="ignore")
+    return f"{head}~{digest}"
 
 
 def temp_path_for(path: str | os.PathLike) -> Path:
-    """Return a unique hidden temporary path beside ``path``."""
+    """Return a unique hidden temporary path beside ``path`` (its name fits in 255 bytes)."""
     path = Path(path)
-    return path.with_name(f".{path.name}{TMP_MARKER}{os.getpid()}-{secrets.token_hex(4)}")
+    suffix = f"{TMP_MARKER}{os.getpid()}-{secrets.token_hex(4)}"
+    budget = NAME_MAX - 1 - len(suffix.encode("utf-8"))
+    return path.with_name(f".{_fit_name(path.name, budget)}{suffix}")
 
 
 def is_temp_file(path: str | os.PathLike) -> bool:
@@ -47,28 +77,68 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _sweep_one(path: Path, dry_run: bool) -> bool:
+    """Remove one temporary file if no writer holds its lock (removed *while* holding it); True when (to be) removed.
+
+    Holding the lock while unlinking closes the race with a writer that has just created the
+    file: the writer takes the lock after creating it and then checks that its file is still
+    in place (see :func:`_create_locked_temp`).
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return False
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # held by a live writer (any process, any PID namespace), or unlockable
+            return False
+        pid = _writer_pid(path)
+        if pid is not None and (pid == os.getpid() or _pid_alive(pid)):
+            return False  # a writer of this machine that predates the lock, still running
+        if not dry_run:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        return True
+    finally:
+        os.close(fd)
+
+
 def sweep_temp_files(folder: str | os.PathLike, dry_run: bool = False) -> list[Path]:
     """Delete temporary files left under ``folder`` by writes that were killed.
 
-    A temporary file is removed only when the process named in it no longer runs, so an
-    in-flight write of a concurrent run on this machine is never touched (on a filesystem
-    shared between machines, run it where no other machine is writing). Returns the files
-    removed (or that would be, with ``dry_run``).
+    A writer holds an advisory lock on its temporary file while it writes; a file whose lock
+    is held is never touched, whichever process, container or PID namespace holds it. A file
+    whose lock is free is still kept when it names this process or a process alive here
+    (a writer that does not lock). On a network file system without ``flock`` support, run
+    it where no other machine is writing. Returns the files removed (or that would be, with
+    ``dry_run``).
     """
     found = []
     for p in sorted(Path(folder).rglob(f".*{TMP_MARKER}*")):
-        if not p.is_file() or not is_temp_file(p):
+        if p.is_symlink() or not p.is_file() or not is_temp_file(p):
             continue
-        pid = _writer_pid(p)
-        if pid is not None and pid != os.getpid() and _pid_alive(pid):
-            continue
-        if pid == os.getpid():
-            continue
-        found.append(p)
-        if not dry_run:
-            with contextlib.suppress(FileNotFoundError):
-                p.unlink()
+        if _sweep_one(p, dry_run):
+            found.append(p)
     return found
+
+
+def storage_error(exc: OSError, path: str | os.PathLike, action: str = "write") -> StorageError:
+    """A :class:`StorageError` naming ``path`` and the fault behind ``exc`` (e.g. ``ENOSPC``)."""
+    code = errno.errorcode.get(exc.errno or 0, "")
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    hints = {
+        errno.ENOSPC: "free disk space (or write the dataset elsewhere) and run again",
+        errno.EDQUOT: "free disk space within your quota and run again",
+        errno.EROFS: "the dataset is on a read-only file system: copy it somewhere writable",
+        errno.EACCES: "check the file's and its folder's owner and permissions",
+        errno.EPERM: "check the file's and its folder's owner and permissions",
+        errno.ENAMETOOLONG: "use shorter group/sequence names",
+    }
+    err = StorageError(f"cannot {action} file: {reason}", path=path, found=f"{code or 'OSError'} ({reason})",
+                       hint=hints.get(exc.errno or 0))
+    err.errno = exc.errno
+    return err
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -80,6 +150,21 @@ def _fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
+def _create_locked_temp(path: Path) -> tuple[Path, int]:
+    """Create a fresh temporary file beside ``path`` and hold its writer lock; return (tmp, fd)."""
+    for _ in range(8):
+        tmp = temp_path_for(path)
+        fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            if os.stat(tmp, follow_symlinks=False).st_ino == os.fstat(fd).st_ino:
+                return tmp, fd
+        except FileNotFoundError:
+            pass
+        os.close(fd)  # a sweep removed it between creation and lock: take another name
+    raise StorageError("cannot create a temporary file that stays in place", path=path)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, durable: bool = True) -> Iterator[Path]:
     """Yield a temporary path; on success it replaces ``path`` atomically.
@@ -88,25 +173,47 @@ def atomic_path(path: str | os.PathLike, durable: bool = True) -> Iterator[Path]
     is removed and ``path`` is untouched. ``durable=False`` skips the fsyncs (the rename
     stays atomic) for many small files whose completeness a later, durable marker file
     records (e.g. PNG frames before their ``run_info.json``).
+
+    Raises
+    ------
+    UnsafePathError
+        ``path`` resolves outside the dataset root it is written under (nothing is created).
+    StorageError
+        The file system refused the write (disk full, read-only, permission, name too long).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_path_for(path)
+    check_output_path(path)
     try:
-        yield tmp
-        if durable:
-            with contextlib.suppress(OSError):
-                fd = os.open(tmp, os.O_RDONLY)
-                try:
-                    os.fsync(fd)
-                finally:
-                    os.close(fd)
-        os.replace(tmp, path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp, fd = _create_locked_temp(path)
+    except OSError as exc:
+        if isinstance(exc, StorageError):
+            raise
+        raise storage_error(exc, path) from exc
+    try:
+        try:
+            yield tmp
+        except OSError as exc:
+            if isinstance(exc, StorageError) or exc.errno not in _WRITE_FAULTS:
+                raise
+            raise storage_error(exc, path) from exc
+        try:
+            if durable:
+                with contextlib.suppress(OSError):
+                    rfd = os.open(tmp, os.O_RDONLY)
+                    try:
+                        os.fsync(rfd)
+                    finally:
+                        os.close(rfd)
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise storage_error(exc, path) from exc
         if durable:
             _fsync_dir(path.parent)
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+        os.close(fd)
 
 
 @contextlib.contextmanager

@@ -119,3 +119,15 @@ class BatchError(MosaicError):
         self.failures = dict(failures)
         listing = "; ".join(f"{k}: {v}" for k, v in self.failures.items())
         super().__init__(f"{problem} ({len(self.failures)} failed: {listing})", **kwargs)
+
+
+class UnsafePathError(InvalidNameError):
+    """An output path would leave its root (``..``, an absolute part, or a symbolic link pointing out)."""
+
+
+class StorageError(MosaicError, OSError):
+    """The file system refused a read or write (disk full, read-only, permission, name too long...)."""
+
+
+class ResourceLimitError(MosaicError):
+    """An input declares more data than it holds or than mosaic will allocate (a size bomb)."""
