@@ -6,6 +6,7 @@ nothing about tracks, labels or features beyond where their roots are and which
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
 from dataclasses import asdict, dataclass, field, fields
@@ -17,6 +18,8 @@ import yaml
 
 from .atomic import atomic_write_text
 from .errors import ConfigError, ManifestError, RootNotSetError
+from .limits import MAX_MANIFEST_BYTES, check_file_size
+from .paths import check_regular_file
 from .indexes import OWN_INDEXES, TRACKS_INDEX, index_header, index_lock, is_path_column, read_index, write_index
 from .safe_names import KEY_SEPARATOR
 
@@ -44,6 +47,22 @@ def parse_duration(value: str | int | float | None) -> float | None:
     if td.total_seconds() <= 0:
         raise ValueError(f"duration must be positive, got {value}")
     return td.total_seconds()
+
+
+class _ManifestLoader(yaml.SafeLoader):
+    """YAML's safe loader without anchors and aliases: a manifest needs none, and an alias
+    bomb (each alias doubling the document) would otherwise expand to gigabytes."""
+
+    def compose_node(self, parent, index):  # noqa: D102 - PyYAML hook
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed in a dataset manifest",
+                                              event.start_mark)
+        event = self.peek_event()
+        if getattr(event, "anchor", None):
+            raise yaml.composer.ComposerError(None, None, "anchors (&name) are not allowed in a dataset manifest",
+                                              event.start_mark)
+        return super().compose_node(parent, index)
 
 
 class _instance_or_class_method:
@@ -176,11 +195,16 @@ class DatasetCore:
         path = self.manifest_path
         if not path.exists():
             raise ManifestError("manifest not found", path=path)
+        check_regular_file(path, ManifestError)
+        check_file_size(path, MAX_MANIFEST_BYTES, "manifest", ManifestError)
         try:
             text = path.read_text(encoding="utf-8")
-            data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-        except (json.JSONDecodeError, yaml.YAMLError, UnicodeDecodeError) as exc:
+            data = json.loads(text) if path.suffix.lower() == ".json" else yaml.load(text, Loader=_ManifestLoader)  # noqa: S506
+        except (json.JSONDecodeError, yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:
             raise ManifestError("manifest is not valid YAML/JSON", path=path, found=str(exc).splitlines()[0]) from exc
+        except OSError as exc:
+            raise ManifestError(f"cannot read manifest: {exc.strerror or exc}", path=path,
+                                found=f"{errno.errorcode.get(exc.errno or 0, 'OSError')} ({exc.strerror or exc})") from exc
         if data is None:
             data = {}
         if not isinstance(data, dict):

@@ -25,7 +25,8 @@ import pandas as pd
 
 from .atomic import atomic_write_text, storage_error
 from .errors import IndexFileError
-from .paths import check_output_path
+from .limits import check_file_size, max_index_bytes
+from .paths import check_output_path, check_regular_file
 
 NAME_COLUMNS = ("group", "sequence", "group_safe", "sequence_safe")
 
@@ -128,6 +129,8 @@ def read_index(path: str | os.PathLike, schema: IndexSchema | None = None, missi
             hint="run the step that builds it (e.g. index/convert) or check the dataset roots",
         )
     text_cols = schema.text_columns if schema else NAME_COLUMNS + ("abs_path",)
+    check_regular_file(path, IndexFileError)
+    check_file_size(path, max_index_bytes(), "index", IndexFileError)
     try:
         with open(path, "rb") as fh:
             raw = fh.read()

@@ -202,3 +202,45 @@ def walk_files_nofollow(folder: str | os.PathLike) -> list[Path]:
             else:
                 out.append(Path(entry.path))
     return out
+
+
+def check_regular_file(path: str | os.PathLike, error: type | None = None, **context) -> Path:
+    """Prove ``path`` is a readable regular file before a reader opens it; return it.
+
+    A FIFO, device, socket or folder where a file is expected is refused at once (opening a
+    FIFO to read would block forever); so is a file the process may not read. The probe opens
+    with ``O_NONBLOCK`` and never reads.
+
+    Parameters
+    ----------
+    path
+        The file a reader is about to open.
+    error
+        The :class:`~mosaic.core.errors.MosaicError` subclass to raise (default
+        :class:`~mosaic.core.errors.StorageError`); ``context`` (``group``, ``sequence``,
+        ``hint``) is passed on.
+    """
+    from .errors import MosaicError, StorageError
+
+    cls = error or StorageError
+    path = Path(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        raise cls("file not found", path=path, **context) from None
+    except OSError as exc:
+        import errno as _errno
+
+        code = _errno.errorcode.get(exc.errno or 0, "OSError")
+        raise cls(f"cannot open file: {exc.strerror or exc}", path=path, found=f"{code} ({exc.strerror or exc})",
+                  **context) from exc
+    try:
+        mode = os.fstat(fd).st_mode
+    finally:
+        os.close(fd)
+    if not stat.S_ISREG(mode):
+        kind = ("a FIFO" if stat.S_ISFIFO(mode) else "a folder" if stat.S_ISDIR(mode) else "a socket" if stat.S_ISSOCK(mode)
+                else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file")
+        raise cls("not a regular file", path=path, expected="a regular file", found=kind, **context)
+    assert issubclass(cls, MosaicError)
+    return path

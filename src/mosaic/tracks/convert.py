@@ -30,6 +30,7 @@ from mosaic.core.atomic import atomic_write_json
 from mosaic.core.dataset import DatasetCore
 from mosaic.core.errors import BatchError, ConfigError, MosaicError, SequenceNotFoundError, TrackFormatError
 from mosaic.core.indexes import TRACKS_INDEX, TRACKS_RAW_INDEX, read_index, upsert_index
+from mosaic.core.paths import check_regular_file
 from mosaic.core.safe_names import path_in_root, sequence_key, to_safe_name
 
 from .converters import MULTI_SEQUENCE_FORMATS, PER_INDIVIDUAL_FORMATS, REGISTRY, get_converter
@@ -306,6 +307,8 @@ class ConversionBatch:
         if missing:
             raise TrackFormatError("raw tracking file not found", path=missing[0], group=group or None, sequence=sequence or None,
                                    hint="re-run index_tracks_raw (the index lists a file that is gone)")
+        for p in paths:
+            check_regular_file(p, TrackFormatError, group=group or None, sequence=sequence or None)
         try:
             tables = conv(paths, self._params(job), group=group, sequence=sequence)
         except MosaicError:

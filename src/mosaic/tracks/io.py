@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 
 from mosaic.core.atomic import atomic_path
 from mosaic.core.errors import SchemaError, TrackFormatError
+from mosaic.core.paths import check_regular_file
 
 from .schema import TREX_V1, validate_trex_v1
 
@@ -117,7 +118,7 @@ def write_tracks(df: pd.DataFrame, path: str | os.PathLike, meta: dict[str, Any]
 
 def read_tracks_meta(path: str | os.PathLike) -> dict[str, Any]:
     """The mosaic metadata stored in a track file (fps, cm_per_pixel, keypoints, source...)."""
-    path = Path(path)
+    path = check_regular_file(path, TrackFormatError)
     try:
         md = pq.read_schema(path).metadata or {}
     except (OSError, pa.ArrowInvalid) as exc:
@@ -175,6 +176,7 @@ def read_track_arrays(path: str | os.PathLike, columns: list[str] | None = None)
     path = Path(path)
     if not path.exists():
         raise TrackFormatError("track file not found", path=path)
+    check_regular_file(path, TrackFormatError)
     try:
         pf = pq.ParquetFile(path)
     except (OSError, pa.ArrowInvalid) as exc:
@@ -217,6 +219,8 @@ def read_tracks(path: str | os.PathLike, columns: list[str] | None = None) -> pd
     TrackFormatError
         The file is missing, not parquet, or lacks a requested column.
     """
+    if os.path.exists(path):
+        check_regular_file(path, TrackFormatError)  # a FIFO would block the first open below
     if _has_pandas_index(path):  # written by pandas with its index stored as a column: let pandas rebuild it
         try:
             return pq.read_table(path, columns=columns).to_pandas()
