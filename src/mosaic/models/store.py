@@ -22,6 +22,7 @@ from mosaic.core.atomic import atomic_path, atomic_write_json
 from mosaic.core.dataset import DatasetCore
 from mosaic.core.errors import ModelError
 from mosaic.core.indexes import IndexSchema, read_index, upsert_index
+from mosaic.core.paths import check_regular_file
 from mosaic.core.safe_names import path_in_root, to_safe_name
 
 MODELS_INDEX = IndexSchema(
@@ -131,6 +132,7 @@ def load_run(ds: DatasetCore, model_run: Any) -> dict[str, Any]:
     for f in (MODEL_FILE, CONFIG_FILE, METRICS_FILE):
         if not (d / f).exists():
             raise ModelError("model run is incomplete", path=d / f, expected=f"{f} in the run folder", hint="retrain with overwrite=True")
+        check_regular_file(d / f, ModelError)
     return {
         "model": model,
         "run_id": rid,
