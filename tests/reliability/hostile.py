@@ -901,6 +901,10 @@ def all_cases() -> list[Case]:
         from tests.reliability import hostile_more  # noqa: F401 - registers label/media cases
     except ImportError:
         pass
+    try:
+        from tests.reliability import hostile_trust  # noqa: F401 - links, FIFOs, bombs, long names, faults, roots
+    except ImportError:
+        pass
     out = []
     for builder in CASE_BUILDERS.values():
         try:
