@@ -359,7 +359,15 @@ def _bomb_cases() -> list[Case]:
 
         return read_index(p, TRACKS_INDEX)
 
+    def demo_tracks(folder: Path) -> Path:
+        folder.mkdir(parents=True)
+        return sorted((folder.parents[2] / "tracks").glob("*.parquet"))[0]
+
+    def nn_huge_k(ds, p):
+        return ds.run_feature({"name": "nearest_neighbor", "params": {"k": 10**9}})
+
     return [
+        Case("trust_bomb", "nearest_neighbor_k_1e9", demo_tracks, nn_huge_k),
         Case("trust_bomb", "yaml_alias_bomb", alias_bomb, lambda ds, p: __import__("mosaic").Dataset.open(p.parent)),
         Case("trust_bomb", "label_npz_huge_shape", huge_shape, read_labels),
         Case("trust_bomb", "label_npz_zip_bomb", zip_bomb, read_labels),

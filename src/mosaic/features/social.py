@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from mosaic.core.errors import FeatureError
+from mosaic.core.limits import check_alloc
 
 from .base import Feature
 from .grid import Grid, derivative
@@ -81,6 +82,8 @@ class NearestNeighbor(Feature):
         Y = grid.dense(data["Y"].to_numpy(np.float64))
         n = grid.n
         kk = min(k, max(n - 1, 0))
+        check_alloc(float(grid.T) * n * k, 16, f"nearest_neighbor with k={k}", FeatureError,
+                    hint="k above the number of other individuals only adds empty columns")
         nn_idx = np.zeros((grid.T, n, k), dtype=np.int64)
         nn_d = np.full((grid.T, n, k), np.nan)
         eye = np.eye(n, dtype=bool)[None]
