@@ -427,8 +427,8 @@ class DatasetCore:
     def clean_temp_files(self, dry_run: bool = False) -> list[Path]:
         """Remove temporary files that killed writes left under the dataset's roots.
 
-        Only files whose writing process is gone are removed (see
-        :func:`mosaic.core.atomic.sweep_temp_files`); returns them.
+        Only files no live writer holds (its lock is free; see
+        :func:`mosaic.core.atomic.sweep_temp_files`) are removed; returns them.
         """
         from .atomic import sweep_temp_files
 
