@@ -24,7 +24,7 @@ Usage::
     python benchmarks/soak.py --kills 100     # scale every stage's share
     python benchmarks/soak.py --quick         # ~12 kills
     python benchmarks/soak.py --kedro         # also kill `kedro run --pipelines convert|label|featurize|sample_frames|train`
-    python benchmarks/soak.py --stages train_kmeans_resume --kills 20   # clustering run (B11 regression; not in the default set)
+    python benchmarks/soak.py --stages train_kmeans_resume --kills 20   # clustering run killed before its predictions (not in the default set)
 """
 from __future__ import annotations
 

@@ -22,11 +22,21 @@ def realdata() -> Path:
 
 
 def realdata_file(realdata: Path, *parts: str) -> Path:
-    """A file under ``realdata``; skip with the reason when it is missing."""
+    """A file under ``realdata``; a missing file fails the test (the folder itself is present)."""
     p = realdata.joinpath(*parts)
     if not p.exists():
-        pytest.skip(f"real sample file missing: {p}")
+        pytest.fail(f"real sample file missing: {p}")
     return p
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A real-data test may skip only when the real-data folder is absent: any other skip fails."""
+    outcome = yield
+    rep = outcome.get_result()
+    if rep.skipped and "realdata" in getattr(item, "fixturenames", ()) and REALDATA_DIR.is_dir():
+        rep.outcome = "failed"
+        rep.longrepr = f"real-data test skipped although {REALDATA_DIR} exists: {rep.longrepr}"
 
 
 @pytest.fixture

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # end-to-end: the fast suite is `pytest -m "not slow"`
+
 PROJECT = Path(__file__).resolve().parents[1]
 KEY_PAGES = (
     "index.html",
@@ -28,8 +30,7 @@ KEY_PAGES = (
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
     for mod in ("mkdocs", "mkdocstrings", "mkdocstrings_handlers.python"):
-        if importlib.util.find_spec(mod) is None:
-            pytest.skip(f"{mod} is not installed (pip install -e '.[test]' installs mkdocs and mkdocstrings-python)")
+        assert importlib.util.find_spec(mod) is not None, f"{mod} is not installed (pip install -e '.[test]')"
     out = tmp_path_factory.mktemp("site")
     proc = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(PROJECT / "mkdocs.yml"), "-d", str(out)],
@@ -83,15 +84,21 @@ def _python_blocks(page: str) -> list[str]:
     return re.findall(r"```python\n(.*?)```", (PROJECT / "docs" / page).read_text(encoding="utf-8"), flags=re.S)
 
 
-def test_extending_examples_run(tmp_path):
-    """The converter and feature written on the Extending page work as shown."""
+def read_labels_index_kim(ds) -> bool:
+    from mosaic.labels import read_labels_index
+
+    return read_labels_index(ds, "behavior")["annotator"].tolist() == ["kim"]
+
+
+def test_extending_examples_run(tmp_path, monkeypatch):
+    """The converters and features written on the Extending page work as shown."""
     import numpy as np
 
     from mosaic import Dataset
     from mosaic.features.registry import unregister_feature
     from mosaic.tracks.converters import REGISTRY, register_converter
 
-    converter_src, register_src, feature_src, run_src = _python_blocks("extending.md")
+    converter_src, register_src, labels_src, feature_src, run_src, protocol_src = _python_blocks("extending.md")
     ns: dict = {}
     try:
         exec(compile(converter_src, "extending.md:converter", "exec"), ns)
@@ -111,6 +118,21 @@ def test_extending_examples_run(tmp_path):
         out = ds.load_feature("distance_to_centre", run_id=ns["result"].run_id)
         expected = np.hypot(tracks["X"] - 300.0, tracks["Y"] - 240.0)
         assert np.allclose(out.sort_values(["frame", "id"])["distance_to_centre"].to_numpy(), expected.to_numpy())
+        # the feature-protocol object (not a Feature subclass)
+        exec(compile(protocol_src, "extending.md:protocol", "exec"), ns)
+        dx = ds.load_feature("mean_x")
+        assert np.allclose(dx.sort_values(["frame", "id"])["dx"].to_numpy(), (tracks["X"] - tracks["X"].mean()).to_numpy())
+        # the one-off label converter writes string arrays, which load (and extra keys are kept)
+        monkeypatch.chdir(tmp_path)
+        (tmp_path / "my_bouts.csv").write_text("group,sequence,animal,behaviour,start,stop\ng1,trial1,0,rest,0,5\n"
+                                               "g1,trial1,1,walk,2,4\n")
+        exec(compile(labels_src, "extending.md:labels", "exec"), ns)
+        lab = ds.load_labels("g1", "trial1")
+        assert lab["label_names"].tolist() == ["rest", "walk"] and str(lab["annotator"]) == "kim"
+        assert sorted(zip(lab["frames"].tolist(), lab["individual_ids"][:, 0].tolist())) == sorted([(f, 0) for f in range(5)] + [(2, 1), (3, 1)])
+        assert ds.get_labels_table("g1", "trial1", individual_id=1)["label_name"].tolist() == ["walk", "walk"]
+        assert read_labels_index_kim(ds)
     finally:
         unregister_feature("distance_to_centre")
+        ns.clear()
         REGISTRY._entries.pop("mylab_npy", None)

@@ -9,7 +9,7 @@ import pytest
 PROJECT = Path(__file__).resolve().parents[1]
 TOUR = PROJECT / "notebooks" / "tour.ipynb"
 
-# what the tour calls on mosaic.Dataset; the test skips (naming the gap) until every one exists
+# what the tour calls on mosaic.Dataset; the test fails naming any that is missing
 TOUR_METHODS = (
     "from_catalog", "index_tracks_raw", "convert_all_tracks", "list_pairs", "load_tracks", "convert_all_labels",
     "load_labels", "get_label_map", "run_feature", "load_feature", "index_media", "extract_frames",
@@ -30,17 +30,12 @@ def test_tour_is_stored_without_outputs():
 @pytest.mark.slow
 def test_tour_runs_top_to_bottom(tmp_path, monkeypatch):
     for mod in ("nbclient", "nbformat", "ipykernel"):
-        if importlib.util.find_spec(mod) is None:
-            pytest.skip(f"{mod} is not installed (pip install -e '.[test]')")
+        assert importlib.util.find_spec(mod) is not None, f"{mod} is not installed (pip install -e '.[test]')"
     from mosaic import Dataset
+    from mosaic.demo import make_demo_dataset
 
     missing = [m for m in TOUR_METHODS if not hasattr(Dataset, m)]
-    if missing:
-        pytest.skip(f"mosaic.Dataset lacks methods the tour uses: {missing}")
-    try:
-        from mosaic.demo import make_demo_dataset
-    except ImportError as exc:  # pragma: no cover - the simulator ships with mosaic
-        pytest.skip(f"mosaic.demo is not importable: {exc}")
+    assert not missing, f"mosaic.Dataset lacks methods the tour uses: {missing}"
     import nbformat
     from nbclient import NotebookClient
 

@@ -1,7 +1,6 @@
 """kedro-viz: the static export (`kedro viz build`) shows every pipeline's nodes, the catalog's datasets and layers."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -11,6 +10,8 @@ import warnings
 from pathlib import Path
 
 import pytest
+
+pytestmark = pytest.mark.slow  # end-to-end: the fast suite is `pytest -m "not slow"`
 
 PROJECT = Path(__file__).resolve().parents[1]
 #: the left-to-right order of the graph (Kedro's data layers; the issue lists all but model_output)
@@ -50,8 +51,6 @@ def project_model(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def viz(project_model, tmp_path_factory):
-    if importlib.util.find_spec("kedro_viz") is None:
-        pytest.skip("kedro-viz is not installed")
     proj = _copy_project(tmp_path_factory.mktemp("viz") / "project")
     env = dict(os.environ, KEDRO_DISABLE_TELEMETRY="1", DO_NOT_TRACK="1", MOSAIC_DATASET=str(project_model["dataset_dir"]))
     proc = subprocess.run([sys.executable, "-m", "kedro", "viz", "build"], cwd=proj, env=env,

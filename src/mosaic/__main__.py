@@ -37,7 +37,8 @@ def inventory_command(argv: list[str]) -> int:
     from mosaic.core.dataset import DatasetCore
     from mosaic.core.errors import MosaicError
     from mosaic.kedro_config import resolve_dataset_dir
-    from mosaic.reporting.inventory import format_inventory, inventory
+    from mosaic.reporting.inventory import inventory
+    from mosaic.reporting.inventory_text import format_inventory
 
     parser = argparse.ArgumentParser(prog="python -m mosaic inventory", description="Print what a mosaic dataset folder holds.")
     parser.add_argument("dataset_dir", nargs="?", default=None,

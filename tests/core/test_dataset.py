@@ -47,16 +47,76 @@ def test_roots_absolute_relative_and_errors(tmp_path):
     assert (tmp_path / "videos").is_dir()
     ds.set_root("frames", tmp_path / "d" / "out" / "frames")  # inside: stored relative
     assert ds.roots["frames"] == "out/frames"
-    assert ds.resolve_media_root() == tmp_path / "videos"
+    assert ds.resolve_media_root() == "media_raw"
+    assert ds.get_root(ds.resolve_media_root()) == tmp_path / "videos"
     ds.roots["media_raw"] = ""
     assert not ds.has_root("media_raw")
-    assert ds.resolve_media_root() == tmp_path / "d" / "media"
+    assert ds.resolve_media_root() == "media"
     with pytest.raises(RootNotSetError) as ei:
         ds.get_root("media_raw")
     assert isinstance(ei.value, KeyError)
     assert "media_raw" in str(ei.value) and "tracks" in str(ei.value)
-    with pytest.raises(ConfigError):
-        ds.set_root("nonsense", "x")
+    for bad in ("", "../up", "a/b", "1st", "x" * 65, None):
+        with pytest.raises(ConfigError):
+            ds.set_root(bad, "x")
+    ds.roots["media"] = ""
+    with pytest.raises(RootNotSetError, match="no media root"):
+        ds.resolve_media_root()
+
+
+def test_resolve_media_root_falls_back_for_manifests_without_media_raw(tmp_path):
+    folder = tmp_path / "old"
+    folder.mkdir()
+    (folder / "dataset.yaml").write_text("name: old\nroots:\n  media: videos\n  tracks: tracks\n")
+    ds = Dataset.open(folder)
+    assert ds.resolve_media_root() == "media"
+    assert ds.get_root(ds.resolve_media_root()) == folder / "videos"
+    assert ds.get_root("media_raw") == folder / "media_raw"  # the default folder still answers get_root
+    ds.save()  # the default root is not written into the manifest
+    assert yaml.safe_load((folder / "dataset.yaml").read_text())["roots"] == {"media": "videos", "tracks": "tracks"}
+    assert Dataset.open(folder).resolve_media_root() == "media"
+    ds.set_root("media_raw", "raw")
+    assert ds.resolve_media_root() == "media_raw"
+    ds.save()
+    assert Dataset.open(folder).resolve_media_root() == "media_raw"
+    assert Dataset.create(tmp_path / "new").resolve_media_root() == "media_raw"
+
+
+@pytest.mark.parametrize("fmt", ["yaml", "json"])
+def test_extra_roots_and_keys_round_trip_unchanged(tmp_path, fmt):
+    folder = tmp_path / fmt
+    folder.mkdir()
+    data = {"name": "lab", "version": "2", "owner": {"lab": "Smith", "grants": ["R01", "R21"]}, "notes": "pilot",
+            "roots": {"media_raw": "/data/raw", "tracks": "tracks", "annotations": "ann", "exports": "/share/out"},
+            "meta": {"fps_default": 25}}
+    p = folder / f"dataset.{fmt}"
+    p.write_text(json.dumps(data) if fmt == "json" else yaml.safe_dump(data, sort_keys=False))
+    ds = Dataset.open(folder)
+    assert ds.get_root("annotations") == folder / "ann"
+    assert ds.get_root("exports") == Path("/share/out")
+    ds.save()
+    back = json.loads(p.read_text()) if fmt == "json" else yaml.safe_load(p.read_text())
+    # every key as it was, in the file's order, and nothing added
+    assert back == data and list(back) == list(data) and list(back["roots"]) == list(data["roots"])
+    ds.dataset_type, ds.meta["fps_default"] = "continuous", 30
+    ds.segment_duration, ds.time_column = "1h", "t"
+    ds.save()
+    changed = json.loads(p.read_text()) if fmt == "json" else yaml.safe_load(p.read_text())
+    assert changed["meta"] == {"fps_default": 30} and changed["dataset_type"] == "continuous" and changed["owner"] == data["owner"]
+    assert list(changed)[:len(data)] == list(data)  # mosaic's changed fields come after the file's keys
+    ds = Dataset.open(folder)
+    ds.set_root("annotations", "labels_by_hand")
+    ds.set_root("qc-plots.v2", folder / "qc")
+    ds.save()
+    again = Dataset.open(folder)
+    assert again.roots["annotations"] == "labels_by_hand" and again.roots["qc-plots.v2"] == "qc"
+    assert (folder / "qc").is_dir() and again._extra["owner"] == data["owner"]
+    # the user's own roots are not mosaic's: their index files are never rewritten
+    (folder / "labels_by_hand").mkdir(exist_ok=True)
+    (folder / "labels_by_hand" / "index.csv").write_text("abs_path\n/elsewhere/a.csv\n")
+    assert all("labels_by_hand" not in str(p) for p in again.index_files())
+    again.make_portable()
+    assert (folder / "labels_by_hand" / "index.csv").read_text() == "abs_path\n/elsewhere/a.csv\n"
 
 
 def test_remap_longest_prefix_wins(tmp_path):
@@ -121,6 +181,9 @@ def test_sequence_catalog_and_queries(dataset):
         ["cohortA", "day1", "mouse1", "trial1"], ["cohortA", "day2", "mouse2", "trial1"], ["cohortB", "day1", "mouse1", "trial2"]]
     default = dataset.get_sequence_metadata()
     assert list(default.columns[-4:]) == ["level_0", "level_1", "level_2", "level_3"]
+    assert list(default.columns[:-4]) == list(TRACKS_INDEX.columns)  # the index columns too
+    assert default["abs_path"].tolist() == [f"tracks/{to_safe_name(g)}__{to_safe_name(s)}.parquet" for g, s in pairs]
+    assert default["group_safe"].tolist() == [to_safe_name(g) for g, _ in pairs] and default["n_rows"].tolist() == [1, 1, 1]
     with pytest.raises(ConfigError) as ei:
         dataset.get_sequence_metadata(level_names=["cohort", "day", "mouse"])
     assert "3 levels" in str(ei.value)
@@ -135,6 +198,18 @@ def test_sequence_catalog_and_queries(dataset):
     assert q(group_contains="zzz") == []
 
 
+def test_sequence_metadata_mixed_depth_names(dataset):
+    pairs = [("arena1", "fish1"), ("arena1__day2", "fish2__trial3"), ("arena2__day1", "fish1")]
+    _tracks_index(dataset, pairs)
+    meta = dataset.get_sequence_metadata()
+    assert meta[["group", "sequence"]].values.tolist() == [list(p) for p in pairs]
+    assert [c for c in meta.columns if c.startswith("level_")] == ["level_0", "level_1", "level_2", "level_3"]
+    assert meta[["level_0", "level_1", "level_2", "level_3"]].values.tolist() == [
+        ["arena1", "fish1", None, None], ["arena1", "day2", "fish2", "trial3"], ["arena2", "day1", "fish1", None]]
+    with pytest.raises(ConfigError, match="expected number of levels"):
+        dataset.get_sequence_metadata(level_names=["arena", "day", "fish"])
+
+
 def test_sequence_catalog_without_tracks_index_is_named(dataset):
     with pytest.raises(IndexFileError) as ei:
         dataset.list_groups()
@@ -146,8 +221,9 @@ def test_sequence_catalog_without_tracks_index_is_named(dataset):
     [
         ("name: [unclosed", "not valid YAML"),
         ("- a\n- b\n", "mapping"),
-        ("name: x\nbogus: 1\n", "unknown fields"),
-        ("roots: {tracks: t, videos: v}\n", "unknown roots"),
+        ("roots: {tracks: t, ../videos: v}\n", "not safe names"),
+        ("roots: {tracks: t, 1: v}\n", "not safe names"),
+        ("1: x\n", "keys must be strings"),
         ("dataset_type: weird\n", "dataset_type"),
         ("dataset_type: continuous\ntime_column: t\n", "segment_duration"),
         ("dataset_type: continuous\nsegment_duration: banana\ntime_column: t\n", "segment_duration"),
@@ -174,9 +250,11 @@ def test_missing_manifest_named(tmp_path):
         Dataset.open(tmp_path)
 
 
-def test_load_on_class_opens_and_on_instance_rereads(tmp_path):
+def test_open_on_class_and_load_on_instance_rereads(tmp_path):
     ds = Dataset.create(tmp_path / "l", name="first")
-    other = Dataset.load(tmp_path / "l")
+    with pytest.raises(TypeError, match=r"Dataset.open\(path\)"):
+        Dataset.load(tmp_path / "l")
+    other = Dataset.open(tmp_path / "l")
     assert isinstance(other, Dataset) and other.name == "first"
     other.name = "second"
     other.save()

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mosaic.core.errors import IndexFileError
+from mosaic.core.errors import IndexFileError, IndexNotFoundError, SequenceNotFoundError
 from mosaic.core.indexes import IndexSchema, read_index, upsert_index, write_index
 
 SCHEMA = IndexSchema(name="demo", columns=("group", "sequence", "abs_path", "n"), key=("group", "sequence"))
@@ -29,6 +29,24 @@ def test_missing_index_named(tmp_path):
         read_index(tmp_path / "index.csv", SCHEMA)
     assert "index.csv" in str(ei.value)
     assert read_index(tmp_path / "index.csv", SCHEMA, missing_ok=True).columns.tolist() == list(SCHEMA.columns)
+    assert isinstance(ei.value, IndexNotFoundError) and isinstance(ei.value, FileNotFoundError)
+
+
+def test_missing_raw_tracks_index_is_also_file_not_found(tmp_path):
+    from mosaic import Dataset
+
+    ds = Dataset.create(tmp_path / "d")
+    with pytest.raises(FileNotFoundError) as ei:  # what callers of the original API catch
+        ds.convert_all_tracks()
+    assert isinstance(ei.value, IndexFileError) and "tracks_raw" in str(ei.value) and "index.csv" in str(ei.value)
+    with pytest.raises(FileNotFoundError) as ei:  # nothing to load and no raw index to convert from
+        ds.load_tracks("g", "s")
+    assert isinstance(ei.value, SequenceNotFoundError) and "no raw-tracks index" in str(ei.value) and "tracks_raw" in str(ei.value)
+    p = tmp_path / "index.csv"
+    p.write_text("group,sequence\nfoo,bar\n")
+    with pytest.raises(IndexFileError) as ei:
+        read_index(p, SCHEMA)
+    assert not isinstance(ei.value, FileNotFoundError)  # a malformed index is not "not found"
 
 
 def test_malformed_index_named(tmp_path):

@@ -1,4 +1,4 @@
-"""B7: re-extracting frames with overwrite=True keeps the old outputs until the new ones are complete.
+"""Re-extracting frames with overwrite=True keeps the old outputs until the new ones are complete.
 
 A kill is simulated deterministically: writing the n-th PNG raises a ``BaseException`` that no
 library code catches (as a SIGKILL would stop everything there).

@@ -211,7 +211,7 @@ def test_calms21_deterministic():
 
 # ---------------------------------------------------------------------------------- video
 def test_video_frames_show_the_animals(sim, tmp_path):
-    cv2 = pytest.importorskip("cv2")
+    import cv2
     from mosaic.demo.video import BACKGROUND, PALETTE
 
     p = render_video(sim, tmp_path / "v.mp4")

@@ -9,7 +9,7 @@ from mosaic.features import load_feature, run_feature
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    demo_mod = pytest.importorskip("mosaic.demo")
+    import mosaic.demo as demo_mod
     from mosaic.tracks.convert import convert_all_tracks
     from mosaic.tracks.indexing import index_tracks_raw
 

@@ -28,8 +28,7 @@ def _frame(t: float, fps: float) -> int:
 
 def _real_files(realdata: Path) -> list[Path]:
     files = sorted(p for p in realdata.joinpath(*BORIS_DIR).glob("*") if p.suffix in (".tsv", ".csv"))
-    if not files:
-        pytest.skip("no BORIS exports in realdata")
+    assert files, f"no BORIS exports under {realdata.joinpath(*BORIS_DIR)}"
     return files
 
 
@@ -79,8 +78,7 @@ def test_headerless_layouts_are_told_apart(realdata):
 
 def test_real_tabular_converts_to_exact_frames(realdata, dataset):
     path = realdata.joinpath(*BORIS_DIR, "test_export_events_tabular.csv")
-    if not path.exists():
-        pytest.skip("real tabular export missing")
+    assert path.exists(), f"real tabular export missing: {path}"
     rep = convert_all_labels(dataset, params={"paths": [str(path)], "default_group": "g"})
     assert rep.written == [("g", "video_test_25fps_360s")] and rep.issues == []
     d = load_labels(dataset, "g", "video_test_25fps_360s")
@@ -93,8 +91,7 @@ def test_real_tabular_converts_to_exact_frames(realdata, dataset):
 
 def test_real_live_export_needs_fps_then_converts_points(realdata, dataset):
     path = realdata.joinpath(*BORIS_DIR, "test_export_aggregated_events_test_full_with_trailing_spaces_in_modifiers.tsv")
-    if not path.exists():
-        pytest.skip("real LIVE export missing")
+    assert path.exists(), f"real LIVE export missing: {path}"
     with pytest.raises(LabelFormatError, match="no FPS") as e:
         convert_all_labels(dataset, params={"paths": [str(path)], "default_group": "live"})
     assert str(path) in str(e.value)
@@ -382,7 +379,6 @@ def test_sequence_resolution_from_media_index(dataset, tmp_path):
 
 
 def test_real_xlsx_equals_tsv(realdata):
-    pytest.importorskip("openpyxl")
     from tests.conftest import realdata_file
 
     x = read_boris_export(realdata_file(realdata, *BORIS_DIR, "test_export_events_tabular.xlsx"))
@@ -397,8 +393,6 @@ def test_every_real_boris_file_is_read(realdata):
     files = sorted(p for p in realdata.joinpath(*BORIS_DIR).iterdir() if p.is_file())
     assert {p.suffix for p in files} >= {".tsv", ".csv", ".boris"}
     for p in files:
-        if p.suffix == ".xlsx":
-            pytest.importorskip("openpyxl")
         e = read_boris_project(p) if p.suffix == ".boris" else read_boris_export(p)
         assert len(e.bouts) > 0, p.name
         assert np.isfinite(e.bouts["start_s"]).all() and (e.bouts["stop_s"] >= e.bouts["start_s"]).all(), p.name

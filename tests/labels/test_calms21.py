@@ -103,6 +103,18 @@ def test_default_paths_from_tracks_raw_index(dataset, tmp_path):
     _check(dataset, data, group_of=lambda g: "demo", kind="byfile")  # the index row's group, as the tracks converter does
 
 
+@pytest.mark.parametrize("mode", ["infile", "filename", "both"])
+def test_group_from_modes_keep_infile_group_and_collection(dataset, tmp_path, mode):
+    data = _calms(n_seq=1, T=30, seed=5)
+    path = tmp_path / "calms21_task1_val.npy"
+    np.save(path, data, allow_pickle=True)
+    convert_all_labels(dataset, params={"paths": [str(path)], "group_from": mode, "group": "cohort7"})
+    group = "annotator-id_0" if mode == "infile" else "cohort7"
+    _check(dataset, data, group_of=lambda g: group)
+    d = load_labels(dataset, group, "task1/train/mouse001_task1_annotator1")
+    assert str(d["source_group"]) == "annotator-id_0" and str(d["collection"]) == "cohort7"
+
+
 def test_solo_labels(dataset, tmp_path):
     data = _calms(n_seq=1, T=40, vocab={"attack": 0, "investigation": 1, "mount": 2, "other": 3})
     path = tmp_path / "c.npy"
@@ -117,23 +129,3 @@ def test_solo_labels(dataset, tmp_path):
     assert np.array_equal(d["individual_ids"][resident][:, 1], np.where(other, -1, 1))
     intr = d["individual_ids"][:, 0] == 1
     assert np.array_equal(d["frames"][intr], np.flatnonzero(~other))
-
-
-def test_real_calms21_files(realdata, dataset):
-    files = sorted(p for p in realdata.rglob("*calms21*") if p.suffix in (".npy", ".json"))
-    if not files:
-        pytest.skip("no CalMS21 file in realdata (FORMATS.md §4: none is available); covered by synthetic and demo files")
-    for path in files:
-        rep = convert_all_labels(dataset, kind=path.stem, params={"paths": [str(path)]})
-        from mosaic.labels.converters.calms21 import (
-            iter_calms21_sequences,
-            load_calms21,
-        )
-
-        for g, s, rec in iter_calms21_sequences(load_calms21(path), path):
-            if "annotations" not in rec:
-                continue
-            d = load_labels(dataset, g, s, kind=path.stem)
-            m = (d["individual_ids"][:, 0] == 0) & (d["individual_ids"][:, 1] == 1)
-            assert np.array_equal(d["labels"][m], np.asarray(rec["annotations"]))
-        assert len(rep) > 0

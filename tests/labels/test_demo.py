@@ -9,7 +9,7 @@ from mosaic.core.safe_names import sequence_key
 
 from .helpers import expected_rows, got_rows
 
-demo = pytest.importorskip("mosaic.demo")
+import mosaic.demo as demo
 
 
 @pytest.fixture(scope="module")

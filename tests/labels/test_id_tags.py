@@ -95,3 +95,71 @@ def test_bad_csv_writes_nothing(dataset, tmp_path, case):
         convert_id_tags_from_csv(dataset, csv, **kw)
     assert str(csv) in str(e.value) or "G__s1.json" in str(e.value)
     assert snapshot(dataset.get_root("labels")) == before
+
+
+def test_category_csv_honours_all_ids(dataset, tmp_path):
+    cat = tmp_path / "cat.csv"
+    cat.write_text("group,sequence,id,strain\nG,s1,0,wt\nG,s1,4,ko\nG,s2,1,wt\n")
+    convert_id_tags_from_csv(dataset, cat, "category", all_ids=[0, 1, 4], category_column="strain", kind="strain")
+    got = load_id_labels(dataset, kind="strain")
+    assert got[("G", "s1")]["labels"] == {0: {"strain": "wt"}, 1: {"strain": None}, 4: {"strain": "ko"}}
+    assert got[("G", "s2")]["labels"] == {0: {"strain": None}, 1: {"strain": "wt"}, 4: {"strain": None}}
+    # per-recording all_ids, and multi fills every field with None
+    multi = tmp_path / "multi.csv"
+    multi.write_text("group,sequence,id,sex,age\nG,s1,2,F,3\n")
+    convert_id_tags_from_csv(dataset, multi, "multi", all_ids={"G/s1": [1, 2]}, kind="m")
+    assert load_id_labels(dataset, kind="m")[("G", "s1")]["labels"] == {1: {"sex": None, "age": None}, 2: {"sex": "F", "age": "3"}}
+    with pytest.raises(LabelFormatError, match="not among all_ids"):
+        convert_id_tags_from_csv(dataset, cat, "category", all_ids=[0, 1], category_column="strain", kind="strain2")
+
+
+def _legacy_tags_npz(path, ids, fields, meta):
+    """An id-tags file as older datasets wrote it: object arrays (pickled inside the npz)."""
+    import numpy as np
+
+    payload = {"ids": np.asarray(ids, dtype=object)}
+    payload.update({k: np.asarray(v, dtype=object) for k, v in fields.items()})
+    payload.update({f"meta__{k}": np.asarray([v], dtype=object) for k, v in meta.items()})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, **payload)
+
+
+def test_legacy_npz_id_tags_load(dataset):
+    import numpy as np
+    import pandas as pd
+
+    folder = dataset.get_root("labels") / "id_tags"
+    # indexed under an absolute path with a group name the file name would not give back
+    a = folder / "old_name.npz"
+    _legacy_tags_npz(a, [np.int64(0), 1, 2], {"focal": [True, False, False], "strain": ["wt", None, np.str_("ko")]},
+                     {"source_csv": "focal.csv"})
+    pd.DataFrame([{"kind": "id_tags", "label_format": "id_tags_v1", "group": "cohort A", "sequence": "trial/1",
+                   "group_safe": "x", "sequence_safe": "y", "abs_path": str(a), "source_abs_path": "", "source_md5": "",
+                   "n_frames": 3, "label_ids": "0,1,2", "label_names": "focal,strain"}]).to_csv(folder / "index.csv", index=False)
+    # not indexed: named <group>__<sequence>
+    _legacy_tags_npz(folder / "G__S.npz", ["5"], {"sex": ["F"]}, {})
+    got = load_id_labels(dataset)
+    assert got[("cohort A", "trial/1")]["labels"] == {0: {"focal": True, "strain": "wt"}, 1: {"focal": False, "strain": None},
+                                                     2: {"focal": False, "strain": "ko"}}
+    assert got[("cohort A", "trial/1")]["metadata"] == {"source_csv": "focal.csv"}
+    assert got[("G", "S")]["labels"] == {5: {"sex": "F"}} and got[("G", "S")]["path"] == folder / "G__S.npz"
+    # a JSON file of the same recording wins over the old npz
+    save_id_labels(dataset, "id_tags", "G", "S", {5: {"sex": "M"}})
+    assert load_id_labels(dataset)[("G", "S")]["labels"] == {5: {"sex": "M"}}
+
+
+class _Boom:
+    def __reduce__(self):
+        return (print, ("code ran",))
+
+
+def test_legacy_npz_with_code_is_refused(dataset, capsys):
+    import numpy as np
+
+    folder = dataset.get_root("labels") / "id_tags"
+    folder.mkdir(parents=True, exist_ok=True)
+    np.savez(folder / "G__S.npz", ids=np.asarray([0], dtype=object), evil=np.asarray([_Boom()], dtype=object))
+    with pytest.raises(LabelFormatError, match="not a readable id tags") as ei:
+        load_id_labels(dataset)
+    assert "G__S.npz" in str(ei.value) and "builtins.print is not allowed" in str(ei.value)
+    assert "code ran" not in capsys.readouterr().out

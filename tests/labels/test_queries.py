@@ -8,9 +8,11 @@ import pytest
 from mosaic.core.errors import ConfigError, SequenceNotFoundError
 from mosaic.labels import (
     LabelSet,
+    events_table,
     get_label_map,
     get_labels_at_frame,
     get_labels_for_individual,
+    get_labels_table,
     labels_to_dense,
     load_labels,
     save_label_sets,
@@ -44,22 +46,47 @@ def test_missing_recording_is_a_named_error(labelled):
     assert "G__nope.npz" in str(e.value)
 
 
+def _table(d):
+    assert set(d) == {"frames", "labels", "individual_ids"}
+    assert d["frames"].dtype == np.int32 and d["labels"].dtype == np.int32 and d["individual_ids"].dtype == np.int32
+    assert d["individual_ids"].shape == (len(d["frames"]), 2) and len(d["labels"]) == len(d["frames"])
+    return events_table(d, dict(enumerate(NAMES)))
+
+
+def test_individual_and_frame_queries_return_dicts_of_arrays(labelled):
+    d = get_labels_for_individual(labelled, "G", "S", 2)
+    assert d["frames"].tolist() == [3, 4, 5, 5]
+    assert d["labels"].tolist() == [2, 2, 1, 2]
+    assert d["individual_ids"].tolist() == [[2, 1], [2, 1], [2, -1], [2, 1]]
+    at5 = get_labels_at_frame(labelled, "G", "S", 5)
+    assert sorted(zip(at5["individual_ids"][:, 0].tolist(), at5["individual_ids"][:, 1].tolist(), at5["labels"].tolist())) == [
+        (-1, -1, 3), (1, 2, 2), (2, -1, 1), (2, 1, 2)]
+    none = get_labels_at_frame(labelled, "G", "S", 7)
+    assert none["frames"].shape == (0,) and none["individual_ids"].shape == (0, 2)
+    # the table view: the same rows with names
+    t = get_labels_table(labelled, "G", "S", individual_id=1, frame_range=(3, 5))
+    assert list(zip(t["frame"], t["id2"], t["label_name"])) == [(3, -1, "walk"), (3, 2, "chase"), (4, -1, "walk"), (4, 2, "chase")]
+    assert get_labels_table(labelled, "G", "S", frame=4)["label_name"].tolist().count("chase") == 2
+    assert len(get_labels_table(labelled, "G", "S")) == 14
+    assert events_table({"frames": [1], "labels": [9], "individual_ids": [[0, -1]]})["label_name"].tolist() == ["9"]
+
+
 def test_labels_for_individual_with_pair_both_directions(labelled):
-    f1 = get_labels_for_individual(labelled, "G", "S", 1)
+    f1 = _table(get_labels_for_individual(labelled, "G", "S", 1))
     assert list(zip(f1["frame"], f1["id2"], f1["label_name"])) == [
         (0, -1, "walk"), (1, -1, "walk"), (2, -1, "walk"), (3, -1, "walk"), (3, 2, "chase"), (4, -1, "walk"), (4, 2, "chase"), (5, 2, "chase")]
-    f2 = get_labels_for_individual(labelled, "G", "S", 2)
+    f2 = _table(get_labels_for_individual(labelled, "G", "S", 2))
     assert list(zip(f2["frame"], f2["id2"], f2["label"])) == [(3, 1, 2), (4, 1, 2), (5, -1, 1), (5, 1, 2)]
-    scene = get_labels_for_individual(labelled, "G", "S", -1)
+    scene = _table(get_labels_for_individual(labelled, "G", "S", -1))
     assert scene["frame"].tolist() == [4, 5] and set(scene["label_name"]) == {"lights"}
-    assert get_labels_for_individual(labelled, "G", "S", 9).empty
+    assert _table(get_labels_for_individual(labelled, "G", "S", 9)).empty
 
 
 @pytest.mark.parametrize("rng,frames", [
     ((0, 1), [0]), ((4, 5), [4, 4]), ((5, 6), [5]), ((5, None), [5]), ((None, 1), [0]), ((6, 100), []), ((0, 0), []),
 ])
 def test_frame_range_edges(labelled, rng, frames):
-    got = get_labels_for_individual(labelled, "G", "S", 1, frame_range=rng)
+    got = _table(get_labels_for_individual(labelled, "G", "S", 1, frame_range=rng))
     assert got["frame"].tolist() == frames
 
 
@@ -69,12 +96,12 @@ def test_bad_frame_range(labelled):
 
 
 def test_labels_at_frame(labelled):
-    at4 = get_labels_at_frame(labelled, "G", "S", 4)
+    at4 = _table(get_labels_at_frame(labelled, "G", "S", 4))
     assert sorted(zip(at4["id"], at4["id2"], at4["label_name"])) == [(-1, -1, "lights"), (1, -1, "walk"), (1, 2, "chase"), (2, 1, "chase")]
-    only2 = get_labels_at_frame(labelled, "G", "S", 5, individual_id=2)
+    only2 = _table(get_labels_at_frame(labelled, "G", "S", 5, individual_id=2))
     assert sorted(zip(only2["id2"], only2["label_name"])) == [(-1, "walk"), (1, "chase")]
-    assert get_labels_at_frame(labelled, "G", "S", 0, individual_id=2).empty
-    assert get_labels_at_frame(labelled, "G", "S", 7).empty  # inside the recording, nothing labelled
+    assert _table(get_labels_at_frame(labelled, "G", "S", 0, individual_id=2)).empty
+    assert _table(get_labels_at_frame(labelled, "G", "S", 7)).empty  # inside the recording, nothing labelled
 
 
 def test_dense_table(labelled):

@@ -100,6 +100,18 @@ def test_kmeans_candidates_capped_and_step(dataset):
     assert sorted(i // 40 for i in info["frame_indices"]) == [0, 1, 2]
 
 
+def test_kmeans_max_candidates_none_means_no_cap(dataset):
+    scene_video(dataset.get_root("media_raw") / "g" / "scenes.mp4", 3, 40)
+    add_raw_sequences(dataset, [("g", "scenes")])
+    dataset.index_media()
+    rid = dataset.extract_frames(3, "kmeans", candidate_step=2, kmeans_max_candidates=None)
+    info = dataset.get_frame_manifests("kmeans", rid)[0]
+    assert info["selection"]["candidate_step"] == 2 and info["selection"]["n_candidates"] == 60  # every 2nd of 120
+    assert info["params"]["kmeans_max_candidates"] is None
+    assert sorted(i // 40 for i in info["frame_indices"]) == [0, 1, 2]
+    assert rid != dataset.extract_frames(3, "kmeans", candidate_step=2, kmeans_max_candidates=30)
+
+
 def test_kmeans_collapsed_clusters_filled_with_distinct_frames(dataset):
     # 2 distinct scenes but 5 frames asked: still 5 distinct frames
     scene_video(dataset.get_root("media_raw") / "g" / "two.mp4", 2, 20)
@@ -181,7 +193,8 @@ def test_unreadable_video_in_batch(dataset):
 
 @pytest.mark.parametrize("kwargs", [
     {"method": "random"}, {"n_frames": 0}, {"n_frames": 2.5}, {"kmeans_resize": (0, 4)},
-    {"start_frame": 5, "end_frame": 5}, {"kmeans_n_init": 0}, {"candidate_step": "2"},
+    {"start_frame": 5, "end_frame": 5}, {"kmeans_n_init": 0}, {"candidate_step": "2"}, {"kmeans_max_candidates": 0},
+    {"kmeans_max_candidates": "all"},
 ])
 def test_invalid_parameters(dataset, kwargs):
     _index(dataset, {("g", "s.mp4"): (10, "mp4v")})

@@ -125,6 +125,8 @@ def test_index_prefix_split_recording_order_and_resolution(dataset):
     with pytest.raises(AmbiguousMediaError) as ei:
         dataset.resolve_media_path("g", "session01")
     assert "resolve_media_paths" in str(ei.value)
+    with pytest.raises(RuntimeError):  # callers catching the builtin keep working
+        dataset.resolve_media_path("g", "session01")
     with pytest.raises(MediaNotFoundError) as ei:
         dataset.resolve_media_paths("g", "nope")
     assert "nope" in str(ei.value) and "index.csv" in str(ei.value)

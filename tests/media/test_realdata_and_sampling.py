@@ -56,6 +56,8 @@ def test_candidate_indices_cap_widens_step():
     assert step == 2 and len(idx) == 4500 and idx[1] == 2
     idx, step = candidate_indices(10, 40, 3, 5000)
     assert step == 3 and idx.tolist() == list(range(10, 40, 3))
+    idx, step = candidate_indices(0, 9000, 1, None)
+    assert step == 1 and len(idx) == 9000
 
 
 def test_farthest_point_fill_and_collapse():

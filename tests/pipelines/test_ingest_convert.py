@@ -117,9 +117,8 @@ def test_kedro_session_matches_facade(tmp_path):
 
 @pytest.mark.slow
 def test_demo_dataset_kedro_matches_facade(tmp_path):
-    demo = pytest.importorskip("mosaic.demo")
-    if not hasattr(demo, "make_demo_dataset"):
-        pytest.skip("mosaic.demo.make_demo_dataset not available yet")
+    import mosaic.demo as demo
+
     src = tmp_path / "demo"
     demo.make_demo_dataset(src, size="tiny", seed=0)
     fac, ked = tmp_path / "facade", tmp_path / "kedro"

@@ -9,7 +9,7 @@ import pytest
 
 from mosaic.labels import load_labels, read_labels_index
 
-demo = pytest.importorskip("mosaic.demo")
+import mosaic.demo as demo
 PROJECT = Path(__file__).resolve().parents[2]
 
 

@@ -842,6 +842,20 @@ def _open_and_use(ds_unused, p: Path):
     return ds.convert_all_tracks()
 
 
+def _kept(key: str, value: Any) -> Callable[[Any, Path, Any], None]:
+    def check(ds_unused, p: Path, opened) -> None:
+        assert opened.to_dict()[key] == value
+
+    return check
+
+
+def _root_is(key: str, value: str) -> Callable[[Any, Path, Any], None]:
+    def check(ds_unused, p: Path, opened) -> None:
+        assert opened.roots[key] == value and opened.get_root(key) == p.parent / value
+
+    return check
+
+
 def _manifest_cases() -> list[Case]:
     V = "error_or_valid"
     ok_check = None
@@ -850,8 +864,11 @@ def _manifest_cases() -> list[Case]:
         Case("manifest", "yaml_list", manifest_file("- a\n- b\n"), _open_manifest),
         Case("manifest", "yaml_scalar", manifest_file("just a string\n"), _open_manifest),
         Case("manifest", "binary", manifest_file(bytes(range(256)) * 4), _open_manifest),
-        Case("manifest", "unknown_field", manifest_file("name: x\ncolour: blue\n"), _open_manifest),
-        Case("manifest", "unknown_root", manifest_file("name: x\nroots:\n  videos_extra: somewhere\n"), _open_manifest),
+        # extra keys and extra safely named roots are kept (user manifests carry their own fields)
+        Case("manifest", "extra_field", manifest_file("name: x\ncolour: blue\n"), _open_manifest, V, _kept("colour", "blue")),
+        Case("manifest", "extra_root", manifest_file("name: x\nroots:\n  videos_extra: somewhere\n"), _open_manifest, V,
+             _root_is("videos_extra", "somewhere")),
+        Case("manifest", "unsafe_root_name", manifest_file("name: x\nroots:\n  ../escape: somewhere\n"), _open_manifest),
         Case("manifest", "roots_not_mapping", manifest_file("name: x\nroots: [tracks, media]\n"), _open_manifest),
         Case("manifest", "roots_null_values", manifest_file("name: x\nroots:\n  tracks: null\n"), _open_and_use, V, ok_check),
         Case("manifest", "meta_not_mapping", manifest_file("name: x\nmeta: 3\n"), _open_manifest),

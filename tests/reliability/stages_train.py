@@ -1,11 +1,11 @@
-"""Harness stages for the ``train`` step (issue 7), registered on import.
+"""Harness stages for the ``train`` step, registered on import.
 
 * ``train``: ``Dataset.train_model(MODEL, config, overwrite=True)`` over a finished run, then
   ``Dataset.predict(MODEL, overwrite=True)`` (the ``<model>__pred`` feature), as the ``train``
   pipeline's two nodes do;
 * ``train_resume``: the same with ``overwrite=False`` from nothing (a rerun finishes a killed run);
 * ``train_kmeans_resume``: a clustering run (``train_model`` writes ``<model>__pred`` itself, after
-  its index row: B11, fixed; a rerun resumes the predictions);
+  its index row; a rerun resumes the predictions);
 * ``train_kedro``: ``kedro run --pipelines train`` with ``train.overwrite=true`` (its catalog
   copies under ``models/_pipeline/`` included).
 
@@ -124,7 +124,7 @@ for _st in (
     # overwrite=False from nothing: a rerun must finish a killed first run (soak only)
     Stage("train_resume", _train_resume, _train_prepare, ("models", "features"), TRAIN_GLOBS, VOL_TRAIN,
           extra_check=train_check, preload=_preload),
-    # clustering writes its <model>__pred feature inside train_model, after the index row (B11, fixed)
+    # clustering writes its <model>__pred feature inside train_model, after the index row
     # (soak.py --stages train_kmeans_resume; not in the default soak: its no-op reruns burn attempts)
     Stage("train_kmeans_resume", _train_kmeans_resume, _train_prepare, ("models", "features"), TRAIN_GLOBS, VOL_TRAIN,
           preload=_preload),

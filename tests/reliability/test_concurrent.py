@@ -9,6 +9,8 @@ from tests.reliability.concurrency import (
     run_concurrently,
 )
 
+pytestmark = pytest.mark.slow  # end-to-end: the fast suite is `pytest -m "not slow"`
+
 
 @pytest.fixture
 def many(tmp_path):
@@ -42,7 +44,6 @@ def test_two_processes_converting_lose_no_rows(many, tmp_path):
 
 
 def test_two_processes_featurizing_lose_no_rows(many, tmp_path):
-    pytest.importorskip("mosaic.features")
     from mosaic.core.indexes import read_index
     from mosaic.features.engine import FEATURES_INDEX, feature_index_path
 

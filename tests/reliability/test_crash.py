@@ -8,6 +8,8 @@ import pytest
 
 from tests.reliability.crash import STAGES, _load_optional_stages, crash_stage
 
+pytestmark = pytest.mark.slow  # end-to-end: the fast suite is `pytest -m "not slow"`
+
 _load_optional_stages()
 
 # stage -> kills in CI (11 in all; benchmarks/soak.py does 50+ over every stage incl. the resume variants)
@@ -18,8 +20,7 @@ REPORTS: list = []
 
 @pytest.mark.parametrize("stage", list(CI_KILLS))
 def test_kill_stage_then_rerun(stage, request, tmp_path):
-    if stage not in STAGES:
-        pytest.skip(f"stage {stage} not available")
+    assert stage in STAGES, f"the crash harness has no stage {stage!r}"
     template = request.getfixturevalue("demo_template_videos" if STAGES[stage].videos else "demo_template")
     rep = crash_stage(stage, template, tmp_path, n_kills=CI_KILLS[stage], seed=1)
     REPORTS.append(rep)
@@ -79,7 +80,7 @@ def test_checker_detects_damage(demo_template, tmp_path):
 
 
 def test_train_clusters_killed_before_predictions_rerun_completes(demo_template, tmp_path):
-    """B11 (fixed): a death between ``record_run`` and ``predict`` inside ``train_model(kind='kmeans')``.
+    """A death between ``record_run`` and ``predict`` inside ``train_model(kind='kmeans')``.
 
     The run is already listed and counts as complete; the rerun without overwrite must still write
     its ``<model>__pred`` feature.

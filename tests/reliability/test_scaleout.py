@@ -5,7 +5,9 @@ import shutil
 
 import pytest
 
-pytest.importorskip("distributed")
+import distributed  # noqa: F401  (a declared dependency: fail, never skip, when it is missing)
+
+pytestmark = pytest.mark.slow  # end-to-end: the fast suite is `pytest -m "not slow"`
 
 
 def _listening_addresses() -> set[str]:

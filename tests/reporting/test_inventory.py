@@ -10,7 +10,13 @@ import pytest
 
 from mosaic.core.indexes import TRACKS_INDEX, TRACKS_RAW_INDEX, write_index
 from mosaic.core.safe_names import to_safe_name
-from mosaic.reporting.inventory import format_inventory, inventory
+from mosaic.features.engine import FEATURES_INDEX, feature_index_path
+from mosaic.labels.io import labels_index_path
+from mosaic.labels.schema import LABELS_INDEX
+from mosaic.media.store import FRAMES_INDEX, frames_index_path
+from mosaic.models.store import MODELS_INDEX, models_index_path, run_dir
+from mosaic.reporting.inventory import inventory
+from mosaic.reporting.inventory_text import format_inventory
 
 PAIRS = [("g1", "s1"), ("g1", "s2"), ("g2", "s1"), ("g2", "s3")]
 
@@ -19,47 +25,55 @@ def _names(g, s):
     return {"group": g, "sequence": s, "group_safe": to_safe_name(g), "sequence_safe": to_safe_name(s) if s else ""}
 
 
+def _index(path, rows, schema):
+    """Write an index as the domain writes it: every declared column present."""
+    df = pd.DataFrame(rows)
+    for col in schema.columns:
+        if col not in df.columns:
+            df[col] = ""
+    write_index(path, df, schema)
+
+
 @pytest.fixture
 def filled(dataset):
+    """Indexes of every root, written with each domain's declared schema."""
     ds = dataset
     raw = [
-        {**_names(g, s), "abs_path": f"tracks_raw/{g}/{s}_fish{k}.npz", "src_format": "trex_npz", "size_bytes": 10, "mtime_iso": "", "md5": ""}
+        {**_names(g, s), "abs_path": f"tracks_raw/{g}/{s}_fish{k}.npz", "src_format": "trex_npz", "size_bytes": 10}
         for g, s in PAIRS for k in range(2)
     ]
-    raw.append({**_names("calms", ""), "abs_path": "tracks_raw/calms21/c.npy", "src_format": "calms21_npy", "size_bytes": 5, "mtime_iso": "", "md5": ""})
-    write_index(ds.get_root("tracks_raw") / "index.csv", pd.DataFrame(raw), TRACKS_RAW_INDEX)
+    raw.append({**_names("calms", ""), "abs_path": "tracks_raw/calms21/c.npy", "src_format": "calms21_npy", "size_bytes": 5})
+    _index(ds.get_root("tracks_raw") / "index.csv", raw, TRACKS_RAW_INDEX)
     tracks = [
         {**_names(g, s), "abs_path": f"tracks/{g}__{s}.parquet", "schema": "trex_v1", "src_format": "trex_npz",
          "n_rows": 200, "n_frames": 100, "n_ids": 2, "fps": 30.0}
         for g, s in PAIRS
     ]
-    write_index(ds.get_root("tracks") / "index.csv", pd.DataFrame(tracks), TRACKS_INDEX)
+    _index(ds.get_root("tracks") / "index.csv", tracks, TRACKS_INDEX)
     labels = [
         {"kind": "behavior", "label_format": "individual_pair_v1", **_names(g, s), "abs_path": f"labels/behavior/{g}__{s}.npz",
          "n_frames": 100, "n_events": 150, "label_ids": "[0, 1, 2]", "label_names": '["none", "rest", "contact"]'}
         for g, s in PAIRS[:3]
     ]
-    write_index(ds.get_root("labels") / "behavior" / "index.csv", pd.DataFrame(labels))
+    _index(labels_index_path(ds, "behavior"), labels, LABELS_INDEX)
     feats = [
-        {"feature": "speed", "run_id": rid, **_names(g, s), "abs_path": f"features/speed/{rid}/{g}__{s}.parquet",
-         "params": json.dumps({"window": w})}
-        for rid, w in (("aaaa1111", 3), ("bbbb2222", 5)) for g, s in PAIRS
+        {"feature": "speed", "version": "1", "run_id": rid, **_names(g, s), "abs_path": f"features/speed/{rid}/{g}__{s}.parquet",
+         "n_rows": 200, "params_json": json.dumps({"window": w}), "inputs_json": "[]", "created_iso": created}
+        for rid, w, created in (("aaaa1111", 3, "2026-01-01T00:00:00"), ("bbbb2222", 5, "2026-01-02T00:00:00"))
+        for g, s in PAIRS
     ]
-    write_index(ds.get_root("features") / "speed" / "index.csv", pd.DataFrame(feats))
-    # a feature whose params live in a run file instead of the index
-    write_index(ds.get_root("features") / "pair_distance" / "index.csv", pd.DataFrame(
-        [{"run_id": "cccc3333", **_names(g, s), "abs_path": f"features/pair_distance/cccc3333/{g}__{s}.parquet"} for g, s in PAIRS[:2]]
-    ))
-    (ds.get_root("features") / "pair_distance" / "cccc3333").mkdir(parents=True)
-    (ds.get_root("features") / "pair_distance" / "cccc3333" / "run_info.json").write_text(json.dumps({"params": {"max_dist": 50}}))
+    _index(feature_index_path(ds, "speed"), feats, FEATURES_INDEX)
     frames = [
-        {"method": "uniform", "run_id": "ffff0001", **_names(g, s), "abs_path": f"frames/uniform/ffff0001/{g}__{s}/{i}.png", "frame": i}
-        for g, s in PAIRS[:2] for i in range(5)
+        {"method": "uniform", "run_id": "ffff0001", **_names(g, s), "frames_dir_path": f"frames/uniform/ffff0001/{g}__{s}",
+         "run_info_path": f"frames/uniform/ffff0001/{g}__{s}/run_info.json", "n_frames": 5, "created_iso": "2026-01-03T00:00:00"}
+        for g, s in PAIRS[:2]
     ]
-    write_index(ds.get_root("frames") / "index.csv", pd.DataFrame(frames))
-    write_index(ds.get_root("models") / "index.csv", pd.DataFrame([
-        {"model": "behavior_classifier", "run_id": "mmmm0001", "abs_path": "models/behavior_classifier/mmmm0001"}]))
-    mdir = ds.get_root("models") / "behavior_classifier" / "mmmm0001"
+    _index(frames_index_path(ds), frames, FRAMES_INDEX)
+    _index(models_index_path(ds), [
+        {"model": "behavior_classifier", "run_id": "mmmm0001", "kind": "classifier", "abs_path": "models/behavior_classifier/mmmm0001",
+         "label_kind": "behavior", "macro_f1": 0.875, "n_rows": 400, "n_sequences": 4, "created_iso": "2026-01-04T00:00:00"}],
+        MODELS_INDEX)
+    mdir = run_dir(ds, "behavior_classifier", "mmmm0001")
     mdir.mkdir(parents=True)
     (mdir / "metrics.json").write_text(json.dumps({"accuracy": 0.9, "macro_f1": 0.875, "per_class": {"rest": {"f1": 0.8}}}))
     return ds
@@ -71,15 +85,24 @@ def test_inventory_counts(filled):
     assert inv["groups"] == {"g1": ["s1", "s2"], "g2": ["s1", "s3"]}
     assert inv["tracks_raw"] == {"n_files": 9, "n_sequences": 4, "by_format": {"calms21_npy": 1, "trex_npz": 8}}
     assert inv["tracks"]["n_sequences"] == 4 and inv["tracks"]["n_rows"] == 800 and inv["tracks"]["schemas"] == ["trex_v1"]
+    assert inv["tracks"]["n_frames"] == 400 and inv["tracks"]["n_ids_range"] == [2, 2]
     assert inv["labels"] == {"behavior": {"n_sequences": 3, "n_events": 450, "label_names": ["none", "rest", "contact"],
                                           "label_formats": ["individual_pair_v1"]}}
-    assert [(r["run_id"], r["n_sequences"], r["params"]) for r in inv["features"]["speed"]] == [
-        ("aaaa1111", 4, {"window": 3}), ("bbbb2222", 4, {"window": 5})]
-    assert inv["features"]["pair_distance"] == [{"run_id": "cccc3333", "n_sequences": 2, "params": {"max_dist": 50}}]
-    assert inv["frames"] == [{"method": "uniform", "run_id": "ffff0001", "n_sequences": 2, "n_frames": 10}]
-    assert inv["models"] == [{"model": "behavior_classifier", "run_id": "mmmm0001", "metrics": {"macro_f1": 0.875, "accuracy": 0.9}}]
+    assert [(r["run_id"], r["n_sequences"], r["n_rows"], r["params"]) for r in inv["features"]["speed"]] == [
+        ("aaaa1111", 4, 800, {"window": 3}), ("bbbb2222", 4, 800, {"window": 5})]
+    assert inv["frames"] == [{"method": "uniform", "run_id": "ffff0001", "n_sequences": 2, "n_frames": 10,
+                              "created": "2026-01-03T00:00:00"}]
+    assert inv["models"] == [{"model": "behavior_classifier", "run_id": "mmmm0001", "kind": "classifier",
+                              "label_kind": "behavior", "created_iso": "2026-01-04T00:00:00",
+                              "metrics": {"macro_f1": 0.875, "accuracy": 0.9}}]
     assert inv["problems"] == []
     json.dumps(inv)  # plain data
+
+
+def test_model_metrics_fall_back_to_the_index_when_the_file_is_gone(filled):
+    (run_dir(filled, "behavior_classifier", "mmmm0001") / "metrics.json").unlink()
+    (model,) = inventory(filled)["models"]
+    assert model["metrics"] == {"macro_f1": 0.875}
 
 
 def test_format_inventory_text(filled):
@@ -91,9 +114,8 @@ def test_format_inventory_text(filled):
         "Converted tracks: 4 sequences, 800 rows",
         "behavior: 3 sequences, 450 events; labels: none, rest, contact",
         "speed run aaaa1111: 4 sequences, params {window=3}",
-        "pair_distance run cccc3333: 2 sequences, params {max_dist=50}",
         "uniform run ffff0001: 2 sequences, 10 frames",
-        "behavior_classifier run mmmm0001: macro_f1=0.875, accuracy=0.900",
+        "behavior_classifier run mmmm0001 (classifier, labels behavior): macro_f1=0.875, accuracy=0.900",
     ):
         assert expected in text, expected
 

@@ -12,13 +12,15 @@ import pytest
 
 from .test_plots import TAB10, assert_not_blank, has_color, png_pixels
 
+pytestmark = pytest.mark.slow  # end-to-end: the fast suite is `pytest -m "not slow"`
+
 N_FRAMES_PER_SEQUENCE = 3
 
 
 @pytest.fixture(scope="module")
 def processed_demo(tmp_path_factory):
     """A tiny demo with tracks converted, labels converted, speed computed, frames sampled and a model trained."""
-    demo = pytest.importorskip("mosaic.demo", reason="the demo simulator (mosaic.demo) is not importable")
+    import mosaic.demo as demo
     from mosaic import Dataset
 
     folder = tmp_path_factory.mktemp("reporting_demo") / "ds"
@@ -38,7 +40,8 @@ def processed_demo(tmp_path_factory):
 
 
 def test_inventory_of_the_demo(processed_demo):
-    from mosaic.reporting.inventory import format_inventory, inventory
+    from mosaic.reporting.inventory import inventory
+    from mosaic.reporting.inventory_text import format_inventory
 
     ds, truth = processed_demo["ds"], processed_demo["truth"]
     inv = inventory(ds)
@@ -68,8 +71,10 @@ def test_inventory_of_the_demo(processed_demo):
     assert [r["run_id"] for r in runs] == [processed_demo["speed"].run_id]
     assert runs[0]["n_sequences"] == len(truth)
     assert runs[0]["params"] == json.loads(json.dumps(make_feature("speed").get_params()))
-    assert inv["frames"] == [{"method": "uniform", "run_id": processed_demo["frame_run"],
-                              "n_sequences": len(truth), "n_frames": N_FRAMES_PER_SEQUENCE * len(truth)}]
+    (frames,) = inv["frames"]
+    assert {k: frames[k] for k in ("method", "run_id", "n_sequences", "n_frames")} == {
+        "method": "uniform", "run_id": processed_demo["frame_run"], "n_sequences": len(truth),
+        "n_frames": N_FRAMES_PER_SEQUENCE * len(truth)}
     metrics = json.loads(next((ds.folder / "models" / "clf").glob("*/metrics.json")).read_text())
     (model,) = inv["models"]
     assert model["model"] == "clf" and model["run_id"] == processed_demo["model_run"]

@@ -193,10 +193,25 @@ def test_calms21_values(tmp_path, kind):
 
 def test_calms21_group_from_modes(tmp_path):
     path = write_calms21_npy(tmp_path / "f.npy", calms21_dict(n_seq=1, T=5))
-    t = conv("calms21_npy", [path], {"fps": 30, "group_from": "filename"}, group="myfile", sequence="")[0]
-    assert t.group == "myfile"
-    t = conv("calms21_npy", [path], {"fps": 30, "group_from": "both"}, group="myfile", sequence="")[0]
-    assert t.group == "annotator-id_0" and set(t.df["collection"]) == {"myfile"}
+    expected_group = {"infile": "annotator-id_0", "filename": "myfile", "both": "myfile"}
+    for mode, group in expected_group.items():
+        t = conv("calms21_npy", [path], {"fps": 30, "group_from": mode}, group="myfile", sequence="")[0]
+        assert t.group == group and set(t.df["group"]) == {group}, mode
+        # in every mode: the file-level group as collection, the in-file group kept in the data
+        assert set(t.df["collection"]) == {"myfile"} and set(t.df["source_group"]) == {"annotator-id_0"}, mode
+    # without an index group, the file-level group is the file stem
+    t = conv("calms21_npy", [path], {"fps": 30, "group_from": "both"}, group="", sequence="")[0]
+    assert t.group == "f" and set(t.df["collection"]) == {"f"}
+
+
+def test_calms21_both_refuses_two_infile_groups_on_one_name(tmp_path):
+    data = calms21_dict(n_seq=1, T=5)
+    data["annotator-id_1"] = dict(data["annotator-id_0"])
+    path = write_calms21_npy(tmp_path / "f.npy", data)
+    with pytest.raises(TrackFormatError, match="same \\(group, sequence\\)") as ei:
+        conv("calms21_npy", [path], {"fps": 30, "group_from": "both"}, group="myfile", sequence="")
+    assert "group_from='infile'" in str(ei.value)
+    assert {t.group for t in conv("calms21_npy", [path], {"fps": 30}, group="myfile", sequence="")} == {"annotator-id_0", "annotator-id_1"}
 
 
 @pytest.mark.parametrize("case", ["corrupt", "not_dict", "no_keypoints", "bad_shape", "scores_mismatch", "no_fps"])

@@ -405,6 +405,66 @@ def test_real_slp_counts_and_values(realdata, parts):
         np.testing.assert_allclose(df["X"].to_numpy(), np.nanmean(exp, axis=1))
 
 
+def _pose_grid(df: pd.DataFrame, shape: tuple[int, ...]) -> np.ndarray:
+    """The converter's pose columns laid out as sleap-io's ``Labels.numpy``: (frame, track, node, x/y/score)."""
+    grid = np.full(shape, np.nan)
+    f, i = df["frame"].to_numpy(), df["id"].to_numpy()
+    for k in range(shape[2]):
+        for c, col in enumerate(("poseX", "poseY", "poseP")):
+            grid[f, i, k, c] = df[f"{col}{k}"].to_numpy()
+    return grid
+
+
+def _assert_same_pose(got: np.ndarray, ref: np.ndarray) -> None:
+    """Positions equal with the same NaN pattern; scores equal where a point exists.
+
+    mosaic's one deliberate difference: a point that is missing inside an instance has score NaN
+    (no point, no score), where sleap-io reports the stored placeholder score.
+    """
+    np.testing.assert_array_equal(got[..., :2], ref[..., :2])
+    present = ~np.isnan(ref[..., 0])
+    # sleap-io hands scores out as float32; mosaic keeps the file's float64
+    np.testing.assert_array_equal(got[..., 2][present].astype(ref.dtype), ref[..., 2][present])
+    assert np.isnan(got[..., 2][~present]).all()
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("parts", list(REAL_SLP), ids=[p[1] for p in REAL_SLP])
+def test_real_slp_equals_sleap_io(realdata, parts):
+    """sleap-io (SLEAP's own I/O library) is the oracle: same tracks, nodes, points, scores, NaN pattern."""
+    import sleap_io
+
+    path = realdata_file(realdata, "sleap", *parts)
+    labels = sleap_io.load_slp(str(path))
+    ref = labels.numpy(return_confidence=True)
+    [t] = conv("sleap_slp", path, {"fps": 25})
+    assert list(t.meta["individual_names"].values()) == [tr.name for tr in labels.tracks]
+    assert list(t.meta["keypoint_names"]) == [n.name for n in labels.skeletons[0].nodes]
+    assert t.df["frame"].max() < ref.shape[0] and t.df["id"].max() < ref.shape[1]
+    _assert_same_pose(_pose_grid(t.df, ref.shape), ref)
+
+
+def test_generated_slp_equals_sleap_io(tmp_path):
+    frames = [(0, k, [{"track": 0, "score": 0.9, "pts": [P(k, 1, s=0.5), P(k + 1, 2, s=0.6), P(k + 2, 3, s=0.7)]},
+                      {"track": 1, "score": 0.8, "pts": [P(10 + k, 1, s=0.1), P(NAN, NAN, s=0.2, vis=False), P(12 + k, 3, s=0.3)]}])
+              for k in (0, 1, 4)]
+    path = write_slp(tmp_path / "gen.slp", frames)
+    import sleap_io
+
+    ref = sleap_io.load_slp(str(path)).numpy(return_confidence=True)
+    df = conv("sleap_slp", path)[0].df
+    _assert_same_pose(_pose_grid(df, ref.shape), ref)
+
+
+@pytest.mark.parametrize("format_id", [0.5, 3.0, 7.1])
+def test_slp_unknown_format_version_refused(tmp_path, format_id):
+    frames = [(0, 0, [{"track": 0, "score": 1.0, "pts": [P(1, 2), P(3, 4), P(5, 6)]}])]
+    path = write_slp(tmp_path / "future.slp", frames, format_id=format_id)
+    with pytest.raises(TrackFormatError, match="format version") as e:
+        conv("sleap_slp", path)
+    assert str(path) in str(e.value) and f"{format_id:g}" in str(e.value)
+
+
 @pytest.mark.realdata
 def test_real_flies_slp_matches_analysis_h5(realdata):
     slp = realdata_file(realdata, "sleap", "sleap-docs-flies", "predictions.slp")

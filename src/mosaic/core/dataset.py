@@ -6,9 +6,11 @@ nothing about tracks, labels or features beyond where their roots are and which
 """
 from __future__ import annotations
 
+import copy
 import errno
 import json
 import os
+import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path, PurePath
 from typing import Any, ClassVar
@@ -28,6 +30,13 @@ ROOT_KEYS = ("media_raw", "media", "tracks_raw", "tracks", "features", "labels",
 #: roots holding the user's original files; they may share a folder (videos beside tracking files)
 RAW_ROOT_KEYS = ("media_raw", "tracks_raw")
 DATASET_TYPES = ("discrete", "continuous")
+MEDIA_ROOT_KEYS = ("media_raw", "media")
+_ROOT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")
+
+
+def is_safe_root_name(key: Any) -> bool:
+    """True for a root name a manifest may use: a letter, then letters, digits, ``_ . -`` (at most 64)."""
+    return isinstance(key, str) and _ROOT_NAME.fullmatch(key) is not None and ".." not in key
 
 
 def default_roots() -> dict[str, str]:
@@ -65,19 +74,23 @@ class _ManifestLoader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
-class _instance_or_class_method:
-    """``Dataset.load(path)`` opens a dataset; ``ds.load()`` re-reads this one's manifest."""
+class _instance_only:
+    """An instance method that, called on the class, says which class method to use instead."""
 
-    def __init__(self, instance_fn, class_fn):
-        self.instance_fn, self.class_fn = instance_fn, class_fn
-        self.__doc__ = instance_fn.__doc__
+    def __init__(self, fn, instead: str):
+        self.fn, self.instead, self.name = fn, instead, fn.__name__
+        self.__doc__ = fn.__doc__
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.name = name
 
     def __get__(self, obj, cls):
-        import functools
-
         if obj is None:
-            return functools.partial(self.class_fn, cls)
-        return functools.partial(self.instance_fn, obj)
+            def refuse(*args, **kwargs):
+                raise TypeError(f"{cls.__name__}.{self.name}() re-reads an open dataset's manifest "
+                                f"(ds.load()); to open a folder use {cls.__name__}.{self.instead}(path)")
+            return refuse
+        return self.fn.__get__(obj, cls)
 
 
 def _remap_with(path_map: dict[str, str], path: str | os.PathLike) -> Path:
@@ -120,6 +133,10 @@ class DatasetCore:
         Name of the clock column of a continuous dataset.
     path_map
         ``{old_prefix: new_prefix}`` used to read absolute paths written on another machine.
+
+    Roots beyond :data:`ROOT_KEYS` (``annotations``, ``exports``, ...) and top-level manifest
+    keys mosaic does not use are kept and written back unchanged by :meth:`save`; a manifest
+    that lacks a standard root gets the default folder for it, without writing it back.
     """
 
     manifest_path: Path
@@ -132,6 +149,10 @@ class DatasetCore:
     segment_duration: str | None = None
     time_column: str | None = None
     path_map: dict[str, str] = field(default_factory=dict)
+    _extra: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _implicit_roots: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _file_keys: list[str] | None = field(default=None, init=False, repr=False, compare=False)
+    _absent: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     _SERIALISED: ClassVar[tuple[str, ...]] = (
         "name", "version", "format", "roots", "meta", "dataset_type", "segment_duration", "time_column", "path_map",
@@ -188,9 +209,9 @@ class DatasetCore:
         return cls(manifest_path=path, format=fmt)._load_manifest()
 
     def _load_manifest(self):
-        """Read the manifest file into this object (validated) and return ``self``.
+        """Re-read the manifest file into this object (validated) and return ``self``.
 
-        Also callable on the class: ``Dataset.load(path)`` is :meth:`open`.
+        ``ds.load()`` only: a folder is opened with :meth:`open`.
         """
         path = self.manifest_path
         if not path.exists():
@@ -209,35 +230,41 @@ class DatasetCore:
             data = {}
         if not isinstance(data, dict):
             raise ManifestError("manifest must be a mapping", path=path, expected="mapping of fields", found=type(data).__name__)
-        unknown = sorted(set(data) - set(self._SERIALISED))
-        if unknown:
-            raise ManifestError("manifest has unknown fields", path=path, expected=list(self._SERIALISED), found=unknown)
+        bad_keys = sorted(repr(k) for k in data if not isinstance(k, str))
+        if bad_keys:
+            raise ManifestError("manifest keys must be strings", path=path, expected="text keys", found=bad_keys)
         for name in ("meta", "path_map"):
             if not isinstance(data.get(name) or {}, dict):
                 raise ManifestError(f"{name!r} must be a mapping", path=path, expected="mapping", found=type(data[name]).__name__)
         roots = data.get("roots") or {}
         if not isinstance(roots, dict):
             raise ManifestError("'roots' must be a mapping of root name to path", path=path, found=type(roots).__name__)
-        merged_roots = default_roots()
-        merged_roots.update({str(k): str(v) for k, v in roots.items()})
+        declared = {str(k): ("" if v is None else str(v)) for k, v in roots.items()}
+        implicit = {k: v for k, v in default_roots().items() if k not in declared}
         for f in self._SERIALISED:
             if f in data and f != "roots":
                 setattr(self, f, data[f])
-        self.roots = merged_roots
+        self.roots = {**declared, **implicit}
+        self._implicit_roots = implicit
+        self._extra = {k: v for k, v in data.items() if k not in self._SERIALISED}
         self.meta = dict(self.meta or {})
         self.path_map = {str(k): str(v) for k, v in (self.path_map or {}).items()}
         self.format = "json" if path.suffix.lower() == ".json" else "yaml"
+        self._file_keys = [str(k) for k in data]
+        self._absent = {f: copy.deepcopy(getattr(self, f)) for f in self._SERIALISED if f not in data and f != "roots"}
         self.validate()
         return self
 
-    load = _instance_or_class_method(_load_manifest, lambda cls, path: cls.open(path))
+    load = _instance_only(_load_manifest, instead="open")
 
     def validate(self) -> None:
         """Check field types and the continuous-dataset fields; raise :class:`ManifestError`."""
         p = self.manifest_path
-        unknown_roots = sorted(set(self.roots) - set(ROOT_KEYS))
-        if unknown_roots:
-            raise ManifestError("manifest names unknown roots", path=p, expected=list(ROOT_KEYS), found=unknown_roots)
+        bad_roots = sorted(str(k) for k in self.roots if not is_safe_root_name(k))
+        if bad_roots:
+            raise ManifestError("manifest names roots that are not safe names", path=p,
+                                expected="root names of letters, digits, '_', '.', '-' starting with a letter "
+                                         f"(standard roots {list(ROOT_KEYS)})", found=bad_roots)
         if self.format not in ("yaml", "json"):
             raise ManifestError("unknown manifest format", path=p, expected="yaml or json", found=self.format)
         if self.dataset_type not in DATASET_TYPES:
@@ -289,9 +316,25 @@ class DatasetCore:
         return parse_duration(self.segment_duration)
 
     def to_dict(self) -> dict[str, Any]:
-        """The manifest content as written to disk."""
+        """The manifest content as written to disk.
+
+        For a manifest that was read from a file, keys keep the file's order, extra keys and
+        roots are kept as they were, and mosaic's own fields the file did not set are written
+        only once they change.
+        """
         d = asdict(self)
-        return {k: d[k] for k in self._SERIALISED}
+        out = {k: d[k] for k in self._SERIALISED}
+        out["roots"] = {k: v for k, v in out["roots"].items() if not (k in self._implicit_roots and self._implicit_roots[k] == v)}
+        if self._file_keys is None:
+            return out
+        for k, v in self._absent.items():
+            if out.get(k) == v:
+                del out[k]
+        if not out["roots"] and "roots" not in self._file_keys:
+            del out["roots"]
+        out.update({k: v for k, v in self._extra.items() if k not in out})
+        first = [k for k in self._file_keys if k in out]
+        return {k: out[k] for k in first + [k for k in out if k not in first]}
 
     def save(self) -> Path:
         """Write the manifest atomically (YAML, or JSON when ``format='json'``)."""
@@ -331,9 +374,15 @@ class DatasetCore:
         return (self.folder / p).absolute()
 
     def set_root(self, key: str, path: str | os.PathLike) -> Path:
-        """Set root ``key`` to ``path`` (relative to the dataset folder, or absolute) and create it."""
-        if key not in ROOT_KEYS:
-            raise ConfigError(f"unknown root {key!r}", path=self.manifest_path, expected=list(ROOT_KEYS), found=key)
+        """Set root ``key`` to ``path`` (relative to the dataset folder, or absolute) and create it.
+
+        ``key`` is a standard root (:data:`ROOT_KEYS`) or any other safe name (``annotations``,
+        ``exports``, ...: a letter, then letters, digits, ``_ . -``).
+        """
+        if not is_safe_root_name(key):
+            raise ConfigError(f"invalid root name {key!r}", path=self.manifest_path,
+                              expected=f"a letter, then letters, digits, '_', '.', '-' (standard roots {list(ROOT_KEYS)})", found=key)
+        self._implicit_roots.pop(key, None)
         p = Path(path)
         if p.is_absolute():
             try:
@@ -355,11 +404,24 @@ class DatasetCore:
                 out[key] = root
         return out
 
-    def resolve_media_root(self) -> Path:
-        """The folder holding original videos: ``media_raw`` when set, else ``media``."""
-        if self.has_root("media_raw"):
-            return self.get_root("media_raw")
-        return self.get_root("media")
+    def resolve_media_root(self) -> str:
+        """The key of the root holding original videos: ``'media_raw'`` or ``'media'``.
+
+        ``'media_raw'`` when the manifest sets it, else ``'media'`` (older manifests without
+        ``media_raw`` kept their videos there). ``get_root(ds.resolve_media_root())``
+        is the folder.
+
+        Raises
+        ------
+        RootNotSetError
+            Neither root is set.
+        """
+        if self.has_root("media_raw") and self._implicit_roots.get("media_raw") != self.roots["media_raw"]:
+            return "media_raw"
+        if self.has_root("media"):
+            return "media"
+        raise RootNotSetError("no media root is set", path=self.manifest_path, expected=list(MEDIA_ROOT_KEYS),
+                              found=sorted(k for k, v in self.roots.items() if v), hint="ds.set_root('media_raw', videos_folder)")
 
     # ------------------------------------------------------------------ portability
     def remap_roots(self, path_map: dict[str, str]) -> dict[str, tuple[str, str]]:
@@ -434,7 +496,7 @@ class DatasetCore:
 
         removed: list[Path] = []
         seen: set[Path] = set()
-        for key in self.roots:
+        for key in ROOT_KEYS:  # roots beyond the standard ones hold the user's files, not mosaic's
             if self.has_root(key):
                 root = self.get_root(key).resolve()
                 if root.exists() and root not in seen:
@@ -513,37 +575,52 @@ class DatasetCore:
         return sorted(zip(df["group"], df["sequence"]))
 
     def get_sequence_metadata(self, level_names: list[str] | None = None, separator: str = KEY_SEPARATOR) -> pd.DataFrame:
-        """Parse each ``group<sep>sequence`` key into one column per hierarchy level.
+        """The tracks index, one row per recording, plus one column per level of its name.
+
+        Each ``group<sep>sequence`` key is split at ``separator`` into levels.
 
         Parameters
         ----------
         level_names
             Names of the levels; their number must equal the number of parts in every key.
-            Default: ``level_0 .. level_{n-1}`` (all keys must have the same number of parts).
+            Default: ``level_0 .. level_{n-1}`` with ``n`` the deepest key; shallower keys have
+            None in the levels they lack.
         separator
             Separator between levels, ``'__'`` by default.
+
+        Returns
+        -------
+        DataFrame
+            The columns of ``tracks/index.csv`` (``group``, ``sequence``, ``group_safe``,
+            ``sequence_safe``, ``abs_path``, ``n_rows``, ``n_frames``, ...), sorted by
+            (group, sequence), then the level columns (a level named like an index column
+            replaces it).
 
         Raises
         ------
         ConfigError
-            When a key has a different number of levels than ``level_names``.
+            When ``level_names`` is given and a key has a different number of levels.
         """
-        df = self.tracks_index()[["group", "sequence"]].drop_duplicates().sort_values(["group", "sequence"]).reset_index(drop=True)
-        keys = df["group"] + separator + df["sequence"]
+        index = self.tracks_index()
+        df = index.drop_duplicates(["group", "sequence"], keep="last").sort_values(["group", "sequence"]).reset_index(drop=True)
+        keys = df["group"].astype(str) + separator + df["sequence"].astype(str)
         parts = keys.str.split(separator, regex=False)
         lengths = parts.map(len)
-        n = len(level_names) if level_names is not None else (int(lengths.iloc[0]) if len(lengths) else 0)
-        bad = keys[lengths != n]
-        if len(bad):
-            raise ConfigError(
-                "sequence keys do not have the expected number of levels",
-                path=self.get_root("tracks") / "index.csv",
-                expected=f"{n} levels {list(level_names) if level_names else ''} separated by {separator!r}".strip(),
-                found=f"{bad.iloc[0]!r} has {len(bad.iloc[0].split(separator))} levels ({len(bad)} key(s) differ)",
-            )
+        if level_names is not None:
+            n = len(level_names)
+            bad = keys[lengths != n]
+            if len(bad):
+                raise ConfigError(
+                    "sequence keys do not have the expected number of levels",
+                    path=self.get_root("tracks") / "index.csv",
+                    expected=f"{n} levels {list(level_names)} separated by {separator!r}",
+                    found=f"{bad.iloc[0]!r} has {len(bad.iloc[0].split(separator))} levels ({len(bad)} key(s) differ)",
+                )
+        n = len(level_names) if level_names is not None else (int(lengths.max()) if len(lengths) else 0)
         names = list(level_names) if level_names is not None else [f"level_{i}" for i in range(n)]
-        levels = pd.DataFrame(parts.tolist(), columns=names) if len(df) else pd.DataFrame(columns=names)
-        return pd.concat([df, levels], axis=1)
+        levels = pd.DataFrame([p + [None] * (n - len(p)) for p in parts.tolist()], columns=names, dtype=object) if len(df) \
+            else pd.DataFrame(columns=names)
+        return pd.concat([df.drop(columns=[c for c in names if c in df.columns]), levels], axis=1)
 
     def query_sequences(
         self,
@@ -576,4 +653,4 @@ class DatasetCore:
 
 def dataset_fields() -> list[str]:
     """Constructor fields of :class:`DatasetCore` (for facades and docs)."""
-    return [f.name for f in fields(DatasetCore)]
+    return [f.name for f in fields(DatasetCore) if f.init]

@@ -86,12 +86,20 @@ class IndexFileError(MosaicError):
     """An ``index.csv`` is missing, unreadable or lacks declared columns."""
 
 
+class IndexNotFoundError(IndexFileError, FileNotFoundError):
+    """An ``index.csv`` a step reads does not exist yet (also a :class:`FileNotFoundError`)."""
+
+
 class InvalidNameError(MosaicError, ValueError):
     """A group/sequence name or a safe file name cannot be encoded or decoded."""
 
 
 class SequenceNotFoundError(MosaicError, KeyError):
     """A (group, sequence) is not known to the dataset."""
+
+
+class TracksNotFoundError(SequenceNotFoundError, FileNotFoundError):
+    """A recording has no standardized track file and no raw source to convert (also a :class:`FileNotFoundError`)."""
 
 
 class ConfigError(MosaicError, ValueError):

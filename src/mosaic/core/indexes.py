@@ -24,7 +24,7 @@ from typing import Any
 import pandas as pd
 
 from .atomic import atomic_write_text, storage_error
-from .errors import IndexFileError
+from .errors import IndexFileError, IndexNotFoundError
 from .limits import check_file_size, max_index_bytes
 from .paths import check_output_path, check_regular_file
 
@@ -123,7 +123,7 @@ def read_index(path: str | os.PathLike, schema: IndexSchema | None = None, missi
         if missing_ok:
             cols = list(schema.columns) if schema else []
             return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
-        raise IndexFileError(
+        raise IndexNotFoundError(
             f"{schema.name + ' ' if schema else ''}index not found",
             path=path,
             hint="run the step that builds it (e.g. index/convert) or check the dataset roots",

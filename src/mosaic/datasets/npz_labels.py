@@ -58,10 +58,9 @@ class LabelsIndexDataset(AbstractDataset):
         self.metadata = metadata
 
     def load(self) -> pd.DataFrame:
-        from mosaic.core.indexes import read_index
-        from mosaic.labels.schema import LABELS_INDEX
+        from mosaic.labels.io import read_labels_index_file
 
-        return read_index(Path(self._filepath), LABELS_INDEX, missing_ok=True)
+        return read_labels_index_file(Path(self._filepath), missing_ok=True)
 
     def save(self, data: pd.DataFrame) -> None:
         from mosaic.labels.io import save_labels_index_rows

@@ -22,7 +22,7 @@ from .tracks import TracksMixin
 class Dataset(TracksMixin, LabelsMixin, MediaMixin, FeaturesMixin, ModelsMixin, ReportingMixin, DatasetCore):
     """A mosaic dataset folder, with the notebook-facing API.
 
-    Create one with :meth:`create`, open one with :meth:`open` / ``Dataset.load(path)`` (folder
+    Create one with :meth:`create`, open one with :meth:`open` (folder
     or manifest path) or :meth:`from_catalog` (the folder a Kedro session is configured for).
     """
 

@@ -14,7 +14,7 @@ class FeaturesMixin:
     """Features part of the :class:`mosaic.Dataset` facade (methods delegate to `mosaic.features`)."""
 
     def run_feature(self, feature: Any, groups: Any = None, sequences: Any = None, overwrite: bool = False,
-                    parallel_workers: int | None = None, parallel_mode: str = "thread", overlap_frames: int = 0,
+                    parallel_workers: int | None = None, parallel_mode: str | None = "thread", overlap_frames: int = 0,
                     filter_start_frame: int | None = None, filter_end_frame: int | None = None,
                     filter_start_time: float | None = None, filter_end_time: float | None = None,
                     registry: Any = None, dask_address: str | None = None) -> Result:

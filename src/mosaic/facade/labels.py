@@ -5,6 +5,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from mosaic import labels as _labels
@@ -36,14 +37,20 @@ class LabelsMixin:
         return _labels.get_label_map(self, kind)
 
     def get_labels_for_individual(self, group: str, sequence: str, individual_id: int, kind: str = "behavior",
-                                  frame_range: tuple[int | None, int | None] | None = None) -> pd.DataFrame:
-        """Events of one individual; see :func:`mosaic.labels.get_labels_for_individual`."""
+                                  frame_range: tuple[int | None, int | None] | None = None) -> dict[str, np.ndarray]:
+        """Label rows of one individual (``frames``, ``labels``, ``individual_ids``); see :func:`mosaic.labels.get_labels_for_individual`."""
         return _labels.get_labels_for_individual(self, group, sequence, individual_id, kind=kind, frame_range=frame_range)
 
     def get_labels_at_frame(self, group: str, sequence: str, frame: int, kind: str = "behavior",
-                            individual_id: int | None = None) -> pd.DataFrame:
-        """Events at one frame; see :func:`mosaic.labels.get_labels_at_frame`."""
+                            individual_id: int | None = None) -> dict[str, np.ndarray]:
+        """Label rows at one frame (``frames``, ``labels``, ``individual_ids``); see :func:`mosaic.labels.get_labels_at_frame`."""
         return _labels.get_labels_at_frame(self, group, sequence, frame, kind=kind, individual_id=individual_id)
+
+    def get_labels_table(self, group: str, sequence: str, kind: str = "behavior", individual_id: int | None = None,
+                         frame: int | None = None, frame_range: tuple[int | None, int | None] | None = None) -> pd.DataFrame:
+        """Label rows as a table ``frame, id, id2, label, label_name``; see :func:`mosaic.labels.get_labels_table`."""
+        return _labels.get_labels_table(self, group, sequence, kind=kind, individual_id=individual_id, frame=frame,
+                                        frame_range=frame_range)
 
     def labels_to_dense(self, label_dict: Mapping[str, Any], frames=None, ids=None, background: int | str | None = None) -> pd.DataFrame:
         """Per-(frame, id) label table; see :func:`mosaic.labels.labels_to_dense`."""

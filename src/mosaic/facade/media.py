@@ -54,7 +54,7 @@ class MediaMixin:
         crop: tuple[int, int, int, int] | None = None,
         kmeans_resize: tuple[int, int] = (64, 64),
         kmeans_grayscale: bool = True,
-        kmeans_max_candidates: int = 5000,
+        kmeans_max_candidates: int | None = 5000,
         kmeans_batch_size: int = 1024,
         kmeans_max_iter: int = 100,
         kmeans_n_init: int | str = "auto",

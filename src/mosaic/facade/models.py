@@ -7,11 +7,14 @@ from typing import Any
 class ModelsMixin:
     """Models part of the :class:`mosaic.Dataset` facade (methods delegate to `mosaic.models`)."""
 
-    def train_model(self, model: str, config: Any = None, overwrite: bool = False) -> str:
-        """Train model ``model`` (config: dict or JSON/YAML path) and return its run id; see :func:`mosaic.models.train_model`."""
+    def train_model(self, model: Any, config: Any = None, overwrite: bool = False, name: str | None = None) -> str:
+        """Train ``model`` (a name, a scikit-learn classifier or a trainer; config: dict or JSON/YAML path) and return its run id.
+
+        See :func:`mosaic.models.train_model`.
+        """
         from mosaic.models import train_model
 
-        return train_model(self, model, config, overwrite)
+        return train_model(self, model, config, overwrite, name=name)
 
     def predict(self, model_run: Any, sequences: Any = None, groups: Any = None, overwrite: bool = False):
         """Apply a trained run; write the feature ``<model>__pred`` and return its Result; see :func:`mosaic.models.predict`."""

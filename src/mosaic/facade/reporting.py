@@ -12,7 +12,7 @@ class ReportingMixin:
 
         See :func:`mosaic.reporting.inventory.inventory` for the dict layout.
         """
-        from mosaic.reporting.inventory import print_inventory
+        from mosaic.reporting.inventory_text import print_inventory
 
         return print_inventory(self, print_it=print_it)
 

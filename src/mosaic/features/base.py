@@ -265,3 +265,97 @@ class SequenceContext:
         """The ``attrs`` mapping set on the input table."""
         return {"group": self.group, "sequence": self.sequence, "fps": self.fps,
                 "cm_per_pixel": self.cm_per_pixel, "path": self.path, **self.extra}
+
+
+PROTOCOL_ATTRIBUTES = ("name", "version", "params", "inputs")
+PROTOCOL_METHODS = ("fit", "apply")
+
+
+def implements_feature_protocol(obj: Any) -> bool:
+    """True when ``obj`` (an instance) has ``name``, ``version``, ``params``, ``inputs``, ``fit`` and ``apply``."""
+    if isinstance(obj, type):
+        return False
+    return all(hasattr(obj, a) for a in PROTOCOL_ATTRIBUTES) and all(callable(getattr(obj, m, None)) for m in PROTOCOL_METHODS)
+
+
+class ProtocolFeature(Feature):
+    """A :class:`Feature` around any object implementing the feature protocol.
+
+    The protocol: ``name`` (str), ``version`` (str), ``params`` (mapping, JSON-able: it enters
+    the run id), ``inputs`` (``'tracks'``, a :class:`Result`, a list of them, an :class:`Inputs`
+    or None for the tracks), ``fit(scope)`` (called once with an iterable of the input tables
+    of every sequence in scope, loaded lazily; a stateless object just returns) and
+    ``apply(data) -> DataFrame``. Optional, read when present: ``output_key``,
+    ``required_columns``, ``optional_columns`` (without them every track column is read),
+    ``parallelizable``, ``fitted_state()``, ``apply_chunks(data)``.
+
+    Raises
+    ------
+    FeatureError
+        A protocol attribute has the wrong type.
+    """
+
+    def __init__(self, obj: Any) -> None:
+        if not implements_feature_protocol(obj):
+            missing = [a for a in PROTOCOL_ATTRIBUTES if not hasattr(obj, a)] + [m for m in PROTOCOL_METHODS
+                                                                             if not callable(getattr(obj, m, None))]
+            raise FeatureError("object does not implement the feature protocol", expected=list(PROTOCOL_ATTRIBUTES + PROTOCOL_METHODS),
+                               found=f"{type(obj).__name__} lacks {missing}")
+        self.obj = obj
+        if not isinstance(obj.name, str) or not obj.name:
+            raise FeatureError("a feature's name must be a non-empty string", found=f"{type(obj).__name__}.name = {obj.name!r}")
+        if not isinstance(obj.params, Mapping):
+            raise FeatureError(f"params of feature {obj.name!r} must be a mapping", found=type(obj.params).__name__)
+        self.name = obj.name
+        self.version = str(obj.version)
+        self.params = dict(obj.params)
+        self.inputs = as_inputs(obj.inputs)
+        self.output_key = tuple(getattr(obj, "output_key", KEY_INDIVIDUAL))
+        self.required_columns = tuple(getattr(obj, "required_columns", ()))
+        self.optional_columns = tuple(getattr(obj, "optional_columns", ()))
+        self.parallelizable = bool(getattr(obj, "parallelizable", True))
+
+    @property
+    def needs_fit(self) -> bool:
+        """Always True: the object's ``fit`` is part of the protocol (a stateless one returns at once)."""
+        return True
+
+    def get_params(self) -> dict[str, Any]:
+        """A copy of the object's parameters (as read when wrapped)."""
+        return copy.deepcopy(self.params)
+
+    def set_params(self, **params: Any) -> Feature:
+        """Not supported: set parameters on the wrapped object and wrap it again."""
+        raise FeatureError(f"feature {self.name!r} wraps a {type(self.obj).__name__}; set its parameters there",
+                           found=sorted(params))
+
+    def fit(self, scope: Iterable[pd.DataFrame]) -> Feature:
+        """Call the object's ``fit`` with the lazily loaded input tables."""
+        self.obj.fit(scope)
+        return self
+
+    def fitted_state(self) -> dict[str, Any]:
+        """The object's ``fitted_state()`` when it has one, else empty."""
+        fn = getattr(self.obj, "fitted_state", None)
+        return dict(fn()) if callable(fn) else {}
+
+    def apply(self, data: pd.DataFrame) -> pd.DataFrame:
+        """The object's ``apply``."""
+        return self.obj.apply(data)
+
+    def apply_chunks(self, data: pd.DataFrame) -> Iterator[pd.DataFrame]:
+        """The object's ``apply_chunks`` when it has one, else its ``apply`` whole."""
+        fn = getattr(self.obj, "apply_chunks", None)
+        if callable(fn):
+            yield from fn(data)
+        else:
+            yield self.obj.apply(data)
+
+    def track_columns(self, available: Iterable[str]) -> list[str]:
+        """Declared columns when the object declares any, else every column of the track file."""
+        if self.required_columns or self.optional_columns:
+            return super().track_columns(available)
+        return list(dict.fromkeys(["frame", "id", *available]))
+
+    def __repr__(self) -> str:
+        return f"ProtocolFeature({self.obj!r})"

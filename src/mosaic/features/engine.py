@@ -525,7 +525,7 @@ def run_feature(
     sequences: Any = None,
     overwrite: bool = False,
     parallel_workers: int | None = None,
-    parallel_mode: str = "thread",
+    parallel_mode: str | None = "thread",
     overlap_frames: int = 0,
     filter_start_frame: int | None = None,
     filter_end_frame: int | None = None,
@@ -542,7 +542,8 @@ def run_feature(
         The dataset.
     feature
         A :class:`~mosaic.features.base.Feature` instance, a registered name, a feature class,
-        or a spec ``{'name', 'params', 'inputs'}``.
+        a spec ``{'name', 'params', 'inputs'}``, or any object implementing the feature
+        protocol (``name``, ``version``, ``params``, ``inputs``, ``fit``, ``apply``).
     groups, sequences
         Restrict the scope (a name or a list; both may be given).
     overwrite
@@ -550,7 +551,7 @@ def run_feature(
     parallel_workers
         Workers (``None``: 1 thread; all cores for ``'process'``; 2 local Dask workers).
     parallel_mode
-        ``'thread'``, ``'process'`` (joblib/loky) or ``'dask'`` (dask.distributed; a
+        ``'thread'`` (also when None), ``'process'`` (joblib/loky) or ``'dask'`` (dask.distributed; a
         ``LocalCluster`` on 127.0.0.1 unless ``dask_address`` or ``$MOSAIC_DASK_SCHEDULER``
         names a scheduler).
     overlap_frames
@@ -580,6 +581,8 @@ def run_feature(
         Some sequences failed (the others are written and indexed).
     """
     feat = make_feature(feature, registry)
+    if parallel_mode is None:
+        parallel_mode = "thread"
     if not feat.name or feat.name == TRACKS:
         raise FeatureError("a feature needs a name (not 'tracks')", expected="class attribute `name`",
                            found=f"{type(feat).__name__}.name = {feat.name!r}")

@@ -11,7 +11,7 @@ from typing import Any
 
 from mosaic.core.errors import FeatureError
 
-from .base import Feature, as_inputs
+from .base import Feature, ProtocolFeature, as_inputs, implements_feature_protocol
 
 _P = "mosaic.features."
 BUILTIN_FEATURES: dict[str, str] = {
@@ -121,19 +121,39 @@ def get_feature_class(name: str, registry: Mapping[str, Any] | None = None) -> t
     return obj
 
 
+def _as_feature(obj: Any) -> Feature:
+    if isinstance(obj, Feature):
+        return obj
+    if implements_feature_protocol(obj):
+        return ProtocolFeature(obj)
+    raise FeatureError("cannot make a feature from this", expected="a Feature or an object with name, version, params, inputs, fit, apply",
+                       found=repr(obj))
+
+
 def make_feature(spec: Any, registry: Mapping[str, Any] | None = None) -> Feature:
-    """Build a feature from a name, a class, an instance, or ``{'name', 'params', 'inputs'}``."""
+    """Build a feature from a name, a class, an instance, or ``{'name', 'params', 'inputs'}``.
+
+    Besides :class:`Feature` subclasses, any object implementing the feature protocol
+    (``name``, ``version``, ``params``, ``inputs``, ``fit``, ``apply``; see
+    :class:`~mosaic.features.base.ProtocolFeature`) is accepted, as an instance or as a
+    class (registered or given) constructed without arguments.
+    """
     if isinstance(spec, Feature):
         return spec
-    if isinstance(spec, type) and issubclass(spec, Feature):
-        return spec()
+    if isinstance(spec, type):
+        if issubclass(spec, Feature):
+            return spec()
+        return _as_feature(spec())
     if isinstance(spec, str):
-        return get_feature_class(spec, registry)()
+        return _as_feature(get_feature_class(spec, registry)())
     if isinstance(spec, Mapping):
         unknown = sorted(set(spec) - {"name", "params", "inputs"})
         if unknown or "name" not in spec:
             raise FeatureError("bad feature spec", expected="mapping with 'name' and optional 'params', 'inputs'", found=dict(spec))
         cls = get_feature_class(spec["name"], registry)
         inputs = spec.get("inputs")
-        return cls(spec.get("params") or {}, inputs=as_inputs(inputs) if inputs is not None else None)
-    raise FeatureError("cannot make a feature from this", expected="name, Feature class/instance or spec mapping", found=repr(spec))
+        return _as_feature(cls(spec.get("params") or {}, inputs=as_inputs(inputs) if inputs is not None else None))
+    if implements_feature_protocol(spec):
+        return ProtocolFeature(spec)
+    raise FeatureError("cannot make a feature from this", expected="name, Feature class/instance, an object with name, version, "
+                       "params, inputs, fit, apply, or a spec mapping", found=repr(spec))

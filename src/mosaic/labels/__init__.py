@@ -9,7 +9,8 @@ Public API (dataset-level functions take the dataset first):
 * conversion: :func:`convert_all_labels`, :func:`convert_labels_custom`,
   :func:`list_label_converters`, :func:`register_label_converter`;
 * queries: :func:`load_labels`, :func:`get_label_map`, :func:`get_labels_for_individual`,
-  :func:`get_labels_at_frame`, :func:`labels_to_dense`;
+  :func:`get_labels_at_frame` (dicts of arrays), :func:`get_labels_table` / :func:`events_table`
+  (the table view), :func:`labels_to_dense`;
 * per-individual tags: :func:`save_id_labels`, :func:`convert_id_tags_from_csv`, :func:`load_id_labels`;
 * file format: :func:`write_label_npz`, :func:`read_label_npz`, :class:`LabelSet`,
   :func:`bouts_to_events`, :func:`events_to_bouts`, :data:`LABELS_INDEX`.
@@ -46,6 +47,7 @@ from .queries import (
     events_table,
     get_labels_at_frame,
     get_labels_for_individual,
+    get_labels_table,
     label_path,
     labels_to_dense,
     load_labels,
@@ -63,7 +65,7 @@ __all__ = [
     "LABELS_INDEX", "LABEL_FORMAT", "NPZ_KEYS", "ConverterOutput", "LabelConversionReport", "LabelSet",
     "bouts_to_events", "build_vocabulary", "convert_all_labels", "convert_id_tags_from_csv", "convert_labels_custom",
     "dense_to_events", "events_table", "events_to_bouts", "existing_pairs", "get_label_converter", "get_label_map",
-    "get_labels_at_frame", "get_labels_for_individual", "id_labels_path", "index_row", "label_file_path", "label_path", "labels_dir",
+    "get_labels_at_frame", "get_labels_for_individual", "get_labels_table", "id_labels_path", "index_row", "label_file_path", "label_path", "labels_dir",
     "labels_index_path", "labels_to_dense", "list_label_converters", "load_id_labels", "load_labels", "plan_label_conversion",
     "read_label_npz",
     "read_labels_index", "register_label_converter", "run_label_converter", "save_id_labels", "save_label_sets", "save_labels_index_rows",

@@ -220,7 +220,7 @@ def _validate_row(ds: DatasetCore, kind: str, row: Any, labels_root: Path, n: in
         raise LabelFormatError("custom converter row and its label file name different recordings", path=path, group=g, sequence=s,
                                expected=(g, s), found=(data["group"], data["sequence"]))
     frames = data["frames"]
-    return {
+    computed = {
         "kind": kind,
         "label_format": data["label_format"],
         "group": g,
@@ -233,6 +233,17 @@ def _validate_row(ds: DatasetCore, kind: str, row: Any, labels_root: Path, n: in
         "label_ids": json.dumps([int(x) for x in data["label_ids"]]),
         "label_names": json.dumps([str(x) for x in data["label_names"]]),
     }
+    extra = {str(k): _index_cell(v) for k, v in row.items() if k not in computed}
+    return computed | extra
+
+
+def _index_cell(v: Any) -> Any:
+    """A value a converter put in an extra index column, as a CSV cell (containers as JSON)."""
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, (Mapping, list, tuple, np.ndarray)):
+        return json.dumps(v.tolist() if isinstance(v, np.ndarray) else v, default=str)
+    return v
 
 
 def convert_labels_custom(
@@ -248,8 +259,10 @@ def convert_labels_custom(
     ``converter_fn(dataset, labels_root, existing_pairs, overwrite, **kwargs)`` writes label files
     (e.g. with :func:`mosaic.labels.write_label_npz`) under ``labels_root`` (``labels/<kind>/``)
     and returns index rows: mappings with at least ``group``, ``sequence``, ``abs_path`` (relative
-    to ``labels_root`` or the dataset folder, or absolute), optionally ``n_frames``. It should
-    skip ``existing_pairs`` (a set of (group, sequence)) unless ``overwrite``.
+    to ``labels_root`` or the dataset folder, or absolute), optionally ``n_frames``; any other
+    key of a row (``annotator``, ``source_file``, ...) is kept as a column of the index. The
+    files may hold arrays beyond the format's keys; :func:`load_labels` returns them too. It
+    should skip ``existing_pairs`` (a set of (group, sequence)) unless ``overwrite``.
 
     Every row and the file it points to are validated before the index is touched: a bad row
     raises :class:`LabelFormatError` naming it, and the index keeps its previous content.

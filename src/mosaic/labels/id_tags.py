@@ -6,11 +6,18 @@ Stored as JSON (written atomically) at ``labels/<kind>/<group_safe>__<sequence_s
      "labels": {"<id>": {"<field>": value, ...}, ...}, "metadata": {...}}
 
 for focal animals, strain, treatment, sex...
+
+Older datasets stored the tags of a recording as ``.npz`` (``ids`` and one array per field, all
+object arrays, plus ``meta__<key>`` arrays) listed in ``labels/<kind>/index.csv``;
+:func:`load_id_labels` reads those too, through :func:`read_legacy_id_tags_npz`, which admits
+only numpy arrays of plain values (numbers, strings, booleans, None) and runs no other code.
 """
 from __future__ import annotations
 
 import json
 import os
+import pickle
+import zipfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -20,10 +27,10 @@ import pandas as pd
 
 from mosaic.core.atomic import atomic_write_json
 from mosaic.core.dataset import DatasetCore
-from mosaic.core.errors import ConfigError, LabelFormatError
-from mosaic.core.safe_names import path_in_root, sequence_key, to_safe_name
+from mosaic.core.errors import ConfigError, InvalidNameError, LabelFormatError
+from mosaic.core.safe_names import path_in_root, sequence_key, split_sequence_key, to_safe_name
 
-from .io import labels_dir
+from .io import labels_dir, labels_index_path, read_labels_index
 
 ID_TAGS_FORMAT = "id_tags_v1"
 CSV_TYPES = ("focal", "category", "multi")
@@ -128,9 +135,11 @@ def convert_id_tags_from_csv(
       Every id in ``all_ids`` gets ``{'focal': True|False}``. ``all_ids`` is required: a list
       (same for every recording) or ``{"group/sequence": [ids]}``.
     * ``'category'``: ``group, sequence, <id_column>, <category_column>`` — each id gets
-      ``{<category_column>: value}`` (ids come from the rows).
+      ``{<category_column>: value}`` (ids come from the rows). With ``all_ids``, every id of the
+      recording without a row gets ``{<category_column>: None}``.
     * ``'multi'``: ``group, sequence, <id_column>, <field columns...>`` — each id gets one field
       per column of ``field_columns`` (default: every other column). Empty cells are left out.
+      With ``all_ids``, every id without a row gets each field as None.
 
     The whole CSV is validated before anything is written; files are merged with existing tags
     unless ``overwrite`` (see :func:`save_id_labels`).
@@ -190,6 +199,15 @@ def convert_id_tags_from_csv(
                         raise LabelFormatError("id tags CSV gives one (recording, id, field) two values", path=csv_path, group=g, sequence=s,
                                                expected=f"id {i} {f}={cur[f]!r}", found=repr(v))
                     cur[f] = v
+            if all_ids is not None:
+                everyone = _ids_for(all_ids, g, s, csv_path)
+                stray = sorted(set(tags) - set(everyone))
+                if stray:
+                    raise LabelFormatError("id tags CSV names ids not among all_ids", path=csv_path, group=g, sequence=s,
+                                           expected=sorted(everyone), found=stray)
+                for i in everyone:
+                    tags.setdefault(i, {f: None for f in fields})
+                tags = {i: tags[i] for i in sorted(tags)}
             per_seq[(g, s)] = tags
     docs = [_merged_doc(ds, kind, g, s, tags, {"source_csv": str(csv_path), "csv_type": csv_type}, overwrite) for (g, s), tags in per_seq.items()]
     return [atomic_write_json(path, doc) for path, doc in docs]
@@ -205,10 +223,114 @@ def _ids_for(all_ids, group: str, sequence: str, path: Path) -> list[int]:
     return sorted(int(x) for x in all_ids)
 
 
+_PLAIN_GLOBALS = {
+    ("numpy", "ndarray"), ("numpy", "dtype"),
+    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+}
+
+
+class _PlainArrayUnpickler(pickle.Unpickler):
+    """Unpickles a numpy object array of plain values; any other global is refused."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in _PLAIN_GLOBALS:
+            raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a tags array")
+        if module == "numpy.core.multiarray":  # numpy >= 2 moved it; avoid the deprecated alias
+            module = "numpy._core.multiarray" if hasattr(np, "_core") else module
+        return super().find_class(module, name)
+
+
+_PLAIN_TYPES = (int, float, str, bool, type(None), np.generic)
+
+
+def read_legacy_id_tags_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """The arrays of an older id-tags ``.npz`` (object arrays of plain values included).
+
+    Object arrays are unpickled with a whitelist of numpy's array constructors only, and every
+    element must be a number, string, boolean or None: no other code can run.
+
+    Raises
+    ------
+    LabelFormatError
+        Not an npz, an array holding anything else, or an unreadable member.
+    """
+    from numpy.lib import format as npformat
+
+    path = Path(path)
+    out: dict[str, np.ndarray] = {}
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for member in zf.namelist():
+                key = member.removesuffix(".npy")
+                with zf.open(member) as fh:
+                    version = npformat.read_magic(fh)
+                    shape, fortran, dtype = (npformat.read_array_header_1_0(fh) if version == (1, 0)
+                                             else npformat.read_array_header_2_0(fh))
+                    if not dtype.hasobject:
+                        fh.seek(0)
+                        out[key] = npformat.read_array(fh, allow_pickle=False)
+                        continue
+                    arr = _PlainArrayUnpickler(fh).load()
+                if not isinstance(arr, np.ndarray) or arr.shape != tuple(shape):
+                    raise LabelFormatError("id tags array is not what its header declares", path=path,
+                                           expected=f"array {shape}", found=type(arr).__name__)
+                bad = sorted({type(x).__name__ for x in arr.ravel().tolist() if not isinstance(x, _PLAIN_TYPES)})
+                if bad:
+                    raise LabelFormatError(f"id tags array {key!r} holds values that are not plain", path=path,
+                                           expected="numbers, strings, booleans or None", found=bad)
+                out[key] = arr
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, pickle.UnpicklingError, AttributeError, TypeError) as exc:
+        raise LabelFormatError("not a readable id tags .npz", path=path, found=str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+                               hint="re-save the tags with save_id_labels (JSON)") from exc
+    return out
+
+
+def _legacy_doc(path: Path, names: Mapping[Path, tuple[str, str]]) -> dict[str, Any] | None:
+    """An older id-tags ``.npz`` as the JSON document :func:`save_id_labels` writes (None: a behaviour label file)."""
+    arrays = read_legacy_id_tags_npz(path)
+    if "ids" not in arrays and "frames" in arrays and "labels" in arrays:
+        return None
+    if "ids" not in arrays:
+        raise LabelFormatError("id tags .npz lacks 'ids'", path=path, expected="'ids' and one array per field", found=sorted(arrays))
+    if path.resolve() in names:
+        group, sequence = names[path.resolve()]
+    else:
+        try:
+            group, sequence = split_sequence_key(path.stem)
+        except InvalidNameError as exc:
+            raise LabelFormatError("id tags .npz is neither indexed nor named <group>__<sequence>", path=path,
+                                   hint="list it in labels/<kind>/index.csv") from exc
+    ids = arrays.pop("ids").ravel().tolist()
+    meta = {k.removeprefix("meta__"): _py(np.asarray(v).ravel()[0]) if np.asarray(v).size else None
+            for k, v in arrays.items() if k.startswith("meta__")}
+    fields = {k: np.asarray(v).ravel() for k, v in arrays.items() if not k.startswith("meta__")}
+    labels: dict[int, dict[str, Any]] = {}
+    for n, raw in enumerate(ids):
+        try:
+            i = int(raw)
+        except (TypeError, ValueError) as exc:
+            raise LabelFormatError("id tags .npz holds a non-integer id", path=path, group=group, sequence=sequence,
+                                   expected="integer ids", found=repr(raw)) from exc
+        labels[i] = {f: _value(v[n] if len(v) == len(ids) else (v[0] if len(v) else None)) for f, v in fields.items()}
+    return {"format": ID_TAGS_FORMAT, "group": group, "sequence": sequence, "labels": {str(i): labels[i] for i in sorted(labels)},
+            "metadata": meta}
+
+
+def _indexed_names(ds: DatasetCore, kind: str) -> dict[Path, tuple[str, str]]:
+    if not labels_index_path(ds, kind).exists():
+        return {}
+    df = read_labels_index(ds, kind)
+    return {ds.resolve_path(p).resolve(): (str(g), str(s)) for g, s, p in zip(df["group"], df["sequence"], df["abs_path"], strict=True) if p}
+
+
 def load_id_labels(
     ds: DatasetCore, kind: str = "id_tags", groups: Iterable[str] | None = None, sequences: Iterable[str] | None = None,
 ) -> dict[tuple[str, str], dict[str, Any]]:
     """Tags of every recording of ``kind`` (optionally only some groups/sequences).
+
+    Reads the JSON files :func:`save_id_labels` writes and the ``.npz`` files of older datasets
+    (a JSON file of the same recording wins).
 
     Returns
     -------
@@ -222,15 +344,19 @@ def load_id_labels(
     out: dict[tuple[str, str], dict[str, Any]] = {}
     if not folder.exists():
         return out
-    for path in sorted(folder.glob("*.json")):
+    legacy = sorted(p for p in folder.glob("*.npz") if not p.name.startswith("."))
+    names = _indexed_names(ds, kind) if legacy else {}
+    for path in legacy + sorted(folder.glob("*.json")):
         if path.name.startswith("."):
             continue
         try:
-            doc = _read_doc(path)
+            doc = _legacy_doc(path, names) if path.suffix == ".npz" else _read_doc(path)
         except LabelFormatError:
             if path.name == "conversion_report.json":
                 continue
             raise
+        if doc is None:
+            continue
         g, s = str(doc["group"]), str(doc["sequence"])
         if (groups is not None and g not in groups) or (sequences is not None and s not in sequences):
             continue

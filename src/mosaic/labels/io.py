@@ -19,7 +19,7 @@ import pandas as pd
 from mosaic.core.atomic import atomic_open
 from mosaic.core.dataset import DatasetCore
 from mosaic.core.errors import LabelFormatError
-from mosaic.core.indexes import read_index, upsert_index
+from mosaic.core.indexes import IndexSchema, index_lock, read_index, upsert_index, write_index
 from mosaic.core.limits import check_npz
 from mosaic.core.paths import check_regular_file
 from mosaic.core.progress import progress
@@ -48,14 +48,29 @@ class LabelSet:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_arrays(self) -> dict[str, np.ndarray]:
-        """The npz content with the exact dtypes of the format, rows sorted by (frame, id, id2, label)."""
+        """The npz content with the exact dtypes of the format, rows sorted by (frame, id, id2, label).
+
+        ``extra`` arrays are written beside the format's keys under their own names (per-row
+        arrays of length n follow the row order); object arrays are refused (see
+        :func:`plain_array`).
+        """
         frames = np.asarray(self.frames, dtype=np.int32).ravel()
         labels = np.asarray(self.labels, dtype=np.int32).ravel()
         ids = np.asarray(self.individual_ids, dtype=np.int32).reshape(-1, 2)
+        order = None
         if len(frames) == len(labels) == len(ids) and not _is_sorted(frames, ids, labels):
             order = np.lexsort((labels, ids[:, 1], ids[:, 0], frames))
             frames, labels, ids = frames[order], labels[order], ids[order]
-        return {
+        extra = {}
+        for k, v in (self.extra or {}).items():
+            if k in NPZ_KEYS:
+                raise LabelFormatError(f"extra label array {k!r} clashes with a key of the format", group=self.group,
+                                       sequence=self.sequence, expected=f"names other than {list(NPZ_KEYS)}", found=k)
+            a = plain_array(k, v, group=self.group, sequence=self.sequence)
+            if order is not None and a.ndim >= 1 and len(a) == len(order) and len(order) > 1:
+                a = a[order]
+            extra[str(k)] = a
+        return extra | {
             "frames": frames,
             "labels": labels,
             "individual_ids": ids,
@@ -71,6 +86,47 @@ class LabelSet:
     def key(self) -> str:
         """File stem ``<group_safe>__<sequence_safe>``."""
         return sequence_key(self.group, self.sequence)
+
+
+def plain_array(name: str, value: Any, *, path: Any = None, group: str | None = None, sequence: str | None = None) -> np.ndarray:
+    """``value`` as an array npz can hold without pickling (numbers, booleans, fixed-width strings).
+
+    Object arrays of strings become unicode arrays; any other object array raises
+    :class:`LabelFormatError` (it would be pickled, and loading a pickle runs code).
+    """
+    a = np.asarray(value)
+    if a.dtype.kind == "O":
+        flat = a.ravel().tolist()
+        if all(isinstance(x, str) for x in flat):
+            return a.astype(np.str_)
+        raise LabelFormatError(f"array {name!r} holds Python objects (it would be pickled)", path=path, group=group, sequence=sequence,
+                               expected="numbers, booleans or strings", found=f"object array of {sorted({type(x).__name__ for x in flat})}",
+                               hint=f"convert it first, e.g. np.asarray({name}, dtype=str) or dtype=float")
+    return a
+
+
+def parse_list_cell(text: Any) -> list[str]:
+    """The items of an index cell listing label ids or names.
+
+    Cells hold a JSON list (``["a", "b"]``); older datasets wrote comma-separated values
+    (``a,b``), read too. An empty cell is an empty list.
+
+    Raises
+    ------
+    ValueError
+        A cell that starts like a JSON list but is not one.
+    """
+    if text is None or (isinstance(text, float) and np.isnan(text)):
+        return []
+    t = str(text).strip()
+    if not t:
+        return []
+    if t.startswith("["):
+        v = json.loads(t)
+        if not isinstance(v, list):
+            raise ValueError(f"not a list: {t[:80]!r}")
+        return [str(x) for x in v]
+    return [x.strip() for x in t.split(",")]
 
 
 def _is_sorted(frames: np.ndarray, ids: np.ndarray, labels: np.ndarray) -> bool:
@@ -117,6 +173,9 @@ def _labelset_kwargs(d: Mapping[str, Any]) -> dict[str, Any]:
         raise LabelFormatError("label data lacks required keys", expected=list(NPZ_KEYS), found=f"missing {missing}",
                                group=d.get("group"), sequence=d.get("sequence"))
     kw = {k: d[k] for k in NPZ_KEYS if k in d}
+    extra = {k: v for k, v in d.items() if k not in NPZ_KEYS and k not in ("n_frames", "extra", "sequence_key")}
+    if extra:
+        kw["extra"] = extra
     for k in ("group", "sequence", "label_format"):
         if k in kw:
             kw[k] = str(np.asarray(kw[k]).item()) if np.ndim(kw[k]) == 0 else kw[k]
@@ -141,12 +200,13 @@ def read_label_npz(path: str | os.PathLike, *, group: str | None = None, sequenc
     -------
     dict
         ``frames, labels, individual_ids, label_ids, label_names`` (arrays) and ``fps`` (float),
-        ``group, sequence, label_format`` (str).
+        ``group, sequence, label_format`` (str); any other array of the file under its own name.
 
     Raises
     ------
     LabelFormatError
-        Unreadable file, pickled content, missing keys, wrong shapes or dtypes.
+        Unreadable file, pickled content (refused; the message says how to re-save it with
+        string arrays), missing keys, wrong shapes or dtypes.
     """
     path = Path(path)
     ctx = {"path": path, "group": group, "sequence": sequence}
@@ -164,11 +224,17 @@ def read_label_npz(path: str | os.PathLike, *, group: str | None = None, sequenc
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise LabelFormatError("not a readable .npz label file", found=str(exc).splitlines()[0] if str(exc) else type(exc).__name__, **ctx) from exc
     except ValueError as exc:
-        raise LabelFormatError("label file holds pickled objects (refused)", expected="plain arrays", found=str(exc).splitlines()[0], **ctx) from exc
+        raise LabelFormatError(
+            "label file holds pickled object arrays (refused: loading a pickle runs code)",
+            expected="plain arrays (numbers, strings)", found=f"object arrays in {_object_members(path)}",
+            hint="re-save it with string arrays where you trust the file: d = dict(np.load(path, allow_pickle=True)); "
+                 "d['label_names'] = np.asarray(d['label_names'], dtype=str) (likewise every object array); "
+                 "np.savez(path, **d) — or write it with mosaic.labels.write_label_npz", **ctx) from exc
     if "individual_ids" not in data and "labels" in data:
         data = _from_dense(data, path, group, sequence)
     validate_label_arrays(data, **ctx)
-    return {
+    extra = {k: v for k, v in data.items() if k not in NPZ_KEYS and k not in ("sequence_key", "ids")}
+    return extra | {
         "frames": data["frames"].astype(np.int32, copy=False),
         "labels": data["labels"].astype(np.int32, copy=False),
         "individual_ids": data["individual_ids"].astype(np.int32, copy=False),
@@ -179,6 +245,24 @@ def read_label_npz(path: str | os.PathLike, *, group: str | None = None, sequenc
         "sequence": _scalar_str(np.asarray(data["sequence"])),
         "label_format": _scalar_str(np.asarray(data["label_format"])),
     }
+
+
+def _object_members(path: Path) -> list[str]:
+    """Names of the arrays of an npz stored as pickled objects (read from the .npy headers only)."""
+    from numpy.lib import format as npformat
+
+    out = []
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for name in zf.namelist():
+                with zf.open(name) as fh:
+                    version = npformat.read_magic(fh)
+                    header = npformat.read_array_header_1_0(fh) if version == (1, 0) else npformat.read_array_header_2_0(fh)
+                if header[2].hasobject:
+                    out.append(name.removesuffix(".npy"))
+    except (OSError, ValueError, zipfile.BadZipFile):
+        pass
+    return out
 
 
 def _from_dense(data: dict[str, np.ndarray], path: Path, group: str | None, sequence: str | None) -> dict[str, Any]:
@@ -237,18 +321,83 @@ def index_row(ds: DatasetCore, kind: str, ls: LabelSet, path: str | os.PathLike)
     }
 
 
+_LABELS_INDEX_CORE = IndexSchema(name="labels", columns=("group", "sequence", "abs_path"), key=LABELS_INDEX.key,
+                                 text_columns=LABELS_INDEX.text_columns)
+
+
+def _json_list_cell(text: Any, path: Path, group: Any, sequence: Any, column: str) -> str:
+    try:
+        items = parse_list_cell(text)
+    except ValueError as exc:
+        raise LabelFormatError(f"{column} in the labels index is not a list", path=path, group=group, sequence=sequence,
+                               expected='a JSON list (["a", "b"]) or comma-separated values', found=str(text)[:80]) from exc
+    if column == "label_ids" and all(x.lstrip("-").isdigit() for x in items):
+        return json.dumps([int(x) for x in items])
+    return json.dumps(items)
+
+
+def read_labels_index_file(path: str | os.PathLike, kind: str | None = None, missing_ok: bool = True) -> pd.DataFrame:
+    """A labels index as a table with every column of :data:`LABELS_INDEX`.
+
+    Indexes of older datasets are read too: ``label_ids``/``label_names`` written
+    comma-separated become JSON lists, missing bookkeeping columns are filled (``kind`` from
+    the folder, safe names computed, counts empty) and extra columns are kept.
+
+    Raises
+    ------
+    IndexFileError
+        Unreadable, or without ``group``, ``sequence``, ``abs_path``.
+    LabelFormatError
+        A ``label_ids``/``label_names`` cell that is not a list.
+    """
+    path = Path(path)
+    df = read_index(path, _LABELS_INDEX_CORE, missing_ok=missing_ok)
+    if "kind" not in df.columns:
+        df["kind"] = kind if kind is not None else path.parent.name
+    if "label_format" not in df.columns:
+        df["label_format"] = ""
+    for col, src in (("group_safe", "group"), ("sequence_safe", "sequence")):
+        if col not in df.columns:
+            df[col] = [to_safe_name(v) if v else "" for v in df[src].astype(str)]
+    for col in ("n_frames", "n_events"):
+        if col not in df.columns:
+            df[col] = pd.Series([pd.NA] * len(df), dtype="Int64")
+    for col in ("label_ids", "label_names"):
+        if col not in df.columns:
+            df[col] = "[]"
+        else:
+            df[col] = [_json_list_cell(v, path, g, s_, col) for v, g, s_ in zip(df[col], df["group"], df["sequence"], strict=True)]
+    cols = list(LABELS_INDEX.columns)
+    return df[cols + [c for c in df.columns if c not in cols]]
+
+
 def read_labels_index(ds: DatasetCore, kind: str, missing_ok: bool = True) -> pd.DataFrame:
-    """``labels/<kind>/index.csv`` (empty table with the declared columns when absent and ``missing_ok``)."""
-    return read_index(labels_index_path(ds, kind), LABELS_INDEX, missing_ok=missing_ok)
+    """``labels/<kind>/index.csv`` (empty table with the declared columns when absent and ``missing_ok``).
+
+    Older indexes (comma-separated ``label_ids``/``label_names``, fewer columns) read as
+    described in :func:`read_labels_index_file`.
+    """
+    return read_labels_index_file(labels_index_path(ds, kind), kind, missing_ok=missing_ok)
 
 
 def save_labels_index_rows(path: str | os.PathLike, rows: pd.DataFrame | Iterable[Mapping[str, Any]]) -> pd.DataFrame:
-    """Merge rows into the labels index at ``path`` (locked, atomic); returns the index."""
+    """Merge rows into the labels index at ``path`` (locked, atomic); returns the index.
+
+    An index of an older dataset is first rewritten in the current layout (same rows).
+    """
     if isinstance(rows, pd.DataFrame):
         rows = rows.to_dict("records")
     rows = list(rows)
+    path = Path(path)
+    if path.exists():
+        with index_lock(path):
+            raw = read_index(path, _LABELS_INDEX_CORE)
+            legacy = any(c not in raw.columns for c in LABELS_INDEX.columns) or any(
+                str(v).strip() and not str(v).strip().startswith("[") for c in ("label_ids", "label_names") for v in raw[c])
+            if legacy:
+                write_index(path, read_labels_index_file(path), LABELS_INDEX)
     if not rows:
-        return read_index(path, LABELS_INDEX, missing_ok=True)
+        return read_labels_index_file(path)
     return upsert_index(path, rows, LABELS_INDEX)
 
 

@@ -54,10 +54,11 @@ def load_labels(ds: DatasetCore, group: str, sequence: str, kind: str = "behavio
     return d
 
 
-def _events_frame(d: Mapping[str, Any], mask: np.ndarray) -> pd.DataFrame:
-    names = dict(zip(np.asarray(d["label_ids"]).tolist(), np.asarray(d["label_names"]).tolist()))
+def _events_frame(d: Mapping[str, Any], mask: np.ndarray, names: Mapping[int, str] | None = None) -> pd.DataFrame:
+    if names is None:
+        names = dict(zip(np.asarray(d.get("label_ids", [])).tolist(), np.asarray(d.get("label_names", [])).astype(str).tolist()))
     lab = np.asarray(d["labels"])[mask]
-    ids = np.asarray(d["individual_ids"])[mask]
+    ids = np.asarray(d["individual_ids"]).reshape(-1, 2)[mask]
     uniq, inv = np.unique(lab, return_inverse=True)
     lname = np.array([names.get(int(u), str(int(u))) for u in uniq], dtype=object)[inv] if len(lab) else np.array([], dtype=object)
     return pd.DataFrame({
@@ -69,25 +70,52 @@ def _events_frame(d: Mapping[str, Any], mask: np.ndarray) -> pd.DataFrame:
     })
 
 
-def events_table(label_dict: Mapping[str, Any]) -> pd.DataFrame:
-    """All rows of a loaded label dict as a table (``frame, id, id2, label, label_name``)."""
-    return _events_frame(label_dict, np.ones(len(label_dict["frames"]), bool))
+def events_table(label_dict: Mapping[str, Any], label_map: Mapping[int, str] | None = None) -> pd.DataFrame:
+    """Rows of a label dict as a table ``frame, id, id2, label, label_name``.
+
+    ``label_dict`` is what :func:`load_labels`, :func:`get_labels_for_individual` or
+    :func:`get_labels_at_frame` return (``frames``, ``labels``, ``individual_ids``); names come
+    from ``label_map`` (``{label_id: name}``, e.g. :func:`get_label_map`), else from the dict's
+    own ``label_ids``/``label_names``, else the id as text.
+    """
+    return _events_frame(label_dict, np.ones(len(label_dict["frames"]), bool), label_map)
+
+
+def _subset(d: Mapping[str, Any], mask: np.ndarray) -> dict[str, np.ndarray]:
+    return {"frames": np.asarray(d["frames"], dtype=np.int32)[mask],
+            "labels": np.asarray(d["labels"], dtype=np.int32)[mask],
+            "individual_ids": np.asarray(d["individual_ids"], dtype=np.int32).reshape(-1, 2)[mask]}
+
+
+def _individual_mask(d: Mapping[str, Any], individual_id: int, frame_range) -> np.ndarray:
+    return (d["individual_ids"][:, 0] == int(individual_id)) & _range_mask(d["frames"], frame_range)
+
+
+def _frame_mask(d: Mapping[str, Any], frame: int, individual_id: int | None) -> np.ndarray:
+    mask = d["frames"] == int(frame)
+    if individual_id is not None:
+        mask &= d["individual_ids"][:, 0] == int(individual_id)
+    return mask
 
 
 def get_labels_for_individual(
     ds: DatasetCore, group: str, sequence: str, individual_id: int, kind: str = "behavior",
     frame_range: tuple[int | None, int | None] | None = None,
-) -> pd.DataFrame:
-    """Events whose subject is ``individual_id`` (its own and, as ``id``, its pair events).
+) -> dict[str, np.ndarray]:
+    """Label rows whose subject is ``individual_id`` (its own and, as subject, its pair events).
 
     ``frame_range=(start, stop)`` keeps ``start <= frame < stop`` (either end may be None).
-    Pair events appear with ``id2`` = the partner (stored in both directions, so an individual
-    also sees pair events where it is the partner). Returns ``frame, id, id2, label, label_name``.
+    Pair events have the partner in ``individual_ids[:, 1]`` (stored in both directions, so an
+    individual also sees pair events where it is the partner); ``-1`` selects scene rows.
+
+    Returns
+    -------
+    dict
+        ``frames`` int32 (n,), ``labels`` int32 (n,), ``individual_ids`` int32 (n, 2), in file
+        order. :func:`events_table` or :func:`get_labels_table` give the table view.
     """
     d = load_labels(ds, group, sequence, kind)
-    mask = d["individual_ids"][:, 0] == int(individual_id)
-    mask &= _range_mask(d["frames"], frame_range)
-    return _events_frame(d, mask).reset_index(drop=True)
+    return _subset(d, _individual_mask(d, individual_id, frame_range))
 
 
 def _range_mask(frames: np.ndarray, frame_range) -> np.ndarray:
@@ -106,15 +134,35 @@ def _range_mask(frames: np.ndarray, frame_range) -> np.ndarray:
 
 def get_labels_at_frame(
     ds: DatasetCore, group: str, sequence: str, frame: int, kind: str = "behavior", individual_id: int | None = None,
-) -> pd.DataFrame:
-    """Events at one frame (all subjects, scene-level included; or one subject's).
+) -> dict[str, np.ndarray]:
+    """Label rows at one frame (all subjects, scene-level included; or one subject's).
 
-    Returns ``frame, id, id2, label, label_name`` (empty when nothing is labelled there).
+    Returns
+    -------
+    dict
+        ``frames``, ``labels``, ``individual_ids`` as :func:`get_labels_for_individual` (empty
+        arrays when nothing is labelled there).
     """
     d = load_labels(ds, group, sequence, kind)
-    mask = d["frames"] == int(frame)
+    return _subset(d, _frame_mask(d, frame, individual_id))
+
+
+def get_labels_table(
+    ds: DatasetCore, group: str, sequence: str, kind: str = "behavior", individual_id: int | None = None,
+    frame: int | None = None, frame_range: tuple[int | None, int | None] | None = None,
+) -> pd.DataFrame:
+    """The label rows of one recording as a table ``frame, id, id2, label, label_name``.
+
+    ``individual_id`` keeps one subject's rows, ``frame`` one frame, ``frame_range=(start, stop)``
+    ``start <= frame < stop``; all optional and combinable. The table view of
+    :func:`get_labels_for_individual` / :func:`get_labels_at_frame`.
+    """
+    d = load_labels(ds, group, sequence, kind)
+    mask = _range_mask(d["frames"], frame_range)
     if individual_id is not None:
         mask &= d["individual_ids"][:, 0] == int(individual_id)
+    if frame is not None:
+        mask &= d["frames"] == int(frame)
     return _events_frame(d, mask).reset_index(drop=True)
 
 

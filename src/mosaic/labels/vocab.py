@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from mosaic.core.dataset import DatasetCore
 from mosaic.core.errors import LabelFormatError
 
-from .io import labels_index_path, read_labels_index
+from .io import labels_index_path, parse_list_cell, read_labels_index
 
 
 def get_label_map(ds: DatasetCore, kind: str = "behavior") -> dict[int, str]:
@@ -23,9 +23,10 @@ def get_label_map(ds: DatasetCore, kind: str = "behavior") -> dict[int, str]:
     path = labels_index_path(ds, kind)
     for g, s, ids_s, names_s in zip(df["group"], df["sequence"], df["label_ids"], df["label_names"]):
         try:
-            ids = json.loads(ids_s) if ids_s else []
-            names = json.loads(names_s) if names_s else []
-        except json.JSONDecodeError as exc:
+            ids = parse_list_cell(ids_s)
+            names = parse_list_cell(names_s)
+            ids = [int(i) for i in ids]
+        except (json.JSONDecodeError, ValueError) as exc:
             raise LabelFormatError("label_ids/label_names in the index are not JSON lists", path=path, group=g, sequence=s, found=str(exc)) from exc
         for i, n in zip(ids, names):
             i = int(i)

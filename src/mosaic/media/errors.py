@@ -24,8 +24,8 @@ class MediaNotFoundError(MediaError, KeyError):
     """No video is indexed for a (group, sequence)."""
 
 
-class AmbiguousMediaError(MediaError, LookupError):
-    """Several videos are indexed for a (group, sequence) where one was asked for."""
+class AmbiguousMediaError(MediaError, LookupError, RuntimeError):
+    """Several videos are indexed for a (group, sequence) where one was asked for (also a :class:`RuntimeError`)."""
 
 
 class FrameMethodError(ConfigError):

@@ -171,7 +171,7 @@ def index_media_report(
     if on_error not in ("raise", "warn"):
         raise ConfigError("unknown on_error", expected=["raise", "warn"], found=on_error)
     if search_dirs is None:
-        dirs = [ds.resolve_media_root()]
+        dirs = [ds.get_root(ds.resolve_media_root())]
     else:
         raw = [search_dirs] if isinstance(search_dirs, (str, os.PathLike)) else list(search_dirs)
         dirs = [ds.resolve_path(d) for d in raw]

@@ -23,7 +23,7 @@ class FrameParams:
     crop: tuple[int, int, int, int] | None = None
     kmeans_resize: tuple[int, int] = (64, 64)
     kmeans_grayscale: bool = True
-    kmeans_max_candidates: int = 5000
+    kmeans_max_candidates: int | None = 5000  # None: no cap (every candidate_step-th frame)
     kmeans_batch_size: int = 1024
     kmeans_max_iter: int = 100
     kmeans_n_init: int | str = "auto"
@@ -106,7 +106,7 @@ def validate_frame_params(n_frames: Any, method: Any = "uniform", **kwargs: Any)
         candidate_step=_as_int("candidate_step", p.get("candidate_step", 1), 1),
         crop=validate_crop(p.get("crop")), kmeans_resize=resize,
         kmeans_grayscale=bool(p.get("kmeans_grayscale", True)),
-        kmeans_max_candidates=_as_int("kmeans_max_candidates", p.get("kmeans_max_candidates", 5000), 1),
+        kmeans_max_candidates=_as_int("kmeans_max_candidates", p.get("kmeans_max_candidates", 5000), 1, allow_none=True),
         kmeans_batch_size=_as_int("kmeans_batch_size", p.get("kmeans_batch_size", 1024), 1),
         kmeans_max_iter=_as_int("kmeans_max_iter", p.get("kmeans_max_iter", 100), 1),
         kmeans_n_init=n_init, random_state=rs,

@@ -18,8 +18,8 @@ def uniform_indices(start: int, end: int, n: int) -> np.ndarray:
     return start + (np.arange(n, dtype=np.int64) * span) // n
 
 
-def candidate_indices(start: int, end: int, step: int, max_candidates: int) -> tuple[np.ndarray, int]:
-    """Candidate frames every ``step`` frames over ``[start, end)``, at most ``max_candidates``.
+def candidate_indices(start: int, end: int, step: int, max_candidates: int | None) -> tuple[np.ndarray, int]:
+    """Candidate frames every ``step`` frames over ``[start, end)``, at most ``max_candidates`` (None: no cap).
 
     When the range would give more candidates, the step is widened to
     ``ceil((end - start) / max_candidates)``. Returns ``(indices, step_used)``.

@@ -2,7 +2,8 @@
 
 Public API (scikit-learn is imported only when a model is trained or applied):
 
-* :func:`train_model` ``(ds, model, config=None, overwrite=False) -> run_id``
+* :func:`train_model` ``(ds, model, config=None, overwrite=False, name=None) -> run_id`` (``model``: a
+  name, a scikit-learn classifier or a :class:`~mosaic.models.estimators.Trainer`)
 * :func:`predict` ``(ds, model_run, sequences=None, groups=None, overwrite=False) -> Result``
 * :func:`load_run`, :func:`load_run_predictions`, :func:`model_figures`, :func:`read_models_index`
 * :func:`resolve_config` and :data:`DEFAULTS` (the allowed config keys)

@@ -30,7 +30,7 @@ from mosaic.core.safe_names import sequence_key, to_safe_name
 
 from . import inputs as mi
 from .align import numeric_feature_columns
-from .config import resolve_config
+from .config import config_json, resolve_model
 from .evaluation import SEQ_SEP, classification_metrics, sequence_keys, smooth_bouts
 from .store import (
     CONFIG_FILE,
@@ -95,8 +95,8 @@ def _select_columns(df: pd.DataFrame, wanted: list[str] | None, label_col: str |
 
 
 # ------------------------------------------------------------------------------------- train
-def train_model(ds: DatasetCore, model: str, config: str | os.PathLike | Mapping[str, Any] | None = None,
-                overwrite: bool = False) -> str:
+def train_model(ds: DatasetCore, model: Any, config: str | os.PathLike | Mapping[str, Any] | None = None,
+                overwrite: bool = False, name: str | None = None) -> str:
     """Train model ``model`` with ``config`` and write ``models/<model>/<run_id>/``; return ``run_id``.
 
     Parameters
@@ -104,12 +104,21 @@ def train_model(ds: DatasetCore, model: str, config: str | os.PathLike | Mapping
     ds
         The dataset.
     model
-        Model name (folder under the ``models`` root, and ``<model>__pred`` feature name).
+        Model name (folder under the ``models`` root, and ``<model>__pred`` feature name), or a
+        model instance: a scikit-learn classifier (trained by the grouped-CV trainer like the
+        registered estimators) or a :class:`~mosaic.models.estimators.Trainer`; see
+        :func:`~mosaic.models.config.resolve_model` for how an instance is named.
     config
         A mapping or a JSON/YAML file path; keys and defaults in
         :data:`mosaic.models.config.DEFAULTS` (unknown keys raise :class:`ConfigError`).
     overwrite
         Retrain even when a complete run with the same ``run_id`` exists.
+    name
+        Model name for a model instance (default: the trainer's ``name`` or the class name).
+
+    Feature columns without information in the training rows (no finite value, e.g. pair
+    features of single-animal recordings, or constant) are left out; ``metrics.json`` lists
+    them under ``dropped_columns``.
 
     Returns
     -------
@@ -124,8 +133,8 @@ def train_model(ds: DatasetCore, model: str, config: str | os.PathLike | Mapping
         An input feature never ran, the label kind has no labels, features are missing for
         labelled recordings, fewer than two recordings for grouped CV, ...
     """
+    model, cfg = resolve_model(model, config, name)
     model = _check_model_name(model)
-    cfg = resolve_config(config)
     runs = mi.resolve_feature_runs(ds, cfg["features"])
     inputs = [{"feature": r["feature"], "run_id": r["run_id"], "as": r["prefix"]} for r in runs]
     if cfg["kind"] == "classifier":
@@ -145,7 +154,7 @@ def train_model(ds: DatasetCore, model: str, config: str | os.PathLike | Mapping
             raise ModelError("no recording has every input feature in scope", expected="recordings covered by all features",
                              found={"features": [r["feature"] for r in runs], "groups": cfg["groups"], "sequences": cfg["sequences"]})
         labels_id = None
-    hashed = {k: v for k, v in cfg.items() if k not in ("n_threads",)}  # threads do not change the result
+    hashed = {k: v for k, v in config_json(cfg).items() if k not in ("n_threads",)}  # threads do not change the result
     run_id = make_run_id({"model": model, "version": MODEL_VERSION, "config": {**hashed, "features": inputs},
                           "inputs": inputs, "labels": labels_id, "scope": [list(k) for k in keys]})
     if not overwrite and run_is_complete(ds, model, run_id):
@@ -155,7 +164,7 @@ def train_model(ds: DatasetCore, model: str, config: str | os.PathLike | Mapping
         return run_id
     out = run_dir(ds, model, run_id)
     created = datetime.now(timezone.utc).isoformat(timespec="microseconds")
-    resolved = {"model": model, "run_id": run_id, "config": cfg, "inputs": inputs, "labels": labels_id,
+    resolved = {"model": model, "run_id": run_id, "config": config_json(cfg), "inputs": inputs, "labels": labels_id,
                 "scope": [list(k) for k in keys], "created_iso": created, "version": MODEL_VERSION}
     if cfg["kind"] == "classifier":
         metrics = _train_classifier(ds, model, run_id, cfg, runs, keys, out)
@@ -181,6 +190,7 @@ def train_model(ds: DatasetCore, model: str, config: str | os.PathLike | Mapping
 def _train_classifier(ds, model, run_id, cfg, runs, keys, out) -> dict[str, Any]:
     from .estimators import (
         cross_val_predict_grouped,
+        drop_uninformative,
         fit_estimator,
         make_estimator,
         thread_limit,
@@ -203,13 +213,14 @@ def _train_classifier(ds, model, run_id, cfg, runs, keys, out) -> dict[str, Any]
     te = np.flatnonzero(hold)
     if len(tr) == 0:
         raise ConfigError("holdout_groups leaves no recording to train on", found=cfg["holdout_groups"])
+    X, columns, dropped = drop_uninformative(X, columns, tr)
 
     pred = np.empty(len(y), dtype=object)
     split = np.where(hold, "holdout", "cv").astype(object)
     oof, folds = cross_val_predict_grouped(cfg, X[tr], y[tr], seq_key[tr])
     pred[tr] = oof
     est = make_estimator(cfg["estimator"], cfg["estimator_params"], cfg["seed"])
-    fit_estimator(est, X[tr], y[tr], cfg["class_weight"], cfg["max_train_rows"], cfg["seed"], cfg["n_threads"])
+    est = fit_estimator(est, X[tr], y[tr], cfg["class_weight"], cfg["max_train_rows"], cfg["seed"], cfg["n_threads"])
     if len(te):
         with thread_limit(cfg["n_threads"]):
             pred[te] = est.predict(X[te])
@@ -217,7 +228,7 @@ def _train_classifier(ds, model, run_id, cfg, runs, keys, out) -> dict[str, Any]
     pred = _smooth(table, pred, cfg["target"], cfg["min_bout"])
 
     metrics: dict[str, Any] = {"model": model, "run_id": run_id, "kind": "classifier", "n_rows": len(y),
-                               "n_sequences": len(keys), "n_features": len(columns), "folds": folds,
+                               "n_sequences": len(keys), "n_features": len(columns), "dropped_columns": dropped, "folds": folds,
                                "label_counts": {str(k): int(v) for k, v in pd.Series(y).value_counts().items()}}
     metrics["cv"] = classification_metrics(y[tr], pred[tr], classes, bg)
     metrics["cv"]["macro_f1_unsmoothed"] = classification_metrics(y[tr], raw[tr], classes, bg)["macro_f1"]

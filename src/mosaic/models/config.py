@@ -154,9 +154,17 @@ def resolve_config(config: str | os.PathLike | Mapping[str, Any] | None = None, 
     if unknown:
         raise ConfigError("unknown model config key(s)", path=path, expected=f"allowed keys {list(ALLOWED_KEYS)}", found=unknown)
     cfg = copy.deepcopy(DEFAULTS)
+    instance = given.pop("estimator") if not isinstance(given.get("estimator", ""), str) else None
     cfg.update(copy.deepcopy(given))
+    if instance is not None:  # an estimator/trainer instance is used as given (it may not copy)
+        cfg["estimator"] = instance
     _check_choice(cfg, "kind", KINDS)
-    _check_choice(cfg, "estimator", ESTIMATORS)
+    if isinstance(cfg["estimator"], str):
+        _check_choice(cfg, "estimator", ESTIMATORS)
+    else:
+        from .estimators import describe_estimator
+
+        describe_estimator(cfg["estimator"])  # raises ConfigError unless a classifier or a trainer
     _check_choice(cfg, "target", TARGETS)
     if cfg["class_weight"] is None:
         cfg["class_weight"] = "none"
@@ -204,3 +212,51 @@ def resolve_config(config: str | os.PathLike | Mapping[str, Any] | None = None, 
     if cfg["pair_distance_column"] is not None and not isinstance(cfg["pair_distance_column"], str):
         raise ConfigError("config key 'pair_distance_column' must be a column name", found=repr(cfg["pair_distance_column"]))
     return cfg
+
+
+def _snake(name: str) -> str:
+    import re
+
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+
+
+def resolve_model(model: Any, config: str | os.PathLike | Mapping[str, Any] | None = None,
+                  name: str | None = None) -> tuple[str, dict[str, Any]]:
+    """The model name and the resolved config of a ``train_model`` call.
+
+    ``model`` is a model name (the estimator then comes from the config), a scikit-learn
+    classifier instance or a trainer (see :class:`mosaic.models.estimators.Trainer`); an
+    instance becomes the config's ``estimator`` and names the model by ``name``, else the
+    trainer's ``name``, else its class name in snake case (``LogisticRegression`` →
+    ``logistic_regression``).
+
+    Raises
+    ------
+    ConfigError
+        The config also names an estimator, or ``model`` is neither a name nor an estimator.
+    """
+    if isinstance(model, str):
+        if name is not None and name != model:
+            raise ConfigError("name given twice", expected="the model name once", found=[model, name])
+        return model, resolve_config(config)
+    from .estimators import describe_estimator, is_trainer
+
+    describe_estimator(model)  # ConfigError for anything that is neither a classifier nor a trainer
+    given = load_config(config)
+    if "estimator" in given:
+        raise ConfigError("the estimator is given twice (model instance and config 'estimator')",
+                          path=config if isinstance(config, (str, os.PathLike)) else None,
+                          expected="either a model instance or config 'estimator'", found=given["estimator"])
+    if name is None:
+        name = str(model.name) if is_trainer(model) and isinstance(model.name, str) and model.name else _snake(type(model).__name__)
+    return name, resolve_config(given, estimator=model)
+
+
+def config_json(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """``cfg`` with an estimator instance replaced by its JSON identity (class and parameters)."""
+    out = dict(cfg)
+    if not isinstance(out.get("estimator"), str):
+        from .estimators import describe_estimator
+
+        out["estimator"] = describe_estimator(out["estimator"])
+    return out

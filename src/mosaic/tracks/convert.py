@@ -28,7 +28,7 @@ import pandas as pd
 
 from mosaic.core.atomic import atomic_write_json
 from mosaic.core.dataset import DatasetCore
-from mosaic.core.errors import BatchError, ConfigError, MosaicError, SequenceNotFoundError, TrackFormatError
+from mosaic.core.errors import BatchError, ConfigError, MosaicError, TrackFormatError, TracksNotFoundError
 from mosaic.core.indexes import TRACKS_INDEX, TRACKS_RAW_INDEX, read_index, upsert_index
 from mosaic.core.paths import check_regular_file
 from mosaic.core.safe_names import path_in_root, sequence_key, to_safe_name
@@ -571,8 +571,9 @@ def load_tracks(
 
     Raises
     ------
-    SequenceNotFoundError
-        Neither a standard file nor (allowed) a raw source exists.
+    TracksNotFoundError
+        Neither a standard file nor (allowed) a raw source exists (a
+        :class:`SequenceNotFoundError` and a :class:`FileNotFoundError`).
     """
     if prefer not in ("standard", "raw"):
         raise ConfigError("unknown prefer", expected=["standard", "raw"], found=prefer)
@@ -597,8 +598,10 @@ def load_tracks(
                 return read_tracks(std)
     if std.exists():
         return read_tracks(std)
-    raise SequenceNotFoundError(
-        "no standardized tracks for this recording" + ("" if auto_convert or prefer == "raw" else " (auto_convert is off)"),
+    raw_index = ds.get_root("tracks_raw") / "index.csv"
+    raise TracksNotFoundError(
+        "no standardized tracks for this recording" + ("" if auto_convert or prefer == "raw" else " (auto_convert is off)")
+        + ("" if raw_index.exists() else f" and no raw-tracks index ({raw_index})"),
         path=std, group=group, sequence=sequence,
         hint="index raw files with index_tracks_raw and convert them (convert_all_tracks), or check the names",
     )

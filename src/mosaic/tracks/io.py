@@ -31,7 +31,7 @@ META_KEY = b"mosaic"
 #: constant/low-cardinality name columns (dictionary-encoding float columns costs time and
 #: gains nothing on continuous values).
 COMPRESSION = "snappy"
-DICTIONARY_COLUMNS = ("group", "sequence", "id", "collection")
+DICTIONARY_COLUMNS = ("group", "sequence", "id", "collection", "source_group")
 #: min/max statistics (for row-group filtering) only where filters are common
 STATISTICS_COLUMNS = ("frame", "time", "id")
 

@@ -12,11 +12,12 @@ paths : str | list[str] | None
     CalMS21 files; default: the ``calms21_npy``/``calms21_json`` rows of ``tracks_raw/index.csv``.
 group_from : ``'infile'`` | ``'filename'`` | ``'both'``
     Same naming as the tracks converter (``mosaic.tracks.converters.calms21``): ``'infile'``
-    (default) and ``'both'`` use the annotator group key inside the file; ``'filename'`` uses the
+    (default) uses the annotator group key inside the file; ``'filename'`` and ``'both'`` use the
     file-level group (param ``group``, else the file's group in ``tracks_raw/index.csv``, else
-    the file stem).
+    the file stem). Every label file keeps the in-file group (``source_group``) and the
+    file-level group (``collection``) as extra arrays.
 group : str | None
-    File-level group for ``group_from='filename'``.
+    File-level group for ``group_from='filename'``/``'both'``.
 fps : float | None
     Frame rate (default ``meta.fps_default`` of the dataset, else 30, the CalMS21 rate).
 vocab : dict[str, int] | None
@@ -139,5 +140,5 @@ def convert(ds: DatasetCore, kind: str, params: Mapping[str, Any]) -> ConverterO
                                   np.tile(np.array([[0, -1]], np.int32), (len(solo_t), 1))]).reshape(-1, 2)
             out.label_sets.append(LabelSet(group=group, sequence=s, frames=frames, labels=labels, individual_ids=ids,
                                            label_ids=np.array(ids_sorted, np.int32), label_names=np.array(names),
-                                           fps=float(fps), n_frames=T, extra={"source_file": str(path)}))
+                                           fps=float(fps), n_frames=T, extra={"source_group": str(g), "collection": str(file_group)}))
     return out

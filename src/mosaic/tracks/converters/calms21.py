@@ -6,8 +6,10 @@ Keypoint k of mouse m becomes ``poseX<k>``/``poseY<k>`` (``poseP<k>`` from ``sco
 ``X``/``Y`` are the centroid (NaN-mean) of the keypoints.
 
 ``group_from``: ``'infile'`` (default; the annotator group key inside the file),
-``'filename'`` (the index row's group, i.e. the file-level hint), or ``'both'`` (in-file
-group, file-level hint kept in a categorical ``collection`` column). ``.npy`` files are
+``'filename'`` (the index row's group, i.e. the file-level group), or ``'both'`` (the
+file-level group, with the in-file group kept in the data). In every mode the table carries
+the file-level group in a categorical ``collection`` column and the in-file group in
+``source_group``. ``.npy`` files are
 pickles (``allow_pickle=True``): only convert files you trust.
 """
 from __future__ import annotations
@@ -74,11 +76,15 @@ def iter_calms21_sequences(
 
 
 def calms21_group(group_from: str, infile_group: str, file_group: str) -> str:
-    """The output group of a CalMS21 sequence: the file-level group for ``'filename'``, else the in-file one."""
-    return file_group if group_from == "filename" else infile_group
+    """The output group of a CalMS21 sequence: the in-file group for ``'infile'``, else the file-level one.
+
+    ``'both'`` names recordings like ``'filename'`` and keeps the in-file group in the data
+    (``source_group``).
+    """
+    return infile_group if group_from == "infile" else file_group
 
 
-def _one(path: Path, g: str, s: str, rec: Mapping[str, Any], fps: float, out_group: str, collection: str | None, keep_annotations: bool) -> tuple[Any, dict]:
+def _one(path: Path, g: str, s: str, rec: Mapping[str, Any], fps: float, out_group: str, collection: str, keep_annotations: bool) -> tuple[Any, dict]:
     ctx = dict(path=path, group=g, sequence=s)
     try:
         kp = np.asarray(rec["keypoints"], dtype=np.float64)
@@ -108,8 +114,8 @@ def _one(path: Path, g: str, s: str, rec: Mapping[str, Any], fps: float, out_gro
         frame, ids, nan_centroid(coords[:, :, 0]), nan_centroid(coords[:, :, 1]),
         group=out_group, sequence=s, fps=fps, extra=extra, sort=False,
     )
-    if collection is not None:
-        df["collection"] = constant_category(collection, len(df))
+    df["collection"] = constant_category(collection, len(df))
+    df["source_group"] = constant_category(g, len(df))
     names = list(CALMS21_KEYPOINTS) if K == len(CALMS21_KEYPOINTS) else [f"kp{k}" for k in range(K)]
     info = {
         "keypoint_names": names,
@@ -145,10 +151,10 @@ def _convert(paths: Sequence[Path], params: Mapping[str, Any], group: str, seque
         if key in seen:
             raise TrackFormatError(
                 "two CalMS21 sequences map to the same (group, sequence)", path=path, group=out_group, sequence=s,
-                expected="unique names", found=f"in-file groups {seen[key]!r} and {g!r}", hint="use group_from='infile' or 'both'",
+                expected="unique names", found=f"in-file groups {seen[key]!r} and {g!r}", hint="use group_from='infile'",
             )
         seen[key] = g
-        df, info = _one(path, g, s, rec, fps, out_group, file_group if group_from == "both" else None, bool(params.get("keep_annotations", False)))
+        df, info = _one(path, g, s, rec, fps, out_group, file_group, bool(params.get("keep_annotations", False)))
         meta = base_meta(f"calms21_{kind}", [path], fps=fps, fps_source=fps_src, cm_per_pixel=params.get("cm_per_pixel"), **info)
         out.append(TrackTable(out_group, s, df, meta))
     return out

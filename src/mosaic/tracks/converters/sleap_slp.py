@@ -68,6 +68,9 @@ INSTANCE_MODES = ("all", "user", "predicted")
 PREFER_MODES = ("user", "predicted")
 UNTRACKED_MODES = ("order", "drop", "error")
 DUPLICATE_MODES = ("best", "error")
+#: ``format_id`` range whose pose tables (frames/instances/points/pred_points) this reader knows;
+#: versions 1.x–2.x only add tables (ROIs, masks, identities) beside them, 3.0 is columnar
+KNOWN_FORMAT_IDS = (1.0, 3.0)
 _REQUIRED = ("metadata", "frames", "instances")
 _FRAME_FIELDS = ("video", "frame_idx", "instance_id_start", "instance_id_end")
 _INST_FIELDS = ("instance_id", "instance_type", "skeleton", "track", "from_predicted", "score", "point_id_start", "point_id_end")
@@ -186,6 +189,11 @@ def read_slp(path: str | Path) -> SlpContent:
             except json.JSONDecodeError as exc:
                 raise TrackFormatError("SLEAP metadata 'json' is not valid JSON", found=str(exc), **ctx) from exc
             format_id = float(np.asarray(attrs.get("format_id", 1.0)).ravel()[0])
+            if not KNOWN_FORMAT_IDS[0] <= format_id < KNOWN_FORMAT_IDS[1]:
+                raise TrackFormatError(
+                    "SLEAP .slp format version not known to this reader", found=f"format_id {format_id:g}",
+                    expected=f"format_id {KNOWN_FORMAT_IDS[0]:g} <= id < {KNOWN_FORMAT_IDS[1]:g} (per-instance pose tables)",
+                    hint="re-save the project with a SLEAP/sleap-io version that writes the classic layout", **ctx)
             frames, instances = f["frames"][()], f["instances"][()]
             for name, arr, need in (("frames", frames, _FRAME_FIELDS), ("instances", instances, _INST_FIELDS)):
                 have = arr.dtype.names or ()
