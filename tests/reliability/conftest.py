@@ -34,6 +34,16 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(
             f"hostile inputs tried: {len(OUTCOMES)} ({dict(by)}) over {len(readers)} readers: {dict(sorted(readers.items()))}"
         )
+        try:
+            from tests.reliability.hostile_trust import OUTSIDE_TOUCHED
+        except ImportError:
+            OUTSIDE_TOUCHED = {}
+        trust = Counter(v for k, v in OUTCOMES.items() if k.startswith("trust_"))
+        if trust:
+            terminalreporter.write_line(
+                f"trust cases: {sum(trust.values())} ({dict(trust)}), raw tracebacks {by.get('RAW', 0)}, "
+                f"files touched outside the dataset {sum(len(v) for v in OUTSIDE_TOUCHED.values())}"
+            )
     try:
         from tests.reliability.test_fuzz import FUZZED
     except ImportError:
