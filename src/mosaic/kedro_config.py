@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mosaic.core.dataset import DatasetCore, MANIFEST_NAMES
+from mosaic.core.paths import register_root
 
 
 def project_dir() -> Path:
@@ -35,5 +36,7 @@ def mosaic_root(dataset_dir: str, root: str = "") -> str:
         return folder.as_posix()
     for name in MANIFEST_NAMES:
         if (folder / name).exists():
-            return DatasetCore.open(folder / name).get_root(root).as_posix()
+            path = DatasetCore.open(folder / name).get_root(root)
+            register_root(path)  # writes below it are checked even when it lies outside the dataset folder
+            return path.as_posix()
     return (folder / root).as_posix()

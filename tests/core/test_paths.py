@@ -162,3 +162,21 @@ def test_kedro_partitioned_frames_through_link_write_nothing_outside(linked):
     with pytest.raises((MosaicError, DatasetError)):
         pd_.save({f"uniform/run/g__s/frame_{i:06d}": img for i in range(32)})
     assert _tree(outside) == before
+
+
+def test_root_outside_the_dataset_is_checked_once_registered(tmp_path):
+    """A root kept elsewhere (absolute in the manifest): the catalog's resolver registers it."""
+    from mosaic.kedro_config import mosaic_root
+
+    elsewhere = tmp_path / "bigdisk" / "models"
+    ds = DatasetCore.create(tmp_path / "ds", roots={"models": str(elsewhere), "tracks": "tracks"})
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    elsewhere.mkdir(parents=True, exist_ok=True)
+    (elsewhere / "_pipeline").symlink_to(outside, target_is_directory=True)
+    assert mosaic_root(str(ds.folder), "models") == elsewhere.as_posix()
+    with pytest.raises(UnsafePathError):
+        atomic_write_bytes(elsewhere / "_pipeline" / "model.pkl", b"x")
+    assert list(outside.iterdir()) == []
+    atomic_write_bytes(elsewhere / "real" / "model.pkl", b"x")
+    assert (elsewhere / "real" / "model.pkl").read_bytes() == b"x"

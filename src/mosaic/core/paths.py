@@ -98,7 +98,8 @@ def owning_root(path: str | os.PathLike) -> Path | None:
 
     The dataset is the nearest folder above ``path`` (lexically) that holds a manifest; among
     its roots the one that lexically contains ``path`` wins, else the dataset folder itself.
-    None when no dataset lies above ``path``.
+    Without a dataset above, the longest root declared with :func:`register_root` that contains
+    ``path``; else None.
     """
     p = _lexical(path)
     for folder in p.parents:
@@ -110,7 +111,20 @@ def owning_root(path: str | os.PathLike) -> Path | None:
                     if _inside(str(p), str(root)) and len(str(root)) > len(str(best)):
                         best = root
                 return best
-    return None
+    registered = [r for r in _REGISTERED_ROOTS if _inside(str(p), r)]
+    return Path(max(registered, key=len)) if registered else None
+
+
+_REGISTERED_ROOTS: set[str] = set()
+
+
+def register_root(path: str | os.PathLike) -> None:
+    """Declare a root that lies under no dataset folder (an absolute root elsewhere) for :func:`owning_root`.
+
+    The catalog's root resolver registers every root it resolves, so paths under a root kept
+    outside the dataset folder are checked in the Kedro door too.
+    """
+    _REGISTERED_ROOTS.add(str(_lexical(path)))
 
 
 def check_output_path(path: str | os.PathLike) -> Path:
