@@ -11,6 +11,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from mosaic.core.atomic import NAME_MAX, atomic_write_bytes, is_temp_file, sweep_temp_files, temp_path_for
@@ -317,3 +318,13 @@ def test_oversized_index_refused_before_reading(tmp_path, monkeypatch):
 def test_named_errors_are_mosaic_errors():
     assert issubclass(StorageError, MosaicError) and issubclass(StorageError, OSError)
     assert issubclass(ResourceLimitError, MosaicError)
+
+
+def test_index_with_a_long_field_reads_back(tmp_path):
+    """A field above the csv module's default limit (128 KiB), e.g. a large inputs_json, stays readable."""
+    from mosaic.core.indexes import write_index
+
+    row = {c: "x" for c in TRACKS_INDEX.columns}
+    row["src_format"] = "y" * 200_000
+    write_index(tmp_path / "index.csv", pd.DataFrame([row]), TRACKS_INDEX)
+    assert read_index(tmp_path / "index.csv", TRACKS_INDEX)["src_format"].iloc[0] == "y" * 200_000

@@ -163,6 +163,8 @@ def read_index(path: str | os.PathLike, schema: IndexSchema | None = None, missi
 
 def _check_field_counts(raw: bytes, n_fields: int, path: Path) -> None:
     """Refuse rows whose field count differs from the header (a torn or hand-damaged index)."""
+    if csv.field_size_limit() < len(raw):  # a long field (e.g. a big inputs_json) is bounded by the file size cap
+        csv.field_size_limit(min(len(raw), max_index_bytes()))
     try:
         rows = csv.reader(io.StringIO(raw.decode("utf-8"), newline=""))
         for line, row in enumerate(rows, 1):
