@@ -78,7 +78,8 @@ def _dataset_roots(manifest: Path) -> tuple[Path, ...]:
     except OSError:
         return ()
     key = (str(manifest), st.st_mtime_ns, st.st_size)
-    if key not in _ROOTS_CACHE:
+    roots = _ROOTS_CACHE.get(key)
+    if roots is None:
         from .dataset import DatasetCore  # lazy: dataset imports atomic, which imports this module
         from .errors import MosaicError
 
@@ -90,7 +91,7 @@ def _dataset_roots(manifest: Path) -> tuple[Path, ...]:
         if len(_ROOTS_CACHE) > 64:
             _ROOTS_CACHE.clear()
         _ROOTS_CACHE[key] = roots
-    return _ROOTS_CACHE[key]
+    return roots
 
 
 def owning_root(path: str | os.PathLike) -> Path | None:
