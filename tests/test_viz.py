@@ -82,6 +82,8 @@ def test_every_node_appears_in_its_pipelines(viz, project_model):
 
 def test_catalog_datasets_appear_with_their_type(viz, project_model):
     nodes = {n["name"]: n for n in viz["main"]["nodes"] if n["type"] == "data"}
+    for pipe in viz["pipelines"].values():  # pipelines outside __default__ (export) show their own datasets
+        nodes.update({n["name"]: n for n in pipe["nodes"] if n["type"] == "data" and n["name"] not in nodes})
     used = set().union(*(_datasets(p) for p in project_model["pipelines"].values()))
     for name, conf in project_model["catalog"].items():
         if name not in used:

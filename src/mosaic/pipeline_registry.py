@@ -21,4 +21,5 @@ def register_pipelines() -> dict[str, Pipeline]:
     pipelines["label"] += create_reporting_pipeline(tracks=None, feature_results=None, labels="labels")
     pipelines["featurize"] += create_reporting_pipeline(tracks=None, feature_results="feature_results")
     pipelines["__default__"] = sum(pipelines.values(), Pipeline([]))
+    pipelines["export"] = import_module("mosaic.pipelines.export").create_pipeline()  # on demand, not in __default__
     return pipelines

@@ -11,6 +11,7 @@ from typing import Any
 from mosaic.core.dataset import DatasetCore
 
 from .features import FeaturesMixin
+from .interop import InteropMixin
 from .labels import LabelsMixin
 from .media import MediaMixin
 from .models import ModelsMixin
@@ -19,7 +20,7 @@ from .tracks import TracksMixin
 
 
 @dataclass(repr=False)
-class Dataset(TracksMixin, LabelsMixin, MediaMixin, FeaturesMixin, ModelsMixin, ReportingMixin, DatasetCore):
+class Dataset(TracksMixin, LabelsMixin, MediaMixin, FeaturesMixin, ModelsMixin, ReportingMixin, InteropMixin, DatasetCore):
     """A mosaic dataset folder, with the notebook-facing API.
 
     Create one with :meth:`create`, open one with :meth:`open` (folder

@@ -403,10 +403,10 @@ def pair_state_events(path: Path, ev: pd.DataFrame) -> tuple[pd.DataFrame, list[
     if len(points):
         out.append(points.assign(type="POINT", start_s=points["time"], stop_s=points["time"]))
     states = ev[ev["status"] != "POINT"]
-    # pair START/STOP in time (then file) order per (observation, media, subject, behavior): a START opens,
-    # the next STOP closes. Well-formed groups (START, STOP, START, STOP...) are paired vectorized; the
+    # pair START/STOP in time (then file) order per (observation, media, subject, behavior, modifiers), as
+    # BORIS does (one behaviour with two modifier values is two states): a START opens, the next STOP closes. Well-formed groups (START, STOP, START, STOP...) are paired vectorized; the
     # others go through a small state machine that reports each unmatched event.
-    keys = ["observation_id", "media_file", "subject", "behavior"]
+    keys = ["observation_id", "media_file", "subject", "behavior", "modifiers"]
     st = states.assign(_ord=np.arange(len(states))).sort_values(keys + ["time", "_ord"], kind="stable").reset_index(drop=True)
     if len(st):
         grp = st.groupby(keys, sort=False)
@@ -465,8 +465,8 @@ def _issue(path: Path, kind: str, row=None, message: str = "", **extra: Any) -> 
 def read_boris_project(path: str | os.PathLike) -> BorisExport:
     """Read the coded events of every observation of a BORIS project file (``.boris``, JSON).
 
-    State events are toggles: the events of one (subject, behaviour code) alternate START/STOP in
-    time order. Queued media files of player #1 play one after the other and event times run across
+    State events are toggles: the events of one (subject, behaviour code, modifiers) alternate
+    START/STOP in time order (BORIS keeps a behaviour coded with two modifier values as two states). Queued media files of player #1 play one after the other and event times run across
     the queue, so each event is assigned to the media file it falls in (from ``media_info`` lengths)
     and its time made relative to that file; the observation ``time offset`` is subtracted.
 
@@ -507,7 +507,7 @@ def read_boris_project(path: str | os.PathLike) -> BorisExport:
         ev["time"] = ev["time"] - offset
         ev = ev.sort_values(["time", "line"], kind="stable").reset_index(drop=True)
         is_state = ev["behavior"].map(kinds).eq("STATE").to_numpy()
-        nth = ev[is_state].groupby(["subject", "behavior"]).cumcount().to_numpy()
+        nth = ev[is_state].groupby(["subject", "behavior", "modifiers"]).cumcount().to_numpy()
         status = np.full(len(ev), "POINT", dtype=object)
         status[is_state] = np.where(nth % 2 == 0, "START", "STOP")
         ev["status"] = status

@@ -11,7 +11,9 @@ for files holding many sequences, e.g. CalMS21). It never writes.
 Built-in formats: ``trex_npz``, ``trex_csv``, ``calms21_npy``, ``calms21_json``,
 ``sleap_h5``, ``sleap_slp`` (SLEAP ``.slp`` labels/predictions), ``sleap_csv``
 (SLEAP analysis CSV), ``dlc`` (CSV or H5; ``dlc_csv``/``dlc_h5`` are aliases), ``csv``
-(generic table with a column mapping) and ``idtracker_npy`` (idtracker.ai trajectories).
+(generic table with a column mapping), ``idtracker_npy`` (idtracker.ai trajectories),
+``movement_netcdf`` (a movement poses dataset saved as netCDF) and ``nwb_pose`` (ndx-pose
+``PoseEstimation`` in an NWB file); the last two need the ``interop`` extra.
 Add your own with :func:`register_converter`.
 """
 from __future__ import annotations
@@ -47,6 +49,8 @@ _BUILTIN: dict[str, str] = {
     "dlc_h5": "mosaic.tracks.converters.dlc:convert",
     "csv": "mosaic.tracks.converters.generic_csv:convert",
     "idtracker_npy": "mosaic.tracks.converters.idtracker:convert",
+    "movement_netcdf": "mosaic.interop.movement:convert",
+    "nwb_pose": "mosaic.interop.nwb:convert",
 }
 
 #: formats whose files hold many sequences
@@ -65,6 +69,8 @@ DEFAULT_PATTERNS: dict[str, tuple[str, ...]] = {
     "dlc_h5": ("*.h5",),
     "csv": ("*.csv",),
     "idtracker_npy": ("trajectories*.npy",),
+    "movement_netcdf": ("*.nc",),
+    "nwb_pose": ("*.nwb",),
 }
 
 

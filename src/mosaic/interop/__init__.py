@@ -1,0 +1,12 @@
+"""Interop: mosaic's tracks, labels and frames in the file formats of the lab's other tools.
+
+One module per format, each importing its optional dependency only when called:
+
+* :mod:`mosaic.interop.movement` — movement's poses ``xarray.Dataset`` / netCDF (both ways);
+* :mod:`mosaic.interop.nwb` — NWB with ndx-pose ``PoseEstimation`` (+ labels as intervals), both ways;
+* :mod:`mosaic.interop.boris` — predictions or labels as a BORIS project for review;
+* :mod:`mosaic.interop.labelling` — DeepLabCut / SLEAP labelling projects from a frame run, and
+  labelled frames back as keypoint labels.
+
+The optional packages come with ``pip install 'mosaic[interop]'``.
+"""
