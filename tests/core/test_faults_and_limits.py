@@ -123,7 +123,28 @@ def test_sweep_removes_the_temp_file_of_a_killed_writer(tmp_path):
     assert sweep_temp_files(ds.folder) == []  # alive and locked
     proc.kill()
     proc.wait(30)
-    assert tmp.exists() and sweep_temp_files(ds.folder) == [tmp] and not tmp.exists()
+    lock = tmp.with_name(tmp.name + ".lock")
+    assert tmp.exists() and lock.exists()
+    assert sweep_temp_files(ds.folder) == [tmp] and not tmp.exists() and not lock.exists()
+    orphan = ds.get_root("tracks") / ".x.parquet.tmp-1-deadbeef.lock"  # killed between its lock file and temp file
+    orphan.write_text("")
+    assert sweep_temp_files(ds.folder) == [] and not orphan.exists()
+
+
+def test_writer_lock_does_not_conflict_with_a_library_that_locks_its_file(tmp_path):
+    """HDF5 locks the file it writes (flock); the writer's own lock sits on a separate file."""
+    import fcntl
+
+    from mosaic.core.atomic import atomic_path
+
+    with atomic_path(tmp_path / "x.h5") as tmp:
+        fd = os.open(tmp, os.O_RDWR)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # what h5py does on create
+        finally:
+            os.close(fd)
+        tmp.write_bytes(b"ok")
+    assert (tmp_path / "x.h5").read_bytes() == b"ok" and [p.name for p in tmp_path.iterdir()] == ["x.h5"]
 
 
 # ------------------------------------------------------------------------------------------------- non-regular files

@@ -6,8 +6,9 @@ always fit in one file-name component (255 bytes) however long the target's name
 
 Every target is checked before anything is created (:func:`mosaic.core.paths.check_output_path`:
 no write through a link that leaves the dataset). The writer holds an advisory lock
-(``flock``) on its temporary file for as long as it writes, which is how
-:func:`sweep_temp_files` tells a live write from a dead one, even from another PID namespace.
+(``flock``) on a lock file beside its temporary file (``<temporary name>.lock``) for as long as
+it writes, which is how :func:`sweep_temp_files` tells a live write from a dead one, even from
+another PID namespace.
 File-system faults (disk full, read-only, permission, name too long) become
 :class:`~mosaic.core.errors.StorageError` naming the file.
 """
@@ -28,6 +29,8 @@ from .errors import StorageError
 from .paths import check_output_path
 
 TMP_MARKER = ".tmp-"
+#: the writer's lock file beside its temporary file: ``<temporary name>.lock``
+LOCK_SUFFIX = ".lock"
 #: longest file-name component on the file systems mosaic writes to (bytes)
 NAME_MAX = 255
 #: errors raised inside a write block that are about the output, not about its inputs
@@ -48,7 +51,7 @@ def temp_path_for(path: str | os.PathLike) -> Path:
     """Return a unique hidden temporary path beside ``path`` (its name fits in 255 bytes)."""
     path = Path(path)
     suffix = f"{TMP_MARKER}{os.getpid()}-{secrets.token_hex(4)}"
-    budget = NAME_MAX - 1 - len(suffix.encode("utf-8"))
+    budget = NAME_MAX - 1 - len(suffix.encode("utf-8")) - len(LOCK_SUFFIX)  # its lock file's name fits too
     return path.with_name(f".{_fit_name(path.name, budget)}{suffix}")
 
 
@@ -77,46 +80,79 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def _sweep_one(path: Path, dry_run: bool) -> bool:
-    """Remove one temporary file if no writer holds its lock (removed *while* holding it); True when (to be) removed.
+def _lock_file(tmp: Path) -> Path:
+    return tmp.with_name(tmp.name + LOCK_SUFFIX)
 
-    Holding the lock while unlinking closes the race with a writer that has just created the
-    file: the writer takes the lock after creating it and then checks that its file is still
-    in place (see :func:`_create_locked_temp`).
-    """
+
+@contextlib.contextmanager
+def _try_lock(lock: Path) -> Iterator[bool]:
+    """Try to take ``lock`` without waiting; yield whether it was taken (held until the block ends)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        fd = os.open(lock, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError:
-        return False
+        yield False
+        return
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:  # held by a live writer (any process, any PID namespace), or unlockable
-            return False
-        pid = _writer_pid(path)
-        if pid is not None and (pid == os.getpid() or _pid_alive(pid)):
-            return False  # a writer of this machine that predates the lock, still running
-        if not dry_run:
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
-        return True
+            yield False
+            return
+        yield True
     finally:
         os.close(fd)
+
+
+def _sweep_one(path: Path, dry_run: bool) -> bool:
+    """Remove one temporary file (and its lock file) unless a writer is alive; True when (to be) removed.
+
+    A writer holds the lock file from before it creates the temporary file until after it is
+    renamed. Deleting *while holding* that lock closes the race with a writer that has just
+    created its lock file: the writer checks, once it holds the lock, that the lock file is
+    still in place (see :func:`_create_locked_temp`). A temporary file without a lock file (a
+    writer that does not lock) is kept while the process its name records runs here.
+    """
+    lock = _lock_file(path)
+    if lock.exists():
+        with _try_lock(lock) as taken:
+            if not taken:
+                return False
+            if not dry_run:
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+                with contextlib.suppress(FileNotFoundError):
+                    lock.unlink()
+            return True
+    pid = _writer_pid(path)
+    if pid is not None and (pid == os.getpid() or _pid_alive(pid)):
+        return False
+    if not dry_run:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+    return True
 
 
 def sweep_temp_files(folder: str | os.PathLike, dry_run: bool = False) -> list[Path]:
     """Delete temporary files left under ``folder`` by writes that were killed.
 
-    A writer holds an advisory lock on its temporary file while it writes; a file whose lock
-    is held is never touched, whichever process, container or PID namespace holds it. A file
-    whose lock is free is still kept when it names this process or a process alive here
-    (a writer that does not lock). On a network file system without ``flock`` support, run
-    it where no other machine is writing. Returns the files removed (or that would be, with
-    ``dry_run``).
+    A writer holds an advisory lock (on a ``.lock`` file beside its temporary file) while it
+    writes; a temporary file whose lock is held is never touched, whichever process, container
+    or PID namespace holds it. A temporary file without a lock file is kept while the process
+    its name records runs here. On a network file system without ``flock`` support, run it
+    where no other machine is writing. Returns the temporary files removed (or that would be,
+    with ``dry_run``); their lock files, and lock files left without a temporary file, go too.
     """
     found = []
     for p in sorted(Path(folder).rglob(f".*{TMP_MARKER}*")):
         if p.is_symlink() or not p.is_file() or not is_temp_file(p):
+            continue
+        if p.name.endswith(LOCK_SUFFIX):
+            data = p.with_name(p.name[: -len(LOCK_SUFFIX)])
+            if not data.exists() and not dry_run:  # a killed writer's lock file alone
+                with _try_lock(p) as taken:
+                    if taken:
+                        with contextlib.suppress(FileNotFoundError):
+                            p.unlink()
             continue
         if _sweep_one(p, dry_run):
             found.append(p)
@@ -150,18 +186,29 @@ def _fsync_dir(folder: Path) -> None:
             os.close(fd)
 
 
-def _create_locked_temp(path: Path) -> tuple[Path, int]:
-    """Create a fresh temporary file beside ``path`` and hold its writer lock; return (tmp, fd)."""
+def _create_locked_temp(path: Path) -> tuple[Path, Path, int]:
+    """Take a writer lock beside ``path`` and reserve a temporary name; return (tmp, lock file, fd).
+
+    The lock sits on its own file, not on the temporary file, so that libraries which lock the
+    file they write (HDF5) are not in conflict with it.
+    """
     for _ in range(8):
         tmp = temp_path_for(path)
-        fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666)
+        lock = _lock_file(tmp)
+        fd = os.open(lock, os.O_RDONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666)
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:
-            if os.stat(tmp, follow_symlinks=False).st_ino == os.fstat(fd).st_ino:
-                return tmp, fd
+            if os.stat(lock, follow_symlinks=False).st_ino == os.fstat(fd).st_ino:
+                os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666))
+                return tmp, lock, fd
         except FileNotFoundError:
-            pass
-        os.close(fd)  # a sweep removed it between creation and lock: take another name
+            pass  # a sweep removed the lock file between its creation and the lock: take another name
+        except OSError:
+            with contextlib.suppress(OSError):
+                lock.unlink()
+            os.close(fd)
+            raise
+        os.close(fd)
     raise StorageError("cannot create a temporary file that stays in place", path=path)
 
 
@@ -185,7 +232,7 @@ def atomic_path(path: str | os.PathLike, durable: bool = True) -> Iterator[Path]
     check_output_path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp, fd = _create_locked_temp(path)
+        tmp, lock, fd = _create_locked_temp(path)
     except OSError as exc:
         if isinstance(exc, StorageError):
             raise
@@ -213,6 +260,8 @@ def atomic_path(path: str | os.PathLike, durable: bool = True) -> Iterator[Path]
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+        with contextlib.suppress(FileNotFoundError):
+            lock.unlink()  # still holding the lock: a sweep never sees a lock file free while its temp exists
         os.close(fd)
 
 
