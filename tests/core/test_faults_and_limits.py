@@ -150,8 +150,8 @@ def test_writer_lock_does_not_conflict_with_a_library_that_locks_its_file(tmp_pa
 # ------------------------------------------------------------------------------------------------- non-regular files
 def test_readers_refuse_a_fifo_without_hanging(tmp_path, no_hang):
     from mosaic.labels.io import read_label_npz
-    from mosaic.media.probe import open_capture
     from mosaic.media.errors import VideoReadError
+    from mosaic.media.probe import open_capture
     from mosaic.tracks.io import read_tracks, read_tracks_meta
 
     fifo = tmp_path / "x.parquet"

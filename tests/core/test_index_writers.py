@@ -82,8 +82,8 @@ def test_index_writers_race_without_losing_rows(tmp_path, a, b):
             expected_tracks |= {(f"g{prefix}", f"s{i:03d}") for i in range(N_ROWS)}
         if kind == "index_tracks_raw":
             expected_raw |= {(f"g{prefix}", f"s{i:03d}") for i in range(N_ROWS)}
-    assert set(zip(tracks["group"], tracks["sequence"])) == expected_tracks
-    assert set(zip(raw["group"], raw["sequence"])) == expected_raw
+    assert set(zip(tracks["group"], tracks["sequence"], strict=True)) == expected_tracks
+    assert set(zip(raw["group"], raw["sequence"], strict=True)) == expected_raw
     if "rewrite" in (a, b):  # rows added after the last rewrite may keep the old prefix; the seed row was rewritten
         assert tracks.loc[tracks["group"] == "gseed", "abs_path"].iloc[0].startswith("/new/place/")
 

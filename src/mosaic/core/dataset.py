@@ -20,9 +20,9 @@ import yaml
 
 from .atomic import atomic_write_text
 from .errors import ConfigError, ManifestError, RootNotSetError
+from .indexes import OWN_INDEXES, TRACKS_INDEX, index_header, index_lock, is_path_column, read_index, write_index
 from .limits import MAX_MANIFEST_BYTES, check_file_size
 from .paths import check_regular_file
-from .indexes import OWN_INDEXES, TRACKS_INDEX, index_header, index_lock, is_path_column, read_index, write_index
 from .safe_names import KEY_SEPARATOR
 
 MANIFEST_NAMES = ("dataset.yaml", "dataset.yml", "dataset.json")
@@ -62,7 +62,8 @@ class _ManifestLoader(yaml.SafeLoader):
     """YAML's safe loader without anchors and aliases: a manifest needs none, and an alias
     bomb (each alias doubling the document) would otherwise expand to gigabytes."""
 
-    def compose_node(self, parent, index):  # noqa: D102 - PyYAML hook
+    def compose_node(self, parent, index):
+        """Compose one node, refusing anchors and aliases (PyYAML hook)."""
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
             raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed in a dataset manifest",
@@ -220,7 +221,7 @@ class DatasetCore:
         check_file_size(path, MAX_MANIFEST_BYTES, "manifest", ManifestError)
         try:
             text = path.read_text(encoding="utf-8")
-            data = json.loads(text) if path.suffix.lower() == ".json" else yaml.load(text, Loader=_ManifestLoader)  # noqa: S506
+            data = json.loads(text) if path.suffix.lower() == ".json" else yaml.load(text, Loader=_ManifestLoader)
         except (json.JSONDecodeError, yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:
             raise ManifestError("manifest is not valid YAML/JSON", path=path, found=str(exc).splitlines()[0]) from exc
         except OSError as exc:
@@ -301,7 +302,7 @@ class DatasetCore:
             for b in keys[i + 1:]:
                 if a in RAW_ROOT_KEYS and b in RAW_ROOT_KEYS:
                     continue
-                for pa, pb in zip(places[a], places[b]):
+                for pa, pb in zip(places[a], places[b], strict=True):
                     if pa == pb or pa.startswith(pb.rstrip(os.sep) + os.sep) or pb.startswith(pa.rstrip(os.sep) + os.sep):
                         raise ManifestError(
                             f"roots {a!r} and {b!r} overlap", path=self.manifest_path,
