@@ -136,3 +136,20 @@ def test_extending_examples_run(tmp_path, monkeypatch):
         unregister_feature("distance_to_centre")
         ns.clear()
         REGISTRY._entries.pop("mylab_npy", None)
+
+
+def test_formats_page_lists_every_converter_with_its_parameters(site):
+    """The converter reference is generated into the site (not hand-copied): every converter and parameter."""
+    from mosaic.labels.registry import label_converter_parameters, list_label_converters
+    from mosaic.tracks.converters import converter_parameters, list_converters
+
+    html = (site / "formats" / "index.html").read_text(encoding="utf-8")
+    assert "converter-parameters" not in html  # the marker was replaced
+    for name in list_converters():
+        assert f"Tracks: <code>{name}</code>" in html, name
+        for p in converter_parameters(name):
+            assert f"<code>{p}</code>" in html, (name, p)
+    for fmt in {f for f, _ in list_label_converters()}:
+        assert f"Labels: <code>{fmt}</code>" in html, fmt
+        for p in label_converter_parameters(fmt):
+            assert f"<code>{p}</code>" in html, (fmt, p)

@@ -14,6 +14,7 @@ TOUR_METHODS = (
     "from_catalog", "index_tracks_raw", "convert_all_tracks", "list_pairs", "load_tracks", "convert_all_labels",
     "load_labels", "get_label_map", "run_feature", "load_feature", "index_media", "extract_frames",
     "get_frame_paths", "plot_trajectories", "plot_ethogram", "train_model", "load_model", "inventory",
+    "track_quality", "clean_tracks", "clean_run_report",
 )
 
 

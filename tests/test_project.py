@@ -22,10 +22,10 @@ def test_registry_lists_six_pipelines_and_default():
     from kedro.framework.project import configure_project
 
     configure_project("mosaic")
-    from mosaic.pipeline_registry import register_pipelines
+    from mosaic.pipeline_registry import OPTIONAL_PIPELINE_NAMES, register_pipelines
 
     pipes = register_pipelines()
-    assert set(pipes) == set(PIPELINE_NAMES) | {"__default__", "export"}  # export runs on demand only
+    assert set(pipes) == set(PIPELINE_NAMES) | set(OPTIONAL_PIPELINE_NAMES) | {"__default__", "export"}  # on demand only
     assert set(PIPELINE_NAMES) == {"ingest", "convert", "label", "featurize", "sample_frames", "train"}
     assert {n.name for n in pipes["__default__"].nodes} == {n.name for p in PIPELINE_NAMES for n in pipes[p].nodes}
 

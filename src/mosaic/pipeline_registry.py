@@ -4,6 +4,8 @@ from __future__ import annotations
 from kedro.pipeline import Pipeline
 
 PIPELINE_NAMES = ("ingest", "convert", "label", "featurize", "sample_frames", "train")
+#: registered but not chained into ``__default__`` (run on demand: ``kedro run --pipelines clean``)
+OPTIONAL_PIPELINE_NAMES = ("clean",)
 
 
 def register_pipelines() -> dict[str, Pipeline]:
@@ -22,4 +24,6 @@ def register_pipelines() -> dict[str, Pipeline]:
     pipelines["featurize"] += create_reporting_pipeline(tracks=None, feature_results="feature_results")
     pipelines["__default__"] = sum(pipelines.values(), Pipeline([]))
     pipelines["export"] = import_module("mosaic.pipelines.export").create_pipeline()  # on demand, not in __default__
+    for name in OPTIONAL_PIPELINE_NAMES:
+        pipelines[name] = import_module(f"mosaic.pipelines.{name}").create_pipeline()
     return pipelines

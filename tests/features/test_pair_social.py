@@ -101,7 +101,7 @@ def test_nearest_neighbour_hand_placed_exact():
 def test_nearest_neighbour_missing_and_single_individual():
     df = _placed()
     df.loc[(df["frame"] == 1) & (df["id"] == 11), "X"] = np.nan
-    out = NearestNeighbor(k=5).apply(_prep(df))
+    out = NearestNeighbor(k=4).apply(_prep(df))  # as many as there are individuals: the last rank is all NaN
     f1 = out[out["frame"] == 1].set_index("id")
     assert f1.loc[10, "nn1_id"] == 12 and f1.loc[10, "nn1_dist_px"] == 3.0
     assert pd.isna(f1.loc[11, "nn1_id"]) and np.isnan(f1.loc[11, "nn1_dist_px"])
@@ -109,8 +109,12 @@ def test_nearest_neighbour_missing_and_single_individual():
     one = _prep(long_table("g", "s", np.zeros((4, 1)), np.zeros((4, 1)), FPS))
     o1 = NearestNeighbor().apply(one)
     assert o1["nn1_id"].isna().all() and o1["nn1_dist_px"].isna().all()
+    assert out["nn4_id"].isna().all()
     with pytest.raises(FeatureError, match="'k'"):
         NearestNeighbor(k=0)
+    with pytest.raises(FeatureError, match="4 individual") as ei:  # more neighbours than animals (and a T x n x k grid)
+        NearestNeighbor(k=10**9).apply(_prep(df))
+    assert "'g'" in str(ei.value) and "'s'" in str(ei.value)
 
 
 def test_centroid_distance_and_polarization():

@@ -46,7 +46,10 @@ def write_tabular(path: Path, events, fps=25.0, media="vid.mp4", obs="obs1", tot
 
 
 def expected_rows(states: np.ndarray, targets: np.ndarray, pair_ids: set[int]) -> np.ndarray:
-    """Independent per-frame expansion of a (T, n) state/target truth: rows (frame, a, b, label), sorted."""
+    """Independent per-frame expansion of a (T, n) state/target truth: rows (frame, a, b, label), sorted, each once.
+
+    A mutual pair behaviour (both animals in it, each naming the other) is one directed event per direction.
+    """
     rows = []
     T, n = states.shape
     for t in range(T):
@@ -60,7 +63,7 @@ def expected_rows(states: np.ndarray, targets: np.ndarray, pair_ids: set[int]) -
                 rows.append((t, j, i, s))
             else:
                 rows.append((t, i, -1, s))
-    return np.array(sorted(rows), dtype=np.int64).reshape(-1, 4)
+    return np.array(sorted(set(rows)), dtype=np.int64).reshape(-1, 4)
 
 
 def got_rows(d) -> np.ndarray:

@@ -52,23 +52,87 @@ def test_real_project_converts(realdata, dataset):
     assert "unmatched_start" in {i["issue"] for i in rep.issues}
 
 
-def test_multi_media_exports_need_offsets(realdata, dataset):
+def _media_index(dataset, lengths: dict[str, float], group: str = "P") -> None:
+    """A media index as ``index_media`` writes it, for videos of the given lengths (no video files needed)."""
+    import pandas as pd
+
+    from mosaic.core.indexes import upsert_index
+    from mosaic.media.index import MEDIA_INDEX
+
+    rows = [{"name": m, "abs_path": f"media_raw/{group}/{m}", "group": group, "sequence": m.rsplit(".", 1)[0],
+             "fps": 25.0, "n_frames": round(d * 25), "duration_s": d} for m, d in lengths.items()]
+    upsert_index(dataset.get_root("media") / "index.csv", pd.DataFrame(rows), MEDIA_INDEX)
+
+
+def test_queued_media_of_an_aggregated_export_without_lengths_are_refused(realdata, dataset):
     from tests.conftest import realdata_file
 
     agg = realdata_file(realdata, *BORIS_DIR, "test_export_aggregated_events_test_full_1.tsv")
-    rep = convert_all_labels(dataset, params={"paths": [str(agg)], "default_group": "P"})
-    assert [i["issue"] for i in rep.issues] == ["multi_media"]
+    with pytest.raises(LabelFormatError) as ei:
+        convert_all_labels(dataset, params={"paths": [str(agg)], "default_group": "P"})
+    msg = str(ei.value)
+    assert "observation #2" in msg and agg.name in msg and "video_test_25fps_360s.mp4" in msg and "media_offsets" in msg
+    assert not (dataset.get_root("labels") / "behavior" / "index.csv").exists()
+
+
+def test_queued_media_placed_from_the_video_lengths(realdata, dataset):
+    """The real aggregated export of a 180 s + 360 s queue: events of the second video land at its own times."""
+    from tests.conftest import realdata_file
+
+    agg = realdata_file(realdata, *BORIS_DIR, "test_export_aggregated_events_test_full_1.tsv")
+    pj = json.loads(realdata_file(realdata, *BORIS_DIR, "test.boris").read_text())
+    lengths = pj["observations"]["observation #2"]["media_info"]["length"]  # 179.96 and 359.96 s, as BORIS measured them
+    _media_index(dataset, lengths)
+    rep = convert_all_labels(dataset, params={"paths": [str(agg)]})
+    assert [i["issue"] for i in rep.issues] == []
+    idx = rep.index.set_index("sequence")
+    assert idx.loc["video_test_25fps_180s", "n_frames"] == _frame(179.96, 25) == 4499  # not the observation's 539.92 s
+    assert idx.loc["video_test_25fps_360s", "n_frames"] == _frame(359.96, 25)
+    d = load_labels(dataset, "P", "video_test_25fps_360s")
+    s_id = d["label_ids"][d["label_names"] == "s"][0]
+    scene = (d["individual_ids"][:, 0] == -1) & (d["labels"] == s_id)
+    assert d["frames"][scene].min() == _frame(227.765 - 179.96, 25) == 1195
+    d180 = load_labels(dataset, "P", "video_test_25fps_180s")
+    assert d180["frames"].max() < 4499 and d180["frames"].min() == _frame(1.8, 25)
+    # lengths that cannot be the queue (they do not add up to the export's total length) are refused
+    _media_index(dataset, {"video_test_25fps_180s.mp4": 100.0})
+    with pytest.raises(LabelFormatError, match="do not add up"):
+        convert_all_labels(dataset, kind="other", params={"paths": [str(agg)]})
+
+
+def test_queued_media_placed_by_explicit_offsets(realdata, dataset):
+    from tests.conftest import realdata_file
+
+    agg = realdata_file(realdata, *BORIS_DIR, "test_export_aggregated_events_test_full_1.tsv")
     pj = json.loads(realdata_file(realdata, *BORIS_DIR, "test.boris").read_text())
     first_len = pj["observations"]["observation #2"]["media_info"]["length"]["video_test_25fps_180s.mp4"]
     rep = convert_all_labels(dataset, kind="fixed", params={"paths": [str(agg)], "default_group": "P",
                                                             "media_offsets": {"video_test_25fps_360s.mp4": first_len}})
     assert rep.issues == []
+    assert rep.index.set_index("sequence").loc["video_test_25fps_180s", "n_frames"] == 4499  # from where the next file starts
     d = load_labels(dataset, "P", "video_test_25fps_360s", kind="fixed")
     scene = d["individual_ids"][:, 0] == -1
     s_id = d["label_ids"][d["label_names"] == "s"][0]
     first_bout = (227.765 - first_len, 253.490 - first_len)
     frames = d["frames"][scene & (d["labels"] == s_id)]
     assert frames.min() == _frame(first_bout[0], 25)
+
+
+def test_current_boris_multi_media_cells_place_the_queue(dataset, tmp_path):
+    """Current BORIS writes the queue (``Source``) and each file's length (``Media duration (s)``) in every row."""
+    header = ["Observation id", "Observation type", "Source", "Time offset (s)", "Media duration (s)", "FPS", "Subject",
+              "Behavior", "Behavioral category", "Media file name", "Behavior type", "Start (s)", "Stop (s)", "Duration (s)"]
+    src, dur = "player #1:/v/a.mp4;/v/b.mp4", "10.000;20.000"
+    rows = [["o1", "Media file", src, "0.000", dur, "10.000;10.000", "fish1", "walk", "", "/v/a.mp4", "STATE", "1.0", "2.0", "1.0"],
+            ["o1", "Media file", src, "0.000", dur, "10.000;10.000", "fish1", "walk", "", "/v/b.mp4", "STATE", "12.0", "13.5", "1.5"]]
+    path = tmp_path / "agg.tsv"
+    path.write_text("\n".join("\t".join(r) for r in [header, *rows]) + "\n")
+    rep = convert_all_labels(dataset, params={"paths": [str(path)], "default_group": "G"})
+    assert rep.issues == []
+    idx = rep.index.set_index("sequence")
+    assert (idx.loc["a", "n_frames"], idx.loc["b", "n_frames"]) == (100, 200)
+    assert set(load_labels(dataset, "G", "b")["frames"].tolist()) == set(range(20, 35))
+    assert set(load_labels(dataset, "G", "a")["frames"].tolist()) == set(range(10, 20))
 
 
 def _project(tmp_path, events, obs_type="MEDIA", media=("a.mp4",), lengths=(10.0,), fps=10.0, offset=0.0, name="p.boris"):
@@ -116,3 +180,32 @@ def test_bad_projects(dataset, tmp_path):
         convert_all_labels(dataset, params={"paths": [str(p)], "default_group": "G"})
     assert "dance" in str(e.value)
     assert snapshot(dataset.get_root("labels")) == snap
+
+
+def test_real_project_observations_sharing_a_recording_are_reported(realdata, dataset):
+    """test.boris codes the 360 s video in four observations: merging them is reported, never silent."""
+    from tests.conftest import realdata_file
+
+    path = realdata_file(realdata, *BORIS_DIR, "test.boris")
+    pj = json.loads(path.read_text())
+    on_360 = sorted(k for k, o in pj["observations"].items()
+                    if o.get("type") == "MEDIA" and o.get("events") and "video_test_25fps_360s.mp4" in (o.get("file") or {}).get("1", []))
+    assert len(on_360) == 4
+    rep = convert_all_labels(dataset, params={"paths": [str(path)], "default_group": "P", "fps": 25})
+    multi = [i for i in rep.issues if i["issue"] == "multiple_sources" and i["sequence"] == "video_test_25fps_360s"]
+    assert len(multi) == 1 and multi[0]["observation_id"] == on_360
+    for obs in on_360:
+        assert obs in multi[0]["message"]
+    with pytest.raises(LabelFormatError, match="multiple_sources"):
+        convert_all_labels(dataset, kind="strict", params={"paths": [str(path)], "default_group": "P", "fps": 25, "on_issue": "error"})
+
+
+def test_project_queue_without_lengths_is_refused(dataset, tmp_path):
+    path = _project(tmp_path, [[1.0, "fish1", "bite", "", ""], [15.0, "fish1", "bite", "", ""]], media=("a.mp4", "b.mp4"),
+                    lengths=(float("nan"), 10.0))
+    pj = json.loads(path.read_text())
+    del pj["observations"]["obs1"]["media_info"]["length"]["a.mp4"]
+    path.write_text(json.dumps(pj))
+    with pytest.raises(LabelFormatError, match="lacks their lengths") as ei:
+        convert_all_labels(dataset, params={"paths": [str(path)], "default_group": "G"})
+    assert "obs1" in str(ei.value) and "p.boris" in str(ei.value)

@@ -129,3 +129,24 @@ def test_solo_labels(dataset, tmp_path):
     assert np.array_equal(d["individual_ids"][resident][:, 1], np.where(other, -1, 1))
     intr = d["individual_ids"][:, 0] == 1
     assert np.array_equal(d["frames"][intr], np.flatnonzero(~other))
+
+
+class _MarkerPayload:
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_pickled_code_in_calms21_labels_is_refused(dataset, tmp_path):
+    from mosaic.core.errors import UnsafePickleError
+
+    marker = tmp_path / "MARKER"
+    data = _calms(n_seq=1, T=10)
+    data["annotator-id_0"]["task1/train/mouse001_task1_annotator1"]["metadata"]["evil"] = _MarkerPayload(marker)
+    path = tmp_path / "calms21_task1_train.npy"
+    np.save(path, data, allow_pickle=True)
+    with pytest.raises(UnsafePickleError):
+        convert_all_labels(dataset, params={"paths": [str(path)]})
+    assert not marker.exists()

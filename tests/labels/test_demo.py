@@ -5,11 +5,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import mosaic.demo as demo
 from mosaic.core.safe_names import sequence_key
 
 from .helpers import expected_rows, got_rows
-
-import mosaic.demo as demo
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +28,7 @@ def test_boris_round_trip_equals_ground_truth(demo_ds, export):
     rep = demo_ds.convert_all_labels(kind=export, params={"paths": [f"annotations/{export}"], **BORIS_PARAMS})
     assert rep.issues == []
     seqs = pd.read_csv(demo_ds.folder / "ground_truth" / "sequences.csv")
-    assert sorted(rep.written) == sorted(zip(seqs["group"], seqs["sequence"]))
+    assert sorted(rep.written) == sorted(zip(seqs["group"], seqs["sequence"], strict=False))
     pair_ids = {list(demo.BEHAVIORS).index(b) for b in demo.PAIR_BEHAVIORS}
     for g, s in rep.written:
         with np.load(demo_ds.folder / "ground_truth" / f"{sequence_key(g, s)}.npz") as gt:
@@ -52,7 +51,7 @@ def test_boris_round_trip_equals_ground_truth(demo_ds, export):
         assert np.array_equal(lab[clear], states[clear]) and np.array_equal(id2[clear], true_id2[clear])
         rows = set(map(tuple, got_rows(d)[:, [0, 1, 2, 3]].tolist()))
         t, i = np.nonzero(~clear)
-        assert all((tt, ii, jj, ll) in rows for tt, ii, jj, ll in zip(t, i, id2[~clear], lab[~clear]))
+        assert all((tt, ii, jj, ll) in rows for tt, ii, jj, ll in zip(t, i, id2[~clear], lab[~clear], strict=False))
 
 
 def test_events_to_bouts_round_trip_on_demo_labels(demo_ds):
@@ -64,7 +63,7 @@ def test_events_to_bouts_round_trip_on_demo_labels(demo_ds):
     d = demo_ds.load_labels(g, s, kind="agg2")
     b = events_to_bouts(d["frames"], d["labels"], d["individual_ids"])
     f, lab, ids = bouts_to_events(b["start"], b["stop"], b["label"], b["id_a"], b["id_b"], both_directions=False)
-    back = set(zip(f.tolist(), ids[:, 0].tolist(), ids[:, 1].tolist(), lab.tolist()))
+    back = set(zip(f.tolist(), ids[:, 0].tolist(), ids[:, 1].tolist(), lab.tolist(), strict=False))
     assert back == set(map(tuple, got_rows(d).tolist()))
     # every individual (non-pair) truth bout is one stored bout
     names = list(demo.BEHAVIORS)
@@ -111,3 +110,32 @@ def test_format_is_detected_from_the_dataset(demo_ds, tmp_path):
     empty = Dataset.create(tmp_path / "e", name="e")
     with pytest.raises(ConfigError, match="cannot tell the label source format"):
         empty.convert_all_labels()
+
+
+def test_mutual_pair_events_are_stored_once(demo_ds):
+    """``contact`` is annotated for both animals (each names the other): each directed pair row is stored once."""
+    rep = demo_ds.convert_all_labels(kind="mutual", params={"paths": ["annotations/boris_aggregated"], **BORIS_PARAMS})
+    contact = list(demo.BEHAVIORS).index("contact")
+    idx = rep.index.set_index(["group", "sequence"])
+    n_mutual = 0
+    for g, s in rep.written:
+        with np.load(demo_ds.folder / "ground_truth" / f"{sequence_key(g, s)}.npz") as gt:
+            states, targets = gt["states"], gt["targets"]
+        # independent count: directed (frame, a, b) contact rows from the truth, as a set
+        t, i = np.nonzero(states == contact)
+        truth = {(int(tt), int(ii), int(targets[tt, ii])) for tt, ii in zip(t, i, strict=False)}
+        truth |= {(tt, jj, ii) for tt, ii, jj in truth}
+        mutual = sum(1 for tt, ii, jj in truth if states[tt, jj] == contact and targets[tt, jj] == ii)
+        n_mutual += mutual
+        d = demo_ds.load_labels(g, s, kind="mutual")
+        rows = got_rows(d)
+        assert len(np.unique(rows, axis=0)) == len(rows), (g, s)
+        got = rows[rows[:, 3] == contact]
+        assert {tuple(r[:3]) for r in got.tolist()} == truth and len(got) == len(truth)
+        assert idx.loc[(g, s), "n_events"] == len(rows)
+        # at a frame of mutual contact, the pair appears once per direction
+        if mutual:
+            tt, ii, jj = next((tt, ii, jj) for tt, ii, jj in sorted(truth) if states[tt, jj] == contact and targets[tt, jj] == ii)
+            at = rows[(rows[:, 0] == tt) & (rows[:, 3] == contact)]
+            assert sorted(map(tuple, at[:, 1:3].tolist())).count((ii, jj)) == 1
+    assert n_mutual > 0  # the demo does annotate mutual contacts for both animals

@@ -1,6 +1,7 @@
 """Probing videos and the media index (matching, ordering, unreadable files, resolution)."""
 from __future__ import annotations
 
+import json
 import logging
 
 import cv2
@@ -76,7 +77,7 @@ def test_index_exact_unmatched_and_unreadable(dataset, caplog):
     assert "broken.mp4" in str(ei.value)
     assert sorted(ei.value.failures) == ["media_raw/g1/broken.mp4", "media_raw/g1/cut.mp4", "media_raw/g1/zero.avi"]
     assert all(v.startswith("VideoReadError") and k.rsplit("/", 1)[1] in v for k, v in ei.value.failures.items())
-    assert "other.mp4" in caplog.text  # unmatched is reported
+    assert "other.mp4" in caplog.text  # a video without tracks is reported (and indexed as its own recording)
     df = read_media_index(dataset).set_index("name")
     assert sorted(df.index) == ["other.mp4", "s1.mp4", "s2.avi"]  # broken one not indexed with zeros
     assert list(df.columns[:14]) == [
@@ -89,7 +90,8 @@ def test_index_exact_unmatched_and_unreadable(dataset, caplog):
     assert int(s1.size_bytes) == (media / "g1" / "s1.mp4").stat().st_size
     s2 = df.loc["s2.avi"]
     assert (s2.sequence, int(s2.n_frames), s2.fourcc, float(s2.duration_s)) == ("s2", 20, "MJPG", 2.0)
-    assert df.loc["other.mp4", "sequence"] == "" and df.loc["other.mp4", "group"] == ""
+    assert (df.loc["other.mp4", "group"], df.loc["other.mp4", "sequence"], df.loc["other.mp4", "recording_from"]) == ("g1", "other", "video")
+    assert df.loc["s1.mp4", "recording_from"] == "tracks"
     # on_error='warn' still writes the index and returns its path
     assert dataset.index_media(on_error="warn") == dataset.get_root("media") / "index.csv"
 
@@ -135,11 +137,32 @@ def test_index_prefix_split_recording_order_and_resolution(dataset):
     assert read_media_index(dataset).query("sequence == 'session01'").empty
 
 
-def test_index_without_any_tracks_index_leaves_videos_unmatched(dataset):
-    write_numbered(dataset.get_root("media_raw") / "g" / "a.mp4", 5)
+def test_videos_without_tracks_are_their_own_recordings_until_tracks_arrive(dataset):
+    """Before any tracking, each video is a recording (group = folder, sequence = stem) that frames can be sampled from."""
+    from mosaic.core.safe_names import to_safe_name
+
+    media = dataset.get_root("media_raw")
+    write_numbered(media / "g" / "a.mp4", 5)
+    write_numbered(media / to_safe_name("cage 2/left") / f"{to_safe_name('day.1')}.mp4", 6)  # safe-named folders decode
+    from mosaic.media.index import index_media_report
+
+    report = index_media_report(dataset)
+    df = read_media_index(dataset).set_index("name")
+    assert (df.loc["a.mp4", "group"], df.loc["a.mp4", "sequence"], int(df.loc["a.mp4", "n_frames"])) == ("g", "a", 5)
+    other = df.drop("a.mp4").iloc[0]
+    assert (other["group"], other["sequence"]) == ("cage 2/left", "day.1")
+    assert set(df["recording_from"]) == {"video"} and report["n_matched"] == 2 and report["unmatched"] == []
+    assert sorted((u["group"], u["sequence"]) for u in report["own_recordings"]) == [("cage 2/left", "day.1"), ("g", "a")]
+    assert dataset.resolve_media_path("g", "a") == media / "g" / "a.mp4"
+    res = dataset.extract_frames(method="uniform", n_frames=3)
+    chosen = json.loads(next(p for p in dataset.get_root("frames").rglob("run_info.json") if "g__a" in str(p)).read_text())
+    assert len(chosen["frame_indices"]) == 3 and res is not None
+    # tracks arrive later (another group name for the same video): indexing again matches them as usual
+    add_tracks_sequences(dataset, [("fish", "a")])
     dataset.index_media()
-    df = read_media_index(dataset)
-    assert list(df["sequence"]) == [""] and int(df["n_frames"].iloc[0]) == 5
+    df = read_media_index(dataset).set_index("name")
+    assert (df.loc["a.mp4", "group"], df.loc["a.mp4", "sequence"], df.loc["a.mp4", "recording_from"]) == ("fish", "a", "tracks")
+    assert len(df) == 2
 
 
 def test_index_bad_arguments(dataset):

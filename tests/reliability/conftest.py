@@ -35,13 +35,13 @@ def pytest_terminal_summary(terminalreporter):
             f"hostile inputs tried: {len(OUTCOMES)} ({dict(by)}) over {len(readers)} readers: {dict(sorted(readers.items()))}"
         )
         try:
-            from tests.reliability.hostile_trust import OUTSIDE_TOUCHED
+            from tests.reliability.hostile_env import OUTSIDE_TOUCHED
         except ImportError:
             OUTSIDE_TOUCHED = {}
-        trust = Counter(v for k, v in OUTCOMES.items() if k.startswith("trust_"))
+        trust = Counter(v for k, v in OUTCOMES.items() if k.startswith(("trust_", "env_")))
         if trust:
             terminalreporter.write_line(
-                f"trust cases: {sum(trust.values())} ({dict(trust)}), raw tracebacks {by.get('RAW', 0)}, "
+                f"trust and environment cases: {sum(trust.values())} ({dict(trust)}), raw tracebacks {by.get('RAW', 0)}, "
                 f"files touched outside the dataset {sum(len(v) for v in OUTSIDE_TOUCHED.values())}"
             )
     try:

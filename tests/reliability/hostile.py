@@ -918,10 +918,8 @@ def all_cases() -> list[Case]:
         from tests.reliability import hostile_more  # noqa: F401 - registers label/media cases
     except ImportError:
         pass
-    try:
-        from tests.reliability import hostile_trust  # noqa: F401 - links, FIFOs, bombs, long names, faults, roots
-    except ImportError:
-        pass
+    from tests.reliability import hostile_trust  # noqa: F401 - registers code/identity/staleness cases
+    from tests.reliability import hostile_env  # noqa: F401 - links out, FIFOs, bombs, long names, faults, roots
     out = []
     for builder in CASE_BUILDERS.values():
         try:

@@ -1,488 +1,337 @@
-"""Hostile cases about trust: links out of the dataset, FIFOs, size bombs, long names, file-system faults, roots.
+"""Hostile inputs that try to make mosaic run code, serve another recording's data or stale data.
 
-Registered into :data:`tests.reliability.hostile.CASE_BUILDERS` on import (see
-:func:`tests.reliability.hostile.all_cases`). Cases that aim at a folder outside the dataset
-(a link inside a root pointing out) guard that folder: if any file or folder in it is created,
-changed or removed, the case fails with an ``AssertionError`` and is counted in
-:data:`OUTSIDE_TOUCHED`.
+Registered into :data:`tests.reliability.hostile.CASE_BUILDERS` on import.
 """
 from __future__ import annotations
 
-import contextlib
-import errno
-import hashlib
 import os
-import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from tests.reliability.hostile import Case, register_cases, trex_arrays
+from tests.reliability.hostile import Case, calms_dict, convert_row, register_cases
 
-V = "error_or_valid"
-#: case id -> what changed outside the dataset (must stay empty)
-OUTSIDE_TOUCHED: dict[str, list[str]] = {}
+MARKER = "MARKER_CODE_RAN"
 
 
-# ----------------------------------------------------------------------------- helpers
-def _tree(folder: Path) -> dict[str, str]:
-    out = {}
-    for p in sorted(folder.rglob("*")):
-        rel = p.relative_to(folder).as_posix()
-        out[rel] = hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
-    return out
+class _MarkerPayload:
+    """Unpickles as ``open(<marker>, 'w')``: the marker file appears only if code from the file ran."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
 
 
-def linked_out(root: str, rel: str) -> Callable[[Path], Path]:
-    """Build: make ``<root>/<rel>`` of the hostile dataset a link to an outside folder holding files."""
+def _pickled_npy(where: str) -> Callable[[Path], Path]:
     def build(folder: Path) -> Path:
-        from mosaic import Dataset
-
         folder.mkdir(parents=True, exist_ok=True)
-        ds = Dataset.open(folder.parents[2])
-        link = ds.get_root(root) / rel
-        outside = ds.folder.parent / f"outside-{root}-{rel.replace('/', '_')}"
-        shutil.rmtree(outside, ignore_errors=True)
-        (outside / "sub").mkdir(parents=True)
-        (outside / "precious.txt").write_text("not mosaic's")
-        (outside / "sub" / "frame_000001.png").write_bytes(b"\x89PNG not ours")
-        (outside / "index.csv").write_text('"abs_path"\n"/elsewhere/x"\n')
-        link.parent.mkdir(parents=True, exist_ok=True)
-        if link.is_symlink():
-            link.unlink()
-        elif link.is_dir() and not any(link.iterdir()):
-            link.rmdir()  # an empty folder an earlier case left
-        link.symlink_to(outside, target_is_directory=True)
-        (folder / "link.txt").write_text(f"{link}\n{outside}\n")
-        return link
+        marker = folder / MARKER
+        rec = calms_dict()["annotator-id_0"]["task1/train/mouse001"]
+        if where == "metadata":
+            rec = {**rec, "metadata": {**rec.get("metadata", {}), "x": _MarkerPayload(marker)}}
+            obj: Any = {"hostile_calms21_npy": {folder.name: rec}}
+        elif where == "record":
+            obj = {"hostile_calms21_npy": {folder.name: _MarkerPayload(marker)}}
+        else:  # the whole file
+            obj = _MarkerPayload(marker)
+        p = folder / "calms21.npy"
+        np.save(p, np.array(obj, dtype=object), allow_pickle=True)
+        return p
 
     return build
 
 
-def guarded(action: Callable[[Any, Path], Any]) -> Callable[[Any, Path], Any]:
-    """Call: run ``action``; then the outside folder must be unchanged and the link is removed."""
-    def call(ds, link: Path):
-        outside = Path(os.path.realpath(link))
-        before = _tree(outside)
+def _no_code_ran(call: Callable[[Any, Path], Any]) -> Callable[[Any, Path], Any]:
+    def wrapped(ds, path: Path):
         try:
-            return action(ds, link)
+            return call(ds, path)
         finally:
-            after = _tree(outside)
-            link.unlink()
-            if after != before:
-                changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
-                OUTSIDE_TOUCHED[str(link)] = changed
-                raise AssertionError(f"files outside the dataset were touched: {changed}")
+            if (path.parent / MARKER).exists():
+                raise AssertionError(f"code from {path} ran: {path.parent / MARKER} was created")
+
+    return wrapped
+
+
+def _pickle_cases() -> list[Case]:
+    out = []
+    for where in ("metadata", "record", "file"):
+        out.append(Case("calms21_npy", f"pickled_code_in_{where}", _pickled_npy(where), _no_code_ran(convert_row("calms21_npy"))))
+    return out
+
+
+register_cases("trust_pickle", _pickle_cases)
+
+
+# ----------------------------------------------------------------------------- a small dataset per case
+
+
+def _mini(folder: Path, n: int = 2):
+    """A dataset in ``folder/mini`` with ``n`` converted generic-CSV recordings g0/s000.. (10 fps)."""
+    from mosaic import Dataset
+    from tests.reliability.concurrency import make_many_recordings
+
+    ds = Dataset.create(folder / "mini", name="mini")
+    ds.meta["fps_default"] = 10.0
+    ds.save()
+    make_many_recordings(ds, n_groups=1, n_per_group=n, n_frames=20)
+    ds.convert_all_tracks(params={"fps": 10.0})
+    return ds
+
+
+def _root(path: Path) -> Path:
+    return next(p for p in [path, *path.parents] if (p / "dataset.yaml").exists())
+
+
+def _open(path: Path):
+    from mosaic import Dataset
+
+    return Dataset.open(_root(path))
+
+
+def _repoint(index: Path, schema, src: str, dst: str) -> None:
+    from mosaic.core.indexes import read_index, write_index
+
+    idx = read_index(index, schema)
+    other = idx.loc[idx["sequence"] == dst, "abs_path"].iloc[0]
+    idx.loc[idx["sequence"] == src, "abs_path"] = other
+    write_index(index, idx, schema)
+
+
+def _misdirected(what: str) -> Callable[[Path], Path]:
+    """The index row of g0/s000 lists the file of g0/s001; returns that file."""
+    def build(folder: Path) -> Path:
+        from mosaic.core.indexes import TRACKS_INDEX
+
+        ds = _mini(folder)
+        if what == "tracks":
+            _repoint(ds.get_root("tracks") / "index.csv", TRACKS_INDEX, "s000", "s001")
+            return ds.get_root("tracks") / "g0__s001.parquet"
+        if what == "labels":
+            from mosaic.labels import LabelSet
+            from mosaic.labels.io import LABELS_INDEX, labels_index_path, save_label_sets
+
+            sets = [LabelSet(group="g0", sequence=s, frames=np.arange(3, dtype=np.int32), labels=np.zeros(3, np.int32),
+                             individual_ids=np.full((3, 2), -1, np.int32), label_ids=np.array([0], np.int32),
+                             label_names=np.array(["a"]), fps=10.0) for s in ("s000", "s001")]
+            save_label_sets(ds, "behavior", sets)
+            _repoint(labels_index_path(ds, "behavior"), LABELS_INDEX, "s000", "s001")
+            return ds.get_root("labels") / "behavior" / "g0__s001.npz"
+        from mosaic.features.engine import FEATURES_INDEX, feature_index_path
+
+        res = ds.run_feature({"name": "kinematics", "params": {"outputs": ["speed"]}})
+        _repoint(feature_index_path(ds, "kinematics"), FEATURES_INDEX, "s000", "s001")
+        return ds.get_root("features") / "kinematics" / res.run_id / "g0__s001.parquet"
+
+    return build
+
+
+def _load(what: str) -> Callable[[Any, Path], Any]:
+    def call(ds_unused, path: Path):
+        ds = _open(path)
+        if what == "tracks":
+            return ds.load_tracks("g0", "s000", auto_convert=False)
+        if what == "labels":
+            return ds.load_labels("g0", "s000")
+        return ds.load_feature("kinematics", sequences=["s000"])
 
     return call
 
 
-def unwrap_kedro(fn: Callable[[], Any]) -> Any:
-    """Run a Kedro dataset call; re-raise the mosaic error Kedro's ``DatasetError`` wraps (what the user reads)."""
-    from kedro.io.core import DatasetError
+def _identity_cases() -> list[Case]:
+    return [Case(f"identity_{w}", "index_row_points_at_another_recording", _misdirected(w), _load(w)) for w in ("tracks", "labels", "feature")]
 
-    from mosaic.core.errors import MosaicError
 
+# ----------------------------------------------------------------------------- names that merge or split recordings
+
+
+def _trex_names(layout: str) -> Callable[[Path], Path]:
+    def build(folder: Path) -> Path:
+        from mosaic import Dataset
+        from tests.tracks.synth import write_trex
+
+        ds = Dataset.create(folder / "mini", name="mini")
+        root = ds.get_root("tracks_raw") / "trex"
+        if layout == "newline":
+            write_trex(root / "g", "s\nq", {0: (0, 9), 1: (0, 9)}, seed=1)
+        else:
+            write_trex(root / "dayA" / "session1", "arena", {0: (0, 9)}, seed=1)
+            write_trex(root / "dayB" / "session1", "arena", {1: (0, 9)}, seed=2)
+        return root
+
+    return build
+
+
+def _index_convert(ds_unused, path: Path):
+    ds = _open(path)
+    ds.index_tracks_raw("tracks_raw/trex", src_format="trex_npz", group_from="parent")
+    return ds.convert_all_tracks()
+
+
+def _one_recording_two_animals(ds_unused, path: Path, result: Any) -> None:
+    ds = _open(path)
+    assert ds.list_pairs() == [("g", "s\nq")], ds.list_pairs()
+    assert sorted(ds.load_tracks("g", "s\nq")["id"].unique().tolist()) == [0, 1]
+
+
+def _naming_cases() -> list[Case]:
+    return [
+        Case("naming_trex", "newline_in_name", _trex_names("newline"), _index_convert, "error_or_valid", _one_recording_two_animals),
+        Case("naming_trex", "same_folder_name_under_two_parents", _trex_names("collide"), _index_convert,
+             names=("dayA/session1/arena_fish0.npz",)),
+    ]
+
+
+# ----------------------------------------------------------------------------- stale outputs
+
+
+def _edited_raw(folder: Path) -> Path:
+    import pandas as pd
+
+    ds = _mini(folder)
+    raw = ds.get_root("tracks_raw") / "csv" / "g0" / "s000.csv"
+    df = pd.read_csv(raw)
+    df["x"] = df["x"] + 1000.0
+    df.to_csv(raw, index=False)
+    return raw
+
+
+def _convert_refusing_stale(ds_unused, path: Path):
+    return _open(path).convert_all_tracks(params={"fps": 10.0}, on_stale="raise")
+
+
+def _load_without_convert(ds_unused, path: Path):
+    return _open(path).load_tracks("g0", "s000", auto_convert=False)
+
+
+def _reconverted(ds_unused, path: Path, result: Any) -> None:
+    import pandas as pd
+
+    ds = _open(path)
+    got = ds.load_tracks("g0", "s000")
+    want = pd.read_csv(path)
+    assert np.allclose(got.sort_values(["frame", "id"])["X"].to_numpy(), want.sort_values(["frame", "id"])["x"].to_numpy())
+
+
+def _convert_default(ds_unused, path: Path):
+    return _open(path).convert_all_tracks(params={"fps": 10.0})
+
+
+def _header_only_export(folder: Path) -> Path:
+    from tests.labels.helpers import write_aggregated
+
+    ds = _mini(folder, n=1)
+    p = write_aggregated(folder / "mini" / "export.tsv", [("s1", "walk", 0.1, 0.5, "", "STATE")], fps=10.0, media="s000.mp4")
+    ds.convert_all_labels(params={"paths": [str(p)], "default_group": "g0"})
+    p.write_text(p.read_text().splitlines()[0] + "\r\n", encoding="utf-8")
+    st = p.stat()
+    os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    return p
+
+
+def _relabel(ds_unused, path: Path):
+    return _open(path).convert_all_labels(params={"paths": [str(path)], "default_group": "g0"})
+
+
+def _old_labels_gone(ds_unused, path: Path, result: Any) -> None:
+    from mosaic.core.errors import SequenceNotFoundError
+
+    ds = _open(path)
+    assert result.removed == [("g0", "s000")], result.removed
     try:
-        return fn()
-    except DatasetError as exc:
-        cause = exc.__cause__
-        while cause is not None and not isinstance(cause, MosaicError):
-            cause = cause.__cause__
-        if cause is None:
-            raise
-        raise cause from exc
+        ds.load_labels("g0", "s000")
+    except SequenceNotFoundError:
+        return
+    raise AssertionError("labels of an export cut to its header still load")
 
 
-def mini_dataset(folder: Path, recordings: dict[str, str], fifo: str | None = None) -> Path:
-    """A dataset in ``folder/ds`` with one good TRex file per ``{group: sequence}``; returns its folder."""
-    from mosaic import Dataset
-
-    ds = Dataset.create(folder / "ds", name="trust")
-    for group, seq in recordings.items():
-        d = ds.get_root("tracks_raw") / group
-        d.mkdir(parents=True, exist_ok=True)
-        np.savez(d / f"{seq}_fish0.npz", **trex_arrays())
-    return ds.folder
-
-
-@contextlib.contextmanager
-def os_fault(func: str, code: int, when: Callable[..., bool]) -> Iterator[None]:
-    """Make ``os.<func>`` fail with ``code`` when ``when(*args)`` holds (a full disk, a read-only mount...)."""
-    real = getattr(os, func)
-
-    def fake(*args, **kwargs):
-        if when(*args):
-            raise OSError(code, os.strerror(code), str(args[-1] if func == "replace" else args[0]))
-        return real(*args, **kwargs)
-
-    setattr(os, func, fake)
-    try:
-        yield
-    finally:
-        setattr(os, func, real)
-
-
-@contextlib.contextmanager
-def env(**values: str) -> Iterator[None]:
-    old = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
-# ----------------------------------------------------------------------------- links out of the dataset
-def _symlink_cases() -> list[Case]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-
-    def feature_overwrite(ds, link):
-        return ds.run_feature({"name": "speed"}, overwrite=True)
-
-    def frames_partitioned(ds, link):
-        from kedro_datasets.partitions import PartitionedDataset
-        from PIL import Image
-
-        part = PartitionedDataset(path=str(ds.get_root("frames")), dataset={"type": "mosaic.datasets.atomic.AtomicImageDataset",
-                                  "durable": False}, filename_suffix=".png")
-        img = Image.new("L", (8, 8))
-        return unwrap_kedro(lambda: part.save({f"uniform/r1/g__s/frame_{i:06d}": img for i in range(32)}))
-
-    def ethograms_overwrite(ds, link):
-        import matplotlib.pyplot as plt
-
-        from mosaic.datasets.atomic import AtomicMatplotlibDataset
-
-        plot = AtomicMatplotlibDataset(filepath=str(link), overwrite=True, save_args={"format": "png"})
-        try:
-            return unwrap_kedro(lambda: plot.save({"g__s.png": plt.figure()}))
-        finally:
-            plt.close("all")
-
-    def pipeline_model(ds, link):
-        from mosaic.datasets.atomic import AtomicJSONDataset
-
-        return unwrap_kedro(lambda: AtomicJSONDataset(filepath=str(link / "metrics.json")).save({"f1": 1.0}))
-
-    def labels_kind(ds, link):
-        from tests.reliability.hostile_more import BEHAVIORS, PAIRS
-
-        return ds.convert_all_labels(kind=link.name, source_format="boris_csv", params={
-            "paths": ["annotations/boris_aggregated"], "behaviors": BEHAVIORS, "pair_behaviors": PAIRS})
-
-    def write_into(ds, link):
-        from mosaic.core.atomic import atomic_write_text
-
-        return atomic_write_text(link / "precious.txt", "overwritten")
-
-    def clean_sub(ds, link):
-        from mosaic.core.paths import safe_rmtree
-
-        return safe_rmtree(link / "sub")
-
+def _stale_cases() -> list[Case]:
     return [
-        Case("trust_symlink", "feature_overwrite", linked_out("features", "speed"), guarded(feature_overwrite)),
-        Case("trust_symlink", "kedro_frames_partitioned", linked_out("frames", "uniform"), guarded(frames_partitioned)),
-        Case("trust_symlink", "kedro_ethograms_overwrite", linked_out("models", "_pipeline/ethograms"), guarded(ethograms_overwrite)),
-        Case("trust_symlink", "kedro_pipeline_folder", linked_out("models", "_pipeline"), guarded(pipeline_model)),
-        Case("trust_symlink", "labels_kind_folder", linked_out("labels", "linked"), guarded(labels_kind)),
-        Case("trust_symlink", "overwrite_outside_file", linked_out("tracks", "linked"), guarded(write_into)),
-        Case("trust_symlink", "delete_tree_through_link", linked_out("media", "linked"), guarded(clean_sub)),
+        Case("stale_tracks", "raw_edited_on_stale_raise", _edited_raw, _convert_refusing_stale),
+        Case("stale_tracks", "raw_edited_load_without_convert", _edited_raw, _load_without_convert),
+        Case("stale_tracks", "raw_edited_rerun_reconverts", _edited_raw, _convert_default, "error_or_valid", _reconverted),
+        Case("stale_labels", "export_cut_to_header", _header_only_export, _relabel, "error_or_valid", _old_labels_gone),
     ]
 
 
-# ----------------------------------------------------------------------------- FIFOs where files are expected
-def _fifo_cases() -> list[Case]:
-    def tracks_index_fifo(folder: Path) -> Path:
-        import pandas as pd
-
-        from mosaic import Dataset
-        from mosaic.core.indexes import TRACKS_INDEX, write_index
-
-        ds = Dataset.create(folder / "ds", name="trust")
-        fifo = ds.get_root("tracks") / "g__s.parquet"
-        os.mkfifo(fifo)
-        row = {"group": "g", "sequence": "s", "group_safe": "g", "sequence_safe": "s", "abs_path": "tracks/g__s.parquet",
-               "schema": "trex_v1", "src_format": "trex_npz", "n_rows": 1, "n_frames": 1, "n_ids": 1, "fps": 25.0}
-        write_index(ds.get_root("tracks") / "index.csv", pd.DataFrame([row]), TRACKS_INDEX)
-        return fifo
-
-    def raw_fifo(folder: Path) -> Path:
-        from mosaic import Dataset
-
-        ds_folder = mini_dataset(folder, {"g": "good"})
-        fifo = ds_folder / "tracks_raw" / "g" / "pipe_fish0.npz"
-        np.savez(fifo, **trex_arrays())
-        Dataset.open(ds_folder).index_tracks_raw(["tracks_raw"], src_format="trex_npz")
-        fifo.unlink()  # indexed as a file, replaced by a FIFO since
-        os.mkfifo(fifo)
-        return fifo
-
-    def labels_fifo(folder: Path) -> Path:
-        import pandas as pd
-
-        from mosaic import Dataset
-        from mosaic.core.indexes import write_index
-        from mosaic.labels.schema import LABELS_INDEX
-
-        ds = Dataset.create(folder / "ds", name="trust")
-        d = ds.get_root("labels") / "behavior"
-        d.mkdir(parents=True)
-        fifo = d / "g__s.npz"
-        os.mkfifo(fifo)
-        row = {"kind": "behavior", "label_format": "events_v1", "group": "g", "sequence": "s", "group_safe": "g",
-               "sequence_safe": "s", "abs_path": "labels/behavior/g__s.npz", "n_frames": 1, "n_events": 1, "label_ids": "[0]",
-               "label_names": '["a"]'}
-        write_index(d / "index.csv", pd.DataFrame([row]), LABELS_INDEX)
-        return fifo
-
-    def manifest_fifo(folder: Path) -> Path:
-        (folder / "mds").mkdir(parents=True)
-        os.mkfifo(folder / "mds" / "dataset.yaml")
-        return folder / "mds" / "dataset.yaml"
-
-    def index_fifo(folder: Path) -> Path:
-        folder.mkdir(parents=True)
-        os.mkfifo(folder / "index.csv")
-        return folder / "index.csv"
-
-    def open_ds(p: Path):
-        from mosaic import Dataset
-
-        return Dataset.open(next(q for q in p.parents if (q / "dataset.yaml").exists()))
-
-    def read_idx(ds, p):
-        from mosaic.core.indexes import TRACKS_INDEX, read_index
-
-        return read_index(p, TRACKS_INDEX)
-
-    return [
-        Case("trust_fifo", "load_tracks", tracks_index_fifo, lambda ds, p: open_ds(p).load_tracks("g", "s")),
-        Case("trust_fifo", "convert_all_tracks", raw_fifo, lambda ds, p: open_ds(p).convert_all_tracks()),
-        Case("trust_fifo", "load_labels", labels_fifo, lambda ds, p: open_ds(p).load_labels("g", "s")),
-        Case("trust_fifo", "manifest", manifest_fifo, lambda ds, p: __import__("mosaic").Dataset.open(p.parent)),
-        Case("trust_fifo", "index_csv", index_fifo, read_idx),
-    ]
+# ----------------------------------------------------------------------------- physical parameters
 
 
-# ----------------------------------------------------------------------------- size bombs
-def _bomb_cases() -> list[Case]:
-    def alias_bomb(folder: Path) -> Path:
-        lines = ["name: x", "meta:", "  a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
-        lines += [f"  a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 12)]
-        (folder / "mds").mkdir(parents=True)
-        p = folder / "mds" / "dataset.yaml"
-        p.write_text("\n".join(lines) + "\n")
+def _params_file(text: str) -> Callable[[Path], Path]:
+    def build(folder: Path) -> Path:
+        _mini(folder, n=1)
+        p = folder / "mini" / "parameters_featurize.yml"
+        p.write_text(text, encoding="utf-8")
         return p
 
-    def huge_shape(folder: Path) -> Path:
-        import io
-        import zipfile
+    return build
 
-        folder.mkdir(parents=True)
-        buf = io.BytesIO()
-        np.lib.format.write_array_header_1_0(buf, {"descr": "<i4", "fortran_order": False, "shape": (10**10,)})
-        p = folder / "g__s.npz"
-        with zipfile.ZipFile(p, "w", zipfile.ZIP_DEFLATED) as zf:
-            for k in ("frames", "labels", "individual_ids"):
-                zf.writestr(f"{k}.npy", buf.getvalue() + b"\x00" * 1000)
+
+def _featurize_from_yaml(ds_unused, path: Path):
+    import yaml
+
+    from mosaic.features.plan import run_feature_plan
+
+    params = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return run_feature_plan(_open(path), params)
+
+
+def _boris_fps(folder: Path) -> Path:
+    from tests.labels.helpers import write_aggregated
+
+    _mini(folder, n=1)
+    return write_aggregated(folder / "mini" / "export.tsv", [("s1", "walk", 0.1, 0.5, "", "STATE")], fps=-30, media="s000.mp4")
+
+
+def _param_cases() -> list[Case]:
+    out = []
+    for name, val in (("negative", "-30"), ("nan", ".nan"), ("text", "fast"), ("zero", "0"), ("inf", ".inf")):
+        for feat in ("kinematics", "pair"):
+            text = f"steps:\n  - key: k\n    feature: {feat}\n    params: {{fps: {val}}}\n"
+            # the culprit is a parameter, not a file: the error must name it
+            out.append(Case(f"params_{feat}", f"fps_{name}", _params_file(text), _featurize_from_yaml, names=("parameter 'fps'",)))
+    out.append(Case("params_nearest_neighbor", "k_1e9", _params_file("steps:\n  - key: k\n    feature: nearest_neighbor\n    params: {k: 1000000000}\n"),
+                    _featurize_from_yaml, names=("parameter 'k'",)))
+    out.append(Case("params_boris", "file_fps_negative", _boris_fps, _relabel))
+    return out
+
+
+# ----------------------------------------------------------------------------- damaged model runs
+
+
+def _trained(damage: str) -> Callable[[Path], Path]:
+    def build(folder: Path) -> Path:
+        from mosaic import Dataset
+        from mosaic.models import train_model
+        from mosaic.models.store import run_dir
+        from tests.models.synth import make_synthetic
+
+        ds = Dataset.create(folder / "mini", name="mini")
+        make_synthetic(ds, n_groups=2, n_sequences=1, T=60, seed=2)
+        rid = train_model(ds, "m", {"features": ["speed", "pair"], "cv_folds": 2, "estimator_params": {"max_iter": 5}, "plots": False})
+        p = run_dir(ds, "m", rid) / damage
+        data = p.read_bytes()
+        p.write_bytes(data[: len(data) // 2])
         return p
 
-    def zip_bomb(folder: Path) -> Path:
-        folder.mkdir(parents=True)
-        p = folder / "g__s.npz"
-        np.savez_compressed(p, frames=np.zeros(4 * 1024**2, np.int32), labels=np.zeros(4 * 1024**2, np.int32))
-        return p
-
-    def read_labels(ds, p):
-        from mosaic.labels.io import read_label_npz
-
-        with env(MOSAIC_MAX_ALLOC_BYTES=str(8 * 1024**2)):
-            return read_label_npz(p, group="g", sequence="s")
-
-    def sparse_frames(folder: Path) -> Path:
-        import pandas as pd
-
-        from mosaic import Dataset
-        from mosaic.core.indexes import TRACKS_INDEX, write_index
-        from mosaic.tracks import write_tracks
-
-        ds = Dataset.create(folder / "ds", name="trust", meta={"fps_default": 25.0})
-        df = pd.DataFrame({"frame": np.array([0, 0, 10**9, 10**9], np.int64), "time": [0.0, 0.0, 4e7, 4e7],
-                           "id": np.array([0, 1, 0, 1], np.int64), "X": [0.0, 1.0, 2.0, 3.0], "Y": [0.0, 1.0, 2.0, 3.0],
-                           "group": "g", "sequence": "s"})
-        p = write_tracks(df, ds.get_root("tracks") / "g__s.parquet", {"fps": 25.0, "group": "g", "sequence": "s"})
-        row = {"group": "g", "sequence": "s", "group_safe": "g", "sequence_safe": "s", "abs_path": "tracks/g__s.parquet",
-               "schema": "trex_v1", "src_format": "trex_npz", "n_rows": 4, "n_frames": 2, "n_ids": 2, "fps": 25.0}
-        write_index(ds.get_root("tracks") / "index.csv", pd.DataFrame([row]), TRACKS_INDEX)
-        return p
-
-    def featurize(ds, p):
-        from mosaic import Dataset
-
-        return Dataset.open(p.parents[1]).run_feature({"name": "speed"})
-
-    def big_index(folder: Path) -> Path:
-        from mosaic.core.indexes import TRACKS_INDEX
-
-        folder.mkdir(parents=True)
-        p = folder / "index.csv"
-        p.write_text(",".join(TRACKS_INDEX.columns) + "\n" + ",".join(["y" * 4000] * len(TRACKS_INDEX.columns)) + "\n")
-        return p
-
-    def read_big(ds, p):
-        from mosaic.core.indexes import TRACKS_INDEX, read_index
-
-        with env(MOSAIC_MAX_INDEX_BYTES="20000"):
-            return read_index(p, TRACKS_INDEX)
-
-    def long_field(folder: Path) -> Path:
-        from mosaic.core.indexes import TRACKS_INDEX
-
-        folder.mkdir(parents=True)
-        p = folder / "index.csv"
-        cols = TRACKS_INDEX.columns
-        p.write_text(",".join(cols) + "\n" + ",".join(['"' + "z" * 300_000 + '"'] + ["1"] * (len(cols) - 1)) + "\n")
-        return p
-
-    def read_idx(ds, p):
-        from mosaic.core.indexes import TRACKS_INDEX, read_index
-
-        return read_index(p, TRACKS_INDEX)
-
-    def demo_tracks(folder: Path) -> Path:
-        folder.mkdir(parents=True)
-        return sorted((folder.parents[2] / "tracks").glob("*.parquet"))[0]
-
-    def nn_huge_k(ds, p):
-        return ds.run_feature({"name": "nearest_neighbor", "params": {"k": 10**9}})
-
-    return [
-        Case("trust_bomb", "nearest_neighbor_k_1e9", demo_tracks, nn_huge_k),
-        Case("trust_bomb", "yaml_alias_bomb", alias_bomb, lambda ds, p: __import__("mosaic").Dataset.open(p.parent)),
-        Case("trust_bomb", "label_npz_huge_shape", huge_shape, read_labels),
-        Case("trust_bomb", "label_npz_zip_bomb", zip_bomb, read_labels),
-        Case("trust_bomb", "sparse_frames_0_and_1e9", sparse_frames, featurize),
-        Case("trust_bomb", "index_too_large", big_index, read_big),
-        Case("trust_bomb", "index_field_300k", long_field, read_idx, V,
-             lambda ds, p, df: None if len(df) == 1 and len(df["group"].iloc[0]) == 300_000 else 1 / 0),
-    ]
+    return build
 
 
-# ----------------------------------------------------------------------------- long names
-def _long_name_cases() -> list[Case]:
-    def build(group: str, seq: str) -> Callable[[Path], Path]:
-        def b(folder: Path) -> Path:
-            from mosaic import Dataset
+def _predict(ds_unused, path: Path):
+    from mosaic.models import predict
 
-            ds_folder = mini_dataset(folder, {group: seq, "short": "ok"})
-            Dataset.open(ds_folder).index_tracks_raw(["tracks_raw"], src_format="trex_npz")
-            return ds_folder / "tracks"
-
-        return b
-
-    def convert(ds, p):
-        from mosaic import Dataset
-
-        return Dataset.open(p.parent).convert_all_tracks(on_error="skip")
-
-    def both_converted(ds, p, report):
-        files = sorted(q.name for q in p.glob("*.parquet"))
-        assert len(files) == 2 and not report["failed"], (files, report["failed"])
-
-    return [
-        Case("trust_names", "ascii_120_120", build("g" * 120, "s" * 120), convert, V, both_converted),
-        Case("trust_names", "cjk_36_36", build("鱼" * 36, "实验" * 18), convert, V, both_converted),
-    ]
+    return predict(_open(path), "m", overwrite=True)
 
 
-# ----------------------------------------------------------------------------- file-system faults
-def _fault_cases() -> list[Case]:
-    def two_recordings(folder: Path) -> Path:
-        from mosaic import Dataset
-
-        ds_folder = mini_dataset(folder, {"full": "disk", "fine": "rec"})
-        Dataset.open(ds_folder).index_tracks_raw(["tracks_raw"], src_format="trex_npz")
-        return ds_folder / "tracks"
-
-    def enospc_skip(ds, p):
-        from mosaic import Dataset
-
-        with os_fault("replace", errno.ENOSPC, lambda src, dst: "full__disk" in str(dst)):
-            return Dataset.open(p.parent).convert_all_tracks(on_error="skip")
-
-    def skipped_one(ds, p, report):
-        assert [q.name for q in p.glob("*.parquet")] == ["fine__rec.parquet"], report
-        assert list(report["failed"]) and "ENOSPC" in str(report["failed"]), report["failed"]
-
-    def erofs_all(ds, p):
-        from mosaic import Dataset
-
-        with os_fault("open", errno.EROFS, lambda path, *a: str(path).startswith(str(p.parent)) and a and a[0] & os.O_CREAT):
-            return Dataset.open(p.parent).convert_all_tracks(on_error="skip")
-
-    def lock_denied(ds, p):
-        from mosaic import Dataset
-
-        with os_fault("open", errno.EACCES, lambda path, *a: str(path).endswith(".lock")):
-            return Dataset.open(p.parent).convert_all_tracks()
-
-    def manifest_unreadable(ds, p):
-        from mosaic import Dataset
-
-        real = Path.read_text
-
-        def fake(self, *a, **k):
-            if self.name == "dataset.yaml":
-                raise PermissionError(errno.EACCES, "Permission denied", str(self))
-            return real(self, *a, **k)
-
-        Path.read_text = fake
-        try:
-            return Dataset.open(p.parent)
-        finally:
-            Path.read_text = real
-
-    return [
-        Case("trust_fault", "enospc_one_recording_skip", two_recordings, enospc_skip, V, skipped_one),
-        Case("trust_fault", "erofs_every_write", two_recordings, erofs_all),
-        Case("trust_fault", "index_lock_denied", two_recordings, lock_denied, names=(".lock",)),
-        Case("trust_fault", "manifest_unreadable", two_recordings, manifest_unreadable, names=("dataset.yaml",)),
-    ]
+def _model_cases() -> list[Case]:
+    return [Case("model_run", f"truncated_{f.replace('.', '_')}", _trained(f), _predict) for f in ("model.joblib", "config.json", "metrics.json")]
 
 
-# ----------------------------------------------------------------------------- overlapping roots
-def _roots_cases() -> list[Case]:
-    from tests.reliability.hostile import manifest_file
-
-    def open_ds(ds, p):
-        from mosaic import Dataset
-
-        return Dataset.open(p.parent)
-
-    spec = {
-        "all_dot": "name: x\nroots:\n" + "".join(f"  {k}: .\n" for k in ("media", "tracks_raw", "tracks", "features", "labels",
-                                                                            "models", "frames")),
-        "tracks_is_features": "name: x\nroots:\n  tracks: out\n  features: out\n",
-        "features_inside_tracks": "name: x\nroots:\n  features: tracks/features\n",
-        "raw_is_standard": "name: x\nroots:\n  tracks_raw: tracks\n",
-        "media_is_media_raw": "name: x\nroots:\n  media: shared\n  media_raw: shared\n",
-    }
-    return [Case("trust_roots", k, manifest_file(v), open_ds) for k, v in spec.items()]
-
-
-register_cases("trust_symlink", _symlink_cases)
-register_cases("trust_fifo", _fifo_cases)
-register_cases("trust_bomb", _bomb_cases)
-register_cases("trust_names", _long_name_cases)
-register_cases("trust_fault", _fault_cases)
-register_cases("trust_roots", _roots_cases)
+register_cases("trust_identity", _identity_cases)
+register_cases("trust_naming", _naming_cases)
+register_cases("trust_stale", _stale_cases)
+register_cases("trust_params", _param_cases)
+register_cases("trust_models", _model_cases)

@@ -17,7 +17,8 @@ The rerun comparison (:func:`tests.reliability.crash.snapshot`) covers metrics/c
 (``created_iso`` ignored), prediction tables, ``models/index.csv`` rows and the ``<model>__pred``
 feature; ``model.joblib`` / ``model.pkl`` compare by bytes (a seeded fit dumps identical bytes).
 :func:`train_check` adds: every model index row names a run folder with its model, config,
-metrics (naming that run) and predictions.
+metrics (naming that run) and predictions, and loads (its files match the digests the index row
+recorded when the run was published: no file of another run, no torn file).
 """
 from __future__ import annotations
 
@@ -46,8 +47,9 @@ TRAIN_GLOBS = (
     # <model>__pred is stored safe-named (crash_clf%5F%5Fpred)
     "features/*pred/index.csv", "features/*pred/*/*.parquet", "features/*pred/*/run.json",
 )
-# "stats" (timings, peak RSS) of the input features run.json: the resume stages featurize each copy anew
-VOL_TRAIN = frozenset({"created_iso", "stats"})
+# "stats" (timings, peak RSS) of the input features run.json: the resume stages featurize each copy anew;
+# "files_sha256" (models index): digests of the run's files, config.json among them, which holds created_iso
+VOL_TRAIN = frozenset({"created_iso", "stats", "files_sha256"})
 
 
 def _train_prepare(ds) -> None:
@@ -115,6 +117,13 @@ def train_check(folder: Path) -> list[str]:
             problems.append(f"models index row {i}: config/metrics unreadable: {type(exc).__name__}")
         if not list((d / "predictions").glob("*.parquet")):
             problems.append(f"models index row {i}: no predictions under {row['abs_path']}")
+        try:  # the files are the ones published with the row (digests recorded in the index)
+            from mosaic.core.dataset import DatasetCore
+            from mosaic.models import load_run
+
+            load_run(DatasetCore.open(folder), (row["model"], row["run_id"]))
+        except Exception as exc:  # noqa: BLE001 - any failure is a finding
+            problems.append(f"models index row {i}: run does not load: {type(exc).__name__}: {str(exc)[:200]}")
     return problems
 
 

@@ -214,7 +214,7 @@ def test_calms21_both_refuses_two_infile_groups_on_one_name(tmp_path):
     assert {t.group for t in conv("calms21_npy", [path], {"fps": 30}, group="myfile", sequence="")} == {"annotator-id_0", "annotator-id_1"}
 
 
-@pytest.mark.parametrize("case", ["corrupt", "not_dict", "no_keypoints", "bad_shape", "scores_mismatch", "no_fps"])
+@pytest.mark.parametrize("case", ["corrupt", "not_dict", "no_keypoints", "bad_shape", "scores_mismatch"])
 def test_calms21_bad_input(tmp_path, case):
     path = tmp_path / "c.npy"
     data = calms21_dict(n_seq=1, T=5)
@@ -231,12 +231,38 @@ def test_calms21_bad_input(tmp_path, case):
             rec["keypoints"] = rec["keypoints"][:, :, 0]
         elif case == "scores_mismatch":
             rec["scores"] = rec["scores"][:3]
-        elif case == "no_fps":
-            params = {}
         np.save(path, data, allow_pickle=True)
     with pytest.raises(TrackFormatError) as ei:
         conv("calms21_npy", [path], params, group="c", sequence="")
     assert "c.npy" in str(ei.value)
+
+
+def test_calms21_fps_is_30_by_definition(tmp_path):
+    """CalMS21 is 30 Hz: without any fps the tracks get 30 (source 'format'); a param still wins."""
+    path = write_calms21_npy(tmp_path / "f.npy", calms21_dict(n_seq=1, T=5))
+    t = conv("calms21_npy", [path], {}, group="c", sequence="")[0]
+    assert t.meta["fps"] == 30.0 and t.meta["fps_source"] == "format"
+    np.testing.assert_allclose(t.df["time"].to_numpy(), t.df["frame"].to_numpy() / 30.0)
+    t = conv("calms21_npy", [path], {"fps": 25}, group="c", sequence="")[0]
+    assert t.meta["fps"] == 25.0 and t.meta["fps_source"] == "params"
+
+
+def test_calms21_tracks_and_labels_share_the_fps_rule(tmp_path):
+    from mosaic import Dataset
+
+    ds = Dataset.create(tmp_path / "ds", name="c21")
+    raw = ds.get_root("tracks_raw") / "calms21"
+    raw.mkdir(parents=True)
+    write_calms21_npy(raw / "f.npy", calms21_dict(n_seq=1, T=5))
+    ds.index_tracks_raw(search_dirs=[raw], patterns=["*.npy"], src_format="calms21_npy", multi_sequences_per_file=True)
+    ds.convert_all_tracks()
+    ds.convert_all_labels(source_format="calms21_npy")
+    idx = pd.read_csv(ds.get_root("tracks") / "index.csv")
+    assert list(idx["fps"]) == [30.0] and list(idx["fps_source"]) == ["format"]
+    lab_idx = pd.read_csv(ds.get_root("labels") / "behavior" / "index.csv")
+    g, s = idx["group"][0], idx["sequence"][0]
+    assert (lab_idx["group"][0], lab_idx["sequence"][0]) == (g, s)
+    assert float(ds.load_labels(g, s)["fps"]) == 30.0
 
 
 # ------------------------------------------------------------------ SLEAP
@@ -315,11 +341,20 @@ def test_dlc_multi_animal_empty_frame0_and_single(tmp_path):
     t = conv("dlc", [path], {"fps": 30})[0]
     df = t.df
     assert df["frame"].min() == 0 and df["frame"].nunique() == 5
-    assert t.meta["individual_names"] == {0: "mouse1", 1: "mouse2", 2: "single"}
+    assert t.meta["individual_names"] == {0: "mouse1", 1: "mouse2"} and set(df["id"]) == {0, 1}
+    assert t.meta["landmark_names"] == ["nose", "tail"]  # the unique body parts of 'single'
     np.testing.assert_allclose(df[df["id"] == 1]["poseY0"], xyl[:, 1, 0, 1])
+    for i in (0, 1):
+        np.testing.assert_array_equal(df[df["id"] == i]["landmarkX1"], xyl[:, 2, 1, 0])
+        np.testing.assert_array_equal(df[df["id"] == i]["landmarkP0"], xyl[:, 2, 0, 2])
     assert df[df["frame"] == 0][["X", "Y"]].isna().all().all()
     t2 = conv("dlc", [path], {"fps": 30, "single": "drop"})[0]
-    assert set(t2.df["id"]) == {0, 1}
+    assert set(t2.df["id"]) == {0, 1} and not [c for c in t2.df.columns if c.startswith("landmark")]
+    with pytest.raises(ConfigError, match="never an animal"):
+        conv("dlc", [path], {"fps": 30, "single": "individual"})
+    only = write_dlc_csv(tmp_path / "o.csv", xyl[:, 2:], individuals=["single"])
+    with pytest.raises(TrackFormatError, match="no animals"):
+        conv("dlc", [only], {"fps": 30})
 
 
 def test_dlc_h5_equals_csv(tmp_path):
@@ -485,3 +520,29 @@ def test_idtracker_dict_values_and_bad_input(tmp_path):
         with pytest.raises(TrackFormatError) as ei:
             conv("idtracker_npy", [tmp_path / name], {"fps": 30})
         assert name in str(ei.value)
+
+
+class _MarkerPayload:
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+@pytest.mark.parametrize("fmt", ["calms21_npy", "idtracker_npy"])
+def test_pickled_code_in_npy_is_refused_and_not_run(tmp_path, fmt):
+    from mosaic.core.errors import UnsafePickleError
+
+    marker = tmp_path / "MARKER"
+    if fmt == "calms21_npy":
+        data = calms21_dict(n_seq=1, T=5)
+        next(iter(data["annotator-id_0"].values()))["metadata"]["evil"] = _MarkerPayload(marker)
+    else:
+        data = {"trajectories": np.zeros((5, 2, 2)), "frames_per_second": _MarkerPayload(marker)}
+    path = tmp_path / "f.npy"
+    np.save(path, np.array(data, dtype=object), allow_pickle=True)
+    with pytest.raises(UnsafePickleError) as ei:
+        conv(fmt, [path], {"fps": 30}, group="g", sequence="" if fmt == "calms21_npy" else "s")
+    assert str(path) in str(ei.value)
+    assert not marker.exists()

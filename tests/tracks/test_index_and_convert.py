@@ -7,9 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mosaic.core.errors import BatchError, ConfigError, SequenceNotFoundError, TrackFormatError
+from mosaic.core.errors import BatchError, ConfigError, NameCollisionError, SequenceNotFoundError, TrackFormatError
 from mosaic.core.indexes import TRACKS_INDEX, TRACKS_RAW_INDEX, read_index
 from mosaic.tracks import read_tracks, read_tracks_meta
+from tests.conftest import realdata_file
 
 from .synth import calms21_dict, write_calms21_npy, write_dlc_csv, write_trex
 
@@ -53,11 +54,14 @@ def test_index_keeps_other_formats_md5_exclude_and_pattern(trex_ds):
     assert trex["md5"].iloc[0] == hashlib.md5(p0.read_bytes()).hexdigest()
     cm = idx[idx["src_format"] == "calms21_npy"].iloc[0]
     assert cm["group"] == "cm" and cm["sequence"] == ""
-    # group_pattern on the stripped sequence name; replaces the rows of those files
-    ds.index_tracks_raw("tracks_raw/trex", src_format="trex_npz", group_pattern=r"^(vid)\d")
+    # group_pattern on the stripped sequence name; replaces the rows of those files. Over both
+    # folders it would name gA/vid1 and gB/vid1 alike (one recording of five files): refused
+    with pytest.raises(NameCollisionError):
+        ds.index_tracks_raw("tracks_raw/trex", src_format="trex_npz", group_pattern=r"^(vid)\d")
+    ds.index_tracks_raw("tracks_raw/trex/gA", src_format="trex_npz", group_pattern=r"^(vid)\d")
     idx = read_index(ds.folder / "tracks_raw" / "index.csv", TRACKS_RAW_INDEX)
     trex = idx[idx["src_format"] == "trex_npz"]
-    assert set(trex["group"]) == {"vid"} and len(trex) == 6 and (idx["src_format"] == "calms21_npy").sum() == 1
+    assert set(trex["group"]) == {"vid", "gB"} and len(trex) == 6 and (idx["src_format"] == "calms21_npy").sum() == 1
 
 
 def test_index_errors(trex_ds):
@@ -210,3 +214,78 @@ def test_trex_missing_params_fail_named_in_batch(dataset):
     with pytest.raises(TrackFormatError):
         raw = read_index(dataset.folder / "tracks_raw" / "index.csv", TRACKS_RAW_INDEX)
         dataset.convert_one_track(raw.iloc[0])
+
+
+# ---------------------------------------------------------------------------- value sources
+def test_trex_csv_settings_calibration_beats_dataset_default(dataset, realdata):
+    """The real TRex CSV export (cm_per_pixel = 1 in its settings) stays 635 px under a dataset default of 0.05."""
+    import shutil
+    import warnings
+
+    src = realdata_file(realdata, "trex", "trex-2026-compare-csv")
+    dst = dataset.folder / "tracks_raw" / "trex" / "g"
+    shutil.copytree(src, dst)
+    dataset.meta.update(cm_per_pixel=0.05, fps_default=25.0)
+    dataset.save()
+    dataset.index_tracks_raw("tracks_raw/trex", src_format="trex_csv", patterns=["*.csv"])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        report = dataset.convert_all_tracks(params={"trex_csv": {"require_xy": False}})
+    df = dataset.load_tracks("g", "test")
+    first = pd.read_csv(dst / "test_fish0.csv")
+    assert first["X#wcentroid (cm)"][0] == 635
+    sub = df[df["id"] == 0]
+    np.testing.assert_allclose(sub["X"].to_numpy()[:5], first["X#wcentroid (cm)"].to_numpy()[:5] / 1.0)
+    idx = pd.read_csv(dataset.folder / "tracks" / "index.csv")
+    assert list(idx["cm_per_pixel"]) == [1.0] and list(idx["cm_per_pixel_source"]) == ["settings"]
+    assert list(idx["fps_source"]) == ["dataset"]
+    msgs = [str(w.message) for w in caught if "cm_per_pixel" in str(w.message)]
+    assert len(msgs) == 1 and "settings" in msgs[0] and "0.05" in msgs[0] and "dataset" in msgs[0]
+    assert report["calibration_conflicts"]["g__test"][0] == {
+        "name": "cm_per_pixel", "used": 1.0, "used_source": "settings", "other": 0.05, "other_source": "dataset"}
+
+
+def test_value_source_rule_is_one_rule_and_warns_once_per_run(dataset):
+    """File beats explicit params beats dataset meta; one warning for many recordings that disagree alike."""
+    import warnings
+
+    for video in ("a", "b", "c"):
+        write_trex(dataset.folder / "tracks_raw" / "trex" / "g", video, {0: (0, 4)}, cm_per_pixel=0.5, fps=30.0)
+    dataset.meta.update(cm_per_pixel=0.05, fps_default=30.0)
+    dataset.save()
+    dataset.index_tracks_raw("tracks_raw/trex", src_format="trex_npz")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        dataset.convert_all_tracks()
+    msgs = [str(w.message) for w in caught if "cm_per_pixel" in str(w.message)]
+    assert len(msgs) == 1 and "3 recording(s)" in msgs[0]
+    assert not [w for w in caught if str(w.message).startswith("fps")]  # equal values are no conflict
+    idx = pd.read_csv(dataset.folder / "tracks" / "index.csv")
+    assert set(idx["cm_per_pixel_source"]) == {"file"} and set(idx["cm_per_pixel"]) == {0.5}
+    assert set(idx["fps_source"]) == {"file"}
+    # a DLC file carries no calibration: explicit params beat the dataset default, and the index says which
+    xyl = np.random.default_rng(0).uniform(0, 1, (4, 1, 2, 3))
+    write_dlc_csv(dataset.folder / "tracks_raw" / "dlc" / "g" / "vDLC_a.csv", xyl)
+    dataset.index_tracks_raw("tracks_raw/dlc", src_format="dlc")
+    dataset.convert_all_tracks(params={"dlc": {"cm_per_pixel": 0.2}})
+    row = pd.read_csv(dataset.folder / "tracks" / "index.csv").set_index("sequence").loc["v"]
+    assert (row["cm_per_pixel"], row["cm_per_pixel_source"], row["fps_source"]) == (0.2, "params", "dataset")
+
+
+def test_dlc_unique_bodyparts_never_enter_pair_features(dataset, realdata):
+    """The real multi-animal DLC file: 'single' (corner1/corner2) is no animal, so no animal's nearest neighbour."""
+    import shutil
+
+    src = realdata_file(realdata, "dlc", "dlc-testscript-multimouse", "m3v1mp4shortDLC_effnet_b0_multi_mouseApr12shuffle1_5_el.h5")
+    dst = dataset.folder / "tracks_raw" / "dlc" / "g"
+    dst.mkdir(parents=True)
+    shutil.copy(src, dst / "m3v1mp4short.h5")
+    dataset.index_tracks_raw("tracks_raw/dlc", src_format="dlc", patterns=["*.h5"])
+    dataset.convert_all_tracks(params={"fps": 30})
+    idx = pd.read_csv(dataset.folder / "tracks" / "index.csv")
+    assert list(idx["n_ids"]) == [3]
+    dataset.run_feature("nearest_neighbor")
+    out = dataset.load_feature("nearest_neighbor")
+    assert set(out["id"]) == {0, 1, 2}
+    nn = pd.to_numeric(out["nn1_id"], errors="coerce").dropna()
+    assert len(nn) and set(nn.astype(int)) <= {0, 1, 2}

@@ -135,7 +135,7 @@ def test_dlc_predictions(realdata, folder, name):
     df = t.df
     levels = list(ref.columns.names)
     multi = "individuals" in levels
-    inds = list(dict.fromkeys(ref.columns.get_level_values("individuals"))) if multi else ["animal0"]
+    inds = [i for i in dict.fromkeys(ref.columns.get_level_values("individuals")) if i != "single"] if multi else ["animal0"]
     kps = t.meta["keypoint_names"]
     assert len(df) == len(ref) * len(inds)
     np.testing.assert_array_equal(df["frame"].unique(), ref.index.to_numpy().astype(np.int64))
@@ -155,7 +155,17 @@ def test_dlc_predictions(realdata, folder, name):
         low = thr["poseP0"].to_numpy() < 0.9
         assert low.any() and np.array_equal(np.isnan(thr["poseX0"].to_numpy()), low)
     if "multimouse" in folder:
-        assert t.meta["individual_names"][3] == "single"
+        # unique body parts (DLC's pseudo-individual 'single') are scene landmarks, never an animal
+        assert t.meta["individual_names"] == {0: "individual1", 1: "individual2", 2: "individual3"}
+        assert set(df["id"]) == {0, 1, 2} and t.meta["landmark_names"] == ["corner1", "corner2"]
+        assert t.meta["keypoint_names"] == ["bodypart1", "bodypart2", "bodypart3"]
+        single = ref.droplevel("scorer", axis=1).xs("single", level="individuals", axis=1)
+        for k, bp in enumerate(t.meta["landmark_names"]):
+            for i in range(3):  # the same scene values on every animal's row of the frame
+                sub = df[df["id"] == i]
+                np.testing.assert_array_equal(sub[f"landmarkX{k}"].to_numpy(), single[(bp, "x")].to_numpy())
+                np.testing.assert_array_equal(sub[f"landmarkY{k}"].to_numpy(), single[(bp, "y")].to_numpy())
+                np.testing.assert_array_equal(sub[f"landmarkP{k}"].to_numpy(), single[(bp, "likelihood")].to_numpy())
 
 
 def test_dlc_csv_equals_h5_twin(realdata):
@@ -172,6 +182,21 @@ def test_dlc_non_prediction_files_rejected(realdata, folder, name, why):
     with pytest.raises(TrackFormatError) as ei:
         _conv("dlc", [p], {"fps": 30})
     assert name in str(ei.value) and why in str(ei.value)
+    if why == "labelled-data":  # the hint names a step that exists
+        assert "exclude_patterns=['CollectedData_*']" in str(ei.value) and "analyze_videos" in str(ei.value)
+
+
+def test_dlc_labelled_data_hint_is_a_real_next_step(realdata, dataset):
+    """Following the hint (exclude_patterns) indexes and converts the predictions beside the labelled data."""
+    import shutil
+
+    folder = dataset.folder / "tracks_raw" / "dlc" / "g"
+    folder.mkdir(parents=True)
+    for name in ("CollectedData_dlc_team.h5", "m3v1mp4shortDLC_effnet_b0_multi_mouseApr12shuffle1_5_el_filtered.h5"):
+        shutil.copy(realdata_file(realdata, "dlc", "dlc-testscript-multimouse", name), folder / name)
+    dataset.index_tracks_raw("tracks_raw/dlc", src_format="dlc", exclude_patterns=["CollectedData_*"])
+    report = dataset.convert_all_tracks(params={"fps": 30})
+    assert len(report["converted"]) == 1 and "m3v1mp4short" in report["converted"][0] and report["failed"] == {}
 
 
 def test_dlc_3d_h5_frame0_kept_by_reader(realdata):

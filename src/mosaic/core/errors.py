@@ -130,6 +130,39 @@ class ModelError(MosaicError):
     """A model cannot be trained or applied with the given config and inputs."""
 
 
+class NameCollisionError(ConfigError):
+    """Naming rules would merge files of different recordings, or split one recording's files."""
+
+
+class StaleOutputError(MosaicError):
+    """Outputs no longer reflect their inputs (which changed since they were written)."""
+
+
+class IdentityError(MosaicError):
+    """A data file records another identity (recording, run) than the one it was asked for."""
+
+
+def check_identity(path: str | PathLike, requested: dict[str, Any], recorded: dict[str, Any], what: str = "data file") -> None:
+    """Raise :class:`IdentityError` when ``recorded`` contradicts ``requested``.
+
+    Only keys present in both with a recorded value (not None, not ``""``) are compared, as
+    strings: a file that records nothing about a key cannot contradict it.
+    """
+    clash = {k: (requested[k], recorded[k]) for k in requested
+             if k in recorded and recorded[k] not in (None, "") and requested[k] is not None and str(recorded[k]) != str(requested[k])}
+    if clash:
+        raise IdentityError(
+            f"{what} belongs to another recording or run (the index points at the wrong file)", path=path,
+            group=requested.get("group"), sequence=requested.get("sequence"),
+            expected={k: v[0] for k, v in clash.items()}, found={k: v[1] for k, v in clash.items()},
+            hint="rebuild the index (re-run the step that wrote it) or fix its abs_path",
+        )
+
+
+class UnsafePickleError(MosaicError):
+    """A pickled file names code (a class or function) or is not one this project wrote."""
+
+
 class BatchError(MosaicError):
     """Some items of a batch failed; ``failures`` maps item to its error message."""
 

@@ -61,3 +61,48 @@ def md5_of_file(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
         for chunk in iter(lambda: fh.read(chunk_size), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def sha256_of_file(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
+    """SHA-256 hex digest of a file (what a saved artefact is verified against when read back)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(chunk_size), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+#: files up to this size get a content hash in their fingerprint (reading them again is cheap)
+CONTENT_HASH_LIMIT = 64 * 2**20
+
+
+def source_fingerprint(path: str | os.PathLike, content_hash_limit: int = CONTENT_HASH_LIMIT) -> dict[str, Any]:
+    """What an output records about one of its input files: ``size``, ``mtime_ns`` and, for
+    files up to ``content_hash_limit`` bytes, ``sha256``."""
+    st = os.stat(path)
+    out: dict[str, Any] = {"size": int(st.st_size), "mtime_ns": int(st.st_mtime_ns)}
+    if st.st_size <= content_hash_limit:
+        out["sha256"] = sha256_of_file(path)
+    return out
+
+
+def fingerprint_change(recorded: Any, path: str | os.PathLike) -> str | None:
+    """Why ``path`` no longer matches its ``recorded`` fingerprint (None when it still does).
+
+    Same size and mtime: unchanged. Same size, another mtime: unchanged only when the
+    recorded content hash still matches (a file touched or copied, not edited).
+    """
+    if not isinstance(recorded, dict) or "size" not in recorded:
+        return "no fingerprint recorded"
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return "source file is gone"
+    if st.st_size != recorded.get("size"):
+        return f"size changed ({recorded.get('size')} -> {st.st_size} bytes)"
+    if st.st_mtime_ns == recorded.get("mtime_ns"):
+        return None
+    digest = recorded.get("sha256")
+    if digest and st.st_size <= CONTENT_HASH_LIMIT * 4 and sha256_of_file(path) == digest:
+        return None
+    return "content changed" if digest else "modified (newer mtime, no content hash recorded)"

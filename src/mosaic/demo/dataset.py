@@ -35,6 +35,7 @@ from mosaic.core.safe_names import sequence_key, to_safe_name
 
 from .boris import write_boris_aggregated, write_boris_tabular
 from .calms21 import simulate_calms21, write_calms21_npy
+from .corrupt import CorruptionConfig, corrupt_sequence, write_corruption
 from .simulate import BEHAVIORS, PAIR_BEHAVIORS, SimConfig, simulate, subject_name
 from .trex import write_trex_npz
 from .truth import write_calms21_truth, write_ground_truth
@@ -68,7 +69,8 @@ def _manifest(folder: Path) -> Path | None:
     return None
 
 
-def _check_existing(folder: Path, size: str, seed: int, overwrite: bool, videos: bool, config: dict) -> DatasetCore | None:
+def _check_existing(folder: Path, size: str, seed: int, overwrite: bool, videos: bool, config: dict,
+                    corruption: dict | None = None) -> DatasetCore | None:
     manifest = _manifest(folder)
     marker = folder / MARKER
     if manifest is None:
@@ -85,7 +87,8 @@ def _check_existing(folder: Path, size: str, seed: int, overwrite: bool, videos:
         info = json.loads(marker.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         info = {}
-    same = info.get("size") == size and info.get("seed") == seed and info.get("config") == config
+    same = (info.get("size") == size and info.get("seed") == seed and info.get("config") == config
+            and info.get("corruption") == corruption)
     if not overwrite:
         if same and (info.get("videos") or not videos):
             return DatasetCore.open(manifest)
@@ -111,6 +114,7 @@ def make_demo_dataset(
     overwrite: bool = False,
     videos: bool = True,
     config: SimConfig | None = None,
+    corruption: CorruptionConfig | bool | None = None,
 ) -> DatasetCore:
     """Create (or return) a complete demo dataset with known ground truth.
 
@@ -130,6 +134,12 @@ def make_demo_dataset(
         Render the videos (``media_raw``); switch off for fast, track-only datasets.
     config
         Physical simulation parameters.
+    corruption
+        ``None``/``False`` (default): the TRex exports hold the simulated tracks as they are.
+        ``True`` or a :class:`~mosaic.demo.corrupt.CorruptionConfig`: the exports carry
+        tracker errors (identity swaps at crossings, one-frame jumps, dropout bursts,
+        jitter); the clean truth stays in ``ground_truth/`` and what was corrupted is saved
+        as ``ground_truth/corruption/<group_safe>__<sequence_safe>.npz``.
 
     Returns
     -------
@@ -149,7 +159,9 @@ def make_demo_dataset(
     seed = int(seed)
     cfg = config or SimConfig()
     cfg_dict = json.loads(json.dumps(asdict(cfg)))  # as stored in the marker (tuples -> lists)
-    existing = _check_existing(folder, size, seed, overwrite, bool(videos), cfg_dict)
+    corr = CorruptionConfig() if corruption is True else (corruption or None)
+    corr_dict = json.loads(json.dumps(asdict(corr))) if corr is not None else None
+    existing = _check_existing(folder, size, seed, overwrite, bool(videos), cfg_dict, corr_dict)
     if existing is not None:
         return existing
     p = SIZES[size]
@@ -161,7 +173,11 @@ def make_demo_dataset(
     rows = []
     for sim in progress(sims, desc="demo sequences"):
         g, s = to_safe_name(sim.group), to_safe_name(sim.sequence)
-        trex = write_trex_npz(sim, tracks_raw / "trex" / g, basename=s)
+        observed = sim
+        if corr is not None:
+            observed, record = corrupt_sequence(sim, corr, seed=seed)
+            write_corruption(record, observed, folder / "ground_truth" / "corruption" / f"{sequence_key(sim.group, sim.sequence)}.npz")
+        trex = write_trex_npz(observed, tracks_raw / "trex" / g, basename=s)
         media_rel = f"{layout.relative_path(media_raw / g / f'{s}.mp4')}"
         agg = write_boris_aggregated(sim, folder / "annotations" / "boris_aggregated" / f"{s}.csv", media_file=media_rel)
         tab = write_boris_tabular(sim, folder / "annotations" / "boris_tabular" / f"{s}.csv", media_file=media_rel)
@@ -182,7 +198,7 @@ def make_demo_dataset(
     write_ground_truth(sims, gt)
     write_calms21_truth(calms, gt / "calms21_bouts.csv", file=CALMS21_FILE)
     atomic_write_text(gt / "sequences.csv", pd.DataFrame(rows).to_csv(index=False, lineterminator="\n"))
-    atomic_write_json(folder / MARKER, {
+    marker = {
         "name": DEMO_NAME, "size": size, "seed": seed, "videos": bool(videos), "fps": DEMO_FPS,
         "cm_per_pixel": float(cfg.cm_per_pixel), "arena_size": list(cfg.arena_size), "body_length": cfg.body_length,
         "behaviors": list(BEHAVIORS), "pair_behaviors": list(PAIR_BEHAVIORS), "subjects": "fish<k>",
@@ -190,7 +206,10 @@ def make_demo_dataset(
         "boris_target": "partner subject name in 'Modifiers' (aggregated) and 'Comment' (tabular)",
         "calms21_file": CALMS21_FILE, "params": {k: list(v) if isinstance(v, tuple) else v for k, v in p.items()},
         "config": cfg_dict,
-    })
+    }
+    if corr_dict is not None:  # only then: the default demo's files stay byte-identical
+        marker["corruption"] = corr_dict
+    atomic_write_json(folder / MARKER, marker)
     ds = DatasetCore.create(folder, name=DEMO_NAME, meta=meta)  # manifest last
     if any(ds.meta.get(k) != v for k, v in meta.items()):  # an existing manifest (overwrite=True)
         ds.meta.update(meta)

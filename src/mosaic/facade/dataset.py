@@ -15,12 +15,14 @@ from .interop import InteropMixin
 from .labels import LabelsMixin
 from .media import MediaMixin
 from .models import ModelsMixin
+from .quality import QualityMixin
 from .reporting import ReportingMixin
 from .tracks import TracksMixin
 
 
 @dataclass(repr=False)
-class Dataset(TracksMixin, LabelsMixin, MediaMixin, FeaturesMixin, ModelsMixin, ReportingMixin, InteropMixin, DatasetCore):
+class Dataset(TracksMixin, LabelsMixin, MediaMixin, FeaturesMixin, ModelsMixin, ReportingMixin, InteropMixin, QualityMixin,
+              DatasetCore):
     """A mosaic dataset folder, with the notebook-facing API.
 
     Create one with :meth:`create`, open one with :meth:`open` (folder

@@ -17,13 +17,14 @@ class FeaturesMixin:
                     parallel_workers: int | None = None, parallel_mode: str | None = "thread", overlap_frames: int = 0,
                     filter_start_frame: int | None = None, filter_end_frame: int | None = None,
                     filter_start_time: float | None = None, filter_end_time: float | None = None,
-                    registry: Any = None, dask_address: str | None = None) -> Result:
+                    registry: Any = None, dask_address: str | None = None, tracks_source: str | None = None) -> Result:
         """Compute a feature over the dataset (see :func:`mosaic.features.engine.run_feature`)."""
         return _engine.run_feature(self, feature, groups=groups, sequences=sequences, overwrite=overwrite,
                                    parallel_workers=parallel_workers, parallel_mode=parallel_mode,
                                    overlap_frames=overlap_frames, filter_start_frame=filter_start_frame,
                                    filter_end_frame=filter_end_frame, filter_start_time=filter_start_time,
-                                   filter_end_time=filter_end_time, registry=registry, dask_address=dask_address)
+                                   filter_end_time=filter_end_time, registry=registry, dask_address=dask_address,
+                                   tracks_source=tracks_source)
 
     def load_feature(self, name: str, run_id: str | None = None, groups: Any = None, sequences: Any = None,
                      columns: list[str] | None = None) -> pd.DataFrame:

@@ -56,9 +56,11 @@ class TracksMixin:
         merge_per_sequence: bool | None = None,
         group_from: str | None = None,
         on_error: str = "raise",
+        on_stale: str = "reconvert",
     ) -> dict[str, Any]:
         """Convert every indexed raw file (see :func:`mosaic.tracks.convert_all_tracks`)."""
-        return _tracks.convert_all_tracks(self, params=params, overwrite=overwrite, merge_per_sequence=merge_per_sequence, group_from=group_from, on_error=on_error)
+        return _tracks.convert_all_tracks(self, params=params, overwrite=overwrite, merge_per_sequence=merge_per_sequence, group_from=group_from,
+                                          on_error=on_error, on_stale=on_stale)
 
     def load_tracks(
         self,

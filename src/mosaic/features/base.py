@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 import pandas as pd
 
 from mosaic.core.errors import FeatureError
+from mosaic.core.validate import check_physical, positive_number
 
 TRACKS = "tracks"
 KEY_INDIVIDUAL = ("frame", "id")
@@ -163,6 +164,7 @@ class Feature:
         merged.update(given)
         self.params: dict[str, Any] = merged
         self.inputs: Inputs = as_inputs(inputs) if inputs is not None else self.default_inputs
+        check_physical(merged, error=FeatureError, where=f"feature {self.name!r}")  # fps > 0, windows >= 1, k >= 1, ...
         self.validate_params()
 
     # ------------------------------------------------------------------ contract
@@ -238,13 +240,14 @@ class Feature:
     def fps_of(self, data: pd.DataFrame) -> float:
         """The frame rate from ``data.attrs['fps']``; :class:`FeatureError` when unknown."""
         fps = data.attrs.get("fps")
-        if fps is None or not (float(fps) > 0):
+        ctx = {"group": data.attrs.get("group"), "sequence": data.attrs.get("sequence"), "path": data.attrs.get("path")}
+        if fps is None:
             raise FeatureError(
-                f"feature {self.name!r} needs the frame rate",
-                group=data.attrs.get("group"), sequence=data.attrs.get("sequence"), path=data.attrs.get("path"),
+                f"feature {self.name!r} needs the frame rate", **ctx,
                 expected="fps > 0 in tracks/index.csv, the track file metadata or meta['fps_default']", found=fps,
             )
-        return float(fps)
+        return positive_number(fps, "fps", error=FeatureError, **ctx,
+                               hint="fix fps in tracks/index.csv, the track file metadata or meta['fps_default']")
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.params!r})"

@@ -40,6 +40,7 @@ from mosaic.core.errors import (
     FeatureError,
     MosaicError,
     SequenceNotFoundError,
+    check_identity,
 )
 from mosaic.core.indexes import NAME_COLUMNS, IndexSchema, read_index, upsert_index
 from mosaic.core.run_ids import canonical_json, file_fingerprint, make_run_id
@@ -193,7 +194,8 @@ def _schema_names(path: str, task: _Task) -> list[str]:
                            found=str(exc).splitlines()[0]) from exc
 
 
-def _read_source_file(src_kind: str, path: str, task: _Task) -> pd.DataFrame:
+def _read_source_file(src_kind: str, path: str, task: _Task, own: bool = False) -> pd.DataFrame:
+    """One input file of a task (``own``: the task's recording itself, whose identity is checked)."""
     from mosaic.tracks.io import read_tracks
 
     if not os.path.exists(path):
@@ -206,9 +208,15 @@ def _read_source_file(src_kind: str, path: str, task: _Task) -> pd.DataFrame:
         if missing:
             raise FeatureError(f"track file lacks columns feature {task.feature.name!r} needs", path=path,
                                group=task.group, sequence=task.sequence, expected=cols, found=f"missing {missing}")
+        if own:
+            return read_tracks(path, columns=cols, group=task.group, sequence=task.sequence)
         return read_tracks(path, columns=cols)
     try:
+        if own:
+            _check_feature_identity(path, {"group": task.group, "sequence": task.sequence})
         return pd.read_parquet(path)
+    except MosaicError:
+        raise
     except Exception as exc:  # pyarrow raises several types
         raise FeatureError("upstream feature file is not readable", path=path, group=task.group,
                            sequence=task.sequence, found=str(exc).splitlines()[0]) from exc
@@ -269,7 +277,7 @@ def load_task_input(task: _Task) -> pd.DataFrame:
 
     frames = []
     for src in task.sources:
-        df = _read_source_file(src.kind, src.path, task)
+        df = _read_source_file(src.kind, src.path, task, own=True)
         df = _with_neighbours(src, df, task)
         if task.frame_range is not None:
             lo, hi = task.frame_range
@@ -314,7 +322,8 @@ def _write_output(chunks: Iterable[pd.DataFrame], task: _Task, trim: tuple[int, 
     from mosaic.tracks.io import release_unused_memory
 
     info = {"feature": task.feature.name, "version": task.feature.version, "run_id": task.run_id,
-            "group": task.group, "sequence": task.sequence, "params": task.feature.get_params()}
+            "group": task.group, "sequence": task.sequence, "params": task.feature.get_params(),
+            "inputs": task.meta.get("inputs", [])}
     n_rows = 0
     writer = None
     streamed = not isinstance(chunks, (list, tuple))
@@ -533,6 +542,7 @@ def run_feature(
     filter_end_time: float | None = None,
     registry: Any = None,
     dask_address: str | None = None,
+    tracks_source: str | None = None,
 ) -> Result:
     """Compute ``feature`` for every (group, sequence) in scope and record the run.
 
@@ -565,6 +575,9 @@ def run_feature(
         A mapping ``name -> class | "module:Class"`` used instead of the global registry.
     dask_address
         Scheduler address for ``'dask'`` mode (e.g. ``'tcp://10.0.0.5:8786'``).
+    tracks_source
+        Which tracks a ``'tracks'`` input reads: ``'standardized'`` (default) or cleaned tracks,
+        ``'clean:<run_id>'`` (``'clean'``: the latest cleaning run); see :mod:`mosaic.quality`.
 
     Returns
     -------
@@ -616,6 +629,14 @@ def run_feature(
                                found=f"missing {missing[:5]}{' ...' if len(missing) > 5 else ''}")
         upstream[res] = (res.feature, run_id_up, paths)
     track_paths = {(g, s): str(ds.resolve_path(p)) for g, s, p in zip(scope["group"], scope["sequence"], scope["abs_path"])}
+    source_filter = {}
+    if tracks_source not in (None, "standardized"):  # cleaned tracks of a cleaning run
+        from mosaic.quality.store import clean_track_paths, latest_clean_run, parse_tracks_source
+
+        _, clean_run = parse_tracks_source(tracks_source)
+        clean_run = clean_run or latest_clean_run(ds)
+        track_paths = {k: str(p) for k, p in clean_track_paths(ds, clean_run, list(track_paths)).items()}
+        source_filter = {"tracks_source": f"clean:{clean_run}"}
     identities: list[Any] = []
     for item in feat.inputs:
         if item == TRACKS:
@@ -628,7 +649,8 @@ def run_feature(
         else:
             nm, rid, _ = upstream[item]
             identities.append({"feature": nm, "run_id": rid})
-    filters = {"frame_range": list(frame_range) if frame_range else None, "overlap_frames": int(overlap_frames)}
+    filters = {"frame_range": list(frame_range) if frame_range else None, "overlap_frames": int(overlap_frames),
+               **source_filter}
     scope_list = [[g, s] for g, s in zip(scope["group"], scope["sequence"])]
     params = feat.get_params()
     run_id = make_run_id({"feature": feat.name, "version": feat.version, "params": params, "inputs": identities,
@@ -713,7 +735,9 @@ def _build_tasks(ds, feat, run_id, scope, track_paths, upstream, out_paths, fram
             sources.append(_Source(kind, paths[(g, s)],
                                    paths.get(prev_k) if overlap and prev_k else None,
                                    paths.get(next_k) if overlap and next_k else None))
-        meta: dict[str, Any] = {}
+        meta: dict[str, Any] = {"inputs": [  # what this recording's output is computed from (recorded in its file)
+            {"tracks": ds.relative_path(track_paths[(g, s)]), "fingerprint": file_fingerprint(track_paths[(g, s)])}
+            if item == TRACKS else {"feature": upstream[item][0], "run_id": upstream[item][1]} for item in feat.inputs]}
         if overlap:
             meta["frame_span"] = _frame_span(sources[0].path, sources[0].kind, g, s)
         tasks[(g, s)] = _Task(feature=feat, run_id=run_id, group=g, sequence=s, sources=sources,
@@ -763,21 +787,40 @@ def iter_feature(ds: DatasetCore, name: str, run_id: str | None = None, groups: 
                  sequences: Any = None, columns: list[str] | None = None) -> Iterator[tuple[str, str, pd.DataFrame]]:
     """Yield ``(group, sequence, table)`` of one run, one recording at a time (bounded memory)."""
     rows = feature_files(ds, name, run_id, groups, sequences)
-    for g, s, p in zip(rows["group"], rows["sequence"], rows["path"]):
+    for g, s, p, rid in zip(rows["group"], rows["sequence"], rows["path"], rows["run_id"]):
         if not os.path.exists(p):
             raise FeatureError("feature output listed in the index is missing", path=p, group=g, sequence=s,
                                hint="rerun with overwrite=True")
-        yield g, s, _read_feature_file(p, g, s, columns)
+        yield g, s, _read_feature_file(p, g, s, columns, identity={"feature": name, "run_id": rid})
 
 
-def _read_feature_file(path: str, group: str, sequence: str, columns: list[str] | None) -> pd.DataFrame:
-    """Read one feature parquet; damaged files and absent columns give a named :class:`FeatureError`."""
-    import pyarrow as pa
+def _check_feature_identity(path: str, requested: dict[str, Any]) -> Any:
+    """Raise :class:`IdentityError` when the ``mosaic`` metadata of a feature file contradicts ``requested``; return its schema."""
     import pyarrow.parquet as pq
 
+    schema = pq.read_schema(path)
+    raw = (schema.metadata or {}).get(b"mosaic")
     try:
+        recorded = json.loads(raw) if raw else {}
+    except ValueError:
+        recorded = {}
+    check_identity(path, requested, recorded if isinstance(recorded, dict) else {}, "feature file")
+    return schema
+
+
+def _read_feature_file(path: str, group: str, sequence: str, columns: list[str] | None,
+                       identity: dict[str, Any] | None = None) -> pd.DataFrame:
+    """Read one feature parquet; damaged files and absent columns give a named :class:`FeatureError`.
+
+    The identity the file records (``mosaic`` metadata: feature, run_id, group, sequence)
+    must match the request; a file of another recording or run raises :class:`IdentityError`.
+    """
+    import pyarrow as pa
+
+    try:
+        schema = _check_feature_identity(path, {"group": group, "sequence": sequence, **(identity or {})})
         if columns is not None:
-            absent = [c for c in columns if c not in pq.read_schema(path).names]
+            absent = [c for c in columns if c not in schema.names]
             if absent:
                 raise FeatureError("feature output lacks requested columns", path=path, group=group, sequence=sequence,
                                    expected=list(columns), found=f"missing {absent}")

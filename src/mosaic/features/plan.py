@@ -21,9 +21,10 @@ from mosaic.core.errors import ConfigError
 from .base import TRACKS, Result
 from .registry import make_feature
 
-STEP_KEYS = ("key", "feature", "params", "inputs")
+STEP_KEYS = ("key", "feature", "params", "inputs", "tracks_source")
 RUN_KEYS = ("groups", "sequences", "overwrite", "parallel_workers", "parallel_mode", "overlap_frames",
-            "filter_start_frame", "filter_end_frame", "filter_start_time", "filter_end_time", "dask_address")
+            "filter_start_frame", "filter_end_frame", "filter_start_time", "filter_end_time", "dask_address",
+            "tracks_source")
 PLAN_KEYS = ("steps",) + RUN_KEYS
 
 
@@ -97,7 +98,8 @@ def run_feature_plan(ds: DatasetCore, plan: Mapping[str, Any], registry: Any = N
                              **({"inputs": inputs} if inputs is not None else {})}, registry)
         from .engine import run_feature
 
-        res = run_feature(ds, feat, registry=registry, **run_kwargs)
+        step_kwargs = {**run_kwargs, **({"tracks_source": step["tracks_source"]} if step.get("tracks_source") else {})}
+        res = run_feature(ds, feat, registry=registry, **step_kwargs)
         done[key] = res
         summary.append({
             "key": key, "feature": res.feature, "run_id": res.run_id, "version": feat.version,

@@ -18,6 +18,7 @@ import pandas as pd
 
 from mosaic.core.errors import FeatureError
 from mosaic.core.limits import check_alloc
+from mosaic.core.validate import int_at_least
 
 from .base import Feature
 from .grid import Grid, derivative
@@ -81,6 +82,10 @@ class NearestNeighbor(Feature):
         X = grid.dense(data["X"].to_numpy(np.float64))
         Y = grid.dense(data["Y"].to_numpy(np.float64))
         n = grid.n
+        # k beyond the number of individuals asks for columns that can only be NaN (and memory T x n x k)
+        int_at_least(k, "k", 1, maximum=max(n, 1), error=FeatureError, group=data.attrs.get("group"),
+                     sequence=data.attrs.get("sequence"), path=data.attrs.get("path"),
+                     hint=f"this recording has {n} individual(s); use k <= {max(n, 1)}")
         kk = min(k, max(n - 1, 0))
         check_alloc(float(grid.T) * n * k, 16, f"nearest_neighbor with k={k}", FeatureError,
                     hint="k above the number of other individuals only adds empty columns")

@@ -26,11 +26,17 @@ import pandas as pd
 
 from mosaic.core.atomic import atomic_path
 from mosaic.core.errors import ConfigError, TrackFormatError
-from mosaic.tracks.table import TrackTable, base_meta, resolve_number
+from mosaic.core.params import Param
+from mosaic.tracks.table import CALIBRATION_PARAMETERS, TrackTable, base_meta, param_source, resolve_number
 
 from ._pose import PoseBlock, pose_meta, pose_to_table, require, table_to_pose
 
 SOURCE_SOFTWARE = "mosaic"
+#: parameters of the ``movement_netcdf`` tracks converter
+PARAMETERS: dict[str, Param] = {
+    **CALIBRATION_PARAMETERS,
+    "drop_empty_rows": Param(False, "Drop rows with no coordinate."),
+}
 
 
 def to_movement(
@@ -206,4 +212,8 @@ def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, seq
     df, meta = from_movement(ds_xr, group=group, sequence=sequence, fps=params.get("fps"), path=path,
                              drop_empty_rows=bool(params.get("drop_empty_rows", False)))
     fps = meta.pop("fps")
-    return [TrackTable(group, sequence, df, base_meta("movement_netcdf", [path], fps=fps, cm_per_pixel=params.get("cm_per_pixel"), **meta))]
+    if meta.get("fps_source") == "params":
+        meta["fps_source"] = param_source(params, "fps")
+    cm, cm_src = resolve_number("cm_per_pixel", None, params, path=path, required=False)
+    return [TrackTable(group, sequence, df, base_meta("movement_netcdf", [path], fps=fps, cm_per_pixel=cm,
+                                                      cm_per_pixel_source=cm_src, **meta))]

@@ -30,11 +30,17 @@ import pandas as pd
 from mosaic.core.atomic import atomic_path
 from mosaic.core.errors import ConfigError, TrackFormatError
 from mosaic.labels.events import events_to_bouts
-from mosaic.tracks.table import TrackTable, base_meta
+from mosaic.core.params import Param
+from mosaic.tracks.table import CALIBRATION_PARAMETERS, TrackTable, base_meta, param_source, resolve_number
 
 from ._pose import PoseBlock, pose_meta, pose_to_table, require, table_to_pose
 
 MODULE = "behavior"
+#: parameters of the ``nwb_pose`` tracks converter
+PARAMETERS: dict[str, Param] = {
+    **CALIBRATION_PARAMETERS,
+    "drop_empty_rows": Param(False, "Drop rows with no coordinate."),
+}
 REFERENCE_FRAME = "(0, 0) is the top-left corner of the video frame; x to the right, y down"
 
 
@@ -258,5 +264,7 @@ def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, seq
     df, meta = read_nwb_pose(path, group=group, sequence=sequence, fps=params.get("fps"),
                              drop_empty_rows=bool(params.get("drop_empty_rows", False)))
     fps = meta.pop("fps")
-    return [TrackTable(group, sequence, df, base_meta("nwb_pose", [path], fps=fps, fps_source="file" if not params.get("fps") else "params",
-                                                      cm_per_pixel=params.get("cm_per_pixel"), **meta))]
+    cm, cm_src = resolve_number("cm_per_pixel", None, params, path=path, required=False)
+    return [TrackTable(group, sequence, df, base_meta("nwb_pose", [path], fps=fps,
+                                                      fps_source="file" if not params.get("fps") else param_source(params, "fps"),
+                                                      cm_per_pixel=cm, cm_per_pixel_source=cm_src, **meta))]

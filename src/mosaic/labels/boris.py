@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 DELIMITERS = {"\t": "tab", ",": "comma", ";": "semicolon"}
 BOUT_TABLE_COLUMNS = (
     "source_file", "observation_id", "media_file", "fps", "total_length", "subject", "behavior",
-    "modifiers", "comment", "type", "start_s", "stop_s", "line",
+    "modifiers", "comment", "type", "start_s", "stop_s", "line", "media_queue", "media_lengths",
 )
 NO_FOCAL = ("no focal subject", "")
 _NUM = re.compile(r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$")
@@ -56,6 +56,7 @@ _NUM = re.compile(r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$")
 _COL_ALIASES = {
     "observation_id": ("Observation id",),
     "media_file": ("Media file path", "Media file name", "Media file", "Source"),
+    "source": ("Source",),
     "fps": ("FPS",),
     "total_length": ("Total length", "Media duration (s)", "Media duration"),
     "subject": ("Subject",),
@@ -106,6 +107,25 @@ def _first_value(values) -> list[str]:
         v = _PLAYER.sub("", v)
         first.append(re.split(r"[;|]", v)[0].strip() if v else "")
     return np.asarray(first, dtype=object)[inv].tolist()
+
+
+def _all_values(values) -> list[tuple[str, ...]]:
+    """Every entry of player #1 in multi-media cells: ``player #1:a.mp4;b.mp4`` → ``('a.mp4', 'b.mp4')``."""
+    values = list(values)
+    if not values:
+        return []
+    uniq, inv = np.unique(np.asarray(values, dtype=str), return_inverse=True)
+    out = []
+    for v in uniq.tolist():
+        players = [x for x in re.split(r"player #\d+:\s*", v) if x.strip()] if _PLAYER.search(v) else [v]
+        first = players[0] if players else ""
+        out.append(tuple(x.strip() for x in re.split(r"[;|]", first) if x.strip()))
+    return [out[i] for i in inv.tolist()]
+
+
+def _lengths(values) -> list[tuple[float, ...]]:
+    """Numbers of multi-value cells (``179.960;359.960``), NaN where not a number."""
+    return [tuple(float(x) if _is_num(x) else np.nan for x in t) for t in _all_values(values)]
 
 
 def _modifiers(data: list[list[str]], header: list[str] | None, idx: dict[str, int | None]) -> list[str]:
@@ -317,6 +337,8 @@ def _frame(path, data, lines, idx, start, stop, btype, header=None) -> pd.DataFr
         "start_s": start - offset,
         "stop_s": stop - offset,
         "line": lines,
+        "media_queue": _all_values(_cells(data, idx["source"] if idx["source"] is not None else idx["media_file"])),
+        "media_lengths": _lengths(_cells(data, idx["total_length"])),
     })
 
 
@@ -384,6 +406,8 @@ def _parse_tabular(path: Path, rows: list[list[str]], hi: int) -> tuple[pd.DataF
         "status": status,
         "time": time,
         "line": lines,
+        "media_queue": _all_values([m or media_default for m in _cells(data, idx["source"] if idx["source"] is not None else idx["media_file"])]),
+        "media_lengths": _lengths(_cells(data, idx["total_length"])),
     })
     return pair_state_events(path, ev)
 
@@ -392,7 +416,8 @@ def pair_state_events(path: Path, ev: pd.DataFrame) -> tuple[pd.DataFrame, list[
     """Turn START/STOP/POINT events into bouts.
 
     ``ev`` has the columns ``observation_id, media_file, fps, total_length, subject, behavior,
-    modifiers, comment, status, time, line``. Returns the bout table (:data:`BOUT_TABLE_COLUMNS`)
+    modifiers, comment, status, time, line`` (and optionally ``media_queue``, ``media_lengths``:
+    the observation's queued media of player #1 and their lengths, as tuples). Returns the bout table (:data:`BOUT_TABLE_COLUMNS`)
     and the unmatched START/STOP events as report entries.
     """
     issues: list[dict[str, Any]] = []
@@ -444,6 +469,9 @@ def pair_state_events(path: Path, ev: pd.DataFrame) -> tuple[pd.DataFrame, list[
         return _empty_bouts(), issues
     bouts = pd.concat(out, ignore_index=True)
     bouts["source_file"] = str(path)
+    for col in ("media_queue", "media_lengths"):
+        if col not in bouts.columns:
+            bouts[col] = [()] * len(bouts)
     bouts = bouts.sort_values(["line"], kind="stable").reset_index(drop=True)
     return bouts[list(BOUT_TABLE_COLUMNS)], issues
 
@@ -518,8 +546,14 @@ def read_boris_project(path: str | os.PathLike) -> BorisExport:
         fps = np.array([float((info.get("fps") or {}).get(m, np.nan)) for m in media])
         if len(media) == 0:
             ev["media_file"], ev["fps"], ev["total_length"] = "", np.nan, np.nan
-        elif len(media) == 1 or not np.isfinite(lengths).all():
+        elif len(media) == 1:
             ev["media_file"], ev["fps"], ev["total_length"] = media[0], fps[0], lengths[0]
+        elif not (np.isfinite(lengths[:-1]) & (lengths[:-1] > 0)).all():
+            raise LabelFormatError(
+                f"observation {obs_id!r} queues {len(media)} media files but the project lacks their lengths; nothing of it was written",
+                path=path, expected="media_info.length of every queued file but the last", found=dict(zip(media, lengths.tolist(), strict=False)),
+                hint="open the project in BORIS once (it measures the media), or export the events and pass params media_offsets",
+            )
         else:
             starts = np.concatenate([[0.0], np.cumsum(lengths)[:-1]])
             k = np.clip(np.searchsorted(starts, ev["time"].to_numpy(), side="right") - 1, 0, len(media) - 1)

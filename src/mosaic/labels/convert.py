@@ -14,14 +14,17 @@ import pandas as pd
 from mosaic.core.atomic import atomic_write_json
 from mosaic.core.dataset import DatasetCore
 from mosaic.core.errors import ConfigError, LabelFormatError
+from mosaic.core.run_ids import source_fingerprint
 from mosaic.core.safe_names import to_safe_name
 
 from .io import (
+    SOURCE_FINGERPRINTS,
     LabelSet,
     existing_pairs,
     labels_dir,
     read_label_npz,
     read_labels_index,
+    remove_label_pairs,
     save_label_sets,
     upsert_labels_index,
 )
@@ -43,6 +46,10 @@ class LabelConversionReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     issues: list[dict[str, Any]] = field(default_factory=list)
     index: pd.DataFrame | None = None
+    #: recordings rewritten because their annotation files changed: ``{"group/sequence": why}``
+    stale: dict[str, str] = field(default_factory=dict)
+    #: recordings whose annotation files changed and no longer yield them (their labels are removed)
+    removed: list[tuple[str, str]] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.written)
@@ -50,7 +57,8 @@ class LabelConversionReport:
     def to_dict(self) -> dict[str, Any]:
         """JSON-able summary (written to ``labels/<kind>/conversion_report.json``); plain Python types only."""
         d = {"kind": self.kind, "source_format": self.source_format, "written": [list(x) for x in self.written],
-             "skipped": [list(x) for x in self.skipped], "issues": self.issues}
+             "skipped": [list(x) for x in self.skipped], "stale": dict(self.stale), "removed": [list(x) for x in self.removed],
+             "issues": self.issues}
         return json.loads(json.dumps(d, default=_plain))
 
 
@@ -141,13 +149,89 @@ def plan_label_conversion(
     source_format = source_format or p.pop("source_format", None) or _detect_format(ds, p)
     p.pop("source_format", None)
     out, _ = run_label_converter(ds, kind, source_format, p)
-    have = set() if overwrite else existing_pairs(ds, kind)
-    todo = [ls for ls in out.label_sets if (ls.group, ls.sequence) not in have]
-    skipped = [(ls.group, ls.sequence) for ls in out.label_sets if (ls.group, ls.sequence) in have]
-    report = LabelConversionReport(kind=kind, source_format=source_format,
-                                   written=[(ls.group, ls.sequence) for ls in todo], skipped=skipped, issues=out.issues)
-    log.info("labels %s/%s: %d to write, %d already converted, %d issue(s)", kind, source_format, len(todo), len(skipped), len(out.issues))
+    current = _source_fingerprints(ds, out)
+    mine = {id(ls): {rel: current[rel] for rel in _sources_of(ds, ls, current)} for ls in out.label_sets}
+    for ls in out.label_sets:  # a JSON string: it rides in the label file (a plain array) and the index row
+        ls.extra[SOURCE_FINGERPRINTS] = json.dumps(mine[id(ls)], sort_keys=True)
+    recorded = {} if overwrite else _recorded_fingerprints(ds, kind)
+    stale: dict[str, str] = {}
+    todo, skipped = [], []
+    for ls in out.label_sets:
+        pair = (ls.group, ls.sequence)
+        if pair not in recorded:
+            todo.append(ls)
+            continue
+        why = _stale_reason(recorded[pair], mine[id(ls)]) if current else None
+        if why is None:
+            skipped.append(pair)
+        else:
+            stale[f"{ls.group}/{ls.sequence}"] = why
+            todo.append(ls)
+    # recordings labelled before from a file that changed and no longer yields them (e.g. an export cut to its header)
+    produced = {(ls.group, ls.sequence) for ls in out.label_sets}
+    removed = []
+    for pair, fps in recorded.items():
+        if pair in produced or not (set(fps) & set(current)):
+            continue
+        shared = sorted(set(fps) & set(current))
+        why = _stale_reason({k: fps[k] for k in shared}, {k: current[k] for k in shared})
+        if why is not None:
+            removed.append(pair)
+            stale[f"{pair[0]}/{pair[1]}"] = f"{why}; the annotations no longer hold this recording"
+    report = LabelConversionReport(kind=kind, source_format=source_format, written=[(ls.group, ls.sequence) for ls in todo],
+                                   skipped=skipped, issues=out.issues, stale=stale, removed=sorted(removed))
+    log.info("labels %s/%s: %d to write (%d stale), %d already converted, %d to remove, %d issue(s)", kind, source_format, len(todo),
+             len(stale) - len(removed), len(skipped), len(removed), len(out.issues))
     return todo, report
+
+
+def _source_fingerprints(ds: DatasetCore, out: ConverterOutput) -> dict[str, dict[str, Any]]:
+    """``{dataset-relative path: fingerprint}`` of every annotation file the converter read."""
+    fps = {}
+    for src in out.sources:
+        p = ds.resolve_path(src)
+        try:
+            fps[ds.relative_path(p)] = source_fingerprint(p)
+        except OSError as exc:
+            raise LabelFormatError("annotation file is unreadable", path=p, found=f"{type(exc).__name__}: {exc.strerror or exc}") from exc
+    return fps
+
+
+def _sources_of(ds: DatasetCore, ls: LabelSet, current: Mapping[str, Any]) -> list[str]:
+    """The annotation files one label set comes from: its own (``extra``) when named, else every file read."""
+    own = ls.extra.get("source_files") or ([ls.extra["source_file"]] if ls.extra.get("source_file") else [])
+    rel = [ds.relative_path(ds.resolve_path(str(x))) for x in own]
+    return [r for r in rel if r in current] if rel and all(r in current for r in rel) else list(current)
+
+
+def _recorded_fingerprints(ds: DatasetCore, kind: str) -> dict[tuple[str, str], dict[str, Any]]:
+    """``{(group, sequence): {file: fingerprint}}`` of the recordings labelled with an existing file."""
+    have = existing_pairs(ds, kind)
+    idx = read_labels_index(ds, kind)
+    out: dict[tuple[str, str], dict[str, Any]] = {pair: {} for pair in have}
+    if SOURCE_FINGERPRINTS in idx.columns:
+        for g, s, raw in zip(idx["group"], idx["sequence"], idx[SOURCE_FINGERPRINTS].fillna("").astype(str)):
+            if (g, s) in out and raw:
+                try:
+                    val = json.loads(raw)
+                except ValueError:
+                    val = {}
+                out[(g, s)] = val if isinstance(val, dict) else {}
+    return out
+
+
+def _stale_reason(recorded: Mapping[str, Any], now: Mapping[str, Any]) -> str | None:
+    """Why labels written from ``recorded`` sources do not reflect the ``now`` ones (None: they do)."""
+    if not recorded:
+        return "no source fingerprints recorded (converted by an older version)"
+    if set(recorded) != set(now):
+        return f"annotation files changed: added {sorted(set(now) - set(recorded))}, removed {sorted(set(recorded) - set(now))}"
+    for rel in sorted(now):
+        a, b = recorded[rel], now[rel]
+        if not isinstance(a, Mapping) or a.get("size") != b.get("size") or (
+                a.get("mtime_ns") != b.get("mtime_ns") and not (a.get("sha256") and a.get("sha256") == b.get("sha256"))):
+            return f"{rel}: changed since the labels were written"
+    return None
 
 
 def write_conversion_report(ds: DatasetCore, report: LabelConversionReport) -> Path:
@@ -191,6 +275,7 @@ def convert_all_labels(
         ``labels/<kind>/conversion_report.json``); ``report.index`` is the updated index.
     """
     todo, report = plan_label_conversion(ds, kind, overwrite, params, source_format, **kwargs)
+    remove_label_pairs(ds, kind, report.removed)
     save_label_sets(ds, kind, todo, overwrite=True)
     write_conversion_report(ds, report)
     report.index = read_labels_index(ds, kind)
@@ -213,7 +298,7 @@ def _validate_row(ds: DatasetCore, kind: str, row: Any, labels_root: Path, n: in
         path = alt if alt.exists() else path
     if not path.exists():
         raise LabelFormatError(f"custom converter row {n} points at a missing label file", path=path, group=g, sequence=s)
-    data = read_label_npz(path, group=g, sequence=s)
+    data = read_label_npz(path, group=g, sequence=s, verify_identity=False)  # a mismatch is named just below
     if fmt is not None and fmt not in LABEL_FORMATS:
         raise LabelFormatError("custom converter row has an unknown label_format", path=path, group=g, sequence=s, expected=list(LABEL_FORMATS), found=fmt)
     if data["group"] and (data["group"], data["sequence"]) != (g, s):

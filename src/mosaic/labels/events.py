@@ -31,7 +31,8 @@ def bouts_to_events(
     Returns
     -------
     frames, labels, individual_ids
-        int32 (n,), int32 (n,), int32 (n, 2), sorted by (frame, id_a, id_b, label).
+        int32 (n,), int32 (n,), int32 (n, 2), sorted by (frame, id_a, id_b, label); each
+        (frame, id_a, id_b, label) once, however many bouts cover it.
     """
     starts = np.asarray(starts, dtype=np.int64).ravel()
     stops = np.asarray(stops, dtype=np.int64).ravel()
@@ -57,10 +58,18 @@ def bouts_to_events(
     lab = labels[rep]
     ids = np.stack([ida[rep], idb[rep]], axis=1) if total else np.zeros((0, 2), np.int64)
     order = np.lexsort((lab, ids[:, 1], ids[:, 0], frames)) if total else np.zeros(0, np.int64)
+    frames, lab, ids = frames[order], lab[order], ids[order]
+    if total > 1:
+        # one row per (frame, subject, partner, label): a pair event annotated for both animals (each naming
+        # the other) mirrors into the same directed rows twice, and overlapping identical bouts repeat rows
+        keep = np.ones(total, bool)
+        keep[1:] = (frames[1:] != frames[:-1]) | (ids[1:, 0] != ids[:-1, 0]) | (ids[1:, 1] != ids[:-1, 1]) | (lab[1:] != lab[:-1])
+        if not keep.all():
+            frames, lab, ids = frames[keep], lab[keep], ids[keep]
     return (
-        frames[order].astype(np.int32),
-        lab[order].astype(np.int32),
-        ids[order].astype(np.int32).reshape(-1, 2),
+        frames.astype(np.int32),
+        lab.astype(np.int32),
+        ids.astype(np.int32).reshape(-1, 2),
     )
 
 

@@ -18,7 +18,7 @@ import pandas as pd
 
 from mosaic.core.atomic import atomic_open
 from mosaic.core.dataset import DatasetCore
-from mosaic.core.errors import LabelFormatError
+from mosaic.core.errors import LabelFormatError, check_identity
 from mosaic.core.indexes import IndexSchema, index_lock, read_index, upsert_index, write_index
 from mosaic.core.limits import check_npz
 from mosaic.core.paths import check_regular_file
@@ -188,8 +188,12 @@ def _scalar_str(a: np.ndarray) -> str:
     return str(a.item()) if a.size == 1 else str(a)
 
 
-def read_label_npz(path: str | os.PathLike, *, group: str | None = None, sequence: str | None = None) -> dict[str, Any]:
+def read_label_npz(path: str | os.PathLike, *, group: str | None = None, sequence: str | None = None,
+                   verify_identity: bool = True) -> dict[str, Any]:
     """Read and validate one label file (``allow_pickle=False``).
+
+    ``group``/``sequence`` name the recording asked for (in errors); with ``verify_identity``
+    the file must record that recording (or none, as older dense files).
 
     Older *dense* files (no ``individual_ids``) are read too: ``labels`` one per frame become
     scene-level events ``[-1, -1]`` at ``frames`` (default ``0..n-1``); ``labels`` of shape
@@ -207,6 +211,8 @@ def read_label_npz(path: str | os.PathLike, *, group: str | None = None, sequenc
     LabelFormatError
         Unreadable file, pickled content (refused; the message says how to re-save it with
         string arrays), missing keys, wrong shapes or dtypes.
+    IdentityError
+        ``group``/``sequence`` are given and the file records another recording.
     """
     path = Path(path)
     ctx = {"path": path, "group": group, "sequence": sequence}
@@ -233,6 +239,9 @@ def read_label_npz(path: str | os.PathLike, *, group: str | None = None, sequenc
     if "individual_ids" not in data and "labels" in data:
         data = _from_dense(data, path, group, sequence)
     validate_label_arrays(data, **ctx)
+    if verify_identity:
+        check_identity(path, {"group": group, "sequence": sequence},
+                       {k: _scalar_str(np.asarray(data[k])) for k in ("group", "sequence") if k in data}, "label file")
     extra = {k: v for k, v in data.items() if k not in NPZ_KEYS and k not in ("sequence_key", "ids")}
     return extra | {
         "frames": data["frames"].astype(np.int32, copy=False),
@@ -318,7 +327,40 @@ def index_row(ds: DatasetCore, kind: str, ls: LabelSet, path: str | os.PathLike)
         "n_events": len(frames),
         "label_ids": json.dumps([int(x) for x in np.asarray(ls.label_ids).ravel()]),
         "label_names": json.dumps([str(x) for x in np.asarray(ls.label_names).ravel()]),
+        SOURCE_FINGERPRINTS: _json_text(ls.extra.get(SOURCE_FINGERPRINTS) or {}),
     }
+
+
+def _json_text(v: Any) -> str:
+    return v if isinstance(v, str) else json.dumps(v, sort_keys=True)
+
+
+#: extra ``labels/<kind>/index.csv`` column (and label-file key): JSON ``{annotation file: fingerprint}`` of its sources
+SOURCE_FINGERPRINTS = "source_fingerprints"
+#: every column an index row written by :func:`index_row` has
+INDEX_ROW_COLUMNS = (*LABELS_INDEX.columns, SOURCE_FINGERPRINTS)
+
+
+def remove_label_pairs(ds: DatasetCore, kind: str, pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Remove the label files of ``pairs`` and their index rows (rows first: never a row without its file's data).
+
+    Only files inside the ``labels/<kind>`` folder are deleted. Returns the pairs removed.
+    """
+    pairs = sorted(set(pairs))
+    if not pairs:
+        return []
+    idx = read_labels_index(ds, kind)
+    paths = []
+    for g, s in pairs:
+        hit = idx[(idx["group"] == g) & (idx["sequence"] == s)]
+        paths += [ds.resolve_path(p) for p in hit["abs_path"] if p]
+    upsert_index(labels_index_path(ds, kind), [], LABELS_INDEX, drop=[{"group": g, "sequence": s} for g, s in pairs])
+    root = labels_dir(ds, kind).resolve()
+    for p in paths:
+        p = Path(p)
+        if root in p.resolve().parents and not p.is_symlink():
+            p.unlink(missing_ok=True)
+    return pairs
 
 
 _LABELS_INDEX_CORE = IndexSchema(name="labels", columns=("group", "sequence", "abs_path"), key=LABELS_INDEX.key,

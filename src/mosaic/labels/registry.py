@@ -12,6 +12,7 @@ from importlib import import_module
 from typing import Any
 
 from mosaic.core.errors import ConfigError
+from mosaic.core.params import Param
 
 from .io import LabelSet
 
@@ -24,12 +25,22 @@ _REGISTRY: dict[tuple[str, str], str] = {
 }
 
 
+#: parameters every label conversion accepts besides its converter's own
+COMMON_PARAMETERS: dict[str, Param] = {
+    "on_issue": Param("warn", "`'warn'`: problems are logged and listed in `labels/<kind>/conversion_report.json`; "
+                              "`'error'`: raise and write nothing."),
+}
+
+
 @dataclass
 class ConverterOutput:
     """What a converter returns: label sets (not yet written) and report entries."""
 
     label_sets: list[LabelSet] = field(default_factory=list)
     issues: list[dict[str, Any]] = field(default_factory=list)
+    #: every annotation file the converter read (their fingerprints make outputs current or stale);
+    #: a label set naming its own files in ``extra['source_files']`` is tied to those only
+    sources: list[str] = field(default_factory=list)
 
 
 def list_label_converters() -> list[tuple[str, str]]:
@@ -65,3 +76,12 @@ def get_label_converter(source_format: str, kind: str) -> Callable:
         return target
     module, _, func = target.partition(":")
     return getattr(import_module(module), func)
+
+
+def label_converter_parameters(source_format: str, kind: str = ANY_KIND) -> dict[str, Param]:
+    """The parameter specification of a label converter: its module's ``PARAMETERS`` plus :data:`COMMON_PARAMETERS`."""
+    import sys
+
+    func = get_label_converter(source_format, kind)
+    module = sys.modules.get(getattr(func, "__module__", "") or "")
+    return {**dict(getattr(module, "PARAMETERS", None) or {}), **COMMON_PARAMETERS}

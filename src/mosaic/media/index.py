@@ -10,8 +10,12 @@ conversion, the rows of ``tracks_raw/index.csv`` that carry a sequence. Two mode
     ``session01_001.mp4``, ``session01_002.mp4`` → ``session01``).
 
 When the same sequence name exists in several groups, the video's parent folder name picks
-the group. Videos that match nothing stay in the index with empty group/sequence and are
-logged. ``video_order`` numbers the videos of one sequence (natural sort of their names).
+the group; a video whose folder names none of them stays unmatched (empty group/sequence,
+logged). A video that matches no known sequence -- every video of a dataset without tracks,
+e.g. before pose estimation -- is indexed as its own recording: group from its folder,
+sequence from its stem (safe names decoded), ``recording_from = 'video'``, so frames can be
+sampled from it. Once tracks exist, indexing again matches it as above. ``video_order``
+numbers the videos of one sequence (natural sort of their names).
 """
 from __future__ import annotations
 
@@ -23,11 +27,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
-from mosaic.core.progress import progress
 
 from mosaic.core.atomic import is_temp_file
 from mosaic.core.dataset import DatasetCore
-from mosaic.core.errors import BatchError, ConfigError, MosaicError
+from mosaic.core.errors import BatchError, ConfigError, InvalidNameError, MosaicError
 from mosaic.core.indexes import (
     NAME_COLUMNS,
     TRACKS_RAW_INDEX,
@@ -35,7 +38,8 @@ from mosaic.core.indexes import (
     read_index,
     upsert_index,
 )
-from mosaic.core.safe_names import to_safe_name
+from mosaic.core.progress import progress
+from mosaic.core.safe_names import from_safe_name, to_safe_name
 
 from .errors import AmbiguousMediaError, MediaNotFoundError
 from .probe import probe_video
@@ -49,9 +53,10 @@ MEDIA_INDEX = IndexSchema(
         "video_order", "fps", "n_frames", "width", "height", "duration_s", "fourcc",
     ),
     key=("abs_path",),
-    text_columns=NAME_COLUMNS + ("abs_path", "name", "mtime_iso", "fourcc", "count_method"),
+    text_columns=NAME_COLUMNS + ("abs_path", "name", "mtime_iso", "fourcc", "count_method", "recording_from"),
 )
 MATCH_MODES = ("exact", "prefix")
+NO_MATCH = "no known sequence matches"
 
 
 def media_index_path(ds: DatasetCore, index_filename: str = "index.csv") -> Path:
@@ -108,7 +113,7 @@ def match_video(stem: str, parent: str, seq_groups: dict[str, list[str]], mode: 
     else:
         candidates = sorted((s for s in seq_groups if stem.startswith(s)), key=len, reverse=True)[:1]
     if not candidates:
-        return "", "", "no known sequence matches"
+        return "", "", NO_MATCH
     seq = candidates[0]
     groups = seq_groups[seq]
     if len(groups) == 1:
@@ -116,6 +121,21 @@ def match_video(stem: str, parent: str, seq_groups: dict[str, list[str]], mode: 
     if parent in groups:
         return parent, seq, ""
     return "", "", f"sequence {seq!r} exists in groups {sorted(groups)} and the parent folder {parent!r} names none of them"
+
+
+def own_recording(path: Path) -> tuple[str, str]:
+    """(group, sequence) of a video that is its own recording: its folder and its stem.
+
+    Safe names (as in ``<media_raw>/<group_safe>/<sequence_safe>.mp4``) are decoded; other
+    names are taken as written.
+    """
+    def decode(name: str) -> str:
+        try:
+            return from_safe_name(name)
+        except InvalidNameError:
+            return name
+
+    return decode(path.parent.name), decode(path.stem)
 
 
 def index_media_report(
@@ -156,8 +176,11 @@ def index_media_report(
     -------
     dict
         ``index_path`` (dataset-relative), ``n_videos``, ``n_matched``, ``unmatched``
-        (``[{"abs_path", "reason"}]``) and ``unreadable`` (``{abs_path: error}``).
-        Unreadable videos are never indexed (no zero rows).
+        (``[{"abs_path", "reason"}]``: ambiguous videos left without a recording),
+        ``unreadable`` (``{abs_path: error}``) and
+        ``own_recordings`` (``[{"abs_path", "group", "sequence"}]``: videos matching no known
+        sequence, indexed as their own recordings). ``n_matched`` counts the videos with a
+        recording. Unreadable videos are never indexed (no zero rows).
 
     Raises
     ------
@@ -181,7 +204,7 @@ def index_media_report(
     for g, s in zip(seqs["group"].astype(str), seqs["sequence"].astype(str)):
         seq_groups.setdefault(s, []).append(g)
 
-    rows, failures, unmatched = [], {}, []
+    rows, failures, unmatched, own = [], {}, [], []
     for path in progress(videos, desc="index media", unit="video"):
         try:
             info = probe_video(path, count=count_frames)
@@ -189,8 +212,13 @@ def index_media_report(
             failures[ds.relative_path(path)] = f"{type(exc).__name__}: {exc}"
             continue
         group, sequence, note = match_video(path.stem, path.parent.name, seq_groups, sequence_match_mode)
-        if not sequence:
+        origin = "tracks"
+        if not sequence and note == NO_MATCH:
+            (group, sequence), origin = own_recording(path), "video"
+            own.append({"abs_path": ds.relative_path(path), "group": group, "sequence": sequence})
+        elif not sequence:
             unmatched.append({"abs_path": ds.relative_path(path), "reason": note})
+            origin = ""
         st = path.stat()
         rows.append({
             "name": path.name, "abs_path": ds.relative_path(path), "size_bytes": int(st.st_size),
@@ -198,9 +226,9 @@ def index_media_report(
             "group": group, "sequence": sequence,
             "group_safe": to_safe_name(group) if group else "", "sequence_safe": to_safe_name(sequence) if sequence else "",
             "video_order": 0, "fps": info.fps, "n_frames": info.n_frames, "width": info.width, "height": info.height,
-            "duration_s": info.duration_s, "fourcc": info.fourcc, "count_method": info.count_method,
+            "duration_s": info.duration_s, "fourcc": info.fourcc, "count_method": info.count_method, "recording_from": origin,
         })
-    df = pd.DataFrame(rows, columns=list(MEDIA_INDEX.columns) + ["count_method"])
+    df = pd.DataFrame(rows, columns=list(MEDIA_INDEX.columns) + ["count_method", "recording_from"])
     counters: dict[tuple[str, str], int] = {}
     ordered = sorted(
         (i for i in df.index if df.at[i, "sequence"] != ""),
@@ -219,8 +247,11 @@ def index_media_report(
             "%d video(s) match no known sequence (kept with an empty sequence): %s",
             len(unmatched), "; ".join(f"{u['abs_path']} ({u['reason']})" for u in unmatched),
         )
-    if not len(seqs):
-        log.warning("no tracks index (tracks/index.csv or tracks_raw/index.csv): every video is left unmatched")
+    if own:
+        log.warning(
+            "%d video(s) match no known sequence and are indexed as their own recordings (group = folder, sequence = stem)%s: %s",
+            len(own), "" if len(seqs) else " -- no tracks index yet", "; ".join(f"{u['abs_path']} -> {u['group']}/{u['sequence']}" for u in own[:10]),
+        )
     out = media_index_path(ds, index_filename)
     old = read_index(out, MEDIA_INDEX, missing_ok=True)
     stale = [{"abs_path": p} for p in old["abs_path"] if not ds.resolve_path(p).exists()] + [{"abs_path": p} for p in failures]
@@ -232,7 +263,7 @@ def index_media_report(
         log.warning("%d unreadable video(s) not indexed: %s", len(failures), "; ".join(f"{k}: {v}" for k, v in failures.items()))
     return {
         "index_path": ds.relative_path(out), "n_videos": len(df), "n_matched": int((df["sequence"] != "").sum()),
-        "match_mode": sequence_match_mode, "unmatched": unmatched, "unreadable": failures,
+        "match_mode": sequence_match_mode, "unmatched": unmatched, "unreadable": failures, "own_recordings": own,
     }
 
 

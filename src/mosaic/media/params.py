@@ -1,7 +1,7 @@
 """Frame-sampling parameters and their validation (before any video is opened)."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -39,6 +39,12 @@ class FrameParams:
         if self.method != "kmeans":
             d = {k: v for k, v in d.items() if not k.startswith("kmeans_") and k not in ("candidate_step", "random_state")}
         return d
+
+
+#: the one home of every sampling default: :class:`FrameParams`' field defaults
+FRAME_DEFAULTS: dict[str, Any] = {
+    f.name: f.default for f in fields(FrameParams) if f.name not in ("method", "n_frames")
+}
 
 
 def _as_int(name: str, value: Any, minimum: int | None = None, allow_none: bool = False) -> int | None:
@@ -83,31 +89,29 @@ def validate_frame_params(n_frames: Any, method: Any = "uniform", **kwargs: Any)
     unknown = sorted(set(kwargs) - allowed)
     if unknown:
         raise FrameMethodError("unknown frame-sampling parameter(s)", expected=sorted(allowed), found=unknown)
-    p = dict(kwargs)
+    p = {**FRAME_DEFAULTS, **kwargs}
     n = _as_int("n_frames", n_frames, 1)
-    start = _as_int("start_frame", p.get("start_frame"), 0, allow_none=True)
-    end = _as_int("end_frame", p.get("end_frame"), 1, allow_none=True)
+    start = _as_int("start_frame", p["start_frame"], 0, allow_none=True)
+    end = _as_int("end_frame", p["end_frame"], 1, allow_none=True)
     if start is not None and end is not None and end <= start:
         raise FrameMethodError("end_frame must be after start_frame", expected=f"> {start}", found=end)
-    resize = p.get("kmeans_resize", (64, 64))
+    resize = p["kmeans_resize"]
     try:
         resize = tuple(int(v) for v in resize)
     except (TypeError, ValueError):
         raise FrameMethodError("kmeans_resize must be (width, height)", found=repr(resize)) from None
     if len(resize) != 2 or min(resize) < 1:
         raise FrameMethodError("kmeans_resize must be two positive integers (width, height)", found=repr(resize))
-    n_init = p.get("kmeans_n_init", "auto")
+    n_init = p["kmeans_n_init"]
     if n_init != "auto":
         n_init = _as_int("kmeans_n_init", n_init, 1)
-    rs = p.get("random_state", 42)
-    rs = _as_int("random_state", rs, 0, allow_none=True)
     return FrameParams(
         method=method, n_frames=n, start_frame=start, end_frame=end,
-        candidate_step=_as_int("candidate_step", p.get("candidate_step", 1), 1),
-        crop=validate_crop(p.get("crop")), kmeans_resize=resize,
-        kmeans_grayscale=bool(p.get("kmeans_grayscale", True)),
-        kmeans_max_candidates=_as_int("kmeans_max_candidates", p.get("kmeans_max_candidates", 5000), 1, allow_none=True),
-        kmeans_batch_size=_as_int("kmeans_batch_size", p.get("kmeans_batch_size", 1024), 1),
-        kmeans_max_iter=_as_int("kmeans_max_iter", p.get("kmeans_max_iter", 100), 1),
-        kmeans_n_init=n_init, random_state=rs,
+        candidate_step=_as_int("candidate_step", p["candidate_step"], 1),
+        crop=validate_crop(p["crop"]), kmeans_resize=resize,
+        kmeans_grayscale=bool(p["kmeans_grayscale"]),
+        kmeans_max_candidates=_as_int("kmeans_max_candidates", p["kmeans_max_candidates"], 1, allow_none=True),
+        kmeans_batch_size=_as_int("kmeans_batch_size", p["kmeans_batch_size"], 1),
+        kmeans_max_iter=_as_int("kmeans_max_iter", p["kmeans_max_iter"], 1),
+        kmeans_n_init=n_init, random_state=_as_int("random_state", p["random_state"], 0, allow_none=True),
     )

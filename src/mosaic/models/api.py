@@ -36,9 +36,10 @@ from .store import (
     CONFIG_FILE,
     METRICS_FILE,
     MODEL_FILE,
+    abort_run,
+    begin_run,
     load_run,
-    record_run,
-    run_dir,
+    publish_run,
     run_is_complete,
     save_joblib,
     save_parquet,
@@ -162,24 +163,28 @@ def train_model(ds: DatasetCore, model: Any, config: str | os.PathLike | Mapping
         if cfg["kind"] != "classifier":  # resume cluster assignments an interrupted run did not finish writing
             predict(ds, (model, run_id), overwrite=False)
         return run_id
-    out = run_dir(ds, model, run_id)
+    out = begin_run(ds, model, run_id)  # every file goes to a staging folder, published at once below
     created = datetime.now(timezone.utc).isoformat(timespec="microseconds")
     resolved = {"model": model, "run_id": run_id, "config": config_json(cfg), "inputs": inputs, "labels": labels_id,
                 "scope": [list(k) for k in keys], "created_iso": created, "version": MODEL_VERSION}
-    if cfg["kind"] == "classifier":
-        metrics = _train_classifier(ds, model, run_id, cfg, runs, keys, out)
-        macro = metrics["macro_f1"]
-        n_rows = metrics["n_rows"]
-    else:
-        metrics = _train_clusters(ds, model, run_id, cfg, runs, keys, out)
-        macro, n_rows = float("nan"), metrics["n_rows"]
-    atomic_write_json(out / CONFIG_FILE, resolved)
-    atomic_write_json(out / METRICS_FILE, metrics)
-    record_run(ds, {
-        "model": model, "run_id": run_id, "kind": cfg["kind"], "abs_path": ds.relative_path(out),
-        "label_kind": cfg["label_kind"] if cfg["kind"] == "classifier" else "", "inputs_json": canonical_json(inputs),
-        "macro_f1": macro, "n_rows": int(n_rows), "n_sequences": len(keys), "created_iso": created,
-    })
+    try:
+        if cfg["kind"] == "classifier":
+            metrics = _train_classifier(ds, model, run_id, cfg, runs, keys, out)
+            macro = metrics["macro_f1"]
+            n_rows = metrics["n_rows"]
+        else:
+            metrics = _train_clusters(ds, model, run_id, cfg, runs, keys, out)
+            macro, n_rows = float("nan"), metrics["n_rows"]
+        atomic_write_json(out / CONFIG_FILE, resolved)
+        atomic_write_json(out / METRICS_FILE, metrics)
+        publish_run(ds, model, run_id, out, {
+            "model": model, "run_id": run_id, "kind": cfg["kind"],
+            "label_kind": cfg["label_kind"] if cfg["kind"] == "classifier" else "", "inputs_json": canonical_json(inputs),
+            "macro_f1": macro, "n_rows": int(n_rows), "n_sequences": len(keys), "created_iso": created,
+        })
+    except BaseException:
+        abort_run(out)
+        raise
     if cfg["kind"] == "classifier":
         log.info("model %s run %s: sequence-held-out macro F1 (%s) = %.3f", model, run_id, metrics["evaluation"], macro)
     else:  # cluster assignments of the scope are written as the feature <model>__pred right away
@@ -407,7 +412,7 @@ def predict(ds: DatasetCore, model_run: Any, sequences: Any = None, groups: Any 
     for key in progress([k for k in keys if k not in done], desc=f"predict {model}"):
         df = mi.load_model_input(runs, key, cfg)
         res = apply_bundle(bundle, df, cfg)
-        save_parquet(res, paths[key])
+        save_parquet(res, paths[key], {"feature": fname, "run_id": run_id, "group": key[0], "sequence": key[1]})
         rows.append({"feature": fname, "version": MODEL_VERSION, "run_id": run_id, "group": key[0], "sequence": key[1],
                      "group_safe": to_safe_name(key[0]), "sequence_safe": to_safe_name(key[1]),
                      "abs_path": ds.relative_path(paths[key]), "n_rows": len(res), "params_json": canonical_json(params),

@@ -5,7 +5,12 @@ batch; the facade (:func:`convert_all_tracks`, :func:`convert_one_track`) drives
 loop, and the Kedro ``convert`` pipeline hands its lazy :meth:`ConversionBatch.partitions`
 to a ``PartitionedDataset`` — so both doors write the same files with the same code.
 
-Skipping: an output that exists is not converted again unless ``overwrite``. Errors: bad
+Skipping: an output that exists is not converted again unless ``overwrite`` — or unless it
+is stale: every output records the fingerprints of its raw files (size, mtime and, for files
+up to :data:`~mosaic.core.run_ids.CONTENT_HASH_LIMIT`, a SHA-256), and a raw file edited,
+replaced, added to or removed from a recording since makes the output stale. Stale outputs
+are converted again (``on_stale='reconvert'``) or refused with a
+:class:`~mosaic.core.errors.StaleOutputError` listing them (``on_stale='raise'``). Errors: bad
 files are listed in ``tracks/conversion_report.json`` and, at the end, a
 :class:`~mosaic.core.errors.BatchError` lists them (``on_error='skip'``: a warning).
 Writes are atomic, so a failed or interrupted run never damages converted files.
@@ -28,22 +33,34 @@ import pandas as pd
 
 from mosaic.core.atomic import atomic_write_json
 from mosaic.core.dataset import DatasetCore
-from mosaic.core.errors import BatchError, ConfigError, MosaicError, TrackFormatError, TracksNotFoundError
+from mosaic.core.errors import (
+    BatchError,
+    ConfigError,
+    MosaicError,
+    StaleOutputError,
+    TrackFormatError,
+    TracksNotFoundError,
+    check_identity,
+)
 from mosaic.core.indexes import TRACKS_INDEX, TRACKS_RAW_INDEX, read_index, upsert_index
 from mosaic.core.paths import check_regular_file
+from mosaic.core.run_ids import fingerprint_change, source_fingerprint
 from mosaic.core.safe_names import path_in_root, sequence_key, to_safe_name
+from mosaic.core.validate import check_physical
 
 from .converters import MULTI_SEQUENCE_FORMATS, PER_INDIVIDUAL_FORMATS, REGISTRY, get_converter
 from .io import read_tracks, read_tracks_meta, write_tracks
 from .schema import TREX_V1, validate_trex_v1
-from .table import TrackTable
+from .table import PARAM_SOURCES_KEY, TrackTable
 
 log = logging.getLogger(__name__)
 
 REPORT_NAME = "conversion_report.json"
 ON_ERROR = ("raise", "skip")
+ON_STALE = ("reconvert", "raise")
 #: extra (undeclared) columns written to tracks/index.csv
-TRACKS_INDEX_EXTRA = ("cm_per_pixel", "frame_min", "frame_max", "keypoint_names", "individual_names", "source_files")
+TRACKS_INDEX_EXTRA = ("cm_per_pixel", "fps_source", "cm_per_pixel_source", "frame_min", "frame_max", "keypoint_names", "individual_names",
+                      "source_files", "source_fingerprints")
 
 
 @dataclass
@@ -88,7 +105,7 @@ def plan_jobs(raw: pd.DataFrame, merge_per_sequence: bool | None = None) -> list
     recording named by its full file stem. Other formats: one job per file.
     """
     jobs: list[Job] = []
-    merged: dict[tuple[str, str, str], Job] = {}
+    merged: dict[tuple[str, str, str, str], Job] = {}
     for r in raw.to_dict("records"):
         fmt = str(_row_get(r, "src_format"))
         g, s, p = str(_row_get(r, "group")), str(_row_get(r, "sequence")), str(_row_get(r, "abs_path"))
@@ -96,7 +113,7 @@ def plan_jobs(raw: pd.DataFrame, merge_per_sequence: bool | None = None) -> list
             if merge_per_sequence is False:
                 jobs.append(Job(g, Path(p).stem, fmt, [p]))
                 continue
-            key = (g, s, fmt)
+            key = (g, s, fmt, str(Path(p).parent))  # files of one recording lie in one folder: never merge across folders
             if key in merged:
                 merged[key].rel_paths.append(p)
             else:
@@ -115,7 +132,9 @@ def effective_params(ds: DatasetCore, src_format: str, params: Mapping[str, Any]
     Lowest to highest priority: dataset meta (``fps_default``/``fps``, ``cm_per_pixel``),
     top-level scalar params (apply to every format), the block ``params[<src_format>]``
     (``params['dlc']`` also applies to ``dlc_csv``/``dlc_h5``), then ``group_from``.
-    Values found in a source file still win over all of these (see each converter).
+    Values found in a source file still win over all of these (see
+    :func:`~mosaic.tracks.table.resolve_number`); the dataset-meta values that remain are
+    marked under ``params['_param_sources']`` so converters record them as ``'dataset'``.
     """
     out: dict[str, Any] = {}
     meta = ds.meta or {}
@@ -124,6 +143,7 @@ def effective_params(ds: DatasetCore, src_format: str, params: Mapping[str, Any]
         out["fps"] = fps
     if meta.get("cm_per_pixel") is not None:
         out["cm_per_pixel"] = meta["cm_per_pixel"]
+    defaults = {k: "dataset" for k in out}  # marked so a converter ranks them below its file's values
     params = dict(params or {})
     formats = set(REGISTRY.names())
     for k, v in params.items():
@@ -137,6 +157,11 @@ def effective_params(ds: DatasetCore, src_format: str, params: Mapping[str, Any]
             out.update(block)
     if group_from is not None:
         out["group_from"] = group_from
+    explicit = {k for k, v in params.items() if not (k in formats and isinstance(v, Mapping))}
+    explicit |= {k for name in (family, src_format) if isinstance(params.get(name), Mapping) for k in params[name]}
+    defaults = {k: v for k, v in defaults.items() if k not in explicit}
+    if defaults:
+        out[PARAM_SOURCES_KEY] = defaults
     return out
 
 
@@ -157,10 +182,12 @@ def index_row(ds: DatasetCore, path: Path, meta: Mapping[str, Any]) -> dict[str,
         "group": g, "sequence": s, "group_safe": to_safe_name(g), "sequence_safe": to_safe_name(s),
         "abs_path": ds.relative_path(path), "schema": meta.get("schema", TREX_V1), "src_format": meta.get("src_format", ""),
         "n_rows": meta.get("n_rows"), "n_frames": meta.get("n_frames"), "n_ids": meta.get("n_ids"), "fps": meta.get("fps"),
-        "cm_per_pixel": meta.get("cm_per_pixel"), "frame_min": meta.get("frame_min"), "frame_max": meta.get("frame_max"),
+        "cm_per_pixel": meta.get("cm_per_pixel"), "fps_source": meta.get("fps_source"),
+        "cm_per_pixel_source": meta.get("cm_per_pixel_source"), "frame_min": meta.get("frame_min"), "frame_max": meta.get("frame_max"),
         "keypoint_names": json.dumps(list(meta.get("keypoint_names") or [])),
         "individual_names": json.dumps(meta.get("individual_names") or {}, sort_keys=True, default=str),
         "source_files": json.dumps(list(meta.get("source_files") or [])),
+        "source_fingerprints": json.dumps(meta.get("source_fingerprints") or {}, sort_keys=True),
     }
 
 
@@ -198,7 +225,25 @@ def count_distinct(values: np.ndarray) -> int:
     return len(pd.unique(values))
 
 
-def _finalize(table: TrackTable, job: Job, src_format: str) -> TrackTable:
+def stale_reason(ds: DatasetCore, source_files: Sequence[str], meta: Mapping[str, Any]) -> str | None:
+    """Why an output whose metadata is ``meta`` no longer reflects ``source_files`` (None: it does).
+
+    The recorded set of raw files must be the same, and each must match its fingerprint.
+    """
+    recorded = meta.get("source_fingerprints")
+    if not isinstance(recorded, Mapping) or not recorded:
+        return "no input fingerprints recorded (converted by an older version)"
+    now, before = set(map(str, source_files)), set(map(str, recorded))
+    if now != before:
+        return f"raw files changed: added {sorted(now - before)}, removed {sorted(before - now)}"
+    for rel in sorted(now):
+        why = fingerprint_change(recorded[rel], ds.resolve_path(rel))
+        if why is not None:
+            return f"{rel}: {why}"
+    return None
+
+
+def _finalize(table: TrackTable, job: Job, src_format: str, fingerprints: Mapping[str, Any] | None = None) -> TrackTable:
     """Validate a converted table and complete its metadata (counts, source files)."""
     df = table.df
     path = job.rel_paths[0] if len(job.rel_paths) == 1 else ", ".join(job.rel_paths)
@@ -210,7 +255,7 @@ def _finalize(table: TrackTable, job: Job, src_format: str) -> TrackTable:
     meta = dict(table.meta)
     meta.update(
         schema=TREX_V1, group=table.group, sequence=table.sequence, src_format=meta.get("src_format", src_format),
-        source_files=list(job.rel_paths), n_rows=int(len(df)), n_frames=int(1 + np.count_nonzero(frames[1:] != frames[:-1])),
+        source_files=list(job.rel_paths), source_fingerprints=dict(fingerprints or {}), n_rows=int(len(df)), n_frames=int(1 + np.count_nonzero(frames[1:] != frames[:-1])),
         n_ids=count_distinct(ids), frame_min=int(frames[0]), frame_max=int(frames[-1]),
     )
     return TrackTable(table.group, table.sequence, df, meta)
@@ -237,6 +282,10 @@ class ConversionBatch:
         ``'skip'``: it logs a warning instead. Good files are written either way.
     fail_fast
         Raise the first error immediately (used for single conversions).
+    on_stale
+        An existing output whose raw files changed since it was written: ``'reconvert'``
+        (default) converts it again; ``'raise'``: :meth:`partitions` raises
+        :class:`StaleOutputError` listing every stale recording (nothing is written).
 
     Notes
     -----
@@ -253,9 +302,19 @@ class ConversionBatch:
         group_from: str | None = None,
         on_error: str = "raise",
         fail_fast: bool = False,
+        on_stale: str = "reconvert",
     ) -> None:
         if on_error not in ON_ERROR:
             raise ConfigError("unknown on_error", expected=list(ON_ERROR), found=on_error)
+        if on_stale not in ON_STALE:
+            raise ConfigError("unknown on_stale", expected=list(ON_STALE), found=on_stale)
+        # physical parameters at the boundary, even those a file's own value would override
+        check_physical({k: v for k, v in (ds.meta or {}).items() if k in ("fps", "fps_default", "cm_per_pixel")},
+                       path=ds.manifest_path, where="the dataset meta")
+        check_physical(dict(params or {}), where="the conversion params")
+        for name, block in dict(params or {}).items():
+            if isinstance(block, Mapping):
+                check_physical(block, where=f"the conversion params of {name!r}")
         self.ds = ds
         self.jobs = list(jobs)
         self.params = dict(params or {})
@@ -263,10 +322,13 @@ class ConversionBatch:
         self.group_from = group_from
         self.on_error = on_error
         self.fail_fast = fail_fast
+        self.on_stale = on_stale
+        self.stale: dict[str, str] = {}  # sequence key -> why its existing output is stale
         self.rows: dict[str, dict[str, Any]] = {}
         self.converted: list[str] = []
         self.skipped: list[str] = []
         self.failures: dict[str, str] = {}
+        self.conflicts: dict[str, list[dict[str, Any]]] = {}
         self._pending: dict[str, TrackTable] = {}
 
     def __deepcopy__(self, memo: dict) -> "ConversionBatch":
@@ -282,10 +344,11 @@ class ConversionBatch:
         merge_per_sequence: bool | None = None,
         group_from: str | None = None,
         on_error: str = "raise",
+        on_stale: str = "reconvert",
     ) -> "ConversionBatch":
         """A batch over every row of the raw index (``raw`` or ``tracks_raw/index.csv``)."""
         raw = read_raw_index(ds) if raw is None else raw
-        return cls(ds, plan_jobs(raw, merge_per_sequence), params, overwrite, group_from, on_error)
+        return cls(ds, plan_jobs(raw, merge_per_sequence), params, overwrite, group_from, on_error, on_stale=on_stale)
 
     # -- helpers
     def _fail(self, label: str, exc: BaseException) -> None:
@@ -309,6 +372,11 @@ class ConversionBatch:
                                    hint="re-run index_tracks_raw (the index lists a file that is gone)")
         for p in paths:
             check_regular_file(p, TrackFormatError, group=group or None, sequence=sequence or None)
+        try:  # fingerprints first: a file edited during the conversion makes the output stale, never falsely current
+            fingerprints = {rel: source_fingerprint(p) for rel, p in zip(job.rel_paths, paths)}
+        except OSError as exc:
+            raise TrackFormatError("raw tracking file is unreadable", path=", ".join(map(str, paths)), group=group or None,
+                                   sequence=sequence or None, found=f"{type(exc).__name__}: {exc.strerror or exc}") from exc
         try:
             tables = conv(paths, self._params(job), group=group, sequence=sequence)
         except MosaicError:
@@ -316,7 +384,7 @@ class ConversionBatch:
         except Exception as exc:  # noqa: BLE001 - never let a raw library error reach the user
             raise TrackFormatError("conversion failed", path=", ".join(map(str, paths)), group=group or None, sequence=sequence or None,
                                    found=f"{type(exc).__name__}: {exc}") from exc
-        return [_finalize(t, job, job.src_format) for t in tables]
+        return [_finalize(t, job, job.src_format, fingerprints) for t in tables]
 
     def _multi_done(self, job: Job) -> list[tuple[str, str, Path]] | None:
         """Outputs already made from a multi-sequence file (None when not all present)."""
@@ -328,6 +396,20 @@ class ConversionBatch:
             return None
         outs = [(g, s, self.ds.resolve_path(p)) for g, s, p in zip(mine["group"], mine["sequence"], mine["abs_path"])]
         return outs if all(p.exists() for _, _, p in outs) else None
+
+    def _stale(self, job: Job, key: str, out: Path) -> bool:
+        """True when the existing output ``out`` no longer reflects the job's raw files (recorded in ``self.stale``)."""
+        try:
+            meta = read_tracks_meta(out)
+        except MosaicError as exc:
+            why: str | None = f"output unreadable: {exc.problem}"
+        else:
+            why = stale_reason(self.ds, job.rel_paths, meta)
+        if why is None:
+            return False
+        self.stale[key] = why
+        log.info("tracks %s are stale (%s)%s", key, why, "" if self.on_stale == "raise" else "; converting again")
+        return True
 
     def _record_existing(self, key: str, path: Path) -> None:
         try:
@@ -346,9 +428,15 @@ class ConversionBatch:
         """
         parts: dict[str, Callable[[], TrackTable | None]] = {}
         owner: dict[str, str] = {}
+        refused: list[str] = []
         for job in self.jobs:
             if job.multi:
                 done = None if self.overwrite else self._multi_done(job)
+                if done is not None and any([self._stale(job, sequence_key(g, s), p) for g, s, p in done]):
+                    if self.on_stale == "raise":
+                        refused += [sequence_key(g, s) for g, s, _ in done]
+                        continue
+                    done = None
                 if done is not None:
                     for g, s, p in done:
                         key = sequence_key(g, s)
@@ -379,12 +467,24 @@ class ConversionBatch:
                     continue
                 owner[key] = job.label
                 if out.exists() and not self.overwrite:
-                    self.skipped.append(key)
-                    self._record_existing(key, out)
-                    continue
+                    if not self._stale(job, key, out):
+                        self.skipped.append(key)
+                        self._record_existing(key, out)
+                        continue
+                    if self.on_stale == "raise":
+                        refused.append(key)
+                        continue
                 if table is not None:
                     self._pending[key] = table
                 parts[key] = functools.partial(self._convert, job, g, s, key)
+        if refused:
+            self._pending.clear()
+            listing = {k: self.stale[k] for k in sorted(set(refused)) if k in self.stale}
+            raise StaleOutputError(
+                f"{len(listing)} converted recording(s) are stale: their raw files changed since conversion", path=tracks_index_path(self.ds),
+                expected="outputs matching their raw files", found=listing,
+                hint="convert again with on_stale='reconvert' (the default) or overwrite=True",
+            )
         return parts
 
     def _convert(self, job: Job, group: str, sequence: str, key: str) -> TrackTable | None:
@@ -401,6 +501,8 @@ class ConversionBatch:
             return None
         self.rows[key] = index_row(self.ds, output_path(self.ds, group, sequence), table.meta)
         self.converted.append(key)
+        if table.meta.get("calibration_conflicts"):
+            self.conflicts[key] = list(table.meta["calibration_conflicts"])
         return table
 
     def write(self, key: str, table: TrackTable | None) -> Path | None:
@@ -418,6 +520,33 @@ class ConversionBatch:
             return None
         return path
 
+    def _labels_past_end(self) -> list[dict[str, Any]]:
+        """Labels converted earlier that run past the end of the tracks written now (warned once)."""
+        from mosaic.labels.lengths import labels_past_tracks_end  # labels read tracks lengths, not the reverse
+
+        lengths = {(str(r["group"]), str(r["sequence"])): int(r["frame_max"]) + 1
+                   for k, r in self.rows.items() if k in self.converted and r.get("frame_max") is not None}
+        found = labels_past_tracks_end(self.ds, lengths)
+        if found:
+            shown = "; ".join(i["message"].split(";")[0] + f" ({i['group']}/{i['sequence']})" for i in found[:3])
+            msg = f"{len(found)} label file(s) run past the end of their tracks: {shown}; see the conversion report"
+            log.warning(msg)
+            warnings.warn(msg, stacklevel=4)
+        return found
+
+    def _warn_conflicts(self) -> None:
+        """One warning per kind of disagreement between value sources in this run."""
+        kinds: dict[tuple, list[str]] = {}
+        for key, items in self.conflicts.items():
+            for c in items:
+                kinds.setdefault((c["name"], c["used_source"], c["used"], c["other_source"], c["other"]), []).append(key)
+        for (name, src, used, other_src, other), keys in sorted(kinds.items(), key=lambda kv: str(kv[0])):
+            shown = ", ".join(keys[:3]) + (f" and {len(keys) - 3} more" if len(keys) > 3 else "")
+            msg = (f"{name}: used {used:g} from the {src} over {other:g} from the {other_src} "
+                   f"for {len(keys)} recording(s) ({shown}); tracks/index.csv records the source ({name}_source)")
+            log.warning(msg)
+            warnings.warn(msg, stacklevel=4)
+
     def finish(self, write_report: bool = True) -> dict[str, Any]:
         """Update ``tracks/index.csv``, write the report, then raise/warn about failures."""
         if self.rows:
@@ -427,6 +556,9 @@ class ConversionBatch:
             "converted": sorted(self.converted),
             "skipped": sorted(self.skipped),
             "failed": dict(sorted(self.failures.items())),
+            "calibration_conflicts": dict(sorted(self.conflicts.items())),
+            "labels_past_end": self._labels_past_end(),
+            "stale": dict(sorted(self.stale.items())),
             "overwrite": self.overwrite,
             "params": self.params,
         }
@@ -434,6 +566,7 @@ class ConversionBatch:
         if write_report:
             atomic_write_json(report_path, report)
         report["report_path"] = str(report_path)
+        self._warn_conflicts()
         if self.failures:
             if self.on_error == "raise":
                 raise BatchError("some tracking files failed to convert", self.failures, path=report_path if write_report else None)
@@ -451,6 +584,7 @@ def convert_all_tracks(
     merge_per_sequence: bool | None = None,
     group_from: str | None = None,
     on_error: str = "raise",
+    on_stale: str = "reconvert",
 ) -> dict[str, Any]:
     """Convert every file of ``tracks_raw/index.csv`` into ``trex_v1`` parquet.
 
@@ -471,6 +605,9 @@ def convert_all_tracks(
     on_error
         ``'raise'`` (default): after converting the good files, raise :class:`BatchError`
         listing the failed ones; ``'skip'``: warn instead.
+    on_stale
+        Outputs whose raw files changed since they were converted: ``'reconvert'`` (default)
+        or ``'raise'`` (:class:`StaleOutputError` listing them; nothing written).
 
     Returns
     -------
@@ -479,7 +616,7 @@ def convert_all_tracks(
     """
     from mosaic.core.progress import progress
 
-    batch = ConversionBatch.from_index(ds, None, params, overwrite, merge_per_sequence, group_from, on_error)
+    batch = ConversionBatch.from_index(ds, None, params, overwrite, merge_per_sequence, group_from, on_error, on_stale=on_stale)
     parts = batch.partitions()
     for key in progress(sorted(parts), desc="convert tracks"):
         batch.write(key, parts[key]())
@@ -548,6 +685,23 @@ def _raw_jobs_for(ds: DatasetCore, group: str, sequence: str) -> list[Job]:
     return exact or [j for j in jobs if j.multi]
 
 
+def _stale_on_load(ds: DatasetCore, group: str, sequence: str, std: Path) -> str | None:
+    """Why the standard file of (group, sequence) is stale (None: current, or written without fingerprints)."""
+    try:
+        meta = read_tracks_meta(std)
+    except MosaicError:
+        return None  # read_tracks names the problem
+    # an index row pointing at another recording's file is an error, never "stale, convert again"
+    check_identity(std, {"group": group, "sequence": sequence}, {k: meta.get(k) for k in ("group", "sequence")}, "track file")
+    if not meta.get("source_fingerprints"):
+        return None  # written without fingerprints (older version, or not by conversion): nothing to compare
+    exact = [j for j in _raw_jobs_for(ds, group, sequence) if not j.multi]
+    sources = exact[0].rel_paths if exact else list(meta.get("source_files") or meta["source_fingerprints"])
+    if not any(ds.resolve_path(r).exists() for r in sources):
+        return None  # raw files archived or moved away: the conversion is all there is
+    return stale_reason(ds, sources, meta)
+
+
 def load_tracks(
     ds: DatasetCore,
     group: str,
@@ -574,12 +728,20 @@ def load_tracks(
     TracksNotFoundError
         Neither a standard file nor (allowed) a raw source exists (a
         :class:`SequenceNotFoundError` and a :class:`FileNotFoundError`).
+    StaleOutputError
+        The standard file's raw files changed since conversion and ``auto_convert`` is off
+        (with ``auto_convert`` it is converted again).
     """
     if prefer not in ("standard", "raw"):
         raise ConfigError("unknown prefer", expected=["standard", "raw"], found=prefer)
     std = _standard_path(ds, group, sequence)
     if prefer == "standard" and std.exists():
-        return read_tracks(std)
+        why = _stale_on_load(ds, group, sequence, std)
+        if why is None:
+            return read_tracks(std, group=group, sequence=sequence)
+        if not auto_convert:
+            raise StaleOutputError("converted tracks are stale: their raw files changed since conversion", path=std, group=group,
+                                   sequence=sequence, found=why, hint="convert again (convert_all_tracks) or pass auto_convert=True")
     if prefer == "raw" or auto_convert:
         for job in _raw_jobs_for(ds, group, sequence):
             batch = ConversionBatch(ds, [job], convert_params, overwrite=prefer == "raw", fail_fast=True)
@@ -595,9 +757,13 @@ def load_tracks(
             batch.finish(write_report=False)
             std = _standard_path(ds, group, sequence)
             if std.exists():
-                return read_tracks(std)
+                return read_tracks(std, group=group, sequence=sequence)
     if std.exists():
-        return read_tracks(std)
+        why = _stale_on_load(ds, group, sequence, std) if prefer == "standard" else None
+        if why is not None:  # no raw index entry to convert it from again
+            raise StaleOutputError("converted tracks are stale and cannot be converted again", path=std, group=group, sequence=sequence,
+                                   found=why, hint="index the raw files (index_tracks_raw), then convert_all_tracks")
+        return read_tracks(std, group=group, sequence=sequence)
     raw_index = ds.get_root("tracks_raw") / "index.csv"
     raise TracksNotFoundError(
         "no standardized tracks for this recording" + ("" if auto_convert or prefer == "raw" else " (auto_convert is off)")

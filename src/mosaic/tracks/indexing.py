@@ -19,13 +19,13 @@ import pandas as pd
 
 from mosaic.core.atomic import is_temp_file
 from mosaic.core.dataset import DatasetCore
-from mosaic.core.errors import ConfigError
+from mosaic.core.errors import ConfigError, NameCollisionError
 from mosaic.core.indexes import TRACKS_RAW_INDEX, index_lock, read_index, write_index
 from mosaic.core.run_ids import md5_of_file
 from mosaic.core.safe_names import to_safe_name
 
 from .converters import DEFAULT_PATTERNS, MULTI_SEQUENCE_FORMATS, PER_INDIVIDUAL_FORMATS, REGISTRY
-from .naming import DEFAULT_PREFIXES, sequence_name
+from .naming import DEFAULT_PREFIXES, individual_suffix, sequence_name
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +124,51 @@ def scan_tracks_raw(
         })
     if not rows:
         log.warning("no %s files matched %s under %s", src_format, pats, [str(d) for d in existing])
-    return pd.DataFrame(rows, columns=list(TRACKS_RAW_INDEX.columns))
+    out = pd.DataFrame(rows, columns=list(TRACKS_RAW_INDEX.columns))
+    check_recording_names(out, individual_prefixes)
+    return out
+
+
+def check_recording_names(rows: pd.DataFrame, individual_prefixes: Sequence[str] | None = DEFAULT_PREFIXES) -> None:
+    """Refuse index rows whose names would merge files of different recordings.
+
+    Per-individual files (TRex) sharing a (group, sequence) are merged into one recording at
+    conversion: they must lie in one folder and (checked when ``individual_prefixes`` is
+    given) name distinct individuals. One-file formats whose files share a name are reported
+    at conversion, the first one converted.
+
+    Raises
+    ------
+    NameCollisionError
+        Listing the colliding files and the (group, sequence) they would share.
+    """
+    if len(rows) == 0:
+        return
+    per = rows[rows["src_format"].isin(PER_INDIVIDUAL_FORMATS)]
+    for (g, s, fmt), part in per.groupby(["group", "sequence", "src_format"], sort=True):
+        paths = sorted(part["abs_path"].astype(str))
+        if len(paths) < 2:
+            continue
+        folders = sorted({str(Path(p).parent) for p in paths})
+        if len(folders) > 1:
+            raise NameCollisionError(
+                "files from different folders would be merged into one recording", group=g, sequence=s,
+                expected="one folder per recording", found=paths,
+                hint="index the folders with group_from='filename' or a group_pattern that tells them apart, or index them separately",
+            )
+        if individual_prefixes is None:
+            continue
+        ks: dict[int | None, list[str]] = {}
+        for p in paths:
+            split = individual_suffix(Path(p).stem, individual_prefixes)
+            ks.setdefault(split[1] if split else None, []).append(p)
+        dup = {k: v for k, v in ks.items() if len(v) > 1 or k is None}
+        if dup:
+            raise NameCollisionError(
+                f"{fmt} files of one recording name the same individual (or none)", group=g, sequence=s,
+                expected="one file per individual (<video>_<prefix><k>)", found=[p for v in dup.values() for p in v],
+                hint="exclude the duplicates with exclude_patterns",
+            )
 
 
 def save_raw_index_rows(path: str | os.PathLike, rows: pd.DataFrame) -> pd.DataFrame:
@@ -142,6 +186,7 @@ def save_raw_index_rows(path: str | os.PathLike, rows: pd.DataFrame) -> pd.DataF
         for c in TRACKS_RAW_INDEX.text_columns:
             if c in merged:
                 merged[c] = merged[c].fillna("").astype(str)
+        check_recording_names(merged, None)  # new rows must not merge with rows indexed before
         write_index(path, merged, TRACKS_RAW_INDEX)
     return read_index(path, TRACKS_RAW_INDEX)
 

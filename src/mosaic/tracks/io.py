@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from mosaic.core.atomic import atomic_path
-from mosaic.core.errors import SchemaError, TrackFormatError
+from mosaic.core.errors import SchemaError, TrackFormatError, check_identity
 from mosaic.core.paths import check_regular_file
 
 from .schema import TREX_V1, validate_trex_v1
@@ -208,25 +208,45 @@ def read_track_arrays(path: str | os.PathLike, columns: list[str] | None = None)
         pf.close()
 
 
-def read_tracks(path: str | os.PathLike, columns: list[str] | None = None) -> pd.DataFrame:
+def read_tracks(path: str | os.PathLike, columns: list[str] | None = None, *, group: str | None = None,
+                sequence: str | None = None) -> pd.DataFrame:
     """Read a standardized track file (only ``columns`` when given).
 
     Built from :func:`read_track_arrays` without consolidating columns into 2-D blocks, so
     reading holds the data once plus one column in flight (not two copies of the table).
+    With ``group``/``sequence``, the recording the file records (its metadata, else its
+    ``group``/``sequence`` columns) must be that one.
 
     Raises
     ------
     TrackFormatError
         The file is missing, not parquet, or lacks a requested column.
+    IdentityError
+        The file belongs to another recording than ``(group, sequence)``.
     """
     if os.path.exists(path):
         check_regular_file(path, TrackFormatError)  # a FIFO would block the first open below
+    check = group is not None or sequence is not None
+    recorded: dict[str, Any] = {}
+    if check and Path(path).exists():
+        meta = read_tracks_meta(path)
+        recorded = {k: meta.get(k) for k in ("group", "sequence") if meta.get(k) not in (None, "")}
+        check_identity(path, {"group": group, "sequence": sequence}, recorded, "track file")
     if _has_pandas_index(path):  # written by pandas with its index stored as a column: let pandas rebuild it
         try:
-            return pq.read_table(path, columns=columns).to_pandas()
+            df = pq.read_table(path, columns=columns).to_pandas()
         except (OSError, pa.ArrowInvalid) as exc:
             raise TrackFormatError("not a readable parquet track file", path=path, found=str(exc).splitlines()[0]) from exc
-    return pd.DataFrame(read_track_arrays(path, columns), copy=False)
+    else:
+        df = pd.DataFrame(read_track_arrays(path, columns), copy=False)
+    if check and len(recorded) < 2 and len(df):  # no identity in the metadata: the name columns speak for the file
+        found = {}
+        for k in ("group", "sequence"):
+            if k in df.columns:
+                vals = pd.unique(df[k].astype(str))
+                found[k] = vals[0] if len(vals) == 1 else f"{len(vals)} recordings: {list(vals[:3])}"
+        check_identity(path, {"group": group, "sequence": sequence}, found, "track file")
+    return df
 
 
 def _has_pandas_index(path: str | os.PathLike) -> bool:

@@ -8,13 +8,14 @@ from pathlib import Path
 DEFAULT_PREFIXES = ("fish", "id")
 #: formats whose files hold one individual each and are merged per (group, sequence)
 PER_INDIVIDUAL_FORMATS = frozenset({"trex_npz", "trex_csv"})
-_DLC_SCORER = re.compile(r"DLC_.*$")
+_DLC_SCORER = re.compile(r"DLC_.*\Z", re.DOTALL)
 
 
 def individual_suffix(stem: str, prefixes: Sequence[str] = DEFAULT_PREFIXES) -> tuple[str, int] | None:
     """Split ``'<video>_<prefix><k>'`` into ``('<video>', k)``; None when there is no such suffix."""
     alts = "|".join(re.escape(p) for p in prefixes)
-    m = re.match(rf"^(?P<video>.+)_(?:{alts})(?P<k>\d+)$", stem)
+    # DOTALL and \Z: a name with a newline is still one name (never split, never partly matched)
+    m = re.match(rf"(?P<video>.+)_(?:{alts})(?P<k>[0-9]+)\Z", stem, re.DOTALL)
     if not m:
         return None
     return m.group("video"), int(m.group("k"))

@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 
 from mosaic.core.errors import ConfigError, TrackFormatError
+from mosaic.core.params import Param
+from mosaic.core.validate import positive_number
 
 from .schema import TREX_V1
 
@@ -99,6 +101,49 @@ def check_increasing(frames: np.ndarray, *, path: str | os.PathLike | None = Non
             )
 
 
+#: the parameters every built-in converter reads through :func:`calibration`
+CALIBRATION_PARAMETERS: dict[str, Param] = {
+    "fps": Param(None, "Frames per second. A value in the file (or the export's settings) wins; then this parameter; "
+                       "then the dataset's `meta.fps_default`; then the format's own rate (CalMS21: 30). "
+                       "`tracks/index.csv` records the source used (`fps_source`)."),
+    "cm_per_pixel": Param(None, "Spatial calibration, same priority as `fps` (file, export settings, parameter, dataset "
+                                "`meta.cm_per_pixel`); recorded with its source (`cm_per_pixel_source`). Sources that "
+                                "disagree are warned about once per run and listed in the conversion report."),
+}
+
+#: where a scalar (fps, cm_per_pixel) may come from, highest priority first
+VALUE_SOURCES = ("file", "settings", "params", "dataset", "format")
+#: reserved params key: ``{name: source}`` for values filled in below explicit params
+#: (``'dataset'`` for dataset.yaml meta defaults); set by ``effective_params``
+PARAM_SOURCES_KEY = "_param_sources"
+
+
+def param_source(params: Mapping[str, Any], name: str) -> str:
+    """Where the parameter ``name`` came from: ``'dataset'`` (a dataset default) or ``'params'``."""
+    origin = (params.get(PARAM_SOURCES_KEY) or {}).get(name, "params")
+    return origin if origin in VALUE_SOURCES else "params"
+
+
+def _positive(name: str, value: Any, path: str | os.PathLike | None, *, strict: bool) -> float | None:
+    if value is None:
+        return None
+    if strict:  # a parameter: the one rule for physical parameters
+        return positive_number(value, name, path=path)
+    try:
+        arr = np.asarray(value).ravel()
+        # float32 file values (TRex) read as their shortest decimal: 0.1, not 0.10000000149
+        v = float(str(arr[0])) if arr.dtype == np.float32 else float(arr[0])
+    except (TypeError, ValueError, IndexError) as exc:
+        if strict:
+            raise ConfigError(f"parameter {name!r} is not a number", path=path, expected="positive number", found=repr(value)) from exc
+        return None
+    if not (math.isfinite(v) and v > 0):
+        if strict:
+            raise ConfigError(f"parameter {name!r} must be positive", path=path, expected="positive number", found=v)
+        return None
+    return v
+
+
 def resolve_number(
     name: str,
     from_file: Any,
@@ -107,43 +152,85 @@ def resolve_number(
     path: str | os.PathLike | None = None,
     required: bool = True,
     hint: str | None = None,
+    settings: Any = None,
+    format_default: float | None = None,
+    conflicts: list[dict[str, Any]] | None = None,
 ) -> tuple[float | None, str]:
-    """Pick a scalar (fps, cm_per_pixel) from the file, else from ``params``; say which.
+    """Pick a scalar (fps, cm_per_pixel) by the one rule every converter follows; say which.
 
-    Returns ``(value, source)`` with source ``'file'``, ``'params'`` or ``'missing'``.
+    Highest priority first: a value in the tracking file itself (``'file'``), in the
+    export's own settings beside it (``'settings'``, e.g. a TRex ``.settings``), an explicit
+    converter parameter (``'params'``), a dataset default from ``dataset.yaml`` meta
+    (``'dataset'``, marked by ``effective_params``), the format's own definition
+    (``'format'``, e.g. CalMS21 is 30 Hz). A file value that is not a positive number is
+    ignored; a parameter that is not one is an error.
+
+    Returns ``(value, source)``; source is ``'missing'`` when nothing gives the value.
+    When ``conflicts`` is a list, every lower-priority source whose value differs from the
+    one used is appended to it as ``{'name', 'used', 'used_source', 'other', 'other_source'}``.
 
     Raises
     ------
     TrackFormatError
-        ``required`` and neither the file nor the params give the value.
+        ``required`` and no source gives the value.
     ConfigError
         The parameter is not a positive number.
     """
-    if from_file is not None:
-        try:
-            arr = np.asarray(from_file).ravel()
-            # float32 file values (TRex) read as their shortest decimal: 0.1, not 0.10000000149
-            v = float(str(arr[0])) if arr.dtype == np.float32 else float(arr[0])
-        except (TypeError, ValueError, IndexError):
-            v = math.nan
-        if math.isfinite(v) and v > 0:
-            return v, "file"
-    value = params.get(name)
+    candidates: list[tuple[str, float]] = []
+    for source, raw in (("file", from_file), ("settings", settings)):
+        v = _positive(name, raw, path, strict=False)
+        if v is not None:
+            candidates.append((source, v))
+    value = _positive(name, params.get(name), path, strict=True)
     if value is not None:
-        try:
-            v = float(value)
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"parameter {name!r} is not a number", path=path, expected="positive number", found=repr(value)) from exc
-        if not (math.isfinite(v) and v > 0):
-            raise ConfigError(f"parameter {name!r} must be positive", path=path, expected="positive number", found=v)
-        return v, "params"
-    if required:
-        raise TrackFormatError(
-            f"{name} is neither in the file nor given as a parameter",
-            path=path, expected=f"a '{name}' entry in the file or params {{'{name}': ...}}", found="neither",
-            hint=hint or f"pass convert params {{'{name}': <value>}} (or set it in dataset.yaml meta)",
-        )
-    return None, "missing"
+        candidates.append((param_source(params, name), value))
+    if format_default is not None:
+        candidates.append(("format", float(format_default)))
+    if not candidates:
+        if required:
+            raise TrackFormatError(
+                f"{name} is neither in the file nor given as a parameter",
+                path=path, expected=f"a '{name}' entry in the file or params {{'{name}': ...}}", found="neither",
+                hint=hint or f"pass convert params {{'{name}': <value>}} (or set it in dataset.yaml meta)",
+            )
+        return None, "missing"
+    candidates.sort(key=lambda c: VALUE_SOURCES.index(c[0]))
+    source, v = candidates[0]
+    if conflicts is not None:
+        for other_source, other in candidates[1:]:
+            if other_source != "format" and not math.isclose(other, v, rel_tol=1e-9):
+                conflicts.append({"name": name, "used": v, "used_source": source, "other": other, "other_source": other_source})
+    return v, source
+
+
+def calibration(
+    params: Mapping[str, Any],
+    *,
+    path: str | os.PathLike | None = None,
+    fps_file: Any = None,
+    cm_file: Any = None,
+    settings: Mapping[str, Any] | None = None,
+    fps_required: bool = True,
+    cm_required: bool = False,
+    fps_default: float | None = None,
+    fps_hint: str | None = None,
+    cm_hint: str | None = None,
+) -> dict[str, Any]:
+    """``fps``/``cm_per_pixel`` of a recording and where each came from (see :func:`resolve_number`).
+
+    Returns the metadata entries ``fps``, ``fps_source``, ``cm_per_pixel``,
+    ``cm_per_pixel_source`` and, when sources disagree, ``calibration_conflicts``.
+    """
+    settings = settings or {}
+    conflicts: list[dict[str, Any]] = []
+    cm, cm_src = resolve_number("cm_per_pixel", cm_file, params, path=path, required=cm_required, hint=cm_hint,
+                                settings=settings.get("cm_per_pixel"), conflicts=conflicts)
+    fps, fps_src = resolve_number("fps", fps_file, params, path=path, required=fps_required, hint=fps_hint,
+                                  settings=settings.get("fps"), format_default=fps_default, conflicts=conflicts)
+    out: dict[str, Any] = {"fps": fps, "fps_source": fps_src, "cm_per_pixel": cm, "cm_per_pixel_source": cm_src}
+    if conflicts:
+        out["calibration_conflicts"] = conflicts
+    return out
 
 
 def build_table(

@@ -1,57 +1,21 @@
 """``boris_csv``: BORIS tabular / aggregated event exports → ``individual_pair_v1``.
 
-Parameters (``params`` of :func:`mosaic.labels.convert_all_labels`)
---------------------------------------------------------------------
-paths : str | list[str]
-    Export files or folders (relative to the dataset folder or absolute).
-    Default ``['annotations/boris_aggregated']``.
-patterns : list[str]
-    File patterns searched in folders (default ``*.csv, *.tsv, *.txt, *.xlsx``; XLSX needs ``openpyxl``).
-delimiter : str | None
-    Force a delimiter; default detected per file (tab, comma, semicolon).
-fps : float | None
-    Frame rate used where the export has no ``FPS`` (then ``meta.fps_default`` of the dataset).
-fps_override : float | None
-    Frame rate used for every row, whatever the export says.
-sequence_map, default_group
-    How observations map to (group, sequence); see :mod:`mosaic.labels.matching`.
-subject_map : dict[str, int] | None
-    Subject name → individual id. Default: the trailing integer of the name (``fish3`` → 3).
-    ``No focal subject`` (or an empty subject) is scene-level (``[-1, -1]``).
-point_events : bool
-    Keep POINT events as one-frame events (default True).
-pair_behaviors : list[str]
-    Behaviours stored as pairs (both directions); the partner is the first token of
-    ``Modifiers``, else of the (start) ``Comment`` (split on ``|``, ``,`` or ``;``), that names a
-    subject (BORIS tabular exports have no modifiers column, so simulators put the partner in
-    the comment).
-background : str | None
-    Label that fills the frames where an individual has no event (needs the recording length).
-ids : list[int] | None
-    Individuals to fill with ``background`` besides those named in the export.
-n_frames : int | dict | None
-    Recording length (or ``{"group/sequence": n}``); default from ``tracks/index.csv``, else from
-    the export's media length × fps.
-media_offsets : dict[str, float] | None
-    Start (s) of queued media files within their observation (keys: media path, name or stem);
-    subtracted from the times of that media (the first file of a queue needs no entry). BORIS times run across the queue of player #1, so an
-    observation spanning several files needs it (reported as ``multi_media`` otherwise).
-behaviors : list[str] | None
-    Fixed vocabulary (label id = position); unknown behaviours are then an error. Default: the
-    kind's existing vocabulary, extended by new names sorted; ``background`` gets id 0.
+Parameters (``params`` of :func:`mosaic.labels.convert_all_labels`): see :data:`PARAMETERS` (also
+rendered in the documentation's format reference).
 
 Frames: ``start = round(Start(s) * fps)``, ``stop = round(Stop(s) * fps)`` (exclusive); a POINT is
 the one frame ``start``. Reported (not dropped silently): unmatched START/STOP, overlapping state
 events of one subject, zero-length bouts, times before 0 or past the recording end (clipped),
-pair events without a partner (stored as individual events), several files for one recording,
-observations spanning several queued media files without ``media_offsets``.
+pair events without a partner (stored as individual events), several observations for one
+recording. Observations spanning several queued media files are placed file by file (see
+:func:`place_queued_media`) or refused when the files' starts cannot be known.
 """
 from __future__ import annotations
 
 import logging
 import re
 from collections.abc import Mapping
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import numpy as np
@@ -59,6 +23,8 @@ import pandas as pd
 
 from mosaic.core.dataset import DatasetCore
 from mosaic.core.errors import ConfigError, LabelFormatError
+from mosaic.core.params import Param, defaults
+from mosaic.core.validate import check_physical, positive_number
 
 from ..boris import NO_FOCAL, read_boris_export
 from ..events import bouts_to_events
@@ -69,23 +35,34 @@ from ..vocab import build_vocabulary, get_label_map
 
 log = logging.getLogger(__name__)
 
-DEFAULTS: dict[str, Any] = {
-    "paths": ["annotations/boris_aggregated"],
-    "patterns": ["*.csv", "*.tsv", "*.txt", "*.xlsx"],
-    "delimiter": None,
-    "fps": None,
-    "fps_override": None,
-    "sequence_map": None,
-    "default_group": None,
-    "subject_map": None,
-    "point_events": True,
-    "pair_behaviors": [],
-    "background": None,
-    "ids": None,
-    "n_frames": None,
-    "behaviors": None,
-    "media_offsets": None,
+PARAMETERS: dict[str, Param] = {
+    "paths": Param(["annotations/boris_aggregated"], "Export files or folders (relative to the dataset folder, or absolute)."),
+    "patterns": Param(["*.csv", "*.tsv", "*.txt", "*.xlsx"], "File patterns searched in folders (XLSX needs `openpyxl`)."),
+    "delimiter": Param(None, "Force a delimiter (`'\\t'`, `','`, `';'`); default: detected per file."),
+    "fps": Param(None, "Frame rate where the export has no `FPS` (then the dataset's `meta.fps_default`)."),
+    "fps_override": Param(None, "Frame rate for every row, whatever the export says."),
+    "sequence_map": Param(None, "`{key: [group, sequence]}` (or `'group/sequence'`): key = observation id, media file "
+                                "(path, name or stem) or export file stem. Tried first; then the media index, the tracks "
+                                "index, a media file lying in `media_raw/<group>/<sequence>.<ext>`, then `default_group`."),
+    "default_group": Param(None, "Group of observations nothing else maps; the sequence is the media file stem (or the "
+                                 "observation id)."),
+    "subject_map": Param(None, "`{subject name: individual id}`; default: the trailing integer of the name (`fish3` -> 3). "
+                               "`No focal subject` (or empty) is scene-level (`[-1, -1]`)."),
+    "point_events": Param(True, "Keep POINT events (one frame each)."),
+    "pair_behaviors": Param([], "Behaviours stored as pairs (both directions, each directed event once); the partner is the "
+                                "first token of `Modifiers`, else of the start `Comment` (split on `|`, `,`, `;`), naming a subject."),
+    "background": Param(None, "Label filling the frames where an individual has no event (needs the recording length)."),
+    "ids": Param(None, "Individuals filled with `background` besides those named in the export."),
+    "n_frames": Param(None, "Recording length (or `{'group/sequence': n}`); default: the tracks' length (`tracks/index.csv`), "
+                            "else the media file's length x fps from the export."),
+    "media_offsets": Param(None, "`{media file (path, name or stem): start seconds}` of queued media files within their "
+                                 "observation. Usually not needed: the starts are derived from the export (queue and lengths "
+                                 "of current BORIS), the indexed videos' durations (`index_media`) or the tracks; an observation "
+                                 "whose starts cannot be known is refused with an error."),
+    "behaviors": Param(None, "Fixed vocabulary (label id = position; unknown behaviours are an error). Default: the kind's "
+                             "existing vocabulary extended by new names, sorted; `background` gets id 0."),
 }
+DEFAULTS: dict[str, Any] = defaults(PARAMETERS)
 _TRAILING_INT = re.compile(r"(\d+)\s*$")
 _SUBJECT_LIKE = re.compile(r"^[A-Za-z][A-Za-z _\-]*\d+$")
 
@@ -187,6 +164,7 @@ def resolve_params(params: Mapping[str, Any], defaults: Mapping[str, Any], name:
     unknown = sorted(set(params) - set(defaults))
     if unknown:
         raise ConfigError(f"unknown {name} parameters", expected=sorted(defaults), found=unknown)
+    check_physical(params, where=f"the {name} converter")  # fps > 0 and finite, ...
     return {**defaults, **dict(params)}
 
 
@@ -195,67 +173,159 @@ def convert(ds: DatasetCore, kind: str, params: Mapping[str, Any]) -> ConverterO
     p = resolve_params(params, DEFAULTS, "boris_csv")
     files = collect_files(ds, p["paths"], p["patterns"])
     exports = [read_boris_export(f, delimiter=p["delimiter"]) for f in files]
-    issues = _multi_media_issues(exports, p["media_offsets"])
-    return convert_bouts(ds, kind, exports, p, issues)
-
-
-def _multi_media_issues(exports, media_offsets) -> list[dict[str, Any]]:
-    """Report observations of an export that span several media files without ``media_offsets``."""
-    out = []
-    known = set(media_offsets or {})
+    matcher = SequenceMatcher(ds, p["sequence_map"], p["default_group"])
+    lengths = _KnownLengths(matcher)
     for e in exports:
-        b = e.bouts
-        if not len(b):
-            continue
-        for oid, g in b.groupby("observation_id"):
-            media = sorted(set(g["media_file"]) - {""})
-            names = {m: {m, Path(m).name, Path(m).stem} for m in media}
-            missing = [m for m in media if not (names[m] & known)]
-            if len(media) > 1 and len(missing) > 1:  # the first file of the queue needs no offset
-                out.append({"file": str(e.path), "issue": "multi_media", "observation_id": oid,
-                            "message": f"observation spans {len(media)} queued media files {media}: BORIS times run across the "
-                                       "queue, so times of the later files need params media_offsets={file: start seconds} "
-                                       "(or convert the .boris project with source_format='boris_project')"})
+        e.bouts = place_queued_media(e.bouts, p["media_offsets"], lengths)
+    out = convert_bouts(ds, kind, exports, p, matcher=matcher)
+    out.sources = [str(f) for f in files]
     return out
 
 
-def _apply_media_offsets(b: pd.DataFrame, media_offsets: Mapping[str, float] | None) -> pd.DataFrame:
-    if not media_offsets:
+def _keys(media: str) -> tuple[str, ...]:
+    name = PurePath(media.replace("\\", "/")).name
+    return (media, name, PurePath(name).stem)
+
+
+class _KnownLengths:
+    """Lengths (s) of media files the dataset knows: ``media/index.csv`` durations, else tracks."""
+
+    def __init__(self, matcher: SequenceMatcher) -> None:
+        self.matcher = matcher
+
+    def __call__(self, media: str, fps: float, *, observation_id: str, source_file: str) -> float:
+        m = self.matcher.media
+        keys = _keys(media)
+        if m is not None and "duration_s" in m.columns:
+            hit = m[m["_name"].isin(keys) | m["_file"].isin(keys)]
+            d = pd.to_numeric(hit["duration_s"], errors="coerce").dropna().unique()
+            if len(d) == 1 and d[0] > 0:
+                return float(d[0])
+        if np.isfinite(fps) and fps > 0:
+            try:
+                g, s = self.matcher.resolve(observation_id=observation_id, media_file=media, source_file=source_file)
+            except LabelFormatError:
+                return np.nan
+            n = self.matcher.n_frames(g, s)
+            if n:
+                return n / fps
+        return np.nan
+
+
+def place_queued_media(b: pd.DataFrame, media_offsets: Mapping[str, float] | None, known_length=None) -> pd.DataFrame:
+    """Make the times of queued media files relative to their own file.
+
+    BORIS plays the media files of player #1 one after the other and writes observation times
+    (running across the queue). For an observation whose events name several media files, the
+    queue order comes from the export's multi-media cell (``Source``), else from the order of
+    the first event of each file; the start of each file is the sum of the lengths of the files
+    before it: from the export's multi-value length cell, else ``known_length(media, fps, ...)``
+    (the dataset's media index or tracks). ``media_offsets`` (file → start seconds) wins over
+    what is derived. ``total_length`` of each bout becomes the length of its own file (NaN when
+    unknown), so a recording's length is its video's, not the observation's.
+
+    Raises
+    ------
+    LabelFormatError
+        The start of a queued file cannot be known, or the events do not fit the files' lengths
+        (the observation is refused rather than written with wrong frames).
+    """
+    if not len(b) or "media_queue" not in b.columns:
         return b
-    off = np.zeros(len(b))
-    for m in b["media_file"].unique():
-        for k in (m, Path(m).name, Path(m).stem):
-            if k in media_offsets:
-                off[(b["media_file"] == m).to_numpy()] = float(media_offsets[k])
-                break
-    return b.assign(start_s=b["start_s"].to_numpy() - off, stop_s=b["stop_s"].to_numpy() - off)
+    b = b.reset_index(drop=True)
+    given = {str(k): float(v) for k, v in (media_offsets or {}).items()}
+    start = b["start_s"].to_numpy(float).copy()
+    stop = b["stop_s"].to_numpy(float).copy()
+    total = b["total_length"].to_numpy(float).copy()
+    for (sf, oid), g in b.groupby(["source_file", "observation_id"], sort=False):
+        media = list(dict.fromkeys(m for m in g.sort_values("start_s", kind="stable")["media_file"].astype(str) if m))
+        rows_of = {m: g.index[g["media_file"].astype(str) == m].to_numpy() for m in media}
+        explicit = next((q for q in g["media_queue"] if len(q) > 1 and set(media) <= set(q)), None)
+        queue = list(explicit) if explicit is not None else media
+        lengths: dict[str, float] = {}
+        if explicit is not None:
+            cell = next((t for t in g["media_lengths"] if len(t) == len(queue)), ())
+            lengths = {m: float(x) for m, x in zip(queue, cell, strict=False) if np.isfinite(x) and x > 0}
+        obs_total = float(np.nanmax(total[g.index])) if np.isfinite(total[g.index]).any() else np.nan
+        if len(queue) <= 1:
+            continue
+        fps = float(np.nanmedian(g["fps"].to_numpy(float))) if np.isfinite(g["fps"].to_numpy(float)).any() else np.nan
+        for m in queue:
+            if m not in lengths and known_length is not None:
+                v = known_length(m, fps, observation_id=str(oid), source_file=str(sf))
+                if np.isfinite(v) and v > 0:
+                    lengths[m] = float(v)
+        offsets: dict[str, float | None] = {}
+        running: float | None = 0.0
+        for m in queue:
+            own = next((given[k] for k in _keys(m) if k in given), None)
+            offsets[m] = own if own is not None else running
+            running = offsets[m] + lengths[m] if offsets[m] is not None and m in lengths else None
+        for a, nxt in zip(queue[:-1], queue[1:], strict=False):  # a file's length from where the next one starts
+            if a not in lengths and offsets[a] is not None and offsets[nxt] is not None and offsets[nxt] > offsets[a]:
+                lengths[a] = offsets[nxt] - offsets[a]
+        last = queue[-1]
+        if last not in lengths and explicit is None and offsets[last] is not None and np.isfinite(obs_total) and obs_total > offsets[last]:
+            lengths[last] = obs_total - offsets[last]  # older exports give the observation's total length
+        unknown = [m for m in media if offsets[m] is None]
+        ctx = {"path": sf, "expected": "the start of every queued media file (their lengths)"}
+        if unknown:
+            raise LabelFormatError(
+                f"observation {oid!r} spans {len(queue)} queued media files and the start of {unknown} within it is unknown; "
+                "nothing of it was written", found=f"queue {queue}, known lengths {lengths}",
+                hint="index the videos first (index_media: their durations place the queue), convert the tracks first, "
+                     "pass params media_offsets={file: start seconds}, or convert the .boris project (source_format='boris_project')",
+                **ctx)
+        if explicit is None and len(lengths) == len(queue) and np.isfinite(obs_total) and not any(k in given for m in queue for k in _keys(m)):
+            if abs(sum(lengths.values()) - obs_total) > 0.5 + 2.0 / (fps if np.isfinite(fps) and fps > 0 else 25.0):
+                raise LabelFormatError(
+                    f"observation {oid!r}: the lengths of its media files do not add up to its total length "
+                    "(the queue holds files without events); nothing of it was written",
+                    found=f"{lengths} sum to {sum(lengths.values()):.3f} s, total length {obs_total:.3f} s",
+                    hint="pass params media_offsets={file: start seconds}, or convert the .boris project", **ctx)
+        for m in media:
+            r = rows_of[m]
+            start[r] -= offsets[m]
+            stop[r] -= offsets[m]
+            total[r] = lengths.get(m, np.nan)
+            slack = 1.0 / fps if np.isfinite(fps) and fps > 0 else 0.05
+            if m in lengths and ((start[r] < -slack).any() or (stop[r] > lengths[m] + slack).any()):
+                raise LabelFormatError(
+                    f"observation {oid!r}: events of {m!r} fall outside that file once the queue is placed; nothing of it was written",
+                    found=f"start {offsets[m]:.3f} s, length {lengths[m]:.3f} s, events {start[r].min():.3f}..{stop[r].max():.3f} s (file time)",
+                    hint="check params media_offsets, or convert the .boris project", **ctx)
+    return b.assign(start_s=start, stop_s=stop, total_length=total)
 
 
-def convert_bouts(ds: DatasetCore, kind: str, exports, p: Mapping[str, Any], issues: list[dict[str, Any]] | None = None) -> ConverterOutput:
-    """Shared second half of the BORIS converters: bout tables of parsed exports → label sets."""
+def convert_bouts(ds: DatasetCore, kind: str, exports, p: Mapping[str, Any], issues: list[dict[str, Any]] | None = None,
+                  matcher: SequenceMatcher | None = None) -> ConverterOutput:
+    """Shared second half of the BORIS converters: bout tables of parsed exports (media times) → label sets."""
     issues = list(issues or []) + [i for e in exports for i in e.issues]
     tables = [e.bouts for e in exports if len(e.bouts)]
     if not tables:
         return ConverterOutput([], issues)
-    b = _apply_media_offsets(pd.concat(tables, ignore_index=True), p.get("media_offsets"))
+    b = pd.concat(tables, ignore_index=True)
     if not p["point_events"]:
         b = b[b["type"] != "POINT"].reset_index(drop=True)
     files_arr = b["source_file"].to_numpy()
 
     # (group, sequence) per observation/media
-    matcher = SequenceMatcher(ds, p["sequence_map"], p["default_group"])
+    matcher = matcher or SequenceMatcher(ds, p["sequence_map"], p["default_group"])
     obs = b[["source_file", "observation_id", "media_file"]].drop_duplicates()
     pairs = {}
     for sf, oid, mf in obs.itertuples(index=False):
         pairs[(sf, oid, mf)] = matcher.resolve(observation_id=oid, media_file=mf, source_file=sf)
-    gs = [pairs[k] for k in zip(b["source_file"], b["observation_id"], b["media_file"])]
+    gs = [pairs[k] for k in zip(b["source_file"], b["observation_id"], b["media_file"], strict=False)]
     b["group"] = [g for g, _ in gs]
     b["sequence"] = [s for _, s in gs]
-    src_per_seq = b.groupby(["group", "sequence"])["source_file"].nunique()
-    for (g, s), n in src_per_seq[src_per_seq > 1].items():
-        issues.append({"issue": "multiple_sources", "group": g, "sequence": s,
-                       "message": f"{n} annotation files label this recording; their events are merged",
-                       "file": sorted(set(b.loc[(b["group"] == g) & (b["sequence"] == s), "source_file"]))})
+    # one recording labelled by several observations (of one file or of several) is reported: their events are merged
+    sources = b[["group", "sequence", "source_file", "observation_id"]].drop_duplicates()
+    for (g, s), src in sources.groupby(["group", "sequence"], sort=True):
+        if len(src) > 1:
+            named = [f"{Path(f).name}:{o}" if o else Path(f).name for f, o in zip(src["source_file"], src["observation_id"], strict=False)]
+            issues.append({"issue": "multiple_sources", "group": g, "sequence": s,
+                           "message": f"{len(src)} observations label this recording ({', '.join(named)}); their events are merged",
+                           "file": sorted(set(src["source_file"])), "observation_id": sorted(set(src["observation_id"]))})
 
     # ids
     b["id_a"] = _subject_ids(b["subject"].to_numpy(), p["subject_map"], files_arr)
@@ -271,7 +341,7 @@ def convert_bouts(ds: DatasetCore, kind: str, exports, p: Mapping[str, Any], iss
         partner_of[(subj, mods, com)] = pt if pt is not None else _partner(com, subj, known, p["subject_map"])
     if is_pair.any():
         sub = b.loc[is_pair, ["subject", "modifiers", "comment"]].astype(str)
-        found = np.array([partner_of[k] if partner_of[k] is not None else -2 for k in zip(sub["subject"], sub["modifiers"], sub["comment"])], np.int64)
+        found = np.array([partner_of[k] if partner_of[k] is not None else -2 for k in zip(sub["subject"], sub["modifiers"], sub["comment"], strict=False)], np.int64)
         ida = b["id_a"].to_numpy()[is_pair]
         usable = (found >= 0) & (found != ida) & (ida >= 0)
         rows = np.flatnonzero(is_pair)
@@ -287,10 +357,16 @@ def convert_bouts(ds: DatasetCore, kind: str, exports, p: Mapping[str, Any], iss
     # frames
     fps = b["fps"].to_numpy(dtype=float).copy()
     if p["fps_override"] is not None:
-        fps = np.full(len(b), float(p["fps_override"]))
+        fps = np.full(len(b), positive_number(p["fps_override"], "fps_override"))
     else:
-        fallback = p["fps"] if p["fps"] is not None else ds.meta.get("fps_default")
-        bad = ~(np.isfinite(fps) & (fps > 0))
+        fallback = p["fps"] if p["fps"] is not None else positive_number(
+            ds.meta.get("fps_default"), "fps_default", allow_none=True, path=ds.manifest_path)
+        invalid = ~np.isnan(fps) & ~(np.isfinite(fps) & (fps > 0))  # a value is there, and it is no frame rate
+        if invalid.any():
+            i = int(np.argmax(invalid))
+            raise LabelFormatError("BORIS export has an invalid FPS", path=files_arr[i], expected="a finite number > 0 (or an empty cell)",
+                                   found=float(fps[i]), hint="fix the export, or set params fps_override to replace it")
+        bad = np.isnan(fps)
         if bad.any():
             if fallback is None:
                 raise LabelFormatError("BORIS export has no FPS and no fps parameter was given", path=files_arr[int(np.argmax(bad))],

@@ -12,14 +12,19 @@ from collections.abc import Mapping
 from typing import Any
 
 from mosaic.core.dataset import DatasetCore
+from mosaic.core.params import Param, defaults
 
 from ..boris import read_boris_project
 from ..registry import ConverterOutput
-from .boris_csv import DEFAULTS as CSV_DEFAULTS
+from .boris_csv import PARAMETERS as CSV_PARAMETERS
 from .boris_csv import collect_files, convert_bouts, resolve_params
 
-DEFAULTS: dict[str, Any] = {k: v for k, v in CSV_DEFAULTS.items() if k not in ("delimiter", "media_offsets")}
-DEFAULTS.update(paths=["annotations/boris_project"], patterns=["*.boris"])
+PARAMETERS: dict[str, Param] = {k: v for k, v in CSV_PARAMETERS.items() if k not in ("delimiter", "media_offsets")}
+PARAMETERS.update(
+    paths=Param(["annotations/boris_project"], "BORIS project files (`.boris`) or folders (relative to the dataset folder, or absolute)."),
+    patterns=Param(["*.boris"], "File patterns searched in folders."),
+)
+DEFAULTS: dict[str, Any] = defaults(PARAMETERS)
 
 
 def convert(ds: DatasetCore, kind: str, params: Mapping[str, Any]) -> ConverterOutput:
@@ -27,4 +32,6 @@ def convert(ds: DatasetCore, kind: str, params: Mapping[str, Any]) -> ConverterO
     p = resolve_params(params, DEFAULTS, "boris_project")
     files = collect_files(ds, p["paths"], p["patterns"])
     projects = [read_boris_project(f) for f in files]
-    return convert_bouts(ds, kind, projects, {**p, "media_offsets": None})
+    out = convert_bouts(ds, kind, projects, {**p, "media_offsets": None})
+    out.sources = [str(f) for f in files]
+    return out

@@ -6,27 +6,12 @@ two rows, the resident–intruder pair in both directions (``[0, 1]`` and ``[1, 
 ``annotations[t]``. The vocabulary is the sequence's ``metadata['vocab']`` (or a top-level
 ``vocabulary``), else the task-1 vocabulary ``attack, investigation, mount, other`` (0..3).
 
-Parameters (``params``)
------------------------
-paths : str | list[str] | None
-    CalMS21 files; default: the ``calms21_npy``/``calms21_json`` rows of ``tracks_raw/index.csv``.
-group_from : ``'infile'`` | ``'filename'`` | ``'both'``
-    Same naming as the tracks converter (``mosaic.tracks.converters.calms21``): ``'infile'``
-    (default) uses the annotator group key inside the file; ``'filename'`` and ``'both'`` use the
-    file-level group (param ``group``, else the file's group in ``tracks_raw/index.csv``, else
-    the file stem). Every label file keeps the in-file group (``source_group``) and the
-    file-level group (``collection``) as extra arrays.
-group : str | None
-    File-level group for ``group_from='filename'``/``'both'``.
-fps : float | None
-    Frame rate (default ``meta.fps_default`` of the dataset, else 30, the CalMS21 rate).
-vocab : dict[str, int] | None
-    Override the vocabulary.
-solo_labels : list[str]
-    Labels stored as the resident's individual events ``[0, -1]`` instead of the pair (e.g.
-    ``['other']``, which names no interaction). Default: none, every frame is a pair event.
+Parameters (``params``): see :data:`PARAMETERS` (also rendered in the documentation's format
+reference). Every label file keeps the in-file group (``source_group``) and the file-level
+group (``collection``) as extra arrays.
 
-``.npy`` files are pickles (``allow_pickle=True``): only convert files you trust.
+``.npy`` files are pickles, read with a restricted unpickler (containers, numbers and numpy
+arrays only; see :func:`mosaic.core.unpickle.load_npy`).
 """
 from __future__ import annotations
 
@@ -39,14 +24,28 @@ import numpy as np
 from mosaic.core.dataset import DatasetCore
 from mosaic.core.errors import ConfigError, IndexFileError, LabelFormatError
 from mosaic.core.indexes import TRACKS_RAW_INDEX, read_index
-from mosaic.tracks.converters.calms21 import calms21_group, iter_calms21_sequences, load_calms21
+from mosaic.core.params import Param, defaults
+from mosaic.core.validate import check_physical
+from mosaic.tracks.converters.calms21 import CALMS21_FPS, calms21_group, iter_calms21_sequences, load_calms21
+from mosaic.tracks.table import PARAM_SOURCES_KEY, resolve_number
 
 from ..io import LabelSet
 from ..registry import ConverterOutput
 
 GROUP_FROM = ("infile", "filename", "both")
 TASK1_VOCAB = {"attack": 0, "investigation": 1, "mount": 2, "other": 3}
-DEFAULTS: dict[str, Any] = {"paths": None, "group_from": "infile", "group": None, "fps": None, "vocab": None, "solo_labels": []}
+PARAMETERS: dict[str, Param] = {
+    "paths": Param(None, "CalMS21 files; default: the `calms21_npy`/`calms21_json` rows of `tracks_raw/index.csv`."),
+    "group_from": Param("infile", "Same naming as the CalMS21 tracks converter: `'infile'` uses the annotator group key "
+                                  "inside the file; `'filename'` and `'both'` the file-level group (`group`, else the file's "
+                                  "group in `tracks_raw/index.csv`, else the file stem)."),
+    "group": Param(None, "File-level group for `group_from='filename'`/`'both'`."),
+    "fps": Param(None, "Frame rate; default the dataset's `meta.fps_default`, else 30 (CalMS21's rate, the same rule as "
+                       "the tracks converter)."),
+    "vocab": Param(None, "`{label name: id}` overriding the file's vocabulary."),
+    "solo_labels": Param([], "Labels stored as the resident's individual events `[0, -1]` instead of the pair (e.g. `['other']`)."),
+}
+DEFAULTS: dict[str, Any] = defaults(PARAMETERS)
 _FORMATS = ("calms21_npy", "calms21_json")
 
 
@@ -82,6 +81,7 @@ def convert(ds: DatasetCore, kind: str, params: Mapping[str, Any]) -> ConverterO
     unknown = sorted(set(params) - set(DEFAULTS))
     if unknown:
         raise ConfigError("unknown calms21 parameters", expected=sorted(DEFAULTS), found=unknown)
+    check_physical(params, where="the calms21 label converter")
     p = {**DEFAULTS, **params}
     if p["group_from"] not in GROUP_FROM:
         raise ConfigError("unknown CalMS21 group_from", expected=list(GROUP_FROM), found=p["group_from"])
@@ -93,8 +93,11 @@ def convert(ds: DatasetCore, kind: str, params: Mapping[str, Any]) -> ConverterO
     else:
         paths = [p["paths"]] if isinstance(p["paths"], (str, Path)) else list(p["paths"])
         files = [(ds.resolve_path(x), None) for x in paths]
-    fps = p["fps"] if p["fps"] is not None else ds.meta.get("fps_default", 30.0)
-    out = ConverterOutput()
+    meta = ds.meta or {}
+    default = meta.get("fps_default", meta.get("fps"))
+    fps, _ = resolve_number("fps", None, {"fps": default, PARAM_SOURCES_KEY: {"fps": "dataset"}} if p["fps"] is None else {"fps": p["fps"]},
+                            format_default=CALMS21_FPS)
+    out = ConverterOutput(sources=[str(path) for path, _ in files])
     seen: dict[tuple[str, str], str] = {}
     for path, index_group in files:
         if not path.exists():
@@ -140,5 +143,6 @@ def convert(ds: DatasetCore, kind: str, params: Mapping[str, Any]) -> ConverterO
                                   np.tile(np.array([[0, -1]], np.int32), (len(solo_t), 1))]).reshape(-1, 2)
             out.label_sets.append(LabelSet(group=group, sequence=s, frames=frames, labels=labels, individual_ids=ids,
                                            label_ids=np.array(ids_sorted, np.int32), label_names=np.array(names),
-                                           fps=float(fps), n_frames=T, extra={"source_group": str(g), "collection": str(file_group)}))
+                                           fps=float(fps), n_frames=T, extra={"source_group": str(g), "collection": str(file_group),
+                                                  "source_files": [ds.relative_path(path)]}))
     return out

@@ -20,7 +20,7 @@ from mosaic.kedro_config import resolve_dataset_dir
 from mosaic.tracks.convert import ConversionBatch
 from mosaic.tracks.table import TrackTable
 
-_KEYS = ("params", "overwrite", "merge_per_sequence", "group_from", "on_error")
+_KEYS = ("params", "overwrite", "merge_per_sequence", "group_from", "on_error", "on_stale")
 
 
 def convert_tracks(
@@ -35,7 +35,7 @@ def convert_tracks(
     batch = ConversionBatch.from_index(
         ds, tracks_raw_index, params=convert.get("params") or {}, overwrite=bool(convert.get("overwrite", False)),
         merge_per_sequence=convert.get("merge_per_sequence"), group_from=convert.get("group_from"),
-        on_error=convert.get("on_error", "raise"),
+        on_error=convert.get("on_error", "raise"), on_stale=convert.get("on_stale", "reconvert"),
     )
     return batch.partitions(), batch
 

@@ -24,6 +24,7 @@ from mosaic.labels import (
     label_file_path,
     plan_label_conversion,
 )
+from mosaic.labels.io import INDEX_ROW_COLUMNS, remove_label_pairs
 
 log = logging.getLogger(__name__)
 _KEYS = ("kind", "source_format", "overwrite", "if_missing", "params")
@@ -73,7 +74,8 @@ def convert_labels(label: Mapping[str, Any], dataset_dir: str) -> tuple[dict[str
         log.warning("label: no annotation files at %s; nothing to convert", params.get("paths"))
         return empty
     todo, report = plan_label_conversion(ds, kind, bool(label.get("overwrite", False)), params, label.get("source_format"))
+    remove_label_pairs(ds, kind, report.removed)  # labels of recordings the changed annotations no longer hold
     partitions = {ls.key: partial(_identity, ls) for ls in todo}
     rows = pd.DataFrame([index_row(ds, kind, ls, label_file_path(ds, kind, ls.group, ls.sequence)) for ls in todo],
-                        columns=list(LABELS_INDEX.columns))
+                        columns=list(INDEX_ROW_COLUMNS))
     return partitions, rows, report.to_dict()

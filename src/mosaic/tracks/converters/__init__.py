@@ -30,7 +30,7 @@ from ..naming import PER_INDIVIDUAL_FORMATS
 
 __all__ = [
     "DEFAULT_PATTERNS", "MULTI_SEQUENCE_FORMATS", "PER_INDIVIDUAL_FORMATS", "REGISTRY", "ConverterRegistry",
-    "default_registry", "get_converter", "list_converters", "register_converter",
+    "converter_parameters", "default_registry", "get_converter", "list_converters", "register_converter",
 ]
 
 ConverterFunc = Callable[..., list]
@@ -143,3 +143,16 @@ def register_converter(name: str, module_or_callable: str | ModuleType | Convert
 def get_converter(name: str, *, path: str | Path | None = None) -> ConverterFunc:
     """The converter function registered for ``name`` (``ConfigError`` naming ``path`` if unknown)."""
     return REGISTRY.get(name, path=path)
+
+
+def converter_parameters(name: str) -> dict[str, Any]:
+    """The parameter specification (``{name: Param}``) of the converter registered as ``name``.
+
+    Read from the ``PARAMETERS`` mapping of the converter's module (the one source the code and
+    the documentation share); empty for a converter whose module declares none.
+    """
+    import sys
+
+    func = get_converter(name)
+    module = sys.modules.get(getattr(func, "__module__", "") or "")
+    return dict(getattr(module, "PARAMETERS", None) or {})

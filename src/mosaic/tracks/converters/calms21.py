@@ -10,7 +10,8 @@ Keypoint k of mouse m becomes ``poseX<k>``/``poseY<k>`` (``poseP<k>`` from ``sco
 file-level group, with the in-file group kept in the data). In every mode the table carries
 the file-level group in a categorical ``collection`` column and the in-file group in
 ``source_group``. ``.npy`` files are
-pickles (``allow_pickle=True``): only convert files you trust.
+pickles: they are read with a restricted unpickler that admits only containers, strings,
+numbers and numpy arrays (:func:`mosaic.core.unpickle.load_npy`), so no code in a file runs.
 """
 from __future__ import annotations
 
@@ -22,29 +23,51 @@ from typing import Any
 import numpy as np
 
 from mosaic.core.errors import ConfigError, MosaicError, TrackFormatError
+from mosaic.core.params import Param
+from mosaic.core.unpickle import UnsafePickleError, load_npy
 
-from ..table import TrackTable, base_meta, build_table, constant_category, nan_centroid, pose_columns, resolve_number
+from ..table import (
+    CALIBRATION_PARAMETERS,
+    TrackTable,
+    base_meta,
+    build_table,
+    calibration,
+    constant_category,
+    nan_centroid,
+    pose_columns,
+)
 
 CALMS21_KEYPOINTS = ("nose", "left_ear", "right_ear", "neck", "left_hip", "right_hip", "tail_base")
 GROUP_FROM = ("infile", "filename", "both")
+#: CalMS21 is recorded at 30 Hz: the frame rate of its tracks and labels when nothing else says
+CALMS21_FPS = 30.0
+PARAMETERS: dict[str, Param] = {
+    **CALIBRATION_PARAMETERS,
+    "group_from": Param("infile", "Output group: `'infile'` (the annotator group key inside the file), `'filename'` (the "
+                                  "indexed file's group) or `'both'` (the file-level group, the in-file group kept in the data). "
+                                  "Every mode writes the file-level group in a `collection` column and the in-file group in "
+                                  "`source_group`."),
+    "keep_annotations": Param(False, "Keep the per-frame `annotations` as an `annotation` column of the tracks."),
+}
 
 
 def load_calms21(path: str | Path, kind: str | None = None, error: type[MosaicError] = TrackFormatError) -> Any:
     """Load a CalMS21 ``.npy`` (pickled dict) or ``.json`` file.
 
     ``kind`` is ``'npy'`` or ``'json'`` (default: from the suffix). Unreadable files raise
-    ``error`` (labels pass :class:`LabelFormatError`) naming the file.
+    ``error`` (labels pass :class:`LabelFormatError`) naming the file; a pickle naming
+    anything but containers, numbers and arrays raises
+    :class:`~mosaic.core.unpickle.UnsafePickleError` (nothing from it runs).
     """
     path = Path(path)
     kind = kind or ("json" if path.suffix.lower() == ".json" else "npy")
     try:
         if kind == "npy":
-            obj = np.load(path, allow_pickle=True)
-            if isinstance(obj, np.ndarray) and obj.dtype == object and obj.ndim == 0:
-                obj = obj.item()
-            return obj
+            return load_npy(path)
         with open(path, encoding="utf-8") as fh:
             return json.load(fh)
+    except UnsafePickleError:
+        raise
     except Exception as exc:  # noqa: BLE001 - unpickling corrupt data raises arbitrary types
         raise error(f"not a readable CalMS21 .{kind} file", path=path, found=f"{type(exc).__name__}: {exc}") from exc
 
@@ -136,7 +159,8 @@ def _convert(paths: Sequence[Path], params: Mapping[str, Any], group: str, seque
     group_from = params.get("group_from") or "infile"
     if group_from not in GROUP_FROM:
         raise ConfigError("unknown CalMS21 group_from", path=path, expected=list(GROUP_FROM), found=group_from)
-    fps, fps_src = resolve_number("fps", None, params, path=path, hint="CalMS21 files carry no fps (the dataset is 30 Hz): pass {'fps': 30}")
+    calib = calibration(params, path=path, fps_default=CALMS21_FPS)
+    fps = calib["fps"]
     file_group = group or path.stem
     items = list(iter_calms21_sequences(load_calms21(path, kind), path))
     if sequence:
@@ -155,7 +179,7 @@ def _convert(paths: Sequence[Path], params: Mapping[str, Any], group: str, seque
             )
         seen[key] = g
         df, info = _one(path, g, s, rec, fps, out_group, file_group, bool(params.get("keep_annotations", False)))
-        meta = base_meta(f"calms21_{kind}", [path], fps=fps, fps_source=fps_src, cm_per_pixel=params.get("cm_per_pixel"), **info)
+        meta = base_meta(f"calms21_{kind}", [path], **calib, **info)
         out.append(TrackTable(out_group, s, df, meta))
     return out
 

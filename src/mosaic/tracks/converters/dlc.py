@@ -6,8 +6,11 @@
   is kept (``read_csv(header=[0,1,2])`` would swallow it as an index-name row).
 * H5: the pandas table under ``df_with_missing`` or ``tracks`` (``_el.h5``), else the only key.
 * Individuals in column order become ids 0..n-1 (names in the metadata). The multi-animal
-  pseudo-individual ``single`` (unique body parts) is kept as its own id by default
-  (``single='individual'``) or dropped (``single='drop'``).
+  pseudo-individual ``single`` holds DLC's *unique body parts* (arena corners, objects): scene
+  landmarks, never an animal. They are kept as per-frame scene columns ``landmarkX<k>``,
+  ``landmarkY<k>`` (``landmarkP<k>`` with likelihood) repeated on every animal's row of the
+  frame, named by ``landmark_names`` in the metadata (``single='landmarks'``, default), or
+  dropped (``single='drop'``).
 * Keypoints are the union of body parts in column order → ``poseX<k>``/``poseY<k>``,
   ``likelihood`` → ``poseP<k>``. With ``likelihood_threshold``, x/y below it become NaN.
   ``X``/``Y`` = NaN-mean of the (thresholded) keypoints.
@@ -25,10 +28,30 @@ import numpy as np
 import pandas as pd
 
 from mosaic.core.errors import ConfigError, TrackFormatError
+from mosaic.core.params import Param
 
-from ..table import TrackTable, base_meta, build_table, check_increasing, frames_as_int, nan_centroid, resolve_number
+from ..table import (
+    CALIBRATION_PARAMETERS,
+    TrackTable,
+    base_meta,
+    build_table,
+    calibration,
+    check_increasing,
+    frames_as_int,
+    nan_centroid,
+)
 
-SINGLE_MODES = ("individual", "drop")
+SINGLE_MODES = ("landmarks", "drop")
+#: the pseudo-individual under which multi-animal DeepLabCut writes unique body parts
+UNIQUE_BODYPARTS = "single"
+PARAMETERS: dict[str, Param] = {
+    **CALIBRATION_PARAMETERS,
+    "single": Param("landmarks", "Multi-animal unique body parts (DLC's `single`): `'landmarks'` keeps them as scene columns "
+                                 "`landmarkX<k>`/`landmarkY<k>`/`landmarkP<k>` (names in `landmark_names`), `'drop'` leaves them out. "
+                                 "Never an animal id."),
+    "likelihood_threshold": Param(None, "Keypoints with a likelihood below it become NaN (x and y)."),
+    "drop_empty_rows": Param(False, "Remove rows where every keypoint of the individual is NaN."),
+}
 
 
 def _read_csv(path: Path) -> tuple[list[tuple[str, ...]], np.ndarray, np.ndarray, list[str]]:
@@ -115,11 +138,13 @@ def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, seq
         raise ConfigError("a DeepLabCut conversion takes exactly one file", expected=1, found=len(paths))
     path = Path(paths[0])
     ctx = dict(path=path, group=group, sequence=sequence)
-    single = params.get("single", "individual")
+    single = params.get("single", PARAMETERS["single"].default)
     if single not in SINGLE_MODES:
-        raise ConfigError("unknown DeepLabCut 'single' mode", path=path, expected=list(SINGLE_MODES), found=single)
+        raise ConfigError("unknown DeepLabCut 'single' mode", path=path, expected=list(SINGLE_MODES), found=single,
+                          hint="unique body parts ('single') are scene landmarks, never an animal: use 'landmarks' or 'drop'")
     thr = params.get("likelihood_threshold")
-    fps, fps_src = resolve_number("fps", None, params, path=path, hint="DeepLabCut files carry no fps: pass {'fps': <video fps>}")
+    calib = calibration(params, path=path, fps_hint="DeepLabCut files carry no fps: pass {'fps': <video fps>}")
+    fps = calib["fps"]
     cols, index, values, levels = read_dlc(path)
     lv = [n.lower() for n in levels]
     if "coords" not in lv or "bodyparts" not in lv:
@@ -138,23 +163,29 @@ def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, seq
         raise TrackFormatError(
             "DeepLabCut table is indexed by images, not frame numbers: this is a labelled-data file (CollectedData_*), not predictions",
             expected="0-based frame numbers as row index", found=f"{str(index[0])!r} ..." if len(index) else "no rows",
-            hint="convert labels with the labels tools; convert '<video>DLC_<scorer>.h5/.csv' predictions here", **ctx,
+            hint="CollectedData_* files are DeepLabCut's training labels; convert the predictions DeepLabCut writes for a video "
+                 "('<video>DLC_<scorer>.h5' or '.csv', from deeplabcut.analyze_videos) and keep labelled-data out of the index: "
+                 "index_tracks_raw(..., src_format='dlc', exclude_patterns=['CollectedData_*'])", **ctx,
         ) from exc
     if len(frame) == 0:
         raise TrackFormatError("DeepLabCut table has no rows", expected="one row per frame", found="0 rows", **ctx)
     check_increasing(frame, path=path)
     inds: list[str] = []
     kps: list[str] = []
+    marks: list[str] = []
     for c in cols:
         ind = c[ii] if ii is not None else "animal0"
-        if ind == "single" and single == "drop":
+        if ind == UNIQUE_BODYPARTS and ii is not None:
+            if single == "landmarks" and c[bi] not in marks:
+                marks.append(c[bi])
             continue
         if ind not in inds:
             inds.append(ind)
         if c[bi] not in kps:
             kps.append(c[bi])
     if not inds:
-        raise TrackFormatError("DeepLabCut table has no individuals left", expected="at least one individual", found="only 'single' (dropped)", **ctx)
+        raise TrackFormatError("DeepLabCut table has no animals", expected="at least one individual besides the unique body parts ('single')",
+                               found=f"only unique body parts {marks}", **ctx)
     T, n_i, n_k = len(frame), len(inds), len(kps)
     xyp = np.full((T, n_i, n_k, 3), np.nan)
     has_p = "likelihood" in coords_seen
@@ -177,6 +208,21 @@ def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, seq
         extra[f"poseY{k}"] = flat[:, k, 1]
         if has_p:
             extra[f"poseP{k}"] = flat[:, k, 2]
+    if marks:
+        lm = np.full((T, len(marks), 3), np.nan)
+        mark_pos = {n: k for k, n in enumerate(marks)}
+        for j, c in enumerate(cols):
+            if c[ii] == UNIQUE_BODYPARTS and c[bi] in mark_pos and c[ci] in coord_pos:
+                lm[:, mark_pos[c[bi]], coord_pos[c[ci]]] = values[:, j]
+        if thr is not None:
+            low = lm[..., 2] < float(thr)
+            lm[..., 0][low] = np.nan
+            lm[..., 1][low] = np.nan
+        for k in range(len(marks)):  # per-frame scene values, repeated on each animal's row of the frame
+            extra[f"landmarkX{k}"] = np.repeat(lm[:, k, 0], n_i)
+            extra[f"landmarkY{k}"] = np.repeat(lm[:, k, 1], n_i)
+            if has_p:
+                extra[f"landmarkP{k}"] = np.repeat(lm[:, k, 2], n_i)
     ids = np.tile(np.arange(n_i, dtype=np.int64), T)
     df = build_table(np.repeat(frame, n_i), ids, nan_centroid(flat[:, :, 0]), nan_centroid(flat[:, :, 1]),
                      group=group, sequence=sequence, fps=fps, extra=extra, sort=False)
@@ -184,8 +230,8 @@ def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, seq
         df = df[df[[f"poseX{k}" for k in range(n_k)]].notna().any(axis=1).to_numpy()].reset_index(drop=True)
     scorer = cols[0][lv.index("scorer")] if "scorer" in lv else None
     meta = base_meta(
-        "dlc", [path], fps=fps, fps_source=fps_src, cm_per_pixel=params.get("cm_per_pixel"),
-        keypoint_names=kps, individual_names=dict(enumerate(inds)), multi_animal=ii is not None, scorer=scorer,
+        "dlc", [path], **calib,
+        keypoint_names=kps, individual_names=dict(enumerate(inds)), landmark_names=marks, multi_animal=ii is not None, scorer=scorer,
         likelihood_threshold=thr, position="centroid (nan-mean) of keypoints",
     )
     return [TrackTable(group, sequence, df, meta)]

@@ -18,11 +18,19 @@ import numpy as np
 import pandas as pd
 
 from mosaic.core.errors import ConfigError, TrackFormatError
+from mosaic.core.params import Param
 
-from ..table import TrackTable, base_meta, build_table, frames_as_int, resolve_number
+from ..table import CALIBRATION_PARAMETERS, TrackTable, base_meta, build_table, calibration, frames_as_int
 from ._numeric import numeric_column
 
 DEFAULT_COLUMNS = {"frame": "frame", "id": "id", "x": "x", "y": "y", "time": None}
+PARAMETERS: dict[str, Param] = {
+    **CALIBRATION_PARAMETERS,
+    "columns": Param(DEFAULT_COLUMNS, "Maps `frame`, `x`, `y` (required) and `id`, `time` (optional) to the file's column names."),
+    "sep": Param(",", "Field separator."),
+    "scale": Param(1.0, "x/y are divided by it (e.g. a cm-per-pixel value when the table is in cm)."),
+    "keep_columns": Param(None, "Other columns kept under their own names; `None`: every other numeric column."),
+}
 
 
 def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, sequence: str) -> list[TrackTable]:
@@ -69,7 +77,8 @@ def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, seq
     else:
         ids = np.zeros(len(df), dtype=np.int64)
     fps_required = not mapping.get("time")
-    fps, fps_src = resolve_number("fps", None, params, path=path, required=fps_required)
+    calib = calibration(params, path=path, fps_required=fps_required)
+    fps = calib["fps"]
     scale = float(params.get("scale", 1.0))
     used = {c for c in need if c}
     keep = params.get("keep_columns")
@@ -93,6 +102,6 @@ def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, seq
     if dup.any():
         i = int(np.argmax(dup))
         raise TrackFormatError("duplicate (frame, id) rows in CSV", expected="one row per (frame, id)", found=f"frame {fr[i]}, id {ids_sorted[i]}", **ctx)
-    meta = base_meta("csv", [path], fps=fps, fps_source=fps_src, cm_per_pixel=params.get("cm_per_pixel"),
+    meta = base_meta("csv", [path], **calib,
                      keypoint_names=[], individual_names=names or None, column_mapping=mapping, scale=scale)
     return [TrackTable(group, sequence, table, meta)]

@@ -4,8 +4,8 @@ A pickled dict (``trajectories`` (frames, animals, 2) px with NaN for missing,
 ``frames_per_second``, ``id_probabilities`` (frames, animals, 1), optional ``areas``,
 ``body_length``, ``setup_points``...) or, in the oldest exports, the bare (frames, animals,
 2) array. Row i = frame i; animal j = ``id`` j. ``id_probabilities`` → ``id_probability``,
-``areas`` → ``area``. fps from the file, else params. ``.npy`` dicts are pickles: only
-convert files you trust.
+``areas`` → ``area``. fps from the file, else params. ``.npy`` dicts are pickles, read with a restricted
+unpickler (:func:`mosaic.core.unpickle.load_npy`): no code in a file runs.
 """
 from __future__ import annotations
 
@@ -16,8 +16,12 @@ from typing import Any
 import numpy as np
 
 from mosaic.core.errors import ConfigError, TrackFormatError
+from mosaic.core.params import Param
+from mosaic.core.unpickle import UnsafePickleError, load_npy
 
-from ..table import TrackTable, base_meta, build_table, resolve_number
+from ..table import CALIBRATION_PARAMETERS, TrackTable, base_meta, build_table, calibration
+
+PARAMETERS: dict[str, Param] = dict(CALIBRATION_PARAMETERS)
 
 
 def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, sequence: str) -> list[TrackTable]:
@@ -27,9 +31,9 @@ def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, seq
     path = Path(paths[0])
     ctx = dict(path=path, group=group, sequence=sequence)
     try:
-        obj = np.load(path, allow_pickle=True)
-        if isinstance(obj, np.ndarray) and obj.dtype == object and obj.ndim == 0:
-            obj = obj.item()
+        obj = load_npy(path)
+    except UnsafePickleError:
+        raise
     except Exception as exc:  # noqa: BLE001 - unpickling corrupt data raises arbitrary types
         raise TrackFormatError("not a readable idtracker.ai .npy file", found=f"{type(exc).__name__}: {exc}", **ctx) from exc
     info: Mapping[str, Any] = obj if isinstance(obj, Mapping) else {"trajectories": obj}
@@ -42,7 +46,8 @@ def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, seq
     if tr.ndim != 3 or tr.shape[2] != 2 or tr.shape[0] == 0:
         raise TrackFormatError("idtracker.ai trajectories have the wrong shape", expected="(frames > 0, animals, 2)", found=tr.shape, **ctx)
     T, n, _ = tr.shape
-    fps, fps_src = resolve_number("fps", info.get("frames_per_second"), params, path=path)
+    calib = calibration(params, path=path, fps_file=info.get("frames_per_second"))
+    fps = calib["fps"]
     extra: dict[str, np.ndarray] = {}
     for key, col in (("id_probabilities", "id_probability"), ("areas", "area")):
         if info.get(key) is None:
@@ -57,7 +62,7 @@ def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, seq
     df = build_table(frame, ids, flat[:, 0], flat[:, 1], group=group, sequence=sequence, fps=fps, extra=extra, sort=False)
     body = info.get("body_length")
     meta = base_meta(
-        "idtracker_npy", [path], fps=fps, fps_source=fps_src, cm_per_pixel=params.get("cm_per_pixel"), keypoint_names=[],
+        "idtracker_npy", [path], **calib, keypoint_names=[],
         individual_names={j: f"animal{j + 1}" for j in range(n)},
         body_length_px=None if body is None else float(np.asarray(body)),
         setup_points={k: np.asarray(v).tolist() for k, v in (info.get("setup_points") or {}).items()},

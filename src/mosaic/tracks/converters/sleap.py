@@ -19,8 +19,15 @@ from typing import Any
 import numpy as np
 
 from mosaic.core.errors import ConfigError, TrackFormatError
+from mosaic.core.params import Param
 
-from ..table import TrackTable, base_meta, build_table, nan_centroid, pose_columns, resolve_number
+from ..table import CALIBRATION_PARAMETERS, TrackTable, base_meta, build_table, calibration, nan_centroid, pose_columns
+
+PARAMETERS: dict[str, Param] = {
+    **CALIBRATION_PARAMETERS,
+    "first_frame": Param(0, "Frame number of the file's first row (SLEAP's `all_frames` export starts at 0)."),
+    "drop_empty_rows": Param(False, "Remove rows where a track is absent (every node NaN)."),
+}
 
 
 def _names(ds: Any) -> list[str]:
@@ -38,7 +45,8 @@ def convert_h5(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, 
         raise ConfigError("a SLEAP conversion takes exactly one file", expected=1, found=len(paths))
     path = Path(paths[0])
     ctx = dict(path=path, group=group, sequence=sequence)
-    fps, fps_src = resolve_number("fps", None, params, path=path, hint="SLEAP analysis files carry no fps: pass {'fps': <video fps>}")
+    calib = calibration(params, path=path, fps_hint="SLEAP analysis files carry no fps: pass {'fps': <video fps>}")
+    fps = calib["fps"]
     try:
         with h5py.File(path, "r") as f:
             if "tracks" not in f:
@@ -83,7 +91,7 @@ def convert_h5(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, 
     if isinstance(video_path, bytes):
         video_path = video_path.decode("utf-8", "replace")
     meta = base_meta(
-        "sleap_h5", [path], fps=fps, fps_source=fps_src, cm_per_pixel=params.get("cm_per_pixel"),
+        "sleap_h5", [path], **calib,
         keypoint_names=node_names or [f"node{k}" for k in range(n_nodes)],
         individual_names={j: (track_names[j] if track_names else f"instance{j}") for j in range(n_tracks)},
         tracked=bool(track_names), first_frame=first, position="centroid (nan-mean) of nodes",

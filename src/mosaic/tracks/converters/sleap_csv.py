@@ -24,17 +24,22 @@ import numpy as np
 import pandas as pd
 
 from mosaic.core.errors import ConfigError, TrackFormatError
+from mosaic.core.params import Param
 
 from ..table import (
+    CALIBRATION_PARAMETERS,
     TrackTable,
     base_meta,
     build_table,
+    calibration,
     frames_as_int,
     nan_centroid,
     pose_columns,
-    resolve_number,
 )
 from .sleap_slp import DUPLICATE_MODES, UNTRACKED_MODES, _choice, assign_ids
+from .sleap_slp import PARAMETERS as _SLP
+
+PARAMETERS: dict[str, Param] = {**CALIBRATION_PARAMETERS, "untracked": _SLP["untracked"], "duplicates": _SLP["duplicates"]}
 
 
 def _nodes(columns: list[str], path: Path) -> list[str]:
@@ -56,7 +61,8 @@ def convert_csv(paths: Sequence[Path], params: Mapping[str, Any], *, group: str,
     ctx: dict[str, Any] = {"path": path, "group": group, "sequence": sequence}
     untracked = _choice(params, "untracked", UNTRACKED_MODES, path)
     duplicates = _choice(params, "duplicates", DUPLICATE_MODES, path)
-    fps, fps_src = resolve_number("fps", None, params, path=path, hint="SLEAP CSV files carry no fps: pass {'fps': <video fps>}")
+    calib = calibration(params, path=path, fps_hint="SLEAP CSV files carry no fps: pass {'fps': <video fps>}")
+    fps = calib["fps"]
     try:
         df = pd.read_csv(path, dtype={"track": str}, keep_default_na=False, na_values=["", "nan", "NaN"], low_memory=False)
     except pd.errors.EmptyDataError as exc:
@@ -106,7 +112,7 @@ def convert_csv(paths: Sequence[Path], params: Mapping[str, Any], *, group: str,
     ind_names: dict[int, str] = dict(enumerate(track_names))
     ind_names.update({int(j): f"untracked{int(j) - n_tracks}" for j in used if j >= n_tracks})
     meta = base_meta(
-        "sleap_csv", [path], fps=fps, fps_source=fps_src, cm_per_pixel=params.get("cm_per_pixel"),
+        "sleap_csv", [path], **calib,
         keypoint_names=nodes, individual_names=ind_names, tracked=bool(n_tracks), untracked=untracked, **counts,
         position="centroid (nan-mean) of nodes", frame="frame_idx; frames without instances have no rows",
     )

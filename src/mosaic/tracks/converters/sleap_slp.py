@@ -51,14 +51,16 @@ from typing import Any
 import numpy as np
 
 from mosaic.core.errors import ConfigError, TrackFormatError
+from mosaic.core.params import Param
 
 from ..table import (
+    CALIBRATION_PARAMETERS,
     TrackTable,
     base_meta,
     build_table,
+    calibration,
     nan_centroid,
     pose_columns,
-    resolve_number,
 )
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,18 @@ INSTANCE_MODES = ("all", "user", "predicted")
 PREFER_MODES = ("user", "predicted")
 UNTRACKED_MODES = ("order", "drop", "error")
 DUPLICATE_MODES = ("best", "error")
+PARAMETERS: dict[str, Param] = {
+    **CALIBRATION_PARAMETERS,
+    "instances": Param("all", "Which instances: `'all'`, `'user'` (hand-labelled) or `'predicted'`."),
+    "prefer": Param("user", "With both kinds, which one wins where a user instance was made from a prediction (or shares "
+                            "its track in the frame): `'user'` or `'predicted'`."),
+    "untracked": Param("order", "Untracked instances: `'order'` (ids after the tracks, by rank in the frame -- not an "
+                                "identity), `'drop'` or `'error'`."),
+    "duplicates": Param("best", "Two instances with the same (frame, id): `'best'` keeps the higher score, `'error'` refuses."),
+    "video": Param(None, "Index of the video to convert in a many-video file (or index the file with "
+                         "`multi_sequences_per_file=True`: one recording per video)."),
+    "skeleton": Param(None, "Index of the skeleton in a file with several."),
+}
 #: ``format_id`` range whose pose tables (frames/instances/points/pred_points) this reader knows;
 #: versions 1.x–2.x only add tables (ROIs, masks, identities) beside them, 3.0 is columnar
 KNOWN_FORMAT_IDS = (1.0, 3.0)
@@ -433,7 +447,7 @@ def convert_slp(paths: Sequence[Path], params: Mapping[str, Any], *, group: str,
     ctx: dict[str, Any] = {"path": path, "group": group, "sequence": sequence or None}
     modes = {name: _choice(params, name, allowed, path) for name, allowed in
              (("instances", INSTANCE_MODES), ("prefer", PREFER_MODES), ("untracked", UNTRACKED_MODES), ("duplicates", DUPLICATE_MODES))}
-    fps, fps_src = resolve_number("fps", None, params, path=path, hint="SLEAP .slp files carry no fps: pass {'fps': <video fps>}")
+    calib = calibration(params, path=path, fps_hint="SLEAP .slp files carry no fps: pass {'fps': <video fps>}")
     c = read_slp(path)
     n_videos = max(len(c.video_files), int(c.frames["video"].max()) + 1 if len(c.frames) else 0)
     video = _opt_index(params, "video", max(n_videos, 1), path)
@@ -452,7 +466,7 @@ def convert_slp(paths: Sequence[Path], params: Mapping[str, Any], *, group: str,
     out = []
     for v in videos:
         seq = sequence if sequence != "" else names[v]
-        table = _convert_video(c, inst_all, rows_all, v, params, modes, fps, fps_src, group=group, sequence=seq,
+        table = _convert_video(c, inst_all, rows_all, v, params, modes, calib, group=group, sequence=seq,
                                allow_empty=len(videos) > 1)
         if table is not None:
             out.append(table)
@@ -462,7 +476,7 @@ def convert_slp(paths: Sequence[Path], params: Mapping[str, Any], *, group: str,
 
 
 def _convert_video(c: SlpContent, inst_all: np.ndarray, rows_all: np.ndarray, v: int, params: Mapping[str, Any], modes: dict[str, str],
-                   fps: float | None, fps_src: str, *, group: str, sequence: str, allow_empty: bool) -> TrackTable | None:
+                   calib: Mapping[str, Any], *, group: str, sequence: str, allow_empty: bool) -> TrackTable | None:
     ctx: dict[str, Any] = {"path": c.path, "group": group, "sequence": sequence}
     in_video = c.frames["video"][rows_all].astype(np.int64) == v
     inst, rows = inst_all[in_video], rows_all[in_video]
@@ -514,7 +528,7 @@ def _convert_video(c: SlpContent, inst_all: np.ndarray, rows_all: np.ndarray, v:
     if "tracking_score" in (recs.dtype.names or ()):
         extra["tracking_score"] = recs["tracking_score"][order].astype(np.float64)
     extra["user_instance"] = is_user[order]
-    df = build_table(frame[order], ids[order], nan_centroid(x), nan_centroid(y), group=group, sequence=sequence, fps=fps, extra=extra, sort=False)
+    df = build_table(frame[order], ids[order], nan_centroid(x), nan_centroid(y), group=group, sequence=sequence, fps=calib["fps"], extra=extra, sort=False)
     used_ids = np.unique(ids[order])
     ind_names = {j: name for j, name in enumerate(c.track_names)}
     ind_names.update({int(j): f"untracked{int(j) - n_tracks}" for j in used_ids if j >= n_tracks})
@@ -522,7 +536,7 @@ def _convert_video(c: SlpContent, inst_all: np.ndarray, rows_all: np.ndarray, v:
         if val:
             log.info("%s: %d %s", c.path.name, val, k.replace("_", " "))
     meta = base_meta(
-        "sleap_slp", [c.path], fps=fps, fps_source=fps_src, cm_per_pixel=params.get("cm_per_pixel"),
+        "sleap_slp", [c.path], **calib,
         keypoint_names=list(node_names), skeleton_edges=[list(e) for e in edges],
         individual_names=ind_names, tracked=bool(n_tracks), format_id=c.format_id, sleap_version=c.extra.get("sleap_version"),
         video_index=v, video_path=c.video_files[v] if v < len(c.video_files) else None,

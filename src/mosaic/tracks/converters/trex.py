@@ -7,9 +7,11 @@ the individual's first to last detection, so lengths differ). Decisions:
   ``position_source``). TRex writes centimetres; values are divided by ``cm_per_pixel``
   to give pixels (``units='px'`` skips this for exports already in pixels).
 * ``cm_per_pixel``/``fps`` come from the file (current TRex writes ``cm_per_pixel`` and
-  ``frame_rate``), else from params, else from a TRex ``.settings`` file when
-  ``settings_file`` is given (a path or ``'auto'``); otherwise a named error. The 2021
-  exports have neither key.
+  ``frame_rate``), else from the export's TRex ``.settings`` file (``settings_file``:
+  ``'auto'`` (default) finds ``<video>.settings`` or the folder's only ``.settings``; a
+  path; None for none), else from params, else from the dataset's meta default;
+  otherwise a named error. The 2021 exports have neither key. Where the sources disagree
+  the table's metadata lists it (``calibration_conflicts``) and the conversion warns.
 * ``inf`` (TRex's "not found") and rows flagged ``missing == 1`` become NaN in every
   kept measurement; ``missing`` is kept as a bool column. ``mask_missing=False`` keeps
   finite values of flagged rows (TRex's ``output_interpolate_positions``).
@@ -33,14 +35,35 @@ import numpy as np
 import pandas as pd
 
 from mosaic.core.errors import ConfigError, TrackFormatError
+from mosaic.core.params import Param
 
 from ..naming import DEFAULT_PREFIXES, individual_suffix
-from ..table import TrackTable, base_meta, build_table, check_increasing, frames_as_int, resolve_number
+from ..table import (
+    CALIBRATION_PARAMETERS,
+    TrackTable,
+    base_meta,
+    build_table,
+    calibration,
+    check_increasing,
+    frames_as_int,
+)
 from ._numeric import numeric_column
 
 log = logging.getLogger(__name__)
 
 DEFAULT_KEEP = ("ANGLE", "SPEED", "timestamp")
+PARAMETERS: dict[str, Param] = {
+    **CALIBRATION_PARAMETERS,
+    "settings_file": Param("auto", "The export's TRex `.settings` file (its `cm_per_pixel`/`frame_rate` rank just below values "
+                                   "in the files): `'auto'` finds `<video>.settings` or the folder's only `.settings`; a path "
+                                   "(relative to the files); `None` reads none."),
+    "units": Param("cm", "`'cm'`: positions/speeds are in cm and divided by `cm_per_pixel` to give pixels; `'px'`: already pixels."),
+    "position_source": Param("wcentroid", "Which TRex position to use: `X#<source>`/`Y#<source>` when present, else `X`/`Y`."),
+    "require_xy": Param(True, "Refuse files lacking X or Y; `False` fills the missing axis with NaN."),
+    "mask_missing": Param(True, "Set every measurement of rows flagged `missing` to NaN (`False` keeps TRex's interpolated values)."),
+    "keep_fields": Param([], "More TRex fields to keep (raw units, `#` replaced by `_`), besides ANGLE, SPEED and timestamp."),
+    "individual_prefixes": Param(["fish", "id"], "File-name prefixes of the individual number (`<video>_<prefix><k>`)."),
+}
 _UNIT = re.compile(r"\s*\([^)]*\)\s*$")
 _POSE = re.compile(r"^pose([XY])(\d+)$")
 
@@ -64,7 +87,8 @@ def read_settings(path: Path) -> dict[str, float]:
 
 
 def _settings_for(paths: Sequence[Path], params: Mapping[str, Any]) -> dict[str, float]:
-    spec = params.get("settings_file")
+    """The export's own ``.settings`` (``settings_file``: a path, ``'auto'`` (default) or None/False for none)."""
+    spec = params.get("settings_file", PARAMETERS["settings_file"].default)
     if not spec:
         return {}
     if spec != "auto":
@@ -297,22 +321,17 @@ def _merge(paths, params, group, sequence, kind, prefixes, units, keep, wanted, 
     if not rows:
         raise TrackFormatError("TRex files hold no rows", path=paths[0], group=group, sequence=sequence, expected="at least one row", found="empty")
 
-    hint_cm = "TRex exports are in cm: pass params {'cm_per_pixel': ...} (or units='px', or settings_file='auto')"
+    hint_cm = "TRex exports are in cm: pass params {'cm_per_pixel': ...} (or units='px', or settings_file='<video>.settings')"
     cm_file = next((r["_meta"]["cm_per_pixel"] for r in recs if r["_meta"].get("cm_per_pixel") is not None), None)
     fps_file = next((r["_meta"]["frame_rate"] for r in recs if r["_meta"].get("frame_rate") is not None), None)
-    eff = dict(params)
-    from_settings = set()
-    for key, val in settings.items():
-        name = "fps" if key == "frame_rate" else key
-        if eff.get(name) is None:
-            eff[name] = val
-            from_settings.add(name)
-    cm_per_pixel, cm_src = (None, "not needed")
-    if units == "cm" or cm_file is not None or eff.get("cm_per_pixel") is not None:
-        cm_per_pixel, cm_src = resolve_number("cm_per_pixel", cm_file, eff, path=paths[0], required=units == "cm", hint=hint_cm)
-    fps, fps_src = resolve_number("fps", fps_file, eff, path=paths[0], required=True)
-    cm_src = "settings" if cm_src == "params" and "cm_per_pixel" in from_settings else cm_src
-    fps_src = "settings" if fps_src == "params" and "fps" in from_settings else fps_src
+    calib = calibration(
+        params, path=paths[0], fps_file=fps_file, cm_file=cm_file,
+        settings={"fps": settings.get("frame_rate"), "cm_per_pixel": settings.get("cm_per_pixel")},
+        cm_required=units == "cm", cm_hint=hint_cm,
+    )
+    fps, cm_per_pixel = calib["fps"], calib["cm_per_pixel"]
+    if cm_per_pixel is None:
+        calib["cm_per_pixel_source"] = "not needed"
 
     # vectorized merge on frame: scatter every file's columns straight into the sorted output
     dests, total = _destinations([r["frame"] for r, _ in rows], list(range(len(rows))), len(rows))
@@ -361,8 +380,7 @@ def _merge(paths, params, group, sequence, kind, prefixes, units, keep, wanted, 
         time = frame / float(fps)
     df = build_table(frame, id_arr, x, y, group=group, sequence=sequence, fps=fps, time=time, extra=cols, sort=False, clean=True)
     meta = base_meta(
-        kind, paths, fps=fps, fps_source=fps_src, cm_per_pixel=cm_per_pixel, cm_per_pixel_source=cm_src,
-        units_in_source=units, position_source=params.get("position_source", "wcentroid"),
+        kind, paths, **calib, units_in_source=units, position_source=params.get("position_source", "wcentroid"),
         keypoint_names=[f"kp{k}" for k in pose_ks], individual_names={int(k): names_by_id[k] for _, k in rows},
         speed_units="px/s" if units == "cm" else "source units",
     )

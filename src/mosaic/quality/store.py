@@ -1,0 +1,356 @@
+"""Cleaned-track runs in a dataset folder, and where features find them.
+
+Layout (relative to the dataset folder)::
+
+    tracks_clean/index.csv                                   every run's recordings
+    tracks_clean/<run_id>/<group_safe>__<sequence_safe>.parquet   trex_v1 + 'interpolated'
+    tracks_clean/<run_id>/report.json                        operations, inputs, per-recording counts
+
+``run_id`` is a content hash of the cleaning operations and the standardized input files'
+fingerprints (:func:`mosaic.core.run_ids.make_run_id`): the same operations on the same
+tracks give the same run id, and a rerun is a no-op unless ``overwrite``. Standardized
+tracks (``tracks/``) are never written.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from mosaic.core.atomic import atomic_write_json
+from mosaic.core.dataset import DatasetCore
+from mosaic.core.errors import BatchError, ConfigError, MosaicError, SequenceNotFoundError, TrackFormatError
+from mosaic.core.indexes import IndexSchema, read_index, upsert_index
+from mosaic.core.run_ids import file_fingerprint, make_run_id
+from mosaic.core.safe_names import sequence_key, to_safe_name
+
+from .clean import FLAG_COLUMN, check_operations, clean_table
+
+log = logging.getLogger(__name__)
+
+CLEAN_ROOT = "tracks_clean"
+CLEAN_VERSION = 1
+REPORT_FILE = "report.json"
+STANDARDIZED = "standardized"
+CLEAN_INDEX = IndexSchema(
+    name="tracks_clean",
+    columns=("run_id", "group", "sequence", "group_safe", "sequence_safe", "abs_path", "source_path", "n_rows",
+             "n_interpolated_rows", "created_iso"),
+    key=("run_id", "group", "sequence"),
+    text_columns=("run_id", "group", "sequence", "group_safe", "sequence_safe", "abs_path", "source_path", "created_iso"),
+)
+PARALLEL_MODES = ("serial", "thread", "process")
+
+
+def clean_root(ds: DatasetCore) -> Path:
+    """``<dataset>/tracks_clean``."""
+    return ds.folder / CLEAN_ROOT
+
+
+def clean_index_path(ds: DatasetCore) -> Path:
+    """``tracks_clean/index.csv``."""
+    return clean_root(ds) / "index.csv"
+
+
+def read_clean_index(ds: DatasetCore) -> pd.DataFrame:
+    """Every cleaned recording of every run (empty when there is none)."""
+    return read_index(clean_index_path(ds), CLEAN_INDEX, missing_ok=True)
+
+
+def _scope(ds: DatasetCore, groups: Any, sequences: Any) -> pd.DataFrame:
+    idx = ds.tracks_index()
+    tpath = ds.get_root("tracks") / "index.csv"
+    for col, want in (("group", groups), ("sequence", sequences)):
+        if want is None:
+            continue
+        want = [want] if isinstance(want, str) else list(want)
+        unknown = sorted(set(want) - set(idx[col]))
+        if unknown:
+            raise SequenceNotFoundError(f"unknown {col}(s)", path=tpath, expected=sorted(set(idx[col])), found=unknown)
+        idx = idx[idx[col].isin(want)]
+    idx = idx.drop_duplicates(["group", "sequence"]).sort_values(["group", "sequence"], kind="stable")
+    if idx.empty:
+        raise SequenceNotFoundError("no recordings in scope", path=tpath, found={"groups": groups, "sequences": sequences})
+    return idx.reset_index(drop=True)
+
+
+def plan_clean_run(ds: DatasetCore, operations: Sequence[Mapping[str, Any]] | None, scope: pd.DataFrame) -> dict[str, Any]:
+    """Run id, operations and per-recording source/output paths of a cleaning run.
+
+    Raises
+    ------
+    TrackFormatError
+        A track file listed in ``tracks/index.csv`` is missing.
+    """
+    ops = check_operations(operations)
+    inputs, jobs = [], []
+    for g, s, p in zip(scope["group"], scope["sequence"], scope["abs_path"]):
+        src = ds.resolve_path(p)
+        if not src.exists():
+            raise TrackFormatError("track file listed in tracks/index.csv is missing", path=src, group=g, sequence=s)
+        inputs.append([g, s, file_fingerprint(src)])
+        jobs.append({"group": g, "sequence": s, "source": str(src), "source_rel": ds.relative_path(src)})
+    run_id = make_run_id({"step": "clean", "version": CLEAN_VERSION, "operations": ops, "inputs": inputs})
+    out_dir = clean_root(ds) / run_id
+    for j in jobs:
+        j["out"] = str(out_dir / f"{sequence_key(j['group'], j['sequence'])}.parquet")
+        j["partition"] = f"{run_id}/{sequence_key(j['group'], j['sequence'])}"
+    return {"run_id": run_id, "version": CLEAN_VERSION, "operations": ops, "inputs": inputs, "jobs": jobs}
+
+
+def clean_loaded(df: pd.DataFrame, meta: Mapping[str, Any], operations: Sequence[Mapping[str, Any]], run_id: str,
+                 source: str | None = None) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any]]:
+    """Clean one loaded recording; return the table, its file metadata and its report record."""
+    t0 = time.perf_counter()
+    out, rep = clean_table(df, operations, meta, path=source)
+    g = str(df["group"].iloc[0]) if len(df) else ""
+    s = str(df["sequence"].iloc[0]) if len(df) else ""
+    new_meta = {**dict(meta), "clean_run_id": run_id, "clean_operations": list(operations), "clean_source": source,
+                "flag_columns": [FLAG_COLUMN]}
+    rec = {"group": g, "sequence": s, **rep, "seconds": round(time.perf_counter() - t0, 4)}
+    return out, new_meta, rec
+
+
+def _clean_job(job: Mapping[str, Any], operations: list[dict[str, Any]], run_id: str) -> dict[str, Any]:
+    """Worker: read one standardized file, clean it, write the cleaned file atomically."""
+    from mosaic.tracks.io import read_tracks, read_tracks_meta, release_unused_memory, write_tracks
+
+    try:
+        df = read_tracks(job["source"])
+        out, meta, rec = clean_loaded(df, read_tracks_meta(job["source"]), operations, run_id, source=job["source_rel"])
+        del df
+        write_tracks(out, job["out"], meta)
+        rec.update(group=job["group"], sequence=job["sequence"], abs_path=job["out"], source_path=job["source"])
+        del out
+        release_unused_memory()
+        return rec
+    except MosaicError as exc:
+        return {"group": job["group"], "sequence": job["sequence"], "error": exc}
+
+
+def _run_jobs(jobs: list[dict[str, Any]], ops: list[dict[str, Any]], run_id: str, mode: str, workers: int | None):
+    from mosaic.core.progress import progress
+
+    bar = progress(total=len(jobs), desc="clean tracks", leave=False)
+    try:
+        if mode == "serial" or (mode == "thread" and (workers or 1) <= 1) or len(jobs) == 1:
+            for j in jobs:
+                yield _clean_job(j, ops, run_id)
+                bar.update()
+        elif mode == "thread":
+            from concurrent.futures import ThreadPoolExecutor, as_completed
+
+            with ThreadPoolExecutor(max_workers=workers) as ex:
+                for f in as_completed([ex.submit(_clean_job, j, ops, run_id) for j in jobs]):
+                    yield f.result()
+                    bar.update()
+        else:
+            from joblib import Parallel, delayed
+
+            par = Parallel(n_jobs=workers or min(os.cpu_count() or 1, len(jobs)), backend="loky",
+                           return_as="generator_unordered")
+            for r in par(delayed(_clean_job)(j, ops, run_id) for j in jobs):
+                yield r
+                bar.update()
+    finally:
+        bar.close()
+
+
+def clean_tracks(ds: DatasetCore, operations: Sequence[Mapping[str, Any]] | None = None, groups: Any = None,
+                 sequences: Any = None, overwrite: bool = False, parallel_mode: str = "thread",
+                 parallel_workers: int | None = None) -> dict[str, Any]:
+    """Clean the standardized tracks in scope into ``tracks_clean/<run_id>/``.
+
+    Parameters
+    ----------
+    ds
+        The dataset.
+    operations
+        Ordered cleaning operations (see :mod:`mosaic.quality.clean`; default
+        :data:`~mosaic.quality.clean.DEFAULT_OPERATIONS`).
+    groups, sequences
+        Restrict the scope (a name or a list).
+    overwrite
+        Recompute the run's files even when they exist.
+    parallel_mode, parallel_workers
+        ``'serial'``, ``'thread'`` or ``'process'`` (joblib/loky), one recording per task.
+
+    Returns
+    -------
+    dict
+        ``{'run_id', 'paths': {(group, sequence): path}, 'report': path of report.json,
+        'recordings': [per-recording records], 'skipped': bool}``.
+
+    Raises
+    ------
+    ConfigError
+        Bad operations or mode.
+    BatchError
+        Some recordings failed (the others are written and indexed).
+    """
+    if parallel_mode not in PARALLEL_MODES:
+        raise ConfigError("unknown parallel_mode", expected=list(PARALLEL_MODES), found=parallel_mode)
+    plan = plan_clean_run(ds, operations, _scope(ds, groups, sequences))
+    run_id, ops = plan["run_id"], plan["operations"]
+    out_dir = clean_root(ds) / run_id
+    report_path = out_dir / REPORT_FILE
+    paths = {(j["group"], j["sequence"]): Path(j["out"]) for j in plan["jobs"]}
+    idx = read_clean_index(ds)
+    done = set()
+    if not overwrite and len(idx):
+        mine = idx[idx["run_id"] == run_id]
+        done = {(g, s) for g, s, p in zip(mine["group"], mine["sequence"], mine["abs_path"]) if ds.resolve_path(p).exists()}
+    todo = [j for j in plan["jobs"] if (j["group"], j["sequence"]) not in done]
+    if not todo and report_path.exists():
+        log.info("clean run %s: all %d outputs exist, nothing to do", run_id, len(paths))
+        return {"run_id": run_id, "paths": paths, "report": report_path, "recordings": [], "skipped": True}
+    created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    records, failures, errors = [], {}, []
+    for r in _run_jobs(todo, ops, run_id, parallel_mode, parallel_workers):
+        if "error" in r:
+            errors.append(r["error"])
+            failures[f"{r['group']}/{r['sequence']}"] = str(r["error"])
+        else:
+            records.append(r)
+    old = {}
+    if report_path.exists():
+        import json
+
+        try:
+            old = {(x["group"], x["sequence"]): x for x in json.loads(report_path.read_text("utf-8")).get("recordings", [])}
+        except (OSError, ValueError):
+            old = {}
+    for r in records:
+        old[(r["group"], r["sequence"])] = {k: v for k, v in r.items() if k not in ("abs_path", "source_path")}
+    totals: dict[str, int] = {}
+    for r in old.values():
+        for st in r.get("steps", []):
+            totals[st["op"]] = totals.get(st["op"], 0) + int(st.get("n_changed", 0))
+    atomic_write_json(report_path, {
+        "run_id": run_id, "version": CLEAN_VERSION, "operations": ops, "inputs": plan["inputs"], "created_iso": created,
+        "n_changed_total": totals, "recordings": [old[k] for k in sorted(old)],
+    })
+    if records:
+        upsert_index(clean_index_path(ds), [{
+            "run_id": run_id, "group": r["group"], "sequence": r["sequence"], "group_safe": to_safe_name(r["group"]),
+            "sequence_safe": to_safe_name(r["sequence"]), "abs_path": ds.relative_path(r["abs_path"]),
+            "source_path": ds.relative_path(r["source_path"]), "n_rows": r["n_rows"],
+            "n_interpolated_rows": r["n_interpolated_rows"], "created_iso": created,
+        } for r in records], CLEAN_INDEX)
+    log.info("clean run %s: %d recording(s) cleaned, %d failed", run_id, len(records), len(failures))
+    if failures:
+        if not records and len({(type(e), getattr(e, "problem", str(e))) for e in errors}) == 1:
+            raise errors[0]
+        raise BatchError("cleaning failed on some recordings", failures, path=out_dir)
+    return {"run_id": run_id, "paths": paths, "report": report_path, "recordings": records, "skipped": False}
+
+
+KEDRO_REPORT = "clean_report.json"
+
+
+def latest_clean_run(ds: DatasetCore) -> str | None:
+    """The most recent cleaning run: of the facade's index and the `clean` pipeline's report, the newer."""
+    import json
+
+    found: list[tuple[str, str]] = []
+    idx = read_clean_index(ds)
+    if not idx.empty:
+        last = idx.sort_values("created_iso", kind="stable").iloc[-1]
+        found.append((str(last["created_iso"]), str(last["run_id"])))
+    kr = clean_root(ds) / KEDRO_REPORT
+    if kr.exists():
+        try:
+            info = json.loads(kr.read_text("utf-8"))
+            found.append((str(info.get("created_iso", "")), str(info["run_id"])))
+        except (OSError, ValueError, KeyError):
+            pass
+    return max(found)[1] if found else None
+
+
+def parse_tracks_source(source: str | None) -> tuple[str, str | None]:
+    """``'standardized'`` → ``('standardized', None)``; ``'clean:<run_id>'`` → ``('clean', run_id)``;
+    ``'clean'`` → ``('clean', None)`` (the latest run).
+
+    Raises
+    ------
+    ConfigError
+        Anything else.
+    """
+    if source is None or source == STANDARDIZED:
+        return STANDARDIZED, None
+    if isinstance(source, str) and (source == "clean" or source.startswith("clean:")):
+        rid = source.partition(":")[2].strip() or None
+        return "clean", rid
+    raise ConfigError("unknown tracks_source", expected=["standardized", "clean", "clean:<run_id>"], found=source)
+
+
+def clean_track_paths(ds: DatasetCore, run_id: str | None = None, keys: Sequence[tuple[str, str]] | None = None) -> dict[tuple[str, str], Path]:
+    """``{(group, sequence): cleaned file}`` of run ``run_id`` (latest when None), for ``keys`` or all.
+
+    Raises
+    ------
+    SequenceNotFoundError
+        No cleaning run, an unknown run id, or a recording the run does not have.
+    """
+    rid = run_id or latest_clean_run(ds)
+    if rid is None:
+        raise SequenceNotFoundError("no cleaned tracks in this dataset", path=clean_index_path(ds),
+                                    expected="a run of clean_tracks", found="none", hint="run ds.clean_tracks() or `kedro run --pipelines clean`")
+    run_dir = clean_root(ds) / to_safe_name(str(rid))
+    if not run_dir.is_dir():
+        known = sorted(p.name for p in clean_root(ds).iterdir() if p.is_dir()) if clean_root(ds).is_dir() else []
+        raise SequenceNotFoundError("unknown cleaning run", path=run_dir, expected=known, found=rid)
+    if keys is None:  # every recording of the run (file names are the safe keys)
+        from mosaic.core.safe_names import split_sequence_key
+
+        paths = {}
+        for f in sorted(run_dir.glob("*.parquet")):
+            try:
+                paths[split_sequence_key(f.stem)] = f
+            except MosaicError:
+                continue
+        return paths
+    paths = {k: run_dir / f"{sequence_key(*k)}.parquet" for k in keys}
+    absent = [k for k in keys if not paths[k].exists()]
+    if absent:
+        raise SequenceNotFoundError(f"cleaning run {rid} lacks recordings", path=clean_root(ds) / rid,
+                                    expected="every (group, sequence) in scope", found=f"missing {absent[:5]}")
+    return {k: paths[k] for k in keys}
+
+
+def track_paths(ds: DatasetCore, tracks_source: str | None, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Path]:
+    """Track files of ``keys`` from ``tracks_source`` (``'standardized'`` or ``'clean[:run_id]'``)."""
+    kind, rid = parse_tracks_source(tracks_source)
+    if kind == "clean":
+        return clean_track_paths(ds, rid, keys)
+    idx = ds.tracks_index()
+    paths = {(g, s): ds.resolve_path(p) for g, s, p in zip(idx["group"], idx["sequence"], idx["abs_path"])}
+    absent = [k for k in keys if k not in paths]
+    if absent:
+        raise SequenceNotFoundError("recordings not in tracks/index.csv", path=ds.get_root("tracks") / "index.csv",
+                                    found=f"missing {absent[:5]}")
+    return {k: paths[k] for k in keys}
+
+
+def load_clean_tracks(ds: DatasetCore, group: str, sequence: str, run_id: str | None = None) -> pd.DataFrame:
+    """The cleaned table of (group, sequence) from run ``run_id`` (latest when None)."""
+    from mosaic.tracks.io import read_tracks
+
+    return read_tracks(clean_track_paths(ds, run_id, [(group, sequence)])[(group, sequence)])
+
+
+def run_report(ds: DatasetCore, run_id: str | None = None) -> dict[str, Any]:
+    """The ``report.json`` of a cleaning run (latest when None)."""
+    import json
+
+    rid = run_id or latest_clean_run(ds)
+    path = clean_root(ds) / str(rid) / REPORT_FILE
+    if rid is None or not path.exists():
+        raise SequenceNotFoundError("no report of that cleaning run", path=path, found=rid)
+    return json.loads(path.read_text("utf-8"))
