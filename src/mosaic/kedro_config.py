@@ -11,6 +11,7 @@ from typing import Any
 
 from mosaic.core.dataset import MANIFEST_NAMES, DatasetCore
 from mosaic.core.errors import ManifestError, MosaicError
+from mosaic.core.paths import register_root
 
 
 def project_dir() -> Path:
@@ -76,9 +77,12 @@ def mosaic_root(dataset_dir: str, root: str = "") -> str:
     manifest = manifest_in(folder)
     if manifest is not None:
         try:
-            return DatasetCore.open(manifest).get_root(root).as_posix()
+            path = DatasetCore.open(manifest).get_root(root)
         except MosaicError:
             pass
+        else:
+            register_root(path)  # writes below it are checked even when it lies outside the dataset folder
+            return path.as_posix()
     return (folder / root).as_posix()
 
 

@@ -41,6 +41,7 @@ from mosaic.core.atomic import (
     atomic_write_text,
     is_temp_file,
 )
+from mosaic.core.paths import check_output_path, safe_unlink, walk_files_nofollow
 
 log = logging.getLogger(__name__)
 
@@ -171,16 +172,23 @@ class AtomicMatplotlibDataset(MatplotlibDataset):
 
     @staticmethod
     def _remove_others(folder: Path, keep: set[Path]) -> None:
-        """Delete files under ``folder`` not in ``keep`` (stale plots of an earlier save), then empty sub-folders."""
-        if not folder.is_dir():
+        """Delete files under ``folder`` not in ``keep`` (stale plots of an earlier save), then empty sub-folders.
+
+        Never through a link: a ``folder`` resolving outside its dataset root is refused, links
+        inside are removed as links and never descended into.
+        """
+        check_output_path(folder)
+        if folder.is_symlink() or not folder.is_dir():
             return
-        for p in sorted(folder.rglob("*"), key=lambda q: len(q.parts), reverse=True):
-            if p.is_file() and p.resolve() not in keep:
-                if is_temp_file(p):
-                    continue  # possibly another writer's file in flight
-                p.unlink(missing_ok=True)
-            elif p.is_dir() and not any(p.iterdir()):
-                p.rmdir()
+        for p in walk_files_nofollow(folder):
+            if is_temp_file(p):
+                continue  # possibly another writer's file in flight
+            if p.is_symlink() or p.resolve() not in keep:
+                safe_unlink(p)
+        dirs = sorted((Path(d) for d, _, _ in os.walk(folder)), key=lambda q: len(q.parts), reverse=True)
+        for d in dirs:
+            if d != folder and not d.is_symlink() and not any(d.iterdir()):
+                d.rmdir()
 
 
 class FramePngDataset(AbstractDataset):

@@ -417,7 +417,7 @@ def _run_tasks(tasks: list[_Task], mode: str, workers: int | None, dask_address:
         try:
             return fn(t)
         except MosaicError as exc:
-            return exc
+            return exc.with_context(path=t.tracks_path, group=t.group, sequence=t.sequence)
 
     try:
         serial = not tasks[0].feature.parallelizable or len(tasks) == 1 and mode != "dask"
@@ -451,7 +451,7 @@ def _safe_execute(task: _Task) -> dict | Exception:
     try:
         return execute_task(task)
     except MosaicError as exc:
-        return exc
+        return exc.with_context(path=task.tracks_path, group=task.group, sequence=task.sequence)
 
 
 def _run_dask(tasks: list[_Task], workers: int | None, address: str | None, bar) -> Iterator[dict | Exception]:

@@ -35,6 +35,7 @@ from mosaic.core.atomic import atomic_path, atomic_write_json
 from mosaic.core.dataset import DatasetCore
 from mosaic.core.errors import ModelError
 from mosaic.core.indexes import IndexSchema, read_index, upsert_index
+from mosaic.core.paths import check_regular_file
 from mosaic.core.run_ids import canonical_json, sha256_of_file
 from mosaic.core.safe_names import path_in_root, to_safe_name
 
@@ -418,6 +419,9 @@ def load_run(ds: DatasetCore, model_run: Any) -> dict[str, Any]:
 
     model, rid = parse_model_run(ds, model_run)
     d = run_dir(ds, model, rid)
+    for f in (MODEL_FILE, CONFIG_FILE, METRICS_FILE):
+        if (d / f).exists():
+            check_regular_file(d / f, ModelError)  # a FIFO or an unreadable file: named, never a hang
     data = _verified_run_bytes(d, _digest_sets(_run_row(ds, model, rid)), model)
     try:
         bundle = joblib.load(io.BytesIO(data[MODEL_FILE]))

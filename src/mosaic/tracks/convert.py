@@ -43,6 +43,7 @@ from mosaic.core.errors import (
     check_identity,
 )
 from mosaic.core.indexes import TRACKS_INDEX, TRACKS_RAW_INDEX, read_index, upsert_index
+from mosaic.core.paths import check_regular_file
 from mosaic.core.run_ids import fingerprint_change, source_fingerprint
 from mosaic.core.safe_names import path_in_root, sequence_key, to_safe_name
 from mosaic.core.validate import check_physical
@@ -401,6 +402,8 @@ class ConversionBatch:
         if missing:
             raise TrackFormatError("raw tracking file not found", path=missing[0], group=group or None, sequence=sequence or None,
                                    hint="re-run index_tracks_raw (the index lists a file that is gone)")
+        for p in paths:
+            check_regular_file(p, TrackFormatError, group=group or None, sequence=sequence or None)
         try:  # fingerprints first: a file edited during the conversion makes the output stale, never falsely current
             fingerprints = {rel: source_fingerprint(p) for rel, p in zip(job.rel_paths, paths)}
         except OSError as exc:
