@@ -40,10 +40,11 @@ def test_tour_runs_top_to_bottom(tmp_path, monkeypatch):
     import nbformat
     from nbclient import NotebookClient
 
-    folder = tmp_path / "demo"  # absent: the first session.run creates the demo there (as for a new user)
+    folder = tmp_path / "demo"  # absent: the first session.run creates the demo there (asked for explicitly)
     assert callable(make_demo_dataset)
     nb = nbformat.read(TOUR, as_version=4)
     monkeypatch.setenv("MOSAIC_DATASET", str(folder))
+    monkeypatch.setenv("MOSAIC_DEMO_LOCATION", str(folder))  # the demo is written only at its location
     monkeypatch.setenv("KEDRO_DISABLE_TELEMETRY", "1")
     client = NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(PROJECT / "notebooks")}})
     client.execute()

@@ -1,4 +1,4 @@
-"""Kedro hooks: make sure the bundled demo dataset exists before a run needs it."""
+"""Kedro hooks: check the dataset folder before a run, and create the bundled demo where asked."""
 from __future__ import annotations
 
 import logging
@@ -6,31 +6,54 @@ from typing import Any
 
 from kedro.framework.hooks import hook_impl
 
-from mosaic.kedro_config import resolve_dataset_dir
+from mosaic.core.dataset import DatasetCore
+from mosaic.core.errors import ManifestError
+from mosaic.kedro_config import check_dataset_folder, manifest_in, resolve_dataset_dir
 
 log = logging.getLogger(__name__)
 
+#: the demo folder when ``demo.location`` is not set (the project's ``conf/base/globals.yml`` default)
+DEFAULT_DEMO_LOCATION = "data/demo"
+
 
 class DemoDatasetHook:
-    """Create the demo dataset with the simulator when the run points at a missing demo folder."""
+    """Before a run: the dataset folder must hold a valid manifest, except at the demo location.
+
+    The simulated demo dataset is written only when ``dataset_dir`` is the demo location
+    (``demo.location``, default ``data/demo`` in the project) and that folder has no manifest yet
+    (missing, empty, or a demo interrupted while being written) and ``demo.create_if_missing``
+    is true. Any other folder without a manifest, or a ``dataset_dir`` that is a file, stops the
+    run with a :class:`~mosaic.core.errors.ManifestError` saying how to create the manifest —
+    nothing is written into a folder of the user's own files.
+    """
 
     @hook_impl
     def before_pipeline_run(self, run_params: dict[str, Any], pipeline, catalog) -> None:
         try:
             params = catalog.load("parameters")
-        except Exception:  # noqa: BLE001 - a catalog without parameters has no demo to make
+        except Exception:  # noqa: BLE001 - a catalog without parameters has no dataset folder to check
             return
         dataset_dir = params.get("dataset_dir")
-        demo = params.get("demo") or {}
-        if not dataset_dir or not demo.get("create_if_missing", True):
+        if not dataset_dir:
             return
         folder = resolve_dataset_dir(dataset_dir)
-        if (folder / "dataset.yaml").exists() or (folder / "dataset.json").exists():
+        if manifest_in(folder) is not None:
+            DatasetCore.open(folder)  # a broken manifest stops the run here, named, before any node
             return
+        demo = params.get("demo") or {}
+        location = resolve_dataset_dir(demo.get("location") or DEFAULT_DEMO_LOCATION)
+        if folder.resolve() != location.resolve() or not demo.get("create_if_missing", True):
+            check_dataset_folder(str(folder))  # raises the named error
+            return
+        if folder.exists() and not folder.is_dir():
+            check_dataset_folder(str(folder))
         interrupted_demo = (folder / "ground_truth").is_dir() or (folder / "tracks_raw" / "trex").is_dir()
         if folder.exists() and any(folder.iterdir()) and not interrupted_demo:
-            log.warning("dataset folder %s has no manifest; not creating the demo there", folder)
-            return
+            raise ManifestError(
+                "the demo location holds files but no manifest; not writing the demo there", path=folder,
+                expected="an empty or missing folder", found=sorted(p.name for p in folder.iterdir())[:5],
+                hint="move those files away, or set demo.location / dataset_dir to another folder",
+            )
         from mosaic.demo import make_demo_dataset
 
         log.info("creating the demo dataset at %s (size=%s, seed=%s)", folder, demo.get("size", "tiny"), demo.get("seed", 0))

@@ -19,7 +19,7 @@ def register_pipelines() -> dict[str, Pipeline]:
         module = import_module(f"mosaic.pipelines.{name}")
         pipelines[name] = module.create_pipeline()
     # report plots ride along with the stage whose output they show (reporting/ in the dataset folder)
-    pipelines["convert"] += create_reporting_pipeline(tracks="tracks", feature_results=None)
+    pipelines["convert"] += create_reporting_pipeline(tracks="tracks@parquet", feature_results=None)
     pipelines["label"] += create_reporting_pipeline(tracks=None, feature_results=None, labels="labels")
     pipelines["featurize"] += create_reporting_pipeline(tracks=None, feature_results="feature_results")
     pipelines["__default__"] = sum(pipelines.values(), Pipeline([]))

@@ -113,12 +113,11 @@ def test_publish_refuses_incomplete_staging(trained):
 
 def test_failed_training_leaves_no_run_folder(trained, monkeypatch):
     ds, rid = trained
-    from mosaic.models import api
 
     def boom(*a, **k):
         raise RuntimeError("killed mid-run")
 
-    monkeypatch.setattr(api, "_write_plots", boom)
+    monkeypatch.setattr(store, "save_joblib", boom)  # storing fails after the predictions were staged
     with pytest.raises(RuntimeError):
         train_model(ds, "clf2", {**FAST, "plots": True})
     folder = ds.get_root("models") / "clf2"

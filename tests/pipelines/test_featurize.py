@@ -33,7 +33,7 @@ def small(dataset):
 
 
 def test_node_runs_plan_and_returns_results(small):
-    summary = featurize(str(small.folder), PLAN)
+    summary = featurize(small, PLAN, small.tracks_index())
     keys = [r["key"] for r in summary["results"]]
     assert keys == ["kin", "pairs", "kin_roll"]
     res = results_from_summary(summary)
@@ -43,29 +43,36 @@ def test_node_runs_plan_and_returns_results(small):
     df = load_feature(small, "speed", res["kin"].run_id)
     np.testing.assert_allclose(df[df["id"] == 1]["speed_px_s"], 20.0)
     # rerun: same run ids, nothing recomputed
-    assert featurize(str(small.folder), PLAN) == summary
+    assert featurize(small, PLAN, small.tracks_index()) == summary
 
 
 def test_pipeline_with_sequential_runner(small):
     catalog = DataCatalog({
-        "params:dataset_dir": MemoryDataset(str(small.folder)),
+        "dataset": MemoryDataset(small, copy_mode="assign"),
         "params:featurize": MemoryDataset(PLAN),
-        "tracks_index": MemoryDataset(small.tracks_index()),
+        "tracks@index": MemoryDataset(small.tracks_index()),
         "feature_results": MemoryDataset(),
     })
     SequentialRunner().run(create_pipeline(), catalog)
     out = catalog.load("feature_results")
     assert [r["feature"] for r in out["results"]] == ["speed", "pair_distance", "rolling"]
-    assert create_pipeline().inputs() == {"params:dataset_dir", "params:featurize", "tracks_index"}
+    assert create_pipeline().inputs() == {"dataset", "params:featurize", "tracks@index"}
 
 
 def test_bad_plans_are_named(small):
     with pytest.raises(ConfigError, match="allowed keys"):
-        featurize(str(small.folder), {"stepz": []})
+        featurize(small, {"stepz": []}, small.tracks_index())
     with pytest.raises(ConfigError, match="not an earlier step"):
-        featurize(str(small.folder), {"steps": [{"feature": "rolling", "inputs": ["kin"]}]})
+        featurize(small, {"steps": [{"feature": "rolling", "inputs": ["kin"]}]}, small.tracks_index())
     with pytest.raises(ConfigError, match="duplicate"):
-        featurize(str(small.folder), {"steps": [{"feature": "speed"}, {"feature": "speed"}]})
+        featurize(small, {"steps": [{"feature": "speed"}, {"feature": "speed"}]}, small.tracks_index())
+
+
+def test_featurize_without_converted_tracks_is_named(small):
+    import pandas as pd
+
+    with pytest.raises(ConfigError, match="needs converted tracks"):
+        featurize(small, PLAN, pd.DataFrame(columns=["group", "sequence"]))
 
 
 def test_default_parameters_are_a_valid_plan(small):
@@ -74,5 +81,5 @@ def test_default_parameters_are_a_valid_plan(small):
     from tests.conftest import PROJECT_DIR
 
     params = yaml.safe_load((PROJECT_DIR / "conf/base/parameters_featurize.yml").read_text())["featurize"]
-    summary = featurize(str(small.folder), params)
+    summary = featurize(small, params, small.tracks_index())
     assert [r["key"] for r in summary["results"]] == [s["key"] for s in params["steps"]]

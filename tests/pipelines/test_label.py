@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import mosaic.demo as demo
 from mosaic.labels import load_labels, read_labels_index
 
-import mosaic.demo as demo
 PROJECT = Path(__file__).resolve().parents[2]
 
 
@@ -33,12 +33,16 @@ def _copy(src: Path, dst: Path) -> Path:
     return dst
 
 
+def _no_index() -> pd.DataFrame:
+    return pd.DataFrame(columns=["group", "sequence", "n_frames", "frame_max"])
+
+
 def test_node_plans_the_same_as_the_facade(demo_folder, tmp_path):
     from mosaic import Dataset
     from mosaic.pipelines.label.nodes import convert_labels
 
     folder = _copy(demo_folder, tmp_path / "a")
-    parts, rows, report = convert_labels(_params(), str(folder))
+    parts, rows, report = convert_labels(_no_index(), _no_index(), Dataset.open(folder), _params())
     seqs = pd.read_csv(folder / "ground_truth" / "sequences.csv")
     assert len(parts) == len(seqs) and report["issues"] == []
     assert sorted(rows["sequence"]) == sorted(seqs["sequence"])
@@ -64,12 +68,14 @@ def test_pipeline_with_sequential_runner_writes_what_the_facade_writes(demo_fold
     folder = _copy(demo_folder, tmp_path / "k")
     root = folder / "labels" / "behavior"
     catalog = DataCatalog({
+        "tracks@index": MemoryDataset(_no_index()),
+        "media_index@table": MemoryDataset(_no_index()),
+        "dataset": MemoryDataset(Dataset.open(folder), copy_mode="assign"),
         "labels": PartitionedDataset(path=str(root), dataset=NpzLabelsDataset, filename_suffix=".npz"),
         "labels_index": LabelsIndexDataset(filepath=str(root / "index.csv")),
         "labels_conversion_report": MemoryDataset(),
     })
     catalog["params:label"] = _params()
-    catalog["params:dataset_dir"] = str(folder)
     SequentialRunner().run(create_pipeline(), catalog)
 
     ds_k = Dataset.open(folder)
@@ -98,13 +104,13 @@ def test_missing_annotations_are_skipped_or_refused(tmp_path):
     from mosaic.core.errors import ConfigError
     from mosaic.pipelines.label.nodes import convert_labels
 
-    Dataset.create(tmp_path / "empty", name="e")
-    parts, rows, _report = convert_labels(_params(), str(tmp_path / "empty"))
+    ds = Dataset.create(tmp_path / "empty", name="e")
+    parts, rows, _report = convert_labels(_no_index(), _no_index(), ds, _params())
     assert parts == {} and rows.empty and list(rows.columns)[:3] == ["kind", "label_format", "group"]
     with pytest.raises(ConfigError, match="annotation path not found"):
-        convert_labels({**_params(), "if_missing": "error"}, str(tmp_path / "empty"))
+        convert_labels(_no_index(), _no_index(), ds, {**_params(), "if_missing": "error"})
     with pytest.raises(ConfigError, match="unknown keys"):
-        convert_labels({**_params(), "kinds": "x"}, str(tmp_path / "empty"))
+        convert_labels(_no_index(), _no_index(), ds, {**_params(), "kinds": "x"})
 
 
 def test_kedro_session_run_on_the_demo(demo_folder, tmp_path, monkeypatch):

@@ -15,6 +15,8 @@ from kedro_datasets.partitions import PartitionedDataset
 
 from mosaic import Dataset
 from mosaic.core.errors import BatchError, ConfigError
+from mosaic.datasets.folder import IndexTableDataset
+from mosaic.media.index import read_media_index
 from mosaic.pipelines.sample_frames.nodes import (
     index_media_node,
     render_frames,
@@ -49,15 +51,17 @@ def _make(folder):
 def _catalog(ds) -> DataCatalog:
     cat = DataCatalog()
     cat["frame_images"] = PartitionedDataset(
-        path=str(ds.get_root("frames")), dataset={"type": "pillow.ImageDataset", "save_args": {"compress_level": 1}}, filename_suffix=".png", overwrite=False,
+        path=str(ds.get_root("frames")), dataset={"type": "mosaic.datasets.atomic.FramePngDataset"}, filename_suffix=".png", overwrite=False,
     )
-    cat["media_index_report"] = JSONDataset(filepath=str(ds.get_root("media") / "index_report.json"))
+    cat["media_index@report"] = JSONDataset(filepath=str(ds.get_root("media") / "index_report.json"))
+    cat["media_index@table"] = IndexTableDataset(filepath=str(ds.get_root("media") / "index.csv"))
     return cat
 
 
 def _run(ds, sample_frames: dict, media_ingest: dict) -> None:
     cat = _catalog(ds)
     cat["params:dataset_dir"] = MemoryDataset(str(ds.folder))
+    cat["dataset"] = MemoryDataset(ds, copy_mode="assign")
     cat["params:sample_frames"] = MemoryDataset(sample_frames)
     cat["params:media_ingest"] = MemoryDataset(media_ingest)
     cat["tracks_raw_index"] = MemoryDataset(None)
@@ -89,6 +93,8 @@ def test_pipeline_matches_facade(tmp_path, method):
     assert sorted(pa) == sorted(pb) and len(pa) == 9
     for k in pa:
         assert np.array_equal(pa[k], pb[k]), k
+        # one PNG writer for both doors: the same bytes
+        assert (a.get_root("frames") / k).read_bytes() == (b.get_root("frames") / k).read_bytes(), k
     ia = {m["sequence"]: m["frame_indices"] for m in a.get_frame_manifests(method)}
     ib = {m["sequence"]: m["frame_indices"] for m in b.get_frame_manifests(method)}
     assert ia == ib
@@ -110,7 +116,7 @@ def test_pipeline_reuses_finished_runs_and_reports_failures(tmp_path):
     assert list(report["unreadable"]) == ["media_raw/g0/broken.mp4"]
     assert sorted(ds.list_frame_runs()["sequence"]) == ["s0", "s2"]  # the others completed and are indexed
     # a second run reuses the finished recordings: no new partitions are rendered
-    sel = select_frames({}, dict(params, fail_on_error=False), str(ds.folder))
+    sel = select_frames(read_media_index(ds, missing_ok=True), dict(params, fail_on_error=False), ds)
     assert [(s["sequence"], s["reused"]) for s in sel["selections"]] == [("s0", True), ("s2", True)]
     assert list(sel["failures"]) == ["g0/s1"]
     parts, summary = render_frames(sel)
@@ -120,18 +126,18 @@ def test_pipeline_reuses_finished_runs_and_reports_failures(tmp_path):
 def test_partition_ids_and_lazy_images(tmp_path):
     ds = _make(tmp_path / "d")
     index_media_node({"search_dirs": ["media_raw"]}, str(ds.folder))
-    sel = select_frames({}, {"n_frames": 2, "sequences": ["s0"]}, str(ds.folder))
+    sel = select_frames(read_media_index(ds, missing_ok=True), {"n_frames": 2, "sequences": ["s0"]}, ds)
     parts, _ = render_frames(sel)
     rid = sel["run"]["run_id"]
     assert sorted(parts) == [f"uniform/{rid}/g0__s0/frame_000000", f"uniform/{rid}/g0__s0/frame_000020"]
     img = parts[f"uniform/{rid}/g0__s0/frame_000020"]()
-    assert img.size == (96, 64) and img.mode == "RGB"
+    assert img.shape == (64, 96, 3) and img.dtype == np.uint8
 
 
 def test_bad_parameters(tmp_path):
     ds = _make(tmp_path / "d")
     with pytest.raises(ConfigError):
-        select_frames({}, {"n_frames": 2, "n_frame": 3}, str(ds.folder))
+        select_frames(read_media_index(ds, missing_ok=True), {"n_frames": 2, "n_frame": 3}, ds)
     with pytest.raises(ConfigError):
         index_media_node({"search_dir": ["media_raw"]}, str(ds.folder))
 
@@ -153,3 +159,32 @@ def test_kedro_session_on_demo_layout(tmp_path):
     assert sorted(runs["sequence"]) == ["s0", "s1", "s2"] and set(runs["n_frames"]) == {n}
     assert len(ds.get_frame_paths("uniform")) == 3 * n
     shutil.rmtree(ds.folder)
+
+
+def test_params_override_with_a_partial_local_block(tmp_path):
+    """`kedro run --pipelines sample_frames --params sample_frames.method=kmeans` with a partial conf/local block."""
+    from kedro.framework.session import KedroSession
+    from kedro.framework.startup import bootstrap_project
+
+    ds = _make(tmp_path / "session")
+    conf = _conf_params()
+    report = index_media_node(conf["media_ingest"], str(ds.folder))
+    (ds.get_root("media") / "index_report.json").write_text(json.dumps(report))
+    conf_dir = tmp_path / "conf"
+    shutil.copytree(CONF, conf_dir / "base")
+    (conf_dir / "local").mkdir()
+    (conf_dir / "local" / "parameters_sample_frames.yml").write_text("sample_frames:\n  parallel_workers: 1\n")
+    bootstrap_project(PROJECT_DIR)
+    params = {"dataset_dir": str(ds.folder), "sample_frames": {"method": "kmeans"}}
+    with KedroSession.create(project_path=PROJECT_DIR, conf_source=str(conf_dir), runtime_params=params) as session:
+        session.run(pipeline_names=["sample_frames"])
+    n = conf["sample_frames"]["n_frames"]  # from conf/base: the local block does not repeat it
+    runs = ds.list_frame_runs()
+    assert set(runs["method"]) == {"kmeans"} and set(runs["n_frames"]) == {n}
+    assert sorted(runs["sequence"]) == ["s0", "s1", "s2"]
+    # every other key kept its conf/base value: the run id is the facade's for the same arguments
+    base = dict(conf["sample_frames"], method="kmeans", parallel_workers=1)
+    kwargs = {k: v for k, v in base.items() if k not in ("fail_on_error", "n_frames", "method", "overwrite")}
+    other = _make(tmp_path / "facade")
+    other.index_media(**conf["media_ingest"])
+    assert other.extract_frames(n, "kmeans", **kwargs) == runs["run_id"].iloc[0]

@@ -31,44 +31,88 @@ def test_feature_inputs_from_featurize_summary():
         feature_inputs({"results": []})
 
 
-def test_nodes_train_and_predict(synth_ds):
+def test_nodes_train_and_predict(synth_ds, tmp_path):
     from matplotlib.figure import Figure
 
+    from mosaic.datasets.models import ModelRunDataset
     from mosaic.features.engine import load_feature
-    from mosaic.pipelines.train.nodes import predict_behaviors, train_behavior_model
+    from mosaic.models import FittedRun
+    from mosaic.pipelines.train.nodes import predict_behaviors, report_model_run, train_behavior_model
 
     params = {"model": "clf", "config": CONFIG}
-    bundle, metrics, cm, ethos, info = train_behavior_model(str(synth_ds.folder), params, FEATURE_RESULTS, None)
+    fitted = train_behavior_model(synth_ds, params, FEATURE_RESULTS, None)
+    # the node trains and returns data: nothing is written until the dataset stores it
+    assert isinstance(fitted, FittedRun) and not fitted.existing and fitted.metrics["macro_f1"] >= 0.85
+    assert not synth_ds.get_root("models").exists() or not any(synth_ds.get_root("models").iterdir())
+    store = ModelRunDataset(filepath=str(tmp_path / "run.json"), dataset_dir=str(synth_ds.folder))
+    store.save(fitted)
+    info = store.load()
+    assert info["model"] == "clf" and info["path"] == f"models/clf/{info['run_id']}" and info["run_id"] == fitted.run_id
+    bundle, metrics, cm, ethos = report_model_run(info, synth_ds)
     assert bundle["kind"] == "classifier" and bundle["columns"][0] == "speed.speed"
-    assert metrics["macro_f1"] >= 0.85 and metrics["evaluation"] == "cv"
+    assert metrics["macro_f1"] == fitted.metrics["macro_f1"] and metrics["evaluation"] == "cv"
     assert isinstance(cm, Figure) and len(ethos) == 2 and all(k.endswith(".png") for k in ethos)
-    assert info["model"] == "clf" and info["path"] == f"models/clf/{info['run_id']}"
-    # same library function as the facade: the run is in models/index.csv and a rerun is a no-op
+    # the same writer as the facade: the run is in models/index.csv and a rerun trains nothing
     assert Dataset.open(synth_ds.folder).list_models()["run_id"].tolist() == [info["run_id"]]
-    _, _, _, _, info2 = train_behavior_model(str(synth_ds.folder), params, FEATURE_RESULTS, None)
-    assert info2["run_id"] == info["run_id"]
-    pred = predict_behaviors(str(synth_ds.folder), params, info)
+    again = train_behavior_model(synth_ds, params, FEATURE_RESULTS, None)
+    assert again.existing and again.run_id == info["run_id"] and again.bundle is None
+    pred = predict_behaviors(synth_ds, params, info)
     assert pred["feature"] == "clf__pred" and len(pred["paths"]) == 2
     assert len(load_feature(synth_ds, "clf__pred")) == 2 * 150 * 3
     with pytest.raises(ConfigError, match="unknown keys"):
-        train_behavior_model(str(synth_ds.folder), {"model": "clf", "modle": 1}, FEATURE_RESULTS)
+        train_behavior_model(synth_ds, {"model": "clf", "modle": 1}, FEATURE_RESULTS)
+
+
+def test_the_kedro_door_stores_the_files_the_facade_stores(tmp_path):
+    """fit (node) + ModelRunDataset.save == Dataset.train_model, file by file (times aside)."""
+    import shutil
+
+    import numpy as np
+    import pandas as pd
+
+    from mosaic.datasets.models import ModelRunDataset
+    from mosaic.pipelines.train.nodes import train_behavior_model
+
+    a = Dataset.create(tmp_path / "a", name="synth")
+    make_synthetic(a, n_groups=2, n_sequences=1, T=150, seed=9)
+    b = Dataset.open(shutil.copytree(a.folder, tmp_path / "b"))
+    params = {"model": "clf", "config": CONFIG}
+    rid = a.train_model("clf", dict(CONFIG, features=["speed@run0001", "pair@run0001"]))
+    ModelRunDataset(filepath=str(tmp_path / "run.json"), dataset_dir=str(b.folder)).save(
+        train_behavior_model(b, dict(params, features=["speed@run0001", "pair@run0001"]), FEATURE_RESULTS))
+    ra, rb = a.get_root("models") / "clf" / rid, b.get_root("models") / "clf" / rid
+    files = sorted(p.relative_to(ra).as_posix() for p in ra.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(rb).as_posix() for p in rb.rglob("*") if p.is_file())
+    assert "metrics.json" in files and any(f.startswith("predictions/") for f in files) and any(f.startswith("plots/") for f in files)
+    assert json.loads((ra / "metrics.json").read_text()) == json.loads((rb / "metrics.json").read_text())
+    ca, cb = (json.loads((r / "config.json").read_text()) for r in (ra, rb))
+    assert {k: v for k, v in ca.items() if k != "created_iso"} == {k: v for k, v in cb.items() if k != "created_iso"}
+    for f in files:
+        if f.endswith(".parquet"):
+            pd.testing.assert_frame_equal(pd.read_parquet(ra / f), pd.read_parquet(rb / f))
+    # config.json holds the creation time, so the digests of the run's files differ with it
+    ia, ib = (pd.read_csv(r.parent.parent / "index.csv").drop(columns=["created_iso", "files_sha256"]) for r in (ra, rb))
+    pd.testing.assert_frame_equal(ia, ib)
+    assert np.isfinite(ia["macro_f1"]).all()
 
 
 def test_pipeline_runs_on_a_dict_catalog(synth_ds):
     from kedro.io import DataCatalog, MemoryDataset
     from kedro.runner import SequentialRunner
 
+    from mosaic.datasets.models import ModelRunDataset
     from mosaic.pipelines.train import create_pipeline
 
     catalog = DataCatalog({
-        "params:dataset_dir": MemoryDataset(str(synth_ds.folder)),
+        "dataset": MemoryDataset(synth_ds, copy_mode="assign"),
         "params:train": MemoryDataset({"model": "clf", "features": "all", "config": CONFIG, "predict": True}),
         "feature_results": MemoryDataset(FEATURE_RESULTS),
         "labels_index": MemoryDataset(None),
+        "model_run": ModelRunDataset(filepath=str(synth_ds.folder / "run.json"), dataset_dir=str(synth_ds.folder)),
     })
     pipe = create_pipeline()
-    assert {n.name for n in pipe.nodes} == {"train_model", "predict_behaviors"}
-    assert pipe.inputs() == {"params:dataset_dir", "params:train", "feature_results", "labels_index"}
+    assert {n.name for n in pipe.nodes} == {"train_model", "report_model_run", "predict_behaviors"}
+    assert pipe.inputs() == {"dataset", "params:train", "feature_results", "labels_index"}
     out = SequentialRunner().run(pipe, catalog)
     metrics = out["model_metrics"].load()
     assert metrics["macro_f1"] >= 0.85

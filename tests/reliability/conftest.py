@@ -34,6 +34,17 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(
             f"hostile inputs tried: {len(OUTCOMES)} ({dict(by)}) over {len(readers)} readers: {dict(sorted(readers.items()))}"
         )
+        try:
+            from tests.reliability.hostile_env import OUTSIDE_TOUCHED
+        except ImportError:
+            OUTSIDE_TOUCHED = {}
+        env = Counter(v for k, v in OUTCOMES.items() if k.startswith("env_"))
+        if env:
+            terminalreporter.write_line(
+                f"environment cases (links out, FIFOs, bombs, long names, faults, roots): {sum(env.values())} "
+                f"({dict(env)}), raw tracebacks {by.get('RAW', 0)}, "
+                f"files touched outside the dataset {sum(len(v) for v in OUTSIDE_TOUCHED.values())}"
+            )
     try:
         from tests.reliability.test_fuzz import FUZZED
     except ImportError:

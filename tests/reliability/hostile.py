@@ -919,6 +919,7 @@ def all_cases() -> list[Case]:
     except ImportError:
         pass
     from tests.reliability import hostile_trust  # noqa: F401 - registers code/identity/staleness cases
+    from tests.reliability import hostile_env  # noqa: F401 - links out, FIFOs, bombs, long names, faults, roots
     out = []
     for builder in CASE_BUILDERS.values():
         try:

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from kedro.io import DataCatalog
+from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
 from mosaic.core.errors import ConfigError
@@ -56,7 +56,7 @@ def _catalog(dataset, feature_results) -> DataCatalog:
     params = yaml.safe_load((PROJECT_CONF / "parameters_reporting.yml").read_text())["reporting"]
     catalog = DataCatalog.from_config(cfg)
     catalog["feature_results"] = feature_results
-    catalog["params:dataset_dir"] = str(dataset.folder)
+    catalog["dataset"] = MemoryDataset(dataset, copy_mode="assign")
     for key, value in params.items():
         catalog[f"params:reporting.{key}"] = value
     return catalog
@@ -81,13 +81,13 @@ def test_reporting_pipeline_writes_non_blank_pngs(dataset):
 
 def test_feature_run_distribution_picks_the_named_step(dataset):
     feature_results = _dataset_with_speed(dataset)
-    fig = plot_feature_run_distributions(feature_results, str(dataset.folder), {"feature": "speed", "columns": ["speed_px_s"]})
+    fig = plot_feature_run_distributions(feature_results, dataset, {"feature": "speed", "columns": ["speed_px_s"]})
     assert [ax.get_title() for ax in fig.axes if ax.get_visible()] == ["speed_px_s"]
     assert fig.get_suptitle() == f"speed (run {feature_results['results'][0]['run_id']})"
     with pytest.raises(ConfigError, match="nope"):
-        plot_feature_run_distributions(feature_results, str(dataset.folder), {"feature": "nope"})
+        plot_feature_run_distributions(feature_results, dataset, {"feature": "nope"})
     with pytest.raises(ConfigError, match="no feature run"):
-        plot_feature_run_distributions({"results": []}, str(dataset.folder), {})
+        plot_feature_run_distributions({"results": []}, dataset, {})
 
 
 def test_trajectory_node_is_lazy_and_titles_from_partition_ids():

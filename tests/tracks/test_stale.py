@@ -127,16 +127,14 @@ def test_multi_sequence_file_edit_reconverts_its_recordings(dataset):
 
 def test_kedro_convert_node_uses_the_same_staleness_rules(converted):
     from mosaic.core.indexes import TRACKS_RAW_INDEX
-    from mosaic.pipelines.convert.nodes import convert_tracks, finish_conversion
+    from mosaic.pipelines.convert.nodes import convert_tracks
 
     ds = converted
     _edit_trex(ds.folder / "tracks_raw/trex/g/w_fish0.npz", seed=5)
     raw = read_index(ds.folder / "tracks_raw" / "index.csv", TRACKS_RAW_INDEX)
     with pytest.raises(StaleOutputError, match="g__w"):
-        convert_tracks(raw, {"on_stale": "raise"}, str(ds.folder))
-    parts, batch = convert_tracks(raw, {}, str(ds.folder))
-    assert sorted(parts) == ["g__w"]
-    for key, load in parts.items():
-        batch.write(key, load())
-    finish_conversion(batch)
+        convert_tracks(raw, ds, {"on_stale": "raise"}).run()
+    batch = convert_tracks(raw, ds, {})
+    assert sorted(batch.partitions()) == ["g__w"]
+    batch.run()  # what saving the node's output through the `tracks@parquet` dataset does
     assert ds.convert_all_tracks()["converted"] == []

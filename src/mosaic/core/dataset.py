@@ -7,6 +7,7 @@ nothing about tracks, labels or features beyond where their roots are and which
 from __future__ import annotations
 
 import copy
+import errno
 import json
 import os
 import re
@@ -19,11 +20,15 @@ import yaml
 
 from .atomic import atomic_write_text
 from .errors import ConfigError, ManifestError, RootNotSetError
-from .indexes import TRACKS_INDEX, is_path_column, read_index, write_index
+from .indexes import OWN_INDEXES, TRACKS_INDEX, index_header, index_lock, is_path_column, read_index, write_index
+from .limits import MAX_MANIFEST_BYTES, check_file_size
+from .paths import check_regular_file
 from .safe_names import KEY_SEPARATOR
 
 MANIFEST_NAMES = ("dataset.yaml", "dataset.yml", "dataset.json")
 ROOT_KEYS = ("media_raw", "media", "tracks_raw", "tracks", "features", "labels", "models", "frames")
+#: roots holding the user's original files; they may share a folder (videos beside tracking files)
+RAW_ROOT_KEYS = ("media_raw", "tracks_raw")
 DATASET_TYPES = ("discrete", "continuous")
 MEDIA_ROOT_KEYS = ("media_raw", "media")
 _ROOT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")
@@ -51,6 +56,23 @@ def parse_duration(value: str | int | float | None) -> float | None:
     if td.total_seconds() <= 0:
         raise ValueError(f"duration must be positive, got {value}")
     return td.total_seconds()
+
+
+class _ManifestLoader(yaml.SafeLoader):
+    """YAML's safe loader without anchors and aliases: a manifest needs none, and an alias
+    bomb (each alias doubling the document) would otherwise expand to gigabytes."""
+
+    def compose_node(self, parent, index):
+        """Compose one node, refusing anchors and aliases (PyYAML hook)."""
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed in a dataset manifest",
+                                              event.start_mark)
+        event = self.peek_event()
+        if getattr(event, "anchor", None):
+            raise yaml.composer.ComposerError(None, None, "anchors (&name) are not allowed in a dataset manifest",
+                                              event.start_mark)
+        return super().compose_node(parent, index)
 
 
 class _instance_only:
@@ -195,11 +217,16 @@ class DatasetCore:
         path = self.manifest_path
         if not path.exists():
             raise ManifestError("manifest not found", path=path)
+        check_regular_file(path, ManifestError)
+        check_file_size(path, MAX_MANIFEST_BYTES, "manifest", ManifestError)
         try:
             text = path.read_text(encoding="utf-8")
-            data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
-        except (json.JSONDecodeError, yaml.YAMLError, UnicodeDecodeError) as exc:
+            data = json.loads(text) if path.suffix.lower() == ".json" else yaml.load(text, Loader=_ManifestLoader)
+        except (json.JSONDecodeError, yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:
             raise ManifestError("manifest is not valid YAML/JSON", path=path, found=str(exc).splitlines()[0]) from exc
+        except OSError as exc:
+            raise ManifestError(f"cannot read manifest: {exc.strerror or exc}", path=path,
+                                found=f"{errno.errorcode.get(exc.errno or 0, 'OSError')} ({exc.strerror or exc})") from exc
         if data is None:
             data = {}
         if not isinstance(data, dict):
@@ -245,6 +272,7 @@ class DatasetCore:
             raise ManifestError("unknown dataset_type", path=p, expected=list(DATASET_TYPES), found=self.dataset_type)
         if not isinstance(self.meta, dict):
             raise ManifestError("'meta' must be a mapping", path=p, found=type(self.meta).__name__)
+        self._check_roots_apart()
         if self.dataset_type == "continuous":
             if self.segment_duration is None:
                 raise ManifestError("a continuous dataset needs segment_duration", path=p, expected="e.g. '1h'", found=None)
@@ -259,6 +287,29 @@ class DatasetCore:
                 parse_duration(self.segment_duration)
             except (ValueError, TypeError) as exc:
                 raise ManifestError("segment_duration is not a duration", path=p, found=self.segment_duration) from exc
+
+    def _check_roots_apart(self) -> None:
+        """Refuse roots that coincide or lie inside one another (raw roots may share a folder)."""
+        places = {}
+        for key, value in self.roots.items():
+            if not value or not isinstance(value, str):
+                continue
+            p = Path(value)
+            lexical = os.path.normpath(p if p.is_absolute() else self.folder / p)
+            places[key] = (lexical, os.path.realpath(lexical))
+        keys = [k for k in ROOT_KEYS if k in places]
+        for i, a in enumerate(keys):
+            for b in keys[i + 1:]:
+                if a in RAW_ROOT_KEYS and b in RAW_ROOT_KEYS:
+                    continue
+                for pa, pb in zip(places[a], places[b], strict=True):
+                    if pa == pb or pa.startswith(pb.rstrip(os.sep) + os.sep) or pb.startswith(pa.rstrip(os.sep) + os.sep):
+                        raise ManifestError(
+                            f"roots {a!r} and {b!r} overlap", path=self.manifest_path,
+                            expected="each root its own folder, none inside another (only media_raw and tracks_raw may share one)",
+                            found=f"{a}: {self.roots[a]!r}, {b}: {self.roots[b]!r}",
+                            hint="give each root its own folder in the manifest's 'roots'",
+                        )
 
     @property
     def segment_seconds(self) -> float | None:
@@ -417,22 +468,30 @@ class DatasetCore:
             return p.as_posix()
 
     def index_files(self) -> list[Path]:
-        """Every ``index.csv`` under the dataset's standard roots (each found once; other roots are the user's)."""
+        """This dataset's own ``index.csv`` files (each found once).
+
+        Only files at the places the dataset writes its indexes (``tracks/index.csv``,
+        ``features/<name>/index.csv``, ...) whose header holds that index's declared columns:
+        an ``index.csv`` of another project in a shared folder a root points at is not one.
+        """
         seen: dict[Path, None] = {}
-        for key in ROOT_KEYS:
+        for key, pattern, columns in OWN_INDEXES:
             if not self.has_root(key):
                 continue
             root = self.get_root(key)
-            if root.exists():
-                for p in sorted(root.rglob("index.csv")):
+            if not root.is_dir():
+                continue
+            for p in sorted(root.glob(pattern)):
+                header = index_header(p)
+                if header is not None and set(columns) <= set(header):
                     seen.setdefault(p.resolve(), None)
         return list(seen)
 
     def clean_temp_files(self, dry_run: bool = False) -> list[Path]:
         """Remove temporary files that killed writes left under the dataset's roots.
 
-        Only files whose writing process is gone are removed (see
-        :func:`mosaic.core.atomic.sweep_temp_files`); returns them.
+        Only files no live writer holds (its lock is free; see
+        :func:`mosaic.core.atomic.sweep_temp_files`) are removed; returns them.
         """
         from .atomic import sweep_temp_files
 
@@ -449,17 +508,18 @@ class DatasetCore:
     def _rewrite_indexes(self, transform, dry_run: bool) -> dict[str, int]:
         report: dict[str, int] = {}
         for idx in self.index_files():
-            df = read_index(idx)
-            cols = [c for c in df.columns if is_path_column(c)]
-            n_changed = 0
-            for c in cols:
-                old = df[c].astype(str)
-                new = old.map(lambda v: transform(v) if v else v)
-                n_changed += int((old != new).sum())
-                df[c] = new
-            report[str(idx)] = n_changed
-            if n_changed and not dry_run:
-                write_index(idx, df)
+            with index_lock(idx):  # read-modify-write: no row another writer adds meanwhile is lost
+                df = read_index(idx)
+                cols = [c for c in df.columns if is_path_column(c)]
+                n_changed = 0
+                for c in cols:
+                    old = df[c].astype(str)
+                    new = old.map(lambda v: transform(v) if v else v)
+                    n_changed += int((old != new).sum())
+                    df[c] = new
+                report[str(idx)] = n_changed
+                if n_changed and not dry_run:
+                    write_index(idx, df)
         return report
 
     def rewrite_index_paths(self, path_map: dict[str, str], dry_run: bool = False) -> dict[str, int]:

@@ -63,6 +63,16 @@ class MosaicError(Exception):
     def __str__(self) -> str:  # KeyError subclasses would otherwise repr() the message
         return self._compose()
 
+    def with_context(self, *, path: str | PathLike | None = None, group: str | None = None,
+                     sequence: str | None = None) -> MosaicError:
+        """Fill in the file and recording where the raiser did not know them; return ``self``."""
+        if self.path is None and path is not None:
+            self.path = str(path)
+        if self.group is None and self.sequence is None:
+            self.group, self.sequence = group, sequence
+        self.args = (self._compose(),)
+        return self
+
 
 class ManifestError(MosaicError):
     """The dataset manifest (``dataset.yaml``/``.json``) is missing, unreadable or invalid."""
@@ -160,3 +170,15 @@ class BatchError(MosaicError):
         self.failures = dict(failures)
         listing = "; ".join(f"{k}: {v}" for k, v in self.failures.items())
         super().__init__(f"{problem} ({len(self.failures)} failed: {listing})", **kwargs)
+
+
+class UnsafePathError(InvalidNameError):
+    """An output path would leave its root (``..``, an absolute part, or a symbolic link pointing out)."""
+
+
+class StorageError(MosaicError, OSError):
+    """The file system refused a read or write (disk full, read-only, permission, name too long...)."""
+
+
+class ResourceLimitError(MosaicError):
+    """An input declares more data than it holds or than mosaic will allocate (a size bomb)."""

@@ -15,6 +15,7 @@ import csv
 import fcntl
 import io
 import os
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,8 +23,10 @@ from typing import Any
 
 import pandas as pd
 
-from .atomic import atomic_write_text
+from .atomic import atomic_write_text, storage_error
 from .errors import IndexFileError, IndexNotFoundError
+from .limits import check_file_size, max_index_bytes
+from .paths import check_output_path, check_regular_file
 
 NAME_COLUMNS = ("group", "sequence", "group_safe", "sequence_safe")
 
@@ -59,17 +62,43 @@ def _lock_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.lock")
 
 
+_HELD = threading.local()
+
+
 @contextlib.contextmanager
 def index_lock(path: str | os.PathLike) -> Iterator[None]:
-    """Hold an exclusive advisory lock for the index at ``path`` (across processes)."""
+    """Hold an exclusive advisory lock for the index at ``path`` (across processes and threads).
+
+    Re-entrant within one thread, so a function holding the lock may call :func:`write_index`.
+    The lock file is opened read-only: one created by another user is still usable.
+
+    Raises
+    ------
+    StorageError
+        The lock file cannot be created or opened (read-only dataset, permissions).
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(_lock_path(path), "a+") as fh:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+    lock = os.path.abspath(_lock_path(path))
+    held: set[str] = _HELD.__dict__.setdefault("paths", set())
+    if lock in held:
+        yield
+        return
+    check_output_path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock, os.O_RDONLY | os.O_CREAT | os.O_NOFOLLOW, 0o666)
+    except OSError as exc:
+        raise storage_error(exc, lock, action="open the index lock") from exc
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        held.add(lock)
         try:
             yield
         finally:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+            held.discard(lock)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
 
 
 def read_index(path: str | os.PathLike, schema: IndexSchema | None = None, missing_ok: bool = False) -> pd.DataFrame:
@@ -100,6 +129,8 @@ def read_index(path: str | os.PathLike, schema: IndexSchema | None = None, missi
             hint="run the step that builds it (e.g. index/convert) or check the dataset roots",
         )
     text_cols = schema.text_columns if schema else NAME_COLUMNS + ("abs_path",)
+    check_regular_file(path, IndexFileError)
+    check_file_size(path, max_index_bytes(), "index", IndexFileError)
     try:
         with open(path, "rb") as fh:
             raw = fh.read()
@@ -132,6 +163,8 @@ def read_index(path: str | os.PathLike, schema: IndexSchema | None = None, missi
 
 def _check_field_counts(raw: bytes, n_fields: int, path: Path) -> None:
     """Refuse rows whose field count differs from the header (a torn or hand-damaged index)."""
+    if csv.field_size_limit() < len(raw):  # a long field (e.g. a big inputs_json) is bounded by the file size cap
+        csv.field_size_limit(min(len(raw), max_index_bytes()))
     try:
         rows = csv.reader(io.StringIO(raw.decode("utf-8"), newline=""))
         for line, row in enumerate(rows, 1):
@@ -152,12 +185,19 @@ def _ordered(df: pd.DataFrame, schema: IndexSchema | None) -> pd.DataFrame:
 
 
 def write_index(path: str | os.PathLike, df: pd.DataFrame, schema: IndexSchema | None = None) -> Path:
-    """Write ``df`` to ``path`` atomically, declared columns first."""
+    """Write ``df`` to ``path`` atomically, declared columns first, under the index lock.
+
+    A bare ``write_index`` replaces the whole table: to change rows of an index other writers
+    may be updating, hold :func:`index_lock` across the read and the write (or use
+    :func:`upsert_index`).
+    """
     df = _ordered(df, schema)
     if schema is not None and len(df):
         df = df.sort_values(list(schema.key), kind="stable").reset_index(drop=True)
     # QUOTE_NONNUMERIC: pandas does not quote a bare '\r' otherwise, which corrupts the CSV
-    return atomic_write_text(path, df.to_csv(index=False, quoting=csv.QUOTE_NONNUMERIC))
+    text = df.to_csv(index=False, quoting=csv.QUOTE_NONNUMERIC)
+    with index_lock(path):
+        return atomic_write_text(path, text)
 
 
 def upsert_index(
@@ -220,3 +260,28 @@ TRACKS_INDEX = IndexSchema(
     key=("group", "sequence"),
     text_columns=NAME_COLUMNS + ("abs_path", "schema", "src_format"),
 )
+
+
+#: where a dataset keeps its own indexes: ``(root, glob under the root, columns that identify it)``.
+#: Only files at these places whose header holds these columns are ever rewritten.
+OWN_INDEXES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("tracks_raw", "index.csv", TRACKS_RAW_INDEX.columns),
+    ("tracks", "index.csv", TRACKS_INDEX.columns),
+    ("media", "index.csv", ("name", "abs_path", "group", "sequence", "video_order")),
+    ("labels", "*/index.csv", ("kind", "label_format", "group", "sequence", "abs_path")),
+    ("features", "*/index.csv", ("feature", "version", "run_id", "group", "sequence", "abs_path")),
+    ("frames", "index.csv", ("method", "run_id", "group", "sequence", "frames_dir_path", "run_info_path")),
+    ("models", "index.csv", ("model", "run_id", "kind", "abs_path")),
+)
+
+
+def index_header(path: str | os.PathLike) -> list[str] | None:
+    """The column names on the first line of a CSV (None when unreadable or not a regular file)."""
+    try:
+        if not Path(path).is_file():
+            return None
+        with open(path, encoding="utf-8", newline="") as fh:
+            line = fh.readline(1 << 16)
+        return next(csv.reader([line]), [])
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None

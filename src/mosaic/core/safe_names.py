@@ -20,7 +20,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from .errors import InvalidNameError
+from .errors import InvalidNameError, UnsafePathError
 
 KEY_SEPARATOR = "__"
 MAX_SAFE_LEN = 120
@@ -135,5 +135,5 @@ def path_in_root(root: str | os.PathLike, *parts: str) -> Path:
     root = Path(root).resolve()
     path = root.joinpath(*parts).resolve()
     if path != root and root not in path.parents:
-        raise InvalidNameError("path escapes its root", path=path, expected=f"inside {root}")
+        raise UnsafePathError("path escapes its root", path=path, expected=f"inside {root}")
     return path

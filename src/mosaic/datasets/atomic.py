@@ -29,7 +29,7 @@ import os
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from kedro.io.core import DatasetError, get_filepath_str
+from kedro.io.core import AbstractDataset, DatasetError, get_filepath_str
 from kedro_datasets.json import JSONDataset
 from kedro_datasets.matplotlib import MatplotlibDataset
 from kedro_datasets.pickle import PickleDataset
@@ -41,12 +41,13 @@ from mosaic.core.atomic import (
     atomic_write_text,
     is_temp_file,
 )
+from mosaic.core.paths import check_output_path, safe_unlink, walk_files_nofollow
 
 log = logging.getLogger(__name__)
 
 LOCAL_PROTOCOLS = ("file", "local")
 
-__all__ = ["AtomicImageDataset", "AtomicJSONDataset", "AtomicMatplotlibDataset", "AtomicPickleDataset"]
+__all__ = ["AtomicImageDataset", "AtomicJSONDataset", "AtomicMatplotlibDataset", "AtomicPickleDataset", "FramePngDataset"]
 
 
 def _local_target(ds: Any, path: PurePosixPath) -> Path | None:
@@ -171,13 +172,58 @@ class AtomicMatplotlibDataset(MatplotlibDataset):
 
     @staticmethod
     def _remove_others(folder: Path, keep: set[Path]) -> None:
-        """Delete files under ``folder`` not in ``keep`` (stale plots of an earlier save), then empty sub-folders."""
-        if not folder.is_dir():
+        """Delete files under ``folder`` not in ``keep`` (stale plots of an earlier save), then empty sub-folders.
+
+        Never through a link: a ``folder`` resolving outside its dataset root is refused, links
+        inside are removed as links and never descended into.
+        """
+        check_output_path(folder)
+        if folder.is_symlink() or not folder.is_dir():
             return
-        for p in sorted(folder.rglob("*"), key=lambda q: len(q.parts), reverse=True):
-            if p.is_file() and p.resolve() not in keep:
-                if is_temp_file(p):
-                    continue  # possibly another writer's file in flight
-                p.unlink(missing_ok=True)
-            elif p.is_dir() and not any(p.iterdir()):
-                p.rmdir()
+        for p in walk_files_nofollow(folder):
+            if is_temp_file(p):
+                continue  # possibly another writer's file in flight
+            if p.is_symlink() or p.resolve() not in keep:
+                safe_unlink(p)
+        dirs = sorted((Path(d) for d, _, _ in os.walk(folder)), key=lambda q: len(q.parts), reverse=True)
+        for d in dirs:
+            if d != folder and not d.is_symlink() and not any(d.iterdir()):
+                d.rmdir()
+
+
+class FramePngDataset(AbstractDataset):
+    """One sampled frame as a PNG, encoded and written by the media domain's own writer.
+
+    ``save`` takes a BGR (or grayscale) ``uint8`` array and calls
+    :func:`mosaic.media.store.write_frame_png` — the function ``Dataset.extract_frames`` uses —
+    so both doors write the same bytes (atomic rename; not fsync'd one by one: the recording's
+    ``run_info.json``, written last, marks it complete). ``load`` returns the BGR array. Use it as
+    the ``dataset`` of a ``partitions.PartitionedDataset`` with ``filename_suffix: .png``.
+    """
+
+    def __init__(self, filepath: str, metadata: dict[str, Any] | None = None) -> None:
+        self._filepath = PurePosixPath(filepath)
+        self.metadata = metadata
+
+    def load(self) -> Any:
+        import cv2
+
+        img = cv2.imread(str(self._filepath), cv2.IMREAD_UNCHANGED)
+        if img is None:
+            raise DatasetError(f"cannot read the PNG frame {self._filepath}")
+        return img
+
+    def save(self, data: Any) -> None:
+        import numpy as np
+
+        from mosaic.media.store import write_frame_png
+
+        if not isinstance(data, np.ndarray) or data.dtype != np.uint8:
+            raise DatasetError(f"FramePngDataset saves uint8 BGR/gray arrays, got {type(data).__name__}")
+        write_frame_png(Path(self._filepath), data)
+
+    def _exists(self) -> bool:
+        return Path(self._filepath).is_file()
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": str(self._filepath)}

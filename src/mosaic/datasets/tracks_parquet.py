@@ -17,13 +17,17 @@ so a file written by ``kedro run`` is byte-for-byte the kind the facade writes.
 """
 from __future__ import annotations
 
+import logging
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pandas as pd
 from kedro.io.core import AbstractDataset, DatasetError
 
+from mosaic.core.errors import BatchError
 from mosaic.core.indexes import TRACKS_INDEX, TRACKS_RAW_INDEX, read_index
+
+log = logging.getLogger(__name__)
 
 
 class TracksParquetDataset(AbstractDataset):
@@ -76,7 +80,8 @@ class TracksIndexDataset(AbstractDataset):
         self.metadata = metadata
 
     def load(self) -> pd.DataFrame:
-        return read_index(Path(self._filepath), self._SCHEMAS[self._index])
+        # a conversion in which every file failed writes no tracks index: an empty one, not an error
+        return read_index(Path(self._filepath), self._SCHEMAS[self._index], missing_ok=self._index == "tracks")
 
     def save(self, data: pd.DataFrame) -> None:
         if self._index == "tracks_raw":
@@ -93,3 +98,60 @@ class TracksIndexDataset(AbstractDataset):
 
     def _describe(self) -> dict[str, Any]:
         return {"filepath": str(self._filepath), "index": self._index}
+
+
+class TracksPartitionsDataset(AbstractDataset):
+    """``tracks/<group_safe>__<sequence_safe>.parquet`` of a dataset, with ``tracks/index.csv``.
+
+    ``save`` takes the planned :class:`~mosaic.tracks.convert.ConversionBatch` that the ``convert``
+    node returns and runs it (:meth:`ConversionBatch.run`, the facade's own loop): each recording
+    is converted and written atomically one at a time, then ``tracks/index.csv`` is upserted once
+    and ``tracks/conversion_report.json`` written. Failed files are logged as they fail (the file
+    named in the first line); the report lists them, and the ``check_tracks_conversion`` node raises
+    the named error from it (``on_error: raise``) once the good files are written and indexed. ``load`` returns ``{partition_id: loader}`` (each
+    loader reads one recording with its metadata in ``df.attrs['mosaic']``), like a
+    ``PartitionedDataset`` of :class:`TracksParquetDataset`.
+
+    Parameters
+    ----------
+    path
+        The ``tracks`` root of the dataset; the batch must write there.
+    """
+
+    def __init__(self, path: str, metadata: dict[str, Any] | None = None) -> None:
+        self._path = PurePosixPath(path)
+        self.metadata = metadata
+
+    def load(self) -> dict[str, Any]:
+        folder = Path(self._path)
+        if not folder.is_dir():
+            return {}
+        out = {}
+        for p in sorted(folder.glob("*.parquet")):
+            if p.name.startswith("."):
+                continue
+            out[p.stem] = TracksParquetDataset(p.as_posix()).load
+        return out
+
+    def save(self, data: Any) -> None:
+        from mosaic.tracks.convert import ConversionBatch
+
+        if not isinstance(data, ConversionBatch):
+            raise DatasetError(f"TracksPartitionsDataset saves the convert node's ConversionBatch, got {type(data).__name__}")
+        root = data.ds.get_root("tracks")
+        if Path(root).resolve() != Path(self._path).resolve():
+            raise DatasetError(f"the conversion writes to {root} but this catalog entry is {self._path}; "
+                               "point both at the same dataset folder")
+        try:
+            data.run()
+        except BatchError as exc:
+            # index and report are written; the `check_tracks_conversion` node raises the named
+            # error from the report (an error raised here would reach the user wrapped in Kedro's
+            # "Failed while saving" message)
+            log.info("conversion finished with failures (raised by the check node): %s", exc.failures)
+
+    def _exists(self) -> bool:
+        return Path(self._path).is_dir() and any(Path(self._path).glob("*.parquet"))
+
+    def _describe(self) -> dict[str, Any]:
+        return {"path": str(self._path), "schema": "trex_v1"}

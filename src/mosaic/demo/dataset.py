@@ -17,10 +17,10 @@ marker, so an interrupted build never looks like a complete demo (calling
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
-import shutil
 from dataclasses import asdict
 from pathlib import Path
 
@@ -30,6 +30,7 @@ from mosaic.core.progress import progress
 from mosaic.core.atomic import atomic_write_json, atomic_write_text
 from mosaic.core.dataset import MANIFEST_NAMES, DatasetCore
 from mosaic.core.errors import ConfigError
+from mosaic.core.paths import safe_rmtree
 from mosaic.core.safe_names import sequence_key, to_safe_name
 
 from .boris import write_boris_aggregated, write_boris_tabular
@@ -101,7 +102,8 @@ def _check_existing(folder: Path, size: str, seed: int, overwrite: bool, videos:
         log.info("the demo at %s has no videos yet: rebuilding it with videos", folder)
     manifest.unlink()  # a demo being rebuilt must not look complete until it is
     for rel in _OWNED:
-        shutil.rmtree(folder / rel, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            safe_rmtree(folder / rel, root=folder)  # never through a link out of the folder
     return None
 
 

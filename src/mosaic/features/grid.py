@@ -10,6 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from mosaic.core.errors import ResourceLimitError
+from mosaic.core.limits import check_alloc
+
 TWO_PI = 2.0 * np.pi
 
 
@@ -67,6 +70,11 @@ def _factorize_sorted(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(uniq), codes
 
 
+#: a grid may have at most this many cells per input row (beyond SPARSE_MIN_CELLS cells)
+SPARSE_RATIO = 1000
+SPARSE_MIN_CELLS = 1 << 24
+
+
 class Grid:
     """Frame × entity grid of a long table.
 
@@ -111,6 +119,13 @@ class Grid:
         T = int(frame.max()) - f0 + 1
         uniq, codes = _factorize_sorted(ids_arr)
         n = len(uniq)
+        cells = float(T) * n
+        if cells > SPARSE_RATIO * len(frame) and cells > SPARSE_MIN_CELLS:
+            raise ResourceLimitError(
+                "frame numbers are too sparse for a frame × individual grid", expected=f"at most {SPARSE_RATIO} grid cells per row",
+                found=f"frames {f0}..{f0 + T - 1} ({T} frames) × {n} individuals for {len(frame)} rows",
+                hint="renumber the frames or split the recording where it has long gaps")
+        check_alloc(cells, 8, f"a {T} × {n} frame grid")
         flat = frame - f0  # one new int64 per row: the flat cell index t * n + i
         if n != 1:
             flat *= n

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from mosaic.core.errors import FeatureError
+from mosaic.core.limits import check_alloc
 from mosaic.core.validate import int_at_least
 
 from .base import Feature
@@ -94,6 +95,8 @@ class NearestNeighbor(Feature):
                      sequence=data.attrs.get("sequence"), path=data.attrs.get("path"),
                      hint=f"this recording has {n} individual(s); use k <= {max(n, 1)}")
         radius = None if self.params["radius"] is None else float(self.params["radius"])
+        check_alloc(float(grid.T) * n * k, 16, f"nearest_neighbor with k={k}", FeatureError,
+                    hint="k above the number of other individuals only adds empty columns")
         nn_idx = np.zeros((grid.T, n, k), dtype=np.int64)
         nn_d = np.full((grid.T, n, k), np.nan)
         step = chunk_frames(n, CHUNK_FRAMES)

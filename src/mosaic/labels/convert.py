@@ -145,8 +145,11 @@ def plan_label_conversion(
     Returns the label sets to write (already converted recordings dropped unless ``overwrite``)
     and the report. :func:`convert_all_labels` and the Kedro ``label`` pipeline both use it.
     """
-    p = {**dict(params or {}), **kwargs}
-    source_format = source_format or p.pop("source_format", None) or _detect_format(ds, p)
+    from mosaic.core.sources import read_sources
+
+    described = read_sources(ds.folder).get("labels") or {}  # the dataset's sources.yml: under the caller's params
+    p = {**dict(described.get("params") or {}), **dict(params or {}), **kwargs}
+    source_format = source_format or p.pop("source_format", None) or described.get("source_format") or _detect_format(ds, p)
     p.pop("source_format", None)
     out, _ = run_label_converter(ds, kind, source_format, p)
     current = _source_fingerprints(ds, out)

@@ -20,6 +20,8 @@ from mosaic.core.atomic import atomic_open
 from mosaic.core.dataset import DatasetCore
 from mosaic.core.errors import LabelFormatError, check_identity
 from mosaic.core.indexes import IndexSchema, index_lock, read_index, upsert_index, write_index
+from mosaic.core.limits import check_npz
+from mosaic.core.paths import check_regular_file
 from mosaic.core.progress import progress
 from mosaic.core.safe_names import path_in_root, sequence_key, to_safe_name
 
@@ -216,10 +218,12 @@ def read_label_npz(path: str | os.PathLike, *, group: str | None = None, sequenc
     ctx = {"path": path, "group": group, "sequence": sequence}
     if not path.exists():
         raise LabelFormatError("label file not found", **ctx)
+    check_regular_file(path, LabelFormatError, group=group, sequence=sequence)
     with open(path, "rb") as fh:
         magic = fh.read(4)
     if magic[:2] != b"PK":
         raise LabelFormatError("not a readable .npz label file", expected="an .npz (zip) archive", found=f"file starts with {magic!r}", **ctx)
+    check_npz(path, LabelFormatError, group=group, sequence=sequence)  # declared sizes vs data, before loading
     try:
         with np.load(path, allow_pickle=False) as z:
             data = {k: z[k] for k in z.files}

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path, PurePath, PureWindowsPath
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from mosaic.core.dataset import DatasetCore
@@ -50,6 +51,20 @@ def _as_pair(value: Any, key: str) -> tuple[str, str]:
                       expected="[group, sequence]", found=f"{key!r}: {value!r}")
 
 
+def recording_lengths(tracks_index: pd.DataFrame | None) -> dict[str, int]:
+    """``{'group/sequence': n_frames}`` from ``tracks/index.csv`` rows: ``frame_max + 1``, else ``n_frames``."""
+    if tracks_index is None or len(tracks_index) == 0 or not {"group", "sequence"} <= set(tracks_index.columns):
+        return {}
+    n = pd.Series(np.nan, index=tracks_index.index)
+    for col, add in (("n_frames", 0), ("frame_max", 1)):  # frame_max wins where both are known
+        if col in tracks_index.columns:
+            v = pd.to_numeric(tracks_index[col], errors="coerce") + add
+            n = v.where(v.notna(), n)
+    keys = tracks_index["group"].astype(str) + "/" + tracks_index["sequence"].astype(str)
+    ok = n.notna().to_numpy()
+    return dict(zip(keys[ok], n[ok].astype(np.int64).tolist()))
+
+
 class SequenceMatcher:
     """Resolve (group, sequence) for annotation records of one dataset (indexes read once)."""
 
@@ -59,6 +74,7 @@ class SequenceMatcher:
         self.default_group = default_group
         self.media = self._read_media_index()
         self.tracks = self._read_tracks_index()
+        self._lengths: dict[str, int] | None = None
 
     def _read_media_index(self) -> pd.DataFrame | None:
         try:
@@ -94,15 +110,9 @@ class SequenceMatcher:
         """Recording length from ``tracks/index.csv``: ``frame_max + 1`` when indexed, else ``n_frames``."""
         if self.tracks is None:
             return None
-        m = self.tracks[(self.tracks["group"] == group) & (self.tracks["sequence"] == sequence)]
-        if not len(m):
-            return None
-        for col, add in (("frame_max", 1), ("n_frames", 0)):
-            if col in m.columns:
-                v = pd.to_numeric(m[col], errors="coerce").iloc[0]
-                if pd.notna(v):
-                    return int(v) + add
-        return None
+        if self._lengths is None:
+            self._lengths = recording_lengths(self.tracks.drop_duplicates(["group", "sequence"]))
+        return self._lengths.get(f"{group}/{sequence}")
 
     def resolve(self, *, observation_id: str = "", media_file: str = "", source_file: str | Path = "") -> tuple[str, str]:
         """(group, sequence) of one observation/media; LabelFormatError naming what was tried."""

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import cv2
 
+from mosaic.core.paths import check_regular_file
+
 from .errors import VideoReadError
 
 log = logging.getLogger(__name__)
@@ -54,8 +56,9 @@ def open_capture(path: str | os.PathLike, threads: int | None = None) -> cv2.Vid
     thread per capture is ~40 % cheaper in CPU when the caller decodes pieces in parallel).
     """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise VideoReadError("video file not found", path=path)
+    check_regular_file(path, VideoReadError)  # unreadable (permissions) or a FIFO: named, never a hang
     params = [cv2.CAP_PROP_N_THREADS, int(threads)] if threads else []
     cap = cv2.VideoCapture(str(path), cv2.CAP_ANY, params)
     if not cap.isOpened():

@@ -28,6 +28,7 @@ from mosaic.core.atomic import atomic_write_bytes, atomic_write_json
 from mosaic.core.dataset import DatasetCore
 from mosaic.core.errors import IndexFileError
 from mosaic.core.indexes import NAME_COLUMNS, IndexSchema, read_index, upsert_index
+from mosaic.core.paths import check_output_path
 from mosaic.core.safe_names import to_safe_name
 
 from .decode import video_read_mode
@@ -218,6 +219,7 @@ def remove_stale_frames(out_dir: Path, keep: Sequence[str]) -> list[Path]:
     """
     keep_set = set(keep)
     removed = []
+    check_output_path(out_dir)  # never delete through a link that leaves the frames root
     if out_dir.is_dir():
         for p in out_dir.glob(f"{FRAME_PREFIX}*.png"):
             if p.name not in keep_set:

@@ -3,7 +3,8 @@
 Public API (scikit-learn is imported only when a model is trained or applied):
 
 * :func:`train_model` ``(ds, model, config=None, overwrite=False, name=None) -> run_id`` (``model``: a
-  name, a scikit-learn classifier or a :class:`~mosaic.models.estimators.Trainer`)
+  name, a scikit-learn classifier or a :class:`~mosaic.models.estimators.Trainer`): :func:`fit_model`
+  (trains, returns a :class:`FittedRun`, writes nothing) then :func:`store_model_run` (writes it)
 * :func:`predict` ``(ds, model_run, sequences=None, groups=None, overwrite=False) -> Result``
 * :func:`load_run`, :func:`load_run_predictions`, :func:`model_figures`, :func:`read_models_index`
 * :func:`resolve_config` and :data:`DEFAULTS` (the allowed config keys)
@@ -11,7 +12,9 @@ Public API (scikit-learn is imported only when a model is trained or applied):
   (grouped CV, metrics, bout smoothing), :mod:`mosaic.models.unsupervised`.
 """
 from .api import (
+    FittedRun,
     apply_bundle,
+    fit_model,
     model_figures,
     predict,
     prediction_feature_name,
@@ -24,9 +27,11 @@ from .store import (
     load_run_predictions,
     parse_model_run,
     read_models_index,
+    store_model_run,
 )
 
 __all__ = [
-    "ALLOWED_KEYS", "DEFAULTS", "MODELS_INDEX", "apply_bundle", "load_run", "load_run_predictions", "model_figures",
-    "parse_model_run", "predict", "prediction_feature_name", "read_models_index", "resolve_config", "train_model",
+    "ALLOWED_KEYS", "DEFAULTS", "MODELS_INDEX", "FittedRun", "apply_bundle", "fit_model", "load_run", "load_run_predictions",
+    "model_figures", "parse_model_run", "predict", "prediction_feature_name", "read_models_index", "resolve_config",
+    "store_model_run", "train_model",
 ]

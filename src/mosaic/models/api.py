@@ -16,13 +16,14 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from mosaic.core.atomic import atomic_write_json, atomic_write_text
+from mosaic.core.atomic import atomic_write_json
 from mosaic.core.dataset import DatasetCore
 from mosaic.core.errors import ConfigError, InvalidNameError, ModelError
 from mosaic.core.run_ids import canonical_json, make_run_id
@@ -32,18 +33,7 @@ from . import inputs as mi
 from .align import numeric_feature_columns
 from .config import config_json, resolve_model
 from .evaluation import SEQ_SEP, classification_metrics, sequence_keys, smooth_bouts
-from .store import (
-    CONFIG_FILE,
-    METRICS_FILE,
-    MODEL_FILE,
-    abort_run,
-    begin_run,
-    load_run,
-    publish_run,
-    run_is_complete,
-    save_joblib,
-    save_parquet,
-)
+from .store import MODEL_FILE, load_run, run_is_complete, save_parquet, store_model_run
 
 log = logging.getLogger(__name__)
 PRED_SUFFIX = "__pred"
@@ -96,9 +86,38 @@ def _select_columns(df: pd.DataFrame, wanted: list[str] | None, label_col: str |
 
 
 # ------------------------------------------------------------------------------------- train
+@dataclass
+class FittedRun:
+    """A trained run held in memory, before it is stored (see :func:`mosaic.models.store.store_model_run`).
+
+    ``existing`` is True when a complete run with this ``run_id`` is already stored (nothing was
+    trained and nothing is to be written). ``files`` holds extra files of the run folder (text, or
+    a mapping written as JSON: ``cluster_means.csv``, ``summary.json``), ``figures`` the plots
+    (``plots/<name>.png``).
+    """
+
+    model: str
+    run_id: str
+    kind: str
+    existing: bool = False
+    resolved: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    bundle: dict[str, Any] | None = None
+    predictions: pd.DataFrame | None = None
+    files: dict[str, str] = field(default_factory=dict)
+    figures: dict[str, Any] = field(default_factory=dict)
+    index_row: dict[str, Any] = field(default_factory=dict)
+
+    def __deepcopy__(self, memo: dict) -> "FittedRun":
+        return self  # handed once from the train node to the dataset that stores it
+
+
 def train_model(ds: DatasetCore, model: Any, config: str | os.PathLike | Mapping[str, Any] | None = None,
                 overwrite: bool = False, name: str | None = None) -> str:
     """Train model ``model`` with ``config`` and write ``models/<model>/<run_id>/``; return ``run_id``.
+
+    :func:`fit_model` then :func:`mosaic.models.store.store_model_run` (the Kedro ``train``
+    pipeline calls the same two, the second through its ``model_run`` catalog dataset).
 
     Parameters
     ----------
@@ -134,6 +153,22 @@ def train_model(ds: DatasetCore, model: Any, config: str | os.PathLike | Mapping
         An input feature never ran, the label kind has no labels, features are missing for
         labelled recordings, fewer than two recordings for grouped CV, ...
     """
+    fitted = fit_model(ds, model, config, overwrite=overwrite, name=name)
+    store_model_run(ds, fitted)
+    if fitted.kind not in ("classifier",):
+        # cluster assignments of the scope are written as the feature <model>__pred right away
+        # (and resumed when an interrupted run did not finish writing them)
+        predict(ds, (fitted.model, fitted.run_id), overwrite=overwrite and not fitted.existing)
+    return fitted.run_id
+
+
+def fit_model(ds: DatasetCore, model: Any, config: str | os.PathLike | Mapping[str, Any] | None = None,
+              overwrite: bool = False, name: str | None = None) -> FittedRun:
+    """Train model ``model`` with ``config`` and return the run in memory (nothing is written).
+
+    Same parameters and errors as :func:`train_model`. When a complete run with the same
+    ``run_id`` is stored and not ``overwrite``, nothing is trained: the result has ``existing=True``.
+    """
     model, cfg = resolve_model(model, config, name)
     model = _check_model_name(model)
     runs = mi.resolve_feature_runs(ds, cfg["features"])
@@ -160,39 +195,28 @@ def train_model(ds: DatasetCore, model: Any, config: str | os.PathLike | Mapping
                           "inputs": inputs, "labels": labels_id, "scope": [list(k) for k in keys]})
     if not overwrite and run_is_complete(ds, model, run_id):
         log.info("model %s run %s exists; nothing to do (overwrite=True retrains)", model, run_id)
-        if cfg["kind"] != "classifier":  # resume cluster assignments an interrupted run did not finish writing
-            predict(ds, (model, run_id), overwrite=False)
-        return run_id
-    out = begin_run(ds, model, run_id)  # every file goes to a staging folder, published at once below
+        return FittedRun(model=model, run_id=run_id, kind=cfg["kind"], existing=True)
     created = datetime.now(timezone.utc).isoformat(timespec="microseconds")
     resolved = {"model": model, "run_id": run_id, "config": config_json(cfg), "inputs": inputs, "labels": labels_id,
                 "scope": [list(k) for k in keys], "created_iso": created, "version": MODEL_VERSION}
-    try:
-        if cfg["kind"] == "classifier":
-            metrics = _train_classifier(ds, model, run_id, cfg, runs, keys, out)
-            macro = metrics["macro_f1"]
-            n_rows = metrics["n_rows"]
-        else:
-            metrics = _train_clusters(ds, model, run_id, cfg, runs, keys, out)
-            macro, n_rows = float("nan"), metrics["n_rows"]
-        atomic_write_json(out / CONFIG_FILE, resolved)
-        atomic_write_json(out / METRICS_FILE, metrics)
-        publish_run(ds, model, run_id, out, {
-            "model": model, "run_id": run_id, "kind": cfg["kind"],
-            "label_kind": cfg["label_kind"] if cfg["kind"] == "classifier" else "", "inputs_json": canonical_json(inputs),
-            "macro_f1": macro, "n_rows": int(n_rows), "n_sequences": len(keys), "created_iso": created,
-        })
-    except BaseException:
-        abort_run(out)
-        raise
+    fitted = FittedRun(model=model, run_id=run_id, kind=cfg["kind"], resolved=resolved)
     if cfg["kind"] == "classifier":
-        log.info("model %s run %s: sequence-held-out macro F1 (%s) = %.3f", model, run_id, metrics["evaluation"], macro)
-    else:  # cluster assignments of the scope are written as the feature <model>__pred right away
-        predict(ds, (model, run_id), overwrite=overwrite)
-    return run_id
+        _train_classifier(ds, model, run_id, cfg, runs, keys, fitted)
+        macro = fitted.metrics["macro_f1"]
+    else:
+        _train_clusters(ds, model, run_id, cfg, runs, keys, fitted)
+        macro = float("nan")
+    fitted.index_row = {
+        "model": model, "run_id": run_id, "kind": cfg["kind"],
+        "label_kind": cfg["label_kind"] if cfg["kind"] == "classifier" else "", "inputs_json": canonical_json(inputs),
+        "macro_f1": macro, "n_rows": int(fitted.metrics["n_rows"]), "n_sequences": len(keys), "created_iso": created,
+    }
+    if cfg["kind"] == "classifier":
+        log.info("model %s run %s: sequence-held-out macro F1 (%s) = %.3f", model, run_id, fitted.metrics["evaluation"], macro)
+    return fitted
 
 
-def _train_classifier(ds, model, run_id, cfg, runs, keys, out) -> dict[str, Any]:
+def _train_classifier(ds, model, run_id, cfg, runs, keys, fitted: FittedRun) -> None:
     from .estimators import (
         cross_val_predict_grouped,
         drop_uninformative,
@@ -256,23 +280,13 @@ def _train_classifier(ds, model, run_id, cfg, runs, keys, out) -> dict[str, Any]
     preds["pred"] = pred
     preds["pred_unsmoothed"] = raw
     preds["split"] = split
-    for (g, s), part in preds.groupby(["group", "sequence"], sort=True):
-        save_parquet(part.reset_index(drop=True), out / "predictions" / f"{sequence_key(g, s)}.parquet")
-    bundle = {"kind": "classifier", "estimator": est, "columns": columns, "classes": classes, "model": model,
-              "run_id": run_id, "target": cfg["target"], "background_label": bg, "min_bout": cfg["min_bout"],
-              "n_threads": cfg["n_threads"]}
-    save_joblib(bundle, out / MODEL_FILE)
+    fitted.predictions = preds
+    fitted.bundle = {"kind": "classifier", "estimator": est, "columns": columns, "classes": classes, "model": model,
+                     "run_id": run_id, "target": cfg["target"], "background_label": bg, "min_bout": cfg["min_bout"],
+                     "n_threads": cfg["n_threads"]}
+    fitted.metrics = metrics
     if cfg["plots"]:
-        _write_plots(out, metrics, preds, classes, cfg)
-    return metrics
-
-
-def _write_plots(out, metrics, preds, classes, cfg) -> None:
-    from mosaic.reporting.plots import save_figure
-
-    figs = model_figures_from(metrics, preds, classes, cfg["target"], cfg["max_ethograms"])
-    for name, fig in figs.items():
-        save_figure(fig, out / "plots" / f"{name}.png")
+        fitted.figures = model_figures_from(metrics, preds, classes, cfg["target"], cfg["max_ethograms"])
 
 
 def model_figures_from(metrics: Mapping[str, Any], preds: pd.DataFrame, classes: list[str], target: str = "individual",
@@ -308,7 +322,7 @@ def model_figures(ds: DatasetCore, model_run: Any, max_ethograms: int | None = N
                               cfg["max_ethograms"] if max_ethograms is None else max_ethograms)
 
 
-def _train_clusters(ds, model, run_id, cfg, runs, keys, out) -> dict[str, Any]:
+def _train_clusters(ds, model, run_id, cfg, runs, keys, fitted: FittedRun) -> None:
     from .unsupervised import assign_clusters, cluster_summary, fit_clusters
 
     table = mi.stack([mi.load_model_input(runs, k, cfg) for k in keys])
@@ -324,19 +338,17 @@ def _train_clusters(ds, model, run_id, cfg, runs, keys, out) -> dict[str, Any]:
     summary, means = cluster_summary(table, clusters, columns)
     bundle.update({"columns": columns, "model": model, "run_id": run_id, "target": cfg["target"], "n_threads": cfg["n_threads"],
                    "classes": [str(c) for c in range(cfg["n_clusters"])]})
-    save_joblib(bundle, out / MODEL_FILE)
-    atomic_write_text(out / "cluster_means.csv", means.to_csv(index=False))
     keep = ["group", "sequence", "frame"] + _track_cols(cfg["target"])
     preds = table[keep].copy()
     preds["cluster"] = clusters
-    for (g, s), part in preds.groupby(["group", "sequence"], sort=True):
-        save_parquet(part.reset_index(drop=True), out / "predictions" / f"{sequence_key(g, s)}.parquet")
     summary.update({"model": model, "run_id": run_id, "kind": cfg["kind"], "n_features": len(columns),
                     "n_fit_rows": bundle["n_fit_rows"], "columns": columns})
     if cfg["kind"] == "kmeans":
         summary["inertia"] = float(bundle["estimator"].inertia_)
-    atomic_write_json(out / "summary.json", summary)
-    return summary
+    fitted.bundle = bundle
+    fitted.predictions = preds
+    fitted.metrics = summary
+    fitted.files = {"cluster_means.csv": means.to_csv(index=False), "summary.json": summary}
 
 
 # ------------------------------------------------------------------------------------ predict

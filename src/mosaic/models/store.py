@@ -35,6 +35,7 @@ from mosaic.core.atomic import atomic_path, atomic_write_json
 from mosaic.core.dataset import DatasetCore
 from mosaic.core.errors import ModelError
 from mosaic.core.indexes import IndexSchema, read_index, upsert_index
+from mosaic.core.paths import check_regular_file
 from mosaic.core.run_ids import canonical_json, sha256_of_file
 from mosaic.core.safe_names import path_in_root, to_safe_name
 
@@ -289,6 +290,44 @@ def record_run(ds: DatasetCore, row: dict[str, Any]) -> pd.DataFrame:
     return upsert_index(models_index_path(ds), [row], MODELS_INDEX)
 
 
+def store_model_run(ds: DatasetCore, fitted: Any) -> Path:
+    """Write a trained run (:class:`mosaic.models.api.FittedRun`) and list it in ``models/index.csv``.
+
+    The one writer of model runs, for both doors (``train_model`` and the Kedro ``model_run``
+    dataset). Every file (predictions per recording, ``model.joblib``, extra files, plots,
+    ``config.json``, ``metrics.json``) goes to a staging folder (:func:`begin_run`) that
+    :func:`publish_run` makes visible at once, index row last; a failure discards it
+    (:func:`abort_run`). A run that already exists (``fitted.existing``) is left as it is.
+    """
+    if fitted.existing:
+        return run_dir(ds, fitted.model, fitted.run_id)
+    from mosaic.core.atomic import atomic_write_text
+    from mosaic.core.safe_names import sequence_key
+
+    staging = begin_run(ds, fitted.model, fitted.run_id)
+    try:
+        if fitted.predictions is not None:
+            for (g, s), part in fitted.predictions.groupby(["group", "sequence"], sort=True):
+                save_parquet(part.reset_index(drop=True), staging / "predictions" / f"{sequence_key(g, s)}.parquet")
+        save_joblib(fitted.bundle, staging / MODEL_FILE)
+        for name, content in fitted.files.items():
+            if isinstance(content, str):
+                atomic_write_text(staging / name, content)
+            else:
+                atomic_write_json(staging / name, content)
+        if fitted.figures:
+            from mosaic.reporting.plots import save_figure
+
+            for name, fig in fitted.figures.items():
+                save_figure(fig, staging / "plots" / f"{name}.png")
+        atomic_write_json(staging / CONFIG_FILE, fitted.resolved)
+        atomic_write_json(staging / METRICS_FILE, fitted.metrics)
+        return publish_run(ds, fitted.model, fitted.run_id, staging, dict(fitted.index_row))
+    except BaseException:
+        abort_run(staging)
+        raise
+
+
 def parse_model_run(ds: DatasetCore, model_run: Any) -> tuple[str, str]:
     """Resolve ``model_run`` to ``(model, run_id)``.
 
@@ -380,6 +419,9 @@ def load_run(ds: DatasetCore, model_run: Any) -> dict[str, Any]:
 
     model, rid = parse_model_run(ds, model_run)
     d = run_dir(ds, model, rid)
+    for f in (MODEL_FILE, CONFIG_FILE, METRICS_FILE):
+        if (d / f).exists():
+            check_regular_file(d / f, ModelError)  # a FIFO or an unreadable file: named, never a hang
     data = _verified_run_bytes(d, _digest_sets(_run_row(ds, model, rid)), model)
     try:
         bundle = joblib.load(io.BytesIO(data[MODEL_FILE]))
@@ -413,5 +455,5 @@ __all__ = [
     "CONFIG_FILE", "DIGEST_COLUMN", "METRICS_FILE", "MODELS_INDEX", "MODEL_FILE", "VERIFIED_FILES", "abort_run",
     "atomic_write_json", "begin_run", "load_run", "load_run_predictions", "models_index_path", "parse_model_run",
     "publish_run", "read_models_index", "record_run", "run_dir", "run_is_complete", "save_joblib", "save_parquet",
-    "sweep_staging",
+    "store_model_run", "sweep_staging",
 ]

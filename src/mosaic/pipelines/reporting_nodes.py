@@ -114,7 +114,7 @@ def _pick_feature_run(feature_results: Mapping[str, Any], wanted: str | None) ->
     return str(chosen["feature"]), chosen.get("run_id")
 
 
-def plot_feature_run_distributions(feature_results: Mapping[str, Any], dataset_dir: str,
+def plot_feature_run_distributions(feature_results: Mapping[str, Any], dataset: Any,
                                    params: Mapping[str, Any] | None = None):
     """Histograms of one feature run's columns per group, over a bounded sample of every recording.
 
@@ -122,22 +122,19 @@ def plot_feature_run_distributions(feature_results: Mapping[str, Any], dataset_d
     ----------
     feature_results
         The ``featurize`` summary (``{'results': [{'key', 'feature', 'run_id', ...}]}``).
-    dataset_dir
-        The dataset folder (``params:dataset_dir``).
+    dataset
+        The dataset folder (catalog entry ``dataset``).
     params
         ``feature`` (step key or feature name; default the first step), ``columns`` (default: the
         numeric feature columns), ``group_column`` (``group``), ``bins`` (40),
         ``max_rows_per_sequence`` (5000), ``title`` (default ``<feature> (run <run_id>)``).
     """
-    from mosaic.core.dataset import DatasetCore
     from mosaic.features import iter_feature
-    from mosaic.kedro_config import resolve_dataset_dir
     from mosaic.reporting.plots import plot_feature_distributions
 
     params = dict(params or {})
     feature, run_id = _pick_feature_run(feature_results, params.get("feature"))
-    ds = DatasetCore.open(resolve_dataset_dir(dataset_dir))
-    sample = sample_feature_tables(iter_feature(ds, feature, run_id), int(params.get("max_rows_per_sequence", 5_000)))
+    sample = sample_feature_tables(iter_feature(dataset, feature, run_id), int(params.get("max_rows_per_sequence", 5_000)))
     return plot_feature_distributions(
         sample,
         params.get("columns"),
@@ -163,10 +160,10 @@ def plot_label_ethograms(labels: Mapping[str, Any], params: Mapping[str, Any] | 
 
 
 def create_reporting_pipeline(
-    tracks: str | None = "tracks",
+    tracks: str | None = "tracks@parquet",
     feature_results: str | None = "feature_results",
     labels: str | None = None,
-    dataset_dir: str = "params:dataset_dir",
+    dataset: str = "dataset",
     params: str = "params:reporting",
 ) -> Pipeline:
     """Nodes that draw the reporting plots; add them to a registered pipeline.
@@ -180,8 +177,8 @@ def create_reporting_pipeline(
         Catalog name of the ``featurize`` summary; None leaves the distribution plot out.
     labels
         Catalog name of partitioned label dicts; None (default) leaves the ethograms out.
-    dataset_dir
-        Parameter holding the dataset folder.
+    dataset
+        Catalog entry of the dataset folder.
     params
         Parameters entry with ``trajectories``, ``feature_distributions`` and ``ethograms`` sub-keys.
 
@@ -197,7 +194,7 @@ def create_reporting_pipeline(
         nodes.append(Node(plot_tracks_trajectories, inputs=[tracks, f"{params}.trajectories"], outputs="trajectory_plots",
                           name="plot_trajectories", tags=["reporting"]))
     if feature_results:
-        nodes.append(Node(plot_feature_run_distributions, inputs=[feature_results, dataset_dir, f"{params}.feature_distributions"],
+        nodes.append(Node(plot_feature_run_distributions, inputs=[feature_results, dataset, f"{params}.feature_distributions"],
                           outputs="feature_distribution_plot", name="plot_feature_distributions", tags=["reporting"]))
     if labels:
         nodes.append(Node(plot_label_ethograms, inputs=[labels, f"{params}.ethograms"], outputs="ethogram_plots",

@@ -43,7 +43,9 @@ from mosaic.core.errors import (
     TracksNotFoundError,
     check_identity,
 )
+from mosaic.core.executor import ExecutorConfig
 from mosaic.core.indexes import TRACKS_INDEX, TRACKS_RAW_INDEX, read_index, upsert_index
+from mosaic.core.paths import check_regular_file
 from mosaic.core.run_ids import fingerprint_change, source_fingerprint
 from mosaic.core.safe_names import path_in_root, sequence_key, to_safe_name
 from mosaic.core.validate import check_physical
@@ -126,43 +128,69 @@ def plan_jobs(raw: pd.DataFrame, merge_per_sequence: bool | None = None) -> list
     return jobs
 
 
-def effective_params(ds: DatasetCore, src_format: str, params: Mapping[str, Any] | None, group_from: str | None = None) -> dict[str, Any]:
-    """Converter params for one format.
+def effective_params(ds: DatasetCore, src_format: str, params: Mapping[str, Any] | None, group_from: str | None = None,
+                     **where: Any) -> dict[str, Any]:
+    """Converter params for one format (see :func:`effective_params_with_origin`)."""
+    return effective_params_with_origin(ds, src_format, params, group_from, **where)[0]
 
-    Lowest to highest priority: dataset meta (``fps_default``/``fps``, ``cm_per_pixel``),
-    top-level scalar params (apply to every format), the block ``params[<src_format>]``
-    (``params['dlc']`` also applies to ``dlc_csv``/``dlc_h5``), then ``group_from``.
-    Values found in a source file still win over all of these (see
-    :func:`~mosaic.tracks.table.resolve_number`); the dataset-meta values that remain are
-    marked under ``params['_param_sources']`` so converters record them as ``'dataset'``.
+
+def effective_params_with_origin(
+    ds: DatasetCore,
+    src_format: str,
+    params: Mapping[str, Any] | None,
+    group_from: str | None = None,
+    *,
+    sources: Mapping[str, Any] | None = None,
+    files: Sequence[str] | None = None,
+    recording: tuple[str, str] | None = None,
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Converter params for one format, and where each value came from.
+
+    Lowest to highest priority: dataset meta (``fps_default``/``fps``, ``cm_per_pixel``;
+    origin ``dataset``), the dataset's ``sources.yml`` — the params of the source holding
+    ``files`` (``source``), then of the ``recording`` (``recording``) —, top-level scalar
+    ``params`` (apply to every format; ``params``), the block ``params[<src_format>]``
+    (``params['dlc']`` also applies to ``dlc_csv``/``dlc_h5``; ``params:<format>``), then
+    ``group_from``. Values found in a source file still win over all of these (see
+    :func:`~mosaic.tracks.table.resolve_number`). Dataset-meta values that no later layer
+    replaced are marked under ``out['_param_sources']`` so converters record them as
+    ``'dataset'``; ``origin`` names the layer of every value.
     """
+    from mosaic.core.sources import recording_params, source_params
+
     out: dict[str, Any] = {}
+    origin: dict[str, str] = {}
+
+    def put(values: Mapping[str, Any], name: str) -> None:
+        for k, v in values.items():
+            out[k] = v
+            origin[k] = name
+
     meta = ds.meta or {}
     fps = meta.get("fps_default", meta.get("fps"))
     if fps is not None:
-        out["fps"] = fps
+        put({"fps": fps}, "dataset")
     if meta.get("cm_per_pixel") is not None:
-        out["cm_per_pixel"] = meta["cm_per_pixel"]
-    defaults = {k: "dataset" for k in out}  # marked so a converter ranks them below its file's values
+        put({"cm_per_pixel": meta["cm_per_pixel"]}, "dataset")
+    if sources:
+        if files:
+            put(source_params(sources, ds.folder, src_format, list(files)), "source")
+        if recording is not None:
+            put(recording_params(sources, *recording), "recording")
     params = dict(params or {})
     formats = set(REGISTRY.names())
-    for k, v in params.items():
-        if k in formats and isinstance(v, Mapping):
-            continue
-        out[k] = v
+    put({k: v for k, v in params.items() if not (k in formats and isinstance(v, Mapping))}, "params")
     family = "dlc" if src_format.startswith("dlc") else src_format
     for name in dict.fromkeys((family, src_format)):
         block = params.get(name)
         if isinstance(block, Mapping):
-            out.update(block)
+            put(block, f"params:{name}")
     if group_from is not None:
         out["group_from"] = group_from
-    explicit = {k for k, v in params.items() if not (k in formats and isinstance(v, Mapping))}
-    explicit |= {k for name in (family, src_format) if isinstance(params.get(name), Mapping) for k in params[name]}
-    defaults = {k: v for k, v in defaults.items() if k not in explicit}
+    defaults = {k: "dataset" for k, o in origin.items() if o == "dataset"}  # ranked below the file's values
     if defaults:
         out[PARAM_SOURCES_KEY] = defaults
-    return out
+    return out, origin
 
 
 def tracks_index_path(ds: DatasetCore) -> Path:
@@ -289,8 +317,9 @@ class ConversionBatch:
 
     Notes
     -----
-    The object is a live handle shared between the Kedro nodes of the ``convert``
-    pipeline (``deepcopy`` returns it unchanged so a MemoryDataset passes it through).
+    The Kedro ``convert`` node returns a planned batch and the ``tracks`` catalog dataset
+    saves it with :meth:`run` in the same process (``deepcopy`` returns it unchanged so a
+    ``MemoryDataset`` can hold it in tests).
     """
 
     def __init__(
@@ -330,6 +359,9 @@ class ConversionBatch:
         self.failures: dict[str, str] = {}
         self.conflicts: dict[str, list[dict[str, Any]]] = {}
         self._pending: dict[str, TrackTable] = {}
+        from mosaic.core.sources import read_sources
+
+        self.sources = read_sources(ds.folder)  # the dataset's own sources.yml ({} when none)
 
     def __deepcopy__(self, memo: dict) -> "ConversionBatch":
         return self
@@ -360,8 +392,10 @@ class ConversionBatch:
                 raise exc
             raise TrackFormatError("conversion failed", path=label, found=msg) from exc
 
-    def _params(self, job: Job) -> dict[str, Any]:
-        return effective_params(self.ds, job.src_format, self.params, self.group_from)
+    def _params(self, job: Job) -> tuple[dict[str, Any], dict[str, str]]:
+        recording = None if job.multi else (job.group, job.sequence)
+        return effective_params_with_origin(self.ds, job.src_format, self.params, self.group_from, sources=self.sources,
+                                            files=job.rel_paths, recording=recording)
 
     def _run(self, job: Job, group: str, sequence: str) -> list[TrackTable]:
         conv = get_converter(job.src_format, path=job.rel_paths[0])
@@ -370,19 +404,27 @@ class ConversionBatch:
         if missing:
             raise TrackFormatError("raw tracking file not found", path=missing[0], group=group or None, sequence=sequence or None,
                                    hint="re-run index_tracks_raw (the index lists a file that is gone)")
+        for p in paths:
+            check_regular_file(p, TrackFormatError, group=group or None, sequence=sequence or None)
         try:  # fingerprints first: a file edited during the conversion makes the output stale, never falsely current
             fingerprints = {rel: source_fingerprint(p) for rel, p in zip(job.rel_paths, paths)}
         except OSError as exc:
             raise TrackFormatError("raw tracking file is unreadable", path=", ".join(map(str, paths)), group=group or None,
                                    sequence=sequence or None, found=f"{type(exc).__name__}: {exc.strerror or exc}") from exc
+        params, origin = self._params(job)
         try:
-            tables = conv(paths, self._params(job), group=group, sequence=sequence)
+            tables = conv(paths, params, group=group, sequence=sequence)
         except MosaicError:
             raise
         except Exception as exc:  # noqa: BLE001 - never let a raw library error reach the user
             raise TrackFormatError("conversion failed", path=", ".join(map(str, paths)), group=group or None, sequence=sequence or None,
                                    found=f"{type(exc).__name__}: {exc}") from exc
-        return [_finalize(t, job, job.src_format, fingerprints) for t in tables]
+        out = [_finalize(t, job, job.src_format, fingerprints) for t in tables]
+        for t in out:  # a "params" value that came from the dataset's sources.yml says which block gave it
+            for key in ("fps", "cm_per_pixel"):
+                if t.meta.get(f"{key}_source") == "params" and origin.get(key) in ("source", "recording"):
+                    t.meta[f"{key}_source"] = origin[key]
+        return out
 
     def _multi_done(self, job: Job) -> list[tuple[str, str, Path]] | None:
         """Outputs already made from a multi-sequence file (None when not all present)."""
@@ -518,6 +560,43 @@ class ConversionBatch:
             return None
         return path
 
+    def run(self, write_report: bool = True, progress_desc: str | None = None,
+            executor: ExecutorConfig | None = None) -> dict[str, Any]:
+        """Convert and write every recording, then :meth:`finish`; the one conversion loop of both doors.
+
+        :func:`convert_all_tracks` calls it, and so does the Kedro ``tracks`` dataset when the
+        ``convert`` node's batch is saved. Recordings of multi-recording files (already read
+        while planning) are written here; every other recording is one task on ``executor``
+        (:mod:`mosaic.core.executor`; serial by default) carrying its job, never a table. Each
+        worker converts and writes one recording; results are recorded in recording order.
+        """
+        from mosaic.core.executor import ExecutorConfig, run_tasks
+        from mosaic.core.progress import progress
+
+        desc = progress_desc or "convert tracks"
+        parts = self.partitions()
+        local = sorted(k for k in parts if k in self._pending)
+        for key in progress(local, desc=desc) if progress_desc else local:
+            self.write(key, parts[key]())
+        light = copy.copy(self)  # the batch's settings without its bookkeeping: what a task carries
+        light.jobs, light.rows, light.converted, light.skipped, light.failures, light._pending = [], {}, [], [], {}, {}
+        light.conflicts, light.stale = {}, {}
+        tasks = [(light, *parts[k].args) for k in sorted(set(parts) - set(local))]
+        results = {}
+        for r in run_tasks(_convert_write, tasks, executor or ExecutorConfig(), desc=desc):
+            if isinstance(r, MosaicError):  # recorded per recording, as serially (the task records its own)
+                self.failures[f"{getattr(r, 'group', '?')}/{getattr(r, 'sequence', '?')}"] = str(r)
+                continue
+            results[r[0]] = r
+        for key in sorted(results):  # recording order, whatever order they finished in
+            _, row, failures, conflicts = results[key]
+            if row is not None:
+                self.rows[key] = row
+                self.converted.append(key)
+            self.failures.update(failures)
+            self.conflicts.update(conflicts)
+        return self.finish(write_report=write_report)
+
     def _labels_past_end(self) -> list[dict[str, Any]]:
         """Labels converted earlier that run past the end of the tracks written now (warned once)."""
         from mosaic.labels.lengths import labels_past_tracks_end  # labels read tracks lengths, not the reverse
@@ -620,35 +699,11 @@ def convert_all_tracks(
     dict
         The conversion report (also written to ``tracks/conversion_report.json``).
     """
-    from mosaic.core.executor import ExecutorConfig, run_tasks
-    from mosaic.core.progress import progress
+    from mosaic.core.executor import ExecutorConfig
 
     config = ExecutorConfig(parallel_mode, parallel_workers, dask_address, memory_limit)
     batch = ConversionBatch.from_index(ds, None, params, overwrite, merge_per_sequence, group_from, on_error, on_stale=on_stale)
-    parts = batch.partitions()
-    # tables of multi-recording files are already in memory: written here
-    local = sorted(k for k in parts if k in batch._pending)
-    for key in progress(local, desc="convert tracks"):
-        batch.write(key, parts[key]())
-    # the others: one task per recording (the batch's settings and the job, no table)
-    light = copy.copy(batch)
-    light.jobs, light.rows, light.converted, light.skipped, light.failures, light._pending = [], {}, [], [], {}, {}
-    light.conflicts, light.stale = {}, {}
-    tasks = [(light, *parts[k].args) for k in sorted(set(parts) - set(local))]
-    results = {}
-    for r in run_tasks(_convert_write, tasks, config, desc="convert tracks"):
-        if isinstance(r, MosaicError):  # recorded per recording, as serially (the task records its own)
-            batch.failures[f"{getattr(r, 'group', '?')}/{getattr(r, 'sequence', '?')}"] = str(r)
-            continue
-        results[r[0]] = r
-    for key in sorted(results):  # recording order, whatever order they finished in
-        _, row, failures, conflicts = results[key]
-        if row is not None:
-            batch.rows[key] = row
-            batch.converted.append(key)
-        batch.failures.update(failures)
-        batch.conflicts.update(conflicts)
-    return batch.finish()
+    return batch.run(progress_desc="convert tracks", executor=config)
 
 
 def _convert_write(task: tuple) -> tuple[str, dict[str, Any] | None, dict[str, str], dict[str, list]]:

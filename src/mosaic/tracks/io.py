@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 
 from mosaic.core.atomic import atomic_path
 from mosaic.core.errors import SchemaError, TrackFormatError, check_identity
+from mosaic.core.paths import check_regular_file
 
 from .schema import TREX_V1, validate_trex_v1
 
@@ -117,7 +118,7 @@ def write_tracks(df: pd.DataFrame, path: str | os.PathLike, meta: dict[str, Any]
 
 def read_tracks_meta(path: str | os.PathLike) -> dict[str, Any]:
     """The mosaic metadata stored in a track file (fps, cm_per_pixel, keypoints, source...)."""
-    path = Path(path)
+    path = check_regular_file(path, TrackFormatError)
     try:
         md = pq.read_schema(path).metadata or {}
     except (OSError, pa.ArrowInvalid) as exc:
@@ -175,6 +176,7 @@ def read_track_arrays(path: str | os.PathLike, columns: list[str] | None = None)
     path = Path(path)
     if not path.exists():
         raise TrackFormatError("track file not found", path=path)
+    check_regular_file(path, TrackFormatError)
     try:
         pf = pq.ParquetFile(path)
     except (OSError, pa.ArrowInvalid) as exc:
@@ -222,6 +224,8 @@ def read_tracks(path: str | os.PathLike, columns: list[str] | None = None, *, gr
     IdentityError
         The file belongs to another recording than ``(group, sequence)``.
     """
+    if os.path.exists(path):
+        check_regular_file(path, TrackFormatError)  # a FIFO would block the first open below
     check = group is not None or sequence is not None
     recorded: dict[str, Any] = {}
     if check and Path(path).exists():

@@ -206,8 +206,16 @@ def load_task_input(task: _Task) -> pd.DataFrame:
 def execute_task(task: _Task) -> dict[str, Any]:
     """Run one (group, sequence): read inputs, apply (chunk by chunk), trim overlap, write.
 
-    Returns only small metadata (no recording passes back to the driver).
+    Returns only small metadata (no recording passes back to the driver). A named error that
+    does not say where it happened gets the task's track file and recording.
     """
+    try:
+        return _execute(task)
+    except MosaicError as exc:
+        raise exc.with_context(path=task.tracks_path, group=task.group, sequence=task.sequence) from None
+
+
+def _execute(task: _Task) -> dict[str, Any]:
     from mosaic.tracks.io import release_unused_memory
 
     t0 = time.perf_counter()

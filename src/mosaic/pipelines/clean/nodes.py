@@ -11,7 +11,6 @@ import pandas as pd
 from mosaic.core.dataset import DatasetCore
 from mosaic.core.errors import ConfigError, SequenceNotFoundError
 from mosaic.core.safe_names import sequence_key
-from mosaic.kedro_config import resolve_dataset_dir
 from mosaic.quality.report import quality_report
 from mosaic.quality.store import CLEAN_VERSION, _scope, clean_loaded, plan_clean_run
 
@@ -23,7 +22,7 @@ def _load(value: Any) -> Any:
 
 
 def clean_partitions(tracks: Mapping[str, Callable[[], pd.DataFrame] | pd.DataFrame], tracks_index: pd.DataFrame,
-                     clean_params: Mapping[str, Any], dataset_dir: str) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+                     clean_params: Mapping[str, Any], dataset: DatasetCore) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
     """Clean every recording of ``tracks`` in scope, one at a time.
 
     A generator: each step yields ``({'<run_id>/<group_safe>__<sequence_safe>': (table, meta)},
@@ -34,19 +33,19 @@ def clean_partitions(tracks: Mapping[str, Callable[[], pd.DataFrame] | pd.DataFr
     Parameters
     ----------
     tracks
-        ``{partition_id: loader}`` of standardized tables (the ``tracks`` dataset).
+        ``{partition_id: loader}`` of standardized tables (the ``tracks@parquet`` dataset).
     tracks_index
-        ``tracks/index.csv`` (which files, and the order).
+        ``tracks/index.csv`` (``tracks@index``: which files, and the order).
     clean_params
         ``params:clean``: ``operations`` (ordered list), ``groups``, ``sequences``.
-    dataset_dir
-        ``params:dataset_dir`` (resolves the index's relative paths).
+    dataset
+        The dataset folder (catalog entry ``dataset``; resolves the index's relative paths).
     """
     params = dict(clean_params or {})
     unknown = sorted(set(params) - {"operations", "groups", "sequences"})
     if unknown:
         raise ConfigError("unknown key(s) in params:clean", expected=["operations", "groups", "sequences"], found=unknown)
-    ds = DatasetCore.open(resolve_dataset_dir(dataset_dir))
+    ds = dataset
     scope = _scope(ds, params.get("groups"), params.get("sequences"))
     scope = scope[scope.set_index(["group", "sequence"]).index.isin(
         pd.MultiIndex.from_frame(tracks_index[["group", "sequence"]].astype(str)))]

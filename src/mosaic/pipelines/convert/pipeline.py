@@ -1,14 +1,19 @@
-"""Wiring of the `convert` pipeline: ``tracks_raw_index`` → ``tracks`` partitions + ``tracks_index``."""
+"""Wiring of the `convert` pipeline: ``tracks_raw_index`` → ``tracks`` (parquet files and their index).
+
+``tracks@parquet``, ``tracks@index`` and ``tracks@report`` are views of one dataset (Kedro
+transcoding): the files written by this pipeline, ``tracks/index.csv`` that downstream nodes read,
+and ``tracks/conversion_report.json`` that the check node reads.
+"""
 from kedro.pipeline import Node, Pipeline
 
-from .nodes import convert_tracks, finish_conversion
+from .nodes import check_tracks_conversion, convert_tracks
 
 
 def create_pipeline(**kwargs) -> Pipeline:
     """Return the `convert` pipeline."""
     return Pipeline([
-        Node(convert_tracks, inputs=["tracks_raw_index", "params:convert", "params:dataset_dir"],
-             outputs=["tracks", "tracks_conversion_batch"], name="convert_tracks", tags=["tracks"]),
-        Node(finish_conversion, inputs="tracks_conversion_batch", outputs="tracks_index",
-             name="finish_conversion", tags=["tracks"]),
+        Node(convert_tracks, inputs=["tracks_raw_index", "dataset", "params:convert"],
+             outputs="tracks@parquet", name="convert_tracks", tags=["tracks"]),
+        Node(check_tracks_conversion, inputs=["tracks@report", "params:convert"], outputs=None,
+             name="check_tracks_conversion", tags=["tracks"]),
     ])

@@ -20,7 +20,6 @@ from mosaic.interop import api
 from mosaic.interop._pose import individual_name_map
 from mosaic.interop.boris import bouts_from_labels
 from mosaic.interop.movement import to_movement
-from mosaic.kedro_config import resolve_dataset_dir
 
 
 def _selected(keys: Any, params: Mapping[str, Any]) -> list[str]:
@@ -59,9 +58,10 @@ def export_nwb(tracks: Mapping[str, Callable[[], pd.DataFrame]], labels: Mapping
     return {k: partial(_nwb_payload, tracks[k], {kind: labels[k]} if with_labels and k in labels else {}) for k in _selected(tracks, params)}
 
 
-def export_boris(labels: Mapping[str, Callable[[], dict]], tracks_index: pd.DataFrame, params: Mapping[str, Any], dataset_dir: str) -> dict[str, Any]:
+def export_boris(labels: Mapping[str, Callable[[], dict]], tracks_index: pd.DataFrame, params: Mapping[str, Any],
+                 dataset: DatasetCore) -> dict[str, Any]:
     """The BORIS project of the selected recordings' labels (media linked from the dataset's media index)."""
-    ds = DatasetCore.open(resolve_dataset_dir(dataset_dir))
+    ds = dataset
     keys = _selected(labels, params)
     skip = list(params.get("skip") or [])
     bouts = {split_sequence_key(k): bouts_from_labels(labels[k](), skip=skip) for k in keys}

@@ -7,10 +7,10 @@ from .nodes import export_boris, export_movement, export_nwb
 def create_pipeline(**kwargs) -> Pipeline:
     """Return the `export` pipeline: ``tracks`` → ``movement_exports``, ``tracks`` + ``labels`` → ``nwb_exports``, ``labels`` → ``boris_export``."""
     return Pipeline([
-        Node(export_movement, inputs=["tracks", "params:export.movement"], outputs="movement_exports",
+        Node(export_movement, inputs=["tracks@parquet", "params:export.movement"], outputs="movement_exports",
              name="export_movement", tags=["export", "movement"]),
-        Node(export_nwb, inputs=["tracks", "labels", "params:export.nwb"], outputs="nwb_exports",
+        Node(export_nwb, inputs=["tracks@parquet", "labels", "params:export.nwb"], outputs="nwb_exports",
              name="export_nwb", tags=["export", "nwb"]),
-        Node(export_boris, inputs=["labels", "tracks_index", "params:export.boris", "params:dataset_dir"], outputs="boris_export",
+        Node(export_boris, inputs=["labels", "tracks@index", "params:export.boris", "dataset"], outputs="boris_export",
              name="export_boris", tags=["export", "boris"]),
     ])

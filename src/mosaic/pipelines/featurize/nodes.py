@@ -4,22 +4,27 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import pandas as pd
+
 from mosaic.core.dataset import DatasetCore
+from mosaic.core.errors import ConfigError
 from mosaic.features.plan import run_feature_plan
-from mosaic.kedro_config import resolve_dataset_dir
 
 log = logging.getLogger(__name__)
 
 
-def featurize(dataset_dir: str, featurize_params: dict[str, Any], *upstream: Any) -> dict[str, Any]:
-    """Run every feature step of ``params:featurize`` on the dataset at ``dataset_dir``.
+def featurize(dataset: DatasetCore, featurize_params: dict[str, Any], tracks_index: pd.DataFrame) -> dict[str, Any]:
+    """Run every feature step of ``params:featurize`` on the recordings of ``tracks_index``.
 
-    The engine writes ``features/<name>/<run_id>/...`` and the run indexes itself (one
-    recording in memory at a time, per worker); this node returns the summary of the runs —
+    The engine reads the track files listed in ``tracks/index.csv`` (``tracks@index``) and writes
+    ``features/<name>/<run_id>/...`` and the run indexes itself (one recording in memory at a time,
+    per worker); this node returns the summary of the runs —
     ``{'results': [{'key', 'feature', 'run_id', ...}]}`` — saved as ``feature_results``.
-    Extra positional inputs (e.g. the converted tracks) only order the node after their producers.
     """
-    ds = DatasetCore.open(resolve_dataset_dir(dataset_dir))
+    ds = dataset
+    if tracks_index is None or len(tracks_index) == 0:
+        raise ConfigError("featurize needs converted tracks", expected="rows in tracks/index.csv", found=0,
+                          hint="run the ingest and convert pipelines first")
     summary = run_feature_plan(ds, featurize_params or {})
     for r in summary["results"]:
         log.info("feature step %s: %s run %s (%d sequences)", r["key"], r["feature"], r["run_id"], r["n_sequences"])

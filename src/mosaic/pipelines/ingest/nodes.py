@@ -24,19 +24,25 @@ _SCAN_KEYS = (
 def index_raw_tracks(ingest: Mapping[str, Any], dataset_dir: str) -> pd.DataFrame:
     """Scan every configured source and return the raw index rows.
 
-    ``ingest['sources']`` is a list of :func:`mosaic.tracks.index_tracks_raw` argument sets;
-    a source with ``optional: true`` whose folders do not exist is skipped. The rows are
-    merged into ``tracks_raw/index.csv`` by the catalog dataset (the same merge as the facade).
+    ``ingest['sources']`` is a list of :func:`mosaic.tracks.index_tracks_raw` argument sets
+    (by default the ``tracks`` block of the dataset's ``sources.yml``; a ``params`` key there
+    is for the conversion and ignored here); a source with ``optional: true`` whose folders do
+    not exist is skipped. The rows are merged into ``tracks_raw/index.csv`` by the catalog
+    dataset (the same merge as the facade).
     """
-    ds = DatasetCore.open(resolve_dataset_dir(dataset_dir))
+    from mosaic.core.sources import read_sources
+
+    folder = resolve_dataset_dir(dataset_dir)
+    ds = DatasetCore.open(folder)
+    read_sources(folder)  # a broken sources.yml is a named error here, not a silent fallback
     sources = list((ingest or {}).get("sources") or [])
     if not sources:
         raise ConfigError("ingest needs at least one source", expected="ingest.sources: [{search_dirs, src_format, ...}]", found=ingest)
     frames = []
     for src in sources:
-        unknown = sorted(set(src) - set(_SCAN_KEYS) - {"optional"})
+        unknown = sorted(set(src) - set(_SCAN_KEYS) - {"optional", "params"})
         if unknown:
-            raise ConfigError("unknown keys in an ingest source", expected=list(_SCAN_KEYS) + ["optional"], found=unknown)
+            raise ConfigError("unknown keys in an ingest source", expected=list(_SCAN_KEYS) + ["optional", "params"], found=unknown)
         kwargs = {k: v for k, v in src.items() if k in _SCAN_KEYS}
         try:
             frames.append(scan_tracks_raw(ds, **kwargs))

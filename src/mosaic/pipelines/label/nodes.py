@@ -16,7 +16,6 @@ import pandas as pd
 
 from mosaic.core.dataset import DatasetCore
 from mosaic.core.errors import ConfigError
-from mosaic.kedro_config import resolve_dataset_dir
 from mosaic.labels import (
     LABELS_INDEX,
     LabelSet,
@@ -42,17 +41,28 @@ def _inputs_missing(ds: DatasetCore, params: Mapping[str, Any]) -> bool:
     return not any(ds.resolve_path(p).exists() for p in paths)
 
 
-def convert_labels(label: Mapping[str, Any], dataset_dir: str) -> tuple[dict[str, Callable[[], LabelSet]], pd.DataFrame, dict[str, Any]]:
+#: label formats whose converter takes recording lengths (``n_frames``) from the caller
+LENGTH_FORMATS = ("boris_csv", "boris_project")
+
+
+def convert_labels(tracks_index: pd.DataFrame, media_index: pd.DataFrame, dataset: DatasetCore,
+                   label: Mapping[str, Any]) -> tuple[dict[str, Callable[[], LabelSet]], pd.DataFrame, dict[str, Any]]:
     """Convert the configured annotation files.
 
     Parameters
     ----------
+    tracks_index
+        ``tracks/index.csv`` (``tracks@index``): the recording lengths. Events past a recording's
+        end are clipped or dropped and reported, and ``background`` fills up to that length.
+    media_index
+        ``media/index.csv`` (``media_index@table``): videos matched to recordings, which the
+        annotation matcher uses to name the recording of each observation.
+    dataset
+        The dataset folder (catalog entry ``dataset``).
     label
         The ``label`` parameters: ``kind``, ``source_format``, ``overwrite``, ``if_missing``
         (``'skip'``: no annotation files → warning and nothing to do; ``'error'``) and ``params``
-        (the converter's parameters).
-    dataset_dir
-        The dataset folder.
+        (the converter's parameters; an explicit ``params.n_frames`` wins over the tracks index).
 
     Returns
     -------
@@ -60,20 +70,28 @@ def convert_labels(label: Mapping[str, Any], dataset_dir: str) -> tuple[dict[str
         ``{partition_id: callable -> LabelSet}`` (saved lazily), the index rows of those
         partitions, and the conversion report.
     """
+    from mosaic.labels.matching import recording_lengths
+
     label = dict(label or {})
     unknown = sorted(set(label) - set(_KEYS))
     if unknown:
         raise ConfigError("unknown keys in label parameters", expected=list(_KEYS), found=unknown)
     if label.get("if_missing", "skip") not in ("skip", "error"):
         raise ConfigError("label.if_missing must be 'skip' or 'error'", found=label.get("if_missing"))
-    ds = DatasetCore.open(resolve_dataset_dir(dataset_dir))
+    ds = dataset
     kind = label.get("kind", "behavior")
     params = dict(label.get("params") or {})
     empty = ({}, pd.DataFrame(columns=list(LABELS_INDEX.columns)), {"kind": kind, "written": [], "skipped": [], "issues": []})
     if label.get("if_missing", "skip") == "skip" and _inputs_missing(ds, params):
         log.warning("label: no annotation files at %s; nothing to convert", params.get("paths"))
         return empty
-    todo, report = plan_label_conversion(ds, kind, bool(label.get("overwrite", False)), params, label.get("source_format"))
+    source_format = label.get("source_format")
+    lengths = recording_lengths(tracks_index)
+    if source_format in LENGTH_FORMATS and params.get("n_frames") is None and lengths:
+        params["n_frames"] = lengths
+    log.info("label: %d recording length(s) from the tracks index, %d video(s) in the media index",
+             len(lengths), 0 if media_index is None else len(media_index))
+    todo, report = plan_label_conversion(ds, kind, bool(label.get("overwrite", False)), params, source_format)
     remove_label_pairs(ds, kind, report.removed)  # labels of recordings the changed annotations no longer hold
     partitions = {ls.key: partial(_identity, ls) for ls in todo}
     rows = pd.DataFrame([index_row(ds, kind, ls, label_file_path(ds, kind, ls.group, ls.sequence)) for ls in todo],

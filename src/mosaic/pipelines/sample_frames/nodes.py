@@ -6,8 +6,9 @@ They drive the same library functions as ``Dataset.extract_frames``:
    :func:`mosaic.media.frames.select_or_reuse` (parallel over recordings). Returns the plan
    and the chosen indices (JSON-able).
 2. :func:`render_frames` — ``{partition_id: callable}`` for the ``frame_images``
-   PartitionedDataset (PNGs saved atomically by
-   :class:`mosaic.datasets.atomic.AtomicImageDataset`, over the old ones of the same name);
+   PartitionedDataset (PNGs encoded and saved atomically by
+   :class:`mosaic.datasets.atomic.FramePngDataset` with the facade's writer, over the old ones
+   of the same name);
    each callable decodes its frame lazily through one sequential reader per recording
    (:class:`mosaic.media.decode.LazySequenceFrames`).
 3. :func:`record_frame_runs` — after the PNGs are saved: ``run_info.json`` per recording (then
@@ -27,7 +28,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from PIL import Image
 
 from mosaic.core.dataset import DatasetCore
 from mosaic.core.errors import BatchError, ConfigError
@@ -64,10 +64,11 @@ def index_media_node(media_ingest: Mapping[str, Any], dataset_dir: str, tracks_r
     return index_media_from_config(_open(dataset_dir), dict(media_ingest or {}))
 
 
-def select_frames(media_index_report: Mapping[str, Any], sample_frames: Mapping[str, Any], dataset_dir: str) -> dict[str, Any]:
+def select_frames(media_index: pd.DataFrame, sample_frames: Mapping[str, Any], dataset: DatasetCore) -> dict[str, Any]:
     """Plan the frame run and choose the frames of every recording (reusing finished ones).
 
-    ``media_index_report`` (from ``ingest``) orders this node after media indexing.
+    ``media_index`` is ``media/index.csv`` (``media_index@table``, written by ``ingest``): the
+    videos the run samples, which :func:`mosaic.media.plan.plan_frame_run` reads.
     """
     cfg = dict(sample_frames or {})
     unknown = sorted(set(cfg) - set(RUN_KEYS) - set(PARAM_KEYS))
@@ -75,7 +76,9 @@ def select_frames(media_index_report: Mapping[str, Any], sample_frames: Mapping[
         raise ConfigError("unknown keys in sample_frames parameters", expected=sorted(RUN_KEYS + PARAM_KEYS), found=unknown)
     if "n_frames" not in cfg:
         raise ConfigError("sample_frames needs n_frames", expected="sample_frames.n_frames: <int>", found=sorted(cfg))
-    ds = _open(dataset_dir)
+    ds = dataset
+    if media_index is not None and len(media_index) == 0:
+        log.warning("sample_frames: media/index.csv lists no video (run the ingest pipeline with media_ingest.search_dirs)")
     params = {k: cfg[k] for k in PARAM_KEYS if k in cfg and k not in ("n_frames", "method")}
     run = plan_frame_run(ds, cfg["n_frames"], cfg.get("method", "uniform"), groups=cfg.get("groups"), sequences=cfg.get("sequences"), **params)
     failures = dict(run.failures)
@@ -95,30 +98,34 @@ def select_frames(media_index_report: Mapping[str, Any], sample_frames: Mapping[
     return {"run": run.to_dict(), "selections": selections, "failures": failures, "fail_on_error": bool(cfg.get("fail_on_error", True))}
 
 
-def _pil_frame(frames: LazySequenceFrames, index: int) -> Image.Image:
-    return Image.fromarray(frames.rgb(index))
+def _bgr_frame(frames: LazySequenceFrames, index: int) -> np.ndarray:
+    return frames.frame(index)
 
 
-def render_frames(frame_selection: Mapping[str, Any]) -> tuple[dict[str, Callable[[], Image.Image]], dict[str, Any]]:
-    """Lazy PNG partitions ``<method>/<run_id>/<group_safe>__<sequence_safe>/frame_000123`` and a summary."""
+def render_frames(frame_selection: Mapping[str, Any]) -> tuple[dict[str, Callable[[], np.ndarray]], dict[str, Any]]:
+    """Lazy PNG partitions ``<method>/<run_id>/<group_safe>__<sequence_safe>/frame_000123`` and a summary.
+
+    Each partition decodes its frame (BGR) when the ``frame_images`` dataset saves it, which
+    encodes it with the media domain's PNG writer (the facade's bytes).
+    """
     run = FrameRun.from_dict(frame_selection["run"])
-    parts: dict[str, Callable[[], Image.Image]] = {}
+    parts: dict[str, Callable[[], np.ndarray]] = {}
     for sel in frame_selection["selections"]:
         if sel["reused"]:
             continue
         job = run.job(sel["group"], sel["sequence"])
         frames = LazySequenceFrames(job, sel["indices"], run.params.crop)
         for g in sel["indices"]:
-            parts[partition_id(run.method, run.run_id, job.group, job.sequence, g, job.total_frames)] = partial(_pil_frame, frames, g)
+            parts[partition_id(run.method, run.run_id, job.group, job.sequence, g, job.total_frames)] = partial(_bgr_frame, frames, g)
     return parts, {"run_id": run.run_id, "method": run.method, "n_partitions": len(parts)}
 
 
-def record_frame_runs(frame_selection: Mapping[str, Any], frames_rendered: Mapping[str, Any], dataset_dir: str) -> pd.DataFrame:
+def record_frame_runs(frame_selection: Mapping[str, Any], frames_rendered: Mapping[str, Any], dataset: DatasetCore) -> pd.DataFrame:
     """Write ``run_info.json`` per recording and the ``frames/index.csv`` rows; return the rows.
 
     ``frames_rendered`` orders this node after the PNGs are saved.
     """
-    ds = _open(dataset_dir)
+    ds = dataset
     run = FrameRun.from_dict(frame_selection["run"])
     rows = []
     for sel in frame_selection["selections"]:

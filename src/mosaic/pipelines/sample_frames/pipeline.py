@@ -11,21 +11,22 @@ from .nodes import index_media_node, record_frame_runs, render_frames, select_fr
 def create_media_ingest_pipeline(**kwargs) -> Pipeline:
     """The media part of `ingest`: index videos into ``media/index.csv`` after the raw tracks index.
 
-    Output ``media_index_report`` (``media/index_report.json``): unmatched and unreadable videos.
+    Output ``media_index@report`` (``media/index_report.json``): unmatched and unreadable videos; the
+    node writes ``media/index.csv`` (``media_index@table``) through :mod:`mosaic.media.index`.
     """
     return Pipeline([
         Node(index_media_node, inputs=["params:media_ingest", "params:dataset_dir", "tracks_raw_index"],
-             outputs="media_index_report", name="index_media", tags=["media"]),
+             outputs="media_index@report", name="index_media", tags=["media"]),
     ])
 
 
 def create_pipeline(**kwargs) -> Pipeline:
     """Return the `sample_frames` pipeline."""
     return Pipeline([
-        Node(select_frames, inputs=["media_index_report", "params:sample_frames", "params:dataset_dir"],
+        Node(select_frames, inputs=["media_index@table", "params:sample_frames", "dataset"],
              outputs="frame_selection", name="select_frames", tags=["media"]),
         Node(render_frames, inputs="frame_selection", outputs=["frame_images", "frames_rendered"],
              name="render_frames", tags=["media"]),
-        Node(record_frame_runs, inputs=["frame_selection", "frames_rendered", "params:dataset_dir"],
+        Node(record_frame_runs, inputs=["frame_selection", "frames_rendered", "dataset"],
              outputs="frame_runs", name="record_frame_runs", tags=["media"]),
     ])

@@ -13,7 +13,6 @@ from typing import Any
 
 from mosaic.core.dataset import DatasetCore
 from mosaic.core.errors import ConfigError
-from mosaic.kedro_config import resolve_dataset_dir
 
 log = logging.getLogger(__name__)
 _KEYS = ("model", "overwrite", "features", "config", "predict")
@@ -54,51 +53,57 @@ def feature_inputs(feature_results: Mapping[str, Any] | None, selection: Any = "
     return out
 
 
-def train_behavior_model(dataset_dir: str, train: Mapping[str, Any], feature_results: Mapping[str, Any] | None,
-                         *upstream: Any) -> tuple[Any, dict[str, Any], Any, dict[str, Any], dict[str, Any]]:
-    """Train the configured model on the dataset at ``dataset_dir``.
+def train_behavior_model(dataset: DatasetCore, train: Mapping[str, Any], feature_results: Mapping[str, Any] | None,
+                         labels_index: Any = None) -> Any:
+    """Train the configured model on the feature runs of ``feature_results`` and the labels of ``labels_index``.
 
-    Extra positional inputs (the labels index) only order the node after their producers.
+    Returns the trained run in memory (:class:`mosaic.models.FittedRun`, from
+    :func:`mosaic.models.fit_model`); the ``model_run`` catalog dataset stores it with the same
+    writer as ``Dataset.train_model`` (nothing is written when the same run is already stored).
+    """
+    from mosaic.models import fit_model
+
+    p = _check(train)
+    config = dict(p.get("config") or {})
+    config["features"] = feature_inputs(feature_results, p.get("features", "all"))
+    return fit_model(dataset, str(p["model"]), config, overwrite=bool(p.get("overwrite", False)))
+
+
+def report_model_run(model_run: Mapping[str, Any], dataset: DatasetCore) -> tuple[Any, dict[str, Any], Any, dict[str, Any]]:
+    """The stored run's artefacts for the catalog: model bundle, metrics, confusion matrix, ethograms.
 
     Returns
     -------
     tuple
-        ``(model bundle, metrics, confusion-matrix figure, {'ethogram__<key>.png': figure}, run info)``.
+        ``(model bundle, metrics, confusion-matrix figure, {'ethogram__<key>.png': figure})``.
     """
-    from mosaic.models import load_run, model_figures, train_model
+    from mosaic.models import load_run, model_figures
 
-    p = _check(train)
-    ds = DatasetCore.open(resolve_dataset_dir(dataset_dir))
-    config = dict(p.get("config") or {})
-    config["features"] = feature_inputs(feature_results, p.get("features", "all"))
-    model = str(p["model"])
-    run_id = train_model(ds, model, config, overwrite=bool(p.get("overwrite", False)))
-    run = load_run(ds, (model, run_id))
+    model, run_id = model_run["model"], model_run["run_id"]
+    run = load_run(dataset, (model, run_id))
     metrics = run["metrics"]
     if "macro_f1" in metrics:
         msg = f"model {model} run {run_id}: sequence-held-out macro F1 ({metrics['evaluation']}) = {metrics['macro_f1']:.3f}"
         log.info(msg)
         print(msg)
-    figs = model_figures(ds, (model, run_id))
+    figs = model_figures(dataset, (model, run_id))
     confusion = figs.pop("confusion_matrix", None)
     if confusion is None:  # clustering: no confusion matrix; an empty figure keeps the dataset valid
         from mosaic.models.plots import _figure
 
         confusion = _figure(2, 2)
     ethograms = {f"{k}.png": f for k, f in figs.items()}
-    info = {"model": model, "run_id": run_id, "path": ds.relative_path(run["dir"]), "kind": run["bundle"]["kind"],
-            "macro_f1": metrics.get("macro_f1")}
-    return run["bundle"], metrics, confusion, ethograms, info
+    return run["bundle"], metrics, confusion, ethograms
 
 
-def predict_behaviors(dataset_dir: str, train: Mapping[str, Any], model_run: Mapping[str, Any]) -> dict[str, Any]:
+def predict_behaviors(dataset: DatasetCore, train: Mapping[str, Any], model_run: Mapping[str, Any]) -> dict[str, Any]:
     """Write the trained run's predictions as the feature ``<model>__pred``; return its Result as a dict."""
     from mosaic.models import predict
 
     p = _check(train)
     if not p.get("predict", True):
         return {"feature": None, "run_id": None, "paths": []}
-    ds = DatasetCore.open(resolve_dataset_dir(dataset_dir))
+    ds = dataset
     res = predict(ds, (model_run["model"], model_run["run_id"]), overwrite=bool(p.get("overwrite", False)))
     out = res.to_dict()
     out["paths"] = [ds.relative_path(x) for x in out["paths"]]

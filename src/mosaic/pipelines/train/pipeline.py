@@ -1,22 +1,24 @@
-"""Wiring of the `train` pipeline: ``feature_results`` + ``labels_index`` → model, metrics, plots, predictions."""
+"""Wiring of the `train` pipeline: ``feature_results`` + ``labels_index`` → model run, its artefacts, predictions."""
 from kedro.pipeline import Node, Pipeline
 
-from .nodes import predict_behaviors, train_behavior_model
+from .nodes import predict_behaviors, report_model_run, train_behavior_model
 
 
 def create_pipeline(**kwargs) -> Pipeline:
     """Return the `train` pipeline.
 
-    Inputs: ``feature_results`` (featurize pipeline: the feature runs) and ``labels_index``
-    (label pipeline; only orders training after label conversion). Outputs: ``trained_model``,
-    ``model_metrics``, ``confusion_matrix_plot``, ``prediction_ethogram_plots``, ``model_run``
-    and ``behavior_predictions`` (the ``<model>__pred`` feature run).
+    ``train_model`` (inputs ``feature_results`` from featurize and ``labels_index`` from label)
+    returns the trained run, which the ``model_run`` dataset stores under
+    ``models/<model>/<run_id>/``. ``report_model_run`` reads it back for ``trained_model``,
+    ``model_metrics``, ``confusion_matrix_plot`` and ``prediction_ethogram_plots``;
+    ``predict_behaviors`` writes ``behavior_predictions`` (the ``<model>__pred`` feature run).
     """
     return Pipeline([
-        Node(train_behavior_model,
-             inputs=["params:dataset_dir", "params:train", "feature_results", "labels_index"],
-             outputs=["trained_model", "model_metrics", "confusion_matrix_plot", "prediction_ethogram_plots", "model_run"],
-             name="train_model", tags=["train"]),
-        Node(predict_behaviors, inputs=["params:dataset_dir", "params:train", "model_run"], outputs="behavior_predictions",
+        Node(train_behavior_model, inputs=["dataset", "params:train", "feature_results", "labels_index"],
+             outputs="model_run", name="train_model", tags=["train"]),
+        Node(report_model_run, inputs=["model_run", "dataset"],
+             outputs=["trained_model", "model_metrics", "confusion_matrix_plot", "prediction_ethogram_plots"],
+             name="report_model_run", tags=["train"]),
+        Node(predict_behaviors, inputs=["dataset", "params:train", "model_run"], outputs="behavior_predictions",
              name="predict_behaviors", tags=["train"]),
     ])

@@ -1,0 +1,162 @@
+"""A dataset's own description of its raw sources: ``<dataset folder>/sources.yml``.
+
+The file travels with the data, so a project runs on several datasets without editing its
+configuration. Every block is optional::
+
+    tracks:                         # raw tracking sources, one index_tracks_raw call each
+      - search_dirs: [tracks_raw/sleap]
+        src_format: sleap_h5
+        patterns: ["*.h5"]
+        params: {fps: 15, likelihood_threshold: 0.6}   # converter params for this source's files
+    recordings:                     # converter params of single recordings ("group/sequence")
+      arena1/session3: {fps: 12.5, cm_per_pixel: 0.05}
+    labels:                         # annotation conversion
+      source_format: boris_csv
+      params: {paths: [annotations/boris], sequence_map: {obs1: [arena1, session3]}}
+
+Who reads it: the tracks conversion (per-source and per-recording converter params, in both
+doors), the label conversion (``labels.params`` under the caller's params), and the Kedro
+``ingest`` parameters (``tracks`` becomes ``ingest.sources`` unless the project's parameters
+set them). Values found in a raw file (TRex/SLEAP frame rate, ...) still win over all of these.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ConfigError
+
+SOURCES_FILE = "sources.yml"
+TOP_KEYS = ("tracks", "recordings", "labels")
+#: keys of one ``tracks`` entry: ``index_tracks_raw`` arguments, ``optional`` and ``params``
+TRACK_SOURCE_KEYS = (
+    "search_dirs", "patterns", "src_format", "recursive", "multi_sequences_per_file", "group_from",
+    "group_pattern", "exclude_patterns", "compute_md5", "individual_prefixes", "optional", "params",
+)
+LABEL_KEYS = ("source_format", "params")
+MAX_BYTES = 1_000_000
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """Safe YAML without anchors/aliases (no alias expansion bombs in a data folder's file)."""
+
+    def compose_node(self, parent, index):  # noqa: ANN001 - PyYAML's signature
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(None, None, "aliases are not allowed", event.start_mark)
+        return super().compose_node(parent, index)
+
+
+def sources_path(folder: str | os.PathLike) -> Path:
+    """``<folder>/sources.yml``."""
+    return Path(folder) / SOURCES_FILE
+
+
+def read_sources(folder: str | os.PathLike) -> dict[str, Any]:
+    """The validated source description of the dataset at ``folder`` (``{}`` when it has none).
+
+    Raises
+    ------
+    ConfigError
+        The file is not a regular file, too large, not YAML, or has unknown or ill-typed keys;
+        the message names the file and the key.
+    """
+    path = sources_path(folder)
+    if not path.exists():
+        return {}
+    if not path.is_file():
+        raise ConfigError("the source description is not a regular file", path=path, expected="a YAML file")
+    size = path.stat().st_size
+    if size > MAX_BYTES:
+        raise ConfigError("the source description is too large", path=path, expected=f"at most {MAX_BYTES} bytes", found=size)
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError("the source description is not valid YAML", path=path, found=str(exc).splitlines()[0]) from exc
+    if data is None:
+        return {}
+    return validate_sources(data, path)
+
+
+def validate_sources(data: Any, path: str | os.PathLike | None = None) -> dict[str, Any]:
+    """Check the structure of a source description; return it as plain dicts and lists."""
+    if not isinstance(data, Mapping):
+        raise ConfigError("the source description must be a mapping", path=path, expected=list(TOP_KEYS), found=type(data).__name__)
+    unknown = sorted(set(map(str, data)) - set(TOP_KEYS))
+    if unknown:
+        raise ConfigError("unknown keys in the source description", path=path, expected=list(TOP_KEYS), found=unknown)
+    out: dict[str, Any] = {}
+    tracks = data.get("tracks")
+    if tracks is not None:
+        if not isinstance(tracks, list) or not all(isinstance(t, Mapping) for t in tracks):
+            raise ConfigError("'tracks' must be a list of sources", path=path, expected="[{search_dirs, src_format, ...}]",
+                              found=type(tracks).__name__)
+        for i, t in enumerate(tracks):
+            bad = sorted(set(map(str, t)) - set(TRACK_SOURCE_KEYS))
+            if bad:
+                raise ConfigError(f"unknown keys in tracks source {i}", path=path, expected=list(TRACK_SOURCE_KEYS), found=bad)
+            if "search_dirs" not in t or "src_format" not in t:
+                raise ConfigError(f"tracks source {i} needs search_dirs and src_format", path=path,
+                                  expected=["search_dirs", "src_format"], found=sorted(map(str, t)))
+            if not isinstance(t.get("params") or {}, Mapping):
+                raise ConfigError(f"'params' of tracks source {i} must be a mapping", path=path, found=type(t["params"]).__name__)
+        out["tracks"] = [dict(t) for t in tracks]
+    recs = data.get("recordings")
+    if recs is not None:
+        if not isinstance(recs, Mapping) or not all(isinstance(v, Mapping) for v in recs.values()):
+            raise ConfigError("'recordings' must map 'group/sequence' to converter params", path=path,
+                              expected="{'group/sequence': {fps: ...}}", found=type(recs).__name__)
+        out["recordings"] = {str(k): dict(v) for k, v in recs.items()}
+    labels = data.get("labels")
+    if labels is not None:
+        if not isinstance(labels, Mapping):
+            raise ConfigError("'labels' must be a mapping", path=path, expected=list(LABEL_KEYS), found=type(labels).__name__)
+        bad = sorted(set(map(str, labels)) - set(LABEL_KEYS))
+        if bad:
+            raise ConfigError("unknown keys in 'labels'", path=path, expected=list(LABEL_KEYS), found=bad)
+        if not isinstance(labels.get("params") or {}, Mapping):
+            raise ConfigError("'labels.params' must be a mapping", path=path, found=type(labels["params"]).__name__)
+        out["labels"] = dict(labels)
+    return out
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.relative_to(folder)
+    except ValueError:
+        return False
+    return True
+
+
+def source_params(sources: Mapping[str, Any], dataset_folder: str | os.PathLike, src_format: str,
+                  files: list[str | os.PathLike]) -> dict[str, Any]:
+    """Converter params of the ``tracks`` source that holds ``files`` (same format, under its search_dirs)."""
+    root = Path(dataset_folder).resolve()
+    paths = [(root / p).resolve() if not Path(p).is_absolute() else Path(p).resolve() for p in files]
+    out: dict[str, Any] = {}
+    for src in sources.get("tracks") or []:
+        if src.get("src_format") != src_format or not src.get("params"):
+            continue
+        dirs = src["search_dirs"]
+        dirs = [dirs] if isinstance(dirs, (str, os.PathLike)) else list(dirs)
+        folders = [(root / d).resolve() if not Path(d).is_absolute() else Path(d).resolve() for d in dirs]
+        if paths and all(any(_inside(p, f) for f in folders) for p in paths):
+            out.update(src["params"])
+    return out
+
+
+def recording_params(sources: Mapping[str, Any], group: str, sequence: str) -> dict[str, Any]:
+    """Converter params the description gives one recording (``recordings['group/sequence']``)."""
+    return dict((sources.get("recordings") or {}).get(f"{group}/{sequence}") or {})
+
+
+def ingest_sources(sources: Mapping[str, Any]) -> list[dict[str, Any]] | None:
+    """The ``tracks`` block as ``index_tracks_raw`` argument sets (``params`` removed); None when absent."""
+    tracks = sources.get("tracks")
+    if tracks is None:
+        return None
+    return [{k: v for k, v in t.items() if k != "params"} for t in tracks]
