@@ -7,9 +7,9 @@ one label kind) and writes ``models/<model>/<run_id>/`` plus a row of ``models/i
 the label index fingerprint and the scope, so the same call is a no-op unless ``overwrite``.
 
 For clustering, ``train_model`` also writes the assignments of its scope as that feature.
-``predict`` applies a trained run and writes its output as a *feature* named
-``<model>__pred`` (features root layout and index), so ``load_feature(ds, '<model>__pred')``
-and downstream features read it.
+``predict`` (home: :mod:`mosaic.models.prediction`) applies a trained run and writes its output
+as a *feature* named ``<model>__pred`` (features root layout and index), so
+``load_feature(ds, '<model>__pred')`` and downstream features read it.
 """
 from __future__ import annotations
 
@@ -23,7 +23,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mosaic.core.atomic import atomic_write_json
 from mosaic.core.dataset import DatasetCore
 from mosaic.core.errors import ConfigError, InvalidNameError, ModelError
 from mosaic.core.run_ids import canonical_json, make_run_id
@@ -32,17 +31,19 @@ from mosaic.core.safe_names import sequence_key, to_safe_name
 from . import inputs as mi
 from .align import numeric_feature_columns
 from .config import config_json, resolve_model
-from .evaluation import SEQ_SEP, classification_metrics, sequence_keys, smooth_bouts
-from .store import MODEL_FILE, load_run, run_is_complete, save_parquet, store_model_run
+from .evaluation import classification_metrics, sequence_keys
+from .prediction import (  # noqa: F401  (predict, apply_bundle: public through this module too)
+    MODEL_VERSION,
+    PRED_SUFFIX,
+    _smooth,
+    _track_cols,
+    apply_bundle,
+    predict,
+    prediction_feature_name,
+)
+from .store import load_run, run_is_complete, store_model_run
 
 log = logging.getLogger(__name__)
-PRED_SUFFIX = "__pred"
-MODEL_VERSION = "1"
-
-
-def prediction_feature_name(model: str) -> str:
-    """Name of the feature a model's predictions are written as: ``<model>__pred``."""
-    return f"{model}{PRED_SUFFIX}"
 
 
 def _check_model_name(model: Any) -> str:
@@ -53,23 +54,6 @@ def _check_model_name(model: Any) -> str:
     except InvalidNameError as exc:  # pragma: no cover - non-empty str always encodes
         raise ConfigError("invalid model name", found=repr(model)) from exc
     return model
-
-
-def _track_cols(target: str) -> list[str]:
-    return ["id", "id2"] if target == "pair" else ["id"]
-
-
-def _smooth(df: pd.DataFrame, values: np.ndarray, target: str, min_bout: int) -> np.ndarray:
-    """Bout smoothing of ``values`` aligned with ``df`` (any row order)."""
-    if min_bout <= 1 or len(df) == 0:
-        return np.asarray(values, dtype=object)
-    track = sequence_keys(df["group"], df["sequence"])
-    for c in _track_cols(target):
-        track = track + SEQ_SEP + df[c].astype(str).to_numpy(dtype=object)
-    order = np.lexsort((df["frame"].to_numpy(), pd.factorize(track)[0]))
-    out = np.empty(len(df), dtype=object)
-    out[order] = smooth_bouts(np.asarray(values, dtype=object)[order], track[order], min_bout)
-    return out
 
 
 def _select_columns(df: pd.DataFrame, wanted: list[str] | None, label_col: str | None = "label") -> list[str]:
@@ -349,167 +333,3 @@ def _train_clusters(ds, model, run_id, cfg, runs, keys, fitted: FittedRun) -> No
     fitted.predictions = preds
     fitted.metrics = summary
     fitted.files = {"cluster_means.csv": means.to_csv(index=False), "summary.json": summary}
-
-
-# ------------------------------------------------------------------------------------ predict
-def predict(ds: DatasetCore, model_run: Any, sequences: Any = None, groups: Any = None, overwrite: bool = False,
-            parallel_mode: str = "serial", parallel_workers: int | None = None, dask_address: str | None = None,
-            memory_limit: str | int | None = None):
-    """Apply a trained run and write its output as the feature ``<model>__pred``.
-
-    Parameters
-    ----------
-    ds
-        The dataset.
-    model_run
-        ``'model'`` (latest run), ``'model/run_id'``, ``(model, run_id)`` or a run id.
-    sequences, groups
-        Restrict to these recordings (default: every recording all input features cover).
-    overwrite
-        Rewrite prediction files that exist.
-    parallel_mode, parallel_workers, dask_address, memory_limit
-        How recordings are predicted (see :mod:`mosaic.core.executor`); each worker loads
-        the model file once, reads its recording's features and writes its predictions.
-
-    Returns
-    -------
-    mosaic.features.base.Result
-        ``Result(feature='<model>__pred', run_id=<model run_id>, paths=...)``; columns
-        ``frame, id[, id2], pred, pred_code`` and ``prob_<class>`` (classifier) or
-        ``frame, id[, id2], cluster`` (clustering).
-
-    Raises
-    ------
-    ModelError
-        Unknown model/run, or requested recordings lack an input feature.
-    """
-    from mosaic.core.indexes import upsert_index
-    from mosaic.features.base import Result
-    from mosaic.features.engine import (
-        FEATURES_INDEX,
-        feature_index_path,
-        feature_root,
-        read_feature_index,
-    )
-
-    run = load_run(ds, model_run)
-    model, run_id, bundle = run["model"], run["run_id"], run["bundle"]
-    cfg = run["config"]["config"]
-    runs = mi.resolve_feature_runs(ds, run["config"]["inputs"])
-    common = set(runs[0]["files"])
-    for r in runs[1:]:
-        common &= set(r["files"])
-    seqs = [sequences] if isinstance(sequences, str) else sequences
-    grps = [groups] if isinstance(groups, str) else groups
-    keys = mi.in_scope(common, grps, seqs)
-    if seqs is not None:
-        missing = sorted(set(seqs) - {s for _, s in keys})
-        if missing:
-            lacking = {r["feature"]: sorted(set(missing) - {s for _, s in r["files"]}) for r in runs}
-            raise ModelError("requested sequences lack the model's input features",
-                             expected=f"sequences covered by {[r['feature'] + '/' + str(r['run_id']) for r in runs]}",
-                             found={f: m for f, m in lacking.items() if m} or missing)
-    if not keys:
-        raise ModelError("no recording to predict", expected="recordings covered by the model's input features",
-                         found={"groups": groups, "sequences": sequences})
-    fname = prediction_feature_name(model)
-    out_dir = feature_root(ds, fname) / run_id
-    idx = read_feature_index(ds, fname)
-    done = set()
-    if not overwrite and len(idx):
-        mine = idx[idx["run_id"] == run_id]
-        done = {(g, s) for g, s, p in zip(mine["group"], mine["sequence"], mine["abs_path"]) if ds.resolve_path(p).exists()}
-    paths = {k: out_dir / f"{sequence_key(*k)}.parquet" for k in keys}
-    params = {"model": model, "model_run_id": run_id}
-    inputs_json = canonical_json(run["config"]["inputs"])
-    created = datetime.now(timezone.utc).isoformat(timespec="microseconds")
-    from mosaic.core.executor import ExecutorConfig, run_tasks
-
-    config = ExecutorConfig(parallel_mode, parallel_workers, dask_address, memory_limit)
-    model_file = run["dir"] / MODEL_FILE
-    _remember_bundle(model_file, bundle)  # serial and thread modes reuse the loaded model
-    tasks = [(ds, model, run_id, str(model_file), runs, key, cfg, str(paths[key]),
-              {"feature": fname, "run_id": run_id, "group": key[0], "sequence": key[1]})
-             for key in keys if key not in done]
-    results = {}
-    errors = []
-    for r in run_tasks(_predict_one, tasks, config, desc=f"predict {model}"):
-        if isinstance(r, Exception):
-            errors.append(r)
-        else:
-            results[r[0]] = r[1]
-    rows = []
-    for key in [k for k in keys if k in results]:  # recording order, whatever order they finished in
-        rows.append({"feature": fname, "version": MODEL_VERSION, "run_id": run_id, "group": key[0], "sequence": key[1],
-                     "group_safe": to_safe_name(key[0]), "sequence_safe": to_safe_name(key[1]),
-                     "abs_path": ds.relative_path(paths[key]), "n_rows": results[key], "params_json": canonical_json(params),
-                     "inputs_json": inputs_json, "filters_json": canonical_json({}), "created_iso": created})
-    if rows:  # run.json first, the index rows last
-        atomic_write_json(out_dir / "run.json", {"feature": fname, "version": MODEL_VERSION, "run_id": run_id, "params": params,
-                                                 "inputs": run["config"]["inputs"], "classes": bundle["classes"],
-                                                 "created_iso": created})
-        upsert_index(feature_index_path(ds, fname), rows, FEATURES_INDEX)
-    if errors:  # the written recordings are indexed; the first failure is raised, named
-        raise errors[0]
-    return Result(fname, run_id, tuple(paths[k] for k in keys))
-
-
-#: models loaded in this process, by (path, mtime, size): a worker loads a model file once
-_BUNDLES: dict[tuple[str, int, int], Any] = {}
-
-
-def _bundle_key(path: Any) -> tuple[str, int, int]:
-    st = os.stat(path)
-    return str(path), st.st_mtime_ns, st.st_size
-
-
-def _remember_bundle(path: Any, bundle: Any) -> None:
-    _BUNDLES.clear()
-    _BUNDLES[_bundle_key(path)] = bundle
-
-
-def _predict_one(task: tuple) -> tuple[tuple[str, str], int]:
-    """One recording in a worker: load the model (verified, once per process), predict, write; return (key, n_rows)."""
-    ds, model, run_id, model_file, runs, key, cfg, out_path, info = task
-    k = _bundle_key(model_file)
-    if k not in _BUNDLES:
-        bundle = load_run(ds, (model, run_id))["bundle"]  # checks the file against the digest recorded at training
-        _BUNDLES.clear()
-        _BUNDLES[k] = bundle
-    df = mi.load_model_input(runs, key, cfg)
-    res = apply_bundle(_BUNDLES[k], df, cfg)
-    save_parquet(res, out_path, info)
-    return key, len(res)
-
-
-def apply_bundle(bundle: Mapping[str, Any], df: pd.DataFrame, cfg: Mapping[str, Any]) -> pd.DataFrame:
-    """Predictions of a loaded run for one recording's joined feature table (pure; no files)."""
-    key = ["frame"] + _track_cols(bundle["target"])
-    out = df[key].reset_index(drop=True).copy()
-    X = mi.design_matrix(df, bundle["columns"])
-    if bundle["kind"] == "classifier":
-        est = bundle["estimator"]
-        if len(df):
-            from .estimators import thread_limit
-
-            with thread_limit(bundle.get("n_threads", 1)):
-                proba = est.predict_proba(X)
-            est_classes = np.asarray(est.classes_).astype(str)
-            pred = est_classes[proba.argmax(axis=1)].astype(object)
-        else:
-            proba, est_classes, pred = np.zeros((0, len(bundle["classes"]))), np.asarray(bundle["classes"]), np.zeros(0, object)
-        if bundle.get("min_bout", 0) > 1:
-            tmp = df[["group", "sequence"] + key].reset_index(drop=True) if "group" in df else out.assign(group="", sequence="")
-            pred = _smooth(tmp, pred, bundle["target"], bundle["min_bout"])
-        code = {c: i for i, c in enumerate(bundle["classes"])}
-        out["pred"] = pred.astype(str) if len(pred) else pd.Series([], dtype=object)
-        out["pred_code"] = pd.Series(pred, dtype=object).map(code).fillna(-1).astype(np.int64).to_numpy()
-        for j, c in enumerate(est_classes):
-            out[f"prob_{c}"] = proba[:, j] if len(df) else np.zeros(0)
-        return out
-    from .estimators import thread_limit
-    from .unsupervised import assign_clusters
-
-    with thread_limit(bundle.get("n_threads", 1)):
-        out["cluster"] = assign_clusters(bundle, X) if len(df) else np.zeros(0, np.int64)
-    return out
