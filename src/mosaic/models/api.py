@@ -218,14 +218,7 @@ def _train_classifier(ds, model, run_id, cfg, runs, keys, fitted: FittedRun) -> 
     seq_key = sequence_keys(table["group"], table["sequence"])
     bg = cfg["background_label"]
     classes = mi.vocabulary_order(ds, cfg["label_kind"], bg, sorted(set(y)))
-    unknown = sorted(set(cfg["holdout_groups"]) - set(table["group"]))
-    if unknown:
-        raise ConfigError("holdout_groups names groups without labelled recordings", expected=sorted(set(table["group"])), found=unknown)
-    hold = table["group"].isin(cfg["holdout_groups"]).to_numpy()
-    tr = np.flatnonzero(~hold)
-    te = np.flatnonzero(hold)
-    if len(tr) == 0:
-        raise ConfigError("holdout_groups leaves no recording to train on", found=cfg["holdout_groups"])
+    hold, tr, te = _holdout_split(table, cfg["holdout_groups"])
     X, columns, dropped = drop_uninformative(X, columns, tr)
 
     pred = np.empty(len(y), dtype=object)
@@ -243,17 +236,7 @@ def _train_classifier(ds, model, run_id, cfg, runs, keys, fitted: FittedRun) -> 
     metrics: dict[str, Any] = {"model": model, "run_id": run_id, "kind": "classifier", "n_rows": len(y),
                                "n_sequences": len(keys), "n_features": len(columns), "dropped_columns": dropped, "folds": folds,
                                "label_counts": {str(k): int(v) for k, v in pd.Series(y).value_counts().items()}}
-    metrics["cv"] = classification_metrics(y[tr], pred[tr], classes, bg)
-    metrics["cv"]["macro_f1_unsmoothed"] = classification_metrics(y[tr], raw[tr], classes, bg)["macro_f1"]
-    if len(te):
-        metrics["holdout"] = classification_metrics(y[te], pred[te], classes, bg)
-        metrics["holdout"]["macro_f1_unsmoothed"] = classification_metrics(y[te], raw[te], classes, bg)["macro_f1"]
-        metrics["holdout"]["groups"] = cfg["holdout_groups"]
-    headline = "holdout" if len(te) else "cv"
-    metrics["evaluation"] = headline
-    metrics["macro_f1"] = metrics[headline]["macro_f1"]
-    metrics["per_class_f1"] = {c: v["f1"] for c, v in metrics[headline]["per_class"].items()}
-    metrics["classes"] = metrics[headline]["classes"]
+    metrics.update(_split_metrics(y, pred, raw, tr, te, classes, bg, cfg["holdout_groups"]))
     # report only classes that occur (as truth or prediction), in vocabulary order
     occurring = set(y) | set(pred)
     classes = [c for c in dict.fromkeys(classes + metrics["classes"]) if c in occurring]
@@ -271,6 +254,37 @@ def _train_classifier(ds, model, run_id, cfg, runs, keys, fitted: FittedRun) -> 
     fitted.metrics = metrics
     if cfg["plots"]:
         fitted.figures = model_figures_from(metrics, preds, classes, cfg["target"], cfg["max_ethograms"])
+
+
+def _holdout_split(table: pd.DataFrame, holdout_groups: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows of ``holdout_groups`` (mask), the rows to train on and the held-out rows (indices)."""
+    unknown = sorted(set(holdout_groups) - set(table["group"]))
+    if unknown:
+        raise ConfigError("holdout_groups names groups without labelled recordings", expected=sorted(set(table["group"])), found=unknown)
+    hold = table["group"].isin(holdout_groups).to_numpy()
+    tr = np.flatnonzero(~hold)
+    te = np.flatnonzero(hold)
+    if len(tr) == 0:
+        raise ConfigError("holdout_groups leaves no recording to train on", found=holdout_groups)
+    return hold, tr, te
+
+
+def _split_metrics(y: np.ndarray, pred: np.ndarray, raw: np.ndarray, tr: np.ndarray, te: np.ndarray, classes: list[str],
+                   bg: str, holdout_groups: list[str]) -> dict[str, Any]:
+    """Metrics of the cross-validated rows ``tr`` and the held-out rows ``te``, and the headline of the two."""
+    metrics: dict[str, Any] = {}
+    metrics["cv"] = classification_metrics(y[tr], pred[tr], classes, bg)
+    metrics["cv"]["macro_f1_unsmoothed"] = classification_metrics(y[tr], raw[tr], classes, bg)["macro_f1"]
+    if len(te):
+        metrics["holdout"] = classification_metrics(y[te], pred[te], classes, bg)
+        metrics["holdout"]["macro_f1_unsmoothed"] = classification_metrics(y[te], raw[te], classes, bg)["macro_f1"]
+        metrics["holdout"]["groups"] = holdout_groups
+    headline = "holdout" if len(te) else "cv"
+    metrics["evaluation"] = headline
+    metrics["macro_f1"] = metrics[headline]["macro_f1"]
+    metrics["per_class_f1"] = {c: v["f1"] for c, v in metrics[headline]["per_class"].items()}
+    metrics["classes"] = metrics[headline]["classes"]
+    return metrics
 
 
 def model_figures_from(metrics: Mapping[str, Any], preds: pd.DataFrame, classes: list[str], target: str = "individual",

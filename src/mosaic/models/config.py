@@ -139,6 +139,32 @@ def _check_int(cfg: dict, key: str, lo: int, allow_none: bool = False) -> None:
         raise ConfigError(f"config key {key!r} must be an integer >= {lo}", found=repr(v))
 
 
+def _feature_inputs(feats: Any) -> list[dict[str, Any]]:
+    """The ``features`` config key as a list of parsed feature inputs, each listed once."""
+    if isinstance(feats, (str, Mapping)) or hasattr(feats, "run_id"):
+        feats = [feats]
+    if not isinstance(feats, (list, tuple)) or not feats:
+        raise ConfigError("config key 'features' must list at least one feature input", expected="['speed', 'pair', ...]", found=repr(feats))
+    specs = [parse_feature_spec(f) for f in feats]
+    names = [(f["feature"], f["run_id"], f.get("as")) for f in specs]
+    if len(set(names)) != len(names):
+        raise ConfigError("a feature input is listed twice in 'features'", found=[f["feature"] for f in specs],
+                          hint="give repeated features different run ids or aliases ('as')")
+    return specs
+
+
+def _check_pair_reduce(cfg: dict) -> None:
+    pr = cfg["pair_reduce"]
+    if pr == "auto":
+        pass
+    else:
+        if isinstance(pr, str):
+            pr = [pr]
+        if not isinstance(pr, (list, tuple)) or not pr or any(p not in PAIR_REDUCTIONS for p in pr):
+            raise ConfigError("invalid value for config key 'pair_reduce'", expected=f"'auto' or a list of {list(PAIR_REDUCTIONS)}", found=repr(cfg["pair_reduce"]))
+        cfg["pair_reduce"] = list(dict.fromkeys(pr))
+
+
 def resolve_config(config: str | os.PathLike | Mapping[str, Any] | None = None, **overrides: Any) -> dict[str, Any]:
     """Merge ``config`` (and keyword overrides) over :data:`DEFAULTS` and validate.
 
@@ -169,25 +195,8 @@ def resolve_config(config: str | os.PathLike | Mapping[str, Any] | None = None, 
     if cfg["class_weight"] is None:
         cfg["class_weight"] = "none"
     _check_choice(cfg, "class_weight", ("balanced", "none"))
-    feats = cfg["features"]
-    if isinstance(feats, (str, Mapping)) or hasattr(feats, "run_id"):
-        feats = [feats]
-    if not isinstance(feats, (list, tuple)) or not feats:
-        raise ConfigError("config key 'features' must list at least one feature input", expected="['speed', 'pair', ...]", found=repr(feats))
-    cfg["features"] = [parse_feature_spec(f) for f in feats]
-    names = [(f["feature"], f["run_id"], f.get("as")) for f in cfg["features"]]
-    if len(set(names)) != len(names):
-        raise ConfigError("a feature input is listed twice in 'features'", found=[f["feature"] for f in cfg["features"]],
-                          hint="give repeated features different run ids or aliases ('as')")
-    pr = cfg["pair_reduce"]
-    if pr == "auto":
-        pass
-    else:
-        if isinstance(pr, str):
-            pr = [pr]
-        if not isinstance(pr, (list, tuple)) or not pr or any(p not in PAIR_REDUCTIONS for p in pr):
-            raise ConfigError("invalid value for config key 'pair_reduce'", expected=f"'auto' or a list of {list(PAIR_REDUCTIONS)}", found=repr(cfg["pair_reduce"]))
-        cfg["pair_reduce"] = list(dict.fromkeys(pr))
+    cfg["features"] = _feature_inputs(cfg["features"])
+    _check_pair_reduce(cfg)
     for key in ("feature_columns", "groups", "sequences", "label_priority"):
         _as_str_list(cfg, key)
     _as_str_list(cfg, "holdout_groups", allow_none=False)
