@@ -23,6 +23,7 @@ import logging
 import os
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from mosaic.core.progress import progress
@@ -36,7 +37,7 @@ from mosaic.core.safe_names import sequence_key, to_safe_name
 from .boris import write_boris_aggregated, write_boris_tabular
 from .calms21 import simulate_calms21, write_calms21_npy
 from .corrupt import CorruptionConfig, corrupt_sequence, write_corruption
-from .simulate import BEHAVIORS, PAIR_BEHAVIORS, SimConfig, simulate, subject_name
+from .simulate import BEHAVIORS, PAIR_BEHAVIORS, SimConfig, SimSequence, simulate, subject_name
 from .trex import write_trex_npz
 from .truth import write_calms21_truth, write_ground_truth
 from .video import render_video
@@ -107,6 +108,48 @@ def _check_existing(folder: Path, size: str, seed: int, overwrite: bool, videos:
     return None
 
 
+def _write_sequence(sim: SimSequence, folder: Path, layout: DatasetCore, corr: CorruptionConfig | None, seed: int,
+                    videos: bool) -> dict[str, Any]:
+    """Write one simulated recording's raw files (tracks, annotations, video); return its ``sequences.csv`` row."""
+    tracks_raw, media_raw = layout.get_root("tracks_raw"), layout.get_root("media_raw")
+    g, s = to_safe_name(sim.group), to_safe_name(sim.sequence)
+    observed = sim
+    if corr is not None:
+        observed, record = corrupt_sequence(sim, corr, seed=seed)
+        write_corruption(record, observed, folder / "ground_truth" / "corruption" / f"{sequence_key(sim.group, sim.sequence)}.npz")
+    trex = write_trex_npz(observed, tracks_raw / "trex" / g, basename=s)
+    media_rel = f"{layout.relative_path(media_raw / g / f'{s}.mp4')}"
+    agg = write_boris_aggregated(sim, folder / "annotations" / "boris_aggregated" / f"{s}.csv", media_file=media_rel)
+    tab = write_boris_tabular(sim, folder / "annotations" / "boris_tabular" / f"{s}.csv", media_file=media_rel)
+    if videos:
+        render_video(sim, media_raw / g / f"{s}.mp4")
+    return {
+        "group": sim.group, "sequence": sim.sequence, "key": sequence_key(sim.group, sim.sequence),
+        "n_animals": sim.n_animals, "n_frames": sim.n_frames, "fps": sim.fps,
+        "subjects": ";".join(subject_name(k) for k in range(sim.n_animals)),
+        "trex_paths": ";".join(layout.relative_path(x) for x in trex),
+        "video_path": media_rel if videos else "",
+        "boris_aggregated_path": layout.relative_path(agg), "boris_tabular_path": layout.relative_path(tab),
+    }
+
+
+def _marker(size: str, seed: int, videos: bool, cfg: SimConfig, p: dict[str, Any], cfg_dict: dict[str, Any],
+            corr_dict: dict[str, Any] | None) -> dict[str, Any]:
+    """The demo marker: what was built, with which parameters (compared on the next call)."""
+    marker = {
+        "name": DEMO_NAME, "size": size, "seed": seed, "videos": videos, "fps": DEMO_FPS,
+        "cm_per_pixel": float(cfg.cm_per_pixel), "arena_size": list(cfg.arena_size), "body_length": cfg.body_length,
+        "behaviors": list(BEHAVIORS), "pair_behaviors": list(PAIR_BEHAVIORS), "subjects": "fish<k>",
+        "boris_time_convention": TIME_CONVENTION,
+        "boris_target": "partner subject name in 'Modifiers' (aggregated) and 'Comment' (tabular)",
+        "calms21_file": CALMS21_FILE, "params": {k: list(v) if isinstance(v, tuple) else v for k, v in p.items()},
+        "config": cfg_dict,
+    }
+    if corr_dict is not None:  # only then: the default demo's files stay byte-identical
+        marker["corruption"] = corr_dict
+    return marker
+
+
 def make_demo_dataset(
     folder: str | os.PathLike,
     size: str = "tiny",
@@ -167,30 +210,9 @@ def make_demo_dataset(
     p = SIZES[size]
     meta = {"fps_default": DEMO_FPS, "cm_per_pixel": float(cfg.cm_per_pixel)}
     layout = DatasetCore(manifest_path=folder / "dataset.yaml", name=DEMO_NAME, meta=meta)  # not saved yet
-    tracks_raw, media_raw = layout.get_root("tracks_raw"), layout.get_root("media_raw")
 
     sims = simulate(p["n_groups"], p["n_sequences"], p["n_animals"], p["n_frames"], DEMO_FPS, seed, cfg)
-    rows = []
-    for sim in progress(sims, desc="demo sequences"):
-        g, s = to_safe_name(sim.group), to_safe_name(sim.sequence)
-        observed = sim
-        if corr is not None:
-            observed, record = corrupt_sequence(sim, corr, seed=seed)
-            write_corruption(record, observed, folder / "ground_truth" / "corruption" / f"{sequence_key(sim.group, sim.sequence)}.npz")
-        trex = write_trex_npz(observed, tracks_raw / "trex" / g, basename=s)
-        media_rel = f"{layout.relative_path(media_raw / g / f'{s}.mp4')}"
-        agg = write_boris_aggregated(sim, folder / "annotations" / "boris_aggregated" / f"{s}.csv", media_file=media_rel)
-        tab = write_boris_tabular(sim, folder / "annotations" / "boris_tabular" / f"{s}.csv", media_file=media_rel)
-        if videos:
-            render_video(sim, media_raw / g / f"{s}.mp4")
-        rows.append({
-            "group": sim.group, "sequence": sim.sequence, "key": sequence_key(sim.group, sim.sequence),
-            "n_animals": sim.n_animals, "n_frames": sim.n_frames, "fps": sim.fps,
-            "subjects": ";".join(subject_name(k) for k in range(sim.n_animals)),
-            "trex_paths": ";".join(layout.relative_path(x) for x in trex),
-            "video_path": media_rel if videos else "",
-            "boris_aggregated_path": layout.relative_path(agg), "boris_tabular_path": layout.relative_path(tab),
-        })
+    rows = [_write_sequence(sim, folder, layout, corr, seed, bool(videos)) for sim in progress(sims, desc="demo sequences")]
     calms = simulate_calms21(p["calms21_sequences"], p["calms21_frames"], DEMO_FPS, seed + 1)
     write_calms21_npy(calms, folder / CALMS21_FILE)
 
@@ -198,17 +220,7 @@ def make_demo_dataset(
     write_ground_truth(sims, gt)
     write_calms21_truth(calms, gt / "calms21_bouts.csv", file=CALMS21_FILE)
     atomic_write_text(gt / "sequences.csv", pd.DataFrame(rows).to_csv(index=False, lineterminator="\n"))
-    marker = {
-        "name": DEMO_NAME, "size": size, "seed": seed, "videos": bool(videos), "fps": DEMO_FPS,
-        "cm_per_pixel": float(cfg.cm_per_pixel), "arena_size": list(cfg.arena_size), "body_length": cfg.body_length,
-        "behaviors": list(BEHAVIORS), "pair_behaviors": list(PAIR_BEHAVIORS), "subjects": "fish<k>",
-        "boris_time_convention": TIME_CONVENTION,
-        "boris_target": "partner subject name in 'Modifiers' (aggregated) and 'Comment' (tabular)",
-        "calms21_file": CALMS21_FILE, "params": {k: list(v) if isinstance(v, tuple) else v for k, v in p.items()},
-        "config": cfg_dict,
-    }
-    if corr_dict is not None:  # only then: the default demo's files stay byte-identical
-        marker["corruption"] = corr_dict
+    marker = _marker(size, seed, bool(videos), cfg, p, cfg_dict, corr_dict)
     atomic_write_json(folder / MARKER, marker)
     ds = DatasetCore.create(folder, name=DEMO_NAME, meta=meta)  # manifest last
     if any(ds.meta.get(k) != v for k, v in meta.items()):  # an existing manifest (overwrite=True)

@@ -24,6 +24,9 @@ animals of all sequences simulated together (arrays ``(sequences, animals)``); t
 bout-change events are handled one by one. Coordinates are pixels, origin top-left,
 ``y`` down; ``heading`` is ``atan2(dy, dx)`` in that frame (0 = facing right), in
 ``(-pi, pi]``.
+
+The module is long (about 500 lines) because it holds one job: the behaviour model, its
+time-stepping engine and the ground truth they produce belong together.
 """
 from __future__ import annotations
 
@@ -510,18 +513,26 @@ def simulate(
         pos, head, states, targets = _integrate(rng, cfg, batch, T, fps)
         for b, n in enumerate(batch.tolist()):
             g, q = divmod(c0 + b, int(n_sequences))
-            out.append(SimSequence(
-                group=group_names[g],
-                sequence=f"{group_names[g]}_seq{q}",
-                fps=float(fps),
-                cm_per_pixel=float(cfg.cm_per_pixel),
-                arena_size=(int(cfg.arena_size[0]), int(cfg.arena_size[1])),
-                pos=np.ascontiguousarray(pos[:, b, :n]),
-                heading=np.ascontiguousarray(head[:, b, :n]),
-                states=states[:, b, :n].astype(np.int64),
-                targets=targets[:, b, :n].astype(np.int64),
-                missing=_missing_mask(rng, T, n, cfg),
-                body_length=float(cfg.body_length),
-            ))
+            out.append(_sim_sequence(group_names[g], f"{group_names[g]}_seq{q}", fps, cfg,
+                                     (pos[:, b, :n], head[:, b, :n], states[:, b, :n], targets[:, b, :n]),
+                                     _missing_mask(rng, T, n, cfg)))
         del pos, head, states, targets
     return out
+
+
+def _sim_sequence(group: str, sequence: str, fps: float, cfg: SimConfig, arrays: tuple, missing: np.ndarray) -> SimSequence:
+    """One recording of an integrated batch: ``arrays`` are its (pos, heading, states, targets)."""
+    pos, head, states, targets = arrays
+    return SimSequence(
+        group=group,
+        sequence=sequence,
+        fps=float(fps),
+        cm_per_pixel=float(cfg.cm_per_pixel),
+        arena_size=(int(cfg.arena_size[0]), int(cfg.arena_size[1])),
+        pos=np.ascontiguousarray(pos),
+        heading=np.ascontiguousarray(head),
+        states=states.astype(np.int64),
+        targets=targets.astype(np.int64),
+        missing=missing,
+        body_length=float(cfg.body_length),
+    )
