@@ -138,6 +138,102 @@ def own_recording(path: Path) -> tuple[str, str]:
     return decode(path.parent.name), decode(path.stem)
 
 
+def _search_folders(ds: DatasetCore, search_dirs: str | os.PathLike | Sequence[str | os.PathLike] | None) -> list[Path]:
+    """The folders to search: ``search_dirs`` against the dataset folder, or the media root."""
+    if search_dirs is None:
+        return [ds.get_root(ds.resolve_media_root())]
+    raw = [search_dirs] if isinstance(search_dirs, (str, os.PathLike)) else list(search_dirs)
+    return [ds.resolve_path(d) for d in raw]
+
+
+def _report_failures(failures: dict[str, str], on_error: str, out: Path) -> None:
+    """Raise :class:`BatchError` on unreadable videos (``on_error='raise'``), else log them."""
+    if failures:
+        if on_error == "raise":
+            raise BatchError("some videos could not be read and were not indexed", failures, path=out)
+        log.warning("%d unreadable video(s) not indexed: %s", len(failures), "; ".join(f"{k}: {v}" for k, v in failures.items()))
+
+
+def _sequence_groups(seqs: pd.DataFrame) -> dict[str, list[str]]:
+    """``{sequence: [groups holding it]}`` of the known recordings."""
+    seq_groups: dict[str, list[str]] = {}
+    for g, s in zip(seqs["group"].astype(str), seqs["sequence"].astype(str)):
+        seq_groups.setdefault(s, []).append(g)
+    return seq_groups
+
+
+def _write_media_index(ds: DatasetCore, df: pd.DataFrame, failures: dict[str, str], index_filename: str) -> Path:
+    """Upsert ``df`` into the media index, dropping rows of vanished and of unreadable videos; return its path."""
+    out = media_index_path(ds, index_filename)
+    old = read_index(out, MEDIA_INDEX, missing_ok=True)
+    stale = [{"abs_path": p} for p in old["abs_path"] if not ds.resolve_path(p).exists()] + [{"abs_path": p} for p in failures]
+    upsert_index(out, df, MEDIA_INDEX, drop=stale)
+    return out
+
+
+def _probe_and_match(ds: DatasetCore, videos: list[Path], seq_groups: dict[str, list[str]], mode: str,
+                     count_frames: bool) -> tuple[list[dict], dict[str, str], list[dict], list[dict]]:
+    """Probe each video and match it to a recording: ``(rows, failures, unmatched, own recordings)``."""
+    rows, failures, unmatched, own = [], {}, [], []
+    for path in progress(videos, desc="index media", unit="video"):
+        try:
+            info = probe_video(path, count=count_frames)
+        except MosaicError as exc:
+            failures[ds.relative_path(path)] = f"{type(exc).__name__}: {exc}"
+            continue
+        group, sequence, note = match_video(path.stem, path.parent.name, seq_groups, mode)
+        origin = "tracks"
+        if not sequence and note == NO_MATCH:
+            (group, sequence), origin = own_recording(path), "video"
+            own.append({"abs_path": ds.relative_path(path), "group": group, "sequence": sequence})
+        elif not sequence:
+            unmatched.append({"abs_path": ds.relative_path(path), "reason": note})
+            origin = ""
+        st = path.stat()
+        rows.append({
+            "name": path.name, "abs_path": ds.relative_path(path), "size_bytes": int(st.st_size),
+            "mtime_iso": datetime.fromtimestamp(st.st_mtime, tz=timezone.utc).isoformat(timespec="seconds"),
+            "group": group, "sequence": sequence,
+            "group_safe": to_safe_name(group) if group else "", "sequence_safe": to_safe_name(sequence) if sequence else "",
+            "video_order": 0, "fps": info.fps, "n_frames": info.n_frames, "width": info.width, "height": info.height,
+            "duration_s": info.duration_s, "fourcc": info.fourcc, "count_method": info.count_method, "recording_from": origin,
+        })
+    return rows, failures, unmatched, own
+
+
+def _number_videos(df: pd.DataFrame) -> dict[tuple[str, str], int]:
+    """Set ``video_order`` of the matched rows (by name within a recording); return the videos per recording."""
+    counters: dict[tuple[str, str], int] = {}
+    ordered = sorted(
+        (i for i in df.index if df.at[i, "sequence"] != ""),
+        key=lambda i: (df.at[i, "group"], df.at[i, "sequence"], _natural_key(df.at[i, "name"]), df.at[i, "abs_path"]),
+    )
+    for i in ordered:
+        k = (df.at[i, "group"], df.at[i, "sequence"])
+        df.at[i, "video_order"] = counters.get(k, 0)
+        counters[k] = counters.get(k, 0) + 1
+    return counters
+
+
+def _log_matching(mode: str, counters: dict[tuple[str, str], int], unmatched: list[dict], own: list[dict],
+                  has_tracks: bool) -> None:
+    """Warn about recordings with several videos (exact mode), unmatched videos and videos indexed as their own."""
+    if mode == "exact":
+        multi = sorted(f"{g}/{s}" for (g, s), n in counters.items() if n > 1)
+        if multi:
+            log.warning("exact match: %d sequence(s) have several videos, ordered by name: %s", len(multi), multi)
+    if unmatched:
+        log.warning(
+            "%d video(s) match no known sequence (kept with an empty sequence): %s",
+            len(unmatched), "; ".join(f"{u['abs_path']} ({u['reason']})" for u in unmatched),
+        )
+    if own:
+        log.warning(
+            "%d video(s) match no known sequence and are indexed as their own recordings (group = folder, sequence = stem)%s: %s",
+            len(own), "" if has_tracks else " -- no tracks index yet", "; ".join(f"{u['abs_path']} -> {u['group']}/{u['sequence']}" for u in own[:10]),
+        )
+
+
 def index_media_report(
     ds: DatasetCore,
     search_dirs: str | os.PathLike | Sequence[str | os.PathLike] | None = None,
@@ -193,74 +289,15 @@ def index_media_report(
         raise ConfigError("unknown sequence_match_mode", expected=list(MATCH_MODES), found=sequence_match_mode)
     if on_error not in ("raise", "warn"):
         raise ConfigError("unknown on_error", expected=["raise", "warn"], found=on_error)
-    if search_dirs is None:
-        dirs = [ds.get_root(ds.resolve_media_root())]
-    else:
-        raw = [search_dirs] if isinstance(search_dirs, (str, os.PathLike)) else list(search_dirs)
-        dirs = [ds.resolve_path(d) for d in raw]
-    videos = find_videos(dirs, extensions, recursive)
+    videos = find_videos(_search_folders(ds, search_dirs), extensions, recursive)
     seqs = known_sequences(ds)
-    seq_groups: dict[str, list[str]] = {}
-    for g, s in zip(seqs["group"].astype(str), seqs["sequence"].astype(str)):
-        seq_groups.setdefault(s, []).append(g)
-
-    rows, failures, unmatched, own = [], {}, [], []
-    for path in progress(videos, desc="index media", unit="video"):
-        try:
-            info = probe_video(path, count=count_frames)
-        except MosaicError as exc:
-            failures[ds.relative_path(path)] = f"{type(exc).__name__}: {exc}"
-            continue
-        group, sequence, note = match_video(path.stem, path.parent.name, seq_groups, sequence_match_mode)
-        origin = "tracks"
-        if not sequence and note == NO_MATCH:
-            (group, sequence), origin = own_recording(path), "video"
-            own.append({"abs_path": ds.relative_path(path), "group": group, "sequence": sequence})
-        elif not sequence:
-            unmatched.append({"abs_path": ds.relative_path(path), "reason": note})
-            origin = ""
-        st = path.stat()
-        rows.append({
-            "name": path.name, "abs_path": ds.relative_path(path), "size_bytes": int(st.st_size),
-            "mtime_iso": datetime.fromtimestamp(st.st_mtime, tz=timezone.utc).isoformat(timespec="seconds"),
-            "group": group, "sequence": sequence,
-            "group_safe": to_safe_name(group) if group else "", "sequence_safe": to_safe_name(sequence) if sequence else "",
-            "video_order": 0, "fps": info.fps, "n_frames": info.n_frames, "width": info.width, "height": info.height,
-            "duration_s": info.duration_s, "fourcc": info.fourcc, "count_method": info.count_method, "recording_from": origin,
-        })
+    rows, failures, unmatched, own = _probe_and_match(ds, videos, _sequence_groups(seqs), sequence_match_mode, count_frames)
     df = pd.DataFrame(rows, columns=list(MEDIA_INDEX.columns) + ["count_method", "recording_from"])
-    counters: dict[tuple[str, str], int] = {}
-    ordered = sorted(
-        (i for i in df.index if df.at[i, "sequence"] != ""),
-        key=lambda i: (df.at[i, "group"], df.at[i, "sequence"], _natural_key(df.at[i, "name"]), df.at[i, "abs_path"]),
-    )
-    for i in ordered:
-        k = (df.at[i, "group"], df.at[i, "sequence"])
-        df.at[i, "video_order"] = counters.get(k, 0)
-        counters[k] = counters.get(k, 0) + 1
-    if sequence_match_mode == "exact":
-        multi = sorted(f"{g}/{s}" for (g, s), n in counters.items() if n > 1)
-        if multi:
-            log.warning("exact match: %d sequence(s) have several videos, ordered by name: %s", len(multi), multi)
-    if unmatched:
-        log.warning(
-            "%d video(s) match no known sequence (kept with an empty sequence): %s",
-            len(unmatched), "; ".join(f"{u['abs_path']} ({u['reason']})" for u in unmatched),
-        )
-    if own:
-        log.warning(
-            "%d video(s) match no known sequence and are indexed as their own recordings (group = folder, sequence = stem)%s: %s",
-            len(own), "" if len(seqs) else " -- no tracks index yet", "; ".join(f"{u['abs_path']} -> {u['group']}/{u['sequence']}" for u in own[:10]),
-        )
-    out = media_index_path(ds, index_filename)
-    old = read_index(out, MEDIA_INDEX, missing_ok=True)
-    stale = [{"abs_path": p} for p in old["abs_path"] if not ds.resolve_path(p).exists()] + [{"abs_path": p} for p in failures]
-    upsert_index(out, df, MEDIA_INDEX, drop=stale)
+    counters = _number_videos(df)
+    _log_matching(sequence_match_mode, counters, unmatched, own, has_tracks=bool(len(seqs)))
+    out = _write_media_index(ds, df, failures, index_filename)
     log.info("indexed %d video(s) into %s (%d unmatched, %d unreadable)", len(df), out, len(unmatched), len(failures))
-    if failures:
-        if on_error == "raise":
-            raise BatchError("some videos could not be read and were not indexed", failures, path=out)
-        log.warning("%d unreadable video(s) not indexed: %s", len(failures), "; ".join(f"{k}: {v}" for k, v in failures.items()))
+    _report_failures(failures, on_error, out)
     return {
         "index_path": ds.relative_path(out), "n_videos": len(df), "n_matched": int((df["sequence"] != "").sum()),
         "match_mode": sequence_match_mode, "unmatched": unmatched, "unreadable": failures, "own_recordings": own,

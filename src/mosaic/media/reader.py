@@ -14,6 +14,7 @@ import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -111,6 +112,22 @@ def seek_is_exact(path: str | os.PathLike, n_frames: int, probe_index: int | Non
     return exact
 
 
+def _luma_mode(cap: Any, luma: bool) -> tuple[bool, Any]:
+    """Switch ``cap`` to raw luma output when its pixel format has luma first: ``(raw_luma, quiet context)``."""
+    if luma and _pixel_format(cap) in LUMA_FIRST_FORMATS:
+        return bool(cap.set(cv2.CAP_PROP_CONVERT_RGB, 0)), _quiet_opencv()
+    return False, contextlib.nullcontext()
+
+
+def _as_luma(frame: np.ndarray, raw_luma: bool, path: Path) -> np.ndarray:
+    """The grayscale frame: the decoder's luma plane as is, or BGR converted to gray."""
+    if not raw_luma or frame.ndim != 2:
+        if raw_luma:  # the decoder did not hand back a luma plane after all
+            raise VideoReadError("raw luma read returned an unexpected frame layout", path=path, found=frame.shape)
+        frame = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    return frame
+
+
 def iter_frames(
     path: str | os.PathLike,
     indices: Sequence[int],
@@ -153,11 +170,7 @@ def iter_frames(
     if np.any(np.diff(idx) <= 0) or idx[0] < 0:
         raise ValueError("indices must be non-negative and strictly increasing")
     cap = open_capture(path, threads)
-    raw_luma = False
-    quiet = contextlib.nullcontext()
-    if luma and _pixel_format(cap) in LUMA_FIRST_FORMATS:
-        raw_luma = bool(cap.set(cv2.CAP_PROP_CONVERT_RGB, 0))
-        quiet = _quiet_opencv()
+    raw_luma, quiet = _luma_mode(cap, luma)
     try:
         with quiet:
             pos = 0  # index of the frame the next grab() returns
@@ -169,10 +182,8 @@ def iter_frames(
                 ok, frame = cap.retrieve()
                 if not ok or frame is None:
                     raise VideoReadError("a frame could not be decoded", path=path, expected=f"frame {i}", found="decode failure")
-                if luma and (not raw_luma or frame.ndim != 2):
-                    if raw_luma:  # the decoder did not hand back a luma plane after all
-                        raise VideoReadError("raw luma read returned an unexpected frame layout", path=path, found=frame.shape)
-                    frame = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+                if luma:
+                    frame = _as_luma(frame, raw_luma, path)
                 yield i, (transform(frame) if transform is not None else frame)
     finally:
         cap.release()

@@ -131,6 +131,54 @@ def detect_jumps(pos: np.ndarray, threshold: np.ndarray, max_frames: int = 3) ->
     return out & valid
 
 
+def _pair_swaps(centre: np.ndarray, valid: np.ndarray, own: np.ndarray, fast: np.ndarray, i: int, j: int, threshold: float,
+                ratio: float, max_lookback: int) -> pd.DataFrame | None:
+    """Swap candidates of individuals ``i`` and ``j`` (see :func:`detect_swaps`), or None."""
+    both = valid[:, i] & valid[:, j]
+    ref_all = last_valid_index(np.concatenate([[False], both[:-1]]))
+    t = np.flatnonzero(both & (fast[:, i] | fast[:, j]))
+    if not len(t):
+        return None
+    xi, xj = centre[t, i], centre[t, j]
+    # (a) joint reference: the last frame r < t where both were seen
+    ref = np.where(ref_all[t] >= 0, ref_all[t] - 1, -1)
+    r = ref.clip(0)
+    li, lj = centre[r, i], centre[r, j]
+    keep = np.hypot(*(xi - li).T) + np.hypot(*(xj - lj).T)
+    swap = np.hypot(*(xj - li).T) + np.hypot(*(xi - lj).T)
+    # (b) each from its own last sighting, as speeds (pixels per elapsed frame): a gap of one
+    # of them does not hide the swap behind the other's movement
+    oi, oj = own[t, i], own[t, j]
+    gi, gj = np.maximum(t - oi, 1), np.maximum(t - oj, 1)
+    mi, mj = centre[oi.clip(0), i], centre[oj.clip(0), j]
+    keep_v = np.hypot(*(xi - mi).T) / gi + np.hypot(*(xj - mj).T) / gj
+    swap_v = np.hypot(*(xj - mi).T) / gi + np.hypot(*(xi - mj).T) / gj
+    with np.errstate(invalid="ignore"):
+        ok = (ref >= 0) & (t - ref <= max_lookback)
+        hit_a = ok & (keep > threshold) & (swap < ratio * keep)
+        ok_b = (oi >= 0) & (oj >= 0) & (t - np.minimum(oi, oj) <= max_lookback) & (np.maximum(gi, gj) > 1)
+        hit_b = ok_b & ~hit_a & (keep_v > threshold) & (swap_v < ratio * keep_v)
+    hit = np.flatnonzero(hit_a | hit_b)
+    if not len(hit):
+        return None
+    # (a) the swap happened after the reference frame; (b) after the later of the two sightings
+    start = np.where(hit_a[hit], ref[hit] + 1, np.maximum(oi, oj)[hit] + 1)
+    return pd.DataFrame({"frame_index": start, "i": i, "j": j, "cost_keep": np.where(hit_a[hit], keep[hit], keep_v[hit]),
+                         "cost_swap": np.where(hit_a[hit], swap[hit], swap_v[hit])})
+
+
+def _best_per_frame(ev: pd.DataFrame) -> np.ndarray:
+    """Mask of ``ev`` (sorted by frame, then gain descending) keeping one swap per individual and frame."""
+    # one swap per individual and frame: the best gain wins (a loop over candidate events, not frames)
+    keep, seen = np.ones(len(ev), dtype=bool), set()
+    for k, (f, i, j) in enumerate(zip(ev["frame_index"].tolist(), ev["i"].tolist(), ev["j"].tolist())):
+        if (f, i) in seen or (f, j) in seen:
+            keep[k] = False
+        else:
+            seen.update({(f, i), (f, j)})
+    return keep
+
+
 def detect_swaps(centre: np.ndarray, threshold: float, ratio: float = 0.6, max_lookback: int = 30) -> pd.DataFrame:
     """Frames where exchanging two individuals' positions makes both trajectories continuous.
 
@@ -168,49 +216,15 @@ def detect_swaps(centre: np.ndarray, threshold: float, ratio: float = 0.6, max_l
     fast = ~(step <= 0.5 * threshold)  # NaN (unseen before) counts as fast
     found = []
     for i, j in zip(*np.triu_indices(n, 1)):  # pairs of individuals, vectorized over candidate frames
-        both = valid[:, i] & valid[:, j]
-        ref_all = last_valid_index(np.concatenate([[False], both[:-1]]))
-        t = np.flatnonzero(both & (fast[:, i] | fast[:, j]))
-        if not len(t):
-            continue
-        xi, xj = centre[t, i], centre[t, j]
-        # (a) joint reference: the last frame r < t where both were seen
-        ref = np.where(ref_all[t] >= 0, ref_all[t] - 1, -1)
-        r = ref.clip(0)
-        li, lj = centre[r, i], centre[r, j]
-        keep = np.hypot(*(xi - li).T) + np.hypot(*(xj - lj).T)
-        swap = np.hypot(*(xj - li).T) + np.hypot(*(xi - lj).T)
-        # (b) each from its own last sighting, as speeds (pixels per elapsed frame): a gap of one
-        # of them does not hide the swap behind the other's movement
-        oi, oj = own[t, i], own[t, j]
-        gi, gj = np.maximum(t - oi, 1), np.maximum(t - oj, 1)
-        mi, mj = centre[oi.clip(0), i], centre[oj.clip(0), j]
-        keep_v = np.hypot(*(xi - mi).T) / gi + np.hypot(*(xj - mj).T) / gj
-        swap_v = np.hypot(*(xj - mi).T) / gi + np.hypot(*(xi - mj).T) / gj
-        with np.errstate(invalid="ignore"):
-            ok = (ref >= 0) & (t - ref <= max_lookback)
-            hit_a = ok & (keep > threshold) & (swap < ratio * keep)
-            ok_b = (oi >= 0) & (oj >= 0) & (t - np.minimum(oi, oj) <= max_lookback) & (np.maximum(gi, gj) > 1)
-            hit_b = ok_b & ~hit_a & (keep_v > threshold) & (swap_v < ratio * keep_v)
-        hit = np.flatnonzero(hit_a | hit_b)
-        if len(hit):
-            # (a) the swap happened after the reference frame; (b) after the later of the two sightings
-            start = np.where(hit_a[hit], ref[hit] + 1, np.maximum(oi, oj)[hit] + 1)
-            found.append(pd.DataFrame({"frame_index": start, "i": i, "j": j, "cost_keep": np.where(hit_a[hit], keep[hit], keep_v[hit]),
-                                       "cost_swap": np.where(hit_a[hit], swap[hit], swap_v[hit])}))
+        part = _pair_swaps(centre, valid, own, fast, i, j, threshold, ratio, max_lookback)
+        if part is not None:
+            found.append(part)
     if not found:
         return pd.DataFrame({c: np.array([], dtype=np.int64 if c in cols[:3] else np.float64) for c in cols})
     ev = pd.concat(found, ignore_index=True)
     ev["gain"] = ev["cost_keep"] - ev["cost_swap"]
     ev = ev.sort_values(["frame_index", "gain"], ascending=[True, False], kind="stable").reset_index(drop=True)
-    # one swap per individual and frame: the best gain wins (a loop over candidate events, not frames)
-    keep, seen = np.ones(len(ev), dtype=bool), set()
-    for k, (f, i, j) in enumerate(zip(ev["frame_index"].tolist(), ev["i"].tolist(), ev["j"].tolist())):
-        if (f, i) in seen or (f, j) in seen:
-            keep[k] = False
-        else:
-            seen.update({(f, i), (f, j)})
-    ev = ev[keep]
+    ev = ev[_best_per_frame(ev)]
     return ev[cols].reset_index(drop=True)
 
 

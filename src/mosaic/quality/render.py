@@ -14,7 +14,7 @@ H.264 encoder, so they write VP9, which current Chrome, Firefox, Edge and Safari
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +89,48 @@ def caption_per_frame(frames: np.ndarray, labels: Mapping[str, Any] | pd.DataFra
     return out
 
 
+def _clip_tracks(arr: Any, tracks: pd.DataFrame, sel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions ``(len(sel), n, P, 2)`` (NaN outside the tracks) and interpolated flags ``(len(sel), n)`` of the clip frames."""
+    T, n, P = arr.shape
+    fidx = sel - arr.frames[0]
+    inside = (fidx >= 0) & (fidx < T)
+    pos = np.full((len(sel), n, P, 2), np.nan)
+    pos[inside] = arr.pos[fidx[inside]]
+    interp = np.zeros((len(sel), n), dtype=bool)
+    if "interpolated" in tracks.columns:
+        dense = np.zeros((T, n), dtype=bool)
+        dense[arr.rows] = tracks["interpolated"].to_numpy(dtype=bool)
+        interp[inside] = dense[fidx[inside]]
+    return pos, interp
+
+
+def _event_marks(events: pd.DataFrame | None, ids: np.ndarray, n: int, start: int, end: int) -> tuple[np.ndarray, np.ndarray]:
+    """Jump flags ``(end - start, n)`` per animal and swap flags ``(end - start,)`` of the clip frames."""
+    n_sel = end - start
+    jump = np.zeros((n_sel, n), dtype=bool)
+    swap_frames = np.zeros(n_sel, dtype=bool)
+    if events is not None and len(events):
+        id_pos = {v: k for k, v in enumerate(ids.tolist())}
+        ev = events[(events["frame"] >= start) & (events["frame"] < end)]
+        j = ev[ev["kind"] == "jump"]
+        jk = np.array([id_pos.get(v, -1) for v in j["id"].tolist()], dtype=np.int64)
+        okj = jk >= 0
+        jump[j["frame"].to_numpy()[okj] - start, jk[okj]] = True
+        swap_frames[ev.loc[ev["kind"] == "swap", "frame"].to_numpy() - start] = True
+    return jump, swap_frames
+
+
+def _write_captions(img: np.ndarray, swap: bool, text: str, H: int) -> None:
+    """Outlined text: the swap warning at the top (when ``swap``), ``text`` at the bottom."""
+    import cv2
+
+    if swap:
+        cv2.putText(img, "identity swap", (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 3, cv2.LINE_AA)
+        cv2.putText(img, "identity swap", (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 255, 255), 1, cv2.LINE_AA)
+    cv2.putText(img, text, (8, H - 10), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 3, cv2.LINE_AA)
+    cv2.putText(img, text, (8, H - 10), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
+
+
 def render_clip(video_path: str | os.PathLike, tracks: pd.DataFrame, out_path: str | os.PathLike, start_frame: int = 0,
                 end_frame: int | None = None, events: pd.DataFrame | None = None, labels: Any = None,
                 skeleton: Sequence[tuple[int, int]] | None = None, keypoint_names: list[str] | None = None,
@@ -148,68 +190,75 @@ def render_clip(video_path: str | os.PathLike, tracks: pd.DataFrame, out_path: s
         if end <= start:
             raise MediaError("empty frame range", path=video_path, expected=f"start < end <= {n_video}", found=(start, end_frame))
         arr = table_to_arrays(tracks, keypoint_names)
-        T, n, P = arr.shape
+        n = arr.shape[1]
         sel = np.arange(start, end)
-        fidx = sel - arr.frames[0]
-        inside = (fidx >= 0) & (fidx < T)
-        pos = np.full((len(sel), n, P, 2), np.nan)
-        pos[inside] = arr.pos[fidx[inside]]
-        interp = np.zeros((len(sel), n), dtype=bool)
-        if "interpolated" in tracks.columns:
-            dense = np.zeros((T, n), dtype=bool)
-            dense[arr.rows] = tracks["interpolated"].to_numpy(dtype=bool)
-            interp[inside] = dense[fidx[inside]]
-        jump = np.zeros((len(sel), n), dtype=bool)
-        swap_frames = np.zeros(len(sel), dtype=bool)
-        if events is not None and len(events):
-            id_pos = {v: k for k, v in enumerate(arr.ids.tolist())}
-            ev = events[(events["frame"] >= start) & (events["frame"] < end)]
-            j = ev[ev["kind"] == "jump"]
-            jk = np.array([id_pos.get(v, -1) for v in j["id"].tolist()], dtype=np.int64)
-            okj = jk >= 0
-            jump[j["frame"].to_numpy()[okj] - start, jk[okj]] = True
-            swap_frames[ev.loc[ev["kind"] == "swap", "frame"].to_numpy() - start] = True
+        pos, interp = _clip_tracks(arr, tracks, sel)
+        jump, swap_frames = _event_marks(events, arr.ids, n, start, end)
         captions = caption_per_frame(sel, labels)
         colors = [_bgr(c) for c in id_colors(n)]
         cc = fourcc or writable_fourcc()
         size = (max(1, int(round(W * scale))), max(1, int(round(H * scale))))
         cap.set(cv2.CAP_PROP_POS_FRAMES, start)
-        written = 0
-        with atomic_path(out_path) as tmp:
-            tmp_mp4 = Path(str(tmp) + ".mp4")  # OpenCV picks the container from the suffix
-            with _quiet_opencv():
-                writer = cv2.VideoWriter(str(tmp_mp4), cv2.VideoWriter_fourcc(*cc), float(fps or vfps), size)
-            if not writer.isOpened():
-                raise MediaError("OpenCV cannot write this codec", path=out_path, expected=list(FOURCC_PREFERENCE), found=cc)
-            try:
-                r = max(2, int(round(0.012 * max(W, H))))
-                for k in range(len(sel)):  # one video frame at a time: decoding and drawing are per frame
-                    ok, img = cap.read()
-                    if not ok:
-                        break
-                    _draw(img, pos[k], colors, arr.ids, interp[k], jump[k], r, skeleton)
-                    if swap_frames[k]:
-                        cv2.putText(img, "identity swap", (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 3, cv2.LINE_AA)
-                        cv2.putText(img, "identity swap", (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 255, 255), 1, cv2.LINE_AA)
-                    text = f"{int(sel[k])}  {captions[k]}".strip()
-                    cv2.putText(img, text, (8, H - 10), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 3, cv2.LINE_AA)
-                    cv2.putText(img, text, (8, H - 10), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
-                    if size != (W, H):
-                        img = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
-                    writer.write(img)
-                    written += 1
-            except BaseException:
-                writer.release()
-                tmp_mp4.unlink(missing_ok=True)
-                raise
-            writer.release()
-            if written == 0:
-                tmp_mp4.unlink(missing_ok=True)
-                raise MediaError("no frame could be read in the range", path=video_path, found=(start, end))
-            os.replace(tmp_mp4, tmp)
+        r = max(2, int(round(0.012 * max(W, H))))
+        frames = _drawn_frames(cap, sel, (pos, interp, jump, swap_frames, captions), colors, arr.ids, r, skeleton, (W, H), size)
+        empty = MediaError("no frame could be read in the range", path=video_path, found=(start, end))
+        written = _write_mp4(frames, out_path, cc, float(fps or vfps), size, empty)
     finally:
         cap.release()
     return {"path": out_path, "fourcc": cc, "n_frames": written, "size": size}
+
+
+def _drawn_frames(cap: Any, sel: np.ndarray, layers: tuple, colors: list, ids: np.ndarray, r: int,
+                  skeleton: Sequence[tuple[int, int]] | None, video_size: tuple[int, int],
+                  size: tuple[int, int]) -> Iterator[np.ndarray]:
+    """Read the clip's frames from ``cap`` (positioned at its start) and yield them drawn on and resized.
+
+    ``layers`` holds per clip frame: positions, interpolated flags, jump flags, swap flags, captions.
+    Stops early at the first frame that cannot be read.
+    """
+    import cv2
+
+    pos, interp, jump, swap_frames, captions = layers
+    W, H = video_size
+    for k in range(len(sel)):  # one video frame at a time: decoding and drawing are per frame
+        ok, img = cap.read()
+        if not ok:
+            break
+        _draw(img, pos[k], colors, ids, interp[k], jump[k], r, skeleton)
+        _write_captions(img, bool(swap_frames[k]), f"{int(sel[k])}  {captions[k]}".strip(), H)
+        if size != (W, H):
+            img = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
+        yield img
+
+
+def _write_mp4(frames: Iterable[np.ndarray], out_path: Path, cc: str, fps: float, size: tuple[int, int],
+               empty: MediaError) -> int:
+    """Write ``frames`` to ``out_path`` atomically with codec ``cc``; return how many (raise ``empty`` for none)."""
+    import cv2
+
+    from mosaic.media.reader import _quiet_opencv
+
+    written = 0
+    with atomic_path(out_path) as tmp:
+        tmp_mp4 = Path(str(tmp) + ".mp4")  # OpenCV picks the container from the suffix
+        with _quiet_opencv():
+            writer = cv2.VideoWriter(str(tmp_mp4), cv2.VideoWriter_fourcc(*cc), fps, size)
+        if not writer.isOpened():
+            raise MediaError("OpenCV cannot write this codec", path=out_path, expected=list(FOURCC_PREFERENCE), found=cc)
+        try:
+            for img in frames:
+                writer.write(img)
+                written += 1
+        except BaseException:
+            writer.release()
+            tmp_mp4.unlink(missing_ok=True)
+            raise
+        writer.release()
+        if written == 0:
+            tmp_mp4.unlink(missing_ok=True)
+            raise empty
+        os.replace(tmp_mp4, tmp)
+    return written
 
 
 def _draw(img: np.ndarray, pos: np.ndarray, colors: list, ids: np.ndarray, interp: np.ndarray, jump: np.ndarray, r: int,

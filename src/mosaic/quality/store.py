@@ -145,6 +145,48 @@ def _run_jobs(jobs: list[dict[str, Any]], ops: list[dict[str, Any]], run_id: str
     yield from run_tasks(_clean_task, [(j, ops, run_id) for j in jobs], config, desc="clean tracks")
 
 
+def _cleaned_keys(ds: DatasetCore, run_id: str, overwrite: bool) -> set[tuple[str, str]]:
+    """Recordings the clean index lists for this run whose file exists (none when ``overwrite``)."""
+    idx = read_clean_index(ds)
+    if overwrite or not len(idx):
+        return set()
+    mine = idx[idx["run_id"] == run_id]
+    return {(g, s) for g, s, p in zip(mine["group"], mine["sequence"], mine["abs_path"]) if ds.resolve_path(p).exists()}
+
+
+def _write_report(report_path: Path, plan: Mapping[str, Any], created: str, records: list[dict[str, Any]]) -> None:
+    """Merge ``records`` into the run's ``report.json`` (kept recordings of earlier calls) with per-operation totals."""
+    old = {}
+    if report_path.exists():
+        import json
+
+        try:
+            old = {(x["group"], x["sequence"]): x for x in json.loads(report_path.read_text("utf-8")).get("recordings", [])}
+        except (OSError, ValueError):
+            old = {}
+    for r in records:
+        old[(r["group"], r["sequence"])] = {k: v for k, v in r.items() if k not in ("abs_path", "source_path")}
+    totals: dict[str, int] = {}
+    for r in old.values():
+        for st in r.get("steps", []):
+            totals[st["op"]] = totals.get(st["op"], 0) + int(st.get("n_changed", 0))
+    atomic_write_json(report_path, {
+        "run_id": plan["run_id"], "version": CLEAN_VERSION, "operations": plan["operations"], "inputs": plan["inputs"],
+        "created_iso": created, "n_changed_total": totals, "recordings": [old[k] for k in sorted(old)],
+    })
+
+
+def _index_cleaned(ds: DatasetCore, run_id: str, created: str, records: list[dict[str, Any]]) -> None:
+    """List the cleaned recordings in the clean index (written after the report)."""
+    if records:
+        upsert_index(clean_index_path(ds), [{
+            "run_id": run_id, "group": r["group"], "sequence": r["sequence"], "group_safe": to_safe_name(r["group"]),
+            "sequence_safe": to_safe_name(r["sequence"]), "abs_path": ds.relative_path(r["abs_path"]),
+            "source_path": ds.relative_path(r["source_path"]), "n_rows": r["n_rows"],
+            "n_interpolated_rows": r["n_interpolated_rows"], "created_iso": created,
+        } for r in records], CLEAN_INDEX)
+
+
 def clean_tracks(ds: DatasetCore, operations: Sequence[Mapping[str, Any]] | None = None, groups: Any = None,
                  sequences: Any = None, overwrite: bool = False, parallel_mode: str = "thread",
                  parallel_workers: int | None = None, dask_address: str | None = None,
@@ -186,11 +228,7 @@ def clean_tracks(ds: DatasetCore, operations: Sequence[Mapping[str, Any]] | None
     out_dir = clean_root(ds) / run_id
     report_path = out_dir / REPORT_FILE
     paths = {(j["group"], j["sequence"]): Path(j["out"]) for j in plan["jobs"]}
-    idx = read_clean_index(ds)
-    done = set()
-    if not overwrite and len(idx):
-        mine = idx[idx["run_id"] == run_id]
-        done = {(g, s) for g, s, p in zip(mine["group"], mine["sequence"], mine["abs_path"]) if ds.resolve_path(p).exists()}
+    done = _cleaned_keys(ds, run_id, overwrite)
     todo = [j for j in plan["jobs"] if (j["group"], j["sequence"]) not in done]
     if not todo and report_path.exists():
         log.info("clean run %s: all %d outputs exist, nothing to do", run_id, len(paths))
@@ -204,31 +242,8 @@ def clean_tracks(ds: DatasetCore, operations: Sequence[Mapping[str, Any]] | None
         else:
             records.append(r)
     records.sort(key=lambda r: (str(r["group"]), str(r["sequence"])))  # recording order, whatever the mode
-    old = {}
-    if report_path.exists():
-        import json
-
-        try:
-            old = {(x["group"], x["sequence"]): x for x in json.loads(report_path.read_text("utf-8")).get("recordings", [])}
-        except (OSError, ValueError):
-            old = {}
-    for r in records:
-        old[(r["group"], r["sequence"])] = {k: v for k, v in r.items() if k not in ("abs_path", "source_path")}
-    totals: dict[str, int] = {}
-    for r in old.values():
-        for st in r.get("steps", []):
-            totals[st["op"]] = totals.get(st["op"], 0) + int(st.get("n_changed", 0))
-    atomic_write_json(report_path, {
-        "run_id": run_id, "version": CLEAN_VERSION, "operations": ops, "inputs": plan["inputs"], "created_iso": created,
-        "n_changed_total": totals, "recordings": [old[k] for k in sorted(old)],
-    })
-    if records:
-        upsert_index(clean_index_path(ds), [{
-            "run_id": run_id, "group": r["group"], "sequence": r["sequence"], "group_safe": to_safe_name(r["group"]),
-            "sequence_safe": to_safe_name(r["sequence"]), "abs_path": ds.relative_path(r["abs_path"]),
-            "source_path": ds.relative_path(r["source_path"]), "n_rows": r["n_rows"],
-            "n_interpolated_rows": r["n_interpolated_rows"], "created_iso": created,
-        } for r in records], CLEAN_INDEX)
+    _write_report(report_path, plan, created, records)
+    _index_cleaned(ds, run_id, created, records)
     log.info("clean run %s: %d recording(s) cleaned, %d failed", run_id, len(records), len(failures))
     if failures:
         if not records and len({(type(e), getattr(e, "problem", str(e))) for e in errors}) == 1:
