@@ -17,6 +17,10 @@ Back: a labelled ``CollectedData_*`` (CSV or H5) or a SLEAP ``.slp`` (user insta
 per recording a keypoint-label table in the ``trex_v1`` layout — one row per labelled
 (frame, individual) with ``poseX<k>``/``poseY<k>`` (NaN where a point is not labelled) and
 ``X``/``Y`` their NaN-mean.
+
+The module is long (about 460 lines) because both tools, in both directions, share the frame map
+of a run and the per-recording split of labelled points; each direction is a short public
+function over named helpers.
 """
 from __future__ import annotations
 
@@ -89,6 +93,53 @@ def _folder_names(frames: pd.DataFrame) -> dict[tuple[str, str, str], str]:
     return out
 
 
+def _write_dlc_folder(project: Path, folder: str, sub: pd.DataFrame, recording: tuple[str, str], cols: pd.MultiIndex,
+                      scorer: str, video_root: str | os.PathLike | None, overwrite: bool) -> tuple[str, dict[str, str]]:
+    """One ``labeled-data/<folder>``: images, empty CollectedData (kept unless ``overwrite``), frame map.
+
+    Returns the video's path and its ``video_sets`` entry.
+    """
+    g, s = recording
+    out = project / "labeled-data" / folder
+    width = max(len(str(max(int(sub["video_n_frames"].max()) - 1, 0))), 1)
+    images = [f"img{int(k):0{width}d}.png" for k in sub["video_frame"]]
+    for png, img in zip(sub["png"], images, strict=True):
+        atomic_write_bytes(out / img, Path(png).read_bytes(), durable=False)
+    index = pd.MultiIndex.from_tuples([("labeled-data", folder, img) for img in images])
+    table = pd.DataFrame(np.full((len(images), len(cols)), np.nan), index=index, columns=cols)
+    stem = out / f"CollectedData_{scorer}"
+    if overwrite or not (stem.with_suffix(".h5").exists() or stem.with_suffix(".csv").exists()):
+        with atomic_path(stem.with_suffix(".h5")) as tmp:
+            table.to_hdf(tmp, key="df_with_missing", mode="w")
+        with atomic_path(stem.with_suffix(".csv")) as tmp:
+            table.to_csv(tmp)
+    fmap = pd.DataFrame({"image": images, "group": g, "sequence": s, "frame": sub["frame"].to_numpy(), "video_frame": sub["video_frame"].to_numpy()})
+    with atomic_path(out / FRAME_MAP) as tmp:
+        fmap.to_csv(tmp, index=False)
+    vp = str(sub["video_path"].iloc[0]) or f"{folder}.mp4"
+    if video_root is not None and not Path(vp).is_absolute():
+        vp = str(Path(video_root) / vp)
+    w, h = sub["width"].iloc[0], sub["height"].iloc[0]
+    return vp, {"crop": f"0, {int(w) if w else 0}, 0, {int(h) if h else 0}"}
+
+
+def _dlc_config(task: str, scorer: str, project: Path, video_sets: dict[str, dict[str, str]], bodyparts: list[str],
+                individuals: list[str] | None, unique_bodyparts: Sequence[str], frames: pd.DataFrame) -> dict[str, Any]:
+    """The project's ``config.yaml`` content."""
+    config = {
+        "Task": task, "scorer": scorer, "date": "", "multianimalproject": individuals is not None, "identity": None,
+        "project_path": str(project.resolve()), "video_sets": video_sets,
+        "bodyparts": "MULTI!" if individuals is not None else list(bodyparts),
+        "start": 0, "stop": 1, "numframes2pick": int(frames.groupby(["group", "sequence"]).size().max()),
+        "skeleton": [], "skeleton_color": "black", "pcutoff": 0.6, "dotsize": 12, "alphavalue": 0.7, "colormap": "rainbow",
+        "TrainingFraction": [0.95], "iteration": 0, "default_net_type": "resnet_50", "snapshotindex": -1, "batch_size": 1,
+        "cropping": False, "x1": 0, "x2": 640, "y1": 0, "y2": 480, "corner2move2": [50, 50], "move2corner": True,
+    }
+    if individuals is not None:
+        config.update(individuals=list(individuals), uniquebodyparts=list(unique_bodyparts), multianimalbodyparts=list(bodyparts))
+    return config
+
+
 def write_dlc_project(
     manifests: Sequence[Mapping[str, Any]],
     project_dir: str | os.PathLike,
@@ -131,39 +182,9 @@ def write_dlc_project(
     cols = dlc_columns(scorer, bodyparts, individuals, unique_bodyparts)
     video_sets: dict[str, dict[str, str]] = {}
     for (g, s, v), sub in frames.groupby(["group", "sequence", "video"], sort=True):
-        folder = folders[(g, s, v)]
-        out = project / "labeled-data" / folder
-        width = max(len(str(max(int(sub["video_n_frames"].max()) - 1, 0))), 1)
-        images = [f"img{int(k):0{width}d}.png" for k in sub["video_frame"]]
-        for png, img in zip(sub["png"], images, strict=True):
-            atomic_write_bytes(out / img, Path(png).read_bytes(), durable=False)
-        index = pd.MultiIndex.from_tuples([("labeled-data", folder, img) for img in images])
-        table = pd.DataFrame(np.full((len(images), len(cols)), np.nan), index=index, columns=cols)
-        stem = out / f"CollectedData_{scorer}"
-        if overwrite or not (stem.with_suffix(".h5").exists() or stem.with_suffix(".csv").exists()):
-            with atomic_path(stem.with_suffix(".h5")) as tmp:
-                table.to_hdf(tmp, key="df_with_missing", mode="w")
-            with atomic_path(stem.with_suffix(".csv")) as tmp:
-                table.to_csv(tmp)
-        fmap = pd.DataFrame({"image": images, "group": g, "sequence": s, "frame": sub["frame"].to_numpy(), "video_frame": sub["video_frame"].to_numpy()})
-        with atomic_path(out / FRAME_MAP) as tmp:
-            fmap.to_csv(tmp, index=False)
-        vp = str(sub["video_path"].iloc[0]) or f"{folder}.mp4"
-        if video_root is not None and not Path(vp).is_absolute():
-            vp = str(Path(video_root) / vp)
-        w, h = sub["width"].iloc[0], sub["height"].iloc[0]
-        video_sets[vp] = {"crop": f"0, {int(w) if w else 0}, 0, {int(h) if h else 0}"}
-    config = {
-        "Task": task, "scorer": scorer, "date": "", "multianimalproject": individuals is not None, "identity": None,
-        "project_path": str(project.resolve()), "video_sets": video_sets,
-        "bodyparts": "MULTI!" if individuals is not None else list(bodyparts),
-        "start": 0, "stop": 1, "numframes2pick": int(frames.groupby(["group", "sequence"]).size().max()),
-        "skeleton": [], "skeleton_color": "black", "pcutoff": 0.6, "dotsize": 12, "alphavalue": 0.7, "colormap": "rainbow",
-        "TrainingFraction": [0.95], "iteration": 0, "default_net_type": "resnet_50", "snapshotindex": -1, "batch_size": 1,
-        "cropping": False, "x1": 0, "x2": 640, "y1": 0, "y2": 480, "corner2move2": [50, 50], "move2corner": True,
-    }
-    if individuals is not None:
-        config.update(individuals=list(individuals), uniquebodyparts=list(unique_bodyparts), multianimalbodyparts=list(bodyparts))
+        vp, entry = _write_dlc_folder(project, folders[(g, s, v)], sub, (g, s), cols, scorer, video_root, overwrite)
+        video_sets[vp] = entry
+    config = _dlc_config(task, scorer, project, video_sets, bodyparts, individuals, unique_bodyparts, frames)
     cfg = project / "config.yaml"
     atomic_write_text(cfg, yaml.safe_dump(config, sort_keys=False))
     return cfg
@@ -200,6 +221,32 @@ def _image_keys(index: pd.Index) -> tuple[np.ndarray, np.ndarray]:
         folder = np.array([p[-2] if len(p) > 1 else "" for p in parts])
         image = np.array([p[-1] for p in parts])
     return folder, image
+
+
+def _image_recordings(path: Path, image: np.ndarray, frame_map: pd.DataFrame | None,
+                      recording: tuple[str, str] | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Group, sequence and frame of each labelled image: the frame map (given or beside ``path``), else ``recording``."""
+    if frame_map is None and (path.parent / FRAME_MAP).is_file():
+        frame_map = pd.read_csv(path.parent / FRAME_MAP, dtype={"image": str, "group": str, "sequence": str}, keep_default_na=False)
+    if frame_map is not None:
+        fm = frame_map.drop_duplicates("image").set_index("image")
+        missing = sorted(set(image) - set(fm.index))
+        if missing:
+            raise LabelFormatError("labelled images missing from the frame map", path=path, expected="every image in mosaic_frames.csv", found=missing[:5])
+        grp = fm.loc[image, "group"].astype(str).to_numpy()
+        seq = fm.loc[image, "sequence"].astype(str).to_numpy()
+        frm = fm.loc[image, "frame"].to_numpy(np.int64)
+    elif recording is not None:
+        m = [_DIGITS.search(i) for i in image]
+        if any(x is None for x in m):
+            raise LabelFormatError("image names carry no frame number", path=path, expected="img<frame>.png", found=[i for i, x in zip(image, m, strict=True) if x is None][:5])
+        grp = np.full(len(image), str(recording[0]), dtype=object)
+        seq = np.full(len(image), str(recording[1]), dtype=object)
+        frm = np.array([int(x.group(1)) for x in m], np.int64)
+    else:
+        raise LabelFormatError("cannot tell which recording the labelled images belong to", path=path,
+                               expected=f"{FRAME_MAP} beside the file, frame_map=... or recording=(group, sequence)", found="none")
+    return grp, seq, frm
 
 
 def read_dlc_labels(
@@ -240,27 +287,7 @@ def read_dlc_labels(
         if not len(sel):
             raise LabelFormatError("DeepLabCut labels lack a coordinate", path=path, expected="x and y columns", found=sorted(set(c_of)))
         coords[:, ind_of[sel], kp_of[sel], axis] = values[:, sel]
-    folder, image = _image_keys(df.index)
-    if frame_map is None and (path.parent / FRAME_MAP).is_file():
-        frame_map = pd.read_csv(path.parent / FRAME_MAP, dtype={"image": str, "group": str, "sequence": str}, keep_default_na=False)
-    if frame_map is not None:
-        fm = frame_map.drop_duplicates("image").set_index("image")
-        missing = sorted(set(image) - set(fm.index))
-        if missing:
-            raise LabelFormatError("labelled images missing from the frame map", path=path, expected="every image in mosaic_frames.csv", found=missing[:5])
-        grp = fm.loc[image, "group"].astype(str).to_numpy()
-        seq = fm.loc[image, "sequence"].astype(str).to_numpy()
-        frm = fm.loc[image, "frame"].to_numpy(np.int64)
-    elif recording is not None:
-        m = [_DIGITS.search(i) for i in image]
-        if any(x is None for x in m):
-            raise LabelFormatError("image names carry no frame number", path=path, expected="img<frame>.png", found=[i for i, x in zip(image, m, strict=True) if x is None][:5])
-        grp = np.full(R, str(recording[0]), dtype=object)
-        seq = np.full(R, str(recording[1]), dtype=object)
-        frm = np.array([int(x.group(1)) for x in m], np.int64)
-    else:
-        raise LabelFormatError("cannot tell which recording the labelled images belong to", path=path,
-                               expected=f"{FRAME_MAP} beside the file, frame_map=... or recording=(group, sequence)", found="none")
+    grp, seq, frm = _image_recordings(path, _image_keys(df.index)[1], frame_map, recording)
     meta = {"keypoint_names": parts, "individual_names": dict(enumerate(inds)), "source_files": [path.name], "src_format": "dlc_labels",
             "scorer": str(cols.get_level_values("scorer")[0]), "fps": fps}
     return _per_recording(grp, seq, frm, coords, meta, fps, path)
@@ -326,17 +353,7 @@ def write_sleap_project(
     frames = run_frames(manifests)
     videos, suggestions, prov = [], [], []
     for (g, s), sub in frames.groupby(["group", "sequence"], sort=True):
-        by_video = []
-        if not use_images:
-            for vp, vsub in sub.groupby("video_path", sort=False):
-                real = Path(resolve_video(vp)) if (resolve_video is not None and vp) else Path(vp)
-                if not vp or not real.is_file():
-                    by_video = []
-                    break
-                by_video.append((str(real), vsub["video_frame"].to_numpy(), vsub["frame"].to_numpy()))
-        if not by_video:
-            by_video = [(sub["png"].tolist(), np.arange(len(sub)), sub["frame"].to_numpy())]
-        for filename, idx, frm in by_video:
+        for filename, idx, frm in _sleap_sources(sub, use_images, resolve_video):
             # image sequences are opened (sleap-io stores their shape); videos are only referenced
             video = sio.Video.from_filename(filename) if isinstance(filename, list) else sio.Video(filename=filename, open_backend=False)
             videos.append(video)
@@ -344,6 +361,30 @@ def write_sleap_project(
             prov.append({"group": str(g), "sequence": str(s), "video_frames": [int(k) for k in idx], "frames": [int(f) for f in frm]})
     labels = sio.Labels(videos=videos, skeletons=[skeleton], suggestions=suggestions)
     labels.provenance["mosaic"] = {"videos": prov}
+    _save_slp(sio, labels, path)
+    return path
+
+
+def _sleap_sources(sub: pd.DataFrame, use_images: bool, resolve_video: Any) -> list[tuple[Any, np.ndarray, np.ndarray]]:
+    """``(video file or PNG list, video frame indices, recording frames)`` of one recording's frames.
+
+    The source videos when every one exists (and not ``use_images``), else the run's PNGs.
+    """
+    by_video = []
+    if not use_images:
+        for vp, vsub in sub.groupby("video_path", sort=False):
+            real = Path(resolve_video(vp)) if (resolve_video is not None and vp) else Path(vp)
+            if not vp or not real.is_file():
+                by_video = []
+                break
+            by_video.append((str(real), vsub["video_frame"].to_numpy(), vsub["frame"].to_numpy()))
+    if not by_video:
+        by_video = [(sub["png"].tolist(), np.arange(len(sub)), sub["frame"].to_numpy())]
+    return by_video
+
+
+def _save_slp(sio: Any, labels: Any, path: Path) -> None:
+    """Write ``labels`` to ``path`` atomically."""
     with atomic_path(path) as tmp:
         tmp_slp = tmp.with_name(tmp.name + ".slp")  # sleap-io wants the .slp suffix
         try:
@@ -351,7 +392,22 @@ def write_sleap_project(
             os.replace(tmp_slp, tmp)
         finally:
             tmp_slp.unlink(missing_ok=True)
-    return path
+
+
+def _sleap_frame_recording(lf: Any, vi: int, prov: list | None, recording: tuple[str, str] | None,
+                           path: Path) -> tuple[tuple[str, str], int]:
+    """``((group, sequence), frame)`` of a labelled frame of video ``vi``: through the provenance, or ``recording``."""
+    if prov is not None and vi < len(prov):
+        p = prov[vi]
+        vf = list(p["video_frames"])
+        if int(lf.frame_idx) not in vf:
+            raise LabelFormatError("labelled frame is not one of the exported frames", path=path, group=p["group"], sequence=p["sequence"],
+                                   expected="a suggested frame", found=int(lf.frame_idx))
+        return (p["group"], p["sequence"]), int(p["frames"][vf.index(int(lf.frame_idx))])
+    if recording is not None:
+        return (str(recording[0]), str(recording[1])), int(lf.frame_idx)
+    raise LabelFormatError("cannot tell which recording a SLEAP video belongs to", path=path,
+                           expected="a file written by mosaic (provenance) or recording=(group, sequence)", found=lf.video.filename)
 
 
 def read_sleap_labels(path: str | os.PathLike, *, fps: float | None = None, recording: tuple[str, str] | None = None,
@@ -379,19 +435,7 @@ def read_sleap_labels(path: str | os.PathLike, *, fps: float | None = None, reco
         users = list(lf.user_instances)
         if not users:
             continue
-        vi = labels.videos.index(lf.video)
-        if prov is not None and vi < len(prov):
-            p = prov[vi]
-            vf = list(p["video_frames"])
-            if int(lf.frame_idx) not in vf:
-                raise LabelFormatError("labelled frame is not one of the exported frames", path=path, group=p["group"], sequence=p["sequence"],
-                                       expected="a suggested frame", found=int(lf.frame_idx))
-            key, f = (p["group"], p["sequence"]), int(p["frames"][vf.index(int(lf.frame_idx))])
-        elif recording is not None:
-            key, f = (str(recording[0]), str(recording[1])), int(lf.frame_idx)
-        else:
-            raise LabelFormatError("cannot tell which recording a SLEAP video belongs to", path=path,
-                                   expected="a file written by mosaic (provenance) or recording=(group, sequence)", found=lf.video.filename)
+        key, f = _sleap_frame_recording(lf, labels.videos.index(lf.video), prov, recording, path)
         untracked = len(tracks)
         for inst in users:
             if inst.track is not None and inst.track in tracks:

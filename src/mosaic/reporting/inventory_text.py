@@ -16,16 +16,8 @@ def _fmt_value(v: Any) -> str:
     return f"{v:.3f}" if isinstance(v, float) else str(v)
 
 
-def format_inventory(inv: dict[str, Any], max_sequences: int = 8) -> str:
-    """Render an :func:`inventory` dict as indented text (one section per root).
-
-    Parameters
-    ----------
-    inv
-        The dict returned by :func:`inventory`.
-    max_sequences
-        Sequences listed per group before ``...``.
-    """
+def _dataset_lines(inv: dict[str, Any], max_sequences: int) -> list[str]:
+    """The dataset line, its meta and the recordings per group."""
     d = inv.get("dataset", {})
     lines = [f"Dataset {d.get('name', '?')!r} at {d.get('folder', '?')} ({d.get('dataset_type', '?')})"]
     meta = d.get("meta") or {}
@@ -35,6 +27,12 @@ def format_inventory(inv: dict[str, Any], max_sequences: int = 8) -> str:
     for g, seqs in (inv.get("groups") or {}).items():
         shown = ", ".join(seqs[:max_sequences]) + (f", ... (+{len(seqs) - max_sequences})" if len(seqs) > max_sequences else "")
         lines.append(f"  {g}: {shown}")
+    return lines
+
+
+def _tracks_lines(inv: dict[str, Any]) -> list[str]:
+    """Raw tracks, converted tracks and media."""
+    lines: list[str] = []
     raw = inv.get("tracks_raw")
     if raw is None:
         lines.append("Raw tracks: none indexed")
@@ -59,6 +57,12 @@ def format_inventory(inv: dict[str, Any], max_sequences: int = 8) -> str:
     if media is not None:
         lines.append(f"Media: {media['n_videos']} videos for {media['n_sequences']} sequences"
                      + (f", {media['n_unmatched']} unmatched" if media.get("n_unmatched") else ""))
+    return lines
+
+
+def _labels_lines(inv: dict[str, Any]) -> list[str]:
+    """Label kinds."""
+    lines: list[str] = []
     labels = inv.get("labels") or {}
     lines.append(f"Labels: {len(labels)} kind(s)" + ("" if labels else " (none)"))
     for kind, info in labels.items():
@@ -68,6 +72,12 @@ def format_inventory(inv: dict[str, Any], max_sequences: int = 8) -> str:
         if info.get("label_names"):
             s += "; labels: " + ", ".join(info["label_names"])
         lines.append(s)
+    return lines
+
+
+def _runs_lines(inv: dict[str, Any]) -> list[str]:
+    """Feature runs and frame runs."""
+    lines: list[str] = []
     feats = inv.get("features") or {}
     n_runs = sum(len(r) for r in feats.values())
     lines.append(f"Features: {len(feats)} feature(s), {n_runs} run(s)" + ("" if feats else " (none)"))
@@ -81,6 +91,12 @@ def format_inventory(inv: dict[str, Any], max_sequences: int = 8) -> str:
     lines.append(f"Frame runs: {len(frames)}" + ("" if frames else " (none)"))
     for run in frames:
         lines.append(f"  {run['method'] or '?'} run {run['run_id'] or '?'}: {run['n_sequences']} sequences, {run['n_frames']} frames")
+    return lines
+
+
+def _models_lines(inv: dict[str, Any]) -> list[str]:
+    """Model runs and problems found."""
+    lines: list[str] = []
     models = inv.get("models") or []
     lines.append(f"Models: {len(models)}" + ("" if models else " (none)"))
     for m in models:
@@ -96,6 +112,22 @@ def format_inventory(inv: dict[str, Any], max_sequences: int = 8) -> str:
     if problems:
         lines.append(f"Problems: {len(problems)}")
         lines.extend(f"  {p}" for p in problems)
+    return lines
+
+
+def format_inventory(inv: dict[str, Any], max_sequences: int = 8) -> str:
+    """Render an :func:`inventory` dict as indented text (one section per root).
+
+    Parameters
+    ----------
+    inv
+        The dict returned by :func:`inventory`.
+    max_sequences
+        Sequences listed per group before ``...``.
+    """
+    lines = _dataset_lines(inv, max_sequences)
+    for section in (_tracks_lines, _labels_lines, _runs_lines, _models_lines):
+        lines.extend(section(inv))
     return "\n".join(lines)
 
 

@@ -3,6 +3,10 @@
 Figures are built with :class:`matplotlib.figure.Figure` directly (no ``pyplot`` state), so
 they can be returned from Kedro nodes and saved by kedro-datasets' ``matplotlib.MatplotlibDataset``,
 shown inline in a notebook, or written with :func:`save_figure`.
+
+The module is a little over 400 lines because it holds every shared plot (trajectories,
+ethogram, feature distributions, confusion matrix), each a short public function and its
+drawing helpers.
 """
 from __future__ import annotations
 
@@ -43,6 +47,24 @@ def save_figure(fig: Figure, path: str | os.PathLike, dpi: int = 100) -> Path:
 
 
 # --------------------------------------------------------------------------- trajectories
+def _draw_trajectories(ax: Any, tracks: pd.DataFrame, max_points_per_id: int) -> np.ndarray:
+    """One line per individual (subsampled), a dot at its first position; return the ids in drawing order."""
+    ids = pd.unique(tracks["id"])
+    ids = np.sort(ids) if len(ids) and np.asarray(ids).dtype.kind in "iuf" else ids
+    colors = _colors(len(ids))
+    codes = pd.Categorical(tracks["id"], categories=ids).codes
+    xy = tracks[["X", "Y"]].to_numpy(dtype=np.float64, na_value=np.nan)
+    for k, ident in enumerate(ids):
+        pts = xy[codes == k]
+        step = max(1, int(np.ceil(len(pts) / max(1, max_points_per_id))))
+        pts = pts[::step]
+        ax.plot(pts[:, 0], pts[:, 1], color=colors[k], lw=0.8, alpha=0.9, label=f"id {ident}")
+        finite = np.flatnonzero(np.isfinite(pts).all(axis=1))
+        if len(finite):
+            ax.plot(*pts[finite[0]], marker="o", color=colors[k], ms=5)
+    return ids
+
+
 def plot_trajectories(
     tracks: pd.DataFrame,
     *,
@@ -85,19 +107,7 @@ def plot_trajectories(
     ax = fig.add_subplot()
     if "frame" in tracks.columns:
         tracks = tracks.sort_values(["id", "frame"], kind="stable")
-    ids = pd.unique(tracks["id"])
-    ids = np.sort(ids) if len(ids) and np.asarray(ids).dtype.kind in "iuf" else ids
-    colors = _colors(len(ids))
-    codes = pd.Categorical(tracks["id"], categories=ids).codes
-    xy = tracks[["X", "Y"]].to_numpy(dtype=np.float64, na_value=np.nan)
-    for k, ident in enumerate(ids):
-        pts = xy[codes == k]
-        step = max(1, int(np.ceil(len(pts) / max(1, max_points_per_id))))
-        pts = pts[::step]
-        ax.plot(pts[:, 0], pts[:, 1], color=colors[k], lw=0.8, alpha=0.9, label=f"id {ident}")
-        finite = np.flatnonzero(np.isfinite(pts).all(axis=1))
-        if len(finite):
-            ax.plot(*pts[finite[0]], marker="o", color=colors[k], ms=5)
+    ids = _draw_trajectories(ax, tracks, max_points_per_id)
     if arena_size is not None:
         ax.set_xlim(0, float(arena_size[0]))
         ax.set_ylim(float(arena_size[1]), 0)
@@ -191,11 +201,7 @@ def plot_ethogram(
         ``labels`` lacks the required keys or columns.
     """
     bouts, names = _bouts_from_labels(labels)
-    if fps is None and isinstance(labels, Mapping) and "fps" in labels:
-        f = float(np.asarray(labels["fps"]))
-        fps = f if np.isfinite(f) and f > 0 else None
-    if title is None and isinstance(labels, Mapping) and "group" in labels and "sequence" in labels:
-        title = f"{np.asarray(labels['group'])} / {np.asarray(labels['sequence'])}"
+    fps, title = _fps_and_title(labels, fps, title)
     bg = {str(b) for b in background}
     drawn_ids = [i for i, n in sorted(names.items()) if n not in bg]
     if not include_pairs:
@@ -206,13 +212,7 @@ def plot_ethogram(
     fig = Figure(figsize=figsize or (8.0, 1.2 + 0.5 * max(1, len(rows))), layout="constrained")
     ax = fig.add_subplot()
     scale = 1.0 / fps if fps else 1.0
-    for r, subject in enumerate(rows):
-        sub = bouts[bouts["id_a"] == subject]
-        for lab, part in sub.groupby("label", sort=True):
-            for is_pair, pp in part.groupby(part["id_b"] >= 0):
-                spans = np.stack([pp["start"].to_numpy() * scale, (pp["stop"] - pp["start"]).to_numpy() * scale], axis=1)
-                ax.broken_barh(spans, (r - 0.4, 0.8), facecolors=colors[int(lab)], hatch="//" if is_pair else None,
-                               edgecolor="white" if is_pair else "none", linewidth=0)
+    _draw_bouts(ax, bouts, rows, colors, scale)
     ax.set_yticks(range(len(rows)), ["scene" if s < 0 else f"id {s}" for s in rows])
     ax.set_ylim(len(rows) - 0.5 if rows else 0.5, -0.5)
     ax.set_xlabel("time (s)" if fps else "frame")
@@ -220,18 +220,81 @@ def plot_ethogram(
         ax.set_xlim(0, n_frames * scale)
     elif len(bouts):
         ax.set_xlim(0, float(bouts["stop"].max()) * scale)
+    _behaviour_legend(ax, bouts, colors, names)
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def _fps_and_title(labels: Mapping[str, Any] | pd.DataFrame, fps: float | None, title: str | None) -> tuple[float | None, str | None]:
+    """``fps`` and ``title``, defaulting to the label dict's finite ``fps`` and its group / sequence."""
+    if fps is None and isinstance(labels, Mapping) and "fps" in labels:
+        f = float(np.asarray(labels["fps"]))
+        fps = f if np.isfinite(f) and f > 0 else None
+    if title is None and isinstance(labels, Mapping) and "group" in labels and "sequence" in labels:
+        title = f"{np.asarray(labels['group'])} / {np.asarray(labels['sequence'])}"
+    return fps, title
+
+
+def _draw_bouts(ax: Any, bouts: pd.DataFrame, rows: list, colors: Mapping[int, Any], scale: float) -> None:
+    """One bar per bout on its subject's row (pair bouts hatched); x in frames times ``scale``."""
+    for r, subject in enumerate(rows):
+        sub = bouts[bouts["id_a"] == subject]
+        for lab, part in sub.groupby("label", sort=True):
+            for is_pair, pp in part.groupby(part["id_b"] >= 0):
+                spans = np.stack([pp["start"].to_numpy() * scale, (pp["stop"] - pp["start"]).to_numpy() * scale], axis=1)
+                ax.broken_barh(spans, (r - 0.4, 0.8), facecolors=colors[int(lab)], hatch="//" if is_pair else None,
+                               edgecolor="white" if is_pair else "none", linewidth=0)
+
+
+def _behaviour_legend(ax: Any, bouts: pd.DataFrame, colors: Mapping[int, Any], names: Mapping[int, str]) -> None:
+    """A legend of the behaviours drawn, outside the axes on the right."""
     from matplotlib.patches import Patch
 
     present = sorted(pd.unique(bouts["label"]).tolist())
     handles = [Patch(facecolor=colors[int(i)], label=names[int(i)]) for i in present]
     if handles:
         ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize="small", frameon=False)
-    if title:
-        ax.set_title(title)
-    return fig
 
 
 # --------------------------------------------------------------------------- features
+def _plotted_columns(features: pd.DataFrame, columns: Sequence[str] | None, max_columns: int) -> list[str]:
+    """``columns`` checked against ``features``, or the first ``max_columns`` numeric feature columns."""
+    if columns is None:
+        columns = [c for c in features.columns if c not in KEY_COLUMNS and pd.api.types.is_numeric_dtype(features[c])][:max_columns]
+        if not columns:
+            raise FeatureError("no numeric feature column to plot", expected="numeric columns besides frame/id",
+                               found=list(features.columns))
+    else:
+        absent = [c for c in columns if c not in features.columns]
+        if absent:
+            raise FeatureError("feature table lacks requested columns", expected=list(columns), found=f"missing {absent}")
+    return list(columns)
+
+
+def _draw_histograms(ax: Any, v: np.ndarray, col: str, gcodes: np.ndarray, group_names: list[str],
+                     colors: Mapping[str, Any], bins: int) -> None:
+    """One panel: a density histogram of ``v`` per group over the central 99 % of its finite values."""
+    finite = np.isfinite(v)
+    if not finite.any():
+        ax.text(0.5, 0.5, "no finite values", ha="center", va="center", transform=ax.transAxes)
+        ax.set_title(col)
+        return
+    lo, hi = np.nanpercentile(v[finite], [0.5, 99.5])
+    if hi <= lo:
+        lo, hi = lo - 0.5, hi + 0.5
+    edges = np.linspace(lo, hi, bins + 1)
+    for k, g in enumerate(group_names):
+        sel = v[(gcodes == k) & finite]
+        sel = sel[(sel >= lo) & (sel <= hi)]  # the central 99 % of all groups' values; outliers left out
+        if len(sel) == 0:
+            continue
+        counts, _ = np.histogram(sel, bins=edges, density=True)
+        ax.stairs(counts, edges, color=colors[g], label=str(g), lw=1.4)
+    ax.set_title(col)
+    ax.set_ylabel("density")
+
+
 def plot_feature_distributions(
     features: pd.DataFrame,
     columns: Sequence[str] | None = None,
@@ -265,16 +328,7 @@ def plot_feature_distributions(
     FeatureError
         A requested column is missing, or there is no numeric feature column.
     """
-    if columns is None:
-        columns = [c for c in features.columns if c not in KEY_COLUMNS and pd.api.types.is_numeric_dtype(features[c])][:max_columns]
-        if not columns:
-            raise FeatureError("no numeric feature column to plot", expected="numeric columns besides frame/id",
-                               found=list(features.columns))
-    else:
-        absent = [c for c in columns if c not in features.columns]
-        if absent:
-            raise FeatureError("feature table lacks requested columns", expected=list(columns), found=f"missing {absent}")
-    columns = list(columns)
+    columns = _plotted_columns(features, columns, max_columns)
     if group_column in features.columns:
         groups = features[group_column].astype(str)
     else:
@@ -287,25 +341,7 @@ def plot_feature_distributions(
     axes = np.atleast_1d(fig.subplots(nrow, ncol, squeeze=False)).ravel()
     gcodes = pd.Categorical(groups, categories=group_names).codes
     for ax, col in zip(axes, columns):
-        v = features[col].to_numpy(dtype=np.float64, na_value=np.nan)
-        finite = np.isfinite(v)
-        if not finite.any():
-            ax.text(0.5, 0.5, "no finite values", ha="center", va="center", transform=ax.transAxes)
-            ax.set_title(col)
-            continue
-        lo, hi = np.nanpercentile(v[finite], [0.5, 99.5])
-        if hi <= lo:
-            lo, hi = lo - 0.5, hi + 0.5
-        edges = np.linspace(lo, hi, bins + 1)
-        for k, g in enumerate(group_names):
-            sel = v[(gcodes == k) & finite]
-            sel = sel[(sel >= lo) & (sel <= hi)]  # the central 99 % of all groups' values; outliers left out
-            if len(sel) == 0:
-                continue
-            counts, _ = np.histogram(sel, bins=edges, density=True)
-            ax.stairs(counts, edges, color=colors[g], label=str(g), lw=1.4)
-        ax.set_title(col)
-        ax.set_ylabel("density")
+        _draw_histograms(ax, features[col].to_numpy(dtype=np.float64, na_value=np.nan), col, gcodes, group_names, colors, bins)
     for ax in axes[len(columns):]:
         ax.set_visible(False)
     if len(group_names) > 1:
