@@ -141,6 +141,35 @@ def _events(obs: Observation) -> list[list[Any]]:
     return [[round(float(r.time), 6), r.subject, r.code, r.modifier, r.comment, int(r.frame)] for r in ev.itertuples()]
 
 
+def _observation(obs: Observation, events: list, now: str) -> dict[str, Any]:
+    """One BORIS observation (a media observation of the recording's video, with its events)."""
+    n = obs.n_frames if obs.n_frames is not None else (int(obs.bouts["stop"].max()) if len(obs.bouts) else 0)
+    media = str(obs.media_file or "")
+    info = {"length": {}, "fps": {}, "hasVideo": {}, "hasAudio": {}, "offset": {"1": 0.0}}
+    if media:
+        info["length"][media] = round(n / float(obs.fps), 6)
+        info["fps"][media] = float(obs.fps)
+        info["hasVideo"][media] = True
+        info["hasAudio"][media] = False
+    return {
+        "file": {"1": [media] if media else [], **{str(k): [] for k in range(2, 9)}},
+        "type": "MEDIA",
+        "date": now,
+        "description": f"exported by mosaic from {obs.group}/{obs.sequence}",
+        "time offset": 0.0,
+        "events": events,
+        "observation time interval": [0, 0],
+        "independent_variables": {GROUP_VAR: obs.group, SEQUENCE_VAR: obs.sequence},
+        "visualize_spectrogram": False,
+        "visualize_waveform": False,
+        "media_creation_date_as_offset": False,
+        "media_scan_sampling_duration": 0,
+        "image_display_duration": 1,
+        "close_behaviors_between_videos": False,
+        "media_info": info,
+    }
+
+
 def build_boris_project(observations: Iterable[Observation], *, project_name: str = "mosaic predictions",
                         behaviors: Sequence[str] | None = None, description: str = "") -> dict[str, Any]:
     """The BORIS project (a JSON-ready dict) holding one observation per recording."""
@@ -171,31 +200,7 @@ def build_boris_project(observations: Iterable[Observation], *, project_name: st
         oid = obs.observation_id or f"{obs.group}/{obs.sequence}"
         if oid in observations_out:
             raise ConfigError("two recordings share one observation id", expected="unique observation ids", found=oid)
-        n = obs.n_frames if obs.n_frames is not None else (int(obs.bouts["stop"].max()) if len(obs.bouts) else 0)
-        media = str(obs.media_file or "")
-        info = {"length": {}, "fps": {}, "hasVideo": {}, "hasAudio": {}, "offset": {"1": 0.0}}
-        if media:
-            info["length"][media] = round(n / float(obs.fps), 6)
-            info["fps"][media] = float(obs.fps)
-            info["hasVideo"][media] = True
-            info["hasAudio"][media] = False
-        observations_out[oid] = {
-            "file": {"1": [media] if media else [], **{str(k): [] for k in range(2, 9)}},
-            "type": "MEDIA",
-            "date": now,
-            "description": f"exported by mosaic from {obs.group}/{obs.sequence}",
-            "time offset": 0.0,
-            "events": events,
-            "observation time interval": [0, 0],
-            "independent_variables": {GROUP_VAR: obs.group, SEQUENCE_VAR: obs.sequence},
-            "visualize_spectrogram": False,
-            "visualize_waveform": False,
-            "media_creation_date_as_offset": False,
-            "media_scan_sampling_duration": 0,
-            "image_display_duration": 1,
-            "close_behaviors_between_videos": False,
-            "media_info": info,
-        }
+        observations_out[oid] = _observation(obs, events, now)
     keys = "abcdefghijklmnopqrstuvwxyz"
     partner_set = {"0": {"name": "partner", "type": 0, "values": list(subjects)}}
     ethogram = {str(i): {"type": "State event", "key": keys[i] if i < len(keys) else "", "code": name, "description": "",

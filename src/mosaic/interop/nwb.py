@@ -94,8 +94,6 @@ def write_nwb(
     nwb = pynwb.NWBFile(session_description=session_description or f"mosaic recording {block.group}/{block.sequence}",
                         identifier=ident, session_start_time=start)
     module = nwb.create_processing_module(name=MODULE, description="pose tracks exported by mosaic")
-    t0 = float(block.frames[0] / block.fps)
-    kp = block.keypoint_names
     source_video = None
     if video:  # the recording's video as an external ImageSeries, linked from every PoseEstimation
         from pynwb.image import ImageSeries
@@ -104,6 +102,21 @@ def write_nwb(
                                    format="external", starting_frame=[0], rate=float(block.fps),
                                    num_samples=int(block.frames[-1]) + 1)
         nwb.add_acquisition(source_video)
+    skeletons, estimations = _pose_estimations_of(ndx_pose, block, source_video)
+    module.add(ndx_pose.Skeletons(skeletons=skeletons))
+    for pe in estimations:
+        module.add(pe)
+    names = dict(zip(block.ids.tolist(), block.individual_names, strict=True))
+    for kind, lab in (labels or {}).items():
+        nwb.add_time_intervals(_labels_table(lab, kind, block.fps, names))
+    _save_nwb(pynwb, nwb, path)
+    return path
+
+
+def _pose_estimations_of(ndx_pose: Any, block: PoseBlock, source_video: Any) -> tuple[list, list]:
+    """One ``Skeleton`` and one ``PoseEstimation`` (a series per keypoint) per individual of ``block``."""
+    t0 = float(block.frames[0] / block.fps)
+    kp = block.keypoint_names
     skeletons, estimations = [], []
     for n, (ind_id, ind) in enumerate(zip(block.ids, block.individual_names, strict=True)):
         skel = ndx_pose.Skeleton(name=f"{ind}_skeleton", nodes=list(kp), edges=np.zeros((0, 2), dtype=np.uint8))
@@ -121,12 +134,11 @@ def write_nwb(
         estimations.append(ndx_pose.PoseEstimation(
             name=ind, pose_estimation_series=series, description=json.dumps(desc), source_video=source_video,
             source_software="mosaic", skeleton=skel))
-    module.add(ndx_pose.Skeletons(skeletons=skeletons))
-    for pe in estimations:
-        module.add(pe)
-    names = dict(zip(block.ids.tolist(), block.individual_names, strict=True))
-    for kind, lab in (labels or {}).items():
-        nwb.add_time_intervals(_labels_table(lab, kind, block.fps, names))
+    return skeletons, estimations
+
+
+def _save_nwb(pynwb: Any, nwb: Any, path: Path) -> None:
+    """Write ``nwb`` to ``path`` atomically."""
     with atomic_path(path) as tmp:
         tmp_nwb = tmp.with_name(tmp.name + ".nwb")  # pynwb warns about other suffixes
         try:
@@ -135,7 +147,6 @@ def write_nwb(
             os.replace(tmp_nwb, tmp)
         finally:
             tmp_nwb.unlink(missing_ok=True)
-    return path
 
 
 def _pose_estimations(nwb: Any) -> list[Any]:
@@ -145,6 +156,62 @@ def _pose_estimations(nwb: Any) -> list[Any]:
     for module in nwb.processing.values():
         out += [obj for obj in module.data_interfaces.values() if isinstance(obj, PoseEstimation)]
     return out
+
+
+def _read_pose_estimation(pe: Any, kp: list[str], ctx: dict[str, Any]) -> tuple[tuple, float | None]:
+    """``((name, mosaic id, centroid keypoint, {keypoint: (data, confidence, times)}), rate)`` of one
+    ``PoseEstimation``; its keypoints are appended to ``kp`` (skeleton order first)."""
+    try:
+        d = json.loads(pe.description or "")
+    except (TypeError, ValueError):
+        d = {}
+    d = d if isinstance(d, dict) else {}
+    series = {}
+    rate = None
+    # the skeleton keeps the keypoint order (the series come back sorted by name)
+    nodes = [str(x) for x in (pe.skeleton.nodes[()] if pe.skeleton is not None else [])]
+    kp += [x for x in nodes if x in pe.pose_estimation_series and x not in kp]
+    for name, s in pe.pose_estimation_series.items():
+        data = np.asarray(s.data[()], dtype=np.float64)
+        if data.ndim != 2 or data.shape[1] != 2:
+            raise TrackFormatError("only 2-D pose series can become mosaic tracks", expected="data (frames, 2)", found=f"{name!r}: {data.shape}", **ctx)
+        if s.rate is not None:
+            rate = rate or float(s.rate)
+            t = float(s.starting_time or 0.0) + np.arange(len(data)) / float(s.rate)
+        else:
+            t = np.asarray(s.timestamps[()], dtype=np.float64)
+        conf = np.asarray(s.confidence[()], dtype=np.float64) if s.confidence is not None else None
+        series[str(name)] = (data, conf, t)
+        if str(name) not in kp:
+            kp.append(str(name))
+    mid = d.get("mosaic_id")
+    return (str(pe.name), int(mid) if isinstance(mid, int) else None, d.get("centroid_keypoint"), series), rate
+
+
+def _pose_fps(per: list[tuple], fps: float | None, rate: float | None, ctx: dict[str, Any]) -> float:
+    """``fps`` if given, else the first series rate, else the rate of regular timestamps."""
+    fps_v = float(fps) if fps else rate
+    if fps_v is None:
+        all_t = np.unique(np.concatenate([t for *_, ser in per for (_, _, t) in ser.values()]))
+        dt = np.diff(all_t)
+        if len(dt) and np.allclose(dt, dt.min(), rtol=1e-6):
+            fps_v = float(1.0 / dt.min())
+    if fps_v is None or not np.isfinite(fps_v) or fps_v <= 0:
+        raise TrackFormatError("no fps for this NWB pose data", expected="series with a rate, regular timestamps or params {'fps': ...}", found="none", **ctx)
+    return fps_v
+
+
+def _series_frames(per: list[tuple], fps_v: float, ctx: dict[str, Any]) -> dict[tuple[str, str], np.ndarray]:
+    """Frame numbers of every series' times at ``fps_v`` (they must be whole frames)."""
+    frames_of = {}
+    for name, _, _, ser in per:
+        for kname, (_, _, t) in ser.items():
+            f = t * fps_v
+            fr = np.rint(f)
+            if np.abs(f - fr).max(initial=0) > 1e-6:
+                raise TrackFormatError("NWB pose timestamps are not whole frames at this fps", expected=f"multiples of 1/{fps_v}", found=f"{name}/{kname}: {t[:3].tolist()}", **ctx)
+            frames_of[(name, kname)] = fr.astype(np.int64)
+    return frames_of
 
 
 def read_nwb_pose(path: str | os.PathLike, *, group: str, sequence: str, fps: float | None = None,
@@ -174,48 +241,13 @@ def read_nwb_pose(path: str | os.PathLike, *, group: str, sequence: str, fps: fl
         per: list[tuple[str, int | None, str | None, dict[str, tuple[np.ndarray, np.ndarray | None, np.ndarray]]]] = []
         rate = None
         for pe in pes:
-            try:
-                d = json.loads(pe.description or "")
-            except (TypeError, ValueError):
-                d = {}
-            d = d if isinstance(d, dict) else {}
-            series = {}
-            # the skeleton keeps the keypoint order (the series come back sorted by name)
-            nodes = [str(x) for x in (pe.skeleton.nodes[()] if pe.skeleton is not None else [])]
-            kp += [x for x in nodes if x in pe.pose_estimation_series and x not in kp]
-            for name, s in pe.pose_estimation_series.items():
-                data = np.asarray(s.data[()], dtype=np.float64)
-                if data.ndim != 2 or data.shape[1] != 2:
-                    raise TrackFormatError("only 2-D pose series can become mosaic tracks", expected="data (frames, 2)", found=f"{name!r}: {data.shape}", **ctx)
-                if s.rate is not None:
-                    rate = rate or float(s.rate)
-                    t = float(s.starting_time or 0.0) + np.arange(len(data)) / float(s.rate)
-                else:
-                    t = np.asarray(s.timestamps[()], dtype=np.float64)
-                conf = np.asarray(s.confidence[()], dtype=np.float64) if s.confidence is not None else None
-                series[str(name)] = (data, conf, t)
-                if str(name) not in kp:
-                    kp.append(str(name))
-            mid = d.get("mosaic_id")
-            per.append((str(pe.name), int(mid) if isinstance(mid, int) else None, d.get("centroid_keypoint"), series))
+            entry, pe_rate = _read_pose_estimation(pe, kp, ctx)
+            rate = rate or pe_rate
+            per.append(entry)
     finally:
         io.close()
-    fps_v = float(fps) if fps else rate
-    if fps_v is None:
-        all_t = np.unique(np.concatenate([t for *_, ser in per for (_, _, t) in ser.values()]))
-        dt = np.diff(all_t)
-        if len(dt) and np.allclose(dt, dt.min(), rtol=1e-6):
-            fps_v = float(1.0 / dt.min())
-    if fps_v is None or not np.isfinite(fps_v) or fps_v <= 0:
-        raise TrackFormatError("no fps for this NWB pose data", expected="series with a rate, regular timestamps or params {'fps': ...}", found="none", **ctx)
-    frames_of = {}
-    for name, _, _, ser in per:
-        for kname, (_, _, t) in ser.items():
-            f = t * fps_v
-            fr = np.rint(f)
-            if np.abs(f - fr).max(initial=0) > 1e-6:
-                raise TrackFormatError("NWB pose timestamps are not whole frames at this fps", expected=f"multiples of 1/{fps_v}", found=f"{name}/{kname}: {t[:3].tolist()}", **ctx)
-            frames_of[(name, kname)] = fr.astype(np.int64)
+    fps_v = _pose_fps(per, fps, rate, ctx)
+    frames_of = _series_frames(per, fps_v, ctx)
     all_f = np.concatenate(list(frames_of.values()))
     f0, f1 = int(all_f.min()), int(all_f.max())
     T, K, N = f1 - f0 + 1, len(kp), len(per)
