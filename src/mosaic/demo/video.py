@@ -27,6 +27,20 @@ BORDER = (60, 60, 60)
 _SHIFT = 4  # sub-pixel drawing precision (1/16 px)
 
 
+def _body_shapes(sim: SimSequence, scale: float) -> tuple[np.ndarray, tuple[int, int], np.ndarray, np.ndarray, int]:
+    """Drawing geometry in fixed point (``_SHIFT`` bits): body centres, ellipse axes, angles (degrees),
+    head centres and head radius."""
+    f = float(1 << _SHIFT)
+    centre = np.round(sim.pos * scale * f).astype(np.int64)
+    bl = sim.body_length * scale
+    axes = (int(round(bl / 2 * f)), int(round(bl / 5 * f)))
+    head = sim.pos + 0.35 * sim.body_length * np.stack([np.cos(sim.heading), np.sin(sim.heading)], axis=-1)
+    head = np.round(head * scale * f).astype(np.int64)
+    head_r = int(round(bl / 8 * f))
+    angles = np.degrees(sim.heading)
+    return centre, axes, angles, head, head_r
+
+
 def render_video(
     sim: SimSequence,
     path: str | os.PathLike,
@@ -60,14 +74,7 @@ def render_video(
     frame0 = np.empty((h, w, 3), dtype=np.uint8)
     frame0[:] = BACKGROUND
     cv2.rectangle(frame0, (0, 0), (w - 1, h - 1), BORDER, 2)
-    f = float(1 << _SHIFT)
-    centre = np.round(sim.pos * scale * f).astype(np.int64)
-    bl = sim.body_length * scale
-    axes = (int(round(bl / 2 * f)), int(round(bl / 5 * f)))
-    head = sim.pos + 0.35 * sim.body_length * np.stack([np.cos(sim.heading), np.sin(sim.heading)], axis=-1)
-    head = np.round(head * scale * f).astype(np.int64)
-    head_r = int(round(bl / 8 * f))
-    angles = np.degrees(sim.heading)
+    centre, axes, angles, head, head_r = _body_shapes(sim, scale)
     visible = ~sim.missing
     with atomic_path(path) as tmp:
         tmp_video = tmp.with_name(tmp.name + path.suffix)  # OpenCV picks the container from the suffix

@@ -98,6 +98,32 @@ def individual_name_map(meta: Mapping[str, Any]) -> dict[int, str]:
     return out
 
 
+def _scatter(df: pd.DataFrame, ks: list[int], fi: np.ndarray, ii: np.ndarray, shape: tuple[int, int, int],
+             centroid_index: int | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Positions ``(T, 2, K, N)`` and confidences ``(T, K, N)`` (None without ``poseP``) of the table's rows."""
+    T, N, K = shape
+    position = np.full((T, 2, K, N), np.nan)
+    has_p = any(f"poseP{k}" in df.columns for k in ks)
+    confidence = np.full((T, K, N), np.nan) if has_p else None
+    for j, k in enumerate(ks):
+        position[fi, 0, j, ii] = df[f"poseX{k}"].to_numpy(dtype=np.float64)
+        position[fi, 1, j, ii] = df[f"poseY{k}"].to_numpy(dtype=np.float64)
+        if confidence is not None and f"poseP{k}" in df.columns:
+            confidence[fi, j, ii] = df[f"poseP{k}"].to_numpy(dtype=np.float64)
+    if centroid_index is not None:
+        position[fi, 0, centroid_index, ii] = df["X"].to_numpy(dtype=np.float64)
+        position[fi, 1, centroid_index, ii] = df["Y"].to_numpy(dtype=np.float64)
+    return position, confidence
+
+
+def _positive_fps(fps: Any) -> float | None:
+    """``fps`` as a float when finite and positive, else None."""
+    try:
+        return float(fps) if fps is not None and np.isfinite(float(fps)) and float(fps) > 0 else None
+    except (TypeError, ValueError):
+        return None
+
+
 def table_to_pose(
     df: pd.DataFrame,
     meta: Mapping[str, Any] | None = None,
@@ -148,26 +174,11 @@ def table_to_pose(
         names.append(CENTROID)
         centroid_index = len(names) - 1
     names = _unique_names(names)
-    T, N, K = len(frames), len(ids), len(names)
-    position = np.full((T, 2, K, N), np.nan)
-    has_p = any(f"poseP{k}" in df.columns for k in ks)
-    confidence = np.full((T, K, N), np.nan) if has_p else None
-    for j, k in enumerate(ks):
-        position[fi, 0, j, ii] = df[f"poseX{k}"].to_numpy(dtype=np.float64)
-        position[fi, 1, j, ii] = df[f"poseY{k}"].to_numpy(dtype=np.float64)
-        if confidence is not None and f"poseP{k}" in df.columns:
-            confidence[fi, j, ii] = df[f"poseP{k}"].to_numpy(dtype=np.float64)
-    if centroid_index is not None:
-        position[fi, 0, centroid_index, ii] = df["X"].to_numpy(dtype=np.float64)
-        position[fi, 1, centroid_index, ii] = df["Y"].to_numpy(dtype=np.float64)
+    position, confidence = _scatter(df, ks, fi, ii, (len(frames), len(ids), len(names)), centroid_index)
     id_names = individual_name_map(meta)
     ind_names = _unique_names([id_names.get(int(i), f"id_{int(i)}") for i in ids])
-    fps = meta.get("fps")
-    try:
-        fps = float(fps) if fps is not None and np.isfinite(float(fps)) and float(fps) > 0 else None
-    except (TypeError, ValueError):
-        fps = None
-    return PoseBlock(group, sequence, frames, ids, ind_names, names, position, confidence, fps, centroid_index)
+    return PoseBlock(group, sequence, frames, ids, ind_names, names, position, confidence, _positive_fps(meta.get("fps")),
+                     centroid_index)
 
 
 def pose_to_table(block: PoseBlock, *, drop_empty_rows: bool = False) -> pd.DataFrame:

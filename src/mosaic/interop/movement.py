@@ -112,6 +112,39 @@ def _text(v: Any) -> str:
     return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
 
 
+def _movement_frames(ds_xr: Any, T: int, fps: float | None, path: Any, ctx: dict[str, Any]) -> tuple[np.ndarray, float, str]:
+    """Frame numbers of the time axis (consecutive whole frames), the fps and where it came from."""
+    # fps: the file's attribute beats the parameter
+    file_fps = ds_xr.attrs.get("fps")
+    unit = str(ds_xr.attrs.get("time_unit", "seconds" if file_fps is not None else "frames"))
+    fps_v, fps_src = resolve_number("fps", file_fps, {"fps": fps} if fps is not None else {}, path=path, required=False)
+    time = np.asarray(ds_xr["time"].values, dtype=np.float64) if "time" in ds_xr.coords else np.arange(T, dtype=np.float64)
+    if unit == "frames":
+        fr = time
+    else:
+        if fps_v is None:
+            raise TrackFormatError("movement time axis is in seconds but the fps is unknown", expected="an 'fps' attribute or params {'fps': ...}", found="neither", **ctx)
+        fr = time * fps_v
+    frames = np.rint(fr)
+    if not np.isfinite(frames).all() or np.abs(fr - frames).max(initial=0) > 1e-6 or (len(frames) > 1 and (np.diff(frames) != 1).any()):
+        raise TrackFormatError("movement time axis is not consecutive whole frames", expected="time = frame / fps for consecutive frames",
+                               found=f"first values {time[:3].tolist()}", **ctx)
+    if fps_v is None:
+        raise TrackFormatError("no fps for this movement dataset", expected="an 'fps' attribute or params {'fps': ...}", found="neither", **ctx)
+    return frames, fps_v, fps_src
+
+
+def _movement_ids(ds_xr: Any, N: int) -> np.ndarray:
+    """mosaic ids of the individuals: the ``mosaic_individual_ids`` attribute when valid, else 0..N-1."""
+    raw_ids = ds_xr.attrs.get("mosaic_individual_ids")
+    ids = np.arange(N, dtype=np.int64)
+    if raw_ids is not None:
+        cand = np.atleast_1d(np.asarray(raw_ids)).astype(np.int64)
+        if len(cand) == N and len(np.unique(cand)) == N:
+            ids = cand
+    return ids
+
+
 def from_movement(
     ds_xr: Any,
     *,
@@ -151,31 +184,10 @@ def from_movement(
     if "confidence" in ds_xr.data_vars:
         confidence = np.asarray(ds_xr["confidence"].transpose("time", "keypoints", "individuals").values, dtype=np.float64)
         confidence = np.where(np.isfinite(confidence), confidence, np.nan)
-    # fps: the file's attribute beats the parameter
-    file_fps = ds_xr.attrs.get("fps")
-    unit = str(ds_xr.attrs.get("time_unit", "seconds" if file_fps is not None else "frames"))
-    fps_v, fps_src = resolve_number("fps", file_fps, {"fps": fps} if fps is not None else {}, path=path, required=False)
-    time = np.asarray(ds_xr["time"].values, dtype=np.float64) if "time" in ds_xr.coords else np.arange(T, dtype=np.float64)
-    if unit == "frames":
-        fr = time
-    else:
-        if fps_v is None:
-            raise TrackFormatError("movement time axis is in seconds but the fps is unknown", expected="an 'fps' attribute or params {'fps': ...}", found="neither", **ctx)
-        fr = time * fps_v
-    frames = np.rint(fr)
-    if not np.isfinite(frames).all() or np.abs(fr - frames).max(initial=0) > 1e-6 or (len(frames) > 1 and (np.diff(frames) != 1).any()):
-        raise TrackFormatError("movement time axis is not consecutive whole frames", expected="time = frame / fps for consecutive frames",
-                               found=f"first values {time[:3].tolist()}", **ctx)
-    if fps_v is None:
-        raise TrackFormatError("no fps for this movement dataset", expected="an 'fps' attribute or params {'fps': ...}", found="neither", **ctx)
+    frames, fps_v, fps_src = _movement_frames(ds_xr, T, fps, path, ctx)
     ind = [_text(v) for v in ds_xr["individuals"].values]
     kps = [_text(v) for v in ds_xr["keypoints"].values]
-    raw_ids = ds_xr.attrs.get("mosaic_individual_ids")
-    ids = np.arange(N, dtype=np.int64)
-    if raw_ids is not None:
-        cand = np.atleast_1d(np.asarray(raw_ids)).astype(np.int64)
-        if len(cand) == N and len(np.unique(cand)) == N:
-            ids = cand
+    ids = _movement_ids(ds_xr, N)
     order = np.argsort(ids, kind="stable")
     ids, position = ids[order], position[..., order]
     confidence = None if confidence is None else confidence[..., order]
