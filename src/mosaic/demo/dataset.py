@@ -150,6 +150,15 @@ def _marker(size: str, seed: int, videos: bool, cfg: SimConfig, p: dict[str, Any
     return marker
 
 
+def _create_manifest(folder: Path, meta: dict[str, Any]) -> DatasetCore:
+    """The demo's manifest (an existing one, with overwrite, gets the demo ``meta`` added)."""
+    ds = DatasetCore.create(folder, name=DEMO_NAME, meta=meta)
+    if any(ds.meta.get(k) != v for k, v in meta.items()):  # an existing manifest (overwrite=True)
+        ds.meta.update(meta)
+        ds.save()
+    return ds
+
+
 def make_demo_dataset(
     folder: str | os.PathLike,
     size: str = "tiny",
@@ -220,11 +229,7 @@ def make_demo_dataset(
     write_ground_truth(sims, gt)
     write_calms21_truth(calms, gt / "calms21_bouts.csv", file=CALMS21_FILE)
     atomic_write_text(gt / "sequences.csv", pd.DataFrame(rows).to_csv(index=False, lineterminator="\n"))
-    marker = _marker(size, seed, bool(videos), cfg, p, cfg_dict, corr_dict)
-    atomic_write_json(folder / MARKER, marker)
-    ds = DatasetCore.create(folder, name=DEMO_NAME, meta=meta)  # manifest last
-    if any(ds.meta.get(k) != v for k, v in meta.items()):  # an existing manifest (overwrite=True)
-        ds.meta.update(meta)
-        ds.save()
+    atomic_write_json(folder / MARKER, _marker(size, seed, bool(videos), cfg, p, cfg_dict, corr_dict))
+    ds = _create_manifest(folder, meta)  # manifest last
     log.info("demo dataset (%s, seed %s) ready at %s", size, seed, folder)
     return ds
