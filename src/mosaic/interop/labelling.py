@@ -31,6 +31,7 @@ import pandas as pd
 
 from mosaic.core.atomic import atomic_path, atomic_write_bytes, atomic_write_text
 from mosaic.core.errors import ConfigError, LabelFormatError
+from mosaic.core.limits import check_text_records
 from mosaic.core.safe_names import sequence_key
 from mosaic.tracks.table import build_table, nan_centroid, pose_columns
 
@@ -176,6 +177,7 @@ def _read_collected(path: Path) -> pd.DataFrame:
             return pd.read_hdf(path)
         except (OSError, KeyError, ValueError, TypeError) as exc:
             raise LabelFormatError("not a readable DeepLabCut CollectedData H5", path=path, found=str(exc).splitlines()[0]) from exc
+    check_text_records(path, "DeepLabCut CollectedData CSV")
     try:
         head = pd.read_csv(path, header=None, nrows=4, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
