@@ -25,7 +25,7 @@ bout-change events are handled one by one. Coordinates are pixels, origin top-le
 ``y`` down; ``heading`` is ``atan2(dy, dx)`` in that frame (0 = facing right), in
 ``(-pi, pi]``.
 
-The module is long (about 500 lines) because it holds one job: the behaviour model, its
+The module is long (over 500 lines) because it holds one job: the behaviour model, its
 time-stepping engine and the ground truth they produce belong together.
 """
 from __future__ import annotations

@@ -18,7 +18,7 @@ per recording a keypoint-label table in the ``trex_v1`` layout — one row per l
 (frame, individual) with ``poseX<k>``/``poseY<k>`` (NaN where a point is not labelled) and
 ``X``/``Y`` their NaN-mean.
 
-The module is long (about 460 lines) because both tools, in both directions, share the frame map
+The module is long (over 400 lines) because both tools, in both directions, share the frame map
 of a run and the per-recording split of labelled points; each direction is a short public
 function over named helpers.
 """
