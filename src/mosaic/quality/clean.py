@@ -22,7 +22,7 @@ import pandas as pd
 from mosaic.core.errors import ConfigError
 
 from . import filters
-from .arrays import TrackArrays, arrays_to_table, table_to_arrays
+from .arrays import TrackArrays, arrays_to_table, positive_meta, table_to_arrays
 from .detect import apply_permutation, detect_jumps, detect_swaps, jump_threshold, swap_permutation
 
 FLAG_COLUMN = "interpolated"
@@ -168,14 +168,7 @@ def clean_table(df: pd.DataFrame, operations: Sequence[Mapping[str, Any]] | None
     """
     meta = dict(meta or {})
     arr = table_to_arrays(df, meta.get("keypoint_names"), path=path)
-    cleaned, flags, perm, steps = clean_arrays(arr, operations, _num(meta.get("fps")), _num(meta.get("cm_per_pixel")))
+    cleaned, flags, perm, steps = clean_arrays(arr, operations, positive_meta(meta.get("fps")), positive_meta(meta.get("cm_per_pixel")))
     out = arrays_to_table(df, cleaned, flags, FLAG_COLUMN, perm=perm)
     return out, {"n_rows": int(len(df)), "n_interpolated_rows": int(out[FLAG_COLUMN].sum()), "steps": steps}
 
-
-def _num(v: Any) -> float | None:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if np.isfinite(f) and f > 0 else None

@@ -5,18 +5,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from mosaic.reporting.plots import id_colors
+
 from .report import QualityReport
-
-
-def id_colors(n: int) -> list:
-    """``n`` stable, distinct colours (RGBA in 0..1): tab10, tab20, then a hue wheel."""
-    from matplotlib import colormaps
-
-    if n <= 10:
-        return [colormaps["tab10"](i) for i in range(n)]
-    if n <= 20:
-        return [colormaps["tab20"](i) for i in range(n)]
-    return [colormaps["hsv"](i / n) for i in range(n)]
 
 
 def plot_missingness(rep: QualityReport, title: str = "", max_columns: int = 2000) -> Figure:

@@ -30,7 +30,7 @@ import pandas as pd
 
 from mosaic.core.errors import ConfigError
 
-from .arrays import TrackArrays, table_to_arrays
+from .arrays import TrackArrays, positive_meta, table_to_arrays
 from .detect import detect_jumps, detect_swaps, duplicate_frames, jump_threshold, step_displacement
 from .runs import true_runs
 
@@ -161,7 +161,7 @@ def quality_report(df: pd.DataFrame, meta: Mapping[str, Any] | None = None, para
     """The quality report of one ``trex_v1`` table (``meta``: the file's fps, cm_per_pixel, keypoint names)."""
     meta = dict(meta or {})
     arr = table_to_arrays(df, meta.get("keypoint_names"), path=path)
-    rep = report_arrays(arr, params, _num(meta.get("fps")), _num(meta.get("cm_per_pixel")))
+    rep = report_arrays(arr, params, positive_meta(meta.get("fps")), positive_meta(meta.get("cm_per_pixel")))
     g = str(df["group"].iloc[0]) if "group" in df.columns else ""
     s = str(df["sequence"].iloc[0]) if "sequence" in df.columns else ""
     for t in (rep.points, rep.individuals, rep.events):
@@ -169,10 +169,3 @@ def quality_report(df: pd.DataFrame, meta: Mapping[str, Any] | None = None, para
         t.insert(0, "group", g)
     return rep
 
-
-def _num(v: Any) -> float | None:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if np.isfinite(f) and f > 0 else None

@@ -26,8 +26,8 @@ KEY_COLUMNS = ("frame", "time", "id", "id2", "group", "sequence", "group_safe", 
 """Columns of a feature table that identify a row and are never plotted as features."""
 
 
-def _colors(n: int) -> list:
-    """``n`` distinct colours (tab10, then tab20, then a hue wheel)."""
+def id_colors(n: int) -> list:
+    """``n`` stable, distinct colours (RGBA in 0..1): tab10, then tab20, then a hue wheel."""
     from matplotlib import colormaps
 
     if n <= 10:
@@ -51,7 +51,7 @@ def _draw_trajectories(ax: Any, tracks: pd.DataFrame, max_points_per_id: int) ->
     """One line per individual (subsampled), a dot at its first position; return the ids in drawing order."""
     ids = pd.unique(tracks["id"])
     ids = np.sort(ids) if len(ids) and np.asarray(ids).dtype.kind in "iuf" else ids
-    colors = _colors(len(ids))
+    colors = id_colors(len(ids))
     codes = pd.Categorical(tracks["id"], categories=ids).codes
     xy = tracks[["X", "Y"]].to_numpy(dtype=np.float64, na_value=np.nan)
     for k, ident in enumerate(ids):
@@ -208,7 +208,7 @@ def plot_ethogram(
         bouts = bouts[bouts["id_b"] < 0]
     bouts = bouts[bouts["label"].isin(drawn_ids)]
     rows = sorted(pd.unique(bouts["id_a"]).tolist())
-    colors = dict(zip(drawn_ids, _colors(len(drawn_ids))))
+    colors = dict(zip(drawn_ids, id_colors(len(drawn_ids))))
     fig = Figure(figsize=figsize or (8.0, 1.2 + 0.5 * max(1, len(rows))), layout="constrained")
     ax = fig.add_subplot()
     scale = 1.0 / fps if fps else 1.0
@@ -334,7 +334,7 @@ def plot_feature_distributions(
     else:
         groups = pd.Series("all", index=features.index)
     group_names = sorted(pd.unique(groups).tolist())
-    colors = dict(zip(group_names, _colors(len(group_names))))
+    colors = dict(zip(group_names, id_colors(len(group_names))))
     ncol = min(3, len(columns))
     nrow = int(np.ceil(len(columns) / ncol))
     fig = Figure(figsize=(4.0 * ncol, 3.0 * nrow), layout="constrained")
