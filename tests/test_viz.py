@@ -151,6 +151,8 @@ def test_the_graph_is_the_data_flow(viz):
         # media -> frames
         ["tracks_raw_index", "index_media", "media_index", "select_frames", "frame_selection", "render_frames", "frame_images"],
         ["media_index", "convert_labels"],
+        # the frame runs are recorded by saving `frame_runs`, then checked
+        ["frame_selection", "record_frame_runs", "frame_runs", "check_frame_runs"],
         # each plot after what it draws
         ["tracks", "plot_trajectories", "trajectory_plots"],
         ["labels", "plot_ethograms", "ethogram_plots"],
