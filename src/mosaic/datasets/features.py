@@ -43,7 +43,8 @@ class FeatureRunsDataset(AbstractDataset):
         from mosaic.features.plan import FeatureStepsBatch
 
         if not isinstance(data, FeatureStepsBatch):
-            raise DatasetError(f"FeatureRunsDataset saves the featurize node's FeatureStepsBatch, got {type(data).__name__}")
+            raise DatasetError("FeatureRunsDataset saves the featurize node's FeatureStepsBatch, "
+                               f"got {type(data).__name__}")
         root = Path(self._filepath).parent.resolve()
         for step in data.steps:
             ds = step.run.ds

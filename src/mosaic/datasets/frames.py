@@ -43,7 +43,8 @@ class FrameRunsDataset(AbstractDataset):
         from mosaic.media.store import frames_index_path, record_frame_selection
 
         if not isinstance(data, Mapping) or "run" not in data or "selections" not in data:
-            raise DatasetError(f"FrameRunsDataset saves the sample_frames selection (run, selections), got {type(data).__name__}")
+            raise DatasetError("FrameRunsDataset saves the sample_frames selection (run, selections), "
+                               f"got {type(data).__name__}")
         ds = DatasetCore.open(Path(self._dataset_dir))
         if frames_index_path(ds).resolve() != Path(self._filepath).resolve():
             raise DatasetError(f"the frames of {self._dataset_dir} are indexed in {frames_index_path(ds)}, "

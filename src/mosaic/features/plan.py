@@ -148,7 +148,8 @@ def plan_feature_steps(ds: DatasetCore, plan: Mapping[str, Any], registry: Any =
 
 def _check_plan(plan: Any) -> tuple[list[Any], dict[str, Any]]:
     if not isinstance(plan, Mapping):
-        raise ConfigError("the featurize plan must be a mapping", expected=f"keys {list(PLAN_KEYS)}", found=type(plan).__name__)
+        raise ConfigError("the featurize plan must be a mapping", expected=f"keys {list(PLAN_KEYS)}",
+                          found=type(plan).__name__)
     unknown = sorted(set(plan) - set(PLAN_KEYS))
     if unknown:
         raise ConfigError("unknown featurize parameter(s)", expected=f"allowed keys {list(PLAN_KEYS)}", found=unknown)
@@ -160,10 +161,12 @@ def _check_plan(plan: Any) -> tuple[list[Any], dict[str, Any]]:
 
 def _check_step(i: int, step: Any, done: Mapping[str, Result]) -> str:
     if not isinstance(step, Mapping) or "feature" not in step:
-        raise ConfigError(f"featurize step {i} must be a mapping with 'feature'", expected=f"keys {list(STEP_KEYS)}", found=step)
+        raise ConfigError(f"featurize step {i} must be a mapping with 'feature'", expected=f"keys {list(STEP_KEYS)}",
+                          found=step)
     bad = sorted(set(step) - set(STEP_KEYS))
     if bad:
-        raise ConfigError(f"featurize step {i} has unknown key(s)", expected=f"allowed keys {list(STEP_KEYS)}", found=bad)
+        raise ConfigError(f"featurize step {i} has unknown key(s)", expected=f"allowed keys {list(STEP_KEYS)}",
+                          found=bad)
     key = str(step.get("key") or step["feature"])
     if key in done:
         raise ConfigError("duplicate featurize step key", expected="unique 'key' per step", found=key)

@@ -17,7 +17,8 @@ file; it returns only a small row of metadata, so no recording passes through th
 
 Modules: :mod:`.index` (the run index), :mod:`.scope` (recordings and frames in scope),
 :mod:`.tasks` (task inputs and running one task), :mod:`.writer` (the streaming writer),
-:mod:`.run` (orchestration: :func:`plan_feature` gives a :class:`FeatureRun`, whose ``run`` executes and records it) and :mod:`.load` (reading runs back).
+:mod:`.run` (orchestration: :func:`plan_feature` gives a :class:`FeatureRun`, whose ``run``
+executes and records it) and :mod:`.load` (reading runs back).
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""Wiring of the `featurize` pipeline: the feature plan of ``parameters_featurize.yml`` → ``features@runs`` (planned runs; saving runs them).
+"""Wiring of the `featurize` pipeline: the feature plan of ``parameters_featurize.yml`` → ``features@runs``.
+
+The node returns the planned runs; saving ``features@runs`` runs them.
 
 Inputs: ``dataset`` (the folder), the parameters and ``tracks@index`` (the converted recordings,
 whose files the engine reads one recording per task).

@@ -84,7 +84,8 @@ def convert_labels(tracks_index: pd.DataFrame, media_index: pd.DataFrame, datase
     ds = dataset
     kind = label.get("kind", "behavior")
     params = dict(label.get("params") or {})
-    empty = ({}, {"kind": kind, "rows": pd.DataFrame(columns=list(LABELS_INDEX.columns)), "removed": []}, {"kind": kind, "written": [], "skipped": [], "issues": []})
+    empty = ({}, {"kind": kind, "rows": pd.DataFrame(columns=list(LABELS_INDEX.columns)), "removed": []},
+             {"kind": kind, "written": [], "skipped": [], "issues": []})
     if label.get("if_missing", "skip") == "skip" and _inputs_missing(ds, params):
         log.warning("label: no annotation files at %s; nothing to convert", params.get("paths"))
         return empty
