@@ -143,7 +143,7 @@ def test_the_graph_is_the_data_flow(viz):
     edges = _edges(viz)
     chains = [
         # raw index -> tracks -> features -> model
-        ["tracks_raw_index", "convert_tracks", "tracks", "featurize", "feature_results", "train_model", "model_run",
+        ["tracks_raw_index", "convert_tracks", "tracks", "featurize", "features", "train_model", "model_run",
          "report_model_run", "trained_model"],
         # tracks (+ the annotation files named in params:label) -> labels -> model
         ["tracks", "convert_labels", "labels_index", "train_model"],
@@ -151,10 +151,12 @@ def test_the_graph_is_the_data_flow(viz):
         # media -> frames
         ["tracks_raw_index", "index_media", "media_index", "select_frames", "frame_selection", "render_frames", "frame_images"],
         ["media_index", "convert_labels"],
+        # the frame runs are recorded by saving `frame_runs`, then checked
+        ["frame_selection", "record_frame_runs", "frame_runs", "check_frame_runs"],
         # each plot after what it draws
         ["tracks", "plot_trajectories", "trajectory_plots"],
         ["labels", "plot_ethograms", "ethogram_plots"],
-        ["feature_results", "plot_feature_distributions", "feature_distribution_plot"],
+        ["features", "plot_feature_distributions", "feature_distribution_plot"],
         ["train_model", "model_run", "predict_behaviors", "behavior_predictions"],
     ]
     missing = [(a, b) for chain in chains for a, b in zip(chain, chain[1:]) if (a, b) not in edges]

@@ -21,7 +21,7 @@ def register_pipelines() -> dict[str, Pipeline]:
     # report plots ride along with the stage whose output they show (reporting/ in the dataset folder)
     pipelines["convert"] += create_reporting_pipeline(tracks="tracks@parquet", feature_results=None)
     pipelines["label"] += create_reporting_pipeline(tracks=None, feature_results=None, labels="labels")
-    pipelines["featurize"] += create_reporting_pipeline(tracks=None, feature_results="feature_results")
+    pipelines["featurize"] += create_reporting_pipeline(tracks=None, feature_results="features@runs")
     pipelines["__default__"] = sum(pipelines.values(), Pipeline([]))
     pipelines["export"] = import_module("mosaic.pipelines.export").create_pipeline()  # on demand, not in __default__
     for name in OPTIONAL_PIPELINE_NAMES:

@@ -79,11 +79,18 @@ def test_kedro_label_node_removes_and_rewrites_the_same_way(exports):
     a.write_text(a.read_text().splitlines()[0] + "\r\n", encoding="utf-8")
     _bump(a)
     tracks_index = pd.DataFrame(columns=["group", "sequence", "n_frames"])  # no tracks converted: lengths from the exports
-    parts, rows, report = convert_labels(tracks_index, None, ds, {"params": {"paths": [str(a), str(b)], **P}})
+    from mosaic.datasets.npz_labels import LabelsIndexDataset
+
+    parts, update, report = convert_labels(tracks_index, None, ds, {"params": {"paths": [str(a), str(b)], **P}})
     # vidB is written again too: BORIS label ids come from the vocabulary of every export read together
     assert report["removed"] == [["g", "vidA"]] and sorted(parts) == ["g__vidB"]
+    assert update["removed"] == [["g", "vidA"]]
+    assert set(read_labels_index(ds, "behavior")["sequence"]) == {"vidA", "vidB"}  # the node removes nothing
+    # saving the `labels_index` catalog entry removes them
+    index_path = ds.get_root("labels") / "behavior" / "index.csv"
+    LabelsIndexDataset(filepath=str(index_path), dataset_dir=str(ds.folder)).save(update)
     assert set(read_labels_index(ds, "behavior")["sequence"]) == {"vidB"}
-    assert "source_fingerprints" in rows.columns
+    assert "source_fingerprints" in update["rows"].columns
 
 
 def test_calms21_labels_tied_to_their_own_file(dataset, tmp_path):

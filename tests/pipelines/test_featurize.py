@@ -4,11 +4,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from kedro.io import DataCatalog, MemoryDataset
+from kedro.io.core import DatasetError
 from kedro.runner import SequentialRunner
 
 from mosaic.core.errors import ConfigError
 from mosaic.features import load_feature
-from mosaic.features.plan import results_from_summary
+from mosaic.datasets.features import FeatureRunsDataset
+from mosaic.features.plan import results_from_summary, run_feature_plan
 from mosaic.pipelines.featurize import create_pipeline
 from mosaic.pipelines.featurize.nodes import featurize
 from tests.features.helpers import add_sequence, long_table
@@ -32,8 +34,14 @@ def small(dataset):
     return dataset
 
 
-def test_node_runs_plan_and_returns_results(small):
-    summary = featurize(small, PLAN, small.tracks_index())
+def test_node_plans_and_the_dataset_runs(small, tmp_path):
+    batch = featurize(small, PLAN, small.tracks_index())
+    planned = batch.summary()
+    assert not list(small.get_root("features").rglob("*.*"))  # the node computes and writes nothing
+    store = FeatureRunsDataset(str(small.get_root("features") / "featurize_results.json"))
+    store.save(batch)
+    summary = store.load()
+    assert summary == planned
     keys = [r["key"] for r in summary["results"]]
     assert keys == ["kin", "pairs", "kin_roll"]
     res = results_from_summary(summary)
@@ -42,8 +50,22 @@ def test_node_runs_plan_and_returns_results(small):
     assert roll["paths"] == [f"features/rolling/{res['kin_roll'].run_id}/g__s.parquet"]
     df = load_feature(small, "speed", res["kin"].run_id)
     np.testing.assert_allclose(df[df["id"] == 1]["speed_px_s"], 20.0)
-    # rerun: same run ids, nothing recomputed
-    assert featurize(small, PLAN, small.tracks_index()) == summary
+    # rerun: same run ids, nothing recomputed; the facade's plan runner gives the same summary
+    before = {p: p.stat().st_mtime_ns for p in small.get_root("features").rglob("*.parquet")}
+    assert featurize(small, PLAN, small.tracks_index()).run() == summary
+    assert run_feature_plan(small, PLAN) == summary
+    assert {p: p.stat().st_mtime_ns for p in small.get_root("features").rglob("*.parquet")} == before
+
+
+def test_dataset_refuses_other_data_and_another_folder(small, tmp_path):
+    with pytest.raises(DatasetError, match="FeatureStepsBatch"):
+        FeatureRunsDataset(str(small.get_root("features") / "featurize_results.json")).save({"results": []})
+    with pytest.raises(DatasetError, match="same dataset folder"):
+        FeatureRunsDataset(str(tmp_path / "elsewhere" / "featurize_results.json")).save(
+            featurize(small, PLAN, small.tracks_index()))
+    assert not list(small.get_root("features").rglob("*.*"))
+    with pytest.raises(DatasetError, match="run the featurize pipeline"):
+        FeatureRunsDataset(str(tmp_path / "none.json")).load()
 
 
 def test_pipeline_with_sequential_runner(small):
@@ -51,10 +73,10 @@ def test_pipeline_with_sequential_runner(small):
         "dataset": MemoryDataset(small, copy_mode="assign"),
         "params:featurize": MemoryDataset(PLAN),
         "tracks@index": MemoryDataset(small.tracks_index()),
-        "feature_results": MemoryDataset(),
+        "features@runs": FeatureRunsDataset(str(small.get_root("features") / "featurize_results.json")),
     })
     SequentialRunner().run(create_pipeline(), catalog)
-    out = catalog.load("feature_results")
+    out = catalog.load("features@runs")
     assert [r["feature"] for r in out["results"]] == ["speed", "pair_distance", "rolling"]
     assert create_pipeline().inputs() == {"dataset", "params:featurize", "tracks@index"}
 
@@ -81,5 +103,5 @@ def test_default_parameters_are_a_valid_plan(small):
     from tests.conftest import PROJECT_DIR
 
     params = yaml.safe_load((PROJECT_DIR / "conf/base/parameters_featurize.yml").read_text())["featurize"]
-    summary = featurize(small, params, small.tracks_index())
+    summary = featurize(small, params, small.tracks_index()).run()
     assert [r["key"] for r in summary["results"]] == [s["key"] for s in params["steps"]]

@@ -42,7 +42,9 @@ def test_node_plans_the_same_as_the_facade(demo_folder, tmp_path):
     from mosaic.pipelines.label.nodes import convert_labels
 
     folder = _copy(demo_folder, tmp_path / "a")
-    parts, rows, report = convert_labels(_no_index(), _no_index(), Dataset.open(folder), _params())
+    parts, update, report = convert_labels(_no_index(), _no_index(), Dataset.open(folder), _params())
+    rows = update["rows"]
+    assert update["kind"] == "behavior" and update["removed"] == []
     seqs = pd.read_csv(folder / "ground_truth" / "sequences.csv")
     assert len(parts) == len(seqs) and report["issues"] == []
     assert sorted(rows["sequence"]) == sorted(seqs["sequence"])
@@ -72,7 +74,7 @@ def test_pipeline_with_sequential_runner_writes_what_the_facade_writes(demo_fold
         "media_index@table": MemoryDataset(_no_index()),
         "dataset": MemoryDataset(Dataset.open(folder), copy_mode="assign"),
         "labels": PartitionedDataset(path=str(root), dataset=NpzLabelsDataset, filename_suffix=".npz"),
-        "labels_index": LabelsIndexDataset(filepath=str(root / "index.csv")),
+        "labels_index": LabelsIndexDataset(filepath=str(root / "index.csv"), dataset_dir=str(folder)),
         "labels_conversion_report": MemoryDataset(),
     })
     catalog["params:label"] = _params()
@@ -99,14 +101,43 @@ def test_pipeline_with_sequential_runner_writes_what_the_facade_writes(demo_fold
     assert {q.name: q.read_bytes() for q in root.glob("*.npz")} == before
 
 
+def test_labels_index_save_removes_the_labels_of_gone_recordings(demo_folder, tmp_path):
+    from kedro.io.core import DatasetError
+
+    from mosaic import Dataset
+    from mosaic.datasets.npz_labels import LabelsIndexDataset
+
+    folder = _copy(demo_folder, tmp_path / "r")
+    ds = Dataset.open(folder)
+    p = _params()
+    ds.convert_all_labels(kind=p["kind"], params=p["params"], source_format=p["source_format"])
+    idx = read_labels_index(ds, "behavior")
+    gone, kept = idx.iloc[0], idx.iloc[1:]
+    gone_file = ds.resolve_path(gone["abs_path"])
+    root = folder / "labels" / "behavior"
+    store = LabelsIndexDataset(filepath=str(root / "index.csv"), dataset_dir=str(folder))
+    update = {"kind": "behavior", "rows": idx.iloc[:0], "removed": [[gone["group"], gone["sequence"]]]}
+    with pytest.raises(DatasetError, match="kind 'other'"):
+        store.save({**update, "kind": "other"})
+    with pytest.raises(DatasetError, match="needs dataset_dir"):
+        LabelsIndexDataset(filepath=str(root / "index.csv")).save(update)
+    assert gone_file.exists() and len(read_labels_index(ds, "behavior")) == len(idx)  # refused: nothing removed
+    store.save(update)
+    assert not gone_file.exists()
+    after = read_labels_index(ds, "behavior")
+    assert sorted(zip(after["group"], after["sequence"])) == sorted(zip(kept["group"], kept["sequence"]))
+    assert all(ds.resolve_path(a).exists() for a in after["abs_path"])
+
+
 def test_missing_annotations_are_skipped_or_refused(tmp_path):
     from mosaic import Dataset
     from mosaic.core.errors import ConfigError
     from mosaic.pipelines.label.nodes import convert_labels
 
     ds = Dataset.create(tmp_path / "empty", name="e")
-    parts, rows, _report = convert_labels(_no_index(), _no_index(), ds, _params())
-    assert parts == {} and rows.empty and list(rows.columns)[:3] == ["kind", "label_format", "group"]
+    parts, update, _report = convert_labels(_no_index(), _no_index(), ds, _params())
+    rows = update["rows"]
+    assert parts == {} and rows.empty and update["removed"] == [] and list(rows.columns)[:3] == ["kind", "label_format", "group"]
     with pytest.raises(ConfigError, match="annotation path not found"):
         convert_labels(_no_index(), _no_index(), ds, {**_params(), "if_missing": "error"})
     with pytest.raises(ConfigError, match="unknown keys"):

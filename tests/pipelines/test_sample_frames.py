@@ -16,6 +16,7 @@ from kedro_datasets.partitions import PartitionedDataset
 from mosaic import Dataset
 from mosaic.core.errors import BatchError, ConfigError
 from mosaic.datasets.folder import IndexTableDataset
+from mosaic.datasets.frames import FrameRunsDataset
 from mosaic.media.index import read_media_index
 from mosaic.pipelines.sample_frames.nodes import (
     index_media_node,
@@ -55,6 +56,7 @@ def _catalog(ds) -> DataCatalog:
     )
     cat["media_index@report"] = JSONDataset(filepath=str(ds.get_root("media") / "index_report.json"))
     cat["media_index@table"] = IndexTableDataset(filepath=str(ds.get_root("media") / "index.csv"))
+    cat["frame_runs"] = FrameRunsDataset(filepath=str(ds.get_root("frames") / "index.csv"), dataset_dir=str(ds.folder))
     return cat
 
 
@@ -188,3 +190,33 @@ def test_params_override_with_a_partial_local_block(tmp_path):
     other = _make(tmp_path / "facade")
     other.index_media(**conf["media_ingest"])
     assert other.extract_frames(n, "kmeans", **kwargs) == runs["run_id"].iloc[0]
+
+
+def test_frame_runs_are_recorded_by_the_dataset_not_the_node(tmp_path):
+    from kedro.io.core import DatasetError
+
+    from mosaic.pipelines.sample_frames.nodes import frame_runs_to_record
+
+    conf = _conf_params()
+    ds = _make(tmp_path / "d")
+    ds.index_media(**{k: v for k, v in conf["media_ingest"].items() if k != "search_dirs"},
+                   search_dirs=conf["media_ingest"]["search_dirs"])
+    sel = select_frames(read_media_index(ds), dict(conf["sample_frames"], n_frames=2), ds)
+    parts, rendered = render_frames(sel)
+    frames = ds.get_root("frames")
+    PartitionedDataset(path=str(frames), dataset={"type": "mosaic.datasets.atomic.FramePngDataset"},
+                       filename_suffix=".png").save(parts)
+    todo = frame_runs_to_record(sel, rendered)
+    assert not list(frames.rglob("*.json")) and not (frames / "index.csv").exists()  # the node writes nothing
+    with pytest.raises(ConfigError, match="another run"):
+        frame_runs_to_record(sel, {**rendered, "run_id": "other"})
+    store = FrameRunsDataset(filepath=str(frames / "index.csv"), dataset_dir=str(ds.folder))
+    with pytest.raises(DatasetError, match="run, selections"):
+        store.save({"rows": []})
+    with pytest.raises(DatasetError, match="same dataset folder"):
+        FrameRunsDataset(filepath=str(tmp_path / "x" / "index.csv"), dataset_dir=str(ds.folder)).save(todo)
+    assert not (frames / "index.csv").exists()
+    store.save(todo)
+    runs = store.load()
+    assert sorted(runs["sequence"]) == ["s0", "s1", "s2"] and set(runs["n_frames"]) == {2}
+    assert len(list(frames.rglob("run_info.json"))) == 3

@@ -106,13 +106,13 @@ def test_pipeline_runs_on_a_dict_catalog(synth_ds):
     catalog = DataCatalog({
         "dataset": MemoryDataset(synth_ds, copy_mode="assign"),
         "params:train": MemoryDataset({"model": "clf", "features": "all", "config": CONFIG, "predict": True}),
-        "feature_results": MemoryDataset(FEATURE_RESULTS),
+        "features@runs": MemoryDataset(FEATURE_RESULTS),
         "labels_index": MemoryDataset(None),
         "model_run": ModelRunDataset(filepath=str(synth_ds.folder / "run.json"), dataset_dir=str(synth_ds.folder)),
     })
     pipe = create_pipeline()
     assert {n.name for n in pipe.nodes} == {"train_model", "report_model_run", "predict_behaviors"}
-    assert pipe.inputs() == {"dataset", "params:train", "feature_results", "labels_index"}
+    assert pipe.inputs() == {"dataset", "params:train", "features@runs", "labels_index"}
     out = SequentialRunner().run(pipe, catalog)
     metrics = out["model_metrics"].load()
     assert metrics["macro_f1"] >= 0.85

@@ -150,7 +150,7 @@ def test_reporting_fragment_on_the_project_catalog(processed_demo):
         catalog = ctx.catalog
         has_labels = "labels" in catalog.keys()
         pipe = create_reporting_pipeline(labels="labels" if has_labels else None)
-        catalog["feature_results"] = {"results": [{"key": "speed", "feature": "speed", "run_id": processed_demo["speed"].run_id}]}
+        catalog["features@runs"] = {"results": [{"key": "speed", "feature": "speed", "run_id": processed_demo["speed"].run_id}]}
         SequentialRunner().run(pipe, catalog)
     keys = sorted(truth["key"])
     out = ds.folder / "reporting"

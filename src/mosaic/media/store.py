@@ -195,6 +195,31 @@ def upsert_frame_rows(ds: DatasetCore, rows: Sequence[dict[str, Any]]) -> pd.Dat
     return upsert_index(frames_index_path(ds), list(rows), FRAMES_INDEX)
 
 
+def record_frame_selection(ds: DatasetCore, frame_selection: dict[str, Any]) -> list[dict[str, Any]]:
+    """Record a sampled run once its PNGs are written: ``run_info.json`` per recording, then the index rows.
+
+    ``frame_selection`` is the ``sample_frames`` pipeline's selection (``run``: the
+    :class:`~mosaic.media.plan.FrameRun` as a dict, ``selections``: per recording ``group``,
+    ``sequence``, ``indices``, ``info``, ``reused``). Reused recordings keep their earlier run's row.
+    Returns the rows upserted into ``frames/index.csv`` (once).
+    """
+    run = FrameRun.from_dict(frame_selection["run"])
+    rows = []
+    for sel in frame_selection["selections"]:
+        job = run.job(sel["group"], sel["sequence"])
+        if sel["reused"]:
+            row = existing_run_row(ds, run, job)
+        else:
+            selection = Selection(indices=np.asarray(sel["indices"], dtype=np.int64), info=sel["info"])
+            timing = {"select_s": sel["info"].get("select_s"), "decode_write_s": None}  # PNGs saved lazily by Kedro
+            row = record_sequence_run(ds, run, job, selection, timing)
+        if row is not None:
+            rows.append(row)
+    if rows:
+        upsert_frame_rows(ds, rows)
+    return rows
+
+
 def existing_run_row(ds: DatasetCore, run: FrameRun, job: SequenceJob) -> dict[str, Any] | None:
     """The index row of a finished earlier run of this recording (run_info + every PNG present), else None."""
     out_dir = sequence_frames_dir(ds, run.method, run.run_id, job.group, job.sequence)

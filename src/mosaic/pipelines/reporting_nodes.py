@@ -161,7 +161,7 @@ def plot_label_ethograms(labels: Mapping[str, Any], params: Mapping[str, Any] | 
 
 def create_reporting_pipeline(
     tracks: str | None = "tracks@parquet",
-    feature_results: str | None = "feature_results",
+    feature_results: str | None = "features@runs",
     labels: str | None = None,
     dataset: str = "dataset",
     params: str = "params:reporting",

@@ -17,7 +17,8 @@ file; it returns only a small row of metadata, so no recording passes through th
 
 Modules: :mod:`.index` (the run index), :mod:`.scope` (recordings and frames in scope),
 :mod:`.tasks` (task inputs and running one task), :mod:`.writer` (the streaming writer),
-:mod:`.run` (orchestration) and :mod:`.load` (reading runs back).
+:mod:`.run` (orchestration: :func:`plan_feature` gives a :class:`FeatureRun`, whose ``run``
+executes and records it) and :mod:`.load` (reading runs back).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from .index import (
     read_feature_index,
 )
 from .load import feature_files, iter_feature, load_feature, load_result
-from .run import RunPlan, execute, pending, plan_run, record, run_feature
+from .run import FeatureRun, RunPlan, execute, executor_config, pending, plan_feature, plan_run, record, run_feature
 from .scope import select_sequences
 from .tasks import _build_tasks, _Source, _Task, execute_task, load_task_input  # noqa: F401 - private names kept importable
 from .writer import TRIM_EVERY_CHUNKS, write_output
@@ -44,10 +45,12 @@ __all__ = [
     "FEATURES_INDEX",
     "PARALLEL_MODES",
     "RUN_INFO",
+    "FeatureRun",
     "TRIM_EVERY_CHUNKS",
     "RunPlan",
     "execute",
     "execute_task",
+    "executor_config",
     "feature_files",
     "feature_index_path",
     "feature_root",
@@ -58,6 +61,7 @@ __all__ = [
     "load_result",
     "load_task_input",
     "pending",
+    "plan_feature",
     "plan_run",
     "read_feature_index",
     "record",

@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -149,13 +150,94 @@ def run_feature(
     BatchError
         Some sequences failed (the others are written and indexed).
     """
+    return plan_feature(
+        ds, feature, groups, sequences, overwrite, parallel_workers, parallel_mode, overlap_frames,
+        filter_start_frame, filter_end_frame, filter_start_time, filter_end_time, registry, dask_address,
+        memory_limit, tracks_source,
+    ).run()
+
+
+@dataclass
+class FeatureRun:
+    """A planned feature run, nothing written yet: :meth:`run` executes and records it.
+
+    ``plan`` identifies the run (``run_id``, scope, output paths); ``overwrite`` and ``config``
+    say how it runs. :func:`run_feature` is ``plan_feature(...).run()``; the Kedro ``featurize``
+    node returns planned runs and the ``features@runs`` catalog entry runs them on save.
+    """
+
+    ds: DatasetCore
+    plan: RunPlan
+    overwrite: bool
+    config: ExecutorConfig
+
+    def result(self) -> Result:
+        """The run's :class:`Result` (known before it runs)."""
+        return self.plan.result()
+
+    def run(self) -> Result:
+        """Compute the pending recordings, write ``run.json`` and the index rows, return the result.
+
+        Raises
+        ------
+        BatchError
+            Some sequences failed (the others are written and indexed); the named error itself
+            when every sequence failed the same way.
+        """
+        plan = self.plan
+        todo = pending(self.ds, plan, self.overwrite)
+        if not todo:
+            log.info("feature %s run %s: all %d outputs exist, nothing to do",
+                     plan.feature.name, plan.run_id, len(plan.out_paths))
+            return plan.result()
+        records, errors, stats = execute(self.ds, plan, todo, self.config)
+        record(self.ds, plan, records, stats)
+        if errors:
+            if not records and len({(type(e), getattr(e, "problem", str(e))) for e in errors}) == 1:
+                raise errors[0]  # every sequence failed the same way: that named error
+            failures = {f"{getattr(e, 'group', '?')}/{getattr(e, 'sequence', '?')}": str(e) for e in errors}
+            raise BatchError(f"feature {plan.feature.name!r} failed on some sequences", failures, path=plan.out_dir)
+        return plan.result()
+
+
+def executor_config(parallel_mode: str | None, parallel_workers: int | None, dask_address: str | None = None,
+                    memory_limit: str | int | None = None) -> ExecutorConfig:
+    """Validate the parallel settings of a run (``None`` mode: ``'thread'``)."""
     if parallel_mode is None:
         parallel_mode = "thread"
     if parallel_mode not in PARALLEL_MODES:
         raise ConfigError("unknown parallel_mode", expected=list(PARALLEL_MODES), found=parallel_mode)
     if parallel_workers is not None and (not isinstance(parallel_workers, int) or parallel_workers < 1):
         raise ConfigError("parallel_workers must be a positive int or None", found=parallel_workers)
-    config = ExecutorConfig(parallel_mode, parallel_workers, dask_address, memory_limit)
+    return ExecutorConfig(parallel_mode, parallel_workers, dask_address, memory_limit)
+
+
+def plan_feature(
+    ds: DatasetCore,
+    feature: Any,
+    groups: Any = None,
+    sequences: Any = None,
+    overwrite: bool = False,
+    parallel_workers: int | None = None,
+    parallel_mode: str | None = "thread",
+    overlap_frames: int = 0,
+    filter_start_frame: int | None = None,
+    filter_end_frame: int | None = None,
+    filter_start_time: float | None = None,
+    filter_end_time: float | None = None,
+    registry: Any = None,
+    dask_address: str | None = None,
+    memory_limit: str | int | None = None,
+    tracks_source: str | None = None,
+    planned: Mapping[tuple[str, str], RunPlan] | None = None,
+) -> FeatureRun:
+    """Plan a run of ``feature`` (the arguments of :func:`run_feature`); nothing is computed or written.
+
+    ``planned`` maps ``(feature, run_id)`` to plans not run yet that this feature may take as
+    inputs (the earlier steps of a feature plan): their outputs are taken from the plan, not
+    from the feature index.
+    """
+    config = executor_config(parallel_mode, parallel_workers, dask_address, memory_limit)
     plan = plan_run(
         ds,
         make_feature(feature, registry),
@@ -164,24 +246,9 @@ def run_feature(
         overlap_frames,
         (filter_start_frame, filter_end_frame, filter_start_time, filter_end_time),
         tracks_source,
+        planned,
     )
-    todo = pending(ds, plan, overwrite)
-    if not todo:
-        log.info(
-            "feature %s run %s: all %d outputs exist, nothing to do",
-            plan.feature.name,
-            plan.run_id,
-            len(plan.out_paths),
-        )
-        return plan.result()
-    records, errors, stats = execute(ds, plan, todo, config)
-    record(ds, plan, records, stats)
-    if errors:
-        if not records and len({(type(e), getattr(e, "problem", str(e))) for e in errors}) == 1:
-            raise errors[0]  # every sequence failed the same way: that named error
-        failures = {f"{getattr(e, 'group', '?')}/{getattr(e, 'sequence', '?')}": str(e) for e in errors}
-        raise BatchError(f"feature {plan.feature.name!r} failed on some sequences", failures, path=plan.out_dir)
-    return plan.result()
+    return FeatureRun(ds, plan, bool(overwrite), config)
 
 
 def plan_run(
@@ -192,6 +259,7 @@ def plan_run(
     overlap_frames: int,
     filters: tuple[Any, Any, Any, Any],
     tracks_source: str | None = None,
+    planned: Mapping[tuple[str, str], RunPlan] | None = None,
 ) -> RunPlan:
     """Validate the call and identify the run (scope, inputs, filters → ``run_id``, output paths)."""
     if not feat.name or feat.name == TRACKS:
@@ -200,21 +268,7 @@ def plan_run(
             expected="class attribute `name`",
             found=f"{type(feat).__name__}.name = {feat.name!r}",
         )
-    if not isinstance(overlap_frames, (int, np.integer)) or overlap_frames < 0:
-        raise ConfigError("overlap_frames must be a non-negative int", found=overlap_frames)
-    frame_range = _frame_filters(ds, *filters)
-    if overlap_frames and frame_range is not None:
-        raise ConfigError(
-            "overlap_frames and frame/time filters cannot be combined",
-            found={"overlap_frames": overlap_frames, "filter_frames": frame_range},
-        )
-    if overlap_frames and ds.dataset_type != "continuous":
-        raise ConfigError(
-            "overlap_frames needs a continuous dataset",
-            path=ds.manifest_path,
-            expected="dataset_type: continuous",
-            found=ds.dataset_type,
-        )
+    frame_range = _check_frames(ds, overlap_frames, filters)
     scope = select_sequences(ds, groups, sequences)
     if scope.empty:
         raise FeatureError(
@@ -222,19 +276,8 @@ def plan_run(
             path=ds.get_root("tracks") / "index.csv",
             found={"groups": groups, "sequences": sequences},
         )
-    upstream = _upstream_paths(ds, feat, scope)
-    track_paths = {
-        (g, s): str(ds.resolve_path(p))
-        for g, s, p in zip(scope["group"], scope["sequence"], scope["abs_path"], strict=True)
-    }
-    source_filter = {}
-    if tracks_source not in (None, "standardized"):  # cleaned tracks of a cleaning run
-        from mosaic.quality.store import clean_track_paths, latest_clean_run, parse_tracks_source
-
-        _, clean_run = parse_tracks_source(tracks_source)
-        clean_run = clean_run or latest_clean_run(ds)
-        track_paths = {k: str(p) for k, p in clean_track_paths(ds, clean_run, list(track_paths)).items()}
-        source_filter = {"tracks_source": f"clean:{clean_run}"}
+    upstream = _upstream_paths(ds, feat, scope, planned or {})
+    track_paths, source_filter = _track_paths(ds, scope, tracks_source)
     identities = _input_identities(feat, track_paths, upstream)
     filt = {
         "frame_range": list(frame_range) if frame_range else None,
@@ -253,21 +296,60 @@ def plan_run(
         }
     )
     out_dir = feature_root(ds, feat.name) / run_id
-    out_paths = {
-        (g, s): out_dir / f"{sequence_key(g, s)}.parquet"
-        for g, s in zip(scope["group"], scope["sequence"], strict=True)
-    }
+    out_paths = {(g, s): out_dir / f"{sequence_key(g, s)}.parquet" for g, s in scope_list}
     return RunPlan(feat, run_id, scope, track_paths, upstream, filt, frame_range, int(overlap_frames), out_paths)
 
 
-def _upstream_paths(ds: DatasetCore, feat: Feature, scope: pd.DataFrame) -> dict:
+def _check_frames(ds: DatasetCore, overlap_frames: int, filters: tuple[Any, Any, Any, Any]) -> Any:
+    """The frame range of the filters, checked against ``overlap_frames`` and the dataset type."""
+    if not isinstance(overlap_frames, (int, np.integer)) or overlap_frames < 0:
+        raise ConfigError("overlap_frames must be a non-negative int", found=overlap_frames)
+    frame_range = _frame_filters(ds, *filters)
+    if overlap_frames and frame_range is not None:
+        raise ConfigError(
+            "overlap_frames and frame/time filters cannot be combined",
+            found={"overlap_frames": overlap_frames, "filter_frames": frame_range},
+        )
+    if overlap_frames and ds.dataset_type != "continuous":
+        raise ConfigError(
+            "overlap_frames needs a continuous dataset",
+            path=ds.manifest_path,
+            expected="dataset_type: continuous",
+            found=ds.dataset_type,
+        )
+    return frame_range
+
+
+def _track_paths(ds: DatasetCore, scope: pd.DataFrame, tracks_source: str | None) -> tuple[dict, dict]:
+    """The track file of each recording in scope (standardized, or a cleaning run's) and its filter entry."""
+    track_paths = {
+        (g, s): str(ds.resolve_path(p))
+        for g, s, p in zip(scope["group"], scope["sequence"], scope["abs_path"], strict=True)
+    }
+    if tracks_source in (None, "standardized"):
+        return track_paths, {}
+    from mosaic.quality.store import clean_track_paths, latest_clean_run, parse_tracks_source
+
+    _, clean_run = parse_tracks_source(tracks_source)
+    clean_run = clean_run or latest_clean_run(ds)
+    track_paths = {k: str(p) for k, p in clean_track_paths(ds, clean_run, list(track_paths)).items()}
+    return track_paths, {"tracks_source": f"clean:{clean_run}"}
+
+
+def _upstream_paths(ds: DatasetCore, feat: Feature, scope: pd.DataFrame,
+                    planned: Mapping[tuple[str, str], RunPlan]) -> dict:
     upstream = {}
     for res in feat.inputs.results:
-        run_id_up, rows = _resolve_upstream(ds, res)
-        paths = {
-            (g, s): str(ds.resolve_path(p))
-            for g, s, p in zip(rows["group"], rows["sequence"], rows["abs_path"], strict=True)
-        }
+        before = planned.get((res.feature, res.run_id)) if res.run_id else None
+        if before is not None:  # an earlier step of the same plan, not run yet: its planned outputs
+            run_id_up = before.run_id
+            paths = {k: str(p) for k, p in before.out_paths.items()}
+        else:
+            run_id_up, rows = _resolve_upstream(ds, res)
+            paths = {
+                (g, s): str(ds.resolve_path(p))
+                for g, s, p in zip(rows["group"], rows["sequence"], rows["abs_path"], strict=True)
+            }
         missing = [(g, s) for g, s in zip(scope["group"], scope["sequence"], strict=True) if (g, s) not in paths]
         if missing:
             raise FeatureError(

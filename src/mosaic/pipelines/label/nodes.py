@@ -3,7 +3,8 @@
 :func:`convert_labels` calls :func:`mosaic.labels.plan_label_conversion`, the same function the
 facade's ``convert_all_labels`` calls; Kedro then saves each label set through
 :class:`mosaic.datasets.npz_labels.NpzLabelsDataset` (the domain writer) and the index rows
-through :class:`~mosaic.datasets.npz_labels.LabelsIndexDataset` (the domain's locked upsert).
+through :class:`~mosaic.datasets.npz_labels.LabelsIndexDataset` (the domain's locked upsert, after
+removing the labels of recordings the annotations no longer hold). The node writes nothing.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from mosaic.labels import (
     label_file_path,
     plan_label_conversion,
 )
-from mosaic.labels.io import INDEX_ROW_COLUMNS, remove_label_pairs
+from mosaic.labels.io import INDEX_ROW_COLUMNS
 
 log = logging.getLogger(__name__)
 _KEYS = ("kind", "source_format", "overwrite", "if_missing", "params")
@@ -67,8 +68,10 @@ def convert_labels(tracks_index: pd.DataFrame, media_index: pd.DataFrame, datase
     Returns
     -------
     tuple
-        ``{partition_id: callable -> LabelSet}`` (saved lazily), the index rows of those
-        partitions, and the conversion report.
+        ``{partition_id: callable -> LabelSet}`` (saved lazily), the index update
+        ``{'kind', 'rows', 'removed'}`` (the rows of those partitions, and the recordings whose
+        annotations are gone: saving ``labels_index`` removes their files and rows), and the
+        conversion report.
     """
     from mosaic.labels.matching import recording_lengths
 
@@ -81,7 +84,8 @@ def convert_labels(tracks_index: pd.DataFrame, media_index: pd.DataFrame, datase
     ds = dataset
     kind = label.get("kind", "behavior")
     params = dict(label.get("params") or {})
-    empty = ({}, pd.DataFrame(columns=list(LABELS_INDEX.columns)), {"kind": kind, "written": [], "skipped": [], "issues": []})
+    empty = ({}, {"kind": kind, "rows": pd.DataFrame(columns=list(LABELS_INDEX.columns)), "removed": []},
+             {"kind": kind, "written": [], "skipped": [], "issues": []})
     if label.get("if_missing", "skip") == "skip" and _inputs_missing(ds, params):
         log.warning("label: no annotation files at %s; nothing to convert", params.get("paths"))
         return empty
@@ -92,8 +96,9 @@ def convert_labels(tracks_index: pd.DataFrame, media_index: pd.DataFrame, datase
     log.info("label: %d recording length(s) from the tracks index, %d video(s) in the media index",
              len(lengths), 0 if media_index is None else len(media_index))
     todo, report = plan_label_conversion(ds, kind, bool(label.get("overwrite", False)), params, source_format)
-    remove_label_pairs(ds, kind, report.removed)  # labels of recordings the changed annotations no longer hold
     partitions = {ls.key: partial(_identity, ls) for ls in todo}
     rows = pd.DataFrame([index_row(ds, kind, ls, label_file_path(ds, kind, ls.group, ls.sequence)) for ls in todo],
                         columns=list(INDEX_ROW_COLUMNS))
-    return partitions, rows, report.to_dict()
+    # recordings the changed annotations no longer hold: `labels_index` removes their files and rows on save
+    update = {"kind": kind, "rows": rows, "removed": [list(p) for p in report.removed]}
+    return partitions, update, report.to_dict()

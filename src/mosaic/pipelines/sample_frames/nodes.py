@@ -11,10 +11,11 @@ They drive the same library functions as ``Dataset.extract_frames``:
    of the same name);
    each callable decodes its frame lazily through one sequential reader per recording
    (:class:`mosaic.media.decode.LazySequenceFrames`).
-3. :func:`record_frame_runs` — after the PNGs are saved: ``run_info.json`` per recording (then
-   removal of the PNGs it does not list) and ``frames/index.csv`` rows
-   (:func:`mosaic.media.store.record_sequence_run`, :func:`~mosaic.media.store.upsert_frame_rows`);
-   raises ``BatchError`` listing failed recordings when ``fail_on_error``.
+3. :func:`frame_runs_to_record` — after the PNGs are saved, the selection to record; saving it as
+   ``frame_runs`` (:class:`mosaic.datasets.frames.FrameRunsDataset`) writes ``run_info.json`` per
+   recording (then removes the PNGs it does not list) and the ``frames/index.csv`` rows
+   (:func:`mosaic.media.store.record_frame_selection`).
+4. :func:`check_frame_runs` — raises ``BatchError`` listing failed recordings when ``fail_on_error``.
 
 With ``overwrite`` nothing is deleted before the new PNGs exist, so a run killed at any point
 leaves each recording's old ``run_info.json`` with all its PNGs, or the new one with all of its.
@@ -37,13 +38,7 @@ from mosaic.media.frames import map_recordings, select_or_reuse
 from mosaic.media.index import index_media_from_config
 from mosaic.media.params import FrameParams
 from mosaic.media.plan import FrameRun, partition_id, plan_frame_run
-from mosaic.media.store import (
-    Selection,
-    existing_run_row,
-    frames_index_path,
-    record_sequence_run,
-    upsert_frame_rows,
-)
+from mosaic.media.store import frames_index_path
 
 log = logging.getLogger(__name__)
 
@@ -120,30 +115,29 @@ def render_frames(frame_selection: Mapping[str, Any]) -> tuple[dict[str, Callabl
     return parts, {"run_id": run.run_id, "method": run.method, "n_partitions": len(parts)}
 
 
-def record_frame_runs(frame_selection: Mapping[str, Any], frames_rendered: Mapping[str, Any], dataset: DatasetCore) -> pd.DataFrame:
-    """Write ``run_info.json`` per recording and the ``frames/index.csv`` rows; return the rows.
+def frame_runs_to_record(frame_selection: Mapping[str, Any], frames_rendered: Mapping[str, Any]) -> dict[str, Any]:
+    """The selection to record once the PNGs are saved (``frames_rendered`` is their summary).
 
-    ``frames_rendered`` orders this node after the PNGs are saved.
+    Saving the result as ``frame_runs`` (:class:`mosaic.datasets.frames.FrameRunsDataset`) writes
+    ``run_info.json`` per recording and the ``frames/index.csv`` rows.
     """
-    ds = dataset
-    run = FrameRun.from_dict(frame_selection["run"])
-    rows = []
-    for sel in frame_selection["selections"]:
-        job = run.job(sel["group"], sel["sequence"])
-        if sel["reused"]:
-            row = existing_run_row(ds, run, job)
-        else:
-            selection = Selection(indices=np.asarray(sel["indices"], dtype=np.int64), info=sel["info"])
-            timing = {"select_s": sel["info"].get("select_s"), "decode_write_s": None}  # PNGs saved lazily by Kedro
-            row = record_sequence_run(ds, run, job, selection, timing)
-        if row is not None:
-            rows.append(row)
-    if rows:
-        upsert_frame_rows(ds, rows)
+    if frames_rendered.get("run_id") != frame_selection["run"].get("run_id"):
+        raise ConfigError("the rendered frames belong to another run", expected=frame_selection["run"].get("run_id"),
+                          found=frames_rendered.get("run_id"))
+    return {"run": frame_selection["run"], "selections": frame_selection["selections"]}
+
+
+def check_frame_runs(frame_runs: pd.DataFrame, frame_selection: Mapping[str, Any], dataset: DatasetCore) -> None:
+    """Raise (``fail_on_error``, default) or log the recordings that failed, once the others are recorded.
+
+    ``frame_runs`` is ``frames/index.csv`` as saved; it orders this check after the recording.
+    """
     failures = frame_selection.get("failures") or {}
-    if failures:
-        err = BatchError(f"frame sampling ({run.method}, run {run.run_id}) failed for some recordings", failures, path=frames_index_path(ds))
-        if frame_selection.get("fail_on_error", True):
-            raise err
-        log.warning("%s", err)
-    return pd.DataFrame(rows)
+    if not failures:
+        return
+    run = frame_selection["run"]
+    err = BatchError(f"frame sampling ({run.get('method')}, run {run.get('run_id')}) failed for some recordings", failures,
+                     path=frames_index_path(dataset))
+    if frame_selection.get("fail_on_error", True):
+        raise err
+    log.warning("%s", err)

@@ -1,11 +1,12 @@
 """Wiring of the `sample_frames` pipeline, and the media-indexing fragment of `ingest`.
 
 ``select_frames`` → ``render_frames`` (lazy PNG partitions saved by the ``frame_images``
-PartitionedDataset of pillow images) → ``record_frame_runs`` (run_info.json + frames index).
+PartitionedDataset of PNG frames) → ``frame_runs_to_record`` → ``frame_runs`` (saving it writes run_info.json
+and the frames index) → ``check_frame_runs`` (failed recordings).
 """
 from kedro.pipeline import Node, Pipeline
 
-from .nodes import index_media_node, record_frame_runs, render_frames, select_frames
+from .nodes import check_frame_runs, frame_runs_to_record, index_media_node, render_frames, select_frames
 
 
 def create_media_ingest_pipeline(**kwargs) -> Pipeline:
@@ -27,6 +28,8 @@ def create_pipeline(**kwargs) -> Pipeline:
              outputs="frame_selection", name="select_frames", tags=["media"]),
         Node(render_frames, inputs="frame_selection", outputs=["frame_images", "frames_rendered"],
              name="render_frames", tags=["media"]),
-        Node(record_frame_runs, inputs=["frame_selection", "frames_rendered", "dataset"],
+        Node(frame_runs_to_record, inputs=["frame_selection", "frames_rendered"],
              outputs="frame_runs", name="record_frame_runs", tags=["media"]),
+        Node(check_frame_runs, inputs=["frame_runs", "frame_selection", "dataset"], outputs=None,
+             name="check_frame_runs", tags=["media"]),
     ])
