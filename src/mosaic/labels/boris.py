@@ -1,5 +1,7 @@
 """Parse BORIS event exports (tabular and aggregated, CSV or TSV) into a bout table.
 
+Long for a reason: one reader for every BORIS export layout (described below), kept together.
+
 Pure file reading: no dataset, no frame conversion. :func:`read_boris_export` returns one row per
 bout (state events paired from START/STOP, point events with ``start_s == stop_s``) plus the
 problems found (unmatched START/STOP) as report entries.

@@ -1,7 +1,8 @@
 """The conversion batch: plan, convert, validate, write and record raw tracking files.
 
 :class:`ConversionBatch` is the one place that converts and writes: :meth:`ConversionBatch.run`
-is the one write loop of the facade and of the Kedro ``tracks`` dataset.
+is the one write loop of the facade and of the Kedro ``tracks`` dataset. Long for a reason: planning,
+converting, writing and recording share the batch's bookkeeping (rows, failures, stale outputs).
 """
 from __future__ import annotations
 
