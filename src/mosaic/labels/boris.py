@@ -446,27 +446,8 @@ def pair_state_events(path: Path, ev: pd.DataFrame) -> tuple[pd.DataFrame, list[
         ge = st[good & ~is_start].reset_index(drop=True)
         if len(gs):
             out.append(gs.assign(type="STATE", start_s=gs["time"].to_numpy(), stop_s=ge["time"].to_numpy()))
-        bad = st[~good]
-        for _, g in bad.groupby(keys, sort=False):
-            recs = g.to_dict("records")
-            open_row = None
-            starts, stops = [], []
-            for row in recs:
-                if row["status"] == "START":
-                    if open_row is not None:
-                        issues.append(_issue(path, "unmatched_start", row=open_row, message="START followed by another START without STOP; first START ignored"))
-                    open_row = row
-                elif open_row is None:
-                    issues.append(_issue(path, "unmatched_stop", row=row, message="STOP without START; ignored"))
-                else:
-                    starts.append(open_row)
-                    stops.append(row)
-                    open_row = None
-            if open_row is not None:
-                issues.append(_issue(path, "unmatched_start", row=open_row, message="START without STOP; ignored"))
-            if starts:
-                sdf = pd.DataFrame(starts)
-                out.append(sdf.assign(type="STATE", start_s=sdf["time"].to_numpy(), stop_s=[r["time"] for r in stops]))
+        for _, g in st[~good].groupby(keys, sort=False):
+            _pair_malformed(path, g, out, issues)
     if not out:
         return _empty_bouts(), issues
     bouts = pd.concat(out, ignore_index=True)
@@ -476,6 +457,29 @@ def pair_state_events(path: Path, ev: pd.DataFrame) -> tuple[pd.DataFrame, list[
             bouts[col] = [()] * len(bouts)
     bouts = bouts.sort_values(["line"], kind="stable").reset_index(drop=True)
     return bouts[list(BOUT_TABLE_COLUMNS)], issues
+
+
+def _pair_malformed(path: Path, g: pd.DataFrame, out: list[pd.DataFrame], issues: list[dict[str, Any]]) -> None:
+    """Pair the START/STOP events of one malformed group in order; report each unmatched one."""
+    recs = g.to_dict("records")
+    open_row = None
+    starts, stops = [], []
+    for row in recs:
+        if row["status"] == "START":
+            if open_row is not None:
+                issues.append(_issue(path, "unmatched_start", row=open_row, message="START followed by another START without STOP; first START ignored"))
+            open_row = row
+        elif open_row is None:
+            issues.append(_issue(path, "unmatched_stop", row=row, message="STOP without START; ignored"))
+        else:
+            starts.append(open_row)
+            stops.append(row)
+            open_row = None
+    if open_row is not None:
+        issues.append(_issue(path, "unmatched_start", row=open_row, message="START without STOP; ignored"))
+    if starts:
+        sdf = pd.DataFrame(starts)
+        out.append(sdf.assign(type="STATE", start_s=sdf["time"].to_numpy(), stop_s=[r["time"] for r in stops]))
 
 
 def _issue(path: Path, kind: str, row=None, message: str = "", **extra: Any) -> dict[str, Any]:
