@@ -35,6 +35,7 @@ import io
 import logging
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -496,6 +497,59 @@ def _issue(path: Path, kind: str, row=None, message: str = "", **extra: Any) -> 
     return d
 
 
+def _observation_events(path: Path, obs_id: Any, obs: Mapping[str, Any], kinds: Mapping[str, str]) -> pd.DataFrame | None:
+    """The events of one project observation with START/STOP/POINT status, placed on its media (None: no events)."""
+    events = obs.get("events") or []
+    if not events:
+        return None
+    try:
+        ev = pd.DataFrame([e[:5] + [""] * (5 - len(e[:5])) for e in events], columns=["time", "subject", "behavior", "modifiers", "comment"])
+        ev["time"] = ev["time"].astype(float)
+    except (TypeError, ValueError) as exc:
+        raise LabelFormatError("BORIS project has malformed events", path=path, found=f"observation {obs_id!r}: {exc}") from exc
+    ev = ev.astype({"subject": str, "behavior": str, "modifiers": str, "comment": str})
+    ev["line"] = np.arange(len(ev))
+    unknown = sorted(set(ev["behavior"]) - set(kinds))
+    if unknown:
+        raise LabelFormatError("BORIS project events use behaviours not in its ethogram", path=path,
+                               expected=sorted(kinds), found=f"observation {obs_id!r}: {unknown}")
+    offset = float(obs.get("time offset") or 0.0)
+    ev["time"] = ev["time"] - offset
+    ev = ev.sort_values(["time", "line"], kind="stable").reset_index(drop=True)
+    is_state = ev["behavior"].map(kinds).eq("STATE").to_numpy()
+    nth = ev[is_state].groupby(["subject", "behavior", "modifiers"]).cumcount().to_numpy()
+    status = np.full(len(ev), "POINT", dtype=object)
+    status[is_state] = np.where(nth % 2 == 0, "START", "STOP")
+    ev["status"] = status
+    ev["observation_id"] = str(obs_id)
+    return _place_on_media(path, obs_id, obs, ev)
+
+
+def _place_on_media(path: Path, obs_id: Any, obs: Mapping[str, Any], ev: pd.DataFrame) -> pd.DataFrame:
+    """Assign each event to the queued media file of player #1 it falls in; times become relative to that file."""
+    media = [str(m) for m in ((obs.get("file") or {}).get("1") or [])] if obs.get("type", "MEDIA") == "MEDIA" else []
+    info = obs.get("media_info") or {}
+    lengths = np.array([float((info.get("length") or {}).get(m, np.nan)) for m in media])
+    fps = np.array([float((info.get("fps") or {}).get(m, np.nan)) for m in media])
+    if len(media) == 0:
+        ev["media_file"], ev["fps"], ev["total_length"] = "", np.nan, np.nan
+    elif len(media) == 1:
+        ev["media_file"], ev["fps"], ev["total_length"] = media[0], fps[0], lengths[0]
+    elif not (np.isfinite(lengths[:-1]) & (lengths[:-1] > 0)).all():
+        raise LabelFormatError(
+            f"observation {obs_id!r} queues {len(media)} media files but the project lacks their lengths; nothing of it was written",
+            path=path, expected="media_info.length of every queued file but the last", found=dict(zip(media, lengths.tolist(), strict=False)),
+            hint="open the project in BORIS once (it measures the media), or export the events and pass params media_offsets",
+        )
+    else:
+        starts = np.concatenate([[0.0], np.cumsum(lengths)[:-1]])
+        k = np.clip(np.searchsorted(starts, ev["time"].to_numpy(), side="right") - 1, 0, len(media) - 1)
+        ev["media_file"] = np.asarray(media, dtype=object)[k]
+        ev["fps"], ev["total_length"] = fps[k], lengths[k]
+        ev["time"] = ev["time"].to_numpy() - starts[k]
+    return ev
+
+
 def read_boris_project(path: str | os.PathLike) -> BorisExport:
     """Read the coded events of every observation of a BORIS project file (``.boris``, JSON).
 
@@ -523,49 +577,9 @@ def read_boris_project(path: str | os.PathLike) -> BorisExport:
              for b in pj["behaviors_conf"].values() if isinstance(b, dict)}
     frames = []
     for obs_id, obs in pj["observations"].items():
-        events = obs.get("events") or []
-        if not events:
+        ev = _observation_events(path, obs_id, obs, kinds)
+        if ev is None:
             continue
-        try:
-            ev = pd.DataFrame([e[:5] + [""] * (5 - len(e[:5])) for e in events], columns=["time", "subject", "behavior", "modifiers", "comment"])
-            ev["time"] = ev["time"].astype(float)
-        except (TypeError, ValueError) as exc:
-            raise LabelFormatError("BORIS project has malformed events", path=path, found=f"observation {obs_id!r}: {exc}") from exc
-        ev = ev.astype({"subject": str, "behavior": str, "modifiers": str, "comment": str})
-        ev["line"] = np.arange(len(ev))
-        unknown = sorted(set(ev["behavior"]) - set(kinds))
-        if unknown:
-            raise LabelFormatError("BORIS project events use behaviours not in its ethogram", path=path,
-                                   expected=sorted(kinds), found=f"observation {obs_id!r}: {unknown}")
-        offset = float(obs.get("time offset") or 0.0)
-        ev["time"] = ev["time"] - offset
-        ev = ev.sort_values(["time", "line"], kind="stable").reset_index(drop=True)
-        is_state = ev["behavior"].map(kinds).eq("STATE").to_numpy()
-        nth = ev[is_state].groupby(["subject", "behavior", "modifiers"]).cumcount().to_numpy()
-        status = np.full(len(ev), "POINT", dtype=object)
-        status[is_state] = np.where(nth % 2 == 0, "START", "STOP")
-        ev["status"] = status
-        ev["observation_id"] = str(obs_id)
-        media = [str(m) for m in ((obs.get("file") or {}).get("1") or [])] if obs.get("type", "MEDIA") == "MEDIA" else []
-        info = obs.get("media_info") or {}
-        lengths = np.array([float((info.get("length") or {}).get(m, np.nan)) for m in media])
-        fps = np.array([float((info.get("fps") or {}).get(m, np.nan)) for m in media])
-        if len(media) == 0:
-            ev["media_file"], ev["fps"], ev["total_length"] = "", np.nan, np.nan
-        elif len(media) == 1:
-            ev["media_file"], ev["fps"], ev["total_length"] = media[0], fps[0], lengths[0]
-        elif not (np.isfinite(lengths[:-1]) & (lengths[:-1] > 0)).all():
-            raise LabelFormatError(
-                f"observation {obs_id!r} queues {len(media)} media files but the project lacks their lengths; nothing of it was written",
-                path=path, expected="media_info.length of every queued file but the last", found=dict(zip(media, lengths.tolist(), strict=False)),
-                hint="open the project in BORIS once (it measures the media), or export the events and pass params media_offsets",
-            )
-        else:
-            starts = np.concatenate([[0.0], np.cumsum(lengths)[:-1]])
-            k = np.clip(np.searchsorted(starts, ev["time"].to_numpy(), side="right") - 1, 0, len(media) - 1)
-            ev["media_file"] = np.asarray(media, dtype=object)[k]
-            ev["fps"], ev["total_length"] = fps[k], lengths[k]
-            ev["time"] = ev["time"].to_numpy() - starts[k]
         frames.append(ev)
     if not frames:
         return BorisExport(path=path, layout="project", delimiter="", bouts=_empty_bouts())
