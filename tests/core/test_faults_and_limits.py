@@ -349,3 +349,94 @@ def test_index_with_a_long_field_reads_back(tmp_path):
     row["src_format"] = "y" * 200_000
     write_index(tmp_path / "index.csv", pd.DataFrame([row]), TRACKS_INDEX)
     assert read_index(tmp_path / "index.csv", TRACKS_INDEX)["src_format"].iloc[0] == "y" * 200_000
+
+
+# ------------------------------------------------------------------------------------------------- long CSV records
+def test_record_scan_measures_lines_and_quoted_cells_across_blocks(tmp_path, monkeypatch):
+    from mosaic.core import limits
+
+    monkeypatch.setattr(limits, "_SCAN_BLOCK", 7)  # records straddle many blocks
+    p = tmp_path / "t.csv"
+    p.write_bytes(b"a,b\n" + b"1," + b"9" * 30 + b"\n2,3\n")
+    assert limits.check_text_records(p, "t") == 32
+    # a quoted cell holding newlines is one record: header + '1,"' + 3 × 10 bytes + '"'
+    p.write_bytes(b"a,b\n1,\"" + b"xxxxxxxxx\n" * 3 + b"\"\n2,3\n")
+    assert limits.check_text_records(p, "t") == 34
+    # doubled quotes inside a cell keep the parity; no newline at the end of the file
+    p.write_bytes(b'a,"he said ""hi""\nthen left"\n1,2')
+    assert limits.check_text_records(p, "t") == 28
+    monkeypatch.setenv("MOSAIC_MAX_RECORD_BYTES", "28")
+    assert limits.check_text_records(p, "t") == 28
+    monkeypatch.setenv("MOSAIC_MAX_RECORD_BYTES", "27")
+    with pytest.raises(ResourceLimitError, match="t.csv") as ei:
+        limits.check_text_records(p, "t", group="g", sequence="s")
+    assert "at most 27 bytes" in str(ei.value) and ei.value.group == "g"
+
+
+def test_record_scan_raises_the_csv_field_limit_to_what_it_checked(tmp_path, monkeypatch):
+    import csv
+
+    from mosaic.core import limits
+
+    monkeypatch.setenv("MOSAIC_MAX_RECORD_BYTES", str(400_000))
+    old = csv.field_size_limit()
+    try:
+        csv.field_size_limit(131072)
+        p = tmp_path / "t.csv"
+        p.write_text("a,b\n1," + "z" * 300_000 + "\n")
+        assert limits.check_text_records(p, "t") == 300_002
+        assert csv.field_size_limit() == 400_000
+        assert len(list(csv.reader(p.open(newline="")))[1][1]) == 300_000
+    finally:
+        csv.field_size_limit(old)
+
+
+def test_whole_file_readers_refuse_a_file_beyond_the_budget(tmp_path, monkeypatch):
+    from mosaic.core import limits
+
+    monkeypatch.setenv("MOSAIC_MAX_ALLOC_BYTES", str(8 * 1000))
+    p = tmp_path / "export.tsv"
+    p.write_text("Time\tSubject\n" + "1\ta\n" * 300)  # 1214 bytes > 8000 // 8
+    with pytest.raises(ResourceLimitError, match="too large to read at once"):
+        limits.check_text_records(p, "BORIS export", whole=True)
+    assert limits.check_text_records(p, "BORIS export") == 12
+
+
+_GIANT_LINE_READERS = {
+    "trex_csv": ("from mosaic.tracks.converters.trex import convert_csv as f", "X,Y,frame\n",
+                 "f([p], {'fps': 25.0}, group='g', sequence='s')"),
+    "generic_csv": ("from mosaic.tracks.converters.generic_csv import convert as f", "frame,id,x,y\n",
+                    "f([p], {'fps': 25.0}, group='g', sequence='s')"),
+    "sleap_csv": ("from mosaic.tracks.converters.sleap_csv import convert_csv as f", "track,frame_idx,nose.x,nose.y\n",
+                  "f([p], {'fps': 25.0}, group='g', sequence='s')"),
+    "dlc_csv": ("from mosaic.tracks.converters.dlc import read_dlc as f", "scorer,s,s\nbodyparts,nose,nose\ncoords,x,y\n",
+                "f(p)"),
+    "boris": ("from mosaic.labels.boris import read_boris_export as f", "Time\tSubject\tBehavior\tStatus\n", "f(p)"),
+    "dlc_collected": ("from mosaic.interop.labelling import _read_collected as f",
+                      "scorer,,,s,s\nbodyparts,,,nose,nose\ncoords,,,x,y\n", "f(p)"),
+}
+
+
+@pytest.mark.parametrize("reader", sorted(_GIANT_LINE_READERS))
+@pytest.mark.parametrize("quoted", [False, True], ids=["line", "quoted_cell"])
+def test_a_1gb_line_or_cell_is_a_named_error_under_a_memory_limit(tmp_path, reader, quoted):
+    """A header then 1 GB without a record end (sparse: no disk used) is refused while streaming, not parsed."""
+    imp, header, call = _GIANT_LINE_READERS[reader]
+    p = tmp_path / ("export.tsv" if reader == "boris" else "data.csv")
+    with open(p, "wb") as fh:
+        fh.write(header.encode() + (b'1,"' + b"a\n" * 1000 if quoted else b"1,"))
+        fh.truncate(1024**3)
+    res = _run_limited(f"""
+        from pathlib import Path
+        {imp}
+        from mosaic.core.errors import MosaicError
+        p = Path({str(p)!r})
+        try:
+            {call}
+        except MosaicError as exc:
+            print("NAMED", type(exc).__name__, exc)
+    """, mem_bytes=1024 * 1024**2)
+    assert res.returncode == 0 and res.stdout.startswith("NAMED ResourceLimitError"), (res.stdout + res.stderr)[-2000:]
+    # BORIS reads its whole (small) export at once: a 1 GB export is refused on its size first
+    why = "too large to read at once" if reader == "boris" else "too long to parse"
+    assert p.name in res.stdout and why in res.stdout, res.stdout

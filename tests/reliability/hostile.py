@@ -920,6 +920,10 @@ def all_cases() -> list[Case]:
         pass
     from tests.reliability import hostile_trust  # noqa: F401 - registers code/identity/staleness cases
     from tests.reliability import hostile_env  # noqa: F401 - links out, FIFOs, bombs, long names, faults, roots
+    try:
+        from tests.reliability import hostile_interop  # noqa: F401 - movement/NWB tracks, DLC/SLEAP label imports
+    except ImportError:
+        pass
     out = []
     for builder in CASE_BUILDERS.values():
         try:

@@ -378,6 +378,47 @@ def _bomb_cases() -> list[Case]:
     ]
 
 
+# ----------------------------------------------------------------------------- long CSV records
+LONG_RECORD_LIMIT = 64 * 1024  # MOSAIC_MAX_RECORD_BYTES in these cases; the files hold a record 4x longer
+
+
+def _long_record_cases() -> list[Case]:
+    from tests.reliability.hostile import convert_row, dlc_csv, generic_csv, sleap_csv, trex_csv
+
+    def appended(make_good: Callable[[Path], Path], quoted: bool) -> Callable[[Path], Path]:
+        def build(folder: Path) -> Path:
+            folder.mkdir(parents=True, exist_ok=True)
+            p = make_good(folder)
+            tail = b'1,"' + b"x\n" * (2 * LONG_RECORD_LIMIT) + b'"\n' if quoted else b"1," + b"9" * (4 * LONG_RECORD_LIMIT) + b"\n"
+            with open(p, "ab") as fh:
+                fh.write(tail)
+            return p
+
+        return build
+
+    def limited(call: Callable[[Any, Path], Any]) -> Callable[[Any, Path], Any]:
+        def run(ds, p: Path):
+            with env(MOSAIC_MAX_RECORD_BYTES=str(LONG_RECORD_LIMIT)):
+                return call(ds, p)
+
+        return run
+
+    readers: dict[str, tuple[Callable[[Path], Path], Callable[[Any, Path], Any]]] = {
+        "trex_csv": (trex_csv(), convert_row("trex_csv")),
+        "generic_csv": (generic_csv(), convert_row("csv", {"fps": 25.0})),
+        "sleap_csv": (sleap_csv(), convert_row("sleap_csv", {"fps": 30.0})),
+        "dlc_csv": (dlc_csv(), convert_row("dlc", {"fps": 30.0})),
+    }
+    try:
+        from tests.reliability.hostile_more import boris, convert_boris
+
+        readers["boris_csv"] = (boris(), convert_boris("error"))
+    except ImportError:  # pragma: no cover - the labels domain is always there today
+        pass
+    return [Case("env_long_record", f"{name}_{kind}", appended(make, kind == "quoted_cell"), limited(call))
+            for name, (make, call) in readers.items() for kind in ("line", "quoted_cell")]
+
+
 # ----------------------------------------------------------------------------- long names
 def _long_name_cases() -> list[Case]:
     def build(group: str, seq: str) -> Callable[[Path], Path]:
@@ -484,5 +525,6 @@ register_cases("env_symlink", _symlink_cases)
 register_cases("env_fifo", _fifo_cases)
 register_cases("env_bomb", _bomb_cases)
 register_cases("env_names", _long_name_cases)
+register_cases("env_long_record", _long_record_cases)
 register_cases("env_fault", _fault_cases)
 register_cases("env_roots", _roots_cases)

@@ -155,3 +155,71 @@ def test_cli_inventory(filled, tmp_path):
     assert json.loads(js.stdout)["n_sequences"] == 4
     missing = subprocess.run([sys.executable, "-m", "mosaic", "inventory", str(tmp_path / "nowhere")], capture_output=True, text=True, timeout=120)
     assert missing.returncode == 2 and str(tmp_path / "nowhere") in missing.stderr
+
+
+@pytest.fixture(scope="module")
+def cleaned(tmp_path_factory):
+    """A tiny converted demo with a cleaning run, a track-quality report and an imported keypoint-label set."""
+    import numpy as np
+
+    from mosaic import Dataset
+    from mosaic.demo import make_demo_dataset
+    from mosaic.interop.api import save_keypoint_labels
+
+    folder = tmp_path_factory.mktemp("inv") / "ds"
+    make_demo_dataset(folder, size="tiny", seed=0, videos=False, corruption=True)
+    ds = Dataset.open(folder)
+    ds.index_tracks_raw(ds.get_root("tracks_raw") / "trex", src_format="trex_npz", patterns="*.npz", group_from="parent")
+    ds.convert_all_tracks()
+    ds.track_quality(plots=False)
+    run = ds.clean_tracks()
+    g, s = sorted(zip(ds.tracks_index()["group"], ds.tracks_index()["sequence"]))[0]
+    # three labelled frames of two animals, two keypoints (as a DeepLabCut import would give)
+    frames = np.repeat([3, 7, 20], 2)
+    kp = pd.DataFrame({"frame": frames, "time": frames / 25.0, "id": np.tile([0, 1], 3), "X": 1.0, "Y": 2.0,
+                       "poseX0": 1.0, "poseY0": 2.0, "poseX1": 3.0, "poseY1": 4.0, "group": g, "sequence": s})
+    save_keypoint_labels(ds, "dlc", {(g, s): (kp, {"fps": 25.0, "src_format": "dlc_labels", "keypoint_names": ["snout", "tail"]})})
+    return ds, run, (g, s)
+
+
+def test_inventory_lists_cleaned_runs_quality_and_keypoint_labels(cleaned):
+    ds, run, (g, s) = cleaned
+    inv = inventory(ds)
+    assert inv["problems"] == []
+    # expected values read straight from the files the runs wrote
+    report = json.loads(run["report"].read_text())
+    n_rows = sum(len(pd.read_parquet(p)) for p in run["paths"].values())
+    n_interp = sum(int(pd.read_parquet(p)["interpolated"].sum()) for p in run["paths"].values())
+    (clean,) = inv["tracks_clean"]
+    assert clean["run_id"] == run["run_id"] and clean["n_sequences"] == len(run["paths"]) == inv["n_sequences"]
+    assert clean["n_rows"] == n_rows and clean["n_interpolated_rows"] == n_interp and n_interp > 0
+    assert clean["created"] == report["created_iso"]
+    assert clean["operations"] == [op["op"] for op in report["operations"]] and len(clean["operations"]) >= 3
+    qdir = ds.folder / "reporting" / "quality"
+    assert inv["quality"]["folder"] == "reporting/quality"
+    assert inv["quality"]["tables"] == {p.stem: len(pd.read_csv(p)) for p in sorted(qdir.glob("*.csv"))}
+    assert set(inv["quality"]["tables"]) == {"events", "individuals", "points"} and inv["quality"]["tables"]["individuals"] > 0
+    assert inv["quality"]["n_sequences"] == inv["n_sequences"]
+    assert inv["keypoint_labels"] == {"dlc": {"n_sequences": 1, "n_frames": 3, "n_rows": 6, "keypoint_names": ["snout", "tail"],
+                                             "src_formats": ["dlc_labels"]}}
+    assert "keypoints" not in inv["labels"]  # not mistaken for a label kind
+    text = format_inventory(inv)
+    assert f"Cleaned tracks: 1 run(s)\n  run {run['run_id']}: {len(run['paths'])} sequences, {n_rows} rows, {n_interp} interpolated" in text
+    assert f"Track quality: {inv['n_sequences']} sequences in reporting/quality (events: " in text
+    assert "Keypoint labels: 1 import(s)\n  dlc: 1 sequences, 3 labelled frames; keypoints: snout, tail" in text
+
+
+def test_inventory_reports_a_broken_clean_index_and_quality_table(cleaned, tmp_path):
+    import shutil
+
+    from mosaic import Dataset
+
+    ds0, _, _ = cleaned
+    shutil.copytree(ds0.folder, tmp_path / "copy")
+    ds = Dataset.open(tmp_path / "copy")
+    (ds.folder / "tracks_clean" / "index.csv").write_bytes(b"\xff\xfe\x00garbage\x00\n\x00")
+    (ds.folder / "reporting" / "quality" / "points.csv").write_bytes(b'a,b\n"unclosed,1\n')
+    inv = inventory(ds)
+    assert inv["tracks_clean"] == [] and "points" not in inv["quality"]["tables"] and "individuals" in inv["quality"]["tables"]
+    assert any("tracks_clean" in p and "index.csv" in p for p in inv["problems"])
+    assert any("points.csv" in p for p in inv["problems"])

@@ -9,6 +9,7 @@ limit (``ulimit -v``); ``MOSAIC_MAX_ALLOC_BYTES`` sets it explicitly.
 """
 from __future__ import annotations
 
+import csv
 import math
 import os
 import resource
@@ -23,6 +24,10 @@ from .errors import MosaicError, ResourceLimitError
 MAX_INDEX_BYTES = 512 * 1024**2
 #: largest manifest read (bytes)
 MAX_MANIFEST_BYTES = 1024**2
+#: longest CSV/TSV record (a line, or several lines joined by a quoted field) read; ``MOSAIC_MAX_RECORD_BYTES`` overrides
+MAX_RECORD_BYTES = 16 * 1024**2
+#: block size of the streaming scan in :func:`check_text_records`
+_SCAN_BLOCK = 1024**2
 
 
 def alloc_budget() -> int:
@@ -50,6 +55,78 @@ def max_index_bytes() -> int:
         return int(float(env)) if env else MAX_INDEX_BYTES
     except ValueError:
         return MAX_INDEX_BYTES
+
+
+def max_record_bytes() -> int:
+    """Longest CSV/TSV record :func:`check_text_records` lets a reader parse."""
+    env = os.environ.get("MOSAIC_MAX_RECORD_BYTES")
+    try:
+        return max(1, int(float(env))) if env else MAX_RECORD_BYTES
+    except ValueError:
+        return MAX_RECORD_BYTES
+
+
+def check_text_records(path: str | os.PathLike, what: str, *, whole: bool = False, quote: bytes = b'"',
+                       error: type = ResourceLimitError, **context) -> int:
+    """Refuse a CSV/TSV file whose longest record is beyond :func:`max_record_bytes`; return that length.
+
+    The file is streamed once in blocks (memory stays at one block whatever the file holds). A
+    record ends at a newline outside ``quote``-quoted text, so one huge quoted cell spread over many
+    lines counts as one record. Python's :func:`csv.field_size_limit` is raised to the record limit
+    (no field of a checked file can be longer), so ``csv`` readers accept what passed. With
+    ``whole=True`` (the reader loads the whole text at once) the file size is also checked against
+    :func:`alloc_budget`.
+
+    Raises
+    ------
+    error
+        A record (or, with ``whole``, the file) is too large. ``context`` (``group``,
+        ``sequence``) is passed on. Unreadable files are left to the reader's own errors (returns 0).
+    """
+    limit = max_record_bytes()
+    try:
+        fh = open(path, "rb")
+    except OSError:
+        return 0  # the reader names its own unreadable-file error
+    with fh:
+        if whole:
+            size = os.fstat(fh.fileno()).st_size
+            budget = alloc_budget() // 8  # bytes, decoded text and the parsed rows
+            if size > budget:
+                raise error(f"{what} is too large to read at once", path=path, expected=f"at most {budget} bytes",
+                            found=f"{size} bytes", **context)
+        block = min(_SCAN_BLOCK, limit)
+        q = quote[0] if quote else None
+        run = longest = 0
+        odd = False  # inside a quoted field at the start of the block
+        while True:
+            try:
+                buf = fh.read(block)
+            except OSError:
+                return longest
+            if not buf:
+                break
+            arr = np.frombuffer(buf, np.uint8)
+            newline = arr == 10
+            if q is not None and (odd or quote in buf):
+                parity = (np.cumsum(arr == q, dtype=np.int64) + int(odd)) % 2
+                newline &= parity == 0
+                odd = bool(parity[-1])
+            ends = np.flatnonzero(newline)
+            if ends.size == 0:
+                run += len(buf)
+            else:
+                inner = int(np.diff(ends).max()) - 1 if ends.size > 1 else 0
+                longest = max(longest, run + int(ends[0]), inner)
+                run = len(buf) - int(ends[-1]) - 1
+            longest = max(longest, run)
+            if longest > limit:
+                raise error(f"{what} has a line or cell too long to parse", path=path,
+                            expected=f"records of at most {limit} bytes", found=f"a record of more than {limit} bytes",
+                            hint="MOSAIC_MAX_RECORD_BYTES raises the limit", **context)
+    if csv.field_size_limit() < limit:
+        csv.field_size_limit(limit)
+    return longest
 
 
 def check_file_size(path: str | os.PathLike, limit: int, what: str, error: type = ResourceLimitError, **context) -> int:

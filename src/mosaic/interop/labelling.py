@@ -31,6 +31,7 @@ import pandas as pd
 
 from mosaic.core.atomic import atomic_path, atomic_write_bytes, atomic_write_text
 from mosaic.core.errors import ConfigError, LabelFormatError
+from mosaic.core.limits import check_text_records
 from mosaic.core.safe_names import sequence_key
 from mosaic.tracks.table import build_table, nan_centroid, pose_columns
 
@@ -176,6 +177,7 @@ def _read_collected(path: Path) -> pd.DataFrame:
             return pd.read_hdf(path)
         except (OSError, KeyError, ValueError, TypeError) as exc:
             raise LabelFormatError("not a readable DeepLabCut CollectedData H5", path=path, found=str(exc).splitlines()[0]) from exc
+    check_text_records(path, "DeepLabCut CollectedData CSV")
     try:
         head = pd.read_csv(path, header=None, nrows=4, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
@@ -187,7 +189,11 @@ def _read_collected(path: Path) -> pd.DataFrame:
     n_index = 1
     while n_index < head.shape[1] and head.iloc[0, n_index] == "":
         n_index += 1
-    return pd.read_csv(path, header=list(range(n_header)), index_col=list(range(n_index)))
+    try:
+        return pd.read_csv(path, header=list(range(n_header)), index_col=list(range(n_index)))
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, IndexError) as exc:
+        raise LabelFormatError("DeepLabCut CollectedData CSV is malformed", path=path, expected=f"{n_header} header rows and data rows",
+                               found=str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from exc
 
 
 def _image_keys(index: pd.Index) -> tuple[np.ndarray, np.ndarray]:
@@ -229,7 +235,11 @@ def read_dlc_labels(
     cols = df.columns
     inds = list(dict.fromkeys(cols.get_level_values("individuals"))) if "individuals" in names else ["individual0"]
     parts = list(dict.fromkeys(cols.get_level_values("bodyparts")))
-    values = df.to_numpy(dtype=np.float64)
+    try:
+        values = df.to_numpy(dtype=np.float64)
+    except (ValueError, TypeError) as exc:
+        raise LabelFormatError("DeepLabCut labels hold non-numeric coordinates", path=path, expected="numbers or empty cells",
+                               found=str(exc).splitlines()[0]) from exc
     R, N, K = len(df), len(inds), len(parts)
     coords = np.full((R, N, K, 2), np.nan)
     ind_of = np.array([inds.index(i) for i in cols.get_level_values("individuals")]) if "individuals" in names else np.zeros(len(cols), int)

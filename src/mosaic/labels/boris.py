@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from mosaic.core.errors import LabelFormatError
+from mosaic.core.limits import check_text_records
 
 log = logging.getLogger(__name__)
 
@@ -206,6 +207,7 @@ def read_boris_export(path: str | os.PathLike, delimiter: str | None = None) -> 
     path = Path(path)
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         return _read_workbook(path)
+    check_text_records(path, "BORIS export", whole=True)
     text = _read_text(path)
     candidates = [delimiter] if delimiter else ["\t", ",", ";"]
     found = None

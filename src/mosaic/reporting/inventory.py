@@ -1,7 +1,8 @@
-"""What a dataset holds: recordings, raw and converted tracks, media, labels, features, frames, models.
+"""What a dataset holds: recordings, raw, converted and cleaned tracks, track quality, media, labels, features, frames, models.
 
 :func:`inventory` asks each domain's own index reader (the raw and standardized tracks indexes,
-the media index, each label kind's index, :func:`~mosaic.features.engine.list_feature_runs`,
+the cleaned-track index and run reports, the track-quality tables, the media index, each label
+kind's index, each keypoint-label import's index, :func:`~mosaic.features.engine.list_feature_runs`,
 :func:`~mosaic.media.store.list_frame_runs`, the models index and each run's ``metrics.json``)
 and returns a plain dict; :mod:`mosaic.reporting.inventory_text` renders it. A malformed index
 does not stop the inventory: it is listed under ``problems``.
@@ -164,6 +165,72 @@ def _frames(ds: DatasetCore, problems: list[str]) -> list[dict[str, Any]]:
     return runs
 
 
+def _clean_runs(ds: DatasetCore, problems: list[str]) -> list[dict[str, Any]]:
+    """Cleaned-track runs from ``tracks_clean/index.csv`` and each run's ``report.json``."""
+    from mosaic.quality.store import clean_root, read_clean_index, run_report
+
+    if not clean_root(ds).is_dir():
+        return []
+    df = _guarded(lambda: read_clean_index(ds), problems)
+    if df is None or df.empty:
+        return []
+    runs = []
+    for run_id, rows in df.groupby("run_id", sort=False):
+        run: dict[str, Any] = {"run_id": str(run_id), "n_sequences": len(_pairs(rows)), "n_rows": _int_sum(rows["n_rows"]),
+                               "n_interpolated_rows": _int_sum(rows["n_interpolated_rows"]),
+                               "created": str(rows["created_iso"].max())}
+        report = _guarded(lambda r=str(run_id): run_report(ds, r), problems)
+        if isinstance(report, dict) and isinstance(report.get("operations"), list):
+            run["operations"] = [str(op.get("op", op)) if isinstance(op, dict) else str(op) for op in report["operations"]]
+        runs.append(run)
+    return sorted(runs, key=lambda r: r["created"])
+
+
+def _quality(ds: DatasetCore, problems: list[str]) -> dict[str, Any] | None:
+    """The track-quality report under ``reporting/quality/``: rows per table, recordings covered."""
+    from mosaic.quality import quality_dir
+
+    folder = quality_dir(ds)
+    tables = sorted(folder.glob("*.csv")) if folder.is_dir() else []
+    if not tables:
+        return None
+    out: dict[str, Any] = {"folder": ds.relative_path(folder), "tables": {}}
+    pairs: set[tuple[str, str]] = set()
+    for path in tables:
+        try:
+            df = pd.read_csv(path, dtype={"group": str, "sequence": str}, keep_default_na=False)
+        except pd.errors.EmptyDataError:
+            df = pd.DataFrame()
+        except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
+            problems.append(f"unreadable quality table {path}: {exc.__class__.__name__}: {str(exc).splitlines()[0]}")
+            continue
+        out["tables"][path.stem] = int(len(df))
+        if {"group", "sequence"} <= set(df.columns):
+            pairs |= _pairs(df)
+    out["n_sequences"] = len(pairs)
+    return out
+
+
+def _keypoint_labels(ds: DatasetCore, problems: list[str]) -> dict[str, dict[str, Any]]:
+    """Imported keypoint labels (``labels/keypoints/<name>/index.csv``), per name."""
+    from mosaic.interop.api import KEYPOINT_LABELS_DIR, KEYPOINT_LABELS_INDEX
+
+    if not _has_root(ds, "labels"):
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    for idx_path in sorted((ds.get_root("labels") / KEYPOINT_LABELS_DIR).glob("*/index.csv")):
+        df = _guarded(lambda p=idx_path: read_index(p, KEYPOINT_LABELS_INDEX), problems)
+        if df is None or df.empty:
+            continue
+        names: list[str] = []
+        for value in df["keypoint_names"].astype(str):
+            names += [n for n in value.split("|") if n and n not in names]
+        out[str(df["name"].iloc[0])] = {"n_sequences": len(_pairs(df)), "n_frames": _int_sum(df["n_frames"]),
+                                        "n_rows": _int_sum(df["n_rows"]), "keypoint_names": names,
+                                        "src_formats": sorted(_counts(df["src_format"]))}
+    return out
+
+
 def summary_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
     """Scalar metrics of a run's ``metrics.json``, :data:`SUMMARY_METRICS` first.
 
@@ -228,6 +295,10 @@ def inventory(ds: DatasetCore) -> dict[str, Any]:
         ``dataset`` (name, folder, type, meta), ``groups`` (``{group: [sequences]}`` from the
         converted tracks, else the raw tracks), ``n_groups``, ``n_sequences``, and per root:
         ``tracks_raw`` (files per source format), ``tracks`` (sequences, rows, frames, formats),
+        ``tracks_clean`` (``[{run_id, n_sequences, n_rows, n_interpolated_rows, created,
+        operations}]``), ``quality`` (the track-quality report: ``{folder, tables: {name: rows},
+        n_sequences}`` or ``None``), ``keypoint_labels`` (``{name: {n_sequences, n_frames, n_rows,
+        keypoint_names, src_formats}}``),
         ``media`` (videos), ``labels`` (``{kind: {n_sequences, n_events, label_names,
         label_formats}}``), ``features`` (``{name: [{run_id, version, n_sequences, n_rows,
         created, params}]}``), ``frames`` (``[{method, run_id, n_sequences, n_frames, created}]``),
@@ -248,8 +319,11 @@ def inventory(ds: DatasetCore) -> dict[str, Any]:
         "n_sequences": len(pairs),
         "tracks_raw": _tracks_raw(raw_df),
         "tracks": _tracks(tracks_df),
+        "tracks_clean": _clean_runs(ds, problems),
+        "quality": _quality(ds, problems),
         "media": _media(ds, problems),
         "labels": _labels(ds, problems),
+        "keypoint_labels": _keypoint_labels(ds, problems),
         "features": _features(ds, problems),
         "frames": _frames(ds, problems),
         "models": _models(ds, problems),

@@ -55,6 +55,18 @@ def format_inventory(inv: dict[str, Any], max_sequences: int = 8) -> str:
         if tr.get("by_format"):
             extra.append("from " + ", ".join(f"{k}: {v}" for k, v in tr["by_format"].items()))
         lines.append(f"Converted tracks: {tr['n_sequences']} sequences" + (", " + ", ".join(extra) if extra else ""))
+    clean = inv.get("tracks_clean") or []
+    if clean:
+        lines.append(f"Cleaned tracks: {len(clean)} run(s)")
+        for run in clean:
+            s = f"  run {run['run_id']}: {run['n_sequences']} sequences, {run['n_rows']} rows, {run['n_interpolated_rows']} interpolated"
+            if run.get("operations"):
+                s += "; " + " > ".join(run["operations"])
+            lines.append(s)
+    quality = inv.get("quality")
+    if quality is not None:
+        tables = ", ".join(f"{k}: {v} rows" for k, v in quality["tables"].items())
+        lines.append(f"Track quality: {quality['n_sequences']} sequences in {quality['folder']} ({tables})")
     media = inv.get("media")
     if media is not None:
         lines.append(f"Media: {media['n_videos']} videos for {media['n_sequences']} sequences"
@@ -68,6 +80,14 @@ def format_inventory(inv: dict[str, Any], max_sequences: int = 8) -> str:
         if info.get("label_names"):
             s += "; labels: " + ", ".join(info["label_names"])
         lines.append(s)
+    keypoints = inv.get("keypoint_labels") or {}
+    if keypoints:
+        lines.append(f"Keypoint labels: {len(keypoints)} import(s)")
+        for name, info in keypoints.items():
+            s = f"  {name}: {info['n_sequences']} sequences, {info['n_frames']} labelled frames"
+            if info.get("keypoint_names"):
+                s += "; keypoints: " + ", ".join(info["keypoint_names"])
+            lines.append(s)
     feats = inv.get("features") or {}
     n_runs = sum(len(r) for r in feats.values())
     lines.append(f"Features: {len(feats)} feature(s), {n_runs} run(s)" + ("" if feats else " (none)"))

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from mosaic.core.errors import ConfigError, TrackFormatError
+from mosaic.core.limits import check_text_records
 from mosaic.core.params import Param
 
 from ..table import (
@@ -56,6 +57,7 @@ PARAMETERS: dict[str, Param] = {
 
 def _read_csv(path: Path) -> tuple[list[tuple[str, ...]], np.ndarray, np.ndarray, list[str]]:
     """Return (column tuples, index values, data values, level names) of a DLC CSV."""
+    check_text_records(path, "DeepLabCut CSV")
     try:
         head = pd.read_csv(path, header=None, nrows=4, dtype=str, keep_default_na=False)
     except pd.errors.EmptyDataError as exc:

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from mosaic.core.errors import ConfigError, TrackFormatError
+from mosaic.core.limits import check_text_records
 from mosaic.core.params import Param
 
 from ..table import CALIBRATION_PARAMETERS, TrackTable, base_meta, build_table, calibration, frames_as_int
@@ -47,6 +48,7 @@ def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, seq
     if unknown:
         raise ConfigError("unknown keys in csv 'columns'", path=path, expected=sorted(DEFAULT_COLUMNS), found=unknown)
     mapping.update(user)
+    check_text_records(path, "CSV file", group=group, sequence=sequence)
     try:
         df = pd.read_csv(path, sep=params.get("sep", ","))
     except pd.errors.EmptyDataError as exc:

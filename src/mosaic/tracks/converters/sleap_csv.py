@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from mosaic.core.errors import ConfigError, TrackFormatError
+from mosaic.core.limits import check_text_records
 from mosaic.core.params import Param
 
 from ..table import (
@@ -63,6 +64,7 @@ def convert_csv(paths: Sequence[Path], params: Mapping[str, Any], *, group: str,
     duplicates = _choice(params, "duplicates", DUPLICATE_MODES, path)
     calib = calibration(params, path=path, fps_hint="SLEAP CSV files carry no fps: pass {'fps': <video fps>}")
     fps = calib["fps"]
+    check_text_records(path, "SLEAP analysis CSV", group=group, sequence=sequence)
     try:
         df = pd.read_csv(path, dtype={"track": str}, keep_default_na=False, na_values=["", "nan", "NaN"], low_memory=False)
     except pd.errors.EmptyDataError as exc:

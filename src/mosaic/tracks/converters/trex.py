@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from mosaic.core.errors import ConfigError, TrackFormatError
+from mosaic.core.limits import check_text_records
 from mosaic.core.params import Param
 
 from ..naming import DEFAULT_PREFIXES, individual_suffix
@@ -152,6 +153,7 @@ def _open_npz(path: Path, wanted: Callable[[list[str]], list[str]]) -> _Source:
 
 
 def _load_csv(path: Path) -> _Source:
+    check_text_records(path, "TRex .csv file")
     try:
         df = pd.read_csv(path)
     except pd.errors.EmptyDataError as exc:
