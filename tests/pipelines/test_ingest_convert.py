@@ -197,7 +197,7 @@ def test_on_error_raise_stops_with_the_named_error_after_the_good_files(tmp_path
 
 
 def test_the_tracks_index_is_written_once_per_run(tmp_path, monkeypatch):
-    import mosaic.tracks.convert as convert_mod
+    import mosaic.tracks.batch as convert_mod
 
     ked = _synthetic(tmp_path / "kedro")
     _run_kedro_session(ked, names=("ingest",))

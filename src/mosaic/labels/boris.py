@@ -1,5 +1,7 @@
 """Parse BORIS event exports (tabular and aggregated, CSV or TSV) into a bout table.
 
+Long for a reason: one reader for every BORIS export layout (described below), kept together.
+
 Pure file reading: no dataset, no frame conversion. :func:`read_boris_export` returns one row per
 bout (state events paired from START/STOP, point events with ``start_s == stop_s``) plus the
 problems found (unmatched START/STOP) as report entries.
@@ -33,6 +35,7 @@ import io
 import logging
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -446,27 +449,8 @@ def pair_state_events(path: Path, ev: pd.DataFrame) -> tuple[pd.DataFrame, list[
         ge = st[good & ~is_start].reset_index(drop=True)
         if len(gs):
             out.append(gs.assign(type="STATE", start_s=gs["time"].to_numpy(), stop_s=ge["time"].to_numpy()))
-        bad = st[~good]
-        for _, g in bad.groupby(keys, sort=False):
-            recs = g.to_dict("records")
-            open_row = None
-            starts, stops = [], []
-            for row in recs:
-                if row["status"] == "START":
-                    if open_row is not None:
-                        issues.append(_issue(path, "unmatched_start", row=open_row, message="START followed by another START without STOP; first START ignored"))
-                    open_row = row
-                elif open_row is None:
-                    issues.append(_issue(path, "unmatched_stop", row=row, message="STOP without START; ignored"))
-                else:
-                    starts.append(open_row)
-                    stops.append(row)
-                    open_row = None
-            if open_row is not None:
-                issues.append(_issue(path, "unmatched_start", row=open_row, message="START without STOP; ignored"))
-            if starts:
-                sdf = pd.DataFrame(starts)
-                out.append(sdf.assign(type="STATE", start_s=sdf["time"].to_numpy(), stop_s=[r["time"] for r in stops]))
+        for _, g in st[~good].groupby(keys, sort=False):
+            _pair_malformed(path, g, out, issues)
     if not out:
         return _empty_bouts(), issues
     bouts = pd.concat(out, ignore_index=True)
@@ -476,6 +460,29 @@ def pair_state_events(path: Path, ev: pd.DataFrame) -> tuple[pd.DataFrame, list[
             bouts[col] = [()] * len(bouts)
     bouts = bouts.sort_values(["line"], kind="stable").reset_index(drop=True)
     return bouts[list(BOUT_TABLE_COLUMNS)], issues
+
+
+def _pair_malformed(path: Path, g: pd.DataFrame, out: list[pd.DataFrame], issues: list[dict[str, Any]]) -> None:
+    """Pair the START/STOP events of one malformed group in order; report each unmatched one."""
+    recs = g.to_dict("records")
+    open_row = None
+    starts, stops = [], []
+    for row in recs:
+        if row["status"] == "START":
+            if open_row is not None:
+                issues.append(_issue(path, "unmatched_start", row=open_row, message="START followed by another START without STOP; first START ignored"))
+            open_row = row
+        elif open_row is None:
+            issues.append(_issue(path, "unmatched_stop", row=row, message="STOP without START; ignored"))
+        else:
+            starts.append(open_row)
+            stops.append(row)
+            open_row = None
+    if open_row is not None:
+        issues.append(_issue(path, "unmatched_start", row=open_row, message="START without STOP; ignored"))
+    if starts:
+        sdf = pd.DataFrame(starts)
+        out.append(sdf.assign(type="STATE", start_s=sdf["time"].to_numpy(), stop_s=[r["time"] for r in stops]))
 
 
 def _issue(path: Path, kind: str, row=None, message: str = "", **extra: Any) -> dict[str, Any]:
@@ -490,6 +497,59 @@ def _issue(path: Path, kind: str, row=None, message: str = "", **extra: Any) -> 
             d["time_s"] = float(row["time"])
     d.update(extra)
     return d
+
+
+def _observation_events(path: Path, obs_id: Any, obs: Mapping[str, Any], kinds: Mapping[str, str]) -> pd.DataFrame | None:
+    """The events of one project observation with START/STOP/POINT status, placed on its media (None: no events)."""
+    events = obs.get("events") or []
+    if not events:
+        return None
+    try:
+        ev = pd.DataFrame([e[:5] + [""] * (5 - len(e[:5])) for e in events], columns=["time", "subject", "behavior", "modifiers", "comment"])
+        ev["time"] = ev["time"].astype(float)
+    except (TypeError, ValueError) as exc:
+        raise LabelFormatError("BORIS project has malformed events", path=path, found=f"observation {obs_id!r}: {exc}") from exc
+    ev = ev.astype({"subject": str, "behavior": str, "modifiers": str, "comment": str})
+    ev["line"] = np.arange(len(ev))
+    unknown = sorted(set(ev["behavior"]) - set(kinds))
+    if unknown:
+        raise LabelFormatError("BORIS project events use behaviours not in its ethogram", path=path,
+                               expected=sorted(kinds), found=f"observation {obs_id!r}: {unknown}")
+    offset = float(obs.get("time offset") or 0.0)
+    ev["time"] = ev["time"] - offset
+    ev = ev.sort_values(["time", "line"], kind="stable").reset_index(drop=True)
+    is_state = ev["behavior"].map(kinds).eq("STATE").to_numpy()
+    nth = ev[is_state].groupby(["subject", "behavior", "modifiers"]).cumcount().to_numpy()
+    status = np.full(len(ev), "POINT", dtype=object)
+    status[is_state] = np.where(nth % 2 == 0, "START", "STOP")
+    ev["status"] = status
+    ev["observation_id"] = str(obs_id)
+    return _place_on_media(path, obs_id, obs, ev)
+
+
+def _place_on_media(path: Path, obs_id: Any, obs: Mapping[str, Any], ev: pd.DataFrame) -> pd.DataFrame:
+    """Assign each event to the queued media file of player #1 it falls in; times become relative to that file."""
+    media = [str(m) for m in ((obs.get("file") or {}).get("1") or [])] if obs.get("type", "MEDIA") == "MEDIA" else []
+    info = obs.get("media_info") or {}
+    lengths = np.array([float((info.get("length") or {}).get(m, np.nan)) for m in media])
+    fps = np.array([float((info.get("fps") or {}).get(m, np.nan)) for m in media])
+    if len(media) == 0:
+        ev["media_file"], ev["fps"], ev["total_length"] = "", np.nan, np.nan
+    elif len(media) == 1:
+        ev["media_file"], ev["fps"], ev["total_length"] = media[0], fps[0], lengths[0]
+    elif not (np.isfinite(lengths[:-1]) & (lengths[:-1] > 0)).all():
+        raise LabelFormatError(
+            f"observation {obs_id!r} queues {len(media)} media files but the project lacks their lengths; nothing of it was written",
+            path=path, expected="media_info.length of every queued file but the last", found=dict(zip(media, lengths.tolist(), strict=False)),
+            hint="open the project in BORIS once (it measures the media), or export the events and pass params media_offsets",
+        )
+    else:
+        starts = np.concatenate([[0.0], np.cumsum(lengths)[:-1]])
+        k = np.clip(np.searchsorted(starts, ev["time"].to_numpy(), side="right") - 1, 0, len(media) - 1)
+        ev["media_file"] = np.asarray(media, dtype=object)[k]
+        ev["fps"], ev["total_length"] = fps[k], lengths[k]
+        ev["time"] = ev["time"].to_numpy() - starts[k]
+    return ev
 
 
 def read_boris_project(path: str | os.PathLike) -> BorisExport:
@@ -519,49 +579,9 @@ def read_boris_project(path: str | os.PathLike) -> BorisExport:
              for b in pj["behaviors_conf"].values() if isinstance(b, dict)}
     frames = []
     for obs_id, obs in pj["observations"].items():
-        events = obs.get("events") or []
-        if not events:
+        ev = _observation_events(path, obs_id, obs, kinds)
+        if ev is None:
             continue
-        try:
-            ev = pd.DataFrame([e[:5] + [""] * (5 - len(e[:5])) for e in events], columns=["time", "subject", "behavior", "modifiers", "comment"])
-            ev["time"] = ev["time"].astype(float)
-        except (TypeError, ValueError) as exc:
-            raise LabelFormatError("BORIS project has malformed events", path=path, found=f"observation {obs_id!r}: {exc}") from exc
-        ev = ev.astype({"subject": str, "behavior": str, "modifiers": str, "comment": str})
-        ev["line"] = np.arange(len(ev))
-        unknown = sorted(set(ev["behavior"]) - set(kinds))
-        if unknown:
-            raise LabelFormatError("BORIS project events use behaviours not in its ethogram", path=path,
-                                   expected=sorted(kinds), found=f"observation {obs_id!r}: {unknown}")
-        offset = float(obs.get("time offset") or 0.0)
-        ev["time"] = ev["time"] - offset
-        ev = ev.sort_values(["time", "line"], kind="stable").reset_index(drop=True)
-        is_state = ev["behavior"].map(kinds).eq("STATE").to_numpy()
-        nth = ev[is_state].groupby(["subject", "behavior", "modifiers"]).cumcount().to_numpy()
-        status = np.full(len(ev), "POINT", dtype=object)
-        status[is_state] = np.where(nth % 2 == 0, "START", "STOP")
-        ev["status"] = status
-        ev["observation_id"] = str(obs_id)
-        media = [str(m) for m in ((obs.get("file") or {}).get("1") or [])] if obs.get("type", "MEDIA") == "MEDIA" else []
-        info = obs.get("media_info") or {}
-        lengths = np.array([float((info.get("length") or {}).get(m, np.nan)) for m in media])
-        fps = np.array([float((info.get("fps") or {}).get(m, np.nan)) for m in media])
-        if len(media) == 0:
-            ev["media_file"], ev["fps"], ev["total_length"] = "", np.nan, np.nan
-        elif len(media) == 1:
-            ev["media_file"], ev["fps"], ev["total_length"] = media[0], fps[0], lengths[0]
-        elif not (np.isfinite(lengths[:-1]) & (lengths[:-1] > 0)).all():
-            raise LabelFormatError(
-                f"observation {obs_id!r} queues {len(media)} media files but the project lacks their lengths; nothing of it was written",
-                path=path, expected="media_info.length of every queued file but the last", found=dict(zip(media, lengths.tolist(), strict=False)),
-                hint="open the project in BORIS once (it measures the media), or export the events and pass params media_offsets",
-            )
-        else:
-            starts = np.concatenate([[0.0], np.cumsum(lengths)[:-1]])
-            k = np.clip(np.searchsorted(starts, ev["time"].to_numpy(), side="right") - 1, 0, len(media) - 1)
-            ev["media_file"] = np.asarray(media, dtype=object)[k]
-            ev["fps"], ev["total_length"] = fps[k], lengths[k]
-            ev["time"] = ev["time"].to_numpy() - starts[k]
         frames.append(ev)
     if not frames:
         return BorisExport(path=path, layout="project", delimiter="", bouts=_empty_bouts())

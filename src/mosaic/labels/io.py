@@ -188,6 +188,32 @@ def _scalar_str(a: np.ndarray) -> str:
     return str(a.item()) if a.size == 1 else str(a)
 
 
+def _load_npz_arrays(path: Path, group: str | None, sequence: str | None) -> dict[str, np.ndarray]:
+    """The arrays of label file ``path`` (checked: regular file, zip, sizes, no pickles)."""
+    ctx = {"path": path, "group": group, "sequence": sequence}
+    if not path.exists():
+        raise LabelFormatError("label file not found", **ctx)
+    check_regular_file(path, LabelFormatError, group=group, sequence=sequence)
+    with open(path, "rb") as fh:
+        magic = fh.read(4)
+    if magic[:2] != b"PK":
+        raise LabelFormatError("not a readable .npz label file", expected="an .npz (zip) archive", found=f"file starts with {magic!r}", **ctx)
+    check_npz(path, LabelFormatError, group=group, sequence=sequence)  # declared sizes vs data, before loading
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            data = {k: z[k] for k in z.files}
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise LabelFormatError("not a readable .npz label file", found=str(exc).splitlines()[0] if str(exc) else type(exc).__name__, **ctx) from exc
+    except ValueError as exc:
+        raise LabelFormatError(
+            "label file holds pickled object arrays (refused: loading a pickle runs code)",
+            expected="plain arrays (numbers, strings)", found=f"object arrays in {_object_members(path)}",
+            hint="re-save it with string arrays where you trust the file: d = dict(np.load(path, allow_pickle=True)); "
+                 "d['label_names'] = np.asarray(d['label_names'], dtype=str) (likewise every object array); "
+                 "np.savez(path, **d) — or write it with mosaic.labels.write_label_npz", **ctx) from exc
+    return data
+
+
 def read_label_npz(path: str | os.PathLike, *, group: str | None = None, sequence: str | None = None,
                    verify_identity: bool = True) -> dict[str, Any]:
     """Read and validate one label file (``allow_pickle=False``).
@@ -216,26 +242,7 @@ def read_label_npz(path: str | os.PathLike, *, group: str | None = None, sequenc
     """
     path = Path(path)
     ctx = {"path": path, "group": group, "sequence": sequence}
-    if not path.exists():
-        raise LabelFormatError("label file not found", **ctx)
-    check_regular_file(path, LabelFormatError, group=group, sequence=sequence)
-    with open(path, "rb") as fh:
-        magic = fh.read(4)
-    if magic[:2] != b"PK":
-        raise LabelFormatError("not a readable .npz label file", expected="an .npz (zip) archive", found=f"file starts with {magic!r}", **ctx)
-    check_npz(path, LabelFormatError, group=group, sequence=sequence)  # declared sizes vs data, before loading
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            data = {k: z[k] for k in z.files}
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise LabelFormatError("not a readable .npz label file", found=str(exc).splitlines()[0] if str(exc) else type(exc).__name__, **ctx) from exc
-    except ValueError as exc:
-        raise LabelFormatError(
-            "label file holds pickled object arrays (refused: loading a pickle runs code)",
-            expected="plain arrays (numbers, strings)", found=f"object arrays in {_object_members(path)}",
-            hint="re-save it with string arrays where you trust the file: d = dict(np.load(path, allow_pickle=True)); "
-                 "d['label_names'] = np.asarray(d['label_names'], dtype=str) (likewise every object array); "
-                 "np.savez(path, **d) — or write it with mosaic.labels.write_label_npz", **ctx) from exc
+    data = _load_npz_arrays(path, group, sequence)
     if "individual_ids" not in data and "labels" in data:
         data = _from_dense(data, path, group, sequence)
     validate_label_arrays(data, **ctx)

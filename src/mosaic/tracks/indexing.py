@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -44,6 +45,56 @@ def _excluded(rel: str, name: str, patterns: Sequence[str]) -> bool:
     return any(fnmatch.fnmatch(name, p) or fnmatch.fnmatch(rel, p) for p in patterns)
 
 
+def _group_regex(group_pattern: str | None) -> re.Pattern | None:
+    """``group_pattern`` compiled (None when not given); it must have one capturing group."""
+    if not group_pattern:
+        return None
+    try:
+        regex = re.compile(group_pattern)
+    except re.error as exc:
+        raise ConfigError("group_pattern is not a valid regex", found=group_pattern, expected="a regex with one capturing group") from exc
+    if regex.groups < 1:
+        raise ConfigError("group_pattern needs one capturing group", found=group_pattern, expected="e.g. r'^(\\w+?)_'")
+    return regex
+
+
+def _find_files(ds: DatasetCore, search_dirs: Any, pats: Sequence[str], excl: Sequence[str],
+                recursive: bool) -> tuple[list[Path], dict[Path, None]]:
+    """The existing search folders, and the files in them matching ``pats`` and not ``excl`` (in order, once each)."""
+    dirs = [ds.folder / d if not Path(d).is_absolute() else Path(d) for d in _as_list(search_dirs)]
+    if not dirs:
+        raise ConfigError("no search_dirs given", expected="one or more folders (relative to the dataset folder)", found=search_dirs)
+    existing = [d for d in dirs if d.is_dir()]
+    if not existing:
+        raise ConfigError("none of the search_dirs exists", path=dirs[0], expected="existing folder(s)", found=[str(d) for d in dirs])
+    for d in dirs:
+        if d not in existing:
+            log.warning("search dir %s does not exist; skipped", d)
+    files: dict[Path, None] = {}
+    for d in existing:
+        for pat in pats:
+            for p in sorted(d.rglob(pat) if recursive else d.glob(pat)):
+                if p.is_file() and not is_temp_file(p) and not p.name.startswith("."):
+                    rel = p.relative_to(d).as_posix()
+                    if not _excluded(rel, p.name, excl):
+                        files.setdefault(p.absolute(), None)
+    return existing, files
+
+
+def _file_group(p: Path, name_for_group: str, regex: re.Pattern | None, group_pattern: str | None, group_from: str | None,
+                multi: bool) -> str:
+    """The group of raw file ``p``: from ``group_pattern``, its sequence name, or its folder."""
+    if regex is not None:
+        m = regex.search(name_for_group)
+        if not m or m.group(1) is None:
+            raise ConfigError("group_pattern does not match a file's sequence name", path=p, expected=group_pattern, found=name_for_group,
+                              hint="fix the regex or exclude the file with exclude_patterns")
+        return m.group(1)
+    if group_from == "filename" or (group_from is None and multi):
+        return name_for_group
+    return p.parent.name
+
+
 def scan_tracks_raw(
     ds: DatasetCore,
     search_dirs: str | os.PathLike | Sequence[str | os.PathLike],
@@ -70,46 +121,13 @@ def scan_tracks_raw(
     excl = [str(p) for p in _as_list(exclude_patterns)]
     if src_format in PER_INDIVIDUAL_FORMATS:
         excl.append("*_posture_*")  # TRex posture exports are not tracks
-    regex = None
-    if group_pattern:
-        try:
-            regex = re.compile(group_pattern)
-        except re.error as exc:
-            raise ConfigError("group_pattern is not a valid regex", found=group_pattern, expected="a regex with one capturing group") from exc
-        if regex.groups < 1:
-            raise ConfigError("group_pattern needs one capturing group", found=group_pattern, expected="e.g. r'^(\\w+?)_'")
+    regex = _group_regex(group_pattern)
     multi = bool(multi_sequences_per_file) or src_format in MULTI_SEQUENCE_FORMATS  # CalMS21 files always hold many
-    dirs = [ds.folder / d if not Path(d).is_absolute() else Path(d) for d in _as_list(search_dirs)]
-    if not dirs:
-        raise ConfigError("no search_dirs given", expected="one or more folders (relative to the dataset folder)", found=search_dirs)
-    existing = [d for d in dirs if d.is_dir()]
-    if not existing:
-        raise ConfigError("none of the search_dirs exists", path=dirs[0], expected="existing folder(s)", found=[str(d) for d in dirs])
-    for d in dirs:
-        if d not in existing:
-            log.warning("search dir %s does not exist; skipped", d)
-    files: dict[Path, None] = {}
-    for d in existing:
-        for pat in pats:
-            for p in sorted(d.rglob(pat) if recursive else d.glob(pat)):
-                if p.is_file() and not is_temp_file(p) and not p.name.startswith("."):
-                    rel = p.relative_to(d).as_posix()
-                    if not _excluded(rel, p.name, excl):
-                        files.setdefault(p.absolute(), None)
+    existing, files = _find_files(ds, search_dirs, pats, excl, recursive)
     rows = []
     for p in files:
         seq = "" if multi else sequence_name(p, src_format, individual_prefixes)
-        name_for_group = sequence_name(p, src_format, individual_prefixes)
-        if regex is not None:
-            m = regex.search(name_for_group)
-            if not m or m.group(1) is None:
-                raise ConfigError("group_pattern does not match a file's sequence name", path=p, expected=group_pattern, found=name_for_group,
-                                  hint="fix the regex or exclude the file with exclude_patterns")
-            group = m.group(1)
-        elif group_from == "filename" or (group_from is None and multi):
-            group = name_for_group
-        else:
-            group = p.parent.name
+        group = _file_group(p, sequence_name(p, src_format, individual_prefixes), regex, group_pattern, group_from, multi)
         st = p.stat()
         rows.append({
             "group": group,

@@ -144,6 +144,17 @@ def _column_values(col: pa.ChunkedArray) -> Any:
     return col.to_pandas().array  # categorical for dictionary columns, strings, ... as pandas reads them
 
 
+def _requested_columns(available: list[str], columns: list[str] | None, path: Path) -> list[str]:
+    """The columns to read, each once (all when None); a requested column that is absent is an error."""
+    if columns is None:
+        return list(available)
+    columns = list(dict.fromkeys(columns))
+    absent = [c for c in columns if c not in available]
+    if absent:
+        raise SchemaError("track file lacks requested columns", path=path, expected=list(columns), found=f"missing {absent}")
+    return columns
+
+
 def read_track_arrays(path: str | os.PathLike, columns: list[str] | None = None) -> dict[str, Any]:
     """Read columns of a standardized track file as numpy arrays, one column at a time.
 
@@ -182,15 +193,7 @@ def read_track_arrays(path: str | os.PathLike, columns: list[str] | None = None)
     except (OSError, pa.ArrowInvalid) as exc:
         raise TrackFormatError("not a readable parquet track file", path=path, found=str(exc).splitlines()[0]) from exc
     try:
-        schema = pf.schema_arrow
-        available = schema.names
-        if columns is None:
-            columns = list(available)
-        else:
-            columns = list(dict.fromkeys(columns))
-            absent = [c for c in columns if c not in available]
-            if absent:
-                raise SchemaError("track file lacks requested columns", path=path, expected=list(columns), found=f"missing {absent}")
+        columns = _requested_columns(pf.schema_arrow.names, columns, path)
         single = pf.metadata.num_row_groups == 1
         out: dict[str, Any] = {}
         for name in columns:  # one column at a time: at most one column held twice, briefly

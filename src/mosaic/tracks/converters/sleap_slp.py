@@ -1,5 +1,7 @@
 """SLEAP labels/predictions files (``*.slp``) → ``trex_v1``, read with h5py (no sleap-io).
 
+Long for a reason: one format reader whose layout and mapping rules (below) stay together.
+
 Layout (``format_id`` 1.x): ``metadata`` attrs ``format_id`` and ``json`` (skeletons, global
 ``nodes`` list); compound datasets ``frames`` (frame_id, video, frame_idx, instance_id_start,
 instance_id_end), ``instances`` (instance_id, instance_type 0=user 1=predicted, frame_id,
