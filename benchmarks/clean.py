@@ -18,6 +18,7 @@ dataset-level ``clean_tracks`` run (parquet in and out). Usage::
     python benchmarks/clean.py                 # big layout
     python benchmarks/clean.py --layout many --repeat 3
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,7 +44,7 @@ def make_arrays(n_ids: int, T: int, P: int = 4, seed: int = 0):
     cols = rng.integers(0, n_ids * P, len(starts))
     miss = np.zeros((T, n_ids * P), bool)
     for s, ln, c in zip(starts, lens, cols):  # benchmark data generation only
-        miss[s:s + ln, c] = True
+        miss[s : s + ln, c] = True
     miss = miss.reshape(T, n_ids, P)
     jumps = rng.random((T, n_ids, P)) < 0.004
     pos[jumps] += 40.0
@@ -105,22 +106,46 @@ def main() -> None:
     rows = []
 
     def da(a):
-        return xr.DataArray(np.moveaxis(a, -1, 1), dims=("time", "space", "individuals", "keypoints"),
-                            coords={"time": np.arange(a.shape[0]), "space": ["x", "y"]})
+        return xr.DataArray(
+            np.moveaxis(a, -1, 1),
+            dims=("time", "space", "individuals", "keypoints"),
+            coords={"time": np.arange(a.shape[0]), "space": ["x", "y"]},
+        )
 
-    back = (lambda d: np.moveaxis(d.values, 1, -1))  # noqa: E731
+    back = lambda d: np.moveaxis(d.values, 1, -1)  # noqa: E731
     cases = [
-        ("confidence", lambda: filters.filter_by_confidence(pos, conf, 0.6)[0],
-         lambda: np.where((conf < 0.6)[..., None], np.nan, pos),
-         (lambda: back(mf.filter_by_confidence(da(pos), xr.DataArray(conf, dims=("time", "individuals", "keypoints")),
-                                                threshold=0.6))) if mf else None),
-        ("interpolate (max_gap 10)", lambda: filters.interpolate_gaps(pos, 10)[0], lambda: bare_interp(pos, 10),
-         (lambda: back(mf.interpolate_over_time(da(pos), max_gap=10))) if mf else None),
-        ("rolling median (w 5)", lambda: filters.rolling_median(gapfree, 5),
-         lambda: median_filter(gapfree, size=(5, 1, 1, 1), mode="mirror"),
-         (lambda: back(mf.rolling_filter(da(gapfree), 5, statistic="median"))) if mf else None),
-        ("savgol (w 7, order 2)", lambda: filters.savgol(gapfree, 7, 2), lambda: savgol_filter(gapfree, 7, 2, axis=0),
-         (lambda: back(mf.savgol_filter(da(gapfree), 7, polyorder=2))) if mf else None),
+        (
+            "confidence",
+            lambda: filters.filter_by_confidence(pos, conf, 0.6)[0],
+            lambda: np.where((conf < 0.6)[..., None], np.nan, pos),
+            (
+                lambda: back(
+                    mf.filter_by_confidence(
+                        da(pos), xr.DataArray(conf, dims=("time", "individuals", "keypoints")), threshold=0.6
+                    )
+                )
+            )
+            if mf
+            else None,
+        ),
+        (
+            "interpolate (max_gap 10)",
+            lambda: filters.interpolate_gaps(pos, 10)[0],
+            lambda: bare_interp(pos, 10),
+            (lambda: back(mf.interpolate_over_time(da(pos), max_gap=10))) if mf else None,
+        ),
+        (
+            "rolling median (w 5)",
+            lambda: filters.rolling_median(gapfree, 5),
+            lambda: median_filter(gapfree, size=(5, 1, 1, 1), mode="mirror"),
+            (lambda: back(mf.rolling_filter(da(gapfree), 5, statistic="median"))) if mf else None,
+        ),
+        (
+            "savgol (w 7, order 2)",
+            lambda: filters.savgol(gapfree, 7, 2),
+            lambda: savgol_filter(gapfree, 7, 2, axis=0),
+            (lambda: back(mf.savgol_filter(da(gapfree), 7, polyorder=2))) if mf else None,
+        ),
     ]
     for name, ours, bare, mov in cases:
         t_ours, a = timed(ours, args.repeat)
@@ -131,15 +156,19 @@ def main() -> None:
             t_mov, c = timed(mov, args.repeat)
             diff_mov = float(np.nanmax(np.abs(a - c)))
         rows.append((name, t_ours, t_bare, t_mov, diff_bare, diff_mov))
-    print(f"{'operation':26s} {'mosaic s':>9s} {'numpy s':>9s} {'ratio':>6s} {'movement s':>11s} "
-          f"{'|d| numpy':>10s} {'|d| movement':>13s}")
+    print(
+        f"{'operation':26s} {'mosaic s':>9s} {'numpy s':>9s} {'ratio':>6s} {'movement s':>11s} "
+        f"{'|d| numpy':>10s} {'|d| movement':>13s}"
+    )
     for name, a, b, c, d1, d2 in rows:
         print(f"{name:26s} {a:9.3f} {b:9.3f} {a / b:6.2f} {c:11.3f} {d1:10.2e} {d2:13.2e}")
     arr = TrackArrays(np.arange(T), np.arange(n_ids), pos, conf, ["centre", "a", "b", "c"])
     t_all, (_, _, _, steps) = timed(lambda: clean_arrays(arr), 1)
-    print(f"whole default cleaning (5 operations): {t_all:.2f} s "
-          f"({T * n_ids / t_all / 1e6:.2f} M individual-frames/s); changed: "
-          + ", ".join(f"{s['op']} {s['n_changed']}" for s in steps))
+    print(
+        f"whole default cleaning (5 operations): {t_all:.2f} s "
+        f"({T * n_ids / t_all / 1e6:.2f} M individual-frames/s); changed: "
+        + ", ".join(f"{s['op']} {s['n_changed']}" for s in steps)
+    )
     # dataset level: one recording through parquet in and out
     import pandas as pd
 
@@ -150,15 +179,43 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         ds = Dataset.create(Path(d) / "ds", name="bench")
         frames = np.repeat(np.arange(T, dtype=np.int64), n_ids)
-        df = pd.DataFrame({"frame": frames, "time": frames / 30.0, "id": np.tile(np.arange(n_ids), T),
-                           "X": pos[:, :, 0, 0].ravel(), "Y": pos[:, :, 0, 1].ravel(), "group": "g", "sequence": "s"})
+        df = pd.DataFrame(
+            {
+                "frame": frames,
+                "time": frames / 30.0,
+                "id": np.tile(np.arange(n_ids), T),
+                "X": pos[:, :, 0, 0].ravel(),
+                "Y": pos[:, :, 0, 1].ravel(),
+                "group": "g",
+                "sequence": "s",
+            }
+        )
         for k in range(1, 4):
-            df[f"poseX{k}"], df[f"poseY{k}"], df[f"poseP{k}"] = (pos[:, :, k, 0].ravel(), pos[:, :, k, 1].ravel(),
-                                                                 conf[:, :, k].ravel())
+            df[f"poseX{k}"], df[f"poseY{k}"], df[f"poseP{k}"] = (
+                pos[:, :, k, 0].ravel(),
+                pos[:, :, k, 1].ravel(),
+                conf[:, :, k].ravel(),
+            )
         write_tracks(df, ds.get_root("tracks") / "g__s.parquet", {"fps": 30.0})
-        upsert_index(ds.get_root("tracks") / "index.csv", [{"group": "g", "sequence": "s", "group_safe": "g",
-                     "sequence_safe": "s", "abs_path": "tracks/g__s.parquet", "schema": "trex_v1", "src_format": "bench",
-                     "n_rows": len(df), "n_frames": T, "n_ids": n_ids, "fps": 30.0}], TRACKS_INDEX)
+        upsert_index(
+            ds.get_root("tracks") / "index.csv",
+            [
+                {
+                    "group": "g",
+                    "sequence": "s",
+                    "group_safe": "g",
+                    "sequence_safe": "s",
+                    "abs_path": "tracks/g__s.parquet",
+                    "schema": "trex_v1",
+                    "src_format": "bench",
+                    "n_rows": len(df),
+                    "n_frames": T,
+                    "n_ids": n_ids,
+                    "fps": 30.0,
+                }
+            ],
+            TRACKS_INDEX,
+        )
         t_ds, _ = timed(lambda: ds.clean_tracks(overwrite=True, parallel_mode="serial"), 1)
         print(f"ds.clean_tracks (read + clean + validate + write, one recording): {t_ds:.2f} s")
 

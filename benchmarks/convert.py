@@ -19,6 +19,7 @@ Usage::
     python benchmarks/convert.py            # both scenarios
     python benchmarks/convert.py --quick    # small smoke run
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,8 +34,23 @@ from pathlib import Path
 
 import numpy as np
 
-FIELDS_PER_FILE = ("frame", "time", "timestamp", "missing", "X#wcentroid", "Y#wcentroid", "X", "Y", "ANGLE", "SPEED",
-                   "SPEED#wcentroid", "VX", "VY", "num_pixels", "midline_length")
+FIELDS_PER_FILE = (
+    "frame",
+    "time",
+    "timestamp",
+    "missing",
+    "X#wcentroid",
+    "Y#wcentroid",
+    "X",
+    "Y",
+    "ANGLE",
+    "SPEED",
+    "SPEED#wcentroid",
+    "VX",
+    "VY",
+    "num_pixels",
+    "midline_length",
+)
 
 
 def _write_sequence(folder: Path, video: str, n_ind: int, n_frames: int, seed: int) -> None:
@@ -47,22 +63,36 @@ def _write_sequence(folder: Path, video: str, n_ind: int, n_frames: int, seed: i
         steps = rng.normal(0, 0.05, size=(n, 2)).cumsum(axis=0).astype(np.float32) + 50
         missing = rng.random(n) < 0.02
         data = {
-            "frame": frames, "time": (frames / 30.0).astype(np.float32), "timestamp": (frames * 33333.3).astype(np.float32),
+            "frame": frames,
+            "time": (frames / 30.0).astype(np.float32),
+            "timestamp": (frames * 33333.3).astype(np.float32),
             "missing": missing.astype(np.float32),
         }
         for name in FIELDS_PER_FILE[4:]:
-            v = steps[:, 0] if name.startswith("X") else steps[:, 1] if name.startswith("Y") else rng.random(n).astype(np.float32)
+            v = (
+                steps[:, 0]
+                if name.startswith("X")
+                else steps[:, 1]
+                if name.startswith("Y")
+                else rng.random(n).astype(np.float32)
+            )
             v = v.copy()
             v[missing] = np.inf
             data[name] = v
-        data.update(cm_per_pixel=np.array([0.0123], np.float32), frame_rate=np.array([30.0], np.float32), id=np.array([k], np.int64))
+        data.update(
+            cm_per_pixel=np.array([0.0123], np.float32),
+            frame_rate=np.array([30.0], np.float32),
+            id=np.array([k], np.int64),
+        )
         np.savez(folder / f"{video}_fish{k}.npz", **data)
 
 
 def _generate(root: str, scenarios: list[tuple[int, int, int]]) -> None:
     for si, (n_ind, n_frames, n_seq) in enumerate(scenarios):
         for s in range(n_seq):
-            _write_sequence(Path(root) / "tracks_raw" / "trex" / f"scen{si}", f"video{s:02d}", n_ind, n_frames, seed=si * 100 + s)
+            _write_sequence(
+                Path(root) / "tracks_raw" / "trex" / f"scen{si}", f"video{s:02d}", n_ind, n_frames, seed=si * 100 + s
+            )
 
 
 def _rss_mb() -> float:
@@ -93,15 +123,19 @@ def run(scenarios: list[tuple[int, int, int]], first: int = 0) -> None:
             one = read_tracks(ds.resolve_path(idx["abs_path"].iloc[0]))
             table_mb = one.memory_usage(deep=True).sum() / 2**20
             raw_mb = sum(f.stat().st_size for f in (tmp / "tracks_raw").rglob("*.npz")) / 2**20
-            print(f"scenario {si}: {n_ind} individuals x {n_frames} frames x {n_seq} sequences "
-                  f"({len(report['converted'])} converted, {len(report['failed'])} failed)")
+            print(
+                f"scenario {si}: {n_ind} individuals x {n_frames} frames x {n_seq} sequences "
+                f"({len(report['converted'])} converted, {len(report['failed'])} failed)"
+            )
             print(f"  rows            {rows:,}")
             print(f"  npz on disk     {raw_mb:,.1f} MB")
             print(f"  seconds         {dt:.3f} wall, {cpu:.3f} CPU (this process)")
             print(f"  rows/s          {rows / dt / 1e6:.2f} M (wall), {rows / cpu / 1e6:.2f} M (CPU)")
             print(f"  one sequence's table in memory {table_mb:,.1f} MB")
-            print(f"  RSS before conversion {base:,.1f} MB; peak RSS {peak:,.1f} MB "
-                  f"(growth {peak - base:,.1f} MB = {(peak - base) / table_mb:.2f}x one table)")
+            print(
+                f"  RSS before conversion {base:,.1f} MB; peak RSS {peak:,.1f} MB "
+                f"(growth {peak - base:,.1f} MB = {(peak - base) / table_mb:.2f}x one table)"
+            )
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 

@@ -24,6 +24,7 @@ table in memory. Usage::
     python benchmarks/features.py            # both layouts
     python benchmarks/features.py --layout big --cases kin nn
 """
+
 from __future__ import annotations
 
 import argparse
@@ -75,14 +76,36 @@ def make_dataset(folder: Path, n_ids: int, n_frames: int, n_seq: int, seed: int 
         miss = rng.random((T, n)) < 0.02
         X[miss] = Y[miss] = A[miss] = np.nan
         frames = np.repeat(np.arange(T, dtype=np.int64), n)
-        df = pd.DataFrame({"frame": frames, "time": frames / FPS, "id": np.tile(np.arange(n, dtype=np.int64), T),
-                           "X": X.ravel(), "Y": Y.ravel(), "ANGLE": A.ravel(),
-                           "SPEED": np.abs(rng.normal(5, 1, T * n)), "group": g, "sequence": s})
+        df = pd.DataFrame(
+            {
+                "frame": frames,
+                "time": frames / FPS,
+                "id": np.tile(np.arange(n, dtype=np.int64), T),
+                "X": X.ravel(),
+                "Y": Y.ravel(),
+                "ANGLE": A.ravel(),
+                "SPEED": np.abs(rng.normal(5, 1, T * n)),
+                "group": g,
+                "sequence": s,
+            }
+        )
         path = ds.get_root("tracks") / f"{sequence_key(g, s)}.parquet"
         write_tracks(df, path, {"fps": FPS})
-        rows.append({"group": g, "sequence": s, "group_safe": to_safe_name(g), "sequence_safe": to_safe_name(s),
-                     "abs_path": ds.relative_path(path), "schema": "trex_v1", "src_format": "bench", "n_rows": len(df),
-                     "n_frames": T, "n_ids": n, "fps": FPS})
+        rows.append(
+            {
+                "group": g,
+                "sequence": s,
+                "group_safe": to_safe_name(g),
+                "sequence_safe": to_safe_name(s),
+                "abs_path": ds.relative_path(path),
+                "schema": "trex_v1",
+                "src_format": "bench",
+                "n_rows": len(df),
+                "n_frames": T,
+                "n_ids": n,
+                "fps": FPS,
+            }
+        )
     upsert_index(ds.get_root("tracks") / "index.csv", rows, TRACKS_INDEX)
     if n_frames > 10:  # a tiny copy of the layout, run once before measuring (library warm-up)
         make_dataset(folder / "warmup", n_ids, 10, 1, seed)
@@ -161,8 +184,11 @@ def engine_feature(case: str):
     from mosaic.features.pair import PairDistance
     from mosaic.features.social import NearestNeighbor
 
-    return {"kin": lambda: Kinematics(outputs=["speed", "heading", "angular_velocity"]),
-            "nn": lambda: NearestNeighbor(k=1), "pairs": lambda: PairDistance()}[case]()
+    return {
+        "kin": lambda: Kinematics(outputs=["speed", "heading", "angular_velocity"]),
+        "nn": lambda: NearestNeighbor(k=1),
+        "pairs": lambda: PairDistance(),
+    }[case]()
 
 
 # ------------------------------------------------------------------------------------ one measurement
@@ -188,8 +214,13 @@ def measure(folder: Path, case: str, impl: str, mode: str, workers: int) -> dict
     t0 = time.perf_counter()
     worker_peak = None
     if impl == "engine":
-        res = run_feature(ds, engine_feature(case), overwrite=True, parallel_mode=mode,
-                          parallel_workers=workers if mode != "thread" or workers > 1 else None)
+        res = run_feature(
+            ds,
+            engine_feature(case),
+            overwrite=True,
+            parallel_mode=mode,
+            parallel_workers=workers if mode != "thread" or workers > 1 else None,
+        )
         if mode != "thread":  # peaks of the worker processes, recorded by the engine in run.json
             info = json.loads((res.paths[0].parent / "run.json").read_text())
             worker_peak = info["stats"]["max_worker_peak_rss_mb"]
@@ -227,11 +258,15 @@ def main() -> None:
             t0 = time.perf_counter()
             make_dataset(folder, n, T, S)
             info = json.loads((folder / "bench.json").read_text())
-            print(f"\n== {name}: {n} individuals x {T:,} frames x {S} sequences "
-                  f"({info['rows_per_seq'] * S:,} rows; one sequence's table = {info['table_mb']:.1f} MB; "
-                  f"generated in {time.perf_counter() - t0:.1f} s)")
-            print(f"{'case':<8}{'impl':<16}{'total s':>9}{'s/seq':>8}{'Mrows/s':>9}{'peak MB':>9}{'import MB':>10}{'base MB':>9}"
-                  f"{'(peak-base)/table':>19}{'ratio':>7}")
+            print(
+                f"\n== {name}: {n} individuals x {T:,} frames x {S} sequences "
+                f"({info['rows_per_seq'] * S:,} rows; one sequence's table = {info['table_mb']:.1f} MB; "
+                f"generated in {time.perf_counter() - t0:.1f} s)"
+            )
+            print(
+                f"{'case':<8}{'impl':<16}{'total s':>9}{'s/seq':>8}{'Mrows/s':>9}{'peak MB':>9}{'import MB':>10}{'base MB':>9}"
+                f"{'(peak-base)/table':>19}{'ratio':>7}"
+            )
             for case in a.cases:
                 res = {}
                 impls = [("numpy-ref", "thread", 1), ("engine", "thread", 1)]
@@ -243,9 +278,11 @@ def main() -> None:
                     res[label] = r
                     ratio = r["seconds"] / res["numpy-ref"]["seconds"]
                     rows = info["rows_per_seq"] * S
-                    print(f"{case:<8}{label:<16}{r['seconds']:>9.3f}{r['seconds'] / S:>8.3f}{rows / r['seconds'] / 1e6:>9.2f}"
-                          f"{r['peak_rss_mb']:>9.0f}{r['import_rss_mb']:>10.0f}{r['base_rss_mb']:>9.0f}"
-                          f"{(r['peak_rss_mb'] - r['base_rss_mb']) / info['table_mb']:>19.2f}{ratio:>7.2f}")
+                    print(
+                        f"{case:<8}{label:<16}{r['seconds']:>9.3f}{r['seconds'] / S:>8.3f}{rows / r['seconds'] / 1e6:>9.2f}"
+                        f"{r['peak_rss_mb']:>9.0f}{r['import_rss_mb']:>10.0f}{r['base_rss_mb']:>9.0f}"
+                        f"{(r['peak_rss_mb'] - r['base_rss_mb']) / info['table_mb']:>19.2f}{ratio:>7.2f}"
+                    )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ seconds and peak RSS. Targets on 2 cores: uniform ≤ 0.3 s, kmeans ≤ 2.5 s.
 
 Usage: ``python benchmarks/frames.py [--workdir /tmp/mosaic-bench-frames] [--repeat 3]``
 """
+
 from __future__ import annotations
 
 import argparse
@@ -76,8 +77,19 @@ def main(argv: list[str] | None = None) -> None:
     dst.symlink_to(video)
     upsert_index(
         ds.get_root("tracks_raw") / "index.csv",
-        [{"group": "g", "sequence": "bench", "group_safe": "g", "sequence_safe": "bench", "abs_path": "x",
-          "src_format": "none", "size_bytes": 0, "mtime_iso": "", "md5": ""}],
+        [
+            {
+                "group": "g",
+                "sequence": "bench",
+                "group_safe": "g",
+                "sequence_safe": "bench",
+                "abs_path": "x",
+                "src_format": "none",
+                "size_bytes": 0,
+                "mtime_iso": "",
+                "md5": "",
+            }
+        ],
         TRACKS_RAW_INDEX,
     )
     t0 = time.perf_counter()
@@ -94,13 +106,17 @@ def main(argv: list[str] | None = None) -> None:
             times.append(time.perf_counter() - t0)
             cpus.append(time.process_time() - c0)
         results[method] = times
-        print(f"{method:8s}: first {times[0]:.3f} s, best {min(times):.3f} s, median {np.median(times):.3f} s, "
-              f"CPU (all threads) median {np.median(cpus):.3f} s ({N_SAMPLE} frames of {N_FRAMES}), "
-              f"peak RSS so far {peak_rss_mb():.0f} MB")
+        print(
+            f"{method:8s}: first {times[0]:.3f} s, best {min(times):.3f} s, median {np.median(times):.3f} s, "
+            f"CPU (all threads) median {np.median(cpus):.3f} s ({N_SAMPLE} frames of {N_FRAMES}), "
+            f"peak RSS so far {peak_rss_mb():.0f} MB"
+        )
     targets = {"uniform": 0.3, "kmeans": 2.5}
     for m, t in results.items():
         print(f"target {m}: <= {targets[m]} s -> {'OK' if min(t) <= targets[m] else 'MISSED'} (best {min(t):.3f} s)")
-    print(f"peak RSS: {peak_rss_mb():.0f} MB; load average at the end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    print(
+        f"peak RSS: {peak_rss_mb():.0f} MB; load average at the end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"
+    )
 
 
 if __name__ == "__main__":

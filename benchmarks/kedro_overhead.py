@@ -16,6 +16,7 @@ Usage::
     python benchmarks/kedro_overhead.py            # 6 recordings x 4 animals x 18000 frames
     python benchmarks/kedro_overhead.py --quick    # small smoke run
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,8 +32,15 @@ PROJECT = HERE.parent
 sys.path.insert(0, str(HERE))
 
 STAGES = ("convert", "featurize", "sample_frames")
-FEATURIZE = {"parallel_mode": "thread", "parallel_workers": 1, "overwrite": True,
-             "steps": [{"key": "kinematics", "feature": "kinematics"}, {"key": "nearest_neighbor", "feature": "nearest_neighbor"}]}
+FEATURIZE = {
+    "parallel_mode": "thread",
+    "parallel_workers": 1,
+    "overwrite": True,
+    "steps": [
+        {"key": "kinematics", "feature": "kinematics"},
+        {"key": "nearest_neighbor", "feature": "nearest_neighbor"},
+    ],
+}
 FRAMES = {"method": "uniform", "n_frames": 20, "overwrite": True, "parallel_workers": 1}
 TAGS = {"convert": "tracks", "featurize": "featurize", "sample_frames": "media"}
 
@@ -49,8 +57,13 @@ def build(folder: Path, n_seq: int, n_ind: int, n_frames: int, video_frames: int
         _write_sequence(folder / "tracks_raw" / "trex" / "g0", f"s{s}", n_ind, n_frames, seed=s)
         (folder / "media_raw" / "g0").mkdir(parents=True, exist_ok=True)
         make_video(folder / "media_raw" / "g0" / f"s{s}.mp4", n_frames=video_frames, seed=s)
-    ds.index_tracks_raw(search_dirs=["tracks_raw/trex"], src_format="trex_npz", patterns=["*.npz"], group_from="parent",
-                        individual_prefixes=["fish"])
+    ds.index_tracks_raw(
+        search_dirs=["tracks_raw/trex"],
+        src_format="trex_npz",
+        patterns=["*.npz"],
+        group_from="parent",
+        individual_prefixes=["fish"],
+    )
     ds.index_media(search_dirs=["media_raw"])
     ds.convert_all_tracks()
 
@@ -98,8 +111,13 @@ def measure(folder: str, stage: str, door: str) -> dict:
 
 
 def _in_fresh_process(folder: Path, stage: str, door: str) -> dict:
-    proc = subprocess.run([sys.executable, __file__, "--measure", str(folder), stage, door], capture_output=True, text=True,
-                          cwd=PROJECT, check=False)
+    proc = subprocess.run(
+        [sys.executable, __file__, "--measure", str(folder), stage, door],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT,
+        check=False,
+    )
     if proc.returncode != 0:
         raise SystemExit(f"{door} {stage} failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -122,13 +140,17 @@ def main(argv: list[str] | None = None) -> None:
     if not (folder / "tracks" / "index.csv").exists():
         build(folder, n_seq, n_ind, n_frames, video)
     print(f"dataset: {n_seq} recordings x {n_ind} animals x {n_frames} frames, videos of {video} frames ({folder})")
-    print(f"{'stage':<14}{'facade s':>10}{'kedro s':>10}{'start-up s':>12}{'run s':>9}{'run/facade':>12}  target run <= start-up + 1.2 x facade")
+    print(
+        f"{'stage':<14}{'facade s':>10}{'kedro s':>10}{'start-up s':>12}{'run s':>9}{'run/facade':>12}  target run <= start-up + 1.2 x facade"
+    )
     for stage in STAGES:
         fac = min((_in_fresh_process(folder, stage, "facade") for _ in range(args.repeat)), key=lambda r: r["total_s"])
         ked = min((_in_fresh_process(folder, stage, "kedro") for _ in range(args.repeat)), key=lambda r: r["total_s"])
         ok = ked["total_s"] <= ked["startup_s"] + 1.2 * fac["total_s"]
-        print(f"{stage:<14}{fac['total_s']:>10.2f}{ked['total_s']:>10.2f}{ked['startup_s']:>12.2f}{ked['work_s']:>9.2f}"
-              f"{ked['work_s'] / fac['total_s']:>12.2f}  {'met' if ok else 'NOT met'}")
+        print(
+            f"{stage:<14}{fac['total_s']:>10.2f}{ked['total_s']:>10.2f}{ked['startup_s']:>12.2f}{ked['work_s']:>9.2f}"
+            f"{ked['work_s'] / fac['total_s']:>12.2f}  {'met' if ok else 'NOT met'}"
+        )
 
 
 if __name__ == "__main__":

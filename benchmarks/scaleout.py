@@ -21,6 +21,7 @@ Usage::
     python benchmarks/scaleout.py               # 40 recordings x 9000 frames
     python benchmarks/scaleout.py --quick       # 40 recordings x 1800 frames
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,11 +38,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 PLAN = {
     "steps": [
-        {"key": "kinematics", "feature": "kinematics",
-         "params": {"outputs": ["velocity", "speed", "acceleration", "heading", "angular_velocity"]}},
+        {
+            "key": "kinematics",
+            "feature": "kinematics",
+            "params": {"outputs": ["velocity", "speed", "acceleration", "heading", "angular_velocity"]},
+        },
         {"key": "pair", "feature": "pair", "params": {"outputs": ["distance", "facing", "relative_speed"]}},
-        {"key": "kinematics_rolling", "feature": "rolling", "inputs": ["kinematics"],
-         "params": {"windows": [15], "stats": ["mean", "std"], "columns": ["speed_px_s"]}},
+        {
+            "key": "kinematics_rolling",
+            "feature": "rolling",
+            "inputs": ["kinematics"],
+            "params": {"windows": [15], "stats": ["mean", "std"], "columns": ["speed_px_s"]},
+        },
     ],
 }
 
@@ -80,7 +88,9 @@ def build(folder: Path, n_frames: int, seed: int = 0) -> None:
 
     ds = Dataset.create(folder, name="scaleout", meta={"fps_default": 30.0, "cm_per_pixel": 0.1})
     for sim in simulate(n_groups=4, n_sequences=10, n_animals=(2, 6), n_frames=n_frames, fps=30.0, seed=seed):
-        write_trex_npz(sim, ds.get_root("tracks_raw") / "trex" / to_safe_name(sim.group), basename=to_safe_name(sim.sequence))
+        write_trex_npz(
+            sim, ds.get_root("tracks_raw") / "trex" / to_safe_name(sim.group), basename=to_safe_name(sim.sequence)
+        )
     ds.index_tracks_raw(["tracks_raw/trex"], patterns=["*.npz"], src_format="trex_npz", group_from="parent")
     ds.convert_all_tracks()
 
@@ -109,8 +119,12 @@ def run_dask(folder: Path) -> dict:
     from mosaic.features.plan import run_feature_plan
 
     ds = Dataset.open(folder)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None) as cluster, \
-            Client(cluster) as client:
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
         before = client.run(_warm)
         t0 = time.perf_counter()
         run_feature_plan(ds, {**PLAN, "parallel_mode": "dask", "dask_address": cluster.scheduler_address})
@@ -128,8 +142,13 @@ def sizes(folder: Path) -> dict:
     mem = [read_tracks(p).memory_usage(deep=True).sum() / 2**20 for p in tracks]
     feats = sorted((folder / "features").glob("*/*/*.parquet"))
     fmems = [pd.read_parquet(p).memory_usage(deep=True).sum() / 2**20 for p in feats]
-    return {"n_recordings": len(tracks), "largest_tracks_mb": max(mem), "all_tracks_mb": sum(mem),
-            "largest_feature_output_mb": max(fmems) if fmems else float("nan"), "all_feature_outputs_mb": sum(fmems)}
+    return {
+        "n_recordings": len(tracks),
+        "largest_tracks_mb": max(mem),
+        "all_tracks_mb": sum(mem),
+        "largest_feature_output_mb": max(fmems) if fmems else float("nan"),
+        "all_feature_outputs_mb": sum(fmems),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -151,12 +170,20 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         base = work / "base"
         build(base, n_frames)
-        print(f"data: 40 recordings x {n_frames} frames (2-6 animals), built and converted in {time.perf_counter() - t0:.1f} s")
+        print(
+            f"data: 40 recordings x {n_frames} frames (2-6 animals), built and converted in {time.perf_counter() - t0:.1f} s"
+        )
         serial_dir, dask_dir = work / "serial", work / "dask"
         shutil.copytree(base, serial_dir)
         shutil.copytree(base, dask_dir)
         env = dict(os.environ, KEDRO_DISABLE_TELEMETRY="1")
-        out = subprocess.run([sys.executable, __file__, "--_serial", str(serial_dir)], capture_output=True, text=True, env=env, check=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "--_serial", str(serial_dir)],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        )
         serial = json.loads(out.stdout.strip().splitlines()[-1])
         # the largest recording alone, serially, in a fresh process: the one-recording yardstick
         import pandas as pd
@@ -165,28 +192,41 @@ def main(argv: list[str] | None = None) -> int:
         big = tidx.sort_values("n_rows").iloc[-1]
         one_dir = work / "one"
         shutil.copytree(base, one_dir)
-        out = subprocess.run([sys.executable, __file__, "--_serial", str(one_dir), "--_only", f"{big['group']}/{big['sequence']}"],
-                             capture_output=True, text=True, env=env, check=True)
+        out = subprocess.run(
+            [sys.executable, __file__, "--_serial", str(one_dir), "--_only", f"{big['group']}/{big['sequence']}"],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        )
         one = json.loads(out.stdout.strip().splitlines()[-1])
         dask = run_dask(dask_dir)
         equal = snapshot(serial_dir, ["features"], VOL_FEATURES) == snapshot(dask_dir, ["features"], VOL_FEATURES)
         sz = sizes(serial_dir)
-        print(f"serial, all 40 recordings (1 thread, fresh process): {serial['seconds']:.2f} s; RSS after imports "
-              f"{serial['rss_before_mb']:.0f} MB, peak {serial['peak_rss_mb']:.0f} MB (growth {serial['peak_rss_mb'] - serial['rss_before_mb']:.0f} MB)")
-        print(f"serial, largest recording only ({big['group']}/{big['sequence']}, {int(big['n_rows'])} rows): "
-              f"peak {one['peak_rss_mb']:.0f} MB (growth {one['peak_rss_mb'] - one['rss_before_mb']:.0f} MB)")
+        print(
+            f"serial, all 40 recordings (1 thread, fresh process): {serial['seconds']:.2f} s; RSS after imports "
+            f"{serial['rss_before_mb']:.0f} MB, peak {serial['peak_rss_mb']:.0f} MB (growth {serial['peak_rss_mb'] - serial['rss_before_mb']:.0f} MB)"
+        )
+        print(
+            f"serial, largest recording only ({big['group']}/{big['sequence']}, {int(big['n_rows'])} rows): "
+            f"peak {one['peak_rss_mb']:.0f} MB (growth {one['peak_rss_mb'] - one['rss_before_mb']:.0f} MB)"
+        )
         print(f"dask LocalCluster 2 workers (127.0.0.1): {dask['seconds']:.2f} s; outputs equal to serial: {equal}")
         for addr in sorted(dask["peak_rss_mb"]):
             b, p = dask["rss_before_mb"][addr], dask["peak_rss_mb"][addr]
             print(f"  worker {addr}: RSS after imports {b:.0f} MB, peak {p:.0f} MB (growth {p - b:.0f} MB)")
         growth = max(dask["peak_rss_mb"][a] - dask["rss_before_mb"][a] for a in dask["peak_rss_mb"])
-        print(f"one recording: largest tracks table {sz['largest_tracks_mb']:.1f} MB in memory, largest feature output "
-              f"{sz['largest_feature_output_mb']:.1f} MB; all {sz['n_recordings']} recordings: tracks {sz['all_tracks_mb']:.1f} MB, "
-              f"feature outputs {sz['all_feature_outputs_mb']:.0f} MB")
+        print(
+            f"one recording: largest tracks table {sz['largest_tracks_mb']:.1f} MB in memory, largest feature output "
+            f"{sz['largest_feature_output_mb']:.1f} MB; all {sz['n_recordings']} recordings: tracks {sz['all_tracks_mb']:.1f} MB, "
+            f"feature outputs {sz['all_feature_outputs_mb']:.0f} MB"
+        )
         one_growth = one["peak_rss_mb"] - one["rss_before_mb"]
-        print(f"max dask worker peak growth {growth:.0f} MB vs {one_growth:.0f} MB for the largest recording alone "
-              f"({growth / max(one_growth, 1e-9):.2f} x): memory per worker is bounded by one recording, not by the "
-              f"{sz['n_recordings']} recordings ({sz['all_tracks_mb']:.0f} MB of tracks, {sz['all_feature_outputs_mb']:.0f} MB of outputs)")
+        print(
+            f"max dask worker peak growth {growth:.0f} MB vs {one_growth:.0f} MB for the largest recording alone "
+            f"({growth / max(one_growth, 1e-9):.2f} x): memory per worker is bounded by one recording, not by the "
+            f"{sz['n_recordings']} recordings ({sz['all_tracks_mb']:.0f} MB of tracks, {sz['all_feature_outputs_mb']:.0f} MB of outputs)"
+        )
         return 0 if equal else 1
     finally:
         shutil.rmtree(work, ignore_errors=True)

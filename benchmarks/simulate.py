@@ -7,6 +7,7 @@ Usage::
 For each size: seconds to simulate, animal-frames per second, seconds to build the whole
 dataset (videos optional, they dominate), and peak RSS.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,7 +29,9 @@ def main() -> None:
     ap.add_argument("--videos", action="store_true", help="also render videos in the dataset build")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
-    print(f"{'size':8s} {'seqs':>5s} {'frames':>7s} {'sim s':>7s} {'animal-frames/s':>16s} {'build s':>8s} {'peak RSS MB':>12s}")
+    print(
+        f"{'size':8s} {'seqs':>5s} {'frames':>7s} {'sim s':>7s} {'animal-frames/s':>16s} {'build s':>8s} {'peak RSS MB':>12s}"
+    )
     for size in args.sizes:
         p = SIZES[size]
         t0 = time.perf_counter()
@@ -41,8 +44,10 @@ def main() -> None:
             t0 = time.perf_counter()
             make_demo_dataset(Path(tmp) / "demo", size=size, seed=args.seed, videos=args.videos)
             t_build = time.perf_counter() - t0
-        print(f"{size:8s} {n_seqs:5d} {p['n_frames']:7d} {t_sim:7.2f} {animal_frames / t_sim:16,.0f} "
-              f"{t_build:8.2f} {_peak_rss_mb():12.1f}")
+        print(
+            f"{size:8s} {n_seqs:5d} {p['n_frames']:7d} {t_sim:7.2f} {animal_frames / t_sim:16,.0f} "
+            f"{t_build:8.2f} {_peak_rss_mb():12.1f}"
+        )
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ Usage::
     python benchmarks/soak.py --kedro         # also kill `kedro run --pipelines convert|label|featurize|sample_frames|train`
     python benchmarks/soak.py --stages train_kmeans_resume --kills 20   # clustering run killed before its predictions (not in the default set)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,9 +40,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 # share of the kills per stage (sums to 62 at the default --kills 62)
 SHARES = {
-    "convert": 10, "convert_resume": 6, "label": 8, "label_resume": 4,
-    "featurize": 8, "featurize_resume": 4, "sample_frames": 8, "sample_frames_resume": 4,
-    "train": 6, "train_resume": 4,
+    "convert": 10,
+    "convert_resume": 6,
+    "label": 8,
+    "label_resume": 4,
+    "featurize": 8,
+    "featurize_resume": 4,
+    "sample_frames": 8,
+    "sample_frames_resume": 4,
+    "train": 6,
+    "train_resume": 4,
 }
 
 
@@ -93,9 +101,11 @@ def main(argv: list[str] | None = None) -> int:
         for s, n in plan.items():
             rep = crash_stage(s, templates[STAGES[s].videos], work, n_kills=n, seed=args.seed, max_attempts_factor=6)
             reports.append(rep)
-            print(f"{s:22s} {rep.kills:5d} {rep.kills_survived:5d} {rep.finished_early:5d} {len(rep.problems):4d} "
-                  f"{rep.temp_files_seen:4d} {rep.rows_lost:4d} {rep.rerun_equal!s:>10s} {rep.work_seconds:7.2f} {rep.wall_seconds:7.1f}",
-                  flush=True)
+            print(
+                f"{s:22s} {rep.kills:5d} {rep.kills_survived:5d} {rep.finished_early:5d} {len(rep.problems):4d} "
+                f"{rep.temp_files_seen:4d} {rep.rows_lost:4d} {rep.rerun_equal!s:>10s} {rep.work_seconds:7.2f} {rep.wall_seconds:7.1f}",
+                flush=True,
+            )
             for p in rep.problems[:10]:
                 print(f"    problem: {p}")
             for d in rep.diff[:10]:
@@ -105,9 +115,13 @@ def main(argv: list[str] | None = None) -> int:
         bad = sum(len(r.problems) for r in reports)
         lost = sum(r.rows_lost for r in reports)
         equal = all(r.rerun_equal for r in reports)
-        print(f"TOTAL kills {kills}, kills survived {survived}, bad files/rows found {bad}, index rows lost {lost}, "
-              f"every rerun equal to an uninterrupted run: {equal}  ({time.perf_counter() - t0:.0f} s)")
-        print("  (tmp = temporary files seen right after the kills: expected litter of interrupted atomic writes, never outputs)")
+        print(
+            f"TOTAL kills {kills}, kills survived {survived}, bad files/rows found {bad}, index rows lost {lost}, "
+            f"every rerun equal to an uninterrupted run: {equal}  ({time.perf_counter() - t0:.0f} s)"
+        )
+        print(
+            "  (tmp = temporary files seen right after the kills: expected litter of interrupted atomic writes, never outputs)"
+        )
 
         conc_lost, _control = _concurrency(work, 1 if args.quick else args.concurrency)
         ok = kills == survived and bad == 0 and lost == 0 and equal and conc_lost == 0
@@ -156,8 +170,10 @@ def _concurrency(work: Path, rounds: int) -> tuple[int, int]:
     run_concurrently("convert", ds.folder, interleave_split(rows, 2), work, no_lock=True)
     idx = read_index(ds.get_root("tracks") / "index.csv", TRACKS_INDEX)
     control = len({(x["group"], x["sequence"]) for x in rows} - set(zip(idx["group"], idx["sequence"])))
-    print(f"CONCURRENCY: {rounds} round(s) x (convert + featurize), 2 processes, {tried} index rows written: rows lost {lost_total}; "
-          f"control without the index lock: {control} of {len(rows)} rows lost (shows the check can see losses)")
+    print(
+        f"CONCURRENCY: {rounds} round(s) x (convert + featurize), 2 processes, {tried} index rows written: rows lost {lost_total}; "
+        f"control without the index lock: {control} of {len(rows)} rows lost (shows the check can see losses)"
+    )
     return lost_total, control
 
 

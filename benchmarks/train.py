@@ -13,6 +13,7 @@ Usage::
     python benchmarks/train.py --quick         # small smoke run
     python benchmarks/train.py --groups 4 --sequences 5 --frames 9000
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,7 +34,9 @@ def main() -> None:
     ap.add_argument("--groups", type=int, default=3)
     ap.add_argument("--sequences", type=int, default=3)
     ap.add_argument("--frames", type=int, default=3600)
-    ap.add_argument("--estimator", default="hist_gradient_boosting", choices=["hist_gradient_boosting", "random_forest"])
+    ap.add_argument(
+        "--estimator", default="hist_gradient_boosting", choices=["hist_gradient_boosting", "random_forest"]
+    )
     ap.add_argument("--quick", action="store_true", help="2 groups x 2 sequences x 900 frames")
     ap.add_argument("--keep", action="store_true", help="keep the temporary dataset folder")
     a = ap.parse_args()
@@ -54,14 +57,21 @@ def main() -> None:
     try:
         ds = Dataset.create(tmp / "ds", name="bench-train", meta={"fps_default": 30.0})
         t0 = time.perf_counter()
-        sims = simulate(n_groups=a.groups, n_sequences=a.sequences, n_animals=(2, 5), n_frames=a.frames, fps=30.0, seed=0)
+        sims = simulate(
+            n_groups=a.groups, n_sequences=a.sequences, n_animals=(2, 5), n_frames=a.frames, fps=30.0, seed=0
+        )
         write_sim_tracks_and_labels(ds, sims)
         t1 = time.perf_counter()
         results = run_default_features(ds)
         t2 = time.perf_counter()
-        cfg = {**DEMO_CLASSIFIER_CONFIG, "features": results, "estimator": a.estimator,
-               "estimator_params": DEMO_CLASSIFIER_CONFIG["estimator_params"] if a.estimator == "hist_gradient_boosting"
-               else {"n_estimators": 100}}
+        cfg = {
+            **DEMO_CLASSIFIER_CONFIG,
+            "features": results,
+            "estimator": a.estimator,
+            "estimator_params": DEMO_CLASSIFIER_CONFIG["estimator_params"]
+            if a.estimator == "hist_gradient_boosting"
+            else {"n_estimators": 100},
+        }
         rid = train_model(ds, "bench_clf", cfg)
         t3 = time.perf_counter()
         train_model(ds, "bench_clf", cfg)  # rerun: no-op
@@ -74,13 +84,17 @@ def main() -> None:
         print(f"recordings: {len(sims)} ({a.groups} groups x {a.sequences} sequences x {a.frames} frames, 2-5 animals)")
         print(f"simulate + write tracks/labels: {t1 - t0:7.2f} s")
         print(f"features ({len(results)} runs):          {t2 - t1:7.2f} s")
-        print(f"train ({a.estimator}, {len(m['folds'])}-fold grouped CV + final fit, {m['n_features']} features): "
-              f"{t3 - t2:7.2f} s  ({n} rows, {n * n_fits / (t3 - t2):,.0f} row-fits/s)")
+        print(
+            f"train ({a.estimator}, {len(m['folds'])}-fold grouped CV + final fit, {m['n_features']} features): "
+            f"{t3 - t2:7.2f} s  ({n} rows, {n * n_fits / (t3 - t2):,.0f} row-fits/s)"
+        )
         print(f"rerun (no-op):                  {t4 - t3:7.2f} s")
         print(f"predict -> feature:             {t5 - t4:7.2f} s  ({n / (t5 - t4):,.0f} rows/s)")
         print(f"peak RSS: {peak_rss_mb():.0f} MiB (interpreter + libraries before the run: {base_rss:.0f} MiB)")
-        print(f"sequence-held-out macro F1 ({m['evaluation']}): {m['macro_f1']:.3f}  per class: "
-              + ", ".join(f"{k} {v:.3f}" for k, v in m["per_class_f1"].items()))
+        print(
+            f"sequence-held-out macro F1 ({m['evaluation']}): {m['macro_f1']:.3f}  per class: "
+            + ", ".join(f"{k} {v:.3f}" for k, v in m["per_class_f1"].items())
+        )
         if a.keep:
             print(f"dataset kept at {tmp / 'ds'}")
     finally:

@@ -1,4 +1,5 @@
 """Shared fixtures: a fresh dataset folder, the real-data folder (skipped when absent)."""
+
 from __future__ import annotations
 
 import os

@@ -6,6 +6,7 @@ drift: these tests compare every place against the one home. The docs show the Y
 verbatim (``--8<--`` snippets on the pipelines page) and the signatures through mkdocstrings, so
 they follow.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -22,7 +23,9 @@ PROJECT = Path(__file__).resolve().parents[1]
 
 def _defaults(fn) -> dict[str, Any]:
     """``{parameter: default}`` of a callable's signature (parameters without one left out)."""
-    return {n: p.default for n, p in inspect.signature(fn).parameters.items() if p.default is not inspect.Parameter.empty}
+    return {
+        n: p.default for n, p in inspect.signature(fn).parameters.items() if p.default is not inspect.Parameter.empty
+    }
 
 
 def _params(pipeline: str) -> dict[str, Any]:
@@ -46,10 +49,15 @@ def _facade_pairs():
     from mosaic.tracks.indexing import index_tracks_raw
 
     return [
-        (Dataset.extract_frames, extract_frames), (Dataset.convert_all_tracks, convert_all_tracks),
-        (Dataset.index_tracks_raw, index_tracks_raw), (Dataset.index_media, index_media),
-        (Dataset.run_feature, run_feature), (Dataset.convert_all_labels, convert_all_labels),
-        (Dataset.train_model, train_model), (Dataset.predict, predict), (Dataset.clean_tracks, clean_tracks),
+        (Dataset.extract_frames, extract_frames),
+        (Dataset.convert_all_tracks, convert_all_tracks),
+        (Dataset.index_tracks_raw, index_tracks_raw),
+        (Dataset.index_media, index_media),
+        (Dataset.run_feature, run_feature),
+        (Dataset.convert_all_labels, convert_all_labels),
+        (Dataset.train_model, train_model),
+        (Dataset.predict, predict),
+        (Dataset.clean_tracks, clean_tracks),
     ]
 
 
@@ -67,14 +75,18 @@ def test_frame_sampling_defaults_live_in_frame_params():
     from mosaic.media.frames import extract_frames
     from mosaic.media.params import FRAME_DEFAULTS
 
-    for where, fn in (("Dataset.extract_frames", Dataset.extract_frames), ("media.frames.extract_frames", extract_frames)):
+    for where, fn in (
+        ("Dataset.extract_frames", Dataset.extract_frames),
+        ("media.frames.extract_frames", extract_frames),
+    ):
         sig = _defaults(fn)
         missing = sorted(set(FRAME_DEFAULTS) - set(sig))
         assert not missing, f"{where} does not expose {missing}"
         assert {k: sig[k] for k in FRAME_DEFAULTS} == FRAME_DEFAULTS, where
     yml = _params("sample_frames")
     assert {k: _plain(yml[k]) for k in FRAME_DEFAULTS if k in yml} == {
-        k: _plain(v) for k, v in FRAME_DEFAULTS.items() if k in yml}
+        k: _plain(v) for k, v in FRAME_DEFAULTS.items() if k in yml
+    }
     assert set(FRAME_DEFAULTS) <= set(yml), "parameters_sample_frames.yml leaves out a sampling parameter"
     sig = _defaults(Dataset.extract_frames)
     execution = {k: yml[k] for k in ("parallel_mode", "parallel_workers", "overwrite") if k in yml}

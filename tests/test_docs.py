@@ -1,4 +1,5 @@
 """The documentation site builds with `mkdocs build --strict` (internal links and anchors checked)."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -34,7 +35,10 @@ def site(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("site")
     proc = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(PROJECT / "mkdocs.yml"), "-d", str(out)],
-        cwd=PROJECT, capture_output=True, text=True, timeout=300,
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, f"mkdocs build --strict failed:\n{proc.stdout}\n{proc.stderr}"
     return out
@@ -111,7 +115,10 @@ def test_extending_examples_run(tmp_path, monkeypatch):
         ds.index_tracks_raw(["tracks_raw"], src_format="mylab_npy", patterns=["*.npy"], group_from="parent")
         ds.convert_all_tracks()
         tracks = ds.load_tracks("g1", "trial1")
-        assert len(tracks) == 80 and tracks.loc[tracks["id"] == 1, "X"].to_numpy()[:2].tolist() == [xy[0, 1, 0], xy[1, 1, 0]]
+        assert len(tracks) == 80 and tracks.loc[tracks["id"] == 1, "X"].to_numpy()[:2].tolist() == [
+            xy[0, 1, 0],
+            xy[1, 1, 0],
+        ]
         exec(compile(feature_src, "extending.md:feature", "exec"), ns)
         ns["ds"] = ds
         exec(compile(run_src, "extending.md:run", "exec"), ns)
@@ -121,15 +128,20 @@ def test_extending_examples_run(tmp_path, monkeypatch):
         # the feature-protocol object (not a Feature subclass)
         exec(compile(protocol_src, "extending.md:protocol", "exec"), ns)
         dx = ds.load_feature("mean_x")
-        assert np.allclose(dx.sort_values(["frame", "id"])["dx"].to_numpy(), (tracks["X"] - tracks["X"].mean()).to_numpy())
+        assert np.allclose(
+            dx.sort_values(["frame", "id"])["dx"].to_numpy(), (tracks["X"] - tracks["X"].mean()).to_numpy()
+        )
         # the one-off label converter writes string arrays, which load (and extra keys are kept)
         monkeypatch.chdir(tmp_path)
-        (tmp_path / "my_bouts.csv").write_text("group,sequence,animal,behaviour,start,stop\ng1,trial1,0,rest,0,5\n"
-                                               "g1,trial1,1,walk,2,4\n")
+        (tmp_path / "my_bouts.csv").write_text(
+            "group,sequence,animal,behaviour,start,stop\ng1,trial1,0,rest,0,5\ng1,trial1,1,walk,2,4\n"
+        )
         exec(compile(labels_src, "extending.md:labels", "exec"), ns)
         lab = ds.load_labels("g1", "trial1")
         assert lab["label_names"].tolist() == ["rest", "walk"] and str(lab["annotator"]) == "kim"
-        assert sorted(zip(lab["frames"].tolist(), lab["individual_ids"][:, 0].tolist())) == sorted([(f, 0) for f in range(5)] + [(2, 1), (3, 1)])
+        assert sorted(zip(lab["frames"].tolist(), lab["individual_ids"][:, 0].tolist())) == sorted(
+            [(f, 0) for f in range(5)] + [(2, 1), (3, 1)]
+        )
         assert ds.get_labels_table("g1", "trial1", individual_id=1)["label_name"].tolist() == ["walk", "walk"]
         assert read_labels_index_kim(ds)
     finally:

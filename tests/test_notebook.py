@@ -1,4 +1,5 @@
 """The notebook tour runs top to bottom (nbclient) on a demo dataset in a temporary folder."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -11,10 +12,27 @@ TOUR = PROJECT / "notebooks" / "tour.ipynb"
 
 # what the tour calls on mosaic.Dataset; the test fails naming any that is missing
 TOUR_METHODS = (
-    "from_catalog", "index_tracks_raw", "convert_all_tracks", "list_pairs", "load_tracks", "convert_all_labels",
-    "load_labels", "get_label_map", "run_feature", "load_feature", "index_media", "extract_frames",
-    "get_frame_paths", "plot_trajectories", "plot_ethogram", "train_model", "load_model", "inventory",
-    "track_quality", "clean_tracks", "clean_run_report",
+    "from_catalog",
+    "index_tracks_raw",
+    "convert_all_tracks",
+    "list_pairs",
+    "load_tracks",
+    "convert_all_labels",
+    "load_labels",
+    "get_label_map",
+    "run_feature",
+    "load_feature",
+    "index_media",
+    "extract_frames",
+    "get_frame_paths",
+    "plot_trajectories",
+    "plot_ethogram",
+    "train_model",
+    "load_model",
+    "inventory",
+    "track_quality",
+    "clean_tracks",
+    "clean_run_report",
 )
 
 
@@ -46,7 +64,9 @@ def test_tour_runs_top_to_bottom(tmp_path, monkeypatch):
     monkeypatch.setenv("MOSAIC_DATASET", str(folder))
     monkeypatch.setenv("MOSAIC_DEMO_LOCATION", str(folder))  # the demo is written only at its location
     monkeypatch.setenv("KEDRO_DISABLE_TELEMETRY", "1")
-    client = NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(PROJECT / "notebooks")}})
+    client = NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(PROJECT / "notebooks")}}
+    )
     client.execute()
 
     def text_of(cell) -> str:
@@ -71,7 +91,9 @@ def test_tour_runs_top_to_bottom(tmp_path, monkeypatch):
     assert f"Recordings: {len({g for g, _ in pairs})} groups, {len(pairs)} sequences" in everything
     assert f"behavior: {len(trex)} sequences" in everything
     plots = [c for c in code if "plot_" in c.source and not c.source.lstrip().startswith("from mosaic.core")]
-    assert plots and all(any("image/png" in o.get("data", {}) for o in c.outputs) for c in plots), "a plot cell showed no figure"
+    assert plots and all(any("image/png" in o.get("data", {}) for o in c.outputs) for c in plots), (
+        "a plot cell showed no figure"
+    )
     # the notebook wrote into the demo folder, not into the project
     assert (folder / "features" / "speed" / "index.csv").is_file()
     assert (folder / "frames" / "index.csv").is_file()

@@ -1,4 +1,5 @@
 """The Kedro project: pipelines registered, telemetry off, dataset folder chosen by config."""
+
 from __future__ import annotations
 
 import subprocess
@@ -25,7 +26,10 @@ def test_registry_lists_six_pipelines_and_default():
     from mosaic.pipeline_registry import OPTIONAL_PIPELINE_NAMES, register_pipelines
 
     pipes = register_pipelines()
-    assert set(pipes) == set(PIPELINE_NAMES) | set(OPTIONAL_PIPELINE_NAMES) | {"__default__", "export"}  # on demand only
+    assert set(pipes) == set(PIPELINE_NAMES) | set(OPTIONAL_PIPELINE_NAMES) | {
+        "__default__",
+        "export",
+    }  # on demand only
     assert set(PIPELINE_NAMES) == {"ingest", "convert", "label", "featurize", "sample_frames", "train"}
     assert {n.name for n in pipes["__default__"].nodes} == {n.name for p in PIPELINE_NAMES for n in pipes[p].nodes}
 
@@ -35,7 +39,18 @@ def test_telemetry_disabled_in_project():
 
 
 def test_top_level_layout():
-    for p in ("pyproject.toml", "conf/base", "conf/local/README.md", "data", "src/mosaic", "notebooks", "tests", "docs", "README.md", ".ci/run"):
+    for p in (
+        "pyproject.toml",
+        "conf/base",
+        "conf/local/README.md",
+        "data",
+        "src/mosaic",
+        "notebooks",
+        "tests",
+        "docs",
+        "README.md",
+        ".ci/run",
+    ):
         assert (PROJECT / p).exists(), p
 
 
@@ -72,7 +87,9 @@ def _session_run(dataset_dir, pipeline: str = "ingest", **params):
     from kedro.framework.startup import bootstrap_project
 
     bootstrap_project(PROJECT)
-    with KedroSession.create(project_path=PROJECT, runtime_params={"dataset_dir": str(dataset_dir), **params}) as session:
+    with KedroSession.create(
+        project_path=PROJECT, runtime_params={"dataset_dir": str(dataset_dir), **params}
+    ) as session:
         session.run(pipeline_names=[pipeline])
 
 
@@ -88,8 +105,11 @@ def test_a_folder_without_manifest_is_refused_not_turned_into_the_demo(tmp_path,
 
     made = []
     real = mosaic.demo.make_demo_dataset
-    monkeypatch.setattr(mosaic.demo, "make_demo_dataset",
-                        lambda folder, **kw: made.append(folder) or real(folder, size="tiny", seed=0, videos=False))
+    monkeypatch.setattr(
+        mosaic.demo,
+        "make_demo_dataset",
+        lambda folder, **kw: made.append(folder) or real(folder, size="tiny", seed=0, videos=False),
+    )
     mine = tmp_path / "my_lab_data"
     (mine / "tracks_raw" / "trex").mkdir(parents=True)
     (mine / "tracks_raw" / "trex" / "a_fish0.npz").write_bytes(b"my own file")
@@ -130,11 +150,24 @@ def test_a_broken_manifest_does_not_break_listing_or_the_catalog(tmp_path):
     broken.mkdir()
     (broken / "dataset.yaml").write_text("name: [unclosed\nroots: {tracks: 3\n")
     env = dict(os.environ, MOSAIC_DATASET=str(broken), KEDRO_DISABLE_TELEMETRY="1")
-    proc = subprocess.run([sys.executable, "-m", "kedro", "registry", "list"], cwd=PROJECT, env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "kedro", "registry", "list"],
+        cwd=PROJECT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "convert" in proc.stdout
-    proc = subprocess.run([sys.executable, "-m", "kedro", "catalog", "describe-datasets", "-p", "convert"], cwd=PROJECT, env=env,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "kedro", "catalog", "describe-datasets", "-p", "convert"],
+        cwd=PROJECT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     with pytest.raises(ManifestError, match="not valid YAML"):  # a run stops, named, before any node
         _session_run(broken)
@@ -152,7 +185,9 @@ def test_parameters_merge_softly_across_environments(tmp_path):
     shutil.copytree(PROJECT / "conf" / "base", conf / "base")
     (conf / "local").mkdir()
     (conf / "local" / "parameters_sample_frames.yml").write_text("sample_frames:\n  parallel_workers: 1\n")
-    loader = OmegaConfigLoader(conf_source=str(conf), runtime_params={"sample_frames": {"method": "kmeans"}}, **CONFIG_LOADER_ARGS)
+    loader = OmegaConfigLoader(
+        conf_source=str(conf), runtime_params={"sample_frames": {"method": "kmeans"}}, **CONFIG_LOADER_ARGS
+    )
     merged = loader["parameters"]["sample_frames"]
     base = yaml.safe_load((PROJECT / "conf" / "base" / "parameters_sample_frames.yml").read_text())["sample_frames"]
     assert merged == {**base, "parallel_workers": 1, "method": "kmeans"}

@@ -1,4 +1,5 @@
 """kedro-viz: the static export (`kedro viz build`) shows every pipeline's nodes, the catalog's datasets and layers."""
+
 from __future__ import annotations
 
 import json
@@ -52,9 +53,12 @@ def project_model(tmp_path_factory):
 @pytest.fixture(scope="module")
 def viz(project_model, tmp_path_factory):
     proj = _copy_project(tmp_path_factory.mktemp("viz") / "project")
-    env = dict(os.environ, KEDRO_DISABLE_TELEMETRY="1", DO_NOT_TRACK="1", MOSAIC_DATASET=str(project_model["dataset_dir"]))
-    proc = subprocess.run([sys.executable, "-m", "kedro", "viz", "build"], cwd=proj, env=env,
-                          capture_output=True, text=True, timeout=300)
+    env = dict(
+        os.environ, KEDRO_DISABLE_TELEMETRY="1", DO_NOT_TRACK="1", MOSAIC_DATASET=str(project_model["dataset_dir"])
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "kedro", "viz", "build"], cwd=proj, env=env, capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, f"kedro viz build failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     api = proj / "build" / "api"
     assert (proj / "build" / "index.html").is_file()
@@ -109,7 +113,10 @@ def test_every_catalog_entry_is_used_by_a_pipeline(project_model):
 
 def test_layers_are_declared_canonical_and_ordered(viz, project_model):
     nodes = {n["name"]: n for n in viz["main"]["nodes"] if n["type"] == "data"}
-    declared = {name: ((conf.get("metadata") or {}).get("kedro-viz") or {}).get("layer") for name, conf in project_model["catalog"].items()}
+    declared = {
+        name: ((conf.get("metadata") or {}).get("kedro-viz") or {}).get("layer")
+        for name, conf in project_model["catalog"].items()
+    }
     for name, layer in declared.items():
         if layer is None:
             continue
@@ -143,13 +150,30 @@ def test_the_graph_is_the_data_flow(viz):
     edges = _edges(viz)
     chains = [
         # raw index -> tracks -> features -> model
-        ["tracks_raw_index", "convert_tracks", "tracks", "featurize", "features", "train_model", "model_run",
-         "report_model_run", "trained_model"],
+        [
+            "tracks_raw_index",
+            "convert_tracks",
+            "tracks",
+            "featurize",
+            "features",
+            "train_model",
+            "model_run",
+            "report_model_run",
+            "trained_model",
+        ],
         # tracks (+ the annotation files named in params:label) -> labels -> model
         ["tracks", "convert_labels", "labels_index", "train_model"],
         ["convert_labels", "labels"],
         # media -> frames
-        ["tracks_raw_index", "index_media", "media_index", "select_frames", "frame_selection", "render_frames", "frame_images"],
+        [
+            "tracks_raw_index",
+            "index_media",
+            "media_index",
+            "select_frames",
+            "frame_selection",
+            "render_frames",
+            "frame_images",
+        ],
         ["media_index", "convert_labels"],
         # the frame runs are recorded by saving `frame_runs`, then checked
         ["frame_selection", "record_frame_runs", "frame_runs", "check_frame_runs"],
@@ -165,6 +189,8 @@ def test_the_graph_is_the_data_flow(viz):
     readers = sorted(b for a, b in edges if a == "params:dataset_dir")
     assert readers == ["index_media", "index_raw_tracks"]
     # labels never come before the tracks they are cut to: no edge into convert_tracks from the label side
-    assert not {(a, b) for a, b in edges if b == "convert_tracks"} - {("tracks_raw_index", "convert_tracks"),
-                                                                     ("dataset", "convert_tracks"),
-                                                                     ("params:convert", "convert_tracks")}
+    assert not {(a, b) for a, b in edges if b == "convert_tracks"} - {
+        ("tracks_raw_index", "convert_tracks"),
+        ("dataset", "convert_tracks"),
+        ("params:convert", "convert_tracks"),
+    }

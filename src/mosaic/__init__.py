@@ -3,6 +3,7 @@
 ``from mosaic import Dataset`` gives the facade; submodules import lazily so that
 ``import mosaic`` stays cheap.
 """
+
 from __future__ import annotations
 
 from typing import Any

@@ -3,6 +3,7 @@
 ``python -m mosaic inventory [DATASET_DIR] [--json]`` prints what a dataset holds; every other
 argument list goes to the project's Kedro CLI.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,9 +41,15 @@ def inventory_command(argv: list[str]) -> int:
     from mosaic.reporting.inventory import inventory
     from mosaic.reporting.inventory_text import format_inventory
 
-    parser = argparse.ArgumentParser(prog="python -m mosaic inventory", description="Print what a mosaic dataset folder holds.")
-    parser.add_argument("dataset_dir", nargs="?", default=None,
-                        help="dataset folder (default: $MOSAIC_DATASET, else dataset_dir in conf/*/globals.yml)")
+    parser = argparse.ArgumentParser(
+        prog="python -m mosaic inventory", description="Print what a mosaic dataset folder holds."
+    )
+    parser.add_argument(
+        "dataset_dir",
+        nargs="?",
+        default=None,
+        help="dataset folder (default: $MOSAIC_DATASET, else dataset_dir in conf/*/globals.yml)",
+    )
     parser.add_argument("--json", action="store_true", help="print the inventory as JSON")
     args = parser.parse_args(argv)
     folder = resolve_dataset_dir(args.dataset_dir or _default_dataset_dir())
@@ -50,13 +57,16 @@ def inventory_command(argv: list[str]) -> int:
         ds = DatasetCore.open(folder)
         inv = inventory(ds)
     except MosaicError as exc:
-        print(f"error: {exc}", file=sys.stderr)  # noqa: T201
+        print(f"error: {exc}", file=sys.stderr)
         if not folder.exists():
-            print("the folder does not exist: `kedro run` creates the demo dataset at the configured dataset_dir, "
-                  "or pass the folder of your dataset", file=sys.stderr)  # noqa: T201
+            print(
+                "the folder does not exist: `kedro run` creates the demo dataset at the configured dataset_dir, "
+                "or pass the folder of your dataset",
+                file=sys.stderr,
+            )
         return 2
     try:
-        print(json.dumps(inv, indent=2, default=str) if args.json else format_inventory(inv))  # noqa: T201
+        print(json.dumps(inv, indent=2, default=str) if args.json else format_inventory(inv))
         sys.stdout.flush()
     except BrokenPipeError:  # `python -m mosaic inventory | head`
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

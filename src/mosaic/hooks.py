@@ -1,4 +1,5 @@
 """Kedro hooks: check the dataset folder before a run, and create the bundled demo where asked."""
+
 from __future__ import annotations
 
 import logging
@@ -31,7 +32,7 @@ class DemoDatasetHook:
     def before_pipeline_run(self, run_params: dict[str, Any], pipeline, catalog) -> None:
         try:
             params = catalog.load("parameters")
-        except Exception:  # noqa: BLE001 - a catalog without parameters has no dataset folder to check
+        except Exception:
             return
         dataset_dir = params.get("dataset_dir")
         if not dataset_dir:
@@ -50,11 +51,15 @@ class DemoDatasetHook:
         interrupted_demo = (folder / "ground_truth").is_dir() or (folder / "tracks_raw" / "trex").is_dir()
         if folder.exists() and any(folder.iterdir()) and not interrupted_demo:
             raise ManifestError(
-                "the demo location holds files but no manifest; not writing the demo there", path=folder,
-                expected="an empty or missing folder", found=sorted(p.name for p in folder.iterdir())[:5],
+                "the demo location holds files but no manifest; not writing the demo there",
+                path=folder,
+                expected="an empty or missing folder",
+                found=sorted(p.name for p in folder.iterdir())[:5],
                 hint="move those files away, or set demo.location / dataset_dir to another folder",
             )
         from mosaic.demo import make_demo_dataset
 
-        log.info("creating the demo dataset at %s (size=%s, seed=%s)", folder, demo.get("size", "tiny"), demo.get("seed", 0))
+        log.info(
+            "creating the demo dataset at %s (size=%s, seed=%s)", folder, demo.get("size", "tiny"), demo.get("seed", 0)
+        )
         make_demo_dataset(folder, size=demo.get("size", "tiny"), seed=demo.get("seed", 0))

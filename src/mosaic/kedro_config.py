@@ -4,6 +4,7 @@
 dataset, read from its manifest (default layout when the manifest does not exist yet), so a
 dataset with custom roots is used without editing the catalog.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -52,14 +53,21 @@ def check_dataset_folder(dataset_dir: str) -> Path:
     """
     folder = resolve_dataset_dir(dataset_dir)
     if folder.exists() and not folder.is_dir():
-        raise ManifestError("dataset_dir is not a folder", path=folder, expected="a dataset folder holding dataset.yaml",
-                            found="a file", hint="pass the folder that holds dataset.yaml: kedro run --params dataset_dir=<folder>")
+        raise ManifestError(
+            "dataset_dir is not a folder",
+            path=folder,
+            expected="a dataset folder holding dataset.yaml",
+            found="a file",
+            hint="pass the folder that holds dataset.yaml: kedro run --params dataset_dir=<folder>",
+        )
     if manifest_in(folder) is None:
         raise ManifestError(
-            "no dataset manifest in the dataset folder", path=folder, expected=" or ".join(MANIFEST_NAMES),
+            "no dataset manifest in the dataset folder",
+            path=folder,
+            expected=" or ".join(MANIFEST_NAMES),
             found="no such folder" if not folder.exists() else "a folder without a manifest",
             hint=f"create one with: python -c \"import mosaic; mosaic.Dataset.create({folder.as_posix()!r}, name='my_dataset')\" "
-                 "(or run with --params demo.location=<folder> to write the simulated demo there)",
+            "(or run with --params demo.location=<folder> to write the simulated demo there)",
         )
     return folder
 

@@ -1,4 +1,5 @@
 """Project pipelines: ingest → convert → label → featurize → train, plus sample_frames."""
+
 from __future__ import annotations
 
 from kedro.pipeline import Pipeline

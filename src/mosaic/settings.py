@@ -1,4 +1,5 @@
 """Kedro project settings: config resolvers for the dataset folder and its sources, and the demo hook."""
+
 from omegaconf.resolvers import oc
 
 from mosaic.hooks import DemoDatasetHook

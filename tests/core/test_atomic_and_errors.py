@@ -1,4 +1,5 @@
 """Atomic writes leave the old file or the new one, never half; errors name what is wrong."""
+
 from __future__ import annotations
 
 import pytest
@@ -70,7 +71,9 @@ def test_sweep_removes_only_temp_files_of_dead_writers(tmp_path):
     ds = Dataset.create(tmp_path / "d")
     out = ds.get_root("tracks") / "g__s.parquet"
     out.write_bytes(b"real output")
-    dead = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout)
+    dead = int(
+        subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout
+    )
     left = out.with_name(f".{out.name}.tmp-{dead}-deadbeef")  # a write killed mid-way
     left.write_bytes(b"half")
     mine = temp_path_for(out)  # an in-flight write of this (live) process

@@ -1,4 +1,5 @@
 """The dataset manifest: roots, remapping, portability, the sequence catalog, named errors."""
+
 from __future__ import annotations
 
 import json
@@ -16,22 +17,32 @@ from mosaic.core.safe_names import to_safe_name
 
 def _tracks_index(ds, pairs):
     rows = [
-        {"group": g, "sequence": s, "group_safe": to_safe_name(g), "sequence_safe": to_safe_name(s),
-         "abs_path": f"tracks/{to_safe_name(g)}__{to_safe_name(s)}.parquet", "schema": "trex_v1",
-         "src_format": "csv", "n_rows": 1, "n_frames": 1, "n_ids": 1, "fps": 30.0}
+        {
+            "group": g,
+            "sequence": s,
+            "group_safe": to_safe_name(g),
+            "sequence_safe": to_safe_name(s),
+            "abs_path": f"tracks/{to_safe_name(g)}__{to_safe_name(s)}.parquet",
+            "schema": "trex_v1",
+            "src_format": "csv",
+            "n_rows": 1,
+            "n_frames": 1,
+            "n_ids": 1,
+            "fps": 30.0,
+        }
         for g, s in pairs
     ]
     write_index(ds.get_root("tracks") / "index.csv", pd.DataFrame(rows), TRACKS_INDEX)
 
 
 def test_create_save_load_yaml_and_json(tmp_path):
-    ds = Dataset.create(tmp_path / "a", name="exp1", meta={"fps_default": 30})
+    Dataset.create(tmp_path / "a", name="exp1", meta={"fps_default": 30})
     assert (tmp_path / "a" / "dataset.yaml").exists()
     for key in ("tracks", "labels", "features", "frames", "models", "media", "media_raw", "tracks_raw"):
         assert (tmp_path / "a" / key).is_dir()
     back = Dataset.open(tmp_path / "a")
     assert back.name == "exp1" and back.meta == {"fps_default": 30}
-    j = Dataset.create(tmp_path / "b", name="js", format="json")
+    Dataset.create(tmp_path / "b", name="js", format="json")
     assert json.loads((tmp_path / "b" / "dataset.json").read_text())["name"] == "js"
     assert Dataset.open(tmp_path / "b" / "dataset.json").format == "json"
     # create never overwrites an existing manifest
@@ -86,9 +97,14 @@ def test_resolve_media_root_falls_back_for_manifests_without_media_raw(tmp_path)
 def test_extra_roots_and_keys_round_trip_unchanged(tmp_path, fmt):
     folder = tmp_path / fmt
     folder.mkdir()
-    data = {"name": "lab", "version": "2", "owner": {"lab": "Smith", "grants": ["R01", "R21"]}, "notes": "pilot",
-            "roots": {"media_raw": "/data/raw", "tracks": "tracks", "annotations": "ann", "exports": "/share/out"},
-            "meta": {"fps_default": 25}}
+    data = {
+        "name": "lab",
+        "version": "2",
+        "owner": {"lab": "Smith", "grants": ["R01", "R21"]},
+        "notes": "pilot",
+        "roots": {"media_raw": "/data/raw", "tracks": "tracks", "annotations": "ann", "exports": "/share/out"},
+        "meta": {"fps_default": 25},
+    }
     p = folder / f"dataset.{fmt}"
     p.write_text(json.dumps(data) if fmt == "json" else yaml.safe_dump(data, sort_keys=False))
     ds = Dataset.open(folder)
@@ -102,8 +118,12 @@ def test_extra_roots_and_keys_round_trip_unchanged(tmp_path, fmt):
     ds.segment_duration, ds.time_column = "1h", "t"
     ds.save()
     changed = json.loads(p.read_text()) if fmt == "json" else yaml.safe_load(p.read_text())
-    assert changed["meta"] == {"fps_default": 30} and changed["dataset_type"] == "continuous" and changed["owner"] == data["owner"]
-    assert list(changed)[:len(data)] == list(data)  # mosaic's changed fields come after the file's keys
+    assert (
+        changed["meta"] == {"fps_default": 30}
+        and changed["dataset_type"] == "continuous"
+        and changed["owner"] == data["owner"]
+    )
+    assert list(changed)[: len(data)] == list(data)  # mosaic's changed fields come after the file's keys
     ds = Dataset.open(folder)
     ds.set_root("annotations", "labels_by_hand")
     ds.set_root("qc-plots.v2", folder / "qc")
@@ -149,12 +169,36 @@ def test_rewrite_index_paths_and_make_portable(tmp_path):
     folder = ds.folder
     idx = ds.get_root("tracks") / "index.csv"
     (ds.get_root("tracks") / "g__s.parquet").write_bytes(b"x")
-    df = pd.DataFrame([
-        {"group": "g", "sequence": "s", "group_safe": "g", "sequence_safe": "s", "abs_path": "/old/place/tracks/g__s.parquet",
-         "schema": "trex_v1", "src_format": "csv", "n_rows": 1, "n_frames": 1, "n_ids": 1, "fps": 30.0},
-        {"group": "g", "sequence": "t", "group_safe": "g", "sequence_safe": "t", "abs_path": "tracks/g__t.parquet",
-         "schema": "trex_v1", "src_format": "csv", "n_rows": 1, "n_frames": 1, "n_ids": 1, "fps": 30.0},
-    ])
+    df = pd.DataFrame(
+        [
+            {
+                "group": "g",
+                "sequence": "s",
+                "group_safe": "g",
+                "sequence_safe": "s",
+                "abs_path": "/old/place/tracks/g__s.parquet",
+                "schema": "trex_v1",
+                "src_format": "csv",
+                "n_rows": 1,
+                "n_frames": 1,
+                "n_ids": 1,
+                "fps": 30.0,
+            },
+            {
+                "group": "g",
+                "sequence": "t",
+                "group_safe": "g",
+                "sequence_safe": "t",
+                "abs_path": "tracks/g__t.parquet",
+                "schema": "trex_v1",
+                "src_format": "csv",
+                "n_rows": 1,
+                "n_frames": 1,
+                "n_ids": 1,
+                "fps": 30.0,
+            },
+        ]
+    )
     write_index(idx, df, TRACKS_INDEX)
     before = idx.read_bytes()
     report = ds.rewrite_index_paths({"/old/place": folder.as_posix()}, dry_run=True)
@@ -171,19 +215,30 @@ def test_rewrite_index_paths_and_make_portable(tmp_path):
 
 
 def test_sequence_catalog_and_queries(dataset):
-    pairs = [("cohortA__day1", "mouse1__trial1"), ("cohortA__day2", "mouse2__trial1"), ("cohortB__day1", "mouse1__trial2")]
+    pairs = [
+        ("cohortA__day1", "mouse1__trial1"),
+        ("cohortA__day2", "mouse2__trial1"),
+        ("cohortB__day1", "mouse1__trial2"),
+    ]
     _tracks_index(dataset, pairs)
     assert dataset.list_groups() == ["cohortA__day1", "cohortA__day2", "cohortB__day1"]
     assert dataset.list_sequences() == ["mouse1__trial1", "mouse1__trial2", "mouse2__trial1"]
     assert dataset.list_sequences("cohortA__day2") == ["mouse2__trial1"]
     meta = dataset.get_sequence_metadata(level_names=["cohort", "day", "mouse", "trial"])
     assert meta[["cohort", "day", "mouse", "trial"]].values.tolist() == [
-        ["cohortA", "day1", "mouse1", "trial1"], ["cohortA", "day2", "mouse2", "trial1"], ["cohortB", "day1", "mouse1", "trial2"]]
+        ["cohortA", "day1", "mouse1", "trial1"],
+        ["cohortA", "day2", "mouse2", "trial1"],
+        ["cohortB", "day1", "mouse1", "trial2"],
+    ]
     default = dataset.get_sequence_metadata()
     assert list(default.columns[-4:]) == ["level_0", "level_1", "level_2", "level_3"]
     assert list(default.columns[:-4]) == list(TRACKS_INDEX.columns)  # the index columns too
     assert default["abs_path"].tolist() == [f"tracks/{to_safe_name(g)}__{to_safe_name(s)}.parquet" for g, s in pairs]
-    assert default["group_safe"].tolist() == [to_safe_name(g) for g, _ in pairs] and default["n_rows"].tolist() == [1, 1, 1]
+    assert default["group_safe"].tolist() == [to_safe_name(g) for g, _ in pairs] and default["n_rows"].tolist() == [
+        1,
+        1,
+        1,
+    ]
     with pytest.raises(ConfigError) as ei:
         dataset.get_sequence_metadata(level_names=["cohort", "day", "mouse"])
     assert "3 levels" in str(ei.value)
@@ -205,7 +260,10 @@ def test_sequence_metadata_mixed_depth_names(dataset):
     assert meta[["group", "sequence"]].values.tolist() == [list(p) for p in pairs]
     assert [c for c in meta.columns if c.startswith("level_")] == ["level_0", "level_1", "level_2", "level_3"]
     assert meta[["level_0", "level_1", "level_2", "level_3"]].values.tolist() == [
-        ["arena1", "fish1", None, None], ["arena1", "day2", "fish2", "trial3"], ["arena2", "day1", "fish1", None]]
+        ["arena1", "fish1", None, None],
+        ["arena1", "day2", "fish2", "trial3"],
+        ["arena2", "day1", "fish1", None],
+    ]
     with pytest.raises(ConfigError, match="expected number of levels"):
         dataset.get_sequence_metadata(level_names=["arena", "day", "fish"])
 
@@ -239,7 +297,7 @@ def test_corrupt_manifest_named(tmp_path, content, match):
 
 
 def test_continuous_dataset_fields(tmp_path):
-    ds = Dataset.create(tmp_path / "c", dataset_type="continuous", segment_duration="1h", time_column="time")
+    Dataset.create(tmp_path / "c", dataset_type="continuous", segment_duration="1h", time_column="time")
     back = Dataset.open(tmp_path / "c")
     assert back.dataset_type == "continuous" and back.segment_seconds == 3600.0
     assert yaml.safe_load(back.manifest_path.read_text())["segment_duration"] == "1h"

@@ -1,4 +1,5 @@
 """Environment faults, non-regular files, long names, size bombs and live-writer detection."""
+
 from __future__ import annotations
 
 import errno
@@ -33,6 +34,7 @@ REPO = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def no_hang():
     """Fail (instead of hanging forever) when a call blocks for more than 20 s."""
+
     def _alarm(signum, frame):
         raise TimeoutError("call blocked: a reader opened a FIFO")
 
@@ -51,8 +53,9 @@ def _run_limited(code: str, mem_bytes: int = 1536 * 1024**2) -> subprocess.Compl
     """)
     env = {**os.environ, "PYTHONPATH": str(REPO / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
     env.pop("MOSAIC_MAX_ALLOC_BYTES", None)
-    return subprocess.run([sys.executable, "-c", pre + textwrap.dedent(code)], capture_output=True, text=True, env=env,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", pre + textwrap.dedent(code)], capture_output=True, text=True, env=env, timeout=120
+    )
 
 
 # ------------------------------------------------------------------------------------------------- long names
@@ -73,7 +76,9 @@ def test_target_name_too_long_is_a_named_error(tmp_path):
 
 # ------------------------------------------------------------------------------------------------- temp-file liveness
 def _dead_pid() -> int:
-    return int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout)
+    return int(
+        subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout
+    )
 
 
 def test_sweep_keeps_a_live_writer_of_another_pid_namespace(tmp_path):
@@ -92,7 +97,9 @@ def test_sweep_keeps_a_live_writer_of_another_pid_namespace(tmp_path):
             tmp.write_bytes(b"complete")
     """)
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-    proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env
+    )
     try:
         tmp = Path(proc.stdout.readline().strip())
         assert tmp.exists() and f"-{dead}-" in tmp.name
@@ -118,7 +125,9 @@ def test_sweep_removes_the_temp_file_of_a_killed_writer(tmp_path):
             sys.stdin.readline()
     """)
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
-    proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env
+    )
     tmp = Path(proc.stdout.readline().strip())
     assert sweep_temp_files(ds.folder) == []  # alive and locked
     proc.kill()
@@ -156,9 +165,13 @@ def test_readers_refuse_a_fifo_without_hanging(tmp_path, no_hang):
 
     fifo = tmp_path / "x.parquet"
     os.mkfifo(fifo)
-    for call, err in ((read_tracks, TrackFormatError), (read_tracks_meta, TrackFormatError),
-                      (read_label_npz, LabelFormatError), (open_capture, VideoReadError),
-                      (lambda p: read_index(p, TRACKS_INDEX), IndexFileError)):
+    for call, err in (
+        (read_tracks, TrackFormatError),
+        (read_tracks_meta, TrackFormatError),
+        (read_label_npz, LabelFormatError),
+        (open_capture, VideoReadError),
+        (lambda p: read_index(p, TRACKS_INDEX), IndexFileError),
+    ):
         with pytest.raises(err, match="FIFO") as ei:
             call(fifo)
         assert str(fifo) in str(ei.value)
@@ -312,7 +325,8 @@ def test_zip_bomb_npz_refused_before_inflating(tmp_path, monkeypatch):
 
 
 def test_sparse_frames_do_not_allocate_a_dense_grid(tmp_path):
-    res = _run_limited("""
+    res = _run_limited(
+        """
         import numpy as np
         from mosaic.core.errors import ResourceLimitError
         from mosaic.features.grid import Grid
@@ -322,7 +336,9 @@ def test_sparse_frames_do_not_allocate_a_dense_grid(tmp_path):
             print("NAMED", exc)
         g = Grid.from_long(np.arange(0, 3000, 3), np.zeros(1000, dtype=int))  # gaps, but dense enough
         print(g.T, g.n)
-    """, mem_bytes=1024**3)
+    """,
+        mem_bytes=1024**3,
+    )
     assert res.returncode == 0 and res.stdout.startswith("NAMED") and "1000000000" in res.stdout, res.stderr[-2000:]
     assert res.stdout.splitlines()[-1] == "2998 1"
 
@@ -360,7 +376,7 @@ def test_record_scan_measures_lines_and_quoted_cells_across_blocks(tmp_path, mon
     p.write_bytes(b"a,b\n" + b"1," + b"9" * 30 + b"\n2,3\n")
     assert limits.check_text_records(p, "t") == 32
     # a quoted cell holding newlines is one record: header + '1,"' + 3 × 10 bytes + '"'
-    p.write_bytes(b"a,b\n1,\"" + b"xxxxxxxxx\n" * 3 + b"\"\n2,3\n")
+    p.write_bytes(b'a,b\n1,"' + b"xxxxxxxxx\n" * 3 + b'"\n2,3\n')
     assert limits.check_text_records(p, "t") == 34
     # doubled quotes inside a cell keep the parity; no newline at the end of the file
     p.write_bytes(b'a,"he said ""hi""\nthen left"\n1,2')
@@ -403,17 +419,32 @@ def test_whole_file_readers_refuse_a_file_beyond_the_budget(tmp_path, monkeypatc
 
 
 _GIANT_LINE_READERS = {
-    "trex_csv": ("from mosaic.tracks.converters.trex import convert_csv as f", "X,Y,frame\n",
-                 "f([p], {'fps': 25.0}, group='g', sequence='s')"),
-    "generic_csv": ("from mosaic.tracks.converters.generic_csv import convert as f", "frame,id,x,y\n",
-                    "f([p], {'fps': 25.0}, group='g', sequence='s')"),
-    "sleap_csv": ("from mosaic.tracks.converters.sleap_csv import convert_csv as f", "track,frame_idx,nose.x,nose.y\n",
-                  "f([p], {'fps': 25.0}, group='g', sequence='s')"),
-    "dlc_csv": ("from mosaic.tracks.converters.dlc import read_dlc as f", "scorer,s,s\nbodyparts,nose,nose\ncoords,x,y\n",
-                "f(p)"),
+    "trex_csv": (
+        "from mosaic.tracks.converters.trex import convert_csv as f",
+        "X,Y,frame\n",
+        "f([p], {'fps': 25.0}, group='g', sequence='s')",
+    ),
+    "generic_csv": (
+        "from mosaic.tracks.converters.generic_csv import convert as f",
+        "frame,id,x,y\n",
+        "f([p], {'fps': 25.0}, group='g', sequence='s')",
+    ),
+    "sleap_csv": (
+        "from mosaic.tracks.converters.sleap_csv import convert_csv as f",
+        "track,frame_idx,nose.x,nose.y\n",
+        "f([p], {'fps': 25.0}, group='g', sequence='s')",
+    ),
+    "dlc_csv": (
+        "from mosaic.tracks.converters.dlc import read_dlc as f",
+        "scorer,s,s\nbodyparts,nose,nose\ncoords,x,y\n",
+        "f(p)",
+    ),
     "boris": ("from mosaic.labels.boris import read_boris_export as f", "Time\tSubject\tBehavior\tStatus\n", "f(p)"),
-    "dlc_collected": ("from mosaic.interop.labelling import _read_collected as f",
-                      "scorer,,,s,s\nbodyparts,,,nose,nose\ncoords,,,x,y\n", "f(p)"),
+    "dlc_collected": (
+        "from mosaic.interop.labelling import _read_collected as f",
+        "scorer,,,s,s\nbodyparts,,,nose,nose\ncoords,,,x,y\n",
+        "f(p)",
+    ),
 }
 
 
@@ -426,7 +457,8 @@ def test_a_1gb_line_or_cell_is_a_named_error_under_a_memory_limit(tmp_path, read
     with open(p, "wb") as fh:
         fh.write(header.encode() + (b'1,"' + b"a\n" * 1000 if quoted else b"1,"))
         fh.truncate(1024**3)
-    res = _run_limited(f"""
+    res = _run_limited(
+        f"""
         from pathlib import Path
         {imp}
         from mosaic.core.errors import MosaicError
@@ -435,7 +467,9 @@ def test_a_1gb_line_or_cell_is_a_named_error_under_a_memory_limit(tmp_path, read
             {call}
         except MosaicError as exc:
             print("NAMED", type(exc).__name__, exc)
-    """, mem_bytes=1024 * 1024**2)
+    """,
+        mem_bytes=1024 * 1024**2,
+    )
     assert res.returncode == 0 and res.stdout.startswith("NAMED ResourceLimitError"), (res.stdout + res.stderr)[-2000:]
     # BORIS reads its whole (small) export at once: a 1 GB export is refused on its size first
     why = "too large to read at once" if reader == "boris" else "too long to parse"

@@ -1,4 +1,5 @@
 """Index writers under one lock, only the dataset's own indexes rewritten, roots kept apart."""
+
 from __future__ import annotations
 
 import multiprocessing as mp
@@ -15,15 +16,33 @@ N_ROWS = 12
 
 
 def _track_row(i: int, prefix: str) -> dict:
-    return {"group": f"g{prefix}", "sequence": f"s{i:03d}", "group_safe": f"g{prefix}", "sequence_safe": f"s{i:03d}",
-            "abs_path": f"/old/place/tracks/g{prefix}__s{i:03d}.parquet", "schema": "trex_v1", "src_format": "csv",
-            "n_rows": 1, "n_frames": 1, "n_ids": 1, "fps": 30.0}
+    return {
+        "group": f"g{prefix}",
+        "sequence": f"s{i:03d}",
+        "group_safe": f"g{prefix}",
+        "sequence_safe": f"s{i:03d}",
+        "abs_path": f"/old/place/tracks/g{prefix}__s{i:03d}.parquet",
+        "schema": "trex_v1",
+        "src_format": "csv",
+        "n_rows": 1,
+        "n_frames": 1,
+        "n_ids": 1,
+        "fps": 30.0,
+    }
 
 
 def _raw_row(i: int, prefix: str) -> dict:
-    return {"group": f"g{prefix}", "sequence": f"s{i:03d}", "group_safe": f"g{prefix}", "sequence_safe": f"s{i:03d}",
-            "abs_path": f"/old/place/raw/{prefix}{i}.npz", "src_format": "trex_npz", "size_bytes": 1, "mtime_iso": "t",
-            "md5": ""}
+    return {
+        "group": f"g{prefix}",
+        "sequence": f"s{i:03d}",
+        "group_safe": f"g{prefix}",
+        "sequence_safe": f"s{i:03d}",
+        "abs_path": f"/old/place/raw/{prefix}{i}.npz",
+        "src_format": "trex_npz",
+        "size_bytes": 1,
+        "mtime_iso": "t",
+        "md5": "",
+    }
 
 
 def _writer(kind: str, folder: str, prefix: str) -> None:
@@ -64,10 +83,14 @@ def test_index_writers_race_without_losing_rows(tmp_path, a, b):
     """Each writer against each other writer, in two processes and two threads: no row is lost."""
     ds = _dataset(tmp_path)
     ctx = mp.get_context("fork")
-    procs = [ctx.Process(target=_writer, args=(a, str(ds.folder), "p1")),
-             ctx.Process(target=_writer, args=(b, str(ds.folder), "p2"))]
-    threads = [threading.Thread(target=_writer, args=(a, str(ds.folder), "t1")),
-               threading.Thread(target=_writer, args=(b, str(ds.folder), "t2"))]
+    procs = [
+        ctx.Process(target=_writer, args=(a, str(ds.folder), "p1")),
+        ctx.Process(target=_writer, args=(b, str(ds.folder), "p2")),
+    ]
+    threads = [
+        threading.Thread(target=_writer, args=(a, str(ds.folder), "t1")),
+        threading.Thread(target=_writer, args=(b, str(ds.folder), "t2")),
+    ]
     for w in procs + threads:
         w.start()
     for w in procs + threads:
@@ -112,14 +135,17 @@ def test_rewrite_touches_only_own_indexes(tmp_path):
     assert {p: p.read_bytes() for p in before} == before
 
 
-@pytest.mark.parametrize("roots", [
-    {"tracks": ".", "features": "."},
-    {"tracks": "out", "features": "out"},
-    {"tracks": "out", "features": "out/feat"},
-    {"tracks": ".", "features": "feat"},
-    {"tracks_raw": "tracks", "tracks": "tracks"},
-    {"media_raw": "shared", "media": "shared"},
-])
+@pytest.mark.parametrize(
+    "roots",
+    [
+        {"tracks": ".", "features": "."},
+        {"tracks": "out", "features": "out"},
+        {"tracks": "out", "features": "out/feat"},
+        {"tracks": ".", "features": "feat"},
+        {"tracks_raw": "tracks", "tracks": "tracks"},
+        {"media_raw": "shared", "media": "shared"},
+    ],
+)
 def test_overlapping_roots_refused_at_load(tmp_path, roots):
     folder = tmp_path / "d"
     folder.mkdir()

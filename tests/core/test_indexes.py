@@ -1,4 +1,5 @@
 """Index I/O: declared columns, text columns, atomic upsert, named errors."""
+
 from __future__ import annotations
 
 import multiprocessing as mp
@@ -41,7 +42,11 @@ def test_missing_raw_tracks_index_is_also_file_not_found(tmp_path):
     assert isinstance(ei.value, IndexFileError) and "tracks_raw" in str(ei.value) and "index.csv" in str(ei.value)
     with pytest.raises(FileNotFoundError) as ei:  # nothing to load and no raw index to convert from
         ds.load_tracks("g", "s")
-    assert isinstance(ei.value, SequenceNotFoundError) and "no raw-tracks index" in str(ei.value) and "tracks_raw" in str(ei.value)
+    assert (
+        isinstance(ei.value, SequenceNotFoundError)
+        and "no raw-tracks index" in str(ei.value)
+        and "tracks_raw" in str(ei.value)
+    )
     p = tmp_path / "index.csv"
     p.write_text("group,sequence\nfoo,bar\n")
     with pytest.raises(IndexFileError) as ei:
@@ -65,7 +70,14 @@ def test_malformed_index_named(tmp_path):
 
 def test_upsert_replaces_by_key_and_keeps_others(tmp_path):
     p = tmp_path / "index.csv"
-    upsert_index(p, [{"group": "g", "sequence": "a", "abs_path": "x", "n": 1}, {"group": "g", "sequence": "b", "abs_path": "y", "n": 2}], SCHEMA)
+    upsert_index(
+        p,
+        [
+            {"group": "g", "sequence": "a", "abs_path": "x", "n": 1},
+            {"group": "g", "sequence": "b", "abs_path": "y", "n": 2},
+        ],
+        SCHEMA,
+    )
     upsert_index(p, [{"group": "g", "sequence": "a", "abs_path": "x2", "n": 10}], SCHEMA)
     back = read_index(p, SCHEMA)
     assert back.to_dict("records") == [
@@ -102,7 +114,14 @@ names = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_siz
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(names, names, st.integers(-10**12, 10**12)), min_size=1, max_size=8, unique_by=lambda t: (t[0], t[1])))
+@given(
+    st.lists(
+        st.tuples(names, names, st.integers(-(10**12), 10**12)),
+        min_size=1,
+        max_size=8,
+        unique_by=lambda t: (t[0], t[1]),
+    )
+)
 def test_index_round_trip_property(tmp_path_factory, rows):
     p = tmp_path_factory.mktemp("idx") / "index.csv"
     df = pd.DataFrame([{"group": g, "sequence": s, "abs_path": f"{g}/{s}", "n": n} for g, s, n in rows])

@@ -1,4 +1,5 @@
 """Output paths never leave the dataset: links pointing out are refused before any write or delete."""
+
 from __future__ import annotations
 
 import os
@@ -14,7 +15,8 @@ from mosaic.core.paths import check_output_path, owning_root, safe_output_path, 
 
 def _tree(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()} | {
-        p.relative_to(folder).as_posix() + "/": b"" for p in sorted(folder.rglob("*")) if p.is_dir()}
+        p.relative_to(folder).as_posix() + "/": b"" for p in sorted(folder.rglob("*")) if p.is_dir()
+    }
 
 
 @pytest.fixture
@@ -70,9 +72,11 @@ def test_root_itself_may_be_a_link(tmp_path):
 
 def test_atomic_write_through_link_refused_before_anything_is_created(linked):
     ds, outside, before = linked
-    for target in (ds.get_root("frames") / "uniform" / "run" / "g__s" / "frame_000001.png",
-                   ds.get_root("models") / "_pipeline" / "model.pkl",
-                   ds.get_root("models") / "_pipeline" / "precious.txt"):
+    for target in (
+        ds.get_root("frames") / "uniform" / "run" / "g__s" / "frame_000001.png",
+        ds.get_root("models") / "_pipeline" / "model.pkl",
+        ds.get_root("models") / "_pipeline" / "precious.txt",
+    ):
         with pytest.raises(UnsafePathError) as ei:
             atomic_write_bytes(target, b"evil")
         assert str(target) in str(ei.value)
@@ -156,8 +160,11 @@ def test_kedro_partitioned_frames_through_link_write_nothing_outside(linked):
     from PIL import Image
 
     ds, outside, before = linked
-    pd_ = PartitionedDataset(path=str(ds.get_root("frames")), dataset={"type": "mosaic.datasets.atomic.AtomicImageDataset"},
-                             filename_suffix=".png")
+    pd_ = PartitionedDataset(
+        path=str(ds.get_root("frames")),
+        dataset={"type": "mosaic.datasets.atomic.AtomicImageDataset"},
+        filename_suffix=".png",
+    )
     img = Image.new("L", (4, 4))
     with pytest.raises((MosaicError, DatasetError)):
         pd_.save({f"uniform/run/g__s/frame_{i:06d}": img for i in range(32)})

@@ -1,4 +1,5 @@
 """Progress bars: automatic (terminal only), forced on, or silenced by MOSAIC_PROGRESS=0."""
+
 from __future__ import annotations
 
 import io

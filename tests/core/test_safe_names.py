@@ -1,4 +1,5 @@
 """Safe names: hand-written encodings, hostile names, round trips and root containment."""
+
 from __future__ import annotations
 
 import pytest

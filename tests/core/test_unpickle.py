@@ -1,4 +1,5 @@
 """Pickled data files are read without running code from them."""
+
 from __future__ import annotations
 
 import os
@@ -31,12 +32,27 @@ class _SystemPayload:
 
 def _calms_like():
     rng = np.random.default_rng(1)
-    return {"annotator-id_0": {"task1/train/mouse001": {
-        "keypoints": rng.normal(size=(4, 2, 2, 7)), "scores": rng.random((4, 2, 7)).astype(np.float32),
-        "annotations": rng.integers(0, 4, 4), "metadata": {"annotator-id": 0, "vocab": {"attack": 0}, "none": None,
-                                                         "flag": True, "ratio": 1.5, "pair": (1, 2)},
-        "names": np.array(["a", "bb"]), "mixed": np.array([1, "x", None], dtype=object),
-        "scalar": np.float64(2.5), "count": np.int64(7)}}}
+    return {
+        "annotator-id_0": {
+            "task1/train/mouse001": {
+                "keypoints": rng.normal(size=(4, 2, 2, 7)),
+                "scores": rng.random((4, 2, 7)).astype(np.float32),
+                "annotations": rng.integers(0, 4, 4),
+                "metadata": {
+                    "annotator-id": 0,
+                    "vocab": {"attack": 0},
+                    "none": None,
+                    "flag": True,
+                    "ratio": 1.5,
+                    "pair": (1, 2),
+                },
+                "names": np.array(["a", "bb"]),
+                "mixed": np.array([1, "x", None], dtype=object),
+                "scalar": np.float64(2.5),
+                "count": np.int64(7),
+            }
+        }
+    }
 
 
 def test_plain_calms21_dict_round_trips(tmp_path):

@@ -1,4 +1,5 @@
 """Physical parameters are checked at the boundary, with one rule per quantity."""
+
 from __future__ import annotations
 
 import math
@@ -10,7 +11,9 @@ from mosaic.core.errors import ConfigError, FeatureError, LabelFormatError, Mosa
 from mosaic.core.validate import check_physical, int_at_least, non_negative_number, positive_number, windows
 
 
-@pytest.mark.parametrize("value, expected", [(30, 30.0), (29.97, 29.97), ("25", 25.0), (np.float32(0.5), 0.5), (np.int64(7), 7.0)])
+@pytest.mark.parametrize(
+    "value, expected", [(30, 30.0), (29.97, 29.97), ("25", 25.0), (np.float32(0.5), 0.5), (np.int64(7), 7.0)]
+)
 def test_positive_number_accepts(value, expected):
     assert positive_number(value, "fps") == pytest.approx(expected)
 
@@ -107,7 +110,10 @@ def test_boris_invalid_fps_in_the_file_is_named_not_replaced(dataset, tmp_path):
     assert str(path) in str(ei.value)
     for bad in ({"fps": -30}, {"fps_override": math.nan}, {"fps": "fast"}):
         with pytest.raises(ConfigError):
-            convert_all_labels(dataset, params={"paths": [str(write_aggregated(tmp_path / "b.tsv", bouts))], "default_group": "g", **bad})
+            convert_all_labels(
+                dataset,
+                params={"paths": [str(write_aggregated(tmp_path / "b.tsv", bouts))], "default_group": "g", **bad},
+            )
     # an empty FPS cell still falls back to the fps parameter
     path = write_aggregated(tmp_path / "c.tsv", bouts, fps="")
     rep = convert_all_labels(dataset, params={"paths": [str(path)], "fps": 10, "default_group": "g"})

@@ -1,4 +1,5 @@
 """Atomic kedro-datasets subclasses (mosaic.datasets.atomic): saves that fail half-way keep the old file."""
+
 from __future__ import annotations
 
 import io
@@ -102,8 +103,9 @@ def test_partitioned_png_listing_ignores_temp_files(tmp_path):
 
     from mosaic.core.atomic import temp_path_for
 
-    pds = PartitionedDataset(path=str(tmp_path), dataset={"type": "mosaic.datasets.atomic.AtomicImageDataset"},
-                             filename_suffix=".png")
+    pds = PartitionedDataset(
+        path=str(tmp_path), dataset={"type": "mosaic.datasets.atomic.AtomicImageDataset"}, filename_suffix=".png"
+    )
     img = Image.fromarray(_rgb(4))
     pds.save({"m/r/g__s/frame_000001": lambda: img})
     temp_path_for(tmp_path / "m/r/g__s/frame_000002.png").write_bytes(b"\x89PNG partial")

@@ -3,6 +3,7 @@
 A kill is simulated deterministically: writing the n-th PNG raises a ``BaseException`` that no
 library code catches (as a SIGKILL would stop everything there).
 """
+
 from __future__ import annotations
 
 import json
@@ -102,8 +103,12 @@ def test_overwrite_removes_stale_pngs_only_after_run_info(frames_ds):
     stale.write_bytes(out.joinpath("frame_000000.png").read_bytes())
     ds.extract_frames(4, "uniform", overwrite=True)
     assert not stale.exists()
-    assert sorted(p.name for p in out.glob("frame_*.png")) == ["frame_000000.png", "frame_000015.png",
-                                                                "frame_000030.png", "frame_000045.png"]
+    assert sorted(p.name for p in out.glob("frame_*.png")) == [
+        "frame_000000.png",
+        "frame_000015.png",
+        "frame_000030.png",
+        "frame_000045.png",
+    ]
 
 
 def test_kedro_selection_step_removes_nothing(frames_ds):

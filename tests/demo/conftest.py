@@ -1,4 +1,5 @@
 """Fixtures of the demo tests: one tiny demo dataset and one tiny simulation per session."""
+
 from __future__ import annotations
 
 import pytest

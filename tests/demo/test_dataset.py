@@ -1,4 +1,5 @@
 """make_demo_dataset: layout, ground truth vs. written files, idempotence, determinism, errors."""
+
 from __future__ import annotations
 
 import json
@@ -17,7 +18,9 @@ DATA_SUFFIXES = (".npz", ".csv", ".npy", ".json", ".yaml")
 
 
 def _files(folder, suffixes=DATA_SUFFIXES):
-    return {p.relative_to(folder).as_posix(): p for p in sorted(folder.rglob("*")) if p.is_file() and p.suffix in suffixes}
+    return {
+        p.relative_to(folder).as_posix(): p for p in sorted(folder.rglob("*")) if p.is_file() and p.suffix in suffixes
+    }
 
 
 def test_layout_and_manifest(demo_dir, tiny_sims):
@@ -41,7 +44,15 @@ def test_layout_and_manifest(demo_dir, tiny_sims):
 
 def test_ground_truth_files_equal_simulation(demo_dir, tiny_sims):
     bouts = pd.read_csv(demo_dir / "ground_truth" / "bouts.csv")
-    assert list(bouts.columns) == ["group", "sequence", "subject_id", "target_id", "behavior", "start_frame", "stop_frame"]
+    assert list(bouts.columns) == [
+        "group",
+        "sequence",
+        "subject_id",
+        "target_id",
+        "behavior",
+        "start_frame",
+        "stop_frame",
+    ]
     for sim in tiny_sims:
         z = np.load(demo_dir / "ground_truth" / f"{sequence_key(sim.group, sim.sequence)}.npz")
         for f in ("pos", "heading", "states", "targets", "missing"):
@@ -54,7 +65,9 @@ def test_ground_truth_files_equal_simulation(demo_dir, tiny_sims):
             bk = b[b.subject_id == k].sort_values("start_frame")
             lengths = (bk.stop_frame - bk.start_frame).to_numpy()
             assert bk.start_frame.iloc[0] == 0 and lengths.sum() == sim.n_frames
-            np.testing.assert_array_equal(np.repeat([BEHAVIORS.index(x) for x in bk.behavior], lengths), z["states"][:, k])
+            np.testing.assert_array_equal(
+                np.repeat([BEHAVIORS.index(x) for x in bk.behavior], lengths), z["states"][:, k]
+            )
             np.testing.assert_array_equal(np.repeat(bk.target_id.to_numpy(), lengths), z["targets"][:, k])
 
 
@@ -70,15 +83,17 @@ def test_trex_and_boris_agree_with_ground_truth(demo_dir, tiny_sims):
             np.testing.assert_array_equal(d["missing"] == 1, miss)
             np.testing.assert_allclose(d["X#wcentroid"][~miss] / cpp, z["pos"][f[~miss], k, 0], atol=1e-3)
             assert np.isinf(d["X#wcentroid"][miss]).all() and np.isfinite(d["X#wcentroid"][~miss]).all()
-            assert z["missing"][: f[0], k].all() and z["missing"][f[-1] + 1:, k].all()
+            assert z["missing"][: f[0], k].all() and z["missing"][f[-1] + 1 :, k].all()
         agg = pd.read_csv(demo_dir / "annotations" / "boris_aggregated" / f"{sim.sequence}.csv", keep_default_na=False)
-        got = sorted(zip(
-            agg["Subject"].str.removeprefix("fish").astype(int),
-            agg["Modifiers"].map(lambda m: int(m.removeprefix("fish")) if m else -1),
-            agg["Behavior"],
-            np.round(agg["Start (s)"] * sim.fps).astype(int),
-            np.round(agg["Stop (s)"] * sim.fps).astype(int),
-        ))
+        got = sorted(
+            zip(
+                agg["Subject"].str.removeprefix("fish").astype(int),
+                agg["Modifiers"].map(lambda m: int(m.removeprefix("fish")) if m else -1),
+                agg["Behavior"],
+                np.round(agg["Start (s)"] * sim.fps).astype(int),
+                np.round(agg["Stop (s)"] * sim.fps).astype(int),
+            )
+        )
         b = bouts[(bouts.group == sim.group) & (bouts.sequence == sim.sequence)]
         want = sorted(zip(b.subject_id, b.target_id, b.behavior, b.start_frame, b.stop_frame))
         assert got == want
@@ -87,6 +102,7 @@ def test_trex_and_boris_agree_with_ground_truth(demo_dir, tiny_sims):
 
 def test_videos_have_the_right_frames(demo_dir, tiny_sims):
     import cv2
+
     for sim in tiny_sims:
         cap = cv2.VideoCapture(str(demo_dir / "media_raw" / sim.group / f"{sim.sequence}.mp4"))
         assert cap.isOpened()

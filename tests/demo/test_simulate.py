@@ -1,4 +1,5 @@
 """The simulator: contract, determinism, ground-truth consistency, kinematic separability."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -157,9 +158,16 @@ def test_single_animal_has_no_pair_behaviour():
     assert (sim.targets == -1).all()
 
 
-@pytest.mark.parametrize("kwargs", [
-    dict(n_groups=0), dict(n_animals=(3, 2)), dict(n_frames=1), dict(fps=0), dict(n_animals=0),
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(n_groups=0),
+        dict(n_animals=(3, 2)),
+        dict(n_frames=1),
+        dict(fps=0),
+        dict(n_animals=0),
+    ],
+)
 def test_bad_parameters_raise_config_error(kwargs):
     with pytest.raises(ConfigError, match="invalid simulation parameters"):
         simulate(**kwargs)

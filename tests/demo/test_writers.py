@@ -1,5 +1,6 @@
 """Writers: TRex npz, BORIS exports, CalMS21 npy/json, video — against the ground truth
 and against the layout of the real files in ``shared/realdata``."""
+
 from __future__ import annotations
 
 import csv
@@ -96,15 +97,22 @@ def test_boris_aggregated_rows_equal_bouts(sim, tmp_path):
     assert tuple(df.columns) == AGGREGATED_COLUMNS
     bouts = sim.bouts()
     assert len(df) == len(bouts)
-    got = pd.DataFrame({
-        "subject_id": df["Subject"].str.removeprefix("fish").astype(int),
-        "target_id": df["Modifiers"].map(lambda m: int(m.removeprefix("fish")) if m else -1),
-        "behavior": df["Behavior"],
-        "start_frame": np.round(df["Start (s)"].astype(float) * sim.fps).astype(int),
-        "stop_frame": np.round(df["Stop (s)"].astype(float) * sim.fps).astype(int),
-    }).sort_values(["subject_id", "start_frame"]).reset_index(drop=True)
-    pd.testing.assert_frame_equal(got, bouts.sort_values(["subject_id", "start_frame"]).reset_index(drop=True),
-                                  check_dtype=False)
+    got = (
+        pd.DataFrame(
+            {
+                "subject_id": df["Subject"].str.removeprefix("fish").astype(int),
+                "target_id": df["Modifiers"].map(lambda m: int(m.removeprefix("fish")) if m else -1),
+                "behavior": df["Behavior"],
+                "start_frame": np.round(df["Start (s)"].astype(float) * sim.fps).astype(int),
+                "stop_frame": np.round(df["Stop (s)"].astype(float) * sim.fps).astype(int),
+            }
+        )
+        .sort_values(["subject_id", "start_frame"])
+        .reset_index(drop=True)
+    )
+    pd.testing.assert_frame_equal(
+        got, bouts.sort_values(["subject_id", "start_frame"]).reset_index(drop=True), check_dtype=False
+    )
     assert (df["Behavior type"] == "STATE").all()
     assert (df["Observation id"] == sim.sequence).all()
     assert (df["Media file"] == f"media_raw/{sim.group}/{sim.sequence}.mp4").all()
@@ -125,7 +133,7 @@ def test_boris_aggregated_header_matches_real_export(realdata, sim, tmp_path):
 def _read_tabular(path):
     rows = list(csv.reader(path.read_text().splitlines()))
     i = next(n for n, r in enumerate(rows) if r and r[0] == "Time")
-    return rows[:i], rows[i], rows[i + 1:]
+    return rows[:i], rows[i], rows[i + 1 :]
 
 
 def test_boris_tabular_pairs_equal_bouts(sim, tmp_path):
@@ -146,8 +154,15 @@ def test_boris_tabular_pairs_equal_bouts(sim, tmp_path):
         else:
             s = open_.pop(key)
             assert s[7] == r[7]
-            bouts.append((int(r[4][4:]), int(s[7][4:]) if s[7] else -1, r[5],
-                          round(float(s[0]) * sim.fps), round(float(r[0]) * sim.fps)))
+            bouts.append(
+                (
+                    int(r[4][4:]),
+                    int(s[7][4:]) if s[7] else -1,
+                    r[5],
+                    round(float(s[0]) * sim.fps),
+                    round(float(r[0]) * sim.fps),
+                )
+            )
     assert not open_
     expected = sorted(map(tuple, sim.bouts().itertuples(index=False, name=None)))
     assert sorted(bouts) == [(int(a), int(b), c, int(d), int(e)) for a, b, c, d, e in expected]
@@ -169,12 +184,18 @@ def test_calms21_npy_structure_and_geometry(tmp_path):
     p = write_calms21_npy(seqs, tmp_path / "c.npy")
     d = np.load(p, allow_pickle=True).item()
     assert list(d) == ["annotator-id_0"]
-    assert list(d["annotator-id_0"]) == ["task1/train/mouse001_task1_annotator1", "task1/train/mouse002_task1_annotator1"]
+    assert list(d["annotator-id_0"]) == [
+        "task1/train/mouse001_task1_annotator1",
+        "task1/train/mouse002_task1_annotator1",
+    ]
     dist = {name: [] for name in CALMS21_VOCAB}
     for entry in d["annotator-id_0"].values():
         kp, sc, ann = entry["keypoints"], entry["scores"], entry["annotations"]
         assert kp.shape == (900, 2, 2, 7) and sc.shape == (900, 2, 7) and ann.shape == (900,)
-        assert entry["metadata"] == {"annotator-id": 0, "vocab": {"attack": 0, "investigation": 1, "mount": 2, "other": 3}}
+        assert entry["metadata"] == {
+            "annotator-id": 0,
+            "vocab": {"attack": 0, "investigation": 1, "mount": 2, "other": 3},
+        }
         assert np.isfinite(kp).all() and ((sc > 0) & (sc <= 1)).all()
         assert set(np.unique(ann)) == set(CALMS21_VOCAB.values())
         # body axis: nose - tail base ~ one body length, neck between them
@@ -212,6 +233,7 @@ def test_calms21_deterministic():
 # ---------------------------------------------------------------------------------- video
 def test_video_frames_show_the_animals(sim, tmp_path):
     import cv2
+
     from mosaic.demo.video import BACKGROUND, PALETTE
 
     p = render_video(sim, tmp_path / "v.mp4")

@@ -1,4 +1,5 @@
 """Fixtures for feature tests."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """Features on the simulator's demo dataset (converted by the tracks domain) against its ground truth."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -14,7 +15,9 @@ def demo(tmp_path_factory):
     from mosaic.tracks.indexing import index_tracks_raw
 
     ds = demo_mod.make_demo_dataset(tmp_path_factory.mktemp("demo") / "demo", size="tiny", seed=0, videos=False)
-    index_tracks_raw(ds, ds.get_root("tracks_raw") / "trex", src_format="trex_npz", patterns="*.npz", group_from="parent")
+    index_tracks_raw(
+        ds, ds.get_root("tracks_raw") / "trex", src_format="trex_npz", patterns="*.npz", group_from="parent"
+    )
     convert_all_tracks(ds)
     return ds
 

@@ -1,4 +1,5 @@
 """The engine: run ids, reuse, chaining, filters, overlap, errors, registry, laziness."""
+
 from __future__ import annotations
 
 import json
@@ -96,26 +97,43 @@ def test_scope_selection_and_unknown_names(dataset):
 def test_chaining_on_a_result_rolling_and_lags(dataset):
     _two_groups(dataset)
     sp = run_feature(dataset, "speed", groups="g2")
-    roll = run_feature(dataset, {"name": "rolling", "params": {"windows": [3], "stats": ["mean", "max"],
-                                                               "columns": ["speed_px_s"]}, "inputs": [sp]}, groups="g2")
-    run_feature(dataset, {"name": "lags", "params": {"lags": [2, -1], "columns": ["vx_px_s"]},
-                                "inputs": [Result("speed")]}, groups="g2")
+    roll = run_feature(
+        dataset,
+        {
+            "name": "rolling",
+            "params": {"windows": [3], "stats": ["mean", "max"], "columns": ["speed_px_s"]},
+            "inputs": [sp],
+        },
+        groups="g2",
+    )
+    run_feature(
+        dataset,
+        {"name": "lags", "params": {"lags": [2, -1], "columns": ["vx_px_s"]}, "inputs": [Result("speed")]},
+        groups="g2",
+    )
     s = load_feature(dataset, "speed").sort_values(["id", "frame"])
     r = load_feature(dataset, "rolling").sort_values(["id", "frame"])
-    l = load_feature(dataset, "lags").sort_values(["id", "frame"])
+    lg = load_feature(dataset, "lags").sort_values(["id", "frame"])
     for i in (0, 1):
         v = s[s["id"] == i]["speed_px_s"].to_numpy()
         m = r[r["id"] == i]["speed_px_s_roll3_mean"].to_numpy()
         np.testing.assert_allclose(m[1:-1], (v[:-2] + v[1:-1] + v[2:]) / 3)
         np.testing.assert_allclose(m[0], v[:2].mean())  # min_periods=1 at the edge
         vx = s[s["id"] == i]["vx_px_s"].to_numpy()
-        np.testing.assert_allclose(l[l["id"] == i]["vx_px_s_lag2"].to_numpy()[2:], vx[:-2])
-        np.testing.assert_allclose(l[l["id"] == i]["vx_px_s_lead1"].to_numpy()[:-1], vx[1:])
-        assert np.isnan(l[l["id"] == i]["vx_px_s_lag2"].to_numpy()[:2]).all()
+        np.testing.assert_allclose(lg[lg["id"] == i]["vx_px_s_lag2"].to_numpy()[2:], vx[:-2])
+        np.testing.assert_allclose(lg[lg["id"] == i]["vx_px_s_lead1"].to_numpy()[:-1], vx[1:])
+        assert np.isnan(lg[lg["id"] == i]["vx_px_s_lag2"].to_numpy()[:2]).all()
     # the downstream run id depends on the upstream run id
     sp2 = run_feature(dataset, {"name": "speed", "params": {"method": "backward"}}, groups="g2")
-    roll2 = run_feature(dataset, {"name": "rolling", "params": {"windows": [3], "stats": ["mean", "max"],
-                                                                "columns": ["speed_px_s"]}, "inputs": [sp2]}, groups="g2")
+    roll2 = run_feature(
+        dataset,
+        {
+            "name": "rolling",
+            "params": {"windows": [3], "stats": ["mean", "max"], "columns": ["speed_px_s"]},
+            "inputs": [sp2],
+        },
+        groups="g2",
+    )
     assert roll2.run_id != roll.run_id
     info = json.loads((dataset.get_root("features") / "rolling" / roll.run_id / "run.json").read_text())
     assert info["inputs"] == [{"feature": "speed", "run_id": sp.run_id}]
@@ -124,7 +142,9 @@ def test_chaining_on_a_result_rolling_and_lags(dataset):
 def test_rolling_over_pair_features_keeps_pair_key(dataset):
     _two_groups(dataset)
     pd_res = run_feature(dataset, "pair_distance", groups="g2")
-    r = run_feature(dataset, {"name": "rolling", "params": {"windows": [5], "stats": ["mean"]}, "inputs": pd_res}, groups="g2")
+    r = run_feature(
+        dataset, {"name": "rolling", "params": {"windows": [5], "stats": ["mean"]}, "inputs": pd_res}, groups="g2"
+    )
     df = load_feature(dataset, "rolling", r.run_id)
     assert {"frame", "id", "id2", "distance_px_roll5_mean"} <= set(df.columns)
     np.testing.assert_allclose(df["distance_px_roll5_mean"], 30.0, rtol=1e-12)  # constant 30 px apart
@@ -140,8 +160,9 @@ def test_multiple_inputs_are_joined(dataset):
 
         def apply(self, data):
             self.check_columns(data, ["speed_px_s", "centroid_dist_px"])
-            return pd.DataFrame({"frame": data["frame"], "id": data["id"],
-                                 "ratio": data["speed_px_s"] / data["centroid_dist_px"]})
+            return pd.DataFrame(
+                {"frame": data["frame"], "id": data["id"], "ratio": data["speed_px_s"] / data["centroid_dist_px"]}
+            )
 
     register_feature(Ratio)
     res = run_feature(dataset, Ratio(inputs=Inputs((a, b))), groups="g2")
@@ -197,7 +218,7 @@ def test_overlap_frames_match_the_unsegmented_recording(dataset):
     for k, seq in enumerate(("seg1", "seg2", "seg3")):
         o = load_feature(dataset, "kinematics", ov.run_id, sequences=seq).set_index("frame")
         assert o.index.tolist() == list(range(L))  # trimmed back to the segment
-        expect = ref.loc[k * L:(k + 1) * L - 1, cols].to_numpy()
+        expect = ref.loc[k * L : (k + 1) * L - 1, cols].to_numpy()
         np.testing.assert_allclose(o[cols].to_numpy(), expect, rtol=1e-9, equal_nan=True)
         if k > 0:  # without overlap the segment start is an edge and differs
             p = load_feature(dataset, "kinematics", plain.run_id, sequences=seq).set_index("frame")
@@ -220,8 +241,9 @@ def test_bad_inputs_give_named_errors(dataset):
     with pytest.raises(FeatureError, match="lacks sequences"):
         run_feature(dataset, {"name": "rolling", "inputs": [Result("speed")]})  # g2 not computed upstream
     with pytest.raises(FeatureError, match="lacks input columns"):
-        run_feature(dataset, {"name": "rolling", "params": {"columns": ["nope"]}, "inputs": [Result("speed")]},
-                    groups="g1")
+        run_feature(
+            dataset, {"name": "rolling", "params": {"columns": ["nope"]}, "inputs": [Result("speed")]}, groups="g1"
+        )
     with pytest.raises(ConfigError, match="parallel_mode"):
         run_feature(dataset, "speed", parallel_mode="mpi")
     with pytest.raises(FeatureError, match="has no run"):
@@ -258,7 +280,7 @@ import mosaic.features
 from mosaic.core.dataset import DatasetCore
 sys.path.insert(0, {str(os.getcwd())!r})
 from tests.features.helpers import add_sequence, long_table
-ds = DatasetCore.create({str(tmp_path / 'd')!r})
+ds = DatasetCore.create({str(tmp_path / "d")!r})
 add_sequence(ds, long_table('g', 's', np.ones((5, 2)), np.ones((5, 2)), 30.0))
 mosaic.features.run_feature(ds, 'speed')
 bad = sorted(m for m in ('sklearn', 'mosaic.features.globalfit', 'mosaic.features.pair', 'mosaic.features.social',

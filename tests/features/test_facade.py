@@ -1,4 +1,5 @@
 """The `Dataset` facade methods delegate to the engine."""
+
 from __future__ import annotations
 
 import numpy as np

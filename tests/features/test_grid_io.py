@@ -2,6 +2,7 @@
 
 References are written out independently here (explicit loops / textbook formulas).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -97,7 +98,9 @@ def test_derivative_matches_reference(angular):
     x[[0, 7, 8, 20, 39]] = np.nan
     x[22] = np.nan
     dt = 1 / 30
-    np.testing.assert_allclose(derivative(x, dt, angular=angular), _naive_central(x, dt, angular), rtol=1e-12, equal_nan=True)
+    np.testing.assert_allclose(
+        derivative(x, dt, angular=angular), _naive_central(x, dt, angular), rtol=1e-12, equal_nan=True
+    )
     back = derivative(x, dt, method="backward", angular=angular)
     w = _naive_wrap if angular else (lambda v: v)
     exp = np.concatenate([[np.nan], w(x[1:] - x[:-1]) / dt])
@@ -125,8 +128,9 @@ def test_engine_reads_the_same_table_as_pyarrow(dataset):
     feat = Kinematics(outputs=["speed", "heading"])
     scope = select_sequences(dataset)
     tp = {(g, s): str(dataset.resolve_path(p)) for g, s, p in zip(scope["group"], scope["sequence"], scope["abs_path"])}
-    task = _build_tasks(dataset, feat, "r", scope, tp, {}, {k: "unused" for k in tp}, None, 0,
-                        {"fps_default": None, "cm_default": None})[("g", "s")]
+    task = _build_tasks(
+        dataset, feat, "r", scope, tp, {}, {k: "unused" for k in tp}, None, 0, {"fps_default": None, "cm_default": None}
+    )[("g", "s")]
     data = load_task_input(task)
     path = tp[("g", "s")]
     expected = pq.read_table(path, columns=feat.track_columns(pq.read_schema(path).names)).to_pandas()

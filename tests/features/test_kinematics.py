@@ -1,4 +1,5 @@
 """Kinematics on analytic trajectories: circle, straight line, gaps."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -34,7 +35,9 @@ def test_circle_speed_heading_angvel_central_exact():
     np.testing.assert_allclose(out["speed_px_s"].to_numpy()[inner], R * np.sin(OMEGA * DT) / DT, rtol=1e-12)
     # the central chord is parallel to the tangent at t: heading = theta + pi/2
     expected_h = np.angle(np.exp(1j * (th + np.pi / 2)))
-    np.testing.assert_allclose(np.exp(1j * out["heading_rad"].to_numpy()[inner]), np.exp(1j * expected_h[inner]), atol=1e-12)
+    np.testing.assert_allclose(
+        np.exp(1j * out["heading_rad"].to_numpy()[inner]), np.exp(1j * expected_h[inner]), atol=1e-12
+    )
     np.testing.assert_allclose(out["angvel_rad_s"].to_numpy()[2:-2], OMEGA, rtol=1e-9)
     # tortuosity over 15 frames: 14 chords of one step / chord over 14 steps
     h = 7

@@ -1,4 +1,5 @@
 """Pair and social features on hand-placed and straight-line trajectories."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -50,8 +51,11 @@ def test_straight_lines_distance_egocentric_facing_exact():
     r20 = out.loc[(f, 2, 0)]
     assert r20["ego_x_px"] == pytest.approx(-dx, abs=1e-9)
     assert r20["ego_y_px"] == pytest.approx(-d, abs=1e-9)
+
     # 0 and 2 close in at 2v along x: approach rate = -d(dist)/dt
-    dist = lambda t: np.hypot(X[t, 2] - X[t, 0], Y[t, 2] - Y[t, 0])
+    def dist(t):
+        return np.hypot(X[t, 2] - X[t, 0], Y[t, 2] - Y[t, 0])
+
     expected = -(dist(f + 1) - dist(f - 1)) / (2 / FPS)
     assert out.loc[(f, 0, 2), "approach_px_s"] == pytest.approx(expected, rel=1e-12)
     assert out.loc[(f, 0, 2), "rel_speed_px_s"] == pytest.approx(2 * v * FPS, rel=1e-12)

@@ -1,4 +1,5 @@
 """Parallel modes equal serial; global features fitted over the scope."""
+
 from __future__ import annotations
 
 import json
@@ -25,7 +26,9 @@ def _dataset(ds, n_seq=3, T=50):
 
 
 def _load_all(ds, name, run_id):
-    return load_feature(ds, name, run_id).sort_values(["group", "sequence", "frame", "id", "id2"]).reset_index(drop=True)
+    return (
+        load_feature(ds, name, run_id).sort_values(["group", "sequence", "frame", "id", "id2"]).reset_index(drop=True)
+    )
 
 
 @pytest.mark.parametrize("mode", ["thread", "process", "dask"])
@@ -42,7 +45,9 @@ def test_scaler_pca_kmeans_fit_over_scope(dataset):
     _dataset(dataset)
     sp = run_feature(dataset, "speed")
     allsp = load_feature(dataset, "speed", sp.run_id)
-    sc = run_feature(dataset, {"name": "standard_scaler", "params": {"columns": ["vx_px_s", "vy_px_s"]}, "inputs": [sp]})
+    sc = run_feature(
+        dataset, {"name": "standard_scaler", "params": {"columns": ["vx_px_s", "vy_px_s"]}, "inputs": [sp]}
+    )
     z = load_feature(dataset, "standard_scaler", sc.run_id)
     for c in ("vx_px_s", "vy_px_s"):
         v = allsp[c].to_numpy()
@@ -60,11 +65,16 @@ def test_scaler_pca_kmeans_fit_over_scope(dataset):
     np.testing.assert_allclose(np.abs(p["pc1"].to_numpy()[ok]), np.abs(proj), rtol=1e-7, atol=1e-9)
     assert p["pc1"].isna().to_numpy().tolist() == (~ok).tolist()
 
-    km = run_feature(dataset, {"name": "kmeans", "params": {"n_clusters": 3, "columns": ["pc1", "pc2"]}, "inputs": [pca]})
+    km = run_feature(
+        dataset, {"name": "kmeans", "params": {"n_clusters": 3, "columns": ["pc1", "pc2"]}, "inputs": [pca]}
+    )
     k = load_feature(dataset, "kmeans", km.run_id)
     assert k["cluster"].isna().tolist() == (~ok).tolist()
-    centers = np.array(json.loads((dataset.get_root("features") / "kmeans" / km.run_id / "run.json").read_text())
-                       ["fitted_state"]["centers"])
+    centers = np.array(
+        json.loads((dataset.get_root("features") / "kmeans" / km.run_id / "run.json").read_text())["fitted_state"][
+            "centers"
+        ]
+    )
     P = p[["pc1", "pc2"]].to_numpy()[ok]
     nearest = np.argmin(((P[:, None, :] - centers[None]) ** 2).sum(axis=2), axis=1)
     assert (k["cluster"].to_numpy()[ok].astype(int) == nearest).all()
@@ -90,8 +100,14 @@ def test_kmeans_unfitted_and_bad_params():
 
 def test_pose_features(dataset):
     T = 4
-    extra = {"poseX0": np.full(T, 0.0), "poseY0": np.full(T, 0.0), "poseX1": np.full(T, 3.0),
-             "poseY1": np.full(T, 4.0), "poseX2": np.full(T, 3.0), "poseY2": np.full(T, 10.0)}
+    extra = {
+        "poseX0": np.full(T, 0.0),
+        "poseY0": np.full(T, 0.0),
+        "poseX1": np.full(T, 3.0),
+        "poseY1": np.full(T, 4.0),
+        "poseX2": np.full(T, 3.0),
+        "poseY2": np.full(T, 10.0),
+    }
     extra["poseX2"][1] = np.nan
     add_sequence(dataset, long_table("g", "s", np.zeros((T, 1)), np.zeros((T, 1)), FPS, extra=extra))
     run_feature(dataset, "body_length")

@@ -1,4 +1,5 @@
 """run_feature accepts any object implementing the feature protocol, not only Feature subclasses."""
+
 from __future__ import annotations
 
 import json
@@ -35,8 +36,14 @@ class CenteredX:
         return self
 
     def apply(self, data: pd.DataFrame) -> pd.DataFrame:
-        return pd.DataFrame({"frame": data["frame"], "id": data["id"],
-                             "cx": (data["X"] - self.mean_) * self.params["scale"], "has_y": "Y" in data.columns})
+        return pd.DataFrame(
+            {
+                "frame": data["frame"],
+                "id": data["id"],
+                "cx": (data["X"] - self.mean_) * self.params["scale"],
+                "has_y": "Y" in data.columns,
+            }
+        )
 
     def fitted_state(self):
         return {"mean": self.mean_}

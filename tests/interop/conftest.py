@@ -1,4 +1,5 @@
 """A small dataset for the interop facade and pipeline tests."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -28,8 +29,16 @@ def build_dataset(folder: Path) -> Dataset:
     ds.index_media()
     frames = np.array([10, 11, 12, 13, 30, 31, 20, 21], np.int32)
     ids = np.array([[2, -1]] * 4 + [[5, -1]] * 2 + [[9, -1]] * 2, np.int32)
-    lab = LabelSet("g1", "rec a", frames, np.array([1, 1, 1, 1, 0, 0, 2, 2], np.int32), ids, np.array([0, 1, 2], np.int32),
-                   np.array(["other", "groom", "rear"]), fps=25.0)
+    lab = LabelSet(
+        "g1",
+        "rec a",
+        frames,
+        np.array([1, 1, 1, 1, 0, 0, 2, 2], np.int32),
+        ids,
+        np.array([0, 1, 2], np.int32),
+        np.array(["other", "groom", "rear"]),
+        fps=25.0,
+    )
     save_label_sets(ds, "behavior", [lab], overwrite=True)
     return ds
 

@@ -1,4 +1,5 @@
 """Synthetic recordings with a known NaN pattern for the interop round trips."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -11,8 +12,15 @@ IDS = np.array([2, 5, 9])
 NAMES = {2: "alice", 5: "bob", 9: "carol"}
 
 
-def synthetic_tracks(n_frames: int = 40, first: int = 10, fps: float = 25.0, with_scores: bool = True, seed: int = 0,
-                     group: str = "cage 1", sequence: str = "day/1") -> pd.DataFrame:
+def synthetic_tracks(
+    n_frames: int = 40,
+    first: int = 10,
+    fps: float = 25.0,
+    with_scores: bool = True,
+    seed: int = 0,
+    group: str = "cage 1",
+    sequence: str = "day/1",
+) -> pd.DataFrame:
     """Dense (frame × id) table, 3 keypoints, X/Y not the keypoint mean, ~15 % NaN cells, one empty row."""
     rng = np.random.default_rng(seed)
     n = n_frames * len(IDS)
@@ -37,7 +45,11 @@ def synthetic_tracks(n_frames: int = 40, first: int = 10, fps: float = 25.0, wit
     for c in extra:
         extra[c][7] = np.nan  # row 7: nothing at all
     df = build_table(frame, ids, X, Y, group=group, sequence=sequence, fps=fps, extra=extra)
-    df.attrs["mosaic"] = {"fps": fps, "keypoint_names": list(KEYPOINTS), "individual_names": {str(k): v for k, v in NAMES.items()}}
+    df.attrs["mosaic"] = {
+        "fps": fps,
+        "keypoint_names": list(KEYPOINTS),
+        "individual_names": {str(k): v for k, v in NAMES.items()},
+    }
     return df
 
 

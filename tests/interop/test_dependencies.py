@@ -1,4 +1,5 @@
 """The optional formats stay optional: the core install pulls none of their packages."""
+
 from __future__ import annotations
 
 import re
@@ -61,9 +62,11 @@ def test_extras_declare_them_and_tests_install_them():
 
 
 def test_importing_mosaic_loads_no_optional_package():
-    code = ("import sys, mosaic, mosaic.facade, mosaic.interop, mosaic.tracks.converters as c; "
-            "c.list_converters(); from mosaic import Dataset; "
-            "bad = [m for m in ('xarray', 'pynwb', 'sleap_io', 'ndx_pose', 'movement', 'h5netcdf') if m in sys.modules]; "
-            "print(','.join(bad))")
+    code = (
+        "import sys, mosaic, mosaic.facade, mosaic.interop, mosaic.tracks.converters as c; "
+        "c.list_converters(); from mosaic import Dataset; "
+        "bad = [m for m in ('xarray', 'pynwb', 'sleap_io', 'ndx_pose', 'movement', 'h5netcdf') if m in sys.modules]; "
+        "print(','.join(bad))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == ""

@@ -1,4 +1,5 @@
 """The examples of the "Working with other tools" page run as shown, one after the other."""
+
 from __future__ import annotations
 
 import re
@@ -10,7 +11,9 @@ PROJECT = Path(__file__).resolve().parents[2]
 
 
 def test_interop_page_examples_run(tmp_path: Path, monkeypatch):
-    blocks = re.findall(r"```python\n(.*?)```", (PROJECT / "docs" / "interop.md").read_text(encoding="utf-8"), flags=re.S)
+    blocks = re.findall(
+        r"```python\n(.*?)```", (PROJECT / "docs" / "interop.md").read_text(encoding="utf-8"), flags=re.S
+    )
     assert len(blocks) == 6
     monkeypatch.chdir(tmp_path)
     ns: dict = {}
@@ -30,5 +33,12 @@ def test_interop_page_examples_run(tmp_path: Path, monkeypatch):
     rows_b = set(zip(b["frames"].tolist(), map(tuple, b["individual_ids"].tolist()), nb.tolist(), strict=True))
     assert rows_a == rows_b and any(i[1] >= 0 for _, i, _ in rows_b)
     kp = ds.load_keypoint_labels(ns["g"], ns["s"], name="dlc")
-    assert kp[["poseX0", "poseY0", "poseX1", "poseY1", "poseX2", "poseY2"]].iloc[0].tolist() == [10.0, 20.0, 30.0, 40.0, 50.0, 60.0]
+    assert kp[["poseX0", "poseY0", "poseX1", "poseY1", "poseX2", "poseY2"]].iloc[0].tolist() == [
+        10.0,
+        20.0,
+        30.0,
+        40.0,
+        50.0,
+        60.0,
+    ]
     assert ns["slp"].suffix == ".slp"

@@ -1,4 +1,5 @@
 """Pose-labelling projects (DeepLabCut, SLEAP) from a frame run, and labelled frames back."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -39,8 +40,14 @@ def frame_run(dataset):
 def test_dlc_project_layout_and_dlc_readers(frame_run, tmp_path: Path):
     ds, manifests = frame_run
     frames = run_frames(manifests)
-    cfg = write_dlc_project(manifests, tmp_path / "proj", bodyparts=BODYPARTS, scorer="alice", individuals=["m1", "m2"],
-                            unique_bodyparts=["corner"])
+    cfg = write_dlc_project(
+        manifests,
+        tmp_path / "proj",
+        bodyparts=BODYPARTS,
+        scorer="alice",
+        individuals=["m1", "m2"],
+        unique_bodyparts=["corner"],
+    )
     proj = cfg.parent
     for (g, _s), sub in frames.groupby(["group", "sequence"]):
         folder = proj / "labeled-data" / Path(sub["video"].iloc[0]).stem
@@ -98,17 +105,19 @@ def test_dlc_labels_come_back(frame_run, tmp_path: Path):
                 table.to_hdf(folder / "CollectedData_bob.h5", key="df_with_missing", mode="w")
             out = read_dlc_labels(folder / f"CollectedData_bob{suffix}", fps=25.0)
             if suffix == ".csv":  # exporting again keeps the annotator's labels
-                write_dlc_project(manifests, tmp_path / "proj", bodyparts=BODYPARTS, scorer="bob", individuals=["m1", "m2"])
+                write_dlc_project(
+                    manifests, tmp_path / "proj", bodyparts=BODYPARTS, scorer="bob", individuals=["m1", "m2"]
+                )
                 kept = pd.read_csv(folder / "CollectedData_bob.csv", header=[0, 1, 2, 3], index_col=[0, 1, 2])
                 np.testing.assert_array_equal(kept.to_numpy(), vals)
-            ((g, s), (df, meta)), = out.items()
+            (((g, s), (df, meta)),) = out.items()
             assert (g, s) == (fmap["group"][0], fmap["sequence"][0])
             assert meta["keypoint_names"] == BODYPARTS and meta["individual_names"] == {0: "m1", 1: "m2"}
             # independent expectation: row r, individual i, bodypart k → columns (i*3 + k)*2 + {0, 1}
             want = []
             for r in range(len(vals)):
                 for i in range(2):
-                    xy = vals[r, i * 6:(i + 1) * 6]
+                    xy = vals[r, i * 6 : (i + 1) * 6]
                     if np.isfinite(xy).any():
                         want.append((int(fmap["frame"][r]), i, *xy))
             want.sort(key=lambda w: (w[0], w[1]))
@@ -121,7 +130,7 @@ def test_dlc_labels_come_back(frame_run, tmp_path: Path):
 def test_real_dlc_collected_data(realdata):
     path = realdata_file(realdata, "dlc", "dlc-testscript-multimouse", "CollectedData_dlc_team.csv")
     out = read_dlc_labels(path, recording=("g", "m3v1mp4short"))
-    (df, meta), = out.values()
+    ((df, meta),) = out.values()
     raw = pd.read_csv(path, header=[0, 1, 2, 3], index_col=[0, 1, 2])
     assert meta["individual_names"] == {0: "individual1", 1: "individual2", 2: "individual3", 3: "single"}
     row = raw.loc[("labeled-data", "m3v1mp4short", "img26.png")]
@@ -136,8 +145,13 @@ def test_real_dlc_collected_data(realdata):
 def test_sleap_project_suggestions_and_labels_back(frame_run, tmp_path: Path):
     ds, manifests = frame_run
     frames = run_frames(manifests)
-    path = write_sleap_project(manifests, tmp_path / "label.slp", bodyparts=BODYPARTS, edges=[("snout", "ear_l")],
-                               resolve_video=ds.resolve_path)
+    path = write_sleap_project(
+        manifests,
+        tmp_path / "label.slp",
+        bodyparts=BODYPARTS,
+        edges=[("snout", "ear_l")],
+        resolve_video=ds.resolve_path,
+    )
     labels = sio.load_slp(str(path), open_videos=False)  # sleap-io's own reader
     assert labels.skeletons[0].node_names == BODYPARTS
     assert [(e.source.name, e.destination.name) for e in labels.skeletons[0].edges] == [("snout", "ear_l")]
@@ -151,11 +165,28 @@ def test_sleap_project_suggestions_and_labels_back(frame_run, tmp_path: Path):
     p_a = np.array([[1.5, 2.5], [3.0, 4.0], [np.nan, np.nan]])
     p_b = np.array([[10.0, 20.0], [30.0, 40.0], [50.0, 60.0]])
     labels.tracks.extend(tracks)
-    labels.append(sio.LabeledFrame(video=s0.video, frame_idx=s0.frame_idx, instances=[
-        sio.Instance.from_numpy(p_a, skeleton=sk, track=tracks[0]), sio.Instance.from_numpy(p_b, skeleton=sk, track=tracks[1])]))
-    labels.append(sio.LabeledFrame(video=s1.video, frame_idx=s1.frame_idx, instances=[
-        sio.PredictedInstance.from_numpy(p_b, skeleton=sk, point_scores=np.ones(3)),  # predictions are not labels
-        sio.Instance.from_numpy(p_b + 1, skeleton=sk, track=tracks[1])]))
+    labels.append(
+        sio.LabeledFrame(
+            video=s0.video,
+            frame_idx=s0.frame_idx,
+            instances=[
+                sio.Instance.from_numpy(p_a, skeleton=sk, track=tracks[0]),
+                sio.Instance.from_numpy(p_b, skeleton=sk, track=tracks[1]),
+            ],
+        )
+    )
+    labels.append(
+        sio.LabeledFrame(
+            video=s1.video,
+            frame_idx=s1.frame_idx,
+            instances=[
+                sio.PredictedInstance.from_numpy(
+                    p_b, skeleton=sk, point_scores=np.ones(3)
+                ),  # predictions are not labels
+                sio.Instance.from_numpy(p_b + 1, skeleton=sk, track=tracks[1]),
+            ],
+        )
+    )
     labelled = tmp_path / "labelled.slp"
     sio.save_slp(labels, str(labelled), verbose=False)
     out = read_sleap_labels(labelled, fps=25.0)
@@ -165,8 +196,10 @@ def test_sleap_project_suggestions_and_labels_back(frame_run, tmp_path: Path):
     assert meta["keypoint_names"] == BODYPARTS and meta["individual_names"] == {0: "m1", 1: "m2"}
     r = df0[df0["frame"] == vid0["frame"]]
     assert r["id"].tolist() == [0, 1]
-    np.testing.assert_array_equal(r[["poseX0", "poseY0", "poseX1", "poseY1", "poseX2", "poseY2"]].to_numpy(),
-                                  np.vstack([p_a.ravel(), p_b.ravel()]))
+    np.testing.assert_array_equal(
+        r[["poseX0", "poseY0", "poseX1", "poseY1", "poseX2", "poseY2"]].to_numpy(),
+        np.vstack([p_a.ravel(), p_b.ravel()]),
+    )
     assert r["X"].iloc[0] == (1.5 + 3.0) / 2
     df1, _ = out[(vid1["group"], vid1["sequence"])]
     r1 = df1[df1["frame"] == vid1["frame"]]
@@ -206,7 +239,10 @@ def test_bad_inputs(frame_run, tmp_path: Path):
     cfg = write_dlc_project(manifests, tmp_path / "p2", bodyparts=["a"])
     folder = next((cfg.parent / "labeled-data").iterdir())
     single = pd.read_hdf(folder / "CollectedData_mosaic.h5")  # single animal: 3 header levels
-    assert list(single.columns.names) == ["scorer", "bodyparts", "coords"] and single.columns.tolist() == [("mosaic", "a", "x"), ("mosaic", "a", "y")]
+    assert list(single.columns.names) == ["scorer", "bodyparts", "coords"] and single.columns.tolist() == [
+        ("mosaic", "a", "x"),
+        ("mosaic", "a", "y"),
+    ]
     (folder / FRAME_MAP).unlink()
     with pytest.raises(LabelFormatError, match="which recording"):
         read_dlc_labels(folder / "CollectedData_mosaic.csv")

@@ -1,4 +1,5 @@
 """movement poses dataset / netCDF ↔ mosaic tracks."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -31,8 +32,10 @@ def test_layout_matches_independent_scatter():
         for k, name in enumerate(KEYPOINTS):
             want = (getattr(row, f"poseX{k}"), getattr(row, f"poseY{k}"))
             np.testing.assert_array_equal(cell.sel(keypoints=name).values, want)
-            np.testing.assert_array_equal(ds["confidence"].sel(time=row.frame / 25.0, individuals=NAMES[row.id], keypoints=name).values,
-                                          getattr(row, f"poseP{k}"))
+            np.testing.assert_array_equal(
+                ds["confidence"].sel(time=row.frame / 25.0, individuals=NAMES[row.id], keypoints=name).values,
+                getattr(row, f"poseP{k}"),
+            )
         np.testing.assert_array_equal(cell.sel(keypoints="centroid").values, (row.X, row.Y))
 
 
@@ -42,8 +45,13 @@ def test_movement_validators_accept_what_mosaic_writes(tmp_path: Path):
     ds = to_movement(synthetic_tracks())
     ValidPosesInputs.validate(ds)
     # rebuilding through movement's own constructor gives the same arrays and coordinates
-    ref = movement_io.from_numpy(ds["position"].values, ds["confidence"].values, individual_names=list(ds["individuals"].values),
-                                 keypoint_names=list(ds["keypoints"].values), fps=25.0)
+    ref = movement_io.from_numpy(
+        ds["position"].values,
+        ds["confidence"].values,
+        individual_names=list(ds["individuals"].values),
+        keypoint_names=list(ds["keypoints"].values),
+        fps=25.0,
+    )
     np.testing.assert_array_equal(ref["position"].values, ds["position"].values)
     assert list(ref["individuals"].values) == list(ds["individuals"].values)
     path = write_movement_netcdf(ds, tmp_path / "rec.nc")
@@ -75,7 +83,9 @@ def test_sparse_table_comes_back_dense_or_without_empty_rows():
     gone = df.index[(df["frame"] == 12) & (df["id"] == 5)]
     sparse = df.drop(gone).reset_index(drop=True)
     back, _ = from_movement(to_movement(sparse, meta=df.attrs["mosaic"]), group="g", sequence="s", drop_empty_rows=True)
-    allnan = df.drop(gone)[["X", "Y"] + [c for c in df if c.startswith("poseX") or c.startswith("poseY")]].isna().all(axis=1)
+    allnan = (
+        df.drop(gone)[["X", "Y"] + [c for c in df if c.startswith("poseX") or c.startswith("poseY")]].isna().all(axis=1)
+    )
     assert_same_tracks(back, sparse[~allnan.to_numpy()].reset_index(drop=True))
 
 
@@ -84,8 +94,9 @@ def test_mosaic_reads_what_movement_writes(tmp_path: Path):
     pos = rng.uniform(0, 100, (20, 2, 4, 2))
     pos[5, :, 1, 0] = np.nan
     conf = rng.random((20, 4, 2))
-    mds = movement_io.from_numpy(pos, conf, individual_names=["m1", "m2"], keypoint_names=["a", "b", "c", "d"], fps=30.0,
-                                 source_software="SLEAP")
+    mds = movement_io.from_numpy(
+        pos, conf, individual_names=["m1", "m2"], keypoint_names=["a", "b", "c", "d"], fps=30.0, source_software="SLEAP"
+    )
     path = tmp_path / "from_movement.nc"
     mds.to_netcdf(path)
     (table,) = convert([path], {}, group="g", sequence="s")
@@ -101,7 +112,9 @@ def test_mosaic_reads_what_movement_writes(tmp_path: Path):
 
 @pytest.mark.realdata
 def test_movement_loaded_dlc_file_matches_mosaic_dlc_converter(tmp_path: Path, realdata: Path):
-    src = realdata_file(realdata, "dlc", "bsoid-openfield", "raw_clip1DLC_resnet50_OpenFieldHighResApr8shuffle1_1030000.h5")
+    src = realdata_file(
+        realdata, "dlc", "bsoid-openfield", "raw_clip1DLC_resnet50_OpenFieldHighResApr8shuffle1_1030000.h5"
+    )
     mds = movement_io.from_dlc_file(src, fps=30)
     path = tmp_path / "dlc.nc"
     mds.to_netcdf(path)
@@ -119,7 +132,9 @@ def test_bad_inputs_raise_named_errors(tmp_path: Path):
         convert([bad], {}, group="g", sequence="s")
     ds = to_movement(synthetic_tracks())
     with pytest.raises(TrackFormatError, match="2-D"):
-        three = xr.concat([ds["position"], ds["position"].isel(space=[0])], dim="space").assign_coords(space=["x", "y", "z"])
+        three = xr.concat([ds["position"], ds["position"].isel(space=[0])], dim="space").assign_coords(
+            space=["x", "y", "z"]
+        )
         from_movement(ds.drop_vars(["position", "space"]).assign(position=three), group="g", sequence="s")
     nofps = ds.copy()
     nofps.attrs = {k: v for k, v in ds.attrs.items() if k != "fps"}

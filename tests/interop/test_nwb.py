@@ -1,4 +1,5 @@
 """NWB + ndx-pose ↔ mosaic tracks; labels as time intervals."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -37,7 +38,9 @@ def test_pynwb_and_ndx_pose_read_the_file(tmp_path: Path):
         assert set(beh.data_interfaces) == {"Skeletons", "alice", "bob", "carol"}
         for i in IDS:
             pe = beh[NAMES[i]]
-            assert isinstance(pe, ndx_pose.PoseEstimation) and list(pe.source_video.external_file[()]) == ["videos/rec.mp4"]
+            assert isinstance(pe, ndx_pose.PoseEstimation) and list(pe.source_video.external_file[()]) == [
+                "videos/rec.mp4"
+            ]
             assert list(pe.skeleton.nodes[()]) == KEYPOINTS + ["centroid"]
             assert json.loads(pe.description)["mosaic_id"] == int(i)
             rows = df[df["id"] == i].set_index("frame")
@@ -56,19 +59,29 @@ def test_movement_reads_the_file(tmp_path: Path):
     path = write_nwb(df, tmp_path / "rec.nwb")
     m = load_poses.from_nwb_file(path, pose_estimation_key="bob")
     rows = df[df["id"] == 5]
-    np.testing.assert_array_equal(m["position"].sel(keypoints="snout", individuals=m["individuals"].values[0]).values,
-                                  rows[["poseX0", "poseY0"]].to_numpy())
+    np.testing.assert_array_equal(
+        m["position"].sel(keypoints="snout", individuals=m["individuals"].values[0]).values,
+        rows[["poseX0", "poseY0"]].to_numpy(),
+    )
 
 
 def test_labels_as_intervals(tmp_path: Path):
     df = synthetic_tracks()
     frames = np.array([10, 11, 12, 20, 10, 11], np.int32)
-    labels = {"frames": frames, "labels": np.array([1, 1, 1, 0, 0, 0], np.int32),
-              "individual_ids": np.array([[2, -1]] * 4 + [[5, 9], [5, 9]], np.int32),
-              "label_ids": np.array([0, 1], np.int32), "label_names": np.array(["chase", "rear"])}
+    labels = {
+        "frames": frames,
+        "labels": np.array([1, 1, 1, 0, 0, 0], np.int32),
+        "individual_ids": np.array([[2, -1]] * 4 + [[5, 9], [5, 9]], np.int32),
+        "label_ids": np.array([0, 1], np.int32),
+        "label_names": np.array(["chase", "rear"]),
+    }
     path = write_nwb(df, tmp_path / "rec.nwb", labels={"behavior": labels})
     ti = read_nwb_intervals(path, "behavior_behavior")
-    got = sorted(zip(ti["start_time"] * 25, ti["stop_time"] * 25, ti["behavior"], ti["subject_id"], ti["partner_id"], strict=True))
+    got = sorted(
+        zip(
+            ti["start_time"] * 25, ti["stop_time"] * 25, ti["behavior"], ti["subject_id"], ti["partner_id"], strict=True
+        )
+    )
     got = [(round(a), round(b), c, int(d), int(e)) for a, b, c, d, e in got]
     assert got == [(10, 12, "chase", 5, 9), (10, 13, "rear", 2, -1), (20, 21, "chase", 2, -1)]
     assert set(ti["subject"]) == {"alice", "bob"}
@@ -78,24 +91,39 @@ def test_labels_as_intervals(tmp_path: Path):
 
 def test_foreign_file_with_timestamps(tmp_path: Path):
     """A file written with ndx-pose directly: timestamps, no mosaic description, no confidence."""
-    nwb = pynwb.NWBFile(session_description="s", identifier="x", session_start_time=dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc))
+    nwb = pynwb.NWBFile(
+        session_description="s", identifier="x", session_start_time=dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
+    )
     mod = nwb.create_processing_module("behavior", "b")
     skel = ndx_pose.Skeleton(name="sk", nodes=["nose", "tail"], edges=np.array([[0, 1]], dtype=np.uint8))
     rng = np.random.default_rng(1)
     t = np.arange(5, 25) / 50.0
     data = {n: rng.uniform(0, 10, (20, 2)) for n in ("nose", "tail")}
     data["tail"][3] = np.nan
-    series = [ndx_pose.PoseEstimationSeries(name=n, data=data[n], unit="px", reference_frame="top-left", timestamps=t) for n in ("nose", "tail")]
+    series = [
+        ndx_pose.PoseEstimationSeries(name=n, data=data[n], unit="px", reference_frame="top-left", timestamps=t)
+        for n in ("nose", "tail")
+    ]
     mod.add(ndx_pose.Skeletons(skeletons=[skel]))
-    mod.add(ndx_pose.PoseEstimation(name="mouse", pose_estimation_series=series, skeleton=skel, description="from a tracker"))
+    mod.add(
+        ndx_pose.PoseEstimation(
+            name="mouse", pose_estimation_series=series, skeleton=skel, description="from a tracker"
+        )
+    )
     path = tmp_path / "foreign.nwb"
     with pynwb.NWBHDF5IO(str(path), "w") as io:
         io.write(nwb)
     df, meta = read_nwb_pose(path, group="g", sequence="s")
-    assert meta["fps"] == pytest.approx(50.0) and meta["keypoint_names"] == ["nose", "tail"] and meta["individual_names"] == {0: "mouse"}
+    assert (
+        meta["fps"] == pytest.approx(50.0)
+        and meta["keypoint_names"] == ["nose", "tail"]
+        and meta["individual_names"] == {0: "mouse"}
+    )
     assert df["frame"].tolist() == list(range(5, 25)) and (df["id"] == 0).all()
     np.testing.assert_array_equal(df[["poseX1", "poseY1"]].to_numpy(), data["tail"])
-    np.testing.assert_allclose(df["X"].to_numpy(), np.nanmean([data["nose"][:, 0], data["tail"][:, 0]], axis=0), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        df["X"].to_numpy(), np.nanmean([data["nose"][:, 0], data["tail"][:, 0]], axis=0), rtol=0, atol=1e-12
+    )
     assert "poseP0" not in df
 
 
@@ -106,7 +134,13 @@ def test_bad_inputs(tmp_path: Path):
         read_nwb_pose(bad, group="g", sequence="s")
     empty = tmp_path / "empty.nwb"
     with pynwb.NWBHDF5IO(str(empty), "w") as io:
-        io.write(pynwb.NWBFile(session_description="s", identifier="x", session_start_time=dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)))
+        io.write(
+            pynwb.NWBFile(
+                session_description="s",
+                identifier="x",
+                session_start_time=dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc),
+            )
+        )
     with pytest.raises(TrackFormatError, match="PoseEstimation"):
         read_nwb_pose(empty, group="g", sequence="s")
     df = synthetic_tracks()

@@ -1,4 +1,5 @@
 """The `export` pipeline writes through the catalog what the facade writes."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """A trained model's predictions go to BORIS for review and come back as labels, unchanged."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -22,8 +23,18 @@ def test_predictions_to_boris_and_back(tmp_path: Path):
     with pytest.raises(SequenceNotFoundError, match="predictions"):
         ds.export_boris(model="clf")
     ds.run_feature("speed")
-    ds.train_model("clf", {"features": ["speed"], "label_kind": "behavior", "cv_folds": 2, "estimator": "random_forest",
-                           "estimator_params": {"n_estimators": 10}, "max_train_rows": 3000, "plots": False})
+    ds.train_model(
+        "clf",
+        {
+            "features": ["speed"],
+            "label_kind": "behavior",
+            "cv_folds": 2,
+            "estimator": "random_forest",
+            "estimator_params": {"n_estimators": 10},
+            "max_train_rows": 3000,
+            "plots": False,
+        },
+    )
     res = ds.predict("clf")
     pred = ds.load_feature("clf__pred", run_id=res.run_id)
     skip = sorted(pred["pred"].astype(str).unique())[:1]  # leave one class out, as a background class would be

@@ -1,4 +1,5 @@
 """BORIS exports (tabular and aggregated; real files, synthetic round trips, bad inputs)."""
+
 from __future__ import annotations
 
 import json
@@ -49,7 +50,7 @@ def test_every_real_export_parses_with_values_from_the_file(realdata):
             assert exp.bouts["subject"].tolist() == subjects, path.name
         else:
             hi = next(i for i, ln in enumerate(lines) if ln[0] == "Time")
-            ev = lines[hi + 1:]
+            ev = lines[hi + 1 :]
             opened: dict[tuple[str, str], float] = {}
             pairs = []
             for ln in ev:
@@ -90,7 +91,9 @@ def test_real_tabular_converts_to_exact_frames(realdata, dataset):
 
 
 def test_real_live_export_needs_fps_then_converts_points(realdata, dataset):
-    path = realdata.joinpath(*BORIS_DIR, "test_export_aggregated_events_test_full_with_trailing_spaces_in_modifiers.tsv")
+    path = realdata.joinpath(
+        *BORIS_DIR, "test_export_aggregated_events_test_full_with_trailing_spaces_in_modifiers.tsv"
+    )
     assert path.exists(), f"real LIVE export missing: {path}"
     with pytest.raises(LabelFormatError, match="no FPS") as e:
         convert_all_labels(dataset, params={"paths": [str(path)], "default_group": "live"})
@@ -118,9 +121,9 @@ def _truth(seed=1, T=400, n=3):
         while t < T:
             d = int(rng.integers(1, 40))
             s = int(rng.integers(0, 4))
-            states[t:t + d, i] = s
+            states[t : t + d, i] = s
             if s in PAIR:
-                targets[t:t + d, i] = int(rng.choice([j for j in range(n) if j != i]))
+                targets[t : t + d, i] = int(rng.choice([j for j in range(n) if j != i]))
             t += d
     return states, targets
 
@@ -142,20 +145,33 @@ def _bouts(states, targets):
 def test_round_trip_both_export_kinds(dataset, tmp_path, fps):
     states, targets = _truth()
     bouts = _bouts(states, targets)
-    agg = [(f"fish{i}", BEHAVIORS[s], a / fps, b / fps, f"fish{j}" if j >= 0 else "", "STATE") for i, s, j, a, b in bouts]
+    agg = [
+        (f"fish{i}", BEHAVIORS[s], a / fps, b / fps, f"fish{j}" if j >= 0 else "", "STATE") for i, s, j, a, b in bouts
+    ]
     (tmp_path / "agg").mkdir()
     write_aggregated(tmp_path / "agg" / "rec1.tsv", agg, fps=fps, media="rec1.mp4")
     events = []
     for i, s, j, a, b in bouts:
         c = f"fish{j}" if j >= 0 else ""
-        events += [(a, 1, i, (a / fps, f"fish{i}", BEHAVIORS[s], "START", c)), (b, 0, i, (b / fps, f"fish{i}", BEHAVIORS[s], "STOP", c))]
+        events += [
+            (a, 1, i, (a / fps, f"fish{i}", BEHAVIORS[s], "START", c)),
+            (b, 0, i, (b / fps, f"fish{i}", BEHAVIORS[s], "STOP", c)),
+        ]
     events.sort(key=lambda e: e[:3])
     (tmp_path / "tab").mkdir()
     write_tabular(tmp_path / "tab" / "rec1.csv", [e[3] for e in events], fps=fps, media="rec1.mp4")
     exp = expected_rows(states, targets, PAIR)
     for kind, folder in (("agg", "agg"), ("tab", "tab")):
-        rep = convert_all_labels(dataset, kind=kind, params={
-            "paths": [str(tmp_path / folder)], "default_group": "G", "pair_behaviors": ["approach", "contact"], "behaviors": BEHAVIORS})
+        rep = convert_all_labels(
+            dataset,
+            kind=kind,
+            params={
+                "paths": [str(tmp_path / folder)],
+                "default_group": "G",
+                "pair_behaviors": ["approach", "contact"],
+                "behaviors": BEHAVIORS,
+            },
+        )
         assert rep.issues == [] and rep.written == [("G", "rec1")]
         d = load_labels(dataset, "G", "rec1", kind=kind)
         assert np.array_equal(got_rows(d), exp), kind
@@ -163,10 +179,15 @@ def test_round_trip_both_export_kinds(dataset, tmp_path, fps):
 
 
 def test_scene_points_and_background(dataset, tmp_path):
-    bouts = [("fish1", "walk", 0.0, 1.0, "", "STATE"), ("No focal subject", "light", 0.5, 0.7, "", "STATE"),
-             ("fish2", "jump", 0.4, 0.4, "", "POINT")]
+    bouts = [
+        ("fish1", "walk", 0.0, 1.0, "", "STATE"),
+        ("No focal subject", "light", 0.5, 0.7, "", "STATE"),
+        ("fish2", "jump", 0.4, 0.4, "", "POINT"),
+    ]
     write_aggregated(tmp_path / "x.tsv", bouts, fps=10, media="x.mp4")
-    convert_all_labels(dataset, params={"paths": [str(tmp_path / "x.tsv")], "default_group": "G", "background": "none", "n_frames": 12})
+    convert_all_labels(
+        dataset, params={"paths": [str(tmp_path / "x.tsv")], "default_group": "G", "background": "none", "n_frames": 12}
+    )
     d = load_labels(dataset, "G", "x")
     vocab = dict(zip(d["label_names"].tolist(), d["label_ids"].tolist()))
     assert vocab["none"] == 0  # background first
@@ -177,7 +198,11 @@ def test_scene_points_and_background(dataset, tmp_path):
     exp |= {(4, 2, -1, jump)} | {(f, 2, -1, none) for f in range(12) if f != 4}
     assert rows == exp
     # points can be switched off
-    convert_all_labels(dataset, kind="nopoints", params={"paths": [str(tmp_path / "x.tsv")], "default_group": "G", "point_events": False})
+    convert_all_labels(
+        dataset,
+        kind="nopoints",
+        params={"paths": [str(tmp_path / "x.tsv")], "default_group": "G", "point_events": False},
+    )
     d2 = load_labels(dataset, "G", "x", kind="nopoints")
     assert "jump" not in d2["label_names"].tolist() and not (d2["individual_ids"][:, 0] == 2).any()
 
@@ -185,21 +210,37 @@ def test_scene_points_and_background(dataset, tmp_path):
 def test_subject_map_and_pair_partner_from_modifiers(dataset, tmp_path):
     bouts = [("Alice", "chase", 0.0, 0.3, "x|Bob", "STATE"), ("Bob", "sit", 0.0, 0.2, "", "STATE")]
     write_aggregated(tmp_path / "m.tsv", bouts, fps=10, media="m.mp4")
-    convert_all_labels(dataset, params={"paths": [str(tmp_path / "m.tsv")], "default_group": "G",
-                                        "subject_map": {"Alice": 7, "Bob": 9}, "pair_behaviors": ["chase"]})
+    convert_all_labels(
+        dataset,
+        params={
+            "paths": [str(tmp_path / "m.tsv")],
+            "default_group": "G",
+            "subject_map": {"Alice": 7, "Bob": 9},
+            "pair_behaviors": ["chase"],
+        },
+    )
     d = load_labels(dataset, "G", "m")
     v = dict(zip(d["label_names"].tolist(), d["label_ids"].tolist()))
-    exp = {(f, 7, 9, v["chase"]) for f in range(3)} | {(f, 9, 7, v["chase"]) for f in range(3)} | {(f, 9, -1, v["sit"]) for f in range(2)}
+    exp = (
+        {(f, 7, 9, v["chase"]) for f in range(3)}
+        | {(f, 9, 7, v["chase"]) for f in range(3)}
+        | {(f, 9, -1, v["sit"]) for f in range(2)}
+    )
     assert set(map(tuple, got_rows(d).tolist())) == exp
 
 
 def test_problems_are_reported_not_dropped(dataset, tmp_path):
-    bouts = [("fish1", "a", 0.0, 1.0, "", "STATE"), ("fish1", "b", 0.5, 1.5, "", "STATE"),  # overlap
-             ("fish2", "a", 1.8, 2.5, "", "STATE"),  # past the end (20 frames)
-             ("fish3", "chase", 0.0, 0.2, "", "STATE")]  # pair without partner
+    bouts = [
+        ("fish1", "a", 0.0, 1.0, "", "STATE"),
+        ("fish1", "b", 0.5, 1.5, "", "STATE"),  # overlap
+        ("fish2", "a", 1.8, 2.5, "", "STATE"),  # past the end (20 frames)
+        ("fish3", "chase", 0.0, 0.2, "", "STATE"),
+    ]  # pair without partner
     write_aggregated(tmp_path / "p.tsv", bouts, fps=10, media="p.mp4")
-    rep = convert_all_labels(dataset, params={"paths": [str(tmp_path / "p.tsv")], "default_group": "G", "n_frames": 20,
-                                              "pair_behaviors": ["chase"]})
+    rep = convert_all_labels(
+        dataset,
+        params={"paths": [str(tmp_path / "p.tsv")], "default_group": "G", "n_frames": 20, "pair_behaviors": ["chase"]},
+    )
     kinds = sorted(i["issue"] for i in rep.issues)
     assert kinds == ["overlap", "pair_without_partner", "past_end"]
     assert all(i["file"] == str(tmp_path / "p.tsv") for i in rep.issues)
@@ -210,28 +251,62 @@ def test_problems_are_reported_not_dropped(dataset, tmp_path):
     assert len(report["issues"]) == 3
     # on_issue='error' refuses and writes nothing new
     with pytest.raises(LabelFormatError, match="annotation problem"):
-        convert_all_labels(dataset, kind="strict", params={"paths": [str(tmp_path / "p.tsv")], "default_group": "G",
-                                                           "n_frames": 20, "on_issue": "error"})
+        convert_all_labels(
+            dataset,
+            kind="strict",
+            params={"paths": [str(tmp_path / "p.tsv")], "default_group": "G", "n_frames": 20, "on_issue": "error"},
+        )
     assert not (dataset.folder / "labels" / "strict" / "index.csv").exists()
 
 
 def test_vocabulary_is_kept_across_runs(dataset, tmp_path):
     write_aggregated(tmp_path / "r1.tsv", [("fish1", "walk", 0, 0.5, "", "STATE")], fps=10, media="r1.mp4")
-    write_aggregated(tmp_path / "r2.tsv", [("fish1", "eat", 0, 0.5, "", "STATE"), ("fish1", "walk", 0.5, 0.9, "", "STATE")], fps=10, media="r2.mp4")
+    write_aggregated(
+        tmp_path / "r2.tsv",
+        [("fish1", "eat", 0, 0.5, "", "STATE"), ("fish1", "walk", 0.5, 0.9, "", "STATE")],
+        fps=10,
+        media="r2.mp4",
+    )
     convert_all_labels(dataset, params={"paths": [str(tmp_path / "r1.tsv")], "default_group": "G"})
     convert_all_labels(dataset, params={"paths": [str(tmp_path / "r2.tsv")], "default_group": "G"})
     assert get_label_map(dataset) == {0: "walk", 1: "eat"}
 
 
 def test_sequence_resolution_from_map_and_tracks_index(dataset, tmp_path):
-    write_aggregated(tmp_path / "v.tsv", [("fish0", "walk", 0, 0.5, "", "STATE")], fps=10, media="C:\\videos\\trial 3.mp4", obs="obsA")
-    rep = convert_all_labels(dataset, params={"paths": [str(tmp_path / "v.tsv")], "sequence_map": {"obsA": ["grp", "trial/3"]}})
+    write_aggregated(
+        tmp_path / "v.tsv",
+        [("fish0", "walk", 0, 0.5, "", "STATE")],
+        fps=10,
+        media="C:\\videos\\trial 3.mp4",
+        obs="obsA",
+    )
+    rep = convert_all_labels(
+        dataset, params={"paths": [str(tmp_path / "v.tsv")], "sequence_map": {"obsA": ["grp", "trial/3"]}}
+    )
     assert rep.written == [("grp", "trial/3")]
     # through tracks/index.csv: a sequence named like the media stem
     from mosaic.core.indexes import TRACKS_INDEX, upsert_index
-    upsert_index(dataset.get_root("tracks") / "index.csv", [{
-        "group": "gT", "sequence": "trial 3", "group_safe": "gT", "sequence_safe": "trial%203", "abs_path": "tracks/x.parquet",
-        "schema": "trex_v1", "src_format": "x", "n_rows": 1, "n_frames": 50, "n_ids": 1, "fps": 10.0, "frame_max": 59}], TRACKS_INDEX)
+
+    upsert_index(
+        dataset.get_root("tracks") / "index.csv",
+        [
+            {
+                "group": "gT",
+                "sequence": "trial 3",
+                "group_safe": "gT",
+                "sequence_safe": "trial%203",
+                "abs_path": "tracks/x.parquet",
+                "schema": "trex_v1",
+                "src_format": "x",
+                "n_rows": 1,
+                "n_frames": 50,
+                "n_ids": 1,
+                "fps": 10.0,
+                "frame_max": 59,
+            }
+        ],
+        TRACKS_INDEX,
+    )
     rep = convert_all_labels(dataset, kind="k2", params={"paths": [str(tmp_path / "v.tsv")]})
     assert rep.written == [("gT", "trial 3")]
     # recording length from the tracks index: last frame + 1 (n_frames counts frames with detections)
@@ -276,10 +351,16 @@ def test_unknown_subject(converted, tmp_path):
         convert_all_labels(ds, params={"paths": [str(bad)], "default_group": "G"}, overwrite=True)
     assert str(bad) in str(e.value) and "Bob" in str(e.value)
     with pytest.raises(LabelFormatError, match="not in subject_map") as e:
-        convert_all_labels(ds, params={"paths": [str(bad)], "default_group": "G", "subject_map": {"Alice": 1}}, overwrite=True)
+        convert_all_labels(
+            ds, params={"paths": [str(bad)], "default_group": "G", "subject_map": {"Alice": 1}}, overwrite=True
+        )
     assert str(bad) in str(e.value)
-    clash = write_aggregated(tmp_path / "ok.tsv", [("fish1", "walk", 0, 1.0, "", "STATE"), ("rat1", "walk", 0, 1.0, "", "STATE")],
-                             fps=10, media="ok.mp4")
+    clash = write_aggregated(
+        tmp_path / "ok.tsv",
+        [("fish1", "walk", 0, 1.0, "", "STATE"), ("rat1", "walk", 0, 1.0, "", "STATE")],
+        fps=10,
+        media="ok.mp4",
+    )
     with pytest.raises(LabelFormatError, match="same individual id") as e:
         convert_all_labels(ds, params={"paths": [str(clash)], "default_group": "G"}, overwrite=True)
     assert str(clash) in str(e.value) and "rat1" in str(e.value)
@@ -288,8 +369,17 @@ def test_unknown_subject(converted, tmp_path):
 
 def test_stop_without_start(converted, tmp_path):
     ds, snap = converted
-    bad = write_tabular(tmp_path / "ok.csv", [(0.1, "fish1", "walk", "STOP", ""), (0.2, "fish1", "walk", "START", ""),
-                                              (0.5, "fish1", "walk", "STOP", ""), (0.7, "fish2", "walk", "START", "")], fps=10, media="ok.mp4")
+    bad = write_tabular(
+        tmp_path / "ok.csv",
+        [
+            (0.1, "fish1", "walk", "STOP", ""),
+            (0.2, "fish1", "walk", "START", ""),
+            (0.5, "fish1", "walk", "STOP", ""),
+            (0.7, "fish2", "walk", "START", ""),
+        ],
+        fps=10,
+        media="ok.mp4",
+    )
     with pytest.raises(LabelFormatError, match="annotation problem") as e:
         convert_all_labels(ds, params={"paths": [str(bad)], "default_group": "G", "on_issue": "error"}, overwrite=True)
     assert str(bad) in str(e.value) and "unmatched_stop" in str(e.value)
@@ -302,11 +392,15 @@ def test_stop_without_start(converted, tmp_path):
 
 def test_wrong_delimiter(converted, tmp_path):
     ds, snap = converted
-    tsv = write_aggregated(tmp_path / "ok.tsv", [("fish1", "walk", 0, 1.0, "", "STATE")], fps=10, media="ok.mp4", sep="\t")
+    tsv = write_aggregated(
+        tmp_path / "ok.tsv", [("fish1", "walk", 0, 1.0, "", "STATE")], fps=10, media="ok.mp4", sep="\t"
+    )
     with pytest.raises(LabelFormatError, match="comma delimiter") as e:
         convert_all_labels(ds, params={"paths": [str(tsv)], "default_group": "G", "delimiter": ","}, overwrite=True)
     assert str(tsv) in str(e.value) and "tab-separated" in str(e.value)
-    piped = write_aggregated(tmp_path / "piped.csv", [("fish1", "walk", 0, 1.0, "", "STATE")], fps=10, media="ok.mp4", sep="|")
+    piped = write_aggregated(
+        tmp_path / "piped.csv", [("fish1", "walk", 0, 1.0, "", "STATE")], fps=10, media="ok.mp4", sep="|"
+    )
     with pytest.raises(LabelFormatError, match="not a BORIS events export") as e:
         convert_all_labels(ds, params={"paths": [str(piped)], "default_group": "G"}, overwrite=True)
     assert str(piped) in str(e.value)
@@ -329,33 +423,162 @@ def test_empty_file_and_unknown_format(converted, tmp_path):
 
 
 # ----------------------------------------------------------------------------- current BORIS (8.x) layouts
-NEW_TAB = ["Observation id", "Observation date", "Description", "Observation duration", "Observation type", "Source",
-           "Time offset (s)", "Media duration (s)", "FPS", "Subject", "Behavior", "Behavioral category", "Modifier #1",
-           "Behavior type", "Time", "Media file name", "Image index", "Image file path", "Comment"]
-NEW_AGG = ["Observation id", "Observation date", "Description", "Observation type", "Source", "Time offset (s)", "Coding duration",
-           "Media duration (s)", "FPS", "Subject", "Observation duration by subject by observation", "Behavior", "Behavioral category",
-           "Modifier #1", "Modifier #2", "Behavior type", "Start (s)", "Stop (s)", "Duration (s)", "Media file name",
-           "Image index start", "Image index stop", "Image file path start", "Image file path stop", "Comment start", "Comment stop"]
+NEW_TAB = [
+    "Observation id",
+    "Observation date",
+    "Description",
+    "Observation duration",
+    "Observation type",
+    "Source",
+    "Time offset (s)",
+    "Media duration (s)",
+    "FPS",
+    "Subject",
+    "Behavior",
+    "Behavioral category",
+    "Modifier #1",
+    "Behavior type",
+    "Time",
+    "Media file name",
+    "Image index",
+    "Image file path",
+    "Comment",
+]
+NEW_AGG = [
+    "Observation id",
+    "Observation date",
+    "Description",
+    "Observation type",
+    "Source",
+    "Time offset (s)",
+    "Coding duration",
+    "Media duration (s)",
+    "FPS",
+    "Subject",
+    "Observation duration by subject by observation",
+    "Behavior",
+    "Behavioral category",
+    "Modifier #1",
+    "Modifier #2",
+    "Behavior type",
+    "Start (s)",
+    "Stop (s)",
+    "Duration (s)",
+    "Media file name",
+    "Image index start",
+    "Image index stop",
+    "Image file path start",
+    "Image file path stop",
+    "Comment start",
+    "Comment stop",
+]
 
 
 def test_current_boris_layouts(dataset, tmp_path):
     # fish1 chases fish2 over [1.0, 1.6) s and sniffs once at 2.0 s, at 25 fps, with a 0.4 s time offset in the times
     tab = [NEW_TAB]
-    for t, typ, beh, mod in ((1.4, "START", "chase", "fish2"), (2.0, "STOP", "chase", "fish2"), (2.4, "POINT", "sniff", "")):
-        tab.append(["o1", "2025-01-01 10:00:00", "", "12.0", "Media file", "player #1:/v/rec 2.mp4", "0.4", "12.000", "25.000",
-                    "fish1", beh, "", mod, typ, f"{t:.3f}", "/v/rec 2.mp4", "NA", "NA", ""])
+    for t, typ, beh, mod in (
+        (1.4, "START", "chase", "fish2"),
+        (2.0, "STOP", "chase", "fish2"),
+        (2.4, "POINT", "sniff", ""),
+    ):
+        tab.append(
+            [
+                "o1",
+                "2025-01-01 10:00:00",
+                "",
+                "12.0",
+                "Media file",
+                "player #1:/v/rec 2.mp4",
+                "0.4",
+                "12.000",
+                "25.000",
+                "fish1",
+                beh,
+                "",
+                mod,
+                typ,
+                f"{t:.3f}",
+                "/v/rec 2.mp4",
+                "NA",
+                "NA",
+                "",
+            ]
+        )
     (tmp_path / "t").mkdir()
     (tmp_path / "t" / "new_tab.tsv").write_text("\r\n".join("\t".join(r) for r in tab) + "\r\n")
-    agg = [NEW_AGG,
-           ["o1", "2025-01-01 10:00:00", "", "Media file", "player #1:/v/rec 2.mp4", "0.4", "12.0", "12.000", "25.000", "fish1", "1.0",
-            "chase", "", "fish2", "", "STATE", "1.400", "2.000", "0.600", "/v/rec 2.mp4", "NA", "NA", "NA", "NA", "", ""],
-           ["o1", "2025-01-01 10:00:00", "", "Media file", "player #1:/v/rec 2.mp4", "0.4", "12.0", "12.000", "25.000", "fish1", "1.0",
-            "sniff", "", "", "", "POINT", "2.400", "2.400", "NA", "/v/rec 2.mp4", "NA", "NA", "NA", "NA", "", ""]]
+    agg = [
+        NEW_AGG,
+        [
+            "o1",
+            "2025-01-01 10:00:00",
+            "",
+            "Media file",
+            "player #1:/v/rec 2.mp4",
+            "0.4",
+            "12.0",
+            "12.000",
+            "25.000",
+            "fish1",
+            "1.0",
+            "chase",
+            "",
+            "fish2",
+            "",
+            "STATE",
+            "1.400",
+            "2.000",
+            "0.600",
+            "/v/rec 2.mp4",
+            "NA",
+            "NA",
+            "NA",
+            "NA",
+            "",
+            "",
+        ],
+        [
+            "o1",
+            "2025-01-01 10:00:00",
+            "",
+            "Media file",
+            "player #1:/v/rec 2.mp4",
+            "0.4",
+            "12.0",
+            "12.000",
+            "25.000",
+            "fish1",
+            "1.0",
+            "sniff",
+            "",
+            "",
+            "",
+            "POINT",
+            "2.400",
+            "2.400",
+            "NA",
+            "/v/rec 2.mp4",
+            "NA",
+            "NA",
+            "NA",
+            "NA",
+            "",
+            "",
+        ],
+    ]
     (tmp_path / "a").mkdir()
     (tmp_path / "a" / "new_agg.csv").write_text("\r\n".join(",".join(r) for r in agg) + "\r\n")
     for kind in ("t", "a"):
-        rep = convert_all_labels(dataset, kind=kind, params={"paths": [str(tmp_path / kind)], "default_group": "G",
-                                                             "pair_behaviors": ["chase"], "behaviors": ["chase", "sniff"]})
+        rep = convert_all_labels(
+            dataset,
+            kind=kind,
+            params={
+                "paths": [str(tmp_path / kind)],
+                "default_group": "G",
+                "pair_behaviors": ["chase"],
+                "behaviors": ["chase", "sniff"],
+            },
+        )
         assert rep.written == [("G", "rec 2")] and rep.issues == []
         d = load_labels(dataset, "G", "rec 2", kind=kind)
         exp = {(f, 1, 2, 0) for f in range(25, 40)} | {(f, 2, 1, 0) for f in range(25, 40)} | {(50, 1, -1, 1)}
@@ -370,12 +593,19 @@ def test_sequence_resolution_from_media_index(dataset, tmp_path):
         "name,abs_path,group,sequence\n"
         "trial 3.mp4,media_raw/A/trial 3.mp4,gA,seqA\n"
         "trial 3.mp4,media_raw/B/trial 3.mp4,gB,seqB\n"
-        "other.mp4,media_raw/A/other.mp4,gA,other\n")
-    write_aggregated(tmp_path / "v.tsv", [("fish0", "walk", 0, 0.5, "", "STATE")], fps=10, media="D:\\data\\B\\trial 3.mp4", obs="o")
+        "other.mp4,media_raw/A/other.mp4,gA,other\n"
+    )
+    write_aggregated(
+        tmp_path / "v.tsv", [("fish0", "walk", 0, 0.5, "", "STATE")], fps=10, media="D:\\data\\B\\trial 3.mp4", obs="o"
+    )
     rep = convert_all_labels(dataset, params={"paths": [str(tmp_path / "v.tsv")]})
     assert rep.written == [("gB", "seqB")]  # same file name twice: the longest common path tail wins
-    write_aggregated(tmp_path / "w.tsv", [("fish0", "walk", 0, 0.5, "", "STATE")], fps=10, media="/x/other.mp4", obs="o")
-    assert convert_all_labels(dataset, kind="k", params={"paths": [str(tmp_path / "w.tsv")]}).written == [("gA", "other")]
+    write_aggregated(
+        tmp_path / "w.tsv", [("fish0", "walk", 0, 0.5, "", "STATE")], fps=10, media="/x/other.mp4", obs="o"
+    )
+    assert convert_all_labels(dataset, kind="k", params={"paths": [str(tmp_path / "w.tsv")]}).written == [
+        ("gA", "other")
+    ]
 
 
 def test_real_xlsx_equals_tsv(realdata):
@@ -410,5 +640,9 @@ def test_issue_warnings_are_summarised_once_per_kind(caplog):
         _log_issue_summary(issues)
     lines = [r.getMessage() for r in caplog.records]
     assert len(lines) == 2
-    assert lines[0].startswith("labels: 50 x overlap in 1 file(s)") and "overlap 0" in lines[0] and "overlap 49" not in lines[0]
+    assert (
+        lines[0].startswith("labels: 50 x overlap in 1 file(s)")
+        and "overlap 0" in lines[0]
+        and "overlap 49" not in lines[0]
+    )
     assert lines[1].startswith("labels: 1 x past_end")

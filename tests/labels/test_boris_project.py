@@ -1,4 +1,5 @@
 """BORIS project files (.boris): events of every observation, queued media, toggled state events."""
+
 from __future__ import annotations
 
 import json
@@ -59,8 +60,18 @@ def _media_index(dataset, lengths: dict[str, float], group: str = "P") -> None:
     from mosaic.core.indexes import upsert_index
     from mosaic.media.index import MEDIA_INDEX
 
-    rows = [{"name": m, "abs_path": f"media_raw/{group}/{m}", "group": group, "sequence": m.rsplit(".", 1)[0],
-             "fps": 25.0, "n_frames": round(d * 25), "duration_s": d} for m, d in lengths.items()]
+    rows = [
+        {
+            "name": m,
+            "abs_path": f"media_raw/{group}/{m}",
+            "group": group,
+            "sequence": m.rsplit(".", 1)[0],
+            "fps": 25.0,
+            "n_frames": round(d * 25),
+            "duration_s": d,
+        }
+        for m, d in lengths.items()
+    ]
     upsert_index(dataset.get_root("media") / "index.csv", pd.DataFrame(rows), MEDIA_INDEX)
 
 
@@ -81,7 +92,9 @@ def test_queued_media_placed_from_the_video_lengths(realdata, dataset):
 
     agg = realdata_file(realdata, *BORIS_DIR, "test_export_aggregated_events_test_full_1.tsv")
     pj = json.loads(realdata_file(realdata, *BORIS_DIR, "test.boris").read_text())
-    lengths = pj["observations"]["observation #2"]["media_info"]["length"]  # 179.96 and 359.96 s, as BORIS measured them
+    lengths = pj["observations"]["observation #2"]["media_info"][
+        "length"
+    ]  # 179.96 and 359.96 s, as BORIS measured them
     _media_index(dataset, lengths)
     rep = convert_all_labels(dataset, params={"paths": [str(agg)]})
     assert [i["issue"] for i in rep.issues] == []
@@ -106,10 +119,15 @@ def test_queued_media_placed_by_explicit_offsets(realdata, dataset):
     agg = realdata_file(realdata, *BORIS_DIR, "test_export_aggregated_events_test_full_1.tsv")
     pj = json.loads(realdata_file(realdata, *BORIS_DIR, "test.boris").read_text())
     first_len = pj["observations"]["observation #2"]["media_info"]["length"]["video_test_25fps_180s.mp4"]
-    rep = convert_all_labels(dataset, kind="fixed", params={"paths": [str(agg)], "default_group": "P",
-                                                            "media_offsets": {"video_test_25fps_360s.mp4": first_len}})
+    rep = convert_all_labels(
+        dataset,
+        kind="fixed",
+        params={"paths": [str(agg)], "default_group": "P", "media_offsets": {"video_test_25fps_360s.mp4": first_len}},
+    )
     assert rep.issues == []
-    assert rep.index.set_index("sequence").loc["video_test_25fps_180s", "n_frames"] == 4499  # from where the next file starts
+    assert (
+        rep.index.set_index("sequence").loc["video_test_25fps_180s", "n_frames"] == 4499
+    )  # from where the next file starts
     d = load_labels(dataset, "P", "video_test_25fps_360s", kind="fixed")
     scene = d["individual_ids"][:, 0] == -1
     s_id = d["label_ids"][d["label_names"] == "s"][0]
@@ -120,11 +138,57 @@ def test_queued_media_placed_by_explicit_offsets(realdata, dataset):
 
 def test_current_boris_multi_media_cells_place_the_queue(dataset, tmp_path):
     """Current BORIS writes the queue (``Source``) and each file's length (``Media duration (s)``) in every row."""
-    header = ["Observation id", "Observation type", "Source", "Time offset (s)", "Media duration (s)", "FPS", "Subject",
-              "Behavior", "Behavioral category", "Media file name", "Behavior type", "Start (s)", "Stop (s)", "Duration (s)"]
+    header = [
+        "Observation id",
+        "Observation type",
+        "Source",
+        "Time offset (s)",
+        "Media duration (s)",
+        "FPS",
+        "Subject",
+        "Behavior",
+        "Behavioral category",
+        "Media file name",
+        "Behavior type",
+        "Start (s)",
+        "Stop (s)",
+        "Duration (s)",
+    ]
     src, dur = "player #1:/v/a.mp4;/v/b.mp4", "10.000;20.000"
-    rows = [["o1", "Media file", src, "0.000", dur, "10.000;10.000", "fish1", "walk", "", "/v/a.mp4", "STATE", "1.0", "2.0", "1.0"],
-            ["o1", "Media file", src, "0.000", dur, "10.000;10.000", "fish1", "walk", "", "/v/b.mp4", "STATE", "12.0", "13.5", "1.5"]]
+    rows = [
+        [
+            "o1",
+            "Media file",
+            src,
+            "0.000",
+            dur,
+            "10.000;10.000",
+            "fish1",
+            "walk",
+            "",
+            "/v/a.mp4",
+            "STATE",
+            "1.0",
+            "2.0",
+            "1.0",
+        ],
+        [
+            "o1",
+            "Media file",
+            src,
+            "0.000",
+            dur,
+            "10.000;10.000",
+            "fish1",
+            "walk",
+            "",
+            "/v/b.mp4",
+            "STATE",
+            "12.0",
+            "13.5",
+            "1.5",
+        ],
+    ]
     path = tmp_path / "agg.tsv"
     path.write_text("\n".join("\t".join(r) for r in [header, *rows]) + "\n")
     rep = convert_all_labels(dataset, params={"paths": [str(path)], "default_group": "G"})
@@ -135,14 +199,26 @@ def test_current_boris_multi_media_cells_place_the_queue(dataset, tmp_path):
     assert set(load_labels(dataset, "G", "a")["frames"].tolist()) == set(range(10, 20))
 
 
-def _project(tmp_path, events, obs_type="MEDIA", media=("a.mp4",), lengths=(10.0,), fps=10.0, offset=0.0, name="p.boris"):
+def _project(
+    tmp_path, events, obs_type="MEDIA", media=("a.mp4",), lengths=(10.0,), fps=10.0, offset=0.0, name="p.boris"
+):
     pj = {
-        "project_format_version": "7.0", "subjects_conf": {"0": {"key": "1", "name": "fish1"}, "1": {"key": "2", "name": "fish2"}},
-        "behaviors_conf": {"0": {"type": "State event", "code": "chase"}, "1": {"type": "Point event", "code": "bite"},
-                           "2": {"type": "State event", "code": "rest"}},
-        "observations": {"obs1": {"type": obs_type, "time offset": offset, "events": events,
-                                  "file": {"1": list(media), "2": []},
-                                  "media_info": {"length": dict(zip(media, lengths)), "fps": {m: fps for m in media}}}},
+        "project_format_version": "7.0",
+        "subjects_conf": {"0": {"key": "1", "name": "fish1"}, "1": {"key": "2", "name": "fish2"}},
+        "behaviors_conf": {
+            "0": {"type": "State event", "code": "chase"},
+            "1": {"type": "Point event", "code": "bite"},
+            "2": {"type": "State event", "code": "rest"},
+        },
+        "observations": {
+            "obs1": {
+                "type": obs_type,
+                "time offset": offset,
+                "events": events,
+                "file": {"1": list(media), "2": []},
+                "media_info": {"length": dict(zip(media, lengths)), "fps": {m: fps for m in media}},
+            }
+        },
     }
     path = tmp_path / name
     path.write_text(json.dumps(pj))
@@ -150,14 +226,33 @@ def _project(tmp_path, events, obs_type="MEDIA", media=("a.mp4",), lengths=(10.0
 
 
 def test_hand_built_project(dataset, tmp_path):
-    events = [[1.0, "fish1", "chase", "fish2", ""], [1.5, "fish1", "bite", "", ""], [2.0, "fish1", "chase", "fish2", ""],
-              [11.0, "fish2", "rest", "", ""], [12.0, "fish2", "rest", "", ""], [3.0, "", "rest", "", ""], [3.2, "", "rest", "", ""]]
+    events = [
+        [1.0, "fish1", "chase", "fish2", ""],
+        [1.5, "fish1", "bite", "", ""],
+        [2.0, "fish1", "chase", "fish2", ""],
+        [11.0, "fish2", "rest", "", ""],
+        [12.0, "fish2", "rest", "", ""],
+        [3.0, "", "rest", "", ""],
+        [3.2, "", "rest", "", ""],
+    ]
     path = _project(tmp_path, events, media=("a.mp4", "b.mp4"), lengths=(10.0, 10.0))
-    rep = convert_all_labels(dataset, params={"paths": [str(path)], "default_group": "G", "pair_behaviors": ["chase"],
-                                              "behaviors": ["chase", "bite", "rest"]})
+    rep = convert_all_labels(
+        dataset,
+        params={
+            "paths": [str(path)],
+            "default_group": "G",
+            "pair_behaviors": ["chase"],
+            "behaviors": ["chase", "bite", "rest"],
+        },
+    )
     assert rep.issues == [] and sorted(rep.written) == [("G", "a"), ("G", "b")]
     a = set(map(tuple, got_rows(load_labels(dataset, "G", "a")).tolist()))
-    exp_a = {(f, 1, 2, 0) for f in range(10, 20)} | {(f, 2, 1, 0) for f in range(10, 20)} | {(15, 1, -1, 1)} | {(30, -1, -1, 2), (31, -1, -1, 2)}
+    exp_a = (
+        {(f, 1, 2, 0) for f in range(10, 20)}
+        | {(f, 2, 1, 0) for f in range(10, 20)}
+        | {(15, 1, -1, 1)}
+        | {(30, -1, -1, 2), (31, -1, -1, 2)}
+    )
     assert a == exp_a
     b = set(map(tuple, got_rows(load_labels(dataset, "G", "b")).tolist()))
     assert b == {(f, 2, -1, 2) for f in range(10, 20)}  # queued file: 11 s - 10 s → frame 10
@@ -188,8 +283,13 @@ def test_real_project_observations_sharing_a_recording_are_reported(realdata, da
 
     path = realdata_file(realdata, *BORIS_DIR, "test.boris")
     pj = json.loads(path.read_text())
-    on_360 = sorted(k for k, o in pj["observations"].items()
-                    if o.get("type") == "MEDIA" and o.get("events") and "video_test_25fps_360s.mp4" in (o.get("file") or {}).get("1", []))
+    on_360 = sorted(
+        k
+        for k, o in pj["observations"].items()
+        if o.get("type") == "MEDIA"
+        and o.get("events")
+        and "video_test_25fps_360s.mp4" in (o.get("file") or {}).get("1", [])
+    )
     assert len(on_360) == 4
     rep = convert_all_labels(dataset, params={"paths": [str(path)], "default_group": "P", "fps": 25})
     multi = [i for i in rep.issues if i["issue"] == "multiple_sources" and i["sequence"] == "video_test_25fps_360s"]
@@ -197,12 +297,18 @@ def test_real_project_observations_sharing_a_recording_are_reported(realdata, da
     for obs in on_360:
         assert obs in multi[0]["message"]
     with pytest.raises(LabelFormatError, match="multiple_sources"):
-        convert_all_labels(dataset, kind="strict", params={"paths": [str(path)], "default_group": "P", "fps": 25, "on_issue": "error"})
+        convert_all_labels(
+            dataset, kind="strict", params={"paths": [str(path)], "default_group": "P", "fps": 25, "on_issue": "error"}
+        )
 
 
 def test_project_queue_without_lengths_is_refused(dataset, tmp_path):
-    path = _project(tmp_path, [[1.0, "fish1", "bite", "", ""], [15.0, "fish1", "bite", "", ""]], media=("a.mp4", "b.mp4"),
-                    lengths=(float("nan"), 10.0))
+    path = _project(
+        tmp_path,
+        [[1.0, "fish1", "bite", "", ""], [15.0, "fish1", "bite", "", ""]],
+        media=("a.mp4", "b.mp4"),
+        lengths=(float("nan"), 10.0),
+    )
     pj = json.loads(path.read_text())
     del pj["observations"]["obs1"]["media_info"]["length"]["a.mp4"]
     path.write_text(json.dumps(pj))

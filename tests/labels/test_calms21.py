@@ -1,4 +1,5 @@
 """CalMS21 annotations → individual_pair_v1 with per-frame equality to the source."""
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,12 @@ def _calms(n_seq=2, T=120, seed=0, vocab=None, groups=("annotator-id_0",)):
     for g in groups:
         out[g] = {}
         for k in range(n_seq):
-            rec = {"keypoints": rng.normal(size=(T, 2, 2, 7)), "scores": rng.random((T, 2, 7)),
-                   "annotations": rng.integers(0, 4, T), "metadata": {"annotator-id": 0}}
+            rec = {
+                "keypoints": rng.normal(size=(T, 2, 2, 7)),
+                "scores": rng.random((T, 2, 7)),
+                "annotations": rng.integers(0, 4, T),
+                "metadata": {"annotator-id": 0},
+            }
             if vocab is not None:
                 rec["metadata"]["vocab"] = vocab
             out[g][f"task1/train/mouse{k + 1:03d}_task1_annotator1"] = rec
@@ -52,8 +57,17 @@ def test_npy_with_vocab(dataset, tmp_path):
 def test_json_without_vocab_uses_task1_and_group_from_filename(dataset, tmp_path):
     data = _calms(n_seq=1, T=50, seed=3)
     path = tmp_path / "calms21_task1_test.json"
-    path.write_text(json.dumps({g: {s: {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in rec.items()}
-                                    for s, rec in seqs.items()} for g, seqs in data.items()}))
+    path.write_text(
+        json.dumps(
+            {
+                g: {
+                    s: {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in rec.items()}
+                    for s, rec in seqs.items()
+                }
+                for g, seqs in data.items()
+            }
+        )
+    )
     convert_all_labels(dataset, params={"paths": [str(path)], "group_from": "filename"})
     _check(dataset, data, group_of=lambda g: "calms21_task1_test")
     assert get_label_map(dataset) == {0: "attack", 1: "investigation", 2: "mount", 3: "other"}
@@ -90,17 +104,34 @@ def test_bad_calms21_files(dataset, tmp_path):
 
 def test_default_paths_from_tracks_raw_index(dataset, tmp_path):
     from mosaic.core.indexes import TRACKS_RAW_INDEX, upsert_index
+
     data = _calms(n_seq=1, T=20)
     path = dataset.get_root("tracks_raw") / "calms21" / "demo.npy"
     path.parent.mkdir(parents=True)
     np.save(path, data, allow_pickle=True)
-    upsert_index(dataset.get_root("tracks_raw") / "index.csv", [{
-        "group": "demo", "sequence": "", "group_safe": "demo", "sequence_safe": "", "abs_path": dataset.relative_path(path),
-        "src_format": "calms21_npy", "size_bytes": 1, "mtime_iso": "", "md5": ""}], TRACKS_RAW_INDEX)
+    upsert_index(
+        dataset.get_root("tracks_raw") / "index.csv",
+        [
+            {
+                "group": "demo",
+                "sequence": "",
+                "group_safe": "demo",
+                "sequence_safe": "",
+                "abs_path": dataset.relative_path(path),
+                "src_format": "calms21_npy",
+                "size_bytes": 1,
+                "mtime_iso": "",
+                "md5": "",
+            }
+        ],
+        TRACKS_RAW_INDEX,
+    )
     convert_all_labels(dataset, source_format="calms21_npy")
     _check(dataset, data)
     convert_all_labels(dataset, kind="byfile", source_format="calms21_npy", params={"group_from": "filename"})
-    _check(dataset, data, group_of=lambda g: "demo", kind="byfile")  # the index row's group, as the tracks converter does
+    _check(
+        dataset, data, group_of=lambda g: "demo", kind="byfile"
+    )  # the index row's group, as the tracks converter does
 
 
 @pytest.mark.parametrize("mode", ["infile", "filename", "both"])

@@ -1,4 +1,5 @@
 """convert_labels_custom: user converters, row/file validation, index bookkeeping."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -17,7 +18,9 @@ from .helpers import snapshot
 
 
 def _set(g, s, n=4):
-    return LabelSet(g, s, np.arange(n), np.zeros(n), np.column_stack([np.zeros(n), np.full(n, -1)]), [0], ["walk"], fps=25.0)
+    return LabelSet(
+        g, s, np.arange(n), np.zeros(n), np.column_stack([np.zeros(n), np.full(n, -1)]), [0], ["walk"], fps=25.0
+    )
 
 
 def good_converter(dataset, labels_root, existing_pairs, overwrite, recordings=(("G", "a"), ("G", "b"))):
@@ -35,7 +38,10 @@ def test_custom_converter_indexes_its_files(dataset):
     n = convert_labels_custom(dataset, good_converter)
     assert n == 2
     df = read_labels_index(dataset, "behavior")
-    assert sorted(df["sequence"]) == ["a", "b"] and set(df["abs_path"]) == {"labels/behavior/G__a.npz", "labels/behavior/G__b.npz"}
+    assert sorted(df["sequence"]) == ["a", "b"] and set(df["abs_path"]) == {
+        "labels/behavior/G__a.npz",
+        "labels/behavior/G__b.npz",
+    }
     assert df["n_frames"].tolist() == [10, 10] and df["n_events"].tolist() == [4, 4]
     assert load_labels(dataset, "G", "a")["label_names"].tolist() == ["walk"]
     seen = {}
@@ -49,7 +55,10 @@ def test_custom_converter_indexes_its_files(dataset):
     assert seen["root"] == dataset.get_root("labels") / "behavior"
 
 
-@pytest.mark.parametrize("case", ["no_sequence", "missing_file", "bad_npz_keys", "bad_dtype", "not_a_mapping", "wrong_recording", "duplicate"])
+@pytest.mark.parametrize(
+    "case",
+    ["no_sequence", "missing_file", "bad_npz_keys", "bad_dtype", "not_a_mapping", "wrong_recording", "duplicate"],
+)
 def test_bad_rows_are_named_and_nothing_is_lost(dataset, case):
     convert_labels_custom(dataset, good_converter)
     snap = snapshot(dataset.get_root("labels"))
@@ -60,8 +69,12 @@ def test_bad_rows_are_named_and_nothing_is_lost(dataset, case):
         if case == "missing_file":
             return [{"group": "G", "sequence": "c", "abs_path": "nowhere.npz"}]
         if case == "bad_npz_keys":
-            np.savez(labels_root / "G__c.npz", frames=np.arange(3, dtype=np.int32), labels=np.zeros(3, np.int32),
-                     individual_ids=np.zeros((3, 2), np.int32))
+            np.savez(
+                labels_root / "G__c.npz",
+                frames=np.arange(3, dtype=np.int32),
+                labels=np.zeros(3, np.int32),
+                individual_ids=np.zeros((3, 2), np.int32),
+            )
             return [{"group": "G", "sequence": "c", "abs_path": "G__c.npz"}]
         if case == "bad_dtype":
             d = _set("G", "c").to_arrays()
@@ -73,7 +86,10 @@ def test_bad_rows_are_named_and_nothing_is_lost(dataset, case):
         if case == "wrong_recording":
             write_label_npz(labels_root / "G__c.npz", _set("G", "zzz"))
             return [{"group": "G", "sequence": "c", "abs_path": "G__c.npz"}]
-        return [{"group": "G", "sequence": "a", "abs_path": "G__a.npz"}, {"group": "G", "sequence": "a", "abs_path": "G__a.npz"}]
+        return [
+            {"group": "G", "sequence": "a", "abs_path": "G__a.npz"},
+            {"group": "G", "sequence": "a", "abs_path": "G__a.npz"},
+        ]
 
     with pytest.raises(LabelFormatError) as e:
         convert_labels_custom(dataset, bad)

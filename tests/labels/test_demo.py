@@ -1,4 +1,5 @@
 """Round trip on the simulator: ground-truth bouts → BORIS exports (both kinds) and CalMS21 → labels."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -69,25 +70,34 @@ def test_events_to_bouts_round_trip_on_demo_labels(demo_ds):
     names = list(demo.BEHAVIORS)
     solo = truth[(truth["group"] == g) & (truth["sequence"] == s) & (truth["target_id"] < 0)]
     got = set(map(tuple, b[["start", "stop", "label", "id_a", "id_b"]].to_numpy().tolist()))
-    assert {(int(r.start_frame), int(r.stop_frame), names.index(r.behavior), int(r.subject_id), -1) for r in solo.itertuples()} <= got
+    assert {
+        (int(r.start_frame), int(r.stop_frame), names.index(r.behavior), int(r.subject_id), -1)
+        for r in solo.itertuples()
+    } <= got
 
 
 def test_calms21_demo_per_frame(demo_ds):
-    rep = demo_ds.convert_all_labels(kind="calms21", source_format="calms21_npy", params={"paths": ["tracks_raw/calms21/calms21_demo.npy"]})
+    rep = demo_ds.convert_all_labels(
+        kind="calms21", source_format="calms21_npy", params={"paths": ["tracks_raw/calms21/calms21_demo.npy"]}
+    )
     obj = np.load(demo_ds.folder / "tracks_raw" / "calms21" / "calms21_demo.npy", allow_pickle=True).item()
     n = 0
     for g, seqs in obj.items():
         for s, rec in seqs.items():
             d = demo_ds.load_labels(g, s, kind="calms21")
             m = (d["individual_ids"][:, 0] == 0) & (d["individual_ids"][:, 1] == 1)
-            assert np.array_equal(d["labels"][m], rec["annotations"]) and np.array_equal(d["frames"][m], np.arange(len(rec["annotations"])))
+            assert np.array_equal(d["labels"][m], rec["annotations"]) and np.array_equal(
+                d["frames"][m], np.arange(len(rec["annotations"]))
+            )
             n += 1
     assert len(rep) == n > 0
     assert demo_ds.get_label_map("calms21") == {v: k for k, v in demo.CALMS21_VOCAB.items()}
 
 
 def test_calms21_demo_against_truth_bouts(demo_ds):
-    demo_ds.convert_all_labels(kind="calms_solo", params={"paths": ["tracks_raw/calms21/calms21_demo.npy"], "solo_labels": ["other"]})
+    demo_ds.convert_all_labels(
+        kind="calms_solo", params={"paths": ["tracks_raw/calms21/calms21_demo.npy"], "solo_labels": ["other"]}
+    )
     truth = pd.read_csv(demo_ds.folder / "ground_truth" / "calms21_bouts.csv")
     vocab = demo.CALMS21_VOCAB
     for (ann, key), t in truth.groupby(["annotator", "sequence_key"]):
@@ -135,7 +145,9 @@ def test_mutual_pair_events_are_stored_once(demo_ds):
         assert idx.loc[(g, s), "n_events"] == len(rows)
         # at a frame of mutual contact, the pair appears once per direction
         if mutual:
-            tt, ii, jj = next((tt, ii, jj) for tt, ii, jj in sorted(truth) if states[tt, jj] == contact and targets[tt, jj] == ii)
+            tt, ii, jj = next(
+                (tt, ii, jj) for tt, ii, jj in sorted(truth) if states[tt, jj] == contact and targets[tt, jj] == ii
+            )
             at = rows[(rows[:, 0] == tt) & (rows[:, 3] == contact)]
             assert sorted(map(tuple, at[:, 1:3].tolist())).count((ii, jj)) == 1
     assert n_mutual > 0  # the demo does annotate mutual contacts for both animals

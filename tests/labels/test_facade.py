@@ -1,4 +1,5 @@
 """The Dataset facade exposes the labels API with the library's signatures."""
+
 from __future__ import annotations
 
 import inspect
@@ -9,8 +10,18 @@ import pytest
 from mosaic import Dataset
 from mosaic import labels as L
 
-DATASET_LEVEL = ["convert_all_labels", "convert_labels_custom", "load_labels", "get_label_map", "get_labels_for_individual",
-                 "get_labels_at_frame", "get_labels_table", "save_id_labels", "convert_id_tags_from_csv", "load_id_labels"]
+DATASET_LEVEL = [
+    "convert_all_labels",
+    "convert_labels_custom",
+    "load_labels",
+    "get_label_map",
+    "get_labels_for_individual",
+    "get_labels_at_frame",
+    "get_labels_table",
+    "save_id_labels",
+    "convert_id_tags_from_csv",
+    "load_id_labels",
+]
 
 
 @pytest.mark.parametrize("name", DATASET_LEVEL)

@@ -1,4 +1,5 @@
 """individual_pair_v1 npz: writing, reading, validation, bouts <-> events, index bookkeeping."""
+
 from __future__ import annotations
 
 import json
@@ -24,14 +25,20 @@ from mosaic.labels import (
 
 def _ls(group="g", sequence="s"):
     frames, labels, ids = bouts_to_events([0, 5, 2], [3, 7, 4], [1, 2, 0], [0, 1, -1], [-1, 2, -1])
-    return LabelSet(group, sequence, frames, labels, ids, np.array([0, 1, 2]), np.array(["none", "walk", "chase"]), fps=30.0)
+    return LabelSet(
+        group, sequence, frames, labels, ids, np.array([0, 1, 2]), np.array(["none", "walk", "chase"]), fps=30.0
+    )
 
 
 def test_bouts_to_events_expands_per_frame_and_mirrors_pairs():
     frames, labels, ids = bouts_to_events([0, 5, 2], [3, 7, 4], [1, 2, 0], [0, 1, -1], [-1, 2, -1])
     # independent expectation: bout 0 → frames 0,1,2 of [0,-1]; bout 1 → 5,6 of [1,2] and [2,1]; scene 2,3
-    exp = sorted([(f, 0, -1, 1) for f in (0, 1, 2)] + [(f, 1, 2, 2) for f in (5, 6)] + [(f, 2, 1, 2) for f in (5, 6)]
-                 + [(f, -1, -1, 0) for f in (2, 3)])
+    exp = sorted(
+        [(f, 0, -1, 1) for f in (0, 1, 2)]
+        + [(f, 1, 2, 2) for f in (5, 6)]
+        + [(f, 2, 1, 2) for f in (5, 6)]
+        + [(f, -1, -1, 0) for f in (2, 3)]
+    )
     got = list(zip(frames.tolist(), ids[:, 0].tolist(), ids[:, 1].tolist(), labels.tolist()))
     assert got == exp
     assert frames.dtype == np.int32 and labels.dtype == np.int32 and ids.dtype == np.int32 and ids.shape == (9, 2)
@@ -65,15 +72,18 @@ def test_write_read_exact_keys_and_dtypes(tmp_path):
     assert not list(tmp_path.glob(".*tmp*"))  # no temporary file left
 
 
-@pytest.mark.parametrize("mutate,needle", [
-    (lambda d: d.pop("label_ids"), "lacks required keys"),
-    (lambda d: d.pop("sequence"), "lacks required keys"),
-    (lambda d: d.update(individual_ids=np.zeros((3, 3), np.int32)), "individual_ids"),
-    (lambda d: d.update(frames=d["frames"].astype(np.float32)), "'frames'"),
-    (lambda d: d.update(labels=d["labels"][:-1]), "differ in length"),
-    (lambda d: d.update(labels=np.full_like(d["labels"], 9)), "not in 'label_ids'"),
-    (lambda d: d.update(label_format=np.array("v0")), "label_format"),
-])
+@pytest.mark.parametrize(
+    "mutate,needle",
+    [
+        (lambda d: d.pop("label_ids"), "lacks required keys"),
+        (lambda d: d.pop("sequence"), "lacks required keys"),
+        (lambda d: d.update(individual_ids=np.zeros((3, 3), np.int32)), "individual_ids"),
+        (lambda d: d.update(frames=d["frames"].astype(np.float32)), "'frames'"),
+        (lambda d: d.update(labels=d["labels"][:-1]), "differ in length"),
+        (lambda d: d.update(labels=np.full_like(d["labels"], 9)), "not in 'label_ids'"),
+        (lambda d: d.update(label_format=np.array("v0")), "label_format"),
+    ],
+)
 def test_read_rejects_bad_files(tmp_path, mutate, needle):
     d = _ls().to_arrays()
     mutate(d)
@@ -115,10 +125,22 @@ def test_old_dense_file_loads_as_scene_events(tmp_path):
 
 def test_old_dense_per_individual_file(tmp_path):
     p = tmp_path / "dense2.npz"
-    np.savez(p, labels=np.array([[0, 1], [2, 1], [2, 0]]), ids=np.array([3, 5]), label_names=np.array(["a", "b", "c"]),
-             label_ids=np.array([0, 1, 2]))
+    np.savez(
+        p,
+        labels=np.array([[0, 1], [2, 1], [2, 0]]),
+        ids=np.array([3, 5]),
+        label_names=np.array(["a", "b", "c"]),
+        label_ids=np.array([0, 1, 2]),
+    )
     d = read_label_npz(p)
-    got = sorted(zip(d["frames"].tolist(), d["individual_ids"][:, 0].tolist(), d["individual_ids"][:, 1].tolist(), d["labels"].tolist()))
+    got = sorted(
+        zip(
+            d["frames"].tolist(),
+            d["individual_ids"][:, 0].tolist(),
+            d["individual_ids"][:, 1].tolist(),
+            d["labels"].tolist(),
+        )
+    )
     assert got == [(0, 3, -1, 0), (0, 5, -1, 1), (1, 3, -1, 2), (1, 5, -1, 1), (2, 3, -1, 2), (2, 5, -1, 0)]
     bad = tmp_path / "dense3.npz"
     np.savez(bad, labels=np.array([[0, 1]]), ids=np.array([1, 2, 3]))
@@ -166,7 +188,10 @@ def test_rows_are_written_in_canonical_order(tmp_path):
     for _ in range(100):
         n = int(rng.integers(0, 25))
         f, ids, lab = rng.integers(0, 4, n), rng.integers(-1, 3, (n, 2)), rng.integers(0, 3, n)
-        by_tuples = all(tuple(r) <= tuple(s) for r, s in zip(np.column_stack([f, ids, lab])[:-1].tolist(), np.column_stack([f, ids, lab])[1:].tolist()))
+        by_tuples = all(
+            tuple(r) <= tuple(s)
+            for r, s in zip(np.column_stack([f, ids, lab])[:-1].tolist(), np.column_stack([f, ids, lab])[1:].tolist())
+        )
         assert _is_sorted(f, ids, lab) == by_tuples
     ls = LabelSet("g", "s", [3, 1, 1], [0, 1, 0], [[0, -1], [2, -1], [2, -1]], [0, 1], ["a", "b"])
     d = read_label_npz(write_label_npz(tmp_path / "o.npz", ls))

@@ -1,4 +1,5 @@
 """Per-individual tags: save, CSV conversion (focal/category/multi), load, bad inputs."""
+
 from __future__ import annotations
 
 import json
@@ -12,7 +13,9 @@ from .helpers import snapshot
 
 
 def test_save_and_load(dataset):
-    p = save_id_labels(dataset, "id_tags", "G 1", "s/1", {0: {"sex": "F"}, "3": {"sex": "M", "weight": 2.5}}, metadata={"by": "me"})
+    p = save_id_labels(
+        dataset, "id_tags", "G 1", "s/1", {0: {"sex": "F"}, "3": {"sex": "M", "weight": 2.5}}, metadata={"by": "me"}
+    )
     assert p == dataset.get_root("labels") / "id_tags" / "G%201__s%2F1.json"
     doc = json.loads(p.read_text())
     assert doc["labels"] == {"0": {"sex": "F"}, "3": {"sex": "M", "weight": 2.5}}
@@ -61,7 +64,9 @@ def test_category_and_multi_csv(dataset, tmp_path):
     assert load_id_labels(dataset, kind="sex_only")[("G", "s1")]["labels"] == {0: {"sex": "F"}, 1: {"sex": "M"}}
 
 
-@pytest.mark.parametrize("case", ["focal_without_all_ids", "missing_column", "bad_id", "focal_not_in_all", "conflict", "csv_type"])
+@pytest.mark.parametrize(
+    "case", ["focal_without_all_ids", "missing_column", "bad_id", "focal_not_in_all", "conflict", "csv_type"]
+)
 def test_bad_csv_writes_nothing(dataset, tmp_path, case):
     save_id_labels(dataset, "id_tags", "G", "s1", {0: {"sex": "F"}})
     before = snapshot(dataset.get_root("labels"))
@@ -108,7 +113,10 @@ def test_category_csv_honours_all_ids(dataset, tmp_path):
     multi = tmp_path / "multi.csv"
     multi.write_text("group,sequence,id,sex,age\nG,s1,2,F,3\n")
     convert_id_tags_from_csv(dataset, multi, "multi", all_ids={"G/s1": [1, 2]}, kind="m")
-    assert load_id_labels(dataset, kind="m")[("G", "s1")]["labels"] == {1: {"sex": None, "age": None}, 2: {"sex": "F", "age": "3"}}
+    assert load_id_labels(dataset, kind="m")[("G", "s1")]["labels"] == {
+        1: {"sex": None, "age": None},
+        2: {"sex": "F", "age": "3"},
+    }
     with pytest.raises(LabelFormatError, match="not among all_ids"):
         convert_id_tags_from_csv(dataset, cat, "category", all_ids=[0, 1], category_column="strain", kind="strain2")
 
@@ -131,16 +139,38 @@ def test_legacy_npz_id_tags_load(dataset):
     folder = dataset.get_root("labels") / "id_tags"
     # indexed under an absolute path with a group name the file name would not give back
     a = folder / "old_name.npz"
-    _legacy_tags_npz(a, [np.int64(0), 1, 2], {"focal": [True, False, False], "strain": ["wt", None, np.str_("ko")]},
-                     {"source_csv": "focal.csv"})
-    pd.DataFrame([{"kind": "id_tags", "label_format": "id_tags_v1", "group": "cohort A", "sequence": "trial/1",
-                   "group_safe": "x", "sequence_safe": "y", "abs_path": str(a), "source_abs_path": "", "source_md5": "",
-                   "n_frames": 3, "label_ids": "0,1,2", "label_names": "focal,strain"}]).to_csv(folder / "index.csv", index=False)
+    _legacy_tags_npz(
+        a,
+        [np.int64(0), 1, 2],
+        {"focal": [True, False, False], "strain": ["wt", None, np.str_("ko")]},
+        {"source_csv": "focal.csv"},
+    )
+    pd.DataFrame(
+        [
+            {
+                "kind": "id_tags",
+                "label_format": "id_tags_v1",
+                "group": "cohort A",
+                "sequence": "trial/1",
+                "group_safe": "x",
+                "sequence_safe": "y",
+                "abs_path": str(a),
+                "source_abs_path": "",
+                "source_md5": "",
+                "n_frames": 3,
+                "label_ids": "0,1,2",
+                "label_names": "focal,strain",
+            }
+        ]
+    ).to_csv(folder / "index.csv", index=False)
     # not indexed: named <group>__<sequence>
     _legacy_tags_npz(folder / "G__S.npz", ["5"], {"sex": ["F"]}, {})
     got = load_id_labels(dataset)
-    assert got[("cohort A", "trial/1")]["labels"] == {0: {"focal": True, "strain": "wt"}, 1: {"focal": False, "strain": None},
-                                                     2: {"focal": False, "strain": "ko"}}
+    assert got[("cohort A", "trial/1")]["labels"] == {
+        0: {"focal": True, "strain": "wt"},
+        1: {"focal": False, "strain": None},
+        2: {"focal": False, "strain": "ko"},
+    }
     assert got[("cohort A", "trial/1")]["metadata"] == {"source_csv": "focal.csv"}
     assert got[("G", "S")]["labels"] == {5: {"sex": "F"}} and got[("G", "S")]["path"] == folder / "G__S.npz"
     # a JSON file of the same recording wins over the old npz

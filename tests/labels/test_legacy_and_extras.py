@@ -1,4 +1,5 @@
 """Labels of older datasets (comma-separated index lists, pickled npz) and extra index columns / npz keys."""
+
 from __future__ import annotations
 
 import json
@@ -29,17 +30,43 @@ def _legacy_index(dataset, rows):
 
 def _write(dataset, g, s, names=("attack", "investigation", "mount", "other")):
     path = dataset.get_root("labels") / "behavior" / f"{g}__{s}.npz"
-    write_label_npz(path, LabelSet(g, s, np.arange(3), np.array([0, 1, 3]), np.tile([[0, 1]], (3, 1)), np.arange(len(names)),
-                                   np.array(names), fps=30.0))
+    write_label_npz(
+        path,
+        LabelSet(
+            g,
+            s,
+            np.arange(3),
+            np.array([0, 1, 3]),
+            np.tile([[0, 1]], (3, 1)),
+            np.arange(len(names)),
+            np.array(names),
+            fps=30.0,
+        ),
+    )
     return path
 
 
 def test_comma_separated_index_lists_read(dataset):
     p = _write(dataset, "task1", "seq 1")
-    idx = _legacy_index(dataset, [{  # the columns an older dataset wrote: no n_events, absolute path, source columns
-        "kind": "behavior", "label_format": "calms21_behavior_v1", "group": "task1", "sequence": "seq 1",
-        "group_safe": "task1", "sequence_safe": "seq%201", "abs_path": str(p), "source_abs_path": "/old/calms21.npy",
-        "source_md5": "", "n_frames": 3, "label_ids": "0,1,2,3", "label_names": "attack,investigation,mount,other"}])
+    idx = _legacy_index(
+        dataset,
+        [
+            {  # the columns an older dataset wrote: no n_events, absolute path, source columns
+                "kind": "behavior",
+                "label_format": "calms21_behavior_v1",
+                "group": "task1",
+                "sequence": "seq 1",
+                "group_safe": "task1",
+                "sequence_safe": "seq%201",
+                "abs_path": str(p),
+                "source_abs_path": "/old/calms21.npy",
+                "source_md5": "",
+                "n_frames": 3,
+                "label_ids": "0,1,2,3",
+                "label_names": "attack,investigation,mount,other",
+            }
+        ],
+    )
     df = read_labels_index(dataset, "behavior")
     assert json.loads(df["label_ids"].iloc[0]) == [0, 1, 2, 3]
     assert json.loads(df["label_names"].iloc[0]) == ["attack", "investigation", "mount", "other"]
@@ -47,8 +74,22 @@ def test_comma_separated_index_lists_read(dataset):
     assert get_label_map(dataset, "behavior") == {0: "attack", 1: "investigation", 2: "mount", 3: "other"}
     assert load_labels(dataset, "task1", "seq 1")["labels"].tolist() == [0, 1, 3]
     # writing into the old index upgrades it in place and keeps its rows and extra columns
-    save_label_sets(dataset, "behavior", [LabelSet("task1", "seq 2", [0], [2], [[0, 1]], np.arange(4),
-                                                   np.array(["attack", "investigation", "mount", "other"]), fps=30.0)])
+    save_label_sets(
+        dataset,
+        "behavior",
+        [
+            LabelSet(
+                "task1",
+                "seq 2",
+                [0],
+                [2],
+                [[0, 1]],
+                np.arange(4),
+                np.array(["attack", "investigation", "mount", "other"]),
+                fps=30.0,
+            )
+        ],
+    )
     raw = pd.read_csv(idx, dtype=str, keep_default_na=False)
     assert sorted(raw["sequence"]) == ["seq 1", "seq 2"] and "source_abs_path" in raw.columns
     assert set(raw["label_names"]) == {json.dumps(["attack", "investigation", "mount", "other"])}
@@ -56,17 +97,41 @@ def test_comma_separated_index_lists_read(dataset):
 
 
 def test_bad_list_cell_is_named(dataset):
-    _legacy_index(dataset, [{"group": "g", "sequence": "s", "abs_path": "x.npz", "label_ids": "[0, 1", "label_names": "a,b"}])
+    _legacy_index(
+        dataset, [{"group": "g", "sequence": "s", "abs_path": "x.npz", "label_ids": "[0, 1", "label_names": "a,b"}]
+    )
     with pytest.raises(LabelFormatError, match="label_ids in the labels index is not a list") as ei:
         read_labels_index(dataset, "behavior")
     assert "index.csv" in str(ei.value) and "'g'" in str(ei.value)
 
 
 def _extras_converter(dataset, labels_root, existing_pairs, overwrite):
-    ls = LabelSet("G", "a", np.array([2, 0, 1]), np.zeros(3), np.tile([[1, -1]], (3, 1)), [0], ["walk"], fps=25.0,
-                  extra={"confidence": np.array([0.2, 0.9, 0.5]), "annotator": "kim", "codes": np.array(["x", "y", "z"], dtype=object)})
+    ls = LabelSet(
+        "G",
+        "a",
+        np.array([2, 0, 1]),
+        np.zeros(3),
+        np.tile([[1, -1]], (3, 1)),
+        [0],
+        ["walk"],
+        fps=25.0,
+        extra={
+            "confidence": np.array([0.2, 0.9, 0.5]),
+            "annotator": "kim",
+            "codes": np.array(["x", "y", "z"], dtype=object),
+        },
+    )
     write_label_npz(labels_root / "G__a.npz", ls)
-    return [{"group": "G", "sequence": "a", "abs_path": "G__a.npz", "annotator": "kim", "session": 3, "tags": ["night", "pilot"]}]
+    return [
+        {
+            "group": "G",
+            "sequence": "a",
+            "abs_path": "G__a.npz",
+            "annotator": "kim",
+            "session": 3,
+            "tags": ["night", "pilot"],
+        }
+    ]
 
 
 def test_custom_converter_keeps_extra_columns_and_npz_keys(dataset):
@@ -82,14 +147,23 @@ def test_custom_converter_keeps_extra_columns_and_npz_keys(dataset):
     with pytest.raises(LabelFormatError, match="clashes"):
         write_label_npz(dataset.folder / "x.npz", LabelSet("G", "b", [0], [0], [[0, -1]], [0], ["w"], extra={"fps": 3}))
     with pytest.raises(LabelFormatError, match="Python objects"):
-        write_label_npz(dataset.folder / "x.npz", LabelSet("G", "b", [0], [0], [[0, -1]], [0], ["w"], extra={"m": np.array([{}])}))
+        write_label_npz(
+            dataset.folder / "x.npz", LabelSet("G", "b", [0], [0], [[0, -1]], [0], ["w"], extra={"m": np.array([{}])})
+        )
 
 
 def test_pickled_label_npz_refused_with_resave_hint(dataset, tmp_path):
     # how older datasets wrote label names: an object array, i.e. a pickle inside the npz
     p = tmp_path / "G__old.npz"
-    np.savez_compressed(p, group="G", sequence="old", frames=np.arange(3, dtype=np.int32), labels=np.array([0, 1, 0]),
-                        label_ids=np.array([0, 1]), label_names=np.array(["rest", "walk"], dtype=object))
+    np.savez_compressed(
+        p,
+        group="G",
+        sequence="old",
+        frames=np.arange(3, dtype=np.int32),
+        labels=np.array([0, 1, 0]),
+        label_ids=np.array([0, 1]),
+        label_names=np.array(["rest", "walk"], dtype=object),
+    )
     with pytest.raises(LabelFormatError) as ei:
         read_label_npz(p)
     msg = str(ei.value)

@@ -1,4 +1,5 @@
 """Queries on hand-built events: individual, pair (both directions), scene, frame-range edges, dense table."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -35,7 +36,17 @@ def labelled(dataset):
 
 def test_load_labels_keys(labelled):
     d = load_labels(labelled, "G", "S")
-    assert {"frames", "labels", "individual_ids", "label_ids", "label_names", "label_format", "group", "sequence", "sequence_key"} <= set(d)
+    assert {
+        "frames",
+        "labels",
+        "individual_ids",
+        "label_ids",
+        "label_names",
+        "label_format",
+        "group",
+        "sequence",
+        "sequence_key",
+    } <= set(d)
     assert d["sequence_key"] == "G__S" and d["label_format"] == "individual_pair_v1" and len(d["frames"]) == 14
     assert get_label_map(labelled) == dict(enumerate(NAMES))
 
@@ -59,13 +70,19 @@ def test_individual_and_frame_queries_return_dicts_of_arrays(labelled):
     assert d["labels"].tolist() == [2, 2, 1, 2]
     assert d["individual_ids"].tolist() == [[2, 1], [2, 1], [2, -1], [2, 1]]
     at5 = get_labels_at_frame(labelled, "G", "S", 5)
-    assert sorted(zip(at5["individual_ids"][:, 0].tolist(), at5["individual_ids"][:, 1].tolist(), at5["labels"].tolist())) == [
-        (-1, -1, 3), (1, 2, 2), (2, -1, 1), (2, 1, 2)]
+    assert sorted(
+        zip(at5["individual_ids"][:, 0].tolist(), at5["individual_ids"][:, 1].tolist(), at5["labels"].tolist())
+    ) == [(-1, -1, 3), (1, 2, 2), (2, -1, 1), (2, 1, 2)]
     none = get_labels_at_frame(labelled, "G", "S", 7)
     assert none["frames"].shape == (0,) and none["individual_ids"].shape == (0, 2)
     # the table view: the same rows with names
     t = get_labels_table(labelled, "G", "S", individual_id=1, frame_range=(3, 5))
-    assert list(zip(t["frame"], t["id2"], t["label_name"])) == [(3, -1, "walk"), (3, 2, "chase"), (4, -1, "walk"), (4, 2, "chase")]
+    assert list(zip(t["frame"], t["id2"], t["label_name"])) == [
+        (3, -1, "walk"),
+        (3, 2, "chase"),
+        (4, -1, "walk"),
+        (4, 2, "chase"),
+    ]
     assert get_labels_table(labelled, "G", "S", frame=4)["label_name"].tolist().count("chase") == 2
     assert len(get_labels_table(labelled, "G", "S")) == 14
     assert events_table({"frames": [1], "labels": [9], "individual_ids": [[0, -1]]})["label_name"].tolist() == ["9"]
@@ -74,7 +91,15 @@ def test_individual_and_frame_queries_return_dicts_of_arrays(labelled):
 def test_labels_for_individual_with_pair_both_directions(labelled):
     f1 = _table(get_labels_for_individual(labelled, "G", "S", 1))
     assert list(zip(f1["frame"], f1["id2"], f1["label_name"])) == [
-        (0, -1, "walk"), (1, -1, "walk"), (2, -1, "walk"), (3, -1, "walk"), (3, 2, "chase"), (4, -1, "walk"), (4, 2, "chase"), (5, 2, "chase")]
+        (0, -1, "walk"),
+        (1, -1, "walk"),
+        (2, -1, "walk"),
+        (3, -1, "walk"),
+        (3, 2, "chase"),
+        (4, -1, "walk"),
+        (4, 2, "chase"),
+        (5, 2, "chase"),
+    ]
     f2 = _table(get_labels_for_individual(labelled, "G", "S", 2))
     assert list(zip(f2["frame"], f2["id2"], f2["label"])) == [(3, 1, 2), (4, 1, 2), (5, -1, 1), (5, 1, 2)]
     scene = _table(get_labels_for_individual(labelled, "G", "S", -1))
@@ -82,9 +107,18 @@ def test_labels_for_individual_with_pair_both_directions(labelled):
     assert _table(get_labels_for_individual(labelled, "G", "S", 9)).empty
 
 
-@pytest.mark.parametrize("rng,frames", [
-    ((0, 1), [0]), ((4, 5), [4, 4]), ((5, 6), [5]), ((5, None), [5]), ((None, 1), [0]), ((6, 100), []), ((0, 0), []),
-])
+@pytest.mark.parametrize(
+    "rng,frames",
+    [
+        ((0, 1), [0]),
+        ((4, 5), [4, 4]),
+        ((5, 6), [5]),
+        ((5, None), [5]),
+        ((None, 1), [0]),
+        ((6, 100), []),
+        ((0, 0), []),
+    ],
+)
 def test_frame_range_edges(labelled, rng, frames):
     got = _table(get_labels_for_individual(labelled, "G", "S", 1, frame_range=rng))
     assert got["frame"].tolist() == frames
@@ -97,7 +131,12 @@ def test_bad_frame_range(labelled):
 
 def test_labels_at_frame(labelled):
     at4 = _table(get_labels_at_frame(labelled, "G", "S", 4))
-    assert sorted(zip(at4["id"], at4["id2"], at4["label_name"])) == [(-1, -1, "lights"), (1, -1, "walk"), (1, 2, "chase"), (2, 1, "chase")]
+    assert sorted(zip(at4["id"], at4["id2"], at4["label_name"])) == [
+        (-1, -1, "lights"),
+        (1, -1, "walk"),
+        (1, 2, "chase"),
+        (2, 1, "chase"),
+    ]
     only2 = _table(get_labels_at_frame(labelled, "G", "S", 5, individual_id=2))
     assert sorted(zip(only2["id2"], only2["label_name"])) == [(-1, "walk"), (1, "chase")]
     assert _table(get_labels_at_frame(labelled, "G", "S", 0, individual_id=2)).empty
@@ -132,8 +171,16 @@ def test_dense_defaults_and_background_none(labelled):
 
 
 def test_dense_on_empty_labels():
-    d = {"frames": np.zeros(0, np.int32), "labels": np.zeros(0, np.int32), "individual_ids": np.zeros((0, 2), np.int32),
-         "label_ids": np.array([0]), "label_names": np.array(["none"])}
+    d = {
+        "frames": np.zeros(0, np.int32),
+        "labels": np.zeros(0, np.int32),
+        "individual_ids": np.zeros((0, 2), np.int32),
+        "label_ids": np.array([0]),
+        "label_names": np.array(["none"]),
+    }
     dense = labels_to_dense(d, frames=[0, 1], ids=[0], background=0)
-    pd.testing.assert_frame_equal(dense.reset_index(drop=True), pd.DataFrame(
-        {"frame": [0, 1], "id": [0, 0], "label": [0, 0], "label_name": ["none", "none"], "id2": [-1, -1]}), check_dtype=False)
+    pd.testing.assert_frame_equal(
+        dense.reset_index(drop=True),
+        pd.DataFrame({"frame": [0, 1], "id": [0, 0], "label": [0, 0], "label_name": ["none", "none"], "id2": [-1, -1]}),
+        check_dtype=False,
+    )

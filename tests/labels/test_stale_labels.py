@@ -1,5 +1,6 @@
 """Labels record their annotation files' fingerprints: an edited export is converted again, and a
 recording an edited export no longer holds loses its labels (never left looking current)."""
+
 from __future__ import annotations
 
 import json
@@ -78,7 +79,9 @@ def test_kedro_label_node_removes_and_rewrites_the_same_way(exports):
     ds, a, b = exports
     a.write_text(a.read_text().splitlines()[0] + "\r\n", encoding="utf-8")
     _bump(a)
-    tracks_index = pd.DataFrame(columns=["group", "sequence", "n_frames"])  # no tracks converted: lengths from the exports
+    tracks_index = pd.DataFrame(
+        columns=["group", "sequence", "n_frames"]
+    )  # no tracks converted: lengths from the exports
     from mosaic.datasets.npz_labels import LabelsIndexDataset
 
     parts, update, report = convert_labels(tracks_index, None, ds, {"params": {"paths": [str(a), str(b)], **P}})

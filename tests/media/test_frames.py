@@ -1,4 +1,5 @@
 """Frame sampling: exact indices and pixels, k-means scenes, crops, split recordings, errors, runs."""
+
 from __future__ import annotations
 
 import json
@@ -128,7 +129,11 @@ def test_split_recording_uses_global_index(dataset):
     rid = dataset.extract_frames(8)  # floor(i * 80 / 8) = 0, 10, ..., 70
     info = dataset.get_frame_manifests("uniform", rid)[0]
     assert info["frame_indices"] == list(range(0, 80, 10))
-    assert [(f["video"], f["video_frame"]) for f in info["frames"]][2:5] == [("rec_001.avi", 20), ("rec_002.avi", 0), ("rec_002.avi", 10)]
+    assert [(f["video"], f["video_frame"]) for f in info["frames"]][2:5] == [
+        ("rec_001.avi", 20),
+        ("rec_002.avi", 0),
+        ("rec_002.avi", 10),
+    ]
     media = dataset.get_root("media_raw") / "g"
     decoded = decode_all(media / "rec_001.avi") + decode_all(media / "rec_002.avi")
     for p in dataset.get_frame_paths("uniform", rid):
@@ -171,7 +176,9 @@ def test_bad_inputs_named_errors_and_batch_continues(dataset):
         frames_mod.check_crop(small, (40, 20, 50, 40))
     with pytest.raises(BatchError) as ei:
         dataset.extract_frames(5, "kmeans", sequences=["small"], candidate_step=3)  # 4 candidates
-    assert ei.value.failures["g/small"].startswith("NotEnoughFramesError: more frames requested than k-means candidates")
+    assert ei.value.failures["g/small"].startswith(
+        "NotEnoughFramesError: more frames requested than k-means candidates"
+    )
 
 
 def test_unreadable_video_in_batch(dataset):
@@ -191,11 +198,20 @@ def test_unreadable_video_in_batch(dataset):
     assert "b.mp4" in ei.value.failures["g/b"]
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"method": "random"}, {"n_frames": 0}, {"n_frames": 2.5}, {"kmeans_resize": (0, 4)},
-    {"start_frame": 5, "end_frame": 5}, {"kmeans_n_init": 0}, {"candidate_step": "2"}, {"kmeans_max_candidates": 0},
-    {"kmeans_max_candidates": "all"},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"method": "random"},
+        {"n_frames": 0},
+        {"n_frames": 2.5},
+        {"kmeans_resize": (0, 4)},
+        {"start_frame": 5, "end_frame": 5},
+        {"kmeans_n_init": 0},
+        {"candidate_step": "2"},
+        {"kmeans_max_candidates": 0},
+        {"kmeans_max_candidates": "all"},
+    ],
+)
 def test_invalid_parameters(dataset, kwargs):
     _index(dataset, {("g", "s.mp4"): (10, "mp4v")})
     args = {"n_frames": 2, **kwargs}

@@ -1,4 +1,5 @@
 """PNG encoding of frames is lossless with the fast (ISA-L) and the OpenCV encoder alike."""
+
 from __future__ import annotations
 
 import io

@@ -1,4 +1,5 @@
 """Probing videos and the media index (matching, ordering, unreadable files, resolution)."""
+
 from __future__ import annotations
 
 import json
@@ -81,8 +82,20 @@ def test_index_exact_unmatched_and_unreadable(dataset, caplog):
     df = read_media_index(dataset).set_index("name")
     assert sorted(df.index) == ["other.mp4", "s1.mp4", "s2.avi"]  # broken one not indexed with zeros
     assert list(df.columns[:14]) == [
-        "abs_path", "size_bytes", "mtime_iso", "group", "sequence", "group_safe", "sequence_safe", "video_order",
-        "fps", "n_frames", "width", "height", "duration_s", "fourcc",
+        "abs_path",
+        "size_bytes",
+        "mtime_iso",
+        "group",
+        "sequence",
+        "group_safe",
+        "sequence_safe",
+        "video_order",
+        "fps",
+        "n_frames",
+        "width",
+        "height",
+        "duration_s",
+        "fourcc",
     ]
     s1 = df.loc["s1.mp4"]
     assert (s1.group, s1.sequence, s1.abs_path) == ("g1", "s1", "media_raw/g1/s1.mp4")
@@ -90,7 +103,11 @@ def test_index_exact_unmatched_and_unreadable(dataset, caplog):
     assert int(s1.size_bytes) == (media / "g1" / "s1.mp4").stat().st_size
     s2 = df.loc["s2.avi"]
     assert (s2.sequence, int(s2.n_frames), s2.fourcc, float(s2.duration_s)) == ("s2", 20, "MJPG", 2.0)
-    assert (df.loc["other.mp4", "group"], df.loc["other.mp4", "sequence"], df.loc["other.mp4", "recording_from"]) == ("g1", "other", "video")
+    assert (df.loc["other.mp4", "group"], df.loc["other.mp4", "sequence"], df.loc["other.mp4", "recording_from"]) == (
+        "g1",
+        "other",
+        "video",
+    )
     assert df.loc["s1.mp4", "recording_from"] == "tracks"
     # on_error='warn' still writes the index and returns its path
     assert dataset.index_media(on_error="warn") == dataset.get_root("media") / "index.csv"
@@ -114,7 +131,12 @@ def test_index_prefers_tracks_index_and_disambiguates_groups_by_folder(dataset):
 
 def test_index_prefix_split_recording_order_and_resolution(dataset):
     media = dataset.get_root("media_raw")
-    for name, n in (("session01_010.mp4", 5), ("session01_002.mp4", 6), ("session01_001.mp4", 7), ("session1_001.mp4", 8)):
+    for name, n in (
+        ("session01_010.mp4", 5),
+        ("session01_002.mp4", 6),
+        ("session01_001.mp4", 7),
+        ("session1_001.mp4", 8),
+    ):
         write_numbered(media / "g" / name, n)
     add_raw_sequences(dataset, [("g", "session01"), ("g", "session1")])
     dataset.index_media(sequence_match_mode="prefix")
@@ -122,7 +144,11 @@ def test_index_prefix_split_recording_order_and_resolution(dataset):
     assert [p.name for p in paths] == ["session01_001.mp4", "session01_002.mp4", "session01_010.mp4"]
     assert all(p.is_absolute() and p.exists() for p in paths)
     df = read_media_index(dataset).set_index("name")
-    assert [int(df.loc[n, "video_order"]) for n in ("session01_001.mp4", "session01_002.mp4", "session01_010.mp4")] == [0, 1, 2]
+    assert [int(df.loc[n, "video_order"]) for n in ("session01_001.mp4", "session01_002.mp4", "session01_010.mp4")] == [
+        0,
+        1,
+        2,
+    ]
     assert dataset.resolve_media_path("g", "session1").name == "session1_001.mp4"
     with pytest.raises(AmbiguousMediaError) as ei:
         dataset.resolve_media_path("g", "session01")
@@ -152,16 +178,25 @@ def test_videos_without_tracks_are_their_own_recordings_until_tracks_arrive(data
     other = df.drop("a.mp4").iloc[0]
     assert (other["group"], other["sequence"]) == ("cage 2/left", "day.1")
     assert set(df["recording_from"]) == {"video"} and report["n_matched"] == 2 and report["unmatched"] == []
-    assert sorted((u["group"], u["sequence"]) for u in report["own_recordings"]) == [("cage 2/left", "day.1"), ("g", "a")]
+    assert sorted((u["group"], u["sequence"]) for u in report["own_recordings"]) == [
+        ("cage 2/left", "day.1"),
+        ("g", "a"),
+    ]
     assert dataset.resolve_media_path("g", "a") == media / "g" / "a.mp4"
     res = dataset.extract_frames(method="uniform", n_frames=3)
-    chosen = json.loads(next(p for p in dataset.get_root("frames").rglob("run_info.json") if "g__a" in str(p)).read_text())
+    chosen = json.loads(
+        next(p for p in dataset.get_root("frames").rglob("run_info.json") if "g__a" in str(p)).read_text()
+    )
     assert len(chosen["frame_indices"]) == 3 and res is not None
     # tracks arrive later (another group name for the same video): indexing again matches them as usual
     add_tracks_sequences(dataset, [("fish", "a")])
     dataset.index_media()
     df = read_media_index(dataset).set_index("name")
-    assert (df.loc["a.mp4", "group"], df.loc["a.mp4", "sequence"], df.loc["a.mp4", "recording_from"]) == ("fish", "a", "tracks")
+    assert (df.loc["a.mp4", "group"], df.loc["a.mp4", "sequence"], df.loc["a.mp4", "recording_from"]) == (
+        "fish",
+        "a",
+        "tracks",
+    )
     assert len(df) == 2
 
 

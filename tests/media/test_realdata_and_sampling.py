@@ -1,4 +1,5 @@
 """Real H.264 videos (skipped when absent) and the pure selection functions."""
+
 from __future__ import annotations
 
 import cv2
@@ -18,10 +19,13 @@ from tests.conftest import realdata_file
 from .videos import add_raw_sequences
 
 
-@pytest.mark.parametrize(("folder", "name", "n", "size"), [
-    ("sleap-tests", "centered_pair_low_quality.mp4", 1100, (384, 384)),
-    ("dlc-openfield", "m3v1mp4short.mp4", 31, (640, 480)),
-])
+@pytest.mark.parametrize(
+    ("folder", "name", "n", "size"),
+    [
+        ("sleap-tests", "centered_pair_low_quality.mp4", 1100, (384, 384)),
+        ("dlc-openfield", "m3v1mp4short.mp4", 31, (640, 480)),
+    ],
+)
 def test_real_h264_uniform_and_kmeans_equal_sequential_decode(dataset, realdata, folder, name, n, size):
     video = realdata_file(realdata, "video", folder, name)
     info = probe_video(video)
@@ -33,7 +37,9 @@ def test_real_h264_uniform_and_kmeans_equal_sequential_decode(dataset, realdata,
     assert row["group"] == "real" and row["abs_path"] == str(video)  # outside the dataset: absolute
     rid_u = dataset.extract_frames(5, sequences=[stem])
     rid_k = dataset.extract_frames(3, "kmeans", sequences=[stem], kmeans_max_candidates=200)
-    want = {int(p.stem[6:]): p for m, r in (("uniform", rid_u), ("kmeans", rid_k)) for p in dataset.get_frame_paths(m, r)}
+    want = {
+        int(p.stem[6:]): p for m, r in (("uniform", rid_u), ("kmeans", rid_k)) for p in dataset.get_frame_paths(m, r)
+    }
     assert set(uniform_indices(0, n, 5).tolist()) <= set(want)
     cap = cv2.VideoCapture(str(video))
     for i in range(max(want) + 1):

@@ -1,4 +1,5 @@
 """Test helpers: write small videos with known content, decode them independently."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -49,7 +50,9 @@ def scene_video(path: Path, k: int, per_scene: int, fourcc: str = "mp4v", size=(
             f = np.full((h, w, 3), colors[s % len(colors)], np.uint8)
             # a scene-specific block pattern, moving a little within the scene
             x = (s * 17 + j) % (w - 20)
-            cv2.rectangle(f, (x, 5 + 8 * (s % 4)), (x + 18, 25 + 8 * (s % 4)), (255 - 40 * s % 255, 60 * s % 255, 255), -1)
+            cv2.rectangle(
+                f, (x, 5 + 8 * (s % 4)), (x + 18, 25 + 8 * (s % 4)), (255 - 40 * s % 255, 60 * s % 255, 255), -1
+            )
             noise = rng.integers(-6, 7, f.shape)
             frames.append(np.clip(f.astype(int) + noise, 0, 255).astype(np.uint8))
     return write_video(path, frames, fourcc)
@@ -71,8 +74,17 @@ def decode_all(path: Path) -> list[np.ndarray]:
 def add_raw_sequences(ds, pairs) -> None:
     """Declare (group, sequence) pairs in ``tracks_raw/index.csv`` (as raw-track indexing would)."""
     rows = [
-        {"group": g, "sequence": s, "group_safe": to_safe_name(g), "sequence_safe": to_safe_name(s),
-         "abs_path": f"tracks_raw/{g}/{s}.npz", "src_format": "trex", "size_bytes": 1, "mtime_iso": "", "md5": ""}
+        {
+            "group": g,
+            "sequence": s,
+            "group_safe": to_safe_name(g),
+            "sequence_safe": to_safe_name(s),
+            "abs_path": f"tracks_raw/{g}/{s}.npz",
+            "src_format": "trex",
+            "size_bytes": 1,
+            "mtime_iso": "",
+            "md5": "",
+        }
         for g, s in pairs
     ]
     upsert_index(ds.get_root("tracks_raw") / "index.csv", rows, TRACKS_RAW_INDEX)
@@ -81,9 +93,19 @@ def add_raw_sequences(ds, pairs) -> None:
 def add_tracks_sequences(ds, pairs) -> None:
     """Declare (group, sequence) pairs in ``tracks/index.csv`` (as conversion would)."""
     rows = [
-        {"group": g, "sequence": s, "group_safe": to_safe_name(g), "sequence_safe": to_safe_name(s),
-         "abs_path": f"tracks/{g}__{s}.parquet", "schema": "trex_v1", "src_format": "trex", "n_rows": 1,
-         "n_frames": 1, "n_ids": 1, "fps": 25.0}
+        {
+            "group": g,
+            "sequence": s,
+            "group_safe": to_safe_name(g),
+            "sequence_safe": to_safe_name(s),
+            "abs_path": f"tracks/{g}__{s}.parquet",
+            "schema": "trex_v1",
+            "src_format": "trex",
+            "n_rows": 1,
+            "n_frames": 1,
+            "n_ids": 1,
+            "fps": 25.0,
+        }
         for g, s in pairs
     ]
     upsert_index(ds.get_root("tracks") / "index.csv", pd.DataFrame(rows), TRACKS_INDEX)

@@ -5,6 +5,7 @@ animals 0 and 1 are in mutual ``contact`` during fixed bouts. The feature ``spee
 individual) separates rest (≈0.2), explore (≈2) and contact (≈0.8); the pair feature ``pair``
 has ``distance`` ≈ 1 for the contacting pair during contact and ≈ 10 otherwise.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -28,7 +29,7 @@ def simulate_states(T: int, rng: np.random.Generator) -> tuple[np.ndarray, list[
         t, s = 0, int(rng.integers(2))
         while t < T:
             d = int(rng.integers(15, 45))
-            states[t:t + d, k] = s
+            states[t : t + d, k] = s
             t += d
             s = 1 - s
     contacts = []
@@ -36,8 +37,8 @@ def simulate_states(T: int, rng: np.random.Generator) -> tuple[np.ndarray, list[
     while t + 20 < T:
         d = int(rng.integers(15, 35))
         contacts.append((t, min(t + d, T)))
-        states[t:t + d, 0] = 2
-        states[t:t + d, 1] = 2
+        states[t : t + d, 0] = 2
+        states[t : t + d, 1] = 2
         t += d + int(rng.integers(40, 80))
     return states, contacts
 
@@ -59,8 +60,11 @@ def features_for(states: np.ndarray, contacts, rng: np.random.Generator) -> tupl
         d = 10 + rng.normal(0, 1.5, T)
         if {a, b} == {0, 1}:
             d = np.where(in_contact, 1 + rng.normal(0, 0.2, T), d)
-        rows.append(pd.DataFrame({"frame": np.arange(T), "id": a, "id2": b, "distance": d,
-                                  "rel_speed": np.abs(rng.normal(0, 1, T))}))
+        rows.append(
+            pd.DataFrame(
+                {"frame": np.arange(T), "id": a, "id2": b, "distance": d, "rel_speed": np.abs(rng.normal(0, 1, T))}
+            )
+        )
     pair = pd.concat(rows, ignore_index=True).sort_values(["frame", "id", "id2"]).reset_index(drop=True)
     return indiv, pair
 
@@ -77,12 +81,29 @@ def labelset_for(group: str, sequence: str, states: np.ndarray, contacts) -> Lab
         for a, b in zip(st, en):
             if s[a] == 2:
                 continue
-            starts.append(a); stops.append(b); labs.append(int(s[a])); ida.append(k); idb.append(-1)
+            starts.append(a)
+            stops.append(b)
+            labs.append(int(s[a]))
+            ida.append(k)
+            idb.append(-1)
     for a, b in contacts:
-        starts.append(a); stops.append(b); labs.append(2); ida.append(0); idb.append(1)
+        starts.append(a)
+        stops.append(b)
+        labs.append(2)
+        ida.append(0)
+        idb.append(1)
     frames, labels, iids = bouts_to_events(starts, stops, labs, ida, idb)
-    return LabelSet(group=group, sequence=sequence, frames=frames, labels=labels, individual_ids=iids,
-                    label_ids=np.arange(len(BEHAVIORS)), label_names=np.array(BEHAVIORS), fps=30.0, n_frames=T)
+    return LabelSet(
+        group=group,
+        sequence=sequence,
+        frames=frames,
+        labels=labels,
+        individual_ids=iids,
+        label_ids=np.arange(len(BEHAVIORS)),
+        label_names=np.array(BEHAVIORS),
+        fps=30.0,
+        n_frames=T,
+    )
 
 
 def write_feature(ds, name: str, tables: dict, run_id: str = "run0001") -> None:
@@ -94,15 +115,29 @@ def write_feature(ds, name: str, tables: dict, run_id: str = "run0001") -> None:
         p = feature_root(ds, name) / run_id / f"{sequence_key(g, s)}.parquet"
         p.parent.mkdir(parents=True, exist_ok=True)
         df.to_parquet(p, index=False)
-        rows.append({"feature": name, "version": "1", "run_id": run_id, "group": g, "sequence": s,
-                     "group_safe": to_safe_name(g), "sequence_safe": to_safe_name(s), "abs_path": ds.relative_path(p),
-                     "n_rows": len(df), "params_json": "{}", "inputs_json": "[]", "filters_json": "{}",
-                     "created_iso": datetime.now(timezone.utc).isoformat()})
+        rows.append(
+            {
+                "feature": name,
+                "version": "1",
+                "run_id": run_id,
+                "group": g,
+                "sequence": s,
+                "group_safe": to_safe_name(g),
+                "sequence_safe": to_safe_name(s),
+                "abs_path": ds.relative_path(p),
+                "n_rows": len(df),
+                "params_json": "{}",
+                "inputs_json": "[]",
+                "filters_json": "{}",
+                "created_iso": datetime.now(timezone.utc).isoformat(),
+            }
+        )
     upsert_index(feature_index_path(ds, name), rows, FEATURES_INDEX)
 
 
-def make_synthetic(ds, n_groups: int = 2, n_sequences: int = 3, T: int = 300, seed: int = 0,
-                   kind: str = "behavior", label_pairs=None) -> list[tuple[str, str]]:
+def make_synthetic(
+    ds, n_groups: int = 2, n_sequences: int = 3, T: int = 300, seed: int = 0, kind: str = "behavior", label_pairs=None
+) -> list[tuple[str, str]]:
     """Write features ``speed`` and ``pair`` and labels of ``kind`` for every recording; return the keys."""
     rng = np.random.default_rng(seed)
     indiv, pair, sets, keys = {}, {}, [], []

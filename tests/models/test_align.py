@@ -1,4 +1,5 @@
 """Aligning labels with features: exact hand-built cases (expected values worked out by hand)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,20 +21,33 @@ NAMES = np.array(["rest", "explore", "approach", "contact"])
 def _labels(rows):
     """rows: (frame, subject, partner, label_id)."""
     a = np.asarray(rows, dtype=np.int64).reshape(-1, 4)
-    return {"frames": a[:, 0].astype(np.int32), "individual_ids": a[:, 1:3].astype(np.int32),
-            "labels": a[:, 3].astype(np.int32), "label_ids": np.arange(4, dtype=np.int32), "label_names": NAMES}
+    return {
+        "frames": a[:, 0].astype(np.int32),
+        "individual_ids": a[:, 1:3].astype(np.int32),
+        "labels": a[:, 3].astype(np.int32),
+        "label_ids": np.arange(4, dtype=np.int32),
+        "label_names": NAMES,
+    }
 
 
 def test_pair_labels_align_exactly_with_pair_feature_rows():
     # 3 animals, frames 0..2, all ordered pairs present
-    rows = pd.DataFrame([(f, a, b) for f in range(3) for a in range(3) for b in range(3) if a != b],
-                        columns=["frame", "id", "id2"])
+    rows = pd.DataFrame(
+        [(f, a, b) for f in range(3) for a in range(3) for b in range(3) if a != b], columns=["frame", "id", "id2"]
+    )
     # contact between 0 and 2 at frames 1-2 (both directions), approach 1->0 at frame 0 (both directions)
-    labels = _labels([(1, 0, 2, 3), (1, 2, 0, 3), (2, 0, 2, 3), (2, 2, 0, 3), (0, 1, 0, 2), (0, 0, 1, 2),
-                      (0, 2, -1, 0)])  # an individual event must not label pair rows
+    labels = _labels(
+        [(1, 0, 2, 3), (1, 2, 0, 3), (2, 0, 2, 3), (2, 2, 0, 3), (0, 1, 0, 2), (0, 0, 1, 2), (0, 2, -1, 0)]
+    )  # an individual event must not label pair rows
     got = pair_targets(rows, labels, background="none")
-    expected = {(1, 0, 2): "contact", (1, 2, 0): "contact", (2, 0, 2): "contact", (2, 2, 0): "contact",
-                (0, 1, 0): "approach", (0, 0, 1): "approach"}
+    expected = {
+        (1, 0, 2): "contact",
+        (1, 2, 0): "contact",
+        (2, 0, 2): "contact",
+        (2, 2, 0): "contact",
+        (0, 1, 0): "approach",
+        (0, 0, 1): "approach",
+    }
     want = [expected.get(k, "none") for k in rows.itertuples(index=False, name=None)]
     assert list(got) == want
 
@@ -48,8 +62,7 @@ def test_individual_targets_priority_own_label_beats_mirrored_pair_label():
     rows = pd.DataFrame({"frame": [0, 0, 1, 1, 2, 2], "id": [0, 1, 0, 1, 0, 1]})
     # frame 0: 0 approaches 1 (stored both ways); 1 rests (its own individual label)
     # frame 1: both in contact; frame 2: no labels at all for id 1, id 0 explores
-    labels = _labels([(0, 0, 1, 2), (0, 1, 0, 2), (0, 1, -1, 0),
-                      (1, 0, 1, 3), (1, 1, 0, 3), (2, 0, -1, 1)])
+    labels = _labels([(0, 0, 1, 2), (0, 1, 0, 2), (0, 1, -1, 0), (1, 0, 1, 3), (1, 1, 0, 3), (2, 0, -1, 1)])
     got = individual_targets(rows, labels, background="bg")
     assert list(got) == ["approach", "rest", "contact", "contact", "explore", "bg"]
 
@@ -70,13 +83,15 @@ def test_individual_targets_empty_labels_give_background():
 
 
 def test_reduce_pair_features_nearest_min_mean_exact():
-    pair = pd.DataFrame({
-        "frame": [0, 0, 0, 0, 0, 0],
-        "id": [0, 0, 1, 1, 2, 2],
-        "id2": [1, 2, 0, 2, 0, 1],
-        "distance_px": [5.0, 2.0, 5.0, 4.0, 2.0, np.nan],
-        "approach": [1.0, 3.0, -1.0, 0.0, 6.0, 9.0],
-    })
+    pair = pd.DataFrame(
+        {
+            "frame": [0, 0, 0, 0, 0, 0],
+            "id": [0, 0, 1, 1, 2, 2],
+            "id2": [1, 2, 0, 2, 0, 1],
+            "distance_px": [5.0, 2.0, 5.0, 4.0, 2.0, np.nan],
+            "approach": [1.0, 3.0, -1.0, 0.0, 6.0, 9.0],
+        }
+    )
     out = reduce_pair_features(pair, ["nearest", "min", "mean"]).set_index("id")
     assert out.loc[0, "distance_px@nearest"] == 2.0 and out.loc[0, "approach@nearest"] == 3.0
     assert out.loc[1, "distance_px@nearest"] == 4.0 and out.loc[1, "approach@nearest"] == 0.0

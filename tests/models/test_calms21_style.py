@@ -4,6 +4,7 @@ The real CalMS21 files are not available (see shared/realdata/PROVENANCE.md); th
 chain on the demo's CalMS21-layout file: tracks and labels converted by their domains, features by
 the engine, then a pair classifier with ``other`` as the background label (excluded from macro F1).
 """
+
 from __future__ import annotations
 
 from mosaic import Dataset
@@ -23,12 +24,25 @@ def test_calms21_style_pair_classifier(tmp_path):
     convert_all_tracks(ds, params={"fps": 30.0})
     ds.convert_all_labels(kind="calms21", params={"paths": [str(npy)]}, source_format="calms21_npy")
     feats = run_default_features(ds)
-    rid = train_model(ds, "calms21", {"features": feats, "label_kind": "calms21", "background_label": "other",
-                                      "target": "pair", "cv_folds": 3, "estimator_params": {"max_iter": 40},
-                                      "min_bout": 5, "plots": False})
+    rid = train_model(
+        ds,
+        "calms21",
+        {
+            "features": feats,
+            "label_kind": "calms21",
+            "background_label": "other",
+            "target": "pair",
+            "cv_folds": 3,
+            "estimator_params": {"max_iter": 40},
+            "min_bout": 5,
+            "plots": False,
+        },
+    )
     m = load_run(ds, ("calms21", rid))["metrics"]
-    print(f"CalMS21-style demo, pair classifier: macro F1 over attack/investigation/mount = {m['macro_f1']:.3f}",
-          {k: round(v, 3) for k, v in m["per_class_f1"].items()})
+    print(
+        f"CalMS21-style demo, pair classifier: macro F1 over attack/investigation/mount = {m['macro_f1']:.3f}",
+        {k: round(v, 3) for k, v in m["per_class_f1"].items()},
+    )
     assert m["cv"]["macro_f1_classes"] == ["attack", "investigation", "mount"]
     assert len(m["folds"]) == 3 and all(len(f["test_sequences"]) == 1 for f in m["folds"])
     assert m["macro_f1"] >= 0.8  # simulated, well-separated behaviours; real CalMS21 baselines are ~0.79

@@ -1,4 +1,5 @@
 """The simulator's behaviours are learnt from computed features: sequence-held-out macro F1 >= 0.85."""
+
 from __future__ import annotations
 
 import pytest
@@ -24,8 +25,12 @@ def demo_ds(tmp_path_factory):
 
 def test_demo_classifier_macro_f1_sequence_held_out(demo_ds):
     ds, results = demo_ds
-    cfg = {**DEMO_CLASSIFIER_CONFIG, "features": list(results),  # feature Results are accepted as inputs
-           "estimator_params": {"max_iter": 40}, "max_ethograms": 1}
+    cfg = {
+        **DEMO_CLASSIFIER_CONFIG,
+        "features": list(results),  # feature Results are accepted as inputs
+        "estimator_params": {"max_iter": 40},
+        "max_ethograms": 1,
+    }
     rid = train_model(ds, "demo_clf", cfg)
     m = load_run(ds, ("demo_clf", rid))["metrics"]
     print(f"demo (2x2 sequences x 600 frames) sequence-held-out macro F1 = {m['macro_f1']:.3f}", m["per_class_f1"])
@@ -38,7 +43,12 @@ def test_demo_classifier_macro_f1_sequence_held_out(demo_ds):
     from mosaic.features.registry import make_feature
 
     pred = predict(ds, ("demo_clf", rid))
-    roll = make_feature({"name": "rolling", "params": {"windows": [5], "stats": ["mean"], "columns": ["prob_approach"]},
-                         "inputs": Inputs((Result(pred.feature, pred.run_id),))})
+    roll = make_feature(
+        {
+            "name": "rolling",
+            "params": {"windows": [5], "stats": ["mean"], "columns": ["prob_approach"]},
+            "inputs": Inputs((Result(pred.feature, pred.run_id),)),
+        }
+    )
     out = run_feature(ds, roll)
     assert len(out.paths) == 4

@@ -1,4 +1,5 @@
 """Grouped CV never leaks a recording; metrics and bout smoothing on hand-checked values."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -91,9 +92,17 @@ def test_config_from_yaml_and_json_files(tmp_path):
         resolve_config(tmp_path / "absent.yaml")
 
 
-@pytest.mark.parametrize("bad", [{"features": []}, {"features": ["a"], "estimator": "svm"}, {"features": ["a"], "cv_folds": 1},
-                                 {"features": ["a"], "pair_reduce": ["median"]}, {"features": ["a"], "stratified": "yes"},
-                                 {"features": ["a", "a"]}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"features": []},
+        {"features": ["a"], "estimator": "svm"},
+        {"features": ["a"], "cv_folds": 1},
+        {"features": ["a"], "pair_reduce": ["median"]},
+        {"features": ["a"], "stratified": "yes"},
+        {"features": ["a", "a"]},
+    ],
+)
 def test_config_bad_values(bad):
     with pytest.raises(ConfigError):
         resolve_config(bad)

@@ -1,4 +1,5 @@
 """train_model with uninformative feature columns and with model instances (classifier or trainer)."""
+
 from __future__ import annotations
 
 import json
@@ -32,13 +33,32 @@ def _single_animal(ds, n_seq: int = 4, T: int = 240, seed: int = 5) -> list[tupl
         st = np.where(states[:, 0] == 2, 0, states[:, 0])[:, None]  # no contact without a partner
         v = np.array([0.2, 2.0])[st[:, 0]] + rng.normal(0, 0.1, T)
         speed[(g, s)] = pd.DataFrame({"frame": np.arange(T), "id": 0, "speed": v, "arena": 7.5})
-        pair[(g, s)] = pd.DataFrame({"frame": pd.Series([], dtype="int64"), "id": pd.Series([], dtype="int64"),
-                                     "id2": pd.Series([], dtype="int64"), "distance": pd.Series([], dtype="float64")})
+        pair[(g, s)] = pd.DataFrame(
+            {
+                "frame": pd.Series([], dtype="int64"),
+                "id": pd.Series([], dtype="int64"),
+                "id2": pd.Series([], dtype="int64"),
+                "distance": pd.Series([], dtype="float64"),
+            }
+        )
         change = np.flatnonzero(np.diff(st[:, 0])) + 1
         starts, stops = np.r_[0, change], np.r_[change, T]
-        frames, labels, iids = bouts_to_events(starts, stops, st[starts, 0], np.zeros(len(starts), int), np.full(len(starts), -1))
-        sets.append(LabelSet(group=g, sequence=s, frames=frames, labels=labels, individual_ids=iids, label_ids=np.arange(2),
-                             label_names=np.array(["rest", "explore"]), fps=30.0, n_frames=T))
+        frames, labels, iids = bouts_to_events(
+            starts, stops, st[starts, 0], np.zeros(len(starts), int), np.full(len(starts), -1)
+        )
+        sets.append(
+            LabelSet(
+                group=g,
+                sequence=s,
+                frames=frames,
+                labels=labels,
+                individual_ids=iids,
+                label_ids=np.arange(2),
+                label_names=np.array(["rest", "explore"]),
+                fps=30.0,
+                n_frames=T,
+            )
+        )
         keys.append((g, s))
     write_feature(ds, "speed", speed)
     write_feature(ds, "pair", pair)
@@ -47,9 +67,7 @@ def _single_animal(ds, n_seq: int = 4, T: int = 240, seed: int = 5) -> list[tupl
 
 
 def test_informative_columns_reasons():
-    X = np.array([[1.0, np.nan, 3.0, 1.0, np.inf],
-                  [2.0, np.nan, 3.0, np.nan, np.nan],
-                  [1.0, np.nan, 3.0, 1.0, np.nan]])
+    X = np.array([[1.0, np.nan, 3.0, 1.0, np.inf], [2.0, np.nan, 3.0, np.nan, np.nan], [1.0, np.nan, 3.0, 1.0, np.nan]])
     keep, reasons = informative_columns(X)
     # col 3: one finite value with missing rows is kept (missingness separates rows)
     assert keep.tolist() == [True, False, False, True, False]
@@ -74,13 +92,22 @@ def test_fit_drops_all_nan_columns_and_predicts_from_full_matrix():
 def test_single_animal_with_pair_features_trains_and_reports_dropped(tmp_path, estimator):
     ds = Dataset.create(tmp_path / "ds", name="single")
     keys = _single_animal(ds)
-    cfg = {"features": ["speed", "pair"], "cv_folds": 2, "estimator": estimator, "plots": False,
-           "estimator_params": {"max_iter": 20} if estimator == "hist_gradient_boosting" else {"n_estimators": 20}}
+    cfg = {
+        "features": ["speed", "pair"],
+        "cv_folds": 2,
+        "estimator": estimator,
+        "plots": False,
+        "estimator_params": {"max_iter": 20} if estimator == "hist_gradient_boosting" else {"n_estimators": 20},
+    }
     rid = train_model(ds, "solo", cfg)
     m = json.loads((ds.get_root("models") / "solo" / rid / "metrics.json").read_text())
     dropped = m["dropped_columns"]
     assert dropped["speed.arena"] == "constant"
-    assert {c for c, r in dropped.items() if r == "no finite value"} == {c for c in dropped if c.startswith("pair.")} != set()
+    assert (
+        {c for c, r in dropped.items() if r == "no finite value"}
+        == {c for c in dropped if c.startswith("pair.")}
+        != set()
+    )
     assert m["n_features"] == 1 and m["macro_f1"] > 0.9
     run = load_run(ds, ("solo", rid))
     assert run["bundle"]["columns"] == ["speed.speed"]
@@ -176,7 +203,9 @@ def test_real_single_animal_dlc_with_pair_features_trains(realdata, tmp_path):
     from mosaic.labels.events import bouts_to_events
     from tests.conftest import realdata_file
 
-    src = realdata_file(realdata, "dlc", "bsoid-openfield", "raw_clip1DLC_resnet50_OpenFieldHighResApr8shuffle1_1030000.csv")
+    src = realdata_file(
+        realdata, "dlc", "bsoid-openfield", "raw_clip1DLC_resnet50_OpenFieldHighResApr8shuffle1_1030000.csv"
+    )
     ds = Dataset.create(tmp_path / "ds", name="bsoid")
     for g in ("day1", "day2"):
         (ds.get_root("tracks_raw") / g).mkdir(parents=True)
@@ -194,13 +223,31 @@ def test_real_single_animal_dlc_with_pair_features_trains(realdata, tmp_path):
         change = np.flatnonzero(np.diff(state)) + 1
         starts, stops = np.r_[0, change], np.r_[change, len(state)]
         fr = sp["frame"].to_numpy()
-        frames, labels, iids = bouts_to_events(fr[starts], np.r_[fr[stops[:-1]], fr[-1] + 1], state[starts],
-                                               np.zeros(len(starts), int), np.full(len(starts), -1))
-        sets.append(LabelSet(group=g, sequence=s, frames=frames, labels=labels, individual_ids=iids, label_ids=np.arange(2),
-                             label_names=np.array(["still", "moving"]), fps=30.0))
+        frames, labels, iids = bouts_to_events(
+            fr[starts],
+            np.r_[fr[stops[:-1]], fr[-1] + 1],
+            state[starts],
+            np.zeros(len(starts), int),
+            np.full(len(starts), -1),
+        )
+        sets.append(
+            LabelSet(
+                group=g,
+                sequence=s,
+                frames=frames,
+                labels=labels,
+                individual_ids=iids,
+                label_ids=np.arange(2),
+                label_names=np.array(["still", "moving"]),
+                fps=30.0,
+            )
+        )
     save_label_sets(ds, "behavior", sets)
-    rid = train_model(ds, "bsoid_clf", {"features": ["speed", "pair"], "cv_folds": 2, "plots": False,
-                                        "estimator_params": {"max_iter": 30}})
+    rid = train_model(
+        ds,
+        "bsoid_clf",
+        {"features": ["speed", "pair"], "cv_folds": 2, "plots": False, "estimator_params": {"max_iter": 30}},
+    )
     m = json.loads((ds.get_root("models") / "bsoid_clf" / rid / "metrics.json").read_text())
     pair_cols = [c for c in m["dropped_columns"] if c.startswith("pair.")]
     assert pair_cols and all(m["dropped_columns"][c] == "no finite value" for c in pair_cols)

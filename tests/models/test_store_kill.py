@@ -1,5 +1,6 @@
 """A model run killed at any point: readers see the previous run whole (or a named error), never a
 mix of two runs, and the rerun completes it."""
+
 from __future__ import annotations
 
 import hashlib
@@ -15,7 +16,13 @@ from mosaic.reporting import plots
 
 from .synth import make_synthetic
 
-CFG = {"features": ["speed", "pair"], "cv_folds": 2, "estimator_params": {"max_iter": 10}, "plots": True, "max_ethograms": 1}
+CFG = {
+    "features": ["speed", "pair"],
+    "cv_folds": 2,
+    "estimator_params": {"max_iter": 10},
+    "plots": True,
+    "max_ethograms": 1,
+}
 
 
 class Killed(BaseException):
@@ -56,8 +63,14 @@ def _copy(reference, tmp_path):
 
 # (module, attribute, which call dies): every write of a run, the publishing step and the index row
 KILL_POINTS = [
-    (store, "save_parquet", 1), (store, "save_parquet", 3), (store, "save_joblib", 1), (plots, "save_figure", 1),
-    (store, "atomic_write_json", 1), (store, "atomic_write_json", 2), (store, "record_run", 1), (store, "record_run", 2),
+    (store, "save_parquet", 1),
+    (store, "save_parquet", 3),
+    (store, "save_joblib", 1),
+    (plots, "save_figure", 1),
+    (store, "atomic_write_json", 1),
+    (store, "atomic_write_json", 2),
+    (store, "record_run", 1),
+    (store, "record_run", 2),
 ]
 # publishing: a first run renames its staging folder into place; a retrain swaps the two folders in one
 # step (renameat2 exchange) or, where the filesystem lacks it, moves the old one aside, then the new one in
@@ -77,12 +90,17 @@ def _dying(real, n):
 
 
 # record_run is called once by a first run, twice by a retrain (the row accepting both runs, then the new one)
-CASES = [(t, a, n, ow) for ow in (False, True) for t, a, n in KILL_POINTS if not (a == "record_run" and n == 2 and not ow)]
+CASES = [
+    (t, a, n, ow) for ow in (False, True) for t, a, n in KILL_POINTS if not (a == "record_run" and n == 2 and not ow)
+]
 CASES += PUBLISH_POINTS
 
 
-@pytest.mark.parametrize("target, name, n, overwrite", CASES,
-                         ids=[f"{t.__name__.split('.')[-1]}.{a}#{n}-{'retrain' if ow else 'first'}" for t, a, n, ow in CASES])
+@pytest.mark.parametrize(
+    "target, name, n, overwrite",
+    CASES,
+    ids=[f"{t.__name__.split('.')[-1]}.{a}#{n}-{'retrain' if ow else 'first'}" for t, a, n, ow in CASES],
+)
 def test_killed_run_is_never_seen_half_and_rerun_completes(reference, tmp_path, target, name, n, overwrite):
     ds, rid, tree = _copy(reference, tmp_path)
     final = store.run_dir(ds, "m", rid)
@@ -91,8 +109,11 @@ def test_killed_run_is_never_seen_half_and_rerun_completes(reference, tmp_path, 
 
         shutil.rmtree(final)
         store.models_index_path(ds).unlink()
-    with mock.patch.object(store, "abort_run", lambda *_: None), \
-            mock.patch.object(target, name, _dying(getattr(target, name), n)), pytest.raises(Killed):
+    with (
+        mock.patch.object(store, "abort_run", lambda *_: None),
+        mock.patch.object(target, name, _dying(getattr(target, name), n)),
+        pytest.raises(Killed),
+    ):
         train_model(ds, "m", CFG, overwrite=overwrite)
     store._HELD.clear()  # the killed process' lock dies with it
     # what a reader sees now: the whole previous run, or a named error; never a mix
@@ -134,8 +155,12 @@ def test_retrain_without_atomic_exchange_still_never_mixes(reference, tmp_path):
     """Where the filesystem cannot swap two folders in one step: old aside, new in (two renames)."""
     ds, rid, tree = _copy(reference, tmp_path)
     final = store.run_dir(ds, "m", rid)
-    with mock.patch.object(store, "_exchange", lambda a, b: False), mock.patch.object(store, "abort_run", lambda *_: None), \
-            mock.patch.object(store.os, "rename", _dying(os.rename, 2)), pytest.raises(Killed):
+    with (
+        mock.patch.object(store, "_exchange", lambda a, b: False),
+        mock.patch.object(store, "abort_run", lambda *_: None),
+        mock.patch.object(store.os, "rename", _dying(os.rename, 2)),
+        pytest.raises(Killed),
+    ):
         train_model(ds, "m", CFG, overwrite=True)
     store._HELD.clear()
     with pytest.raises(ModelError):  # the instant between the two renames: no folder, refused by name

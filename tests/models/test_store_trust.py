@@ -1,4 +1,5 @@
 """Model runs: published all at once, loaded only when their files are the ones saved."""
+
 from __future__ import annotations
 
 import json

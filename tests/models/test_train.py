@@ -1,4 +1,5 @@
 """train_model / predict on hand-built features and labels with known ground truth."""
+
 from __future__ import annotations
 
 import json
@@ -102,8 +103,17 @@ def test_model_figures_rebuild_from_files(trained):
 def test_holdout_groups_and_random_forest(tmp_path):
     ds = Dataset.create(tmp_path / "ds")
     make_synthetic(ds, n_groups=3, n_sequences=1, T=200, seed=5)
-    rid = train_model(ds, "rf", {"features": ["speed", "pair"], "estimator": "random_forest",
-                                 "estimator_params": {"n_estimators": 20}, "holdout_groups": ["g2"], "plots": False})
+    rid = train_model(
+        ds,
+        "rf",
+        {
+            "features": ["speed", "pair"],
+            "estimator": "random_forest",
+            "estimator_params": {"n_estimators": 20},
+            "holdout_groups": ["g2"],
+            "plots": False,
+        },
+    )
     m = load_run(ds, ("rf", rid))["metrics"]
     assert m["evaluation"] == "holdout" and m["holdout"]["groups"] == ["g2"]
     assert m["holdout"]["n_rows"] == 200 * 3 and m["cv"]["n_rows"] == 2 * 200 * 3
@@ -117,8 +127,17 @@ def test_holdout_groups_and_random_forest(tmp_path):
 def test_pair_target_classifier(tmp_path):
     ds = Dataset.create(tmp_path / "ds")
     make_synthetic(ds, n_groups=2, n_sequences=1, T=200, seed=7)
-    rid = train_model(ds, "pairclf", {"features": ["pair", "speed"], "target": "pair", "cv_folds": 2,
-                                      "estimator_params": {"max_iter": 20}, "plots": False})
+    rid = train_model(
+        ds,
+        "pairclf",
+        {
+            "features": ["pair", "speed"],
+            "target": "pair",
+            "cv_folds": 2,
+            "estimator_params": {"max_iter": 20},
+            "plots": False,
+        },
+    )
     run = load_run(ds, ("pairclf", rid))
     m = run["metrics"]
     # pair rows: only 'contact' is a pair label; everything else is background
@@ -139,7 +158,9 @@ def test_named_errors(tmp_path):
     with pytest.raises(ConfigError, match="estimator_params"):
         train_model(ds, "m", {"features": ["speed"], "plots": False, "cv_folds": 2, "estimator_params": {"max_itr": 5}})
     with pytest.raises(ConfigError, match="max_iter"):
-        train_model(ds, "m", {"features": ["speed"], "plots": False, "cv_folds": 2, "estimator_params": {"max_iter": -5}})
+        train_model(
+            ds, "m", {"features": ["speed"], "plots": False, "cv_folds": 2, "estimator_params": {"max_iter": -5}}
+        )
     # a label kind without labels
     with pytest.raises(ModelError) as err:
         train_model(ds, "m", {"features": ["speed"], "label_kind": "grooming"})
@@ -154,8 +175,12 @@ def test_named_errors(tmp_path):
     from mosaic.core.indexes import upsert_index
     from mosaic.features.engine import FEATURES_INDEX, feature_index_path
 
-    upsert_index(feature_index_path(ds, "speed"), [], FEATURES_INDEX,
-                 drop=[{"run_id": "run0001", "group": "g1", "sequence": "g1_s0"}])
+    upsert_index(
+        feature_index_path(ds, "speed"),
+        [],
+        FEATURES_INDEX,
+        drop=[{"run_id": "run0001", "group": "g1", "sequence": "g1_s0"}],
+    )
     with pytest.raises(ModelError) as err:
         train_model(ds, "m", {"features": ["speed", "pair"]})
     assert "'speed'" in str(err.value) and "g1/g1_s0" in str(err.value)
@@ -170,8 +195,17 @@ def test_named_errors(tmp_path):
 def test_feature_columns_selection_and_unknown_column(tmp_path):
     ds = Dataset.create(tmp_path / "ds")
     make_synthetic(ds, n_groups=2, n_sequences=1, T=120, seed=2)
-    rid = train_model(ds, "m", {"features": ["speed", "pair"], "feature_columns": ["speed.speed", "pair.distance@min"],
-                                "cv_folds": 2, "estimator_params": {"max_iter": 10}, "plots": False})
+    rid = train_model(
+        ds,
+        "m",
+        {
+            "features": ["speed", "pair"],
+            "feature_columns": ["speed.speed", "pair.distance@min"],
+            "cv_folds": 2,
+            "estimator_params": {"max_iter": 10},
+            "plots": False,
+        },
+    )
     assert load_run(ds, ("m", rid))["bundle"]["columns"] == ["speed.speed", "pair.distance@min"]
     # scope: a single labelled recording cannot be evaluated sequence-held-out
     with pytest.raises(ModelError, match="at least two recordings"):

@@ -4,6 +4,7 @@ The dataset is the tiny demo with one recording's raw tracks cut short, so its l
 their length from the converted tracks (not from the annotation export): a run that converted
 labels before tracks would write longer label files than the facade, which converts tracks first.
 """
+
 from __future__ import annotations
 
 import json
@@ -22,8 +23,17 @@ from tests.conftest import PROJECT_DIR
 CONF = PROJECT_DIR / "conf" / "base"
 CUT = 1000  # rows kept of each raw file of group_0/group_0_seq0 (of 1800 frames)
 #: index columns that record when a row was written
-TIME_COLUMNS = {"created_iso", "created_at", "updated_at", "converted_at", "indexed_at", "finished_at", "mtime", "timestamp",
-                "files_sha256"}  # digests of a model run's files, whose config.json holds its creation time
+TIME_COLUMNS = {
+    "created_iso",
+    "created_at",
+    "updated_at",
+    "converted_at",
+    "indexed_at",
+    "finished_at",
+    "mtime",
+    "timestamp",
+    "files_sha256",
+}  # digests of a model run's files, whose config.json holds its creation time
 
 
 def _params() -> dict:
@@ -55,10 +65,17 @@ def _facade(folder: Path) -> None:
         ds.index_tracks_raw(**kwargs)
     ds.index_media(**p["media_ingest"])
     c = p["convert"]
-    ds.convert_all_tracks(params=c["params"], overwrite=c["overwrite"], merge_per_sequence=c["merge_per_sequence"],
-                          group_from=c["group_from"], on_error=c["on_error"])
+    ds.convert_all_tracks(
+        params=c["params"],
+        overwrite=c["overwrite"],
+        merge_per_sequence=c["merge_per_sequence"],
+        group_from=c["group_from"],
+        on_error=c["on_error"],
+    )
     lab = p["label"]
-    ds.convert_all_labels(kind=lab["kind"], overwrite=lab["overwrite"], params=lab["params"], source_format=lab["source_format"])
+    ds.convert_all_labels(
+        kind=lab["kind"], overwrite=lab["overwrite"], params=lab["params"], source_format=lab["source_format"]
+    )
     summary = run_feature_plan(ds, p["featurize"])
     t = p["train"]
     config = dict(t["config"], features=feature_inputs(summary, t["features"]))
@@ -81,7 +98,11 @@ def _kedro(folder: Path) -> None:
 
 def _csv_rows(path: Path) -> list[dict]:
     df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    return df.drop(columns=[c for c in df.columns if c in TIME_COLUMNS]).sort_values(list(df.columns[:4])).to_dict("records")
+    return (
+        df.drop(columns=[c for c in df.columns if c in TIME_COLUMNS])
+        .sort_values(list(df.columns[:4]))
+        .to_dict("records")
+    )
 
 
 def _same_file(a: Path, b: Path) -> None:
@@ -122,8 +143,12 @@ def test_default_kedro_run_equals_the_facade(tmp_path):
         assert 0 < labels["frames"].max() < n_frames
 
     for root in ("tracks", "labels", "features", "frames", "models/behavior_clf"):
-        fa = {p.relative_to(fac).as_posix() for p in (fac / root).rglob("*") if p.is_file() and not p.name.startswith(".")}
-        fk = {p.relative_to(ked).as_posix() for p in (ked / root).rglob("*") if p.is_file() and not p.name.startswith(".")}
+        fa = {
+            p.relative_to(fac).as_posix() for p in (fac / root).rglob("*") if p.is_file() and not p.name.startswith(".")
+        }
+        fk = {
+            p.relative_to(ked).as_posix() for p in (ked / root).rglob("*") if p.is_file() and not p.name.startswith(".")
+        }
         fk = {f for f in fk if "/_pipeline/" not in f and not f.endswith("featurize_results.json")}
         assert fa == fk, (root, sorted(fa ^ fk)[:10])
         for rel in sorted(fa):
@@ -147,12 +172,20 @@ def test_ingest_convert_label_write_the_same_folder_under_every_runner(tmp_path)
             session.run(pipeline_names=["ingest", "convert", "label"], runner=runner())
         folders[runner.__name__] = folder
     ref = folders.pop("SequentialRunner")
-    files = sorted(p.relative_to(ref).as_posix() for root in ("tracks_raw", "tracks", "labels", "media", "reporting")
-                   for p in (ref / root).rglob("*") if p.is_file())
+    files = sorted(
+        p.relative_to(ref).as_posix()
+        for root in ("tracks_raw", "tracks", "labels", "media", "reporting")
+        for p in (ref / root).rglob("*")
+        if p.is_file()
+    )
     assert any(f.startswith("labels/behavior/") and f.endswith(".npz") for f in files)
     for name, folder in folders.items():
-        got = sorted(p.relative_to(folder).as_posix() for root in ("tracks_raw", "tracks", "labels", "media", "reporting")
-                     for p in (folder / root).rglob("*") if p.is_file())
+        got = sorted(
+            p.relative_to(folder).as_posix()
+            for root in ("tracks_raw", "tracks", "labels", "media", "reporting")
+            for p in (folder / root).rglob("*")
+            if p.is_file()
+        )
         assert got == files, name
         for rel in files:
             if rel.endswith((".npz", ".parquet", ".csv")):
@@ -179,8 +212,12 @@ def test_the_default_pipeline_writes_the_same_folder_under_every_runner(tmp_path
     roots = ("tracks", "labels", "features", "frames", "models", "media")
 
     def files(folder: Path) -> list[str]:
-        return sorted(p.relative_to(folder).as_posix() for r in roots for p in (folder / r).rglob("*")
-                      if p.is_file() and not p.name.startswith("."))
+        return sorted(
+            p.relative_to(folder).as_posix()
+            for r in roots
+            for p in (folder / r).rglob("*")
+            if p.is_file() and not p.name.startswith(".")
+        )
 
     expected = files(ref)
     assert any(f.startswith("models/behavior_clf/") for f in expected) and any(f.endswith(".png") for f in expected)

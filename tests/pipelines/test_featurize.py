@@ -1,4 +1,5 @@
 """The `featurize` pipeline: node and SequentialRunner over the same engine the facade uses."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -8,8 +9,8 @@ from kedro.io.core import DatasetError
 from kedro.runner import SequentialRunner
 
 from mosaic.core.errors import ConfigError
-from mosaic.features import load_feature
 from mosaic.datasets.features import FeatureRunsDataset
+from mosaic.features import load_feature
 from mosaic.features.plan import results_from_summary, run_feature_plan
 from mosaic.pipelines.featurize import create_pipeline
 from mosaic.pipelines.featurize.nodes import featurize
@@ -20,8 +21,12 @@ PLAN = {
     "steps": [
         {"key": "kin", "feature": "speed"},
         {"key": "pairs", "feature": "pair_distance"},
-        {"key": "kin_roll", "feature": "rolling", "inputs": ["kin"],
-         "params": {"windows": [3], "stats": ["mean"], "columns": ["speed_px_s"]}},
+        {
+            "key": "kin_roll",
+            "feature": "rolling",
+            "inputs": ["kin"],
+            "params": {"windows": [3], "stats": ["mean"], "columns": ["speed_px_s"]},
+        },
     ],
 }
 
@@ -62,19 +67,22 @@ def test_dataset_refuses_other_data_and_another_folder(small, tmp_path):
         FeatureRunsDataset(str(small.get_root("features") / "featurize_results.json")).save({"results": []})
     with pytest.raises(DatasetError, match="same dataset folder"):
         FeatureRunsDataset(str(tmp_path / "elsewhere" / "featurize_results.json")).save(
-            featurize(small, PLAN, small.tracks_index()))
+            featurize(small, PLAN, small.tracks_index())
+        )
     assert not list(small.get_root("features").rglob("*.*"))
     with pytest.raises(DatasetError, match="run the featurize pipeline"):
         FeatureRunsDataset(str(tmp_path / "none.json")).load()
 
 
 def test_pipeline_with_sequential_runner(small):
-    catalog = DataCatalog({
-        "dataset": MemoryDataset(small, copy_mode="assign"),
-        "params:featurize": MemoryDataset(PLAN),
-        "tracks@index": MemoryDataset(small.tracks_index()),
-        "features@runs": FeatureRunsDataset(str(small.get_root("features") / "featurize_results.json")),
-    })
+    catalog = DataCatalog(
+        {
+            "dataset": MemoryDataset(small, copy_mode="assign"),
+            "params:featurize": MemoryDataset(PLAN),
+            "tracks@index": MemoryDataset(small.tracks_index()),
+            "features@runs": FeatureRunsDataset(str(small.get_root("features") / "featurize_results.json")),
+        }
+    )
     SequentialRunner().run(create_pipeline(), catalog)
     out = catalog.load("features@runs")
     assert [r["feature"] for r in out["results"]] == ["speed", "pair_distance", "rolling"]

@@ -1,8 +1,8 @@
 """The Kedro `ingest` + `convert` pipelines write the same files as the facade calls."""
+
 from __future__ import annotations
 
 import json
-
 import shutil
 from pathlib import Path
 
@@ -28,7 +28,9 @@ def _params() -> tuple[dict, dict]:
 def _synthetic(folder: Path) -> Path:
     """A dataset in the demo layout: tracks_raw/trex/<group>/<video>_fish<k>.npz + tracks_raw/calms21/*.npy."""
     Dataset.create(folder, name="synthetic", meta={"fps_default": 30.0, "cm_per_pixel": 0.5})
-    write_trex(folder / "tracks_raw" / "trex" / "group_0", "seq0", {0: (0, 40), 1: (5, 40)}, missing={0: [3, 4]}, seed=1)
+    write_trex(
+        folder / "tracks_raw" / "trex" / "group_0", "seq0", {0: (0, 40), 1: (5, 40)}, missing={0: [3, 4]}, seed=1
+    )
     write_trex(folder / "tracks_raw" / "trex" / "group_1", "seq0", {0: (0, 20), 1: (0, 20), 2: (2, 9)}, seed=2)
     write_calms21_npy(folder / "tracks_raw" / "calms21" / "calms21_demo.npy", calms21_dict(2, 12))
     return folder
@@ -42,8 +44,13 @@ def _run_facade(folder: Path) -> None:
         if src.get("optional") and not all((folder / d).is_dir() for d in kwargs["search_dirs"]):
             continue
         ds.index_tracks_raw(**kwargs)
-    ds.convert_all_tracks(params=convert["params"], overwrite=convert["overwrite"], merge_per_sequence=convert["merge_per_sequence"],
-                          group_from=convert["group_from"], on_error=convert["on_error"])
+    ds.convert_all_tracks(
+        params=convert["params"],
+        overwrite=convert["overwrite"],
+        merge_per_sequence=convert["merge_per_sequence"],
+        group_from=convert["group_from"],
+        on_error=convert["on_error"],
+    )
 
 
 def _run_kedro_session(folder: Path, names: tuple[str, ...] = ("ingest", "convert"), runner=None, **params) -> None:
@@ -52,7 +59,9 @@ def _run_kedro_session(folder: Path, names: tuple[str, ...] = ("ingest", "conver
 
     bootstrap_project(PROJECT_DIR)
     for name in names:  # like `kedro run --pipelines ingest` then `--pipelines convert`
-        with KedroSession.create(project_path=PROJECT_DIR, runtime_params={"dataset_dir": str(folder), **params}) as session:
+        with KedroSession.create(
+            project_path=PROJECT_DIR, runtime_params={"dataset_dir": str(folder), **params}
+        ) as session:
             session.run(pipeline_names=[name], runner=runner)
 
 
@@ -64,7 +73,9 @@ def _without_mtimes(fingerprints):
 
 def _tracks_index(folder: Path) -> pd.DataFrame:
     idx = pd.read_csv(folder / "tracks" / "index.csv", dtype=str, keep_default_na=False)
-    idx["source_fingerprints"] = idx["source_fingerprints"].map(lambda v: json.dumps(_without_mtimes(v), sort_keys=True))
+    idx["source_fingerprints"] = idx["source_fingerprints"].map(
+        lambda v: json.dumps(_without_mtimes(v), sort_keys=True)
+    )
     return idx
 
 
@@ -78,7 +89,9 @@ def _assert_same_outputs(a: Path, b: Path) -> None:
             pd.testing.assert_frame_equal(read_tracks(ta / name), read_tracks(tb / name))
             ma, mb = read_tracks_meta(ta / name), read_tracks_meta(tb / name)
             ma["source_fingerprints"], mb["source_fingerprints"] = (
-                _without_mtimes(ma.get("source_fingerprints")), _without_mtimes(mb.get("source_fingerprints")))
+                _without_mtimes(ma.get("source_fingerprints")),
+                _without_mtimes(mb.get("source_fingerprints")),
+            )
             assert ma == mb
     pd.testing.assert_frame_equal(_tracks_index(a), _tracks_index(b))
     assert (a / "tracks_raw" / "index.csv").read_text() == (b / "tracks_raw" / "index.csv").read_text()
@@ -99,13 +112,26 @@ def test_nodes_on_in_memory_catalog_match_facade(tmp_path):
     _run_facade(fac)
     ingest, convert = _params()
     ds_mod = "mosaic.datasets.tracks_parquet"
-    catalog = DataCatalog.from_config({
-        "dataset": {"type": "mosaic.datasets.folder.DatasetFolder", "path": str(ked)},
-        "tracks_raw_index": {"type": f"{ds_mod}.TracksIndexDataset", "filepath": str(ked / "tracks_raw" / "index.csv"), "index": "tracks_raw"},
-        "tracks@parquet": {"type": f"{ds_mod}.TracksPartitionsDataset", "path": str(ked / "tracks")},
-        "tracks@index": {"type": f"{ds_mod}.TracksIndexDataset", "filepath": str(ked / "tracks" / "index.csv"), "index": "tracks"},
-        "tracks@report": {"type": "mosaic.datasets.atomic.AtomicJSONDataset", "filepath": str(ked / "tracks" / "conversion_report.json")},
-    })
+    catalog = DataCatalog.from_config(
+        {
+            "dataset": {"type": "mosaic.datasets.folder.DatasetFolder", "path": str(ked)},
+            "tracks_raw_index": {
+                "type": f"{ds_mod}.TracksIndexDataset",
+                "filepath": str(ked / "tracks_raw" / "index.csv"),
+                "index": "tracks_raw",
+            },
+            "tracks@parquet": {"type": f"{ds_mod}.TracksPartitionsDataset", "path": str(ked / "tracks")},
+            "tracks@index": {
+                "type": f"{ds_mod}.TracksIndexDataset",
+                "filepath": str(ked / "tracks" / "index.csv"),
+                "index": "tracks",
+            },
+            "tracks@report": {
+                "type": "mosaic.datasets.atomic.AtomicJSONDataset",
+                "filepath": str(ked / "tracks" / "conversion_report.json"),
+            },
+        }
+    )
     catalog["params:ingest"] = ingest
     catalog["params:convert"] = convert
     catalog["params:dataset_dir"] = str(ked)
@@ -203,7 +229,9 @@ def test_the_tracks_index_is_written_once_per_run(tmp_path, monkeypatch):
     _run_kedro_session(ked, names=("ingest",))
     calls = []
     real = convert_mod.save_tracks_index_rows
-    monkeypatch.setattr(convert_mod, "save_tracks_index_rows", lambda path, rows: calls.append(len(rows)) or real(path, rows))
+    monkeypatch.setattr(
+        convert_mod, "save_tracks_index_rows", lambda path, rows: calls.append(len(rows)) or real(path, rows)
+    )
     _run_kedro_session(ked, names=("convert",))
     assert calls == [4]
 

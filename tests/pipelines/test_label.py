@@ -1,4 +1,5 @@
 """The `label` pipeline: node, SequentialRunner on a dict catalog, and a KedroSession on the demo."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -69,14 +70,16 @@ def test_pipeline_with_sequential_runner_writes_what_the_facade_writes(demo_fold
 
     folder = _copy(demo_folder, tmp_path / "k")
     root = folder / "labels" / "behavior"
-    catalog = DataCatalog({
-        "tracks@index": MemoryDataset(_no_index()),
-        "media_index@table": MemoryDataset(_no_index()),
-        "dataset": MemoryDataset(Dataset.open(folder), copy_mode="assign"),
-        "labels": PartitionedDataset(path=str(root), dataset=NpzLabelsDataset, filename_suffix=".npz"),
-        "labels_index": LabelsIndexDataset(filepath=str(root / "index.csv"), dataset_dir=str(folder)),
-        "labels_conversion_report": MemoryDataset(),
-    })
+    catalog = DataCatalog(
+        {
+            "tracks@index": MemoryDataset(_no_index()),
+            "media_index@table": MemoryDataset(_no_index()),
+            "dataset": MemoryDataset(Dataset.open(folder), copy_mode="assign"),
+            "labels": PartitionedDataset(path=str(root), dataset=NpzLabelsDataset, filename_suffix=".npz"),
+            "labels_index": LabelsIndexDataset(filepath=str(root / "index.csv"), dataset_dir=str(folder)),
+            "labels_conversion_report": MemoryDataset(),
+        }
+    )
     catalog["params:label"] = _params()
     SequentialRunner().run(create_pipeline(), catalog)
 
@@ -137,7 +140,12 @@ def test_missing_annotations_are_skipped_or_refused(tmp_path):
     ds = Dataset.create(tmp_path / "empty", name="e")
     parts, update, _report = convert_labels(_no_index(), _no_index(), ds, _params())
     rows = update["rows"]
-    assert parts == {} and rows.empty and update["removed"] == [] and list(rows.columns)[:3] == ["kind", "label_format", "group"]
+    assert (
+        parts == {}
+        and rows.empty
+        and update["removed"] == []
+        and list(rows.columns)[:3] == ["kind", "label_format", "group"]
+    )
     with pytest.raises(ConfigError, match="annotation path not found"):
         convert_labels(_no_index(), _no_index(), ds, {**_params(), "if_missing": "error"})
     with pytest.raises(ConfigError, match="unknown keys"):

@@ -1,4 +1,5 @@
 """The Kedro `sample_frames` pipeline (and the media node of `ingest`) write what the facade writes."""
+
 from __future__ import annotations
 
 import json
@@ -52,7 +53,10 @@ def _make(folder):
 def _catalog(ds) -> DataCatalog:
     cat = DataCatalog()
     cat["frame_images"] = PartitionedDataset(
-        path=str(ds.get_root("frames")), dataset={"type": "mosaic.datasets.atomic.FramePngDataset"}, filename_suffix=".png", overwrite=False,
+        path=str(ds.get_root("frames")),
+        dataset={"type": "mosaic.datasets.atomic.FramePngDataset"},
+        filename_suffix=".png",
+        overwrite=False,
     )
     cat["media_index@report"] = JSONDataset(filepath=str(ds.get_root("media") / "index_report.json"))
     cat["media_index@table"] = IndexTableDataset(filepath=str(ds.get_root("media") / "index.csv"))
@@ -71,7 +75,9 @@ def _run(ds, sample_frames: dict, media_ingest: dict) -> None:
 
 
 def _pngs(root):
-    return {p.relative_to(root).as_posix(): cv2.imread(str(p), cv2.IMREAD_UNCHANGED) for p in sorted(root.rglob("*.png"))}
+    return {
+        p.relative_to(root).as_posix(): cv2.imread(str(p), cv2.IMREAD_UNCHANGED) for p in sorted(root.rglob("*.png"))
+    }
 
 
 @pytest.mark.parametrize("method", ["uniform", "kmeans"])
@@ -81,7 +87,10 @@ def test_pipeline_matches_facade(tmp_path, method):
     a, b = _make(tmp_path / "a"), _make(tmp_path / "b")
     _run(a, params, conf["media_ingest"])
     # facade on the other copy, same parameters
-    b.index_media(**{k: v for k, v in conf["media_ingest"].items() if k != "search_dirs"}, search_dirs=conf["media_ingest"]["search_dirs"])
+    b.index_media(
+        **{k: v for k, v in conf["media_ingest"].items() if k != "search_dirs"},
+        search_dirs=conf["media_ingest"]["search_dirs"],
+    )
     kwargs = {k: v for k, v in params.items() if k not in ("fail_on_error", "n_frames", "method")}
     rid = b.extract_frames(3, method, **kwargs)
     runs_a, runs_b = a.list_frame_runs(), b.list_frame_runs()
@@ -199,13 +208,16 @@ def test_frame_runs_are_recorded_by_the_dataset_not_the_node(tmp_path):
 
     conf = _conf_params()
     ds = _make(tmp_path / "d")
-    ds.index_media(**{k: v for k, v in conf["media_ingest"].items() if k != "search_dirs"},
-                   search_dirs=conf["media_ingest"]["search_dirs"])
+    ds.index_media(
+        **{k: v for k, v in conf["media_ingest"].items() if k != "search_dirs"},
+        search_dirs=conf["media_ingest"]["search_dirs"],
+    )
     sel = select_frames(read_media_index(ds), dict(conf["sample_frames"], n_frames=2), ds)
     parts, rendered = render_frames(sel)
     frames = ds.get_root("frames")
-    PartitionedDataset(path=str(frames), dataset={"type": "mosaic.datasets.atomic.FramePngDataset"},
-                       filename_suffix=".png").save(parts)
+    PartitionedDataset(
+        path=str(frames), dataset={"type": "mosaic.datasets.atomic.FramePngDataset"}, filename_suffix=".png"
+    ).save(parts)
     todo = frame_runs_to_record(sel, rendered)
     assert not list(frames.rglob("*.json")) and not (frames / "index.csv").exists()  # the node writes nothing
     with pytest.raises(ConfigError, match="another run"):

@@ -1,4 +1,5 @@
 """A dataset folder carries its own source description (sources.yml), read by both doors."""
+
 from __future__ import annotations
 
 import shutil
@@ -30,11 +31,22 @@ def _dataset_a(folder: Path) -> Path:
     Dataset.create(folder, name="a", meta={"fps_default": 30.0})
     write_trex(folder / "raw" / "cam" / "arena1", "v1", {0: (0, 30), 1: (0, 30)}, fps=None, seed=1)
     write_trex(folder / "raw" / "cam" / "arena1", "v2", {0: (0, 20)}, fps=None, seed=2)
-    (folder / "sources.yml").write_text(yaml.safe_dump({
-        "tracks": [{"search_dirs": ["raw/cam"], "src_format": "trex_npz", "patterns": ["*.npz"], "group_from": "parent",
-                    "params": {"fps": 15}}],
-        "recordings": {"arena1/v2": {"fps": 12.5}},
-    }))
+    (folder / "sources.yml").write_text(
+        yaml.safe_dump(
+            {
+                "tracks": [
+                    {
+                        "search_dirs": ["raw/cam"],
+                        "src_format": "trex_npz",
+                        "patterns": ["*.npz"],
+                        "group_from": "parent",
+                        "params": {"fps": 15},
+                    }
+                ],
+                "recordings": {"arena1/v2": {"fps": 12.5}},
+            }
+        )
+    )
     return folder
 
 
@@ -42,15 +54,28 @@ def _dataset_b(folder: Path) -> Path:
     """TRex exports that carry their frame rate (25), a description claiming 50, another folder name."""
     Dataset.create(folder, name="b")
     write_trex(folder / "incoming" / "tank", "day1", {0: (0, 10), 1: (2, 10), 2: (0, 8)}, fps=25.0, seed=3)
-    (folder / "sources.yml").write_text(yaml.safe_dump({
-        "tracks": [{"search_dirs": ["incoming"], "src_format": "trex_npz", "group_from": "parent", "params": {"fps": 50}}],
-    }))
+    (folder / "sources.yml").write_text(
+        yaml.safe_dump(
+            {
+                "tracks": [
+                    {
+                        "search_dirs": ["incoming"],
+                        "src_format": "trex_npz",
+                        "group_from": "parent",
+                        "params": {"fps": 50},
+                    }
+                ],
+            }
+        )
+    )
     return folder
 
 
 def _index(folder: Path) -> dict[tuple[str, str], tuple[float, str]]:
     idx = pd.read_csv(folder / "tracks" / "index.csv")
-    return {(g, s): (float(f), src) for g, s, f, src in zip(idx["group"], idx["sequence"], idx["fps"], idx["fps_source"])}
+    return {
+        (g, s): (float(f), src) for g, s, f, src in zip(idx["group"], idx["sequence"], idx["fps"], idx["fps_source"])
+    }
 
 
 def test_two_datasets_with_their_own_sources_run_from_one_project(tmp_path):
@@ -93,9 +118,16 @@ def test_the_label_conversion_takes_the_description_under_its_params(tmp_path, m
     import mosaic.labels.convert as lc
 
     ds = Dataset.create(tmp_path / "d", name="d")
-    (ds.folder / "sources.yml").write_text(yaml.safe_dump({
-        "labels": {"source_format": "boris_csv", "params": {"sequence_map": {"obs1": ["arena1", "v1"]}, "fps": 12.5}},
-    }))
+    (ds.folder / "sources.yml").write_text(
+        yaml.safe_dump(
+            {
+                "labels": {
+                    "source_format": "boris_csv",
+                    "params": {"sequence_map": {"obs1": ["arena1", "v1"]}, "fps": 12.5},
+                },
+            }
+        )
+    )
     seen = {}
 
     class _Out:
@@ -107,20 +139,25 @@ def test_the_label_conversion_takes_the_description_under_its_params(tmp_path, m
 
     monkeypatch.setattr(lc, "run_label_converter", spy)
     lc.plan_label_conversion(ds, "behavior", params={"fps": 30, "paths": ["ann"]})
-    assert seen == {"source_format": "boris_csv",
-                    "params": {"sequence_map": {"obs1": ["arena1", "v1"]}, "fps": 30, "paths": ["ann"]}}
+    assert seen == {
+        "source_format": "boris_csv",
+        "params": {"sequence_map": {"obs1": ["arena1", "v1"]}, "fps": 30, "paths": ["ann"]},
+    }
 
 
-@pytest.mark.parametrize(("text", "match"), [
-    ("tracks: {a: 1}\n", "list of sources"),
-    ("trakcs: []\n", "unknown keys in the source description"),
-    ("tracks:\n  - search_dirs: [x]\n", "needs search_dirs and src_format"),
-    ("tracks:\n  - {search_dirs: [x], src_format: trex_npz, fsp: 3}\n", "unknown keys in tracks source 0"),
-    ("recordings: {g/s: 12}\n", "map 'group/sequence'"),
-    ("labels: {params: [1]}\n", "labels.params"),
-    ("a: &x [1, 2]\nb: *x\n", "not valid YAML"),
-    ("tracks: [\n", "not valid YAML"),
-])
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("tracks: {a: 1}\n", "list of sources"),
+        ("trakcs: []\n", "unknown keys in the source description"),
+        ("tracks:\n  - search_dirs: [x]\n", "needs search_dirs and src_format"),
+        ("tracks:\n  - {search_dirs: [x], src_format: trex_npz, fsp: 3}\n", "unknown keys in tracks source 0"),
+        ("recordings: {g/s: 12}\n", "map 'group/sequence'"),
+        ("labels: {params: [1]}\n", "labels.params"),
+        ("a: &x [1, 2]\nb: *x\n", "not valid YAML"),
+        ("tracks: [\n", "not valid YAML"),
+    ],
+)
 def test_a_bad_description_is_a_named_error(tmp_path, text, match):
     (tmp_path / "sources.yml").write_text(text)
     with pytest.raises(ConfigError, match=match) as info:

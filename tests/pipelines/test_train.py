@@ -1,4 +1,5 @@
 """The `train` pipeline: nodes called directly, and the pipeline run with SequentialRunner on a dict catalog."""
+
 from __future__ import annotations
 
 import json
@@ -10,8 +11,12 @@ from mosaic.core.errors import ConfigError
 from tests.models.synth import make_synthetic
 
 CONFIG = {"cv_folds": 2, "estimator_params": {"max_iter": 20}, "max_ethograms": 2, "min_bout": 3}
-FEATURE_RESULTS = {"results": [{"key": "speed", "feature": "speed", "run_id": "run0001"},
-                               {"key": "pair", "feature": "pair", "run_id": "run0001"}]}
+FEATURE_RESULTS = {
+    "results": [
+        {"key": "speed", "feature": "speed", "run_id": "run0001"},
+        {"key": "pair", "feature": "pair", "run_id": "run0001"},
+    ]
+}
 
 
 @pytest.fixture
@@ -24,9 +29,14 @@ def synth_ds(tmp_path):
 def test_feature_inputs_from_featurize_summary():
     from mosaic.pipelines.train.nodes import feature_inputs
 
-    assert feature_inputs(FEATURE_RESULTS) == [{"feature": "speed", "run_id": "run0001", "as": "speed"},
-                                               {"feature": "pair", "run_id": "run0001", "as": "pair"}]
-    assert feature_inputs(FEATURE_RESULTS, ["pair", "other@x"]) == [{"feature": "pair", "run_id": "run0001", "as": "pair"}, "other@x"]
+    assert feature_inputs(FEATURE_RESULTS) == [
+        {"feature": "speed", "run_id": "run0001", "as": "speed"},
+        {"feature": "pair", "run_id": "run0001", "as": "pair"},
+    ]
+    assert feature_inputs(FEATURE_RESULTS, ["pair", "other@x"]) == [
+        {"feature": "pair", "run_id": "run0001", "as": "pair"},
+        "other@x",
+    ]
     with pytest.raises(ConfigError, match="featurize summary"):
         feature_inputs({"results": []})
 
@@ -79,11 +89,16 @@ def test_the_kedro_door_stores_the_files_the_facade_stores(tmp_path):
     params = {"model": "clf", "config": CONFIG}
     rid = a.train_model("clf", dict(CONFIG, features=["speed@run0001", "pair@run0001"]))
     ModelRunDataset(filepath=str(tmp_path / "run.json"), dataset_dir=str(b.folder)).save(
-        train_behavior_model(b, dict(params, features=["speed@run0001", "pair@run0001"]), FEATURE_RESULTS))
+        train_behavior_model(b, dict(params, features=["speed@run0001", "pair@run0001"]), FEATURE_RESULTS)
+    )
     ra, rb = a.get_root("models") / "clf" / rid, b.get_root("models") / "clf" / rid
     files = sorted(p.relative_to(ra).as_posix() for p in ra.rglob("*") if p.is_file())
     assert files == sorted(p.relative_to(rb).as_posix() for p in rb.rglob("*") if p.is_file())
-    assert "metrics.json" in files and any(f.startswith("predictions/") for f in files) and any(f.startswith("plots/") for f in files)
+    assert (
+        "metrics.json" in files
+        and any(f.startswith("predictions/") for f in files)
+        and any(f.startswith("plots/") for f in files)
+    )
     assert json.loads((ra / "metrics.json").read_text()) == json.loads((rb / "metrics.json").read_text())
     ca, cb = (json.loads((r / "config.json").read_text()) for r in (ra, rb))
     assert {k: v for k, v in ca.items() if k != "created_iso"} == {k: v for k, v in cb.items() if k != "created_iso"}
@@ -91,7 +106,9 @@ def test_the_kedro_door_stores_the_files_the_facade_stores(tmp_path):
         if f.endswith(".parquet"):
             pd.testing.assert_frame_equal(pd.read_parquet(ra / f), pd.read_parquet(rb / f))
     # config.json holds the creation time, so the digests of the run's files differ with it
-    ia, ib = (pd.read_csv(r.parent.parent / "index.csv").drop(columns=["created_iso", "files_sha256"]) for r in (ra, rb))
+    ia, ib = (
+        pd.read_csv(r.parent.parent / "index.csv").drop(columns=["created_iso", "files_sha256"]) for r in (ra, rb)
+    )
     pd.testing.assert_frame_equal(ia, ib)
     assert np.isfinite(ia["macro_f1"]).all()
 
@@ -103,13 +120,15 @@ def test_pipeline_runs_on_a_dict_catalog(synth_ds):
     from mosaic.datasets.models import ModelRunDataset
     from mosaic.pipelines.train import create_pipeline
 
-    catalog = DataCatalog({
-        "dataset": MemoryDataset(synth_ds, copy_mode="assign"),
-        "params:train": MemoryDataset({"model": "clf", "features": "all", "config": CONFIG, "predict": True}),
-        "features@runs": MemoryDataset(FEATURE_RESULTS),
-        "labels_index": MemoryDataset(None),
-        "model_run": ModelRunDataset(filepath=str(synth_ds.folder / "run.json"), dataset_dir=str(synth_ds.folder)),
-    })
+    catalog = DataCatalog(
+        {
+            "dataset": MemoryDataset(synth_ds, copy_mode="assign"),
+            "params:train": MemoryDataset({"model": "clf", "features": "all", "config": CONFIG, "predict": True}),
+            "features@runs": MemoryDataset(FEATURE_RESULTS),
+            "labels_index": MemoryDataset(None),
+            "model_run": ModelRunDataset(filepath=str(synth_ds.folder / "run.json"), dataset_dir=str(synth_ds.folder)),
+        }
+    )
     pipe = create_pipeline()
     assert {n.name for n in pipe.nodes} == {"train_model", "report_model_run", "predict_behaviors"}
     assert pipe.inputs() == {"dataset", "params:train", "features@runs", "labels_index"}

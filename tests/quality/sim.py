@@ -1,4 +1,5 @@
 """Corrupted simulator recordings and the scores of cleaning against their truth."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,5 @@
 """Cleaning a dataset (facade and `clean` pipeline), and features computed from cleaned tracks."""
+
 from __future__ import annotations
 
 import hashlib
@@ -25,7 +26,9 @@ def demo(tmp_path_factory):
     folder = tmp_path_factory.mktemp("qdemo") / "ds"
     make_demo_dataset(folder, size="tiny", seed=0, videos=False, corruption=True)
     ds = Dataset.open(folder)
-    ds.index_tracks_raw(ds.get_root("tracks_raw") / "trex", src_format="trex_npz", patterns="*.npz", group_from="parent")
+    ds.index_tracks_raw(
+        ds.get_root("tracks_raw") / "trex", src_format="trex_npz", patterns="*.npz", group_from="parent"
+    )
     ds.convert_all_tracks()
     return ds
 
@@ -53,8 +56,10 @@ def test_clean_tracks_writes_a_run_and_leaves_standardized_tracks(demo):
         assert [st["n_changed"] for st in rec["steps"]] == [st["n_changed"] for st in rep["steps"]]
         meta = read_tracks_meta(p)
         assert meta["clean_run_id"] == res["run_id"] and meta["fps"] == read_tracks_meta(src)["fps"]
-    total = {op: sum(st["n_changed"] for r in report["recordings"] for st in r["steps"] if st["op"] == op)
-             for op in report["n_changed_total"]}
+    total = {
+        op: sum(st["n_changed"] for r in report["recordings"] for st in r["steps"] if st["op"] == op)
+        for op in report["n_changed_total"]
+    }
     assert total == report["n_changed_total"] and total["jumps"] > 0 and total["swaps"] > 0
 
 
@@ -68,7 +73,7 @@ def test_cleaned_demo_is_closer_to_the_truth(demo):
         raw = read_tracks(demo.get_root("tracks") / p.name)
         cln = read_tracks(p)
 
-        def rmse(df):
+        def rmse(df, truth=truth, raw=raw):
             f, i = df["frame"].to_numpy(), df["id"].to_numpy()
             e = (df["X"].to_numpy() - truth[f, i, 0]) ** 2 + (df["Y"].to_numpy() - truth[f, i, 1]) ** 2
             seen = ~np.isnan(raw["X"].to_numpy())
@@ -182,7 +187,9 @@ def test_clean_pipeline_matches_the_facade(demo):
 
     from mosaic.pipeline_registry import register_pipelines
 
-    assert "clean" in register_pipelines() and not any(n.name == "clean_tracks" for n in register_pipelines()["__default__"].nodes)
+    assert "clean" in register_pipelines() and not any(
+        n.name == "clean_tracks" for n in register_pipelines()["__default__"].nodes
+    )
     res = demo.clean_tracks()
     want = {k: read_tracks(p) for k, p in res["paths"].items()}
     want_meta = {k: read_tracks_meta(p) for k, p in res["paths"].items()}

@@ -1,4 +1,5 @@
 """The demo's optional corruption layer: the default demo is unchanged, the truth is kept beside."""
+
 from __future__ import annotations
 
 import hashlib
@@ -14,8 +15,11 @@ from mosaic.demo.simulate import simulate
 
 
 def _files(folder):
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +40,10 @@ def test_corruption_changes_only_the_tracker_exports(pair):
         if k.startswith(("ground_truth/", "annotations/", "tracks_raw/calms21")) and k != "ground_truth/demo.json":
             assert plain[k] == corrupt[k], k
     assert "corruption" not in json.loads((pair[0] / "ground_truth" / "demo.json").read_text())
-    assert json.loads((pair[1] / "ground_truth" / "demo.json").read_text())["corruption"]["p_swap"] == CorruptionConfig().p_swap
+    assert (
+        json.loads((pair[1] / "ground_truth" / "demo.json").read_text())["corruption"]["p_swap"]
+        == CorruptionConfig().p_swap
+    )
 
 
 def test_default_demo_is_the_same_with_corruption_off(tmp_path, pair):

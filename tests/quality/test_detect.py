@@ -1,4 +1,5 @@
 """Jumps, identity swaps, duplicates and swap repair on hand-built trajectories."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,5 @@
 """Cleaning filters against independent pandas / scipy / loop implementations (and movement's)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -45,7 +46,9 @@ def _loop_interp(pos, max_gap, kind="linear"):
                     if kind == "linear":
                         flat[s:t, c, d] = np.interp(np.arange(s, t), t_ok, pos.reshape(T, -1, 2)[t_ok, c, d])
                     else:
-                        flat[s:t, c, d] = CubicSpline(t_ok, pos.reshape(T, -1, 2)[t_ok, c, d], bc_type="natural")(np.arange(s, t))
+                        flat[s:t, c, d] = CubicSpline(t_ok, pos.reshape(T, -1, 2)[t_ok, c, d], bc_type="natural")(
+                            np.arange(s, t)
+                        )
     return out
 
 
@@ -102,7 +105,7 @@ def test_rolling_median_matches_pandas(window, min_periods):
     T, h = pos.shape[0], window // 2
     flat = pd.DataFrame(np.pad(pos.reshape(T, -1), ((h, h), (0, 0)), mode="reflect"))  # edges reflected
     # pandas (like xarray) puts w // 2 frames before t, the rest after, for even windows too
-    ref = flat.rolling(window, center=True, min_periods=min_periods or window).median().to_numpy()[h:h + T]
+    ref = flat.rolling(window, center=True, min_periods=min_periods or window).median().to_numpy()[h : h + T]
     np.testing.assert_allclose(out, ref.reshape(pos.shape), equal_nan=True)
 
 
@@ -136,15 +139,18 @@ def test_savgol_bridges_gaps_and_keeps_them_missing():
     assert np.isfinite(out[ok]).all()
 
 
-@pytest.mark.parametrize("call,match", [
-    (lambda p: filters.rolling_median(p, 0), "window"),
-    (lambda p: filters.rolling_median(p, 3, 4), "min_periods"),
-    (lambda p: filters.savgol(p, 5, 5), "polyorder"),
-    (lambda p: filters.savgol(p, 500, 2), "longer than the recording"),
-    (lambda p: filters.interpolate_gaps(p, 3, "cubic"), "interpolation method"),
-    (lambda p: filters.interpolate_gaps(p, -1), "max_gap"),
-    (lambda p: filters.filter_by_confidence(p, np.ones(p.shape[:-1]), np.nan), "threshold"),
-])
+@pytest.mark.parametrize(
+    "call,match",
+    [
+        (lambda p: filters.rolling_median(p, 0), "window"),
+        (lambda p: filters.rolling_median(p, 3, 4), "min_periods"),
+        (lambda p: filters.savgol(p, 5, 5), "polyorder"),
+        (lambda p: filters.savgol(p, 500, 2), "longer than the recording"),
+        (lambda p: filters.interpolate_gaps(p, 3, "cubic"), "interpolation method"),
+        (lambda p: filters.interpolate_gaps(p, -1), "max_gap"),
+        (lambda p: filters.filter_by_confidence(p, np.ones(p.shape[:-1]), np.nan), "threshold"),
+    ],
+)
 def test_bad_parameters(call, match):
     pos, _ = _series_with_gaps()
     with pytest.raises(ConfigError, match=match):
@@ -158,21 +164,29 @@ def test_same_numbers_as_movement():
     pos, _ = _series_with_gaps(9, T=150, n=3, P=3)
     conf = np.random.default_rng(2).random(pos.shape[:3])
     T, n, P = pos.shape[:3]
-    da = xr.DataArray(np.moveaxis(pos, -1, 1), dims=("time", "space", "individuals", "keypoints"),
-                      coords={"time": np.arange(T), "space": ["x", "y"]})
+    da = xr.DataArray(
+        np.moveaxis(pos, -1, 1),
+        dims=("time", "space", "individuals", "keypoints"),
+        coords={"time": np.arange(T), "space": ["x", "y"]},
+    )
     cf = xr.DataArray(conf, dims=("time", "individuals", "keypoints"), coords={"time": np.arange(T)})
     back = lambda d: np.moveaxis(d.values, 1, -1)  # noqa: E731
     ours, _ = filters.filter_by_confidence(pos, conf, 0.6)
     np.testing.assert_array_equal(ours, back(mf.filter_by_confidence(da, cf, threshold=0.6, print_report=False)))
     for gap in (1, 3, None):
         ours, _ = filters.interpolate_gaps(pos, gap)
-        np.testing.assert_allclose(ours, back(mf.interpolate_over_time(da, max_gap=gap, print_report=False)),
-                                   atol=1e-12, equal_nan=True)
+        np.testing.assert_allclose(
+            ours, back(mf.interpolate_over_time(da, max_gap=gap, print_report=False)), atol=1e-12, equal_nan=True
+        )
     for w, mp in ((5, None), (5, 2), (4, 1)):
-        np.testing.assert_allclose(filters.rolling_median(pos, w, mp),
-                                   back(mf.rolling_filter(da, w, statistic="median", min_periods=mp, print_report=False)),
-                                   atol=1e-12, equal_nan=True)
+        np.testing.assert_allclose(
+            filters.rolling_median(pos, w, mp),
+            back(mf.rolling_filter(da, w, statistic="median", min_periods=mp, print_report=False)),
+            atol=1e-12,
+            equal_nan=True,
+        )
     full = np.nan_to_num(pos, nan=1.0)
     dfull = da.copy(data=np.moveaxis(full, -1, 1))
-    np.testing.assert_allclose(filters.savgol(full, 7, 2), back(mf.savgol_filter(dfull, 7, polyorder=2, print_report=False)),
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        filters.savgol(full, 7, 2), back(mf.savgol_filter(dfull, 7, polyorder=2, print_report=False)), atol=1e-12
+    )

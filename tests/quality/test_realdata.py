@@ -1,4 +1,5 @@
 """Quality report and cleaning on every real tracking file of ../shared/realdata."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,8 +17,10 @@ pytestmark = pytest.mark.realdata
 
 CASES = (
     [("trex_npz", ("trex", "trex-2021-compare-raw", n), {"fps": 25, "cm_per_pixel": 0.0213}) for n in TREX_NPZ[:1]]
-    + [("trex_csv", ("trex", "trex-2026-compare-csv", n), {"fps": 25, "settings_file": "auto", "require_xy": False})
-       for n in TREX_CSV[:1]]
+    + [
+        ("trex_csv", ("trex", "trex-2026-compare-csv", n), {"fps": 25, "settings_file": "auto", "require_xy": False})
+        for n in TREX_CSV[:1]
+    ]
     + [("sleap_h5", ("sleap", f, n), {"fps": 30}) for f, n in SLEAP]
     + [("dlc", ("dlc", f, n), {"fps": 30}) for f, n in DLC_PREDICTIONS]
     + [("idtracker_npy", ("idtrackerai", "trajectorytools", n), {"fps": 30}) for n in IDTRACKER]
@@ -89,7 +92,9 @@ def test_dlc_openfield_report_checked_independently(realdata):
     """Confidence, missingness and fast steps of the B-SOiD open-field DLC file, straight from the H5."""
     import pandas as pd
 
-    p = realdata_file(realdata, "dlc", "bsoid-openfield", "raw_clip1DLC_resnet50_OpenFieldHighResApr8shuffle1_1030000.h5")
+    p = realdata_file(
+        realdata, "dlc", "bsoid-openfield", "raw_clip1DLC_resnet50_OpenFieldHighResApr8shuffle1_1030000.h5"
+    )
     t = get_converter("dlc")([p], {"fps": 30}, group="g", sequence="s")[0]
     rep = quality_report(t.df, t.meta, {"confidence_threshold": 0.9})
     ref = pd.read_hdf(p).droplevel("scorer", axis=1)

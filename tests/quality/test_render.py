@@ -1,4 +1,5 @@
 """Clips with the tracks drawn: codec, frame count, colours at the tracked positions, captions."""
+
 from __future__ import annotations
 
 import cv2
@@ -19,8 +20,18 @@ def _scene(tmp_path, T=40, size=(160, 120)):
     ids = np.tile([0, 1], T)
     X = np.where(ids == 0, 20.0 + np.repeat(np.arange(T), 2) * 2, 120.0)
     Y = np.where(ids == 0, 30.0, 90.0)
-    df = pd.DataFrame({"frame": frames, "time": frames / 20.0, "id": ids, "X": X, "Y": Y, "group": "g", "sequence": "s",
-                       "interpolated": (ids == 1) & (frames >= 30)})
+    df = pd.DataFrame(
+        {
+            "frame": frames,
+            "time": frames / 20.0,
+            "id": ids,
+            "X": X,
+            "Y": Y,
+            "group": "g",
+            "sequence": "s",
+            "interpolated": (ids == 1) & (frames >= 30),
+        }
+    )
     return video, df
 
 
@@ -28,7 +39,9 @@ def test_render_clip_draws_ids_in_their_colours(tmp_path):
     video, df = _scene(tmp_path)
     events = pd.DataFrame({"kind": ["jump", "swap"], "frame": [12, 15], "id": [0, 0], "other_id": [None, 1]})
     labels = pd.DataFrame({"frame": [10, 11], "id": [0, 0], "label": ["approach", "approach"]})
-    out = render_clip(video, df, tmp_path / "clips" / "c.mp4", start_frame=5, end_frame=25, events=events, labels=labels)
+    out = render_clip(
+        video, df, tmp_path / "clips" / "c.mp4", start_frame=5, end_frame=25, events=events, labels=labels
+    )
     assert out["n_frames"] == 20 and out["fourcc"] == writable_fourcc()
     cap = cv2.VideoCapture(str(out["path"]))
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 20
@@ -47,8 +60,13 @@ def test_captions_from_tables_and_label_sets():
     frames = np.arange(10, 15)
     cap = caption_per_frame(frames, pd.DataFrame({"frame": [11, 11, 13], "id": [0, 1, 0], "label": ["a", "b", "a"]}))
     assert cap == ["", "0: a  1: b", "", "0: a", ""]
-    ls = {"frames": np.array([12]), "labels": np.array([2]), "individual_ids": np.array([[0, 1]]),
-          "label_ids": np.array([1, 2]), "label_names": np.array(["x", "contact"])}
+    ls = {
+        "frames": np.array([12]),
+        "labels": np.array([2]),
+        "individual_ids": np.array([[0, 1]]),
+        "label_ids": np.array([1, 2]),
+        "label_names": np.array(["x", "contact"]),
+    }
     assert caption_per_frame(frames, ls)[2] == "0>1: contact"
     assert caption_per_frame(frames, None) == [""] * 5
 
@@ -70,7 +88,9 @@ def test_facade_renders_a_demo_clip(tmp_path):
 
     make_demo_dataset(tmp_path / "ds", size="tiny", seed=1, corruption=True)
     ds = Dataset.open(tmp_path / "ds")
-    ds.index_tracks_raw(ds.get_root("tracks_raw") / "trex", src_format="trex_npz", patterns="*.npz", group_from="parent")
+    ds.index_tracks_raw(
+        ds.get_root("tracks_raw") / "trex", src_format="trex_npz", patterns="*.npz", group_from="parent"
+    )
     ds.convert_all_tracks()
     ds.index_media()
     out = ds.render_tracks_clip("group_0", "group_0_seq0", start_frame=100, end_frame=130)

@@ -1,4 +1,5 @@
 """The quality report of one table, checked against direct computations."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -16,8 +17,20 @@ def _table(T=100):
     ids = np.tile([3, 7], T)
     X = np.where(ids == 3, np.arange(T).repeat(2) * 1.0, 50.0)
     Y = np.where(ids == 3, 10.0, np.arange(T).repeat(2) * 0.5)
-    df = pd.DataFrame({"frame": frames, "time": frames / 10.0, "id": ids, "X": X, "Y": Y, "group": "g", "sequence": "s",
-                       "poseX0": X + 1, "poseY0": Y, "poseP0": rng.random(2 * T)})
+    df = pd.DataFrame(
+        {
+            "frame": frames,
+            "time": frames / 10.0,
+            "id": ids,
+            "X": X,
+            "Y": Y,
+            "group": "g",
+            "sequence": "s",
+            "poseX0": X + 1,
+            "poseY0": Y,
+            "poseP0": rng.random(2 * T),
+        }
+    )
     # id 3: gaps of 1 (frame 10), 3 (frames 20-22) and 12 (frames 40-51); id 7: no gap
     for f in [10, 20, 21, 22, *range(40, 52)]:
         df.loc[(df["frame"] == f) & (df["id"] == 3), ["X", "Y"]] = np.nan
@@ -73,8 +86,17 @@ def test_bad_input():
 def test_very_short_recordings(T):
     from mosaic.quality import clean_table
 
-    df = pd.DataFrame({"frame": np.arange(T, dtype=np.int64), "time": np.arange(T) / 30, "id": 0, "X": np.arange(T) * 1.0,
-                       "Y": 0.0, "group": "g", "sequence": "s"})
+    df = pd.DataFrame(
+        {
+            "frame": np.arange(T, dtype=np.int64),
+            "time": np.arange(T) / 30,
+            "id": 0,
+            "X": np.arange(T) * 1.0,
+            "Y": 0.0,
+            "group": "g",
+            "sequence": "s",
+        }
+    )
     ops = [{"op": "jumps"}, {"op": "swaps"}, {"op": "interpolate"}, {"op": "median", "window": 5}, {"op": "savgol"}]
     out, rep = clean_table(df, ops)
     assert len(out) == T and not out["interpolated"].any()
@@ -89,8 +111,17 @@ def test_very_short_recordings(T):
 def test_individual_never_seen():
     from mosaic.quality import clean_table
 
-    df = pd.DataFrame({"frame": np.repeat(np.arange(10, dtype=np.int64), 2), "time": 0.0, "id": np.tile([0, 1], 10),
-                       "X": np.where(np.tile([0, 1], 10) == 0, 1.0, np.nan), "Y": 1.0, "group": "g", "sequence": "s"})
+    df = pd.DataFrame(
+        {
+            "frame": np.repeat(np.arange(10, dtype=np.int64), 2),
+            "time": 0.0,
+            "id": np.tile([0, 1], 10),
+            "X": np.where(np.tile([0, 1], 10) == 0, 1.0, np.nan),
+            "Y": 1.0,
+            "group": "g",
+            "sequence": "s",
+        }
+    )
     out, rep = clean_table(df)
     np.testing.assert_allclose(out["X"].to_numpy(), df["X"].to_numpy(), atol=1e-12)  # nothing invented
     assert {s["op"]: s["n_changed"] for s in rep["steps"]}["savgol"] == 0  # rounding is not a change

@@ -1,4 +1,5 @@
 """Cleaning against the simulator's ground truth (corruption layer on, clean truth known)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -35,7 +36,7 @@ def test_corruption_record_is_consistent(runs):
     exp = np.take_along_axis(truth.pos, rec.identity[..., None].repeat(2, -1), axis=1)
     ok = ~obs.missing & ~rec.jumps
     err = np.hypot(*(obs.pos - exp)[ok].T)
-    assert np.sqrt(np.mean(err ** 2)) < 3 * CorruptionConfig().jitter_px
+    assert np.sqrt(np.mean(err**2)) < 3 * CorruptionConfig().jitter_px
     assert (np.hypot(*(obs.pos - exp)[rec.jumps].T) > 20).mean() > 0.9  # jumps land far away
     assert len(rec.swaps) > 0 and (np.diff(rec.swaps["frame"]) >= CorruptionConfig().min_separation).all()
     assert (rec.dropouts <= obs.missing).all()
@@ -43,7 +44,7 @@ def test_corruption_record_is_consistent(runs):
 
 def test_swap_detection_precision_and_recall(runs):
     tp = fp = fn = 0
-    for truth, obs, rec, cleaned, flags, perm, steps, seen in runs:
+    for _truth, _obs, rec, _cleaned, _flags, _perm, steps, seen in runs:
         det = next(s for s in steps if s["op"] == "swaps")["swap_frames"]
         a, b, c = match_swaps(rec.swaps, det, seen)
         tp, fp, fn = tp + a, fp + b, fn + c
@@ -54,7 +55,7 @@ def test_swap_detection_precision_and_recall(runs):
 
 def test_right_identity_after_repair(runs):
     raw_ok = raw_n = rep_ok = rep_n = 0
-    for truth, obs, rec, cleaned, flags, perm, steps, seen in runs:
+    for _truth, obs, rec, _cleaned, _flags, perm, _steps, _seen in runs:
         valid = ~obs.missing
         a, n = right_identity(rec.identity, valid)
         if a / n <= 0.9:  # recordings whose raw tracks have the wrong animal in >= 10 % of frames
@@ -76,8 +77,11 @@ def test_jumps_interpolation_smoothing_halve_rmse():
         obs, rec = corrupt_sequence(truth, cfg, seed=5)
         cleaned, flags, _, _ = clean_arrays(arrays_of(obs.pos, obs.missing), ops)
         seen = ~obs.missing
-        for acc, (e, k) in ((raw, sq_error(obs.pos, truth.pos, seen)), (cln, sq_error(cleaned.pos[:, :, 0], truth.pos, seen)),
-                            (filled, sq_error(cleaned.pos[:, :, 0], truth.pos, flags[:, :, 0]))):
+        for acc, (e, k) in (
+            (raw, sq_error(obs.pos, truth.pos, seen)),
+            (cln, sq_error(cleaned.pos[:, :, 0], truth.pos, seen)),
+            (filled, sq_error(cleaned.pos[:, :, 0], truth.pos, flags[:, :, 0])),
+        ):
             acc[0] += e
             acc[1] += k
     rmse_raw, rmse_clean = np.sqrt(raw[0] / raw[1]), np.sqrt(cln[0] / cln[1])
@@ -96,7 +100,10 @@ def test_clean_input_is_not_made_worse(jitter):
         obs, _ = corrupt_sequence(truth, cfg, seed=7)
         cleaned, _, _, steps = clean_arrays(arrays_of(obs.pos, obs.missing))
         seen = ~obs.missing
-        for acc, (e, k) in ((before, sq_error(obs.pos, truth.pos, seen)), (after, sq_error(cleaned.pos[:, :, 0], truth.pos, seen))):
+        for acc, (e, k) in (
+            (before, sq_error(obs.pos, truth.pos, seen)),
+            (after, sq_error(cleaned.pos[:, :, 0], truth.pos, seen)),
+        ):
             acc[0] += e
             acc[1] += k
     assert np.sqrt(after[0] / after[1]) <= 1.01 * np.sqrt(before[0] / before[1])
@@ -119,8 +126,9 @@ def test_low_confidence_keypoints_removed():
     pos = np.concatenate([truth.pos[:, :, None, :], obs], axis=2)
     cf = np.concatenate([np.full((T, n, 1), np.nan), conf], axis=2)
     arr = TrackArrays(np.arange(T), np.arange(n), pos, cf, ["centre", "nose", "mid", "tail"])
-    cleaned, flags, _, steps = clean_arrays(arr, [{"op": "confidence", "threshold": 0.5},
-                                                  {"op": "interpolate", "max_gap": 10}])
+    cleaned, flags, _, steps = clean_arrays(
+        arr, [{"op": "confidence", "threshold": 0.5}, {"op": "interpolate", "max_gap": 10}]
+    )
     assert steps[0]["n_changed"] == int(bad.sum())
     err_raw = np.sqrt(np.mean(((obs - kp) ** 2).sum(-1)))
     err_clean = np.sqrt(np.nanmean(((cleaned.pos[:, :, 1:] - kp) ** 2).sum(-1)))

@@ -7,6 +7,7 @@ interleave. Afterwards the index must list every recording: rows lost = expected
 
 Run a worker by hand: ``python -m tests.reliability.concurrency KIND DATASET_DIR SHARE_FILE GO_FILE``.
 """
+
 from __future__ import annotations
 
 import json
@@ -32,8 +33,14 @@ def make_many_recordings(ds, n_groups: int = 2, n_per_group: int = 12, n_frames:
         folder = ds.get_root("tracks_raw") / "csv" / f"g{g}"
         folder.mkdir(parents=True, exist_ok=True)
         for i in range(n_per_group):
-            df = pd.DataFrame({"frame": np.repeat(np.arange(n_frames), 2), "id": np.tile([0, 1], n_frames),
-                               "x": rng.uniform(0, 100, 2 * n_frames), "y": rng.uniform(0, 100, 2 * n_frames)})
+            df = pd.DataFrame(
+                {
+                    "frame": np.repeat(np.arange(n_frames), 2),
+                    "id": np.tile([0, 1], n_frames),
+                    "x": rng.uniform(0, 100, 2 * n_frames),
+                    "y": rng.uniform(0, 100, 2 * n_frames),
+                }
+            )
             df.to_csv(folder / f"s{i:03d}.csv", index=False)
     ds.index_tracks_raw(["tracks_raw/csv"], patterns=["*.csv"], src_format="csv", group_from="parent")
     raw = read_index(ds.get_root("tracks_raw") / "index.csv", TRACKS_RAW_INDEX)
@@ -78,8 +85,9 @@ def worker_main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def run_concurrently(kind: str, folder: Path, shares: list[list[dict]], workdir: Path, timeout: float = 300.0,
-                     no_lock: bool = False) -> None:
+def run_concurrently(
+    kind: str, folder: Path, shares: list[list[dict]], workdir: Path, timeout: float = 300.0, no_lock: bool = False
+) -> None:
     """Start one worker per share, release them together, wait; raise when one failed.
 
     ``no_lock`` (control runs only) disables the index lock in the workers.
@@ -94,10 +102,16 @@ def run_concurrently(kind: str, folder: Path, shares: list[list[dict]], workdir:
     for k, share in enumerate(shares):
         sf = workdir / f"share-{kind}-{k}.json"
         sf.write_text(json.dumps(share, default=str))
-        procs.append(subprocess.Popen(
-            [sys.executable, "-m", "tests.reliability.concurrency", kind, str(folder), str(sf), str(go)],
-            cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        ))
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "tests.reliability.concurrency", kind, str(folder), str(sf), str(go)],
+                cwd=PROJECT_DIR,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
     try:
         for p in procs:
             line = p.stdout.readline()

@@ -1,4 +1,5 @@
 """Shared fixtures of the reliability tests: demo dataset templates built once per session."""
+
 from __future__ import annotations
 
 import pytest

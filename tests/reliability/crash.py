@@ -16,6 +16,7 @@ demo dataset. The harness:
 
 Run a stage by hand: ``python -m tests.reliability.crash STAGE DATASET_DIR``.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -36,10 +37,27 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 #: keys of JSON files / parquet metadata / index columns whose values legitimately differ between
 #: two runs of the same stage (wall-clock times, durations, host facts)
-VOLATILE_KEYS = frozenset({
-    "finished_at", "started_at", "created_at", "updated_at", "timestamp", "written_at", "mtime_iso",
-    "elapsed", "elapsed_s", "seconds", "duration_s", "timing", "timings", "wall_time", "time_s", "host", "pid",
-})
+VOLATILE_KEYS = frozenset(
+    {
+        "finished_at",
+        "started_at",
+        "created_at",
+        "updated_at",
+        "timestamp",
+        "written_at",
+        "mtime_iso",
+        "elapsed",
+        "elapsed_s",
+        "seconds",
+        "duration_s",
+        "timing",
+        "timings",
+        "wall_time",
+        "time_s",
+        "host",
+        "pid",
+    }
+)
 
 # ----------------------------------------------------------------------------- stages
 
@@ -101,10 +119,20 @@ def _open(folder: str | os.PathLike):
 
 def ingest_demo(ds) -> None:
     """Index the demo's raw tracks like the ``ingest`` pipeline's default parameters."""
-    ds.index_tracks_raw(["tracks_raw/trex"], patterns=["*.npz"], src_format="trex_npz", group_from="parent",
-                        individual_prefixes=["fish", "id"])
-    ds.index_tracks_raw(["tracks_raw/calms21"], patterns=["*.npy"], src_format="calms21_npy",
-                        multi_sequences_per_file=True, group_from="filename")
+    ds.index_tracks_raw(
+        ["tracks_raw/trex"],
+        patterns=["*.npz"],
+        src_format="trex_npz",
+        group_from="parent",
+        individual_prefixes=["fish", "id"],
+    )
+    ds.index_tracks_raw(
+        ["tracks_raw/calms21"],
+        patterns=["*.npy"],
+        src_format="calms21_npy",
+        multi_sequences_per_file=True,
+        group_from="filename",
+    )
 
 
 def _convert(ds) -> None:
@@ -122,15 +150,34 @@ def _kedro_convert_cli(folder: Path) -> list[str]:
 
 STAGES: dict[str, Stage] = {
     # overwrite=True: every run rewrites every file (kills land on replacing existing outputs too)
-    "convert": Stage("convert", _convert, ingest_demo, ("tracks",), ("tracks/*.parquet", "tracks/index.csv", "tracks/*.json"),
-                     warm_start=True),
+    "convert": Stage(
+        "convert",
+        _convert,
+        ingest_demo,
+        ("tracks",),
+        ("tracks/*.parquet", "tracks/index.csv", "tracks/*.json"),
+        warm_start=True,
+    ),
     # overwrite=False: a rerun resumes (skips written files and must still index them)
-    "convert_resume": Stage("convert_resume", _convert_resume, ingest_demo, ("tracks",),
-                            ("tracks/*.parquet", "tracks/index.csv", "tracks/*.json"),
-                            volatile=frozenset({"converted", "skipped"})),
+    "convert_resume": Stage(
+        "convert_resume",
+        _convert_resume,
+        ingest_demo,
+        ("tracks",),
+        ("tracks/*.parquet", "tracks/index.csv", "tracks/*.json"),
+        volatile=frozenset({"converted", "skipped"}),
+    ),
     # the Kedro door: `kedro run --pipelines convert` (kill moments count from its first dataset load)
-    "convert_kedro": Stage("convert_kedro", _convert, ingest_demo, ("tracks",), ("tracks/*.parquet", "tracks/index.csv", "tracks/*.json"),
-                           cli=_kedro_convert_cli, ready_marker="Loading data from", warm_start=True),
+    "convert_kedro": Stage(
+        "convert_kedro",
+        _convert,
+        ingest_demo,
+        ("tracks",),
+        ("tracks/*.parquet", "tracks/index.csv", "tracks/*.json"),
+        cli=_kedro_convert_cli,
+        ready_marker="Loading data from",
+        warm_start=True,
+    ),
 }
 
 
@@ -176,9 +223,17 @@ def _load_optional_stages() -> None:
 
 def _env() -> dict[str, str]:
     env = dict(os.environ)
-    env.update(KEDRO_DISABLE_TELEMETRY="1", MPLBACKEND="Agg", OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1",
-               MKL_NUM_THREADS="1", PYTHONHASHSEED="0")
-    env["PYTHONPATH"] = os.pathsep.join([str(PROJECT_DIR)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
+    env.update(
+        KEDRO_DISABLE_TELEMETRY="1",
+        MPLBACKEND="Agg",
+        OMP_NUM_THREADS="1",
+        OPENBLAS_NUM_THREADS="1",
+        MKL_NUM_THREADS="1",
+        PYTHONHASHSEED="0",
+    )
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(PROJECT_DIR)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    )
     return env
 
 
@@ -196,9 +251,15 @@ class _Run:
         else:
             argv, marker = [sys.executable, "-m", "tests.reliability.crash", stage, str(folder)], "READY"
         self.stage = stage
-        self.err = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - closed in close()
-        self.proc = subprocess.Popen(argv, cwd=PROJECT_DIR, env=_env(), stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT if st.cli is not None else self.err, text=True)
+        self.err = tempfile.TemporaryFile(mode="w+")
+        self.proc = subprocess.Popen(
+            argv,
+            cwd=PROJECT_DIR,
+            env=_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT if st.cli is not None else self.err,
+            text=True,
+        )
         self.lines: list[str] = []
         for line in self.proc.stdout:
             self.lines.append(line)
@@ -206,7 +267,9 @@ class _Run:
                 break
         else:
             self.proc.wait()
-            raise RuntimeError(f"stage {stage} did not reach {marker!r} (rc={self.proc.returncode}):\n{self.output()[-4000:]}")
+            raise RuntimeError(
+                f"stage {stage} did not reach {marker!r} (rc={self.proc.returncode}):\n{self.output()[-4000:]}"
+            )
         self.t_ready = time.perf_counter()
         self._drain = threading.Thread(target=lambda: self.lines.extend(self.proc.stdout), daemon=True)
         self._drain.start()
@@ -343,7 +406,7 @@ def check_folder(folder: Path, stage: Stage) -> list[str]:
         try:
             read_fully(p)
             readable[p.resolve()] = True
-        except Exception as exc:  # noqa: BLE001 - any failure is a finding
+        except Exception as exc:
             readable[p.resolve()] = False
             problems.append(f"unreadable file {rel}: {type(exc).__name__}: {str(exc)[:200]}")
     for g in stage.output_globs:
@@ -353,7 +416,7 @@ def check_folder(folder: Path, stage: Stage) -> list[str]:
     for idx in ds.index_files():
         try:
             df = read_index(idx)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             problems.append(f"unreadable index {idx}: {exc}")
             continue
         for c in [c for c in df.columns if is_path_column(c)]:
@@ -439,11 +502,19 @@ def digest_file(p: Path, volatile: frozenset = VOLATILE_KEYS) -> str:
         else:
             _arr("", np.load(p, allow_pickle=True))
     elif suf == ".json":
-        h.update(json.dumps(_strip(json.loads(p.read_text(encoding="utf-8")), volatile), sort_keys=True, default=str).encode())
+        h.update(
+            json.dumps(
+                _strip(json.loads(p.read_text(encoding="utf-8")), volatile), sort_keys=True, default=str
+            ).encode()
+        )
     elif suf in (".yaml", ".yml"):
         import yaml
 
-        h.update(json.dumps(_strip(yaml.safe_load(p.read_text(encoding="utf-8")), volatile), sort_keys=True, default=str).encode())
+        h.update(
+            json.dumps(
+                _strip(yaml.safe_load(p.read_text(encoding="utf-8")), volatile), sort_keys=True, default=str
+            ).encode()
+        )
     elif suf in (".csv", ".tsv"):
         import pandas as pd
 
@@ -479,8 +550,11 @@ def snapshot(folder: Path, roots: Iterable[str], volatile: frozenset = frozenset
 
 def hash_tree(folder: Path) -> dict[str, str]:
     """Raw byte digests of every file under ``folder`` (for 'nothing changed' checks)."""
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file() and not _is_lock(p)}
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and not _is_lock(p)
+    }
 
 
 # ----------------------------------------------------------------------------- templates
@@ -541,8 +615,15 @@ def _index_rows(folder: Path, roots: Iterable[str]) -> set[tuple[str, str]]:
     return rows
 
 
-def crash_stage(stage_name: str, template: Path, workdir: Path, n_kills: int, seed: int = 0,
-                reference: dict[str, str] | None = None, max_attempts_factor: int = 3) -> CrashReport:
+def crash_stage(
+    stage_name: str,
+    template: Path,
+    workdir: Path,
+    n_kills: int,
+    seed: int = 0,
+    reference: dict[str, str] | None = None,
+    max_attempts_factor: int = 3,
+) -> CrashReport:
     """Kill ``stage_name`` ``n_kills`` times on one copy of ``template``, checking after each; rerun; compare.
 
     The kill moment is uniform in ``[0, 1.1 × work time]`` after READY (seeded), so most kills

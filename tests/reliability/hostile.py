@@ -13,6 +13,7 @@ Either way no raw library exception may escape and nothing previously written ma
 by reader: ``CASES[reader] -> list[Case]``; readers whose domain is not importable yet are
 left out by :func:`all_cases`.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -103,6 +104,7 @@ BYTE_MUTATIONS: dict[str, Callable[[Path], Path]] = {
 
 def mutated(make_good: Callable[[Path], Path], mutate: Callable[[Path], Path]) -> Callable[[Path], Path]:
     """A builder writing the good file then damaging it."""
+
     def build(folder: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         return mutate(make_good(folder))
@@ -118,6 +120,7 @@ def convert_row(fmt: str, params: dict | None = None, group: str = "hostile") ->
 
     The recording is named (``group``, ``<reader>-<case>``) so that every case writes its own output.
     """
+
     def call(ds, path: Path):
         seq = f"{path.parent.parent.name}-{path.parent.name}"
         row = {"abs_path": ds.relative_path(path), "src_format": fmt, "group": group, "sequence": seq}
@@ -147,11 +150,18 @@ def trex_arrays(n: int = GOOD_T, seed: int = 0) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
     frames = np.arange(n, dtype=np.float32)
     d = {
-        "frame": frames, "time": frames / 25.0, "timestamp": frames * 1e4, "missing": np.zeros(n, np.float32),
-        "X#wcentroid": rng.uniform(1, 50, n).astype(np.float32), "Y#wcentroid": rng.uniform(1, 50, n).astype(np.float32),
-        "X": rng.uniform(1, 50, n).astype(np.float32), "Y": rng.uniform(1, 50, n).astype(np.float32),
-        "ANGLE": rng.uniform(-3, 3, n).astype(np.float32), "SPEED": rng.uniform(0, 5, n).astype(np.float32),
-        "cm_per_pixel": np.array([0.5], np.float32), "frame_rate": np.array([25.0], np.float32),
+        "frame": frames,
+        "time": frames / 25.0,
+        "timestamp": frames * 1e4,
+        "missing": np.zeros(n, np.float32),
+        "X#wcentroid": rng.uniform(1, 50, n).astype(np.float32),
+        "Y#wcentroid": rng.uniform(1, 50, n).astype(np.float32),
+        "X": rng.uniform(1, 50, n).astype(np.float32),
+        "Y": rng.uniform(1, 50, n).astype(np.float32),
+        "ANGLE": rng.uniform(-3, 3, n).astype(np.float32),
+        "SPEED": rng.uniform(0, 5, n).astype(np.float32),
+        "cm_per_pixel": np.array([0.5], np.float32),
+        "frame_rate": np.array([25.0], np.float32),
     }
     return d
 
@@ -228,7 +238,11 @@ def _trex_cases() -> list[Case]:
         ("x_strings", _set(**{"X#wcentroid": np.array(["a"] * GOOD_T), "X": np.array(["a"] * GOOD_T)}), E),
         ("frame_2d", _set(frame=lambda d: np.stack([d["frame"], d["frame"]], 1)), E),
         ("x_2d", _set(**{"X#wcentroid": lambda d: np.stack([d["X"], d["X"]], 1)}), E),
-        ("x_shorter", _set(**{"X#wcentroid": lambda d: d["X#wcentroid"][:-7], "Y#wcentroid": lambda d: d["Y#wcentroid"][:-7]}), E),
+        (
+            "x_shorter",
+            _set(**{"X#wcentroid": lambda d: d["X#wcentroid"][:-7], "Y#wcentroid": lambda d: d["Y#wcentroid"][:-7]}),
+            E,
+        ),
         ("missing_flag_longer", _set(missing=np.zeros(GOOD_T + 5, np.float32)), E),
         ("nan_everywhere", _all_pos(np.nan), V),
         ("inf_everywhere", _all_pos(np.inf), V),
@@ -245,24 +259,63 @@ def _trex_cases() -> list[Case]:
         ("cm_per_pixel_negative", _set(cm_per_pixel=np.array([-1.0], np.float32)), V),
     ]
     cases += [Case("trex_npz", n, trex_npz(e), conv, x, check_tracks_output if x == V else None) for n, e, x in spec]
-    cases.append(Case("trex_npz", "huge_id", trex_npz(name="video_fish99999999999999999999999999.npz"), conv, V, check_tracks_output))
+    cases.append(
+        Case(
+            "trex_npz",
+            "huge_id",
+            trex_npz(name="video_fish99999999999999999999999999.npz"),
+            conv,
+            V,
+            check_tracks_output,
+        )
+    )
     cases.append(Case("trex_npz", "single_npy_not_npz", _npy_named_npz, conv))
     cases.append(Case("trex_npz", "zip_not_npz", _zip_not_npz, conv))
 
     cconv = convert_row("trex_csv")
     cases += [Case("trex_csv", k, mutated(trex_csv(), m), cconv) for k, m in BYTE_MUTATIONS.items() if k != "truncated"]
     cases += [
-        Case("trex_csv", "truncated_mid_row", mutated(trex_csv(), lambda p: truncate(p, 0.53)), cconv, V, check_tracks_output),
+        Case(
+            "trex_csv",
+            "truncated_mid_row",
+            mutated(trex_csv(), lambda p: truncate(p, 0.53)),
+            cconv,
+            V,
+            check_tracks_output,
+        ),
         Case("trex_csv", "header_only", trex_csv(lambda df: df.iloc[:0]), cconv),
         Case("trex_csv", "missing_frame", trex_csv(lambda df: df.drop(columns=["frame"])), cconv),
         Case("trex_csv", "missing_positions", trex_csv(lambda df: df.drop(columns=list(POS))), cconv),
         Case("trex_csv", "x_strings", trex_csv(lambda df: df.assign(**{"X#wcentroid": "abc", "X": "abc"})), cconv),
-        Case("trex_csv", "frame_strings", trex_csv(lambda df: df.assign(frame=[f"f{i}" for i in range(len(df))])), cconv),
+        Case(
+            "trex_csv", "frame_strings", trex_csv(lambda df: df.assign(frame=[f"f{i}" for i in range(len(df))])), cconv
+        ),
         Case("trex_csv", "wrong_delimiter", trex_csv(sep=";"), cconv),
         Case("trex_csv", "bad_utf8", mutated(trex_csv(), bad_utf8), cconv, V, check_tracks_output),
-        Case("trex_csv", "nan_everywhere", trex_csv(lambda df: df.assign(**{k: np.nan for k in POS})), cconv, V, check_tracks_output),
-        Case("trex_csv", "duplicated_frames", trex_csv(lambda df: df.assign(frame=np.repeat(np.arange(len(df) // 2), 2))), cconv, V, check_tracks_output),
-        Case("trex_csv", "negative_frames", trex_csv(lambda df: df.assign(frame=df["frame"] - 50)), cconv, V, check_tracks_output),
+        Case(
+            "trex_csv",
+            "nan_everywhere",
+            trex_csv(lambda df: df.assign(**{k: np.nan for k in POS})),
+            cconv,
+            V,
+            check_tracks_output,
+        ),
+        Case(
+            "trex_csv",
+            "duplicated_frames",
+            trex_csv(lambda df: df.assign(frame=np.repeat(np.arange(len(df) // 2), 2))),
+            cconv,
+            V,
+            check_tracks_output,
+        ),
+        Case(
+            "trex_csv",
+            "negative_frames",
+            trex_csv(lambda df: df.assign(frame=df["frame"] - 50)),
+            cconv,
+            V,
+            check_tracks_output,
+        ),
         Case("trex_csv", "unsorted_frames", trex_csv(lambda df: df.iloc[::-1]), cconv, V, check_tracks_output),
     ]
     return cases
@@ -290,16 +343,22 @@ def _zip_not_npz(folder: Path) -> Path:
 
 def calms_dict(T: int = GOOD_T, seed: int = 0) -> dict:
     rng = np.random.default_rng(seed)
-    return {"annotator-id_0": {"task1/train/mouse001": {
-        "keypoints": rng.uniform(0, 1000, (T, 2, 2, 7)), "scores": rng.uniform(0, 1, (T, 2, 7)),
-        "annotations": rng.integers(0, 4, T), "metadata": {"annotator-id": 0, "vocab": {"attack": 0, "other": 3}},
-    }}}
+    return {
+        "annotator-id_0": {
+            "task1/train/mouse001": {
+                "keypoints": rng.uniform(0, 1000, (T, 2, 2, 7)),
+                "scores": rng.uniform(0, 1, (T, 2, 7)),
+                "annotations": rng.integers(0, 4, T),
+                "metadata": {"annotator-id": 0, "vocab": {"attack": 0, "other": 3}},
+            }
+        }
+    }
 
 
 def _rec_edit(f):
     def edit(d):
-        (g, seqs), = d.items()
-        (s, rec), = seqs.items()
+        ((g, seqs),) = d.items()
+        ((s, rec),) = seqs.items()
         d[g][s] = f(dict(rec))
         return d
 
@@ -347,11 +406,26 @@ def _calms_cases() -> list[Case]:
             ("keypoints_3d", _rec_edit(lambda r: {**r, "keypoints": r["keypoints"][:, :, 0, :]}), None, E),
             ("keypoints_5d", _rec_edit(lambda r: {**r, "keypoints": r["keypoints"][..., None]}), None, E),
             ("keypoints_strings", _rec_edit(lambda r: {**r, "keypoints": np.full(r["keypoints"].shape, "x")}), None, E),
-            ("keypoints_empty", _rec_edit(lambda r: {**r, "keypoints": r["keypoints"][:0], "scores": r["scores"][:0]}), None, E),
+            (
+                "keypoints_empty",
+                _rec_edit(lambda r: {**r, "keypoints": r["keypoints"][:0], "scores": r["scores"][:0]}),
+                None,
+                E,
+            ),
             ("scores_shorter", _rec_edit(lambda r: {**r, "scores": r["scores"][:-5]}), None, E),
             ("scores_wrong_mice", _rec_edit(lambda r: {**r, "scores": r["scores"][:, :1]}), None, E),
-            ("keypoints_nan_everywhere", _rec_edit(lambda r: {**r, "keypoints": np.full(r["keypoints"].shape, np.nan)}), None, V),
-            ("keypoints_inf_everywhere", _rec_edit(lambda r: {**r, "keypoints": np.full(r["keypoints"].shape, np.inf)}), None, V),
+            (
+                "keypoints_nan_everywhere",
+                _rec_edit(lambda r: {**r, "keypoints": np.full(r["keypoints"].shape, np.nan)}),
+                None,
+                V,
+            ),
+            (
+                "keypoints_inf_everywhere",
+                _rec_edit(lambda r: {**r, "keypoints": np.full(r["keypoints"].shape, np.inf)}),
+                None,
+                V,
+            ),
             ("record_not_dict", _rec_edit(lambda r: [1, 2, 3]), None, E),
         ]
         for n, e, raw, x in spec:
@@ -412,11 +486,27 @@ def _sleap_cases() -> list[Case]:
         ("scores_mismatch", _set(point_scores=lambda d: d["point_scores"][..., :-4]), E),
         ("nan_everywhere", _set(tracks=lambda d: np.full_like(d["tracks"], np.nan)), V),
         ("inf_everywhere", _set(tracks=lambda d: np.full_like(d["tracks"], np.inf)), V),
-        ("zero_frames", _set(tracks=lambda d: d["tracks"][..., :0], track_occupancy=lambda d: d["track_occupancy"][:, :0],
-                             point_scores=lambda d: d["point_scores"][..., :0]), E),
+        (
+            "zero_frames",
+            _set(
+                tracks=lambda d: d["tracks"][..., :0],
+                track_occupancy=lambda d: d["track_occupancy"][:, :0],
+                point_scores=lambda d: d["point_scores"][..., :0],
+            ),
+            E,
+        ),
     ]
     cases += [Case("sleap_h5", n, sleap_h5(e), conv, x, check_tracks_output if x == V else None) for n, e, x in spec]
-    cases.append(Case("sleap_h5", "negative_first_frame", sleap_h5(), convert_row("sleap_h5", {"fps": 25.0, "first_frame": -10}), V, check_tracks_output))
+    cases.append(
+        Case(
+            "sleap_h5",
+            "negative_first_frame",
+            sleap_h5(),
+            convert_row("sleap_h5", {"fps": 25.0, "first_frame": -10}),
+            V,
+            check_tracks_output,
+        )
+    )
     return cases
 
 
@@ -432,6 +522,7 @@ def _realdata_slp() -> Path | None:
 
 def sleap_slp(edit: Callable | None = None) -> Callable[[Path], Path]:
     """A copy of a real SLEAP ``.slp`` (realdata), optionally edited with h5py."""
+
     def build(folder: Path) -> Path:
         import shutil
 
@@ -480,7 +571,9 @@ def sleap_csv(text: str | None = None, edit: Callable[[list[str]], list[str]] | 
         for f in range(GOOD_T // 2):
             for t in ("t0", "t1"):
                 v = rng.uniform(0, 100, 6)
-                lines.append(f"{t},{f},{v[0] / 100:.3f},{v[1]:.3f},{v[2]:.3f},{v[3] / 100:.3f},{v[4]:.3f},{v[5]:.3f},0.9")
+                lines.append(
+                    f"{t},{f},{v[0] / 100:.3f},{v[1]:.3f},{v[2]:.3f},{v[3] / 100:.3f},{v[4]:.3f},{v[5]:.3f},0.9"
+                )
         if edit is not None:
             lines = edit(lines)
         p = folder / "clip.analysis.csv"
@@ -502,29 +595,129 @@ def _sleap_more_cases() -> list[Case]:
             Case("sleap_slp", "missing_frames", sleap_slp(_slp_del("frames")), conv),
             Case("sleap_slp", "metadata_json_broken", sleap_slp(_slp_attr("json", "{not json")), conv),
             Case("sleap_slp", "metadata_json_no_nodes", sleap_slp(_slp_attr("json", "{}")), conv),
-            Case("sleap_slp", "format_id_string", sleap_slp(_slp_attr("format_id", "one point four")), conv, V, check_tracks_output),
-            Case("sleap_slp", "instances_plain_array", sleap_slp(_slp_replace("instances", lambda d: np.zeros((len(d), 3)))), conv),
-            Case("sleap_slp", "point_ranges_out_of_bounds", sleap_slp(_slp_replace(
-                "instances", lambda d: _set_field(d, "point_id_end", d["point_id_end"] + 10**9))), conv),
-            Case("sleap_slp", "frame_ranges_out_of_bounds", sleap_slp(_slp_replace(
-                "frames", lambda d: _set_field(d, "instance_id_end", d["instance_id_end"] + 10**9))), conv),
-            Case("sleap_slp", "tracks_json_broken", sleap_slp(_slp_replace("tracks_json", lambda d: np.array([b"[oops"] * max(1, len(d)), dtype="S"))), conv),
-            Case("sleap_slp", "pred_points_nan", sleap_slp(_slp_replace("pred_points", lambda d: _set_field(d, "x", np.full(len(d), np.nan)))), conv, V, check_tracks_output),
+            Case(
+                "sleap_slp",
+                "format_id_string",
+                sleap_slp(_slp_attr("format_id", "one point four")),
+                conv,
+                V,
+                check_tracks_output,
+            ),
+            Case(
+                "sleap_slp",
+                "instances_plain_array",
+                sleap_slp(_slp_replace("instances", lambda d: np.zeros((len(d), 3)))),
+                conv,
+            ),
+            Case(
+                "sleap_slp",
+                "point_ranges_out_of_bounds",
+                sleap_slp(
+                    _slp_replace("instances", lambda d: _set_field(d, "point_id_end", d["point_id_end"] + 10**9))
+                ),
+                conv,
+            ),
+            Case(
+                "sleap_slp",
+                "frame_ranges_out_of_bounds",
+                sleap_slp(
+                    _slp_replace("frames", lambda d: _set_field(d, "instance_id_end", d["instance_id_end"] + 10**9))
+                ),
+                conv,
+            ),
+            Case(
+                "sleap_slp",
+                "tracks_json_broken",
+                sleap_slp(_slp_replace("tracks_json", lambda d: np.array([b"[oops"] * max(1, len(d)), dtype="S"))),
+                conv,
+            ),
+            Case(
+                "sleap_slp",
+                "pred_points_nan",
+                sleap_slp(_slp_replace("pred_points", lambda d: _set_field(d, "x", np.full(len(d), np.nan)))),
+                conv,
+                V,
+                check_tracks_output,
+            ),
         ]
     cconv = convert_row("sleap_csv", {"fps": 30.0})
-    cases += [Case("sleap_csv", k, mutated(sleap_csv(), m), cconv) for k, m in BYTE_MUTATIONS.items() if k not in ("truncated", "truncated_tiny")]
     cases += [
-        Case("sleap_csv", "truncated_mid_row", mutated(sleap_csv(), lambda p: truncate(p, 0.57)), cconv, V, check_tracks_output),
+        Case("sleap_csv", k, mutated(sleap_csv(), m), cconv)
+        for k, m in BYTE_MUTATIONS.items()
+        if k not in ("truncated", "truncated_tiny")
+    ]
+    cases += [
+        Case(
+            "sleap_csv",
+            "truncated_mid_row",
+            mutated(sleap_csv(), lambda p: truncate(p, 0.57)),
+            cconv,
+            V,
+            check_tracks_output,
+        ),
         Case("sleap_csv", "header_only", sleap_csv(edit=lambda ls: ls[:1]), cconv),
-        Case("sleap_csv", "missing_frame_idx", sleap_csv(edit=lambda ls: [ln.split(",", 2)[0] + "," + ln.split(",", 2)[2] for ln in ls]), cconv),
+        Case(
+            "sleap_csv",
+            "missing_frame_idx",
+            sleap_csv(edit=lambda ls: [ln.split(",", 2)[0] + "," + ln.split(",", 2)[2] for ln in ls]),
+            cconv,
+        ),
         Case("sleap_csv", "no_nodes", sleap_csv(edit=lambda ls: [",".join(ln.split(",")[:3]) for ln in ls]), cconv),
-        Case("sleap_csv", "x_strings", sleap_csv(edit=lambda ls: ls[:1] + [",".join(ln.split(",")[:3] + ["abc"] + ln.split(",")[4:]) for ln in ls[1:]]), cconv),
-        Case("sleap_csv", "frame_strings", sleap_csv(edit=lambda ls: ls[:1] + [",".join(ln.split(",")[:1] + ["f"] + ln.split(",")[2:]) for ln in ls[1:]]), cconv),
-        Case("sleap_csv", "duplicated_frame_track", sleap_csv(edit=lambda ls: ls + ls[1:5]), cconv, V, check_tracks_output),
-        Case("sleap_csv", "negative_frames", sleap_csv(edit=lambda ls: ls[:1] + [",".join(ln.split(",")[:1] + [str(int(ln.split(",")[1]) - 50)] + ln.split(",")[2:]) for ln in ls[1:]]), cconv, V, check_tracks_output),
-        Case("sleap_csv", "nan_everywhere", sleap_csv(edit=lambda ls: ls[:1] + [",".join(ln.split(",")[:2] + ["nan"] * 7) for ln in ls[1:]]), cconv, V, check_tracks_output),
+        Case(
+            "sleap_csv",
+            "x_strings",
+            sleap_csv(
+                edit=lambda ls: ls[:1] + [",".join(ln.split(",")[:3] + ["abc"] + ln.split(",")[4:]) for ln in ls[1:]]
+            ),
+            cconv,
+        ),
+        Case(
+            "sleap_csv",
+            "frame_strings",
+            sleap_csv(
+                edit=lambda ls: ls[:1] + [",".join(ln.split(",")[:1] + ["f"] + ln.split(",")[2:]) for ln in ls[1:]]
+            ),
+            cconv,
+        ),
+        Case(
+            "sleap_csv",
+            "duplicated_frame_track",
+            sleap_csv(edit=lambda ls: ls + ls[1:5]),
+            cconv,
+            V,
+            check_tracks_output,
+        ),
+        Case(
+            "sleap_csv",
+            "negative_frames",
+            sleap_csv(
+                edit=lambda ls: (
+                    ls[:1]
+                    + [
+                        ",".join(ln.split(",")[:1] + [str(int(ln.split(",")[1]) - 50)] + ln.split(",")[2:])
+                        for ln in ls[1:]
+                    ]
+                )
+            ),
+            cconv,
+            V,
+            check_tracks_output,
+        ),
+        Case(
+            "sleap_csv",
+            "nan_everywhere",
+            sleap_csv(edit=lambda ls: ls[:1] + [",".join(ln.split(",")[:2] + ["nan"] * 7) for ln in ls[1:]]),
+            cconv,
+            V,
+            check_tracks_output,
+        ),
         Case("sleap_csv", "wrong_delimiter", sleap_csv(edit=lambda ls: [ln.replace(",", ";") for ln in ls]), cconv),
-        Case("sleap_csv", "x_without_y", sleap_csv(edit=lambda ls: [",".join(ln.split(",")[:4] + ln.split(",")[5:]) for ln in ls]), cconv),
+        Case(
+            "sleap_csv",
+            "x_without_y",
+            sleap_csv(edit=lambda ls: [",".join(ln.split(",")[:4] + ln.split(",")[5:]) for ln in ls]),
+            cconv,
+        ),
     ]
     return cases
 
@@ -538,7 +731,9 @@ def _set_field(d: np.ndarray, name: str, values) -> np.ndarray:
 # ----------------------------------------------------------------------------- DeepLabCut
 
 
-def dlc_csv(edit_lines: Callable[[list[str]], list[str]] | None = None, *, n_ind: int = 2, frames=None, sep: str = ",") -> Callable[[Path], Path]:
+def dlc_csv(
+    edit_lines: Callable[[list[str]], list[str]] | None = None, *, n_ind: int = 2, frames=None, sep: str = ","
+) -> Callable[[Path], Path]:
     def build(folder: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         rng = np.random.default_rng(0)
@@ -576,10 +771,14 @@ def dlc_h5(kind: str = "good") -> Callable[[Path], Path]:
             with h5py.File(p, "w") as f:
                 f["data"] = np.arange(10.0)
             return p
-        cols = pd.MultiIndex.from_product([["DLC_x"], ["nose", "tail"], ["x", "y", "likelihood"]], names=["scorer", "bodyparts", "coords"])
+        cols = pd.MultiIndex.from_product(
+            [["DLC_x"], ["nose", "tail"], ["x", "y", "likelihood"]], names=["scorer", "bodyparts", "coords"]
+        )
         df = pd.DataFrame(np.random.default_rng(0).uniform(0, 100, (GOOD_T, 6)), columns=cols)
         if kind == "wrong_levels":
-            df.columns = pd.MultiIndex.from_product([["DLC_x"], ["nose", "tail"], ["a", "b", "c"]], names=["one", "two", "three"])
+            df.columns = pd.MultiIndex.from_product(
+                [["DLC_x"], ["nose", "tail"], ["a", "b", "c"]], names=["one", "two", "three"]
+            )
         if kind == "flat_columns":
             df.columns = [f"c{i}" for i in range(6)]
         if kind == "strings":
@@ -599,7 +798,11 @@ def _dlc_cases() -> list[Case]:
         ("header_only", dlc_csv(lambda ls: ls[:4]), E),
         ("one_header_row", dlc_csv(lambda ls: ls[:1] + ls[4:]), E),
         ("no_coords_row", dlc_csv(lambda ls: ls[:3] + ls[4:]), E),
-        ("non_numeric_values", dlc_csv(lambda ls: ls[:4] + [",".join(["0"] + ["abc"] * (len(ls[4].split(",")) - 1))] + ls[5:]), E),
+        (
+            "non_numeric_values",
+            dlc_csv(lambda ls: ls[:4] + [",".join(["0"] + ["abc"] * (len(ls[4].split(",")) - 1))] + ls[5:]),
+            E,
+        ),
         ("wrong_delimiter", dlc_csv(sep=";"), E),
         ("tab_delimiter", dlc_csv(sep="\t"), E),
         ("short_rows", dlc_csv(lambda ls: ls[:4] + [",".join(x.split(",")[:5]) for x in ls[4:]]), V),
@@ -607,8 +810,18 @@ def _dlc_cases() -> list[Case]:
         ("unsorted_frames", dlc_csv(frames=np.arange(GOOD_T)[::-1]), V),
         ("negative_frames", dlc_csv(frames=np.arange(GOOD_T) - 20), V),
         ("string_frames", dlc_csv(frames=np.array([f"img{i:03d}.png" for i in range(GOOD_T)])), V),
-        ("nan_everywhere", dlc_csv(lambda ls: ls[:4] + [x.split(",")[0] + "," * (len(x.split(",")) - 1) for x in ls[4:]]), V),
-        ("inf_everywhere", dlc_csv(lambda ls: ls[:4] + [",".join([x.split(",")[0]] + ["inf"] * (len(x.split(",")) - 1)) for x in ls[4:]]), V),
+        (
+            "nan_everywhere",
+            dlc_csv(lambda ls: ls[:4] + [x.split(",")[0] + "," * (len(x.split(",")) - 1) for x in ls[4:]]),
+            V,
+        ),
+        (
+            "inf_everywhere",
+            dlc_csv(
+                lambda ls: ls[:4] + [",".join([x.split(",")[0]] + ["inf"] * (len(x.split(",")) - 1)) for x in ls[4:]]
+            ),
+            V,
+        ),
         ("bad_utf8", mutated(dlc_csv(), bad_utf8), E),
     ]
     cases += [Case("dlc_csv", n, b, conv, x, check_tracks_output if x == V else None) for n, b, x in spec]
@@ -631,8 +844,14 @@ def generic_csv(edit: Callable | None = None, sep: str = ",") -> Callable[[Path]
 
         folder.mkdir(parents=True, exist_ok=True)
         rng = np.random.default_rng(0)
-        df = pd.DataFrame({"frame": np.repeat(np.arange(GOOD_T // 2), 2), "id": np.tile([0, 1], GOOD_T // 2),
-                           "x": rng.uniform(0, 100, GOOD_T), "y": rng.uniform(0, 100, GOOD_T)})
+        df = pd.DataFrame(
+            {
+                "frame": np.repeat(np.arange(GOOD_T // 2), 2),
+                "id": np.tile([0, 1], GOOD_T // 2),
+                "x": rng.uniform(0, 100, GOOD_T),
+                "y": rng.uniform(0, 100, GOOD_T),
+            }
+        )
         if edit is not None:
             df = edit(df)
         p = folder / "table.csv"
@@ -645,7 +864,11 @@ def generic_csv(edit: Callable | None = None, sep: str = ",") -> Callable[[Path]
 def _generic_cases() -> list[Case]:
     conv = convert_row("csv", {"fps": 25.0})
     E, V = "error", "error_or_valid"
-    cases = [Case("csv", k, mutated(generic_csv(), m), conv) for k, m in BYTE_MUTATIONS.items() if k not in ("truncated", "truncated_tiny")]
+    cases = [
+        Case("csv", k, mutated(generic_csv(), m), conv)
+        for k, m in BYTE_MUTATIONS.items()
+        if k not in ("truncated", "truncated_tiny")
+    ]
     spec = [
         ("truncated_mid_row", mutated(generic_csv(), lambda p: truncate(p, 0.61)), V),
         ("truncated_to_one_row", mutated(generic_csv(), lambda p: truncate(p, 0.02)), V),
@@ -656,7 +879,11 @@ def _generic_cases() -> list[Case]:
         ("x_strings", generic_csv(lambda df: df.assign(x="abc")), E),
         ("fractional_frames", generic_csv(lambda df: df.assign(frame=df["frame"] + 0.5)), V),
         ("nan_frames", generic_csv(lambda df: df.assign(frame=df["frame"].where(df.index % 3 > 0))), V),
-        ("inf_frames", generic_csv(lambda df: df.assign(frame=df["frame"].astype(float).where(df.index != 4, np.inf))), V),
+        (
+            "inf_frames",
+            generic_csv(lambda df: df.assign(frame=df["frame"].astype(float).where(df.index != 4, np.inf))),
+            V,
+        ),
         ("duplicated_frame_id", generic_csv(lambda df: df.assign(id=0)), V),
         ("unsorted_frames", generic_csv(lambda df: df.iloc[::-1]), V),
         ("negative_frames", generic_csv(lambda df: df.assign(frame=df["frame"] - 100)), V),
@@ -671,7 +898,11 @@ def _generic_cases() -> list[Case]:
     ]
     cases += [Case("csv", n, b, conv, x, check_tracks_output if x == V else None) for n, b, x in spec]
     cases.append(Case("csv", "no_fps", generic_csv(), convert_row("csv", {}), V, check_tracks_output))
-    cases.append(Case("csv", "mapping_unknown_column", generic_csv(), convert_row("csv", {"fps": 25.0, "columns": {"x": "nope"}})))
+    cases.append(
+        Case(
+            "csv", "mapping_unknown_column", generic_csv(), convert_row("csv", {"fps": 25.0, "columns": {"x": "nope"}})
+        )
+    )
     return cases
 
 
@@ -702,7 +933,9 @@ def _idtracker_cases() -> list[Case]:
         ("inf_everywhere", {"trajectories": np.full((GOOD_T, 2, 2), np.inf)}, V),
         ("id_probabilities_mismatch", {**good, "id_probabilities": np.ones((3, 2, 1))}, E),
     ]
-    cases += [Case("idtracker_npy", n, idtracker_npy(o), conv, x, check_tracks_output if x == V else None) for n, o, x in spec]
+    cases += [
+        Case("idtracker_npy", n, idtracker_npy(o), conv, x, check_tracks_output if x == V else None) for n, o, x in spec
+    ]
     return cases
 
 
@@ -716,21 +949,54 @@ def _good_parquet(folder: Path) -> Path:
 
     folder.mkdir(parents=True, exist_ok=True)
     n = GOOD_T
-    df = pd.DataFrame({"frame": np.repeat(np.arange(n // 2, dtype=np.int64), 2), "time": np.repeat(np.arange(n // 2) / 25.0, 2),
-                       "id": np.tile(np.array([0, 1], np.int64), n // 2), "X": np.arange(n, dtype=float), "Y": np.arange(n, dtype=float),
-                       "group": "g", "sequence": "s"})
+    df = pd.DataFrame(
+        {
+            "frame": np.repeat(np.arange(n // 2, dtype=np.int64), 2),
+            "time": np.repeat(np.arange(n // 2) / 25.0, 2),
+            "id": np.tile(np.array([0, 1], np.int64), n // 2),
+            "X": np.arange(n, dtype=float),
+            "Y": np.arange(n, dtype=float),
+            "group": "g",
+            "sequence": "s",
+        }
+    )
     return write_tracks(df, folder / "g__s.parquet")
 
 
 def _parquet_cases() -> list[Case]:
     from mosaic.tracks import read_tracks, read_tracks_meta
 
-    cases = [Case("tracks_parquet", k, mutated(_good_parquet, m), lambda ds, p: read_tracks(p)) for k, m in BYTE_MUTATIONS.items()]
+    cases = [
+        Case("tracks_parquet", k, mutated(_good_parquet, m), lambda ds, p: read_tracks(p))
+        for k, m in BYTE_MUTATIONS.items()
+    ]
     # the metadata sits in the footer: a damaged head may still yield it
-    cases += [Case("tracks_parquet_meta", k, mutated(_good_parquet, m), lambda ds, p: read_tracks_meta(p),
-                   "error_or_valid" if k == "wrong_magic" else "error") for k, m in BYTE_MUTATIONS.items()]
-    cases.append(Case("tracks_parquet", "missing_columns", _good_parquet, lambda ds, p: read_tracks(p, columns=["frame", "poseX9"])))
-    cases.append(Case("tracks_parquet", "directory", lambda f: (f / "x.parquet").mkdir(parents=True) or f / "x.parquet", lambda ds, p: read_tracks(p)))
+    cases += [
+        Case(
+            "tracks_parquet_meta",
+            k,
+            mutated(_good_parquet, m),
+            lambda ds, p: read_tracks_meta(p),
+            "error_or_valid" if k == "wrong_magic" else "error",
+        )
+        for k, m in BYTE_MUTATIONS.items()
+    ]
+    cases.append(
+        Case(
+            "tracks_parquet",
+            "missing_columns",
+            _good_parquet,
+            lambda ds, p: read_tracks(p, columns=["frame", "poseX9"]),
+        )
+    )
+    cases.append(
+        Case(
+            "tracks_parquet",
+            "directory",
+            lambda f: (f / "x.parquet").mkdir(parents=True) or f / "x.parquet",
+            lambda ds, p: read_tracks(p),
+        )
+    )
     return cases
 
 
@@ -751,13 +1017,26 @@ def _good_index(folder: Path) -> Path:
 def _index_cases() -> list[Case]:
     from mosaic.core.indexes import TRACKS_INDEX, read_index
 
-    call = lambda ds, p: read_index(p, TRACKS_INDEX)
-    cases = [Case("index_csv", k, mutated(_good_index, m), call) for k, m in BYTE_MUTATIONS.items() if k not in ("truncated",)]
+    def call(ds, p):
+        return read_index(p, TRACKS_INDEX)
+
+    cases = [
+        Case("index_csv", k, mutated(_good_index, m), call)
+        for k, m in BYTE_MUTATIONS.items()
+        if k not in ("truncated",)
+    ]
     cases += [
         # a row with fewer fields than the header is a torn or hand-damaged index: pandas pads it with NaN
         Case("index_csv", "truncated_mid_row", mutated(_good_index, lambda p: truncate(p, 0.75)), call),
-        Case("index_csv", "missing_columns", mutated(_good_index, lambda p: write_text(p, '"group","sequence"\n"a","b"\n')), call),
-        Case("index_csv", "unbalanced_quotes", mutated(_good_index, lambda p: replace_text(p, '"x","x"', '"x,"x')), call),
+        Case(
+            "index_csv",
+            "missing_columns",
+            mutated(_good_index, lambda p: write_text(p, '"group","sequence"\n"a","b"\n')),
+            call,
+        ),
+        Case(
+            "index_csv", "unbalanced_quotes", mutated(_good_index, lambda p: replace_text(p, '"x","x"', '"x,"x')), call
+        ),
         Case("index_csv", "bad_utf8", mutated(_good_index, bad_utf8), call),
         Case("index_csv", "directory", lambda f: (f / "index.csv").mkdir(parents=True) or f / "index.csv", call),
     ]
@@ -766,6 +1045,7 @@ def _index_cases() -> list[Case]:
 
 def _index_in_dataset_cases() -> list[Case]:
     """A damaged ``tracks/index.csv`` / ``tracks_raw/index.csv`` inside a dataset, met by facade calls."""
+
     def make(which: str, mutate: Callable[[Path], Path]) -> Callable[[Path], Path]:
         def build(folder: Path) -> Path:
             from mosaic import Dataset
@@ -791,12 +1071,36 @@ def _index_in_dataset_cases() -> list[Case]:
         cases.append(Case("tracks_index_in_dataset", k, make("tracks", BYTE_MUTATIONS[k]), load))
         cases.append(Case("tracks_raw_index_in_dataset", k, make("tracks_raw", BYTE_MUTATIONS[k]), convert))
     listed = ("v_fish0.npz",)  # naming the file the bad row lists is as good as naming the index
-    cases.append(Case("tracks_raw_index_in_dataset", "points_to_missing_file", make("tracks_raw", lambda p: p), convert, names=listed))
-    cases.append(Case("tracks_raw_index_in_dataset", "unknown_src_format",
-                      make("tracks_raw", lambda p: replace_text(p, '"trex_npz"', '"nosuchformat"')), convert, names=listed))
-    cases.append(Case("tracks_raw_index_in_dataset", "absolute_path_elsewhere",
-                      make("tracks_raw", lambda p: replace_text(p, '"tracks_raw/gone/v_fish0.npz"', '"/nonexistent/abs/v_fish0.npz"')),
-                      convert, names=listed))
+    cases.append(
+        Case(
+            "tracks_raw_index_in_dataset",
+            "points_to_missing_file",
+            make("tracks_raw", lambda p: p),
+            convert,
+            names=listed,
+        )
+    )
+    cases.append(
+        Case(
+            "tracks_raw_index_in_dataset",
+            "unknown_src_format",
+            make("tracks_raw", lambda p: replace_text(p, '"trex_npz"', '"nosuchformat"')),
+            convert,
+            names=listed,
+        )
+    )
+    cases.append(
+        Case(
+            "tracks_raw_index_in_dataset",
+            "absolute_path_elsewhere",
+            make(
+                "tracks_raw",
+                lambda p: replace_text(p, '"tracks_raw/gone/v_fish0.npz"', '"/nonexistent/abs/v_fish0.npz"'),
+            ),
+            convert,
+            names=listed,
+        )
+    )
     return cases
 
 
@@ -805,8 +1109,17 @@ def _raw_index(ds) -> Path:
 
     from mosaic.core.indexes import TRACKS_RAW_INDEX, write_index
 
-    row = {"group": "g", "sequence": "v", "group_safe": "g", "sequence_safe": "v", "abs_path": "tracks_raw/gone/v_fish0.npz",
-           "src_format": "trex_npz", "size_bytes": 10, "mtime_iso": "2020-01-01T00:00:00", "md5": ""}
+    row = {
+        "group": "g",
+        "sequence": "v",
+        "group_safe": "g",
+        "sequence_safe": "v",
+        "abs_path": "tracks_raw/gone/v_fish0.npz",
+        "src_format": "trex_npz",
+        "size_bytes": 10,
+        "mtime_iso": "2020-01-01T00:00:00",
+        "md5": "",
+    }
     return write_index(ds.get_root("tracks_raw") / "index.csv", pd.DataFrame([row]), TRACKS_RAW_INDEX)
 
 
@@ -865,27 +1178,78 @@ def _manifest_cases() -> list[Case]:
         Case("manifest", "yaml_scalar", manifest_file("just a string\n"), _open_manifest),
         Case("manifest", "binary", manifest_file(bytes(range(256)) * 4), _open_manifest),
         # extra keys and extra safely named roots are kept (user manifests carry their own fields)
-        Case("manifest", "extra_field", manifest_file("name: x\ncolour: blue\n"), _open_manifest, V, _kept("colour", "blue")),
-        Case("manifest", "extra_root", manifest_file("name: x\nroots:\n  videos_extra: somewhere\n"), _open_manifest, V,
-             _root_is("videos_extra", "somewhere")),
-        Case("manifest", "unsafe_root_name", manifest_file("name: x\nroots:\n  ../escape: somewhere\n"), _open_manifest),
+        Case(
+            "manifest",
+            "extra_field",
+            manifest_file("name: x\ncolour: blue\n"),
+            _open_manifest,
+            V,
+            _kept("colour", "blue"),
+        ),
+        Case(
+            "manifest",
+            "extra_root",
+            manifest_file("name: x\nroots:\n  videos_extra: somewhere\n"),
+            _open_manifest,
+            V,
+            _root_is("videos_extra", "somewhere"),
+        ),
+        Case(
+            "manifest", "unsafe_root_name", manifest_file("name: x\nroots:\n  ../escape: somewhere\n"), _open_manifest
+        ),
         Case("manifest", "roots_not_mapping", manifest_file("name: x\nroots: [tracks, media]\n"), _open_manifest),
-        Case("manifest", "roots_null_values", manifest_file("name: x\nroots:\n  tracks: null\n"), _open_and_use, V, ok_check),
+        Case(
+            "manifest",
+            "roots_null_values",
+            manifest_file("name: x\nroots:\n  tracks: null\n"),
+            _open_and_use,
+            V,
+            ok_check,
+        ),
         Case("manifest", "meta_not_mapping", manifest_file("name: x\nmeta: 3\n"), _open_manifest),
         Case("manifest", "bad_dataset_type", manifest_file("name: x\ndataset_type: wobbly\n"), _open_manifest),
-        Case("manifest", "continuous_without_segment", manifest_file("name: x\ndataset_type: continuous\n"), _open_manifest),
-        Case("manifest", "bad_segment_duration", manifest_file("name: x\ndataset_type: continuous\nsegment_duration: soon\ntime_column: t\n"), _open_manifest),
+        Case(
+            "manifest",
+            "continuous_without_segment",
+            manifest_file("name: x\ndataset_type: continuous\n"),
+            _open_manifest,
+        ),
+        Case(
+            "manifest",
+            "bad_segment_duration",
+            manifest_file("name: x\ndataset_type: continuous\nsegment_duration: soon\ntime_column: t\n"),
+            _open_manifest,
+        ),
         Case("manifest", "negative_segment_duration", manifest_file("name: x\nsegment_duration: -5\n"), _open_manifest),
         Case("manifest", "path_map_not_mapping", manifest_file("name: x\npath_map: [1, 2]\n"), _open_manifest),
         Case("manifest", "invalid_json", manifest_file('{"name": "x", ', "dataset.json"), _open_manifest),
         Case("manifest", "json_list", manifest_file("[1, 2, 3]", "dataset.json"), _open_manifest),
         Case("manifest", "zero_byte", manifest_file(b""), _open_and_use, V),
         Case("manifest", "bad_utf8", manifest_file(b"name: \xff\xfe\x80\n"), _open_manifest),
-        Case("manifest", "absolute_root_missing", manifest_file("name: x\nroots:\n  tracks_raw: /nonexistent/mosaic/raw\n"), _open_and_use),
-        Case("manifest", "absolute_tracks_root_unwritable",
-             manifest_file("name: x\nroots:\n  tracks: /proc/mosaic-nonexistent/tracks\n"), _open_and_use),
-        Case("manifest", "root_escapes_with_dotdot", manifest_file("name: x\nroots:\n  tracks_raw: ../../../nonexistent-elsewhere\n"), _open_and_use),
-        Case("manifest", "no_manifest", lambda f: (f / "empty").mkdir(parents=True) or f / "empty" / "dataset.yaml", _open_manifest),
+        Case(
+            "manifest",
+            "absolute_root_missing",
+            manifest_file("name: x\nroots:\n  tracks_raw: /nonexistent/mosaic/raw\n"),
+            _open_and_use,
+        ),
+        Case(
+            "manifest",
+            "absolute_tracks_root_unwritable",
+            manifest_file("name: x\nroots:\n  tracks: /proc/mosaic-nonexistent/tracks\n"),
+            _open_and_use,
+        ),
+        Case(
+            "manifest",
+            "root_escapes_with_dotdot",
+            manifest_file("name: x\nroots:\n  tracks_raw: ../../../nonexistent-elsewhere\n"),
+            _open_and_use,
+        ),
+        Case(
+            "manifest",
+            "no_manifest",
+            lambda f: (f / "empty").mkdir(parents=True) or f / "empty" / "dataset.yaml",
+            _open_manifest,
+        ),
     ]
     return cases
 
@@ -918,8 +1282,11 @@ def all_cases() -> list[Case]:
         from tests.reliability import hostile_more  # noqa: F401 - registers label/media cases
     except ImportError:
         pass
-    from tests.reliability import hostile_trust  # noqa: F401 - registers code/identity/staleness cases
-    from tests.reliability import hostile_env  # noqa: F401 - links out, FIFOs, bombs, long names, faults, roots
+    from tests.reliability import (
+        hostile_env,  # noqa: F401 - links out, FIFOs, bombs, long names, faults, roots
+        hostile_trust,  # noqa: F401 - registers code/identity/staleness cases
+    )
+
     try:
         from tests.reliability import hostile_interop  # noqa: F401 - movement/NWB tracks, DLC/SLEAP label imports
     except ImportError:

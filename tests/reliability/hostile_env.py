@@ -6,6 +6,7 @@ Registered into :data:`tests.reliability.hostile.CASE_BUILDERS` on import (see
 changed or removed, the case fails with an ``AssertionError`` and is counted in
 :data:`OUTSIDE_TOUCHED`.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -37,6 +38,7 @@ def _tree(folder: Path) -> dict[str, str]:
 
 def linked_out(root: str, rel: str) -> Callable[[Path], Path]:
     """Build: make ``<root>/<rel>`` of the hostile dataset a link to an outside folder holding files."""
+
     def build(folder: Path) -> Path:
         from mosaic import Dataset
 
@@ -63,6 +65,7 @@ def linked_out(root: str, rel: str) -> Callable[[Path], Path]:
 
 def guarded(action: Callable[[Any, Path], Any]) -> Callable[[Any, Path], Any]:
     """Call: run ``action``; then the outside folder must be unchanged and the link is removed."""
+
     def call(ds, link: Path):
         outside = Path(os.path.realpath(link))
         before = _tree(outside)
@@ -152,8 +155,11 @@ def _symlink_cases() -> list[Case]:
         from kedro_datasets.partitions import PartitionedDataset
         from PIL import Image
 
-        part = PartitionedDataset(path=str(ds.get_root("frames")), dataset={"type": "mosaic.datasets.atomic.AtomicImageDataset",
-                                  "durable": False}, filename_suffix=".png")
+        part = PartitionedDataset(
+            path=str(ds.get_root("frames")),
+            dataset={"type": "mosaic.datasets.atomic.AtomicImageDataset", "durable": False},
+            filename_suffix=".png",
+        )
         img = Image.new("L", (8, 8))
         return unwrap_kedro(lambda: part.save({f"uniform/r1/g__s/frame_{i:06d}": img for i in range(32)}))
 
@@ -176,8 +182,11 @@ def _symlink_cases() -> list[Case]:
     def labels_kind(ds, link):
         from tests.reliability.hostile_more import BEHAVIORS, PAIRS
 
-        return ds.convert_all_labels(kind=link.name, source_format="boris_csv", params={
-            "paths": ["annotations/boris_aggregated"], "behaviors": BEHAVIORS, "pair_behaviors": PAIRS})
+        return ds.convert_all_labels(
+            kind=link.name,
+            source_format="boris_csv",
+            params={"paths": ["annotations/boris_aggregated"], "behaviors": BEHAVIORS, "pair_behaviors": PAIRS},
+        )
 
     def write_into(ds, link):
         from mosaic.core.atomic import atomic_write_text
@@ -192,7 +201,12 @@ def _symlink_cases() -> list[Case]:
     return [
         Case("env_symlink", "feature_overwrite", linked_out("features", "speed"), guarded(feature_overwrite)),
         Case("env_symlink", "kedro_frames_partitioned", linked_out("frames", "uniform"), guarded(frames_partitioned)),
-        Case("env_symlink", "kedro_ethograms_overwrite", linked_out("models", "_pipeline/ethograms"), guarded(ethograms_overwrite)),
+        Case(
+            "env_symlink",
+            "kedro_ethograms_overwrite",
+            linked_out("models", "_pipeline/ethograms"),
+            guarded(ethograms_overwrite),
+        ),
         Case("env_symlink", "kedro_pipeline_folder", linked_out("models", "_pipeline"), guarded(pipeline_model)),
         Case("env_symlink", "labels_kind_folder", linked_out("labels", "linked"), guarded(labels_kind)),
         Case("env_symlink", "overwrite_outside_file", linked_out("tracks", "linked"), guarded(write_into)),
@@ -211,8 +225,19 @@ def _fifo_cases() -> list[Case]:
         ds = Dataset.create(folder / "ds", name="trust")
         fifo = ds.get_root("tracks") / "g__s.parquet"
         os.mkfifo(fifo)
-        row = {"group": "g", "sequence": "s", "group_safe": "g", "sequence_safe": "s", "abs_path": "tracks/g__s.parquet",
-               "schema": "trex_v1", "src_format": "trex_npz", "n_rows": 1, "n_frames": 1, "n_ids": 1, "fps": 25.0}
+        row = {
+            "group": "g",
+            "sequence": "s",
+            "group_safe": "g",
+            "sequence_safe": "s",
+            "abs_path": "tracks/g__s.parquet",
+            "schema": "trex_v1",
+            "src_format": "trex_npz",
+            "n_rows": 1,
+            "n_frames": 1,
+            "n_ids": 1,
+            "fps": 25.0,
+        }
         write_index(ds.get_root("tracks") / "index.csv", pd.DataFrame([row]), TRACKS_INDEX)
         return fifo
 
@@ -239,9 +264,19 @@ def _fifo_cases() -> list[Case]:
         d.mkdir(parents=True)
         fifo = d / "g__s.npz"
         os.mkfifo(fifo)
-        row = {"kind": "behavior", "label_format": "events_v1", "group": "g", "sequence": "s", "group_safe": "g",
-               "sequence_safe": "s", "abs_path": "labels/behavior/g__s.npz", "n_frames": 1, "n_events": 1, "label_ids": "[0]",
-               "label_names": '["a"]'}
+        row = {
+            "kind": "behavior",
+            "label_format": "events_v1",
+            "group": "g",
+            "sequence": "s",
+            "group_safe": "g",
+            "sequence_safe": "s",
+            "abs_path": "labels/behavior/g__s.npz",
+            "n_frames": 1,
+            "n_events": 1,
+            "label_ids": "[0]",
+            "label_names": '["a"]',
+        }
         write_index(d / "index.csv", pd.DataFrame([row]), LABELS_INDEX)
         return fifo
 
@@ -317,12 +352,31 @@ def _bomb_cases() -> list[Case]:
         from mosaic.tracks import write_tracks
 
         ds = Dataset.create(folder / "ds", name="trust", meta={"fps_default": 25.0})
-        df = pd.DataFrame({"frame": np.array([0, 0, 10**9, 10**9], np.int64), "time": [0.0, 0.0, 4e7, 4e7],
-                           "id": np.array([0, 1, 0, 1], np.int64), "X": [0.0, 1.0, 2.0, 3.0], "Y": [0.0, 1.0, 2.0, 3.0],
-                           "group": "g", "sequence": "s"})
+        df = pd.DataFrame(
+            {
+                "frame": np.array([0, 0, 10**9, 10**9], np.int64),
+                "time": [0.0, 0.0, 4e7, 4e7],
+                "id": np.array([0, 1, 0, 1], np.int64),
+                "X": [0.0, 1.0, 2.0, 3.0],
+                "Y": [0.0, 1.0, 2.0, 3.0],
+                "group": "g",
+                "sequence": "s",
+            }
+        )
         p = write_tracks(df, ds.get_root("tracks") / "g__s.parquet", {"fps": 25.0, "group": "g", "sequence": "s"})
-        row = {"group": "g", "sequence": "s", "group_safe": "g", "sequence_safe": "s", "abs_path": "tracks/g__s.parquet",
-               "schema": "trex_v1", "src_format": "trex_npz", "n_rows": 4, "n_frames": 2, "n_ids": 2, "fps": 25.0}
+        row = {
+            "group": "g",
+            "sequence": "s",
+            "group_safe": "g",
+            "sequence_safe": "s",
+            "abs_path": "tracks/g__s.parquet",
+            "schema": "trex_v1",
+            "src_format": "trex_npz",
+            "n_rows": 4,
+            "n_frames": 2,
+            "n_ids": 2,
+            "fps": 25.0,
+        }
         write_index(ds.get_root("tracks") / "index.csv", pd.DataFrame([row]), TRACKS_INDEX)
         return p
 
@@ -373,8 +427,14 @@ def _bomb_cases() -> list[Case]:
         Case("env_bomb", "label_npz_zip_bomb", zip_bomb, read_labels),
         Case("env_bomb", "sparse_frames_0_and_1e9", sparse_frames, featurize),
         Case("env_bomb", "index_too_large", big_index, read_big),
-        Case("env_bomb", "index_field_300k", long_field, read_idx, V,
-             lambda ds, p, df: None if len(df) == 1 and len(df["group"].iloc[0]) == 300_000 else 1 / 0),
+        Case(
+            "env_bomb",
+            "index_field_300k",
+            long_field,
+            read_idx,
+            V,
+            lambda ds, p, df: None if len(df) == 1 and len(df["group"].iloc[0]) == 300_000 else 1 / 0,
+        ),
     ]
 
 
@@ -389,7 +449,11 @@ def _long_record_cases() -> list[Case]:
         def build(folder: Path) -> Path:
             folder.mkdir(parents=True, exist_ok=True)
             p = make_good(folder)
-            tail = b'1,"' + b"x\n" * (2 * LONG_RECORD_LIMIT) + b'"\n' if quoted else b"1," + b"9" * (4 * LONG_RECORD_LIMIT) + b"\n"
+            tail = (
+                b'1,"' + b"x\n" * (2 * LONG_RECORD_LIMIT) + b'"\n'
+                if quoted
+                else b"1," + b"9" * (4 * LONG_RECORD_LIMIT) + b"\n"
+            )
             with open(p, "ab") as fh:
                 fh.write(tail)
             return p
@@ -415,8 +479,11 @@ def _long_record_cases() -> list[Case]:
         readers["boris_csv"] = (boris(), convert_boris("error"))
     except ImportError:  # pragma: no cover - the labels domain is always there today
         pass
-    return [Case("env_long_record", f"{name}_{kind}", appended(make, kind == "quoted_cell"), limited(call))
-            for name, (make, call) in readers.items() for kind in ("line", "quoted_cell")]
+    return [
+        Case("env_long_record", f"{name}_{kind}", appended(make, kind == "quoted_cell"), limited(call))
+        for name, (make, call) in readers.items()
+        for kind in ("line", "quoted_cell")
+    ]
 
 
 # ----------------------------------------------------------------------------- long names
@@ -468,7 +535,9 @@ def _fault_cases() -> list[Case]:
     def erofs_all(ds, p):
         from mosaic import Dataset
 
-        with os_fault("open", errno.EROFS, lambda path, *a: str(path).startswith(str(p.parent)) and a and a[0] & os.O_CREAT):
+        with os_fault(
+            "open", errno.EROFS, lambda path, *a: str(path).startswith(str(p.parent)) and a and a[0] & os.O_CREAT
+        ):
             return Dataset.open(p.parent).convert_all_tracks(on_error="skip")
 
     def lock_denied(ds, p):
@@ -511,8 +580,8 @@ def _roots_cases() -> list[Case]:
         return Dataset.open(p.parent)
 
     spec = {
-        "all_dot": "name: x\nroots:\n" + "".join(f"  {k}: .\n" for k in ("media", "tracks_raw", "tracks", "features", "labels",
-                                                                            "models", "frames")),
+        "all_dot": "name: x\nroots:\n"
+        + "".join(f"  {k}: .\n" for k in ("media", "tracks_raw", "tracks", "features", "labels", "models", "frames")),
         "tracks_is_features": "name: x\nroots:\n  tracks: out\n  features: out\n",
         "features_inside_tracks": "name: x\nroots:\n  features: tracks/features\n",
         "raw_is_standard": "name: x\nroots:\n  tracks_raw: tracks\n",

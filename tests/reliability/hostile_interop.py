@@ -4,6 +4,7 @@ Each good file is written by the same tools a user has (mosaic's own writers, pa
 then damaged at the byte level or given a wrong layout; every case must end in a named
 :class:`~mosaic.core.errors.MosaicError`, or in valid output.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -53,11 +54,34 @@ def _movement_cases() -> list[Case]:
     cases += [
         Case("movement_netcdf", "no_position", movement_nc(lambda d: d.drop_vars("position")), conv),
         Case("movement_netcdf", "position_renamed", movement_nc(lambda d: d.rename({"position": "pos"})), conv),
-        Case("movement_netcdf", "3d_space", movement_nc(lambda d: d.assign_coords(space=["x", "y"]).pad(space=(0, 1)).assign_coords(space=["x", "y", "z"])), conv, V, check_tracks_output),
+        Case(
+            "movement_netcdf",
+            "3d_space",
+            movement_nc(
+                lambda d: d.assign_coords(space=["x", "y"]).pad(space=(0, 1)).assign_coords(space=["x", "y", "z"])
+            ),
+            conv,
+            V,
+            check_tracks_output,
+        ),
         Case("movement_netcdf", "no_time", movement_nc(lambda d: d.isel(time=slice(0, 0))), conv),
-        Case("movement_netcdf", "time_shuffled", movement_nc(lambda d: d.assign_coords(time=d["time"].values[::-1].copy())), conv, V, check_tracks_output),
+        Case(
+            "movement_netcdf",
+            "time_shuffled",
+            movement_nc(lambda d: d.assign_coords(time=d["time"].values[::-1].copy())),
+            conv,
+            V,
+            check_tracks_output,
+        ),
         Case("movement_netcdf", "no_fps_seconds", movement_nc(_seconds_without_fps), conv, V, check_tracks_output),
-        Case("movement_netcdf", "inf_positions", movement_nc(lambda d: d.assign(position=d["position"] * np.inf)), conv, V, check_tracks_output),
+        Case(
+            "movement_netcdf",
+            "inf_positions",
+            movement_nc(lambda d: d.assign(position=d["position"] * np.inf)),
+            conv,
+            V,
+            check_tracks_output,
+        ),
     ]
     return cases
 
@@ -72,7 +96,11 @@ def nwb_file(empty: bool = False) -> Callable[[Path], Path]:
             from pynwb import NWBHDF5IO, NWBFile
 
             p = folder / "rec.nwb"
-            nwb = NWBFile(session_description="x", identifier="x", session_start_time=dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc))
+            nwb = NWBFile(
+                session_description="x",
+                identifier="x",
+                session_start_time=dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc),
+            )
             with NWBHDF5IO(str(p), "w") as io:
                 io.write(nwb)
             return p
@@ -94,6 +122,7 @@ def _nwb_cases() -> list[Case]:
 # ----------------------------------------------------------------------------- DLC CollectedData import
 def collected_csv(edit_lines: Callable[[list[str]], list[str]] | None = None) -> Callable[[Path], Path]:
     """A multi-animal CollectedData CSV with 3 index columns, 2 labelled images."""
+
     def build(folder: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         cols = [(ind, bp, c) for ind in ("m1", "m2") for bp in BODYPARTS for c in ("x", "y")]
@@ -115,7 +144,9 @@ def collected_csv(edit_lines: Callable[[list[str]], list[str]] | None = None) ->
 
 
 def import_labels(ds, p: Path):
-    return ds.import_pose_labels(p, f"hostile_{p.parent.parent.name}_{p.parent.name}", recording=("hostile", "rec"), fps=25.0)
+    return ds.import_pose_labels(
+        p, f"hostile_{p.parent.parent.name}_{p.parent.name}", recording=("hostile", "rec"), fps=25.0
+    )
 
 
 def _keypoints_written(ds, p: Path, index: Any) -> None:
@@ -124,17 +155,51 @@ def _keypoints_written(ds, p: Path, index: Any) -> None:
 
 def _dlc_label_cases() -> list[Case]:
     cases = [Case("dlc_labels", "good", collected_csv(), import_labels, V, _keypoints_written)]
-    cases += [Case("dlc_labels", k, mutated(collected_csv(), m), import_labels) for k, m in BYTE_MUTATIONS.items()
-              if k != "truncated"]
     cases += [
-        Case("dlc_labels", "truncated", mutated(collected_csv(), BYTE_MUTATIONS["truncated"]), import_labels, V, _keypoints_written),
+        Case("dlc_labels", k, mutated(collected_csv(), m), import_labels)
+        for k, m in BYTE_MUTATIONS.items()
+        if k != "truncated"
+    ]
+    cases += [
+        Case(
+            "dlc_labels",
+            "truncated",
+            mutated(collected_csv(), BYTE_MUTATIONS["truncated"]),
+            import_labels,
+            V,
+            _keypoints_written,
+        ),
         Case("dlc_labels", "header_only", collected_csv(lambda ls: ls[:4]), import_labels, V),
         Case("dlc_labels", "two_header_rows", collected_csv(lambda ls: ls[:2]), import_labels),
         Case("dlc_labels", "no_coords_row", collected_csv(lambda ls: ls[:3] + ls[4:]), import_labels),
-        Case("dlc_labels", "no_y", collected_csv(lambda ls: [ln.replace(",y", ",z") if i == 3 else ln for i, ln in enumerate(ls)]), import_labels),
-        Case("dlc_labels", "text_values", collected_csv(lambda ls: ls[:4] + [ln.replace(".", "x") for ln in ls[4:]]), import_labels, V, _keypoints_written),
-        Case("dlc_labels", "ragged_row", collected_csv(lambda ls: ls + ["labeled-data,rec,img0011.png,1,2"]), import_labels, V, _keypoints_written),
-        Case("dlc_labels", "image_not_numbered", collected_csv(lambda ls: ls[:4] + [ln.replace("img0003", "imgX") for ln in ls[4:]]), import_labels),
+        Case(
+            "dlc_labels",
+            "no_y",
+            collected_csv(lambda ls: [ln.replace(",y", ",z") if i == 3 else ln for i, ln in enumerate(ls)]),
+            import_labels,
+        ),
+        Case(
+            "dlc_labels",
+            "text_values",
+            collected_csv(lambda ls: ls[:4] + [ln.replace(".", "x") for ln in ls[4:]]),
+            import_labels,
+            V,
+            _keypoints_written,
+        ),
+        Case(
+            "dlc_labels",
+            "ragged_row",
+            collected_csv(lambda ls: ls + ["labeled-data,rec,img0011.png,1,2"]),
+            import_labels,
+            V,
+            _keypoints_written,
+        ),
+        Case(
+            "dlc_labels",
+            "image_not_numbered",
+            collected_csv(lambda ls: ls[:4] + [ln.replace("img0003", "imgX") for ln in ls[4:]]),
+            import_labels,
+        ),
     ]
     return cases
 
@@ -149,8 +214,11 @@ def sleap_labels(kind: str = "good") -> Callable[[Path], Path]:
         video = sio.Video(filename=str(folder / "rec.mp4"), open_backend=False)
         track = sio.Track("m1")
         pts = np.array([[10.0, 20.0], [30.0, 40.0]])
-        inst = (sio.PredictedInstance.from_numpy(pts, skeleton=skeleton, point_scores=np.ones(2), score=1.0) if kind == "predicted"
-                else sio.Instance.from_numpy(pts, skeleton=skeleton, track=track))
+        inst = (
+            sio.PredictedInstance.from_numpy(pts, skeleton=skeleton, point_scores=np.ones(2), score=1.0)
+            if kind == "predicted"
+            else sio.Instance.from_numpy(pts, skeleton=skeleton, track=track)
+        )
         frames = [] if kind == "no_frames" else [sio.LabeledFrame(video=video, frame_idx=3, instances=[inst])]
         labels = sio.Labels(labeled_frames=frames, videos=[video], skeletons=[skeleton], tracks=[track])
         p = folder / "labels.slp"

@@ -3,6 +3,7 @@
 Registered into :data:`tests.reliability.hostile.CASE_BUILDERS` on import; each group is left
 out when its domain cannot be imported.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -31,8 +32,11 @@ DEMO_TAB = "annotations/boris_tabular/group_0_seq0.csv"
 
 def prepare_outputs(ds) -> None:
     """Outputs of the later stages that every hostile case must leave untouched: labels and a feature run."""
-    ds.convert_all_labels(kind="behavior", source_format="boris_csv",
-                          params={"paths": ["annotations/boris_aggregated"], "behaviors": BEHAVIORS, "pair_behaviors": PAIRS})
+    ds.convert_all_labels(
+        kind="behavior",
+        source_format="boris_csv",
+        params={"paths": ["annotations/boris_aggregated"], "behaviors": BEHAVIORS, "pair_behaviors": PAIRS},
+    )
     ds.run_feature({"name": "kinematics", "params": {"outputs": ["speed"]}})
 
 
@@ -44,9 +48,15 @@ def _demo_root(folder: Path) -> Path:
     return folder.parents[2]
 
 
-def boris(which: str = "agg", edit: Callable[[Any], Any] | None = None, name: str | None = None,
-          sep: str | None = None, text_edit: Callable[[Path], Path] | None = None) -> Callable[[Path], Path]:
+def boris(
+    which: str = "agg",
+    edit: Callable[[Any], Any] | None = None,
+    name: str | None = None,
+    sep: str | None = None,
+    text_edit: Callable[[Path], Path] | None = None,
+) -> Callable[[Path], Path]:
     """A copy of the demo's BORIS export of group_0_seq0, edited as a table or as text."""
+
     def build(folder: Path) -> Path:
         import pandas as pd
 
@@ -68,9 +78,16 @@ def boris(which: str = "agg", edit: Callable[[Any], Any] | None = None, name: st
 
 def convert_boris(on_issue: str = "error", **extra: Any) -> Callable[[Any, Path], Any]:
     """``Dataset.convert_all_labels`` on the one bad file, into a kind of its own."""
+
     def call(ds, path: Path):
         kind = f"hostile_{path.parent.parent.name}_{path.parent.name}"
-        params = {"paths": [ds.relative_path(path)], "behaviors": BEHAVIORS, "pair_behaviors": PAIRS, "on_issue": on_issue, **extra}
+        params = {
+            "paths": [ds.relative_path(path)],
+            "behaviors": BEHAVIORS,
+            "pair_behaviors": PAIRS,
+            "on_issue": on_issue,
+            **extra,
+        }
         return ds.convert_all_labels(kind=kind, source_format="boris_csv", params=params)
 
     return call
@@ -88,6 +105,7 @@ def reported(ds, path: Path, report: Any) -> None:
 
 def _rename_subjects(prefix: str):
     """Rename fish<k> to <prefix><k> in Subject and Modifiers (partners)."""
+
     def edit(df):
         df = df.copy()
         for c in ("Subject", "Modifiers"):
@@ -140,23 +158,61 @@ def _boris_cases() -> list[Case]:
         Case("boris_csv", "start_strings", boris(edit=lambda df: df.assign(**{"Start (s)": "soon"})), conv),
         Case("boris_csv", "start_nan", boris(edit=lambda df: df.assign(**{"Start (s)": np.nan})), conv),
         Case("boris_csv", "start_inf", boris(edit=lambda df: df.assign(**{"Start (s)": np.inf})), conv),
-        Case("boris_csv", "negative_times", boris(edit=lambda df: df.assign(**{"Start (s)": df["Start (s)"] - 1e4, "Stop (s)": df["Stop (s)"] - 1e4})), conv),
-        Case("boris_csv", "negative_times_warn", boris(edit=lambda df: df.assign(**{"Start (s)": df["Start (s)"] - 5.0})), warn, V, must_report),
-        Case("boris_csv", "stop_before_start", boris(edit=lambda df: df.assign(**{"Stop (s)": df["Start (s)"] - 1.0})), conv),
+        Case(
+            "boris_csv",
+            "negative_times",
+            boris(edit=lambda df: df.assign(**{"Start (s)": df["Start (s)"] - 1e4, "Stop (s)": df["Stop (s)"] - 1e4})),
+            conv,
+        ),
+        Case(
+            "boris_csv",
+            "negative_times_warn",
+            boris(edit=lambda df: df.assign(**{"Start (s)": df["Start (s)"] - 5.0})),
+            warn,
+            V,
+            must_report,
+        ),
+        Case(
+            "boris_csv",
+            "stop_before_start",
+            boris(edit=lambda df: df.assign(**{"Stop (s)": df["Start (s)"] - 1.0})),
+            conv,
+        ),
         Case("boris_csv", "huge_times", boris(edit=lambda df: df.assign(**{"Stop (s)": 1e300})), conv),
         Case("boris_csv", "fps_zero", boris(edit=lambda df: df.assign(FPS=0.0)), conv, V, reported),
         Case("boris_csv", "fps_strings", boris(edit=lambda df: df.assign(FPS="fast")), conv, V, reported),
         Case("boris_csv", "unknown_behavior", boris(edit=lambda df: df.assign(Behavior="dancing")), conv),
         Case("boris_csv", "duplicated_rows", boris(edit=lambda df: __import__("pandas").concat([df, df])), conv),
-        Case("boris_csv", "duplicated_rows_warn", boris(edit=lambda df: __import__("pandas").concat([df, df])), warn, V, must_report),
+        Case(
+            "boris_csv",
+            "duplicated_rows_warn",
+            boris(edit=lambda df: __import__("pandas").concat([df, df])),
+            warn,
+            V,
+            must_report,
+        ),
         Case("boris_csv", "unsorted_rows", boris(edit=lambda df: df.iloc[::-1]), conv, V, reported),
         # ids are stored as int32: a name whose number does not fit must be refused, not wrapped or overflowed
         Case("boris_csv", "huge_subject_id", boris(edit=_rename_subjects("fish99999999999999999999")), conv),
         Case("boris_csv", "subject_id_over_int32", boris(edit=_rename_subjects("fish900000000")), conv),
-        Case("boris_csv", "unknown_observation", boris(edit=lambda df: df.assign(**{"Observation id": "nobody_knows", "Media file": "x/nobody.mp4"}),
-                                                       name="nobody_knows.csv"), conv),
+        Case(
+            "boris_csv",
+            "unknown_observation",
+            boris(
+                edit=lambda df: df.assign(**{"Observation id": "nobody_knows", "Media file": "x/nobody.mp4"}),
+                name="nobody_knows.csv",
+            ),
+            conv,
+        ),
         Case("boris_csv", "semicolon_delimiter", boris(sep=";", edit=lambda df: df), conv, V, reported),
-        Case("boris_csv", "tab_delimiter_tsv", boris(sep="\t", edit=lambda df: df, name="group_0_seq0.tsv"), conv, V, reported),
+        Case(
+            "boris_csv",
+            "tab_delimiter_tsv",
+            boris(sep="\t", edit=lambda df: df, name="group_0_seq0.tsv"),
+            conv,
+            V,
+            reported,
+        ),
         Case("boris_csv", "pipe_delimiter", boris(sep="|", edit=lambda df: df), conv),
         # BORIS exports are decoded with fallbacks (latin-1 decodes anything): a stray byte is not an error
         Case("boris_csv", "bad_utf8", boris(text_edit=bad_utf8), conv, V, reported),
@@ -165,7 +221,12 @@ def _boris_cases() -> list[Case]:
         Case("boris_tabular", "unmatched_start_warn", boris("tab", text_edit=_unmatched_tabular), warn, V, must_report),
         Case("boris_tabular", "stop_without_start", boris("tab", text_edit=_extra_stop_tabular), conv),
         Case("boris_tabular", "truncated_header", boris("tab", text_edit=lambda p: truncate(p, 0.03)), conv),
-        Case("boris_tabular", "no_header_block", boris("tab", text_edit=lambda p: write_text(p, "".join(p.read_text().splitlines(keepends=True)[30:]))), conv),
+        Case(
+            "boris_tabular",
+            "no_header_block",
+            boris("tab", text_edit=lambda p: write_text(p, "".join(p.read_text().splitlines(keepends=True)[30:]))),
+            conv,
+        ),
     ]
     return cases
 
@@ -232,17 +293,30 @@ def _label_cases() -> list[Case]:
         ("frames_shorter", setk(frames=lambda d: d["frames"][:-3]), E),
         ("ids_wrong_shape", setk(individual_ids=lambda d: np.zeros((len(d["frames"]), 3), np.int32)), E),
         ("ids_1d", setk(individual_ids=lambda d: np.zeros(len(d["frames"]), np.int32)), E),
-        ("frames_nan", setk(frames=lambda d: np.where(np.arange(len(d["frames"])) == 2, np.nan, d["frames"].astype(float))), E),
+        (
+            "frames_nan",
+            setk(frames=lambda d: np.where(np.arange(len(d["frames"])) == 2, np.nan, d["frames"].astype(float))),
+            E,
+        ),
         ("negative_frames", setk(frames=lambda d: d["frames"] - 10_000), V),
-        ("unsorted_frames", setk(frames=lambda d: d["frames"][::-1].copy(), labels=lambda d: d["labels"][::-1].copy(),
-                                 individual_ids=lambda d: d["individual_ids"][::-1].copy()), V),
+        (
+            "unsorted_frames",
+            setk(
+                frames=lambda d: d["frames"][::-1].copy(),
+                labels=lambda d: d["labels"][::-1].copy(),
+                individual_ids=lambda d: d["individual_ids"][::-1].copy(),
+            ),
+            V,
+        ),
         ("huge_ids", setk(individual_ids=lambda d: np.full(d["individual_ids"].shape, 2**62, np.int64)), V),
         ("label_id_not_in_vocab", setk(labels=lambda d: np.full(d["labels"].shape, 999, d["labels"].dtype)), E),
         ("label_names_mismatch", setk(label_names=lambda d: d["label_names"][:1]), E),
         ("fps_string", setk(fps=np.array("fast")), E),
         ("fps_negative", setk(fps=np.array(-30.0)), V),  # accepted today (noted in the report)
     ]
-    cases += [Case("label_npz", n, label_npz(e), _read_labels, x, _labels_valid if x == V else None) for n, e, x in spec]
+    cases += [
+        Case("label_npz", n, label_npz(e), _read_labels, x, _labels_valid if x == V else None) for n, e, x in spec
+    ]
     cases.append(Case("label_npz", "pickled_member", label_npz(pickle=True), _read_labels))
     return cases
 
@@ -311,13 +385,25 @@ def _video_cases() -> list[Case]:
     muts["png_named_mp4"] = lambda p: (p.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 200), p)[1]
     cases = [Case("video_probe", k, _video_probe(m), _probe) for k, m in muts.items() if k != "truncated"]
     cases.append(Case("video_probe", "truncated", _video_probe(lambda p: truncate(p, 0.5)), _probe, "error_or_valid"))
-    cases.append(Case("video_probe", "directory", lambda f: (f / "clip.mp4").mkdir(parents=True) or f / "clip.mp4", _probe))
+    cases.append(
+        Case("video_probe", "directory", lambda f: (f / "clip.mp4").mkdir(parents=True) or f / "clip.mp4", _probe)
+    )
     cases.append(Case("video_probe", "missing", lambda f: f / "nope.mp4", _probe))
     for k in ("zero_byte", "random_bytes", "text", "truncated_tiny"):
-        cases.append(Case("video_index", k, lambda f, m=muts[k]: _mini_dataset(f, m, damage_after_index=False), _index_then_fail))
-        cases.append(Case("video_extract", k, lambda f, m=muts[k]: _mini_dataset(f, m, damage_after_index=True), _extract))
-    cases.append(Case("video_extract", "deleted_after_index",
-                      lambda f: _mini_dataset(f, lambda p: (p.unlink(), p)[1], damage_after_index=True), _extract))
+        cases.append(
+            Case("video_index", k, lambda f, m=muts[k]: _mini_dataset(f, m, damage_after_index=False), _index_then_fail)
+        )
+        cases.append(
+            Case("video_extract", k, lambda f, m=muts[k]: _mini_dataset(f, m, damage_after_index=True), _extract)
+        )
+    cases.append(
+        Case(
+            "video_extract",
+            "deleted_after_index",
+            lambda f: _mini_dataset(f, lambda p: (p.unlink(), p)[1], damage_after_index=True),
+            _extract,
+        )
+    )
     return cases
 
 
@@ -352,7 +438,9 @@ def _mini_outputs(folder: Path, damage: str, mutate: Callable[[Path], Path]) -> 
 def _run_kinematics(ds_unused, path: Path):
     from mosaic import Dataset
 
-    return Dataset.open(_mini_root(path)).run_feature({"name": "kinematics", "params": {"outputs": ["speed"]}}, overwrite=True)
+    return Dataset.open(_mini_root(path)).run_feature(
+        {"name": "kinematics", "params": {"outputs": ["speed"]}}, overwrite=True
+    )
 
 
 def _load_tracks_g0(ds_unused, path: Path):
@@ -375,10 +463,30 @@ def _downstream_cases() -> list[Case]:
     cases = []
     for k in ("zero_byte", "truncated", "random_bytes", "text"):
         m = BYTE_MUTATIONS[k]
-        cases.append(Case("downstream_featurize_damaged_tracks", k, lambda f, m=m: _mini_outputs(f, "tracks", m), _run_kinematics))
-        cases.append(Case("downstream_load_damaged_tracks", k, lambda f, m=m: _mini_outputs(f, "tracks", m), _load_tracks_g0))
-        cases.append(Case("downstream_load_damaged_feature_index", k, lambda f, m=m: _mini_outputs(f, "feature_index", m), _load_kinematics))
-        cases.append(Case("downstream_load_damaged_feature_parquet", k, lambda f, m=m: _mini_outputs(f, "feature_parquet", m), _load_kinematics))
+        cases.append(
+            Case(
+                "downstream_featurize_damaged_tracks", k, lambda f, m=m: _mini_outputs(f, "tracks", m), _run_kinematics
+            )
+        )
+        cases.append(
+            Case("downstream_load_damaged_tracks", k, lambda f, m=m: _mini_outputs(f, "tracks", m), _load_tracks_g0)
+        )
+        cases.append(
+            Case(
+                "downstream_load_damaged_feature_index",
+                k,
+                lambda f, m=m: _mini_outputs(f, "feature_index", m),
+                _load_kinematics,
+            )
+        )
+        cases.append(
+            Case(
+                "downstream_load_damaged_feature_parquet",
+                k,
+                lambda f, m=m: _mini_outputs(f, "feature_parquet", m),
+                _load_kinematics,
+            )
+        )
     return cases
 
 
@@ -397,6 +505,7 @@ def _realdata_boris() -> Path | None:
 
 def boris_project(edit: Callable[[dict], Any] | None = None) -> Callable[[Path], Path]:
     """A copy of a real BORIS project (realdata), optionally edited as JSON."""
+
     def build(folder: Path) -> Path:
         import json
 
@@ -413,8 +522,11 @@ def boris_project(edit: Callable[[dict], Any] | None = None) -> Callable[[Path],
 
 def convert_project(ds, path: Path):
     kind = f"hostile_{path.parent.parent.name}_{path.parent.name}"
-    return ds.convert_all_labels(kind=kind, source_format="boris_project",
-                                 params={"paths": [ds.relative_path(path)], "default_group": "P", "fps": 25, "on_issue": "error"})
+    return ds.convert_all_labels(
+        kind=kind,
+        source_format="boris_project",
+        params={"paths": [ds.relative_path(path)], "default_group": "P", "fps": 25, "on_issue": "error"},
+    )
 
 
 def _events(fn):
@@ -433,16 +545,69 @@ def _boris_project_cases() -> list[Case]:
     cases = [Case("boris_project", k, mutated(boris_project(), m), convert_project) for k, m in BYTE_MUTATIONS.items()]
     cases += [
         Case("boris_project", "json_list", boris_project(lambda d: [1, 2, 3]), convert_project),
-        Case("boris_project", "no_observations", boris_project(lambda d: {k: v for k, v in d.items() if k != "observations"}), convert_project, V, reported),
-        Case("boris_project", "observations_list", boris_project(lambda d: {**d, "observations": [1, 2]}), convert_project),
+        Case(
+            "boris_project",
+            "no_observations",
+            boris_project(lambda d: {k: v for k, v in d.items() if k != "observations"}),
+            convert_project,
+            V,
+            reported,
+        ),
+        Case(
+            "boris_project",
+            "observations_list",
+            boris_project(lambda d: {**d, "observations": [1, 2]}),
+            convert_project,
+        ),
         Case("boris_project", "events_not_lists", boris_project(_events(lambda ev: ["x"] * len(ev))), convert_project),
-        Case("boris_project", "events_short_rows", boris_project(_events(lambda ev: [e[:2] for e in ev])), convert_project),
-        Case("boris_project", "event_time_strings", boris_project(_events(lambda ev: [["soon", *e[1:]] for e in ev])), convert_project),
-        Case("boris_project", "event_time_nan", boris_project(_events(lambda ev: [[float("nan"), *e[1:]] for e in ev])), convert_project),
-        Case("boris_project", "event_time_negative", boris_project(_events(lambda ev: [[-1e6, *e[1:]] for e in ev])), convert_project),
-        Case("boris_project", "events_unsorted", boris_project(_events(lambda ev: ev[::-1])), convert_project, V, reported),
-        Case("boris_project", "unmatched_state_start", boris_project(_events(lambda ev: ev[:-1])), convert_project, V, reported),
-        Case("boris_project", "no_behaviors_conf", boris_project(lambda d: {**d, "behaviors_conf": {}}), convert_project, V, reported),
+        Case(
+            "boris_project",
+            "events_short_rows",
+            boris_project(_events(lambda ev: [e[:2] for e in ev])),
+            convert_project,
+        ),
+        Case(
+            "boris_project",
+            "event_time_strings",
+            boris_project(_events(lambda ev: [["soon", *e[1:]] for e in ev])),
+            convert_project,
+        ),
+        Case(
+            "boris_project",
+            "event_time_nan",
+            boris_project(_events(lambda ev: [[float("nan"), *e[1:]] for e in ev])),
+            convert_project,
+        ),
+        Case(
+            "boris_project",
+            "event_time_negative",
+            boris_project(_events(lambda ev: [[-1e6, *e[1:]] for e in ev])),
+            convert_project,
+        ),
+        Case(
+            "boris_project",
+            "events_unsorted",
+            boris_project(_events(lambda ev: ev[::-1])),
+            convert_project,
+            V,
+            reported,
+        ),
+        Case(
+            "boris_project",
+            "unmatched_state_start",
+            boris_project(_events(lambda ev: ev[:-1])),
+            convert_project,
+            V,
+            reported,
+        ),
+        Case(
+            "boris_project",
+            "no_behaviors_conf",
+            boris_project(lambda d: {**d, "behaviors_conf": {}}),
+            convert_project,
+            V,
+            reported,
+        ),
     ]
     return cases
 
@@ -456,7 +621,9 @@ def _calms_labels_file(kind: str, edit: Callable | None = None) -> Callable[[Pat
 def convert_calms_labels(fmt: str):
     def call(ds, path: Path):
         kind = f"hostile_{path.parent.parent.name}_{path.parent.name}"
-        return ds.convert_all_labels(kind=kind, source_format=fmt, params={"paths": [ds.relative_path(path)], "on_issue": "error"})
+        return ds.convert_all_labels(
+            kind=kind, source_format=fmt, params={"paths": [ds.relative_path(path)], "on_issue": "error"}
+        )
 
     return call
 
@@ -472,15 +639,65 @@ def _calms_label_cases() -> list[Case]:
         reader = f"labels_{fmt}"
         cases += [Case(reader, k, mutated(_calms_labels_file(kind), m), conv) for k, m in BYTE_MUTATIONS.items()]
         cases += [
-            Case(reader, "missing_annotations", _calms_labels_file(kind, _rec_edit(lambda r: {k: v for k, v in r.items() if k != "annotations"})), conv),
-            Case(reader, "annotations_shorter", _calms_labels_file(kind, _rec_edit(lambda r: {**r, "annotations": r["annotations"][:-5]})), conv),
-            Case(reader, "annotations_strings", _calms_labels_file(kind, _rec_edit(lambda r: {**r, "annotations": np.full(len(r["annotations"]), "x")})), conv),
-            Case(reader, "annotations_float", _calms_labels_file(kind, _rec_edit(lambda r: {**r, "annotations": r["annotations"] + 0.5})), conv),
-            Case(reader, "annotations_2d", _calms_labels_file(kind, _rec_edit(lambda r: {**r, "annotations": np.stack([r["annotations"]] * 2, 1)})), conv),
-            Case(reader, "annotation_not_in_vocab", _calms_labels_file(kind, _rec_edit(lambda r: {**r, "annotations": r["annotations"] * 0 + 99})), conv, V, reported),
+            Case(
+                reader,
+                "missing_annotations",
+                _calms_labels_file(kind, _rec_edit(lambda r: {k: v for k, v in r.items() if k != "annotations"})),
+                conv,
+            ),
+            Case(
+                reader,
+                "annotations_shorter",
+                _calms_labels_file(kind, _rec_edit(lambda r: {**r, "annotations": r["annotations"][:-5]})),
+                conv,
+            ),
+            Case(
+                reader,
+                "annotations_strings",
+                _calms_labels_file(
+                    kind, _rec_edit(lambda r: {**r, "annotations": np.full(len(r["annotations"]), "x")})
+                ),
+                conv,
+            ),
+            Case(
+                reader,
+                "annotations_float",
+                _calms_labels_file(kind, _rec_edit(lambda r: {**r, "annotations": r["annotations"] + 0.5})),
+                conv,
+            ),
+            Case(
+                reader,
+                "annotations_2d",
+                _calms_labels_file(
+                    kind, _rec_edit(lambda r: {**r, "annotations": np.stack([r["annotations"]] * 2, 1)})
+                ),
+                conv,
+            ),
+            Case(
+                reader,
+                "annotation_not_in_vocab",
+                _calms_labels_file(kind, _rec_edit(lambda r: {**r, "annotations": r["annotations"] * 0 + 99})),
+                conv,
+                V,
+                reported,
+            ),
             # a vocab that is not a mapping is ignored (default task-1 vocabulary): accepted today, noted in the report
-            Case(reader, "vocab_not_mapping", _calms_labels_file(kind, _rec_edit(lambda r: {**r, "metadata": {"vocab": [1, 2]}})), conv, V, reported),
-            Case(reader, "negative_annotations", _calms_labels_file(kind, _rec_edit(lambda r: {**r, "annotations": r["annotations"] * 0 - 3})), conv, V, reported),
+            Case(
+                reader,
+                "vocab_not_mapping",
+                _calms_labels_file(kind, _rec_edit(lambda r: {**r, "metadata": {"vocab": [1, 2]}})),
+                conv,
+                V,
+                reported,
+            ),
+            Case(
+                reader,
+                "negative_annotations",
+                _calms_labels_file(kind, _rec_edit(lambda r: {**r, "annotations": r["annotations"] * 0 - 3})),
+                conv,
+                V,
+                reported,
+            ),
         ]
     return cases
 

@@ -2,6 +2,7 @@
 
 Registered into :data:`tests.reliability.hostile.CASE_BUILDERS` on import.
 """
+
 from __future__ import annotations
 
 import os
@@ -59,7 +60,11 @@ def _no_code_ran(call: Callable[[Any, Path], Any]) -> Callable[[Any, Path], Any]
 def _pickle_cases() -> list[Case]:
     out = []
     for where in ("metadata", "record", "file"):
-        out.append(Case("calms21_npy", f"pickled_code_in_{where}", _pickled_npy(where), _no_code_ran(convert_row("calms21_npy"))))
+        out.append(
+            Case(
+                "calms21_npy", f"pickled_code_in_{where}", _pickled_npy(where), _no_code_ran(convert_row("calms21_npy"))
+            )
+        )
     return out
 
 
@@ -103,6 +108,7 @@ def _repoint(index: Path, schema, src: str, dst: str) -> None:
 
 def _misdirected(what: str) -> Callable[[Path], Path]:
     """The index row of g0/s000 lists the file of g0/s001; returns that file."""
+
     def build(folder: Path) -> Path:
         from mosaic.core.indexes import TRACKS_INDEX
 
@@ -114,9 +120,19 @@ def _misdirected(what: str) -> Callable[[Path], Path]:
             from mosaic.labels import LabelSet
             from mosaic.labels.io import LABELS_INDEX, labels_index_path, save_label_sets
 
-            sets = [LabelSet(group="g0", sequence=s, frames=np.arange(3, dtype=np.int32), labels=np.zeros(3, np.int32),
-                             individual_ids=np.full((3, 2), -1, np.int32), label_ids=np.array([0], np.int32),
-                             label_names=np.array(["a"]), fps=10.0) for s in ("s000", "s001")]
+            sets = [
+                LabelSet(
+                    group="g0",
+                    sequence=s,
+                    frames=np.arange(3, dtype=np.int32),
+                    labels=np.zeros(3, np.int32),
+                    individual_ids=np.full((3, 2), -1, np.int32),
+                    label_ids=np.array([0], np.int32),
+                    label_names=np.array(["a"]),
+                    fps=10.0,
+                )
+                for s in ("s000", "s001")
+            ]
             save_label_sets(ds, "behavior", sets)
             _repoint(labels_index_path(ds, "behavior"), LABELS_INDEX, "s000", "s001")
             return ds.get_root("labels") / "behavior" / "g0__s001.npz"
@@ -142,7 +158,10 @@ def _load(what: str) -> Callable[[Any, Path], Any]:
 
 
 def _identity_cases() -> list[Case]:
-    return [Case(f"identity_{w}", "index_row_points_at_another_recording", _misdirected(w), _load(w)) for w in ("tracks", "labels", "feature")]
+    return [
+        Case(f"identity_{w}", "index_row_points_at_another_recording", _misdirected(w), _load(w))
+        for w in ("tracks", "labels", "feature")
+    ]
 
 
 # ----------------------------------------------------------------------------- names that merge or split recordings
@@ -179,9 +198,21 @@ def _one_recording_two_animals(ds_unused, path: Path, result: Any) -> None:
 
 def _naming_cases() -> list[Case]:
     return [
-        Case("naming_trex", "newline_in_name", _trex_names("newline"), _index_convert, "error_or_valid", _one_recording_two_animals),
-        Case("naming_trex", "same_folder_name_under_two_parents", _trex_names("collide"), _index_convert,
-             names=("dayA/session1/arena_fish0.npz",)),
+        Case(
+            "naming_trex",
+            "newline_in_name",
+            _trex_names("newline"),
+            _index_convert,
+            "error_or_valid",
+            _one_recording_two_animals,
+        ),
+        Case(
+            "naming_trex",
+            "same_folder_name_under_two_parents",
+            _trex_names("collide"),
+            _index_convert,
+            names=("dayA/session1/arena_fish0.npz",),
+        ),
     ]
 
 
@@ -213,7 +244,9 @@ def _reconverted(ds_unused, path: Path, result: Any) -> None:
     ds = _open(path)
     got = ds.load_tracks("g0", "s000")
     want = pd.read_csv(path)
-    assert np.allclose(got.sort_values(["frame", "id"])["X"].to_numpy(), want.sort_values(["frame", "id"])["x"].to_numpy())
+    assert np.allclose(
+        got.sort_values(["frame", "id"])["X"].to_numpy(), want.sort_values(["frame", "id"])["x"].to_numpy()
+    )
 
 
 def _convert_default(ds_unused, path: Path):
@@ -224,7 +257,9 @@ def _header_only_export(folder: Path) -> Path:
     from tests.labels.helpers import write_aggregated
 
     ds = _mini(folder, n=1)
-    p = write_aggregated(folder / "mini" / "export.tsv", [("s1", "walk", 0.1, 0.5, "", "STATE")], fps=10.0, media="s000.mp4")
+    p = write_aggregated(
+        folder / "mini" / "export.tsv", [("s1", "walk", 0.1, 0.5, "", "STATE")], fps=10.0, media="s000.mp4"
+    )
     ds.convert_all_labels(params={"paths": [str(p)], "default_group": "g0"})
     p.write_text(p.read_text().splitlines()[0] + "\r\n", encoding="utf-8")
     st = p.stat()
@@ -252,7 +287,9 @@ def _stale_cases() -> list[Case]:
     return [
         Case("stale_tracks", "raw_edited_on_stale_raise", _edited_raw, _convert_refusing_stale),
         Case("stale_tracks", "raw_edited_load_without_convert", _edited_raw, _load_without_convert),
-        Case("stale_tracks", "raw_edited_rerun_reconverts", _edited_raw, _convert_default, "error_or_valid", _reconverted),
+        Case(
+            "stale_tracks", "raw_edited_rerun_reconverts", _edited_raw, _convert_default, "error_or_valid", _reconverted
+        ),
         Case("stale_labels", "export_cut_to_header", _header_only_export, _relabel, "error_or_valid", _old_labels_gone),
     ]
 
@@ -283,7 +320,9 @@ def _boris_fps(folder: Path) -> Path:
     from tests.labels.helpers import write_aggregated
 
     _mini(folder, n=1)
-    return write_aggregated(folder / "mini" / "export.tsv", [("s1", "walk", 0.1, 0.5, "", "STATE")], fps=-30, media="s000.mp4")
+    return write_aggregated(
+        folder / "mini" / "export.tsv", [("s1", "walk", 0.1, 0.5, "", "STATE")], fps=-30, media="s000.mp4"
+    )
 
 
 def _param_cases() -> list[Case]:
@@ -292,9 +331,24 @@ def _param_cases() -> list[Case]:
         for feat in ("kinematics", "pair"):
             text = f"steps:\n  - key: k\n    feature: {feat}\n    params: {{fps: {val}}}\n"
             # the culprit is a parameter, not a file: the error must name it
-            out.append(Case(f"params_{feat}", f"fps_{name}", _params_file(text), _featurize_from_yaml, names=("parameter 'fps'",)))
-    out.append(Case("params_nearest_neighbor", "k_1e9", _params_file("steps:\n  - key: k\n    feature: nearest_neighbor\n    params: {k: 1000000000}\n"),
-                    _featurize_from_yaml, names=("parameter 'k'",)))
+            out.append(
+                Case(
+                    f"params_{feat}",
+                    f"fps_{name}",
+                    _params_file(text),
+                    _featurize_from_yaml,
+                    names=("parameter 'fps'",),
+                )
+            )
+    out.append(
+        Case(
+            "params_nearest_neighbor",
+            "k_1e9",
+            _params_file("steps:\n  - key: k\n    feature: nearest_neighbor\n    params: {k: 1000000000}\n"),
+            _featurize_from_yaml,
+            names=("parameter 'k'",),
+        )
+    )
     out.append(Case("params_boris", "file_fps_negative", _boris_fps, _relabel))
     return out
 
@@ -311,7 +365,9 @@ def _trained(damage: str) -> Callable[[Path], Path]:
 
         ds = Dataset.create(folder / "mini", name="mini")
         make_synthetic(ds, n_groups=2, n_sequences=1, T=60, seed=2)
-        rid = train_model(ds, "m", {"features": ["speed", "pair"], "cv_folds": 2, "estimator_params": {"max_iter": 5}, "plots": False})
+        rid = train_model(
+            ds, "m", {"features": ["speed", "pair"], "cv_folds": 2, "estimator_params": {"max_iter": 5}, "plots": False}
+        )
         p = run_dir(ds, "m", rid) / damage
         data = p.read_bytes()
         p.write_bytes(data[: len(data) // 2])
@@ -327,7 +383,10 @@ def _predict(ds_unused, path: Path):
 
 
 def _model_cases() -> list[Case]:
-    return [Case("model_run", f"truncated_{f.replace('.', '_')}", _trained(f), _predict) for f in ("model.joblib", "config.json", "metrics.json")]
+    return [
+        Case("model_run", f"truncated_{f.replace('.', '_')}", _trained(f), _predict)
+        for f in ("model.joblib", "config.json", "metrics.json")
+    ]
 
 
 register_cases("trust_identity", _identity_cases)

@@ -4,6 +4,7 @@ Each stage runs the same library functions as its Kedro pipeline, through the fa
 has a method (``convert_all_labels``, ``extract_frames``) and through the feature plan runner
 (``mosaic.features.plan.run_feature_plan``, what the ``featurize`` node calls) otherwise.
 """
+
 from __future__ import annotations
 
 import json
@@ -13,17 +14,29 @@ from tests.reliability.crash import Stage, ingest_demo, register_stage
 
 BEHAVIORS = ["rest", "explore", "approach", "contact"]
 PAIR_BEHAVIORS = ["approach", "contact"]
-LABEL_PARAMS = {"paths": ["annotations/boris_aggregated"], "behaviors": BEHAVIORS, "pair_behaviors": PAIR_BEHAVIORS,
-                "point_events": True, "on_issue": "warn"}
+LABEL_PARAMS = {
+    "paths": ["annotations/boris_aggregated"],
+    "behaviors": BEHAVIORS,
+    "pair_behaviors": PAIR_BEHAVIORS,
+    "point_events": True,
+    "on_issue": "warn",
+}
 
 FEATURE_PLAN = {
     "parallel_mode": "thread",
     "steps": [
-        {"key": "kinematics", "feature": "kinematics",
-         "params": {"outputs": ["velocity", "speed", "acceleration", "heading", "angular_velocity"]}},
+        {
+            "key": "kinematics",
+            "feature": "kinematics",
+            "params": {"outputs": ["velocity", "speed", "acceleration", "heading", "angular_velocity"]},
+        },
         {"key": "pair", "feature": "pair", "params": {"outputs": ["distance", "facing", "relative_speed"]}},
-        {"key": "kinematics_rolling", "feature": "rolling", "inputs": ["kinematics"],
-         "params": {"windows": [15], "stats": ["mean", "std"], "columns": ["speed_px_s"]}},
+        {
+            "key": "kinematics_rolling",
+            "feature": "rolling",
+            "inputs": ["kinematics"],
+            "params": {"windows": [15], "stats": ["mean", "std"], "columns": ["speed_px_s"]},
+        },
     ],
 }
 
@@ -54,8 +67,12 @@ def _featurize_resume(ds) -> None:
 def featurize_some(ds, rows: list[dict]) -> None:
     """Featurize the given recordings one at a time (concurrency workers)."""
     for r in rows:
-        ds.run_feature({"name": "kinematics", "params": {"outputs": ["speed", "heading"]}},
-                       groups=[r["group"]], sequences=[r["sequence"]], overwrite=True)
+        ds.run_feature(
+            {"name": "kinematics", "params": {"outputs": ["speed", "heading"]}},
+            groups=[r["group"]],
+            sequences=[r["sequence"]],
+            overwrite=True,
+        )
 
 
 def _frames_prepare(ds) -> None:
@@ -109,7 +126,7 @@ def frames_check(folder: Path) -> list[str]:
             try:
                 with Image.open(p) as im:
                     im.load()
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 problems.append(f"frames index row {i}: frame {f} unreadable: {type(exc).__name__}")
     return problems
 
@@ -119,6 +136,7 @@ VOL_FRAMES = frozenset({"created_iso", "timing", "select_s"})
 LABEL_GLOBS = ("labels/*/*.npz", "labels/*/index.csv")
 FEATURE_GLOBS = ("features/*/*/*.parquet", "features/*/index.csv", "features/*/*/run.json")
 FRAME_GLOBS = ("frames/*/*/*/*.png", "frames/*/*/*/run_info.json", "frames/index.csv")
+
 
 def _kedro(pipeline: str, overrides: str):
     def cli(folder: Path) -> list[str]:
@@ -135,22 +153,83 @@ KEDRO_MARK = "Loading data from"
 for _st in (
     Stage("label", _label, _converted, ("labels",), LABEL_GLOBS, frozenset({"created_iso"}), warm_start=True),
     # a resumed run reports the recordings it skipped instead of written: compare files, not that list
-    Stage("label_resume", _label_resume, _converted, ("labels",), LABEL_GLOBS, frozenset({"created_iso", "written", "skipped"})),
+    Stage(
+        "label_resume",
+        _label_resume,
+        _converted,
+        ("labels",),
+        LABEL_GLOBS,
+        frozenset({"created_iso", "written", "skipped"}),
+    ),
     Stage("featurize", _featurize, _converted, ("features",), FEATURE_GLOBS, VOL_FEATURES, warm_start=True),
     Stage("featurize_resume", _featurize_resume, _converted, ("features",), FEATURE_GLOBS, VOL_FEATURES),
-    Stage("sample_frames", _sample_frames, _frames_prepare, ("frames",), FRAME_GLOBS, VOL_FRAMES, videos=True,
-          extra_check=frames_check, warm_start=True),
-    Stage("sample_frames_resume", _sample_frames_resume, _frames_prepare, ("frames",), FRAME_GLOBS, VOL_FRAMES, videos=True,
-          extra_check=frames_check),
-    Stage("sample_frames_kmeans", _sample_frames_kmeans, _frames_prepare, ("frames",), FRAME_GLOBS, VOL_FRAMES, videos=True,
-          extra_check=frames_check, warm_start=True),
+    Stage(
+        "sample_frames",
+        _sample_frames,
+        _frames_prepare,
+        ("frames",),
+        FRAME_GLOBS,
+        VOL_FRAMES,
+        videos=True,
+        extra_check=frames_check,
+        warm_start=True,
+    ),
+    Stage(
+        "sample_frames_resume",
+        _sample_frames_resume,
+        _frames_prepare,
+        ("frames",),
+        FRAME_GLOBS,
+        VOL_FRAMES,
+        videos=True,
+        extra_check=frames_check,
+    ),
+    Stage(
+        "sample_frames_kmeans",
+        _sample_frames_kmeans,
+        _frames_prepare,
+        ("frames",),
+        FRAME_GLOBS,
+        VOL_FRAMES,
+        videos=True,
+        extra_check=frames_check,
+        warm_start=True,
+    ),
     # the Kedro door (soak with --kedro): same library functions, catalog datasets do the saving
-    Stage("label_kedro", _label, _converted, ("labels",), LABEL_GLOBS, frozenset({"created_iso"}), warm_start=True,
-          cli=_kedro("label", "label.overwrite=true"), ready_marker=KEDRO_MARK),
-    Stage("featurize_kedro", _featurize, _converted, ("features",), FEATURE_GLOBS, VOL_FEATURES, warm_start=True,
-          cli=_kedro("featurize", "featurize.overwrite=true"), ready_marker=KEDRO_MARK),
-    Stage("sample_frames_kedro", _sample_frames, _frames_prepare_kedro, ("frames",), FRAME_GLOBS, VOL_FRAMES, videos=True,
-          extra_check=frames_check, warm_start=True, cli=_kedro("sample_frames", "sample_frames.overwrite=true"),
-          ready_marker=KEDRO_MARK),
+    Stage(
+        "label_kedro",
+        _label,
+        _converted,
+        ("labels",),
+        LABEL_GLOBS,
+        frozenset({"created_iso"}),
+        warm_start=True,
+        cli=_kedro("label", "label.overwrite=true"),
+        ready_marker=KEDRO_MARK,
+    ),
+    Stage(
+        "featurize_kedro",
+        _featurize,
+        _converted,
+        ("features",),
+        FEATURE_GLOBS,
+        VOL_FEATURES,
+        warm_start=True,
+        cli=_kedro("featurize", "featurize.overwrite=true"),
+        ready_marker=KEDRO_MARK,
+    ),
+    Stage(
+        "sample_frames_kedro",
+        _sample_frames,
+        _frames_prepare_kedro,
+        ("frames",),
+        FRAME_GLOBS,
+        VOL_FRAMES,
+        videos=True,
+        extra_check=frames_check,
+        warm_start=True,
+        cli=_kedro("sample_frames", "sample_frames.overwrite=true"),
+        ready_marker=KEDRO_MARK,
+    ),
 ):
     register_stage(_st)

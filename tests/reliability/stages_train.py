@@ -20,6 +20,7 @@ feature; ``model.joblib`` / ``model.pkl`` compare by bytes (a seeded fit dumps i
 metrics (naming that run) and predictions, and loads (its files match the digests the index row
 recorded when the run was published: no file of another run, no torn file).
 """
+
 from __future__ import annotations
 
 import json
@@ -36,16 +37,35 @@ from tests.reliability.stages_more import (
 
 MODEL = "crash_clf"
 #: small and quick (CI): 2 grouped folds, 3 small boosting iterations, 1 thread, 1 ethogram
-TRAIN_CONFIG = {"kind": "classifier", "label_kind": "behavior", "target": "individual",
-                "estimator": "hist_gradient_boosting", "estimator_params": {"max_iter": 3, "max_leaf_nodes": 8},
-                "cv_folds": 2, "min_bout": 5, "max_ethograms": 1, "n_threads": 1, "seed": 0}
-KEDRO_OVERRIDES = ("train.overwrite=true,train.model=" + MODEL + ",train.config.estimator_params.max_iter=3,"
-                   "train.config.estimator_params.max_leaf_nodes=8,train.config.cv_folds=2,train.config.max_ethograms=1")
+TRAIN_CONFIG = {
+    "kind": "classifier",
+    "label_kind": "behavior",
+    "target": "individual",
+    "estimator": "hist_gradient_boosting",
+    "estimator_params": {"max_iter": 3, "max_leaf_nodes": 8},
+    "cv_folds": 2,
+    "min_bout": 5,
+    "max_ethograms": 1,
+    "n_threads": 1,
+    "seed": 0,
+}
+KEDRO_OVERRIDES = (
+    "train.overwrite=true,train.model=" + MODEL + ",train.config.estimator_params.max_iter=3,"
+    "train.config.estimator_params.max_leaf_nodes=8,train.config.cv_folds=2,train.config.max_ethograms=1"
+)
 TRAIN_GLOBS = (
-    "models/index.csv", "models/*/*/model.joblib", "models/*/*/config.json", "models/*/*/metrics.json",
-    "models/*/*/predictions/*.parquet", "models/*/*/plots/*.png", "models/_pipeline/*", "models/_pipeline/*/*.png",
+    "models/index.csv",
+    "models/*/*/model.joblib",
+    "models/*/*/config.json",
+    "models/*/*/metrics.json",
+    "models/*/*/predictions/*.parquet",
+    "models/*/*/plots/*.png",
+    "models/_pipeline/*",
+    "models/_pipeline/*/*.png",
     # <model>__pred is stored safe-named (crash_clf%5F%5Fpred)
-    "features/*pred/index.csv", "features/*pred/*/*.parquet", "features/*pred/*/run.json",
+    "features/*pred/index.csv",
+    "features/*pred/*/*.parquet",
+    "features/*pred/*/run.json",
 )
 # "stats" (timings, peak RSS) of the input features run.json: the resume stages featurize each copy anew;
 # "files_sha256" (models index): digests of the run's files, config.json among them, which holds created_iso
@@ -113,7 +133,7 @@ def train_check(folder: Path) -> list[str]:
             met = json.loads((d / "metrics.json").read_text(encoding="utf-8"))
             if cfg.get("run_id") != row["run_id"] or met.get("run_id") != row["run_id"]:
                 problems.append(f"models index row {i}: config/metrics name another run than {row['run_id']}")
-        except Exception as exc:  # noqa: BLE001 - any failure is a finding
+        except Exception as exc:
             problems.append(f"models index row {i}: config/metrics unreadable: {type(exc).__name__}")
         if not list((d / "predictions").glob("*.parquet")):
             problems.append(f"models index row {i}: no predictions under {row['abs_path']}")
@@ -122,22 +142,56 @@ def train_check(folder: Path) -> list[str]:
             from mosaic.models import load_run
 
             load_run(DatasetCore.open(folder), (row["model"], row["run_id"]))
-        except Exception as exc:  # noqa: BLE001 - any failure is a finding
+        except Exception as exc:
             problems.append(f"models index row {i}: run does not load: {type(exc).__name__}: {str(exc)[:200]}")
     return problems
 
 
 for _st in (
-    Stage("train", _train, _train_prepare, ("models", "features"), TRAIN_GLOBS, VOL_TRAIN, warm_start=True,
-          extra_check=train_check, preload=_preload),
+    Stage(
+        "train",
+        _train,
+        _train_prepare,
+        ("models", "features"),
+        TRAIN_GLOBS,
+        VOL_TRAIN,
+        warm_start=True,
+        extra_check=train_check,
+        preload=_preload,
+    ),
     # overwrite=False from nothing: a rerun must finish a killed first run (soak only)
-    Stage("train_resume", _train_resume, _train_prepare, ("models", "features"), TRAIN_GLOBS, VOL_TRAIN,
-          extra_check=train_check, preload=_preload),
+    Stage(
+        "train_resume",
+        _train_resume,
+        _train_prepare,
+        ("models", "features"),
+        TRAIN_GLOBS,
+        VOL_TRAIN,
+        extra_check=train_check,
+        preload=_preload,
+    ),
     # clustering writes its <model>__pred feature inside train_model, after the index row
     # (soak.py --stages train_kmeans_resume; not in the default soak: its no-op reruns burn attempts)
-    Stage("train_kmeans_resume", _train_kmeans_resume, _train_prepare, ("models", "features"), TRAIN_GLOBS, VOL_TRAIN,
-          preload=_preload),
-    Stage("train_kedro", _train, _train_prepare, ("models", "features"), TRAIN_GLOBS, VOL_TRAIN, warm_start=True,
-          extra_check=train_check, cli=_kedro("train", KEDRO_OVERRIDES), ready_marker=KEDRO_MARK),
+    Stage(
+        "train_kmeans_resume",
+        _train_kmeans_resume,
+        _train_prepare,
+        ("models", "features"),
+        TRAIN_GLOBS,
+        VOL_TRAIN,
+        preload=_preload,
+    ),
+    Stage(
+        "train_kedro",
+        _train,
+        _train_prepare,
+        ("models", "features"),
+        TRAIN_GLOBS,
+        VOL_TRAIN,
+        warm_start=True,
+        extra_check=train_check,
+        cli=_kedro("train", KEDRO_OVERRIDES),
+        ready_marker=KEDRO_MARK,
+    ),
 ):
     register_stage(_st)

@@ -1,4 +1,5 @@
 """Concurrent runs on one dataset lose no index rows (real processes, released together)."""
+
 from __future__ import annotations
 
 import pytest

@@ -2,6 +2,7 @@
 
 CI settings: a few kills per stage (about 10 in all). ``benchmarks/soak.py`` runs 50+.
 """
+
 from __future__ import annotations
 
 import pytest

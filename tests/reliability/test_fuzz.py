@@ -4,6 +4,7 @@ valid result or a ``MosaicError`` naming the file — never a raw library except
 Hypothesis draws a cut point and a few (offset, byte) overwrites; the damaged copy goes through
 the same public entry points as the hostile corpus. ``derandomize=True`` keeps CI reproducible.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -17,8 +18,13 @@ from mosaic.core.errors import MosaicError
 from tests.reliability import hostile, hostile_more
 from tests.reliability.hostile import names_file
 
-FUZZ = settings(max_examples=20, deadline=None, derandomize=True, database=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=20,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 damage = st.tuples(
     st.floats(min_value=0.0, max_value=1.0),  # keep this fraction of the file (1.0: no cut)
@@ -61,8 +67,12 @@ READERS = {
     "sleap_h5": (hostile.sleap_h5(), hostile.convert_row("sleap_h5", {"fps": 25.0})),
     "boris_csv": (hostile_more.boris(), hostile_more.convert_boris("error")),
     "label_npz": (hostile_more.label_npz(), hostile_more._read_labels),
-    "index_csv": (hostile._good_index, lambda ds, p: __import__("mosaic.core.indexes", fromlist=["x"]).read_index(
-        p, __import__("mosaic.core.indexes", fromlist=["x"]).TRACKS_INDEX)),
+    "index_csv": (
+        hostile._good_index,
+        lambda ds, p: __import__("mosaic.core.indexes", fromlist=["x"]).read_index(
+            p, __import__("mosaic.core.indexes", fromlist=["x"]).TRACKS_INDEX
+        ),
+    ),
     "tracks_parquet": (hostile._good_parquet, lambda ds, p: __import__("mosaic.tracks", fromlist=["x"]).read_tracks(p)),
 }
 

@@ -5,6 +5,7 @@ For each case (see :mod:`tests.reliability.hostile`): a ``MosaicError`` subclass
 library exception, and nothing previously written changes (the dataset's outputs are hashed
 before and after). The number of cases tried is printed in the terminal summary.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -83,9 +84,11 @@ def test_hostile_input(case, converted):
         OUTCOMES[case.id] = "error"
         assert names_file(exc, path, case.names), f"{type(exc).__name__} does not name the file {path.name}: {exc}"
         assert _outputs(ds) == before, "a failed read changed previously written outputs"
-        assert {k: v for k, v in hash_tree(folder).items() if k in own_before} == own_before, "the bad input's own files changed"
+        assert {k: v for k, v in hash_tree(folder).items() if k in own_before} == own_before, (
+            "the bad input's own files changed"
+        )
         return
-    except Exception as exc:  # noqa: BLE001 - the finding
+    except Exception as exc:
         OUTCOMES[case.id] = "RAW"
         pytest.fail(f"raw {type(exc).__module__}.{type(exc).__name__} escaped: {exc}\n{traceback.format_exc()[-3000:]}")
     OUTCOMES[case.id] = "accepted"

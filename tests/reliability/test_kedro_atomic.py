@@ -4,6 +4,7 @@ A kill in the middle of a write is simulated deterministically: the value being 
 of its bytes, then raises. The catalog entries are taken from the project's own configuration
 (``conf/base/catalog*.yml``) for a dataset folder in ``tmp_path``.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -52,7 +53,7 @@ def test_frame_png_partition_write_is_atomic(catalog, monkeypatch):
             raise _Interrupted("killed while writing the PNG")
 
     monkeypatch.setattr(store, "atomic_write_bytes", half_write)
-    with pytest.raises(Exception):  # noqa: B017 - kedro wraps the failure in DatasetError
+    with pytest.raises(Exception):
         cat.save("frame_images", {key: lambda: np.full((64, 64, 3), 200, np.uint8)})
     assert cv2.imread(str(target), cv2.IMREAD_UNCHANGED).max() == 7  # the old, complete PNG is still there
 
@@ -62,15 +63,21 @@ class _BoomPickle:
         raise _Interrupted("killed while pickling")
 
 
-JSON_ENTRIES = ["media_index@report", "labels_conversion_report", "feature_results", "model_metrics", "model_run",
-                "behavior_predictions"]
+JSON_ENTRIES = [
+    "media_index@report",
+    "labels_conversion_report",
+    "tracks@report",
+    "model_metrics",
+    "model_run",
+    "behavior_predictions",
+]
 
 
 def test_model_pickle_write_is_atomic(catalog):
     cat, _folder = catalog
     assert "trained_model" in cat, "the catalog has no trained_model entry"
     cat.save("trained_model", {"model": "old"})
-    with pytest.raises(Exception):  # noqa: B017
+    with pytest.raises(Exception):
         cat.save("trained_model", [b"x" * 300_000, _BoomPickle()])
     assert cat.load("trained_model") == {"model": "old"}
 
@@ -81,7 +88,7 @@ def test_json_outputs_write_is_atomic(catalog, entry):
     assert entry in cat, f"the catalog has no {entry} entry"
     good = {"ok": True, "n": 1}
     cat.save(entry, good)
-    with pytest.raises(Exception):  # noqa: B017
+    with pytest.raises(Exception):
         cat.save(entry, {"a": "x" * 100_000, "z": _Boom()})
     path = cat._get_dataset(entry)._filepath if hasattr(cat, "_get_dataset") else None
     data = cat.load(entry)  # still the complete old content
@@ -94,8 +101,11 @@ def test_partitioned_datasets_never_list_temporary_files(catalog):
 
     cat, folder = catalog
     planted = []
-    for entry, rel in [("tracks@parquet", "tracks/g__s.parquet"), ("labels", "labels/behavior/g__s.npz"),
-                       ("frame_images", "frames/uniform/run0/g__s/frame_000002.png")]:
+    for entry, rel in [
+        ("tracks@parquet", "tracks/g__s.parquet"),
+        ("labels", "labels/behavior/g__s.npz"),
+        ("frame_images", "frames/uniform/run0/g__s/frame_000002.png"),
+    ]:
         if entry not in cat:
             continue
         real = folder / rel
@@ -110,5 +120,7 @@ def test_partitioned_datasets_never_list_temporary_files(catalog):
     for entry, tmp in planted:
         parts = cat.load(entry)
         assert len(parts) >= 1
-        assert not [k for k in parts if ".tmp-" in k], f"{entry} lists temporary files: {[k for k in parts if '.tmp-' in k]}"
+        assert not [k for k in parts if ".tmp-" in k], (
+            f"{entry} lists temporary files: {[k for k in parts if '.tmp-' in k]}"
+        )
         tmp.unlink()

@@ -1,4 +1,5 @@
 """Frames and plots through a folder linked out of the dataset: refused, the outside folder untouched (both doors)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -11,8 +12,10 @@ from mosaic.core.errors import MosaicError, UnsafePathError
 
 
 def _tree(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
-            for p in sorted(folder.rglob("*"))}
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
+        for p in sorted(folder.rglob("*"))
+    }
 
 
 @pytest.fixture

@@ -1,11 +1,11 @@
 """Scale-out: the same featurize run on a Dask LocalCluster (2 workers, loopback) equals the serial run."""
+
 from __future__ import annotations
 
 import shutil
 
-import pytest
-
 import distributed  # noqa: F401  (a declared dependency: fail, never skip, when it is missing)
+import pytest
 
 pytestmark = pytest.mark.slow  # end-to-end: the fast suite is `pytest -m "not slow"`
 
@@ -37,7 +37,9 @@ def test_dask_run_equals_serial_run(demo_template, tmp_path):
 
     runs = {}
     # one cluster for every step: 2 worker processes, 1 thread each, loopback only, no dashboard
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None) as cluster:
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
         for mode in ("thread", "dask"):
             folder = tmp_path / mode
             shutil.copytree(demo_template, folder)

@@ -1,4 +1,5 @@
 """Inventory: counts read back from hand-written index files, text rendering, CLI."""
+
 from __future__ import annotations
 
 import json
@@ -40,42 +41,92 @@ def filled(dataset):
     ds = dataset
     raw = [
         {**_names(g, s), "abs_path": f"tracks_raw/{g}/{s}_fish{k}.npz", "src_format": "trex_npz", "size_bytes": 10}
-        for g, s in PAIRS for k in range(2)
+        for g, s in PAIRS
+        for k in range(2)
     ]
-    raw.append({**_names("calms", ""), "abs_path": "tracks_raw/calms21/c.npy", "src_format": "calms21_npy", "size_bytes": 5})
+    raw.append(
+        {**_names("calms", ""), "abs_path": "tracks_raw/calms21/c.npy", "src_format": "calms21_npy", "size_bytes": 5}
+    )
     _index(ds.get_root("tracks_raw") / "index.csv", raw, TRACKS_RAW_INDEX)
     tracks = [
-        {**_names(g, s), "abs_path": f"tracks/{g}__{s}.parquet", "schema": "trex_v1", "src_format": "trex_npz",
-         "n_rows": 200, "n_frames": 100, "n_ids": 2, "fps": 30.0}
+        {
+            **_names(g, s),
+            "abs_path": f"tracks/{g}__{s}.parquet",
+            "schema": "trex_v1",
+            "src_format": "trex_npz",
+            "n_rows": 200,
+            "n_frames": 100,
+            "n_ids": 2,
+            "fps": 30.0,
+        }
         for g, s in PAIRS
     ]
     _index(ds.get_root("tracks") / "index.csv", tracks, TRACKS_INDEX)
     labels = [
-        {"kind": "behavior", "label_format": "individual_pair_v1", **_names(g, s), "abs_path": f"labels/behavior/{g}__{s}.npz",
-         "n_frames": 100, "n_events": 150, "label_ids": "[0, 1, 2]", "label_names": '["none", "rest", "contact"]'}
+        {
+            "kind": "behavior",
+            "label_format": "individual_pair_v1",
+            **_names(g, s),
+            "abs_path": f"labels/behavior/{g}__{s}.npz",
+            "n_frames": 100,
+            "n_events": 150,
+            "label_ids": "[0, 1, 2]",
+            "label_names": '["none", "rest", "contact"]',
+        }
         for g, s in PAIRS[:3]
     ]
     _index(labels_index_path(ds, "behavior"), labels, LABELS_INDEX)
     feats = [
-        {"feature": "speed", "version": "1", "run_id": rid, **_names(g, s), "abs_path": f"features/speed/{rid}/{g}__{s}.parquet",
-         "n_rows": 200, "params_json": json.dumps({"window": w}), "inputs_json": "[]", "created_iso": created}
+        {
+            "feature": "speed",
+            "version": "1",
+            "run_id": rid,
+            **_names(g, s),
+            "abs_path": f"features/speed/{rid}/{g}__{s}.parquet",
+            "n_rows": 200,
+            "params_json": json.dumps({"window": w}),
+            "inputs_json": "[]",
+            "created_iso": created,
+        }
         for rid, w, created in (("aaaa1111", 3, "2026-01-01T00:00:00"), ("bbbb2222", 5, "2026-01-02T00:00:00"))
         for g, s in PAIRS
     ]
     _index(feature_index_path(ds, "speed"), feats, FEATURES_INDEX)
     frames = [
-        {"method": "uniform", "run_id": "ffff0001", **_names(g, s), "frames_dir_path": f"frames/uniform/ffff0001/{g}__{s}",
-         "run_info_path": f"frames/uniform/ffff0001/{g}__{s}/run_info.json", "n_frames": 5, "created_iso": "2026-01-03T00:00:00"}
+        {
+            "method": "uniform",
+            "run_id": "ffff0001",
+            **_names(g, s),
+            "frames_dir_path": f"frames/uniform/ffff0001/{g}__{s}",
+            "run_info_path": f"frames/uniform/ffff0001/{g}__{s}/run_info.json",
+            "n_frames": 5,
+            "created_iso": "2026-01-03T00:00:00",
+        }
         for g, s in PAIRS[:2]
     ]
     _index(frames_index_path(ds), frames, FRAMES_INDEX)
-    _index(models_index_path(ds), [
-        {"model": "behavior_classifier", "run_id": "mmmm0001", "kind": "classifier", "abs_path": "models/behavior_classifier/mmmm0001",
-         "label_kind": "behavior", "macro_f1": 0.875, "n_rows": 400, "n_sequences": 4, "created_iso": "2026-01-04T00:00:00"}],
-        MODELS_INDEX)
+    _index(
+        models_index_path(ds),
+        [
+            {
+                "model": "behavior_classifier",
+                "run_id": "mmmm0001",
+                "kind": "classifier",
+                "abs_path": "models/behavior_classifier/mmmm0001",
+                "label_kind": "behavior",
+                "macro_f1": 0.875,
+                "n_rows": 400,
+                "n_sequences": 4,
+                "created_iso": "2026-01-04T00:00:00",
+            }
+        ],
+        MODELS_INDEX,
+    )
     mdir = run_dir(ds, "behavior_classifier", "mmmm0001")
     mdir.mkdir(parents=True)
-    (mdir / "metrics.json").write_text(json.dumps({"accuracy": 0.9, "macro_f1": 0.875, "per_class": {"rest": {"f1": 0.8}}}))
+    (mdir / "metrics.json").write_text(
+        json.dumps({"accuracy": 0.9, "macro_f1": 0.875, "per_class": {"rest": {"f1": 0.8}}})
+    )
     return ds
 
 
@@ -84,17 +135,35 @@ def test_inventory_counts(filled):
     assert inv["n_groups"] == 2 and inv["n_sequences"] == 4
     assert inv["groups"] == {"g1": ["s1", "s2"], "g2": ["s1", "s3"]}
     assert inv["tracks_raw"] == {"n_files": 9, "n_sequences": 4, "by_format": {"calms21_npy": 1, "trex_npz": 8}}
-    assert inv["tracks"]["n_sequences"] == 4 and inv["tracks"]["n_rows"] == 800 and inv["tracks"]["schemas"] == ["trex_v1"]
+    assert (
+        inv["tracks"]["n_sequences"] == 4 and inv["tracks"]["n_rows"] == 800 and inv["tracks"]["schemas"] == ["trex_v1"]
+    )
     assert inv["tracks"]["n_frames"] == 400 and inv["tracks"]["n_ids_range"] == [2, 2]
-    assert inv["labels"] == {"behavior": {"n_sequences": 3, "n_events": 450, "label_names": ["none", "rest", "contact"],
-                                          "label_formats": ["individual_pair_v1"]}}
+    assert inv["labels"] == {
+        "behavior": {
+            "n_sequences": 3,
+            "n_events": 450,
+            "label_names": ["none", "rest", "contact"],
+            "label_formats": ["individual_pair_v1"],
+        }
+    }
     assert [(r["run_id"], r["n_sequences"], r["n_rows"], r["params"]) for r in inv["features"]["speed"]] == [
-        ("aaaa1111", 4, 800, {"window": 3}), ("bbbb2222", 4, 800, {"window": 5})]
-    assert inv["frames"] == [{"method": "uniform", "run_id": "ffff0001", "n_sequences": 2, "n_frames": 10,
-                              "created": "2026-01-03T00:00:00"}]
-    assert inv["models"] == [{"model": "behavior_classifier", "run_id": "mmmm0001", "kind": "classifier",
-                              "label_kind": "behavior", "created_iso": "2026-01-04T00:00:00",
-                              "metrics": {"macro_f1": 0.875, "accuracy": 0.9}}]
+        ("aaaa1111", 4, 800, {"window": 3}),
+        ("bbbb2222", 4, 800, {"window": 5}),
+    ]
+    assert inv["frames"] == [
+        {"method": "uniform", "run_id": "ffff0001", "n_sequences": 2, "n_frames": 10, "created": "2026-01-03T00:00:00"}
+    ]
+    assert inv["models"] == [
+        {
+            "model": "behavior_classifier",
+            "run_id": "mmmm0001",
+            "kind": "classifier",
+            "label_kind": "behavior",
+            "created_iso": "2026-01-04T00:00:00",
+            "metrics": {"macro_f1": 0.875, "accuracy": 0.9},
+        }
+    ]
     assert inv["problems"] == []
     json.dumps(inv)  # plain data
 
@@ -148,12 +217,24 @@ def test_facade_inventory_prints_and_returns(filled, capsys):
 
 
 def test_cli_inventory(filled, tmp_path):
-    out = subprocess.run([sys.executable, "-m", "mosaic", "inventory", str(filled.folder)], capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "mosaic", "inventory", str(filled.folder)], capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stderr
     assert "Recordings: 2 groups, 4 sequences" in out.stdout
-    js = subprocess.run([sys.executable, "-m", "mosaic", "inventory", str(filled.folder), "--json"], capture_output=True, text=True, timeout=120)
+    js = subprocess.run(
+        [sys.executable, "-m", "mosaic", "inventory", str(filled.folder), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert json.loads(js.stdout)["n_sequences"] == 4
-    missing = subprocess.run([sys.executable, "-m", "mosaic", "inventory", str(tmp_path / "nowhere")], capture_output=True, text=True, timeout=120)
+    missing = subprocess.run(
+        [sys.executable, "-m", "mosaic", "inventory", str(tmp_path / "nowhere")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert missing.returncode == 2 and str(tmp_path / "nowhere") in missing.stderr
 
 
@@ -169,16 +250,33 @@ def cleaned(tmp_path_factory):
     folder = tmp_path_factory.mktemp("inv") / "ds"
     make_demo_dataset(folder, size="tiny", seed=0, videos=False, corruption=True)
     ds = Dataset.open(folder)
-    ds.index_tracks_raw(ds.get_root("tracks_raw") / "trex", src_format="trex_npz", patterns="*.npz", group_from="parent")
+    ds.index_tracks_raw(
+        ds.get_root("tracks_raw") / "trex", src_format="trex_npz", patterns="*.npz", group_from="parent"
+    )
     ds.convert_all_tracks()
     ds.track_quality(plots=False)
     run = ds.clean_tracks()
     g, s = sorted(zip(ds.tracks_index()["group"], ds.tracks_index()["sequence"]))[0]
     # three labelled frames of two animals, two keypoints (as a DeepLabCut import would give)
     frames = np.repeat([3, 7, 20], 2)
-    kp = pd.DataFrame({"frame": frames, "time": frames / 25.0, "id": np.tile([0, 1], 3), "X": 1.0, "Y": 2.0,
-                       "poseX0": 1.0, "poseY0": 2.0, "poseX1": 3.0, "poseY1": 4.0, "group": g, "sequence": s})
-    save_keypoint_labels(ds, "dlc", {(g, s): (kp, {"fps": 25.0, "src_format": "dlc_labels", "keypoint_names": ["snout", "tail"]})})
+    kp = pd.DataFrame(
+        {
+            "frame": frames,
+            "time": frames / 25.0,
+            "id": np.tile([0, 1], 3),
+            "X": 1.0,
+            "Y": 2.0,
+            "poseX0": 1.0,
+            "poseY0": 2.0,
+            "poseX1": 3.0,
+            "poseY1": 4.0,
+            "group": g,
+            "sequence": s,
+        }
+    )
+    save_keypoint_labels(
+        ds, "dlc", {(g, s): (kp, {"fps": 25.0, "src_format": "dlc_labels", "keypoint_names": ["snout", "tail"]})}
+    )
     return ds, run, (g, s)
 
 
@@ -198,13 +296,26 @@ def test_inventory_lists_cleaned_runs_quality_and_keypoint_labels(cleaned):
     qdir = ds.folder / "reporting" / "quality"
     assert inv["quality"]["folder"] == "reporting/quality"
     assert inv["quality"]["tables"] == {p.stem: len(pd.read_csv(p)) for p in sorted(qdir.glob("*.csv"))}
-    assert set(inv["quality"]["tables"]) == {"events", "individuals", "points"} and inv["quality"]["tables"]["individuals"] > 0
+    assert (
+        set(inv["quality"]["tables"]) == {"events", "individuals", "points"}
+        and inv["quality"]["tables"]["individuals"] > 0
+    )
     assert inv["quality"]["n_sequences"] == inv["n_sequences"]
-    assert inv["keypoint_labels"] == {"dlc": {"n_sequences": 1, "n_frames": 3, "n_rows": 6, "keypoint_names": ["snout", "tail"],
-                                             "src_formats": ["dlc_labels"]}}
+    assert inv["keypoint_labels"] == {
+        "dlc": {
+            "n_sequences": 1,
+            "n_frames": 3,
+            "n_rows": 6,
+            "keypoint_names": ["snout", "tail"],
+            "src_formats": ["dlc_labels"],
+        }
+    }
     assert "keypoints" not in inv["labels"]  # not mistaken for a label kind
     text = format_inventory(inv)
-    assert f"Cleaned tracks: 1 run(s)\n  run {run['run_id']}: {len(run['paths'])} sequences, {n_rows} rows, {n_interp} interpolated" in text
+    assert (
+        f"Cleaned tracks: 1 run(s)\n  run {run['run_id']}: {len(run['paths'])} sequences, {n_rows} rows, {n_interp} interpolated"
+        in text
+    )
     assert f"Track quality: {inv['n_sequences']} sequences in reporting/quality (events: " in text
     assert "Keypoint labels: 1 import(s)\n  dlc: 1 sequences, 3 labelled frames; keypoints: snout, tail" in text
 
@@ -220,6 +331,10 @@ def test_inventory_reports_a_broken_clean_index_and_quality_table(cleaned, tmp_p
     (ds.folder / "tracks_clean" / "index.csv").write_bytes(b"\xff\xfe\x00garbage\x00\n\x00")
     (ds.folder / "reporting" / "quality" / "points.csv").write_bytes(b'a,b\n"unclosed,1\n')
     inv = inventory(ds)
-    assert inv["tracks_clean"] == [] and "points" not in inv["quality"]["tables"] and "individuals" in inv["quality"]["tables"]
+    assert (
+        inv["tracks_clean"] == []
+        and "points" not in inv["quality"]["tables"]
+        and "individuals" in inv["quality"]["tables"]
+    )
     assert any("tracks_clean" in p and "index.csv" in p for p in inv["problems"])
     assert any("points.csv" in p for p in inv["problems"])

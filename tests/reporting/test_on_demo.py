@@ -1,4 +1,5 @@
 """Inventory and dataset-level plots on the simulator's tiny demo, processed through the facade functions."""
+
 from __future__ import annotations
 
 import json
@@ -28,13 +29,25 @@ def processed_demo(tmp_path_factory):
     ds = Dataset.open(folder)
     ds.index_tracks_raw(["tracks_raw/trex"], src_format="trex_npz")
     ds.convert_all_tracks()
-    ds.convert_all_labels(kind="behavior", source_format="boris_csv",
-                          params={"paths": ["annotations/boris_aggregated"], "pair_behaviors": list(demo.PAIR_BEHAVIORS)})
+    ds.convert_all_labels(
+        kind="behavior",
+        source_format="boris_csv",
+        params={"paths": ["annotations/boris_aggregated"], "pair_behaviors": list(demo.PAIR_BEHAVIORS)},
+    )
     speed = ds.run_feature("speed")
     ds.index_media(["media_raw"])
     frame_run = ds.extract_frames(N_FRAMES_PER_SEQUENCE, method="uniform")
-    model_run = ds.train_model("clf", {"features": ["speed"], "cv_folds": 2, "estimator": "random_forest",
-                                       "estimator_params": {"n_estimators": 10}, "max_train_rows": 3000, "plots": False})
+    model_run = ds.train_model(
+        "clf",
+        {
+            "features": ["speed"],
+            "cv_folds": 2,
+            "estimator": "random_forest",
+            "estimator_params": {"n_estimators": 10},
+            "max_train_rows": 3000,
+            "plots": False,
+        },
+    )
     truth = pd.read_csv(folder / "ground_truth" / "sequences.csv")
     return {"ds": ds, "truth": truth, "speed": speed, "frame_run": frame_run, "model_run": model_run, "demo": demo}
 
@@ -73,8 +86,11 @@ def test_inventory_of_the_demo(processed_demo):
     assert runs[0]["params"] == json.loads(json.dumps(make_feature("speed").get_params()))
     (frames,) = inv["frames"]
     assert {k: frames[k] for k in ("method", "run_id", "n_sequences", "n_frames")} == {
-        "method": "uniform", "run_id": processed_demo["frame_run"], "n_sequences": len(truth),
-        "n_frames": N_FRAMES_PER_SEQUENCE * len(truth)}
+        "method": "uniform",
+        "run_id": processed_demo["frame_run"],
+        "n_sequences": len(truth),
+        "n_frames": N_FRAMES_PER_SEQUENCE * len(truth),
+    }
     metrics = json.loads(next((ds.folder / "models" / "clf").glob("*/metrics.json")).read_text())
     (model,) = inv["models"]
     assert model["model"] == "clf" and model["run_id"] == processed_demo["model_run"]
@@ -82,13 +98,20 @@ def test_inventory_of_the_demo(processed_demo):
     text = format_inventory(inv)
     assert f"Recordings: {len(expected_groups)} groups, {len(truth)} sequences" in text
     assert f"Raw tracks: {n_files} files (trex_npz: {n_files})" in text
-    assert f"uniform run {processed_demo['frame_run']}: {len(truth)} sequences, {N_FRAMES_PER_SEQUENCE * len(truth)} frames" in text
+    assert (
+        f"uniform run {processed_demo['frame_run']}: {len(truth)} sequences, {N_FRAMES_PER_SEQUENCE * len(truth)} frames"
+        in text
+    )
     assert f"clf run {processed_demo['model_run']} (classifier, labels behavior): macro_f1=" in text
 
 
 def test_cli_inventory_on_demo(processed_demo):
-    out = subprocess.run([sys.executable, "-m", "mosaic", "inventory", str(processed_demo["ds"].folder)],
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "mosaic", "inventory", str(processed_demo["ds"].folder)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     assert f"{len(processed_demo['truth'])} sequences" in out.stdout and "Models: 1" in out.stdout
 
@@ -150,7 +173,9 @@ def test_reporting_fragment_on_the_project_catalog(processed_demo):
         catalog = ctx.catalog
         has_labels = "labels" in catalog.keys()
         pipe = create_reporting_pipeline(labels="labels" if has_labels else None)
-        catalog["features@runs"] = {"results": [{"key": "speed", "feature": "speed", "run_id": processed_demo["speed"].run_id}]}
+        catalog["features@runs"] = {
+            "results": [{"key": "speed", "feature": "speed", "run_id": processed_demo["speed"].run_id}]
+        }
         SequentialRunner().run(pipe, catalog)
     keys = sorted(truth["key"])
     out = ds.folder / "reporting"

@@ -1,4 +1,5 @@
 """Plots: each figure saved to PNG exists, is not blank, and draws what it was given."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -42,9 +43,11 @@ def circle_tracks(n_ids: int = 3, n_frames: int = 200, gap=(50, 60)) -> pd.DataF
     for i in range(n_ids):
         x = 200 + (40 + 30 * i) * np.cos(t / 20)
         y = 150 + (40 + 30 * i) * np.sin(t / 20)
-        x[gap[0]:gap[1]] = np.nan
-        y[gap[0]:gap[1]] = np.nan
-        parts.append(pd.DataFrame({"frame": t, "time": t / 30.0, "id": i, "X": x, "Y": y, "group": "g1", "sequence": "s1"}))
+        x[gap[0] : gap[1]] = np.nan
+        y[gap[0] : gap[1]] = np.nan
+        parts.append(
+            pd.DataFrame({"frame": t, "time": t / 30.0, "id": i, "X": x, "Y": y, "group": "g1", "sequence": "s1"})
+        )
     return pd.concat(parts).sort_values(["frame", "id"]).reset_index(drop=True)
 
 
@@ -87,9 +90,19 @@ def test_trajectories_missing_column_is_named():
 def _labels_dict():
     names = np.array(["none", "rest", "explore", "contact"])
     # id 0 rests [0, 30), explores [30, 60); id 1 explores [10, 40); pair contact 0<->1 [60, 90)
-    frames, labels, ids = bouts_to_events([0, 30, 10, 60], [30, 60, 40, 90], [1, 2, 2, 3], [0, 0, 1, 0], [-1, -1, -1, 1])
-    return {"frames": frames, "labels": labels, "individual_ids": ids, "label_ids": np.arange(4, dtype=np.int32),
-            "label_names": names, "fps": 30.0, "group": "g1", "sequence": "s1"}
+    frames, labels, ids = bouts_to_events(
+        [0, 30, 10, 60], [30, 60, 40, 90], [1, 2, 2, 3], [0, 0, 1, 0], [-1, -1, -1, 1]
+    )
+    return {
+        "frames": frames,
+        "labels": labels,
+        "individual_ids": ids,
+        "label_ids": np.arange(4, dtype=np.int32),
+        "label_names": names,
+        "fps": 30.0,
+        "group": "g1",
+        "sequence": "s1",
+    }
 
 
 def _bar_extent_by_color(ax) -> dict[tuple, float]:
@@ -127,8 +140,9 @@ def test_ethogram_draws_every_bout_in_seconds(tmp_path):
 
 def test_ethogram_from_dense_table_in_frames(tmp_path):
     t = np.arange(100)
-    dense = pd.DataFrame({"frame": np.tile(t, 2), "id": np.repeat([0, 1], 100),
-                          "label": np.where(np.tile(t, 2) < 40, "rest", "explore")})
+    dense = pd.DataFrame(
+        {"frame": np.tile(t, 2), "id": np.repeat([0, 1], 100), "label": np.where(np.tile(t, 2) < 40, "rest", "explore")}
+    )
     fig = plot_ethogram(dense)
     ax = fig.axes[0]
     assert ax.get_xlabel() == "frame"
@@ -149,9 +163,15 @@ def test_ethogram_bad_input_named():
 def test_feature_distributions_one_panel_per_column_one_line_per_group(tmp_path):
     rng = np.random.default_rng(0)
     n = 500
-    df = pd.DataFrame({"frame": np.arange(n), "id": 0, "group": np.repeat(["a", "b"], n // 2),
-                       "speed": np.r_[rng.normal(0, 1, n // 2), rng.normal(5, 1, n // 2)],
-                       "turn": rng.uniform(-3, 3, n)})
+    df = pd.DataFrame(
+        {
+            "frame": np.arange(n),
+            "id": 0,
+            "group": np.repeat(["a", "b"], n // 2),
+            "speed": np.r_[rng.normal(0, 1, n // 2), rng.normal(5, 1, n // 2)],
+            "turn": rng.uniform(-3, 3, n),
+        }
+    )
     df.loc[:10, "turn"] = np.nan
     fig = plot_feature_distributions(df)
     visible = [ax for ax in fig.axes if ax.get_visible() and ax.get_title()]
@@ -198,12 +218,23 @@ def test_save_figure_is_atomic_and_leaves_no_temp(tmp_path):
 
 
 def test_empty_inputs_give_empty_but_valid_figures(tmp_path):
-    empty_tracks = pd.DataFrame({"frame": pd.Series(dtype="int64"), "id": pd.Series(dtype="int64"),
-                                 "X": pd.Series(dtype=float), "Y": pd.Series(dtype=float)})
+    empty_tracks = pd.DataFrame(
+        {
+            "frame": pd.Series(dtype="int64"),
+            "id": pd.Series(dtype="int64"),
+            "X": pd.Series(dtype=float),
+            "Y": pd.Series(dtype=float),
+        }
+    )
     fig = plot_trajectories(empty_tracks)
     assert fig.axes[0].get_lines() == [] and fig.axes[0].get_legend() is None
-    empty_labels = {"frames": np.zeros(0, np.int32), "labels": np.zeros(0, np.int32), "individual_ids": np.zeros((0, 2), np.int32),
-                    "label_ids": np.arange(2), "label_names": np.array(["rest", "explore"])}
+    empty_labels = {
+        "frames": np.zeros(0, np.int32),
+        "labels": np.zeros(0, np.int32),
+        "individual_ids": np.zeros((0, 2), np.int32),
+        "label_ids": np.arange(2),
+        "label_names": np.array(["rest", "explore"]),
+    }
     fig = plot_ethogram(empty_labels, n_frames=100)
     assert fig.axes[0].get_yticklabels() == [] and fig.axes[0].get_xlim() == (0.0, 100.0)
     df = pd.DataFrame({"frame": np.arange(5), "speed": np.full(5, np.nan)})
@@ -218,6 +249,13 @@ def test_string_ids_and_scene_level_rows():
     fig = plot_trajectories(df)
     assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["id alice", "id bob"]
     frames, labels, ids = bouts_to_events([0], [10], [1])  # scene-level bout
-    fig = plot_ethogram({"frames": frames, "labels": labels, "individual_ids": ids,
-                         "label_ids": np.array([0, 1]), "label_names": np.array(["none", "lights_on"])})
+    fig = plot_ethogram(
+        {
+            "frames": frames,
+            "labels": labels,
+            "individual_ids": ids,
+            "label_ids": np.array([0, 1]),
+            "label_names": np.array(["none", "lights_on"]),
+        }
+    )
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["scene"]

@@ -1,4 +1,5 @@
 """Reporting nodes: run through Kedro with the catalog's dataset types; PNGs exist and are not blank."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -35,9 +36,21 @@ def _dataset_with_speed(dataset):
     for k, (g, s) in enumerate(PAIRS):
         df = circle_tracks(k + 1).assign(group=g, sequence=s)
         path = write_tracks(df, dataset.get_root("tracks") / f"{sequence_key(g, s)}.parquet", {"fps": 30.0})
-        rows.append({"group": g, "sequence": s, "group_safe": to_safe_name(g), "sequence_safe": to_safe_name(s),
-                     "abs_path": dataset.relative_path(path), "schema": "trex_v1", "src_format": "test",
-                     "n_rows": len(df), "n_frames": int(df["frame"].nunique()), "n_ids": k + 1, "fps": 30.0})
+        rows.append(
+            {
+                "group": g,
+                "sequence": s,
+                "group_safe": to_safe_name(g),
+                "sequence_safe": to_safe_name(s),
+                "abs_path": dataset.relative_path(path),
+                "schema": "trex_v1",
+                "src_format": "test",
+                "n_rows": len(df),
+                "n_frames": int(df["frame"].nunique()),
+                "n_ids": k + 1,
+                "fps": 30.0,
+            }
+        )
     upsert_index(dataset.get_root("tracks") / "index.csv", rows, TRACKS_INDEX)
     result = run_feature(dataset, "speed")
     return {"results": [{"key": "speed", "feature": "speed", "run_id": result.run_id, "n_sequences": len(PAIRS)}]}
@@ -48,10 +61,16 @@ def _catalog(dataset, feature_results) -> DataCatalog:
     conf = yaml.safe_load((PROJECT_CONF / "catalog_reporting.yml").read_text())
     out = dataset.folder / "reporting"
     cfg = {
-        "tracks": {"type": "partitions.PartitionedDataset", "path": str(dataset.get_root("tracks")),
-                   "dataset": {"type": "pandas.ParquetDataset"}, "filename_suffix": ".parquet"},
+        "tracks": {
+            "type": "partitions.PartitionedDataset",
+            "path": str(dataset.get_root("tracks")),
+            "dataset": {"type": "pandas.ParquetDataset"},
+            "filename_suffix": ".parquet",
+        },
         "trajectory_plots": dict(conf["trajectory_plots"], path=str(out / "trajectories")),
-        "feature_distribution_plot": dict(conf["feature_distribution_plot"], filepath=str(out / "feature_distributions.png")),
+        "feature_distribution_plot": dict(
+            conf["feature_distribution_plot"], filepath=str(out / "feature_distributions.png")
+        ),
     }
     params = yaml.safe_load((PROJECT_CONF / "parameters_reporting.yml").read_text())["reporting"]
     catalog = DataCatalog.from_config(cfg)
@@ -97,7 +116,9 @@ def test_trajectory_node_is_lazy_and_titles_from_partition_ids():
         calls.append(1)
         return circle_tracks(2)
 
-    out = plot_tracks_trajectories({sequence_key("g 1", "s/1"): loader, sequence_key("g2", "s2"): loader}, {"max_sequences": 1})
+    out = plot_tracks_trajectories(
+        {sequence_key("g 1", "s/1"): loader, sequence_key("g2", "s2"): loader}, {"max_sequences": 1}
+    )
     assert calls == [] and len(out) == 1
     fig = next(iter(out.values()))()
     assert calls == [1]
@@ -117,7 +138,13 @@ def test_ethogram_node_is_lazy():
     from mosaic.labels.events import bouts_to_events
 
     f, lab, ids = bouts_to_events([0], [10], [1], [0], [-1])
-    labels = {"frames": f, "labels": lab, "individual_ids": ids, "label_ids": np.array([0, 1]), "label_names": np.array(["none", "rest"])}
+    labels = {
+        "frames": f,
+        "labels": lab,
+        "individual_ids": ids,
+        "label_ids": np.array([0, 1]),
+        "label_names": np.array(["none", "rest"]),
+    }
     calls = []
     out = plot_label_ethograms({"g__s": lambda: calls.append(1) or labels})
     assert calls == []

@@ -3,6 +3,7 @@
 Every writer returns the ground truth it wrote so tests compare against an independent
 source, never against the converter's own output.
 """
+
 from __future__ import annotations
 
 import json
@@ -11,9 +12,18 @@ from pathlib import Path
 import numpy as np
 
 
-def write_trex(folder: Path, video: str, spans: dict[int, tuple[int, int]], *, cm_per_pixel: float | None = 0.5,
-               fps: float | None = 25.0, missing: dict[int, list[int]] | None = None, prefix: str = "fish",
-               seed: int = 0, pose: int = 0) -> dict[int, dict[str, np.ndarray]]:
+def write_trex(
+    folder: Path,
+    video: str,
+    spans: dict[int, tuple[int, int]],
+    *,
+    cm_per_pixel: float | None = 0.5,
+    fps: float | None = 25.0,
+    missing: dict[int, list[int]] | None = None,
+    prefix: str = "fish",
+    seed: int = 0,
+    pose: int = 0,
+) -> dict[int, dict[str, np.ndarray]]:
     """TRex per-individual npz files (float32, inf + missing=1 where undetected).
 
     ``spans`` maps individual k to its (first, last) frame. Returns per individual the
@@ -89,8 +99,14 @@ def write_calms21_json(path: Path, data: dict) -> Path:
     return path
 
 
-def write_sleap_h5(path: Path, tracks_fnkt: np.ndarray, *, node_names=("a", "b", "c"), track_names=("t0", "t1"),
-                   point_scores: np.ndarray | None = None) -> Path:
+def write_sleap_h5(
+    path: Path,
+    tracks_fnkt: np.ndarray,
+    *,
+    node_names=("a", "b", "c"),
+    track_names=("t0", "t1"),
+    point_scores: np.ndarray | None = None,
+) -> Path:
     """A SLEAP analysis h5: ``tracks_fnkt`` is logical (frames, nodes, 2, tracks); written transposed."""
     import h5py
 
@@ -109,8 +125,15 @@ def write_sleap_h5(path: Path, tracks_fnkt: np.ndarray, *, node_names=("a", "b",
     return path
 
 
-def write_dlc_csv(path: Path, xyl: np.ndarray, *, bodyparts=("nose", "tail"), individuals=None, scorer="DLC_resnet50_test",
-                  frames: np.ndarray | None = None) -> Path:
+def write_dlc_csv(
+    path: Path,
+    xyl: np.ndarray,
+    *,
+    bodyparts=("nose", "tail"),
+    individuals=None,
+    scorer="DLC_resnet50_test",
+    frames: np.ndarray | None = None,
+) -> Path:
     """A DLC prediction CSV. ``xyl`` is (T, n_ind, n_bp, 3) [x, y, likelihood]; NaN → empty cell.
 
     ``individuals`` None → single-animal 3-row header (n_ind must be 1), else 4-row header.

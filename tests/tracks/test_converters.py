@@ -1,4 +1,5 @@
 """Converters on synthetic files in each tool's layout, values checked against the written arrays."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -27,8 +28,17 @@ def test_registry_lists_builtins_and_registers(tmp_path):
     assert list_schemas() == ["trex_v1"]
 
     def fake(paths, params, *, group, sequence):
-        df = pd.DataFrame({"frame": np.array([0], np.int64), "time": [0.0], "id": np.array([0], np.int64), "X": [1.0], "Y": [2.0],
-                           "group": [group], "sequence": [sequence]})
+        df = pd.DataFrame(
+            {
+                "frame": np.array([0], np.int64),
+                "time": [0.0],
+                "id": np.array([0], np.int64),
+                "X": [1.0],
+                "Y": [2.0],
+                "group": [group],
+                "sequence": [sequence],
+            }
+        )
         return [TrackTable(group, sequence, df, {"fps": 1.0})]
 
     register_converter("fake_fmt_test", fake)
@@ -37,6 +47,7 @@ def test_registry_lists_builtins_and_registers(tmp_path):
         assert conv("fake_fmt_test", [tmp_path / "x"], {})[0].df["X"].iloc[0] == 1.0
     finally:
         from mosaic.tracks.converters import REGISTRY
+
         REGISTRY._entries.pop("fake_fmt_test", None)
 
 
@@ -48,8 +59,9 @@ def test_unknown_src_format_is_named(tmp_path):
 
 # ------------------------------------------------------------------ TRex
 def test_trex_merge_on_frame_units_and_missing(tmp_path):
-    truth = write_trex(tmp_path, "vid", {0: (0, 9), 1: (3, 12), 2: (5, 6)}, cm_per_pixel=0.5, fps=25.0,
-                       missing={0: [2, 7], 1: [3]})
+    truth = write_trex(
+        tmp_path, "vid", {0: (0, 9), 1: (3, 12), 2: (5, 6)}, cm_per_pixel=0.5, fps=25.0, missing={0: [2, 7], 1: [3]}
+    )
     t = conv("trex_npz", sorted(tmp_path.glob("*.npz")), {})[0]
     df = t.df
     validate_trex_v1(df)
@@ -115,7 +127,10 @@ def test_trex_settings_file(tmp_path):
     assert t.meta["cm_per_pixel"] == 0.25 and t.meta["fps"] == 40.0 and t.meta["cm_per_pixel_source"] == "settings"
 
 
-@pytest.mark.parametrize("case", ["truncated", "empty_bytes", "not_zip", "no_frame", "no_position", "lengths", "nonmono", "dupframe", "fraction"])
+@pytest.mark.parametrize(
+    "case",
+    ["truncated", "empty_bytes", "not_zip", "no_frame", "no_position", "lengths", "nonmono", "dupframe", "fraction"],
+)
 def test_trex_bad_input(tmp_path, case):
     write_trex(tmp_path, "v", {0: (0, 9)})
     f = tmp_path / "v_fish0.npz"
@@ -160,7 +175,9 @@ def test_trex_empty_individual_is_skipped_but_all_empty_fails(tmp_path):
 
 
 def test_trex_csv_units_in_header(tmp_path):
-    (tmp_path / "v_fish0.csv").write_text("frame,X#wcentroid (cm),Y#wcentroid (cm),SPEED (cm/s)\n0,10,20,1\n1,inf,inf,inf\n2,12,22,3\n")
+    (tmp_path / "v_fish0.csv").write_text(
+        "frame,X#wcentroid (cm),Y#wcentroid (cm),SPEED (cm/s)\n0,10,20,1\n1,inf,inf,inf\n2,12,22,3\n"
+    )
     t = conv("trex_csv", [tmp_path / "v_fish0.csv"], {"cm_per_pixel": 2.0, "fps": 10})[0]
     np.testing.assert_allclose(t.df["X"], [5.0, np.nan, 6.0])
     np.testing.assert_allclose(t.df["Y"], [10.0, np.nan, 11.0])
@@ -211,7 +228,10 @@ def test_calms21_both_refuses_two_infile_groups_on_one_name(tmp_path):
     with pytest.raises(TrackFormatError, match="same \\(group, sequence\\)") as ei:
         conv("calms21_npy", [path], {"fps": 30, "group_from": "both"}, group="myfile", sequence="")
     assert "group_from='infile'" in str(ei.value)
-    assert {t.group for t in conv("calms21_npy", [path], {"fps": 30}, group="myfile", sequence="")} == {"annotator-id_0", "annotator-id_1"}
+    assert {t.group for t in conv("calms21_npy", [path], {"fps": 30}, group="myfile", sequence="")} == {
+        "annotator-id_0",
+        "annotator-id_1",
+    }
 
 
 @pytest.mark.parametrize("case", ["corrupt", "not_dict", "no_keypoints", "bad_shape", "scores_mismatch"])
@@ -303,6 +323,7 @@ def test_sleap_untracked_and_errors(tmp_path):
         conv("sleap_h5", [bad], {"fps": 10})
     assert "bad.h5" in str(ei.value)
     import h5py
+
     with h5py.File(tmp_path / "nokey.h5", "w") as f:
         f["node_names"] = np.array([b"a"])
     with pytest.raises(TrackFormatError) as ei:
@@ -362,7 +383,8 @@ def test_dlc_h5_equals_csv(tmp_path):
     xyl = rng.uniform(0, 1, (6, 2, 2, 3)) * [100, 100, 1]
     cols = pd.MultiIndex.from_tuples(
         [("sc", ind, bp, c) for ind in ("a", "b") for bp in ("nose", "tail") for c in ("x", "y", "likelihood")],
-        names=["scorer", "individuals", "bodyparts", "coords"])
+        names=["scorer", "individuals", "bodyparts", "coords"],
+    )
     pd.DataFrame(xyl.reshape(6, -1), columns=cols).to_hdf(tmp_path / "v.h5", key="tracks", format="table")
     csv = write_dlc_csv(tmp_path / "v.csv", xyl, individuals=["a", "b"], scorer="sc")
     a = conv("dlc", [tmp_path / "v.h5"], {"fps": 30})[0].df
@@ -417,7 +439,9 @@ def test_truncated_h5_is_named(tmp_path, fmt):
     if fmt == "sleap_h5":
         write_sleap_h5(p, np.ones((50, 3, 2, 2)))
     else:
-        cols = pd.MultiIndex.from_tuples([("sc", "n", c) for c in ("x", "y", "likelihood")], names=["scorer", "bodyparts", "coords"])
+        cols = pd.MultiIndex.from_tuples(
+            [("sc", "n", c) for c in ("x", "y", "likelihood")], names=["scorer", "bodyparts", "coords"]
+        )
         pd.DataFrame(np.ones((50, 3)), columns=cols).to_hdf(p, key="df_with_missing", format="table")
     p.write_bytes(p.read_bytes()[: p.stat().st_size // 2])
     with pytest.raises(TrackFormatError) as ei:
@@ -431,8 +455,17 @@ def test_write_tracks_validates_and_writes_nothing(tmp_path, case):
     from mosaic.core.errors import SchemaError
     from mosaic.tracks import write_tracks
 
-    df = pd.DataFrame({"frame": np.array([0, 0, 1], np.int64), "time": [0.0, 0.0, 0.1], "id": np.array([0, 1, 0], np.int64),
-                       "X": [1.0, 2.0, np.nan], "Y": [1.0, 2.0, 3.0], "group": "g", "sequence": "s"})
+    df = pd.DataFrame(
+        {
+            "frame": np.array([0, 0, 1], np.int64),
+            "time": [0.0, 0.0, 0.1],
+            "id": np.array([0, 1, 0], np.int64),
+            "X": [1.0, 2.0, np.nan],
+            "Y": [1.0, 2.0, 3.0],
+            "group": "g",
+            "sequence": "s",
+        }
+    )
     if case == "inf":
         df.loc[1, "X"] = np.inf
     elif case == "unsorted":
@@ -454,12 +487,18 @@ def test_write_tracks_validates_and_writes_nothing(tmp_path, case):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("name,fmt,expected", [
-    ("vid_fish3.npz", "trex_npz", "vid"), ("a_b_id12.npz", "trex_npz", "a_b"), ("vid.npz", "trex_npz", "vid"),
-    ("raw_clip1DLC_resnet50_OpenFieldHighResApr8shuffle1_1030000.h5", "dlc", "raw_clip1"),
-    ("m3v1mp4shortDLC_effnet_b0_multi_mouseApr12shuffle1_5_el_filtered.csv", "dlc", "m3v1mp4short"),
-    ("predictions.analysis.h5", "sleap_h5", "predictions"), ("table.csv", "csv", "table"),
-])
+@pytest.mark.parametrize(
+    "name,fmt,expected",
+    [
+        ("vid_fish3.npz", "trex_npz", "vid"),
+        ("a_b_id12.npz", "trex_npz", "a_b"),
+        ("vid.npz", "trex_npz", "vid"),
+        ("raw_clip1DLC_resnet50_OpenFieldHighResApr8shuffle1_1030000.h5", "dlc", "raw_clip1"),
+        ("m3v1mp4shortDLC_effnet_b0_multi_mouseApr12shuffle1_5_el_filtered.csv", "dlc", "m3v1mp4short"),
+        ("predictions.analysis.h5", "sleap_h5", "predictions"),
+        ("table.csv", "csv", "table"),
+    ],
+)
 def test_sequence_names_from_file_names(name, fmt, expected):
     from mosaic.tracks.naming import sequence_name
 
@@ -494,7 +533,7 @@ def test_trex_npz_with_corrupt_member_data_is_named(tmp_path):
     f = tmp_path / "v_fish0.npz"
     raw = bytearray(f.read_bytes())
     i = raw.find(b"ANGLE.npy")
-    raw[i + 200:i + 260] = b"\xff" * 60  # clobber the member's header/data, keep the zip directory
+    raw[i + 200 : i + 260] = b"\xff" * 60  # clobber the member's header/data, keep the zip directory
     f.write_bytes(bytes(raw))
     try:
         df = conv("trex_npz", [f], {})[0].df  # a corrupt payload may still decode to numbers...
@@ -508,8 +547,11 @@ def test_idtracker_dict_values_and_bad_input(tmp_path):
     rng = np.random.default_rng(5)
     tr = rng.uniform(0, 100, (7, 3, 2))
     tr[2, 1] = np.nan
-    np.save(tmp_path / "trajectories.npy", {"trajectories": tr, "frames_per_second": 28, "id_probabilities": rng.random((7, 3, 1))},
-            allow_pickle=True)
+    np.save(
+        tmp_path / "trajectories.npy",
+        {"trajectories": tr, "frames_per_second": 28, "id_probabilities": rng.random((7, 3, 1))},
+        allow_pickle=True,
+    )
     t = conv("idtracker_npy", [tmp_path / "trajectories.npy"], {})[0]
     assert t.meta["fps"] == 28.0
     np.testing.assert_array_equal(t.df[t.df["id"] == 1]["Y"], tr[:, 1, 1])

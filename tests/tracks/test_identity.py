@@ -1,4 +1,5 @@
 """Readers refuse a file that records another recording (or run) than the one asked for."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -46,8 +47,17 @@ def test_load_tracks_refuses_another_recordings_file(two_recordings):
 def test_read_tracks_checks_name_columns_when_metadata_is_absent(tmp_path):
     from mosaic.tracks import read_tracks
 
-    df = pd.DataFrame({"frame": np.arange(3), "time": np.arange(3) / 10.0, "id": 0, "X": 1.0, "Y": 2.0,
-                       "group": "g", "sequence": "other"})
+    df = pd.DataFrame(
+        {
+            "frame": np.arange(3),
+            "time": np.arange(3) / 10.0,
+            "id": 0,
+            "X": 1.0,
+            "Y": 2.0,
+            "group": "g",
+            "sequence": "other",
+        }
+    )
     p = tmp_path / "t.parquet"
     df.to_parquet(p, index=False)
     assert len(read_tracks(p, group="g", sequence="other")) == 3
@@ -59,9 +69,19 @@ def test_load_labels_refuses_another_recordings_file(dataset):
     from mosaic.labels import LabelSet, load_labels
     from mosaic.labels.io import LABELS_INDEX, labels_index_path, save_label_sets
 
-    sets = [LabelSet(group="g", sequence=s, frames=np.arange(4, dtype=np.int32), labels=np.array([0, 1, 1, 0], np.int32),
-                     individual_ids=np.full((4, 2), -1, np.int32), label_ids=np.array([0, 1], np.int32),
-                     label_names=np.array(["a", "b"]), fps=30.0) for s in ("s1", "s2")]
+    sets = [
+        LabelSet(
+            group="g",
+            sequence=s,
+            frames=np.arange(4, dtype=np.int32),
+            labels=np.array([0, 1, 1, 0], np.int32),
+            individual_ids=np.full((4, 2), -1, np.int32),
+            label_ids=np.array([0, 1], np.int32),
+            label_names=np.array(["a", "b"]),
+            fps=30.0,
+        )
+        for s in ("s1", "s2")
+    ]
     save_label_sets(dataset, "behavior", sets)
     assert load_labels(dataset, "g", "s1")["sequence"] == "s1"
     _point(labels_index_path(dataset, "behavior"), LABELS_INDEX, ("g", "s1"), ("g", "s2"))
@@ -85,8 +105,15 @@ def test_load_feature_refuses_another_recordings_or_runs_file(two_recordings):
 
     f = ds.get_root("features") / "kinematics" / res.run_id / "gA__vid1.parquet"
     info = json.loads(pq.read_schema(f).metadata[b"mosaic"])
-    assert (info["feature"], info["run_id"], info["group"], info["sequence"]) == ("kinematics", res.run_id, "gA", "vid1")
-    assert info["inputs"] == [{"tracks": "tracks/gA__vid1.parquet", "fingerprint": file_fingerprint(ds.folder / "tracks/gA__vid1.parquet")}]
+    assert (info["feature"], info["run_id"], info["group"], info["sequence"]) == (
+        "kinematics",
+        res.run_id,
+        "gA",
+        "vid1",
+    )
+    assert info["inputs"] == [
+        {"tracks": "tracks/gA__vid1.parquet", "fingerprint": file_fingerprint(ds.folder / "tracks/gA__vid1.parquet")}
+    ]
     path = feature_index_path(ds, "kinematics")
     _point(path, FEATURES_INDEX, ("gA", "vid1"), ("gA", "vid2"))
     with pytest.raises(IdentityError) as ei:

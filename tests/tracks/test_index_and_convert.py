@@ -1,4 +1,5 @@
 """index_tracks_raw, convert_one_track / convert_all_tracks / load_tracks through the facade."""
+
 from __future__ import annotations
 
 import json
@@ -44,12 +45,15 @@ def test_index_keeps_other_formats_md5_exclude_and_pattern(trex_ds):
     ds = trex_ds
     write_calms21_npy(ds.folder / "tracks_raw" / "calms" / "cm.npy", calms21_dict(1, 5))
     ds.index_tracks_raw("tracks_raw/trex", src_format="trex_npz", exclude_patterns=["*vid2*"], compute_md5=True)
-    ds.index_tracks_raw(["tracks_raw/calms"], src_format="calms21_npy", multi_sequences_per_file=True, group_from="filename")
+    ds.index_tracks_raw(
+        ["tracks_raw/calms"], src_format="calms21_npy", multi_sequences_per_file=True, group_from="filename"
+    )
     idx = read_index(ds.folder / "tracks_raw" / "index.csv", TRACKS_RAW_INDEX)
     assert len(idx) == 5 + 1
     trex = idx[idx["src_format"] == "trex_npz"]
     assert not trex["abs_path"].str.contains("vid2").any()
     import hashlib
+
     p0 = ds.resolve_path(trex["abs_path"].iloc[0])
     assert trex["md5"].iloc[0] == hashlib.md5(p0.read_bytes()).hexdigest()
     cm = idx[idx["src_format"] == "calms21_npy"].iloc[0]
@@ -145,8 +149,21 @@ def test_unknown_src_format_in_index_fails_named(dataset):
     dataset.get_root("tracks_raw").mkdir(parents=True, exist_ok=True)
     f = dataset.folder / "tracks_raw" / "x.dat"
     f.write_text("x")
-    pd.DataFrame([{"group": "g", "sequence": "s", "group_safe": "g", "sequence_safe": "s", "abs_path": "tracks_raw/x.dat",
-                   "src_format": "weird", "size_bytes": 1, "mtime_iso": "", "md5": ""}]).to_csv(dataset.folder / "tracks_raw" / "index.csv", index=False)
+    pd.DataFrame(
+        [
+            {
+                "group": "g",
+                "sequence": "s",
+                "group_safe": "g",
+                "sequence_safe": "s",
+                "abs_path": "tracks_raw/x.dat",
+                "src_format": "weird",
+                "size_bytes": 1,
+                "mtime_iso": "",
+                "md5": "",
+            }
+        ]
+    ).to_csv(dataset.folder / "tracks_raw" / "index.csv", index=False)
     with pytest.raises(BatchError) as ei:
         dataset.convert_all_tracks()
     assert "x.dat" in str(ei.value) and "weird" in str(ei.value)
@@ -242,7 +259,12 @@ def test_trex_csv_settings_calibration_beats_dataset_default(dataset, realdata):
     msgs = [str(w.message) for w in caught if "cm_per_pixel" in str(w.message)]
     assert len(msgs) == 1 and "settings" in msgs[0] and "0.05" in msgs[0] and "dataset" in msgs[0]
     assert report["calibration_conflicts"]["g__test"][0] == {
-        "name": "cm_per_pixel", "used": 1.0, "used_source": "settings", "other": 0.05, "other_source": "dataset"}
+        "name": "cm_per_pixel",
+        "used": 1.0,
+        "used_source": "settings",
+        "other": 0.05,
+        "other_source": "dataset",
+    }
 
 
 def test_value_source_rule_is_one_rule_and_warns_once_per_run(dataset):
@@ -276,7 +298,9 @@ def test_dlc_unique_bodyparts_never_enter_pair_features(dataset, realdata):
     """The real multi-animal DLC file: 'single' (corner1/corner2) is no animal, so no animal's nearest neighbour."""
     import shutil
 
-    src = realdata_file(realdata, "dlc", "dlc-testscript-multimouse", "m3v1mp4shortDLC_effnet_b0_multi_mouseApr12shuffle1_5_el.h5")
+    src = realdata_file(
+        realdata, "dlc", "dlc-testscript-multimouse", "m3v1mp4shortDLC_effnet_b0_multi_mouseApr12shuffle1_5_el.h5"
+    )
     dst = dataset.folder / "tracks_raw" / "dlc" / "g"
     dst.mkdir(parents=True)
     shutil.copy(src, dst / "m3v1mp4short.h5")

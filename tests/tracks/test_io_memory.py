@@ -3,6 +3,7 @@
 Expected values come from the arrays written and from pyarrow's own ``read_table().to_pandas()``
 (the reader this one replaces), never from the code under test.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -27,11 +28,18 @@ def _table(n_frames: int = 50, ids=(0, 1, 3)) -> pd.DataFrame:
     frame = np.repeat(np.arange(n_frames, dtype=np.int64), n)
     x = rng.normal(size=n_frames * n)
     x[::7] = np.nan
-    return pd.DataFrame({
-        "frame": frame, "time": frame / 30.0, "id": np.tile(np.asarray(ids, dtype=np.int64), n_frames),
-        "X": x, "Y": rng.normal(size=n_frames * n), "missing": np.isnan(x),
-        "group": pd.Categorical(["g1"] * (n_frames * n)), "sequence": pd.Categorical(["s 1"] * (n_frames * n)),
-    })
+    return pd.DataFrame(
+        {
+            "frame": frame,
+            "time": frame / 30.0,
+            "id": np.tile(np.asarray(ids, dtype=np.int64), n_frames),
+            "X": x,
+            "Y": rng.normal(size=n_frames * n),
+            "missing": np.isnan(x),
+            "group": pd.Categorical(["g1"] * (n_frames * n)),
+            "sequence": pd.Categorical(["s 1"] * (n_frames * n)),
+        }
+    )
 
 
 @pytest.fixture
@@ -79,8 +87,13 @@ def test_arrays_are_numpy_owned_and_arrow_keeps_nothing(track_file):
 def test_several_row_groups_and_nulls(tmp_path):
     path = tmp_path / "rg.parquet"
     ids = pa.array([1, None, 3, 4, 5, 6, 7], type=pa.int64())
-    t = pa.table({"frame": pa.array(np.arange(7, dtype=np.int64)), "id": ids,
-                  "X": pa.array([0.5, 1.5, None, 3.5, 4.5, 5.5, 6.5])})
+    t = pa.table(
+        {
+            "frame": pa.array(np.arange(7, dtype=np.int64)),
+            "id": ids,
+            "X": pa.array([0.5, 1.5, None, 3.5, 4.5, 5.5, 6.5]),
+        }
+    )
     pq.write_table(t, path, row_group_size=3)
     assert pq.ParquetFile(path).metadata.num_row_groups == 3
     arrs = read_track_arrays(path)
@@ -124,8 +137,13 @@ def test_bad_inputs_name_the_file(tmp_path, track_file):
 
 def test_count_distinct_matches_set():
     rng = np.random.default_rng(0)
-    for values in (rng.integers(0, 9, 1000), rng.integers(-5, 3, 100), np.array([2**40, 7, 7]),
-                   np.array([], dtype=np.int64), np.array([1.5, 1.5, np.nan, 2.0])):
+    for values in (
+        rng.integers(0, 9, 1000),
+        rng.integers(-5, 3, 100),
+        np.array([2**40, 7, 7]),
+        np.array([], dtype=np.int64),
+        np.array([1.5, 1.5, np.nan, 2.0]),
+    ):
         assert count_distinct(values) == len(pd.unique(values))
     assert count_distinct(np.array([3, 3, 3])) == len({3})
     assert type(count_distinct(np.array([3, 4]))) is int  # JSON-serializable in the parquet metadata

@@ -1,4 +1,5 @@
 """Naming rules never merge two recordings' files nor split one recording's files."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -24,9 +25,16 @@ def test_newline_in_a_name_keeps_one_recording(dataset):
     assert sorted(df["id"].unique().tolist()) == [0, 1] and len(df) == 20
 
 
-@pytest.mark.parametrize("stem, expected", [
-    ("s\nq_fish3", ("s\nq", 3)), ("a_fish12", ("a", 12)), ("a_fish1\n", None), ("a_fish", None), ("a\n_id2", ("a\n", 2)),
-])
+@pytest.mark.parametrize(
+    "stem, expected",
+    [
+        ("s\nq_fish3", ("s\nq", 3)),
+        ("a_fish12", ("a", 12)),
+        ("a_fish1\n", None),
+        ("a_fish", None),
+        ("a\n_id2", ("a\n", 2)),
+    ],
+)
 def test_individual_suffix_is_total(stem, expected):
     assert individual_suffix(stem) == expected
 
@@ -72,8 +80,20 @@ def test_hand_edited_index_never_merges_across_folders(dataset):
     root = dataset.folder / "tracks_raw" / "trex"
     write_trex(root / "a", "v", {0: (0, 9)}, seed=1)
     write_trex(root / "b", "v", {1: (0, 9)}, seed=2)
-    rows = [{"group": "g", "sequence": "v", "group_safe": "g", "sequence_safe": "v", "abs_path": f"tracks_raw/trex/{d}/v_fish{k}.npz",
-             "src_format": "trex_npz", "size_bytes": 1, "mtime_iso": "", "md5": ""} for d, k in (("a", 0), ("b", 1))]
+    rows = [
+        {
+            "group": "g",
+            "sequence": "v",
+            "group_safe": "g",
+            "sequence_safe": "v",
+            "abs_path": f"tracks_raw/trex/{d}/v_fish{k}.npz",
+            "src_format": "trex_npz",
+            "size_bytes": 1,
+            "mtime_iso": "",
+            "md5": "",
+        }
+        for d, k in (("a", 0), ("b", 1))
+    ]
     write_index(dataset.folder / "tracks_raw" / "index.csv", pd.DataFrame(rows), TRACKS_RAW_INDEX)
     with pytest.raises(BatchError, match="same recording"):
         dataset.convert_all_tracks()

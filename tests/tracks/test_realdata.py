@@ -1,4 +1,5 @@
 """Every real file in ../shared/realdata of each supported format, values checked against the source arrays."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -33,7 +34,10 @@ DLC_REJECTED = [
     ("dlc-testscript-multimouse", "CollectedData_dlc_team.csv", "labelled-data"),
     ("dlc-testscript-multimouse", "CollectedData_dlc_team.h5", "labelled-data"),
 ]
-SLEAP = [("sleap-docs-flies", "predictions.analysis.h5"), ("sleap-tests", "small_robot.000_small_robot_3_frame.analysis.h5")]
+SLEAP = [
+    ("sleap-docs-flies", "predictions.analysis.h5"),
+    ("sleap-tests", "small_robot.000_small_robot_3_frame.analysis.h5"),
+]
 
 
 def _conv(fmt, paths, params):
@@ -135,7 +139,11 @@ def test_dlc_predictions(realdata, folder, name):
     df = t.df
     levels = list(ref.columns.names)
     multi = "individuals" in levels
-    inds = [i for i in dict.fromkeys(ref.columns.get_level_values("individuals")) if i != "single"] if multi else ["animal0"]
+    inds = (
+        [i for i in dict.fromkeys(ref.columns.get_level_values("individuals")) if i != "single"]
+        if multi
+        else ["animal0"]
+    )
     kps = t.meta["keypoint_names"]
     assert len(df) == len(ref) * len(inds)
     np.testing.assert_array_equal(df["frame"].unique(), ref.index.to_numpy().astype(np.int64))
@@ -239,8 +247,12 @@ def test_real_dlc_folder_through_the_dataset(realdata, dataset):
         dataset.convert_all_tracks(params={"fps": 30})
 
 
-IDTRACKER = ["test_trajectories.npy", "test_trajectories_idtrackerai.npy", "test_trajectories_idtrackerai_with_border.npy",
-             "trajectories_with_points.npy"]
+IDTRACKER = [
+    "test_trajectories.npy",
+    "test_trajectories_idtrackerai.npy",
+    "test_trajectories_idtrackerai_with_border.npy",
+    "trajectories_with_points.npy",
+]
 
 
 @pytest.mark.parametrize("name", IDTRACKER)

@@ -4,6 +4,7 @@ Synthetic files are written here with h5py from a small per-instance description
 expected values are worked out by hand; real files are checked against independent reads
 (per-instance Python loops over the raw records, and the matching analysis HDF5).
 """
+
 from __future__ import annotations
 
 import csv
@@ -24,29 +25,70 @@ from mosaic.tracks.converters import DEFAULT_PATTERNS, get_converter
 from tests.conftest import realdata_file
 
 NAN = math.nan
-FRAME_DT = np.dtype([("frame_id", "<u8"), ("video", "<u4"), ("frame_idx", "<u8"), ("instance_id_start", "<u8"), ("instance_id_end", "<u8")])
-INST_DT = np.dtype([("instance_id", "<i8"), ("instance_type", "u1"), ("frame_id", "<u8"), ("skeleton", "<u4"), ("track", "<i4"),
-                    ("from_predicted", "<i8"), ("score", "<f4"), ("point_id_start", "<u8"), ("point_id_end", "<u8"), ("tracking_score", "<f4")])
+FRAME_DT = np.dtype(
+    [
+        ("frame_id", "<u8"),
+        ("video", "<u4"),
+        ("frame_idx", "<u8"),
+        ("instance_id_start", "<u8"),
+        ("instance_id_end", "<u8"),
+    ]
+)
+INST_DT = np.dtype(
+    [
+        ("instance_id", "<i8"),
+        ("instance_type", "u1"),
+        ("frame_id", "<u8"),
+        ("skeleton", "<u4"),
+        ("track", "<i4"),
+        ("from_predicted", "<i8"),
+        ("score", "<f4"),
+        ("point_id_start", "<u8"),
+        ("point_id_end", "<u8"),
+        ("tracking_score", "<f4"),
+    ]
+)
 POINT_DT = np.dtype([("x", "<f8"), ("y", "<f8"), ("visible", "?"), ("complete", "?")])
 PRED_DT = np.dtype([("x", "<f8"), ("y", "<f8"), ("visible", "?"), ("complete", "?"), ("score", "<f8")])
 
 # global node list "tail, head, mid"; the skeleton orders them head, mid, tail
 GLOBAL_NODES = ["tail", "head", "mid"]
 SKELETON = {
-    "directed": True, "graph": {"name": "Skeleton-0", "num_edges_inserted": 3}, "multigraph": True,
+    "directed": True,
+    "graph": {"name": "Skeleton-0", "num_edges_inserted": 3},
+    "multigraph": True,
     "links": [
-        {"edge_insert_idx": 0, "key": 0, "source": 1, "target": 2,
-         "type": {"py/reduce": [{"py/type": "sleap.skeleton.EdgeType"}, {"py/tuple": [1]}]}},
-        {"edge_insert_idx": 1, "key": 0, "source": 1, "target": 0,
-         "type": {"py/reduce": [{"py/type": "sleap.skeleton.EdgeType"}, {"py/tuple": [2]}]}},  # symmetry, not an edge
+        {
+            "edge_insert_idx": 0,
+            "key": 0,
+            "source": 1,
+            "target": 2,
+            "type": {"py/reduce": [{"py/type": "sleap.skeleton.EdgeType"}, {"py/tuple": [1]}]},
+        },
+        {
+            "edge_insert_idx": 1,
+            "key": 0,
+            "source": 1,
+            "target": 0,
+            "type": {"py/reduce": [{"py/type": "sleap.skeleton.EdgeType"}, {"py/tuple": [2]}]},
+        },  # symmetry, not an edge
         {"edge_insert_idx": 2, "key": 0, "source": 2, "target": 0, "type": {"py/id": 1}},  # body edge by reference
     ],
     "nodes": [{"id": 1}, {"id": 2}, {"id": 0}],
 }
 
 
-def write_slp(path: Path, frames: list[tuple[int, int, list[dict]]], *, tracks=("A", "B"), videos=("cam/vid1.mp4",),
-              format_id: float = 1.2, skeletons=(SKELETON,), nodes=GLOBAL_NODES, tweak=None) -> Path:
+def write_slp(
+    path: Path,
+    frames: list[tuple[int, int, list[dict]]],
+    *,
+    tracks=("A", "B"),
+    videos=("cam/vid1.mp4",),
+    format_id: float = 1.2,
+    skeletons=(SKELETON,),
+    nodes=GLOBAL_NODES,
+    tweak=None,
+) -> Path:
     """Write a small .slp: ``frames`` = [(video, frame_idx, [instance dict, ...])].
 
     An instance dict has ``pts`` = [(x, y, visible[, score]), ...], ``user`` (bool), ``track``
@@ -61,13 +103,37 @@ def write_slp(path: Path, frames: list[tuple[int, int, list[dict]]], *, tracks=(
             p0 = len(table)
             for p in d["pts"]:
                 table.append((p[0], p[1], p[2], False) if user else (p[0], p[1], p[2], False, p[3]))
-            inst.append((len(inst), 0 if user else 1, fid, d.get("skeleton", 0), d.get("track", -1), d.get("from_predicted", -1),
-                         d.get("score", 0.0), p0, len(table), d.get("tracking_score", 0.0)))
+            inst.append(
+                (
+                    len(inst),
+                    0 if user else 1,
+                    fid,
+                    d.get("skeleton", 0),
+                    d.get("track", -1),
+                    d.get("from_predicted", -1),
+                    d.get("score", 0.0),
+                    p0,
+                    len(table),
+                    d.get("tracking_score", 0.0),
+                )
+            )
         fr.append((fid, video, fidx, start, len(inst)))
-    arrays = {"frames": np.array(fr, dtype=FRAME_DT), "instances": np.array(inst, dtype=INST_DT),
-              "points": np.array(pts, dtype=POINT_DT), "pred_points": np.array(pred, dtype=PRED_DT)}
-    meta = {"version": "2.0.0", "skeletons": list(skeletons), "nodes": [{"name": n, "weight": 1.0} for n in nodes],
-            "videos": [], "tracks": [], "suggestions": [], "negative_anchors": {}, "provenance": {}}
+    arrays = {
+        "frames": np.array(fr, dtype=FRAME_DT),
+        "instances": np.array(inst, dtype=INST_DT),
+        "points": np.array(pts, dtype=POINT_DT),
+        "pred_points": np.array(pred, dtype=PRED_DT),
+    }
+    meta = {
+        "version": "2.0.0",
+        "skeletons": list(skeletons),
+        "nodes": [{"name": n, "weight": 1.0} for n in nodes],
+        "videos": [],
+        "tracks": [],
+        "suggestions": [],
+        "negative_anchors": {},
+        "provenance": {},
+    }
     if tweak:
         tweak(arrays, meta)
     with h5py.File(path, "w") as f:
@@ -77,8 +143,13 @@ def write_slp(path: Path, frames: list[tuple[int, int, list[dict]]], *, tracks=(
         for k, v in arrays.items():
             if v is not None:
                 f.create_dataset(k, data=v)
-        f.create_dataset("tracks_json", data=np.array([json.dumps([0, t]).encode() for t in tracks], dtype="S") if tracks else np.zeros(0))
-        f.create_dataset("videos_json", data=np.array([json.dumps({"backend": {"filename": v}}).encode() for v in videos], dtype="S"))
+        f.create_dataset(
+            "tracks_json",
+            data=np.array([json.dumps([0, t]).encode() for t in tracks], dtype="S") if tracks else np.zeros(0),
+        )
+        f.create_dataset(
+            "videos_json", data=np.array([json.dumps({"backend": {"filename": v}}).encode() for v in videos], dtype="S")
+        )
     return path
 
 
@@ -89,17 +160,25 @@ def P(x, y, s=1.0, vis=True):
 def mixed_frames(video: int = 0) -> list:
     """Frame 10: predicted+user of track A (user made from it), predicted B; frame 11 empty; frame 12: 2 untracked + B."""
     return [
-        (video, 10, [
-            {"track": 0, "score": 0.9, "pts": [P(1, 2, .5), P(3, 4, .6), P(5, 6, .7)]},
-            {"user": True, "track": 0, "from_predicted": 0, "pts": [P(10, 20), P(30, 40), P(50, 60, vis=False)]},
-            {"track": 1, "score": 0.8, "pts": [P(100, 200, .1), P(7, 7, .2, vis=False), P(300, 400, .3)]},
-        ]),
+        (
+            video,
+            10,
+            [
+                {"track": 0, "score": 0.9, "pts": [P(1, 2, 0.5), P(3, 4, 0.6), P(5, 6, 0.7)]},
+                {"user": True, "track": 0, "from_predicted": 0, "pts": [P(10, 20), P(30, 40), P(50, 60, vis=False)]},
+                {"track": 1, "score": 0.8, "pts": [P(100, 200, 0.1), P(7, 7, 0.2, vis=False), P(300, 400, 0.3)]},
+            ],
+        ),
         (video, 11, []),
-        (video, 12, [
-            {"score": 0.5, "pts": [P(1, 1, .1), P(2, 2, .2), P(3, 3, .3)]},
-            {"score": 0.4, "pts": [P(4, 4), P(5, 5), P(6, 6)]},
-            {"track": 1, "score": 0.7, "tracking_score": 0.25, "pts": [P(7, 7), P(8, 8), P(9, 9)]},
-        ]),
+        (
+            video,
+            12,
+            [
+                {"score": 0.5, "pts": [P(1, 1, 0.1), P(2, 2, 0.2), P(3, 3, 0.3)]},
+                {"score": 0.4, "pts": [P(4, 4), P(5, 5), P(6, 6)]},
+                {"track": 1, "score": 0.7, "tracking_score": 0.25, "pts": [P(7, 7), P(8, 8), P(9, 9)]},
+            ],
+        ),
     ]
 
 
@@ -116,6 +195,7 @@ def rows(df):
 
 # --------------------------------------------------------------------------------------------- registry
 
+
 def test_registered_with_patterns_and_names():
     from mosaic.tracks.naming import sequence_name
 
@@ -127,6 +207,7 @@ def test_registered_with_patterns_and_names():
 
 
 # --------------------------------------------------------------------------------------------- synthetic .slp
+
 
 def test_slp_mixed_user_predicted_untracked(tmp_path):
     path = write_slp(tmp_path / "m.slp", mixed_frames())
@@ -142,11 +223,11 @@ def test_slp_mixed_user_predicted_untracked(tmp_path):
     np.testing.assert_array_equal(df[["X", "Y"]].to_numpy(), [[20, 30], [200, 300], [8, 8], [2, 2], [5, 5]])
     np.testing.assert_array_equal(df["poseX2"].to_numpy(), [NAN, 300, 9, 3, 6])
     np.testing.assert_array_equal(df["poseY1"].to_numpy(), [40, NAN, 8, 2, 5])
-    np.testing.assert_allclose(df["poseP0"].to_numpy(), [1.0, .1, 1.0, .1, 1.0])
+    np.testing.assert_allclose(df["poseP0"].to_numpy(), [1.0, 0.1, 1.0, 0.1, 1.0])
     np.testing.assert_array_equal(df["poseP2"].isna().to_numpy(), [True, False, False, False, False])
     assert df["poseP1"].isna().tolist() == [False, True, False, False, False]
     assert df["user_instance"].tolist() == [True, False, False, False, False]
-    np.testing.assert_allclose(df["instance_score"].to_numpy(), [NAN, .8, .7, .5, .4], equal_nan=True)
+    np.testing.assert_allclose(df["instance_score"].to_numpy(), [NAN, 0.8, 0.7, 0.5, 0.4], equal_nan=True)
     np.testing.assert_allclose(df["tracking_score"].to_numpy()[2], 0.25)
 
 
@@ -154,7 +235,7 @@ def test_slp_prefer_predicted_and_instance_filters(tmp_path):
     path = write_slp(tmp_path / "m.slp", mixed_frames())
     df = conv("sleap_slp", path, {"prefer": "predicted"})[0].df
     assert rows(df) == [(10, 0), (10, 1), (12, 1), (12, 2), (12, 3)]
-    assert df.loc[0, ["X", "Y"]].tolist() == [3.0, 4.0] and df.loc[0, "poseP2"] == pytest.approx(.7)
+    assert df.loc[0, ["X", "Y"]].tolist() == [3.0, 4.0] and df.loc[0, "poseP2"] == pytest.approx(0.7)
     user = conv("sleap_slp", path, {"instances": "user"})[0].df
     assert rows(user) == [(10, 0)] and user.loc[0, "X"] == 20
     pred = conv("sleap_slp", path, {"instances": "predicted"})[0].df
@@ -169,19 +250,31 @@ def test_slp_prefer_predicted_and_instance_filters(tmp_path):
 
 
 def test_slp_user_matched_by_track_without_from_predicted(tmp_path):
-    frames = [(0, 3, [
-        {"user": True, "track": 1, "pts": [P(0, 0), P(2, 2), P(4, 4)]},
-        {"track": 1, "score": 0.9, "pts": [P(9, 9), P(9, 9), P(9, 9)]},
-    ])]
+    frames = [
+        (
+            0,
+            3,
+            [
+                {"user": True, "track": 1, "pts": [P(0, 0), P(2, 2), P(4, 4)]},
+                {"track": 1, "score": 0.9, "pts": [P(9, 9), P(9, 9), P(9, 9)]},
+            ],
+        )
+    ]
     df = conv("sleap_slp", write_slp(tmp_path / "u.slp", frames))[0].df
     assert rows(df) == [(3, 1)] and df.loc[0, "X"] == 2
 
 
 def test_slp_duplicates_best_or_error(tmp_path):
-    frames = [(0, 0, [
-        {"track": 0, "score": 0.3, "pts": [P(1, 1), P(1, 1), P(1, 1)]},
-        {"track": 0, "score": 0.9, "pts": [P(5, 5), P(5, 5), P(5, 5)]},
-    ])]
+    frames = [
+        (
+            0,
+            0,
+            [
+                {"track": 0, "score": 0.3, "pts": [P(1, 1), P(1, 1), P(1, 1)]},
+                {"track": 0, "score": 0.9, "pts": [P(5, 5), P(5, 5), P(5, 5)]},
+            ],
+        )
+    ]
     path = write_slp(tmp_path / "d.slp", frames)
     t = conv("sleap_slp", path)[0]
     assert rows(t.df) == [(0, 0)] and t.df.loc[0, "X"] == 5 and t.meta["duplicates_dropped"] == 1
@@ -204,8 +297,11 @@ def test_slp_one_individual_untracked_project(tmp_path):
 
 
 def test_slp_multi_video(tmp_path):
-    frames = [(0, 0, [{"track": 0, "score": 1, "pts": [P(1, 1)] * 3}]), (1, 0, [{"track": 1, "score": 1, "pts": [P(2, 2)] * 3}]),
-              (1, 4, [{"track": 1, "score": 1, "pts": [P(3, 3)] * 3}])]
+    frames = [
+        (0, 0, [{"track": 0, "score": 1, "pts": [P(1, 1)] * 3}]),
+        (1, 0, [{"track": 1, "score": 1, "pts": [P(2, 2)] * 3}]),
+        (1, 4, [{"track": 1, "score": 1, "pts": [P(3, 3)] * 3}]),
+    ]
     path = write_slp(tmp_path / "mv.slp", frames, videos=("a/left.mp4", "b/right.mp4"))
     with pytest.raises(TrackFormatError) as ei:
         conv("sleap_slp", path)
@@ -223,8 +319,16 @@ def test_slp_needs_fps_and_one_skeleton(tmp_path):
     with pytest.raises(TrackFormatError, match="fps"):
         get_converter("sleap_slp")([path], {}, group="g", sequence="s")
     skel2 = dict(SKELETON, nodes=[{"id": 0}, {"id": 1}])
-    frames = [(0, 0, [{"track": 0, "score": 1, "pts": [P(1, 1)] * 3},
-                      {"track": 1, "score": 1, "skeleton": 1, "pts": [P(2, 2), P(4, 4)]}])]
+    frames = [
+        (
+            0,
+            0,
+            [
+                {"track": 0, "score": 1, "pts": [P(1, 1)] * 3},
+                {"track": 1, "score": 1, "skeleton": 1, "pts": [P(2, 2), P(4, 4)]},
+            ],
+        )
+    ]
     two = write_slp(tmp_path / "two.slp", frames, skeletons=(SKELETON, skel2))
     with pytest.raises(TrackFormatError, match="skeleton"):
         conv("sleap_slp", two)
@@ -257,10 +361,17 @@ def _bad_track(arrays, meta):
     arrays["instances"]["track"][0] = 7
 
 
-@pytest.mark.parametrize("tweak, words", [
-    (_bad_point_range, "point ranges"), (_points_beyond, "pred_points"), (_frames_beyond, "out of range"), (_frames_overlap, "overlapping"),
-    (_no_pred_points, "pred_points"), (_bad_track, "track"),
-])
+@pytest.mark.parametrize(
+    "tweak, words",
+    [
+        (_bad_point_range, "point ranges"),
+        (_points_beyond, "pred_points"),
+        (_frames_beyond, "out of range"),
+        (_frames_overlap, "overlapping"),
+        (_no_pred_points, "pred_points"),
+        (_bad_track, "track"),
+    ],
+)
 def test_slp_inconsistent_files_rejected(tmp_path, tweak, words):
     path = write_slp(tmp_path / "bad.slp", mixed_frames(), tweak=tweak)
     with pytest.raises(TrackFormatError) as ei:
@@ -301,22 +412,26 @@ def test_slp_through_index_and_convert(dataset, tmp_path):
 
 # --------------------------------------------------------------------------------------------- analysis CSV
 
+
 def write_csv(path: Path, lines: list[str]) -> Path:
     path.write_text("\n".join(lines) + "\n")
     return path
 
 
 def test_csv_synthetic_tracks_untracked_and_dotted_nodes(tmp_path):
-    path = write_csv(tmp_path / "a.analysis.csv", [
-        "track,frame_idx,instance.score,left.ear.x,left.ear.y,left.ear.score,tail.x,tail.y,tail.score",
-        "male,0,0.9,1,2,0.5,3,4,0.6",
-        "female,0,0.8,10,20,0.1,nan,nan,nan",
-        ",0,nan,7,7,,9,9,",
-        "male,2,0.7,5,5,1,7,7,1",
-        "male,2,0.2,0,0,1,0,0,1",
-        ",3,0.4,1,1,1,3,3,1",
-        ",3,0.3,5,5,1,7,7,1",
-    ])
+    path = write_csv(
+        tmp_path / "a.analysis.csv",
+        [
+            "track,frame_idx,instance.score,left.ear.x,left.ear.y,left.ear.score,tail.x,tail.y,tail.score",
+            "male,0,0.9,1,2,0.5,3,4,0.6",
+            "female,0,0.8,10,20,0.1,nan,nan,nan",
+            ",0,nan,7,7,,9,9,",
+            "male,2,0.7,5,5,1,7,7,1",
+            "male,2,0.2,0,0,1,0,0,1",
+            ",3,0.4,1,1,1,3,3,1",
+            ",3,0.3,5,5,1,7,7,1",
+        ],
+    )
     t = conv("sleap_csv", path)[0]
     df = t.df
     assert t.meta["keypoint_names"] == ["left.ear", "tail"]
@@ -325,8 +440,8 @@ def test_csv_synthetic_tracks_untracked_and_dotted_nodes(tmp_path):
     assert rows(df) == [(0, 0), (0, 1), (0, 2), (2, 0), (3, 2), (3, 3)]
     np.testing.assert_array_equal(df["X"].to_numpy(), [2, 10, 8, 6, 2, 6])
     np.testing.assert_array_equal(df["poseY1"].to_numpy(), [4, NAN, 9, 7, 3, 7])
-    np.testing.assert_allclose(df["poseP0"].to_numpy(), [.5, .1, NAN, 1, 1, 1], equal_nan=True)
-    np.testing.assert_allclose(df["instance_score"].to_numpy(), [.9, .8, NAN, .7, .4, .3], equal_nan=True)
+    np.testing.assert_allclose(df["poseP0"].to_numpy(), [0.5, 0.1, NAN, 1, 1, 1], equal_nan=True)
+    np.testing.assert_allclose(df["instance_score"].to_numpy(), [0.9, 0.8, NAN, 0.7, 0.4, 0.3], equal_nan=True)
     assert rows(conv("sleap_csv", path, {"untracked": "drop"})[0].df) == [(0, 0), (0, 1), (2, 0)]
     with pytest.raises(TrackFormatError, match="a.analysis.csv"):
         conv("sleap_csv", path, {"duplicates": "error"})
@@ -334,14 +449,17 @@ def test_csv_synthetic_tracks_untracked_and_dotted_nodes(tmp_path):
         conv("sleap_csv", path, {"untracked": "error"})
 
 
-@pytest.mark.parametrize("lines, words", [
-    ([], "empty"),
-    (["frame,x,y", "0,1,2"], "not a SLEAP analysis CSV"),
-    (["track,frame_idx,instance.score,A.x,A.y,A.score"], "no rows"),
-    (["track,frame_idx,instance.score,A.x,A.y,A.score", "t,0.5,1,1,1,1"], "whole numbers"),
-    (["track,frame_idx,instance.score,A.x,A.y,A.score", "t,0,1,abc,1,1"], "not numeric"),
-    (["track,frame_idx,instance.score,A.x,B.y", "t,0,1,1,1"], "without its y"),
-])
+@pytest.mark.parametrize(
+    "lines, words",
+    [
+        ([], "empty"),
+        (["frame,x,y", "0,1,2"], "not a SLEAP analysis CSV"),
+        (["track,frame_idx,instance.score,A.x,A.y,A.score"], "no rows"),
+        (["track,frame_idx,instance.score,A.x,A.y,A.score", "t,0.5,1,1,1,1"], "whole numbers"),
+        (["track,frame_idx,instance.score,A.x,A.y,A.score", "t,0,1,abc,1,1"], "not numeric"),
+        (["track,frame_idx,instance.score,A.x,B.y", "t,0,1,1,1"], "without its y"),
+    ],
+)
 def test_csv_bad_inputs(tmp_path, lines, words):
     path = tmp_path / "bad.analysis.csv"
     path.write_text("\n".join(lines))
@@ -372,7 +490,7 @@ def independent_rows(path: Path) -> dict[tuple[int, int], tuple[list, list, list
         for i in range(int(fr["instance_id_start"]), int(fr["instance_id_end"])):
             r = inst[i]
             assert r["instance_type"] == 1 and r["track"] >= 0  # these files: predicted + tracked only
-            pts = pred[int(r["point_id_start"]):int(r["point_id_end"])]
+            pts = pred[int(r["point_id_start"]) : int(r["point_id_end"])]
             by = {order[k]: p for k, p in enumerate(pts)}
             seen = {n: bool(by[n]["visible"]) and not (math.isnan(by[n]["x"]) or math.isnan(by[n]["y"])) for n in order}
             xs = [float(by[n]["x"]) if seen[n] else NAN for n in order]
@@ -398,8 +516,12 @@ def test_real_slp_counts_and_values(realdata, parts):
     exp = np.array([ref[k][0] for k in rows(df)])
     got = df[[f"poseX{k}" for k in range(n_nodes)]].to_numpy()
     np.testing.assert_array_equal(got, exp)
-    np.testing.assert_array_equal(df[[f"poseY{k}" for k in range(n_nodes)]].to_numpy(), np.array([ref[k][1] for k in rows(df)]))
-    np.testing.assert_array_equal(df[[f"poseP{k}" for k in range(n_nodes)]].to_numpy(), np.array([ref[k][2] for k in rows(df)]))
+    np.testing.assert_array_equal(
+        df[[f"poseY{k}" for k in range(n_nodes)]].to_numpy(), np.array([ref[k][1] for k in rows(df)])
+    )
+    np.testing.assert_array_equal(
+        df[[f"poseP{k}" for k in range(n_nodes)]].to_numpy(), np.array([ref[k][2] for k in rows(df)])
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows
         np.testing.assert_allclose(df["X"].to_numpy(), np.nanmean(exp, axis=1))
@@ -445,9 +567,21 @@ def test_real_slp_equals_sleap_io(realdata, parts):
 
 
 def test_generated_slp_equals_sleap_io(tmp_path):
-    frames = [(0, k, [{"track": 0, "score": 0.9, "pts": [P(k, 1, s=0.5), P(k + 1, 2, s=0.6), P(k + 2, 3, s=0.7)]},
-                      {"track": 1, "score": 0.8, "pts": [P(10 + k, 1, s=0.1), P(NAN, NAN, s=0.2, vis=False), P(12 + k, 3, s=0.3)]}])
-              for k in (0, 1, 4)]
+    frames = [
+        (
+            0,
+            k,
+            [
+                {"track": 0, "score": 0.9, "pts": [P(k, 1, s=0.5), P(k + 1, 2, s=0.6), P(k + 2, 3, s=0.7)]},
+                {
+                    "track": 1,
+                    "score": 0.8,
+                    "pts": [P(10 + k, 1, s=0.1), P(NAN, NAN, s=0.2, vis=False), P(12 + k, 3, s=0.3)],
+                },
+            ],
+        )
+        for k in (0, 1, 4)
+    ]
     path = write_slp(tmp_path / "gen.slp", frames)
     import sleap_io
 
@@ -489,7 +623,9 @@ def test_real_flies_slp_matches_analysis_h5(realdata):
 
 @pytest.mark.realdata
 def test_real_analysis_csv(realdata, tmp_path):
-    path = realdata_file(realdata, "sleap", "sleap-tests", "minimal_instance.000_centered_pair_low_quality.analysis.csv")
+    path = realdata_file(
+        realdata, "sleap", "sleap-tests", "minimal_instance.000_centered_pair_low_quality.analysis.csv"
+    )
     with open(path, newline="") as fh:
         recs = list(csv.DictReader(fh))
     [t] = conv("sleap_csv", path)
@@ -521,8 +657,14 @@ def test_real_clip_slp_same_as_analysis_convention(realdata):
 
 
 def test_slp_inline_node_objects_and_bad_node_reference(tmp_path):
-    inline = dict(SKELETON, nodes=[{"id": {"py/object": "sleap.skeleton.Node", "py/state": {"py/tuple": [n, 1.0]}}} for n in ("nose", "neck", "tail")],
-                  links=[])
+    inline = dict(
+        SKELETON,
+        nodes=[
+            {"id": {"py/object": "sleap.skeleton.Node", "py/state": {"py/tuple": [n, 1.0]}}}
+            for n in ("nose", "neck", "tail")
+        ],
+        links=[],
+    )
     frames = [(0, 0, [{"track": 0, "score": 1, "pts": [P(1, 1), P(2, 2), P(6, 6)]}])]
     t = conv("sleap_slp", write_slp(tmp_path / "inline.slp", frames, skeletons=(inline,)))[0]
     assert t.meta["keypoint_names"] == ["nose", "neck", "tail"] and t.df.loc[0, "X"] == 3
@@ -540,7 +682,9 @@ def test_real_flies_slp_and_analysis_h5_convert_alike(realdata):
     a = conv("sleap_slp", slp, {"fps": 30})[0]
     b = conv("sleap_h5", h5, {"fps": 30, "drop_empty_rows": True})[0]
     assert rows(a.df) == rows(b.df)
-    np.testing.assert_array_equal(a.df[["frame", "time", "id", "X", "Y"]].to_numpy(), b.df[["frame", "time", "id", "X", "Y"]].to_numpy())
+    np.testing.assert_array_equal(
+        a.df[["frame", "time", "id", "X", "Y"]].to_numpy(), b.df[["frame", "time", "id", "X", "Y"]].to_numpy()
+    )
     for k, name in enumerate(a.meta["keypoint_names"]):
         j = b.meta["keypoint_names"].index(name)
         np.testing.assert_array_equal(a.df[f"poseX{k}"].to_numpy(), b.df[f"poseX{j}"].to_numpy())
@@ -549,7 +693,10 @@ def test_real_flies_slp_and_analysis_h5_convert_alike(realdata):
 def test_slp_multi_video_file_as_many_recordings(dataset):
     raw = dataset.folder / "tracks_raw" / "sleap"
     raw.mkdir(parents=True)
-    frames = [(0, 0, [{"track": 0, "score": 1, "pts": [P(1, 1)] * 3}]), (1, 2, [{"track": 1, "score": 1, "pts": [P(2, 2)] * 3}])]
+    frames = [
+        (0, 0, [{"track": 0, "score": 1, "pts": [P(1, 1)] * 3}]),
+        (1, 2, [{"track": 1, "score": 1, "pts": [P(2, 2)] * 3}]),
+    ]
     write_slp(raw / "session.slp", frames, videos=("left.mp4", "right.mp4"))
     dataset.index_tracks_raw("tracks_raw/sleap", src_format="sleap_slp", multi_sequences_per_file=True)
     dataset.convert_all_tracks(params={"fps": 10})

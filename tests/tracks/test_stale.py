@@ -1,4 +1,5 @@
 """Converted tracks record their raw files' fingerprints; edited raw files are converted again (or refused)."""
+
 from __future__ import annotations
 
 import json
@@ -52,7 +53,11 @@ def test_outputs_record_fingerprints_of_their_raw_files(converted):
     assert sorted(fps) == ["tracks_raw/trex/g/v_fish0.npz", "tracks_raw/trex/g/v_fish1.npz"]
     for rel, fp in fps.items():
         p = ds.folder / rel
-        assert fp == {"size": p.stat().st_size, "mtime_ns": p.stat().st_mtime_ns, "sha256": hashlib.sha256(p.read_bytes()).hexdigest()}
+        assert fp == {
+            "size": p.stat().st_size,
+            "mtime_ns": p.stat().st_mtime_ns,
+            "sha256": hashlib.sha256(p.read_bytes()).hexdigest(),
+        }
     idx = read_index(ds.folder / "tracks" / "index.csv", TRACKS_INDEX)
     assert json.loads(idx.set_index("sequence").loc["v", "source_fingerprints"]) == fps
 

@@ -12,6 +12,7 @@ another PID namespace.
 File-system faults (disk full, read-only, permission, name too long) become
 :class:`~mosaic.core.errors.StorageError` naming the file.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -171,8 +172,12 @@ def storage_error(exc: OSError, path: str | os.PathLike, action: str = "write") 
         errno.EPERM: "check the file's and its folder's owner and permissions",
         errno.ENAMETOOLONG: "use shorter group/sequence names",
     }
-    err = StorageError(f"cannot {action} file: {reason}", path=path, found=f"{code or 'OSError'} ({reason})",
-                       hint=hints.get(exc.errno or 0))
+    err = StorageError(
+        f"cannot {action} file: {reason}",
+        path=path,
+        found=f"{code or 'OSError'} ({reason})",
+        hint=hints.get(exc.errno or 0),
+    )
     err.errno = exc.errno
     return err
 

@@ -4,6 +4,7 @@
 nothing about tracks, labels or features beyond where their roots are and which
 (group, sequence) pairs ``tracks/index.csv`` lists.
 """
+
 from __future__ import annotations
 
 import copy
@@ -66,12 +67,14 @@ class _ManifestLoader(yaml.SafeLoader):
         """Compose one node, refusing anchors and aliases (PyYAML hook)."""
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
-            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed in a dataset manifest",
-                                              event.start_mark)
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not allowed in a dataset manifest", event.start_mark
+            )
         event = self.peek_event()
         if getattr(event, "anchor", None):
-            raise yaml.composer.ComposerError(None, None, "anchors (&name) are not allowed in a dataset manifest",
-                                              event.start_mark)
+            raise yaml.composer.ComposerError(
+                None, None, "anchors (&name) are not allowed in a dataset manifest", event.start_mark
+            )
         return super().compose_node(parent, index)
 
 
@@ -87,9 +90,13 @@ class _instance_only:
 
     def __get__(self, obj, cls):
         if obj is None:
+
             def refuse(*args, **kwargs):
-                raise TypeError(f"{cls.__name__}.{self.name}() re-reads an open dataset's manifest "
-                                f"(ds.load()); to open a folder use {cls.__name__}.{self.instead}(path)")
+                raise TypeError(
+                    f"{cls.__name__}.{self.name}() re-reads an open dataset's manifest "
+                    f"(ds.load()); to open a folder use {cls.__name__}.{self.instead}(path)"
+                )
+
             return refuse
         return self.fn.__get__(obj, cls)
 
@@ -156,7 +163,15 @@ class DatasetCore:
     _absent: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     _SERIALISED: ClassVar[tuple[str, ...]] = (
-        "name", "version", "format", "roots", "meta", "dataset_type", "segment_duration", "time_column", "path_map",
+        "name",
+        "version",
+        "format",
+        "roots",
+        "meta",
+        "dataset_type",
+        "segment_duration",
+        "time_column",
+        "path_map",
     )
 
     def __post_init__(self) -> None:
@@ -203,7 +218,9 @@ class DatasetCore:
                     break
             else:
                 raise ManifestError(
-                    "no dataset manifest in folder", path=path, expected=" or ".join(MANIFEST_NAMES),
+                    "no dataset manifest in folder",
+                    path=path,
+                    expected=" or ".join(MANIFEST_NAMES),
                     hint="create one with Dataset.create(folder, name=...)",
                 )
         fmt = "json" if path.suffix.lower() == ".json" else "yaml"
@@ -225,18 +242,25 @@ class DatasetCore:
         except (json.JSONDecodeError, yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:
             raise ManifestError("manifest is not valid YAML/JSON", path=path, found=str(exc).splitlines()[0]) from exc
         except OSError as exc:
-            raise ManifestError(f"cannot read manifest: {exc.strerror or exc}", path=path,
-                                found=f"{errno.errorcode.get(exc.errno or 0, 'OSError')} ({exc.strerror or exc})") from exc
+            raise ManifestError(
+                f"cannot read manifest: {exc.strerror or exc}",
+                path=path,
+                found=f"{errno.errorcode.get(exc.errno or 0, 'OSError')} ({exc.strerror or exc})",
+            ) from exc
         if data is None:
             data = {}
         if not isinstance(data, dict):
-            raise ManifestError("manifest must be a mapping", path=path, expected="mapping of fields", found=type(data).__name__)
+            raise ManifestError(
+                "manifest must be a mapping", path=path, expected="mapping of fields", found=type(data).__name__
+            )
         bad_keys = sorted(repr(k) for k in data if not isinstance(k, str))
         if bad_keys:
             raise ManifestError("manifest keys must be strings", path=path, expected="text keys", found=bad_keys)
         for name in ("meta", "path_map"):
             if not isinstance(data.get(name) or {}, dict):
-                raise ManifestError(f"{name!r} must be a mapping", path=path, expected="mapping", found=type(data[name]).__name__)
+                raise ManifestError(
+                    f"{name!r} must be a mapping", path=path, expected="mapping", found=type(data[name]).__name__
+                )
         roots = data.get("roots") or {}
         if not isinstance(roots, dict):
             raise ManifestError("'roots' must be a mapping of root name to path", path=path, found=type(roots).__name__)
@@ -263,9 +287,13 @@ class DatasetCore:
         p = self.manifest_path
         bad_roots = sorted(str(k) for k in self.roots if not is_safe_root_name(k))
         if bad_roots:
-            raise ManifestError("manifest names roots that are not safe names", path=p,
-                                expected="root names of letters, digits, '_', '.', '-' starting with a letter "
-                                         f"(standard roots {list(ROOT_KEYS)})", found=bad_roots)
+            raise ManifestError(
+                "manifest names roots that are not safe names",
+                path=p,
+                expected="root names of letters, digits, '_', '.', '-' starting with a letter "
+                f"(standard roots {list(ROOT_KEYS)})",
+                found=bad_roots,
+            )
         if self.format not in ("yaml", "json"):
             raise ManifestError("unknown manifest format", path=p, expected="yaml or json", found=self.format)
         if self.dataset_type not in DATASET_TYPES:
@@ -275,13 +303,25 @@ class DatasetCore:
         self._check_roots_apart()
         if self.dataset_type == "continuous":
             if self.segment_duration is None:
-                raise ManifestError("a continuous dataset needs segment_duration", path=p, expected="e.g. '1h'", found=None)
+                raise ManifestError(
+                    "a continuous dataset needs segment_duration", path=p, expected="e.g. '1h'", found=None
+                )
             try:
                 parse_duration(self.segment_duration)
             except (ValueError, TypeError) as exc:
-                raise ManifestError("segment_duration is not a duration", path=p, expected="e.g. '1h', '30min', 3600", found=self.segment_duration) from exc
+                raise ManifestError(
+                    "segment_duration is not a duration",
+                    path=p,
+                    expected="e.g. '1h', '30min', 3600",
+                    found=self.segment_duration,
+                ) from exc
             if not isinstance(self.time_column, str) or not self.time_column:
-                raise ManifestError("a continuous dataset needs time_column", path=p, expected="name of the clock column", found=self.time_column)
+                raise ManifestError(
+                    "a continuous dataset needs time_column",
+                    path=p,
+                    expected="name of the clock column",
+                    found=self.time_column,
+                )
         elif self.segment_duration is not None:
             try:
                 parse_duration(self.segment_duration)
@@ -299,13 +339,18 @@ class DatasetCore:
             places[key] = (lexical, os.path.realpath(lexical))
         keys = [k for k in ROOT_KEYS if k in places]
         for i, a in enumerate(keys):
-            for b in keys[i + 1:]:
+            for b in keys[i + 1 :]:
                 if a in RAW_ROOT_KEYS and b in RAW_ROOT_KEYS:
                     continue
                 for pa, pb in zip(places[a], places[b], strict=True):
-                    if pa == pb or pa.startswith(pb.rstrip(os.sep) + os.sep) or pb.startswith(pa.rstrip(os.sep) + os.sep):
+                    if (
+                        pa == pb
+                        or pa.startswith(pb.rstrip(os.sep) + os.sep)
+                        or pb.startswith(pa.rstrip(os.sep) + os.sep)
+                    ):
                         raise ManifestError(
-                            f"roots {a!r} and {b!r} overlap", path=self.manifest_path,
+                            f"roots {a!r} and {b!r} overlap",
+                            path=self.manifest_path,
                             expected="each root its own folder, none inside another (only media_raw and tracks_raw may share one)",
                             found=f"{a}: {self.roots[a]!r}, {b}: {self.roots[b]!r}",
                             hint="give each root its own folder in the manifest's 'roots'",
@@ -325,7 +370,9 @@ class DatasetCore:
         """
         d = asdict(self)
         out = {k: d[k] for k in self._SERIALISED}
-        out["roots"] = {k: v for k, v in out["roots"].items() if not (k in self._implicit_roots and self._implicit_roots[k] == v)}
+        out["roots"] = {
+            k: v for k, v in out["roots"].items() if not (k in self._implicit_roots and self._implicit_roots[k] == v)
+        }
         if self._file_keys is None:
             return out
         for k, v in self._absent.items():
@@ -365,8 +412,10 @@ class DatasetCore:
         value = self.roots.get(key)
         if not value:
             raise RootNotSetError(
-                f"root {key!r} is not set", path=self.manifest_path,
-                expected=f"one of {sorted(k for k, v in self.roots.items() if v)}", found=key,
+                f"root {key!r} is not set",
+                path=self.manifest_path,
+                expected=f"one of {sorted(k for k, v in self.roots.items() if v)}",
+                found=key,
                 hint=f"ds.set_root({key!r}, path)",
             )
         p = Path(value)
@@ -381,8 +430,12 @@ class DatasetCore:
         ``exports``, ...: a letter, then letters, digits, ``_ . -``).
         """
         if not is_safe_root_name(key):
-            raise ConfigError(f"invalid root name {key!r}", path=self.manifest_path,
-                              expected=f"a letter, then letters, digits, '_', '.', '-' (standard roots {list(ROOT_KEYS)})", found=key)
+            raise ConfigError(
+                f"invalid root name {key!r}",
+                path=self.manifest_path,
+                expected=f"a letter, then letters, digits, '_', '.', '-' (standard roots {list(ROOT_KEYS)})",
+                found=key,
+            )
         self._implicit_roots.pop(key, None)
         p = Path(path)
         if p.is_absolute():
@@ -421,8 +474,13 @@ class DatasetCore:
             return "media_raw"
         if self.has_root("media"):
             return "media"
-        raise RootNotSetError("no media root is set", path=self.manifest_path, expected=list(MEDIA_ROOT_KEYS),
-                              found=sorted(k for k, v in self.roots.items() if v), hint="ds.set_root('media_raw', videos_folder)")
+        raise RootNotSetError(
+            "no media root is set",
+            path=self.manifest_path,
+            expected=list(MEDIA_ROOT_KEYS),
+            found=sorted(k for k, v in self.roots.items() if v),
+            hint="ds.set_root('media_raw', videos_folder)",
+        )
 
     # ------------------------------------------------------------------ portability
     def remap_roots(self, path_map: dict[str, str]) -> dict[str, tuple[str, str]]:
@@ -527,6 +585,7 @@ class DatasetCore:
 
         Returns ``{index_path: n_changed}``; with ``dry_run`` nothing is written.
         """
+
         def transform(v: str) -> str:
             p = PurePath(v)
             return _remap_with(path_map, p).as_posix() if p.is_absolute() else v
@@ -575,7 +634,9 @@ class DatasetCore:
         df = self.tracks_index()
         return sorted(zip(df["group"], df["sequence"]))
 
-    def get_sequence_metadata(self, level_names: list[str] | None = None, separator: str = KEY_SEPARATOR) -> pd.DataFrame:
+    def get_sequence_metadata(
+        self, level_names: list[str] | None = None, separator: str = KEY_SEPARATOR
+    ) -> pd.DataFrame:
         """The tracks index, one row per recording, plus one column per level of its name.
 
         Each ``group<sep>sequence`` key is split at ``separator`` into levels.
@@ -603,7 +664,11 @@ class DatasetCore:
             When ``level_names`` is given and a key has a different number of levels.
         """
         index = self.tracks_index()
-        df = index.drop_duplicates(["group", "sequence"], keep="last").sort_values(["group", "sequence"]).reset_index(drop=True)
+        df = (
+            index.drop_duplicates(["group", "sequence"], keep="last")
+            .sort_values(["group", "sequence"])
+            .reset_index(drop=True)
+        )
         keys = df["group"].astype(str) + separator + df["sequence"].astype(str)
         parts = keys.str.split(separator, regex=False)
         lengths = parts.map(len)
@@ -619,8 +684,11 @@ class DatasetCore:
                 )
         n = len(level_names) if level_names is not None else (int(lengths.max()) if len(lengths) else 0)
         names = list(level_names) if level_names is not None else [f"level_{i}" for i in range(n)]
-        levels = pd.DataFrame([p + [None] * (n - len(p)) for p in parts.tolist()], columns=names, dtype=object) if len(df) \
+        levels = (
+            pd.DataFrame([p + [None] * (n - len(p)) for p in parts.tolist()], columns=names, dtype=object)
+            if len(df)
             else pd.DataFrame(columns=names)
+        )
         return pd.concat([df.drop(columns=[c for c in names if c in df.columns]), levels], axis=1)
 
     def query_sequences(
@@ -636,8 +704,12 @@ class DatasetCore:
         df = self.tracks_index()[["group", "sequence"]].drop_duplicates()
         mask = pd.Series(True, index=df.index)
         for col, how, value in (
-            ("group", "contains", group_contains), ("group", "startswith", group_startswith), ("group", "endswith", group_endswith),
-            ("sequence", "contains", sequence_contains), ("sequence", "startswith", sequence_startswith), ("sequence", "endswith", sequence_endswith),
+            ("group", "contains", group_contains),
+            ("group", "startswith", group_startswith),
+            ("group", "endswith", group_endswith),
+            ("sequence", "contains", sequence_contains),
+            ("sequence", "startswith", sequence_startswith),
+            ("sequence", "endswith", sequence_endswith),
         ):
             if value is None:
                 continue

@@ -3,6 +3,7 @@
 Every reader validates at the boundary and raises a :class:`MosaicError` subclass whose
 message names the file, the (group, sequence), what was expected and what was found.
 """
+
 from __future__ import annotations
 
 from os import PathLike
@@ -63,8 +64,9 @@ class MosaicError(Exception):
     def __str__(self) -> str:  # KeyError subclasses would otherwise repr() the message
         return self._compose()
 
-    def with_context(self, *, path: str | PathLike | None = None, group: str | None = None,
-                     sequence: str | None = None) -> MosaicError:
+    def with_context(
+        self, *, path: str | PathLike | None = None, group: str | None = None, sequence: str | None = None
+    ) -> MosaicError:
         """Fill in the file and recording where the raiser did not know them; return ``self``."""
         if self.path is None and path is not None:
             self.path = str(path)
@@ -142,19 +144,30 @@ class IdentityError(MosaicError):
     """A data file records another identity (recording, run) than the one it was asked for."""
 
 
-def check_identity(path: str | PathLike, requested: dict[str, Any], recorded: dict[str, Any], what: str = "data file") -> None:
+def check_identity(
+    path: str | PathLike, requested: dict[str, Any], recorded: dict[str, Any], what: str = "data file"
+) -> None:
     """Raise :class:`IdentityError` when ``recorded`` contradicts ``requested``.
 
     Only keys present in both with a recorded value (not None, not ``""``) are compared, as
     strings: a file that records nothing about a key cannot contradict it.
     """
-    clash = {k: (requested[k], recorded[k]) for k in requested
-             if k in recorded and recorded[k] not in (None, "") and requested[k] is not None and str(recorded[k]) != str(requested[k])}
+    clash = {
+        k: (requested[k], recorded[k])
+        for k in requested
+        if k in recorded
+        and recorded[k] not in (None, "")
+        and requested[k] is not None
+        and str(recorded[k]) != str(requested[k])
+    }
     if clash:
         raise IdentityError(
-            f"{what} belongs to another recording or run (the index points at the wrong file)", path=path,
-            group=requested.get("group"), sequence=requested.get("sequence"),
-            expected={k: v[0] for k, v in clash.items()}, found={k: v[1] for k, v in clash.items()},
+            f"{what} belongs to another recording or run (the index points at the wrong file)",
+            path=path,
+            group=requested.get("group"),
+            sequence=requested.get("sequence"),
+            expected={k: v[0] for k, v in clash.items()},
+            found={k: v[1] for k, v in clash.items()},
             hint="rebuild the index (re-run the step that wrote it) or fix its abs_path",
         )
 

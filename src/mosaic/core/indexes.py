@@ -8,6 +8,7 @@ rows under an exclusive file lock so that concurrent processes lose no rows.
 Path columns (``abs_path`` and every column ending in ``_path``) hold paths relative to the
 dataset folder; :mod:`mosaic.core.dataset` rewrites them for portability.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -139,7 +140,12 @@ def read_index(path: str | os.PathLike, schema: IndexSchema | None = None, missi
         else:
             header = pd.read_csv(io.BytesIO(raw), nrows=0).columns
             dtypes = {c: str for c in header if c in text_cols or is_path_column(c)}
-            df = pd.read_csv(io.BytesIO(raw), dtype=dtypes, keep_default_na=False, na_values={c: [""] for c in header if c not in dtypes})
+            df = pd.read_csv(
+                io.BytesIO(raw),
+                dtype=dtypes,
+                keep_default_na=False,
+                na_values={c: [""] for c in header if c not in dtypes},
+            )
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as exc:
         raise IndexFileError("index is not a readable CSV", path=path, found=str(exc).splitlines()[0]) from exc
     if len(df.columns):
@@ -148,7 +154,9 @@ def read_index(path: str | os.PathLike, schema: IndexSchema | None = None, missi
         missing = [c for c in schema.columns if c not in df.columns]
         if missing:
             if df.empty and len(df.columns) == 0:
-                raise IndexFileError(f"{schema.name} index is empty (no header)", path=path, expected=list(schema.columns))
+                raise IndexFileError(
+                    f"{schema.name} index is empty (no header)", path=path, expected=list(schema.columns)
+                )
             raise IndexFileError(
                 f"{schema.name} index lacks declared columns",
                 path=path,
@@ -169,7 +177,12 @@ def _check_field_counts(raw: bytes, n_fields: int, path: Path) -> None:
         rows = csv.reader(io.StringIO(raw.decode("utf-8"), newline=""))
         for line, row in enumerate(rows, 1):
             if row and len(row) != n_fields:
-                raise IndexFileError("index row has the wrong number of fields", path=path, expected=n_fields, found=f"{len(row)} on line {line}")
+                raise IndexFileError(
+                    "index row has the wrong number of fields",
+                    path=path,
+                    expected=n_fields,
+                    found=f"{len(row)} on line {line}",
+                )
     except csv.Error as exc:
         raise IndexFileError("index is not a readable CSV", path=path, found=str(exc)) from exc
 
@@ -179,7 +192,11 @@ def _ordered(df: pd.DataFrame, schema: IndexSchema | None) -> pd.DataFrame:
         return df
     missing = [c for c in schema.columns if c not in df.columns]
     if missing:
-        raise IndexFileError(f"refusing to write {schema.name} index without declared columns", expected=list(schema.columns), found=list(df.columns))
+        raise IndexFileError(
+            f"refusing to write {schema.name} index without declared columns",
+            expected=list(schema.columns),
+            found=list(df.columns),
+        )
     extra = [c for c in df.columns if c not in schema.columns]
     return df[list(schema.columns) + extra]
 
@@ -221,7 +238,12 @@ def upsert_index(
         if len(new):
             for c in key:
                 if c not in new.columns:
-                    raise IndexFileError(f"new {schema.name} index rows lack key column {c!r}", path=path, expected=key, found=list(new.columns))
+                    raise IndexFileError(
+                        f"new {schema.name} index rows lack key column {c!r}",
+                        path=path,
+                        expected=key,
+                        found=list(new.columns),
+                    )
             new = new.copy()
             for c in key:
                 new[c] = new[c].astype(str) if c in schema.text_columns else new[c]
@@ -230,7 +252,11 @@ def upsert_index(
                 new_keys = pd.MultiIndex.from_frame(new[key].astype(str))
                 frames = [old[~old_keys.isin(new_keys)]]
             frames.append(new)
-        merged = pd.concat([f for f in frames if len(f.columns)], ignore_index=True) if any(len(f.columns) for f in frames) else old
+        merged = (
+            pd.concat([f for f in frames if len(f.columns)], ignore_index=True)
+            if any(len(f.columns) for f in frames)
+            else old
+        )
         if drop:
             drop_df = pd.DataFrame(list(drop))
             if len(drop_df) and len(merged):
@@ -246,7 +272,17 @@ def upsert_index(
 
 TRACKS_RAW_INDEX = IndexSchema(
     name="tracks_raw",
-    columns=("group", "sequence", "group_safe", "sequence_safe", "abs_path", "src_format", "size_bytes", "mtime_iso", "md5"),
+    columns=(
+        "group",
+        "sequence",
+        "group_safe",
+        "sequence_safe",
+        "abs_path",
+        "src_format",
+        "size_bytes",
+        "mtime_iso",
+        "md5",
+    ),
     key=("abs_path", "group", "sequence"),
     text_columns=NAME_COLUMNS + ("abs_path", "src_format", "mtime_iso", "md5"),
 )
@@ -254,8 +290,17 @@ TRACKS_RAW_INDEX = IndexSchema(
 TRACKS_INDEX = IndexSchema(
     name="tracks",
     columns=(
-        "group", "sequence", "group_safe", "sequence_safe", "abs_path", "schema", "src_format",
-        "n_rows", "n_frames", "n_ids", "fps",
+        "group",
+        "sequence",
+        "group_safe",
+        "sequence_safe",
+        "abs_path",
+        "schema",
+        "src_format",
+        "n_rows",
+        "n_frames",
+        "n_ids",
+        "fps",
     ),
     key=("group", "sequence"),
     text_columns=NAME_COLUMNS + ("abs_path", "schema", "src_format"),

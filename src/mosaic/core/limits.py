@@ -7,6 +7,7 @@ refuse with :class:`~mosaic.core.errors.ResourceLimitError` before any allocatio
 The budget for one allocation is half the smaller of physical memory and the address-space
 limit (``ulimit -v``); ``MOSAIC_MAX_ALLOC_BYTES`` sets it explicitly.
 """
+
 from __future__ import annotations
 
 import csv
@@ -66,8 +67,15 @@ def max_record_bytes() -> int:
         return MAX_RECORD_BYTES
 
 
-def check_text_records(path: str | os.PathLike, what: str, *, whole: bool = False, quote: bytes = b'"',
-                       error: type = ResourceLimitError, **context) -> int:
+def check_text_records(
+    path: str | os.PathLike,
+    what: str,
+    *,
+    whole: bool = False,
+    quote: bytes = b'"',
+    error: type = ResourceLimitError,
+    **context,
+) -> int:
     """Refuse a CSV/TSV file whose longest record is beyond :func:`max_record_bytes`; return that length.
 
     The file is streamed once in blocks (memory stays at one block whatever the file holds). A
@@ -93,8 +101,13 @@ def check_text_records(path: str | os.PathLike, what: str, *, whole: bool = Fals
             size = os.fstat(fh.fileno()).st_size
             budget = alloc_budget() // 8  # bytes, decoded text and the parsed rows
             if size > budget:
-                raise error(f"{what} is too large to read at once", path=path, expected=f"at most {budget} bytes",
-                            found=f"{size} bytes", **context)
+                raise error(
+                    f"{what} is too large to read at once",
+                    path=path,
+                    expected=f"at most {budget} bytes",
+                    found=f"{size} bytes",
+                    **context,
+                )
         block = min(_SCAN_BLOCK, limit)
         q = quote[0] if quote else None
         run = longest = 0
@@ -121,9 +134,14 @@ def check_text_records(path: str | os.PathLike, what: str, *, whole: bool = Fals
                 run = len(buf) - int(ends[-1]) - 1
             longest = max(longest, run)
             if longest > limit:
-                raise error(f"{what} has a line or cell too long to parse", path=path,
-                            expected=f"records of at most {limit} bytes", found=f"a record of more than {limit} bytes",
-                            hint="MOSAIC_MAX_RECORD_BYTES raises the limit", **context)
+                raise error(
+                    f"{what} has a line or cell too long to parse",
+                    path=path,
+                    expected=f"records of at most {limit} bytes",
+                    found=f"a record of more than {limit} bytes",
+                    hint="MOSAIC_MAX_RECORD_BYTES raises the limit",
+                    **context,
+                )
     if csv.field_size_limit() < limit:
         csv.field_size_limit(limit)
     return longest
@@ -133,8 +151,13 @@ def check_file_size(path: str | os.PathLike, limit: int, what: str, error: type 
     """Refuse a file larger than ``limit`` bytes before reading it; return its size."""
     size = os.stat(path).st_size
     if size > limit:
-        raise error(f"{what} is too large to read", path=path, expected=f"at most {limit} bytes", found=f"{size} bytes",
-                    **context)
+        raise error(
+            f"{what} is too large to read",
+            path=path,
+            expected=f"at most {limit} bytes",
+            found=f"{size} bytes",
+            **context,
+        )
     return size
 
 
@@ -143,11 +166,17 @@ def check_alloc(n_items: int | float, itemsize: int, what: str, error: type = Re
     need = float(n_items) * float(itemsize)
     budget = alloc_budget()
     if not math.isfinite(need) or need > budget:
-        raise error(f"{what} would need more memory than allowed", expected=f"at most {budget} bytes",
-                    found=f"{need:.3g} bytes", **context)
+        raise error(
+            f"{what} would need more memory than allowed",
+            expected=f"at most {budget} bytes",
+            found=f"{need:.3g} bytes",
+            **context,
+        )
 
 
-def check_npz(path: str | os.PathLike, error: type = ResourceLimitError, **context) -> dict[str, tuple[tuple[int, ...], str]]:
+def check_npz(
+    path: str | os.PathLike, error: type = ResourceLimitError, **context
+) -> dict[str, tuple[tuple[int, ...], str]]:
     """Read the ``.npy`` headers of an ``.npz`` without loading any array; refuse size bombs.
 
     Each member's declared shape × itemsize must equal the bytes the zip directory says it
@@ -175,23 +204,38 @@ def check_npz(path: str | os.PathLike, error: type = ResourceLimitError, **conte
                     else:
                         shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh, max_header_size=10000)
                     header_len = fh.tell()
-                declared = float(np.prod([float(d) for d in shape])) * dtype.itemsize if shape else float(dtype.itemsize)
+                declared = (
+                    float(np.prod([float(d) for d in shape])) * dtype.itemsize if shape else float(dtype.itemsize)
+                )
                 if dtype.hasobject:
                     out[name] = (tuple(shape), dtype.str)
                     continue  # pickled content: the reader's own allow_pickle=False refuses it
                 if declared != info.file_size - header_len:
-                    raise error("array in .npz declares a size its data does not have", path=path,
-                                expected=f"{name}: {declared:.0f} data bytes for shape {tuple(shape)} {dtype}",
-                                found=f"{info.file_size - header_len} bytes in the archive", **context)
+                    raise error(
+                        "array in .npz declares a size its data does not have",
+                        path=path,
+                        expected=f"{name}: {declared:.0f} data bytes for shape {tuple(shape)} {dtype}",
+                        found=f"{info.file_size - header_len} bytes in the archive",
+                        **context,
+                    )
                 total += declared
                 out[name] = (tuple(shape), dtype.str)
     except MosaicError:
         raise
     except (zipfile.BadZipFile, ValueError, EOFError, OSError) as exc:
-        raise error("not a readable .npz file", path=path, found=str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
-                    **context) from exc
+        raise error(
+            "not a readable .npz file",
+            path=path,
+            found=str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+            **context,
+        ) from exc
     budget = alloc_budget()
     if total > budget:
-        raise error("arrays in .npz would need more memory than allowed", path=path, expected=f"at most {budget} bytes",
-                    found=f"{total:.0f} bytes declared", **context)
+        raise error(
+            "arrays in .npz would need more memory than allowed",
+            path=path,
+            expected=f"at most {budget} bytes",
+            found=f"{total:.0f} bytes declared",
+            **context,
+        )
     return out

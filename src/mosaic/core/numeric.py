@@ -1,4 +1,5 @@
 """Generic numeric helpers over numpy columns (no domain knowledge)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -19,10 +20,9 @@ def count_distinct(values: np.ndarray) -> int:
         if 0 <= lo and hi < 4 * len(values) + 1024:
             seen = np.zeros(hi + 1, dtype=bool)
             seen[values] = True  # no shifted copy of the column
-            return int(np.count_nonzero(seen))  # noqa: RUF046 - numpy returns np.int64 here
+            return int(np.count_nonzero(seen))
         if hi - lo < 4 * len(values) + 1024:
             seen = np.zeros(hi - lo + 1, dtype=bool)
             seen[values - lo] = True
-            return int(np.count_nonzero(seen))  # noqa: RUF046 - numpy returns np.int64 here
+            return int(np.count_nonzero(seen))
     return len(pd.unique(values))
-

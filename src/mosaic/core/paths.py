@@ -12,6 +12,7 @@ Every write and every delete mosaic performs goes to a path that is checked firs
 A root itself may be a link (a user may keep ``features`` on another disk); what is refused is
 a path *below* a root whose resolution leaves it.
 """
+
 from __future__ import annotations
 
 import os
@@ -44,7 +45,9 @@ def check_inside(path: str | os.PathLike, root: str | os.PathLike) -> Path:
     if not _inside(real, real_root):
         raise UnsafePathError(
             "output path leaves its root (a symbolic link or '..' points outside the dataset)",
-            path=path, expected=f"a location inside {root}", found=real,
+            path=path,
+            expected=f"a location inside {root}",
+            found=real,
             hint="replace the link by a real folder, or point the dataset root itself at the other location",
         )
     return Path(path)
@@ -65,8 +68,12 @@ def safe_output_path(root: str | os.PathLike, *parts: str | os.PathLike) -> Path
     for part in parts:
         pp = PurePath(part)
         if pp.is_absolute() or ".." in pp.parts:
-            raise UnsafePathError("output path part must be relative and without '..'", path=root_p / str(part),
-                                  expected=f"a location inside {root_p}", found=str(part))
+            raise UnsafePathError(
+                "output path part must be relative and without '..'",
+                path=root_p / str(part),
+                expected=f"a location inside {root_p}",
+                found=str(part),
+            )
     path = root_p.joinpath(*parts)
     return check_inside(path, root_p)
 
@@ -177,8 +184,12 @@ def safe_rmtree(path: str | os.PathLike, root: str | os.PathLike | None = None, 
             return
         raise
     if stat.S_ISLNK(st.st_mode):
-        raise UnsafePathError("refusing to delete a folder that is a symbolic link", path=path,
-                              expected="a real folder", found=f"link to {os.path.realpath(path)}")
+        raise UnsafePathError(
+            "refusing to delete a folder that is a symbolic link",
+            path=path,
+            expected="a real folder",
+            found=f"link to {os.path.realpath(path)}",
+        )
     if root is not None:
         check_inside(path, root)
     else:
@@ -247,15 +258,25 @@ def check_regular_file(path: str | os.PathLike, error: type | None = None, **con
         import errno as _errno
 
         code = _errno.errorcode.get(exc.errno or 0, "OSError")
-        raise cls(f"cannot open file: {exc.strerror or exc}", path=path, found=f"{code} ({exc.strerror or exc})",
-                  **context) from exc
+        raise cls(
+            f"cannot open file: {exc.strerror or exc}", path=path, found=f"{code} ({exc.strerror or exc})", **context
+        ) from exc
     try:
         mode = os.fstat(fd).st_mode
     finally:
         os.close(fd)
     if not stat.S_ISREG(mode):
-        kind = ("a FIFO" if stat.S_ISFIFO(mode) else "a folder" if stat.S_ISDIR(mode) else "a socket" if stat.S_ISSOCK(mode)
-                else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file")
+        kind = (
+            "a FIFO"
+            if stat.S_ISFIFO(mode)
+            else "a folder"
+            if stat.S_ISDIR(mode)
+            else "a socket"
+            if stat.S_ISSOCK(mode)
+            else "a device"
+            if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "not a regular file"
+        )
         raise cls("not a regular file", path=path, expected="a regular file", found=kind, **context)
     assert issubclass(cls, MosaicError)
     return path

@@ -4,6 +4,7 @@ Bars show on a terminal and stay quiet otherwise (tqdm's ``disable=None``); set 
 environment variable ``MOSAIC_PROGRESS=0`` (or call :func:`set_progress` with ``False``)
 to silence them everywhere, e.g. in batch jobs whose logs should hold only log lines.
 """
+
 from __future__ import annotations
 
 import os
@@ -27,7 +28,9 @@ def _disable() -> bool | None:
     return None  # tqdm: disabled when not a terminal
 
 
-def progress(iterable: Iterable | None = None, *, desc: str, unit: str = "recording", total: int | None = None, **kwargs: Any):
+def progress(
+    iterable: Iterable | None = None, *, desc: str, unit: str = "recording", total: int | None = None, **kwargs: Any
+):
     """A tqdm bar over ``iterable`` (or a manual bar when ``iterable`` is None), quiet when asked."""
     from tqdm.auto import tqdm
 

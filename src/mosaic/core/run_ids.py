@@ -2,6 +2,7 @@
 
 Same inputs and params give the same run id, so a rerun is recognised and skipped.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -14,6 +14,7 @@ plus ``~`` and a content hash (``~`` never appears otherwise). Such a name is st
 and inside its root, but it cannot be decoded from the file name alone: the indexes store
 the original names beside the safe ones, so look it up there.
 """
+
 from __future__ import annotations
 
 import hashlib

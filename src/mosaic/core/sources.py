@@ -19,6 +19,7 @@ doors), the label conversion (``labels.params`` under the caller's params), and 
 ``ingest`` parameters (``tracks`` becomes ``ingest.sources`` unless the project's parameters
 set them). Values found in a raw file (TRex/SLEAP frame rate, ...) still win over all of these.
 """
+
 from __future__ import annotations
 
 import os
@@ -32,11 +33,21 @@ from .errors import ConfigError
 
 SOURCES_FILE = "sources.yml"
 TOP_KEYS = ("tracks", "recordings", "labels")
-#: keys of one ``tracks`` entry: ``index_tracks_raw`` arguments, ``optional`` and ``params``
-TRACK_SOURCE_KEYS = (
-    "search_dirs", "patterns", "src_format", "recursive", "multi_sequences_per_file", "group_from",
-    "group_pattern", "exclude_patterns", "compute_md5", "individual_prefixes", "optional", "params",
+#: ``index_tracks_raw`` arguments an ingest source may set
+SCAN_KEYS = (
+    "search_dirs",
+    "patterns",
+    "src_format",
+    "recursive",
+    "multi_sequences_per_file",
+    "group_from",
+    "group_pattern",
+    "exclude_patterns",
+    "compute_md5",
+    "individual_prefixes",
 )
+#: keys of one ``tracks`` entry: ``index_tracks_raw`` arguments, ``optional`` and ``params``
+TRACK_SOURCE_KEYS = (*SCAN_KEYS, "optional", "params")
 LABEL_KEYS = ("source_format", "params")
 MAX_BYTES = 1_000_000
 
@@ -44,7 +55,7 @@ MAX_BYTES = 1_000_000
 class _NoAliasLoader(yaml.SafeLoader):
     """Safe YAML without anchors/aliases (no alias expansion bombs in a data folder's file)."""
 
-    def compose_node(self, parent, index):  # noqa: ANN001 - PyYAML's signature
+    def compose_node(self, parent, index):
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
             raise yaml.composer.ComposerError(None, None, "aliases are not allowed", event.start_mark)
@@ -72,11 +83,15 @@ def read_sources(folder: str | os.PathLike) -> dict[str, Any]:
         raise ConfigError("the source description is not a regular file", path=path, expected="a YAML file")
     size = path.stat().st_size
     if size > MAX_BYTES:
-        raise ConfigError("the source description is too large", path=path, expected=f"at most {MAX_BYTES} bytes", found=size)
+        raise ConfigError(
+            "the source description is too large", path=path, expected=f"at most {MAX_BYTES} bytes", found=size
+        )
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_NoAliasLoader)
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError("the source description is not valid YAML", path=path, found=str(exc).splitlines()[0]) from exc
+        raise ConfigError(
+            "the source description is not valid YAML", path=path, found=str(exc).splitlines()[0]
+        ) from exc
     if data is None:
         return {}
     return validate_sources(data, path)
@@ -85,7 +100,9 @@ def read_sources(folder: str | os.PathLike) -> dict[str, Any]:
 def validate_sources(data: Any, path: str | os.PathLike | None = None) -> dict[str, Any]:
     """Check the structure of a source description; return it as plain dicts and lists."""
     if not isinstance(data, Mapping):
-        raise ConfigError("the source description must be a mapping", path=path, expected=list(TOP_KEYS), found=type(data).__name__)
+        raise ConfigError(
+            "the source description must be a mapping", path=path, expected=list(TOP_KEYS), found=type(data).__name__
+        )
     unknown = sorted(set(map(str, data)) - set(TOP_KEYS))
     if unknown:
         raise ConfigError("unknown keys in the source description", path=path, expected=list(TOP_KEYS), found=unknown)
@@ -93,28 +110,46 @@ def validate_sources(data: Any, path: str | os.PathLike | None = None) -> dict[s
     tracks = data.get("tracks")
     if tracks is not None:
         if not isinstance(tracks, list) or not all(isinstance(t, Mapping) for t in tracks):
-            raise ConfigError("'tracks' must be a list of sources", path=path, expected="[{search_dirs, src_format, ...}]",
-                              found=type(tracks).__name__)
+            raise ConfigError(
+                "'tracks' must be a list of sources",
+                path=path,
+                expected="[{search_dirs, src_format, ...}]",
+                found=type(tracks).__name__,
+            )
         for i, t in enumerate(tracks):
             bad = sorted(set(map(str, t)) - set(TRACK_SOURCE_KEYS))
             if bad:
-                raise ConfigError(f"unknown keys in tracks source {i}", path=path, expected=list(TRACK_SOURCE_KEYS), found=bad)
+                raise ConfigError(
+                    f"unknown keys in tracks source {i}", path=path, expected=list(TRACK_SOURCE_KEYS), found=bad
+                )
             if "search_dirs" not in t or "src_format" not in t:
-                raise ConfigError(f"tracks source {i} needs search_dirs and src_format", path=path,
-                                  expected=["search_dirs", "src_format"], found=sorted(map(str, t)))
+                raise ConfigError(
+                    f"tracks source {i} needs search_dirs and src_format",
+                    path=path,
+                    expected=["search_dirs", "src_format"],
+                    found=sorted(map(str, t)),
+                )
             if not isinstance(t.get("params") or {}, Mapping):
-                raise ConfigError(f"'params' of tracks source {i} must be a mapping", path=path, found=type(t["params"]).__name__)
+                raise ConfigError(
+                    f"'params' of tracks source {i} must be a mapping", path=path, found=type(t["params"]).__name__
+                )
         out["tracks"] = [dict(t) for t in tracks]
     recs = data.get("recordings")
     if recs is not None:
         if not isinstance(recs, Mapping) or not all(isinstance(v, Mapping) for v in recs.values()):
-            raise ConfigError("'recordings' must map 'group/sequence' to converter params", path=path,
-                              expected="{'group/sequence': {fps: ...}}", found=type(recs).__name__)
+            raise ConfigError(
+                "'recordings' must map 'group/sequence' to converter params",
+                path=path,
+                expected="{'group/sequence': {fps: ...}}",
+                found=type(recs).__name__,
+            )
         out["recordings"] = {str(k): dict(v) for k, v in recs.items()}
     labels = data.get("labels")
     if labels is not None:
         if not isinstance(labels, Mapping):
-            raise ConfigError("'labels' must be a mapping", path=path, expected=list(LABEL_KEYS), found=type(labels).__name__)
+            raise ConfigError(
+                "'labels' must be a mapping", path=path, expected=list(LABEL_KEYS), found=type(labels).__name__
+            )
         bad = sorted(set(map(str, labels)) - set(LABEL_KEYS))
         if bad:
             raise ConfigError("unknown keys in 'labels'", path=path, expected=list(LABEL_KEYS), found=bad)
@@ -132,8 +167,9 @@ def _inside(path: Path, folder: Path) -> bool:
     return True
 
 
-def source_params(sources: Mapping[str, Any], dataset_folder: str | os.PathLike, src_format: str,
-                  files: list[str | os.PathLike]) -> dict[str, Any]:
+def source_params(
+    sources: Mapping[str, Any], dataset_folder: str | os.PathLike, src_format: str, files: list[str | os.PathLike]
+) -> dict[str, Any]:
     """Converter params of the ``tracks`` source that holds ``files`` (same format, under its search_dirs)."""
     root = Path(dataset_folder).resolve()
     paths = [(root / p).resolve() if not Path(p).is_absolute() else Path(p).resolve() for p in files]

@@ -6,6 +6,7 @@ plain containers (dict, list, tuple), strings, bytes, numbers, None and numpy ar
 dtypes and scalars; any other global a pickle names (a class, ``os.system``, ...) is refused
 with :class:`UnsafePickleError` before it is looked up, so nothing in the file runs.
 """
+
 from __future__ import annotations
 
 import io
@@ -29,15 +30,19 @@ for _mod in ("numpy.core.multiarray", "numpy._core.multiarray"):
 for _mod in ("numpy.core.numeric", "numpy._core.numeric"):
     _NUMPY_GLOBALS[(_mod, "_frombuffer")] = np._core.numeric._frombuffer
 #: plain Python types a pickle may name explicitly (protocol 0-2 write some of them as globals)
-_BUILTIN_GLOBALS = {("builtins", n): getattr(__import__("builtins"), n)
-                    for n in ("dict", "list", "tuple", "str", "bytes", "int", "float", "complex", "bool")}
+_BUILTIN_GLOBALS = {
+    ("builtins", n): getattr(__import__("builtins"), n)
+    for n in ("dict", "list", "tuple", "str", "bytes", "int", "float", "complex", "bool")
+}
 _BUILTIN_GLOBALS[("__builtin__", "unicode")] = str
 
 
 def _latin1_encode(text: str, encoding: str = "latin1") -> bytes:
     """What protocol 0-2 pickles call to rebuild ``bytes``; any other codec is refused."""
     if encoding.replace("-", "").replace("_", "").lower() not in ("latin1", "iso88591") or not isinstance(text, str):
-        raise UnsafePickleError("pickled data asks for an unexpected codec (refused)", expected="latin1", found=repr(encoding)[:40])
+        raise UnsafePickleError(
+            "pickled data asks for an unexpected codec (refused)", expected="latin1", found=repr(encoding)[:40]
+        )
     return text.encode("latin1")
 
 
@@ -65,14 +70,20 @@ class RestrictedUnpickler(pickle.Unpickler):
             return ALLOWED_GLOBALS[(module, name)]
         except KeyError:
             raise UnsafePickleError(
-                "pickled data file refers to code (refused; nothing from it was run)", path=self._path,
-                expected="only dict, list, str, numbers and numpy arrays", found=f"{module}.{name}",
+                "pickled data file refers to code (refused; nothing from it was run)",
+                path=self._path,
+                expected="only dict, list, str, numbers and numpy arrays",
+                found=f"{module}.{name}",
                 hint="export the data as plain arrays (JSON, .npz) or convert it with a trusted tool",
             ) from None
 
     def persistent_load(self, pid: Any) -> Any:
-        raise UnsafePickleError("pickled data file uses persistent ids (refused)", path=self._path,
-                                expected="a self-contained pickle", found=repr(pid)[:80])
+        raise UnsafePickleError(
+            "pickled data file uses persistent ids (refused)",
+            path=self._path,
+            expected="a self-contained pickle",
+            found=repr(pid)[:80],
+        )
 
 
 def restricted_loads(data: bytes, path: str | os.PathLike | None = None) -> Any:

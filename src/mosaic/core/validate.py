@@ -6,6 +6,7 @@ from ``parameters_featurize.yml``, a BORIS ``FPS`` cell or a keyword argument, a
 a :class:`~mosaic.core.errors.ConfigError` (or the ``error`` the caller names) saying which
 parameter, where, what was expected and what was found.
 """
+
 from __future__ import annotations
 
 import math
@@ -28,8 +29,9 @@ def _number(value: Any, name: str, error: type[MosaicError], expected: str, ctx:
     return v
 
 
-def positive_number(value: Any, name: str, *, allow_none: bool = False, error: type[MosaicError] = ConfigError,
-                    **ctx: Any) -> float | None:
+def positive_number(
+    value: Any, name: str, *, allow_none: bool = False, error: type[MosaicError] = ConfigError, **ctx: Any
+) -> float | None:
     """``value`` as a float that is finite and > 0 (e.g. ``fps``, ``cm_per_pixel``).
 
     Numeric strings (``"30"``) are accepted, as YAML/CSV give them; ``None`` only with ``allow_none``.
@@ -46,8 +48,9 @@ def positive_number(value: Any, name: str, *, allow_none: bool = False, error: t
     return v
 
 
-def non_negative_number(value: Any, name: str, *, allow_none: bool = False, error: type[MosaicError] = ConfigError,
-                        **ctx: Any) -> float | None:
+def non_negative_number(
+    value: Any, name: str, *, allow_none: bool = False, error: type[MosaicError] = ConfigError, **ctx: Any
+) -> float | None:
     """``value`` as a finite float ≥ 0 (e.g. a speed threshold)."""
     expected = "a finite number >= 0" + (" or null" if allow_none else "")
     if value is None:
@@ -60,13 +63,25 @@ def non_negative_number(value: Any, name: str, *, allow_none: bool = False, erro
     return v
 
 
-def int_at_least(value: Any, name: str, minimum: int = 1, *, maximum: int | None = None, allow_none: bool = False,
-                 error: type[MosaicError] = ConfigError, **ctx: Any) -> int | None:
+def int_at_least(
+    value: Any,
+    name: str,
+    minimum: int = 1,
+    *,
+    maximum: int | None = None,
+    allow_none: bool = False,
+    error: type[MosaicError] = ConfigError,
+    **ctx: Any,
+) -> int | None:
     """``value`` as an int in ``[minimum, maximum]`` (e.g. a window in frames, ``k`` neighbours).
 
     Floats are refused unless they are whole (``15.0``); bools are refused.
     """
-    expected = f"an integer >= {minimum}" + (f" and <= {maximum}" if maximum is not None else "") + (" or null" if allow_none else "")
+    expected = (
+        f"an integer >= {minimum}"
+        + (f" and <= {maximum}" if maximum is not None else "")
+        + (" or null" if allow_none else "")
+    )
     if value is None:
         if allow_none:
             return None
@@ -89,8 +104,12 @@ def windows(value: Any, name: str = "windows", *, error: type[MosaicError] = Con
     """A non-empty list of window lengths (frames), each an integer ≥ 1 (a single int is one window)."""
     items = [value] if isinstance(value, numbers.Real) and not isinstance(value, bool) else value
     if not isinstance(items, (list, tuple)) or not items:
-        raise error(f"parameter {name!r} must be a non-empty list of window lengths", expected="e.g. [15, 31] (frames >= 1)",
-                    found=repr(value)[:80], **ctx)
+        raise error(
+            f"parameter {name!r} must be a non-empty list of window lengths",
+            expected="e.g. [15, 31] (frames >= 1)",
+            found=repr(value)[:80],
+            **ctx,
+        )
     return [int_at_least(w, f"{name}[{i}]", 1, error=error, **ctx) for i, w in enumerate(items)]
 
 
@@ -106,8 +125,9 @@ PHYSICAL_RULES: dict[str, Callable[..., Any]] = {
 }
 
 
-def check_physical(params: Mapping[str, Any], *, error: type[MosaicError] = ConfigError, where: str | None = None,
-                   **ctx: Any) -> None:
+def check_physical(
+    params: Mapping[str, Any], *, error: type[MosaicError] = ConfigError, where: str | None = None, **ctx: Any
+) -> None:
     """Check every physical parameter of ``params`` known by name (:data:`PHYSICAL_RULES`).
 
     Also any key ending in ``_window`` (an integer ≥ 1). Keys not known here are left to the

@@ -19,6 +19,7 @@ Catalog use::
       type: mosaic.datasets.atomic.AtomicJSONDataset
       filepath: ...
 """
+
 from __future__ import annotations
 
 import importlib
@@ -47,7 +48,13 @@ log = logging.getLogger(__name__)
 
 LOCAL_PROTOCOLS = ("file", "local")
 
-__all__ = ["AtomicImageDataset", "AtomicJSONDataset", "AtomicMatplotlibDataset", "AtomicPickleDataset", "FramePngDataset"]
+__all__ = [
+    "AtomicImageDataset",
+    "AtomicJSONDataset",
+    "AtomicMatplotlibDataset",
+    "AtomicPickleDataset",
+    "FramePngDataset",
+]
 
 
 def _local_target(ds: Any, path: PurePosixPath) -> Path | None:

@@ -9,6 +9,7 @@ written atomically by its task, ``run.json`` and the index rows once per run. It
 summary of the runs; ``load`` gives that summary (``{'results': [{'key', 'feature', 'run_id', ...}]}``),
 which ``train`` and the reporting nodes read.
 """
+
 from __future__ import annotations
 
 import json
@@ -43,14 +44,17 @@ class FeatureRunsDataset(AbstractDataset):
         from mosaic.features.plan import FeatureStepsBatch
 
         if not isinstance(data, FeatureStepsBatch):
-            raise DatasetError("FeatureRunsDataset saves the featurize node's FeatureStepsBatch, "
-                               f"got {type(data).__name__}")
+            raise DatasetError(
+                f"FeatureRunsDataset saves the featurize node's FeatureStepsBatch, got {type(data).__name__}"
+            )
         root = Path(self._filepath).parent.resolve()
         for step in data.steps:
             ds = step.run.ds
             if Path(ds.get_root("features")).resolve() != root:
-                raise DatasetError(f"feature step {step.key!r} writes to {ds.get_root('features')} but this catalog "
-                                   f"entry is {self._filepath}; point both at the same dataset folder")
+                raise DatasetError(
+                    f"feature step {step.key!r} writes to {ds.get_root('features')} but this catalog "
+                    f"entry is {self._filepath}; point both at the same dataset folder"
+                )
         atomic_write_json(Path(self._filepath), data.run())
 
     def _exists(self) -> bool:

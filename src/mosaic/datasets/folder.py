@@ -5,6 +5,7 @@ metadata) take this catalog entry instead of the ``dataset_dir`` parameter. ``lo
 manifest (named :class:`~mosaic.core.errors.ManifestError` when the path is a file or holds no
 manifest); the dataset is read-only.
 """
+
 from __future__ import annotations
 
 from pathlib import PurePosixPath
@@ -28,7 +29,9 @@ class DatasetFolder(AbstractDataset):
         return DatasetCore.open(check_dataset_folder(str(self._path)))
 
     def save(self, data: Any) -> None:
-        raise DatasetError(f"the dataset folder {self._path} is read-only in the catalog (its manifest is edited with mosaic.Dataset)")
+        raise DatasetError(
+            f"the dataset folder {self._path} is read-only in the catalog (its manifest is edited with mosaic.Dataset)"
+        )
 
     def _exists(self) -> bool:
         from mosaic.kedro_config import manifest_in, resolve_dataset_dir

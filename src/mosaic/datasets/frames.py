@@ -6,6 +6,7 @@ of the ``sample_frames`` pipeline once its PNGs are saved (``frame_images``) and
 manifest ``Dataset.extract_frames`` writes, removing PNGs of an earlier run it does not list),
 then the index rows, upserted once (locked, atomic). ``load`` gives ``frames/index.csv``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -43,12 +44,15 @@ class FrameRunsDataset(AbstractDataset):
         from mosaic.media.store import frames_index_path, record_frame_selection
 
         if not isinstance(data, Mapping) or "run" not in data or "selections" not in data:
-            raise DatasetError("FrameRunsDataset saves the sample_frames selection (run, selections), "
-                               f"got {type(data).__name__}")
+            raise DatasetError(
+                f"FrameRunsDataset saves the sample_frames selection (run, selections), got {type(data).__name__}"
+            )
         ds = DatasetCore.open(Path(self._dataset_dir))
         if frames_index_path(ds).resolve() != Path(self._filepath).resolve():
-            raise DatasetError(f"the frames of {self._dataset_dir} are indexed in {frames_index_path(ds)}, "
-                               f"but this catalog entry is {self._filepath}; point both at the same dataset folder")
+            raise DatasetError(
+                f"the frames of {self._dataset_dir} are indexed in {frames_index_path(ds)}, "
+                f"but this catalog entry is {self._filepath}; point both at the same dataset folder"
+            )
         record_frame_selection(ds, dict(data))
 
     def _exists(self) -> bool:

@@ -11,6 +11,7 @@
 Writes are atomic (the domain writers use :mod:`mosaic.core.atomic`). Use the first two as the
 ``dataset`` of a ``partitions.PartitionedDataset`` (one file per recording).
 """
+
 from __future__ import annotations
 
 import json
@@ -49,7 +50,9 @@ class MovementNetCDFDataset(_FileDataset):
 class NWBPoseDataset(_FileDataset):
     """One recording as NWB with ndx-pose (+ labels as time intervals)."""
 
-    def __init__(self, filepath: str, session_start_time: str | None = None, metadata: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, filepath: str, session_start_time: str | None = None, metadata: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(filepath, metadata)
         self._start = session_start_time
 
@@ -68,7 +71,9 @@ class NWBPoseDataset(_FileDataset):
         from mosaic.interop.nwb import write_nwb
 
         start = dt.datetime.fromisoformat(self._start) if self._start else None
-        write_nwb(data["tracks"], self._filepath, labels=data.get("labels"), session_start_time=start, video=data.get("video"))
+        write_nwb(
+            data["tracks"], self._filepath, labels=data.get("labels"), session_start_time=start, video=data.get("video")
+        )
 
 
 class BorisProjectDataset(_FileDataset):

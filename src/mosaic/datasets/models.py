@@ -7,6 +7,7 @@
 run (``model``, ``run_id``, ``path``, ``kind``, ``macro_f1``) at ``filepath``. ``load`` returns
 the pointer. A mapping is saved as the pointer itself (atomic JSON, like the parent class).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -42,8 +43,13 @@ class ModelRunDataset(AtomicJSONDataset):
         idx = read_models_index(ds)
         row = idx[(idx["model"] == data.model) & (idx["run_id"] == data.run_id)]
         macro = float(row["macro_f1"].iloc[0]) if len(row) else None
-        pointer = {"model": data.model, "run_id": data.run_id, "path": ds.relative_path(out), "kind": data.kind,
-                   "macro_f1": None if macro is None or macro != macro else macro}
+        pointer = {
+            "model": data.model,
+            "run_id": data.run_id,
+            "path": ds.relative_path(out),
+            "kind": data.kind,
+            "macro_f1": None if macro is None or macro != macro else macro,
+        }
         return super().save(pointer)
 
     def _describe(self) -> dict[str, Any]:

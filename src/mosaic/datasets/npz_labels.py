@@ -13,6 +13,7 @@ own readers/writers (:func:`mosaic.labels.write_label_npz` / :func:`~mosaic.labe
   (empty table when absent), ``save`` removes the label files of recordings whose annotations
   are gone, then merges rows (locked, atomic upsert).
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -41,7 +42,9 @@ class NpzLabelsDataset(AbstractDataset):
         if data is None:
             return
         if not isinstance(data, (LabelSet, Mapping)):
-            raise DatasetError(f"NpzLabelsDataset cannot save {type(data).__name__}; expected LabelSet or a mapping of npz keys")
+            raise DatasetError(
+                f"NpzLabelsDataset cannot save {type(data).__name__}; expected LabelSet or a mapping of npz keys"
+            )
         write_label_npz(Path(self._filepath), data)
 
     def _exists(self) -> bool:
@@ -92,8 +95,10 @@ class LabelsIndexDataset(AbstractDataset):
 
         folder = Path(self._filepath).parent.name
         if kind is not None and kind != folder:
-            raise DatasetError(f"the label update is for kind {kind!r} but this catalog entry is {self._filepath}; "
-                               f"set label.kind to {folder!r} or point the entry at labels/{kind}/index.csv")
+            raise DatasetError(
+                f"the label update is for kind {kind!r} but this catalog entry is {self._filepath}; "
+                f"set label.kind to {folder!r} or point the entry at labels/{kind}/index.csv"
+            )
         if not removed:
             return
         if self._dataset_dir is None:

@@ -15,6 +15,7 @@ so a file written by ``kedro run`` is byte-for-byte the kind the facade writes.
   ``tracks/index.csv`` (``index: tracks``). ``load`` reads and validates the index;
   ``save`` merges rows exactly like the facade (locked, atomic upsert).
 """
+
 from __future__ import annotations
 
 import logging
@@ -57,7 +58,9 @@ class TracksParquetDataset(AbstractDataset):
         elif isinstance(data, pd.DataFrame):
             df, meta = data, dict(data.attrs.get("mosaic") or {})
         else:
-            raise DatasetError(f"TracksParquetDataset cannot save {type(data).__name__}; expected TrackTable, (df, meta) or DataFrame")
+            raise DatasetError(
+                f"TracksParquetDataset cannot save {type(data).__name__}; expected TrackTable, (df, meta) or DataFrame"
+            )
         write_tracks(df, Path(self._filepath), meta)
 
     def _exists(self) -> bool:
@@ -137,11 +140,15 @@ class TracksPartitionsDataset(AbstractDataset):
         from mosaic.tracks.convert import ConversionBatch
 
         if not isinstance(data, ConversionBatch):
-            raise DatasetError(f"TracksPartitionsDataset saves the convert node's ConversionBatch, got {type(data).__name__}")
+            raise DatasetError(
+                f"TracksPartitionsDataset saves the convert node's ConversionBatch, got {type(data).__name__}"
+            )
         root = data.ds.get_root("tracks")
         if Path(root).resolve() != Path(self._path).resolve():
-            raise DatasetError(f"the conversion writes to {root} but this catalog entry is {self._path}; "
-                               "point both at the same dataset folder")
+            raise DatasetError(
+                f"the conversion writes to {root} but this catalog entry is {self._path}; "
+                "point both at the same dataset folder"
+            )
         try:
             data.run()
         except BatchError as exc:

@@ -15,6 +15,7 @@ BORIS time convention: ``Start (s) = start_frame / fps``, ``Stop (s) = stop_fram
 ``fish<k>``; the partner of a pair behaviour is the ``Modifiers`` value (aggregated) or
 the ``Comment`` (tabular).
 """
+
 from __future__ import annotations
 
 from .boris import write_boris_aggregated, write_boris_tabular
@@ -42,9 +43,28 @@ from .truth import bouts_table, write_ground_truth
 from .video import render_video
 
 __all__ = [
-    "BEHAVIORS", "CALMS21_KEYPOINTS", "CALMS21_VOCAB", "PAIR_BEHAVIORS", "SIZES", "TIME_CONVENTION",
-    "CalmsSequence", "SimConfig", "SimSequence", "bouts_from_states", "bouts_table", "calms21_dict",
-    "make_demo_dataset", "render_video", "simulate", "simulate_calms21", "subject_name", "trex_arrays",
-    "write_boris_aggregated", "write_boris_tabular", "write_calms21_json", "write_calms21_npy",
-    "write_ground_truth", "write_trex_npz",
+    "BEHAVIORS",
+    "CALMS21_KEYPOINTS",
+    "CALMS21_VOCAB",
+    "PAIR_BEHAVIORS",
+    "SIZES",
+    "TIME_CONVENTION",
+    "CalmsSequence",
+    "SimConfig",
+    "SimSequence",
+    "bouts_from_states",
+    "bouts_table",
+    "calms21_dict",
+    "make_demo_dataset",
+    "render_video",
+    "simulate",
+    "simulate_calms21",
+    "subject_name",
+    "trex_arrays",
+    "write_boris_aggregated",
+    "write_boris_tabular",
+    "write_calms21_json",
+    "write_calms21_npy",
+    "write_ground_truth",
+    "write_trex_npz",
 ]

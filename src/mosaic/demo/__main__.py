@@ -1,4 +1,5 @@
 """``python -m mosaic.demo <folder> [--size tiny] [--seed 0] [--overwrite] [--no-videos]``."""
+
 from __future__ import annotations
 
 import argparse
@@ -20,8 +21,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     t0 = time.perf_counter()
-    ds = make_demo_dataset(args.folder, size=args.size, seed=args.seed, overwrite=args.overwrite,
-                           videos=not args.no_videos)
+    ds = make_demo_dataset(
+        args.folder, size=args.size, seed=args.seed, overwrite=args.overwrite, videos=not args.no_videos
+    )
     print(f"demo dataset ready at {ds.folder} ({time.perf_counter() - t0:.1f} s)")
     return 0
 

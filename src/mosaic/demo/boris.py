@@ -16,6 +16,7 @@ subject name (``fish<j>``) is the ``Modifiers`` value of the aggregated export a
 ``Comment`` of both START and STOP rows of the tabular export (which has no modifiers
 column); individual behaviours leave them empty. Every behaviour is a STATE event.
 """
+
 from __future__ import annotations
 
 import csv
@@ -30,12 +31,33 @@ from mosaic.core.atomic import atomic_write_text
 from .simulate import PAIR_BEHAVIORS, SimSequence, subject_name
 
 AGGREGATED_COLUMNS: tuple[str, ...] = (
-    "Observation id", "Observation date", "Description", "Media file", "Total length", "FPS", "Subject",
-    "Behavior", "Behavioral category", "Modifiers", "Behavior type", "Start (s)", "Stop (s)", "Duration (s)",
-    "Comment start", "Comment stop",
+    "Observation id",
+    "Observation date",
+    "Description",
+    "Media file",
+    "Total length",
+    "FPS",
+    "Subject",
+    "Behavior",
+    "Behavioral category",
+    "Modifiers",
+    "Behavior type",
+    "Start (s)",
+    "Stop (s)",
+    "Duration (s)",
+    "Comment start",
+    "Comment stop",
 )
 TABULAR_COLUMNS: tuple[str, ...] = (
-    "Time", "Media file path", "Total length", "FPS", "Subject", "Behavior", "Behavioral category", "Comment", "Status",
+    "Time",
+    "Media file path",
+    "Total length",
+    "FPS",
+    "Subject",
+    "Behavior",
+    "Behavioral category",
+    "Comment",
+    "Status",
 )
 DEFAULT_DATE = "2026-01-15 10:00:00"
 
@@ -99,11 +121,26 @@ def write_boris_aggregated(
     desc = f"mosaic demo: {sim.group} / {sim.sequence}"
     for r in b.itertuples(index=False):
         mod = subject_name(r.target_id) if r.behavior in sim.pair_behaviors and r.target_id >= 0 else ""
-        rows.append([
-            obs, observation_date, desc, media, total, fps, subject_name(r.subject_id), r.behavior,
-            _category(r.behavior, sim.pair_behaviors), mod, "STATE", f"{r.start_frame / sim.fps:.3f}",
-            f"{r.stop_frame / sim.fps:.3f}", f"{(r.stop_frame - r.start_frame) / sim.fps:.3f}", "", "",
-        ])
+        rows.append(
+            [
+                obs,
+                observation_date,
+                desc,
+                media,
+                total,
+                fps,
+                subject_name(r.subject_id),
+                r.behavior,
+                _category(r.behavior, sim.pair_behaviors),
+                mod,
+                "STATE",
+                f"{r.start_frame / sim.fps:.3f}",
+                f"{r.stop_frame / sim.fps:.3f}",
+                f"{(r.stop_frame - r.start_frame) / sim.fps:.3f}",
+                "",
+                "",
+            ]
+        )
     return atomic_write_text(path, _csv_text(rows))
 
 
@@ -129,9 +166,21 @@ def write_boris_tabular(
 
     blank = kv()
     rows = [
-        kv("Observation id", obs), blank, kv("Media file(s)"), blank, kv("Player #1", media), blank,
-        kv("Observation date", observation_date), blank, kv("Description", f"mosaic demo: {sim.group} / {sim.sequence}"),
-        blank, kv("Time offset (s)", "0.0"), blank, kv("independent variables"), kv("variable", "value"), blank,
+        kv("Observation id", obs),
+        blank,
+        kv("Media file(s)"),
+        blank,
+        kv("Player #1", media),
+        blank,
+        kv("Observation date", observation_date),
+        blank,
+        kv("Description", f"mosaic demo: {sim.group} / {sim.sequence}"),
+        blank,
+        kv("Time offset (s)", "0.0"),
+        blank,
+        kv("independent variables"),
+        kv("variable", "value"),
+        blank,
         list(TABULAR_COLUMNS),
     ]
     events = []
@@ -139,9 +188,24 @@ def write_boris_tabular(
         comment = subject_name(r.target_id) if r.behavior in sim.pair_behaviors and r.target_id >= 0 else ""
         cat = _category(r.behavior, sim.pair_behaviors)
         for frame, status, order in ((r.start_frame, "START", 1), (r.stop_frame, "STOP", 0)):
-            events.append((int(frame), order, int(r.subject_id), [
-                f"{frame / sim.fps:.3f}", media, total, fps, subject_name(r.subject_id), r.behavior, cat, comment, status,
-            ]))
+            events.append(
+                (
+                    int(frame),
+                    order,
+                    int(r.subject_id),
+                    [
+                        f"{frame / sim.fps:.3f}",
+                        media,
+                        total,
+                        fps,
+                        subject_name(r.subject_id),
+                        r.behavior,
+                        cat,
+                        comment,
+                        status,
+                    ],
+                )
+            )
     events.sort(key=lambda e: e[:3])
     rows.extend(e[3] for e in events)
     return atomic_write_text(path, _csv_text(rows))

@@ -22,6 +22,7 @@ process; the geometry follows the behaviour:
 Everything is vectorized over frames (bouts are drawn one by one, paths by cumulative
 sums and linear filters).
 """
+
 from __future__ import annotations
 
 import json
@@ -40,9 +41,17 @@ CALMS21_VOCAB: dict[str, int] = {"attack": 0, "investigation": 1, "mount": 2, "o
 CALMS21_KEYPOINTS: tuple[str, ...] = ("nose", "left_ear", "right_ear", "neck", "left_hip", "right_hip", "tail_base")
 CALMS21_FRAME_SIZE: tuple[int, int] = (1024, 570)
 ANNOTATOR_GROUP = "annotator-id_0"
-_TEMPLATE = np.array([  # (forward, left) in body lengths
-    [0.5, 0.0], [0.28, 0.09], [0.28, -0.09], [0.2, 0.0], [-0.25, 0.12], [-0.25, -0.12], [-0.5, 0.0],
-])
+_TEMPLATE = np.array(
+    [  # (forward, left) in body lengths
+        [0.5, 0.0],
+        [0.28, 0.09],
+        [0.28, -0.09],
+        [0.2, 0.0],
+        [-0.25, 0.12],
+        [-0.25, -0.12],
+        [-0.5, 0.0],
+    ]
+)
 _BOUT_MEAN = {"attack": 1.2, "investigation": 2.0, "mount": 2.5, "other": 3.0}
 _NEXT = {  # transition probabilities between scene behaviours
     "other": {"investigation": 0.6, "attack": 0.2, "mount": 0.2},
@@ -77,11 +86,13 @@ class CalmsSequence:
         starts = np.concatenate([[0], change])
         stops = np.concatenate([change, [len(a)]])
         names = {v: k for k, v in self.vocab.items()}
-        return pd.DataFrame({
-            "behavior": [names[int(x)] for x in a[starts]],
-            "start_frame": starts.astype(np.int64),
-            "stop_frame": stops.astype(np.int64),
-        })
+        return pd.DataFrame(
+            {
+                "behavior": [names[int(x)] for x in a[starts]],
+                "start_frame": starts.astype(np.int64),
+                "stop_frame": stops.astype(np.int64),
+            }
+        )
 
 
 def _smooth(x: np.ndarray, alpha: float) -> np.ndarray:
@@ -102,7 +113,7 @@ def _scene_states(rng: np.random.Generator, T: int, fps: float) -> np.ndarray:
     t, cur = 0, "other"
     while t < T:
         d = int(round(np.clip(rng.gamma(4.0, _BOUT_MEAN[cur] / 4.0), 0.5, 5.0) * fps))
-        out[t: t + d] = CALMS21_VOCAB[cur]
+        out[t : t + d] = CALMS21_VOCAB[cur]
         t += d
         nxt = _NEXT[cur]
         cur = list(nxt)[rng.choice(len(nxt), p=list(nxt.values()))]
@@ -121,7 +132,8 @@ def _one_sequence(rng: np.random.Generator, T: int, fps: float, L: float) -> tup
     omega = lfilter([1.0], [1.0, -0.9], rng.standard_normal(T) * np.where(is_["attack"], 1.2, 0.4))
     h = rng.uniform(-np.pi, np.pi) + np.cumsum(omega * dt * 3)
     raw = np.array([rng.uniform(0.3 * W, 0.7 * W), rng.uniform(0.3 * H, 0.7 * H)]) + np.cumsum(
-        speed[:, None] * np.stack([np.cos(h), np.sin(h)], axis=-1) * dt, axis=0)
+        speed[:, None] * np.stack([np.cos(h), np.sin(h)], axis=-1) * dt, axis=0
+    )
     x, sx = _fold(raw[:, 0], L, W - L)
     y, sy = _fold(raw[:, 1], L, H - L)
     c_in = np.stack([x, y], axis=-1)
@@ -135,7 +147,9 @@ def _one_sequence(rng: np.random.Generator, T: int, fps: float, L: float) -> tup
     side = np.where(rng.random(T // 15 + 1) < 0.5, -1.0, 1.0).repeat(15)[:T]
     shake = rng.standard_normal((T, 2)) * 0.12 * L
     goal = np.where(is_["other"][:, None], c_in + r[:, None] * np.stack([np.cos(phi), np.sin(phi)], axis=-1), 0.0)
-    goal = np.where(is_["investigation"][:, None], c_in - 1.0 * L * u + 0.1 * L * np.sin(np.arange(T) * 0.2)[:, None] * left, goal)
+    goal = np.where(
+        is_["investigation"][:, None], c_in - 1.0 * L * u + 0.1 * L * np.sin(np.arange(T) * 0.2)[:, None] * left, goal
+    )
     goal = np.where(is_["attack"][:, None], c_in + 0.7 * L * side[:, None] * left + shake, goal)
     goal = np.where(is_["mount"][:, None], c_in - 0.4 * L * u, goal)
     goal = np.clip(goal, L, [W - L, H - L])
@@ -152,7 +166,9 @@ def _one_sequence(rng: np.random.Generator, T: int, fps: float, L: float) -> tup
     heads = np.stack([h_res, h_in], axis=1)  # (T, 2)
     fw = np.stack([np.cos(heads), np.sin(heads)], axis=-1)  # (T, 2, 2)
     lf = np.stack([np.sin(heads), -np.cos(heads)], axis=-1)
-    kp = centres[:, :, None, :] + L * (_TEMPLATE[None, None, :, :1] * fw[:, :, None, :] + _TEMPLATE[None, None, :, 1:] * lf[:, :, None, :])
+    kp = centres[:, :, None, :] + L * (
+        _TEMPLATE[None, None, :, :1] * fw[:, :, None, :] + _TEMPLATE[None, None, :, 1:] * lf[:, :, None, :]
+    )
     kp = kp + rng.standard_normal(kp.shape) * 1.5  # (T, 2 mice, 7, 2)
     kp = np.clip(kp, 0, [W - 1, H - 1])
     keypoints = np.transpose(kp, (0, 1, 3, 2))  # (T, 2 mice, 2 coords, 7)
@@ -173,16 +189,23 @@ def simulate_calms21(
     Sequence keys are ``task1/<split>/mouse<NNN>_task1_annotator1`` (NNN from 001).
     """
     if int(n_sequences) < 1 or int(n_frames) < 2 or not fps or float(fps) <= 0:
-        raise ConfigError("invalid CalMS21 simulation parameters",
-                          found=f"n_sequences={n_sequences}, n_frames={n_frames}, fps={fps}")
+        raise ConfigError(
+            "invalid CalMS21 simulation parameters", found=f"n_sequences={n_sequences}, n_frames={n_frames}, fps={fps}"
+        )
     rng = np.random.default_rng(seed)
     out = []
     for i in range(int(n_sequences)):
         kp, sc, ann = _one_sequence(rng, int(n_frames), float(fps), float(body_length))
-        out.append(CalmsSequence(
-            key=f"task1/{split}/mouse{i + 1:03d}_task1_annotator1", keypoints=kp, scores=sc,
-            annotations=ann, fps=float(fps), vocab=dict(CALMS21_VOCAB),
-        ))
+        out.append(
+            CalmsSequence(
+                key=f"task1/{split}/mouse{i + 1:03d}_task1_annotator1",
+                keypoints=kp,
+                scores=sc,
+                annotations=ann,
+                fps=float(fps),
+                vocab=dict(CALMS21_VOCAB),
+            )
+        )
     return out
 
 

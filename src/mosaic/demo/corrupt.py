@@ -22,6 +22,7 @@ cleaning against):
 The default demo never calls this module; it is switched on by ``corruption=`` in
 :func:`~mosaic.demo.dataset.make_demo_dataset`, with its own random stream.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -73,17 +74,27 @@ class Corruption:
 
 
 def _check(cfg: CorruptionConfig) -> None:
-    bad = {k: v for k, v in {"p_swap": cfg.p_swap, "jump_rate": cfg.jump_rate, "dropout_fraction": cfg.dropout_fraction,
-                              "low_conf_fraction": cfg.low_conf_fraction}.items() if not 0 <= v <= 1}
+    bad = {
+        k: v
+        for k, v in {
+            "p_swap": cfg.p_swap,
+            "jump_rate": cfg.jump_rate,
+            "dropout_fraction": cfg.dropout_fraction,
+            "low_conf_fraction": cfg.low_conf_fraction,
+        }.items()
+        if not 0 <= v <= 1
+    }
     if cfg.jitter_px < 0 or cfg.dropout_mean_len < 1 or cfg.swap_min_distance > cfg.swap_distance:
         bad.update(jitter_px=cfg.jitter_px, dropout_mean_len=cfg.dropout_mean_len, swap_distance=cfg.swap_distance)
     if bad:
-        raise ConfigError("invalid corruption parameters", expected="rates in [0, 1], jitter >= 0, mean burst >= 1",
-                          found=bad)
+        raise ConfigError(
+            "invalid corruption parameters", expected="rates in [0, 1], jitter >= 0, mean burst >= 1", found=bad
+        )
 
 
-def _swap_events(rng: np.random.Generator, pos: np.ndarray, present: np.ndarray, body_length: float,
-                 cfg: CorruptionConfig) -> pd.DataFrame:
+def _swap_events(
+    rng: np.random.Generator, pos: np.ndarray, present: np.ndarray, body_length: float, cfg: CorruptionConfig
+) -> pd.DataFrame:
     from mosaic.quality.runs import true_runs
 
     T, n = pos.shape[:2]
@@ -125,13 +136,14 @@ def identity_from_swaps(n_frames: int, n: int, swaps: pd.DataFrame) -> tuple[np.
         a, b = int(swaps["a"].iloc[k]), int(swaps["b"].iloc[k])
         i, j = sorted((int(np.flatnonzero(cur == a)[0]), int(np.flatnonzero(cur == b)[0])))
         cur[[i, j]] = cur[[j, i]]
-        ident[fr[k]:] = cur
+        ident[fr[k] :] = cur
         cols.append((int(fr[k]), i, j))
     return ident, pd.DataFrame(cols, columns=["frame", "i", "j"], dtype=np.int64)
 
 
-def corrupt_positions(rng: np.random.Generator, pos: np.ndarray, missing: np.ndarray, body_length: float,
-                      cfg: CorruptionConfig) -> tuple[np.ndarray, np.ndarray, Corruption]:
+def corrupt_positions(
+    rng: np.random.Generator, pos: np.ndarray, missing: np.ndarray, body_length: float, cfg: CorruptionConfig
+) -> tuple[np.ndarray, np.ndarray, Corruption]:
     """Corrupt ``(T, n, 2)`` true positions; return observed positions, missing mask and the record."""
     _check(cfg)
     T, n = pos.shape[:2]
@@ -160,7 +172,9 @@ def corrupt_positions(rng: np.random.Generator, pos: np.ndarray, missing: np.nda
     return obs, miss, Corruption(identity=ident, swaps=swaps, jumps=jumps, dropouts=drop)
 
 
-def corrupt_sequence(sim: SimSequence, config: CorruptionConfig | None = None, seed: int = 0) -> tuple[SimSequence, Corruption]:
+def corrupt_sequence(
+    sim: SimSequence, config: CorruptionConfig | None = None, seed: int = 0
+) -> tuple[SimSequence, Corruption]:
     """A corrupted copy of ``sim`` (positions, headings and misses as a tracker would report them)."""
     cfg = config or CorruptionConfig()
     rng = np.random.default_rng([int(seed), 0x5EED])
@@ -182,8 +196,9 @@ def keypoints_from_pose(pos: np.ndarray, heading: np.ndarray, body_length: float
     return pos[:, :, None, :] + off * u[:, :, None, :]
 
 
-def corrupt_keypoints(rng: np.random.Generator, kp: np.ndarray, body_length: float,
-                      cfg: CorruptionConfig | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def corrupt_keypoints(
+    rng: np.random.Generator, kp: np.ndarray, body_length: float, cfg: CorruptionConfig | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Misplace a fraction of keypoints and give them a low confidence.
 
     Returns
@@ -213,6 +228,14 @@ def write_corruption(rec: Corruption, observed: SimSequence, path) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_open(path, "wb") as fh:
-        np.savez(fh, identity=rec.identity, swap_frame=rec.swaps["frame"].to_numpy(np.int64),
-                 swap_i=rec.swaps["i"].to_numpy(np.int64), swap_j=rec.swaps["j"].to_numpy(np.int64), jumps=rec.jumps,
-                 dropouts=rec.dropouts, observed_pos=observed.pos, observed_missing=observed.missing)
+        np.savez(
+            fh,
+            identity=rec.identity,
+            swap_frame=rec.swaps["frame"].to_numpy(np.int64),
+            swap_i=rec.swaps["i"].to_numpy(np.int64),
+            swap_j=rec.swaps["j"].to_numpy(np.int64),
+            jumps=rec.jumps,
+            dropouts=rec.dropouts,
+            observed_pos=observed.pos,
+            observed_missing=observed.missing,
+        )

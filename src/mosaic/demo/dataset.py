@@ -15,6 +15,7 @@ Every file is written atomically; the manifest is written last, after the comple
 marker, so an interrupted build never looks like a complete demo (calling
 :func:`make_demo_dataset` again rebuilds it).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -26,12 +27,12 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from mosaic.core.progress import progress
 
 from mosaic.core.atomic import atomic_write_json, atomic_write_text
 from mosaic.core.dataset import MANIFEST_NAMES, DatasetCore
 from mosaic.core.errors import ConfigError
 from mosaic.core.paths import safe_rmtree
+from mosaic.core.progress import progress
 from mosaic.core.safe_names import sequence_key, to_safe_name
 
 from .boris import write_boris_aggregated, write_boris_tabular
@@ -49,8 +50,12 @@ DEMO_FPS = 30.0
 SIZES: dict[str, dict] = {
     "tiny": dict(n_groups=2, n_sequences=2, n_animals=(2, 4), n_frames=1800, calms21_sequences=2, calms21_frames=1800),
     "small": dict(n_groups=3, n_sequences=3, n_animals=(2, 5), n_frames=3600, calms21_sequences=4, calms21_frames=3600),
-    "medium": dict(n_groups=4, n_sequences=5, n_animals=(2, 6), n_frames=9000, calms21_sequences=8, calms21_frames=9000),
-    "large": dict(n_groups=10, n_sequences=10, n_animals=(2, 6), n_frames=18000, calms21_sequences=20, calms21_frames=18000),
+    "medium": dict(
+        n_groups=4, n_sequences=5, n_animals=(2, 6), n_frames=9000, calms21_sequences=8, calms21_frames=9000
+    ),
+    "large": dict(
+        n_groups=10, n_sequences=10, n_animals=(2, 6), n_frames=18000, calms21_sequences=20, calms21_frames=18000
+    ),
 }
 MARKER = "ground_truth/demo.json"
 CALMS21_FILE = "tracks_raw/calms21/calms21_demo.npy"
@@ -59,8 +64,14 @@ TIME_CONVENTION = (
     "3 decimals, time offset 0; invert with start_frame = round(Start * fps), stop_frame = round(Stop * fps)"
 )
 # folders a demo owns (removed on overwrite of an existing demo)
-_OWNED = ("tracks_raw/trex", "tracks_raw/calms21", "media_raw", "annotations/boris_aggregated",
-          "annotations/boris_tabular", "ground_truth")
+_OWNED = (
+    "tracks_raw/trex",
+    "tracks_raw/calms21",
+    "media_raw",
+    "annotations/boris_aggregated",
+    "annotations/boris_tabular",
+    "ground_truth",
+)
 
 
 def _manifest(folder: Path) -> Path | None:
@@ -70,8 +81,9 @@ def _manifest(folder: Path) -> Path | None:
     return None
 
 
-def _check_existing(folder: Path, size: str, seed: int, overwrite: bool, videos: bool, config: dict,
-                    corruption: dict | None = None) -> DatasetCore | None:
+def _check_existing(
+    folder: Path, size: str, seed: int, overwrite: bool, videos: bool, config: dict, corruption: dict | None = None
+) -> DatasetCore | None:
     manifest = _manifest(folder)
     marker = folder / MARKER
     if manifest is None:
@@ -80,22 +92,29 @@ def _check_existing(folder: Path, size: str, seed: int, overwrite: bool, videos:
         if overwrite:
             return None
         raise ConfigError(
-            "folder holds a dataset that is not a complete mosaic demo", path=manifest,
-            expected=f"a demo folder with {MARKER}", found="a manifest without the demo marker",
+            "folder holds a dataset that is not a complete mosaic demo",
+            path=manifest,
+            expected=f"a demo folder with {MARKER}",
+            found="a manifest without the demo marker",
             hint="use an empty folder, or pass overwrite=True to write the demo into it",
         )
     try:
         info = json.loads(marker.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         info = {}
-    same = (info.get("size") == size and info.get("seed") == seed and info.get("config") == config
-            and info.get("corruption") == corruption)
+    same = (
+        info.get("size") == size
+        and info.get("seed") == seed
+        and info.get("config") == config
+        and info.get("corruption") == corruption
+    )
     if not overwrite:
         if same and (info.get("videos") or not videos):
             return DatasetCore.open(manifest)
         if not same:
             raise ConfigError(
-                "folder holds a demo built with other parameters", path=marker,
+                "folder holds a demo built with other parameters",
+                path=marker,
                 expected=f"size={size!r}, seed={seed}, config={config}",
                 found=f"size={info.get('size')!r}, seed={info.get('seed')}, config={info.get('config')}",
                 hint="pass overwrite=True to rebuild it",
@@ -108,15 +127,18 @@ def _check_existing(folder: Path, size: str, seed: int, overwrite: bool, videos:
     return None
 
 
-def _write_sequence(sim: SimSequence, folder: Path, layout: DatasetCore, corr: CorruptionConfig | None, seed: int,
-                    videos: bool) -> dict[str, Any]:
+def _write_sequence(
+    sim: SimSequence, folder: Path, layout: DatasetCore, corr: CorruptionConfig | None, seed: int, videos: bool
+) -> dict[str, Any]:
     """Write one simulated recording's raw files (tracks, annotations, video); return its ``sequences.csv`` row."""
     tracks_raw, media_raw = layout.get_root("tracks_raw"), layout.get_root("media_raw")
     g, s = to_safe_name(sim.group), to_safe_name(sim.sequence)
     observed = sim
     if corr is not None:
         observed, record = corrupt_sequence(sim, corr, seed=seed)
-        write_corruption(record, observed, folder / "ground_truth" / "corruption" / f"{sequence_key(sim.group, sim.sequence)}.npz")
+        write_corruption(
+            record, observed, folder / "ground_truth" / "corruption" / f"{sequence_key(sim.group, sim.sequence)}.npz"
+        )
     trex = write_trex_npz(observed, tracks_raw / "trex" / g, basename=s)
     media_rel = f"{layout.relative_path(media_raw / g / f'{s}.mp4')}"
     agg = write_boris_aggregated(sim, folder / "annotations" / "boris_aggregated" / f"{s}.csv", media_file=media_rel)
@@ -124,25 +146,46 @@ def _write_sequence(sim: SimSequence, folder: Path, layout: DatasetCore, corr: C
     if videos:
         render_video(sim, media_raw / g / f"{s}.mp4")
     return {
-        "group": sim.group, "sequence": sim.sequence, "key": sequence_key(sim.group, sim.sequence),
-        "n_animals": sim.n_animals, "n_frames": sim.n_frames, "fps": sim.fps,
+        "group": sim.group,
+        "sequence": sim.sequence,
+        "key": sequence_key(sim.group, sim.sequence),
+        "n_animals": sim.n_animals,
+        "n_frames": sim.n_frames,
+        "fps": sim.fps,
         "subjects": ";".join(subject_name(k) for k in range(sim.n_animals)),
         "trex_paths": ";".join(layout.relative_path(x) for x in trex),
         "video_path": media_rel if videos else "",
-        "boris_aggregated_path": layout.relative_path(agg), "boris_tabular_path": layout.relative_path(tab),
+        "boris_aggregated_path": layout.relative_path(agg),
+        "boris_tabular_path": layout.relative_path(tab),
     }
 
 
-def _marker(size: str, seed: int, videos: bool, cfg: SimConfig, p: dict[str, Any], cfg_dict: dict[str, Any],
-            corr_dict: dict[str, Any] | None) -> dict[str, Any]:
+def _marker(
+    size: str,
+    seed: int,
+    videos: bool,
+    cfg: SimConfig,
+    p: dict[str, Any],
+    cfg_dict: dict[str, Any],
+    corr_dict: dict[str, Any] | None,
+) -> dict[str, Any]:
     """The demo marker: what was built, with which parameters (compared on the next call)."""
     marker = {
-        "name": DEMO_NAME, "size": size, "seed": seed, "videos": videos, "fps": DEMO_FPS,
-        "cm_per_pixel": float(cfg.cm_per_pixel), "arena_size": list(cfg.arena_size), "body_length": cfg.body_length,
-        "behaviors": list(BEHAVIORS), "pair_behaviors": list(PAIR_BEHAVIORS), "subjects": "fish<k>",
+        "name": DEMO_NAME,
+        "size": size,
+        "seed": seed,
+        "videos": videos,
+        "fps": DEMO_FPS,
+        "cm_per_pixel": float(cfg.cm_per_pixel),
+        "arena_size": list(cfg.arena_size),
+        "body_length": cfg.body_length,
+        "behaviors": list(BEHAVIORS),
+        "pair_behaviors": list(PAIR_BEHAVIORS),
+        "subjects": "fish<k>",
         "boris_time_convention": TIME_CONVENTION,
         "boris_target": "partner subject name in 'Modifiers' (aggregated) and 'Comment' (tabular)",
-        "calms21_file": CALMS21_FILE, "params": {k: list(v) if isinstance(v, tuple) else v for k, v in p.items()},
+        "calms21_file": CALMS21_FILE,
+        "params": {k: list(v) if isinstance(v, tuple) else v for k, v in p.items()},
         "config": cfg_dict,
     }
     if corr_dict is not None:  # only then: the default demo's files stay byte-identical
@@ -221,7 +264,9 @@ def make_demo_dataset(
     layout = DatasetCore(manifest_path=folder / "dataset.yaml", name=DEMO_NAME, meta=meta)  # not saved yet
 
     sims = simulate(p["n_groups"], p["n_sequences"], p["n_animals"], p["n_frames"], DEMO_FPS, seed, cfg)
-    rows = [_write_sequence(sim, folder, layout, corr, seed, bool(videos)) for sim in progress(sims, desc="demo sequences")]
+    rows = [
+        _write_sequence(sim, folder, layout, corr, seed, bool(videos)) for sim in progress(sims, desc="demo sequences")
+    ]
     calms = simulate_calms21(p["calms21_sequences"], p["calms21_frames"], DEMO_FPS, seed + 1)
     write_calms21_npy(calms, folder / CALMS21_FILE)
 

@@ -28,6 +28,7 @@ bout-change events are handled one by one. Coordinates are pixels, origin top-le
 The module is long (over 500 lines) because it holds one job: the behaviour model, its
 time-stepping engine and the ground truth they produce belong together.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -154,8 +155,9 @@ class SimSequence:
         if not self.fps or self.fps <= 0 or not self.cm_per_pixel or self.cm_per_pixel <= 0:
             problems.append(f"fps={self.fps}, cm_per_pixel={self.cm_per_pixel} (need > 0)")
         if problems:
-            raise ConfigError("invalid simulated sequence", group=self.group, sequence=self.sequence,
-                              found="; ".join(problems))
+            raise ConfigError(
+                "invalid simulated sequence", group=self.group, sequence=self.sequence, found="; ".join(problems)
+            )
         return self
 
     def bouts(self) -> pd.DataFrame:
@@ -188,13 +190,17 @@ def bouts_from_states(states: np.ndarray, targets: np.ndarray, behaviors=BEHAVIO
         change = np.flatnonzero(np.diff(code)) + 1
         starts = np.concatenate([[0], change])
         stops = np.concatenate([change, [T]])
-        rows.append(pd.DataFrame({
-            "subject_id": k,
-            "target_id": targets[starts, k].astype(np.int64),
-            "behavior": np.asarray(behaviors, dtype=object)[states[starts, k]],
-            "start_frame": starts.astype(np.int64),
-            "stop_frame": stops.astype(np.int64),
-        }))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "subject_id": k,
+                    "target_id": targets[starts, k].astype(np.int64),
+                    "behavior": np.asarray(behaviors, dtype=object)[states[starts, k]],
+                    "start_frame": starts.astype(np.int64),
+                    "stop_frame": stops.astype(np.int64),
+                }
+            )
+        )
     if not rows:
         return pd.DataFrame(columns=["subject_id", "target_id", "behavior", "start_frame", "stop_frame"])
     return pd.concat(rows, ignore_index=True)
@@ -379,8 +385,12 @@ class _Engine:
         self.Om = 0.85 * self.Om + 0.9 * noise[..., 0]
         h_walk = Hd + self.Om * dt
         m = 1.5 * bl
-        rx = np.clip(1 - (P[..., 0] - self.margin) / m, 0, None) - np.clip(1 - (self.W - self.margin - P[..., 0]) / m, 0, None)
-        ry = np.clip(1 - (P[..., 1] - self.margin) / m, 0, None) - np.clip(1 - (self.H - self.margin - P[..., 1]) / m, 0, None)
+        rx = np.clip(1 - (P[..., 0] - self.margin) / m, 0, None) - np.clip(
+            1 - (self.W - self.margin - P[..., 0]) / m, 0, None
+        )
+        ry = np.clip(1 - (P[..., 1] - self.margin) / m, 0, None) - np.clip(
+            1 - (self.H - self.margin - P[..., 1]) / m, 0, None
+        )
         close = np.clip(1 - dist / (2.0 * bl), 0, None)  # (S, N, N)
         with np.errstate(invalid="ignore", divide="ignore"):
             unit = diff / np.where(np.isfinite(dist), dist, 1.0)[..., None]
@@ -434,7 +444,7 @@ def _missing_mask(rng: np.random.Generator, T: int, n: int, cfg: SimConfig) -> n
         if rng.random() < cfg.p_late_start:
             miss[: int(rng.integers(3, max(4, T // 30))), k] = True
         if rng.random() < cfg.p_late_start:
-            miss[T - int(rng.integers(3, max(4, T // 30))):, k] = True
+            miss[T - int(rng.integers(3, max(4, T // 30))) :, k] = True
         if miss[:, k].all():
             miss[T // 2, k] = False
     return miss
@@ -509,18 +519,27 @@ def simulate(
         raise ConfigError("group_names must name every group", expected=int(n_groups), found=len(group_names))
     out = []
     for c0 in range(0, S, _BATCH):  # batches bound the memory of large simulations
-        batch = n_per_seq[c0:c0 + _BATCH]
+        batch = n_per_seq[c0 : c0 + _BATCH]
         pos, head, states, targets = _integrate(rng, cfg, batch, T, fps)
         for b, n in enumerate(batch.tolist()):
             g, q = divmod(c0 + b, int(n_sequences))
-            out.append(_sim_sequence(group_names[g], f"{group_names[g]}_seq{q}", fps, cfg,
-                                     (pos[:, b, :n], head[:, b, :n], states[:, b, :n], targets[:, b, :n]),
-                                     _missing_mask(rng, T, n, cfg)))
+            out.append(
+                _sim_sequence(
+                    group_names[g],
+                    f"{group_names[g]}_seq{q}",
+                    fps,
+                    cfg,
+                    (pos[:, b, :n], head[:, b, :n], states[:, b, :n], targets[:, b, :n]),
+                    _missing_mask(rng, T, n, cfg),
+                )
+            )
         del pos, head, states, targets
     return out
 
 
-def _sim_sequence(group: str, sequence: str, fps: float, cfg: SimConfig, arrays: tuple, missing: np.ndarray) -> SimSequence:
+def _sim_sequence(
+    group: str, sequence: str, fps: float, cfg: SimConfig, arrays: tuple, missing: np.ndarray
+) -> SimSequence:
     """One recording of an integrated batch: ``arrays`` are its (pos, heading, states, targets)."""
     pos, head, states, targets = arrays
     return SimSequence(

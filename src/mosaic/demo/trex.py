@@ -15,6 +15,7 @@ In frames where the individual is missing every metric is ``inf`` (``frame``, ``
 ``timestamp`` and ``missing`` stay finite), exactly as TRex does. Velocities are backward
 differences to the previous detected frame; the first detected frame has speed 0.
 """
+
 from __future__ import annotations
 
 import logging
@@ -28,8 +29,21 @@ from mosaic.core.atomic import atomic_open
 from .simulate import SimSequence, subject_name
 
 TREX_FIELDS: tuple[str, ...] = (
-    "frame", "time", "timestamp", "missing", "X", "Y", "X#wcentroid", "Y#wcentroid", "ANGLE",
-    "SPEED", "SPEED#wcentroid", "VX", "VY", "num_pixels", "midline_length",
+    "frame",
+    "time",
+    "timestamp",
+    "missing",
+    "X",
+    "Y",
+    "X#wcentroid",
+    "Y#wcentroid",
+    "ANGLE",
+    "SPEED",
+    "SPEED#wcentroid",
+    "VX",
+    "VY",
+    "num_pixels",
+    "midline_length",
 )
 TREX_METADATA: tuple[str, ...] = ("cm_per_pixel", "frame_rate", "id", "video_size")
 log = logging.getLogger(__name__)

@@ -12,6 +12,7 @@
   target_id, behavior, start_frame, stop_frame`` of the CalMS21 annotations (resident 0
   acting on intruder 1; ``other`` has target -1).
 """
+
 from __future__ import annotations
 
 import io
@@ -27,7 +28,15 @@ from mosaic.core.safe_names import sequence_key
 from .calms21 import CalmsSequence
 from .simulate import SimSequence, subject_name
 
-BOUT_COLUMNS: tuple[str, ...] = ("group", "sequence", "subject_id", "target_id", "behavior", "start_frame", "stop_frame")
+BOUT_COLUMNS: tuple[str, ...] = (
+    "group",
+    "sequence",
+    "subject_id",
+    "target_id",
+    "behavior",
+    "start_frame",
+    "stop_frame",
+)
 
 
 def _csv(df: pd.DataFrame) -> str:
@@ -56,12 +65,20 @@ def write_truth_npz(sim: SimSequence, path: str | os.PathLike) -> Path:
     with atomic_open(path, "wb") as fh:
         np.savez(
             fh,
-            pos=sim.pos, heading=sim.heading, states=sim.states, targets=sim.targets, missing=sim.missing,
-            behaviors=np.array(sim.behaviors), pair_behaviors=np.array(sim.pair_behaviors),
+            pos=sim.pos,
+            heading=sim.heading,
+            states=sim.states,
+            targets=sim.targets,
+            missing=sim.missing,
+            behaviors=np.array(sim.behaviors),
+            pair_behaviors=np.array(sim.pair_behaviors),
             subjects=np.array([subject_name(k) for k in range(sim.n_animals)]),
-            fps=np.float64(sim.fps), cm_per_pixel=np.float64(sim.cm_per_pixel),
-            arena_size=np.array(sim.arena_size, dtype=np.int64), body_length=np.float64(sim.body_length),
-            group=np.array(sim.group), sequence=np.array(sim.sequence),
+            fps=np.float64(sim.fps),
+            cm_per_pixel=np.float64(sim.cm_per_pixel),
+            arena_size=np.array(sim.arena_size, dtype=np.int64),
+            body_length=np.float64(sim.body_length),
+            group=np.array(sim.group),
+            sequence=np.array(sim.sequence),
         )
     return path
 

@@ -5,6 +5,7 @@ with a darker dot at the head, in a distinct colour per id, on a plain backgroun
 the arena border. Missing detections are not drawn. One video pixel = one arena pixel
 (scaled by ``scale``).
 """
+
 from __future__ import annotations
 
 import os
@@ -19,8 +20,16 @@ from .simulate import SimSequence
 
 # distinct BGR colours (tab10-like)
 PALETTE: tuple[tuple[int, int, int], ...] = (
-    (180, 119, 31), (14, 127, 255), (44, 160, 44), (40, 39, 214), (189, 103, 148),
-    (75, 86, 140), (194, 119, 227), (127, 127, 127), (34, 189, 188), (207, 190, 23),
+    (180, 119, 31),
+    (14, 127, 255),
+    (44, 160, 44),
+    (40, 39, 214),
+    (189, 103, 148),
+    (75, 86, 140),
+    (194, 119, 227),
+    (127, 127, 127),
+    (34, 189, 188),
+    (207, 190, 23),
 )
 BACKGROUND = (225, 225, 225)
 BORDER = (60, 60, 60)
@@ -87,10 +96,21 @@ def render_video(
                     img = frame0.copy()
                     for k in np.flatnonzero(visible[t]):
                         colour = PALETTE[k % len(PALETTE)]
-                        cv2.ellipse(img, (int(centre[t, k, 0]), int(centre[t, k, 1])), axes, float(angles[t, k]),
-                                    0, 360, colour, -1, cv2.LINE_AA, _SHIFT)
-                        cv2.circle(img, (int(head[t, k, 0]), int(head[t, k, 1])), head_r, (20, 20, 20), -1,
-                                   cv2.LINE_AA, _SHIFT)
+                        cv2.ellipse(
+                            img,
+                            (int(centre[t, k, 0]), int(centre[t, k, 1])),
+                            axes,
+                            float(angles[t, k]),
+                            0,
+                            360,
+                            colour,
+                            -1,
+                            cv2.LINE_AA,
+                            _SHIFT,
+                        )
+                        cv2.circle(
+                            img, (int(head[t, k, 0]), int(head[t, k, 1])), head_r, (20, 20, 20), -1, cv2.LINE_AA, _SHIFT
+                        )
                     writer.write(img)
             finally:
                 writer.release()

@@ -3,6 +3,7 @@
 Every method delegates to the library functions that the Kedro nodes call, reading and
 writing the same files; no logic lives here.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -21,8 +22,17 @@ from .tracks import TracksMixin
 
 
 @dataclass(repr=False)
-class Dataset(TracksMixin, LabelsMixin, MediaMixin, FeaturesMixin, ModelsMixin, ReportingMixin, InteropMixin, QualityMixin,
-              DatasetCore):
+class Dataset(
+    TracksMixin,
+    LabelsMixin,
+    MediaMixin,
+    FeaturesMixin,
+    ModelsMixin,
+    ReportingMixin,
+    InteropMixin,
+    QualityMixin,
+    DatasetCore,
+):
     """A mosaic dataset folder, with the notebook-facing API.
 
     Create one with :meth:`create`, open one with :meth:`open` (folder
@@ -30,7 +40,7 @@ class Dataset(TracksMixin, LabelsMixin, MediaMixin, FeaturesMixin, ModelsMixin, 
     """
 
     @classmethod
-    def from_catalog(cls, catalog: Any) -> "Dataset":
+    def from_catalog(cls, catalog: Any) -> Dataset:
         """Open the dataset folder that a Kedro catalog (or context) is configured for.
 
         Reads the ``dataset_dir`` parameter, so ``--params dataset_dir=...``, the

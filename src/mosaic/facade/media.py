@@ -1,4 +1,5 @@
 """`Dataset` methods for the media domain: thin delegation to `mosaic.media`."""
+
 from __future__ import annotations
 
 import os
@@ -28,8 +29,14 @@ class MediaMixin:
     ) -> Path:
         """Index videos into ``media/index.csv`` (see :func:`mosaic.media.index.index_media`)."""
         return index_media(
-            self, search_dirs, extensions, index_filename, recursive, sequence_match_mode,
-            count_frames=count_frames, on_error=on_error,
+            self,
+            search_dirs,
+            extensions,
+            index_filename,
+            recursive,
+            sequence_match_mode,
+            count_frames=count_frames,
+            on_error=on_error,
         )
 
     def resolve_media_paths(self, group: str, sequence: str) -> list[Path]:
@@ -66,22 +73,45 @@ class MediaMixin:
     ) -> str:
         """Sample frames per recording; returns the run id (see :func:`mosaic.media.frames.extract_frames`)."""
         return extract_frames(
-            self, n_frames, method, groups=groups, sequences=sequences, overwrite=overwrite, start_frame=start_frame,
-            end_frame=end_frame, candidate_step=candidate_step, crop=crop, kmeans_resize=kmeans_resize,
-            kmeans_grayscale=kmeans_grayscale, kmeans_max_candidates=kmeans_max_candidates,
-            kmeans_batch_size=kmeans_batch_size, kmeans_max_iter=kmeans_max_iter, kmeans_n_init=kmeans_n_init,
-            random_state=random_state, parallel_workers=parallel_workers, parallel_mode=parallel_mode,
-            dask_address=dask_address, memory_limit=memory_limit,
+            self,
+            n_frames,
+            method,
+            groups=groups,
+            sequences=sequences,
+            overwrite=overwrite,
+            start_frame=start_frame,
+            end_frame=end_frame,
+            candidate_step=candidate_step,
+            crop=crop,
+            kmeans_resize=kmeans_resize,
+            kmeans_grayscale=kmeans_grayscale,
+            kmeans_max_candidates=kmeans_max_candidates,
+            kmeans_batch_size=kmeans_batch_size,
+            kmeans_max_iter=kmeans_max_iter,
+            kmeans_n_init=kmeans_n_init,
+            random_state=random_state,
+            parallel_workers=parallel_workers,
+            parallel_mode=parallel_mode,
+            dask_address=dask_address,
+            memory_limit=memory_limit,
         )
 
     def list_frame_runs(self, method: str | None = None) -> pd.DataFrame:
         """Frame runs in ``frames/index.csv`` (see :func:`mosaic.media.frames.list_frame_runs`)."""
         return list_frame_runs(self, method)
 
-    def get_frame_paths(self, method: str, run_id: str | None = None, group: str | None = None, sequence: str | None = None) -> list[Path]:
+    def get_frame_paths(
+        self, method: str, run_id: str | None = None, group: str | None = None, sequence: str | None = None
+    ) -> list[Path]:
         """PNG paths of a frame run (see :func:`mosaic.media.frames.get_frame_paths`)."""
         return get_frame_paths(self, method, run_id, group, sequence)
 
-    def get_frame_manifests(self, method: str | None = None, run_id: str | None = None, group: str | None = None, sequence: str | None = None) -> list[dict]:
+    def get_frame_manifests(
+        self,
+        method: str | None = None,
+        run_id: str | None = None,
+        group: str | None = None,
+        sequence: str | None = None,
+    ) -> list[dict]:
         """run_info.json contents of a frame run (see :func:`mosaic.media.frames.get_frame_manifests`)."""
         return get_frame_manifests(self, method, run_id, group, sequence)

@@ -1,4 +1,5 @@
 """`Dataset` methods for the models domain: thin delegation to `mosaic.models`."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -16,14 +17,31 @@ class ModelsMixin:
 
         return train_model(self, model, config, overwrite, name=name)
 
-    def predict(self, model_run: Any, sequences: Any = None, groups: Any = None, overwrite: bool = False,
-                parallel_mode: str = "serial", parallel_workers: int | None = None, dask_address: str | None = None,
-                memory_limit: str | int | None = None):
+    def predict(
+        self,
+        model_run: Any,
+        sequences: Any = None,
+        groups: Any = None,
+        overwrite: bool = False,
+        parallel_mode: str = "serial",
+        parallel_workers: int | None = None,
+        dask_address: str | None = None,
+        memory_limit: str | int | None = None,
+    ):
         """Apply a trained run; write the feature ``<model>__pred`` and return its Result; see :func:`mosaic.models.predict`."""
         from mosaic.models import predict
 
-        return predict(self, model_run, sequences, groups, overwrite, parallel_mode=parallel_mode,
-                       parallel_workers=parallel_workers, dask_address=dask_address, memory_limit=memory_limit)
+        return predict(
+            self,
+            model_run,
+            sequences,
+            groups,
+            overwrite,
+            parallel_mode=parallel_mode,
+            parallel_workers=parallel_workers,
+            dask_address=dask_address,
+            memory_limit=memory_limit,
+        )
 
     def load_model(self, model_run: Any) -> dict:
         """A trained run's model bundle, config and metrics; see :func:`mosaic.models.load_run`."""

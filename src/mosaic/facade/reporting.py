@@ -1,4 +1,5 @@
 """`Dataset` methods for reporting: thin delegation to `mosaic.reporting`."""
+
 from __future__ import annotations
 
 from typing import Any

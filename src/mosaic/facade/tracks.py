@@ -1,4 +1,5 @@
 """`Dataset` methods for the tracks domain: thin delegation to `mosaic.tracks`."""
+
 from __future__ import annotations
 
 import os
@@ -30,9 +31,18 @@ class TracksMixin:
     ) -> Path:
         """Index raw tracking files into ``tracks_raw/index.csv`` (see :func:`mosaic.tracks.index_tracks_raw`)."""
         return _tracks.index_tracks_raw(
-            self, search_dirs, patterns=patterns, src_format=src_format, index_filename=index_filename, recursive=recursive,
-            multi_sequences_per_file=multi_sequences_per_file, group_from=group_from, group_pattern=group_pattern,
-            exclude_patterns=exclude_patterns, compute_md5=compute_md5, **kwargs,
+            self,
+            search_dirs,
+            patterns=patterns,
+            src_format=src_format,
+            index_filename=index_filename,
+            recursive=recursive,
+            multi_sequences_per_file=multi_sequences_per_file,
+            group_from=group_from,
+            group_pattern=group_pattern,
+            exclude_patterns=exclude_patterns,
+            compute_md5=compute_md5,
+            **kwargs,
         )
 
     @staticmethod
@@ -45,7 +55,9 @@ class TracksMixin:
         """Names of the standardized track schemas (see :func:`mosaic.tracks.list_schemas`)."""
         return _tracks.list_schemas()
 
-    def convert_one_track(self, row: Mapping[str, Any] | pd.Series, params: Mapping[str, Any] | None = None, overwrite: bool = False) -> Path | list[Path]:
+    def convert_one_track(
+        self, row: Mapping[str, Any] | pd.Series, params: Mapping[str, Any] | None = None, overwrite: bool = False
+    ) -> Path | list[Path]:
         """Convert the recording of one raw index row (see :func:`mosaic.tracks.convert_one_track`)."""
         return _tracks.convert_one_track(self, row, params=params, overwrite=overwrite)
 
@@ -63,9 +75,19 @@ class TracksMixin:
         memory_limit: str | int | None = None,
     ) -> dict[str, Any]:
         """Convert every indexed raw file (see :func:`mosaic.tracks.convert_all_tracks`)."""
-        return _tracks.convert_all_tracks(self, params=params, overwrite=overwrite, merge_per_sequence=merge_per_sequence, group_from=group_from,
-                                          on_error=on_error, on_stale=on_stale, parallel_mode=parallel_mode,
-                                          parallel_workers=parallel_workers, dask_address=dask_address, memory_limit=memory_limit)
+        return _tracks.convert_all_tracks(
+            self,
+            params=params,
+            overwrite=overwrite,
+            merge_per_sequence=merge_per_sequence,
+            group_from=group_from,
+            on_error=on_error,
+            on_stale=on_stale,
+            parallel_mode=parallel_mode,
+            parallel_workers=parallel_workers,
+            dask_address=dask_address,
+            memory_limit=memory_limit,
+        )
 
     def load_tracks(
         self,
@@ -76,4 +98,6 @@ class TracksMixin:
         convert_params: Mapping[str, Any] | None = None,
     ) -> pd.DataFrame:
         """The ``trex_v1`` table of one recording (see :func:`mosaic.tracks.load_tracks`)."""
-        return _tracks.load_tracks(self, group, sequence, prefer=prefer, auto_convert=auto_convert, convert_params=convert_params)
+        return _tracks.load_tracks(
+            self, group, sequence, prefer=prefer, auto_convert=auto_convert, convert_params=convert_params
+        )

@@ -10,6 +10,7 @@ Public API
 ``run_feature``, ``load_feature``, ``iter_feature``, ``feature_files``, ``list_feature_runs``  engine
 ``run_feature_plan``, ``results_from_summary``          a list of steps (the Kedro ``featurize`` node)
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -18,13 +19,33 @@ from .base import Feature, Inputs, Result
 from .registry import get_feature_class, list_features, make_feature, register_feature
 
 __all__ = [
-    "FEATURES_INDEX", "Feature", "Inputs", "Result", "feature_files", "get_feature_class", "iter_feature",
-    "list_feature_runs", "list_features", "load_feature", "load_result", "make_feature", "register_feature",
-    "results_from_summary", "run_feature", "run_feature_plan",
+    "FEATURES_INDEX",
+    "Feature",
+    "Inputs",
+    "Result",
+    "feature_files",
+    "get_feature_class",
+    "iter_feature",
+    "list_feature_runs",
+    "list_features",
+    "load_feature",
+    "load_result",
+    "make_feature",
+    "register_feature",
+    "results_from_summary",
+    "run_feature",
+    "run_feature_plan",
 ]
 
-_ENGINE = {"run_feature", "load_feature", "iter_feature", "feature_files", "list_feature_runs", "load_result",
-           "FEATURES_INDEX"}
+_ENGINE = {
+    "run_feature",
+    "load_feature",
+    "iter_feature",
+    "feature_files",
+    "list_feature_runs",
+    "load_result",
+    "FEATURES_INDEX",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -9,6 +9,7 @@ table into one output table keyed by ``(frame, id)`` (or ``(frame, id, id2)`` fo
 ``fps`` (frames per second, may be None), ``cm_per_pixel`` (None when unknown), ``group`` and
 ``sequence``. A feature can therefore be used on a plain DataFrame in a notebook too.
 """
+
 from __future__ import annotations
 
 import copy
@@ -67,10 +68,14 @@ class Inputs:
             items = (items,)
         items = tuple(items)
         if not items:
-            raise FeatureError("a feature needs at least one input", expected="'tracks' or Result(feature=...)", found="()")
+            raise FeatureError(
+                "a feature needs at least one input", expected="'tracks' or Result(feature=...)", found="()"
+            )
         for it in items:
             if not (it == TRACKS or isinstance(it, Result)):
-                raise FeatureError("unknown feature input", expected="'tracks' or Result(feature=..., run_id=...)", found=repr(it))
+                raise FeatureError(
+                    "unknown feature input", expected="'tracks' or Result(feature=..., run_id=...)", found=repr(it)
+                )
         object.__setattr__(self, "items", items)
 
     def __iter__(self) -> Iterator:
@@ -202,8 +207,11 @@ class Feature:
 
         Every concrete feature overrides this; the base class only names the contract.
         """
-        raise FeatureError(f"feature {self.name!r} defines no apply()", expected="a Feature subclass overriding apply(data)",
-                           found=type(self).__name__)
+        raise FeatureError(
+            f"feature {self.name!r} defines no apply()",
+            expected="a Feature subclass overriding apply(data)",
+            found=type(self).__name__,
+        )
 
     def apply_chunks(self, data: pd.DataFrame) -> Iterator[pd.DataFrame]:
         """The output of :meth:`apply` as consecutive chunks (frame order) of the same columns.
@@ -233,8 +241,11 @@ class Feature:
         if missing:
             raise FeatureError(
                 f"feature {self.name!r} lacks input columns",
-                group=data.attrs.get("group"), sequence=data.attrs.get("sequence"), path=data.attrs.get("path"),
-                expected=need, found=f"missing {missing}",
+                group=data.attrs.get("group"),
+                sequence=data.attrs.get("sequence"),
+                path=data.attrs.get("path"),
+                expected=need,
+                found=f"missing {missing}",
             )
 
     def fps_of(self, data: pd.DataFrame) -> float:
@@ -243,11 +254,18 @@ class Feature:
         ctx = {"group": data.attrs.get("group"), "sequence": data.attrs.get("sequence"), "path": data.attrs.get("path")}
         if fps is None:
             raise FeatureError(
-                f"feature {self.name!r} needs the frame rate", **ctx,
-                expected="fps > 0 in tracks/index.csv, the track file metadata or meta['fps_default']", found=fps,
+                f"feature {self.name!r} needs the frame rate",
+                **ctx,
+                expected="fps > 0 in tracks/index.csv, the track file metadata or meta['fps_default']",
+                found=fps,
             )
-        return positive_number(fps, "fps", error=FeatureError, **ctx,
-                               hint="fix fps in tracks/index.csv, the track file metadata or meta['fps_default']")
+        return positive_number(
+            fps,
+            "fps",
+            error=FeatureError,
+            **ctx,
+            hint="fix fps in tracks/index.csv, the track file metadata or meta['fps_default']",
+        )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.params!r})"
@@ -266,8 +284,14 @@ class SequenceContext:
 
     def attrs(self) -> dict[str, Any]:
         """The ``attrs`` mapping set on the input table."""
-        return {"group": self.group, "sequence": self.sequence, "fps": self.fps,
-                "cm_per_pixel": self.cm_per_pixel, "path": self.path, **self.extra}
+        return {
+            "group": self.group,
+            "sequence": self.sequence,
+            "fps": self.fps,
+            "cm_per_pixel": self.cm_per_pixel,
+            "path": self.path,
+            **self.extra,
+        }
 
 
 PROTOCOL_ATTRIBUTES = ("name", "version", "params", "inputs")
@@ -278,7 +302,9 @@ def implements_feature_protocol(obj: Any) -> bool:
     """True when ``obj`` (an instance) has ``name``, ``version``, ``params``, ``inputs``, ``fit`` and ``apply``."""
     if isinstance(obj, type):
         return False
-    return all(hasattr(obj, a) for a in PROTOCOL_ATTRIBUTES) and all(callable(getattr(obj, m, None)) for m in PROTOCOL_METHODS)
+    return all(hasattr(obj, a) for a in PROTOCOL_ATTRIBUTES) and all(
+        callable(getattr(obj, m, None)) for m in PROTOCOL_METHODS
+    )
 
 
 class ProtocolFeature(Feature):
@@ -300,13 +326,19 @@ class ProtocolFeature(Feature):
 
     def __init__(self, obj: Any) -> None:
         if not implements_feature_protocol(obj):
-            missing = [a for a in PROTOCOL_ATTRIBUTES if not hasattr(obj, a)] + [m for m in PROTOCOL_METHODS
-                                                                             if not callable(getattr(obj, m, None))]
-            raise FeatureError("object does not implement the feature protocol", expected=list(PROTOCOL_ATTRIBUTES + PROTOCOL_METHODS),
-                               found=f"{type(obj).__name__} lacks {missing}")
+            missing = [a for a in PROTOCOL_ATTRIBUTES if not hasattr(obj, a)] + [
+                m for m in PROTOCOL_METHODS if not callable(getattr(obj, m, None))
+            ]
+            raise FeatureError(
+                "object does not implement the feature protocol",
+                expected=list(PROTOCOL_ATTRIBUTES + PROTOCOL_METHODS),
+                found=f"{type(obj).__name__} lacks {missing}",
+            )
         self.obj = obj
         if not isinstance(obj.name, str) or not obj.name:
-            raise FeatureError("a feature's name must be a non-empty string", found=f"{type(obj).__name__}.name = {obj.name!r}")
+            raise FeatureError(
+                "a feature's name must be a non-empty string", found=f"{type(obj).__name__}.name = {obj.name!r}"
+            )
         if not isinstance(obj.params, Mapping):
             raise FeatureError(f"params of feature {obj.name!r} must be a mapping", found=type(obj.params).__name__)
         self.name = obj.name
@@ -329,8 +361,9 @@ class ProtocolFeature(Feature):
 
     def set_params(self, **params: Any) -> Feature:
         """Not supported: set parameters on the wrapped object and wrap it again."""
-        raise FeatureError(f"feature {self.name!r} wraps a {type(self.obj).__name__}; set its parameters there",
-                           found=sorted(params))
+        raise FeatureError(
+            f"feature {self.name!r} wraps a {type(self.obj).__name__}; set its parameters there", found=sorted(params)
+        )
 
     def fit(self, scope: Iterable[pd.DataFrame]) -> Feature:
         """Call the object's ``fit`` with the lazily loaded input tables."""

@@ -6,6 +6,7 @@ and PCA accumulate sums / cross-products; k-means fits on a seeded random subsam
 used column get NaN outputs (null cluster) and are left out of the fit. The fitted state is
 written to the run's ``run.json``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -33,23 +34,40 @@ class _Global(Feature):
     def _columns(self, data: pd.DataFrame) -> list[str]:
         cols = value_columns(data, self.params["columns"], self)
         if not cols:
-            raise FeatureError(f"feature {self.name!r} found no numeric columns", group=data.attrs.get("group"),
-                               sequence=data.attrs.get("sequence"), expected="float columns", found=list(data.columns))
+            raise FeatureError(
+                f"feature {self.name!r} found no numeric columns",
+                group=data.attrs.get("group"),
+                sequence=data.attrs.get("sequence"),
+                expected="float columns",
+                found=list(data.columns),
+            )
         if getattr(self, "columns_", None) is not None and cols != self.columns_:
-            raise FeatureError(f"feature {self.name!r}: columns differ from the fitted ones", group=data.attrs.get("group"),
-                               sequence=data.attrs.get("sequence"), expected=self.columns_, found=cols)
+            raise FeatureError(
+                f"feature {self.name!r}: columns differ from the fitted ones",
+                group=data.attrs.get("group"),
+                sequence=data.attrs.get("sequence"),
+                expected=self.columns_,
+                found=cols,
+            )
         return cols
 
     def _matrix(self, data: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         cols = self._columns(data)
-        M = np.column_stack([data[c].to_numpy(np.float64, na_value=np.nan) for c in cols]) if len(data) else \
-            np.zeros((0, len(cols)))
+        M = (
+            np.column_stack([data[c].to_numpy(np.float64, na_value=np.nan) for c in cols])
+            if len(data)
+            else np.zeros((0, len(cols)))
+        )
         return M, ~np.isnan(M).any(axis=1)
 
     def _require_fit(self, data: pd.DataFrame) -> None:
         if getattr(self, "columns_", None) is None:
-            raise FeatureError(f"feature {self.name!r} is not fitted", group=data.attrs.get("group"),
-                               sequence=data.attrs.get("sequence"), hint="run it with run_feature (which fits over the scope) or call fit()")
+            raise FeatureError(
+                f"feature {self.name!r} is not fitted",
+                group=data.attrs.get("group"),
+                sequence=data.attrs.get("sequence"),
+                hint="run it with run_feature (which fits over the scope) or call fit()",
+            )
 
     def _key(self, data: pd.DataFrame) -> dict[str, Any]:
         return {k: data[k].to_numpy() for k in ("frame", "id", "id2") if k in data.columns}
@@ -73,7 +91,11 @@ class StandardScaler(_Global):
         self.columns_ = None
         for data in scope:
             cols = self._columns(data)
-            M = np.column_stack([data[c].to_numpy(np.float64, na_value=np.nan) for c in cols]) if len(data) else np.zeros((0, len(cols)))
+            M = (
+                np.column_stack([data[c].to_numpy(np.float64, na_value=np.nan) for c in cols])
+                if len(data)
+                else np.zeros((0, len(cols)))
+            )
             ok = ~np.isnan(M)
             if n is None:
                 self.columns_, n, s, ss = cols, np.zeros(len(cols)), np.zeros(len(cols)), np.zeros(len(cols))
@@ -85,7 +107,7 @@ class StandardScaler(_Global):
             raise FeatureError("standard_scaler: nothing to fit", expected="at least one sequence")
         with np.errstate(invalid="ignore", divide="ignore"):
             self.mean_ = s / n
-            var = ss / n - self.mean_ ** 2
+            var = ss / n - self.mean_**2
         self.scale_ = np.sqrt(np.clip(var, 0, None))
         self.scale_[~(self.scale_ > 0)] = 1.0
         return self
@@ -128,7 +150,11 @@ class PCA(_Global):
         n, s, xtx = 0, None, None
         for data in scope:
             cols = self._columns(data)
-            M = np.column_stack([data[c].to_numpy(np.float64, na_value=np.nan) for c in cols]) if len(data) else np.zeros((0, len(cols)))
+            M = (
+                np.column_stack([data[c].to_numpy(np.float64, na_value=np.nan) for c in cols])
+                if len(data)
+                else np.zeros((0, len(cols)))
+            )
             M = M[~np.isnan(M).any(axis=1)]
             if s is None:
                 self.columns_, s, xtx = cols, np.zeros(len(cols)), np.zeros((len(cols), len(cols)))
@@ -139,7 +165,9 @@ class PCA(_Global):
             raise FeatureError("pca: fewer than 2 complete rows in scope", expected=">= 2 rows without NaN", found=n)
         k = self.params["n_components"]
         if k > len(self.columns_):
-            raise FeatureError("pca: n_components exceeds the number of columns", expected=f"<= {len(self.columns_)}", found=k)
+            raise FeatureError(
+                "pca: n_components exceeds the number of columns", expected=f"<= {len(self.columns_)}", found=k
+            )
         self.mean_ = s / n
         cov = (xtx - n * np.outer(self.mean_, self.mean_)) / (n - 1)
         w, v = np.linalg.eigh(cov)
@@ -151,8 +179,12 @@ class PCA(_Global):
         return self
 
     def fitted_state(self) -> dict[str, Any]:
-        return {"columns": self.columns_, "mean": self.mean_.tolist(), "components": self.components_.tolist(),
-                "explained_variance": self.explained_variance_.tolist()}
+        return {
+            "columns": self.columns_,
+            "mean": self.mean_.tolist(),
+            "components": self.components_.tolist(),
+            "explained_variance": self.explained_variance_.tolist(),
+        }
 
     def apply(self, data: pd.DataFrame) -> pd.DataFrame:
         self._require_fit(data)
@@ -201,7 +233,11 @@ class KMeans(_Global):
             cols = self._columns(data)
             if self.columns_ is None:
                 self.columns_ = cols
-            M = np.column_stack([data[c].to_numpy(np.float64, na_value=np.nan) for c in cols]) if len(data) else np.zeros((0, len(cols)))
+            M = (
+                np.column_stack([data[c].to_numpy(np.float64, na_value=np.nan) for c in cols])
+                if len(data)
+                else np.zeros((0, len(cols)))
+            )
             M = M[~np.isnan(M).any(axis=1)]
             cap = self.params["max_rows_per_sequence"]
             if len(M) > cap:
@@ -210,7 +246,9 @@ class KMeans(_Global):
         X = np.concatenate(sample) if sample else np.zeros((0, 0))
         k = self.params["n_clusters"]
         if len(X) < k:
-            raise FeatureError("kmeans: fewer complete rows than clusters", expected=f">= {k} rows without NaN", found=len(X))
+            raise FeatureError(
+                "kmeans: fewer complete rows than clusters", expected=f">= {k} rows without NaN", found=len(X)
+            )
         km = _SKKMeans(n_clusters=k, n_init=4, random_state=self.params["seed"]).fit(X)
         # order clusters by their first coordinate so ids are stable across sklearn versions
         order = np.lexsort(km.cluster_centers_.T[::-1])

@@ -5,6 +5,7 @@ A long table with one row per (frame, id) is pivoted onto a full frame range
 so derivatives see gaps as gaps. :meth:`Grid.take` maps dense arrays back to the input's rows
 (same order), which keeps every output keyed exactly like its input.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -28,12 +29,12 @@ def _wrap_into(src: np.ndarray, out: np.ndarray) -> np.ndarray:
     """
     s, o = src.reshape(-1), out.reshape(-1)
     for a in range(0, s.size, _BLOCK):
-        x = s[a:a + _BLOCK]
+        x = s[a : a + _BLOCK]
         k = x + np.pi
         k /= TWO_PI
         np.floor(k, out=k)
         k *= TWO_PI
-        ob = o[a:a + _BLOCK]
+        ob = o[a : a + _BLOCK]
         np.subtract(x, k, out=ob)
         ob[ob == -np.pi] = np.pi
     return out
@@ -96,8 +97,17 @@ class Grid:
 
     __slots__ = ("T", "flat", "frame0", "ids", "n")
 
-    def __init__(self, frame0: int, T: int, n: int, ids: np.ndarray, t: np.ndarray | None = None,
-                 i: np.ndarray | None = None, *, flat: np.ndarray | None = None) -> None:
+    def __init__(
+        self,
+        frame0: int,
+        T: int,
+        n: int,
+        ids: np.ndarray,
+        t: np.ndarray | None = None,
+        i: np.ndarray | None = None,
+        *,
+        flat: np.ndarray | None = None,
+    ) -> None:
         self.frame0, self.T, self.n, self.ids = int(frame0), int(T), int(n), ids
         if flat is None:
             if t is None or i is None:
@@ -122,9 +132,11 @@ class Grid:
         cells = float(T) * n
         if cells > SPARSE_RATIO * len(frame) and cells > SPARSE_MIN_CELLS:
             raise ResourceLimitError(
-                "frame numbers are too sparse for a frame × individual grid", expected=f"at most {SPARSE_RATIO} grid cells per row",
+                "frame numbers are too sparse for a frame × individual grid",
+                expected=f"at most {SPARSE_RATIO} grid cells per row",
                 found=f"frames {f0}..{f0 + T - 1} ({T} frames) × {n} individuals for {len(frame)} rows",
-                hint="renumber the frames or split the recording where it has long gaps")
+                hint="renumber the frames or split the recording where it has long gaps",
+            )
         check_alloc(cells, 8, f"a {T} × {n} frame grid")
         flat = frame - f0  # one new int64 per row: the flat cell index t * n + i
         if n != 1:

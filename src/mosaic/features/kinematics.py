@@ -18,6 +18,7 @@ Output columns (units in the name):
 
 With a known ``cm_per_pixel`` the length-based columns also come as ``*_cm_s`` / ``*_cm_s2``.
 """
+
 from __future__ import annotations
 
 from typing import Any, ClassVar
@@ -41,8 +42,16 @@ def heading_from_keypoints(df: pd.DataFrame, head: int, tail: int) -> np.ndarray
     return np.arctan2(dy, dx)
 
 
-def resolve_heading(df: pd.DataFrame, grid: Grid, vx: np.ndarray | None, vy: np.ndarray | None,
-                    source: str, head: int | None, tail: int | None, min_speed: float) -> tuple[np.ndarray, str]:
+def resolve_heading(
+    df: pd.DataFrame,
+    grid: Grid,
+    vx: np.ndarray | None,
+    vy: np.ndarray | None,
+    source: str,
+    head: int | None,
+    tail: int | None,
+    min_speed: float,
+) -> tuple[np.ndarray, str]:
     """Dense heading ``(T, n)`` in rad and the source used (``angle``, ``keypoints`` or ``motion``).
 
     ``auto`` takes ``ANGLE`` when the column exists, else keypoints when ``head``/``tail`` are
@@ -51,15 +60,30 @@ def resolve_heading(df: pd.DataFrame, grid: Grid, vx: np.ndarray | None, vy: np.
     if source in ("auto", "angle") and "ANGLE" in df.columns:
         return wrap_angle(grid.dense(df["ANGLE"].to_numpy(np.float64))), "angle"
     if source == "angle":
-        raise FeatureError("heading source 'angle' needs an ANGLE column", group=df.attrs.get("group"),
-                           sequence=df.attrs.get("sequence"), path=df.attrs.get("path"), expected="ANGLE", found=list(df.columns))
-    kp_ok = head is not None and tail is not None and {f"poseX{head}", f"poseY{head}", f"poseX{tail}", f"poseY{tail}"} <= set(df.columns)
+        raise FeatureError(
+            "heading source 'angle' needs an ANGLE column",
+            group=df.attrs.get("group"),
+            sequence=df.attrs.get("sequence"),
+            path=df.attrs.get("path"),
+            expected="ANGLE",
+            found=list(df.columns),
+        )
+    kp_ok = (
+        head is not None
+        and tail is not None
+        and {f"poseX{head}", f"poseY{head}", f"poseX{tail}", f"poseY{tail}"} <= set(df.columns)
+    )
     if source in ("auto", "keypoints") and kp_ok:
         return grid.dense(heading_from_keypoints(df, head, tail)), "keypoints"
     if source == "keypoints":
-        raise FeatureError("heading source 'keypoints' needs head_keypoint/tail_keypoint columns", group=df.attrs.get("group"),
-                           sequence=df.attrs.get("sequence"), path=df.attrs.get("path"),
-                           expected=f"poseX{head}/poseY{head}, poseX{tail}/poseY{tail}", found=list(df.columns))
+        raise FeatureError(
+            "heading source 'keypoints' needs head_keypoint/tail_keypoint columns",
+            group=df.attrs.get("group"),
+            sequence=df.attrs.get("sequence"),
+            path=df.attrs.get("path"),
+            expected=f"poseX{head}/poseY{head}, poseX{tail}/poseY{tail}",
+            found=list(df.columns),
+        )
     h = np.arctan2(vy, vx)
     sp = np.hypot(vx, vy)
     h[(sp < min_speed) | (sp == 0)] = np.nan  # no direction of motion when still
@@ -91,8 +115,15 @@ class Kinematics(Feature):
     name = "kinematics"
     version = "1"
     defaults: ClassVar[dict[str, Any]] = {
-        "outputs": list(OUTPUTS), "method": "central", "heading_source": "auto", "head_keypoint": None,
-        "tail_keypoint": None, "min_speed": 0.0, "tortuosity_window": 15, "cm": "auto", "fps": None,
+        "outputs": list(OUTPUTS),
+        "method": "central",
+        "heading_source": "auto",
+        "head_keypoint": None,
+        "tail_keypoint": None,
+        "min_speed": 0.0,
+        "tortuosity_window": 15,
+        "cm": "auto",
+        "fps": None,
     }
     required_columns = ("frame", "id", "X", "Y")
     optional_columns = ("ANGLE", "pose*")
@@ -101,7 +132,11 @@ class Kinematics(Feature):
         p = self.params
         bad = [o for o in p["outputs"] if o not in OUTPUTS] if isinstance(p["outputs"], (list, tuple)) else p["outputs"]
         if bad or not p["outputs"]:
-            raise FeatureError(f"bad 'outputs' for feature {self.name!r}", expected=f"non-empty subset of {list(OUTPUTS)}", found=bad or p["outputs"])
+            raise FeatureError(
+                f"bad 'outputs' for feature {self.name!r}",
+                expected=f"non-empty subset of {list(OUTPUTS)}",
+                found=bad or p["outputs"],
+            )
         if p["method"] not in ("central", "backward"):
             raise FeatureError("bad 'method'", expected=["central", "backward"], found=p["method"])
         if p["heading_source"] not in HEADING_SOURCES:
@@ -128,20 +163,27 @@ class Kinematics(Feature):
         out_set = set(p["outputs"])
         # the frame rate is needed for derivatives only (a heading from ANGLE or tortuosity do not need it)
         angle_heading = "ANGLE" in data.columns and p["heading_source"] in ("auto", "angle")
-        derivs = out_set & {"velocity", "speed", "acceleration", "angular_velocity"} or ("heading" in out_set and not angle_heading
-                                                                                       and p["heading_source"] != "keypoints")
+        derivs = out_set & {"velocity", "speed", "acceleration", "angular_velocity"} or (
+            "heading" in out_set and not angle_heading and p["heading_source"] != "keypoints"
+        )
         dt = 1.0 / (float(p["fps"]) if p["fps"] else self.fps_of(data)) if derivs else 1.0
         grid = Grid.from_long(data["frame"].to_numpy(), data["id"].to_numpy())
         cm = data.attrs.get("cm_per_pixel")
         if p["cm"] is True and not cm:
-            raise FeatureError("cm=True needs cm_per_pixel", group=data.attrs.get("group"), sequence=data.attrs.get("sequence"),
-                               expected="cm_per_pixel in the track metadata or dataset meta", found=cm)
+            raise FeatureError(
+                "cm=True needs cm_per_pixel",
+                group=data.attrs.get("group"),
+                sequence=data.attrs.get("sequence"),
+                expected="cm_per_pixel in the track metadata or dataset meta",
+                found=cm,
+            )
         # each dense (T, n) array is gathered back to rows as soon as it is final and then freed
         cols: dict[str, np.ndarray] = {}
         X = grid.dense(data["X"].to_numpy(np.float64))
         Y = grid.dense(data["Y"].to_numpy(np.float64))
         need_v = out_set & {"velocity", "speed", "acceleration"} or (
-            out_set & {"heading", "angular_velocity"} and p["heading_source"] in ("auto", "motion"))
+            out_set & {"heading", "angular_velocity"} and p["heading_source"] in ("auto", "motion")
+        )
         vx = vy = None
         if need_v:
             vx = derivative(X, dt, p["method"])
@@ -153,11 +195,16 @@ class Kinematics(Feature):
         if "acceleration" in out_set:
             ax = derivative(vx, dt, p["method"])
             ay = derivative(vy, dt, p["method"])
-            cols["ax_px_s2"], cols["ay_px_s2"], cols["acc_px_s2"] = grid.take(ax), grid.take(ay), grid.take(np.hypot(ax, ay))
+            cols["ax_px_s2"], cols["ay_px_s2"], cols["acc_px_s2"] = (
+                grid.take(ax),
+                grid.take(ay),
+                grid.take(np.hypot(ax, ay)),
+            )
             del ax, ay
         if out_set & {"heading", "angular_velocity"}:
-            h, _src = resolve_heading(data, grid, vx, vy, p["heading_source"], p["head_keypoint"],
-                                      p["tail_keypoint"], float(p["min_speed"]))
+            h, _src = resolve_heading(
+                data, grid, vx, vy, p["heading_source"], p["head_keypoint"], p["tail_keypoint"], float(p["min_speed"])
+            )
             if "heading" in out_set:
                 cols["heading_rad"] = grid.take(h)
             if "angular_velocity" in out_set:
@@ -186,7 +233,7 @@ def tortuosity(X: np.ndarray, Y: np.ndarray, window: int) -> np.ndarray:
     path = window_sum(step, -h + 1, h)
     chord = np.full(X.shape, np.nan)
     if X.shape[0] > 2 * h:
-        chord[h:-h] = np.hypot(X[2 * h:] - X[:-2 * h], Y[2 * h:] - Y[:-2 * h])
+        chord[h:-h] = np.hypot(X[2 * h :] - X[: -2 * h], Y[2 * h :] - Y[: -2 * h])
     with np.errstate(divide="ignore", invalid="ignore"):
         out = path / chord
     out[~np.isfinite(out)] = np.nan

@@ -37,6 +37,7 @@ partner's id) and gain ``neighbor_rank`` (1 = nearest partner of ``id`` in that 
 distance). Only partners with a known position are ranked, so a row exists when both
 positions are known; every value equals the all-pairs value of the same (frame, id, id2).
 """
+
 from __future__ import annotations
 
 from typing import Any, ClassVar
@@ -87,8 +88,16 @@ class PairFeatures(Feature):
     name = "pair"
     version = "1"
     defaults: ClassVar[dict[str, Any]] = {
-        "outputs": list(PAIR_OUTPUTS), "method": "central", "heading_source": "auto", "head_keypoint": None,
-        "tail_keypoint": None, "min_speed": 0.0, "cm": "auto", "fps": None, "neighbors": "auto", "radius": None,
+        "outputs": list(PAIR_OUTPUTS),
+        "method": "central",
+        "heading_source": "auto",
+        "head_keypoint": None,
+        "tail_keypoint": None,
+        "min_speed": 0.0,
+        "cm": "auto",
+        "fps": None,
+        "neighbors": "auto",
+        "radius": None,
     }
     required_columns = ("frame", "id", "X", "Y")
     optional_columns = ("ANGLE", "pose*")
@@ -98,7 +107,11 @@ class PairFeatures(Feature):
         p = self.params
         outs = p["outputs"]
         if not isinstance(outs, (list, tuple)) or not outs or any(o not in PAIR_OUTPUTS for o in outs):
-            raise FeatureError(f"bad 'outputs' for feature {self.name!r}", expected=f"non-empty subset of {list(PAIR_OUTPUTS)}", found=outs)
+            raise FeatureError(
+                f"bad 'outputs' for feature {self.name!r}",
+                expected=f"non-empty subset of {list(PAIR_OUTPUTS)}",
+                found=outs,
+            )
         if p["method"] not in ("central", "backward"):
             raise FeatureError("bad 'method'", expected=["central", "backward"], found=p["method"])
         if p["heading_source"] not in HEADING_SOURCES:
@@ -145,18 +158,22 @@ class PairFeatures(Feature):
         Y = grid.dense(data["Y"].to_numpy(np.float64))
         present = grid.present()
         need_v = bool(outs & {"relative_speed", "approach_rate"}) or (
-            self._needs_heading() and p["heading_source"] in ("auto", "motion"))
+            self._needs_heading() and p["heading_source"] in ("auto", "motion")
+        )
         dt = None
         vx = vy = H = None
         if need_v:
             dt = 1.0 / (float(p["fps"]) if p["fps"] else self.fps_of(data))
             vx, vy = derivative(X, dt, p["method"]), derivative(Y, dt, p["method"])
         if self._needs_heading():
-            H, _ = resolve_heading(data, grid, vx, vy, p["heading_source"], p["head_keypoint"], p["tail_keypoint"],
-                                   float(p["min_speed"]))
+            H, _ = resolve_heading(
+                data, grid, vx, vy, p["heading_source"], p["head_keypoint"], p["tail_keypoint"], float(p["min_speed"])
+            )
         cm = data.attrs.get("cm_per_pixel")
         if p["cm"] is True and not cm:
-            raise FeatureError("cm=True needs cm_per_pixel", group=data.attrs.get("group"), sequence=data.attrs.get("sequence"))
+            raise FeatureError(
+                "cm=True needs cm_per_pixel", group=data.attrs.get("group"), sequence=data.attrs.get("sequence")
+            )
         hood = self.neighborhood(grid.n)
         step = chunk_frames(grid.n, CHUNK_FRAMES, dense=True if hood is None else None)
         for a in range(0, max(grid.T, 1), step):  # at least one (possibly empty) chunk
@@ -177,7 +194,9 @@ class PairFeatures(Feature):
         inner = slice(a - pa, a - pa + (b - a))
         mask, t, i, j = pair_rows(present[a:b])
         cols: dict[str, np.ndarray] = {
-            "frame": (t + a + grid.frame0).astype(np.int64), "id": grid.ids[i], "id2": grid.ids[j],
+            "frame": (t + a + grid.frame0).astype(np.int64),
+            "id": grid.ids[i],
+            "id2": grid.ids[j],
         }
         x, y = X[sl], Y[sl]
         dx = x[:, None, :] - x[:, :, None]  # [t, i, j] = X_j - X_i
@@ -198,7 +217,9 @@ class PairFeatures(Feature):
                 cols["facing_rad"] = np.abs(cols["bearing_rad"])
         if "relative_speed" in outs:
             vxs, vys = vx[a:b], vy[a:b]
-            cols["rel_speed_px_s"] = np.hypot(vxs[:, None, :] - vxs[:, :, None], vys[:, None, :] - vys[:, :, None])[mask]
+            cols["rel_speed_px_s"] = np.hypot(vxs[:, None, :] - vxs[:, :, None], vys[:, None, :] - vys[:, :, None])[
+                mask
+            ]
         if "approach_rate" in outs:
             d = derivative(dist, dt, self.params["method"])
             cols["approach_px_s"] = 0.0 - d[inner][mask]
@@ -207,14 +228,16 @@ class PairFeatures(Feature):
                 cols[k.replace("_px", "_cm")] = cols[k] * float(cm)
         return cols
 
-
     def _chunk_neighbors(self, grid, X, Y, vx, vy, H, present, a, b, dt, outs, cm, hood) -> dict[str, np.ndarray]:
         """The rows of the focal's neighbourhood only: values gathered per (t, i, j), as in :meth:`_chunk`."""
         k, radius = hood
         t, i, j, rank = select_neighbors(X[a:b], Y[a:b], k, radius)
         t = t + a  # absolute frame offsets
         cols: dict[str, np.ndarray] = {
-            "frame": (t + grid.frame0).astype(np.int64), "id": grid.ids[i], "id2": grid.ids[j], "neighbor_rank": rank,
+            "frame": (t + grid.frame0).astype(np.int64),
+            "id": grid.ids[i],
+            "id2": grid.ids[j],
+            "neighbor_rank": rank,
         }
         dx = X[t, j] - X[t, i]
         dy = Y[t, j] - Y[t, i]

@@ -10,6 +10,7 @@ A plan is a list of steps::
 Each step runs with :func:`mosaic.features.engine.run_feature`; the summary lists one entry per
 step with its ``feature`` and ``run_id`` so a later step (e.g. training) loads exactly those runs.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -26,9 +27,21 @@ if TYPE_CHECKING:
     from .engine import FeatureRun
 
 STEP_KEYS = ("key", "feature", "params", "inputs", "tracks_source")
-RUN_KEYS = ("groups", "sequences", "overwrite", "parallel_workers", "parallel_mode", "overlap_frames",
-            "filter_start_frame", "filter_end_frame", "filter_start_time", "filter_end_time", "dask_address",
-            "tracks_source", "memory_limit")
+RUN_KEYS = (
+    "groups",
+    "sequences",
+    "overwrite",
+    "parallel_workers",
+    "parallel_mode",
+    "overlap_frames",
+    "filter_start_frame",
+    "filter_end_frame",
+    "filter_start_time",
+    "filter_end_time",
+    "dask_address",
+    "tracks_source",
+    "memory_limit",
+)
 PLAN_KEYS = ("steps",) + RUN_KEYS
 
 
@@ -42,14 +55,16 @@ def _resolve_inputs(step_key: str, inputs: Any, done: dict[str, Result]) -> list
             out.append(TRACKS)
         elif isinstance(it, str):
             if it not in done:
-                raise ConfigError(f"step {step_key!r}: input {it!r} is not an earlier step",
-                                  expected=["tracks", *done], found=it)
+                raise ConfigError(
+                    f"step {step_key!r}: input {it!r} is not an earlier step", expected=["tracks", *done], found=it
+                )
             out.append(Result(done[it].feature, done[it].run_id))
         elif isinstance(it, Mapping) and set(it) <= {"feature", "run_id"} and "feature" in it:
             out.append(Result(str(it["feature"]), it.get("run_id")))
         else:
-            raise ConfigError(f"step {step_key!r}: bad input", expected="'tracks', an earlier step key or {feature, run_id}",
-                              found=it)
+            raise ConfigError(
+                f"step {step_key!r}: bad input", expected="'tracks', an earlier step key or {feature, run_id}", found=it
+            )
     return out
 
 
@@ -65,8 +80,13 @@ class PlannedStep:
         """The step's summary entry (known before it runs; paths relative to the dataset folder)."""
         plan, ds = self.run.plan, self.run.ds
         return {
-            "key": self.key, "feature": plan.feature.name, "run_id": plan.run_id, "version": plan.feature.version,
-            "params": plan.feature.get_params(), "inputs": self.inputs, "n_sequences": len(plan.out_paths),
+            "key": self.key,
+            "feature": plan.feature.name,
+            "run_id": plan.run_id,
+            "version": plan.feature.version,
+            "params": plan.feature.get_params(),
+            "inputs": self.inputs,
+            "n_sequences": len(plan.out_paths),
             "paths": [ds.relative_path(p) for p in plan.out_paths.values()],
         }
 
@@ -135,21 +155,33 @@ def plan_feature_steps(ds: DatasetCore, plan: Mapping[str, Any], registry: Any =
     for i, step in enumerate(steps):
         key = _check_step(i, step, done)
         inputs = _resolve_inputs(key, step.get("inputs"), done)
-        feat = make_feature({"name": step["feature"], "params": step.get("params") or {},
-                             **({"inputs": inputs} if inputs is not None else {})}, registry)
+        feat = make_feature(
+            {
+                "name": step["feature"],
+                "params": step.get("params") or {},
+                **({"inputs": inputs} if inputs is not None else {}),
+            },
+            registry,
+        )
         step_kwargs = {**run_kwargs, **({"tracks_source": step["tracks_source"]} if step.get("tracks_source") else {})}
         run = plan_feature(ds, feat, registry=registry, planned=planned, **step_kwargs)
         done[key] = run.result()
         planned[(run.plan.feature.name, run.plan.run_id)] = run.plan
-        out.append(PlannedStep(key, run, [it if it == TRACKS else {"feature": it.feature, "run_id": it.run_id}
-                                          for it in (inputs or [TRACKS])]))
+        out.append(
+            PlannedStep(
+                key,
+                run,
+                [it if it == TRACKS else {"feature": it.feature, "run_id": it.run_id} for it in (inputs or [TRACKS])],
+            )
+        )
     return FeatureStepsBatch(out)
 
 
 def _check_plan(plan: Any) -> tuple[list[Any], dict[str, Any]]:
     if not isinstance(plan, Mapping):
-        raise ConfigError("the featurize plan must be a mapping", expected=f"keys {list(PLAN_KEYS)}",
-                          found=type(plan).__name__)
+        raise ConfigError(
+            "the featurize plan must be a mapping", expected=f"keys {list(PLAN_KEYS)}", found=type(plan).__name__
+        )
     unknown = sorted(set(plan) - set(PLAN_KEYS))
     if unknown:
         raise ConfigError("unknown featurize parameter(s)", expected=f"allowed keys {list(PLAN_KEYS)}", found=unknown)
@@ -161,12 +193,14 @@ def _check_plan(plan: Any) -> tuple[list[Any], dict[str, Any]]:
 
 def _check_step(i: int, step: Any, done: Mapping[str, Result]) -> str:
     if not isinstance(step, Mapping) or "feature" not in step:
-        raise ConfigError(f"featurize step {i} must be a mapping with 'feature'", expected=f"keys {list(STEP_KEYS)}",
-                          found=step)
+        raise ConfigError(
+            f"featurize step {i} must be a mapping with 'feature'", expected=f"keys {list(STEP_KEYS)}", found=step
+        )
     bad = sorted(set(step) - set(STEP_KEYS))
     if bad:
-        raise ConfigError(f"featurize step {i} has unknown key(s)", expected=f"allowed keys {list(STEP_KEYS)}",
-                          found=bad)
+        raise ConfigError(
+            f"featurize step {i} has unknown key(s)", expected=f"allowed keys {list(STEP_KEYS)}", found=bad
+        )
     key = str(step.get("key") or step["feature"])
     if key in done:
         raise ConfigError("duplicate featurize step key", expected="unique 'key' per step", found=key)

@@ -9,6 +9,7 @@ the quantities that use them NaN.
 * :class:`KeypointAngles` — ``kpangle_<a>_<b>_<c>_rad``, the signed turn angle at ``b`` along
   ``a → b → c`` in (-pi, pi] (0 = straight), for consecutive triplets of the chain.
 """
+
 from __future__ import annotations
 
 from itertools import combinations, pairwise
@@ -31,28 +32,41 @@ class _Pose(Feature):
 
     def validate_params(self) -> None:
         kp = self.params["keypoints"]
-        if kp is not None and (not isinstance(kp, (list, tuple)) or len(kp) < 2 or
-                               not all(isinstance(k, int) and not isinstance(k, bool) for k in kp)):
-            raise FeatureError(f"bad 'keypoints' for {self.name!r}", expected="list of >= 2 keypoint indices or null", found=kp)
+        if kp is not None and (
+            not isinstance(kp, (list, tuple))
+            or len(kp) < 2
+            or not all(isinstance(k, int) and not isinstance(k, bool) for k in kp)
+        ):
+            raise FeatureError(
+                f"bad 'keypoints' for {self.name!r}", expected="list of >= 2 keypoint indices or null", found=kp
+            )
 
     def _keypoints(self, data: pd.DataFrame, minimum: int = 2) -> list[int]:
         avail = pose_keypoint_indices(data.columns)
         kp = list(self.params["keypoints"]) if self.params["keypoints"] is not None else avail
         missing = [k for k in kp if k not in avail]
         if missing or len(kp) < minimum:
-            raise FeatureError(f"feature {self.name!r} needs keypoint columns", group=data.attrs.get("group"),
-                               sequence=data.attrs.get("sequence"), path=data.attrs.get("path"),
-                               expected=f">= {minimum} keypoints poseX<k>/poseY<k> {kp if kp else ''}".strip(),
-                               found=f"keypoints {avail}" + (f", missing {missing}" if missing else ""))
+            raise FeatureError(
+                f"feature {self.name!r} needs keypoint columns",
+                group=data.attrs.get("group"),
+                sequence=data.attrs.get("sequence"),
+                path=data.attrs.get("path"),
+                expected=f">= {minimum} keypoints poseX<k>/poseY<k> {kp if kp else ''}".strip(),
+                found=f"keypoints {avail}" + (f", missing {missing}" if missing else ""),
+            )
         return kp
 
     def _xy(self, data: pd.DataFrame, k: int) -> tuple[np.ndarray, np.ndarray]:
-        return data[f"poseX{k}"].to_numpy(np.float64, na_value=np.nan), data[f"poseY{k}"].to_numpy(np.float64, na_value=np.nan)
+        return data[f"poseX{k}"].to_numpy(np.float64, na_value=np.nan), data[f"poseY{k}"].to_numpy(
+            np.float64, na_value=np.nan
+        )
 
     def _cm(self, data: pd.DataFrame, cols: dict) -> None:
         cm = data.attrs.get("cm_per_pixel")
         if self.params["cm"] is True and not cm:
-            raise FeatureError("cm=True needs cm_per_pixel", group=data.attrs.get("group"), sequence=data.attrs.get("sequence"))
+            raise FeatureError(
+                "cm=True needs cm_per_pixel", group=data.attrs.get("group"), sequence=data.attrs.get("sequence")
+            )
         if self.params["cm"] and cm:
             for c in [c for c in cols if c.endswith("_px")]:
                 cols[c[:-3] + "_cm"] = cols[c] * float(cm)
@@ -85,7 +99,9 @@ class KeypointDistances(_Pose):
     def apply(self, data: pd.DataFrame) -> pd.DataFrame:
         kp = self._keypoints(data)
         xy = {k: self._xy(data, k) for k in kp}
-        cols = {f"kpdist_{a}_{b}_px": np.hypot(xy[b][0] - xy[a][0], xy[b][1] - xy[a][1]) for a, b in combinations(kp, 2)}
+        cols = {
+            f"kpdist_{a}_{b}_px": np.hypot(xy[b][0] - xy[a][0], xy[b][1] - xy[a][1]) for a, b in combinations(kp, 2)
+        }
         self._cm(data, cols)
         return pd.DataFrame({"frame": data["frame"].to_numpy(), "id": data["id"].to_numpy(), **cols}, copy=False)
 

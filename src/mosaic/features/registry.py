@@ -3,6 +3,7 @@
 Built-in features are listed as ``name -> "module:Class"`` strings; a module is imported only
 when one of its features is used, so running ``speed`` never imports scikit-learn.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -45,8 +46,9 @@ BUILTIN_FEATURES: dict[str, str] = {
 _REGISTRY: dict[str, type[Feature] | str] = dict(BUILTIN_FEATURES)
 
 
-def register_feature(cls: type[Feature] | str | None = None, *, name: str | None = None, target: str | None = None,
-                     replace: bool = False):
+def register_feature(
+    cls: type[Feature] | str | None = None, *, name: str | None = None, target: str | None = None, replace: bool = False
+):
     """Register a feature class (usable as a decorator) or a lazy ``"module:Class"`` target.
 
     Examples
@@ -61,12 +63,17 @@ def register_feature(cls: type[Feature] | str | None = None, *, name: str | None
     FeatureError
         The name is taken (unless ``replace``) or missing.
     """
+
     def _do(obj: type[Feature] | str, nm: str | None) -> Any:
         nm = nm or (obj.name if isinstance(obj, type) else None)
         if not nm:
-            raise FeatureError("a registered feature needs a name", expected="class attribute `name` or name=...", found=repr(obj))
+            raise FeatureError(
+                "a registered feature needs a name", expected="class attribute `name` or name=...", found=repr(obj)
+            )
         if nm in _REGISTRY and not replace and _REGISTRY[nm] is not obj:
-            raise FeatureError(f"feature name {nm!r} is already registered", found=str(_REGISTRY[nm]), hint="pass replace=True")
+            raise FeatureError(
+                f"feature name {nm!r} is already registered", found=str(_REGISTRY[nm]), hint="pass replace=True"
+            )
         _REGISTRY[nm] = obj
         return obj
 
@@ -126,8 +133,11 @@ def _as_feature(obj: Any) -> Feature:
         return obj
     if implements_feature_protocol(obj):
         return ProtocolFeature(obj)
-    raise FeatureError("cannot make a feature from this", expected="a Feature or an object with name, version, params, inputs, fit, apply",
-                       found=repr(obj))
+    raise FeatureError(
+        "cannot make a feature from this",
+        expected="a Feature or an object with name, version, params, inputs, fit, apply",
+        found=repr(obj),
+    )
 
 
 def make_feature(spec: Any, registry: Mapping[str, Any] | None = None) -> Feature:
@@ -149,11 +159,17 @@ def make_feature(spec: Any, registry: Mapping[str, Any] | None = None) -> Featur
     if isinstance(spec, Mapping):
         unknown = sorted(set(spec) - {"name", "params", "inputs"})
         if unknown or "name" not in spec:
-            raise FeatureError("bad feature spec", expected="mapping with 'name' and optional 'params', 'inputs'", found=dict(spec))
+            raise FeatureError(
+                "bad feature spec", expected="mapping with 'name' and optional 'params', 'inputs'", found=dict(spec)
+            )
         cls = get_feature_class(spec["name"], registry)
         inputs = spec.get("inputs")
         return _as_feature(cls(spec.get("params") or {}, inputs=as_inputs(inputs) if inputs is not None else None))
     if implements_feature_protocol(spec):
         return ProtocolFeature(spec)
-    raise FeatureError("cannot make a feature from this", expected="name, Feature class/instance, an object with name, version, "
-                       "params, inputs, fit, apply, or a spec mapping", found=repr(spec))
+    raise FeatureError(
+        "cannot make a feature from this",
+        expected="name, Feature class/instance, an object with name, version, "
+        "params, inputs, fit, apply, or a spec mapping",
+        found=repr(spec),
+    )

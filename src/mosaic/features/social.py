@@ -11,6 +11,7 @@
 
 All on dense ``(frames × n [× n])`` arrays, in frame chunks for the pairwise ones.
 """
+
 from __future__ import annotations
 
 from typing import Any, ClassVar
@@ -50,7 +51,9 @@ def _cm_columns(cols: dict, cm: float | None) -> None:
 def _check_cm(feat: Feature, data: pd.DataFrame) -> float | None:
     cm = data.attrs.get("cm_per_pixel")
     if feat.params.get("cm") is True and not cm:
-        raise FeatureError("cm=True needs cm_per_pixel", group=data.attrs.get("group"), sequence=data.attrs.get("sequence"))
+        raise FeatureError(
+            "cm=True needs cm_per_pixel", group=data.attrs.get("group"), sequence=data.attrs.get("sequence")
+        )
     return cm if feat.params.get("cm") else None
 
 
@@ -91,12 +94,25 @@ class NearestNeighbor(Feature):
         Y = grid.dense(data["Y"].to_numpy(np.float64))
         n = grid.n
         # k beyond the number of individuals asks for columns that can only be NaN (and memory T x n x k)
-        int_at_least(k, "k", 1, maximum=max(n, 1), error=FeatureError, group=data.attrs.get("group"),
-                     sequence=data.attrs.get("sequence"), path=data.attrs.get("path"),
-                     hint=f"this recording has {n} individual(s); use k <= {max(n, 1)}")
+        int_at_least(
+            k,
+            "k",
+            1,
+            maximum=max(n, 1),
+            error=FeatureError,
+            group=data.attrs.get("group"),
+            sequence=data.attrs.get("sequence"),
+            path=data.attrs.get("path"),
+            hint=f"this recording has {n} individual(s); use k <= {max(n, 1)}",
+        )
         radius = None if self.params["radius"] is None else float(self.params["radius"])
-        check_alloc(float(grid.T) * n * k, 16, f"nearest_neighbor with k={k}", FeatureError,
-                    hint="k above the number of other individuals only adds empty columns")
+        check_alloc(
+            float(grid.T) * n * k,
+            16,
+            f"nearest_neighbor with k={k}",
+            FeatureError,
+            hint="k above the number of other individuals only adds empty columns",
+        )
         nn_idx = np.zeros((grid.T, n, k), dtype=np.int64)
         nn_d = np.full((grid.T, n, k), np.nan)
         step = chunk_frames(n, CHUNK_FRAMES)
@@ -153,8 +169,12 @@ class CentroidDistance(Feature):
         d = np.hypot(X - cx, Y - cy)
         cols = {"centroid_dist_px": grid.take(d)}
         _cm_columns(cols, cm)
-        out = {"frame": data["frame"].to_numpy(), "id": data["id"].to_numpy(), **cols,
-               "n_present": grid.take(np.broadcast_to(cnt, X.shape)).astype(np.int64)}
+        out = {
+            "frame": data["frame"].to_numpy(),
+            "id": data["id"].to_numpy(),
+            **cols,
+            "n_present": grid.take(np.broadcast_to(cnt, X.shape)).astype(np.int64),
+        }
         return pd.DataFrame(out, copy=False)
 
 
@@ -169,14 +189,22 @@ class Polarization(Feature):
 
     name = "polarization"
     version = "1"
-    defaults: ClassVar[dict[str, Any]] = {"heading_source": "auto", "head_keypoint": None, "tail_keypoint": None,
-                                          "min_speed": 0.0, "method": "central", "fps": None}
+    defaults: ClassVar[dict[str, Any]] = {
+        "heading_source": "auto",
+        "head_keypoint": None,
+        "tail_keypoint": None,
+        "min_speed": 0.0,
+        "method": "central",
+        "fps": None,
+    }
     required_columns = ("frame", "id", "X", "Y")
     optional_columns = ("ANGLE", "pose*")
 
     def validate_params(self) -> None:
         if self.params["heading_source"] not in HEADING_SOURCES:
-            raise FeatureError("bad 'heading_source'", expected=list(HEADING_SOURCES), found=self.params["heading_source"])
+            raise FeatureError(
+                "bad 'heading_source'", expected=list(HEADING_SOURCES), found=self.params["heading_source"]
+            )
 
     def apply(self, data: pd.DataFrame) -> pd.DataFrame:
         self.check_columns(data)
@@ -187,8 +215,9 @@ class Polarization(Feature):
             dt = 1.0 / (float(p["fps"]) if p["fps"] else self.fps_of(data))
             vx = derivative(grid.dense(data["X"].to_numpy(np.float64)), dt, p["method"])
             vy = derivative(grid.dense(data["Y"].to_numpy(np.float64)), dt, p["method"])
-        H, _ = resolve_heading(data, grid, vx, vy, p["heading_source"], p["head_keypoint"], p["tail_keypoint"],
-                               float(p["min_speed"]))
+        H, _ = resolve_heading(
+            data, grid, vx, vy, p["heading_source"], p["head_keypoint"], p["tail_keypoint"], float(p["min_speed"])
+        )
         ok = ~np.isnan(H)
         cnt = ok.sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -196,5 +225,6 @@ class Polarization(Feature):
             s = np.where(ok, np.sin(H), 0.0).sum(axis=1) / cnt
         pol = np.hypot(c, s)
         pol[cnt == 0] = np.nan
-        return pd.DataFrame({"frame": data["frame"].to_numpy(), "id": data["id"].to_numpy(),
-                             "polarization": pol[grid.t]})
+        return pd.DataFrame(
+            {"frame": data["frame"].to_numpy(), "id": data["id"].to_numpy(), "polarization": pol[grid.t]}
+        )

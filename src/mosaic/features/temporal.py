@@ -5,6 +5,7 @@ and keep its key: per individual ``(frame, id)`` or per ordered pair ``(frame, i
 Windows and lags are in frames on the full frame axis, so missing frames count as gaps.
 Units are those of the source column (a rolling mean of ``speed_px_s`` is in px/s).
 """
+
 from __future__ import annotations
 
 from typing import Any, ClassVar
@@ -34,16 +35,23 @@ def value_columns(data: pd.DataFrame, columns: list[str] | None, feat: Feature) 
         return [c for c in data.columns if c not in ("frame", "id", "id2", "time") and data[c].dtype.kind == "f"]
     missing = [c for c in columns if c not in data.columns]
     if missing:
-        raise FeatureError(f"feature {feat.name!r} lacks input columns", group=data.attrs.get("group"),
-                           sequence=data.attrs.get("sequence"), path=data.attrs.get("path"),
-                           expected=list(columns), found=f"missing {missing}")
+        raise FeatureError(
+            f"feature {feat.name!r} lacks input columns",
+            group=data.attrs.get("group"),
+            sequence=data.attrs.get("sequence"),
+            path=data.attrs.get("path"),
+            expected=list(columns),
+            found=f"missing {missing}",
+        )
     return list(columns)
 
 
 def _check_columns_param(feat: Feature) -> None:
     cols = feat.params["columns"]
     if cols is not None and (not isinstance(cols, (list, tuple)) or not all(isinstance(c, str) for c in cols)):
-        raise FeatureError(f"bad 'columns' for feature {feat.name!r}", expected="list of column names or null", found=cols)
+        raise FeatureError(
+            f"bad 'columns' for feature {feat.name!r}", expected="list of column names or null", found=cols
+        )
 
 
 class _Temporal(Feature):
@@ -78,16 +86,28 @@ class Rolling(_Temporal):
 
     name = "rolling"
     version = "1"
-    defaults: ClassVar[dict[str, Any]] = {"windows": [15], "stats": ["mean", "std", "min", "max"], "columns": None,
-                                          "center": True, "min_periods": 1}
+    defaults: ClassVar[dict[str, Any]] = {
+        "windows": [15],
+        "stats": ["mean", "std", "min", "max"],
+        "columns": None,
+        "center": True,
+        "min_periods": 1,
+    }
 
     def validate_params(self) -> None:
         p = self.params
-        if not isinstance(p["windows"], (list, tuple)) or not p["windows"] or any(
-                not isinstance(w, int) or isinstance(w, bool) or w < 1 for w in p["windows"]):
-            raise FeatureError("bad 'windows' for rolling", expected="non-empty list of int >= 1 (frames)", found=p["windows"])
+        if (
+            not isinstance(p["windows"], (list, tuple))
+            or not p["windows"]
+            or any(not isinstance(w, int) or isinstance(w, bool) or w < 1 for w in p["windows"])
+        ):
+            raise FeatureError(
+                "bad 'windows' for rolling", expected="non-empty list of int >= 1 (frames)", found=p["windows"]
+            )
         if not isinstance(p["stats"], (list, tuple)) or not p["stats"] or any(s not in STATS for s in p["stats"]):
-            raise FeatureError("bad 'stats' for rolling", expected=f"non-empty subset of {list(STATS)}", found=p["stats"])
+            raise FeatureError(
+                "bad 'stats' for rolling", expected=f"non-empty subset of {list(STATS)}", found=p["stats"]
+            )
         if not isinstance(p["min_periods"], int) or p["min_periods"] < 1:
             raise FeatureError("bad 'min_periods' for rolling", expected="int >= 1", found=p["min_periods"])
         _check_columns_param(self)
@@ -126,8 +146,11 @@ class Lags(_Temporal):
 
     def validate_params(self) -> None:
         lags = self.params["lags"]
-        if not isinstance(lags, (list, tuple)) or not lags or any(
-                not isinstance(k, int) or isinstance(k, bool) or k == 0 for k in lags):
+        if (
+            not isinstance(lags, (list, tuple))
+            or not lags
+            or any(not isinstance(k, int) or isinstance(k, bool) or k == 0 for k in lags)
+        ):
             raise FeatureError("bad 'lags'", expected="non-empty list of non-zero int (frames)", found=lags)
         _check_columns_param(self)
 

@@ -7,6 +7,7 @@ without a row are NaN); :func:`pose_to_table` gathers a dense block back into on
 (frame, individual). ``X``/``Y`` travel as an extra keypoint (:data:`CENTROID`) so that they
 come back exactly, even where they are not the mean of the keypoints.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -30,8 +31,10 @@ def require(module: str, extra: str = "interop") -> Any:
         return importlib.import_module(module)
     except ImportError as exc:
         raise ConfigError(
-            f"this export/import needs the optional package {module!r}", expected=f"{module} installed",
-            found="not installed", hint=f"pip install 'mosaic[{extra}]'",
+            f"this export/import needs the optional package {module!r}",
+            expected=f"{module} installed",
+            found="not installed",
+            hint=f"pip install 'mosaic[{extra}]'",
         ) from exc
 
 
@@ -98,8 +101,14 @@ def individual_name_map(meta: Mapping[str, Any]) -> dict[int, str]:
     return out
 
 
-def _scatter(df: pd.DataFrame, ks: list[int], fi: np.ndarray, ii: np.ndarray, shape: tuple[int, int, int],
-             centroid_index: int | None) -> tuple[np.ndarray, np.ndarray | None]:
+def _scatter(
+    df: pd.DataFrame,
+    ks: list[int],
+    fi: np.ndarray,
+    ii: np.ndarray,
+    shape: tuple[int, int, int],
+    centroid_index: int | None,
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Positions ``(T, 2, K, N)`` and confidences ``(T, K, N)`` (None without ``poseP``) of the table's rows."""
     T, N, K = shape
     position = np.full((T, 2, K, N), np.nan)
@@ -150,13 +159,19 @@ def table_to_pose(
     """
     meta = dict(meta if meta is not None else (df.attrs.get("mosaic") or {}))
     group = group if group is not None else (str(df["group"].iloc[0]) if "group" in df and len(df) else "")
-    sequence = sequence if sequence is not None else (str(df["sequence"].iloc[0]) if "sequence" in df and len(df) else "")
+    sequence = (
+        sequence if sequence is not None else (str(df["sequence"].iloc[0]) if "sequence" in df and len(df) else "")
+    )
     ctx = dict(group=group, sequence=sequence)
     missing = [c for c in ("frame", "id", "X", "Y") if c not in df.columns]
     if missing:
-        raise TrackFormatError("track table lacks required columns", expected="frame, id, X, Y", found=f"missing {missing}", **ctx)
+        raise TrackFormatError(
+            "track table lacks required columns", expected="frame, id, X, Y", found=f"missing {missing}", **ctx
+        )
     if not len(df):
-        raise TrackFormatError("track table has no rows to export", expected="at least one (frame, id) row", found=0, **ctx)
+        raise TrackFormatError(
+            "track table has no rows to export", expected="at least one (frame, id) row", found=0, **ctx
+        )
     frame = df["frame"].to_numpy(dtype=np.int64)
     idv = df["id"].to_numpy(dtype=np.int64)
     f0 = int(frame.min())
@@ -165,7 +180,9 @@ def table_to_pose(
     fi = frame - f0
     ii = np.searchsorted(ids, idv)
     if len(np.unique(fi * len(ids) + ii)) != len(df):
-        raise TrackFormatError("track table has duplicate (frame, id) rows", expected="unique (frame, id)", found="duplicates", **ctx)
+        raise TrackFormatError(
+            "track table has duplicate (frame, id) rows", expected="unique (frame, id)", found="duplicates", **ctx
+        )
     ks = _pose_indices(df.columns)
     kp_meta = [str(n) for n in (meta.get("keypoint_names") or [])]
     names = [kp_meta[k] if k < len(kp_meta) else f"keypoint{k}" for k in ks]
@@ -177,8 +194,18 @@ def table_to_pose(
     position, confidence = _scatter(df, ks, fi, ii, (len(frames), len(ids), len(names)), centroid_index)
     id_names = individual_name_map(meta)
     ind_names = _unique_names([id_names.get(int(i), f"id_{int(i)}") for i in ids])
-    return PoseBlock(group, sequence, frames, ids, ind_names, names, position, confidence, _positive_fps(meta.get("fps")),
-                     centroid_index)
+    return PoseBlock(
+        group,
+        sequence,
+        frames,
+        ids,
+        ind_names,
+        names,
+        position,
+        confidence,
+        _positive_fps(meta.get("fps")),
+        centroid_index,
+    )
 
 
 def pose_to_table(block: PoseBlock, *, drop_empty_rows: bool = False) -> pd.DataFrame:
@@ -206,9 +233,16 @@ def pose_to_table(block: PoseBlock, *, drop_empty_rows: bool = False) -> pd.Data
     frame = np.repeat(block.frames.astype(np.int64), N)
     ids = np.tile(block.ids.astype(np.int64), T)
     if block.fps is None:
-        raise TrackFormatError("no fps for this recording", group=block.group, sequence=block.sequence,
-                               expected="fps in the file or the params {'fps': ...}", found=None)
-    df = build_table(frame, ids, x, y, group=block.group, sequence=block.sequence, fps=block.fps, extra=extra, sort=False)
+        raise TrackFormatError(
+            "no fps for this recording",
+            group=block.group,
+            sequence=block.sequence,
+            expected="fps in the file or the params {'fps': ...}",
+            found=None,
+        )
+    df = build_table(
+        frame, ids, x, y, group=block.group, sequence=block.sequence, fps=block.fps, extra=extra, sort=False
+    )
     if drop_empty_rows and len(df):
         any_val = np.isfinite(np.column_stack([x, y, kp.reshape(len(x), -1)])).any(axis=1)
         df = df[any_val].reset_index(drop=True)

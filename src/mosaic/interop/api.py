@@ -5,6 +5,7 @@ Exports go to ``<dataset>/exports/<format>/`` unless another folder is given; fi
 recordings' safe keys (``<group_safe>__<sequence_safe>``). Imported pose labels are written as
 ``trex_v1`` tables under ``labels/keypoints/<name>/`` with their own ``index.csv``.
 """
+
 from __future__ import annotations
 
 import os
@@ -23,7 +24,18 @@ EXPORTS_DIR = "exports"
 KEYPOINT_LABELS_DIR = "keypoints"
 KEYPOINT_LABELS_INDEX = IndexSchema(
     name="keypoint_labels",
-    columns=("name", "group", "sequence", "group_safe", "sequence_safe", "abs_path", "src_format", "n_rows", "n_frames", "keypoint_names"),
+    columns=(
+        "name",
+        "group",
+        "sequence",
+        "group_safe",
+        "sequence_safe",
+        "abs_path",
+        "src_format",
+        "n_rows",
+        "n_frames",
+        "keypoint_names",
+    ),
     key=("name", "group", "sequence"),
 )
 
@@ -35,15 +47,21 @@ def export_dir(ds: DatasetCore, fmt: str, out_dir: str | os.PathLike | None = No
     return d
 
 
-def select_recordings(ds: DatasetCore, groups: Iterable[str] | str | None = None, sequences: Iterable[str] | str | None = None) -> list[tuple[str, str]]:
+def select_recordings(
+    ds: DatasetCore, groups: Iterable[str] | str | None = None, sequences: Iterable[str] | str | None = None
+) -> list[tuple[str, str]]:
     """The (group, sequence) pairs of ``tracks/index.csv`` filtered by ``groups`` / ``sequences``."""
     pairs = ds.list_pairs()
     gs = {groups} if isinstance(groups, str) else (None if groups is None else set(map(str, groups)))
     ss = {sequences} if isinstance(sequences, str) else (None if sequences is None else set(map(str, sequences)))
     out = [(g, s) for g, s in pairs if (gs is None or g in gs) and (ss is None or s in ss)]
     if not out:
-        raise SequenceNotFoundError("no recording matches", path=ds.get_root("tracks") / "index.csv", expected="groups/sequences in tracks/index.csv",
-                                    found={"groups": sorted(gs) if gs else None, "sequences": sorted(ss) if ss else None})
+        raise SequenceNotFoundError(
+            "no recording matches",
+            path=ds.get_root("tracks") / "index.csv",
+            expected="groups/sequences in tracks/index.csv",
+            found={"groups": sorted(gs) if gs else None, "sequences": sorted(ss) if ss else None},
+        )
     return out
 
 
@@ -90,24 +108,35 @@ def to_movement(ds: DatasetCore, group: str, sequence: str, include_centroid: bo
     """One recording as a movement poses ``xarray.Dataset`` (in memory)."""
     from .movement import to_movement as _to
 
-    return _to(recording_tracks(ds, group, sequence), include_centroid=include_centroid, source_file=f"{group}/{sequence}")
+    return _to(
+        recording_tracks(ds, group, sequence), include_centroid=include_centroid, source_file=f"{group}/{sequence}"
+    )
 
 
-def export_movement(ds: DatasetCore, groups: Any = None, sequences: Any = None, out_dir: str | os.PathLike | None = None,
-                    include_centroid: bool = True) -> list[Path]:
+def export_movement(
+    ds: DatasetCore,
+    groups: Any = None,
+    sequences: Any = None,
+    out_dir: str | os.PathLike | None = None,
+    include_centroid: bool = True,
+) -> list[Path]:
     """Write each selected recording as a movement netCDF ``<key>.nc``; return the paths."""
     from .movement import write_movement_netcdf
 
     d = export_dir(ds, "movement", out_dir)
-    return [write_movement_netcdf(to_movement(ds, g, s, include_centroid), d / f"{sequence_key(g, s)}.nc")
-            for g, s in select_recordings(ds, groups, sequences)]
+    return [
+        write_movement_netcdf(to_movement(ds, g, s, include_centroid), d / f"{sequence_key(g, s)}.nc")
+        for g, s in select_recordings(ds, groups, sequences)
+    ]
 
 
 def _label_kinds(ds: DatasetCore) -> list[str]:
     root = ds.get_root("labels") if ds.has_root("labels") else None
     if root is None or not root.is_dir():
         return []
-    return sorted(p.name for p in root.iterdir() if p.is_dir() and (p / "index.csv").is_file() and p.name != KEYPOINT_LABELS_DIR)
+    return sorted(
+        p.name for p in root.iterdir() if p.is_dir() and (p / "index.csv").is_file() and p.name != KEYPOINT_LABELS_DIR
+    )
 
 
 def _labels_of(ds: DatasetCore, group: str, sequence: str, kinds: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -122,8 +151,14 @@ def _labels_of(ds: DatasetCore, group: str, sequence: str, kinds: Sequence[str])
     return out
 
 
-def export_nwb(ds: DatasetCore, groups: Any = None, sequences: Any = None, out_dir: str | os.PathLike | None = None,
-               label_kinds: Sequence[str] | None = None, session_start_time: Any = None) -> list[Path]:
+def export_nwb(
+    ds: DatasetCore,
+    groups: Any = None,
+    sequences: Any = None,
+    out_dir: str | os.PathLike | None = None,
+    label_kinds: Sequence[str] | None = None,
+    session_start_time: Any = None,
+) -> list[Path]:
     """Write each selected recording as an NWB file ``<key>.nwb`` (pose + labels of ``label_kinds``, default every kind)."""
     from .nwb import write_nwb
 
@@ -132,14 +167,30 @@ def export_nwb(ds: DatasetCore, groups: Any = None, sequences: Any = None, out_d
     out = []
     for g, s in select_recordings(ds, groups, sequences):
         path = d / f"{sequence_key(g, s)}.nwb"
-        out.append(write_nwb(recording_tracks(ds, g, s), path, labels=_labels_of(ds, g, s, kinds), session_start_time=session_start_time,
-                             video=_relpath(_video(ds, g, s), d)))
+        out.append(
+            write_nwb(
+                recording_tracks(ds, g, s),
+                path,
+                labels=_labels_of(ds, g, s, kinds),
+                session_start_time=session_start_time,
+                video=_relpath(_video(ds, g, s), d),
+            )
+        )
     return out
 
 
-def export_boris(ds: DatasetCore, path: str | os.PathLike | None = None, *, model: str | None = None, run_id: str | None = None,
-                 kind: str = "behavior", groups: Any = None, sequences: Any = None, skip: Sequence[str] = (),
-                 project_name: str | None = None) -> Path:
+def export_boris(
+    ds: DatasetCore,
+    path: str | os.PathLike | None = None,
+    *,
+    model: str | None = None,
+    run_id: str | None = None,
+    kind: str = "behavior",
+    groups: Any = None,
+    sequences: Any = None,
+    skip: Sequence[str] = (),
+    project_name: str | None = None,
+) -> Path:
     """Write a BORIS project with one observation per recording.
 
     The bouts come from a model's predictions (feature ``<model>__pred``, column ``pred``) when ``model``
@@ -156,13 +207,24 @@ def export_boris(ds: DatasetCore, path: str | os.PathLike | None = None, *, mode
 
         wanted = set(pairs)
         try:
-            source = {(g, s): df for g, s, df in iter_feature(ds, prediction_feature_name(model), run_id) if (g, s) in wanted}
+            source = {
+                (g, s): df for g, s, df in iter_feature(ds, prediction_feature_name(model), run_id) if (g, s) in wanted
+            }
         except FeatureError as exc:
-            raise SequenceNotFoundError("the model has no predictions", path=exc.path, expected=f"predict() output of {model!r}",
-                                        found=exc.problem, hint="run ds.predict(model) first") from exc
+            raise SequenceNotFoundError(
+                "the model has no predictions",
+                path=exc.path,
+                expected=f"predict() output of {model!r}",
+                found=exc.problem,
+                hint="run ds.predict(model) first",
+            ) from exc
         if not source:
-            raise SequenceNotFoundError("the model has no predictions for these recordings", expected=f"predict() output of {model!r}",
-                                        found=sorted(wanted)[:5], hint="run ds.predict(model) first")
+            raise SequenceNotFoundError(
+                "the model has no predictions for these recordings",
+                expected=f"predict() output of {model!r}",
+                found=sorted(wanted)[:5],
+                hint="run ds.predict(model) first",
+            )
         bouts = {k: bouts_from_predictions(v, skip=skip) for k, v in source.items()}
     else:
         from mosaic.labels import load_labels
@@ -174,15 +236,25 @@ def export_boris(ds: DatasetCore, path: str | os.PathLike | None = None, *, mode
             except SequenceNotFoundError:
                 continue
         if not bouts:
-            raise SequenceNotFoundError(f"no {kind!r} labels for these recordings", expected="converted labels", found=pairs[:5])
+            raise SequenceNotFoundError(
+                f"no {kind!r} labels for these recordings", expected="converted labels", found=pairs[:5]
+            )
     names = {k: individual_name_map(recording_meta(ds, *k)) for k in bouts}
     media = {k: _video(ds, *k) for k in bouts}
-    project = boris_project_for(bouts, ds.tracks_index(), names, media, path, project_name=project_name or f"mosaic {model or kind}")
+    project = boris_project_for(
+        bouts, ds.tracks_index(), names, media, path, project_name=project_name or f"mosaic {model or kind}"
+    )
     return write_boris_project(project, path)
 
 
-def boris_project_for(bouts: Mapping[tuple[str, str], pd.DataFrame], tracks_index: pd.DataFrame, names: Mapping[tuple[str, str], dict[int, str]],
-                      media: Mapping[tuple[str, str], Path | None], path: str | os.PathLike, project_name: str) -> dict[str, Any]:
+def boris_project_for(
+    bouts: Mapping[tuple[str, str], pd.DataFrame],
+    tracks_index: pd.DataFrame,
+    names: Mapping[tuple[str, str], dict[int, str]],
+    media: Mapping[tuple[str, str], Path | None],
+    path: str | os.PathLike,
+    project_name: str,
+) -> dict[str, Any]:
     """The BORIS project of per-recording bouts: fps and length from ``tracks/index.csv``, media linked relative to ``path``."""
     from .boris import Observation, build_boris_project, relative_media_path
 
@@ -193,11 +265,15 @@ def boris_project_for(bouts: Mapping[tuple[str, str], pd.DataFrame], tracks_inde
         fps = float(row["fps"]) if row is not None else float("nan")
         n = int(row["n_frames"]) if row is not None and pd.notna(row["n_frames"]) else None
         video = media.get((g, s))
-        obs.append(Observation(g, s, b, fps, relative_media_path(video, path) if video else "", n, dict(names.get((g, s), {}))))
+        obs.append(
+            Observation(g, s, b, fps, relative_media_path(video, path) if video else "", n, dict(names.get((g, s), {})))
+        )
     return build_boris_project(obs, project_name=project_name)
 
 
-def import_boris(ds: DatasetCore, path: str | os.PathLike, kind: str = "behavior_reviewed", overwrite: bool = False, **params: Any) -> Any:
+def import_boris(
+    ds: DatasetCore, path: str | os.PathLike, kind: str = "behavior_reviewed", overwrite: bool = False, **params: Any
+) -> Any:
     """Read a (corrected) BORIS project written by :func:`export_boris` back as labels of ``kind``.
 
     Recordings come from the observations' ``mosaic_group``/``mosaic_sequence`` variables and pair
@@ -207,11 +283,18 @@ def import_boris(ds: DatasetCore, path: str | os.PathLike, kind: str = "behavior
 
     from .boris import pair_behaviors_from_project, sequence_map_from_project
 
-    p = {"paths": [str(path)], "sequence_map": sequence_map_from_project(path), "pair_behaviors": pair_behaviors_from_project(path), **params}
+    p = {
+        "paths": [str(path)],
+        "sequence_map": sequence_map_from_project(path),
+        "pair_behaviors": pair_behaviors_from_project(path),
+        **params,
+    }
     return convert_all_labels(ds, kind=kind, overwrite=overwrite, params=p, source_format="boris_project")
 
 
-def _frame_manifests(ds: DatasetCore, method: str | None, run_id: str | None, groups: Any, sequences: Any) -> list[dict[str, Any]]:
+def _frame_manifests(
+    ds: DatasetCore, method: str | None, run_id: str | None, groups: Any, sequences: Any
+) -> list[dict[str, Any]]:
     from mosaic.media.store import get_frame_manifests
 
     man = get_frame_manifests(ds, method, run_id)
@@ -219,15 +302,32 @@ def _frame_manifests(ds: DatasetCore, method: str | None, run_id: str | None, gr
     ss = None if sequences is None else ({sequences} if isinstance(sequences, str) else set(sequences))
     man = [m for m in man if (gs is None or m["group"] in gs) and (ss is None or m["sequence"] in ss)]
     if not man:
-        raise SequenceNotFoundError("no frame run matches", path=ds.get_root("frames") / "index.csv", expected="a run of extract_frames",
-                                    found={"method": method, "run_id": run_id})
+        raise SequenceNotFoundError(
+            "no frame run matches",
+            path=ds.get_root("frames") / "index.csv",
+            expected="a run of extract_frames",
+            found={"method": method, "run_id": run_id},
+        )
     return man
 
 
-def export_labelling_project(ds: DatasetCore, tool: str, bodyparts: Sequence[str], *, method: str | None = None, run_id: str | None = None,
-                             out_dir: str | os.PathLike | None = None, groups: Any = None, sequences: Any = None, scorer: str = "mosaic",
-                             individuals: Sequence[str] | None = None, unique_bodyparts: Sequence[str] = (),
-                             edges: Sequence[tuple[str, str]] = (), use_images: bool = False, overwrite: bool = False) -> Path:
+def export_labelling_project(
+    ds: DatasetCore,
+    tool: str,
+    bodyparts: Sequence[str],
+    *,
+    method: str | None = None,
+    run_id: str | None = None,
+    out_dir: str | os.PathLike | None = None,
+    groups: Any = None,
+    sequences: Any = None,
+    scorer: str = "mosaic",
+    individuals: Sequence[str] | None = None,
+    unique_bodyparts: Sequence[str] = (),
+    edges: Sequence[tuple[str, str]] = (),
+    use_images: bool = False,
+    overwrite: bool = False,
+) -> Path:
     """Write a DeepLabCut (``tool='dlc'``) or SLEAP (``'sleap'``) labelling project from a frame run (latest by default).
 
     Returns the DLC ``config.yaml`` or the ``.slp`` file. Labels already made are kept: existing DLC
@@ -239,12 +339,27 @@ def export_labelling_project(ds: DatasetCore, tool: str, bodyparts: Sequence[str
     rid = str(man[0]["run_id"])
     if tool == "dlc":
         d = Path(out_dir) if out_dir is not None else ds.folder / EXPORTS_DIR / "dlc" / rid
-        return write_dlc_project(man, d, bodyparts=bodyparts, scorer=scorer, individuals=individuals,
-                                 unique_bodyparts=unique_bodyparts, video_root=ds.folder, overwrite=overwrite)
+        return write_dlc_project(
+            man,
+            d,
+            bodyparts=bodyparts,
+            scorer=scorer,
+            individuals=individuals,
+            unique_bodyparts=unique_bodyparts,
+            video_root=ds.folder,
+            overwrite=overwrite,
+        )
     if tool == "sleap":
         d = export_dir(ds, "sleap", out_dir)
-        return write_sleap_project(man, d / f"{rid}.slp", bodyparts=bodyparts, edges=edges, resolve_video=ds.resolve_path, use_images=use_images,
-                                   overwrite=overwrite)
+        return write_sleap_project(
+            man,
+            d / f"{rid}.slp",
+            bodyparts=bodyparts,
+            edges=edges,
+            resolve_video=ds.resolve_path,
+            use_images=use_images,
+            overwrite=overwrite,
+        )
     raise ConfigError("unknown labelling tool", expected=["dlc", "sleap"], found=tool)
 
 
@@ -253,7 +368,9 @@ def keypoint_labels_dir(ds: DatasetCore, name: str) -> Path:
     return path_in_root(ds.get_root("labels"), KEYPOINT_LABELS_DIR, to_safe_name(name))
 
 
-def save_keypoint_labels(ds: DatasetCore, name: str, tables: Mapping[tuple[str, str], tuple[pd.DataFrame, dict[str, Any]]]) -> pd.DataFrame:
+def save_keypoint_labels(
+    ds: DatasetCore, name: str, tables: Mapping[tuple[str, str], tuple[pd.DataFrame, dict[str, Any]]]
+) -> pd.DataFrame:
     """Write keypoint-label tables (validated ``trex_v1``) under ``labels/keypoints/<name>/`` and upsert its index."""
     from mosaic.tracks.io import write_tracks
 
@@ -261,16 +378,33 @@ def save_keypoint_labels(ds: DatasetCore, name: str, tables: Mapping[tuple[str, 
     rows = []
     for (g, s), (df, meta) in sorted(tables.items()):
         p = write_tracks(df, d / f"{sequence_key(g, s)}.parquet", meta)
-        rows.append({"name": name, "group": g, "sequence": s, "group_safe": to_safe_name(g), "sequence_safe": to_safe_name(s),
-                     "abs_path": ds.relative_path(p), "src_format": meta.get("src_format", ""), "n_rows": len(df),
-                     "n_frames": int(df["frame"].nunique()), "keypoint_names": "|".join(meta.get("keypoint_names") or [])})
+        rows.append(
+            {
+                "name": name,
+                "group": g,
+                "sequence": s,
+                "group_safe": to_safe_name(g),
+                "sequence_safe": to_safe_name(s),
+                "abs_path": ds.relative_path(p),
+                "src_format": meta.get("src_format", ""),
+                "n_rows": len(df),
+                "n_frames": int(df["frame"].nunique()),
+                "keypoint_names": "|".join(meta.get("keypoint_names") or []),
+            }
+        )
     if not rows:
         return read_index(d / "index.csv", KEYPOINT_LABELS_INDEX, missing_ok=True)
     return upsert_index(d / "index.csv", rows, KEYPOINT_LABELS_INDEX)
 
 
-def import_pose_labels(ds: DatasetCore, path: str | os.PathLike, name: str | None = None, *, recording: tuple[str, str] | None = None,
-                       fps: float | None = None) -> pd.DataFrame:
+def import_pose_labels(
+    ds: DatasetCore,
+    path: str | os.PathLike,
+    name: str | None = None,
+    *,
+    recording: tuple[str, str] | None = None,
+    fps: float | None = None,
+) -> pd.DataFrame:
     """Labelled DeepLabCut ``CollectedData_*`` (CSV/H5) or SLEAP ``.slp`` → ``labels/keypoints/<name>/``; returns the index.
 
     fps defaults to each recording's fps in ``tracks/index.csv`` (times are ``frame / fps``).
@@ -297,7 +431,9 @@ def load_keypoint_labels(ds: DatasetCore, group: str, sequence: str, name: str =
 
     p = keypoint_labels_dir(ds, name) / f"{sequence_key(group, sequence)}.parquet"
     if not p.is_file():
-        raise SequenceNotFoundError(f"no keypoint labels {name!r} for this recording", path=p, group=group, sequence=sequence)
+        raise SequenceNotFoundError(
+            f"no keypoint labels {name!r} for this recording", path=p, group=group, sequence=sequence
+        )
     df = read_tracks(p)
     df.attrs["mosaic"] = read_tracks_meta(p)
     return df

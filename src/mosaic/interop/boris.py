@@ -15,6 +15,7 @@ reads back to route the corrected project to the right recordings.
 Subject names end in the individual id (``alice_2``; ``id2`` without a name) so that the
 default subject → id rule of the BORIS converters (trailing integer) recovers the ids.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -85,11 +86,22 @@ def bouts_from_labels(labels: Mapping[str, Any], *, skip: Sequence[str] = ()) ->
     (``id_a < id_b``).
     """
     b = events_to_bouts(labels["frames"], labels["labels"], labels["individual_ids"])
-    names = dict(zip(np.asarray(labels["label_ids"]).astype(int).tolist(), [str(n) for n in np.asarray(labels["label_names"]).ravel()], strict=True))
+    names = dict(
+        zip(
+            np.asarray(labels["label_ids"]).astype(int).tolist(),
+            [str(n) for n in np.asarray(labels["label_names"]).ravel()],
+            strict=True,
+        )
+    )
     unknown = sorted(set(b["label"].astype(int)) - set(names))
     if unknown:
-        raise LabelFormatError("labels use ids missing from label_ids", group=labels.get("group"), sequence=labels.get("sequence"),
-                               expected=sorted(names), found=unknown)
+        raise LabelFormatError(
+            "labels use ids missing from label_ids",
+            group=labels.get("group"),
+            sequence=labels.get("sequence"),
+            expected=sorted(names),
+            found=unknown,
+        )
     b["behavior"] = b["label"].map(names)
     b = b[~b["behavior"].isin(list(skip))]
     b = b[(b["id_b"] < 0) | (b["id_a"] < b["id_b"])]
@@ -100,9 +112,13 @@ def bouts_from_predictions(pred: pd.DataFrame, *, column: str = "pred", skip: Se
     """Bouts of a prediction table (``frame, id[, id2], <column>``: one predicted behaviour per row)."""
     for c in ("frame", "id", column):
         if c not in pred.columns:
-            raise ConfigError("prediction table lacks a column", expected=["frame", "id", column], found=list(pred.columns))
+            raise ConfigError(
+                "prediction table lacks a column", expected=["frame", "id", column], found=list(pred.columns)
+            )
     names, codes = np.unique(pred[column].astype(str).to_numpy(), return_inverse=True)
-    ids = np.column_stack([pred["id"].to_numpy(np.int64), pred["id2"].to_numpy(np.int64) if "id2" in pred else np.full(len(pred), -1)])
+    ids = np.column_stack(
+        [pred["id"].to_numpy(np.int64), pred["id2"].to_numpy(np.int64) if "id2" in pred else np.full(len(pred), -1)]
+    )
     b = events_to_bouts(pred["frame"].to_numpy(np.int64), codes, ids)
     b["behavior"] = names[b["label"].to_numpy()]
     b = b[~b["behavior"].isin(list(skip))]
@@ -117,9 +133,16 @@ def _events(obs: Observation) -> list[list[Any]]:
     fps = float(obs.fps)
     if (b["stop"].to_numpy(np.int64) <= b["start"].to_numpy(np.int64)).any():
         bad = b[b["stop"] <= b["start"]]
-        raise ConfigError("a bout ends before it starts", group=obs.group, sequence=obs.sequence, expected="stop > start",
-                          found=bad.head(3).to_dict("records"))
-    subj = {i: subject_name(i, obs.individual_names) for i in np.unique(np.concatenate([b["id_a"], b["id_b"]])).astype(int)}
+        raise ConfigError(
+            "a bout ends before it starts",
+            group=obs.group,
+            sequence=obs.sequence,
+            expected="stop > start",
+            found=bad.head(3).to_dict("records"),
+        )
+    subj = {
+        i: subject_name(i, obs.individual_names) for i in np.unique(np.concatenate([b["id_a"], b["id_b"]])).astype(int)
+    }
     start = b["start"].to_numpy(np.int64)
     stop = b["stop"].to_numpy(np.int64)
     subject = [subj[int(a)] for a in b["id_a"]]
@@ -127,15 +150,34 @@ def _events(obs: Observation) -> list[list[Any]]:
     behavior = b["behavior"].astype(str).tolist()
     # BORIS toggles a state per (subject, behaviour, modifier): the partner is the modifier, so bouts with
     # two partners may overlap; bouts of one state may not
-    chk = pd.DataFrame({"s": subject, "b": behavior, "m": comment, "start": start, "stop": stop}).sort_values(["s", "b", "m", "start"])
+    chk = pd.DataFrame({"s": subject, "b": behavior, "m": comment, "start": start, "stop": stop}).sort_values(
+        ["s", "b", "m", "start"]
+    )
     same = (chk[["s", "b", "m"]].shift() == chk[["s", "b", "m"]]).all(axis=1).to_numpy()
     overlap = same[1:] & (chk["start"].to_numpy()[1:] < chk["stop"].to_numpy()[:-1])
     if overlap.any():
-        raise ConfigError("overlapping bouts of one subject and behaviour cannot be written as BORIS state events",
-                          group=obs.group, sequence=obs.sequence, expected="disjoint bouts per (subject, behaviour, partner)", found=int(overlap.sum()))
+        raise ConfigError(
+            "overlapping bouts of one subject and behaviour cannot be written as BORIS state events",
+            group=obs.group,
+            sequence=obs.sequence,
+            expected="disjoint bouts per (subject, behaviour, partner)",
+            found=int(overlap.sum()),
+        )
     rows = []
     for t, f, opens in ((start / fps, start, 1), (stop / fps, stop, 0)):
-        rows.append(pd.DataFrame({"time": t, "opens": opens, "subject": subject, "code": behavior, "modifier": comment, "comment": comment, "frame": f}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "time": t,
+                    "opens": opens,
+                    "subject": subject,
+                    "code": behavior,
+                    "modifier": comment,
+                    "comment": comment,
+                    "frame": f,
+                }
+            )
+        )
     # at equal times a bout's end comes before the next bout's start
     ev = pd.concat(rows, ignore_index=True).sort_values(["time", "opens", "subject", "code"], kind="stable")
     return [[round(float(r.time), 6), r.subject, r.code, r.modifier, r.comment, int(r.frame)] for r in ev.itertuples()]
@@ -170,8 +212,13 @@ def _observation(obs: Observation, events: list, now: str) -> dict[str, Any]:
     }
 
 
-def build_boris_project(observations: Iterable[Observation], *, project_name: str = "mosaic predictions",
-                        behaviors: Sequence[str] | None = None, description: str = "") -> dict[str, Any]:
+def build_boris_project(
+    observations: Iterable[Observation],
+    *,
+    project_name: str = "mosaic predictions",
+    behaviors: Sequence[str] | None = None,
+    description: str = "",
+) -> dict[str, Any]:
     """The BORIS project (a JSON-ready dict) holding one observation per recording."""
     obs_list = list(observations)
     if not obs_list:
@@ -183,12 +230,23 @@ def build_boris_project(observations: Iterable[Observation], *, project_name: st
     now = _dt.datetime.now().replace(microsecond=0).isoformat()
     for obs in obs_list:
         if not (np.isfinite(obs.fps) and obs.fps > 0):
-            raise ConfigError("BORIS export needs the recording's fps", group=obs.group, sequence=obs.sequence, expected="fps > 0", found=obs.fps)
+            raise ConfigError(
+                "BORIS export needs the recording's fps",
+                group=obs.group,
+                sequence=obs.sequence,
+                expected="fps > 0",
+                found=obs.fps,
+            )
         for name in obs.bouts["behavior"].astype(str) if len(obs.bouts) else []:
             if name not in seen_behaviors:
                 if behaviors is not None:
-                    raise ConfigError("behaviour not in the given ethogram", group=obs.group, sequence=obs.sequence,
-                                      expected=list(behaviors), found=name)
+                    raise ConfigError(
+                        "behaviour not in the given ethogram",
+                        group=obs.group,
+                        sequence=obs.sequence,
+                        expected=list(behaviors),
+                        found=name,
+                    )
                 seen_behaviors.append(name)
         events = _events(obs)
         for e in events:
@@ -203,10 +261,23 @@ def build_boris_project(observations: Iterable[Observation], *, project_name: st
         observations_out[oid] = _observation(obs, events, now)
     keys = "abcdefghijklmnopqrstuvwxyz"
     partner_set = {"0": {"name": "partner", "type": 0, "values": list(subjects)}}
-    ethogram = {str(i): {"type": "State event", "key": keys[i] if i < len(keys) else "", "code": name, "description": "",
-                         "color": "", "category": "", "modifiers": partner_set if name in paired else {}, "excluded": "", "coding map": ""}
-                for i, name in enumerate(seen_behaviors)}
-    subj = {str(i): {"key": str(i) if i < 10 else "", "name": name, "description": ""} for i, name in enumerate(subjects)}
+    ethogram = {
+        str(i): {
+            "type": "State event",
+            "key": keys[i] if i < len(keys) else "",
+            "code": name,
+            "description": "",
+            "color": "",
+            "category": "",
+            "modifiers": partner_set if name in paired else {},
+            "excluded": "",
+            "coding map": "",
+        }
+        for i, name in enumerate(seen_behaviors)
+    }
+    subj = {
+        str(i): {"key": str(i) if i < 10 else "", "name": name, "description": ""} for i, name in enumerate(subjects)
+    }
     return {
         "time_format": "hh:mm:ss",
         "project_date": now,
@@ -219,8 +290,20 @@ def build_boris_project(observations: Iterable[Observation], *, project_name: st
         "behavioral_categories": [],
         "behavioral_categories_config": {},
         "independent_variables": {
-            "0": {"label": GROUP_VAR, "description": "mosaic group", "type": "text", "default value": "", "possible values": ""},
-            "1": {"label": SEQUENCE_VAR, "description": "mosaic sequence", "type": "text", "default value": "", "possible values": ""},
+            "0": {
+                "label": GROUP_VAR,
+                "description": "mosaic group",
+                "type": "text",
+                "default value": "",
+                "possible values": "",
+            },
+            "1": {
+                "label": SEQUENCE_VAR,
+                "description": "mosaic sequence",
+                "type": "text",
+                "default value": "",
+                "possible values": "",
+            },
         },
         "coding_map": {},
         "behaviors_coding_map": [],
@@ -232,7 +315,9 @@ def write_boris_project(project: Mapping[str, Any], path: str | os.PathLike) -> 
     """Write a project dict as a ``.boris`` file (JSON, atomic)."""
     path = Path(path)
     if path.suffix.lower() != ".boris":
-        raise ConfigError("a BORIS project file must end in .boris", path=path, expected=".boris", found=path.suffix or "no suffix")
+        raise ConfigError(
+            "a BORIS project file must end in .boris", path=path, expected=".boris", found=path.suffix or "no suffix"
+        )
     return atomic_write_text(path, json.dumps(project, indent=1, ensure_ascii=False))
 
 

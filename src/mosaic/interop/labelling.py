@@ -22,6 +22,7 @@ The module is long (over 400 lines) because both tools, in both directions, shar
 of a run and the per-recording split of labelled points; each direction is a short public
 function over named helpers.
 """
+
 from __future__ import annotations
 
 import os
@@ -53,15 +54,24 @@ def run_frames(manifests: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
         sources = {Path(str(s.get("abs_path", ""))).name: s for s in info.get("sources") or []}
         for f in info.get("frames") or []:
             src = sources.get(str(f.get("video")), {})
-            rows.append({
-                "group": str(info["group"]), "sequence": str(info["sequence"]), "frame": int(f["index"]),
-                "png": str(d / f["file"]), "video": str(f.get("video") or f"{info['sequence']}"),
-                "video_path": str(src.get("abs_path", "")), "video_frame": int(f.get("video_frame", f["index"])),
-                "video_n_frames": int(src.get("n_frames") or info.get("total_frames") or 0),
-                "width": src.get("width"), "height": src.get("height"),
-            })
+            rows.append(
+                {
+                    "group": str(info["group"]),
+                    "sequence": str(info["sequence"]),
+                    "frame": int(f["index"]),
+                    "png": str(d / f["file"]),
+                    "video": str(f.get("video") or f"{info['sequence']}"),
+                    "video_path": str(src.get("abs_path", "")),
+                    "video_frame": int(f.get("video_frame", f["index"])),
+                    "video_n_frames": int(src.get("n_frames") or info.get("total_frames") or 0),
+                    "width": src.get("width"),
+                    "height": src.get("height"),
+                }
+            )
     if not rows:
-        raise ConfigError("the frame run has no frames", expected="a frame run with sampled frames (extract_frames)", found=0)
+        raise ConfigError(
+            "the frame run has no frames", expected="a frame run with sampled frames (extract_frames)", found=0
+        )
     return pd.DataFrame(rows)
 
 
@@ -72,8 +82,12 @@ def _check_names(kind: str, names: Sequence[str]) -> list[str]:
     return out
 
 
-def dlc_columns(scorer: str, bodyparts: Sequence[str], individuals: Sequence[str] | None = None,
-                unique_bodyparts: Sequence[str] = ()) -> pd.MultiIndex:
+def dlc_columns(
+    scorer: str,
+    bodyparts: Sequence[str],
+    individuals: Sequence[str] | None = None,
+    unique_bodyparts: Sequence[str] = (),
+) -> pd.MultiIndex:
     """DeepLabCut's column index: (scorer, [individual,] bodypart, x|y); unique body parts under ``single``."""
     if individuals is None:
         tuples = [(scorer, b, c) for b in bodyparts for c in ("x", "y")]
@@ -94,8 +108,16 @@ def _folder_names(frames: pd.DataFrame) -> dict[tuple[str, str, str], str]:
     return out
 
 
-def _write_dlc_folder(project: Path, folder: str, sub: pd.DataFrame, recording: tuple[str, str], cols: pd.MultiIndex,
-                      scorer: str, video_root: str | os.PathLike | None, overwrite: bool) -> tuple[str, dict[str, str]]:
+def _write_dlc_folder(
+    project: Path,
+    folder: str,
+    sub: pd.DataFrame,
+    recording: tuple[str, str],
+    cols: pd.MultiIndex,
+    scorer: str,
+    video_root: str | os.PathLike | None,
+    overwrite: bool,
+) -> tuple[str, dict[str, str]]:
     """One ``labeled-data/<folder>``: images, empty CollectedData (kept unless ``overwrite``), frame map.
 
     Returns the video's path and its ``video_sets`` entry.
@@ -114,7 +136,15 @@ def _write_dlc_folder(project: Path, folder: str, sub: pd.DataFrame, recording: 
             table.to_hdf(tmp, key="df_with_missing", mode="w")
         with atomic_path(stem.with_suffix(".csv")) as tmp:
             table.to_csv(tmp)
-    fmap = pd.DataFrame({"image": images, "group": g, "sequence": s, "frame": sub["frame"].to_numpy(), "video_frame": sub["video_frame"].to_numpy()})
+    fmap = pd.DataFrame(
+        {
+            "image": images,
+            "group": g,
+            "sequence": s,
+            "frame": sub["frame"].to_numpy(),
+            "video_frame": sub["video_frame"].to_numpy(),
+        }
+    )
     with atomic_path(out / FRAME_MAP) as tmp:
         fmap.to_csv(tmp, index=False)
     vp = str(sub["video_path"].iloc[0]) or f"{folder}.mp4"
@@ -124,20 +154,52 @@ def _write_dlc_folder(project: Path, folder: str, sub: pd.DataFrame, recording: 
     return vp, {"crop": f"0, {int(w) if w else 0}, 0, {int(h) if h else 0}"}
 
 
-def _dlc_config(task: str, scorer: str, project: Path, video_sets: dict[str, dict[str, str]], bodyparts: list[str],
-                individuals: list[str] | None, unique_bodyparts: Sequence[str], frames: pd.DataFrame) -> dict[str, Any]:
+def _dlc_config(
+    task: str,
+    scorer: str,
+    project: Path,
+    video_sets: dict[str, dict[str, str]],
+    bodyparts: list[str],
+    individuals: list[str] | None,
+    unique_bodyparts: Sequence[str],
+    frames: pd.DataFrame,
+) -> dict[str, Any]:
     """The project's ``config.yaml`` content."""
     config = {
-        "Task": task, "scorer": scorer, "date": "", "multianimalproject": individuals is not None, "identity": None,
-        "project_path": str(project.resolve()), "video_sets": video_sets,
+        "Task": task,
+        "scorer": scorer,
+        "date": "",
+        "multianimalproject": individuals is not None,
+        "identity": None,
+        "project_path": str(project.resolve()),
+        "video_sets": video_sets,
         "bodyparts": "MULTI!" if individuals is not None else list(bodyparts),
-        "start": 0, "stop": 1, "numframes2pick": int(frames.groupby(["group", "sequence"]).size().max()),
-        "skeleton": [], "skeleton_color": "black", "pcutoff": 0.6, "dotsize": 12, "alphavalue": 0.7, "colormap": "rainbow",
-        "TrainingFraction": [0.95], "iteration": 0, "default_net_type": "resnet_50", "snapshotindex": -1, "batch_size": 1,
-        "cropping": False, "x1": 0, "x2": 640, "y1": 0, "y2": 480, "corner2move2": [50, 50], "move2corner": True,
+        "start": 0,
+        "stop": 1,
+        "numframes2pick": int(frames.groupby(["group", "sequence"]).size().max()),
+        "skeleton": [],
+        "skeleton_color": "black",
+        "pcutoff": 0.6,
+        "dotsize": 12,
+        "alphavalue": 0.7,
+        "colormap": "rainbow",
+        "TrainingFraction": [0.95],
+        "iteration": 0,
+        "default_net_type": "resnet_50",
+        "snapshotindex": -1,
+        "batch_size": 1,
+        "cropping": False,
+        "x1": 0,
+        "x2": 640,
+        "y1": 0,
+        "y2": 480,
+        "corner2move2": [50, 50],
+        "move2corner": True,
     }
     if individuals is not None:
-        config.update(individuals=list(individuals), uniquebodyparts=list(unique_bodyparts), multianimalbodyparts=list(bodyparts))
+        config.update(
+            individuals=list(individuals), uniquebodyparts=list(unique_bodyparts), multianimalbodyparts=list(bodyparts)
+        )
     return config
 
 
@@ -197,15 +259,21 @@ def _read_collected(path: Path) -> pd.DataFrame:
         try:
             return pd.read_hdf(path)
         except (OSError, KeyError, ValueError, TypeError) as exc:
-            raise LabelFormatError("not a readable DeepLabCut CollectedData H5", path=path, found=str(exc).splitlines()[0]) from exc
+            raise LabelFormatError(
+                "not a readable DeepLabCut CollectedData H5", path=path, found=str(exc).splitlines()[0]
+            ) from exc
     check_text_records(path, "DeepLabCut CollectedData CSV")
     try:
         head = pd.read_csv(path, header=None, nrows=4, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
-        raise LabelFormatError("not a readable DeepLabCut CollectedData CSV", path=path, found=str(exc).splitlines()[0] if str(exc) else "") from exc
+        raise LabelFormatError(
+            "not a readable DeepLabCut CollectedData CSV", path=path, found=str(exc).splitlines()[0] if str(exc) else ""
+        ) from exc
     first = [str(v).strip() for v in head.iloc[:, 0]]
     if not first or first[0] != "scorer":
-        raise LabelFormatError("not a DeepLabCut CollectedData CSV", path=path, expected="first header cell 'scorer'", found=first[:4])
+        raise LabelFormatError(
+            "not a DeepLabCut CollectedData CSV", path=path, expected="first header cell 'scorer'", found=first[:4]
+        )
     n_header = 4 if len(first) > 1 and first[1] == "individuals" else 3
     n_index = 1
     while n_index < head.shape[1] and head.iloc[0, n_index] == "":
@@ -213,8 +281,12 @@ def _read_collected(path: Path) -> pd.DataFrame:
     try:
         return pd.read_csv(path, header=list(range(n_header)), index_col=list(range(n_index)))
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, IndexError) as exc:
-        raise LabelFormatError("DeepLabCut CollectedData CSV is malformed", path=path, expected=f"{n_header} header rows and data rows",
-                               found=str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from exc
+        raise LabelFormatError(
+            "DeepLabCut CollectedData CSV is malformed",
+            path=path,
+            expected=f"{n_header} header rows and data rows",
+            found=str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+        ) from exc
 
 
 def _image_keys(index: pd.Index) -> tuple[np.ndarray, np.ndarray]:
@@ -229,29 +301,46 @@ def _image_keys(index: pd.Index) -> tuple[np.ndarray, np.ndarray]:
     return folder, image
 
 
-def _image_recordings(path: Path, image: np.ndarray, frame_map: pd.DataFrame | None,
-                      recording: tuple[str, str] | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _image_recordings(
+    path: Path, image: np.ndarray, frame_map: pd.DataFrame | None, recording: tuple[str, str] | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Group, sequence and frame of each labelled image: the frame map (given or beside ``path``), else ``recording``."""
     if frame_map is None and (path.parent / FRAME_MAP).is_file():
-        frame_map = pd.read_csv(path.parent / FRAME_MAP, dtype={"image": str, "group": str, "sequence": str}, keep_default_na=False)
+        frame_map = pd.read_csv(
+            path.parent / FRAME_MAP, dtype={"image": str, "group": str, "sequence": str}, keep_default_na=False
+        )
     if frame_map is not None:
         fm = frame_map.drop_duplicates("image").set_index("image")
         missing = sorted(set(image) - set(fm.index))
         if missing:
-            raise LabelFormatError("labelled images missing from the frame map", path=path, expected="every image in mosaic_frames.csv", found=missing[:5])
+            raise LabelFormatError(
+                "labelled images missing from the frame map",
+                path=path,
+                expected="every image in mosaic_frames.csv",
+                found=missing[:5],
+            )
         grp = fm.loc[image, "group"].astype(str).to_numpy()
         seq = fm.loc[image, "sequence"].astype(str).to_numpy()
         frm = fm.loc[image, "frame"].to_numpy(np.int64)
     elif recording is not None:
         m = [_DIGITS.search(i) for i in image]
         if any(x is None for x in m):
-            raise LabelFormatError("image names carry no frame number", path=path, expected="img<frame>.png", found=[i for i, x in zip(image, m, strict=True) if x is None][:5])
+            raise LabelFormatError(
+                "image names carry no frame number",
+                path=path,
+                expected="img<frame>.png",
+                found=[i for i, x in zip(image, m, strict=True) if x is None][:5],
+            )
         grp = np.full(len(image), str(recording[0]), dtype=object)
         seq = np.full(len(image), str(recording[1]), dtype=object)
         frm = np.array([int(x.group(1)) for x in m], np.int64)
     else:
-        raise LabelFormatError("cannot tell which recording the labelled images belong to", path=path,
-                               expected=f"{FRAME_MAP} beside the file, frame_map=... or recording=(group, sequence)", found="none")
+        raise LabelFormatError(
+            "cannot tell which recording the labelled images belong to",
+            path=path,
+            expected=f"{FRAME_MAP} beside the file, frame_map=... or recording=(group, sequence)",
+            found="none",
+        )
     return grp, seq, frm
 
 
@@ -278,32 +367,55 @@ def read_dlc_labels(
     df = _read_collected(path)
     names = list(df.columns.names)
     if names[-1] != "coords" or "bodyparts" not in names:
-        raise LabelFormatError("not DeepLabCut labels (column levels)", path=path, expected="scorer/[individuals/]bodyparts/coords", found=names)
+        raise LabelFormatError(
+            "not DeepLabCut labels (column levels)",
+            path=path,
+            expected="scorer/[individuals/]bodyparts/coords",
+            found=names,
+        )
     cols = df.columns
     inds = list(dict.fromkeys(cols.get_level_values("individuals"))) if "individuals" in names else ["individual0"]
     parts = list(dict.fromkeys(cols.get_level_values("bodyparts")))
     try:
         values = df.to_numpy(dtype=np.float64)
     except (ValueError, TypeError) as exc:
-        raise LabelFormatError("DeepLabCut labels hold non-numeric coordinates", path=path, expected="numbers or empty cells",
-                               found=str(exc).splitlines()[0]) from exc
+        raise LabelFormatError(
+            "DeepLabCut labels hold non-numeric coordinates",
+            path=path,
+            expected="numbers or empty cells",
+            found=str(exc).splitlines()[0],
+        ) from exc
     R, N, K = len(df), len(inds), len(parts)
     coords = np.full((R, N, K, 2), np.nan)
-    ind_of = np.array([inds.index(i) for i in cols.get_level_values("individuals")]) if "individuals" in names else np.zeros(len(cols), int)
+    ind_of = (
+        np.array([inds.index(i) for i in cols.get_level_values("individuals")])
+        if "individuals" in names
+        else np.zeros(len(cols), int)
+    )
     kp_of = np.array([parts.index(b) for b in cols.get_level_values("bodyparts")])
     c_of = cols.get_level_values("coords").astype(str)
     for c, axis in (("x", 0), ("y", 1)):
         sel = np.flatnonzero(c_of == c)
         if not len(sel):
-            raise LabelFormatError("DeepLabCut labels lack a coordinate", path=path, expected="x and y columns", found=sorted(set(c_of)))
+            raise LabelFormatError(
+                "DeepLabCut labels lack a coordinate", path=path, expected="x and y columns", found=sorted(set(c_of))
+            )
         coords[:, ind_of[sel], kp_of[sel], axis] = values[:, sel]
     grp, seq, frm = _image_recordings(path, _image_keys(df.index)[1], frame_map, recording)
-    meta = {"keypoint_names": parts, "individual_names": dict(enumerate(inds)), "source_files": [path.name], "src_format": "dlc_labels",
-            "scorer": str(cols.get_level_values("scorer")[0]), "fps": fps}
+    meta = {
+        "keypoint_names": parts,
+        "individual_names": dict(enumerate(inds)),
+        "source_files": [path.name],
+        "src_format": "dlc_labels",
+        "scorer": str(cols.get_level_values("scorer")[0]),
+        "fps": fps,
+    }
     return _per_recording(grp, seq, frm, coords, meta, fps, path)
 
 
-def _per_recording(grp, seq, frm, coords, meta, fps, path) -> dict[tuple[str, str], tuple[pd.DataFrame, dict[str, Any]]]:
+def _per_recording(
+    grp, seq, frm, coords, meta, fps, path
+) -> dict[tuple[str, str], tuple[pd.DataFrame, dict[str, Any]]]:
     """Rows (image × individual) with at least one labelled point, split per recording."""
     R, N, K, _ = coords.shape
     flat = coords.reshape(R * N, K, 2)
@@ -317,9 +429,25 @@ def _per_recording(grp, seq, frm, coords, meta, fps, path) -> dict[tuple[str, st
         pts = flat[sel]
         ff, ii = f_rows[sel], i_rows[sel]
         if len(np.unique(ff * N + ii)) != len(ff):
-            raise LabelFormatError("a frame is labelled twice for one recording", path=path, group=g, sequence=s, expected="one image per frame", found="duplicates")
-        df = build_table(ff, ii, nan_centroid(pts[:, :, 0]), nan_centroid(pts[:, :, 1]), group=g, sequence=s, fps=fps,
-                         time=None if fps else np.full(len(ff), np.nan), extra=pose_columns(pts))
+            raise LabelFormatError(
+                "a frame is labelled twice for one recording",
+                path=path,
+                group=g,
+                sequence=s,
+                expected="one image per frame",
+                found="duplicates",
+            )
+        df = build_table(
+            ff,
+            ii,
+            nan_centroid(pts[:, :, 0]),
+            nan_centroid(pts[:, :, 1]),
+            group=g,
+            sequence=s,
+            fps=fps,
+            time=None if fps else np.full(len(ff), np.nan),
+            extra=pose_columns(pts),
+        )
         out[(str(g), str(s))] = (df, dict(meta))
     return out
 
@@ -351,10 +479,17 @@ def write_sleap_project(
     sio = require("sleap_io")
     path = Path(path)
     if path.suffix != ".slp":
-        raise ConfigError("a SLEAP labels file must end in .slp", path=path, expected=".slp", found=path.suffix or "no suffix")
+        raise ConfigError(
+            "a SLEAP labels file must end in .slp", path=path, expected=".slp", found=path.suffix or "no suffix"
+        )
     if path.exists() and not overwrite:
-        raise ConfigError("the SLEAP labels file exists (it may hold labels)", path=path, expected="a new file", found="existing file",
-                          hint="pass overwrite=True to replace it")
+        raise ConfigError(
+            "the SLEAP labels file exists (it may hold labels)",
+            path=path,
+            expected="a new file",
+            found="existing file",
+            hint="pass overwrite=True to replace it",
+        )
     bodyparts = _check_names("bodyparts", bodyparts)
     bad = [e for e in edges if len(e) != 2 or e[0] not in bodyparts or e[1] not in bodyparts]
     if bad:
@@ -365,10 +500,21 @@ def write_sleap_project(
     for (g, s), sub in frames.groupby(["group", "sequence"], sort=True):
         for filename, idx, frm in _sleap_sources(sub, use_images, resolve_video):
             # image sequences are opened (sleap-io stores their shape); videos are only referenced
-            video = sio.Video.from_filename(filename) if isinstance(filename, list) else sio.Video(filename=filename, open_backend=False)
+            video = (
+                sio.Video.from_filename(filename)
+                if isinstance(filename, list)
+                else sio.Video(filename=filename, open_backend=False)
+            )
             videos.append(video)
             suggestions += [sio.SuggestionFrame(video=video, frame_idx=int(k)) for k in idx]
-            prov.append({"group": str(g), "sequence": str(s), "video_frames": [int(k) for k in idx], "frames": [int(f) for f in frm]})
+            prov.append(
+                {
+                    "group": str(g),
+                    "sequence": str(s),
+                    "video_frames": [int(k) for k in idx],
+                    "frames": [int(f) for f in frm],
+                }
+            )
     labels = sio.Labels(videos=videos, skeletons=[skeleton], suggestions=suggestions)
     labels.provenance["mosaic"] = {"videos": prov}
     _save_slp(sio, labels, path)
@@ -404,24 +550,39 @@ def _save_slp(sio: Any, labels: Any, path: Path) -> None:
             tmp_slp.unlink(missing_ok=True)
 
 
-def _sleap_frame_recording(lf: Any, vi: int, prov: list | None, recording: tuple[str, str] | None,
-                           path: Path) -> tuple[tuple[str, str], int]:
+def _sleap_frame_recording(
+    lf: Any, vi: int, prov: list | None, recording: tuple[str, str] | None, path: Path
+) -> tuple[tuple[str, str], int]:
     """``((group, sequence), frame)`` of a labelled frame of video ``vi``: through the provenance, or ``recording``."""
     if prov is not None and vi < len(prov):
         p = prov[vi]
         vf = list(p["video_frames"])
         if int(lf.frame_idx) not in vf:
-            raise LabelFormatError("labelled frame is not one of the exported frames", path=path, group=p["group"], sequence=p["sequence"],
-                                   expected="a suggested frame", found=int(lf.frame_idx))
+            raise LabelFormatError(
+                "labelled frame is not one of the exported frames",
+                path=path,
+                group=p["group"],
+                sequence=p["sequence"],
+                expected="a suggested frame",
+                found=int(lf.frame_idx),
+            )
         return (p["group"], p["sequence"]), int(p["frames"][vf.index(int(lf.frame_idx))])
     if recording is not None:
         return (str(recording[0]), str(recording[1])), int(lf.frame_idx)
-    raise LabelFormatError("cannot tell which recording a SLEAP video belongs to", path=path,
-                           expected="a file written by mosaic (provenance) or recording=(group, sequence)", found=lf.video.filename)
+    raise LabelFormatError(
+        "cannot tell which recording a SLEAP video belongs to",
+        path=path,
+        expected="a file written by mosaic (provenance) or recording=(group, sequence)",
+        found=lf.video.filename,
+    )
 
 
-def read_sleap_labels(path: str | os.PathLike, *, fps: float | None = None, recording: tuple[str, str] | None = None,
-                      ) -> dict[tuple[str, str], tuple[pd.DataFrame, dict[str, Any]]]:
+def read_sleap_labels(
+    path: str | os.PathLike,
+    *,
+    fps: float | None = None,
+    recording: tuple[str, str] | None = None,
+) -> dict[tuple[str, str], tuple[pd.DataFrame, dict[str, Any]]]:
     """User-labelled instances of a SLEAP ``.slp`` → ``{(group, sequence): (keypoint table, meta)}``.
 
     Videos map to recordings through the file's ``mosaic`` provenance (written by
@@ -434,7 +595,9 @@ def read_sleap_labels(path: str | os.PathLike, *, fps: float | None = None, reco
     try:
         labels = sio.load_slp(str(path), open_videos=False)
     except Exception as exc:  # sleap-io raises a variety of h5py/KeyError/ValueError on foreign files
-        raise LabelFormatError("not a readable SLEAP labels file", path=path, found=f"{type(exc).__name__}: {exc}") from exc
+        raise LabelFormatError(
+            "not a readable SLEAP labels file", path=path, found=f"{type(exc).__name__}: {exc}"
+        ) from exc
     if not labels.skeletons:
         raise LabelFormatError("SLEAP file has no skeleton", path=path, expected="one skeleton", found=0)
     nodes = list(labels.skeletons[0].node_names)
@@ -456,8 +619,13 @@ def read_sleap_labels(path: str | os.PathLike, *, fps: float | None = None, reco
             frm.append(f)
             ids.append(i)
             pts.append(inst.numpy(invisible_as_nan=True)[: len(nodes)])
-    meta = {"keypoint_names": nodes, "individual_names": {i: t.name for i, t in enumerate(tracks)}, "source_files": [path.name],
-            "src_format": "sleap_labels", "fps": fps}
+    meta = {
+        "keypoint_names": nodes,
+        "individual_names": {i: t.name for i, t in enumerate(tracks)},
+        "source_files": [path.name],
+        "src_format": "sleap_labels",
+        "fps": fps,
+    }
     out: dict[tuple[str, str], tuple[pd.DataFrame, dict[str, Any]]] = {}
     if not rec:
         return out
@@ -467,9 +635,25 @@ def read_sleap_labels(path: str | os.PathLike, *, fps: float | None = None, reco
     for k in keys.unique():
         sel = (keys == k).to_numpy()
         g, s = k.split("\x00")
-        df = build_table(frm_a[sel], ids_a[sel], nan_centroid(pts_a[sel, :, 0]), nan_centroid(pts_a[sel, :, 1]), group=g, sequence=s,
-                         fps=fps, time=None if fps else np.full(int(sel.sum()), np.nan), extra=pose_columns(pts_a[sel]))
+        df = build_table(
+            frm_a[sel],
+            ids_a[sel],
+            nan_centroid(pts_a[sel, :, 0]),
+            nan_centroid(pts_a[sel, :, 1]),
+            group=g,
+            sequence=s,
+            fps=fps,
+            time=None if fps else np.full(int(sel.sum()), np.nan),
+            extra=pose_columns(pts_a[sel]),
+        )
         if df.duplicated(["frame", "id"]).any():
-            raise LabelFormatError("a frame has two instances of one track", path=path, group=g, sequence=s, expected="one instance per track", found="duplicates")
+            raise LabelFormatError(
+                "a frame has two instances of one track",
+                path=path,
+                group=g,
+                sequence=s,
+                expected="one instance per track",
+                found="duplicates",
+            )
         out[(g, s)] = (df, dict(meta))
     return out

@@ -14,6 +14,7 @@ Columns other than ``X``, ``Y`` and the pose columns (``ANGLE``, ``SPEED``...) a
 Reading (``src_format: movement_netcdf``) accepts any movement poses netCDF; without the mosaic
 attributes, ids are 0..n-1 in ``individuals`` order and ``X``/``Y`` are the keypoints' NaN-mean.
 """
+
 from __future__ import annotations
 
 import os
@@ -66,10 +67,19 @@ def to_movement(
         time, unit = block.frames / block.fps, "seconds"
     else:
         time, unit = block.frames.copy(), "frames"
-    conf = block.confidence if block.confidence is not None else np.full((T, len(block.keypoint_names), len(block.ids)), np.nan)
-    attrs: dict[str, Any] = {"source_software": SOURCE_SOFTWARE, "ds_type": "poses", "time_unit": unit,
-                             "mosaic_group": block.group, "mosaic_sequence": block.sequence,
-                             "mosaic_individual_ids": block.ids.astype(np.int64)}
+    conf = (
+        block.confidence
+        if block.confidence is not None
+        else np.full((T, len(block.keypoint_names), len(block.ids)), np.nan)
+    )
+    attrs: dict[str, Any] = {
+        "source_software": SOURCE_SOFTWARE,
+        "ds_type": "poses",
+        "time_unit": unit,
+        "mosaic_group": block.group,
+        "mosaic_sequence": block.sequence,
+        "mosaic_individual_ids": block.ids.astype(np.int64),
+    }
     if block.fps is not None:
         attrs["fps"] = float(block.fps)
     if block.centroid_index is not None:
@@ -82,8 +92,12 @@ def to_movement(
             "position": xr.DataArray(block.position, dims=dims),
             "confidence": xr.DataArray(conf, dims=(dims[0],) + dims[2:]),
         },
-        coords={"time": time, "space": ["x", "y"], "keypoints": list(block.keypoint_names),
-                "individuals": list(block.individual_names)},
+        coords={
+            "time": time,
+            "space": ["x", "y"],
+            "keypoints": list(block.keypoint_names),
+            "individuals": list(block.individual_names),
+        },
         attrs=attrs,
     )
 
@@ -112,25 +126,47 @@ def _text(v: Any) -> str:
     return v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v)
 
 
-def _movement_frames(ds_xr: Any, T: int, fps: float | None, path: Any, ctx: dict[str, Any]) -> tuple[np.ndarray, float, str]:
+def _movement_frames(
+    ds_xr: Any, T: int, fps: float | None, path: Any, ctx: dict[str, Any]
+) -> tuple[np.ndarray, float, str]:
     """Frame numbers of the time axis (consecutive whole frames), the fps and where it came from."""
     # fps: the file's attribute beats the parameter
     file_fps = ds_xr.attrs.get("fps")
     unit = str(ds_xr.attrs.get("time_unit", "seconds" if file_fps is not None else "frames"))
     fps_v, fps_src = resolve_number("fps", file_fps, {"fps": fps} if fps is not None else {}, path=path, required=False)
-    time = np.asarray(ds_xr["time"].values, dtype=np.float64) if "time" in ds_xr.coords else np.arange(T, dtype=np.float64)
+    time = (
+        np.asarray(ds_xr["time"].values, dtype=np.float64) if "time" in ds_xr.coords else np.arange(T, dtype=np.float64)
+    )
     if unit == "frames":
         fr = time
     else:
         if fps_v is None:
-            raise TrackFormatError("movement time axis is in seconds but the fps is unknown", expected="an 'fps' attribute or params {'fps': ...}", found="neither", **ctx)
+            raise TrackFormatError(
+                "movement time axis is in seconds but the fps is unknown",
+                expected="an 'fps' attribute or params {'fps': ...}",
+                found="neither",
+                **ctx,
+            )
         fr = time * fps_v
     frames = np.rint(fr)
-    if not np.isfinite(frames).all() or np.abs(fr - frames).max(initial=0) > 1e-6 or (len(frames) > 1 and (np.diff(frames) != 1).any()):
-        raise TrackFormatError("movement time axis is not consecutive whole frames", expected="time = frame / fps for consecutive frames",
-                               found=f"first values {time[:3].tolist()}", **ctx)
+    if (
+        not np.isfinite(frames).all()
+        or np.abs(fr - frames).max(initial=0) > 1e-6
+        or (len(frames) > 1 and (np.diff(frames) != 1).any())
+    ):
+        raise TrackFormatError(
+            "movement time axis is not consecutive whole frames",
+            expected="time = frame / fps for consecutive frames",
+            found=f"first values {time[:3].tolist()}",
+            **ctx,
+        )
     if fps_v is None:
-        raise TrackFormatError("no fps for this movement dataset", expected="an 'fps' attribute or params {'fps': ...}", found="neither", **ctx)
+        raise TrackFormatError(
+            "no fps for this movement dataset",
+            expected="an 'fps' attribute or params {'fps': ...}",
+            found="neither",
+            **ctx,
+        )
     return frames, fps_v, fps_src
 
 
@@ -165,24 +201,36 @@ def from_movement(
     ctx = dict(path=path, group=group, sequence=sequence)
     need_vars = {"position"}
     if not need_vars <= set(ds_xr.data_vars):
-        raise TrackFormatError("not a movement poses dataset", expected="data variable 'position'", found=sorted(ds_xr.data_vars), **ctx)
+        raise TrackFormatError(
+            "not a movement poses dataset", expected="data variable 'position'", found=sorted(ds_xr.data_vars), **ctx
+        )
     dims = ("time", "space", "keypoints", "individuals")
     pos = ds_xr["position"]
     if str(ds_xr.attrs.get("ds_type", "poses")) != "poses" or tuple(pos.dims) != dims and set(pos.dims) != set(dims):
-        raise TrackFormatError("movement dataset is not a poses dataset", expected=f"position dims {dims} (ds_type 'poses')",
-                               found=f"dims {tuple(pos.dims)}, ds_type {ds_xr.attrs.get('ds_type')!r}", **ctx)
+        raise TrackFormatError(
+            "movement dataset is not a poses dataset",
+            expected=f"position dims {dims} (ds_type 'poses')",
+            found=f"dims {tuple(pos.dims)}, ds_type {ds_xr.attrs.get('ds_type')!r}",
+            **ctx,
+        )
     pos = pos.transpose(*dims)
     space = [_text(s) for s in ds_xr["space"].values] if "space" in ds_xr.coords else ["x", "y"][: pos.shape[1]]
     if space[:2] != ["x", "y"] or len(space) != 2:
-        raise TrackFormatError("only 2-D poses can become mosaic tracks", expected="space = ['x', 'y']", found=space, **ctx)
+        raise TrackFormatError(
+            "only 2-D poses can become mosaic tracks", expected="space = ['x', 'y']", found=space, **ctx
+        )
     position = np.asarray(pos.values, dtype=np.float64)
     position = np.where(np.isfinite(position), position, np.nan)
     T, _, K, N = position.shape
     if T == 0 or N == 0 or K == 0:
-        raise TrackFormatError("movement dataset is empty", expected="time, keypoints and individuals > 0", found=position.shape, **ctx)
+        raise TrackFormatError(
+            "movement dataset is empty", expected="time, keypoints and individuals > 0", found=position.shape, **ctx
+        )
     confidence = None
     if "confidence" in ds_xr.data_vars:
-        confidence = np.asarray(ds_xr["confidence"].transpose("time", "keypoints", "individuals").values, dtype=np.float64)
+        confidence = np.asarray(
+            ds_xr["confidence"].transpose("time", "keypoints", "individuals").values, dtype=np.float64
+        )
         confidence = np.where(np.isfinite(confidence), confidence, np.nan)
     frames, fps_v, fps_src = _movement_frames(ds_xr, T, fps, path, ctx)
     ind = [_text(v) for v in ds_xr["individuals"].values]
@@ -208,8 +256,12 @@ def read_movement_netcdf(path: str | os.PathLike) -> Any:
     try:
         return xr.load_dataset(path, engine=_engine())
     except (OSError, ValueError, TypeError, KeyError) as exc:
-        raise TrackFormatError("not a readable netCDF file", path=path, expected="a movement dataset saved with to_netcdf",
-                               found=f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from exc
+        raise TrackFormatError(
+            "not a readable netCDF file",
+            path=path,
+            expected="a movement dataset saved with to_netcdf",
+            found=f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
+        ) from exc
 
 
 def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, sequence: str) -> list[TrackTable]:
@@ -221,11 +273,23 @@ def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, seq
         raise ConfigError("a movement conversion takes exactly one file", expected=1, found=len(paths))
     path = Path(paths[0])
     ds_xr = read_movement_netcdf(path)
-    df, meta = from_movement(ds_xr, group=group, sequence=sequence, fps=params.get("fps"), path=path,
-                             drop_empty_rows=bool(params.get("drop_empty_rows", False)))
+    df, meta = from_movement(
+        ds_xr,
+        group=group,
+        sequence=sequence,
+        fps=params.get("fps"),
+        path=path,
+        drop_empty_rows=bool(params.get("drop_empty_rows", False)),
+    )
     fps = meta.pop("fps")
     if meta.get("fps_source") == "params":
         meta["fps_source"] = param_source(params, "fps")
     cm, cm_src = resolve_number("cm_per_pixel", None, params, path=path, required=False)
-    return [TrackTable(group, sequence, df, base_meta("movement_netcdf", [path], fps=fps, cm_per_pixel=cm,
-                                                      cm_per_pixel_source=cm_src, **meta))]
+    return [
+        TrackTable(
+            group,
+            sequence,
+            df,
+            base_meta("movement_netcdf", [path], fps=fps, cm_per_pixel=cm, cm_per_pixel_source=cm_src, **meta),
+        )
+    ]

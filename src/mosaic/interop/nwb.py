@@ -14,6 +14,7 @@ Reading (``src_format: nwb_pose``) takes every ``PoseEstimation`` of the file's 
 modules; without mosaic's description, ids are 0..n-1 in file order and ``X``/``Y`` are the
 keypoints' NaN-mean.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -29,8 +30,8 @@ import pandas as pd
 
 from mosaic.core.atomic import atomic_path
 from mosaic.core.errors import ConfigError, TrackFormatError
-from mosaic.labels.events import events_to_bouts
 from mosaic.core.params import Param
+from mosaic.labels.events import events_to_bouts
 from mosaic.tracks.table import CALIBRATION_PARAMETERS, TrackTable, base_meta, param_source, resolve_number
 
 from ._pose import PoseBlock, pose_meta, pose_to_table, require, table_to_pose
@@ -48,16 +49,31 @@ def _labels_table(labels: Mapping[str, Any], kind: str, fps: float, names: Mappi
     from pynwb.epoch import TimeIntervals
 
     b = events_to_bouts(labels["frames"], labels["labels"], labels["individual_ids"])
-    lut = dict(zip(np.asarray(labels["label_ids"]).astype(int).tolist(), [str(n) for n in np.asarray(labels["label_names"]).ravel()], strict=True))
-    ti = TimeIntervals(name=f"behavior_{kind}", description=f"mosaic labels of kind {kind!r}: one row per bout (stop exclusive)")
+    lut = dict(
+        zip(
+            np.asarray(labels["label_ids"]).astype(int).tolist(),
+            [str(n) for n in np.asarray(labels["label_names"]).ravel()],
+            strict=True,
+        )
+    )
+    ti = TimeIntervals(
+        name=f"behavior_{kind}", description=f"mosaic labels of kind {kind!r}: one row per bout (stop exclusive)"
+    )
     ti.add_column("behavior", "behaviour name")
     ti.add_column("label_id", "mosaic label id")
     ti.add_column("subject_id", "mosaic individual id (-1: the whole scene)")
     ti.add_column("partner_id", "partner id of a pair behaviour (-1: none)")
     ti.add_column("subject", "subject name")
     for r in b.sort_values(["start", "id_a", "id_b", "label"]).itertuples(index=False):
-        ti.add_interval(start_time=float(r.start / fps), stop_time=float(r.stop / fps), behavior=lut.get(int(r.label), str(r.label)),
-                        label_id=int(r.label), subject_id=int(r.id_a), partner_id=int(r.id_b), subject=names.get(int(r.id_a), ""))
+        ti.add_interval(
+            start_time=float(r.start / fps),
+            stop_time=float(r.stop / fps),
+            behavior=lut.get(int(r.label), str(r.label)),
+            label_id=int(r.label),
+            subject_id=int(r.id_a),
+            partner_id=int(r.id_b),
+            subject=names.get(int(r.id_a), ""),
+        )
     return ti
 
 
@@ -85,22 +101,37 @@ def write_nwb(
     path = Path(path)
     block = table_to_pose(df, meta, include_centroid=include_centroid)
     if block.fps is None:
-        raise ConfigError("NWB export needs the recording's fps", path=path, group=block.group, sequence=block.sequence,
-                          expected="fps in the track metadata", found=None)
+        raise ConfigError(
+            "NWB export needs the recording's fps",
+            path=path,
+            group=block.group,
+            sequence=block.sequence,
+            expected="fps in the track metadata",
+            found=None,
+        )
     start = session_start_time or _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
     if start.tzinfo is None:
         start = start.replace(tzinfo=_dt.timezone.utc)
     ident = identifier or str(uuid.uuid5(uuid.NAMESPACE_URL, f"mosaic:{block.group}/{block.sequence}"))
-    nwb = pynwb.NWBFile(session_description=session_description or f"mosaic recording {block.group}/{block.sequence}",
-                        identifier=ident, session_start_time=start)
+    nwb = pynwb.NWBFile(
+        session_description=session_description or f"mosaic recording {block.group}/{block.sequence}",
+        identifier=ident,
+        session_start_time=start,
+    )
     module = nwb.create_processing_module(name=MODULE, description="pose tracks exported by mosaic")
     source_video = None
     if video:  # the recording's video as an external ImageSeries, linked from every PoseEstimation
         from pynwb.image import ImageSeries
 
-        source_video = ImageSeries(name="video", description="the recording's video (external file)", external_file=[str(video)],
-                                   format="external", starting_frame=[0], rate=float(block.fps),
-                                   num_samples=int(block.frames[-1]) + 1)
+        source_video = ImageSeries(
+            name="video",
+            description="the recording's video (external file)",
+            external_file=[str(video)],
+            format="external",
+            starting_frame=[0],
+            rate=float(block.fps),
+            num_samples=int(block.frames[-1]) + 1,
+        )
         nwb.add_acquisition(source_video)
     skeletons, estimations = _pose_estimations_of(ndx_pose, block, source_video)
     module.add(ndx_pose.Skeletons(skeletons=skeletons))
@@ -125,15 +156,38 @@ def _pose_estimations_of(ndx_pose: Any, block: PoseBlock, source_video: Any) -> 
         for k, name in enumerate(kp):
             kw: dict[str, Any] = {}
             if block.confidence is not None and k != block.centroid_index:
-                kw = {"confidence": np.ascontiguousarray(block.confidence[:, k, n]), "confidence_definition": "score of the source tracker"}
-            series.append(ndx_pose.PoseEstimationSeries(
-                name=name, description=f"keypoint {name!r} of {ind!r}", data=np.ascontiguousarray(block.position[:, :, k, n]),
-                unit="pixels", reference_frame=REFERENCE_FRAME, rate=float(block.fps), starting_time=t0, **kw))
-        desc = {"mosaic_id": int(ind_id), "centroid_keypoint": kp[block.centroid_index] if block.centroid_index is not None else None,
-                "group": block.group, "sequence": block.sequence}
-        estimations.append(ndx_pose.PoseEstimation(
-            name=ind, pose_estimation_series=series, description=json.dumps(desc), source_video=source_video,
-            source_software="mosaic", skeleton=skel))
+                kw = {
+                    "confidence": np.ascontiguousarray(block.confidence[:, k, n]),
+                    "confidence_definition": "score of the source tracker",
+                }
+            series.append(
+                ndx_pose.PoseEstimationSeries(
+                    name=name,
+                    description=f"keypoint {name!r} of {ind!r}",
+                    data=np.ascontiguousarray(block.position[:, :, k, n]),
+                    unit="pixels",
+                    reference_frame=REFERENCE_FRAME,
+                    rate=float(block.fps),
+                    starting_time=t0,
+                    **kw,
+                )
+            )
+        desc = {
+            "mosaic_id": int(ind_id),
+            "centroid_keypoint": kp[block.centroid_index] if block.centroid_index is not None else None,
+            "group": block.group,
+            "sequence": block.sequence,
+        }
+        estimations.append(
+            ndx_pose.PoseEstimation(
+                name=ind,
+                pose_estimation_series=series,
+                description=json.dumps(desc),
+                source_video=source_video,
+                source_software="mosaic",
+                skeleton=skel,
+            )
+        )
     return skeletons, estimations
 
 
@@ -174,7 +228,12 @@ def _read_pose_estimation(pe: Any, kp: list[str], ctx: dict[str, Any]) -> tuple[
     for name, s in pe.pose_estimation_series.items():
         data = np.asarray(s.data[()], dtype=np.float64)
         if data.ndim != 2 or data.shape[1] != 2:
-            raise TrackFormatError("only 2-D pose series can become mosaic tracks", expected="data (frames, 2)", found=f"{name!r}: {data.shape}", **ctx)
+            raise TrackFormatError(
+                "only 2-D pose series can become mosaic tracks",
+                expected="data (frames, 2)",
+                found=f"{name!r}: {data.shape}",
+                **ctx,
+            )
         if s.rate is not None:
             rate = rate or float(s.rate)
             t = float(s.starting_time or 0.0) + np.arange(len(data)) / float(s.rate)
@@ -197,7 +256,12 @@ def _pose_fps(per: list[tuple], fps: float | None, rate: float | None, ctx: dict
         if len(dt) and np.allclose(dt, dt.min(), rtol=1e-6):
             fps_v = float(1.0 / dt.min())
     if fps_v is None or not np.isfinite(fps_v) or fps_v <= 0:
-        raise TrackFormatError("no fps for this NWB pose data", expected="series with a rate, regular timestamps or params {'fps': ...}", found="none", **ctx)
+        raise TrackFormatError(
+            "no fps for this NWB pose data",
+            expected="series with a rate, regular timestamps or params {'fps': ...}",
+            found="none",
+            **ctx,
+        )
     return fps_v
 
 
@@ -209,13 +273,19 @@ def _series_frames(per: list[tuple], fps_v: float, ctx: dict[str, Any]) -> dict[
             f = t * fps_v
             fr = np.rint(f)
             if np.abs(f - fr).max(initial=0) > 1e-6:
-                raise TrackFormatError("NWB pose timestamps are not whole frames at this fps", expected=f"multiples of 1/{fps_v}", found=f"{name}/{kname}: {t[:3].tolist()}", **ctx)
+                raise TrackFormatError(
+                    "NWB pose timestamps are not whole frames at this fps",
+                    expected=f"multiples of 1/{fps_v}",
+                    found=f"{name}/{kname}: {t[:3].tolist()}",
+                    **ctx,
+                )
             frames_of[(name, kname)] = fr.astype(np.int64)
     return frames_of
 
 
-def read_nwb_pose(path: str | os.PathLike, *, group: str, sequence: str, fps: float | None = None,
-                  drop_empty_rows: bool = False) -> tuple[pd.DataFrame, dict[str, Any]]:
+def read_nwb_pose(
+    path: str | os.PathLike, *, group: str, sequence: str, fps: float | None = None, drop_empty_rows: bool = False
+) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The ``PoseEstimation`` objects of an NWB file as one ``trex_v1`` table and its metadata.
 
     Raises
@@ -232,11 +302,18 @@ def read_nwb_pose(path: str | os.PathLike, *, group: str, sequence: str, fps: fl
         io = pynwb.NWBHDF5IO(str(path), "r", load_namespaces=True)
         nwb = io.read()
     except Exception as exc:  # h5py/hdmf raise OSError, KeyError, ValueError... on foreign files
-        raise TrackFormatError("not a readable NWB file", expected="an NWB (HDF5) file", found=f"{type(exc).__name__}: {exc}", **ctx) from exc
+        raise TrackFormatError(
+            "not a readable NWB file", expected="an NWB (HDF5) file", found=f"{type(exc).__name__}: {exc}", **ctx
+        ) from exc
     try:
         pes = _pose_estimations(nwb)
         if not pes:
-            raise TrackFormatError("NWB file holds no ndx-pose PoseEstimation", expected="processing/<module>/<PoseEstimation>", found="none", **ctx)
+            raise TrackFormatError(
+                "NWB file holds no ndx-pose PoseEstimation",
+                expected="processing/<module>/<PoseEstimation>",
+                found="none",
+                **ctx,
+            )
         kp: list[str] = []
         per: list[tuple[str, int | None, str | None, dict[str, tuple[np.ndarray, np.ndarray | None, np.ndarray]]]] = []
         rate = None
@@ -267,8 +344,18 @@ def read_nwb_pose(path: str | os.PathLike, *, group: str, sequence: str, fps: fl
     order = np.argsort(ids, kind="stable")
     centroids = {c for _, _, c, _ in per if c}
     cidx = kp.index(next(iter(centroids))) if len(centroids) == 1 and next(iter(centroids)) in kp else None
-    block = PoseBlock(group, sequence, np.arange(f0, f1 + 1, dtype=np.int64), ids[order], [per[i][0] for i in order], kp,
-                      position[..., order], confidence[..., order], fps_v, cidx)
+    block = PoseBlock(
+        group,
+        sequence,
+        np.arange(f0, f1 + 1, dtype=np.int64),
+        ids[order],
+        [per[i][0] for i in order],
+        kp,
+        position[..., order],
+        confidence[..., order],
+        fps_v,
+        cidx,
+    )
     df = pose_to_table(block, drop_empty_rows=drop_empty_rows)
     return df, pose_meta(block)
 
@@ -280,8 +367,12 @@ def read_nwb_intervals(path: str | os.PathLike, name: str) -> pd.DataFrame:
     with pynwb.NWBHDF5IO(str(path), "r", load_namespaces=True) as io:
         nwb = io.read()
         if nwb.intervals is None or name not in nwb.intervals:
-            raise TrackFormatError("NWB file has no such interval table", path=path, expected=name,
-                                   found=sorted(nwb.intervals) if nwb.intervals else [])
+            raise TrackFormatError(
+                "NWB file has no such interval table",
+                path=path,
+                expected=name,
+                found=sorted(nwb.intervals) if nwb.intervals else [],
+            )
         return nwb.intervals[name].to_dataframe()
 
 
@@ -293,10 +384,28 @@ def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, seq
     if len(paths) != 1:
         raise ConfigError("an NWB pose conversion takes exactly one file", expected=1, found=len(paths))
     path = Path(paths[0])
-    df, meta = read_nwb_pose(path, group=group, sequence=sequence, fps=params.get("fps"),
-                             drop_empty_rows=bool(params.get("drop_empty_rows", False)))
+    df, meta = read_nwb_pose(
+        path,
+        group=group,
+        sequence=sequence,
+        fps=params.get("fps"),
+        drop_empty_rows=bool(params.get("drop_empty_rows", False)),
+    )
     fps = meta.pop("fps")
     cm, cm_src = resolve_number("cm_per_pixel", None, params, path=path, required=False)
-    return [TrackTable(group, sequence, df, base_meta("nwb_pose", [path], fps=fps,
-                                                      fps_source="file" if not params.get("fps") else param_source(params, "fps"),
-                                                      cm_per_pixel=cm, cm_per_pixel_source=cm_src, **meta))]
+    return [
+        TrackTable(
+            group,
+            sequence,
+            df,
+            base_meta(
+                "nwb_pose",
+                [path],
+                fps=fps,
+                fps_source="file" if not params.get("fps") else param_source(params, "fps"),
+                cm_per_pixel=cm,
+                cm_per_pixel_source=cm_src,
+                **meta,
+            ),
+        )
+    ]

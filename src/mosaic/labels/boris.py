@@ -28,6 +28,7 @@ Layouts read, as BORIS writes them:
 
 Times: a per-row ``Time offset (s)`` (or the header block's) is subtracted, so times are media times.
 """
+
 from __future__ import annotations
 
 import csv
@@ -50,8 +51,21 @@ log = logging.getLogger(__name__)
 
 DELIMITERS = {"\t": "tab", ",": "comma", ";": "semicolon"}
 BOUT_TABLE_COLUMNS = (
-    "source_file", "observation_id", "media_file", "fps", "total_length", "subject", "behavior",
-    "modifiers", "comment", "type", "start_s", "stop_s", "line", "media_queue", "media_lengths",
+    "source_file",
+    "observation_id",
+    "media_file",
+    "fps",
+    "total_length",
+    "subject",
+    "behavior",
+    "modifiers",
+    "comment",
+    "type",
+    "start_s",
+    "stop_s",
+    "line",
+    "media_queue",
+    "media_lengths",
 )
 NO_FOCAL = ("no focal subject", "")
 _NUM = re.compile(r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$")
@@ -75,7 +89,18 @@ _COL_ALIASES = {
     "offset": ("Time offset (s)",),
 }
 _MODIFIER_N = re.compile(r"^Modifier #\d+$")
-_HEADERLESS_RIGHT = ("subject", "behavior", "category", "modifiers", "btype", "start", "stop", "duration", "comment", "comment_stop")
+_HEADERLESS_RIGHT = (
+    "subject",
+    "behavior",
+    "category",
+    "modifiers",
+    "btype",
+    "start",
+    "stop",
+    "duration",
+    "comment",
+    "comment_stop",
+)
 
 
 @dataclass
@@ -94,7 +119,9 @@ def _is_num(s: str) -> bool:
 
 
 def _to_float(values) -> np.ndarray:
-    return pd.to_numeric(pd.Series(list(values), dtype=object).replace({"NA": None, "": None}), errors="coerce").to_numpy(dtype=float)
+    return pd.to_numeric(
+        pd.Series(list(values), dtype=object).replace({"NA": None, "": None}), errors="coerce"
+    ).to_numpy(dtype=float)
 
 
 _PLAYER = re.compile(r"player #\d+:\s*")
@@ -162,7 +189,12 @@ def _rows(text: str, delimiter: str) -> list[list[str]]:
     return [[c.strip() for c in r] for r in reader]
 
 
-_KNOWN = {a for v in _COL_ALIASES.values() for a in v} | {"Duration (s)", "Behavioral category", "Comment", "Observation date"}
+_KNOWN = {a for v in _COL_ALIASES.values() for a in v} | {
+    "Duration (s)",
+    "Behavioral category",
+    "Comment",
+    "Observation date",
+}
 
 
 def _find_layout(rows: list[list[str]]) -> tuple[str, int] | None:
@@ -223,7 +255,8 @@ def read_boris_export(path: str | os.PathLike, delimiter: str | None = None) -> 
             others = [d for d in DELIMITERS if d != delimiter and _find_layout(_rows(text, d)) is not None]
             raise LabelFormatError(
                 f"BORIS export does not split into a BORIS table with the {DELIMITERS.get(delimiter, repr(delimiter))} delimiter",
-                path=path, expected=f"delimiter {delimiter!r}",
+                path=path,
+                expected=f"delimiter {delimiter!r}",
                 found=f"the file is {DELIMITERS[others[0]]}-separated" if others else f"first line {first!r}",
                 hint="leave the delimiter to detection or pass the right one",
             )
@@ -259,11 +292,15 @@ def _read_workbook(path: Path) -> BorisExport:
     try:
         import openpyxl
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise LabelFormatError("reading BORIS .xlsx exports needs openpyxl", path=path, hint="pip install openpyxl, or export as TSV/CSV") from exc
+        raise LabelFormatError(
+            "reading BORIS .xlsx exports needs openpyxl", path=path, hint="pip install openpyxl, or export as TSV/CSV"
+        ) from exc
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:
-        raise LabelFormatError("not a readable .xlsx workbook", path=path, found=f"{type(exc).__name__}: {exc}") from exc
+        raise LabelFormatError(
+            "not a readable .xlsx workbook", path=path, found=f"{type(exc).__name__}: {exc}"
+        ) from exc
     tables, issues, layouts = [], [], []
     try:
         for ws in wb.worksheets:
@@ -278,9 +315,12 @@ def _read_workbook(path: Path) -> BorisExport:
     finally:
         wb.close()
     if not tables:
-        raise LabelFormatError("no BORIS event table in any worksheet", path=path,
-                               expected="a tabular or aggregated events export")
-    return BorisExport(path=path, layout=layouts[0], delimiter="xlsx", bouts=pd.concat(tables, ignore_index=True), issues=issues)
+        raise LabelFormatError(
+            "no BORIS event table in any worksheet", path=path, expected="a tabular or aggregated events export"
+        )
+    return BorisExport(
+        path=path, layout=layouts[0], delimiter="xlsx", bouts=pd.concat(tables, ignore_index=True), issues=issues
+    )
 
 
 def _require(path: Path, header: list[str], keys: tuple[str, ...], layout: str) -> dict[str, int]:
@@ -288,8 +328,10 @@ def _require(path: Path, header: list[str], keys: tuple[str, ...], layout: str) 
     missing = [_COL_ALIASES[k][0] for k in keys if idx[k] is None]
     if missing:
         raise LabelFormatError(
-            f"BORIS {layout} export lacks required columns", path=path,
-            expected=[_COL_ALIASES[k][0] for k in keys], found=f"missing {missing}; columns {[h for h in header if h]}",
+            f"BORIS {layout} export lacks required columns",
+            path=path,
+            expected=[_COL_ALIASES[k][0] for k in keys],
+            found=f"missing {missing}; columns {[h for h in header if h]}",
         )
     return idx
 
@@ -320,31 +362,37 @@ def _parse_aggregated(path: Path, rows: list[list[str]], hi: int) -> tuple[pd.Da
     bad = np.isnan(start) | np.isnan(stop)
     if bad.any():
         j = int(np.argmax(bad))
-        raise LabelFormatError("BORIS aggregated export has non-numeric Start (s)/Stop (s)", path=path,
-                               expected="seconds", found=f"line {lines[j]}: {data[j]}")
+        raise LabelFormatError(
+            "BORIS aggregated export has non-numeric Start (s)/Stop (s)",
+            path=path,
+            expected="seconds",
+            found=f"line {lines[j]}: {data[j]}",
+        )
     return _frame(path, data, lines, idx, start, stop, btype, header), []
 
 
 def _frame(path, data, lines, idx, start, stop, btype, header=None) -> pd.DataFrame:
     mods = _modifiers(data, header, idx)
     offset = np.nan_to_num(_to_float(_cells(data, idx["offset"])), nan=0.0)
-    return pd.DataFrame({
-        "source_file": str(path),
-        "observation_id": _cells(data, idx["observation_id"]),
-        "media_file": _first_value(_cells(data, idx["media_file"])),
-        "fps": _to_float(_first_value(_cells(data, idx["fps"]))),
-        "total_length": _to_float(_first_value(_cells(data, idx["total_length"]))),
-        "subject": _cells(data, idx["subject"]),
-        "behavior": _cells(data, idx["behavior"]),
-        "modifiers": mods,
-        "comment": _cells(data, idx["comment"]),
-        "type": list(btype),
-        "start_s": start - offset,
-        "stop_s": stop - offset,
-        "line": lines,
-        "media_queue": _all_values(_cells(data, idx["source"] if idx["source"] is not None else idx["media_file"])),
-        "media_lengths": _lengths(_cells(data, idx["total_length"])),
-    })
+    return pd.DataFrame(
+        {
+            "source_file": str(path),
+            "observation_id": _cells(data, idx["observation_id"]),
+            "media_file": _first_value(_cells(data, idx["media_file"])),
+            "fps": _to_float(_first_value(_cells(data, idx["fps"]))),
+            "total_length": _to_float(_first_value(_cells(data, idx["total_length"]))),
+            "subject": _cells(data, idx["subject"]),
+            "behavior": _cells(data, idx["behavior"]),
+            "modifiers": mods,
+            "comment": _cells(data, idx["comment"]),
+            "type": list(btype),
+            "start_s": start - offset,
+            "stop_s": stop - offset,
+            "line": lines,
+            "media_queue": _all_values(_cells(data, idx["source"] if idx["source"] is not None else idx["media_file"])),
+            "media_lengths": _lengths(_cells(data, idx["total_length"])),
+        }
+    )
 
 
 def _parse_headerless(path: Path, rows: list[list[str]]) -> pd.DataFrame:
@@ -352,8 +400,12 @@ def _parse_headerless(path: Path, rows: list[list[str]]) -> pd.DataFrame:
     width = len(body[0][1])
     bad = [ln for ln, r in body if len(r) != width]
     if bad:
-        raise LabelFormatError("BORIS aggregated export (no header) has rows of different lengths", path=path,
-                               expected=f"{width} columns on every row", found=f"line {bad[0]}")
+        raise LabelFormatError(
+            "BORIS aggregated export (no header) has rows of different lengths",
+            path=path,
+            expected=f"{width} columns on every row",
+            found=f"line {bad[0]}",
+        )
     data = [r for _, r in body]
     lines = [ln for ln, _ in body]
     # left block: Observation id, Observation date, [Description], Media file, Total length, FPS, vars...
@@ -368,9 +420,12 @@ def _parse_headerless(path: Path, rows: list[list[str]]) -> pd.DataFrame:
     stop = _to_float(_cells(data, idx["stop"]))
     btype = np.array([s.upper() for s in _cells(data, idx["btype"])], dtype=object)
     if np.isnan(start).any() or np.isnan(stop).any() or not np.isin(btype, ["STATE", "POINT"]).all():
-        raise LabelFormatError("BORIS aggregated export (no header) does not have the expected columns", path=path,
-                               expected="... Subject, Behavior, Behavioral category, Modifiers, Behavior type, Start (s), Stop (s), Duration (s), Comment start, Comment stop",
-                               found=f"line {lines[0]}: {data[0]}")
+        raise LabelFormatError(
+            "BORIS aggregated export (no header) does not have the expected columns",
+            path=path,
+            expected="... Subject, Behavior, Behavioral category, Modifiers, Behavior type, Start (s), Stop (s), Duration (s), Comment start, Comment stop",
+            found=f"line {lines[0]}: {data[0]}",
+        )
     return _frame(path, data, lines, idx, start, stop, btype)
 
 
@@ -390,30 +445,46 @@ def _parse_tabular(path: Path, rows: list[list[str]], hi: int) -> tuple[pd.DataF
     time = _to_float(_cells(data, idx["time"])) - np.where(np.isfinite(row_offset), row_offset, offset)
     if np.isnan(time).any():
         j = int(np.argmax(np.isnan(time)))
-        raise LabelFormatError("BORIS tabular export has a non-numeric Time", path=path, expected="seconds", found=f"line {lines[j]}: {data[j]}")
+        raise LabelFormatError(
+            "BORIS tabular export has a non-numeric Time",
+            path=path,
+            expected="seconds",
+            found=f"line {lines[j]}: {data[j]}",
+        )
     status = np.array([s.upper() for s in _cells(data, idx[status_key])], dtype=object)
     unknown = ~np.isin(status, ["START", "STOP", "POINT"])
     if unknown.any():
         j = int(np.argmax(unknown))
-        raise LabelFormatError(f"BORIS tabular export has an unknown {header[idx[status_key]]!r} value", path=path,
-                               expected="START, STOP or POINT", found=f"line {lines[j]}: {status[j]!r}")
+        raise LabelFormatError(
+            f"BORIS tabular export has an unknown {header[idx[status_key]]!r} value",
+            path=path,
+            expected="START, STOP or POINT",
+            found=f"line {lines[j]}: {status[j]!r}",
+        )
     obs_default = meta.get("Observation id", "")
     media_default = meta.get("Player #1", "")
-    ev = pd.DataFrame({
-        "observation_id": [o or obs_default for o in _cells(data, idx["observation_id"])],
-        "media_file": [m or media_default for m in _first_value(_cells(data, idx["media_file"]))],
-        "fps": _to_float(_first_value(_cells(data, idx["fps"]))),
-        "total_length": _to_float(_first_value(_cells(data, idx["total_length"]))),
-        "subject": _cells(data, idx["subject"]),
-        "behavior": _cells(data, idx["behavior"]),
-        "modifiers": _modifiers(data, header, idx),
-        "comment": _cells(data, idx["comment"]),
-        "status": status,
-        "time": time,
-        "line": lines,
-        "media_queue": _all_values([m or media_default for m in _cells(data, idx["source"] if idx["source"] is not None else idx["media_file"])]),
-        "media_lengths": _lengths(_cells(data, idx["total_length"])),
-    })
+    ev = pd.DataFrame(
+        {
+            "observation_id": [o or obs_default for o in _cells(data, idx["observation_id"])],
+            "media_file": [m or media_default for m in _first_value(_cells(data, idx["media_file"]))],
+            "fps": _to_float(_first_value(_cells(data, idx["fps"]))),
+            "total_length": _to_float(_first_value(_cells(data, idx["total_length"]))),
+            "subject": _cells(data, idx["subject"]),
+            "behavior": _cells(data, idx["behavior"]),
+            "modifiers": _modifiers(data, header, idx),
+            "comment": _cells(data, idx["comment"]),
+            "status": status,
+            "time": time,
+            "line": lines,
+            "media_queue": _all_values(
+                [
+                    m or media_default
+                    for m in _cells(data, idx["source"] if idx["source"] is not None else idx["media_file"])
+                ]
+            ),
+            "media_lengths": _lengths(_cells(data, idx["total_length"])),
+        }
+    )
     return pair_state_events(path, ev)
 
 
@@ -437,7 +508,11 @@ def pair_state_events(path: Path, ev: pd.DataFrame) -> tuple[pd.DataFrame, list[
     # BORIS does (one behaviour with two modifier values is two states): a START opens, the next STOP closes. Well-formed groups (START, STOP, START, STOP...) are paired vectorized; the
     # others go through a small state machine that reports each unmatched event.
     keys = ["observation_id", "media_file", "subject", "behavior", "modifiers"]
-    st = states.assign(_ord=np.arange(len(states))).sort_values(keys + ["time", "_ord"], kind="stable").reset_index(drop=True)
+    st = (
+        states.assign(_ord=np.arange(len(states)))
+        .sort_values(keys + ["time", "_ord"], kind="stable")
+        .reset_index(drop=True)
+    )
     if len(st):
         grp = st.groupby(keys, sort=False)
         pos = grp.cumcount().to_numpy()
@@ -470,7 +545,14 @@ def _pair_malformed(path: Path, g: pd.DataFrame, out: list[pd.DataFrame], issues
     for row in recs:
         if row["status"] == "START":
             if open_row is not None:
-                issues.append(_issue(path, "unmatched_start", row=open_row, message="START followed by another START without STOP; first START ignored"))
+                issues.append(
+                    _issue(
+                        path,
+                        "unmatched_start",
+                        row=open_row,
+                        message="START followed by another START without STOP; first START ignored",
+                    )
+                )
             open_row = row
         elif open_row is None:
             issues.append(_issue(path, "unmatched_stop", row=row, message="STOP without START; ignored"))
@@ -499,22 +581,33 @@ def _issue(path: Path, kind: str, row=None, message: str = "", **extra: Any) -> 
     return d
 
 
-def _observation_events(path: Path, obs_id: Any, obs: Mapping[str, Any], kinds: Mapping[str, str]) -> pd.DataFrame | None:
+def _observation_events(
+    path: Path, obs_id: Any, obs: Mapping[str, Any], kinds: Mapping[str, str]
+) -> pd.DataFrame | None:
     """The events of one project observation with START/STOP/POINT status, placed on its media (None: no events)."""
     events = obs.get("events") or []
     if not events:
         return None
     try:
-        ev = pd.DataFrame([e[:5] + [""] * (5 - len(e[:5])) for e in events], columns=["time", "subject", "behavior", "modifiers", "comment"])
+        ev = pd.DataFrame(
+            [e[:5] + [""] * (5 - len(e[:5])) for e in events],
+            columns=["time", "subject", "behavior", "modifiers", "comment"],
+        )
         ev["time"] = ev["time"].astype(float)
     except (TypeError, ValueError) as exc:
-        raise LabelFormatError("BORIS project has malformed events", path=path, found=f"observation {obs_id!r}: {exc}") from exc
+        raise LabelFormatError(
+            "BORIS project has malformed events", path=path, found=f"observation {obs_id!r}: {exc}"
+        ) from exc
     ev = ev.astype({"subject": str, "behavior": str, "modifiers": str, "comment": str})
     ev["line"] = np.arange(len(ev))
     unknown = sorted(set(ev["behavior"]) - set(kinds))
     if unknown:
-        raise LabelFormatError("BORIS project events use behaviours not in its ethogram", path=path,
-                               expected=sorted(kinds), found=f"observation {obs_id!r}: {unknown}")
+        raise LabelFormatError(
+            "BORIS project events use behaviours not in its ethogram",
+            path=path,
+            expected=sorted(kinds),
+            found=f"observation {obs_id!r}: {unknown}",
+        )
     offset = float(obs.get("time offset") or 0.0)
     ev["time"] = ev["time"] - offset
     ev = ev.sort_values(["time", "line"], kind="stable").reset_index(drop=True)
@@ -540,7 +633,9 @@ def _place_on_media(path: Path, obs_id: Any, obs: Mapping[str, Any], ev: pd.Data
     elif not (np.isfinite(lengths[:-1]) & (lengths[:-1] > 0)).all():
         raise LabelFormatError(
             f"observation {obs_id!r} queues {len(media)} media files but the project lacks their lengths; nothing of it was written",
-            path=path, expected="media_info.length of every queued file but the last", found=dict(zip(media, lengths.tolist(), strict=False)),
+            path=path,
+            expected="media_info.length of every queued file but the last",
+            found=dict(zip(media, lengths.tolist(), strict=False)),
             hint="open the project in BORIS once (it measures the media), or export the events and pass params media_offsets",
         )
     else:
@@ -572,11 +667,22 @@ def read_boris_project(path: str | os.PathLike) -> BorisExport:
         pj = json.loads(_read_text(path))
     except json.JSONDecodeError as exc:
         raise LabelFormatError("BORIS project is not valid JSON", path=path, found=str(exc)) from exc
-    if not isinstance(pj, dict) or not isinstance(pj.get("observations"), dict) or not isinstance(pj.get("behaviors_conf"), dict):
-        raise LabelFormatError("not a BORIS project file", path=path, expected="JSON with 'observations' and 'behaviors_conf'",
-                               found=sorted(pj)[:12] if isinstance(pj, dict) else type(pj).__name__)
-    kinds = {str(b.get("code")): ("POINT" if "point" in str(b.get("type", "")).lower() else "STATE")
-             for b in pj["behaviors_conf"].values() if isinstance(b, dict)}
+    if (
+        not isinstance(pj, dict)
+        or not isinstance(pj.get("observations"), dict)
+        or not isinstance(pj.get("behaviors_conf"), dict)
+    ):
+        raise LabelFormatError(
+            "not a BORIS project file",
+            path=path,
+            expected="JSON with 'observations' and 'behaviors_conf'",
+            found=sorted(pj)[:12] if isinstance(pj, dict) else type(pj).__name__,
+        )
+    kinds = {
+        str(b.get("code")): ("POINT" if "point" in str(b.get("type", "")).lower() else "STATE")
+        for b in pj["behaviors_conf"].values()
+        if isinstance(b, dict)
+    }
     frames = []
     for obs_id, obs in pj["observations"].items():
         ev = _observation_events(path, obs_id, obs, kinds)

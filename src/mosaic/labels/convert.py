@@ -1,4 +1,5 @@
 """Dataset-level label conversion: registered converters and user-supplied ones."""
+
 from __future__ import annotations
 
 import json
@@ -56,9 +57,15 @@ class LabelConversionReport:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able summary (written to ``labels/<kind>/conversion_report.json``); plain Python types only."""
-        d = {"kind": self.kind, "source_format": self.source_format, "written": [list(x) for x in self.written],
-             "skipped": [list(x) for x in self.skipped], "stale": dict(self.stale), "removed": [list(x) for x in self.removed],
-             "issues": self.issues}
+        d = {
+            "kind": self.kind,
+            "source_format": self.source_format,
+            "written": [list(x) for x in self.written],
+            "skipped": [list(x) for x in self.skipped],
+            "stale": dict(self.stale),
+            "removed": [list(x) for x in self.removed],
+            "issues": self.issues,
+        }
         return json.loads(json.dumps(d, default=_plain))
 
 
@@ -94,8 +101,12 @@ def _detect_format(ds: DatasetCore, params: Mapping[str, Any]) -> str:
         calms = indexed_calms21_files(ds)
         if calms:
             return "calms21_json" if calms[0][0].suffix.lower() == ".json" else "calms21_npy"
-    raise ConfigError("cannot tell the label source format", expected=[f for f, _ in list_label_converters()],
-                      found=f"paths={params.get('paths')!r}", hint="pass source_format=... and params paths=[...]")
+    raise ConfigError(
+        "cannot tell the label source format",
+        expected=[f for f, _ in list_label_converters()],
+        found=f"paths={params.get('paths')!r}",
+        hint="pass source_format=... and params paths=[...]",
+    )
 
 
 def _log_issue_summary(issues: list[dict[str, Any]], examples: int = 3) -> None:
@@ -109,11 +120,19 @@ def _log_issue_summary(issues: list[dict[str, Any]], examples: int = 3) -> None:
     for kind, items in sorted(by_kind.items()):
         files = sorted({str(i.get("file")) for i in items})
         shown = "; ".join(f"{i.get('message')} (line {i.get('line', '?')})" for i in items[:examples])
-        log.warning("labels: %d x %s in %d file(s) %s, e.g. %s (all listed in conversion_report.json)",
-                    len(items), kind, len(files), files[:3], shown)
+        log.warning(
+            "labels: %d x %s in %d file(s) %s, e.g. %s (all listed in conversion_report.json)",
+            len(items),
+            kind,
+            len(files),
+            files[:3],
+            shown,
+        )
 
 
-def run_label_converter(ds: DatasetCore, kind: str, source_format: str, params: Mapping[str, Any]) -> tuple[ConverterOutput, str]:
+def run_label_converter(
+    ds: DatasetCore, kind: str, source_format: str, params: Mapping[str, Any]
+) -> tuple[ConverterOutput, str]:
     """Run a registered converter (no writing) and apply ``on_issue``; returns (output, on_issue)."""
     params = dict(params)
     on_issue = params.pop("on_issue", "warn")
@@ -125,8 +144,11 @@ def run_label_converter(ds: DatasetCore, kind: str, source_format: str, params: 
     if out.issues and on_issue == "error":
         first = out.issues[0]
         raise LabelFormatError(
-            f"{len(out.issues)} annotation problem(s) found; nothing was written", path=first.get("file"),
-            group=first.get("group"), sequence=first.get("sequence"), expected="clean annotations (or on_issue='warn')",
+            f"{len(out.issues)} annotation problem(s) found; nothing was written",
+            path=first.get("file"),
+            group=first.get("group"),
+            sequence=first.get("sequence"),
+            expected="clean annotations (or on_issue='warn')",
             found="; ".join(f"{i.get('issue')} line {i.get('line', '?')}: {i.get('message')}" for i in out.issues[:5]),
         )
     return out, on_issue
@@ -149,7 +171,9 @@ def plan_label_conversion(
 
     described = read_sources(ds.folder).get("labels") or {}  # the dataset's sources.yml: under the caller's params
     p = {**dict(described.get("params") or {}), **dict(params or {}), **kwargs}
-    source_format = source_format or p.pop("source_format", None) or described.get("source_format") or _detect_format(ds, p)
+    source_format = (
+        source_format or p.pop("source_format", None) or described.get("source_format") or _detect_format(ds, p)
+    )
     p.pop("source_format", None)
     out, _ = run_label_converter(ds, kind, source_format, p)
     current = _source_fingerprints(ds, out)
@@ -181,10 +205,25 @@ def plan_label_conversion(
         if why is not None:
             removed.append(pair)
             stale[f"{pair[0]}/{pair[1]}"] = f"{why}; the annotations no longer hold this recording"
-    report = LabelConversionReport(kind=kind, source_format=source_format, written=[(ls.group, ls.sequence) for ls in todo],
-                                   skipped=skipped, issues=out.issues, stale=stale, removed=sorted(removed))
-    log.info("labels %s/%s: %d to write (%d stale), %d already converted, %d to remove, %d issue(s)", kind, source_format, len(todo),
-             len(stale) - len(removed), len(skipped), len(removed), len(out.issues))
+    report = LabelConversionReport(
+        kind=kind,
+        source_format=source_format,
+        written=[(ls.group, ls.sequence) for ls in todo],
+        skipped=skipped,
+        issues=out.issues,
+        stale=stale,
+        removed=sorted(removed),
+    )
+    log.info(
+        "labels %s/%s: %d to write (%d stale), %d already converted, %d to remove, %d issue(s)",
+        kind,
+        source_format,
+        len(todo),
+        len(stale) - len(removed),
+        len(skipped),
+        len(removed),
+        len(out.issues),
+    )
     return todo, report
 
 
@@ -196,7 +235,9 @@ def _source_fingerprints(ds: DatasetCore, out: ConverterOutput) -> dict[str, dic
         try:
             fps[ds.relative_path(p)] = source_fingerprint(p)
         except OSError as exc:
-            raise LabelFormatError("annotation file is unreadable", path=p, found=f"{type(exc).__name__}: {exc.strerror or exc}") from exc
+            raise LabelFormatError(
+                "annotation file is unreadable", path=p, found=f"{type(exc).__name__}: {exc.strerror or exc}"
+            ) from exc
     return fps
 
 
@@ -231,8 +272,11 @@ def _stale_reason(recorded: Mapping[str, Any], now: Mapping[str, Any]) -> str | 
         return f"annotation files changed: added {sorted(set(now) - set(recorded))}, removed {sorted(set(recorded) - set(now))}"
     for rel in sorted(now):
         a, b = recorded[rel], now[rel]
-        if not isinstance(a, Mapping) or a.get("size") != b.get("size") or (
-                a.get("mtime_ns") != b.get("mtime_ns") and not (a.get("sha256") and a.get("sha256") == b.get("sha256"))):
+        if (
+            not isinstance(a, Mapping)
+            or a.get("size") != b.get("size")
+            or (a.get("mtime_ns") != b.get("mtime_ns") and not (a.get("sha256") and a.get("sha256") == b.get("sha256")))
+        ):
             return f"{rel}: changed since the labels were written"
     return None
 
@@ -287,26 +331,51 @@ def convert_all_labels(
 
 def _validate_row(ds: DatasetCore, kind: str, row: Any, labels_root: Path, n: int) -> dict[str, Any]:
     if not isinstance(row, Mapping):
-        raise LabelFormatError(f"custom converter row {n} is not a mapping", expected="dict with index columns", found=type(row).__name__)
+        raise LabelFormatError(
+            f"custom converter row {n} is not a mapping", expected="dict with index columns", found=type(row).__name__
+        )
     required = ("group", "sequence", "abs_path")
     missing = [c for c in required if not row.get(c)]
     if missing:
-        raise LabelFormatError(f"custom converter row {n} lacks required fields", expected=list(required), found=f"missing {missing}; row {dict(row)!r}")
+        raise LabelFormatError(
+            f"custom converter row {n} lacks required fields",
+            expected=list(required),
+            found=f"missing {missing}; row {dict(row)!r}",
+        )
     g, s = str(row["group"]), str(row["sequence"])
     fmt = row.get("label_format", None)
-    path = ds.resolve_path(row["abs_path"], anchor=labels_root) if not Path(str(row["abs_path"])).is_absolute() else Path(row["abs_path"])
+    path = (
+        ds.resolve_path(row["abs_path"], anchor=labels_root)
+        if not Path(str(row["abs_path"])).is_absolute()
+        else Path(row["abs_path"])
+    )
     if not path.exists():
         # relative to the dataset folder?
         alt = ds.resolve_path(row["abs_path"])
         path = alt if alt.exists() else path
     if not path.exists():
-        raise LabelFormatError(f"custom converter row {n} points at a missing label file", path=path, group=g, sequence=s)
+        raise LabelFormatError(
+            f"custom converter row {n} points at a missing label file", path=path, group=g, sequence=s
+        )
     data = read_label_npz(path, group=g, sequence=s, verify_identity=False)  # a mismatch is named just below
     if fmt is not None and fmt not in LABEL_FORMATS:
-        raise LabelFormatError("custom converter row has an unknown label_format", path=path, group=g, sequence=s, expected=list(LABEL_FORMATS), found=fmt)
+        raise LabelFormatError(
+            "custom converter row has an unknown label_format",
+            path=path,
+            group=g,
+            sequence=s,
+            expected=list(LABEL_FORMATS),
+            found=fmt,
+        )
     if data["group"] and (data["group"], data["sequence"]) != (g, s):
-        raise LabelFormatError("custom converter row and its label file name different recordings", path=path, group=g, sequence=s,
-                               expected=(g, s), found=(data["group"], data["sequence"]))
+        raise LabelFormatError(
+            "custom converter row and its label file name different recordings",
+            path=path,
+            group=g,
+            sequence=s,
+            expected=(g, s),
+            found=(data["group"], data["sequence"]),
+        )
     frames = data["frames"]
     computed = {
         "kind": kind,
@@ -377,4 +446,3 @@ def convert_labels_custom(
         raise LabelFormatError("custom converter returned two rows for one recording", group=dup[0], sequence=dup[1])
     upsert_labels_index(ds, kind, clean)
     return len(clean)
-

@@ -3,6 +3,7 @@
 A *bout* is ``(start, stop, label, id_a, id_b)`` with ``stop`` exclusive; the stored format
 has one row per frame of each bout (see :mod:`mosaic.labels.schema`).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -63,7 +64,12 @@ def bouts_to_events(
         # one row per (frame, subject, partner, label): a pair event annotated for both animals (each naming
         # the other) mirrors into the same directed rows twice, and overlapping identical bouts repeat rows
         keep = np.ones(total, bool)
-        keep[1:] = (frames[1:] != frames[:-1]) | (ids[1:, 0] != ids[:-1, 0]) | (ids[1:, 1] != ids[:-1, 1]) | (lab[1:] != lab[:-1])
+        keep[1:] = (
+            (frames[1:] != frames[:-1])
+            | (ids[1:, 0] != ids[:-1, 0])
+            | (ids[1:, 1] != ids[:-1, 1])
+            | (lab[1:] != lab[:-1])
+        )
         if not keep.all():
             frames, lab, ids = frames[keep], lab[keep], ids[keep]
     return (
@@ -99,13 +105,15 @@ def events_to_bouts(frames, labels, individual_ids) -> pd.DataFrame:
     new &= ~dup
     starts_idx = np.flatnonzero(new)
     ends_idx = np.append(starts_idx[1:], len(f)) - 1
-    return pd.DataFrame({
-        "start": f[starts_idx],
-        "stop": f[ends_idx] + 1,
-        "label": lab[starts_idx],
-        "id_a": a[starts_idx],
-        "id_b": b[starts_idx],
-    })
+    return pd.DataFrame(
+        {
+            "start": f[starts_idx],
+            "stop": f[ends_idx] + 1,
+            "label": lab[starts_idx],
+            "id_a": a[starts_idx],
+            "id_b": b[starts_idx],
+        }
+    )
 
 
 def dense_to_events(dense_labels, frames=None, individual_id: int = -1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -12,6 +12,7 @@ object arrays, plus ``meta__<key>`` arrays) listed in ``labels/<kind>/index.csv`
 :func:`load_id_labels` reads those too, through :func:`read_legacy_id_tags_npz`, which admits
 only numpy arrays of plain values (numbers, strings, booleans, None) and runs no other code.
 """
+
 from __future__ import annotations
 
 import json
@@ -47,17 +48,33 @@ def _py(v: Any) -> Any:
     return v
 
 
-def _norm_labels(per_id_labels: Mapping[Any, Mapping[str, Any]], path: Path, group: str, sequence: str) -> dict[int, dict[str, Any]]:
+def _norm_labels(
+    per_id_labels: Mapping[Any, Mapping[str, Any]], path: Path, group: str, sequence: str
+) -> dict[int, dict[str, Any]]:
     if not isinstance(per_id_labels, Mapping):
-        raise ConfigError("per_id_labels must be {id: {field: value}}", path=path, group=group, sequence=sequence, found=type(per_id_labels).__name__)
+        raise ConfigError(
+            "per_id_labels must be {id: {field: value}}",
+            path=path,
+            group=group,
+            sequence=sequence,
+            found=type(per_id_labels).__name__,
+        )
     out: dict[int, dict[str, Any]] = {}
     for k, fields in per_id_labels.items():
         try:
             i = int(k)
         except (TypeError, ValueError) as exc:
-            raise ConfigError("individual ids must be integers", path=path, group=group, sequence=sequence, found=repr(k)) from exc
+            raise ConfigError(
+                "individual ids must be integers", path=path, group=group, sequence=sequence, found=repr(k)
+            ) from exc
         if not isinstance(fields, Mapping):
-            raise ConfigError("each id's tags must be {field: value}", path=path, group=group, sequence=sequence, found=f"{k!r}: {fields!r}")
+            raise ConfigError(
+                "each id's tags must be {field: value}",
+                path=path,
+                group=group,
+                sequence=sequence,
+                found=f"{k!r}: {fields!r}",
+            )
         out[i] = {str(f): _py(v) for f, v in fields.items()}
     return out
 
@@ -67,13 +84,24 @@ def _read_doc(path: Path) -> dict[str, Any]:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise LabelFormatError("id tags file is not readable JSON", path=path, found=str(exc)) from exc
-    if not isinstance(doc, dict) or not isinstance(doc.get("labels"), dict) or "group" not in doc or "sequence" not in doc:
-        raise LabelFormatError("id tags file lacks group/sequence/labels", path=path, expected=["group", "sequence", "labels"],
-                               found=sorted(doc) if isinstance(doc, dict) else type(doc).__name__)
+    if (
+        not isinstance(doc, dict)
+        or not isinstance(doc.get("labels"), dict)
+        or "group" not in doc
+        or "sequence" not in doc
+    ):
+        raise LabelFormatError(
+            "id tags file lacks group/sequence/labels",
+            path=path,
+            expected=["group", "sequence", "labels"],
+            found=sorted(doc) if isinstance(doc, dict) else type(doc).__name__,
+        )
     return doc
 
 
-def _merged_doc(ds: DatasetCore, kind: str, group: str, sequence: str, per_id_labels, metadata, overwrite: bool) -> tuple[Path, dict]:
+def _merged_doc(
+    ds: DatasetCore, kind: str, group: str, sequence: str, per_id_labels, metadata, overwrite: bool
+) -> tuple[Path, dict]:
     path = id_labels_path(ds, kind, group, sequence)
     labels = _norm_labels(per_id_labels, path, group, sequence)
     meta = dict(metadata or {})
@@ -84,19 +112,36 @@ def _merged_doc(ds: DatasetCore, kind: str, group: str, sequence: str, per_id_la
             cur = merged.setdefault(i, {})
             for f, v in fields.items():
                 if f in cur and cur[f] != v:
-                    raise LabelFormatError("id tag conflicts with the stored value (pass overwrite=True to replace the file)",
-                                           path=path, group=group, sequence=sequence, expected=f"id {i} {f}={cur[f]!r}", found=repr(v))
+                    raise LabelFormatError(
+                        "id tag conflicts with the stored value (pass overwrite=True to replace the file)",
+                        path=path,
+                        group=group,
+                        sequence=sequence,
+                        expected=f"id {i} {f}={cur[f]!r}",
+                        found=repr(v),
+                    )
                 cur[f] = v
         labels = merged
         meta = {**(old.get("metadata") or {}), **meta}
-    doc = {"format": ID_TAGS_FORMAT, "kind": kind, "group": group, "sequence": sequence,
-           "labels": {str(i): labels[i] for i in sorted(labels)}, "metadata": meta}
+    doc = {
+        "format": ID_TAGS_FORMAT,
+        "kind": kind,
+        "group": group,
+        "sequence": sequence,
+        "labels": {str(i): labels[i] for i in sorted(labels)},
+        "metadata": meta,
+    }
     return path, doc
 
 
 def save_id_labels(
-    ds: DatasetCore, kind: str, group: str, sequence: str, per_id_labels: Mapping[Any, Mapping[str, Any]],
-    metadata: Mapping[str, Any] | None = None, overwrite: bool = False,
+    ds: DatasetCore,
+    kind: str,
+    group: str,
+    sequence: str,
+    per_id_labels: Mapping[Any, Mapping[str, Any]],
+    metadata: Mapping[str, Any] | None = None,
+    overwrite: bool = False,
 ) -> Path:
     """Save ``{id: {field: value}}`` tags of one recording (JSON, atomic).
 
@@ -155,12 +200,20 @@ def convert_id_tags_from_csv(
     if csv_type not in CSV_TYPES:
         raise ConfigError("unknown csv_type", path=csv_path, expected=list(CSV_TYPES), found=csv_type)
     if csv_type == "focal" and all_ids is None:
-        raise ConfigError("csv_type='focal' needs all_ids (the individuals of each recording)", path=csv_path,
-                          expected="all_ids=[0, 1, ...] or {'group/sequence': [...]}", found=None)
+        raise ConfigError(
+            "csv_type='focal' needs all_ids (the individuals of each recording)",
+            path=csv_path,
+            expected="all_ids=[0, 1, ...] or {'group/sequence': [...]}",
+            found=None,
+        )
     try:
         df = pd.read_csv(csv_path, sep=None, engine="python", dtype=str, keep_default_na=False)
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise LabelFormatError("id tags CSV is not readable", path=csv_path, found=str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from exc
+        raise LabelFormatError(
+            "id tags CSV is not readable",
+            path=csv_path,
+            found=str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+        ) from exc
     df.columns = [c.strip() for c in df.columns]
     id_col = focal_id_column if csv_type == "focal" else id_column
     need = ["group", "sequence", id_col] + ([category_column] if csv_type == "category" else [])
@@ -168,11 +221,18 @@ def convert_id_tags_from_csv(
         need += list(field_columns)
     missing = [c for c in need if c not in df.columns]
     if missing:
-        raise LabelFormatError(f"id tags CSV ({csv_type}) lacks columns", path=csv_path, expected=need, found=f"missing {missing}; columns {list(df.columns)}")
+        raise LabelFormatError(
+            f"id tags CSV ({csv_type}) lacks columns",
+            path=csv_path,
+            expected=need,
+            found=f"missing {missing}; columns {list(df.columns)}",
+        )
     ids = pd.to_numeric(df[id_col].str.strip(), errors="coerce")
     if ids.isna().any() or (ids != ids.round()).any():
         bad = df.loc[ids.isna() | (ids != ids.round()), id_col].iloc[0]
-        raise LabelFormatError(f"id tags CSV column {id_col!r} must hold integer ids", path=csv_path, expected="integers", found=repr(bad))
+        raise LabelFormatError(
+            f"id tags CSV column {id_col!r} must hold integer ids", path=csv_path, expected="integers", found=repr(bad)
+        )
     df["_id"] = ids.astype(np.int64)
     per_seq: dict[tuple[str, str], dict[int, dict[str, Any]]] = {}
     if csv_type == "focal":
@@ -181,11 +241,25 @@ def convert_id_tags_from_csv(
             focal = set(sub["_id"].tolist())
             stray = sorted(focal - set(everyone))
             if stray:
-                raise LabelFormatError("focal id not among all_ids", path=csv_path, group=g, sequence=s, expected=sorted(everyone), found=stray)
+                raise LabelFormatError(
+                    "focal id not among all_ids",
+                    path=csv_path,
+                    group=g,
+                    sequence=s,
+                    expected=sorted(everyone),
+                    found=stray,
+                )
             per_seq[(g, s)] = {i: {"focal": i in focal} for i in everyone}
     else:
-        fields = [category_column] if csv_type == "category" else (
-            list(field_columns) if field_columns is not None else [c for c in df.columns if c not in ("group", "sequence", id_col, "_id")])
+        fields = (
+            [category_column]
+            if csv_type == "category"
+            else (
+                list(field_columns)
+                if field_columns is not None
+                else [c for c in df.columns if c not in ("group", "sequence", id_col, "_id")]
+            )
+        )
         for (g, s), sub in df.groupby(["group", "sequence"], sort=True):
             tags: dict[int, dict[str, Any]] = {}
             for rec in sub[["_id"] + fields].itertuples(index=False):
@@ -196,20 +270,35 @@ def convert_id_tags_from_csv(
                     if v == "" or v is None:
                         continue
                     if f in cur and cur[f] != v:
-                        raise LabelFormatError("id tags CSV gives one (recording, id, field) two values", path=csv_path, group=g, sequence=s,
-                                               expected=f"id {i} {f}={cur[f]!r}", found=repr(v))
+                        raise LabelFormatError(
+                            "id tags CSV gives one (recording, id, field) two values",
+                            path=csv_path,
+                            group=g,
+                            sequence=s,
+                            expected=f"id {i} {f}={cur[f]!r}",
+                            found=repr(v),
+                        )
                     cur[f] = v
             if all_ids is not None:
                 everyone = _ids_for(all_ids, g, s, csv_path)
                 stray = sorted(set(tags) - set(everyone))
                 if stray:
-                    raise LabelFormatError("id tags CSV names ids not among all_ids", path=csv_path, group=g, sequence=s,
-                                           expected=sorted(everyone), found=stray)
+                    raise LabelFormatError(
+                        "id tags CSV names ids not among all_ids",
+                        path=csv_path,
+                        group=g,
+                        sequence=s,
+                        expected=sorted(everyone),
+                        found=stray,
+                    )
                 for i in everyone:
                     tags.setdefault(i, {f: None for f in fields})
                 tags = {i: tags[i] for i in sorted(tags)}
             per_seq[(g, s)] = tags
-    docs = [_merged_doc(ds, kind, g, s, tags, {"source_csv": str(csv_path), "csv_type": csv_type}, overwrite) for (g, s), tags in per_seq.items()]
+    docs = [
+        _merged_doc(ds, kind, g, s, tags, {"source_csv": str(csv_path), "csv_type": csv_type}, overwrite)
+        for (g, s), tags in per_seq.items()
+    ]
     return [atomic_write_json(path, doc) for path, doc in docs]
 
 
@@ -217,16 +306,25 @@ def _ids_for(all_ids, group: str, sequence: str, path: Path) -> list[int]:
     if isinstance(all_ids, Mapping):
         v = all_ids.get(f"{group}/{sequence}", all_ids.get((group, sequence), all_ids.get(sequence)))
         if v is None:
-            raise ConfigError("all_ids has no entry for this recording", path=path, group=group, sequence=sequence,
-                              expected="key 'group/sequence'", found=sorted(map(str, all_ids))[:10])
+            raise ConfigError(
+                "all_ids has no entry for this recording",
+                path=path,
+                group=group,
+                sequence=sequence,
+                expected="key 'group/sequence'",
+                found=sorted(map(str, all_ids))[:10],
+            )
         return sorted(int(x) for x in v)
     return sorted(int(x) for x in all_ids)
 
 
 _PLAIN_GLOBALS = {
-    ("numpy", "ndarray"), ("numpy", "dtype"),
-    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+    ("numpy.core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy.core.multiarray", "scalar"),
+    ("numpy._core.multiarray", "scalar"),
 }
 
 
@@ -265,24 +363,45 @@ def read_legacy_id_tags_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
                 key = member.removesuffix(".npy")
                 with zf.open(member) as fh:
                     version = npformat.read_magic(fh)
-                    shape, fortran, dtype = (npformat.read_array_header_1_0(fh) if version == (1, 0)
-                                             else npformat.read_array_header_2_0(fh))
+                    shape, fortran, dtype = (
+                        npformat.read_array_header_1_0(fh) if version == (1, 0) else npformat.read_array_header_2_0(fh)
+                    )
                     if not dtype.hasobject:
                         fh.seek(0)
                         out[key] = npformat.read_array(fh, allow_pickle=False)
                         continue
                     arr = _PlainArrayUnpickler(fh).load()
                 if not isinstance(arr, np.ndarray) or arr.shape != tuple(shape):
-                    raise LabelFormatError("id tags array is not what its header declares", path=path,
-                                           expected=f"array {shape}", found=type(arr).__name__)
+                    raise LabelFormatError(
+                        "id tags array is not what its header declares",
+                        path=path,
+                        expected=f"array {shape}",
+                        found=type(arr).__name__,
+                    )
                 bad = sorted({type(x).__name__ for x in arr.ravel().tolist() if not isinstance(x, _PLAIN_TYPES)})
                 if bad:
-                    raise LabelFormatError(f"id tags array {key!r} holds values that are not plain", path=path,
-                                           expected="numbers, strings, booleans or None", found=bad)
+                    raise LabelFormatError(
+                        f"id tags array {key!r} holds values that are not plain",
+                        path=path,
+                        expected="numbers, strings, booleans or None",
+                        found=bad,
+                    )
                 out[key] = arr
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, pickle.UnpicklingError, AttributeError, TypeError) as exc:
-        raise LabelFormatError("not a readable id tags .npz", path=path, found=str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
-                               hint="re-save the tags with save_id_labels (JSON)") from exc
+    except (
+        zipfile.BadZipFile,
+        OSError,
+        EOFError,
+        ValueError,
+        pickle.UnpicklingError,
+        AttributeError,
+        TypeError,
+    ) as exc:
+        raise LabelFormatError(
+            "not a readable id tags .npz",
+            path=path,
+            found=str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+            hint="re-save the tags with save_id_labels (JSON)",
+        ) from exc
     return out
 
 
@@ -292,40 +411,66 @@ def _legacy_doc(path: Path, names: Mapping[Path, tuple[str, str]]) -> dict[str, 
     if "ids" not in arrays and "frames" in arrays and "labels" in arrays:
         return None
     if "ids" not in arrays:
-        raise LabelFormatError("id tags .npz lacks 'ids'", path=path, expected="'ids' and one array per field", found=sorted(arrays))
+        raise LabelFormatError(
+            "id tags .npz lacks 'ids'", path=path, expected="'ids' and one array per field", found=sorted(arrays)
+        )
     if path.resolve() in names:
         group, sequence = names[path.resolve()]
     else:
         try:
             group, sequence = split_sequence_key(path.stem)
         except InvalidNameError as exc:
-            raise LabelFormatError("id tags .npz is neither indexed nor named <group>__<sequence>", path=path,
-                                   hint="list it in labels/<kind>/index.csv") from exc
+            raise LabelFormatError(
+                "id tags .npz is neither indexed nor named <group>__<sequence>",
+                path=path,
+                hint="list it in labels/<kind>/index.csv",
+            ) from exc
     ids = arrays.pop("ids").ravel().tolist()
-    meta = {k.removeprefix("meta__"): _py(np.asarray(v).ravel()[0]) if np.asarray(v).size else None
-            for k, v in arrays.items() if k.startswith("meta__")}
+    meta = {
+        k.removeprefix("meta__"): _py(np.asarray(v).ravel()[0]) if np.asarray(v).size else None
+        for k, v in arrays.items()
+        if k.startswith("meta__")
+    }
     fields = {k: np.asarray(v).ravel() for k, v in arrays.items() if not k.startswith("meta__")}
     labels: dict[int, dict[str, Any]] = {}
     for n, raw in enumerate(ids):
         try:
             i = int(raw)
         except (TypeError, ValueError) as exc:
-            raise LabelFormatError("id tags .npz holds a non-integer id", path=path, group=group, sequence=sequence,
-                                   expected="integer ids", found=repr(raw)) from exc
+            raise LabelFormatError(
+                "id tags .npz holds a non-integer id",
+                path=path,
+                group=group,
+                sequence=sequence,
+                expected="integer ids",
+                found=repr(raw),
+            ) from exc
         labels[i] = {f: _value(v[n] if len(v) == len(ids) else (v[0] if len(v) else None)) for f, v in fields.items()}
-    return {"format": ID_TAGS_FORMAT, "group": group, "sequence": sequence, "labels": {str(i): labels[i] for i in sorted(labels)},
-            "metadata": meta}
+    return {
+        "format": ID_TAGS_FORMAT,
+        "group": group,
+        "sequence": sequence,
+        "labels": {str(i): labels[i] for i in sorted(labels)},
+        "metadata": meta,
+    }
 
 
 def _indexed_names(ds: DatasetCore, kind: str) -> dict[Path, tuple[str, str]]:
     if not labels_index_path(ds, kind).exists():
         return {}
     df = read_labels_index(ds, kind)
-    return {ds.resolve_path(p).resolve(): (str(g), str(s)) for g, s, p in zip(df["group"], df["sequence"], df["abs_path"], strict=True) if p}
+    return {
+        ds.resolve_path(p).resolve(): (str(g), str(s))
+        for g, s, p in zip(df["group"], df["sequence"], df["abs_path"], strict=True)
+        if p
+    }
 
 
 def load_id_labels(
-    ds: DatasetCore, kind: str = "id_tags", groups: Iterable[str] | None = None, sequences: Iterable[str] | None = None,
+    ds: DatasetCore,
+    kind: str = "id_tags",
+    groups: Iterable[str] | None = None,
+    sequences: Iterable[str] | None = None,
 ) -> dict[tuple[str, str], dict[str, Any]]:
     """Tags of every recording of ``kind`` (optionally only some groups/sequences).
 

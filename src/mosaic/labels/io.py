@@ -3,6 +3,7 @@
 Files live at ``labels/<kind>/<group_safe>__<sequence_safe>.npz`` with the index
 ``labels/<kind>/index.csv`` (:data:`~mosaic.labels.schema.LABELS_INDEX`).
 """
+
 from __future__ import annotations
 
 import json
@@ -64,8 +65,13 @@ class LabelSet:
         extra = {}
         for k, v in (self.extra or {}).items():
             if k in NPZ_KEYS:
-                raise LabelFormatError(f"extra label array {k!r} clashes with a key of the format", group=self.group,
-                                       sequence=self.sequence, expected=f"names other than {list(NPZ_KEYS)}", found=k)
+                raise LabelFormatError(
+                    f"extra label array {k!r} clashes with a key of the format",
+                    group=self.group,
+                    sequence=self.sequence,
+                    expected=f"names other than {list(NPZ_KEYS)}",
+                    found=k,
+                )
             a = plain_array(k, v, group=self.group, sequence=self.sequence)
             if order is not None and a.ndim >= 1 and len(a) == len(order) and len(order) > 1:
                 a = a[order]
@@ -88,7 +94,9 @@ class LabelSet:
         return sequence_key(self.group, self.sequence)
 
 
-def plain_array(name: str, value: Any, *, path: Any = None, group: str | None = None, sequence: str | None = None) -> np.ndarray:
+def plain_array(
+    name: str, value: Any, *, path: Any = None, group: str | None = None, sequence: str | None = None
+) -> np.ndarray:
     """``value`` as an array npz can hold without pickling (numbers, booleans, fixed-width strings).
 
     Object arrays of strings become unicode arrays; any other object array raises
@@ -99,9 +107,15 @@ def plain_array(name: str, value: Any, *, path: Any = None, group: str | None = 
         flat = a.ravel().tolist()
         if all(isinstance(x, str) for x in flat):
             return a.astype(np.str_)
-        raise LabelFormatError(f"array {name!r} holds Python objects (it would be pickled)", path=path, group=group, sequence=sequence,
-                               expected="numbers, booleans or strings", found=f"object array of {sorted({type(x).__name__ for x in flat})}",
-                               hint=f"convert it first, e.g. np.asarray({name}, dtype=str) or dtype=float")
+        raise LabelFormatError(
+            f"array {name!r} holds Python objects (it would be pickled)",
+            path=path,
+            group=group,
+            sequence=sequence,
+            expected="numbers, booleans or strings",
+            found=f"object array of {sorted({type(x).__name__ for x in flat})}",
+            hint=f"convert it first, e.g. np.asarray({name}, dtype=str) or dtype=float",
+        )
     return a
 
 
@@ -170,8 +184,13 @@ def write_label_npz(path: str | os.PathLike, labels: LabelSet | Mapping[str, Any
 def _labelset_kwargs(d: Mapping[str, Any]) -> dict[str, Any]:
     missing = [k for k in NPZ_KEYS if k not in d and k not in ("fps", "label_format")]
     if missing:
-        raise LabelFormatError("label data lacks required keys", expected=list(NPZ_KEYS), found=f"missing {missing}",
-                               group=d.get("group"), sequence=d.get("sequence"))
+        raise LabelFormatError(
+            "label data lacks required keys",
+            expected=list(NPZ_KEYS),
+            found=f"missing {missing}",
+            group=d.get("group"),
+            sequence=d.get("sequence"),
+        )
     kw = {k: d[k] for k in NPZ_KEYS if k in d}
     extra = {k: v for k, v in d.items() if k not in NPZ_KEYS and k not in ("n_frames", "extra", "sequence_key")}
     if extra:
@@ -197,25 +216,36 @@ def _load_npz_arrays(path: Path, group: str | None, sequence: str | None) -> dic
     with open(path, "rb") as fh:
         magic = fh.read(4)
     if magic[:2] != b"PK":
-        raise LabelFormatError("not a readable .npz label file", expected="an .npz (zip) archive", found=f"file starts with {magic!r}", **ctx)
+        raise LabelFormatError(
+            "not a readable .npz label file",
+            expected="an .npz (zip) archive",
+            found=f"file starts with {magic!r}",
+            **ctx,
+        )
     check_npz(path, LabelFormatError, group=group, sequence=sequence)  # declared sizes vs data, before loading
     try:
         with np.load(path, allow_pickle=False) as z:
             data = {k: z[k] for k in z.files}
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
-        raise LabelFormatError("not a readable .npz label file", found=str(exc).splitlines()[0] if str(exc) else type(exc).__name__, **ctx) from exc
+        raise LabelFormatError(
+            "not a readable .npz label file", found=str(exc).splitlines()[0] if str(exc) else type(exc).__name__, **ctx
+        ) from exc
     except ValueError as exc:
         raise LabelFormatError(
             "label file holds pickled object arrays (refused: loading a pickle runs code)",
-            expected="plain arrays (numbers, strings)", found=f"object arrays in {_object_members(path)}",
+            expected="plain arrays (numbers, strings)",
+            found=f"object arrays in {_object_members(path)}",
             hint="re-save it with string arrays where you trust the file: d = dict(np.load(path, allow_pickle=True)); "
-                 "d['label_names'] = np.asarray(d['label_names'], dtype=str) (likewise every object array); "
-                 "np.savez(path, **d) — or write it with mosaic.labels.write_label_npz", **ctx) from exc
+            "d['label_names'] = np.asarray(d['label_names'], dtype=str) (likewise every object array); "
+            "np.savez(path, **d) — or write it with mosaic.labels.write_label_npz",
+            **ctx,
+        ) from exc
     return data
 
 
-def read_label_npz(path: str | os.PathLike, *, group: str | None = None, sequence: str | None = None,
-                   verify_identity: bool = True) -> dict[str, Any]:
+def read_label_npz(
+    path: str | os.PathLike, *, group: str | None = None, sequence: str | None = None, verify_identity: bool = True
+) -> dict[str, Any]:
     """Read and validate one label file (``allow_pickle=False``).
 
     ``group``/``sequence`` name the recording asked for (in errors); with ``verify_identity``
@@ -247,8 +277,12 @@ def read_label_npz(path: str | os.PathLike, *, group: str | None = None, sequenc
         data = _from_dense(data, path, group, sequence)
     validate_label_arrays(data, **ctx)
     if verify_identity:
-        check_identity(path, {"group": group, "sequence": sequence},
-                       {k: _scalar_str(np.asarray(data[k])) for k in ("group", "sequence") if k in data}, "label file")
+        check_identity(
+            path,
+            {"group": group, "sequence": sequence},
+            {k: _scalar_str(np.asarray(data[k])) for k in ("group", "sequence") if k in data},
+            "label file",
+        )
     extra = {k: v for k, v in data.items() if k not in NPZ_KEYS and k not in ("sequence_key", "ids")}
     return extra | {
         "frames": data["frames"].astype(np.int32, copy=False),
@@ -273,7 +307,9 @@ def _object_members(path: Path) -> list[str]:
             for name in zf.namelist():
                 with zf.open(name) as fh:
                     version = npformat.read_magic(fh)
-                    header = npformat.read_array_header_1_0(fh) if version == (1, 0) else npformat.read_array_header_2_0(fh)
+                    header = (
+                        npformat.read_array_header_1_0(fh) if version == (1, 0) else npformat.read_array_header_2_0(fh)
+                    )
                 if header[2].hasobject:
                     out.append(name.removesuffix(".npy"))
     except (OSError, ValueError, zipfile.BadZipFile):
@@ -284,21 +320,38 @@ def _object_members(path: Path) -> list[str]:
 def _from_dense(data: dict[str, np.ndarray], path: Path, group: str | None, sequence: str | None) -> dict[str, Any]:
     labels = np.asarray(data["labels"])
     if labels.ndim not in (1, 2) or not np.issubdtype(labels.dtype, np.integer):
-        raise LabelFormatError("dense 'labels' must be integers, one per frame (n_frames,) or per frame and individual (n_frames, n_ids)",
-                               path=path, group=group, sequence=sequence, expected="int (n_frames,) or (n_frames, n_ids)",
-                               found=f"{labels.dtype} {labels.shape}")
+        raise LabelFormatError(
+            "dense 'labels' must be integers, one per frame (n_frames,) or per frame and individual (n_frames, n_ids)",
+            path=path,
+            group=group,
+            sequence=sequence,
+            expected="int (n_frames,) or (n_frames, n_ids)",
+            found=f"{labels.dtype} {labels.shape}",
+        )
     n = labels.shape[0]
     frames = np.asarray(data.get("frames", np.arange(n)))
     if frames.shape != (n,):
-        raise LabelFormatError("dense 'frames' does not match 'labels'", path=path, group=group, sequence=sequence,
-                               expected=f"({n},)", found=frames.shape)
+        raise LabelFormatError(
+            "dense 'frames' does not match 'labels'",
+            path=path,
+            group=group,
+            sequence=sequence,
+            expected=f"({n},)",
+            found=frames.shape,
+        )
     out = dict(data)
     if labels.ndim == 2:  # one column per individual: rows [id, -1]
         k = labels.shape[1]
         ids = np.asarray(data.get("ids", np.arange(k))).astype(np.int32).ravel()
         if ids.shape != (k,):
-            raise LabelFormatError("dense 'ids' does not match the columns of 'labels'", path=path, group=group, sequence=sequence,
-                                   expected=f"({k},)", found=ids.shape)
+            raise LabelFormatError(
+                "dense 'ids' does not match the columns of 'labels'",
+                path=path,
+                group=group,
+                sequence=sequence,
+                expected=f"({k},)",
+                found=ids.shape,
+            )
         out.pop("ids", None)
         out["frames"] = np.repeat(frames, k)
         out["labels"] = labels.reshape(-1)
@@ -370,16 +423,26 @@ def remove_label_pairs(ds: DatasetCore, kind: str, pairs: Iterable[tuple[str, st
     return pairs
 
 
-_LABELS_INDEX_CORE = IndexSchema(name="labels", columns=("group", "sequence", "abs_path"), key=LABELS_INDEX.key,
-                                 text_columns=LABELS_INDEX.text_columns)
+_LABELS_INDEX_CORE = IndexSchema(
+    name="labels",
+    columns=("group", "sequence", "abs_path"),
+    key=LABELS_INDEX.key,
+    text_columns=LABELS_INDEX.text_columns,
+)
 
 
 def _json_list_cell(text: Any, path: Path, group: Any, sequence: Any, column: str) -> str:
     try:
         items = parse_list_cell(text)
     except ValueError as exc:
-        raise LabelFormatError(f"{column} in the labels index is not a list", path=path, group=group, sequence=sequence,
-                               expected='a JSON list (["a", "b"]) or comma-separated values', found=str(text)[:80]) from exc
+        raise LabelFormatError(
+            f"{column} in the labels index is not a list",
+            path=path,
+            group=group,
+            sequence=sequence,
+            expected='a JSON list (["a", "b"]) or comma-separated values',
+            found=str(text)[:80],
+        ) from exc
     if column == "label_ids" and all(x.lstrip("-").isdigit() for x in items):
         return json.dumps([int(x) for x in items])
     return json.dumps(items)
@@ -415,7 +478,10 @@ def read_labels_index_file(path: str | os.PathLike, kind: str | None = None, mis
         if col not in df.columns:
             df[col] = "[]"
         else:
-            df[col] = [_json_list_cell(v, path, g, s_, col) for v, g, s_ in zip(df[col], df["group"], df["sequence"], strict=True)]
+            df[col] = [
+                _json_list_cell(v, path, g, s_, col)
+                for v, g, s_ in zip(df[col], df["group"], df["sequence"], strict=True)
+            ]
     cols = list(LABELS_INDEX.columns)
     return df[cols + [c for c in df.columns if c not in cols]]
 
@@ -442,7 +508,10 @@ def save_labels_index_rows(path: str | os.PathLike, rows: pd.DataFrame | Iterabl
         with index_lock(path):
             raw = read_index(path, _LABELS_INDEX_CORE)
             legacy = any(c not in raw.columns for c in LABELS_INDEX.columns) or any(
-                str(v).strip() and not str(v).strip().startswith("[") for c in ("label_ids", "label_names") for v in raw[c])
+                str(v).strip() and not str(v).strip().startswith("[")
+                for c in ("label_ids", "label_names")
+                for v in raw[c]
+            )
             if legacy:
                 write_index(path, read_labels_index_file(path), LABELS_INDEX)
     if not rows:
@@ -465,7 +534,9 @@ def existing_pairs(ds: DatasetCore, kind: str) -> set[tuple[str, str]]:
     return out
 
 
-def save_label_sets(ds: DatasetCore, kind: str, label_sets: Iterable[LabelSet], overwrite: bool = False) -> tuple[list[dict], list[tuple[str, str]]]:
+def save_label_sets(
+    ds: DatasetCore, kind: str, label_sets: Iterable[LabelSet], overwrite: bool = False
+) -> tuple[list[dict], list[tuple[str, str]]]:
     """Write label sets and index them in one upsert.
 
     Returns ``(rows_written, skipped_pairs)``; a pair already indexed with an existing file is

@@ -13,6 +13,7 @@ Order tried by :class:`SequenceMatcher`:
    (path as written in the export, absolute or relative to the dataset folder);
 5. ``default_group`` param: ``(default_group, media stem or observation id)``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -47,8 +48,11 @@ def _as_pair(value: Any, key: str) -> tuple[str, str]:
     if isinstance(value, str) and "/" in value:
         g, s = value.split("/", 1)
         return g, s
-    raise ConfigError("sequence_map values must be [group, sequence], {group, sequence} or 'group/sequence'",
-                      expected="[group, sequence]", found=f"{key!r}: {value!r}")
+    raise ConfigError(
+        "sequence_map values must be [group, sequence], {group, sequence} or 'group/sequence'",
+        expected="[group, sequence]",
+        found=f"{key!r}: {value!r}",
+    )
 
 
 def recording_lengths(tracks_index: pd.DataFrame | None) -> dict[str, int]:
@@ -68,7 +72,9 @@ def recording_lengths(tracks_index: pd.DataFrame | None) -> dict[str, int]:
 class SequenceMatcher:
     """Resolve (group, sequence) for annotation records of one dataset (indexes read once)."""
 
-    def __init__(self, ds: DatasetCore, sequence_map: Mapping[str, Any] | None = None, default_group: str | None = None):
+    def __init__(
+        self, ds: DatasetCore, sequence_map: Mapping[str, Any] | None = None, default_group: str | None = None
+    ):
         self.ds = ds
         self.sequence_map = {str(k): _as_pair(v, str(k)) for k, v in (sequence_map or {}).items()}
         self.default_group = default_group
@@ -114,7 +120,9 @@ class SequenceMatcher:
             self._lengths = recording_lengths(self.tracks.drop_duplicates(["group", "sequence"]))
         return self._lengths.get(f"{group}/{sequence}")
 
-    def resolve(self, *, observation_id: str = "", media_file: str = "", source_file: str | Path = "") -> tuple[str, str]:
+    def resolve(
+        self, *, observation_id: str = "", media_file: str = "", source_file: str | Path = ""
+    ) -> tuple[str, str]:
         """(group, sequence) of one observation/media; LabelFormatError naming what was tried."""
         if media_file.strip().upper() in ("LIVE", "NA"):
             media_file = ""  # live observations have no media: use the observation id
@@ -127,7 +135,11 @@ class SequenceMatcher:
             if k in self.sequence_map:
                 return self.sequence_map[k]
         if self.media is not None and media_name:
-            hit = self.media[(self.media["_name"] == media_name) | (self.media["_file"] == media_name) | (self.media["_name"] == media_stem)]
+            hit = self.media[
+                (self.media["_name"] == media_name)
+                | (self.media["_file"] == media_name)
+                | (self.media["_name"] == media_stem)
+            ]
             if len(hit) > 1 and "abs_path" in hit.columns:
                 tails = [_common_tail(_parts(str(p)), media_parts) for p in hit["abs_path"]]
                 best = max(tails)
@@ -149,7 +161,8 @@ class SequenceMatcher:
         if self.default_group is not None and (media_stem or observation_id or file_stem):
             return str(self.default_group), media_stem or observation_id or file_stem
         raise LabelFormatError(
-            "cannot tell which (group, sequence) this annotation belongs to", path=source_file or None,
+            "cannot tell which (group, sequence) this annotation belongs to",
+            path=source_file or None,
             expected="a sequence_map entry, a media/index.csv row or a tracks/index.csv sequence matching one of the keys",
             found=f"keys {keys}",
             hint="pass params sequence_map={key: [group, sequence]} or default_group=...",

@@ -1,4 +1,5 @@
 """Queries over converted labels: load one recording, filter by individual or frame, densify."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -45,8 +46,13 @@ def load_labels(ds: DatasetCore, group: str, sequence: str, kind: str = "behavio
     """
     path = label_path(ds, group, sequence, kind)
     if not path.exists():
-        raise SequenceNotFoundError(f"no {kind!r} labels for this recording", path=path, group=group, sequence=sequence,
-                                    hint=f"convert labels first (convert_all_labels(kind={kind!r})); index: {labels_index_path(ds, kind)}")
+        raise SequenceNotFoundError(
+            f"no {kind!r} labels for this recording",
+            path=path,
+            group=group,
+            sequence=sequence,
+            hint=f"convert labels first (convert_all_labels(kind={kind!r})); index: {labels_index_path(ds, kind)}",
+        )
     d = read_label_npz(path, group=group, sequence=sequence)
     d["group"] = d["group"] or group
     d["sequence"] = d["sequence"] or sequence
@@ -56,18 +62,26 @@ def load_labels(ds: DatasetCore, group: str, sequence: str, kind: str = "behavio
 
 def _events_frame(d: Mapping[str, Any], mask: np.ndarray, names: Mapping[int, str] | None = None) -> pd.DataFrame:
     if names is None:
-        names = dict(zip(np.asarray(d.get("label_ids", [])).tolist(), np.asarray(d.get("label_names", [])).astype(str).tolist()))
+        names = dict(
+            zip(np.asarray(d.get("label_ids", [])).tolist(), np.asarray(d.get("label_names", [])).astype(str).tolist())
+        )
     lab = np.asarray(d["labels"])[mask]
     ids = np.asarray(d["individual_ids"]).reshape(-1, 2)[mask]
     uniq, inv = np.unique(lab, return_inverse=True)
-    lname = np.array([names.get(int(u), str(int(u))) for u in uniq], dtype=object)[inv] if len(lab) else np.array([], dtype=object)
-    return pd.DataFrame({
-        "frame": np.asarray(d["frames"])[mask].astype(np.int64),
-        "id": ids[:, 0].astype(np.int64),
-        "id2": ids[:, 1].astype(np.int64),
-        "label": lab.astype(np.int64),
-        "label_name": lname,
-    })
+    lname = (
+        np.array([names.get(int(u), str(int(u))) for u in uniq], dtype=object)[inv]
+        if len(lab)
+        else np.array([], dtype=object)
+    )
+    return pd.DataFrame(
+        {
+            "frame": np.asarray(d["frames"])[mask].astype(np.int64),
+            "id": ids[:, 0].astype(np.int64),
+            "id2": ids[:, 1].astype(np.int64),
+            "label": lab.astype(np.int64),
+            "label_name": lname,
+        }
+    )
 
 
 def events_table(label_dict: Mapping[str, Any], label_map: Mapping[int, str] | None = None) -> pd.DataFrame:
@@ -82,9 +96,11 @@ def events_table(label_dict: Mapping[str, Any], label_map: Mapping[int, str] | N
 
 
 def _subset(d: Mapping[str, Any], mask: np.ndarray) -> dict[str, np.ndarray]:
-    return {"frames": np.asarray(d["frames"], dtype=np.int32)[mask],
-            "labels": np.asarray(d["labels"], dtype=np.int32)[mask],
-            "individual_ids": np.asarray(d["individual_ids"], dtype=np.int32).reshape(-1, 2)[mask]}
+    return {
+        "frames": np.asarray(d["frames"], dtype=np.int32)[mask],
+        "labels": np.asarray(d["labels"], dtype=np.int32)[mask],
+        "individual_ids": np.asarray(d["individual_ids"], dtype=np.int32).reshape(-1, 2)[mask],
+    }
 
 
 def _individual_mask(d: Mapping[str, Any], individual_id: int, frame_range) -> np.ndarray:
@@ -99,7 +115,11 @@ def _frame_mask(d: Mapping[str, Any], frame: int, individual_id: int | None) -> 
 
 
 def get_labels_for_individual(
-    ds: DatasetCore, group: str, sequence: str, individual_id: int, kind: str = "behavior",
+    ds: DatasetCore,
+    group: str,
+    sequence: str,
+    individual_id: int,
+    kind: str = "behavior",
     frame_range: tuple[int | None, int | None] | None = None,
 ) -> dict[str, np.ndarray]:
     """Label rows whose subject is ``individual_id`` (its own and, as subject, its pair events).
@@ -123,7 +143,9 @@ def _range_mask(frames: np.ndarray, frame_range) -> np.ndarray:
     if frame_range is None:
         return m
     if not isinstance(frame_range, (tuple, list)) or len(frame_range) != 2:
-        raise ConfigError("frame_range must be (start, stop)", expected="(start, stop), stop exclusive", found=frame_range)
+        raise ConfigError(
+            "frame_range must be (start, stop)", expected="(start, stop), stop exclusive", found=frame_range
+        )
     lo, hi = frame_range
     if lo is not None:
         m &= frames >= int(lo)
@@ -133,7 +155,12 @@ def _range_mask(frames: np.ndarray, frame_range) -> np.ndarray:
 
 
 def get_labels_at_frame(
-    ds: DatasetCore, group: str, sequence: str, frame: int, kind: str = "behavior", individual_id: int | None = None,
+    ds: DatasetCore,
+    group: str,
+    sequence: str,
+    frame: int,
+    kind: str = "behavior",
+    individual_id: int | None = None,
 ) -> dict[str, np.ndarray]:
     """Label rows at one frame (all subjects, scene-level included; or one subject's).
 
@@ -148,8 +175,13 @@ def get_labels_at_frame(
 
 
 def get_labels_table(
-    ds: DatasetCore, group: str, sequence: str, kind: str = "behavior", individual_id: int | None = None,
-    frame: int | None = None, frame_range: tuple[int | None, int | None] | None = None,
+    ds: DatasetCore,
+    group: str,
+    sequence: str,
+    kind: str = "behavior",
+    individual_id: int | None = None,
+    frame: int | None = None,
+    frame_range: tuple[int | None, int | None] | None = None,
 ) -> pd.DataFrame:
     """The label rows of one recording as a table ``frame, id, id2, label, label_name``.
 
@@ -209,7 +241,11 @@ def labels_to_dense(
     ids = np.asarray(ids, dtype=np.int64).ravel()
     for name, arr in (("frames", frames), ("ids", ids)):
         if len(np.unique(arr)) != len(arr):
-            raise ConfigError(f"labels_to_dense {name} must be unique", expected=f"unique {name}", found=f"{len(arr) - len(np.unique(arr))} duplicate(s)")
+            raise ConfigError(
+                f"labels_to_dense {name} must be unique",
+                expected=f"unique {name}",
+                found=f"{len(arr) - len(np.unique(arr))} duplicate(s)",
+            )
     if isinstance(background, str):
         hit = lids[lnames == background]
         if not len(hit):
@@ -238,11 +274,17 @@ def labels_to_dense(
         out_lab[flat[win]] = lab[rows[win]]
         out_id2[flat[win]] = iid[rows[win], 1]
     uniq, inv = np.unique(out_lab, return_inverse=True)
-    lname = np.array([names.get(int(u)) if int(u) in names else None for u in uniq], dtype=object)[inv] if len(out_lab) else np.array([], dtype=object)
-    return pd.DataFrame({
-        "frame": np.repeat(frames, ni),
-        "id": np.tile(ids, nf),
-        "label": out_lab,
-        "label_name": lname,
-        "id2": out_id2,
-    })
+    lname = (
+        np.array([names.get(int(u)) if int(u) in names else None for u in uniq], dtype=object)[inv]
+        if len(out_lab)
+        else np.array([], dtype=object)
+    )
+    return pd.DataFrame(
+        {
+            "frame": np.repeat(frames, ni),
+            "id": np.tile(ids, nf),
+            "label": out_lab,
+            "label_name": lname,
+            "id2": out_id2,
+        }
+    )

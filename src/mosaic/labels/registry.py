@@ -4,6 +4,7 @@ Built-in converters accept any label kind (``'*'``). A converter is a function `
 sets of every recording it found plus the problems it met; writing and index bookkeeping are
 done once, by :func:`mosaic.labels.convert.convert_all_labels`.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -27,8 +28,11 @@ _REGISTRY: dict[tuple[str, str], str] = {
 
 #: parameters every label conversion accepts besides its converter's own
 COMMON_PARAMETERS: dict[str, Param] = {
-    "on_issue": Param("warn", "`'warn'`: problems are logged and listed in `labels/<kind>/conversion_report.json`; "
-                              "`'error'`: raise and write nothing."),
+    "on_issue": Param(
+        "warn",
+        "`'warn'`: problems are logged and listed in `labels/<kind>/conversion_report.json`; "
+        "`'error'`: raise and write nothing.",
+    ),
 }
 
 

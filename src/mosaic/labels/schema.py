@@ -12,6 +12,7 @@ One ``.npz`` per (group, sequence) holding one row per (frame, individual-or-pai
 A bout ``[start, stop)`` of one behaviour is stored as ``stop - start`` rows (events expanded
 per frame), see :mod:`mosaic.labels.events`.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -24,14 +25,33 @@ from mosaic.core.indexes import NAME_COLUMNS, IndexSchema
 
 LABEL_FORMAT = "individual_pair_v1"
 LABEL_FORMATS = (LABEL_FORMAT,)
-NPZ_KEYS = ("frames", "labels", "individual_ids", "label_ids", "label_names", "fps", "group", "sequence", "label_format")
+NPZ_KEYS = (
+    "frames",
+    "labels",
+    "individual_ids",
+    "label_ids",
+    "label_names",
+    "fps",
+    "group",
+    "sequence",
+    "label_format",
+)
 DEFAULT_KIND = "behavior"
 
 LABELS_INDEX = IndexSchema(
     name="labels",
     columns=(
-        "kind", "label_format", "group", "sequence", "group_safe", "sequence_safe", "abs_path",
-        "n_frames", "n_events", "label_ids", "label_names",
+        "kind",
+        "label_format",
+        "group",
+        "sequence",
+        "group_safe",
+        "sequence_safe",
+        "abs_path",
+        "n_frames",
+        "n_events",
+        "label_ids",
+        "label_names",
     ),
     key=("group", "sequence"),
     text_columns=NAME_COLUMNS + ("abs_path", "kind", "label_format", "label_ids", "label_names"),
@@ -53,37 +73,70 @@ def validate_label_arrays(data: Mapping[str, Any], *, path=None, group=None, seq
     ctx = {"path": path, "group": group, "sequence": sequence}
     missing = [k for k in NPZ_KEYS if k not in data]
     if missing:
-        raise LabelFormatError("label data lacks required keys", expected=list(NPZ_KEYS), found=f"missing {missing}", **ctx)
+        raise LabelFormatError(
+            "label data lacks required keys", expected=list(NPZ_KEYS), found=f"missing {missing}", **ctx
+        )
     frames = np.asarray(data["frames"])
     labels = np.asarray(data["labels"])
     ids = np.asarray(data["individual_ids"])
     for name, arr in (("frames", frames), ("labels", labels)):
         if arr.ndim != 1 or not _is_int_dtype(arr):
-            raise LabelFormatError(f"{name!r} must be a 1-D integer array", expected="int32 (n,)", found=f"{arr.dtype} {arr.shape}", **ctx)
+            raise LabelFormatError(
+                f"{name!r} must be a 1-D integer array", expected="int32 (n,)", found=f"{arr.dtype} {arr.shape}", **ctx
+            )
     n = len(frames)
     if len(labels) != n:
-        raise LabelFormatError("'labels' and 'frames' differ in length", expected=f"({n},)", found=f"{labels.shape}", **ctx)
+        raise LabelFormatError(
+            "'labels' and 'frames' differ in length", expected=f"({n},)", found=f"{labels.shape}", **ctx
+        )
     if ids.ndim != 2 or ids.shape != (n, 2) or not _is_int_dtype(ids):
-        raise LabelFormatError("'individual_ids' must be an (n, 2) integer array", expected=f"int32 ({n}, 2)", found=f"{ids.dtype} {ids.shape}", **ctx)
+        raise LabelFormatError(
+            "'individual_ids' must be an (n, 2) integer array",
+            expected=f"int32 ({n}, 2)",
+            found=f"{ids.dtype} {ids.shape}",
+            **ctx,
+        )
     lids = np.asarray(data["label_ids"])
     lnames = np.asarray(data["label_names"])
     if lids.ndim != 1 or not _is_int_dtype(lids):
-        raise LabelFormatError("'label_ids' must be a 1-D integer array", expected="int32 (k,)", found=f"{lids.dtype} {lids.shape}", **ctx)
+        raise LabelFormatError(
+            "'label_ids' must be a 1-D integer array", expected="int32 (k,)", found=f"{lids.dtype} {lids.shape}", **ctx
+        )
     if lnames.ndim != 1 or lnames.shape != lids.shape or lnames.dtype.kind not in "UO":
-        raise LabelFormatError("'label_names' must be 1-D strings matching 'label_ids'", expected=f"str {lids.shape}", found=f"{lnames.dtype} {lnames.shape}", **ctx)
+        raise LabelFormatError(
+            "'label_names' must be 1-D strings matching 'label_ids'",
+            expected=f"str {lids.shape}",
+            found=f"{lnames.dtype} {lnames.shape}",
+            **ctx,
+        )
     if len(np.unique(lids)) != len(lids):
         raise LabelFormatError("'label_ids' has duplicates", expected="unique ids", found=lids.tolist(), **ctx)
     if n:
         if frames.min() < 0:
-            raise LabelFormatError("'frames' has negative values", expected="frame >= 0", found=int(frames.min()), **ctx)
+            raise LabelFormatError(
+                "'frames' has negative values", expected="frame >= 0", found=int(frames.min()), **ctx
+            )
         if ids.min() < -1:
-            raise LabelFormatError("'individual_ids' has values below -1", expected="id >= 0 or -1", found=int(ids.min()), **ctx)
+            raise LabelFormatError(
+                "'individual_ids' has values below -1", expected="id >= 0 or -1", found=int(ids.min()), **ctx
+            )
         unknown = np.setdiff1d(labels, lids)
         if len(unknown):
-            raise LabelFormatError("'labels' holds ids not in 'label_ids'", expected=lids.tolist(), found=unknown[:10].tolist(), **ctx)
-    fmt = str(np.asarray(data["label_format"]).item()) if np.asarray(data["label_format"]).size == 1 else data["label_format"]
+            raise LabelFormatError(
+                "'labels' holds ids not in 'label_ids'", expected=lids.tolist(), found=unknown[:10].tolist(), **ctx
+            )
+    fmt = (
+        str(np.asarray(data["label_format"]).item())
+        if np.asarray(data["label_format"]).size == 1
+        else data["label_format"]
+    )
     if fmt not in LABEL_FORMATS:
         raise LabelFormatError("unknown label_format", expected=list(LABEL_FORMATS), found=fmt, **ctx)
     fps = np.asarray(data["fps"])
     if fps.size != 1 or fps.dtype.kind not in "fiu":
-        raise LabelFormatError("'fps' must be a numeric scalar (NaN when unknown)", expected="float64 ()", found=f"{fps.dtype} {fps.shape}", **ctx)
+        raise LabelFormatError(
+            "'fps' must be a numeric scalar (NaN when unknown)",
+            expected="float64 ()",
+            found=f"{fps.dtype} {fps.shape}",
+            **ctx,
+        )

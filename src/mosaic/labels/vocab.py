@@ -1,4 +1,5 @@
 """Label vocabularies: ``{label_id: name}`` maps shared by every file of one label kind."""
+
 from __future__ import annotations
 
 import json
@@ -27,12 +28,21 @@ def get_label_map(ds: DatasetCore, kind: str = "behavior") -> dict[int, str]:
             names = parse_list_cell(names_s)
             ids = [int(i) for i in ids]
         except (json.JSONDecodeError, ValueError) as exc:
-            raise LabelFormatError("label_ids/label_names in the index are not JSON lists", path=path, group=g, sequence=s, found=str(exc)) from exc
+            raise LabelFormatError(
+                "label_ids/label_names in the index are not JSON lists", path=path, group=g, sequence=s, found=str(exc)
+            ) from exc
         for i, n in zip(ids, names):
             i = int(i)
             if i in out and out[i] != n:
-                raise LabelFormatError(f"label id {i} has two names in kind {kind!r}", path=path, group=g, sequence=s,
-                                       expected=out[i], found=n, hint="convert with one vocabulary (param 'behaviors') and overwrite=True")
+                raise LabelFormatError(
+                    f"label id {i} has two names in kind {kind!r}",
+                    path=path,
+                    group=g,
+                    sequence=s,
+                    expected=out[i],
+                    found=n,
+                    hint="convert with one vocabulary (param 'behaviors') and overwrite=True",
+                )
             out[i] = str(n)
     return dict(sorted(out.items()))
 

@@ -16,6 +16,7 @@ run ids), :mod:`.sampling` (uniform / k-means selection), :mod:`.decode` (crops,
 parallel decoding), :mod:`.store` (PNGs, run_info.json, frames index, queries),
 :mod:`.frames` (:func:`extract_frames`).
 """
+
 from .errors import (
     AmbiguousMediaError,
     CropError,
@@ -38,8 +39,25 @@ from .probe import VideoInfo, probe_video
 from .store import FRAMES_INDEX, get_frame_manifests, get_frame_paths, list_frame_runs
 
 __all__ = [
-    "FRAMES_INDEX", "MEDIA_INDEX", "METHODS", "AmbiguousMediaError", "CropError", "FrameMethodError", "FrameParams",
-    "MediaNotFoundError", "NotEnoughFramesError", "VideoInfo", "VideoReadError", "extract_frames",
-    "get_frame_manifests", "get_frame_paths", "index_media", "index_media_report", "list_frame_runs", "probe_video",
-    "read_media_index", "resolve_media_path", "resolve_media_paths",
+    "FRAMES_INDEX",
+    "MEDIA_INDEX",
+    "METHODS",
+    "AmbiguousMediaError",
+    "CropError",
+    "FrameMethodError",
+    "FrameParams",
+    "MediaNotFoundError",
+    "NotEnoughFramesError",
+    "VideoInfo",
+    "VideoReadError",
+    "extract_frames",
+    "get_frame_manifests",
+    "get_frame_paths",
+    "index_media",
+    "index_media_report",
+    "list_frame_runs",
+    "probe_video",
+    "read_media_index",
+    "resolve_media_path",
+    "resolve_media_paths",
 ]

@@ -4,6 +4,7 @@ Every read goes through :func:`mosaic.media.reader.iter_frames`, which seeks onl
 :func:`~mosaic.media.reader.seek_is_exact` holds, so a saved frame always equals the frame a
 sequential decode gives at that index.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
@@ -46,13 +47,18 @@ def thumbnail(frame: np.ndarray, crop, size: tuple[int, int], grayscale: bool) -
 
 
 def read_sequence_frames(
-    job: SequenceJob, indices: Sequence[int], crop: tuple[int, int, int, int] | None = None, *, transform=None,
+    job: SequenceJob,
+    indices: Sequence[int],
+    crop: tuple[int, int, int, int] | None = None,
+    *,
+    transform=None,
 ) -> Iterator[tuple[int, np.ndarray]]:
     """Yield ``(global index, frame)`` for sorted ``indices``, each exactly as a sequential decode gives it.
 
     Seeks only in videos where :func:`~mosaic.media.reader.seek_is_exact` holds; ``crop`` is
     applied, then ``transform`` when given. Frames are produced one at a time (lazy).
     """
+
     def _t(frame):
         out = apply_crop(frame, crop)
         return transform(out) if transform is not None else out
@@ -63,7 +69,9 @@ def read_sequence_frames(
             yield int(i + v.offset), frame
 
 
-def frame_chunks(job: SequenceJob, indices: Sequence[int], n_chunks: int, min_chunk: int = 8) -> list[tuple[VideoSource, np.ndarray, bool]]:
+def frame_chunks(
+    job: SequenceJob, indices: Sequence[int], n_chunks: int, min_chunk: int = 8
+) -> list[tuple[VideoSource, np.ndarray, bool]]:
     """Split sorted global ``indices`` into ``(video, local indices, seek)`` pieces for parallel decoding.
 
     A video where seeking is exact is cut into up to ``n_chunks`` contiguous pieces of at
@@ -79,7 +87,12 @@ def frame_chunks(job: SequenceJob, indices: Sequence[int], n_chunks: int, min_ch
 
 
 def for_each_frame(
-    job: SequenceJob, indices: Sequence[int], fn, crop: tuple[int, int, int, int] | None = None, *, workers: int = 1,
+    job: SequenceJob,
+    indices: Sequence[int],
+    fn,
+    crop: tuple[int, int, int, int] | None = None,
+    *,
+    workers: int = 1,
     luma: bool = False,
 ) -> None:
     """Call ``fn(global_index, frame)`` for every frame of ``indices`` (cropped), decoding pieces in parallel.

@@ -3,6 +3,7 @@
 They live in the media domain so that callers can catch precisely what went wrong while
 ``except MediaError`` still catches them all.
 """
+
 from __future__ import annotations
 
 from mosaic.core.errors import ConfigError, MediaError
@@ -33,6 +34,10 @@ class FrameMethodError(ConfigError):
 
 
 __all__ = [
-    "AmbiguousMediaError", "CropError", "FrameMethodError", "MediaNotFoundError", "NotEnoughFramesError",
+    "AmbiguousMediaError",
+    "CropError",
+    "FrameMethodError",
+    "MediaNotFoundError",
+    "NotEnoughFramesError",
     "VideoReadError",
 ]

@@ -8,6 +8,7 @@ that it and the Kedro ``sample_frames`` pipeline share it:
 * :mod:`mosaic.media.decode` — decode those frames exactly (seek where exact, else sequential);
 * :mod:`mosaic.media.store` — atomic PNGs, ``run_info.json``, ``frames/index.csv`` rows.
 """
+
 from __future__ import annotations
 
 import logging
@@ -54,13 +55,17 @@ def check_range(job: SequenceJob, params: FrameParams) -> tuple[int, int]:
     ctx = {"group": job.group, "sequence": job.sequence, "path": job.videos[0].path if len(job.videos) == 1 else None}
     if end > total or start >= total:
         raise NotEnoughFramesError(
-            "frame range lies beyond the end of the recording", expected=f"0 <= start < end <= {total}",
-            found=f"start={start}, end={end}", **ctx,
+            "frame range lies beyond the end of the recording",
+            expected=f"0 <= start < end <= {total}",
+            found=f"start={start}, end={end}",
+            **ctx,
         )
     if params.n_frames > end - start:
         raise NotEnoughFramesError(
-            "more frames requested than the range holds", expected=f"n_frames <= {end - start} (frames {start}..{end - 1})",
-            found=params.n_frames, **ctx,
+            "more frames requested than the range holds",
+            expected=f"n_frames <= {end - start} (frames {start}..{end - 1})",
+            found=params.n_frames,
+            **ctx,
         )
     return start, end
 
@@ -73,8 +78,12 @@ def check_crop(job: SequenceJob, crop: tuple[int, int, int, int] | None) -> None
     for v in job.videos:
         if x + w > v.width or y + h > v.height:
             raise CropError(
-                "crop lies outside the frame", path=v.path, group=job.group, sequence=job.sequence,
-                expected=f"x + w <= {v.width} and y + h <= {v.height}", found=f"(x, y, w, h) = {crop}",
+                "crop lies outside the frame",
+                path=v.path,
+                group=job.group,
+                sequence=job.sequence,
+                expected=f"x + w <= {v.width} and y + h <= {v.height}",
+                found=f"(x, y, w, h) = {crop}",
             )
 
 
@@ -103,9 +112,12 @@ def select_sequence_frames(job: SequenceJob, params: FrameParams, *, workers: in
         cand, step = candidate_indices(start, end, params.candidate_step, params.kmeans_max_candidates)
         if params.n_frames > len(cand):
             raise NotEnoughFramesError(
-                "more frames requested than k-means candidates", group=job.group, sequence=job.sequence,
+                "more frames requested than k-means candidates",
+                group=job.group,
+                sequence=job.sequence,
                 expected=f"n_frames <= {len(cand)} candidates (every {step} frames of {start}..{end - 1})",
-                found=params.n_frames, hint="lower candidate_step or n_frames",
+                found=params.n_frames,
+                hint="lower candidate_step or n_frames",
             )
         w, h = params.kmeans_resize
         dim = w * h * (1 if params.kmeans_grayscale else 3)
@@ -118,8 +130,12 @@ def select_sequence_frames(job: SequenceJob, params: FrameParams, *, workers: in
         for_each_frame(job, cand, put, params.crop, workers=workers, luma=params.kmeans_grayscale)
         t_thumbs = time.perf_counter() - t0
         pos = kmeans_select(
-            X, params.n_frames, batch_size=params.kmeans_batch_size, max_iter=params.kmeans_max_iter,
-            n_init=params.kmeans_n_init, random_state=params.random_state,
+            X,
+            params.n_frames,
+            batch_size=params.kmeans_batch_size,
+            max_iter=params.kmeans_max_iter,
+            n_init=params.kmeans_n_init,
+            random_state=params.random_state,
         )
         idx = cand[pos]
         info.update({"candidate_step": step, "n_candidates": len(cand), "thumbnails_s": round(t_thumbs, 4)})
@@ -127,7 +143,9 @@ def select_sequence_frames(job: SequenceJob, params: FrameParams, *, workers: in
     return Selection(indices=np.asarray(idx, dtype=np.int64), info=info)
 
 
-def extract_sequence(ds: DatasetCore, run: FrameRun, job: SequenceJob, overwrite: bool = False, workers: int = 1) -> dict[str, Any]:
+def extract_sequence(
+    ds: DatasetCore, run: FrameRun, job: SequenceJob, overwrite: bool = False, workers: int = 1
+) -> dict[str, Any]:
     """Select, decode and save the frames of one recording; return its index row.
 
     Reuses a finished earlier run unless ``overwrite``. ``workers`` threads decode pieces
@@ -149,15 +167,20 @@ def extract_sequence(ds: DatasetCore, run: FrameRun, job: SequenceJob, overwrite
     out_dir.mkdir(parents=True, exist_ok=True)
     total = job.total_frames
     for_each_frame(
-        job, sel.indices, lambda g, frame: write_frame_png(out_dir / f"{frame_file_stem(g, total)}.png", frame),
-        run.params.crop, workers=workers,
+        job,
+        sel.indices,
+        lambda g, frame: write_frame_png(out_dir / f"{frame_file_stem(g, total)}.png", frame),
+        run.params.crop,
+        workers=workers,
     )
     t2 = time.perf_counter()
     timing = {"select_s": round(t1 - t0, 4), "decode_write_s": round(t2 - t1, 4), "total_s": round(t2 - t0, 4)}
     return record_sequence_run(ds, run, job, sel, timing)
 
 
-def _run_safely(fn: Callable[..., Any], ds: DatasetCore, run: FrameRun, job: SequenceJob, *args: Any) -> tuple[str, Any, str | None]:
+def _run_safely(
+    fn: Callable[..., Any], ds: DatasetCore, run: FrameRun, job: SequenceJob, *args: Any
+) -> tuple[str, Any, str | None]:
     """``(label, fn(ds, run, job, *args), None)``, or ``(label, None, "ErrorClass: message")`` on failure."""
     label = f"{job.group}/{job.sequence}"
     try:
@@ -174,8 +197,14 @@ def _run_task(task: tuple) -> tuple[str, Any, str | None]:
 
 
 def map_recordings(
-    fn: Callable[..., Any], ds: DatasetCore, run: FrameRun, *args: Any, parallel_workers: int | str = "auto", parallel_mode: str = "thread",
-    dask_address: str | None = None, memory_limit: str | int | None = None,
+    fn: Callable[..., Any],
+    ds: DatasetCore,
+    run: FrameRun,
+    *args: Any,
+    parallel_workers: int | str = "auto",
+    parallel_mode: str = "thread",
+    dask_address: str | None = None,
+    memory_limit: str | int | None = None,
 ) -> Iterator[tuple[str, Any, str | None]]:
     """Apply ``fn(ds, run, job, *args, workers)`` to every recording of ``run``, in parallel.
 
@@ -195,7 +224,9 @@ def map_recordings(
     yield from run_tasks(_run_task, tasks, config, desc=f"frames {run.method}")
 
 
-def select_or_reuse(ds: DatasetCore, run: FrameRun, job: SequenceJob, overwrite: bool = False, workers: int = 1) -> dict[str, Any]:
+def select_or_reuse(
+    ds: DatasetCore, run: FrameRun, job: SequenceJob, overwrite: bool = False, workers: int = 1
+) -> dict[str, Any]:
     """Selection step alone (for the Kedro pipeline): reuse a finished run or choose the frames.
 
     Returns ``{"group", "sequence", "reused", "indices", "info"}`` (JSON-able). With
@@ -210,7 +241,13 @@ def select_or_reuse(ds: DatasetCore, run: FrameRun, job: SequenceJob, overwrite:
     # Nothing is removed here: the PNGs are saved over the old ones, then the record step
     # (record_sequence_run) writes run_info.json and removes the PNGs it does not list.
     sel = select_sequence_frames(job, run.params, workers=workers)
-    return {"group": job.group, "sequence": job.sequence, "reused": False, "indices": [int(i) for i in sel.indices], "info": sel.info}
+    return {
+        "group": job.group,
+        "sequence": job.sequence,
+        "reused": False,
+        "indices": [int(i) for i in sel.indices],
+        "info": sel.info,
+    }
 
 
 def resolve_workers(parallel_workers: int | str, n_jobs: int) -> int:
@@ -287,15 +324,35 @@ def extract_frames(
         raise ConfigError("unknown parallel_mode", expected=list(PARALLEL_MODES), found=repr(parallel_mode))
     resolve_workers(parallel_workers, 1)  # validate before any work
     run = plan_frame_run(
-        ds, n_frames, method, groups=groups, sequences=sequences, start_frame=start_frame, end_frame=end_frame,
-        candidate_step=candidate_step, crop=crop, kmeans_resize=kmeans_resize, kmeans_grayscale=kmeans_grayscale,
-        kmeans_max_candidates=kmeans_max_candidates, kmeans_batch_size=kmeans_batch_size,
-        kmeans_max_iter=kmeans_max_iter, kmeans_n_init=kmeans_n_init, random_state=random_state,
+        ds,
+        n_frames,
+        method,
+        groups=groups,
+        sequences=sequences,
+        start_frame=start_frame,
+        end_frame=end_frame,
+        candidate_step=candidate_step,
+        crop=crop,
+        kmeans_resize=kmeans_resize,
+        kmeans_grayscale=kmeans_grayscale,
+        kmeans_max_candidates=kmeans_max_candidates,
+        kmeans_batch_size=kmeans_batch_size,
+        kmeans_max_iter=kmeans_max_iter,
+        kmeans_n_init=kmeans_n_init,
+        random_state=random_state,
     )
     failures = dict(run.failures)
     rows = []
-    results = map_recordings(extract_sequence, ds, run, overwrite, parallel_workers=parallel_workers, parallel_mode=parallel_mode,
-                             dask_address=dask_address, memory_limit=memory_limit)
+    results = map_recordings(
+        extract_sequence,
+        ds,
+        run,
+        overwrite,
+        parallel_workers=parallel_workers,
+        parallel_mode=parallel_mode,
+        dask_address=dask_address,
+        memory_limit=memory_limit,
+    )
     for label, row, err in results:
         if row is not None:
             rows.append(row)
@@ -305,5 +362,9 @@ def extract_frames(
         upsert_frame_rows(ds, sorted(rows, key=lambda r: (str(r["group"]), str(r["sequence"]))))
     log.info("frame run %s (%s): %d recording(s) done, %d failed", run.run_id, run.method, len(rows), len(failures))
     if failures:
-        raise BatchError(f"frame extraction ({run.method}, run {run.run_id}) failed for some recordings", failures, path=frames_index_path(ds))
+        raise BatchError(
+            f"frame extraction ({run.method}, run {run.run_id}) failed for some recordings",
+            failures,
+            path=frames_index_path(ds),
+        )
     return run.run_id

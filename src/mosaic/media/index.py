@@ -17,6 +17,7 @@ sequence from its stem (safe names decoded), ``recording_from = 'video'``, so fr
 sampled from it. Once tracks exist, indexing again matches it as above. ``video_order``
 numbers the videos of one sequence (natural sort of their names).
 """
+
 from __future__ import annotations
 
 import logging
@@ -49,8 +50,21 @@ log = logging.getLogger(__name__)
 MEDIA_INDEX = IndexSchema(
     name="media",
     columns=(
-        "name", "abs_path", "size_bytes", "mtime_iso", "group", "sequence", "group_safe", "sequence_safe",
-        "video_order", "fps", "n_frames", "width", "height", "duration_s", "fourcc",
+        "name",
+        "abs_path",
+        "size_bytes",
+        "mtime_iso",
+        "group",
+        "sequence",
+        "group_safe",
+        "sequence_safe",
+        "video_order",
+        "fps",
+        "n_frames",
+        "width",
+        "height",
+        "duration_s",
+        "fourcc",
     ),
     key=("abs_path",),
     text_columns=NAME_COLUMNS + ("abs_path", "name", "mtime_iso", "fourcc", "count_method", "recording_from"),
@@ -76,7 +90,11 @@ def known_sequences(ds: DatasetCore) -> pd.DataFrame:
     that have a sequence, else an empty table.
     """
     tracks_idx = ds.get_root("tracks") / "index.csv"
-    df = ds.tracks_index()[["group", "sequence"]] if tracks_idx.exists() else pd.DataFrame({"group": [], "sequence": []}, dtype=str)
+    df = (
+        ds.tracks_index()[["group", "sequence"]]
+        if tracks_idx.exists()
+        else pd.DataFrame({"group": [], "sequence": []}, dtype=str)
+    )
     df = df[df["sequence"].astype(str) != ""]
     if not len(df):
         raw = read_index(ds.get_root("tracks_raw") / "index.csv", TRACKS_RAW_INDEX, missing_ok=True)
@@ -120,7 +138,11 @@ def match_video(stem: str, parent: str, seq_groups: dict[str, list[str]], mode: 
         return groups[0], seq, ""
     if parent in groups:
         return parent, seq, ""
-    return "", "", f"sequence {seq!r} exists in groups {sorted(groups)} and the parent folder {parent!r} names none of them"
+    return (
+        "",
+        "",
+        f"sequence {seq!r} exists in groups {sorted(groups)} and the parent folder {parent!r} names none of them",
+    )
 
 
 def own_recording(path: Path) -> tuple[str, str]:
@@ -129,6 +151,7 @@ def own_recording(path: Path) -> tuple[str, str]:
     Safe names (as in ``<media_raw>/<group_safe>/<sequence_safe>.mp4``) are decoded; other
     names are taken as written.
     """
+
     def decode(name: str) -> str:
         try:
             return from_safe_name(name)
@@ -151,7 +174,9 @@ def _report_failures(failures: dict[str, str], on_error: str, out: Path) -> None
     if failures:
         if on_error == "raise":
             raise BatchError("some videos could not be read and were not indexed", failures, path=out)
-        log.warning("%d unreadable video(s) not indexed: %s", len(failures), "; ".join(f"{k}: {v}" for k, v in failures.items()))
+        log.warning(
+            "%d unreadable video(s) not indexed: %s", len(failures), "; ".join(f"{k}: {v}" for k, v in failures.items())
+        )
 
 
 def _sequence_groups(seqs: pd.DataFrame) -> dict[str, list[str]]:
@@ -166,13 +191,16 @@ def _write_media_index(ds: DatasetCore, df: pd.DataFrame, failures: dict[str, st
     """Upsert ``df`` into the media index, dropping rows of vanished and of unreadable videos; return its path."""
     out = media_index_path(ds, index_filename)
     old = read_index(out, MEDIA_INDEX, missing_ok=True)
-    stale = [{"abs_path": p} for p in old["abs_path"] if not ds.resolve_path(p).exists()] + [{"abs_path": p} for p in failures]
+    stale = [{"abs_path": p} for p in old["abs_path"] if not ds.resolve_path(p).exists()] + [
+        {"abs_path": p} for p in failures
+    ]
     upsert_index(out, df, MEDIA_INDEX, drop=stale)
     return out
 
 
-def _probe_and_match(ds: DatasetCore, videos: list[Path], seq_groups: dict[str, list[str]], mode: str,
-                     count_frames: bool) -> tuple[list[dict], dict[str, str], list[dict], list[dict]]:
+def _probe_and_match(
+    ds: DatasetCore, videos: list[Path], seq_groups: dict[str, list[str]], mode: str, count_frames: bool
+) -> tuple[list[dict], dict[str, str], list[dict], list[dict]]:
     """Probe each video and match it to a recording: ``(rows, failures, unmatched, own recordings)``."""
     rows, failures, unmatched, own = [], {}, [], []
     for path in progress(videos, desc="index media", unit="video"):
@@ -190,14 +218,27 @@ def _probe_and_match(ds: DatasetCore, videos: list[Path], seq_groups: dict[str, 
             unmatched.append({"abs_path": ds.relative_path(path), "reason": note})
             origin = ""
         st = path.stat()
-        rows.append({
-            "name": path.name, "abs_path": ds.relative_path(path), "size_bytes": int(st.st_size),
-            "mtime_iso": datetime.fromtimestamp(st.st_mtime, tz=timezone.utc).isoformat(timespec="seconds"),
-            "group": group, "sequence": sequence,
-            "group_safe": to_safe_name(group) if group else "", "sequence_safe": to_safe_name(sequence) if sequence else "",
-            "video_order": 0, "fps": info.fps, "n_frames": info.n_frames, "width": info.width, "height": info.height,
-            "duration_s": info.duration_s, "fourcc": info.fourcc, "count_method": info.count_method, "recording_from": origin,
-        })
+        rows.append(
+            {
+                "name": path.name,
+                "abs_path": ds.relative_path(path),
+                "size_bytes": int(st.st_size),
+                "mtime_iso": datetime.fromtimestamp(st.st_mtime, tz=timezone.utc).isoformat(timespec="seconds"),
+                "group": group,
+                "sequence": sequence,
+                "group_safe": to_safe_name(group) if group else "",
+                "sequence_safe": to_safe_name(sequence) if sequence else "",
+                "video_order": 0,
+                "fps": info.fps,
+                "n_frames": info.n_frames,
+                "width": info.width,
+                "height": info.height,
+                "duration_s": info.duration_s,
+                "fourcc": info.fourcc,
+                "count_method": info.count_method,
+                "recording_from": origin,
+            }
+        )
     return rows, failures, unmatched, own
 
 
@@ -215,8 +256,9 @@ def _number_videos(df: pd.DataFrame) -> dict[tuple[str, str], int]:
     return counters
 
 
-def _log_matching(mode: str, counters: dict[tuple[str, str], int], unmatched: list[dict], own: list[dict],
-                  has_tracks: bool) -> None:
+def _log_matching(
+    mode: str, counters: dict[tuple[str, str], int], unmatched: list[dict], own: list[dict], has_tracks: bool
+) -> None:
     """Warn about recordings with several videos (exact mode), unmatched videos and videos indexed as their own."""
     if mode == "exact":
         multi = sorted(f"{g}/{s}" for (g, s), n in counters.items() if n > 1)
@@ -225,12 +267,15 @@ def _log_matching(mode: str, counters: dict[tuple[str, str], int], unmatched: li
     if unmatched:
         log.warning(
             "%d video(s) match no known sequence (kept with an empty sequence): %s",
-            len(unmatched), "; ".join(f"{u['abs_path']} ({u['reason']})" for u in unmatched),
+            len(unmatched),
+            "; ".join(f"{u['abs_path']} ({u['reason']})" for u in unmatched),
         )
     if own:
         log.warning(
             "%d video(s) match no known sequence and are indexed as their own recordings (group = folder, sequence = stem)%s: %s",
-            len(own), "" if has_tracks else " -- no tracks index yet", "; ".join(f"{u['abs_path']} -> {u['group']}/{u['sequence']}" for u in own[:10]),
+            len(own),
+            "" if has_tracks else " -- no tracks index yet",
+            "; ".join(f"{u['abs_path']} -> {u['group']}/{u['sequence']}" for u in own[:10]),
         )
 
 
@@ -291,7 +336,9 @@ def index_media_report(
         raise ConfigError("unknown on_error", expected=["raise", "warn"], found=on_error)
     videos = find_videos(_search_folders(ds, search_dirs), extensions, recursive)
     seqs = known_sequences(ds)
-    rows, failures, unmatched, own = _probe_and_match(ds, videos, _sequence_groups(seqs), sequence_match_mode, count_frames)
+    rows, failures, unmatched, own = _probe_and_match(
+        ds, videos, _sequence_groups(seqs), sequence_match_mode, count_frames
+    )
     df = pd.DataFrame(rows, columns=list(MEDIA_INDEX.columns) + ["count_method", "recording_from"])
     counters = _number_videos(df)
     _log_matching(sequence_match_mode, counters, unmatched, own, has_tracks=bool(len(seqs)))
@@ -299,8 +346,13 @@ def index_media_report(
     log.info("indexed %d video(s) into %s (%d unmatched, %d unreadable)", len(df), out, len(unmatched), len(failures))
     _report_failures(failures, on_error, out)
     return {
-        "index_path": ds.relative_path(out), "n_videos": len(df), "n_matched": int((df["sequence"] != "").sum()),
-        "match_mode": sequence_match_mode, "unmatched": unmatched, "unreadable": failures, "own_recordings": own,
+        "index_path": ds.relative_path(out),
+        "n_videos": len(df),
+        "n_matched": int((df["sequence"] != "").sum()),
+        "match_mode": sequence_match_mode,
+        "unmatched": unmatched,
+        "unreadable": failures,
+        "own_recordings": own,
     }
 
 
@@ -328,7 +380,14 @@ def index_media(
         Some videos could not be read (with ``on_error='raise'``); the others are indexed.
     """
     report = index_media_report(
-        ds, search_dirs, extensions, index_filename, recursive, sequence_match_mode, count_frames=count_frames, on_error=on_error,
+        ds,
+        search_dirs,
+        extensions,
+        index_filename,
+        recursive,
+        sequence_match_mode,
+        count_frames=count_frames,
+        on_error=on_error,
     )
     return ds.resolve_path(report["index_path"])
 
@@ -345,7 +404,10 @@ def media_rows(ds: DatasetCore, group: str, sequence: str, index_filename: str =
     sel = df[(df["group"] == str(group)) & (df["sequence"] == str(sequence))]
     if not len(sel):
         raise MediaNotFoundError(
-            "no video is indexed for this recording", path=media_index_path(ds, index_filename), group=group, sequence=sequence,
+            "no video is indexed for this recording",
+            path=media_index_path(ds, index_filename),
+            group=group,
+            sequence=sequence,
             hint="run index_media (check sequence_match_mode and that the video names match the sequences)",
         )
     return sel.sort_values(["video_order", "abs_path"]).reset_index(drop=True)
@@ -375,13 +437,26 @@ def resolve_media_path(ds: DatasetCore, group: str, sequence: str) -> Path:
     paths = resolve_media_paths(ds, group, sequence)
     if len(paths) > 1:
         raise AmbiguousMediaError(
-            "this recording has several videos", path=media_index_path(ds), group=group, sequence=sequence,
-            expected="one video", found=[p.name for p in paths], hint="use resolve_media_paths(group, sequence) for split recordings",
+            "this recording has several videos",
+            path=media_index_path(ds),
+            group=group,
+            sequence=sequence,
+            expected="one video",
+            found=[p.name for p in paths],
+            hint="use resolve_media_paths(group, sequence) for split recordings",
         )
     return paths[0]
 
 
-INDEX_CONFIG_KEYS = ("search_dirs", "extensions", "index_filename", "recursive", "sequence_match_mode", "count_frames", "on_error")
+INDEX_CONFIG_KEYS = (
+    "search_dirs",
+    "extensions",
+    "index_filename",
+    "recursive",
+    "sequence_match_mode",
+    "count_frames",
+    "on_error",
+)
 
 
 def index_media_from_config(ds: DatasetCore, config: dict | None) -> dict:

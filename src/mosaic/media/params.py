@@ -1,4 +1,5 @@
 """Frame-sampling parameters and their validation (before any video is opened)."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
@@ -37,7 +38,11 @@ class FrameParams:
         """The fields that influence the output (k-means knobs only for ``kmeans``)."""
         d = self.to_dict()
         if self.method != "kmeans":
-            d = {k: v for k, v in d.items() if not k.startswith("kmeans_") and k not in ("candidate_step", "random_state")}
+            d = {
+                k: v
+                for k, v in d.items()
+                if not k.startswith("kmeans_") and k not in ("candidate_step", "random_state")
+            }
         return d
 
 
@@ -51,7 +56,9 @@ def _as_int(name: str, value: Any, minimum: int | None = None, allow_none: bool 
     if value is None and allow_none:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise FrameMethodError(f"{name} must be an integer", expected="int" + (" or None" if allow_none else ""), found=repr(value))
+        raise FrameMethodError(
+            f"{name} must be an integer", expected="int" + (" or None" if allow_none else ""), found=repr(value)
+        )
     if minimum is not None and value < minimum:
         raise FrameMethodError(f"{name} is too small", expected=f">= {minimum}", found=int(value))
     return int(value)
@@ -106,12 +113,17 @@ def validate_frame_params(n_frames: Any, method: Any = "uniform", **kwargs: Any)
     if n_init != "auto":
         n_init = _as_int("kmeans_n_init", n_init, 1)
     return FrameParams(
-        method=method, n_frames=n, start_frame=start, end_frame=end,
+        method=method,
+        n_frames=n,
+        start_frame=start,
+        end_frame=end,
         candidate_step=_as_int("candidate_step", p["candidate_step"], 1),
-        crop=validate_crop(p["crop"]), kmeans_resize=resize,
+        crop=validate_crop(p["crop"]),
+        kmeans_resize=resize,
         kmeans_grayscale=bool(p["kmeans_grayscale"]),
         kmeans_max_candidates=_as_int("kmeans_max_candidates", p["kmeans_max_candidates"], 1, allow_none=True),
         kmeans_batch_size=_as_int("kmeans_batch_size", p["kmeans_batch_size"], 1),
         kmeans_max_iter=_as_int("kmeans_max_iter", p["kmeans_max_iter"], 1),
-        kmeans_n_init=n_init, random_state=_as_int("random_state", p["random_state"], 0, allow_none=True),
+        kmeans_n_init=n_init,
+        random_state=_as_int("random_state", p["random_state"], 0, allow_none=True),
     )

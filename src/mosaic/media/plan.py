@@ -5,6 +5,7 @@ A recording's videos (from ``media/index.csv``, in ``video_order``) are concaten
 The run id hashes the method, the parameters that influence the output and every source
 video's identity (name, size, content fingerprint).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -80,7 +81,13 @@ class SequenceJob:
         for v in self.videos:
             if v.offset <= index < v.offset + v.n_frames:
                 return v, index - v.offset
-        raise NotEnoughFramesError("frame index outside the recording", group=self.group, sequence=self.sequence, expected=f"< {self.total_frames}", found=index)
+        raise NotEnoughFramesError(
+            "frame index outside the recording",
+            group=self.group,
+            sequence=self.sequence,
+            expected=f"< {self.total_frames}",
+            found=index,
+        )
 
 
 @dataclass(frozen=True)
@@ -102,13 +109,19 @@ class FrameRun:
         for j in self.jobs:
             if j.group == group and j.sequence == sequence:
                 return j
-        raise MediaNotFoundError("recording is not part of this frame run", group=group, sequence=sequence, found=self.run_id)
+        raise MediaNotFoundError(
+            "recording is not part of this frame run", group=group, sequence=sequence, found=self.run_id
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (for passing a plan between pipeline nodes)."""
         return {
-            "params": self.params.to_dict(), "run_id": self.run_id, "failures": dict(self.failures),
-            "jobs": [{"group": j.group, "sequence": j.sequence, "videos": [asdict(v) for v in j.videos]} for j in self.jobs],
+            "params": self.params.to_dict(),
+            "run_id": self.run_id,
+            "failures": dict(self.failures),
+            "jobs": [
+                {"group": j.group, "sequence": j.sequence, "videos": [asdict(v) for v in j.videos]} for j in self.jobs
+            ],
         }
 
     @classmethod
@@ -128,24 +141,43 @@ def _job_from_rows(ds: DatasetCore, group: str, sequence: str, rows: pd.DataFram
     for r in rows.sort_values(["video_order", "abs_path"]).itertuples(index=False):
         path = ds.resolve_path(r.abs_path)
         if not path.is_file():
-            raise VideoReadError("indexed video is missing", path=path, group=group, sequence=sequence, hint="re-run index_media")
+            raise VideoReadError(
+                "indexed video is missing", path=path, group=group, sequence=sequence, hint="re-run index_media"
+            )
         size = path.stat().st_size
         if int(r.size_bytes) != size:
             raise VideoReadError(
-                "video changed since it was indexed", path=path, group=group, sequence=sequence,
-                expected=f"{int(r.size_bytes)} bytes", found=f"{size} bytes", hint="re-run index_media",
+                "video changed since it was indexed",
+                path=path,
+                group=group,
+                sequence=sequence,
+                expected=f"{int(r.size_bytes)} bytes",
+                found=f"{size} bytes",
+                hint="re-run index_media",
             )
         n = int(r.n_frames)
-        videos.append(VideoSource(
-            path=str(path), rel_path=str(r.abs_path), name=str(r.name), n_frames=n, width=int(r.width),
-            height=int(r.height), fps=float(r.fps), offset=offset, size_bytes=size, fingerprint=file_fingerprint(path),
-        ))
+        videos.append(
+            VideoSource(
+                path=str(path),
+                rel_path=str(r.abs_path),
+                name=str(r.name),
+                n_frames=n,
+                width=int(r.width),
+                height=int(r.height),
+                fps=float(r.fps),
+                offset=offset,
+                size_bytes=size,
+                fingerprint=file_fingerprint(path),
+            )
+        )
         offset += n
     return SequenceJob(group=group, sequence=sequence, videos=tuple(videos))
 
 
 def sequence_jobs(
-    ds: DatasetCore, groups: Sequence[str] | None = None, sequences: Sequence[str] | None = None,
+    ds: DatasetCore,
+    groups: Sequence[str] | None = None,
+    sequences: Sequence[str] | None = None,
 ) -> tuple[list[SequenceJob], dict[str, str]]:
     """Recordings with indexed videos (optionally filtered), and the ones whose videos fail checks.
 
@@ -166,8 +198,10 @@ def sequence_jobs(
         df = df[df["sequence"].isin([str(s) for s in sequences])]
     if not len(df):
         raise MediaNotFoundError(
-            "no indexed video for the requested recordings", path=media_index_path(ds),
-            expected=f"groups={groups}, sequences={sequences}", found="no matching rows",
+            "no indexed video for the requested recordings",
+            path=media_index_path(ds),
+            expected=f"groups={groups}, sequences={sequences}",
+            found="no matching rows",
             hint="run index_media and check the group/sequence names",
         )
     jobs, failures = [], {}
@@ -189,8 +223,13 @@ def frame_run_id(params: FrameParams, jobs: Sequence[SequenceJob]) -> str:
 
 
 def plan_frame_run(
-    ds: DatasetCore, n_frames: int, method: str = "uniform", *,
-    groups: Sequence[str] | None = None, sequences: Sequence[str] | None = None, **params: Any,
+    ds: DatasetCore,
+    n_frames: int,
+    method: str = "uniform",
+    *,
+    groups: Sequence[str] | None = None,
+    sequences: Sequence[str] | None = None,
+    **params: Any,
 ) -> FrameRun:
     """Validate parameters, collect the recordings' videos and compute the run id."""
     p = validate_frame_params(n_frames, method, **params)
@@ -200,7 +239,9 @@ def plan_frame_run(
 
 def sequence_frames_dir(ds: DatasetCore, method: str, run_id: str, group: str, sequence: str) -> Path:
     """``frames/<method>/<run_id>/<group_safe>__<sequence_safe>/`` (inside the frames root)."""
-    return path_in_root(ds.get_root("frames"), to_safe_name(method), to_safe_name(run_id), sequence_key(group, sequence))
+    return path_in_root(
+        ds.get_root("frames"), to_safe_name(method), to_safe_name(run_id), sequence_key(group, sequence)
+    )
 
 
 def frame_file_stem(index: int, total_frames: int) -> str:

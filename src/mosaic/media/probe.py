@@ -7,6 +7,7 @@ it: it seeks to the last announced frame and expects that frame to decode and th
 ``grab()`` pass (exact, costs one decode of the file) and the counted value is used.
 ``VideoInfo.count_method`` records which way the count was obtained.
 """
+
 from __future__ import annotations
 
 import logging
@@ -64,7 +65,8 @@ def open_capture(path: str | os.PathLike, threads: int | None = None) -> cv2.Vid
     if not cap.isOpened():
         cap.release()
         raise VideoReadError(
-            "OpenCV cannot open the video (unreadable, truncated or unsupported codec)", path=path,
+            "OpenCV cannot open the video (unreadable, truncated or unsupported codec)",
+            path=path,
             hint="check the file plays in a video player; re-encode it (e.g. to H.264/mp4v) if needed",
         )
     return cap
@@ -113,7 +115,12 @@ def probe_video(path: str | os.PathLike, *, count: bool = False) -> VideoInfo:
         fourcc = _fourcc_str(cap.get(cv2.CAP_PROP_FOURCC))
         ok, first = cap.read()
         if not ok or first is None:
-            raise VideoReadError("the video has no decodable frame (empty, truncated or unsupported codec)", path=path, expected=">= 1 frame", found=f"header says {header_n} frames")
+            raise VideoReadError(
+                "the video has no decodable frame (empty, truncated or unsupported codec)",
+                path=path,
+                expected=">= 1 frame",
+                found=f"header says {header_n} frames",
+            )
         height, width = first.shape[:2]
         method = "counted"
         n = 0
@@ -134,4 +141,12 @@ def probe_video(path: str | os.PathLike, *, count: bool = False) -> VideoInfo:
     if n <= 0:
         raise VideoReadError("the video has no frames", path=path, expected=">= 1 frame", found=0)
     duration = n / fps if fps > 0 else float("nan")
-    return VideoInfo(fps=fps, n_frames=n, width=int(width), height=int(height), duration_s=duration, fourcc=fourcc, count_method=method)
+    return VideoInfo(
+        fps=fps,
+        n_frames=n,
+        width=int(width),
+        height=int(height),
+        duration_s=duration,
+        fourcc=fourcc,
+        count_method=method,
+    )

@@ -7,6 +7,7 @@ file (seek to a probe index, compare with a sequential decode of the same index;
 is cached per file identity), and :func:`iter_frames` uses seeks only where they are exact,
 otherwise a single sequential ``grab()`` pass that ``retrieve()``\\ s only the wanted frames.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -33,7 +34,9 @@ _SEEK_LOCK = threading.Lock()
 #: Decoder pixel formats (``CAP_PROP_CODEC_PIXEL_FORMAT`` fourcc) whose first plane is luma:
 #: with ``CAP_PROP_CONVERT_RGB`` off OpenCV then returns that plane, a grayscale frame for
 #: free (no YUV→BGR conversion). Other formats are converted to BGR, then to gray.
-LUMA_FIRST_FORMATS = frozenset({"I420", "IYUV", "YV12", "J420", "Y42B", "422P", "J422", "444P", "J444", "Y800", "GREY", "NV12", "NV21", "Y41B"})
+LUMA_FIRST_FORMATS = frozenset(
+    {"I420", "IYUV", "YV12", "J420", "Y42B", "422P", "J422", "444P", "J444", "Y800", "GREY", "NV12", "NV21", "Y41B"}
+)
 _LOG_LOCK = threading.Lock()
 _QUIET_COUNT = [0, None]
 
@@ -75,7 +78,12 @@ def _grab_to(cap: cv2.VideoCapture, pos: int, target: int, path: Path) -> int:
     """Grab frames from ``pos`` until the next grab returns frame ``target``; return new pos."""
     while pos <= target:
         if not cap.grab():
-            raise VideoReadError("video ended before the requested frame (truncated?)", path=path, expected=f"frame {target}", found=f"only {pos} frames decode")
+            raise VideoReadError(
+                "video ended before the requested frame (truncated?)",
+                path=path,
+                expected=f"frame {target}",
+                found=f"only {pos} frames decode",
+            )
         pos += 1
     return pos
 
@@ -181,7 +189,9 @@ def iter_frames(
                 pos = _grab_to(cap, pos, i, path)
                 ok, frame = cap.retrieve()
                 if not ok or frame is None:
-                    raise VideoReadError("a frame could not be decoded", path=path, expected=f"frame {i}", found="decode failure")
+                    raise VideoReadError(
+                        "a frame could not be decoded", path=path, expected=f"frame {i}", found="decode failure"
+                    )
                 if luma:
                     frame = _as_luma(frame, raw_luma, path)
                 yield i, (transform(frame) if transform is not None else frame)

@@ -1,4 +1,5 @@
 """Which frames to keep: uniform spacing and k-means over thumbnails (pure numpy/sklearn)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -141,7 +142,11 @@ def _kmeans_select(X, n, batch_size, max_iter, n_init, random_state) -> np.ndarr
     if n >= m:
         return np.arange(m, dtype=np.int64)
     km = MiniBatchKMeans(
-        n_clusters=n, batch_size=batch_size, max_iter=max_iter, n_init=n_init, random_state=random_state,
+        n_clusters=n,
+        batch_size=batch_size,
+        max_iter=max_iter,
+        n_init=n_init,
+        random_state=random_state,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ConvergenceWarning when there are fewer distinct points than clusters

@@ -8,6 +8,7 @@ Layout::
 
 One index row per recording (not per frame): the frame list lives in ``run_info.json``.
 """
+
 from __future__ import annotations
 
 import json
@@ -47,8 +48,12 @@ PNG_COMPRESSION = 1
 #: PNG encoder settings: fast zlib level with the 'up' filter and RLE strategy (~2.5x faster than
 #: OpenCV's defaults for camera frames, similar size; PNG stays lossless).
 PNG_PARAMS = [
-    cv2.IMWRITE_PNG_COMPRESSION, PNG_COMPRESSION, cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_UP,
-    cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE,
+    cv2.IMWRITE_PNG_COMPRESSION,
+    PNG_COMPRESSION,
+    cv2.IMWRITE_PNG_FILTER,
+    cv2.IMWRITE_PNG_FILTER_UP,
+    cv2.IMWRITE_PNG_STRATEGY,
+    cv2.IMWRITE_PNG_STRATEGY_RLE,
 ]
 
 try:  # optional (pip install isal): ISA-L deflate level 1 is ~5x faster than zlib level 1, files ~3 % smaller
@@ -65,8 +70,16 @@ _PNG_FILTER_UP = 2
 FRAMES_INDEX = IndexSchema(
     name="frames",
     columns=(
-        "method", "run_id", "group", "sequence", "group_safe", "sequence_safe", "frames_dir_path", "run_info_path",
-        "n_frames", "created_iso",
+        "method",
+        "run_id",
+        "group",
+        "sequence",
+        "group_safe",
+        "sequence_safe",
+        "frames_dir_path",
+        "run_info_path",
+        "n_frames",
+        "created_iso",
     ),
     key=("method", "run_id", "group", "sequence"),
     text_columns=NAME_COLUMNS + ("method", "run_id", "frames_dir_path", "run_info_path", "created_iso"),
@@ -96,10 +109,14 @@ def _encode_png_isal(frame: np.ndarray) -> bytes:
     body[0] = src[0]  # first row: the row above counts as zeros
     np.subtract(src[1:], src[:-1], out=body[1:])  # uint8 arithmetic wraps modulo 256, as PNG wants
     ihdr = struct.pack(">IIBBBBB", w, h, 8, 2 if c == 3 else 0, 0, 0, 0)
-    return b"".join((
-        _PNG_SIGNATURE, _png_chunk(b"IHDR", ihdr), _png_chunk(b"IDAT", _fast_zlib.compress(rows, ISAL_LEVEL)),
-        _png_chunk(b"IEND", b""),
-    ))
+    return b"".join(
+        (
+            _PNG_SIGNATURE,
+            _png_chunk(b"IHDR", ihdr),
+            _png_chunk(b"IDAT", _fast_zlib.compress(rows, ISAL_LEVEL)),
+            _png_chunk(b"IEND", b""),
+        )
+    )
 
 
 def encode_png(frame: np.ndarray) -> bytes:
@@ -109,7 +126,12 @@ def encode_png(frame: np.ndarray) -> bytes:
     level 1, ~2 ms for a 640×480 camera frame with files ~3 % smaller than OpenCV's; otherwise
     OpenCV's encoder with :data:`PNG_PARAMS` (~5.5 ms). Both are lossless: only the bytes differ.
     """
-    if _fast_zlib is not None and frame.dtype == np.uint8 and (frame.ndim == 2 or (frame.ndim == 3 and frame.shape[2] == 3)) and frame.size:
+    if (
+        _fast_zlib is not None
+        and frame.dtype == np.uint8
+        and (frame.ndim == 2 or (frame.ndim == 3 and frame.shape[2] == 3))
+        and frame.size
+    ):
         return _encode_png_isal(frame)
     ok, buf = cv2.imencode(".png", frame, PNG_PARAMS)
     if not ok:
@@ -133,33 +155,56 @@ def write_frame_png(path: str | os.PathLike, frame: np.ndarray) -> Path:
     return atomic_write_bytes(path, data, durable=False)
 
 
-def build_run_info(ds: DatasetCore, run: FrameRun, job: SequenceJob, selection: Selection, timing: dict[str, float]) -> dict[str, Any]:
+def build_run_info(
+    ds: DatasetCore, run: FrameRun, job: SequenceJob, selection: Selection, timing: dict[str, float]
+) -> dict[str, Any]:
     """The ``run_info.json`` content of one recording of a run."""
     total = job.total_frames
     frames = []
     for g in selection.indices.tolist():
         v, local = job.locate(int(g))
-        frames.append({
-            "index": int(g), "file": frame_file_stem(g, total) + ".png", "video": v.name, "video_frame": int(local),
-            "time_s": (local / v.fps) if v.fps > 0 else None,
-        })
+        frames.append(
+            {
+                "index": int(g),
+                "file": frame_file_stem(g, total) + ".png",
+                "video": v.name,
+                "video_frame": int(local),
+                "time_s": (local / v.fps) if v.fps > 0 else None,
+            }
+        )
     return {
-        "method": run.method, "run_id": run.run_id, "group": job.group, "sequence": job.sequence,
-        "group_safe": to_safe_name(job.group), "sequence_safe": to_safe_name(job.sequence),
+        "method": run.method,
+        "run_id": run.run_id,
+        "group": job.group,
+        "sequence": job.sequence,
+        "group_safe": to_safe_name(job.group),
+        "sequence_safe": to_safe_name(job.sequence),
         "params": run.params.to_dict(),
         "sources": [
-            {**v.identity(), "abs_path": v.rel_path, "n_frames": v.n_frames, "fps": v.fps, "width": v.width,
-             "height": v.height, "global_offset": v.offset,
-             "read_mode": video_read_mode(v)}
+            {
+                **v.identity(),
+                "abs_path": v.rel_path,
+                "n_frames": v.n_frames,
+                "fps": v.fps,
+                "width": v.width,
+                "height": v.height,
+                "global_offset": v.offset,
+                "read_mode": video_read_mode(v),
+            }
             for v in job.videos
         ],
-        "total_frames": total, "frame_indices": [int(i) for i in selection.indices], "frames": frames,
-        "selection": selection.info, "timing": timing,
+        "total_frames": total,
+        "frame_indices": [int(i) for i in selection.indices],
+        "frames": frames,
+        "selection": selection.info,
+        "timing": timing,
         "created_iso": datetime.now(timezone.utc).isoformat(timespec="microseconds"),
     }
 
 
-def record_sequence_run(ds: DatasetCore, run: FrameRun, job: SequenceJob, selection: Selection, timing: dict[str, float]) -> dict[str, Any]:
+def record_sequence_run(
+    ds: DatasetCore, run: FrameRun, job: SequenceJob, selection: Selection, timing: dict[str, float]
+) -> dict[str, Any]:
     """Write ``run_info.json`` for one recording, drop its stale PNGs, return its ``frames/index.csv`` row.
 
     Call it once the recording's new PNGs are all written (atomically, over the old ones of
@@ -178,10 +223,16 @@ def record_sequence_run(ds: DatasetCore, run: FrameRun, job: SequenceJob, select
 def index_row(ds: DatasetCore, info: dict[str, Any], out_dir: Path, info_path: Path) -> dict[str, Any]:
     """A ``frames/index.csv`` row from a run_info dict."""
     return {
-        "method": info["method"], "run_id": info["run_id"], "group": info["group"], "sequence": info["sequence"],
-        "group_safe": info["group_safe"], "sequence_safe": info["sequence_safe"],
-        "frames_dir_path": ds.relative_path(out_dir), "run_info_path": ds.relative_path(info_path),
-        "n_frames": len(info["frame_indices"]), "created_iso": info["created_iso"],
+        "method": info["method"],
+        "run_id": info["run_id"],
+        "group": info["group"],
+        "sequence": info["sequence"],
+        "group_safe": info["group_safe"],
+        "sequence_safe": info["sequence_safe"],
+        "frames_dir_path": ds.relative_path(out_dir),
+        "run_info_path": ds.relative_path(info_path),
+        "n_frames": len(info["frame_indices"]),
+        "created_iso": info["created_iso"],
     }
 
 
@@ -258,10 +309,14 @@ def list_frame_runs(ds: DatasetCore, method: str | None = None) -> pd.DataFrame:
     df = read_index(frames_index_path(ds), FRAMES_INDEX, missing_ok=True)
     if method is not None:
         df = df[df["method"] == method]
-    return df.sort_values(["created_iso", "method", "run_id", "group", "sequence"], kind="stable").reset_index(drop=True)
+    return df.sort_values(["created_iso", "method", "run_id", "group", "sequence"], kind="stable").reset_index(
+        drop=True
+    )
 
 
-def _select_runs(ds: DatasetCore, method: str | None, run_id: str | None, group: str | None, sequence: str | None) -> pd.DataFrame:
+def _select_runs(
+    ds: DatasetCore, method: str | None, run_id: str | None, group: str | None, sequence: str | None
+) -> pd.DataFrame:
     df = list_frame_runs(ds, method)
     if group is not None:
         df = df[df["group"] == str(group)]
@@ -276,7 +331,11 @@ def _select_runs(ds: DatasetCore, method: str | None, run_id: str | None, group:
 
 
 def get_frame_manifests(
-    ds: DatasetCore, method: str | None = None, run_id: str | None = None, group: str | None = None, sequence: str | None = None,
+    ds: DatasetCore,
+    method: str | None = None,
+    run_id: str | None = None,
+    group: str | None = None,
+    sequence: str | None = None,
 ) -> list[dict[str, Any]]:
     """The ``run_info.json`` contents of matching recordings (latest run when ``run_id`` is None).
 
@@ -288,7 +347,13 @@ def get_frame_manifests(
         try:
             info = json.loads(info_path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise IndexFileError("run_info.json listed in the frames index is missing or unreadable", path=info_path, group=r.group, sequence=r.sequence, found=str(exc)) from exc
+            raise IndexFileError(
+                "run_info.json listed in the frames index is missing or unreadable",
+                path=info_path,
+                group=r.group,
+                sequence=r.sequence,
+                found=str(exc),
+            ) from exc
         info["frames_dir"] = str(ds.resolve_path(r.frames_dir_path))
         info["run_info_path"] = str(info_path)
         out.append(info)
@@ -296,7 +361,11 @@ def get_frame_manifests(
 
 
 def get_frame_paths(
-    ds: DatasetCore, method: str, run_id: str | None = None, group: str | None = None, sequence: str | None = None,
+    ds: DatasetCore,
+    method: str,
+    run_id: str | None = None,
+    group: str | None = None,
+    sequence: str | None = None,
 ) -> list[Path]:
     """PNG paths of a frame run (latest run of ``method`` when ``run_id`` is None), by recording then frame index."""
     paths = []

@@ -11,6 +11,7 @@ Public API (scikit-learn is imported only when a model is trained or applied):
 * pure helpers: :mod:`mosaic.models.align` (labels ↔ features), :mod:`mosaic.models.evaluation`
   (grouped CV, metrics, bout smoothing), :mod:`mosaic.models.unsupervised`.
 """
+
 from .api import (
     FittedRun,
     apply_bundle,
@@ -31,7 +32,20 @@ from .store import (
 )
 
 __all__ = [
-    "ALLOWED_KEYS", "DEFAULTS", "MODELS_INDEX", "FittedRun", "apply_bundle", "fit_model", "load_run", "load_run_predictions",
-    "model_figures", "parse_model_run", "predict", "prediction_feature_name", "read_models_index", "resolve_config",
-    "store_model_run", "train_model",
+    "ALLOWED_KEYS",
+    "DEFAULTS",
+    "MODELS_INDEX",
+    "FittedRun",
+    "apply_bundle",
+    "fit_model",
+    "load_run",
+    "load_run_predictions",
+    "model_figures",
+    "parse_model_run",
+    "predict",
+    "prediction_feature_name",
+    "read_models_index",
+    "resolve_config",
+    "store_model_run",
+    "train_model",
 ]

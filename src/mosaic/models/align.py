@@ -24,6 +24,7 @@ Pair features are reduced to one row per (frame, id) for an individual classifie
 :func:`reduce_pair_features`: ``nearest`` takes every pair column of the partner with the
 smallest distance column, ``min``/``mean``/``max`` aggregate each column over all partners.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
@@ -43,7 +44,10 @@ LEVEL_INDIVIDUAL, LEVEL_PAIR, LEVEL_SCENE = 0, 1, 2
 # --------------------------------------------------------------------------- labels
 def label_vocabulary(labels: Mapping[str, Any]) -> dict[int, str]:
     """``{label_id: label_name}`` of a label mapping."""
-    return {int(i): str(n) for i, n in zip(np.asarray(labels["label_ids"]).ravel(), np.asarray(labels["label_names"]).ravel())}
+    return {
+        int(i): str(n)
+        for i, n in zip(np.asarray(labels["label_ids"]).ravel(), np.asarray(labels["label_names"]).ravel())
+    }
 
 
 def label_events(labels: Mapping[str, Any]) -> pd.DataFrame:
@@ -60,7 +64,9 @@ def label_events(labels: Mapping[str, Any]) -> pd.DataFrame:
     vocab = label_vocabulary(labels)
     names = pd.Series(lab).map(vocab).astype(object).to_numpy() if len(lab) else np.zeros(0, dtype=object)
     level = np.where(ids[:, 0] < 0, LEVEL_SCENE, np.where(ids[:, 1] < 0, LEVEL_INDIVIDUAL, LEVEL_PAIR))
-    return pd.DataFrame({"frame": frames, "id_a": ids[:, 0], "id_b": ids[:, 1], "label_id": lab, "label": names, "level": level})
+    return pd.DataFrame(
+        {"frame": frames, "id_a": ids[:, 0], "id_b": ids[:, 1], "label_id": lab, "label": names, "level": level}
+    )
 
 
 def _rank(events: pd.DataFrame, labels: Mapping[str, Any], priority: Sequence[str] | None) -> np.ndarray:
@@ -78,8 +84,11 @@ def _int_keys(rows: pd.DataFrame, key: list[str]) -> pd.DataFrame:
     try:
         return rows[key].astype(np.int64).reset_index(drop=True)
     except (ValueError, TypeError) as exc:
-        raise ModelError("feature rows have non-integer frame/id values; labels address individuals by integer id",
-                         expected=f"integer {key}", found=str(exc).splitlines()[0]) from exc
+        raise ModelError(
+            "feature rows have non-integer frame/id values; labels address individuals by integer id",
+            expected=f"integer {key}",
+            found=str(exc).splitlines()[0],
+        ) from exc
 
 
 def _pick_first(cand: pd.DataFrame, key: list[str]) -> pd.DataFrame:
@@ -260,7 +269,9 @@ def join_feature_tables(
     for name, df in tables:
         missing = [c for c in KEY_INDIVIDUAL if c not in df.columns]
         if missing:
-            raise ModelError(f"feature {name!r} table lacks key columns", expected=list(KEY_INDIVIDUAL), found=f"missing {missing}")
+            raise ModelError(
+                f"feature {name!r} table lacks key columns", expected=list(KEY_INDIVIDUAL), found=f"missing {missing}"
+            )
         cols = numeric_feature_columns(df)
         if "id2" in df.columns:
             pairs.append((name, df, cols))
@@ -268,8 +279,11 @@ def join_feature_tables(
             indiv.append((name, df, cols))
     if target == "pair":
         if not pairs:
-            raise ModelError("a pair classifier needs at least one pair feature (keyed by frame, id, id2)",
-                             expected="a feature with an 'id2' column", found=[n for n, _ in tables])
+            raise ModelError(
+                "a pair classifier needs at least one pair feature (keyed by frame, id, id2)",
+                expected="a feature with an 'id2' column",
+                found=[n for n, _ in tables],
+            )
         key = list(KEY_PAIR)
         out = None
         for name, df, cols in pairs:

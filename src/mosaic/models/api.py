@@ -11,6 +11,7 @@ For clustering, ``train_model`` also writes the assignments of its scope as that
 as a *feature* named ``<model>__pred`` (features root layout and index), so
 ``load_feature(ds, '<model>__pred')`` and downstream features read it.
 """
+
 from __future__ import annotations
 
 import logging
@@ -61,11 +62,18 @@ def _select_columns(df: pd.DataFrame, wanted: list[str] | None, label_col: str |
     if wanted is not None:
         missing = [c for c in wanted if c not in df.columns]
         if missing:
-            raise ConfigError("config 'feature_columns' names columns the inputs do not have",
-                              expected=f"columns among {cols}", found=missing)
+            raise ConfigError(
+                "config 'feature_columns' names columns the inputs do not have",
+                expected=f"columns among {cols}",
+                found=missing,
+            )
         cols = list(wanted)
     if not cols:
-        raise ModelError("the input features have no numeric column", expected="at least one numeric feature column", found=list(df.columns))
+        raise ModelError(
+            "the input features have no numeric column",
+            expected="at least one numeric feature column",
+            found=list(df.columns),
+        )
     return cols
 
 
@@ -92,12 +100,17 @@ class FittedRun:
     figures: dict[str, Any] = field(default_factory=dict)
     index_row: dict[str, Any] = field(default_factory=dict)
 
-    def __deepcopy__(self, memo: dict) -> "FittedRun":
+    def __deepcopy__(self, memo: dict) -> FittedRun:
         return self  # handed once from the train node to the dataset that stores it
 
 
-def train_model(ds: DatasetCore, model: Any, config: str | os.PathLike | Mapping[str, Any] | None = None,
-                overwrite: bool = False, name: str | None = None) -> str:
+def train_model(
+    ds: DatasetCore,
+    model: Any,
+    config: str | os.PathLike | Mapping[str, Any] | None = None,
+    overwrite: bool = False,
+    name: str | None = None,
+) -> str:
     """Train model ``model`` with ``config`` and write ``models/<model>/<run_id>/``; return ``run_id``.
 
     :func:`fit_model` then :func:`mosaic.models.store.store_model_run` (the Kedro ``train``
@@ -146,8 +159,13 @@ def train_model(ds: DatasetCore, model: Any, config: str | os.PathLike | Mapping
     return fitted.run_id
 
 
-def fit_model(ds: DatasetCore, model: Any, config: str | os.PathLike | Mapping[str, Any] | None = None,
-              overwrite: bool = False, name: str | None = None) -> FittedRun:
+def fit_model(
+    ds: DatasetCore,
+    model: Any,
+    config: str | os.PathLike | Mapping[str, Any] | None = None,
+    overwrite: bool = False,
+    name: str | None = None,
+) -> FittedRun:
     """Train model ``model`` with ``config`` and return the run in memory (nothing is written).
 
     Same parameters and errors as :func:`train_model`. When a complete run with the same
@@ -161,8 +179,11 @@ def fit_model(ds: DatasetCore, model: Any, config: str | os.PathLike | Mapping[s
         lab_files = mi.label_files(ds, cfg["label_kind"])
         keys = mi.in_scope(lab_files, cfg["groups"], cfg["sequences"])
         if not keys:
-            raise ModelError(f"no labelled recording of kind {cfg['label_kind']!r} in scope", expected="labelled recordings",
-                             found={"groups": cfg["groups"], "sequences": cfg["sequences"]})
+            raise ModelError(
+                f"no labelled recording of kind {cfg['label_kind']!r} in scope",
+                expected="labelled recordings",
+                found={"groups": cfg["groups"], "sequences": cfg["sequences"]},
+            )
         mi.check_features_cover(runs, keys, "labelled")
         labels_id = {"kind": cfg["label_kind"], "index_fingerprint": mi.labels_fingerprint(ds, cfg["label_kind"])}
     else:
@@ -171,18 +192,41 @@ def fit_model(ds: DatasetCore, model: Any, config: str | os.PathLike | Mapping[s
             common &= set(r["files"])
         keys = mi.in_scope(common, cfg["groups"], cfg["sequences"])
         if not keys:
-            raise ModelError("no recording has every input feature in scope", expected="recordings covered by all features",
-                             found={"features": [r["feature"] for r in runs], "groups": cfg["groups"], "sequences": cfg["sequences"]})
+            raise ModelError(
+                "no recording has every input feature in scope",
+                expected="recordings covered by all features",
+                found={
+                    "features": [r["feature"] for r in runs],
+                    "groups": cfg["groups"],
+                    "sequences": cfg["sequences"],
+                },
+            )
         labels_id = None
     hashed = {k: v for k, v in config_json(cfg).items() if k not in ("n_threads",)}  # threads do not change the result
-    run_id = make_run_id({"model": model, "version": MODEL_VERSION, "config": {**hashed, "features": inputs},
-                          "inputs": inputs, "labels": labels_id, "scope": [list(k) for k in keys]})
+    run_id = make_run_id(
+        {
+            "model": model,
+            "version": MODEL_VERSION,
+            "config": {**hashed, "features": inputs},
+            "inputs": inputs,
+            "labels": labels_id,
+            "scope": [list(k) for k in keys],
+        }
+    )
     if not overwrite and run_is_complete(ds, model, run_id):
         log.info("model %s run %s exists; nothing to do (overwrite=True retrains)", model, run_id)
         return FittedRun(model=model, run_id=run_id, kind=cfg["kind"], existing=True)
     created = datetime.now(timezone.utc).isoformat(timespec="microseconds")
-    resolved = {"model": model, "run_id": run_id, "config": config_json(cfg), "inputs": inputs, "labels": labels_id,
-                "scope": [list(k) for k in keys], "created_iso": created, "version": MODEL_VERSION}
+    resolved = {
+        "model": model,
+        "run_id": run_id,
+        "config": config_json(cfg),
+        "inputs": inputs,
+        "labels": labels_id,
+        "scope": [list(k) for k in keys],
+        "created_iso": created,
+        "version": MODEL_VERSION,
+    }
     fitted = FittedRun(model=model, run_id=run_id, kind=cfg["kind"], resolved=resolved)
     if cfg["kind"] == "classifier":
         _train_classifier(ds, model, run_id, cfg, runs, keys, fitted)
@@ -191,12 +235,24 @@ def fit_model(ds: DatasetCore, model: Any, config: str | os.PathLike | Mapping[s
         _train_clusters(ds, model, run_id, cfg, runs, keys, fitted)
         macro = float("nan")
     fitted.index_row = {
-        "model": model, "run_id": run_id, "kind": cfg["kind"],
-        "label_kind": cfg["label_kind"] if cfg["kind"] == "classifier" else "", "inputs_json": canonical_json(inputs),
-        "macro_f1": macro, "n_rows": int(fitted.metrics["n_rows"]), "n_sequences": len(keys), "created_iso": created,
+        "model": model,
+        "run_id": run_id,
+        "kind": cfg["kind"],
+        "label_kind": cfg["label_kind"] if cfg["kind"] == "classifier" else "",
+        "inputs_json": canonical_json(inputs),
+        "macro_f1": macro,
+        "n_rows": int(fitted.metrics["n_rows"]),
+        "n_sequences": len(keys),
+        "created_iso": created,
     }
     if cfg["kind"] == "classifier":
-        log.info("model %s run %s: sequence-held-out macro F1 (%s) = %.3f", model, run_id, fitted.metrics["evaluation"], macro)
+        log.info(
+            "model %s run %s: sequence-held-out macro F1 (%s) = %.3f",
+            model,
+            run_id,
+            fitted.metrics["evaluation"],
+            macro,
+        )
     return fitted
 
 
@@ -211,7 +267,11 @@ def _train_classifier(ds, model, run_id, cfg, runs, keys, fitted: FittedRun) -> 
 
     table = mi.stack(list(mi.iter_training_tables(ds, runs, keys, cfg)))
     if table.empty:
-        raise ModelError("the labelled recordings have no feature rows", expected="feature rows", found=[f"{g}/{s}" for g, s in keys[:5]])
+        raise ModelError(
+            "the labelled recordings have no feature rows",
+            expected="feature rows",
+            found=[f"{g}/{s}" for g, s in keys[:5]],
+        )
     columns = _select_columns(table, cfg["feature_columns"])
     X = mi.design_matrix(table, columns)
     y = table["label"].astype(str).to_numpy(dtype=object)
@@ -233,9 +293,17 @@ def _train_classifier(ds, model, run_id, cfg, runs, keys, fitted: FittedRun) -> 
     raw = pred.copy()
     pred = _smooth(table, pred, cfg["target"], cfg["min_bout"])
 
-    metrics: dict[str, Any] = {"model": model, "run_id": run_id, "kind": "classifier", "n_rows": len(y),
-                               "n_sequences": len(keys), "n_features": len(columns), "dropped_columns": dropped, "folds": folds,
-                               "label_counts": {str(k): int(v) for k, v in pd.Series(y).value_counts().items()}}
+    metrics: dict[str, Any] = {
+        "model": model,
+        "run_id": run_id,
+        "kind": "classifier",
+        "n_rows": len(y),
+        "n_sequences": len(keys),
+        "n_features": len(columns),
+        "dropped_columns": dropped,
+        "folds": folds,
+        "label_counts": {str(k): int(v) for k, v in pd.Series(y).value_counts().items()},
+    }
     metrics.update(_split_metrics(y, pred, raw, tr, te, classes, bg, cfg["holdout_groups"]))
     # report only classes that occur (as truth or prediction), in vocabulary order
     occurring = set(y) | set(pred)
@@ -248,9 +316,18 @@ def _train_classifier(ds, model, run_id, cfg, runs, keys, fitted: FittedRun) -> 
     preds["pred_unsmoothed"] = raw
     preds["split"] = split
     fitted.predictions = preds
-    fitted.bundle = {"kind": "classifier", "estimator": est, "columns": columns, "classes": classes, "model": model,
-                     "run_id": run_id, "target": cfg["target"], "background_label": bg, "min_bout": cfg["min_bout"],
-                     "n_threads": cfg["n_threads"]}
+    fitted.bundle = {
+        "kind": "classifier",
+        "estimator": est,
+        "columns": columns,
+        "classes": classes,
+        "model": model,
+        "run_id": run_id,
+        "target": cfg["target"],
+        "background_label": bg,
+        "min_bout": cfg["min_bout"],
+        "n_threads": cfg["n_threads"],
+    }
     fitted.metrics = metrics
     if cfg["plots"]:
         fitted.figures = model_figures_from(metrics, preds, classes, cfg["target"], cfg["max_ethograms"])
@@ -260,7 +337,11 @@ def _holdout_split(table: pd.DataFrame, holdout_groups: list[str]) -> tuple[np.n
     """Rows of ``holdout_groups`` (mask), the rows to train on and the held-out rows (indices)."""
     unknown = sorted(set(holdout_groups) - set(table["group"]))
     if unknown:
-        raise ConfigError("holdout_groups names groups without labelled recordings", expected=sorted(set(table["group"])), found=unknown)
+        raise ConfigError(
+            "holdout_groups names groups without labelled recordings",
+            expected=sorted(set(table["group"])),
+            found=unknown,
+        )
     hold = table["group"].isin(holdout_groups).to_numpy()
     tr = np.flatnonzero(~hold)
     te = np.flatnonzero(hold)
@@ -269,8 +350,16 @@ def _holdout_split(table: pd.DataFrame, holdout_groups: list[str]) -> tuple[np.n
     return hold, tr, te
 
 
-def _split_metrics(y: np.ndarray, pred: np.ndarray, raw: np.ndarray, tr: np.ndarray, te: np.ndarray, classes: list[str],
-                   bg: str, holdout_groups: list[str]) -> dict[str, Any]:
+def _split_metrics(
+    y: np.ndarray,
+    pred: np.ndarray,
+    raw: np.ndarray,
+    tr: np.ndarray,
+    te: np.ndarray,
+    classes: list[str],
+    bg: str,
+    holdout_groups: list[str],
+) -> dict[str, Any]:
     """Metrics of the cross-validated rows ``tr`` and the held-out rows ``te``, and the headline of the two."""
     metrics: dict[str, Any] = {}
     metrics["cv"] = classification_metrics(y[tr], pred[tr], classes, bg)
@@ -287,23 +376,37 @@ def _split_metrics(y: np.ndarray, pred: np.ndarray, raw: np.ndarray, tr: np.ndar
     return metrics
 
 
-def model_figures_from(metrics: Mapping[str, Any], preds: pd.DataFrame, classes: list[str], target: str = "individual",
-                       max_ethograms: int = 8) -> dict[str, Any]:
+def model_figures_from(
+    metrics: Mapping[str, Any],
+    preds: pd.DataFrame,
+    classes: list[str],
+    target: str = "individual",
+    max_ethograms: int = 8,
+) -> dict[str, Any]:
     """``{name: Figure}``: ``confusion_matrix`` and ``ethogram__<group_safe>__<sequence_safe>`` per sequence."""
     from mosaic.reporting.plots import plot_confusion_matrix
 
     from .plots import plot_prediction_ethogram
 
     ev = metrics[metrics["evaluation"]]
-    figs = {"confusion_matrix": plot_confusion_matrix(
-        ev["confusion_matrix"], ev["classes"], normalize=True,
-        title=f"{metrics['model']} ({metrics['evaluation']}) macro F1 = {metrics['macro_f1']:.3f}")}
+    figs = {
+        "confusion_matrix": plot_confusion_matrix(
+            ev["confusion_matrix"],
+            ev["classes"],
+            normalize=True,
+            title=f"{metrics['model']} ({metrics['evaluation']}) macro F1 = {metrics['macro_f1']:.3f}",
+        )
+    }
     if len(preds):
         for k, ((g, s), part) in enumerate(preds.groupby(["group", "sequence"], sort=True)):
             if k >= max_ethograms:
                 break
             figs[f"ethogram__{sequence_key(g, s)}"] = plot_prediction_ethogram(
-                part, classes, title=f"{g} / {s}: true vs predicted ({part['split'].iloc[0]})", track_cols=_track_cols(target))
+                part,
+                classes,
+                title=f"{g} / {s}: true vs predicted ({part['split'].iloc[0]})",
+                track_cols=_track_cols(target),
+            )
     return figs
 
 
@@ -316,8 +419,13 @@ def model_figures(ds: DatasetCore, model_run: Any, max_ethograms: int | None = N
         return {}
     preds = load_run_predictions(ds, (run["model"], run["run_id"]))
     cfg = run["config"]["config"]
-    return model_figures_from(run["metrics"], preds, run["bundle"]["classes"], cfg["target"],
-                              cfg["max_ethograms"] if max_ethograms is None else max_ethograms)
+    return model_figures_from(
+        run["metrics"],
+        preds,
+        run["bundle"]["classes"],
+        cfg["target"],
+        cfg["max_ethograms"] if max_ethograms is None else max_ethograms,
+    )
 
 
 def _train_clusters(ds, model, run_id, cfg, runs, keys, fitted: FittedRun) -> None:
@@ -334,13 +442,29 @@ def _train_clusters(ds, model, run_id, cfg, runs, keys, fitted: FittedRun) -> No
         bundle = fit_clusters(X, cfg["kind"], cfg["n_clusters"], cfg["max_samples"], cfg["standardize"], cfg["seed"])
         clusters = assign_clusters(bundle, X)
     summary, means = cluster_summary(table, clusters, columns)
-    bundle.update({"columns": columns, "model": model, "run_id": run_id, "target": cfg["target"], "n_threads": cfg["n_threads"],
-                   "classes": [str(c) for c in range(cfg["n_clusters"])]})
+    bundle.update(
+        {
+            "columns": columns,
+            "model": model,
+            "run_id": run_id,
+            "target": cfg["target"],
+            "n_threads": cfg["n_threads"],
+            "classes": [str(c) for c in range(cfg["n_clusters"])],
+        }
+    )
     keep = ["group", "sequence", "frame"] + _track_cols(cfg["target"])
     preds = table[keep].copy()
     preds["cluster"] = clusters
-    summary.update({"model": model, "run_id": run_id, "kind": cfg["kind"], "n_features": len(columns),
-                    "n_fit_rows": bundle["n_fit_rows"], "columns": columns})
+    summary.update(
+        {
+            "model": model,
+            "run_id": run_id,
+            "kind": cfg["kind"],
+            "n_features": len(columns),
+            "n_fit_rows": bundle["n_fit_rows"],
+            "columns": columns,
+        }
+    )
     if cfg["kind"] == "kmeans":
         summary["inertia"] = float(bundle["estimator"].inertia_)
     fitted.bundle = bundle

@@ -4,6 +4,7 @@ A config is a flat mapping; unknown keys are rejected with a :class:`ConfigError
 the allowed ones. :func:`resolve_config` returns the full config (defaults merged), which is
 what enters the run id and what is written to ``config.json`` beside the model.
 """
+
 from __future__ import annotations
 
 import copy
@@ -24,31 +25,31 @@ PAIR_REDUCTIONS = ("nearest", "min", "mean", "max")
 
 DEFAULTS: dict[str, Any] = {
     # what to train
-    "kind": "classifier",            # classifier | kmeans | ward
-    "features": [],                  # ["speed", "pair@<run_id>", {"feature": "pair", "run_id": None}]
-    "feature_columns": None,         # keep only these columns (after prefixing "<feature>.<col>"); None = all numeric
-    "groups": None,                  # restrict the scope to these groups (None = all)
-    "sequences": None,               # restrict the scope to these sequences (None = all)
+    "kind": "classifier",  # classifier | kmeans | ward
+    "features": [],  # ["speed", "pair@<run_id>", {"feature": "pair", "run_id": None}]
+    "feature_columns": None,  # keep only these columns (after prefixing "<feature>.<col>"); None = all numeric
+    "groups": None,  # restrict the scope to these groups (None = all)
+    "sequences": None,  # restrict the scope to these sequences (None = all)
     # rows and targets
-    "target": "individual",          # individual: one row per (frame, id); pair: one row per (frame, id, id2)
-    "pair_reduce": "auto",           # how pair features become per-(frame, id) columns: list of PAIR_REDUCTIONS or "auto"
-    "pair_distance_column": None,    # column ranking partners for "nearest" (None = auto: first column named *dist*)
+    "target": "individual",  # individual: one row per (frame, id); pair: one row per (frame, id, id2)
+    "pair_reduce": "auto",  # how pair features become per-(frame, id) columns: list of PAIR_REDUCTIONS or "auto"
+    "pair_distance_column": None,  # column ranking partners for "nearest" (None = auto: first column named *dist*)
     "label_kind": "behavior",
     "background_label": "background",  # name of rows without a label; excluded from the macro F1
-    "label_priority": None,          # optional list of label names; earlier wins when a row has several labels
+    "label_priority": None,  # optional list of label names; earlier wins when a row has several labels
     # classifier
     "estimator": "hist_gradient_boosting",  # or random_forest
     "estimator_params": {},
-    "class_weight": "balanced",      # balanced | none
+    "class_weight": "balanced",  # balanced | none
     "cv_folds": 5,
     "stratified": True,
     "holdout_groups": [],
-    "min_bout": 0,                   # frames; shorter predicted bouts are merged into their neighbours
-    "max_train_rows": None,          # random subsample of training rows per fit (None = all)
-    "n_threads": 1,                  # OpenMP/BLAS threads while fitting/predicting (None = library default)
+    "min_bout": 0,  # frames; shorter predicted bouts are merged into their neighbours
+    "max_train_rows": None,  # random subsample of training rows per fit (None = all)
+    "n_threads": 1,  # OpenMP/BLAS threads while fitting/predicting (None = library default)
     # unsupervised
     "n_clusters": 6,
-    "max_samples": 5000,             # Ward fits on at most this many rows, the rest by nearest centroid
+    "max_samples": 5000,  # Ward fits on at most this many rows, the rest by nearest centroid
     "standardize": True,
     # output
     "plots": True,
@@ -82,7 +83,9 @@ def load_config(config: str | os.PathLike | Mapping[str, Any] | None) -> dict[st
     if data is None:
         return {}
     if not isinstance(data, Mapping):
-        raise ConfigError("model config must be a mapping", path=path, expected="mapping of keys", found=type(data).__name__)
+        raise ConfigError(
+            "model config must be a mapping", path=path, expected="mapping of keys", found=type(data).__name__
+        )
     return dict(data)
 
 
@@ -107,7 +110,9 @@ def parse_feature_spec(spec: Any) -> dict[str, Any]:
     elif hasattr(spec, "feature") and hasattr(spec, "run_id"):
         out = {"feature": spec.feature, "run_id": spec.run_id}
     else:
-        raise ConfigError("bad feature input", expected="'name', 'name@run_id', {'feature', 'run_id'} or a Result", found=repr(spec))
+        raise ConfigError(
+            "bad feature input", expected="'name', 'name@run_id', {'feature', 'run_id'} or a Result", found=repr(spec)
+        )
     if not isinstance(out["feature"], str) or not out["feature"]:
         raise ConfigError("feature input lacks a name", expected="non-empty feature name", found=repr(spec))
     if out["run_id"] is not None:
@@ -144,12 +149,19 @@ def _feature_inputs(feats: Any) -> list[dict[str, Any]]:
     if isinstance(feats, (str, Mapping)) or hasattr(feats, "run_id"):
         feats = [feats]
     if not isinstance(feats, (list, tuple)) or not feats:
-        raise ConfigError("config key 'features' must list at least one feature input", expected="['speed', 'pair', ...]", found=repr(feats))
+        raise ConfigError(
+            "config key 'features' must list at least one feature input",
+            expected="['speed', 'pair', ...]",
+            found=repr(feats),
+        )
     specs = [parse_feature_spec(f) for f in feats]
     names = [(f["feature"], f["run_id"], f.get("as")) for f in specs]
     if len(set(names)) != len(names):
-        raise ConfigError("a feature input is listed twice in 'features'", found=[f["feature"] for f in specs],
-                          hint="give repeated features different run ids or aliases ('as')")
+        raise ConfigError(
+            "a feature input is listed twice in 'features'",
+            found=[f["feature"] for f in specs],
+            hint="give repeated features different run ids or aliases ('as')",
+        )
     return specs
 
 
@@ -161,7 +173,11 @@ def _check_pair_reduce(cfg: dict) -> None:
         if isinstance(pr, str):
             pr = [pr]
         if not isinstance(pr, (list, tuple)) or not pr or any(p not in PAIR_REDUCTIONS for p in pr):
-            raise ConfigError("invalid value for config key 'pair_reduce'", expected=f"'auto' or a list of {list(PAIR_REDUCTIONS)}", found=repr(cfg["pair_reduce"]))
+            raise ConfigError(
+                "invalid value for config key 'pair_reduce'",
+                expected=f"'auto' or a list of {list(PAIR_REDUCTIONS)}",
+                found=repr(cfg["pair_reduce"]),
+            )
         cfg["pair_reduce"] = list(dict.fromkeys(pr))
 
 
@@ -178,7 +194,9 @@ def resolve_config(config: str | os.PathLike | Mapping[str, Any] | None = None, 
     path = config if isinstance(config, (str, os.PathLike)) else None
     unknown = sorted(set(given) - set(DEFAULTS))
     if unknown:
-        raise ConfigError("unknown model config key(s)", path=path, expected=f"allowed keys {list(ALLOWED_KEYS)}", found=unknown)
+        raise ConfigError(
+            "unknown model config key(s)", path=path, expected=f"allowed keys {list(ALLOWED_KEYS)}", found=unknown
+        )
     cfg = copy.deepcopy(DEFAULTS)
     instance = given.pop("estimator") if not isinstance(given.get("estimator", ""), str) else None
     cfg.update(copy.deepcopy(given))
@@ -203,7 +221,9 @@ def resolve_config(config: str | os.PathLike | Mapping[str, Any] | None = None, 
     if not isinstance(cfg["label_kind"], str) or not cfg["label_kind"]:
         raise ConfigError("config key 'label_kind' must be a non-empty string", found=repr(cfg["label_kind"]))
     if not isinstance(cfg["background_label"], str) or not cfg["background_label"]:
-        raise ConfigError("config key 'background_label' must be a non-empty string", found=repr(cfg["background_label"]))
+        raise ConfigError(
+            "config key 'background_label' must be a non-empty string", found=repr(cfg["background_label"])
+        )
     if not isinstance(cfg["estimator_params"], Mapping):
         raise ConfigError("config key 'estimator_params' must be a mapping", found=repr(cfg["estimator_params"]))
     cfg["estimator_params"] = dict(cfg["estimator_params"])
@@ -219,7 +239,9 @@ def resolve_config(config: str | os.PathLike | Mapping[str, Any] | None = None, 
         if not isinstance(cfg[key], bool):
             raise ConfigError(f"config key {key!r} must be true or false", found=repr(cfg[key]))
     if cfg["pair_distance_column"] is not None and not isinstance(cfg["pair_distance_column"], str):
-        raise ConfigError("config key 'pair_distance_column' must be a column name", found=repr(cfg["pair_distance_column"]))
+        raise ConfigError(
+            "config key 'pair_distance_column' must be a column name", found=repr(cfg["pair_distance_column"])
+        )
     return cfg
 
 
@@ -229,8 +251,9 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
 
 
-def resolve_model(model: Any, config: str | os.PathLike | Mapping[str, Any] | None = None,
-                  name: str | None = None) -> tuple[str, dict[str, Any]]:
+def resolve_model(
+    model: Any, config: str | os.PathLike | Mapping[str, Any] | None = None, name: str | None = None
+) -> tuple[str, dict[str, Any]]:
     """The model name and the resolved config of a ``train_model`` call.
 
     ``model`` is a model name (the estimator then comes from the config), a scikit-learn
@@ -253,11 +276,18 @@ def resolve_model(model: Any, config: str | os.PathLike | Mapping[str, Any] | No
     describe_estimator(model)  # ConfigError for anything that is neither a classifier nor a trainer
     given = load_config(config)
     if "estimator" in given:
-        raise ConfigError("the estimator is given twice (model instance and config 'estimator')",
-                          path=config if isinstance(config, (str, os.PathLike)) else None,
-                          expected="either a model instance or config 'estimator'", found=given["estimator"])
+        raise ConfigError(
+            "the estimator is given twice (model instance and config 'estimator')",
+            path=config if isinstance(config, (str, os.PathLike)) else None,
+            expected="either a model instance or config 'estimator'",
+            found=given["estimator"],
+        )
     if name is None:
-        name = str(model.name) if is_trainer(model) and isinstance(model.name, str) and model.name else _snake(type(model).__name__)
+        name = (
+            str(model.name)
+            if is_trainer(model) and isinstance(model.name, str) and model.name
+            else _snake(type(model).__name__)
+        )
     return name, resolve_config(given, estimator=model)
 
 

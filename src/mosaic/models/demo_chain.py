@@ -7,6 +7,7 @@ features engine; :data:`DEMO_CLASSIFIER_CONFIG` is the matching :func:`train_mod
 standardized tracks + ``individual_pair_v1`` labels (for tests and benchmarks that do not go
 through the ingest/convert/label pipelines).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -36,10 +37,17 @@ def run_default_features(ds: DatasetCore, groups: Any = None, sequences: Any = N
     kin = run_feature(ds, KINEMATICS, groups=groups, sequences=sequences, overwrite=overwrite)
     pair = run_feature(ds, PAIR, groups=groups, sequences=sequences, overwrite=overwrite)
     out = [kin, pair]
-    for up, cols in ((kin, ["speed_px_s", "acc_px_s2", "angvel_rad_s"]),
-                     (pair, ["distance_px", "approach_px_s", "facing_rad"])):
-        feat = make_feature({"name": "rolling", "params": {"windows": ROLL_WINDOWS, "stats": ["mean", "std"], "columns": cols},
-                             "inputs": Inputs((up,))})
+    for up, cols in (
+        (kin, ["speed_px_s", "acc_px_s2", "angvel_rad_s"]),
+        (pair, ["distance_px", "approach_px_s", "facing_rad"]),
+    ):
+        feat = make_feature(
+            {
+                "name": "rolling",
+                "params": {"windows": ROLL_WINDOWS, "stats": ["mean", "std"], "columns": cols},
+                "inputs": Inputs((up,)),
+            }
+        )
         out.append(run_feature(ds, feat, groups=groups, sequences=sequences, overwrite=overwrite))
     return out
 
@@ -79,20 +87,54 @@ def write_sim_tracks_and_labels(ds: DatasetCore, sims: Iterable, kind: str = "be
         A = sim.heading.ravel().astype(np.float64)
         miss = sim.missing.ravel()
         X[miss], Y[miss], A[miss] = np.nan, np.nan, np.nan
-        df = pd.DataFrame({"frame": frame, "time": frame / sim.fps, "id": ids, "X": X, "Y": Y, "ANGLE": A,
-                           "group": sim.group, "sequence": sim.sequence})
+        df = pd.DataFrame(
+            {
+                "frame": frame,
+                "time": frame / sim.fps,
+                "id": ids,
+                "X": X,
+                "Y": Y,
+                "ANGLE": A,
+                "group": sim.group,
+                "sequence": sim.sequence,
+            }
+        )
         path = troot / f"{sequence_key(sim.group, sim.sequence)}.parquet"
         write_tracks(df, path, {"fps": sim.fps, "cm_per_pixel": sim.cm_per_pixel, "src_format": "demo"})
-        rows.append({"group": sim.group, "sequence": sim.sequence, "group_safe": to_safe_name(sim.group),
-                     "sequence_safe": to_safe_name(sim.sequence), "abs_path": ds.relative_path(path), "schema": "trex_v1",
-                     "src_format": "demo", "n_rows": len(df), "n_frames": T, "n_ids": n, "fps": sim.fps})
+        rows.append(
+            {
+                "group": sim.group,
+                "sequence": sim.sequence,
+                "group_safe": to_safe_name(sim.group),
+                "sequence_safe": to_safe_name(sim.sequence),
+                "abs_path": ds.relative_path(path),
+                "schema": "trex_v1",
+                "src_format": "demo",
+                "n_rows": len(df),
+                "n_frames": T,
+                "n_ids": n,
+                "fps": sim.fps,
+            }
+        )
         b = sim.bouts()
         lab = b["behavior"].map({name: i for i, name in enumerate(sim.behaviors)}).to_numpy()
         tgt = b["target_id"].to_numpy()
-        frames, labels, iids = bouts_to_events(b["start_frame"], b["stop_frame"], lab, b["subject_id"], np.where(tgt >= 0, tgt, -1))
-        sets.append(LabelSet(group=sim.group, sequence=sim.sequence, frames=frames, labels=labels, individual_ids=iids,
-                             label_ids=np.arange(len(sim.behaviors)), label_names=np.array(sim.behaviors), fps=sim.fps,
-                             n_frames=T))
+        frames, labels, iids = bouts_to_events(
+            b["start_frame"], b["stop_frame"], lab, b["subject_id"], np.where(tgt >= 0, tgt, -1)
+        )
+        sets.append(
+            LabelSet(
+                group=sim.group,
+                sequence=sim.sequence,
+                frames=frames,
+                labels=labels,
+                individual_ids=iids,
+                label_ids=np.arange(len(sim.behaviors)),
+                label_names=np.array(sim.behaviors),
+                fps=sim.fps,
+                n_frames=T,
+            )
+        )
         keys.append((sim.group, sim.sequence))
     upsert_index(troot / "index.csv", rows, TRACKS_INDEX)
     save_label_sets(ds, kind, sets, overwrite=True)

@@ -1,4 +1,5 @@
 """Supervised estimators: construction from the config, class-balanced fitting, grouped CV predictions."""
+
 from __future__ import annotations
 
 import contextlib
@@ -15,7 +16,13 @@ from .evaluation import grouped_folds
 
 log = logging.getLogger(__name__)
 
-HGB_DEFAULTS = {"max_iter": 200, "learning_rate": 0.1, "max_leaf_nodes": 31, "l2_regularization": 1e-3, "early_stopping": False}
+HGB_DEFAULTS = {
+    "max_iter": 200,
+    "learning_rate": 0.1,
+    "max_leaf_nodes": 31,
+    "l2_regularization": 1e-3,
+    "early_stopping": False,
+}
 RF_DEFAULTS = {"n_estimators": 200, "min_samples_leaf": 2, "n_jobs": 1}
 
 
@@ -126,14 +133,21 @@ class Trainer(Protocol):
 
 def is_trainer(obj: Any) -> bool:
     """True when ``obj`` implements :class:`Trainer` (name, version, params, make_estimator)."""
-    return (not isinstance(obj, (str, type)) and callable(getattr(obj, "make_estimator", None))
-            and all(hasattr(obj, a) for a in ("name", "version", "params")))
+    return (
+        not isinstance(obj, (str, type))
+        and callable(getattr(obj, "make_estimator", None))
+        and all(hasattr(obj, a) for a in ("name", "version", "params"))
+    )
 
 
 def is_sklearn_classifier(obj: Any) -> bool:
     """True when ``obj`` is an (unfitted or fitted) scikit-learn-style classifier instance."""
-    return (not isinstance(obj, (str, type)) and callable(getattr(obj, "fit", None))
-            and callable(getattr(obj, "predict", None)) and callable(getattr(obj, "get_params", None)))
+    return (
+        not isinstance(obj, (str, type))
+        and callable(getattr(obj, "fit", None))
+        and callable(getattr(obj, "predict", None))
+        and callable(getattr(obj, "get_params", None))
+    )
 
 
 def describe_estimator(est: Any) -> Any:
@@ -155,9 +169,16 @@ def describe_estimator(est: Any) -> Any:
         return {"class": cls, "name": str(est.name), "version": str(est.version), "params": _jsonable(dict(est.params))}
     if is_sklearn_classifier(est):
         return {"class": cls, "params": _jsonable(est.get_params(deep=False))}
-    raise ConfigError("estimator must be a registered name, a scikit-learn classifier or a trainer",
-                      expected=["hist_gradient_boosting", "random_forest", "an object with fit/predict/get_params",
-                                "an object with name/version/params/make_estimator"], found=repr(est))
+    raise ConfigError(
+        "estimator must be a registered name, a scikit-learn classifier or a trainer",
+        expected=[
+            "hist_gradient_boosting",
+            "random_forest",
+            "an object with fit/predict/get_params",
+            "an object with name/version/params/make_estimator",
+        ],
+        found=repr(est),
+    )
 
 
 def _jsonable(value: Any) -> Any:
@@ -171,20 +192,31 @@ def _jsonable(value: Any) -> Any:
         return value if np.isfinite(value) else repr(value)
     if isinstance(value, np.generic):
         return _jsonable(value.item())
-    if callable(getattr(value, "get_params", None)) and not isinstance(value, type):  # nested estimator (pipeline step, ...)
-        return {"class": f"{type(value).__module__}.{type(value).__qualname__}", "params": _jsonable(value.get_params(deep=False))}
+    if callable(getattr(value, "get_params", None)) and not isinstance(
+        value, type
+    ):  # nested estimator (pipeline step, ...)
+        return {
+            "class": f"{type(value).__module__}.{type(value).__qualname__}",
+            "params": _jsonable(value.get_params(deep=False)),
+        }
     return repr(value)
 
 
 def _estimator_from_instance(obj: Any, params: dict[str, Any], seed: int):
     if is_trainer(obj):
         if params:
-            raise ConfigError("estimator_params cannot be combined with a trainer", expected="params set on the trainer itself",
-                              found=sorted(params))
+            raise ConfigError(
+                "estimator_params cannot be combined with a trainer",
+                expected="params set on the trainer itself",
+                found=sorted(params),
+            )
         est = obj.make_estimator(seed)
         if not (callable(getattr(est, "fit", None)) and callable(getattr(est, "predict", None))):
-            raise ConfigError("the trainer's make_estimator() did not return a classifier", expected="an object with fit and predict",
-                              found=repr(est))
+            raise ConfigError(
+                "the trainer's make_estimator() did not return a classifier",
+                expected="an object with fit and predict",
+                found=repr(est),
+            )
         return est
     if is_sklearn_classifier(obj):
         from sklearn.base import clone
@@ -194,8 +226,11 @@ def _estimator_from_instance(obj: Any, params: dict[str, Any], seed: int):
             if params:
                 est.set_params(**params)
         except (TypeError, ValueError, RuntimeError) as exc:
-            raise ConfigError("invalid estimator or estimator_params", expected=f"parameters of {type(obj).__name__}",
-                              found=str(exc).splitlines()[0]) from exc
+            raise ConfigError(
+                "invalid estimator or estimator_params",
+                expected=f"parameters of {type(obj).__name__}",
+                found=str(exc).splitlines()[0],
+            ) from exc
         return est
     describe_estimator(obj)  # raises the ConfigError naming what is accepted
     raise AssertionError("unreachable")  # pragma: no cover
@@ -246,8 +281,11 @@ class ColumnSubsetClassifier:
     def _x(self, X: np.ndarray) -> np.ndarray:
         X = np.asarray(X)
         if X.ndim != 2 or X.shape[1] != self.n_features_in_:
-            raise ModelError("design matrix has the wrong number of columns", expected=self.n_features_in_,
-                             found=X.shape[1] if X.ndim == 2 else X.shape)
+            raise ModelError(
+                "design matrix has the wrong number of columns",
+                expected=self.n_features_in_,
+                found=X.shape[1] if X.ndim == 2 else X.shape,
+            )
         return X[:, self.keep]
 
     def predict(self, X: np.ndarray) -> np.ndarray:
@@ -262,7 +300,9 @@ class ColumnSubsetClassifier:
         return (pred[:, None] == classes[None, :]).astype(np.float64)
 
 
-def drop_uninformative(X: np.ndarray, columns: list[str], rows: np.ndarray | None = None) -> tuple[np.ndarray, list[str], dict[str, str]]:
+def drop_uninformative(
+    X: np.ndarray, columns: list[str], rows: np.ndarray | None = None
+) -> tuple[np.ndarray, list[str], dict[str, str]]:
     """``X`` and ``columns`` without the columns that carry no information in ``rows`` (default all).
 
     Returns
@@ -278,9 +318,12 @@ def drop_uninformative(X: np.ndarray, columns: list[str], rows: np.ndarray | Non
     keep, reasons = informative_columns(X if rows is None else X[rows])
     dropped = {columns[j]: r for j, r in sorted(reasons.items())}
     if not keep.any():
-        raise ModelError("no input feature column carries information in the training rows",
-                         expected="at least one column with differing finite values", found=dropped,
-                         hint="pair features need recordings with two or more animals; check the feature inputs")
+        raise ModelError(
+            "no input feature column carries information in the training rows",
+            expected="at least one column with differing finite values",
+            found=dropped,
+            hint="pair features need recordings with two or more animals; check the feature inputs",
+        )
     if not dropped:
         return X, list(columns), {}
     return X[:, keep], [c for c, k in zip(columns, keep, strict=True) if k], dropped
@@ -320,8 +363,15 @@ def _fit_kwargs(est, weights: np.ndarray | None) -> dict[str, Any]:
     return {"sample_weight": weights}
 
 
-def fit_estimator(est, X: np.ndarray, y: np.ndarray, class_weight: str = "balanced",
-                  max_rows: int | None = None, seed: int = 0, n_threads: int | None = 1):
+def fit_estimator(
+    est,
+    X: np.ndarray,
+    y: np.ndarray,
+    class_weight: str = "balanced",
+    max_rows: int | None = None,
+    seed: int = 0,
+    n_threads: int | None = 1,
+):
     """Fit ``est`` on ``(X, y)`` with class-balanced sample weights; subsample to ``max_rows`` rows.
 
     Columns without information in these rows (see :func:`informative_columns`) are left out
@@ -342,8 +392,11 @@ def fit_estimator(est, X: np.ndarray, y: np.ndarray, class_weight: str = "balanc
     w = sample_weights(y, class_weight)
     keep, _ = informative_columns(X)
     if not keep.any():
-        raise ModelError("no feature column carries information in the training rows", expected="a column with differing finite values",
-                         found=f"{X.shape[1]} columns without finite values or constant")
+        raise ModelError(
+            "no feature column carries information in the training rows",
+            expected="a column with differing finite values",
+            found=f"{X.shape[1]} columns without finite values or constant",
+        )
     n_features = X.shape[1]
     if not keep.all():
         X = X[:, keep]
@@ -352,8 +405,9 @@ def fit_estimator(est, X: np.ndarray, y: np.ndarray, class_weight: str = "balanc
             est.fit(X, y, **_fit_kwargs(est, w))
     except (ValueError, TypeError) as exc:
         if type(exc).__name__ == "InvalidParameterError":  # scikit-learn validates params at fit time
-            raise ConfigError("invalid estimator_params", expected="valid parameters of the estimator",
-                              found=str(exc).splitlines()[0]) from exc
+            raise ConfigError(
+                "invalid estimator_params", expected="valid parameters of the estimator", found=str(exc).splitlines()[0]
+            ) from exc
         raise ModelError("the estimator could not be fitted", found=str(exc).splitlines()[0]) from exc
     if not keep.all() or not callable(getattr(est, "predict_proba", None)):
         return ColumnSubsetClassifier(est, np.flatnonzero(keep), n_features)
@@ -361,7 +415,10 @@ def fit_estimator(est, X: np.ndarray, y: np.ndarray, class_weight: str = "balanc
 
 
 def cross_val_predict_grouped(
-    cfg: Mapping[str, Any], X: np.ndarray, y: np.ndarray, seq_key: np.ndarray,
+    cfg: Mapping[str, Any],
+    X: np.ndarray,
+    y: np.ndarray,
+    seq_key: np.ndarray,
 ) -> tuple[np.ndarray, list[dict[str, Any]]]:
     """Out-of-fold predictions with sequence-grouped folds (each row predicted by a model that never saw its recording).
 
@@ -376,13 +433,17 @@ def cross_val_predict_grouped(
     folds = []
     for k, (tr, te) in enumerate(grouped_folds(y, seq_key, cfg["cv_folds"], cfg["stratified"], cfg["seed"])):
         est = make_estimator(cfg["estimator"], cfg["estimator_params"], cfg["seed"])
-        est = fit_estimator(est, X[tr], y[tr], cfg["class_weight"], cfg["max_train_rows"], cfg["seed"] + k, cfg["n_threads"])
+        est = fit_estimator(
+            est, X[tr], y[tr], cfg["class_weight"], cfg["max_train_rows"], cfg["seed"] + k, cfg["n_threads"]
+        )
         with thread_limit(cfg["n_threads"]):
             y_oof[te] = est.predict(X[te])
-        folds.append({
-            "fold": k,
-            "n_train": len(tr),
-            "n_test": len(te),
-            "test_sequences": sorted(str(s).replace("\x1f", "/") for s in np.unique(seq_key[te].astype(str))),
-        })
+        folds.append(
+            {
+                "fold": k,
+                "n_train": len(tr),
+                "n_test": len(te),
+                "test_sequences": sorted(str(s).replace("\x1f", "/") for s in np.unique(seq_key[te].astype(str))),
+            }
+        )
     return y_oof, folds

@@ -4,6 +4,7 @@ Cross-validation folds are built on a (group, sequence) key, so no recording eve
 in both the training and the test part of a fold; :func:`grouped_folds` asserts it and raises
 :class:`ModelError` otherwise.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
@@ -19,20 +20,30 @@ SEQ_SEP = "\x1f"
 
 def sequence_keys(groups: Sequence[str] | np.ndarray, sequences: Sequence[str] | np.ndarray) -> np.ndarray:
     """One key string per row identifying its recording (group, sequence)."""
-    return (pd.Series(np.asarray(groups, dtype=object)).astype(str) + SEQ_SEP
-            + pd.Series(np.asarray(sequences, dtype=object)).astype(str)).to_numpy(dtype=object)
+    return (
+        pd.Series(np.asarray(groups, dtype=object)).astype(str)
+        + SEQ_SEP
+        + pd.Series(np.asarray(sequences, dtype=object)).astype(str)
+    ).to_numpy(dtype=object)
 
 
 def assert_no_leak(seq_key: np.ndarray, train_idx: np.ndarray, test_idx: np.ndarray) -> None:
     """Raise :class:`ModelError` when a recording has rows on both sides of a split."""
     shared = np.intersect1d(np.unique(seq_key[train_idx]).astype(str), np.unique(seq_key[test_idx]).astype(str))
     if len(shared):
-        raise ModelError("cross-validation split leaks recordings into both train and test",
-                         expected="disjoint (group, sequence) sets", found=[s.replace(SEQ_SEP, "/") for s in shared[:5]])
+        raise ModelError(
+            "cross-validation split leaks recordings into both train and test",
+            expected="disjoint (group, sequence) sets",
+            found=[s.replace(SEQ_SEP, "/") for s in shared[:5]],
+        )
 
 
 def grouped_folds(
-    y: np.ndarray, seq_key: np.ndarray, n_splits: int = 5, stratified: bool = True, seed: int = 0,
+    y: np.ndarray,
+    seq_key: np.ndarray,
+    n_splits: int = 5,
+    stratified: bool = True,
+    seed: int = 0,
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Yield ``(train_idx, test_idx)`` folds grouped by recording (no recording in both parts).
 
@@ -50,8 +61,11 @@ def grouped_folds(
     seq_key = np.asarray(seq_key, dtype=object)
     uniq = np.unique(seq_key.astype(str))
     if len(uniq) < 2:
-        raise ModelError("sequence-grouped cross-validation needs at least two recordings",
-                         expected=">= 2 (group, sequence) with labels and features", found=len(uniq))
+        raise ModelError(
+            "sequence-grouped cross-validation needs at least two recordings",
+            expected=">= 2 (group, sequence) with labels and features",
+            found=len(uniq),
+        )
     k = min(int(n_splits), len(uniq))
     if stratified:
         splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
@@ -69,7 +83,10 @@ def grouped_folds(
 
 
 def classification_metrics(
-    y_true: np.ndarray, y_pred: np.ndarray, classes: Sequence[str] | None = None, background: str | None = None,
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    classes: Sequence[str] | None = None,
+    background: str | None = None,
 ) -> dict[str, Any]:
     """Per-class precision/recall/F1/support, macro F1 (all, and excluding ``background``), confusion matrix.
 
@@ -91,8 +108,10 @@ def classification_metrics(
     seen = set(y_true) | set(y_pred)
     classes = [c for c in classes if c in seen] + extra  # drop classes neither true nor predicted
     p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=classes, zero_division=0)
-    per_class = {c: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
-                 for i, c in enumerate(classes)}
+    per_class = {
+        c: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
+        for i, c in enumerate(classes)
+    }
     present = [c for c in classes if per_class[c]["support"] > 0]
     behaviours = [c for c in present if c != background]
     macro = float(np.mean([per_class[c]["f1"] for c in behaviours])) if behaviours else float("nan")

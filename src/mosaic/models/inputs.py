@@ -4,6 +4,7 @@ Features are read through the features engine (:func:`mosaic.features.engine.fea
 labels through the labels domain (:func:`mosaic.labels.io.read_labels_index`,
 :func:`mosaic.labels.load_labels`). One recording is loaded at a time.
 """
+
 from __future__ import annotations
 
 import os
@@ -42,9 +43,13 @@ def resolve_feature_runs(ds: DatasetCore, features: Sequence[Mapping[str, Any]])
         try:
             rows = feature_files(ds, name, rid)
         except FeatureError as exc:
-            raise ModelError(f"model input feature {name!r} is not available", path=feature_index_path(ds, name),
-                             expected=f"a run of {name!r}" + (f" with run_id {rid}" if rid else ""),
-                             found=exc.problem, hint=f"run_feature(ds, {name!r}) first") from exc
+            raise ModelError(
+                f"model input feature {name!r} is not available",
+                path=feature_index_path(ds, name),
+                expected=f"a run of {name!r}" + (f" with run_id {rid}" if rid else ""),
+                found=exc.problem,
+                hint=f"run_feature(ds, {name!r}) first",
+            ) from exc
         run_id = str(rows["run_id"].iloc[0]) if len(rows) else rid
         files = {(str(g), str(s)): str(p) for g, s, p in zip(rows["group"], rows["sequence"], rows["path"])}
         out.append({"feature": name, "run_id": run_id, "files": files, "prefix": spec.get("as") or name})
@@ -73,10 +78,16 @@ def label_files(ds: DatasetCore, kind: str) -> dict[tuple[str, str], str]:
     if idx.empty:
         root = ds.get_root("labels")
         kinds = sorted(p.name for p in root.iterdir() if (p / "index.csv").exists()) if root.exists() else []
-        raise ModelError(f"label kind {kind!r} has no labels", path=path, expected=f"labels of kind {kind!r}",
-                         found=f"kinds with labels: {kinds}" if kinds else "no labels in the dataset",
-                         hint="convert annotations first (label pipeline / ds.convert_labels)")
-    return {(str(g), str(s)): str(ds.resolve_path(p)) for g, s, p in zip(idx["group"], idx["sequence"], idx["abs_path"])}
+        raise ModelError(
+            f"label kind {kind!r} has no labels",
+            path=path,
+            expected=f"labels of kind {kind!r}",
+            found=f"kinds with labels: {kinds}" if kinds else "no labels in the dataset",
+            hint="convert annotations first (label pipeline / ds.convert_labels)",
+        )
+    return {
+        (str(g), str(s)): str(ds.resolve_path(p)) for g, s, p in zip(idx["group"], idx["sequence"], idx["abs_path"])
+    }
 
 
 def labels_fingerprint(ds: DatasetCore, kind: str) -> str:
@@ -105,19 +116,29 @@ def in_scope(keys, groups: Sequence[str] | None, sequences: Sequence[str] | None
     return sorted(out)
 
 
-def check_features_cover(runs: Sequence[Mapping[str, Any]], keys: Sequence[tuple[str, str]], what: str = "labelled") -> None:
+def check_features_cover(
+    runs: Sequence[Mapping[str, Any]], keys: Sequence[tuple[str, str]], what: str = "labelled"
+) -> None:
     """Raise :class:`ModelError` naming the recordings a feature run lacks."""
     for r in runs:
         missing = [k for k in keys if k not in r["files"]]
         if missing:
             shown = ", ".join(f"{g}/{s}" for g, s in missing[:5]) + (" ..." if len(missing) > 5 else "")
-            raise ModelError(f"feature {r['feature']!r} (run {r['run_id']}) is missing for {len(missing)} {what} recording(s)",
-                             expected=f"feature outputs for every {what} recording", found=f"missing {shown}",
-                             hint=f"run_feature(ds, {r['feature']!r}) over those recordings, or restrict groups/sequences")
+            raise ModelError(
+                f"feature {r['feature']!r} (run {r['run_id']}) is missing for {len(missing)} {what} recording(s)",
+                expected=f"feature outputs for every {what} recording",
+                found=f"missing {shown}",
+                hint=f"run_feature(ds, {r['feature']!r}) over those recordings, or restrict groups/sequences",
+            )
         for k in keys:
             if not os.path.exists(r["files"][k]):
-                raise ModelError(f"feature output of {r['feature']!r} listed in its index is missing", path=r["files"][k],
-                                 group=k[0], sequence=k[1], hint="rerun the feature with overwrite=True")
+                raise ModelError(
+                    f"feature output of {r['feature']!r} listed in its index is missing",
+                    path=r["files"][k],
+                    group=k[0],
+                    sequence=k[1],
+                    hint="rerun the feature with overwrite=True",
+                )
 
 
 def load_model_input(runs: Sequence[Mapping[str, Any]], key: tuple[str, str], cfg: Mapping[str, Any]) -> pd.DataFrame:
@@ -130,7 +151,10 @@ def load_model_input(runs: Sequence[Mapping[str, Any]], key: tuple[str, str], cf
 
 
 def iter_training_tables(
-    ds: DatasetCore, runs: Sequence[Mapping[str, Any]], keys: Sequence[tuple[str, str]], cfg: Mapping[str, Any],
+    ds: DatasetCore,
+    runs: Sequence[Mapping[str, Any]],
+    keys: Sequence[tuple[str, str]],
+    cfg: Mapping[str, Any],
 ) -> Iterator[pd.DataFrame]:
     """Yield, per labelled recording, its feature table with a ``label`` column (label names)."""
     from mosaic.core.progress import progress
@@ -149,7 +173,7 @@ def vocabulary_order(ds: DatasetCore, kind: str, background: str, present: Seque
         from mosaic.labels.vocab import get_label_map
 
         vocab = [n for _, n in sorted(get_label_map(ds, kind).items())]
-    except Exception:  # noqa: BLE001 - any vocabulary problem falls back to sorted names
+    except Exception:
         vocab = []
     present = [str(p) for p in present]
     order = [background] + [n for n in vocab if n != background]

@@ -6,6 +6,7 @@ Functions return :class:`matplotlib.figure.Figure` objects built without pyplot'
 state (``Figure()`` + Agg canvas), so they are safe in threads, in tests and as Kedro
 ``matplotlib.MatplotlibDataset`` outputs.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -23,8 +24,14 @@ def _figure(w: float, h: float):
     return fig
 
 
-def plot_prediction_ethogram(pred: pd.DataFrame, classes: Sequence[str], title: str = "", true_col: str = "label",
-                  pred_col: str = "pred", track_cols: Sequence[str] = ("id",)):
+def plot_prediction_ethogram(
+    pred: pd.DataFrame,
+    classes: Sequence[str],
+    title: str = "",
+    true_col: str = "label",
+    pred_col: str = "pred",
+    track_cols: Sequence[str] = ("id",),
+):
     """Ethogram of one recording: for each track (id, or id→id2), a row of true and a row of predicted labels.
 
     ``pred`` holds ``frame``, the track columns, ``true_col`` (optional) and ``pred_col``.
@@ -48,16 +55,39 @@ def plot_prediction_ethogram(pred: pd.DataFrame, classes: Sequence[str], title: 
         grid[tpos * len(kinds) + j, cols] = vals
     fig = _figure(10, 0.6 + 0.35 * max(grid.shape[0], 2))
     ax = fig.add_subplot(1, 1, 1)
-    palette = ["#d9d9d9", "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
-               "#17becf", "#bcbd22", "#7f7f7f"]
+    palette = [
+        "#d9d9d9",
+        "#1f77b4",
+        "#ff7f0e",
+        "#2ca02c",
+        "#d62728",
+        "#9467bd",
+        "#8c564b",
+        "#e377c2",
+        "#17becf",
+        "#bcbd22",
+        "#7f7f7f",
+    ]
     cmap = ListedColormap([palette[i % len(palette)] for i in range(max(len(classes), 1))])
-    ax.imshow(np.ma.masked_invalid(grid), aspect="auto", interpolation="nearest", cmap=cmap, vmin=-0.5,
-              vmax=len(classes) - 0.5, extent=(f0 - 0.5, f1 + 0.5, grid.shape[0] - 0.5, -0.5))
+    ax.imshow(
+        np.ma.masked_invalid(grid),
+        aspect="auto",
+        interpolation="nearest",
+        cmap=cmap,
+        vmin=-0.5,
+        vmax=len(classes) - 0.5,
+        extent=(f0 - 0.5, f1 + 0.5, grid.shape[0] - 0.5, -0.5),
+    )
     ylabels = [f"{'→'.join(str(x) for x in t)} {'true' if k == true_col else 'pred'}" for t in tracks for k in kinds]
     ax.set_yticks(range(len(ylabels)), labels=ylabels, fontsize=7)
     ax.set_xlabel("frame")
     ax.set_title(title)
-    ax.legend(handles=[Patch(color=cmap(i), label=c) for i, c in enumerate(classes)], loc="upper left",
-              bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False)
+    ax.legend(
+        handles=[Patch(color=cmap(i), label=c) for i, c in enumerate(classes)],
+        loc="upper left",
+        bbox_to_anchor=(1.0, 1.0),
+        fontsize=7,
+        frameon=False,
+    )
     fig.tight_layout()
     return fig

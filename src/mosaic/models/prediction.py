@@ -3,6 +3,7 @@
 Each recording is predicted by :func:`apply_bundle` (pure) in a worker that loads the model file
 once per process; the recordings written are then listed in the feature's index.
 """
+
 from __future__ import annotations
 
 import os
@@ -49,9 +50,17 @@ def _smooth(df: pd.DataFrame, values: np.ndarray, target: str, min_bout: int) ->
     return out
 
 
-def predict(ds: DatasetCore, model_run: Any, sequences: Any = None, groups: Any = None, overwrite: bool = False,
-            parallel_mode: str = "serial", parallel_workers: int | None = None, dask_address: str | None = None,
-            memory_limit: str | int | None = None):
+def predict(
+    ds: DatasetCore,
+    model_run: Any,
+    sequences: Any = None,
+    groups: Any = None,
+    overwrite: bool = False,
+    parallel_mode: str = "serial",
+    parallel_workers: int | None = None,
+    dask_address: str | None = None,
+    memory_limit: str | int | None = None,
+):
     """Apply a trained run and write its output as the feature ``<model>__pred``.
 
     Parameters
@@ -114,12 +123,17 @@ def _prediction_keys(runs: list[dict], sequences: Any, groups: Any) -> list[tupl
         missing = sorted(set(seqs) - {s for _, s in keys})
         if missing:
             lacking = {r["feature"]: sorted(set(missing) - {s for _, s in r["files"]}) for r in runs}
-            raise ModelError("requested sequences lack the model's input features",
-                             expected=f"sequences covered by {[r['feature'] + '/' + str(r['run_id']) for r in runs]}",
-                             found={f: m for f, m in lacking.items() if m} or missing)
+            raise ModelError(
+                "requested sequences lack the model's input features",
+                expected=f"sequences covered by {[r['feature'] + '/' + str(r['run_id']) for r in runs]}",
+                found={f: m for f, m in lacking.items() if m} or missing,
+            )
     if not keys:
-        raise ModelError("no recording to predict", expected="recordings covered by the model's input features",
-                         found={"groups": groups, "sequences": sequences})
+        raise ModelError(
+            "no recording to predict",
+            expected="recordings covered by the model's input features",
+            found={"groups": groups, "sequences": sequences},
+        )
     return keys
 
 
@@ -134,8 +148,15 @@ def _predicted_keys(ds: DatasetCore, fname: str, run_id: str, overwrite: bool) -
     return {(g, s) for g, s, p in zip(mine["group"], mine["sequence"], mine["abs_path"]) if ds.resolve_path(p).exists()}
 
 
-def _run_predictions(ds: DatasetCore, run: Mapping[str, Any], runs: list[dict], todo: list[tuple[str, str]],
-                     paths: Mapping[tuple[str, str], Any], fname: str, config: Any) -> tuple[dict, list[Exception]]:
+def _run_predictions(
+    ds: DatasetCore,
+    run: Mapping[str, Any],
+    runs: list[dict],
+    todo: list[tuple[str, str]],
+    paths: Mapping[tuple[str, str], Any],
+    fname: str,
+    config: Any,
+) -> tuple[dict, list[Exception]]:
     """Predict and write ``todo`` through the executor; return ``({key: n_rows}, errors)``."""
     from mosaic.core.executor import run_tasks
 
@@ -143,9 +164,20 @@ def _run_predictions(ds: DatasetCore, run: Mapping[str, Any], runs: list[dict], 
     cfg = run["config"]["config"]
     model_file = run["dir"] / MODEL_FILE
     _remember_bundle(model_file, run["bundle"])  # serial and thread modes reuse the loaded model
-    tasks = [(ds, model, run_id, str(model_file), runs, key, cfg, str(paths[key]),
-              {"feature": fname, "run_id": run_id, "group": key[0], "sequence": key[1]})
-             for key in todo]
+    tasks = [
+        (
+            ds,
+            model,
+            run_id,
+            str(model_file),
+            runs,
+            key,
+            cfg,
+            str(paths[key]),
+            {"feature": fname, "run_id": run_id, "group": key[0], "sequence": key[1]},
+        )
+        for key in todo
+    ]
     results = {}
     errors = []
     for r in run_tasks(_predict_one, tasks, config, desc=f"predict {model}"):
@@ -156,8 +188,16 @@ def _run_predictions(ds: DatasetCore, run: Mapping[str, Any], runs: list[dict], 
     return results, errors
 
 
-def _record_predictions(ds: DatasetCore, run: Mapping[str, Any], fname: str, out_dir: Any, written: list[tuple[str, str]],
-                        paths: Mapping[tuple[str, str], Any], results: Mapping[tuple[str, str], int], created: str) -> None:
+def _record_predictions(
+    ds: DatasetCore,
+    run: Mapping[str, Any],
+    fname: str,
+    out_dir: Any,
+    written: list[tuple[str, str]],
+    paths: Mapping[tuple[str, str], Any],
+    results: Mapping[tuple[str, str], int],
+    created: str,
+) -> None:
     """List the ``written`` recordings (in recording order) in the feature index, after ``run.json``."""
     from mosaic.core.indexes import upsert_index
     from mosaic.features.engine import FEATURES_INDEX, feature_index_path
@@ -167,14 +207,36 @@ def _record_predictions(ds: DatasetCore, run: Mapping[str, Any], fname: str, out
     inputs_json = canonical_json(run["config"]["inputs"])
     rows = []
     for key in written:
-        rows.append({"feature": fname, "version": MODEL_VERSION, "run_id": run_id, "group": key[0], "sequence": key[1],
-                     "group_safe": to_safe_name(key[0]), "sequence_safe": to_safe_name(key[1]),
-                     "abs_path": ds.relative_path(paths[key]), "n_rows": results[key], "params_json": canonical_json(params),
-                     "inputs_json": inputs_json, "filters_json": canonical_json({}), "created_iso": created})
+        rows.append(
+            {
+                "feature": fname,
+                "version": MODEL_VERSION,
+                "run_id": run_id,
+                "group": key[0],
+                "sequence": key[1],
+                "group_safe": to_safe_name(key[0]),
+                "sequence_safe": to_safe_name(key[1]),
+                "abs_path": ds.relative_path(paths[key]),
+                "n_rows": results[key],
+                "params_json": canonical_json(params),
+                "inputs_json": inputs_json,
+                "filters_json": canonical_json({}),
+                "created_iso": created,
+            }
+        )
     if rows:  # run.json first, the index rows last
-        atomic_write_json(out_dir / "run.json", {"feature": fname, "version": MODEL_VERSION, "run_id": run_id, "params": params,
-                                                 "inputs": run["config"]["inputs"], "classes": run["bundle"]["classes"],
-                                                 "created_iso": created})
+        atomic_write_json(
+            out_dir / "run.json",
+            {
+                "feature": fname,
+                "version": MODEL_VERSION,
+                "run_id": run_id,
+                "params": params,
+                "inputs": run["config"]["inputs"],
+                "classes": run["bundle"]["classes"],
+                "created_iso": created,
+            },
+        )
         upsert_index(feature_index_path(ds, fname), rows, FEATURES_INDEX)
 
 
@@ -221,9 +283,17 @@ def apply_bundle(bundle: Mapping[str, Any], df: pd.DataFrame, cfg: Mapping[str, 
             est_classes = np.asarray(est.classes_).astype(str)
             pred = est_classes[proba.argmax(axis=1)].astype(object)
         else:
-            proba, est_classes, pred = np.zeros((0, len(bundle["classes"]))), np.asarray(bundle["classes"]), np.zeros(0, object)
+            proba, est_classes, pred = (
+                np.zeros((0, len(bundle["classes"]))),
+                np.asarray(bundle["classes"]),
+                np.zeros(0, object),
+            )
         if bundle.get("min_bout", 0) > 1:
-            tmp = df[["group", "sequence"] + key].reset_index(drop=True) if "group" in df else out.assign(group="", sequence="")
+            tmp = (
+                df[["group", "sequence"] + key].reset_index(drop=True)
+                if "group" in df
+                else out.assign(group="", sequence="")
+            )
             pred = _smooth(tmp, pred, bundle["target"], bundle["min_bout"])
         code = {c: i for i, c in enumerate(bundle["classes"])}
         out["pred"] = pred.astype(str) if len(pred) else pd.Series([], dtype=object)

@@ -3,6 +3,7 @@
 :func:`load_run` reads only runs listed in the index, and each file only when its SHA-256 is
 the one recorded when :mod:`mosaic.models.store` published the run (see there for the layout).
 """
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,18 @@ from mosaic.core.safe_names import path_in_root, to_safe_name
 
 MODELS_INDEX = IndexSchema(
     name="models",
-    columns=("model", "run_id", "kind", "abs_path", "label_kind", "inputs_json", "macro_f1", "n_rows",
-             "n_sequences", "created_iso"),
+    columns=(
+        "model",
+        "run_id",
+        "kind",
+        "abs_path",
+        "label_kind",
+        "inputs_json",
+        "macro_f1",
+        "n_rows",
+        "n_sequences",
+        "created_iso",
+    ),
     key=("model", "run_id"),
     text_columns=("model", "run_id", "kind", "abs_path", "label_kind", "inputs_json", "created_iso", "files_sha256"),
 )
@@ -79,9 +90,11 @@ def run_is_complete(ds: DatasetCore, model: str, run_id: str) -> bool:
     """True when the index lists the run and its files match the digests recorded at publication."""
     sets = _digest_sets(_run_row(ds, model, run_id))
     found = _run_files_digests(run_dir(ds, model, run_id)) if sets else None
-    return bool(found) and len(found) == len(VERIFIED_FILES) and any(found == {f: s.get(f) for f in VERIFIED_FILES} for s in sets)
-
-
+    return (
+        bool(found)
+        and len(found) == len(VERIFIED_FILES)
+        and any(found == {f: s.get(f) for f in VERIFIED_FILES} for s in sets)
+    )
 
 
 def parse_model_run(ds: DatasetCore, model_run: Any) -> tuple[str, str]:
@@ -110,11 +123,20 @@ def parse_model_run(ds: DatasetCore, model_run: Any) -> tuple[str, str]:
             else:
                 rid = None
     else:
-        raise ModelError("cannot identify a model run", expected="'model', 'model/run_id', (model, run_id) or run_id", found=repr(model_run))
+        raise ModelError(
+            "cannot identify a model run",
+            expected="'model', 'model/run_id', (model, run_id) or run_id",
+            found=repr(model_run),
+        )
     rows = idx[idx["model"] == model]
     if rows.empty:
-        raise ModelError(f"model {model!r} has no trained run", path=path, expected=sorted(set(idx["model"])) or "a trained model",
-                         found=model, hint="train_model(ds, model, config) first")
+        raise ModelError(
+            f"model {model!r} has no trained run",
+            path=path,
+            expected=sorted(set(idx["model"])) or "a trained model",
+            found=model,
+            hint="train_model(ds, model, config) first",
+        )
     if rid is None:
         rid = str(rows.sort_values("created_iso", kind="stable")["run_id"].iloc[-1])
     elif not (rows["run_id"] == rid).any():
@@ -128,26 +150,45 @@ def _verified_run_bytes(d: Path, sets: list[dict[str, str]], model: str) -> dict
 
     hint = f"retrain: train_model(ds, {model!r}, config, overwrite=True)"
     if not sets:
-        raise ModelError("model run has no recorded digests (not published by this project, or written by an older version)",
-                         path=d, expected=f"a {DIGEST_COLUMN} entry in models/index.csv", found="none", hint=hint)
+        raise ModelError(
+            "model run has no recorded digests (not published by this project, or written by an older version)",
+            path=d,
+            expected=f"a {DIGEST_COLUMN} entry in models/index.csv",
+            found="none",
+            hint=hint,
+        )
     data: dict[str, bytes] = {}
     for f in VERIFIED_FILES:
         path = d / f
         if path.is_symlink() or not path.is_file():
-            raise ModelError("model run file is missing or not a regular file", path=path, expected="the file written at training",
-                             found="a link" if path.is_symlink() else "nothing", hint=hint)
+            raise ModelError(
+                "model run file is missing or not a regular file",
+                path=path,
+                expected="the file written at training",
+                found="a link" if path.is_symlink() else "nothing",
+                hint=hint,
+            )
         try:
             data[f] = path.read_bytes()
         except OSError as exc:
-            raise ModelError("model run file is unreadable", path=path, found=f"{type(exc).__name__}: {exc.strerror or exc}",
-                             hint=hint) from exc
+            raise ModelError(
+                "model run file is unreadable",
+                path=path,
+                found=f"{type(exc).__name__}: {exc.strerror or exc}",
+                hint=hint,
+            ) from exc
     found = {f: hashlib.sha256(b).hexdigest() for f, b in data.items()}
     if any(found == {f: s.get(f) for f in VERIFIED_FILES} for s in sets):
         return data
     latest = sets[-1]
     bad = next((f for f in VERIFIED_FILES if found[f] != latest.get(f)), VERIFIED_FILES[0])
-    raise ModelError("model run file changed since it was saved (truncated, edited or replaced); refusing to load it", path=d / bad,
-                     expected=f"sha256 {latest.get(bad)}", found=f"sha256 {found[bad]} ({len(data[bad])} bytes)", hint=hint)
+    raise ModelError(
+        "model run file changed since it was saved (truncated, edited or replaced); refusing to load it",
+        path=d / bad,
+        expected=f"sha256 {latest.get(bad)}",
+        found=f"sha256 {found[bad]} ({len(data[bad])} bytes)",
+        hint=hint,
+    )
 
 
 def _json_bytes(data: bytes, path: Path) -> Any:
@@ -181,9 +222,13 @@ def load_run(ds: DatasetCore, model_run: Any) -> dict[str, Any]:
     data = _verified_run_bytes(d, _digest_sets(_run_row(ds, model, rid)), model)
     try:
         bundle = joblib.load(io.BytesIO(data[MODEL_FILE]))
-    except Exception as exc:  # noqa: BLE001 - a verified file that still fails to load (library version change)
-        raise ModelError("model file cannot be loaded", path=d / MODEL_FILE, found=f"{type(exc).__name__}: {exc}",
-                         hint="retrain with the installed library versions (overwrite=True)") from exc
+    except Exception as exc:
+        raise ModelError(
+            "model file cannot be loaded",
+            path=d / MODEL_FILE,
+            found=f"{type(exc).__name__}: {exc}",
+            hint="retrain with the installed library versions (overwrite=True)",
+        ) from exc
     return {
         "model": model,
         "run_id": rid,
@@ -202,6 +247,8 @@ def load_run_predictions(ds: DatasetCore, model_run: Any) -> pd.DataFrame:
     for p in sorted(d.glob("*.parquet")):
         try:
             parts.append(pd.read_parquet(p))
-        except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for damaged files
-            raise ModelError("model predictions file is unreadable", path=p, found=f"{type(exc).__name__}: {exc}") from exc
+        except Exception as exc:
+            raise ModelError(
+                "model predictions file is unreadable", path=p, found=f"{type(exc).__name__}: {exc}"
+            ) from exc
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()

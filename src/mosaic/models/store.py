@@ -17,6 +17,7 @@ Layout of one run::
     models/<model_safe>/<run_id>/plots/*.png
     models/<model_safe>/<run_id>/cluster_means.csv   (clustering)
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -177,7 +178,12 @@ def publish_run(ds: DatasetCore, model: str, run_id: str, staging: str | os.Path
     final = run_dir(ds, model, run_id)
     absent = [f for f in VERIFIED_FILES if not (staging / f).is_file()]
     if absent:
-        raise ModelError("model run is incomplete; not published", path=staging, expected=list(VERIFIED_FILES), found=f"missing {absent}")
+        raise ModelError(
+            "model run is incomplete; not published",
+            path=staging,
+            expected=list(VERIFIED_FILES),
+            found=f"missing {absent}",
+        )
     digests = {f: sha256_of_file(staging / f) for f in VERIFIED_FILES}
     _release(staging)
     with contextlib.suppress(FileNotFoundError):
@@ -283,8 +289,26 @@ def store_model_run(ds: DatasetCore, fitted: Any) -> Path:
 
 
 __all__ = [
-    "CONFIG_FILE", "DIGEST_COLUMN", "METRICS_FILE", "MODELS_INDEX", "MODEL_FILE", "VERIFIED_FILES", "abort_run",
-    "atomic_write_json", "begin_run", "load_run", "load_run_predictions", "models_index_path", "parse_model_run",
-    "publish_run", "read_models_index", "record_run", "run_dir", "run_is_complete", "save_joblib", "save_parquet",
-    "store_model_run", "sweep_staging",
+    "CONFIG_FILE",
+    "DIGEST_COLUMN",
+    "METRICS_FILE",
+    "MODELS_INDEX",
+    "MODEL_FILE",
+    "VERIFIED_FILES",
+    "abort_run",
+    "atomic_write_json",
+    "begin_run",
+    "load_run",
+    "load_run_predictions",
+    "models_index_path",
+    "parse_model_run",
+    "publish_run",
+    "read_models_index",
+    "record_run",
+    "run_dir",
+    "run_is_complete",
+    "save_joblib",
+    "save_parquet",
+    "store_model_run",
+    "sweep_staging",
 ]

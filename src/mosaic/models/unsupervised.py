@@ -6,6 +6,7 @@ is quadratic in memory, so it is fitted on a random subsample of at most ``max_s
 every row (also the others, and new data at prediction time) is then assigned to the nearest
 Ward cluster centroid. k-means is fitted on all rows and assigns with its own ``predict``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -22,8 +23,14 @@ def _prepare(X: np.ndarray, medians: np.ndarray, mean: np.ndarray, std: np.ndarr
     return (X - mean[None, :]) / std[None, :]
 
 
-def fit_clusters(X: np.ndarray, kind: str = "kmeans", n_clusters: int = 6, max_samples: int = 5000,
-                 standardize: bool = True, seed: int = 0) -> dict[str, Any]:
+def fit_clusters(
+    X: np.ndarray,
+    kind: str = "kmeans",
+    n_clusters: int = 6,
+    max_samples: int = 5000,
+    standardize: bool = True,
+    seed: int = 0,
+) -> dict[str, Any]:
     """Fit a clustering model; return a bundle usable by :func:`assign_clusters`.
 
     Raises
@@ -61,8 +68,15 @@ def fit_clusters(X: np.ndarray, kind: str = "kmeans", n_clusters: int = 6, max_s
         centroids = np.stack([Z[fit_idx][lab == c].mean(axis=0) for c in range(n_clusters)])
     else:
         raise ModelError("unknown clustering kind", expected=["kmeans", "ward"], found=kind)
-    return {"kind": kind, "estimator": est, "centroids": centroids, "medians": medians, "mean": mean, "std": std,
-            "n_fit_rows": len(fit_idx)}
+    return {
+        "kind": kind,
+        "estimator": est,
+        "centroids": centroids,
+        "medians": medians,
+        "mean": mean,
+        "std": std,
+        "n_fit_rows": len(fit_idx),
+    }
 
 
 def assign_clusters(bundle: dict[str, Any], X: np.ndarray, chunk: int = 200_000) -> np.ndarray:
@@ -73,13 +87,15 @@ def assign_clusters(bundle: dict[str, Any], X: np.ndarray, chunk: int = 200_000)
     C = bundle["centroids"]
     out = np.empty(len(Z), dtype=np.int64)
     for a in range(0, len(Z), chunk):
-        z = Z[a:a + chunk]
+        z = Z[a : a + chunk]
         d = (z * z).sum(1)[:, None] - 2 * z @ C.T + (C * C).sum(1)[None, :]
-        out[a:a + chunk] = d.argmin(axis=1)
+        out[a : a + chunk] = d.argmin(axis=1)
     return out
 
 
-def cluster_summary(df: pd.DataFrame, clusters: np.ndarray, columns: Sequence[str]) -> tuple[dict[str, Any], pd.DataFrame]:
+def cluster_summary(
+    df: pd.DataFrame, clusters: np.ndarray, columns: Sequence[str]
+) -> tuple[dict[str, Any], pd.DataFrame]:
     """Cluster sizes (JSON-friendly dict) and per-cluster mean of every feature column (table)."""
     clusters = np.asarray(clusters)
     sizes = pd.Series(clusters).value_counts().sort_index()

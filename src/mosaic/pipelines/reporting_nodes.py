@@ -9,6 +9,7 @@ Catalog entries: ``conf/base/catalog_reporting.yml`` (``trajectory_plots`` and `
 partitioned sets of PNGs, one per recording; ``feature_distribution_plot``, one PNG). Parameters:
 the ``reporting`` key of ``conf/base/parameters_reporting.yml``.
 """
+
 from __future__ import annotations
 
 import logging
@@ -81,8 +82,9 @@ def plot_tracks_trajectories(tracks: Mapping[str, Any], params: Mapping[str, Any
     return out
 
 
-def sample_feature_tables(tables: Iterable[tuple[str, str, pd.DataFrame]], max_rows_per_sequence: int = 5_000,
-                          seed: int = 0) -> pd.DataFrame:
+def sample_feature_tables(
+    tables: Iterable[tuple[str, str, pd.DataFrame]], max_rows_per_sequence: int = 5_000, seed: int = 0
+) -> pd.DataFrame:
     """Concatenate a random row sample of each recording's feature table, with ``group``/``sequence``.
 
     ``tables`` yields ``(group, sequence, table)`` one recording at a time, so memory is bounded
@@ -101,21 +103,29 @@ def _pick_feature_run(feature_results: Mapping[str, Any], wanted: str | None) ->
     """``(feature, run_id)`` of the step named ``wanted`` (step key or feature name; default the first)."""
     results = list((feature_results or {}).get("results") or [])
     if not results:
-        raise ConfigError("no feature run to plot", expected="feature_results with at least one step",
-                          found=feature_results, hint="configure steps in parameters_featurize.yml")
+        raise ConfigError(
+            "no feature run to plot",
+            expected="feature_results with at least one step",
+            found=feature_results,
+            hint="configure steps in parameters_featurize.yml",
+        )
     if wanted is None:
         chosen = results[0]
     else:
         matches = [r for r in results if wanted in (r.get("key"), r.get("feature"))]
         if not matches:
-            raise ConfigError("reporting.feature_distributions.feature names no featurize step",
-                              expected=[r.get("key") or r.get("feature") for r in results], found=wanted)
+            raise ConfigError(
+                "reporting.feature_distributions.feature names no featurize step",
+                expected=[r.get("key") or r.get("feature") for r in results],
+                found=wanted,
+            )
         chosen = matches[0]
     return str(chosen["feature"]), chosen.get("run_id")
 
 
-def plot_feature_run_distributions(feature_results: Mapping[str, Any], dataset: Any,
-                                   params: Mapping[str, Any] | None = None):
+def plot_feature_run_distributions(
+    feature_results: Mapping[str, Any], dataset: Any, params: Mapping[str, Any] | None = None
+):
     """Histograms of one feature run's columns per group, over a bounded sample of every recording.
 
     Parameters
@@ -134,7 +144,9 @@ def plot_feature_run_distributions(feature_results: Mapping[str, Any], dataset: 
 
     params = dict(params or {})
     feature, run_id = _pick_feature_run(feature_results, params.get("feature"))
-    sample = sample_feature_tables(iter_feature(dataset, feature, run_id), int(params.get("max_rows_per_sequence", 5_000)))
+    sample = sample_feature_tables(
+        iter_feature(dataset, feature, run_id), int(params.get("max_rows_per_sequence", 5_000))
+    )
     return plot_feature_distributions(
         sample,
         params.get("columns"),
@@ -191,12 +203,33 @@ def create_reporting_pipeline(
     """
     nodes = []
     if tracks:
-        nodes.append(Node(plot_tracks_trajectories, inputs=[tracks, f"{params}.trajectories"], outputs="trajectory_plots",
-                          name="plot_trajectories", tags=["reporting"]))
+        nodes.append(
+            Node(
+                plot_tracks_trajectories,
+                inputs=[tracks, f"{params}.trajectories"],
+                outputs="trajectory_plots",
+                name="plot_trajectories",
+                tags=["reporting"],
+            )
+        )
     if feature_results:
-        nodes.append(Node(plot_feature_run_distributions, inputs=[feature_results, dataset, f"{params}.feature_distributions"],
-                          outputs="feature_distribution_plot", name="plot_feature_distributions", tags=["reporting"]))
+        nodes.append(
+            Node(
+                plot_feature_run_distributions,
+                inputs=[feature_results, dataset, f"{params}.feature_distributions"],
+                outputs="feature_distribution_plot",
+                name="plot_feature_distributions",
+                tags=["reporting"],
+            )
+        )
     if labels:
-        nodes.append(Node(plot_label_ethograms, inputs=[labels, f"{params}.ethograms"], outputs="ethogram_plots",
-                          name="plot_ethograms", tags=["reporting"]))
+        nodes.append(
+            Node(
+                plot_label_ethograms,
+                inputs=[labels, f"{params}.ethograms"],
+                outputs="ethogram_plots",
+                name="plot_ethograms",
+                tags=["reporting"],
+            )
+        )
     return Pipeline(nodes)

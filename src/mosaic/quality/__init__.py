@@ -12,6 +12,7 @@ Public API (the facade and the ``clean`` pipeline call these):
 * :func:`render_clip` — a video clip with the tracks and the quality flags drawn on it;
 * the array-level building blocks in :mod:`.filters` and :mod:`.detect`.
 """
+
 from .clean import DEFAULT_OPERATIONS, FLAG_COLUMN, check_operations, clean_arrays, clean_table
 from .dataset import quality_dir, track_quality
 from .report import DEFAULT_REPORT_PARAMS, QualityReport, quality_report
@@ -28,8 +29,23 @@ from .store import (
 )
 
 __all__ = [
-    "DEFAULT_OPERATIONS", "DEFAULT_REPORT_PARAMS", "FLAG_COLUMN", "QualityReport", "check_operations", "clean_arrays",
-    "clean_root", "clean_table", "clean_track_paths", "clean_tracks", "latest_clean_run", "load_clean_tracks",
-    "parse_tracks_source", "quality_dir", "quality_report", "read_clean_index", "run_report", "track_paths",
+    "DEFAULT_OPERATIONS",
+    "DEFAULT_REPORT_PARAMS",
+    "FLAG_COLUMN",
+    "QualityReport",
+    "check_operations",
+    "clean_arrays",
+    "clean_root",
+    "clean_table",
+    "clean_track_paths",
+    "clean_tracks",
+    "latest_clean_run",
+    "load_clean_tracks",
+    "parse_tracks_source",
+    "quality_dir",
+    "quality_report",
+    "read_clean_index",
+    "run_report",
+    "track_paths",
     "track_quality",
 ]

@@ -7,6 +7,7 @@ shape ``(frames, individuals, points)`` (``poseP<k>``; NaN where the format has 
 always NaN for the body centre). Frames run over the table's full range
 ``frame.min() .. frame.max()``, so a (frame, id) without a row counts as missing.
 """
+
 from __future__ import annotations
 
 import re
@@ -64,8 +65,15 @@ class TrackArrays:
 
     def copy(self) -> TrackArrays:
         """A deep copy of the arrays (the row map is shared: it never changes)."""
-        return TrackArrays(self.frames.copy(), self.ids.copy(), self.pos.copy(), self.conf.copy(), list(self.points),
-                           list(self.pose_index), self.rows)
+        return TrackArrays(
+            self.frames.copy(),
+            self.ids.copy(),
+            self.pos.copy(),
+            self.conf.copy(),
+            list(self.points),
+            list(self.pose_index),
+            self.rows,
+        )
 
 
 def positive_meta(v: Any) -> float | None:
@@ -103,8 +111,12 @@ def table_to_arrays(df: pd.DataFrame, keypoint_names: list[str] | None = None, p
     ctx = _context(df, path)
     missing = [c for c in ("frame", "id", "X", "Y") if c not in df.columns]
     if missing:
-        raise SchemaError("track table lacks columns needed for quality checks", expected=list(REQUIRED_COLUMNS),
-                          found=f"missing {missing}", **ctx)
+        raise SchemaError(
+            "track table lacks columns needed for quality checks",
+            expected=list(REQUIRED_COLUMNS),
+            found=f"missing {missing}",
+            **ctx,
+        )
     if len(df) == 0:
         raise SchemaError("track table is empty", expected="at least one row", found="0 rows", **ctx)
     frame = df["frame"].to_numpy()
@@ -137,8 +149,13 @@ def table_to_arrays(df: pd.DataFrame, keypoint_names: list[str] | None = None, p
     return TrackArrays(np.arange(f0, f0 + T, dtype=np.int64), ids, pos, conf, points, list(kps), (fi, ii))
 
 
-def arrays_to_table(df: pd.DataFrame, arr: TrackArrays, flags: np.ndarray | None = None,
-                    flag_column: str = "interpolated", perm: np.ndarray | None = None) -> pd.DataFrame:
+def arrays_to_table(
+    df: pd.DataFrame,
+    arr: TrackArrays,
+    flags: np.ndarray | None = None,
+    flag_column: str = "interpolated",
+    perm: np.ndarray | None = None,
+) -> pd.DataFrame:
     """``df`` with ``X``/``Y`` and ``poseX<k>``/``poseY<k>`` replaced from ``arr`` (same rows).
 
     Parameters

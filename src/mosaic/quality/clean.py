@@ -11,6 +11,7 @@ Operations (each optional, applied in the order given)::
 
 Every operation reports how many point values it changed; interpolated points are flagged.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -59,25 +60,39 @@ def check_operations(operations: Sequence[Mapping[str, Any]] | None) -> list[dic
     out = []
     for k, o in enumerate(operations):
         if not isinstance(o, Mapping) or "op" not in o:
-            raise ConfigError(f"cleaning operation {k} must be a mapping with 'op'", expected=sorted(OPERATIONS), found=o)
+            raise ConfigError(
+                f"cleaning operation {k} must be a mapping with 'op'", expected=sorted(OPERATIONS), found=o
+            )
         name = o["op"]
         if name not in OPERATIONS:
             raise ConfigError(f"unknown cleaning operation {name!r}", expected=sorted(OPERATIONS), found=name)
         unknown = sorted(set(o) - {"op"} - OPERATIONS[name])
         if unknown:
-            raise ConfigError(f"unknown parameter(s) of cleaning operation {name!r}", expected=sorted(OPERATIONS[name]),
-                              found=unknown)
+            raise ConfigError(
+                f"unknown parameter(s) of cleaning operation {name!r}", expected=sorted(OPERATIONS[name]), found=unknown
+            )
         out.append(dict(o))
     return out
 
 
 def _threshold(arr: TrackArrays, o: Mapping[str, Any], fps: float | None, cm_per_pixel: float | None) -> np.ndarray:
-    return jump_threshold(arr.pos, quantile=o.get("quantile", 0.95), factor=o.get("factor", 4.0), min_px=o.get("min_px", 1.0),
-                          cm_per_s=o.get("cm_per_s"), fps=fps, cm_per_pixel=cm_per_pixel)
+    return jump_threshold(
+        arr.pos,
+        quantile=o.get("quantile", 0.95),
+        factor=o.get("factor", 4.0),
+        min_px=o.get("min_px", 1.0),
+        cm_per_s=o.get("cm_per_s"),
+        fps=fps,
+        cm_per_pixel=cm_per_pixel,
+    )
 
 
-def clean_arrays(arr: TrackArrays, operations: Sequence[Mapping[str, Any]] | None = None, fps: float | None = None,
-                 cm_per_pixel: float | None = None) -> tuple[TrackArrays, np.ndarray, np.ndarray, list[dict[str, Any]]]:
+def clean_arrays(
+    arr: TrackArrays,
+    operations: Sequence[Mapping[str, Any]] | None = None,
+    fps: float | None = None,
+    cm_per_pixel: float | None = None,
+) -> tuple[TrackArrays, np.ndarray, np.ndarray, list[dict[str, Any]]]:
     """Apply ``operations`` in order to a copy of ``arr``.
 
     Returns
@@ -115,14 +130,19 @@ def clean_arrays(arr: TrackArrays, operations: Sequence[Mapping[str, Any]] | Non
             out.conf = apply_permutation(out.conf, p)
             flags = apply_permutation(flags, p)
             perm = np.take_along_axis(perm, p, axis=1)
-            rec.update(n_changed=filters.count_changed(before, out.pos), n_swaps=int(len(events)),
-                       swap_frames=[int(arr.frames[t]) for t in events["frame_index"].tolist()])
+            rec.update(
+                n_changed=filters.count_changed(before, out.pos),
+                n_swaps=int(len(events)),
+                swap_frames=[int(arr.frames[t]) for t in events["frame_index"].tolist()],
+            )
         elif name == "interpolate":
             out.pos, filled = filters.interpolate_gaps(out.pos, o.get("max_gap", 10), o.get("method", "linear"))
             flags |= filled
             rec["n_changed"] = int(filled.sum())
         elif name == "median":
-            out.pos = _keep_missing(filters.rolling_median(out.pos, int(o.get("window", 5)), o.get("min_periods", 1)), before)
+            out.pos = _keep_missing(
+                filters.rolling_median(out.pos, int(o.get("window", 5)), o.get("min_periods", 1)), before
+            )
             rec["n_changed"] = filters.count_changed(before, out.pos)
         elif name == "savgol":
             w = int(o.get("window", 7))
@@ -145,8 +165,12 @@ def _keep_missing(smoothed: np.ndarray, before: np.ndarray) -> np.ndarray:
     return out
 
 
-def clean_table(df: pd.DataFrame, operations: Sequence[Mapping[str, Any]] | None = None,
-                meta: Mapping[str, Any] | None = None, path: Any = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+def clean_table(
+    df: pd.DataFrame,
+    operations: Sequence[Mapping[str, Any]] | None = None,
+    meta: Mapping[str, Any] | None = None,
+    path: Any = None,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Clean one ``trex_v1`` table (same rows) and report what changed.
 
     Parameters
@@ -168,7 +192,8 @@ def clean_table(df: pd.DataFrame, operations: Sequence[Mapping[str, Any]] | None
     """
     meta = dict(meta or {})
     arr = table_to_arrays(df, meta.get("keypoint_names"), path=path)
-    cleaned, flags, perm, steps = clean_arrays(arr, operations, positive_meta(meta.get("fps")), positive_meta(meta.get("cm_per_pixel")))
+    cleaned, flags, perm, steps = clean_arrays(
+        arr, operations, positive_meta(meta.get("fps")), positive_meta(meta.get("cm_per_pixel"))
+    )
     out = arrays_to_table(df, cleaned, flags, FLAG_COLUMN, perm=perm)
     return out, {"n_rows": int(len(df)), "n_interpolated_rows": int(out[FLAG_COLUMN].sum()), "steps": steps}
-

@@ -4,6 +4,7 @@ Written under ``<dataset>/reporting/quality/``: ``individuals.csv`` (the dataset
 ``points.csv`` (per individual and keypoint), ``events.csv`` (jump and swap frames), and per
 recording ``<group_safe>__<sequence_safe>__missing.png`` and ``__trajectory.png``.
 """
+
 from __future__ import annotations
 
 import io
@@ -36,8 +37,15 @@ def _csv(df: pd.DataFrame) -> str:
     return buf.getvalue()
 
 
-def track_quality(ds: DatasetCore, groups: Any = None, sequences: Any = None, params: Mapping[str, Any] | None = None,
-                  tracks_source: str = "standardized", write: bool = True, plots: bool = True) -> dict[str, pd.DataFrame]:
+def track_quality(
+    ds: DatasetCore,
+    groups: Any = None,
+    sequences: Any = None,
+    params: Mapping[str, Any] | None = None,
+    tracks_source: str = "standardized",
+    write: bool = True,
+    plots: bool = True,
+) -> dict[str, pd.DataFrame]:
     """Measure the tracks in scope, one recording in memory at a time.
 
     Parameters

@@ -17,6 +17,7 @@
   sighting (displacement / elapsed frames), repaired from the frame after the later sighting.
 * **Duplicates** (:func:`duplicate_frames`): two individuals at (almost) the same position.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -27,16 +28,21 @@ from mosaic.core.errors import ConfigError
 from .runs import last_valid_index, next_valid_index
 
 
-
 def step_displacement(pos: np.ndarray) -> np.ndarray:
     """``(T-1, ...)`` distance moved between consecutive frames (NaN when either is missing)."""
     d = np.diff(pos, axis=0)
     return np.hypot(d[..., 0], d[..., 1])
 
 
-def jump_threshold(pos: np.ndarray, quantile: float = 0.95, factor: float = 4.0, min_px: float = 1.0,
-                   cm_per_s: float | None = None, fps: float | None = None,
-                   cm_per_pixel: float | None = None) -> np.ndarray:
+def jump_threshold(
+    pos: np.ndarray,
+    quantile: float = 0.95,
+    factor: float = 4.0,
+    min_px: float = 1.0,
+    cm_per_s: float | None = None,
+    fps: float | None = None,
+    cm_per_pixel: float | None = None,
+) -> np.ndarray:
     """Largest plausible displacement per frame (pixels), one value per point.
 
     Parameters
@@ -56,11 +62,16 @@ def jump_threshold(pos: np.ndarray, quantile: float = 0.95, factor: float = 4.0,
     P = pos.shape[2]
     if cm_per_s is not None:
         if not fps or not cm_per_pixel or fps <= 0 or cm_per_pixel <= 0:
-            raise ConfigError("a jump speed in cm/s needs fps and cm_per_pixel", expected="fps > 0 and cm_per_pixel > 0",
-                              found={"fps": fps, "cm_per_pixel": cm_per_pixel})
+            raise ConfigError(
+                "a jump speed in cm/s needs fps and cm_per_pixel",
+                expected="fps > 0 and cm_per_pixel > 0",
+                found={"fps": fps, "cm_per_pixel": cm_per_pixel},
+            )
         return np.full(P, float(cm_per_s) / float(cm_per_pixel) / float(fps))
     if not 0 < quantile < 1 or factor <= 0:
-        raise ConfigError("jump threshold needs 0 < quantile < 1 and factor > 0", found={"quantile": quantile, "factor": factor})
+        raise ConfigError(
+            "jump threshold needs 0 < quantile < 1 and factor > 0", found={"quantile": quantile, "factor": factor}
+        )
     d = step_displacement(pos).reshape(-1, P) if pos.shape[0] > 1 else np.full((0, P), np.nan)
     out = np.full(P, float(min_px))
     for p in range(P):  # P points (centre + keypoints), not frames
@@ -109,30 +120,43 @@ def detect_jumps(pos: np.ndarray, threshold: np.ndarray, max_frames: int = 3) ->
     p_hi = flat[hi_c.reshape(T, -1), cols].reshape(pos.shape)
     d_in, d_out, d_skip = _d2(pos, p_lo), _d2(p_hi, pos), _d2(p_hi, p_lo)  # squared: no square roots
     with np.errstate(invalid="ignore"):
-        out |= (has & (d_in > (thr * (t - lo_c)) ** 2) & (d_out > (thr * (hi_c - t)) ** 2)
-                & (d_skip <= (thr * (hi_c - lo_c)) ** 2))
+        out |= (
+            has
+            & (d_in > (thr * (t - lo_c)) ** 2)
+            & (d_out > (thr * (hi_c - t)) ** 2)
+            & (d_skip <= (thr * (hi_c - lo_c)) ** 2)
+        )
     # l = 2..max_frames on consecutive valid frames: x[t-1] -> x[t..t+l-1] -> x[t+l]
-    thr2 = thr ** 2
+    thr2 = thr**2
     step2 = _d2(pos[1:], pos[:-1])  # (T-1, n, P): squared step t-1 -> t at index t-1
     for ln in range(2, int(max_frames) + 1):
         if T < ln + 2:
             break
-        a, b = pos[:-(ln + 1)], pos[ln + 1:]  # x[t-1] and x[t+l], t = 1..T-l-1
+        a, b = pos[: -(ln + 1)], pos[ln + 1 :]  # x[t-1] and x[t+l], t = 1..T-l-1
         with np.errstate(invalid="ignore"):
-            enter = step2[:T - ln - 1] > thr2
-            leave = step2[ln:T - 1] > thr2
+            enter = step2[: T - ln - 1] > thr2
+            leave = step2[ln : T - 1] > thr2
             back = _d2(b, a) <= thr2 * (ln + 1) ** 2
             inside = np.ones(enter.shape, bool)
             for k in range(ln - 1):  # steps inside the excursion are plausible
-                inside &= step2[1 + k:T - ln + k] <= thr2
+                inside &= step2[1 + k : T - ln + k] <= thr2
         hit = enter & leave & back & inside
         for k in range(ln):
-            out[1 + k:T - ln + k] |= hit
+            out[1 + k : T - ln + k] |= hit
     return out & valid
 
 
-def _pair_swaps(centre: np.ndarray, valid: np.ndarray, own: np.ndarray, fast: np.ndarray, i: int, j: int, threshold: float,
-                ratio: float, max_lookback: int) -> pd.DataFrame | None:
+def _pair_swaps(
+    centre: np.ndarray,
+    valid: np.ndarray,
+    own: np.ndarray,
+    fast: np.ndarray,
+    i: int,
+    j: int,
+    threshold: float,
+    ratio: float,
+    max_lookback: int,
+) -> pd.DataFrame | None:
     """Swap candidates of individuals ``i`` and ``j`` (see :func:`detect_swaps`), or None."""
     both = valid[:, i] & valid[:, j]
     ref_all = last_valid_index(np.concatenate([[False], both[:-1]]))
@@ -163,8 +187,15 @@ def _pair_swaps(centre: np.ndarray, valid: np.ndarray, own: np.ndarray, fast: np
         return None
     # (a) the swap happened after the reference frame; (b) after the later of the two sightings
     start = np.where(hit_a[hit], ref[hit] + 1, np.maximum(oi, oj)[hit] + 1)
-    return pd.DataFrame({"frame_index": start, "i": i, "j": j, "cost_keep": np.where(hit_a[hit], keep[hit], keep_v[hit]),
-                         "cost_swap": np.where(hit_a[hit], swap[hit], swap_v[hit])})
+    return pd.DataFrame(
+        {
+            "frame_index": start,
+            "i": i,
+            "j": j,
+            "cost_keep": np.where(hit_a[hit], keep[hit], keep_v[hit]),
+            "cost_swap": np.where(hit_a[hit], swap[hit], swap_v[hit]),
+        }
+    )
 
 
 def _best_per_frame(ev: pd.DataFrame) -> np.ndarray:

@@ -18,6 +18,7 @@ numbers on the same data (see ``docs/quality.md``):
   linearly (edges held) only while filtering and are NaN again afterwards, so a gap does
   not erase its neighbours.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -60,7 +61,9 @@ def filter_by_confidence(pos: np.ndarray, conf: np.ndarray, threshold: float = 0
     return out, int(np.count_nonzero(bad & ~np.isnan(pos[..., 0])))
 
 
-def interpolate_gaps(pos: np.ndarray, max_gap: int | None = None, method: str = "linear") -> tuple[np.ndarray, np.ndarray]:
+def interpolate_gaps(
+    pos: np.ndarray, max_gap: int | None = None, method: str = "linear"
+) -> tuple[np.ndarray, np.ndarray]:
     """Fill interior gaps of at most ``max_gap`` missing frames.
 
     Parameters
@@ -134,13 +137,16 @@ def rolling_median(pos: np.ndarray, window: int, min_periods: int | None = None)
     flat = pos.reshape(T, -1)
     half = window // 2
     # edges reflected (x2 x1 | x0 x1 x2 ...), as movement does, so the first frames have full windows
-    padded = np.pad(flat, ((half, half), (0, 0)), mode="reflect") if half and T > 1 else \
-        np.pad(flat, ((half, half), (0, 0)), mode="edge")
+    padded = (
+        np.pad(flat, ((half, half), (0, 0)), mode="reflect")
+        if half and T > 1
+        else np.pad(flat, ((half, half), (0, 0)), mode="edge")
+    )
     out = np.empty_like(flat)
     step = max(1, _CHUNK_ELEMENTS // max(1, flat.shape[1] * window))
     for a in range(0, T, step):  # chunks bound the (chunk, cols, window) temporary
         b = min(T, a + step)
-        win = np.sort(np.lib.stride_tricks.sliding_window_view(padded[a:b + window - 1], window, axis=0), axis=-1)
+        win = np.sort(np.lib.stride_tricks.sliding_window_view(padded[a : b + window - 1], window, axis=0), axis=-1)
         count = window - np.isnan(win[..., ::-1]).argmin(axis=-1)  # NaN sort last
         count = np.where(np.isnan(win[..., 0]), 0, count)
         lo = np.take_along_axis(win, ((count - 1) // 2).clip(0)[..., None], axis=-1)[..., 0]
@@ -182,7 +188,9 @@ def savgol(pos: np.ndarray, window: int, polyorder: int = 2) -> np.ndarray:
 
     T = pos.shape[0]
     if window > T:
-        raise ConfigError("Savitzky-Golay window longer than the recording", expected=f"window <= {T} frames", found=window)
+        raise ConfigError(
+            "Savitzky-Golay window longer than the recording", expected=f"window <= {T} frames", found=window
+        )
     flat = pos.reshape(T, -1)
     valid = ~np.isnan(flat)
     if valid.all():

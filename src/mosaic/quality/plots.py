@@ -1,4 +1,5 @@
 """Quality plots as pure functions: report in, ``matplotlib.figure.Figure`` out."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -22,8 +23,15 @@ def plot_missingness(rep: QualityReport, title: str = "", max_columns: int = 200
         m = np.add.reduceat(m, edges[:-1], axis=0) / np.diff(edges)[:, None]
     fig = Figure(figsize=(10, 1.0 + 0.25 * n * P))
     ax = fig.add_subplot(1, 1, 1)
-    ax.imshow(m.T, aspect="auto", interpolation="nearest", cmap="Greys", vmin=0, vmax=1,
-              extent=(rep.frames[0], rep.frames[-1] + 1, n * P, 0))
+    ax.imshow(
+        m.T,
+        aspect="auto",
+        interpolation="nearest",
+        cmap="Greys",
+        vmin=0,
+        vmax=1,
+        extent=(rep.frames[0], rep.frames[-1] + 1, n * P, 0),
+    )
     pts = rep.points["point"].tolist()[:P]
     ax.set_yticks(np.arange(n * P) + 0.5)
     ax.set_yticklabels([f"{rep.ids[i]} {pts[p]}" for i in range(n) for p in range(P)], fontsize=7)
@@ -34,7 +42,9 @@ def plot_missingness(rep: QualityReport, title: str = "", max_columns: int = 200
     return fig
 
 
-def plot_quality_trajectory(df: pd.DataFrame, rep: QualityReport, title: str = "", max_points_per_id: int = 20000) -> Figure:
+def plot_quality_trajectory(
+    df: pd.DataFrame, rep: QualityReport, title: str = "", max_points_per_id: int = 20000
+) -> Figure:
     """Centre trajectories per individual with suspected jumps (x) and identity swaps (star) marked."""
     fig = Figure(figsize=(7, 6))
     ax = fig.add_subplot(1, 1, 1)
@@ -46,7 +56,11 @@ def plot_quality_trajectory(df: pd.DataFrame, rep: QualityReport, title: str = "
         ax.plot(sub["X"].to_numpy()[::step], sub["Y"].to_numpy()[::step], lw=0.6, color=colors[k], label=str(i))
     ev = rep.events
     if len(ev):
-        j = ev[(ev["kind"] == "jump") & (ev["point"] == ev["point"].iloc[0])] if "point" in ev else ev[ev["kind"] == "jump"]
+        j = (
+            ev[(ev["kind"] == "jump") & (ev["point"] == ev["point"].iloc[0])]
+            if "point" in ev
+            else ev[ev["kind"] == "jump"]
+        )
         if len(j):
             ax.scatter(j["X"], j["Y"], marker="x", s=30, color="red", label=f"jump ({len(j)})", zorder=3)
         s = ev[ev["kind"] == "swap"]

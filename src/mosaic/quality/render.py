@@ -11,6 +11,7 @@ that the installed OpenCV can write. The pip wheels of ``opencv-python-headless`
 H.264 encoder, so they write VP9, which current Chrome, Firefox, Edge and Safari play;
 ``mp4v`` is the last resort (plays in VLC, not in browsers).
 """
+
 from __future__ import annotations
 
 import os
@@ -68,7 +69,11 @@ def caption_per_frame(frames: np.ndarray, labels: Mapping[str, Any] | pd.DataFra
     if isinstance(labels, pd.DataFrame):
         col = next((c for c in ("label_name", "label", "prediction", "behavior") if c in labels.columns), None)
         if "frame" not in labels.columns or col is None:
-            raise ConfigError("caption table needs 'frame' and a label column", expected=["frame", "label"], found=list(labels.columns))
+            raise ConfigError(
+                "caption table needs 'frame' and a label column",
+                expected=["frame", "label"],
+                found=list(labels.columns),
+            )
         fr, names, who = labels["frame"].to_numpy(), labels[col].astype(str).to_numpy(), labels.get("id")
         who = who.astype(str).to_numpy() if who is not None else np.full(len(fr), "")
     else:
@@ -77,8 +82,13 @@ def caption_per_frame(frames: np.ndarray, labels: Mapping[str, Any] | pd.DataFra
         fr = np.asarray(labels["frames"])
         names = np.array([names_map.get(v, str(v)) for v in np.asarray(labels["labels"]).tolist()], dtype=object)
         iid = np.asarray(labels["individual_ids"]).reshape(len(fr), -1)
-        who = np.array([("" if a < 0 else (f"{a}" if b < 0 else f"{a}>{b}")) for a, b in iid[:, :2].tolist()], dtype=object) \
-            if iid.shape[1] >= 2 else np.full(len(fr), "")
+        who = (
+            np.array(
+                [("" if a < 0 else (f"{a}" if b < 0 else f"{a}>{b}")) for a, b in iid[:, :2].tolist()], dtype=object
+            )
+            if iid.shape[1] >= 2
+            else np.full(len(fr), "")
+        )
     pos = np.searchsorted(frames, fr)
     ok = (pos < len(frames)) & (frames[np.clip(pos, 0, len(frames) - 1)] == fr)
     parts: dict[int, list[str]] = {}
@@ -104,7 +114,9 @@ def _clip_tracks(arr: Any, tracks: pd.DataFrame, sel: np.ndarray) -> tuple[np.nd
     return pos, interp
 
 
-def _event_marks(events: pd.DataFrame | None, ids: np.ndarray, n: int, start: int, end: int) -> tuple[np.ndarray, np.ndarray]:
+def _event_marks(
+    events: pd.DataFrame | None, ids: np.ndarray, n: int, start: int, end: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Jump flags ``(end - start, n)`` per animal and swap flags ``(end - start,)`` of the clip frames."""
     n_sel = end - start
     jump = np.zeros((n_sel, n), dtype=bool)
@@ -131,10 +143,20 @@ def _write_captions(img: np.ndarray, swap: bool, text: str, H: int) -> None:
     cv2.putText(img, text, (8, H - 10), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
 
 
-def render_clip(video_path: str | os.PathLike, tracks: pd.DataFrame, out_path: str | os.PathLike, start_frame: int = 0,
-                end_frame: int | None = None, events: pd.DataFrame | None = None, labels: Any = None,
-                skeleton: Sequence[tuple[int, int]] | None = None, keypoint_names: list[str] | None = None,
-                fps: float | None = None, fourcc: str | None = None, scale: float = 1.0) -> dict[str, Any]:
+def render_clip(
+    video_path: str | os.PathLike,
+    tracks: pd.DataFrame,
+    out_path: str | os.PathLike,
+    start_frame: int = 0,
+    end_frame: int | None = None,
+    events: pd.DataFrame | None = None,
+    labels: Any = None,
+    skeleton: Sequence[tuple[int, int]] | None = None,
+    keypoint_names: list[str] | None = None,
+    fps: float | None = None,
+    fourcc: str | None = None,
+    scale: float = 1.0,
+) -> dict[str, Any]:
     """Draw ``tracks`` on frames ``[start_frame, end_frame)`` of a video and write an mp4.
 
     Parameters
@@ -188,7 +210,9 @@ def render_clip(video_path: str | os.PathLike, tracks: pd.DataFrame, out_path: s
         end = n_video if end_frame is None else min(int(end_frame), n_video or int(end_frame))
         start = max(0, int(start_frame))
         if end <= start:
-            raise MediaError("empty frame range", path=video_path, expected=f"start < end <= {n_video}", found=(start, end_frame))
+            raise MediaError(
+                "empty frame range", path=video_path, expected=f"start < end <= {n_video}", found=(start, end_frame)
+            )
         arr = table_to_arrays(tracks, keypoint_names)
         n = arr.shape[1]
         sel = np.arange(start, end)
@@ -200,7 +224,9 @@ def render_clip(video_path: str | os.PathLike, tracks: pd.DataFrame, out_path: s
         size = (max(1, int(round(W * scale))), max(1, int(round(H * scale))))
         cap.set(cv2.CAP_PROP_POS_FRAMES, start)
         r = max(2, int(round(0.012 * max(W, H))))
-        frames = _drawn_frames(cap, sel, (pos, interp, jump, swap_frames, captions), colors, arr.ids, r, skeleton, (W, H), size)
+        frames = _drawn_frames(
+            cap, sel, (pos, interp, jump, swap_frames, captions), colors, arr.ids, r, skeleton, (W, H), size
+        )
         empty = MediaError("no frame could be read in the range", path=video_path, found=(start, end))
         written = _write_mp4(frames, out_path, cc, float(fps or vfps), size, empty)
     finally:
@@ -208,9 +234,17 @@ def render_clip(video_path: str | os.PathLike, tracks: pd.DataFrame, out_path: s
     return {"path": out_path, "fourcc": cc, "n_frames": written, "size": size}
 
 
-def _drawn_frames(cap: Any, sel: np.ndarray, layers: tuple, colors: list, ids: np.ndarray, r: int,
-                  skeleton: Sequence[tuple[int, int]] | None, video_size: tuple[int, int],
-                  size: tuple[int, int]) -> Iterator[np.ndarray]:
+def _drawn_frames(
+    cap: Any,
+    sel: np.ndarray,
+    layers: tuple,
+    colors: list,
+    ids: np.ndarray,
+    r: int,
+    skeleton: Sequence[tuple[int, int]] | None,
+    video_size: tuple[int, int],
+    size: tuple[int, int],
+) -> Iterator[np.ndarray]:
     """Read the clip's frames from ``cap`` (positioned at its start) and yield them drawn on and resized.
 
     ``layers`` holds per clip frame: positions, interpolated flags, jump flags, swap flags, captions.
@@ -231,8 +265,9 @@ def _drawn_frames(cap: Any, sel: np.ndarray, layers: tuple, colors: list, ids: n
         yield img
 
 
-def _write_mp4(frames: Iterable[np.ndarray], out_path: Path, cc: str, fps: float, size: tuple[int, int],
-               empty: MediaError) -> int:
+def _write_mp4(
+    frames: Iterable[np.ndarray], out_path: Path, cc: str, fps: float, size: tuple[int, int], empty: MediaError
+) -> int:
     """Write ``frames`` to ``out_path`` atomically with codec ``cc``; return how many (raise ``empty`` for none)."""
     import cv2
 
@@ -244,7 +279,9 @@ def _write_mp4(frames: Iterable[np.ndarray], out_path: Path, cc: str, fps: float
         with _quiet_opencv():
             writer = cv2.VideoWriter(str(tmp_mp4), cv2.VideoWriter_fourcc(*cc), fps, size)
         if not writer.isOpened():
-            raise MediaError("OpenCV cannot write this codec", path=out_path, expected=list(FOURCC_PREFERENCE), found=cc)
+            raise MediaError(
+                "OpenCV cannot write this codec", path=out_path, expected=list(FOURCC_PREFERENCE), found=cc
+            )
         try:
             for img in frames:
                 writer.write(img)
@@ -261,8 +298,16 @@ def _write_mp4(frames: Iterable[np.ndarray], out_path: Path, cc: str, fps: float
     return written
 
 
-def _draw(img: np.ndarray, pos: np.ndarray, colors: list, ids: np.ndarray, interp: np.ndarray, jump: np.ndarray, r: int,
-          skeleton: Sequence[tuple[int, int]] | None) -> None:
+def _draw(
+    img: np.ndarray,
+    pos: np.ndarray,
+    colors: list,
+    ids: np.ndarray,
+    interp: np.ndarray,
+    jump: np.ndarray,
+    r: int,
+    skeleton: Sequence[tuple[int, int]] | None,
+) -> None:
     """Draw one frame's points (``pos``: ``(n, P, 2)``) onto ``img`` in place."""
     import cv2
 
@@ -292,9 +337,19 @@ def _draw(img: np.ndarray, pos: np.ndarray, colors: list, ids: np.ndarray, inter
         cv2.putText(img, str(ids[i]), (xy[0] + r + 1, xy[1] - r), cv2.FONT_HERSHEY_SIMPLEX, 0.4, col, 1, cv2.LINE_AA)
 
 
-def render_tracks(ds: Any, group: str, sequence: str, out_path: str | os.PathLike | None = None, start_frame: int = 0,
-                  end_frame: int | None = None, tracks_source: str = "standardized", label_kind: str | None = None,
-                  mark_quality: bool = True, quality_params: Mapping[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
+def render_tracks(
+    ds: Any,
+    group: str,
+    sequence: str,
+    out_path: str | os.PathLike | None = None,
+    start_frame: int = 0,
+    end_frame: int | None = None,
+    tracks_source: str = "standardized",
+    label_kind: str | None = None,
+    mark_quality: bool = True,
+    quality_params: Mapping[str, Any] | None = None,
+    **kwargs: Any,
+) -> dict[str, Any]:
     """Render a clip of a dataset recording: its video, tracks (standardized or cleaned), the
     quality report's jumps and swaps and, with ``label_kind``, its labels as caption.
 

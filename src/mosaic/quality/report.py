@@ -19,6 +19,7 @@ three tables:
 ``events``
     ``kind`` (``jump`` | ``swap``), ``frame``, ``id``, ``other_id`` (swaps), ``point``, ``X``, ``Y``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -34,11 +35,24 @@ from .arrays import TrackArrays, positive_meta, table_to_arrays
 from .detect import detect_jumps, detect_swaps, duplicate_frames, jump_threshold, step_displacement
 from .runs import true_runs
 
-GAP_BINS: tuple[tuple[str, int, float], ...] = (("gaps_1", 1, 1), ("gaps_2_5", 2, 5), ("gaps_6_10", 6, 10),
-                                                ("gaps_11_30", 11, 30), ("gaps_gt_30", 31, np.inf))
+GAP_BINS: tuple[tuple[str, int, float], ...] = (
+    ("gaps_1", 1, 1),
+    ("gaps_2_5", 2, 5),
+    ("gaps_6_10", 6, 10),
+    ("gaps_11_30", 11, 30),
+    ("gaps_gt_30", 31, np.inf),
+)
 DEFAULT_REPORT_PARAMS: dict[str, Any] = {
-    "confidence_threshold": 0.6, "quantile": 0.95, "factor": 4.0, "min_px": 1.0, "cm_per_s": None, "max_jump_frames": 3,
-    "swap_ratio": 0.6, "swap_max_lookback": 30, "swap_min_cost_factor": 0.5, "duplicate_px": 0.5,
+    "confidence_threshold": 0.6,
+    "quantile": 0.95,
+    "factor": 4.0,
+    "min_px": 1.0,
+    "cm_per_s": None,
+    "max_jump_frames": 3,
+    "swap_ratio": 0.6,
+    "swap_max_lookback": 30,
+    "swap_min_cost_factor": 0.5,
+    "duplicate_px": 0.5,
 }
 
 
@@ -110,8 +124,12 @@ def _conf_stats(conf: np.ndarray, threshold: float) -> dict[str, np.ndarray]:
     return out
 
 
-def report_arrays(arr: TrackArrays, params: Mapping[str, Any] | None = None, fps: float | None = None,
-                  cm_per_pixel: float | None = None) -> QualityReport:
+def report_arrays(
+    arr: TrackArrays,
+    params: Mapping[str, Any] | None = None,
+    fps: float | None = None,
+    cm_per_pixel: float | None = None,
+) -> QualityReport:
     """The quality report of one recording given as :class:`TrackArrays`."""
     p = report_params(params)
     T, n, P = arr.shape
@@ -123,14 +141,23 @@ def report_arrays(arr: TrackArrays, params: Mapping[str, Any] | None = None, fps
     gaps = _gap_stats(missing.reshape(T, n * P))
     conf = _conf_stats(arr.conf.reshape(T, n * P), float(p["confidence_threshold"]))
     ii, pp = np.divmod(np.arange(n * P), P)
-    points = pd.DataFrame({
-        "id": arr.ids[ii], "point": np.asarray(arr.points, dtype=object)[pp], "n_frames": T,
-        "n_missing": missing.reshape(T, -1).sum(axis=0), "frac_missing": missing.reshape(T, -1).mean(axis=0),
-        **gaps, **conf, "jump_threshold_px": thr[pp], "n_fast_steps": np.asarray(fast).reshape(-1),
-        "n_jumps": jumps.reshape(T, -1).sum(axis=0),
-    })
-    swaps = detect_swaps(arr.pos[:, :, 0], float(p["swap_min_cost_factor"]) * thr[0], float(p["swap_ratio"]),
-                         int(p["swap_max_lookback"]))
+    points = pd.DataFrame(
+        {
+            "id": arr.ids[ii],
+            "point": np.asarray(arr.points, dtype=object)[pp],
+            "n_frames": T,
+            "n_missing": missing.reshape(T, -1).sum(axis=0),
+            "frac_missing": missing.reshape(T, -1).mean(axis=0),
+            **gaps,
+            **conf,
+            "jump_threshold_px": thr[pp],
+            "n_fast_steps": np.asarray(fast).reshape(-1),
+            "n_jumps": jumps.reshape(T, -1).sum(axis=0),
+        }
+    )
+    swaps = detect_swaps(
+        arr.pos[:, :, 0], float(p["swap_min_cost_factor"]) * thr[0], float(p["swap_ratio"]), int(p["swap_max_lookback"])
+    )
     dup = duplicate_frames(arr.pos[:, :, 0], float(p["duplicate_px"]))
     ind = points[points["point"] == arr.points[0]].drop(columns="point").reset_index(drop=True)
     n_sw = np.bincount(np.concatenate([swaps["i"].to_numpy(), swaps["j"].to_numpy()]).astype(np.int64), minlength=n)
@@ -143,21 +170,39 @@ def report_arrays(arr: TrackArrays, params: Mapping[str, Any] | None = None, fps
         ind["kp_frac_conf_below"] = ind["id"].map(agg["frac_conf_below"]).to_numpy()
     # events: jumps (every point) and swaps (centre)
     tj, ij, pj = np.nonzero(jumps)
-    ev_j = pd.DataFrame({"kind": "jump", "frame": arr.frames[tj], "id": arr.ids[ij], "other_id": None,
-                         "point": np.asarray(arr.points, dtype=object)[pj], "X": arr.pos[tj, ij, pj, 0], "Y": arr.pos[tj, ij, pj, 1]})
+    ev_j = pd.DataFrame(
+        {
+            "kind": "jump",
+            "frame": arr.frames[tj],
+            "id": arr.ids[ij],
+            "other_id": None,
+            "point": np.asarray(arr.points, dtype=object)[pj],
+            "X": arr.pos[tj, ij, pj, 0],
+            "Y": arr.pos[tj, ij, pj, 1],
+        }
+    )
     t_s = swaps["frame_index"].to_numpy()
     i_s, j_s = swaps["i"].to_numpy(), swaps["j"].to_numpy()
     c = np.nan_to_num(arr.pos[:, :, 0]) if len(t_s) else None
-    ev_s = pd.DataFrame({"kind": "swap", "frame": arr.frames[t_s], "id": arr.ids[i_s], "other_id": arr.ids[j_s],
-                         "point": arr.points[0], "X": c[t_s, i_s, 0] if c is not None else [],
-                         "Y": c[t_s, i_s, 1] if c is not None else []})
+    ev_s = pd.DataFrame(
+        {
+            "kind": "swap",
+            "frame": arr.frames[t_s],
+            "id": arr.ids[i_s],
+            "other_id": arr.ids[j_s],
+            "point": arr.points[0],
+            "X": c[t_s, i_s, 0] if c is not None else [],
+            "Y": c[t_s, i_s, 1] if c is not None else [],
+        }
+    )
     events = pd.concat([e for e in (ev_j, ev_s) if len(e)], ignore_index=True) if len(ev_j) or len(ev_s) else ev_j
     events = events.sort_values(["frame", "kind"], kind="stable").reset_index(drop=True)
     return QualityReport(points, ind, events, missing, arr.frames, arr.ids)
 
 
-def quality_report(df: pd.DataFrame, meta: Mapping[str, Any] | None = None, params: Mapping[str, Any] | None = None,
-                   path: Any = None) -> QualityReport:
+def quality_report(
+    df: pd.DataFrame, meta: Mapping[str, Any] | None = None, params: Mapping[str, Any] | None = None, path: Any = None
+) -> QualityReport:
     """The quality report of one ``trex_v1`` table (``meta``: the file's fps, cm_per_pixel, keypoint names)."""
     meta = dict(meta or {})
     arr = table_to_arrays(df, meta.get("keypoint_names"), path=path)
@@ -168,4 +213,3 @@ def quality_report(df: pd.DataFrame, meta: Mapping[str, Any] | None = None, para
         t.insert(0, "sequence", s)
         t.insert(0, "group", g)
     return rep
-

@@ -1,4 +1,5 @@
 """Runs of True along the time axis of boolean arrays (gaps, bursts), vectorized."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -11,6 +11,7 @@ fingerprints (:func:`mosaic.core.run_ids.make_run_id`): the same operations on t
 tracks give the same run id, and a rerun is a no-op unless ``overwrite``. Standardized
 tracks (``tracks/``) are never written.
 """
+
 from __future__ import annotations
 
 import logging
@@ -40,10 +41,29 @@ REPORT_FILE = "report.json"
 STANDARDIZED = "standardized"
 CLEAN_INDEX = IndexSchema(
     name="tracks_clean",
-    columns=("run_id", "group", "sequence", "group_safe", "sequence_safe", "abs_path", "source_path", "n_rows",
-             "n_interpolated_rows", "created_iso"),
+    columns=(
+        "run_id",
+        "group",
+        "sequence",
+        "group_safe",
+        "sequence_safe",
+        "abs_path",
+        "source_path",
+        "n_rows",
+        "n_interpolated_rows",
+        "created_iso",
+    ),
     key=("run_id", "group", "sequence"),
-    text_columns=("run_id", "group", "sequence", "group_safe", "sequence_safe", "abs_path", "source_path", "created_iso"),
+    text_columns=(
+        "run_id",
+        "group",
+        "sequence",
+        "group_safe",
+        "sequence_safe",
+        "abs_path",
+        "source_path",
+        "created_iso",
+    ),
 )
 
 
@@ -75,11 +95,15 @@ def _scope(ds: DatasetCore, groups: Any, sequences: Any) -> pd.DataFrame:
         idx = idx[idx[col].isin(want)]
     idx = idx.drop_duplicates(["group", "sequence"]).sort_values(["group", "sequence"], kind="stable")
     if idx.empty:
-        raise SequenceNotFoundError("no recordings in scope", path=tpath, found={"groups": groups, "sequences": sequences})
+        raise SequenceNotFoundError(
+            "no recordings in scope", path=tpath, found={"groups": groups, "sequences": sequences}
+        )
     return idx.reset_index(drop=True)
 
 
-def plan_clean_run(ds: DatasetCore, operations: Sequence[Mapping[str, Any]] | None, scope: pd.DataFrame) -> dict[str, Any]:
+def plan_clean_run(
+    ds: DatasetCore, operations: Sequence[Mapping[str, Any]] | None, scope: pd.DataFrame
+) -> dict[str, Any]:
     """Run id, operations and per-recording source/output paths of a cleaning run.
 
     Raises
@@ -103,15 +127,25 @@ def plan_clean_run(ds: DatasetCore, operations: Sequence[Mapping[str, Any]] | No
     return {"run_id": run_id, "version": CLEAN_VERSION, "operations": ops, "inputs": inputs, "jobs": jobs}
 
 
-def clean_loaded(df: pd.DataFrame, meta: Mapping[str, Any], operations: Sequence[Mapping[str, Any]], run_id: str,
-                 source: str | None = None) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any]]:
+def clean_loaded(
+    df: pd.DataFrame,
+    meta: Mapping[str, Any],
+    operations: Sequence[Mapping[str, Any]],
+    run_id: str,
+    source: str | None = None,
+) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any]]:
     """Clean one loaded recording; return the table, its file metadata and its report record."""
     t0 = time.perf_counter()
     out, rep = clean_table(df, operations, meta, path=source)
     g = str(df["group"].iloc[0]) if len(df) else ""
     s = str(df["sequence"].iloc[0]) if len(df) else ""
-    new_meta = {**dict(meta), "clean_run_id": run_id, "clean_operations": list(operations), "clean_source": source,
-                "flag_columns": [FLAG_COLUMN]}
+    new_meta = {
+        **dict(meta),
+        "clean_run_id": run_id,
+        "clean_operations": list(operations),
+        "clean_source": source,
+        "flag_columns": [FLAG_COLUMN],
+    }
     rec = {"group": g, "sequence": s, **rep, "seconds": round(time.perf_counter() - t0, 4)}
     return out, new_meta, rec
 
@@ -138,8 +172,15 @@ def _clean_task(task: tuple) -> dict[str, Any]:
     return _clean_job(job, operations, run_id)
 
 
-def _run_jobs(jobs: list[dict[str, Any]], ops: list[dict[str, Any]], run_id: str, mode: str, workers: int | None,
-              dask_address: str | None = None, memory_limit: str | int | None = None):
+def _run_jobs(
+    jobs: list[dict[str, Any]],
+    ops: list[dict[str, Any]],
+    run_id: str,
+    mode: str,
+    workers: int | None,
+    dask_address: str | None = None,
+    memory_limit: str | int | None = None,
+):
     """The jobs on the shared executor (:mod:`mosaic.core.executor`), records as they complete."""
     config = ExecutorConfig(mode, workers, dask_address, memory_limit)
     yield from run_tasks(_clean_task, [(j, ops, run_id) for j in jobs], config, desc="clean tracks")
@@ -161,7 +202,9 @@ def _write_report(report_path: Path, plan: Mapping[str, Any], created: str, reco
         import json
 
         try:
-            old = {(x["group"], x["sequence"]): x for x in json.loads(report_path.read_text("utf-8")).get("recordings", [])}
+            old = {
+                (x["group"], x["sequence"]): x for x in json.loads(report_path.read_text("utf-8")).get("recordings", [])
+            }
         except (OSError, ValueError):
             old = {}
     for r in records:
@@ -170,27 +213,55 @@ def _write_report(report_path: Path, plan: Mapping[str, Any], created: str, reco
     for r in old.values():
         for st in r.get("steps", []):
             totals[st["op"]] = totals.get(st["op"], 0) + int(st.get("n_changed", 0))
-    atomic_write_json(report_path, {
-        "run_id": plan["run_id"], "version": CLEAN_VERSION, "operations": plan["operations"], "inputs": plan["inputs"],
-        "created_iso": created, "n_changed_total": totals, "recordings": [old[k] for k in sorted(old)],
-    })
+    atomic_write_json(
+        report_path,
+        {
+            "run_id": plan["run_id"],
+            "version": CLEAN_VERSION,
+            "operations": plan["operations"],
+            "inputs": plan["inputs"],
+            "created_iso": created,
+            "n_changed_total": totals,
+            "recordings": [old[k] for k in sorted(old)],
+        },
+    )
 
 
 def _index_cleaned(ds: DatasetCore, run_id: str, created: str, records: list[dict[str, Any]]) -> None:
     """List the cleaned recordings in the clean index (written after the report)."""
     if records:
-        upsert_index(clean_index_path(ds), [{
-            "run_id": run_id, "group": r["group"], "sequence": r["sequence"], "group_safe": to_safe_name(r["group"]),
-            "sequence_safe": to_safe_name(r["sequence"]), "abs_path": ds.relative_path(r["abs_path"]),
-            "source_path": ds.relative_path(r["source_path"]), "n_rows": r["n_rows"],
-            "n_interpolated_rows": r["n_interpolated_rows"], "created_iso": created,
-        } for r in records], CLEAN_INDEX)
+        upsert_index(
+            clean_index_path(ds),
+            [
+                {
+                    "run_id": run_id,
+                    "group": r["group"],
+                    "sequence": r["sequence"],
+                    "group_safe": to_safe_name(r["group"]),
+                    "sequence_safe": to_safe_name(r["sequence"]),
+                    "abs_path": ds.relative_path(r["abs_path"]),
+                    "source_path": ds.relative_path(r["source_path"]),
+                    "n_rows": r["n_rows"],
+                    "n_interpolated_rows": r["n_interpolated_rows"],
+                    "created_iso": created,
+                }
+                for r in records
+            ],
+            CLEAN_INDEX,
+        )
 
 
-def clean_tracks(ds: DatasetCore, operations: Sequence[Mapping[str, Any]] | None = None, groups: Any = None,
-                 sequences: Any = None, overwrite: bool = False, parallel_mode: str = "thread",
-                 parallel_workers: int | None = None, dask_address: str | None = None,
-                 memory_limit: str | int | None = None) -> dict[str, Any]:
+def clean_tracks(
+    ds: DatasetCore,
+    operations: Sequence[Mapping[str, Any]] | None = None,
+    groups: Any = None,
+    sequences: Any = None,
+    overwrite: bool = False,
+    parallel_mode: str = "thread",
+    parallel_workers: int | None = None,
+    dask_address: str | None = None,
+    memory_limit: str | int | None = None,
+) -> dict[str, Any]:
     """Clean the standardized tracks in scope into ``tracks_clean/<run_id>/``.
 
     Parameters
@@ -291,7 +362,9 @@ def parse_tracks_source(source: str | None) -> tuple[str, str | None]:
     raise ConfigError("unknown tracks_source", expected=["standardized", "clean", "clean:<run_id>"], found=source)
 
 
-def clean_track_paths(ds: DatasetCore, run_id: str | None = None, keys: Sequence[tuple[str, str]] | None = None) -> dict[tuple[str, str], Path]:
+def clean_track_paths(
+    ds: DatasetCore, run_id: str | None = None, keys: Sequence[tuple[str, str]] | None = None
+) -> dict[tuple[str, str], Path]:
     """``{(group, sequence): cleaned file}`` of run ``run_id`` (latest when None), for ``keys`` or all.
 
     Raises
@@ -301,8 +374,13 @@ def clean_track_paths(ds: DatasetCore, run_id: str | None = None, keys: Sequence
     """
     rid = run_id or latest_clean_run(ds)
     if rid is None:
-        raise SequenceNotFoundError("no cleaned tracks in this dataset", path=clean_index_path(ds),
-                                    expected="a run of clean_tracks", found="none", hint="run ds.clean_tracks() or `kedro run --pipelines clean`")
+        raise SequenceNotFoundError(
+            "no cleaned tracks in this dataset",
+            path=clean_index_path(ds),
+            expected="a run of clean_tracks",
+            found="none",
+            hint="run ds.clean_tracks() or `kedro run --pipelines clean`",
+        )
     run_dir = clean_root(ds) / to_safe_name(str(rid))
     if not run_dir.is_dir():
         known = sorted(p.name for p in clean_root(ds).iterdir() if p.is_dir()) if clean_root(ds).is_dir() else []
@@ -320,12 +398,18 @@ def clean_track_paths(ds: DatasetCore, run_id: str | None = None, keys: Sequence
     paths = {k: run_dir / f"{sequence_key(*k)}.parquet" for k in keys}
     absent = [k for k in keys if not paths[k].exists()]
     if absent:
-        raise SequenceNotFoundError(f"cleaning run {rid} lacks recordings", path=clean_root(ds) / rid,
-                                    expected="every (group, sequence) in scope", found=f"missing {absent[:5]}")
+        raise SequenceNotFoundError(
+            f"cleaning run {rid} lacks recordings",
+            path=clean_root(ds) / rid,
+            expected="every (group, sequence) in scope",
+            found=f"missing {absent[:5]}",
+        )
     return {k: paths[k] for k in keys}
 
 
-def track_paths(ds: DatasetCore, tracks_source: str | None, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Path]:
+def track_paths(
+    ds: DatasetCore, tracks_source: str | None, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], Path]:
     """Track files of ``keys`` from ``tracks_source`` (``'standardized'`` or ``'clean[:run_id]'``)."""
     kind, rid = parse_tracks_source(tracks_source)
     if kind == "clean":
@@ -334,8 +418,11 @@ def track_paths(ds: DatasetCore, tracks_source: str | None, keys: Sequence[tuple
     paths = {(g, s): ds.resolve_path(p) for g, s, p in zip(idx["group"], idx["sequence"], idx["abs_path"])}
     absent = [k for k in keys if k not in paths]
     if absent:
-        raise SequenceNotFoundError("recordings not in tracks/index.csv", path=ds.get_root("tracks") / "index.csv",
-                                    found=f"missing {absent[:5]}")
+        raise SequenceNotFoundError(
+            "recordings not in tracks/index.csv",
+            path=ds.get_root("tracks") / "index.csv",
+            found=f"missing {absent[:5]}",
+        )
     return {k: paths[k] for k in keys}
 
 

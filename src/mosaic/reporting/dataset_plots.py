@@ -2,6 +2,7 @@
 
 These are the functions behind ``Dataset.plot_trajectories`` and ``Dataset.plot_ethogram``.
 """
+
 from __future__ import annotations
 
 from typing import Any

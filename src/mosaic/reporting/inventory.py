@@ -7,6 +7,7 @@ kind's index, each keypoint-label import's index, :func:`~mosaic.features.engine
 and returns a plain dict; :mod:`mosaic.reporting.inventory_text` renders it. A malformed index
 does not stop the inventory: it is listed under ``problems``.
 """
+
 from __future__ import annotations
 
 import json
@@ -90,8 +91,11 @@ def _tracks(df: pd.DataFrame | None) -> dict[str, Any] | None:
     if df is None:
         return None
     out: dict[str, Any] = {
-        "n_sequences": len(_pairs(df)), "by_format": _counts(df["src_format"]), "schemas": sorted(_counts(df["schema"])),
-        "n_rows": _int_sum(df["n_rows"]), "n_frames": _int_sum(df["n_frames"]),
+        "n_sequences": len(_pairs(df)),
+        "by_format": _counts(df["src_format"]),
+        "schemas": sorted(_counts(df["schema"])),
+        "n_rows": _int_sum(df["n_rows"]),
+        "n_frames": _int_sum(df["n_frames"]),
     }
     ids = pd.to_numeric(df["n_ids"], errors="coerce").dropna()
     if len(ids):
@@ -105,8 +109,11 @@ def _media(ds: DatasetCore, problems: list[str]) -> dict[str, Any] | None:
     df = _index(ds, "media", MEDIA_INDEX, problems)
     if df is None:
         return None
-    return {"n_videos": int(len(df)), "n_sequences": len(_pairs(df)),
-            "n_unmatched": int((df["sequence"].astype(str) == "").sum())}
+    return {
+        "n_videos": int(len(df)),
+        "n_sequences": len(_pairs(df)),
+        "n_unmatched": int((df["sequence"].astype(str) == "").sum()),
+    }
 
 
 def _labels(ds: DatasetCore, problems: list[str]) -> dict[str, Any]:
@@ -140,9 +147,13 @@ def _features(ds: DatasetCore, problems: list[str]) -> dict[str, list[dict[str, 
     runs = _guarded(lambda: list_feature_runs(ds), problems)
     out: dict[str, list[dict[str, Any]]] = {}
     for r in [] if runs is None else runs.to_dict("records"):
-        run: dict[str, Any] = {"run_id": str(r["run_id"]), "version": str(r["version"]),
-                               "n_sequences": int(r["n_sequences"]), "n_rows": int(r["n_rows"]),
-                               "created": str(r["created_iso"])}
+        run: dict[str, Any] = {
+            "run_id": str(r["run_id"]),
+            "version": str(r["version"]),
+            "n_sequences": int(r["n_sequences"]),
+            "n_rows": int(r["n_rows"]),
+            "created": str(r["created_iso"]),
+        }
         params = _json_or_none(r["params_json"])
         if params is not None:
             run["params"] = params
@@ -160,8 +171,15 @@ def _frames(ds: DatasetCore, problems: list[str]) -> list[dict[str, Any]]:
         return []
     runs = []
     for (method, run_id), rows in df.groupby(["method", "run_id"], sort=False):
-        runs.append({"method": str(method), "run_id": str(run_id), "n_sequences": len(_pairs(rows)),
-                     "n_frames": _int_sum(rows["n_frames"]), "created": str(rows["created_iso"].max())})
+        runs.append(
+            {
+                "method": str(method),
+                "run_id": str(run_id),
+                "n_sequences": len(_pairs(rows)),
+                "n_frames": _int_sum(rows["n_frames"]),
+                "created": str(rows["created_iso"].max()),
+            }
+        )
     return runs
 
 
@@ -176,12 +194,18 @@ def _clean_runs(ds: DatasetCore, problems: list[str]) -> list[dict[str, Any]]:
         return []
     runs = []
     for run_id, rows in df.groupby("run_id", sort=False):
-        run: dict[str, Any] = {"run_id": str(run_id), "n_sequences": len(_pairs(rows)), "n_rows": _int_sum(rows["n_rows"]),
-                               "n_interpolated_rows": _int_sum(rows["n_interpolated_rows"]),
-                               "created": str(rows["created_iso"].max())}
+        run: dict[str, Any] = {
+            "run_id": str(run_id),
+            "n_sequences": len(_pairs(rows)),
+            "n_rows": _int_sum(rows["n_rows"]),
+            "n_interpolated_rows": _int_sum(rows["n_interpolated_rows"]),
+            "created": str(rows["created_iso"].max()),
+        }
         report = _guarded(lambda r=str(run_id): run_report(ds, r), problems)
         if isinstance(report, dict) and isinstance(report.get("operations"), list):
-            run["operations"] = [str(op.get("op", op)) if isinstance(op, dict) else str(op) for op in report["operations"]]
+            run["operations"] = [
+                str(op.get("op", op)) if isinstance(op, dict) else str(op) for op in report["operations"]
+            ]
         runs.append(run)
     return sorted(runs, key=lambda r: r["created"])
 
@@ -225,9 +249,13 @@ def _keypoint_labels(ds: DatasetCore, problems: list[str]) -> dict[str, dict[str
         names: list[str] = []
         for value in df["keypoint_names"].astype(str):
             names += [n for n in value.split("|") if n and n not in names]
-        out[str(df["name"].iloc[0])] = {"n_sequences": len(_pairs(df)), "n_frames": _int_sum(df["n_frames"]),
-                                        "n_rows": _int_sum(df["n_rows"]), "keypoint_names": names,
-                                        "src_formats": sorted(_counts(df["src_format"]))}
+        out[str(df["name"].iloc[0])] = {
+            "n_sequences": len(_pairs(df)),
+            "n_frames": _int_sum(df["n_frames"]),
+            "n_rows": _int_sum(df["n_rows"]),
+            "keypoint_names": names,
+            "src_formats": sorted(_counts(df["src_format"])),
+        }
     return out
 
 
@@ -237,6 +265,7 @@ def summary_metrics(metrics: dict[str, Any]) -> dict[str, Any]:
     Top-level numbers, plus the summary metrics of the evaluation block named by
     ``metrics['evaluation']`` (e.g. ``cv``) as ``<block>.<metric>``.
     """
+
     def number(v: Any) -> bool:
         return isinstance(v, (int, float)) and not isinstance(v, bool)
 

@@ -1,4 +1,5 @@
 """Text rendering of a dataset inventory (:func:`mosaic.reporting.inventory.inventory`)."""
+
 from __future__ import annotations
 
 import json
@@ -25,7 +26,9 @@ def _dataset_lines(inv: dict[str, Any], max_sequences: int) -> list[str]:
         lines.append("  meta: " + ", ".join(f"{k}={meta[k]}" for k in sorted(meta)))
     lines.append(f"Recordings: {inv.get('n_groups', 0)} groups, {inv.get('n_sequences', 0)} sequences")
     for g, seqs in (inv.get("groups") or {}).items():
-        shown = ", ".join(seqs[:max_sequences]) + (f", ... (+{len(seqs) - max_sequences})" if len(seqs) > max_sequences else "")
+        shown = ", ".join(seqs[:max_sequences]) + (
+            f", ... (+{len(seqs) - max_sequences})" if len(seqs) > max_sequences else ""
+        )
         lines.append(f"  {g}: {shown}")
     return lines
 
@@ -67,8 +70,10 @@ def _tracks_lines(inv: dict[str, Any]) -> list[str]:
         lines.append(f"Track quality: {quality['n_sequences']} sequences in {quality['folder']} ({tables})")
     media = inv.get("media")
     if media is not None:
-        lines.append(f"Media: {media['n_videos']} videos for {media['n_sequences']} sequences"
-                     + (f", {media['n_unmatched']} unmatched" if media.get("n_unmatched") else ""))
+        lines.append(
+            f"Media: {media['n_videos']} videos for {media['n_sequences']} sequences"
+            + (f", {media['n_unmatched']} unmatched" if media.get("n_unmatched") else "")
+        )
     return lines
 
 
@@ -110,7 +115,9 @@ def _runs_lines(inv: dict[str, Any]) -> list[str]:
     frames = inv.get("frames") or []
     lines.append(f"Frame runs: {len(frames)}" + ("" if frames else " (none)"))
     for run in frames:
-        lines.append(f"  {run['method'] or '?'} run {run['run_id'] or '?'}: {run['n_sequences']} sequences, {run['n_frames']} frames")
+        lines.append(
+            f"  {run['method'] or '?'} run {run['run_id'] or '?'}: {run['n_sequences']} sequences, {run['n_frames']} frames"
+        )
     return lines
 
 
@@ -121,7 +128,9 @@ def _models_lines(inv: dict[str, Any]) -> list[str]:
     lines.append(f"Models: {len(models)}" + ("" if models else " (none)"))
     for m in models:
         s = f"  {m['model'] or '?'} run {m['run_id'] or '?'}"
-        facts = [m[k] for k in ("kind", "estimator") if m.get(k)] + ([f"labels {m['label_kind']}"] if m.get("label_kind") else [])
+        facts = [m[k] for k in ("kind", "estimator") if m.get(k)] + (
+            [f"labels {m['label_kind']}"] if m.get("label_kind") else []
+        )
         if facts:
             s += f" ({', '.join(facts)})"
         metrics = m.get("metrics") or {}
@@ -157,5 +166,5 @@ def print_inventory(ds: DatasetCore, print_it: bool = True) -> dict[str, Any]:
 
     inv = inventory(ds)
     if print_it:
-        print(format_inventory(inv))  # noqa: T201 - printing is the point
+        print(format_inventory(inv))
     return inv

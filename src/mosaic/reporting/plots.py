@@ -8,6 +8,7 @@ The module is a little over 400 lines because it holds every shared plot (trajec
 ethogram, feature distributions, confusion matrix), each a short public function and its
 drawing helpers.
 """
+
 from __future__ import annotations
 
 import os
@@ -101,8 +102,11 @@ def plot_trajectories(
     """
     missing = [c for c in ("id", "X", "Y") if c not in tracks.columns]
     if missing:
-        raise SchemaError("cannot plot trajectories: track table lacks columns",
-                          expected=["frame", "id", "X", "Y"], found=f"missing {missing}")
+        raise SchemaError(
+            "cannot plot trajectories: track table lacks columns",
+            expected=["frame", "id", "X", "Y"],
+            found=f"missing {missing}",
+        )
     fig = Figure(figsize=figsize, layout="constrained")
     ax = fig.add_subplot()
     if "frame" in tracks.columns:
@@ -133,7 +137,9 @@ def _bouts_from_labels(labels: Mapping[str, Any] | pd.DataFrame) -> tuple[pd.Dat
     if isinstance(labels, pd.DataFrame):
         missing = [c for c in ("frame", "label") if c not in labels.columns]
         if missing:
-            raise LabelFormatError("dense label table lacks columns", expected=["frame", "id", "label"], found=f"missing {missing}")
+            raise LabelFormatError(
+                "dense label table lacks columns", expected=["frame", "id", "label"], found=f"missing {missing}"
+            )
         lab = labels["label"]
         if pd.api.types.is_numeric_dtype(lab):
             codes = lab.to_numpy(dtype=np.int64)
@@ -142,13 +148,18 @@ def _bouts_from_labels(labels: Mapping[str, Any] | pd.DataFrame) -> tuple[pd.Dat
             cat = pd.Categorical(lab.astype(str))
             codes = cat.codes.astype(np.int64)
             names = dict(enumerate(cat.categories))
-        subject = labels["id"].to_numpy(dtype=np.int64) if "id" in labels.columns else np.full(len(labels), -1, np.int64)
+        subject = (
+            labels["id"].to_numpy(dtype=np.int64) if "id" in labels.columns else np.full(len(labels), -1, np.int64)
+        )
         ids = np.stack([subject, np.full(len(labels), -1, np.int64)], axis=1)
         return events_to_bouts(labels["frame"].to_numpy(dtype=np.int64), codes, ids), names
     missing = [k for k in ("frames", "labels") if k not in labels]
     if missing:
-        raise LabelFormatError("label dict lacks keys", expected=["frames", "labels", "individual_ids", "label_ids", "label_names"],
-                               found=f"missing {missing}")
+        raise LabelFormatError(
+            "label dict lacks keys",
+            expected=["frames", "labels", "individual_ids", "label_ids", "label_names"],
+            found=f"missing {missing}",
+        )
     frames = np.asarray(labels["frames"])
     ids = labels.get("individual_ids")
     ids = np.full((len(frames), 2), -1, np.int64) if ids is None else np.asarray(ids)
@@ -226,7 +237,9 @@ def plot_ethogram(
     return fig
 
 
-def _fps_and_title(labels: Mapping[str, Any] | pd.DataFrame, fps: float | None, title: str | None) -> tuple[float | None, str | None]:
+def _fps_and_title(
+    labels: Mapping[str, Any] | pd.DataFrame, fps: float | None, title: str | None
+) -> tuple[float | None, str | None]:
     """``fps`` and ``title``, defaulting to the label dict's finite ``fps`` and its group / sequence."""
     if fps is None and isinstance(labels, Mapping) and "fps" in labels:
         f = float(np.asarray(labels["fps"]))
@@ -242,9 +255,17 @@ def _draw_bouts(ax: Any, bouts: pd.DataFrame, rows: list, colors: Mapping[int, A
         sub = bouts[bouts["id_a"] == subject]
         for lab, part in sub.groupby("label", sort=True):
             for is_pair, pp in part.groupby(part["id_b"] >= 0):
-                spans = np.stack([pp["start"].to_numpy() * scale, (pp["stop"] - pp["start"]).to_numpy() * scale], axis=1)
-                ax.broken_barh(spans, (r - 0.4, 0.8), facecolors=colors[int(lab)], hatch="//" if is_pair else None,
-                               edgecolor="white" if is_pair else "none", linewidth=0)
+                spans = np.stack(
+                    [pp["start"].to_numpy() * scale, (pp["stop"] - pp["start"]).to_numpy() * scale], axis=1
+                )
+                ax.broken_barh(
+                    spans,
+                    (r - 0.4, 0.8),
+                    facecolors=colors[int(lab)],
+                    hatch="//" if is_pair else None,
+                    edgecolor="white" if is_pair else "none",
+                    linewidth=0,
+                )
 
 
 def _behaviour_legend(ax: Any, bouts: pd.DataFrame, colors: Mapping[int, Any], names: Mapping[int, str]) -> None:
@@ -261,19 +282,27 @@ def _behaviour_legend(ax: Any, bouts: pd.DataFrame, colors: Mapping[int, Any], n
 def _plotted_columns(features: pd.DataFrame, columns: Sequence[str] | None, max_columns: int) -> list[str]:
     """``columns`` checked against ``features``, or the first ``max_columns`` numeric feature columns."""
     if columns is None:
-        columns = [c for c in features.columns if c not in KEY_COLUMNS and pd.api.types.is_numeric_dtype(features[c])][:max_columns]
+        columns = [c for c in features.columns if c not in KEY_COLUMNS and pd.api.types.is_numeric_dtype(features[c])][
+            :max_columns
+        ]
         if not columns:
-            raise FeatureError("no numeric feature column to plot", expected="numeric columns besides frame/id",
-                               found=list(features.columns))
+            raise FeatureError(
+                "no numeric feature column to plot",
+                expected="numeric columns besides frame/id",
+                found=list(features.columns),
+            )
     else:
         absent = [c for c in columns if c not in features.columns]
         if absent:
-            raise FeatureError("feature table lacks requested columns", expected=list(columns), found=f"missing {absent}")
+            raise FeatureError(
+                "feature table lacks requested columns", expected=list(columns), found=f"missing {absent}"
+            )
     return list(columns)
 
 
-def _draw_histograms(ax: Any, v: np.ndarray, col: str, gcodes: np.ndarray, group_names: list[str],
-                     colors: Mapping[str, Any], bins: int) -> None:
+def _draw_histograms(
+    ax: Any, v: np.ndarray, col: str, gcodes: np.ndarray, group_names: list[str], colors: Mapping[str, Any], bins: int
+) -> None:
     """One panel: a density histogram of ``v`` per group over the central 99 % of its finite values."""
     finite = np.isfinite(v)
     if not finite.any():
@@ -341,8 +370,10 @@ def plot_feature_distributions(
     axes = np.atleast_1d(fig.subplots(nrow, ncol, squeeze=False)).ravel()
     gcodes = pd.Categorical(groups, categories=group_names).codes
     for ax, col in zip(axes, columns):
-        _draw_histograms(ax, features[col].to_numpy(dtype=np.float64, na_value=np.nan), col, gcodes, group_names, colors, bins)
-    for ax in axes[len(columns):]:
+        _draw_histograms(
+            ax, features[col].to_numpy(dtype=np.float64, na_value=np.nan), col, gcodes, group_names, colors, bins
+        )
+    for ax in axes[len(columns) :]:
         ax.set_visible(False)
     if len(group_names) > 1:
         axes[0].legend(fontsize="small", title=group_column)
@@ -383,8 +414,11 @@ def plot_confusion_matrix(
     m = np.asarray(matrix, dtype=np.float64)
     names = [str(c) for c in class_names]
     if m.ndim != 2 or m.shape[0] != m.shape[1] or m.shape[0] != len(names):
-        raise ConfigError("confusion matrix must be square and match the class names",
-                          expected=f"({len(names)}, {len(names)})", found=str(m.shape))
+        raise ConfigError(
+            "confusion matrix must be square and match the class names",
+            expected=f"({len(names)}, {len(names)})",
+            found=str(m.shape),
+        )
     shown = m
     if normalize:
         totals = m.sum(axis=1, keepdims=True)
@@ -402,7 +436,15 @@ def plot_confusion_matrix(
     for i in range(k):
         for j in range(k):
             txt = f"{shown[i, j]:.2f}" if normalize else f"{int(round(shown[i, j]))}"
-            ax.text(j, i, txt, ha="center", va="center", fontsize="small", color="white" if shown[i, j] > 0.6 * vmax else "black")
+            ax.text(
+                j,
+                i,
+                txt,
+                ha="center",
+                va="center",
+                fontsize="small",
+                color="white" if shown[i, j] > 0.6 * vmax else "black",
+            )
     if title:
         ax.set_title(title)
     return fig

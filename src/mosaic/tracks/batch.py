@@ -4,6 +4,7 @@
 is the one write loop of the facade and of the Kedro ``tracks`` dataset. Long for a reason: planning,
 converting, writing and recording share the batch's bookkeeping (rows, failures, stale outputs).
 """
+
 from __future__ import annotations
 
 import copy
@@ -51,20 +52,37 @@ ON_ERROR = ("raise", "skip")
 ON_STALE = ("reconvert", "raise")
 
 
-def finalize_table(table: TrackTable, job: Job, src_format: str, fingerprints: Mapping[str, Any] | None = None) -> TrackTable:
+def finalize_table(
+    table: TrackTable, job: Job, src_format: str, fingerprints: Mapping[str, Any] | None = None
+) -> TrackTable:
     """Validate a converted table and complete its metadata (counts, source files)."""
     df = table.df
     path = job.rel_paths[0] if len(job.rel_paths) == 1 else ", ".join(job.rel_paths)
     validate_trex_v1(df, path=path, group=table.group, sequence=table.sequence)
     if len(df) == 0:
-        raise TrackFormatError("conversion produced no rows", path=path, group=table.group, sequence=table.sequence, expected="at least one row", found=0)
+        raise TrackFormatError(
+            "conversion produced no rows",
+            path=path,
+            group=table.group,
+            sequence=table.sequence,
+            expected="at least one row",
+            found=0,
+        )
     frames = df["frame"].to_numpy()
     ids = df["id"].to_numpy()
     meta = dict(table.meta)
     meta.update(
-        schema=TREX_V1, group=table.group, sequence=table.sequence, src_format=meta.get("src_format", src_format),
-        source_files=list(job.rel_paths), source_fingerprints=dict(fingerprints or {}), n_rows=int(len(df)), n_frames=int(1 + np.count_nonzero(frames[1:] != frames[:-1])),
-        n_ids=count_distinct(ids), frame_min=int(frames[0]), frame_max=int(frames[-1]),
+        schema=TREX_V1,
+        group=table.group,
+        sequence=table.sequence,
+        src_format=meta.get("src_format", src_format),
+        source_files=list(job.rel_paths),
+        source_fingerprints=dict(fingerprints or {}),
+        n_rows=int(len(df)),
+        n_frames=int(1 + np.count_nonzero(frames[1:] != frames[:-1])),
+        n_ids=count_distinct(ids),
+        frame_min=int(frames[0]),
+        frame_max=int(frames[-1]),
     )
     return TrackTable(table.group, table.sequence, df, meta)
 
@@ -117,8 +135,11 @@ class ConversionBatch:
         if on_stale not in ON_STALE:
             raise ConfigError("unknown on_stale", expected=list(ON_STALE), found=on_stale)
         # physical parameters at the boundary, even those a file's own value would override
-        check_physical({k: v for k, v in (ds.meta or {}).items() if k in ("fps", "fps_default", "cm_per_pixel")},
-                       path=ds.manifest_path, where="the dataset meta")
+        check_physical(
+            {k: v for k, v in (ds.meta or {}).items() if k in ("fps", "fps_default", "cm_per_pixel")},
+            path=ds.manifest_path,
+            where="the dataset meta",
+        )
         check_physical(dict(params or {}), where="the conversion params")
         for name, block in dict(params or {}).items():
             if isinstance(block, Mapping):
@@ -142,7 +163,7 @@ class ConversionBatch:
 
         self.sources = read_sources(ds.folder)  # the dataset's own sources.yml ({} when none)
 
-    def __deepcopy__(self, memo: dict) -> "ConversionBatch":
+    def __deepcopy__(self, memo: dict) -> ConversionBatch:
         return self
 
     @classmethod
@@ -156,7 +177,7 @@ class ConversionBatch:
         group_from: str | None = None,
         on_error: str = "raise",
         on_stale: str = "reconvert",
-    ) -> "ConversionBatch":
+    ) -> ConversionBatch:
         """A batch over every row of the raw index (``raw`` or ``tracks_raw/index.csv``)."""
         raw = read_raw_index(ds) if raw is None else raw
         return cls(ds, plan_jobs(raw, merge_per_sequence), params, overwrite, group_from, on_error, on_stale=on_stale)
@@ -173,8 +194,15 @@ class ConversionBatch:
 
     def _params(self, job: Job) -> tuple[dict[str, Any], dict[str, str]]:
         recording = None if job.multi else (job.group, job.sequence)
-        return effective_params_with_origin(self.ds, job.src_format, self.params, self.group_from, sources=self.sources,
-                                            files=job.rel_paths, recording=recording)
+        return effective_params_with_origin(
+            self.ds,
+            job.src_format,
+            self.params,
+            self.group_from,
+            sources=self.sources,
+            files=job.rel_paths,
+            recording=recording,
+        )
 
     def convert_job(self, job: Job, group: str, sequence: str) -> list[TrackTable]:
         """Convert one job in memory: its validated tables, nothing written (errors raised)."""
@@ -182,23 +210,38 @@ class ConversionBatch:
         paths = [self.ds.resolve_path(p) for p in job.rel_paths]
         missing = [str(p) for p in paths if not p.exists()]
         if missing:
-            raise TrackFormatError("raw tracking file not found", path=missing[0], group=group or None, sequence=sequence or None,
-                                   hint="re-run index_tracks_raw (the index lists a file that is gone)")
+            raise TrackFormatError(
+                "raw tracking file not found",
+                path=missing[0],
+                group=group or None,
+                sequence=sequence or None,
+                hint="re-run index_tracks_raw (the index lists a file that is gone)",
+            )
         for p in paths:
             check_regular_file(p, TrackFormatError, group=group or None, sequence=sequence or None)
         try:  # fingerprints first: a file edited during the conversion makes the output stale, never falsely current
             fingerprints = {rel: source_fingerprint(p) for rel, p in zip(job.rel_paths, paths)}
         except OSError as exc:
-            raise TrackFormatError("raw tracking file is unreadable", path=", ".join(map(str, paths)), group=group or None,
-                                   sequence=sequence or None, found=f"{type(exc).__name__}: {exc.strerror or exc}") from exc
+            raise TrackFormatError(
+                "raw tracking file is unreadable",
+                path=", ".join(map(str, paths)),
+                group=group or None,
+                sequence=sequence or None,
+                found=f"{type(exc).__name__}: {exc.strerror or exc}",
+            ) from exc
         params, origin = self._params(job)
         try:
             tables = conv(paths, params, group=group, sequence=sequence)
         except MosaicError:
             raise
-        except Exception as exc:  # noqa: BLE001 - never let a raw library error reach the user
-            raise TrackFormatError("conversion failed", path=", ".join(map(str, paths)), group=group or None, sequence=sequence or None,
-                                   found=f"{type(exc).__name__}: {exc}") from exc
+        except Exception as exc:
+            raise TrackFormatError(
+                "conversion failed",
+                path=", ".join(map(str, paths)),
+                group=group or None,
+                sequence=sequence or None,
+                found=f"{type(exc).__name__}: {exc}",
+            ) from exc
         out = [finalize_table(t, job, job.src_format, fingerprints) for t in tables]
         for t in out:  # a "params" value that came from the dataset's sources.yml says which block gave it
             for key in ("fps", "cm_per_pixel"):
@@ -262,8 +305,10 @@ class ConversionBatch:
             self._pending.clear()
             listing = {k: self.stale[k] for k in sorted(set(refused)) if k in self.stale}
             raise StaleOutputError(
-                f"{len(listing)} converted recording(s) are stale: their raw files changed since conversion", path=tracks_index_path(self.ds),
-                expected="outputs matching their raw files", found=listing,
+                f"{len(listing)} converted recording(s) are stale: their raw files changed since conversion",
+                path=tracks_index_path(self.ds),
+                expected="outputs matching their raw files",
+                found=listing,
                 hint="convert again with on_stale='reconvert' (the default) or overwrite=True",
             )
         return parts
@@ -284,13 +329,21 @@ class ConversionBatch:
             return None
         try:
             tables = self.convert_job(job, job.group, "" if job.src_format in MULTI_SEQUENCE_FORMATS else job.sequence)
-        except Exception as exc:  # noqa: BLE001 - recorded, raised at finish()
+        except Exception as exc:
             self._fail(job.label, exc)
             return None
         return [(t.group, t.sequence, t) for t in tables]
 
-    def _plan_target(self, job: Job, g: str, s: str, table: TrackTable | None, parts: dict[str, Callable[[], TrackTable | None]],
-                     owner: dict[str, str], refused: list[str]) -> None:
+    def _plan_target(
+        self,
+        job: Job,
+        g: str,
+        s: str,
+        table: TrackTable | None,
+        parts: dict[str, Callable[[], TrackTable | None]],
+        owner: dict[str, str],
+        refused: list[str],
+    ) -> None:
         """Add the recording (g, s) of ``job`` to ``parts``, unless it fails, is taken, current or refused as stale."""
         try:
             key = sequence_key(g, s)
@@ -299,11 +352,18 @@ class ConversionBatch:
             self._fail(job.label, exc)
             return
         if key in owner:
-            self._fail(job.label, TrackFormatError(
-                "two raw sources map to the same recording", path=", ".join(job.rel_paths), group=g, sequence=s,
-                expected="one source per (group, sequence)", found=f"also from {owner[key]}",
-                hint="exclude one of them when indexing, or index them with different groups",
-            ))
+            self._fail(
+                job.label,
+                TrackFormatError(
+                    "two raw sources map to the same recording",
+                    path=", ".join(job.rel_paths),
+                    group=g,
+                    sequence=s,
+                    expected="one source per (group, sequence)",
+                    found=f"also from {owner[key]}",
+                    hint="exclude one of them when indexing, or index them with different groups",
+                ),
+            )
             return
         owner[key] = job.label
         if out.exists() and not self.overwrite:
@@ -324,10 +384,16 @@ class ConversionBatch:
             if table is None:
                 tables = self.convert_job(job, group, sequence)
                 if len(tables) != 1 or (tables[0].group, tables[0].sequence) != (group, sequence):
-                    raise TrackFormatError("converter returned unexpected recordings", path=job.rel_paths[0], group=group, sequence=sequence,
-                                           expected=[(group, sequence)], found=[(t.group, t.sequence) for t in tables])
+                    raise TrackFormatError(
+                        "converter returned unexpected recordings",
+                        path=job.rel_paths[0],
+                        group=group,
+                        sequence=sequence,
+                        expected=[(group, sequence)],
+                        found=[(t.group, t.sequence) for t in tables],
+                    )
                 table = tables[0]
-        except Exception as exc:  # noqa: BLE001 - recorded, raised at finish()
+        except Exception as exc:
             self._fail(job.label, exc)
             return None
         self.rows[key] = index_row(self.ds, output_path(self.ds, group, sequence), table.meta)
@@ -351,8 +417,9 @@ class ConversionBatch:
             return None
         return path
 
-    def run(self, write_report: bool = True, progress_desc: str | None = None,
-            executor: ExecutorConfig | None = None) -> dict[str, Any]:
+    def run(
+        self, write_report: bool = True, progress_desc: str | None = None, executor: ExecutorConfig | None = None
+    ) -> dict[str, Any]:
         """Convert and write every recording, then :meth:`finish`; the one conversion loop of both doors.
 
         :func:`convert_all_tracks` calls it, and so does the Kedro ``tracks`` dataset when the
@@ -388,14 +455,16 @@ class ConversionBatch:
             self.conflicts.update(conflicts)
         return self.finish(write_report=write_report)
 
-    def _task_copy(self) -> "ConversionBatch":
+    def _task_copy(self) -> ConversionBatch:
         """The batch's settings without its bookkeeping: what a task carries."""
         light = copy.copy(self)
         light.jobs, light.rows, light.converted, light.skipped, light.failures, light._pending = [], {}, [], [], {}, {}
         light.conflicts, light.stale = {}, {}
         return light
 
-    def convert_and_write(self, job: Job, group: str, sequence: str, key: str) -> tuple[dict[str, Any] | None, dict[str, str], dict[str, list]]:
+    def convert_and_write(
+        self, job: Job, group: str, sequence: str, key: str
+    ) -> tuple[dict[str, Any] | None, dict[str, str], dict[str, list]]:
         """Convert and write one recording on a copy with its own bookkeeping; ``(index row or None, failures, conflicts)``."""
         batch = copy.copy(self)  # own bookkeeping (threads share this batch)
         batch.rows, batch.converted, batch.failures, batch.conflicts = {}, [], {}, {}
@@ -407,8 +476,11 @@ class ConversionBatch:
         """Labels converted earlier that run past the end of the tracks written now (warned once)."""
         from mosaic.labels.lengths import labels_past_tracks_end  # labels read tracks lengths, not the reverse
 
-        lengths = {(str(r["group"]), str(r["sequence"])): int(r["frame_max"]) + 1
-                   for k, r in self.rows.items() if k in self.converted and r.get("frame_max") is not None}
+        lengths = {
+            (str(r["group"]), str(r["sequence"])): int(r["frame_max"]) + 1
+            for k, r in self.rows.items()
+            if k in self.converted and r.get("frame_max") is not None
+        }
         found = labels_past_tracks_end(self.ds, lengths)
         if found:
             shown = "; ".join(i["message"].split(";")[0] + f" ({i['group']}/{i['sequence']})" for i in found[:3])
@@ -422,11 +494,15 @@ class ConversionBatch:
         kinds: dict[tuple, list[str]] = {}
         for key, items in self.conflicts.items():
             for c in items:
-                kinds.setdefault((c["name"], c["used_source"], c["used"], c["other_source"], c["other"]), []).append(key)
+                kinds.setdefault((c["name"], c["used_source"], c["used"], c["other_source"], c["other"]), []).append(
+                    key
+                )
         for (name, src, used, other_src, other), keys in sorted(kinds.items(), key=lambda kv: str(kv[0])):
             shown = ", ".join(keys[:3]) + (f" and {len(keys) - 3} more" if len(keys) > 3 else "")
-            msg = (f"{name}: used {used:g} from the {src} over {other:g} from the {other_src} "
-                   f"for {len(keys)} recording(s) ({shown}); tracks/index.csv records the source ({name}_source)")
+            msg = (
+                f"{name}: used {used:g} from the {src} over {other:g} from the {other_src} "
+                f"for {len(keys)} recording(s) ({shown}); tracks/index.csv records the source ({name}_source)"
+            )
             log.warning(msg)
             warnings.warn(msg, stacklevel=4)
 
@@ -452,7 +528,9 @@ class ConversionBatch:
         self._warn_conflicts()
         if self.failures:
             if self.on_error == "raise":
-                raise BatchError("some tracking files failed to convert", self.failures, path=report_path if write_report else None)
+                raise BatchError(
+                    "some tracking files failed to convert", self.failures, path=report_path if write_report else None
+                )
             msg = f"{len(self.failures)} tracking file(s) failed to convert; see {report_path}"
             log.warning(msg)
             warnings.warn(msg, stacklevel=3)

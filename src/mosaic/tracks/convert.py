@@ -18,6 +18,7 @@ files are listed in ``tracks/conversion_report.json`` and, at the end, a
 :class:`~mosaic.core.errors.BatchError` lists them (``on_error='skip'``: a warning).
 Writes are atomic, so a failed or interrupted run never damages converted files.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -55,10 +56,32 @@ from .tracks_index import (
 )
 
 __all__ = [
-    "ON_ERROR", "ON_STALE", "REPORT_NAME", "TRACKS_INDEX_EXTRA", "ConversionBatch", "Job", "convert_all_tracks", "convert_one_track",
-    "count_distinct", "effective_params", "effective_params_with_origin", "finalize_table", "index_row", "job_for_row", "load_tracks",
-    "output_path", "plan_jobs", "raw_index_path", "raw_jobs_for", "read_raw_index", "row_value", "save_tracks_index_rows",
-    "stale_on_load", "stale_reason", "standard_path", "tracks_index_path",
+    "ON_ERROR",
+    "ON_STALE",
+    "REPORT_NAME",
+    "TRACKS_INDEX_EXTRA",
+    "ConversionBatch",
+    "Job",
+    "convert_all_tracks",
+    "convert_one_track",
+    "count_distinct",
+    "effective_params",
+    "effective_params_with_origin",
+    "finalize_table",
+    "index_row",
+    "job_for_row",
+    "load_tracks",
+    "output_path",
+    "plan_jobs",
+    "raw_index_path",
+    "raw_jobs_for",
+    "read_raw_index",
+    "row_value",
+    "save_tracks_index_rows",
+    "stale_on_load",
+    "stale_reason",
+    "standard_path",
+    "tracks_index_path",
 ]
 
 
@@ -110,7 +133,9 @@ def convert_all_tracks(
     from mosaic.core.executor import ExecutorConfig
 
     config = ExecutorConfig(parallel_mode, parallel_workers, dask_address, memory_limit)
-    batch = ConversionBatch.from_index(ds, None, params, overwrite, merge_per_sequence, group_from, on_error, on_stale=on_stale)
+    batch = ConversionBatch.from_index(
+        ds, None, params, overwrite, merge_per_sequence, group_from, on_error, on_stale=on_stale
+    )
     return batch.run(progress_desc="convert tracks", executor=config)
 
 
@@ -178,8 +203,14 @@ def load_tracks(
         if why is None:
             return read_tracks(std, group=group, sequence=sequence)
         if not auto_convert:
-            raise StaleOutputError("converted tracks are stale: their raw files changed since conversion", path=std, group=group,
-                                   sequence=sequence, found=why, hint="convert again (convert_all_tracks) or pass auto_convert=True")
+            raise StaleOutputError(
+                "converted tracks are stale: their raw files changed since conversion",
+                path=std,
+                group=group,
+                sequence=sequence,
+                found=why,
+                hint="convert again (convert_all_tracks) or pass auto_convert=True",
+            )
     if prefer == "raw" or auto_convert:
         df = _convert_for_load(ds, group, sequence, prefer, convert_params)
         if df is not None:
@@ -188,20 +219,30 @@ def load_tracks(
     if std.exists():
         why = stale_on_load(ds, group, sequence, std) if prefer == "standard" else None
         if why is not None:  # no raw index entry to convert it from again
-            raise StaleOutputError("converted tracks are stale and cannot be converted again", path=std, group=group, sequence=sequence,
-                                   found=why, hint="index the raw files (index_tracks_raw), then convert_all_tracks")
+            raise StaleOutputError(
+                "converted tracks are stale and cannot be converted again",
+                path=std,
+                group=group,
+                sequence=sequence,
+                found=why,
+                hint="index the raw files (index_tracks_raw), then convert_all_tracks",
+            )
         return read_tracks(std, group=group, sequence=sequence)
     raw_index = raw_index_path(ds)
     raise TracksNotFoundError(
-        "no standardized tracks for this recording" + ("" if auto_convert or prefer == "raw" else " (auto_convert is off)")
+        "no standardized tracks for this recording"
+        + ("" if auto_convert or prefer == "raw" else " (auto_convert is off)")
         + ("" if raw_index.exists() else f" and no raw-tracks index ({raw_index})"),
-        path=std, group=group, sequence=sequence,
+        path=std,
+        group=group,
+        sequence=sequence,
         hint="index raw files with index_tracks_raw and convert them (convert_all_tracks), or check the names",
     )
 
 
-def _convert_for_load(ds: DatasetCore, group: str, sequence: str, prefer: str,
-                      convert_params: Mapping[str, Any] | None) -> pd.DataFrame | None:
+def _convert_for_load(
+    ds: DatasetCore, group: str, sequence: str, prefer: str, convert_params: Mapping[str, Any] | None
+) -> pd.DataFrame | None:
     """(group, sequence) converted from its raw jobs: in memory (``'raw'``) or written and read back (None: no job made it)."""
     for job in raw_jobs_for(ds, group, sequence):
         batch = ConversionBatch(ds, [job], convert_params, overwrite=prefer == "raw", fail_fast=True)

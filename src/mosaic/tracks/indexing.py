@@ -5,6 +5,7 @@
 :func:`index_tracks_raw` is the two together, and the Kedro ``ingest`` pipeline runs the
 first as a node and the second through its catalog dataset — same code, same file.
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -52,21 +53,28 @@ def _group_regex(group_pattern: str | None) -> re.Pattern | None:
     try:
         regex = re.compile(group_pattern)
     except re.error as exc:
-        raise ConfigError("group_pattern is not a valid regex", found=group_pattern, expected="a regex with one capturing group") from exc
+        raise ConfigError(
+            "group_pattern is not a valid regex", found=group_pattern, expected="a regex with one capturing group"
+        ) from exc
     if regex.groups < 1:
         raise ConfigError("group_pattern needs one capturing group", found=group_pattern, expected="e.g. r'^(\\w+?)_'")
     return regex
 
 
-def _find_files(ds: DatasetCore, search_dirs: Any, pats: Sequence[str], excl: Sequence[str],
-                recursive: bool) -> tuple[list[Path], dict[Path, None]]:
+def _find_files(
+    ds: DatasetCore, search_dirs: Any, pats: Sequence[str], excl: Sequence[str], recursive: bool
+) -> tuple[list[Path], dict[Path, None]]:
     """The existing search folders, and the files in them matching ``pats`` and not ``excl`` (in order, once each)."""
     dirs = [ds.folder / d if not Path(d).is_absolute() else Path(d) for d in _as_list(search_dirs)]
     if not dirs:
-        raise ConfigError("no search_dirs given", expected="one or more folders (relative to the dataset folder)", found=search_dirs)
+        raise ConfigError(
+            "no search_dirs given", expected="one or more folders (relative to the dataset folder)", found=search_dirs
+        )
     existing = [d for d in dirs if d.is_dir()]
     if not existing:
-        raise ConfigError("none of the search_dirs exists", path=dirs[0], expected="existing folder(s)", found=[str(d) for d in dirs])
+        raise ConfigError(
+            "none of the search_dirs exists", path=dirs[0], expected="existing folder(s)", found=[str(d) for d in dirs]
+        )
     for d in dirs:
         if d not in existing:
             log.warning("search dir %s does not exist; skipped", d)
@@ -81,14 +89,25 @@ def _find_files(ds: DatasetCore, search_dirs: Any, pats: Sequence[str], excl: Se
     return existing, files
 
 
-def _file_group(p: Path, name_for_group: str, regex: re.Pattern | None, group_pattern: str | None, group_from: str | None,
-                multi: bool) -> str:
+def _file_group(
+    p: Path,
+    name_for_group: str,
+    regex: re.Pattern | None,
+    group_pattern: str | None,
+    group_from: str | None,
+    multi: bool,
+) -> str:
     """The group of raw file ``p``: from ``group_pattern``, its sequence name, or its folder."""
     if regex is not None:
         m = regex.search(name_for_group)
         if not m or m.group(1) is None:
-            raise ConfigError("group_pattern does not match a file's sequence name", path=p, expected=group_pattern, found=name_for_group,
-                              hint="fix the regex or exclude the file with exclude_patterns")
+            raise ConfigError(
+                "group_pattern does not match a file's sequence name",
+                path=p,
+                expected=group_pattern,
+                found=name_for_group,
+                hint="fix the regex or exclude the file with exclude_patterns",
+            )
         return m.group(1)
     if group_from == "filename" or (group_from is None and multi):
         return name_for_group
@@ -113,8 +132,12 @@ def scan_tracks_raw(
     See :func:`index_tracks_raw` for the parameters.
     """
     if src_format not in REGISTRY.names():
-        raise ConfigError("unknown src_format", expected=f"one of {REGISTRY.names()}", found=repr(src_format),
-                          hint="register a converter with register_converter(name, func)")
+        raise ConfigError(
+            "unknown src_format",
+            expected=f"one of {REGISTRY.names()}",
+            found=repr(src_format),
+            hint="register a converter with register_converter(name, func)",
+        )
     if group_from is not None and group_from not in GROUP_FROM:
         raise ConfigError("unknown group_from", expected=list(GROUP_FROM) + [None], found=group_from)
     pats = _as_list(patterns) or list(DEFAULT_PATTERNS.get(src_format, ("*",)))
@@ -127,19 +150,23 @@ def scan_tracks_raw(
     rows = []
     for p in files:
         seq = "" if multi else sequence_name(p, src_format, individual_prefixes)
-        group = _file_group(p, sequence_name(p, src_format, individual_prefixes), regex, group_pattern, group_from, multi)
+        group = _file_group(
+            p, sequence_name(p, src_format, individual_prefixes), regex, group_pattern, group_from, multi
+        )
         st = p.stat()
-        rows.append({
-            "group": group,
-            "sequence": seq,
-            "group_safe": to_safe_name(group),
-            "sequence_safe": to_safe_name(seq) if seq else "",
-            "abs_path": ds.relative_path(p),
-            "src_format": src_format,
-            "size_bytes": int(st.st_size),
-            "mtime_iso": datetime.fromtimestamp(st.st_mtime, tz=timezone.utc).isoformat(timespec="seconds"),
-            "md5": md5_of_file(p) if compute_md5 else "",
-        })
+        rows.append(
+            {
+                "group": group,
+                "sequence": seq,
+                "group_safe": to_safe_name(group),
+                "sequence_safe": to_safe_name(seq) if seq else "",
+                "abs_path": ds.relative_path(p),
+                "src_format": src_format,
+                "size_bytes": int(st.st_size),
+                "mtime_iso": datetime.fromtimestamp(st.st_mtime, tz=timezone.utc).isoformat(timespec="seconds"),
+                "md5": md5_of_file(p) if compute_md5 else "",
+            }
+        )
     if not rows:
         log.warning("no %s files matched %s under %s", src_format, pats, [str(d) for d in existing])
     out = pd.DataFrame(rows, columns=list(TRACKS_RAW_INDEX.columns))
@@ -170,8 +197,11 @@ def check_recording_names(rows: pd.DataFrame, individual_prefixes: Sequence[str]
         folders = sorted({str(Path(p).parent) for p in paths})
         if len(folders) > 1:
             raise NameCollisionError(
-                "files from different folders would be merged into one recording", group=g, sequence=s,
-                expected="one folder per recording", found=paths,
+                "files from different folders would be merged into one recording",
+                group=g,
+                sequence=s,
+                expected="one folder per recording",
+                found=paths,
                 hint="index the folders with group_from='filename' or a group_pattern that tells them apart, or index them separately",
             )
         if individual_prefixes is None:
@@ -183,8 +213,11 @@ def check_recording_names(rows: pd.DataFrame, individual_prefixes: Sequence[str]
         dup = {k: v for k, v in ks.items() if len(v) > 1 or k is None}
         if dup:
             raise NameCollisionError(
-                f"{fmt} files of one recording name the same individual (or none)", group=g, sequence=s,
-                expected="one file per individual (<video>_<prefix><k>)", found=[p for v in dup.values() for p in v],
+                f"{fmt} files of one recording name the same individual (or none)",
+                group=g,
+                sequence=s,
+                expected="one file per individual (<video>_<prefix><k>)",
+                found=[p for v in dup.values() for p in v],
                 hint="exclude the duplicates with exclude_patterns",
             )
 
@@ -267,9 +300,17 @@ def index_tracks_raw(
         The index file. Rows of re-indexed files are replaced, other rows kept.
     """
     rows = scan_tracks_raw(
-        ds, search_dirs, patterns=patterns, src_format=src_format, recursive=recursive,
-        multi_sequences_per_file=multi_sequences_per_file, group_from=group_from, group_pattern=group_pattern,
-        exclude_patterns=exclude_patterns, compute_md5=compute_md5, individual_prefixes=individual_prefixes,
+        ds,
+        search_dirs,
+        patterns=patterns,
+        src_format=src_format,
+        recursive=recursive,
+        multi_sequences_per_file=multi_sequences_per_file,
+        group_from=group_from,
+        group_pattern=group_pattern,
+        exclude_patterns=exclude_patterns,
+        compute_md5=compute_md5,
+        individual_prefixes=individual_prefixes,
     )
     path = raw_index_path(ds, index_filename)
     save_raw_index_rows(path, rows)

@@ -3,6 +3,7 @@
 Parquet, written atomically and validated on every write; dataset-level facts (fps,
 cm_per_pixel, keypoint names, source format and files) ride in the parquet metadata.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -107,9 +108,13 @@ def write_tracks(df: pd.DataFrame, path: str | os.PathLike, meta: dict[str, Any]
     release_unused_memory()  # the converter's freed temporaries: the writer's buffers reuse nothing of them
     try:
         with atomic_path(path) as tmp:
-            pq.write_table(table, tmp, compression=COMPRESSION,
-                           use_dictionary=[c for c in DICTIONARY_COLUMNS if c in table.column_names],
-                           write_statistics=[c for c in STATISTICS_COLUMNS if c in table.column_names])
+            pq.write_table(
+                table,
+                tmp,
+                compression=COMPRESSION,
+                use_dictionary=[c for c in DICTIONARY_COLUMNS if c in table.column_names],
+                write_statistics=[c for c in STATISTICS_COLUMNS if c in table.column_names],
+            )
     finally:
         del table
         release_unused_memory()  # the writer's page buffers (~10-15 MB kept by arrow's allocator otherwise)
@@ -151,7 +156,9 @@ def _requested_columns(available: list[str], columns: list[str] | None, path: Pa
     columns = list(dict.fromkeys(columns))
     absent = [c for c in columns if c not in available]
     if absent:
-        raise SchemaError("track file lacks requested columns", path=path, expected=list(columns), found=f"missing {absent}")
+        raise SchemaError(
+            "track file lacks requested columns", path=path, expected=list(columns), found=f"missing {absent}"
+        )
     return columns
 
 
@@ -199,8 +206,11 @@ def read_track_arrays(path: str | os.PathLike, columns: list[str] | None = None)
         for name in columns:  # one column at a time: at most one column held twice, briefly
             # one thread: a single column gains nothing from the pool, and buffers freed on other
             # threads would stay in their allocator heaps (release_unused only sees this one)
-            col = (pf.read_row_group(0, columns=[name], use_threads=False) if single
-                   else pf.read(columns=[name], use_threads=False)).column(0)
+            col = (
+                pf.read_row_group(0, columns=[name], use_threads=False)
+                if single
+                else pf.read(columns=[name], use_threads=False)
+            ).column(0)
             out[name] = _column_values(col)
             del col
             _release_arrow_pool()  # the column's pages and buffers; arrow's allocator keeps them otherwise
@@ -211,8 +221,9 @@ def read_track_arrays(path: str | os.PathLike, columns: list[str] | None = None)
         pf.close()
 
 
-def read_tracks(path: str | os.PathLike, columns: list[str] | None = None, *, group: str | None = None,
-                sequence: str | None = None) -> pd.DataFrame:
+def read_tracks(
+    path: str | os.PathLike, columns: list[str] | None = None, *, group: str | None = None, sequence: str | None = None
+) -> pd.DataFrame:
     """Read a standardized track file (only ``columns`` when given).
 
     Built from :func:`read_track_arrays` without consolidating columns into 2-D blocks, so
@@ -239,7 +250,9 @@ def read_tracks(path: str | os.PathLike, columns: list[str] | None = None, *, gr
         try:
             df = pq.read_table(path, columns=columns).to_pandas()
         except (OSError, pa.ArrowInvalid) as exc:
-            raise TrackFormatError("not a readable parquet track file", path=path, found=str(exc).splitlines()[0]) from exc
+            raise TrackFormatError(
+                "not a readable parquet track file", path=path, found=str(exc).splitlines()[0]
+            ) from exc
     else:
         df = pd.DataFrame(read_track_arrays(path, columns), copy=False)
     if check and len(recorded) < 2 and len(df):  # no identity in the metadata: the name columns speak for the file

@@ -1,4 +1,5 @@
 """Planning a conversion: raw index rows → :class:`Job` s, and the converter params of each job."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -72,7 +73,12 @@ def plan_jobs(raw: pd.DataFrame, merge_per_sequence: bool | None = None) -> list
             if merge_per_sequence is False:
                 jobs.append(Job(g, Path(p).stem, fmt, [p]))
                 continue
-            key = (g, s, fmt, str(Path(p).parent))  # files of one recording lie in one folder: never merge across folders
+            key = (
+                g,
+                s,
+                fmt,
+                str(Path(p).parent),
+            )  # files of one recording lie in one folder: never merge across folders
             if key in merged:
                 merged[key].rel_paths.append(p)
             else:
@@ -85,8 +91,9 @@ def plan_jobs(raw: pd.DataFrame, merge_per_sequence: bool | None = None) -> list
     return jobs
 
 
-def effective_params(ds: DatasetCore, src_format: str, params: Mapping[str, Any] | None, group_from: str | None = None,
-                     **where: Any) -> dict[str, Any]:
+def effective_params(
+    ds: DatasetCore, src_format: str, params: Mapping[str, Any] | None, group_from: str | None = None, **where: Any
+) -> dict[str, Any]:
     """Converter params for one format (see :func:`effective_params_with_origin`)."""
     return effective_params_with_origin(ds, src_format, params, group_from, **where)[0]
 
@@ -155,8 +162,11 @@ def job_for_row(ds: DatasetCore, row: Mapping[str, Any] | pd.Series, merge_per_s
     fmt = str(row_value(row, "src_format"))
     p = str(row_value(row, "abs_path"))
     if not fmt or not p:
-        raise ConfigError("a raw index row needs 'abs_path' and 'src_format'", expected=["abs_path", "src_format", "group", "sequence"],
-                          found=sorted(dict(row)) if hasattr(row, "keys") else type(row).__name__)
+        raise ConfigError(
+            "a raw index row needs 'abs_path' and 'src_format'",
+            expected=["abs_path", "src_format", "group", "sequence"],
+            found=sorted(dict(row)) if hasattr(row, "keys") else type(row).__name__,
+        )
     p = ds.relative_path(ds.resolve_path(p))
     g, s = str(row_value(row, "group")), str(row_value(row, "sequence"))
     if fmt in PER_INDIVIDUAL_FORMATS and merge_per_sequence is not False:
@@ -164,7 +174,9 @@ def job_for_row(ds: DatasetCore, row: Mapping[str, Any] | pd.Series, merge_per_s
         sib = raw[(raw["group"] == g) & (raw["sequence"] == s) & (raw["src_format"] == fmt)]
         paths = sorted(set(sib["abs_path"].astype(str)) | {p}) if p in set(sib["abs_path"].astype(str)) else [p]
         return Job(g, s, fmt, paths)
-    return plan_jobs(pd.DataFrame([{"group": g, "sequence": s, "abs_path": p, "src_format": fmt}]), merge_per_sequence)[0]
+    return plan_jobs(pd.DataFrame([{"group": g, "sequence": s, "abs_path": p, "src_format": fmt}]), merge_per_sequence)[
+        0
+    ]
 
 
 def raw_jobs_for(ds: DatasetCore, group: str, sequence: str) -> list[Job]:

@@ -1,4 +1,5 @@
 """Recording names from raw file names (per-individual suffixes, tool-specific stem parts)."""
+
 from __future__ import annotations
 
 import re

@@ -2,6 +2,7 @@
 
 One parquet file per (group, sequence), long format, one row per (frame, individual).
 """
+
 from __future__ import annotations
 
 import re
@@ -58,23 +59,42 @@ def validate_trex_v1(df: pd.DataFrame, *, path=None, group=None, sequence=None) 
     ctx = dict(path=path, group=group, sequence=sequence)
     missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
     if missing:
-        raise SchemaError("track table lacks required trex_v1 columns", expected=list(REQUIRED_COLUMNS), found=missing and f"missing {missing}", **ctx)
+        raise SchemaError(
+            "track table lacks required trex_v1 columns",
+            expected=list(REQUIRED_COLUMNS),
+            found=missing and f"missing {missing}",
+            **ctx,
+        )
     if not pd.api.types.is_integer_dtype(df["frame"]):
         raise SchemaError("'frame' must be integer", expected="int64", found=str(df["frame"].dtype), **ctx)
     frames = df["frame"].to_numpy()
     if len(frames) and frames.min() < 0:
         raise SchemaError("'frame' has negative values", expected="frame >= 0", found=int(frames.min()), **ctx)
-    numeric = ["time", "X", "Y"] + [c for c in df.columns if POSE_COLUMN.match(c)] + [c for c in ("ANGLE", "SPEED") if c in df.columns]
+    numeric = (
+        ["time", "X", "Y"]
+        + [c for c in df.columns if POSE_COLUMN.match(c)]
+        + [c for c in ("ANGLE", "SPEED") if c in df.columns]
+    )
     for c in numeric:
         if not pd.api.types.is_numeric_dtype(df[c]):
             raise SchemaError(f"column {c!r} must be numeric", expected="float64", found=str(df[c].dtype), **ctx)
         v = df[c].to_numpy(dtype=np.float64, na_value=np.nan)
         if np.isinf(v).any():
-            raise SchemaError(f"column {c!r} holds inf; missing values must be NaN", expected="finite or NaN", found=f"{int(np.isinf(v).sum())} inf", **ctx)
+            raise SchemaError(
+                f"column {c!r} holds inf; missing values must be NaN",
+                expected="finite or NaN",
+                found=f"{int(np.isinf(v).sum())} inf",
+                **ctx,
+            )
     if len(df) == 0:
         return
     if df["id"].isna().any():
-        raise SchemaError("'id' has missing values", expected="an id on every row", found=f"{int(df['id'].isna().sum())} missing", **ctx)
+        raise SchemaError(
+            "'id' has missing values",
+            expected="an id on every row",
+            found=f"{int(df['id'].isna().sum())} missing",
+            **ctx,
+        )
     ids = df["id"].to_numpy()
     if len(frames) > 1:
         same = frames[1:] == frames[:-1]
@@ -82,5 +102,15 @@ def validate_trex_v1(df: pd.DataFrame, *, path=None, group=None, sequence=None) 
         if not order_ok.all():
             i = int(np.argmin(order_ok))
             if same[i] and ids[i + 1] == ids[i]:
-                raise SchemaError("duplicate (frame, id) rows", expected="unique (frame, id)", found=f"frame {frames[i]}, id {ids[i]}", **ctx)
-            raise SchemaError("rows not sorted by (frame, id)", expected="ascending (frame, id)", found=f"row {i + 1}: frame {frames[i + 1]} after {frames[i]}", **ctx)
+                raise SchemaError(
+                    "duplicate (frame, id) rows",
+                    expected="unique (frame, id)",
+                    found=f"frame {frames[i]}, id {ids[i]}",
+                    **ctx,
+                )
+            raise SchemaError(
+                "rows not sorted by (frame, id)",
+                expected="ascending (frame, id)",
+                found=f"row {i + 1}: frame {frames[i + 1]} after {frames[i]}",
+                **ctx,
+            )

@@ -1,4 +1,5 @@
 """Is a converted output stale? Its recorded raw-file fingerprints against the raw files now."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -38,7 +39,9 @@ def stale_on_load(ds: DatasetCore, group: str, sequence: str, std: Path) -> str 
     except MosaicError:
         return None  # read_tracks names the problem
     # an index row pointing at another recording's file is an error, never "stale, convert again"
-    check_identity(std, {"group": group, "sequence": sequence}, {k: meta.get(k) for k in ("group", "sequence")}, "track file")
+    check_identity(
+        std, {"group": group, "sequence": sequence}, {k: meta.get(k) for k in ("group", "sequence")}, "track file"
+    )
     if not meta.get("source_fingerprints"):
         return None  # written without fingerprints (older version, or not by conversion): nothing to compare
     exact = [j for j in raw_jobs_for(ds, group, sequence) if not j.multi]

@@ -4,6 +4,7 @@ Converters are pure: they read source arrays and hand them to :func:`build_table
 assembles one long table (one row per (frame, id)), sorted, with NaN for missing values
 and ``group``/``sequence`` as categorical columns (cheap in memory and in parquet).
 """
+
 from __future__ import annotations
 
 import math
@@ -78,11 +79,15 @@ def frames_as_int(values: Any, *, path: str | os.PathLike | None = None, what: s
     try:
         f = arr.astype(np.float64)
     except (TypeError, ValueError) as exc:
-        raise TrackFormatError(f"{what} values are not numbers", path=path, expected="integer frame numbers", found=str(arr.dtype)) from exc
+        raise TrackFormatError(
+            f"{what} values are not numbers", path=path, expected="integer frame numbers", found=str(arr.dtype)
+        ) from exc
     bad = ~np.isfinite(f) | (f != np.round(f))
     if bad.any():
         raise TrackFormatError(
-            f"{what} values are not whole numbers", path=path, expected="finite integer frame numbers",
+            f"{what} values are not whole numbers",
+            path=path,
+            expected="finite integer frame numbers",
             found=f"{int(bad.sum())} bad value(s), first {f[bad][0]!r}",
         )
     return f.astype(np.int64)
@@ -96,19 +101,27 @@ def check_increasing(frames: np.ndarray, *, path: str | os.PathLike | None = Non
             i = int(np.argmax(d <= 0))
             kind = "duplicate" if d[i] == 0 else "non-monotonic (decreasing)"
             raise TrackFormatError(
-                f"{kind} {what} values", path=path, expected=f"strictly increasing {what}",
+                f"{kind} {what} values",
+                path=path,
+                expected=f"strictly increasing {what}",
                 found=f"row {i + 1}: {frames[i + 1]} after {frames[i]}",
             )
 
 
 #: the parameters every built-in converter reads through :func:`calibration`
 CALIBRATION_PARAMETERS: dict[str, Param] = {
-    "fps": Param(None, "Frames per second. A value in the file (or the export's settings) wins; then this parameter; "
-                       "then the dataset's `meta.fps_default`; then the format's own rate (CalMS21: 30). "
-                       "`tracks/index.csv` records the source used (`fps_source`)."),
-    "cm_per_pixel": Param(None, "Spatial calibration, same priority as `fps` (file, export settings, parameter, dataset "
-                                "`meta.cm_per_pixel`); recorded with its source (`cm_per_pixel_source`). Sources that "
-                                "disagree are warned about once per run and listed in the conversion report."),
+    "fps": Param(
+        None,
+        "Frames per second. A value in the file (or the export's settings) wins; then this parameter; "
+        "then the dataset's `meta.fps_default`; then the format's own rate (CalMS21: 30). "
+        "`tracks/index.csv` records the source used (`fps_source`).",
+    ),
+    "cm_per_pixel": Param(
+        None,
+        "Spatial calibration, same priority as `fps` (file, export settings, parameter, dataset "
+        "`meta.cm_per_pixel`); recorded with its source (`cm_per_pixel_source`). Sources that "
+        "disagree are warned about once per run and listed in the conversion report.",
+    ),
 }
 
 #: where a scalar (fps, cm_per_pixel) may come from, highest priority first
@@ -135,7 +148,9 @@ def _positive(name: str, value: Any, path: str | os.PathLike | None, *, strict: 
         v = float(str(arr[0])) if arr.dtype == np.float32 else float(arr[0])
     except (TypeError, ValueError, IndexError) as exc:
         if strict:
-            raise ConfigError(f"parameter {name!r} is not a number", path=path, expected="positive number", found=repr(value)) from exc
+            raise ConfigError(
+                f"parameter {name!r} is not a number", path=path, expected="positive number", found=repr(value)
+            ) from exc
         return None
     if not (math.isfinite(v) and v > 0):
         if strict:
@@ -190,7 +205,9 @@ def resolve_number(
         if required:
             raise TrackFormatError(
                 f"{name} is neither in the file nor given as a parameter",
-                path=path, expected=f"a '{name}' entry in the file or params {{'{name}': ...}}", found="neither",
+                path=path,
+                expected=f"a '{name}' entry in the file or params {{'{name}': ...}}",
+                found="neither",
                 hint=hint or f"pass convert params {{'{name}': <value>}} (or set it in dataset.yaml meta)",
             )
         return None, "missing"
@@ -199,7 +216,9 @@ def resolve_number(
     if conflicts is not None:
         for other_source, other in candidates[1:]:
             if other_source != "format" and not math.isclose(other, v, rel_tol=1e-9):
-                conflicts.append({"name": name, "used": v, "used_source": source, "other": other, "other_source": other_source})
+                conflicts.append(
+                    {"name": name, "used": v, "used_source": source, "other": other, "other_source": other_source}
+                )
     return v, source
 
 
@@ -223,10 +242,27 @@ def calibration(
     """
     settings = settings or {}
     conflicts: list[dict[str, Any]] = []
-    cm, cm_src = resolve_number("cm_per_pixel", cm_file, params, path=path, required=cm_required, hint=cm_hint,
-                                settings=settings.get("cm_per_pixel"), conflicts=conflicts)
-    fps, fps_src = resolve_number("fps", fps_file, params, path=path, required=fps_required, hint=fps_hint,
-                                  settings=settings.get("fps"), format_default=fps_default, conflicts=conflicts)
+    cm, cm_src = resolve_number(
+        "cm_per_pixel",
+        cm_file,
+        params,
+        path=path,
+        required=cm_required,
+        hint=cm_hint,
+        settings=settings.get("cm_per_pixel"),
+        conflicts=conflicts,
+    )
+    fps, fps_src = resolve_number(
+        "fps",
+        fps_file,
+        params,
+        path=path,
+        required=fps_required,
+        hint=fps_hint,
+        settings=settings.get("fps"),
+        format_default=fps_default,
+        conflicts=conflicts,
+    )
     out: dict[str, Any] = {"fps": fps, "fps_source": fps_src, "cm_per_pixel": cm, "cm_per_pixel_source": cm_src}
     if conflicts:
         out["calibration_conflicts"] = conflicts
@@ -285,7 +321,9 @@ def build_table(
     cols["sequence"] = constant_category(sequence, n)
     ordered = ["frame", "time", "id", "X", "Y", "group", "sequence"]
     rest = [k for k in cols if k not in ordered]
-    pose = sorted([k for k in rest if k.startswith("pose") and k[5:].isdigit()], key=lambda c: (int(c[5:]), "XYP".find(c[4])))
+    pose = sorted(
+        [k for k in rest if k.startswith("pose") and k[5:].isdigit()], key=lambda c: (int(c[5:]), "XYP".find(c[4]))
+    )
     other = [k for k in rest if k not in pose]
     return pd.DataFrame({k: cols[k] for k in ordered + other + pose}, copy=False)
 

@@ -1,4 +1,5 @@
 """``tracks/index.csv``: where each recording's standardized file lives, and its index rows."""
+
 from __future__ import annotations
 
 import json
@@ -16,8 +17,17 @@ from mosaic.core.safe_names import path_in_root, sequence_key, to_safe_name
 from .schema import TREX_V1
 
 #: extra (undeclared) columns written to tracks/index.csv
-TRACKS_INDEX_EXTRA = ("cm_per_pixel", "fps_source", "cm_per_pixel_source", "frame_min", "frame_max", "keypoint_names", "individual_names",
-                      "source_files", "source_fingerprints")
+TRACKS_INDEX_EXTRA = (
+    "cm_per_pixel",
+    "fps_source",
+    "cm_per_pixel_source",
+    "frame_min",
+    "frame_max",
+    "keypoint_names",
+    "individual_names",
+    "source_files",
+    "source_fingerprints",
+)
 
 
 def tracks_index_path(ds: DatasetCore) -> Path:
@@ -34,11 +44,22 @@ def index_row(ds: DatasetCore, path: Path, meta: Mapping[str, Any]) -> dict[str,
     """The ``tracks/index.csv`` row of a written file, from its metadata only."""
     g, s = str(meta["group"]), str(meta["sequence"])
     return {
-        "group": g, "sequence": s, "group_safe": to_safe_name(g), "sequence_safe": to_safe_name(s),
-        "abs_path": ds.relative_path(path), "schema": meta.get("schema", TREX_V1), "src_format": meta.get("src_format", ""),
-        "n_rows": meta.get("n_rows"), "n_frames": meta.get("n_frames"), "n_ids": meta.get("n_ids"), "fps": meta.get("fps"),
-        "cm_per_pixel": meta.get("cm_per_pixel"), "fps_source": meta.get("fps_source"),
-        "cm_per_pixel_source": meta.get("cm_per_pixel_source"), "frame_min": meta.get("frame_min"), "frame_max": meta.get("frame_max"),
+        "group": g,
+        "sequence": s,
+        "group_safe": to_safe_name(g),
+        "sequence_safe": to_safe_name(s),
+        "abs_path": ds.relative_path(path),
+        "schema": meta.get("schema", TREX_V1),
+        "src_format": meta.get("src_format", ""),
+        "n_rows": meta.get("n_rows"),
+        "n_frames": meta.get("n_frames"),
+        "n_ids": meta.get("n_ids"),
+        "fps": meta.get("fps"),
+        "cm_per_pixel": meta.get("cm_per_pixel"),
+        "fps_source": meta.get("fps_source"),
+        "cm_per_pixel_source": meta.get("cm_per_pixel_source"),
+        "frame_min": meta.get("frame_min"),
+        "frame_max": meta.get("frame_max"),
         "keypoint_names": json.dumps(list(meta.get("keypoint_names") or [])),
         "individual_names": json.dumps(meta.get("individual_names") or {}, sort_keys=True, default=str),
         "source_files": json.dumps(list(meta.get("source_files") or [])),

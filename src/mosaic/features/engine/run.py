@@ -151,9 +151,22 @@ def run_feature(
         Some sequences failed (the others are written and indexed).
     """
     return plan_feature(
-        ds, feature, groups, sequences, overwrite, parallel_workers, parallel_mode, overlap_frames,
-        filter_start_frame, filter_end_frame, filter_start_time, filter_end_time, registry, dask_address,
-        memory_limit, tracks_source,
+        ds,
+        feature,
+        groups,
+        sequences,
+        overwrite,
+        parallel_workers,
+        parallel_mode,
+        overlap_frames,
+        filter_start_frame,
+        filter_end_frame,
+        filter_start_time,
+        filter_end_time,
+        registry,
+        dask_address,
+        memory_limit,
+        tracks_source,
     ).run()
 
 
@@ -187,8 +200,12 @@ class FeatureRun:
         plan = self.plan
         todo = pending(self.ds, plan, self.overwrite)
         if not todo:
-            log.info("feature %s run %s: all %d outputs exist, nothing to do",
-                     plan.feature.name, plan.run_id, len(plan.out_paths))
+            log.info(
+                "feature %s run %s: all %d outputs exist, nothing to do",
+                plan.feature.name,
+                plan.run_id,
+                len(plan.out_paths),
+            )
             return plan.result()
         records, errors, stats = execute(self.ds, plan, todo, self.config)
         record(self.ds, plan, records, stats)
@@ -200,8 +217,12 @@ class FeatureRun:
         return plan.result()
 
 
-def executor_config(parallel_mode: str | None, parallel_workers: int | None, dask_address: str | None = None,
-                    memory_limit: str | int | None = None) -> ExecutorConfig:
+def executor_config(
+    parallel_mode: str | None,
+    parallel_workers: int | None,
+    dask_address: str | None = None,
+    memory_limit: str | int | None = None,
+) -> ExecutorConfig:
     """Validate the parallel settings of a run (``None`` mode: ``'thread'``)."""
     if parallel_mode is None:
         parallel_mode = "thread"
@@ -336,8 +357,9 @@ def _track_paths(ds: DatasetCore, scope: pd.DataFrame, tracks_source: str | None
     return track_paths, {"tracks_source": f"clean:{clean_run}"}
 
 
-def _upstream_paths(ds: DatasetCore, feat: Feature, scope: pd.DataFrame,
-                    planned: Mapping[tuple[str, str], RunPlan]) -> dict:
+def _upstream_paths(
+    ds: DatasetCore, feat: Feature, scope: pd.DataFrame, planned: Mapping[tuple[str, str], RunPlan]
+) -> dict:
     upstream = {}
     for res in feat.inputs.results:
         before = planned.get((res.feature, res.run_id)) if res.run_id else None

@@ -10,6 +10,7 @@ pair events without a partner (stored as individual events), several observation
 recording. Observations spanning several queued media files are placed file by file (see
 :func:`place_queued_media`) or refused when the files' starts cannot be known.
 """
+
 from __future__ import annotations
 
 import logging
@@ -36,31 +37,56 @@ from ..vocab import build_vocabulary, get_label_map
 log = logging.getLogger(__name__)
 
 PARAMETERS: dict[str, Param] = {
-    "paths": Param(["annotations/boris_aggregated"], "Export files or folders (relative to the dataset folder, or absolute)."),
-    "patterns": Param(["*.csv", "*.tsv", "*.txt", "*.xlsx"], "File patterns searched in folders (XLSX needs `openpyxl`)."),
+    "paths": Param(
+        ["annotations/boris_aggregated"], "Export files or folders (relative to the dataset folder, or absolute)."
+    ),
+    "patterns": Param(
+        ["*.csv", "*.tsv", "*.txt", "*.xlsx"], "File patterns searched in folders (XLSX needs `openpyxl`)."
+    ),
     "delimiter": Param(None, "Force a delimiter (`'\\t'`, `','`, `';'`); default: detected per file."),
     "fps": Param(None, "Frame rate where the export has no `FPS` (then the dataset's `meta.fps_default`)."),
     "fps_override": Param(None, "Frame rate for every row, whatever the export says."),
-    "sequence_map": Param(None, "`{key: [group, sequence]}` (or `'group/sequence'`): key = observation id, media file "
-                                "(path, name or stem) or export file stem. Tried first; then the media index, the tracks "
-                                "index, a media file lying in `media_raw/<group>/<sequence>.<ext>`, then `default_group`."),
-    "default_group": Param(None, "Group of observations nothing else maps; the sequence is the media file stem (or the "
-                                 "observation id)."),
-    "subject_map": Param(None, "`{subject name: individual id}`; default: the trailing integer of the name (`fish3` -> 3). "
-                               "`No focal subject` (or empty) is scene-level (`[-1, -1]`)."),
+    "sequence_map": Param(
+        None,
+        "`{key: [group, sequence]}` (or `'group/sequence'`): key = observation id, media file "
+        "(path, name or stem) or export file stem. Tried first; then the media index, the tracks "
+        "index, a media file lying in `media_raw/<group>/<sequence>.<ext>`, then `default_group`.",
+    ),
+    "default_group": Param(
+        None, "Group of observations nothing else maps; the sequence is the media file stem (or the observation id)."
+    ),
+    "subject_map": Param(
+        None,
+        "`{subject name: individual id}`; default: the trailing integer of the name (`fish3` -> 3). "
+        "`No focal subject` (or empty) is scene-level (`[-1, -1]`).",
+    ),
     "point_events": Param(True, "Keep POINT events (one frame each)."),
-    "pair_behaviors": Param([], "Behaviours stored as pairs (both directions, each directed event once); the partner is the "
-                                "first token of `Modifiers`, else of the start `Comment` (split on `|`, `,`, `;`), naming a subject."),
-    "background": Param(None, "Label filling the frames where an individual has no event (needs the recording length)."),
+    "pair_behaviors": Param(
+        [],
+        "Behaviours stored as pairs (both directions, each directed event once); the partner is the "
+        "first token of `Modifiers`, else of the start `Comment` (split on `|`, `,`, `;`), naming a subject.",
+    ),
+    "background": Param(
+        None, "Label filling the frames where an individual has no event (needs the recording length)."
+    ),
     "ids": Param(None, "Individuals filled with `background` besides those named in the export."),
-    "n_frames": Param(None, "Recording length (or `{'group/sequence': n}`); default: the tracks' length (`tracks/index.csv`), "
-                            "else the media file's length x fps from the export."),
-    "media_offsets": Param(None, "`{media file (path, name or stem): start seconds}` of queued media files within their "
-                                 "observation. Usually not needed: the starts are derived from the export (queue and lengths "
-                                 "of current BORIS), the indexed videos' durations (`index_media`) or the tracks; an observation "
-                                 "whose starts cannot be known is refused with an error."),
-    "behaviors": Param(None, "Fixed vocabulary (label id = position; unknown behaviours are an error). Default: the kind's "
-                             "existing vocabulary extended by new names, sorted; `background` gets id 0."),
+    "n_frames": Param(
+        None,
+        "Recording length (or `{'group/sequence': n}`); default: the tracks' length (`tracks/index.csv`), "
+        "else the media file's length x fps from the export.",
+    ),
+    "media_offsets": Param(
+        None,
+        "`{media file (path, name or stem): start seconds}` of queued media files within their "
+        "observation. Usually not needed: the starts are derived from the export (queue and lengths "
+        "of current BORIS), the indexed videos' durations (`index_media`) or the tracks; an observation "
+        "whose starts cannot be known is refused with an error.",
+    ),
+    "behaviors": Param(
+        None,
+        "Fixed vocabulary (label id = position; unknown behaviours are an error). Default: the kind's "
+        "existing vocabulary extended by new names, sorted; `background` gets id 0.",
+    ),
 }
 DEFAULTS: dict[str, Any] = defaults(PARAMETERS)
 _TRAILING_INT = re.compile(r"(\d+)\s*$")
@@ -80,10 +106,16 @@ def collect_files(ds: DatasetCore, paths, patterns) -> list[Path]:
         elif path.is_file():
             files.append(path)
         else:
-            raise ConfigError("annotation path not found", path=path, expected="an existing file or folder", hint="params 'paths'")
+            raise ConfigError(
+                "annotation path not found", path=path, expected="an existing file or folder", hint="params 'paths'"
+            )
     files = sorted(set(files))
     if not files:
-        raise ConfigError("no annotation files found", path=", ".join(str(ds.resolve_path(p)) for p in paths), expected=f"files matching {list(patterns)}")
+        raise ConfigError(
+            "no annotation files found",
+            path=", ".join(str(ds.resolve_path(p)) for p in paths),
+            expected=f"files matching {list(patterns)}",
+        )
     return files
 
 
@@ -95,10 +127,17 @@ def _checked_id(value: Any, name: str, path: Any) -> int:
     try:
         v = int(value)
     except (TypeError, ValueError) as exc:
-        raise LabelFormatError("subject id is not an integer", path=path, expected="integer id", found=f"{name!r} -> {value!r}") from exc
+        raise LabelFormatError(
+            "subject id is not an integer", path=path, expected="integer id", found=f"{name!r} -> {value!r}"
+        ) from exc
     if not 0 <= v <= _ID_MAX:
-        raise LabelFormatError("subject id out of range", path=path, expected=f"0..{_ID_MAX}", found=f"{name!r} -> {v}",
-                               hint="pass params subject_map={name: id}")
+        raise LabelFormatError(
+            "subject id out of range",
+            path=path,
+            expected=f"0..{_ID_MAX}",
+            found=f"{name!r} -> {v}",
+            hint="pass params subject_map={name: id}",
+        )
     return v
 
 
@@ -111,15 +150,25 @@ def _subject_ids(subjects: np.ndarray, subject_map: Mapping[str, int] | None, fi
         elif subject_map is not None:
             if name not in subject_map:
                 f = files[inv == i][0]
-                raise LabelFormatError("unknown subject (not in subject_map)", path=f, expected=sorted(subject_map), found=name,
-                                       hint="add it to params subject_map")
+                raise LabelFormatError(
+                    "unknown subject (not in subject_map)",
+                    path=f,
+                    expected=sorted(subject_map),
+                    found=name,
+                    hint="add it to params subject_map",
+                )
             out[i] = _checked_id(subject_map[name], name, files[inv == i][0])
         else:
             m = _TRAILING_INT.search(name)
             if m is None:
                 f = files[inv == i][0]
-                raise LabelFormatError("unknown subject: no trailing integer id in its name", path=f,
-                                       expected="names like 'fish3' or a subject_map", found=name, hint="pass params subject_map={name: id}")
+                raise LabelFormatError(
+                    "unknown subject: no trailing integer id in its name",
+                    path=f,
+                    expected="names like 'fish3' or a subject_map",
+                    found=name,
+                    hint="pass params subject_map={name: id}",
+                )
             out[i] = _checked_id(m.group(1), name, files[inv == i][0])
     ids = out[inv]
     # two subject names of one file must not share an id
@@ -129,8 +178,13 @@ def _subject_ids(subjects: np.ndarray, subject_map: Mapping[str, int] | None, fi
     if len(clash):
         first = clash.iloc[0]
         names = sorted(clash[(clash["file"] == first["file"]) & (clash["id"] == first["id"])]["subject"])
-        raise LabelFormatError("two subjects map to the same individual id", path=first["file"], expected="one id per subject",
-                               found=f"{names} -> {int(first['id'])}", hint="pass params subject_map={name: id}")
+        raise LabelFormatError(
+            "two subjects map to the same individual id",
+            path=first["file"],
+            expected="one id per subject",
+            found=f"{names} -> {int(first['id'])}",
+            hint="pass params subject_map={name: id}",
+        )
     return ids
 
 
@@ -265,24 +319,39 @@ def place_queued_media(b: pd.DataFrame, media_offsets: Mapping[str, float] | Non
             if a not in lengths and offsets[a] is not None and offsets[nxt] is not None and offsets[nxt] > offsets[a]:
                 lengths[a] = offsets[nxt] - offsets[a]
         last = queue[-1]
-        if last not in lengths and explicit is None and offsets[last] is not None and np.isfinite(obs_total) and obs_total > offsets[last]:
+        if (
+            last not in lengths
+            and explicit is None
+            and offsets[last] is not None
+            and np.isfinite(obs_total)
+            and obs_total > offsets[last]
+        ):
             lengths[last] = obs_total - offsets[last]  # older exports give the observation's total length
         unknown = [m for m in media if offsets[m] is None]
         ctx = {"path": sf, "expected": "the start of every queued media file (their lengths)"}
         if unknown:
             raise LabelFormatError(
                 f"observation {oid!r} spans {len(queue)} queued media files and the start of {unknown} within it is unknown; "
-                "nothing of it was written", found=f"queue {queue}, known lengths {lengths}",
+                "nothing of it was written",
+                found=f"queue {queue}, known lengths {lengths}",
                 hint="index the videos first (index_media: their durations place the queue), convert the tracks first, "
-                     "pass params media_offsets={file: start seconds}, or convert the .boris project (source_format='boris_project')",
-                **ctx)
-        if explicit is None and len(lengths) == len(queue) and np.isfinite(obs_total) and not any(k in given for m in queue for k in _keys(m)):
+                "pass params media_offsets={file: start seconds}, or convert the .boris project (source_format='boris_project')",
+                **ctx,
+            )
+        if (
+            explicit is None
+            and len(lengths) == len(queue)
+            and np.isfinite(obs_total)
+            and not any(k in given for m in queue for k in _keys(m))
+        ):
             if abs(sum(lengths.values()) - obs_total) > 0.5 + 2.0 / (fps if np.isfinite(fps) and fps > 0 else 25.0):
                 raise LabelFormatError(
                     f"observation {oid!r}: the lengths of its media files do not add up to its total length "
                     "(the queue holds files without events); nothing of it was written",
                     found=f"{lengths} sum to {sum(lengths.values()):.3f} s, total length {obs_total:.3f} s",
-                    hint="pass params media_offsets={file: start seconds}, or convert the .boris project", **ctx)
+                    hint="pass params media_offsets={file: start seconds}, or convert the .boris project",
+                    **ctx,
+                )
         for m in media:
             r = rows_of[m]
             start[r] -= offsets[m]
@@ -293,12 +362,20 @@ def place_queued_media(b: pd.DataFrame, media_offsets: Mapping[str, float] | Non
                 raise LabelFormatError(
                     f"observation {oid!r}: events of {m!r} fall outside that file once the queue is placed; nothing of it was written",
                     found=f"start {offsets[m]:.3f} s, length {lengths[m]:.3f} s, events {start[r].min():.3f}..{stop[r].max():.3f} s (file time)",
-                    hint="check params media_offsets, or convert the .boris project", **ctx)
+                    hint="check params media_offsets, or convert the .boris project",
+                    **ctx,
+                )
     return b.assign(start_s=start, stop_s=stop, total_length=total)
 
 
-def convert_bouts(ds: DatasetCore, kind: str, exports, p: Mapping[str, Any], issues: list[dict[str, Any]] | None = None,
-                  matcher: SequenceMatcher | None = None) -> ConverterOutput:
+def convert_bouts(
+    ds: DatasetCore,
+    kind: str,
+    exports,
+    p: Mapping[str, Any],
+    issues: list[dict[str, Any]] | None = None,
+    matcher: SequenceMatcher | None = None,
+) -> ConverterOutput:
     """Shared second half of the BORIS converters: bout tables of parsed exports (media times) → label sets."""
     issues = list(issues or []) + [i for e in exports for i in e.issues]
     tables = [e.bouts for e in exports if len(e.bouts)]
@@ -322,10 +399,20 @@ def convert_bouts(ds: DatasetCore, kind: str, exports, p: Mapping[str, Any], iss
     sources = b[["group", "sequence", "source_file", "observation_id"]].drop_duplicates()
     for (g, s), src in sources.groupby(["group", "sequence"], sort=True):
         if len(src) > 1:
-            named = [f"{Path(f).name}:{o}" if o else Path(f).name for f, o in zip(src["source_file"], src["observation_id"], strict=False)]
-            issues.append({"issue": "multiple_sources", "group": g, "sequence": s,
-                           "message": f"{len(src)} observations label this recording ({', '.join(named)}); their events are merged",
-                           "file": sorted(set(src["source_file"])), "observation_id": sorted(set(src["observation_id"]))})
+            named = [
+                f"{Path(f).name}:{o}" if o else Path(f).name
+                for f, o in zip(src["source_file"], src["observation_id"], strict=False)
+            ]
+            issues.append(
+                {
+                    "issue": "multiple_sources",
+                    "group": g,
+                    "sequence": s,
+                    "message": f"{len(src)} observations label this recording ({', '.join(named)}); their events are merged",
+                    "file": sorted(set(src["source_file"])),
+                    "observation_id": sorted(set(src["observation_id"])),
+                }
+            )
 
     # ids
     b["id_a"] = _subject_ids(b["subject"].to_numpy(), p["subject_map"], files_arr)
@@ -341,16 +428,31 @@ def convert_bouts(ds: DatasetCore, kind: str, exports, p: Mapping[str, Any], iss
         partner_of[(subj, mods, com)] = pt if pt is not None else _partner(com, subj, known, p["subject_map"])
     if is_pair.any():
         sub = b.loc[is_pair, ["subject", "modifiers", "comment"]].astype(str)
-        found = np.array([partner_of[k] if partner_of[k] is not None else -2 for k in zip(sub["subject"], sub["modifiers"], sub["comment"], strict=False)], np.int64)
+        found = np.array(
+            [
+                partner_of[k] if partner_of[k] is not None else -2
+                for k in zip(sub["subject"], sub["modifiers"], sub["comment"], strict=False)
+            ],
+            np.int64,
+        )
         ida = b["id_a"].to_numpy()[is_pair]
         usable = (found >= 0) & (found != ida) & (ida >= 0)
         rows = np.flatnonzero(is_pair)
         id_b[rows[usable]] = found[usable]
         for i in rows[~usable]:
             r = b.iloc[i]
-            issues.append({"file": r["source_file"], "issue": "pair_without_partner", "line": int(r["line"]),
-                           "subject": r["subject"], "behavior": r["behavior"], "group": r["group"], "sequence": r["sequence"],
-                           "message": f"pair behaviour without a usable partner in Modifiers {r['modifiers']!r} or Comment {r['comment']!r}; stored as an individual event"})
+            issues.append(
+                {
+                    "file": r["source_file"],
+                    "issue": "pair_without_partner",
+                    "line": int(r["line"]),
+                    "subject": r["subject"],
+                    "behavior": r["behavior"],
+                    "group": r["group"],
+                    "sequence": r["sequence"],
+                    "message": f"pair behaviour without a usable partner in Modifiers {r['modifiers']!r} or Comment {r['comment']!r}; stored as an individual event",
+                }
+            )
         is_pair[rows[~usable]] = False
     b["id_b"] = id_b
 
@@ -359,18 +461,30 @@ def convert_bouts(ds: DatasetCore, kind: str, exports, p: Mapping[str, Any], iss
     if p["fps_override"] is not None:
         fps = np.full(len(b), positive_number(p["fps_override"], "fps_override"))
     else:
-        fallback = p["fps"] if p["fps"] is not None else positive_number(
-            ds.meta.get("fps_default"), "fps_default", allow_none=True, path=ds.manifest_path)
+        fallback = (
+            p["fps"]
+            if p["fps"] is not None
+            else positive_number(ds.meta.get("fps_default"), "fps_default", allow_none=True, path=ds.manifest_path)
+        )
         invalid = ~np.isnan(fps) & ~(np.isfinite(fps) & (fps > 0))  # a value is there, and it is no frame rate
         if invalid.any():
             i = int(np.argmax(invalid))
-            raise LabelFormatError("BORIS export has an invalid FPS", path=files_arr[i], expected="a finite number > 0 (or an empty cell)",
-                                   found=float(fps[i]), hint="fix the export, or set params fps_override to replace it")
+            raise LabelFormatError(
+                "BORIS export has an invalid FPS",
+                path=files_arr[i],
+                expected="a finite number > 0 (or an empty cell)",
+                found=float(fps[i]),
+                hint="fix the export, or set params fps_override to replace it",
+            )
         bad = np.isnan(fps)
         if bad.any():
             if fallback is None:
-                raise LabelFormatError("BORIS export has no FPS and no fps parameter was given", path=files_arr[int(np.argmax(bad))],
-                                       expected="an FPS column or params fps / dataset meta fps_default", found="FPS missing/NA")
+                raise LabelFormatError(
+                    "BORIS export has no FPS and no fps parameter was given",
+                    path=files_arr[int(np.argmax(bad))],
+                    expected="an FPS column or params fps / dataset meta fps_default",
+                    found="FPS missing/NA",
+                )
             fps[bad] = float(fallback)
     b["fps_used"] = fps
     start_f = np.floor(b["start_s"].to_numpy(float) * fps + 0.5).astype(np.int64)
@@ -380,23 +494,54 @@ def convert_bouts(ds: DatasetCore, kind: str, exports, p: Mapping[str, Any], iss
     b["start_f"], b["stop_f"] = start_f, stop_f
     zero = (~point) & (stop_f <= start_f)
     for r in b[zero].itertuples():
-        issues.append({"file": r.source_file, "issue": "zero_length", "line": int(r.line), "subject": r.subject, "behavior": r.behavior,
-                       "group": r.group, "sequence": r.sequence, "message": f"state event {r.start_s}-{r.stop_s} s is shorter than one frame; dropped"})
+        issues.append(
+            {
+                "file": r.source_file,
+                "issue": "zero_length",
+                "line": int(r.line),
+                "subject": r.subject,
+                "behavior": r.behavior,
+                "group": r.group,
+                "sequence": r.sequence,
+                "message": f"state event {r.start_s}-{r.stop_s} s is shorter than one frame; dropped",
+            }
+        )
     neg = start_f < 0
     for r in b[neg].itertuples():
-        issues.append({"file": r.source_file, "issue": "before_start", "line": int(r.line), "subject": r.subject, "behavior": r.behavior,
-                       "group": r.group, "sequence": r.sequence, "message": f"event starts before 0 s ({r.start_s}); clipped"})
+        issues.append(
+            {
+                "file": r.source_file,
+                "issue": "before_start",
+                "line": int(r.line),
+                "subject": r.subject,
+                "behavior": r.behavior,
+                "group": r.group,
+                "sequence": r.sequence,
+                "message": f"event starts before 0 s ({r.start_s}); clipped",
+            }
+        )
     b.loc[neg, "start_f"] = 0
 
     # overlaps of state events of one subject
     st = b[(~point) & (~zero)].sort_values(["group", "sequence", "id_a", "start_f"], kind="stable")
     if len(st):
-        prev_max = st.groupby(["group", "sequence", "id_a"])["stop_f"].transform(lambda s: s.cummax().shift(1)).to_numpy()
+        prev_max = (
+            st.groupby(["group", "sequence", "id_a"])["stop_f"].transform(lambda s: s.cummax().shift(1)).to_numpy()
+        )
         ov = st[np.nan_to_num(prev_max, nan=-1) > st["start_f"].to_numpy()]
         for r in ov.itertuples():
-            issues.append({"file": r.source_file, "issue": "overlap", "line": int(r.line), "subject": r.subject, "behavior": r.behavior,
-                           "group": r.group, "sequence": r.sequence,
-                           "message": f"state event {r.start_s}-{r.stop_s} s overlaps an earlier state event of the same subject; both kept"})
+            issues.append(
+                {
+                    "file": r.source_file,
+                    "issue": "overlap",
+                    "line": int(r.line),
+                    "subject": r.subject,
+                    "behavior": r.behavior,
+                    "group": r.group,
+                    "sequence": r.sequence,
+                    "message": f"state event {r.start_s}-{r.stop_s} s overlaps an earlier state event of the same subject; both kept",
+                }
+            )
 
     # vocabulary
     background = p["background"]
@@ -405,7 +550,12 @@ def convert_bouts(ds: DatasetCore, kind: str, exports, p: Mapping[str, Any], iss
     unknown_beh = sorted(set(b["behavior"].astype(str)) - set(vocab))
     if unknown_beh:
         f = files_arr[b["behavior"].isin(unknown_beh).to_numpy()][0]
-        raise LabelFormatError("behaviour not in the fixed vocabulary (params 'behaviors')", path=f, expected=sorted(vocab), found=unknown_beh)
+        raise LabelFormatError(
+            "behaviour not in the fixed vocabulary (params 'behaviors')",
+            path=f,
+            expected=sorted(vocab),
+            found=unknown_beh,
+        )
     b["label"] = b["behavior"].astype(str).map(vocab).to_numpy(np.int64)
     label_ids = np.array(sorted(vocab.values()), np.int32)
     id_to_name = {v: k for k, v in vocab.items()}
@@ -428,21 +578,59 @@ def convert_bouts(ds: DatasetCore, kind: str, exports, p: Mapping[str, Any], iss
         if n_frames is not None:
             past = sub["stop_f"].to_numpy() > n_frames
             for r in sub[past].itertuples():
-                what = "starts after the recording end; dropped" if r.start_f >= n_frames else "ends after the recording; clipped"
-                issues.append({"file": r.source_file, "issue": "past_end", "line": int(r.line), "subject": r.subject, "behavior": r.behavior,
-                               "group": g, "sequence": s,
-                               "message": f"event {r.start_s}-{r.stop_s} s {what} ({n_frames} frames)"})
+                what = (
+                    "starts after the recording end; dropped"
+                    if r.start_f >= n_frames
+                    else "ends after the recording; clipped"
+                )
+                issues.append(
+                    {
+                        "file": r.source_file,
+                        "issue": "past_end",
+                        "line": int(r.line),
+                        "subject": r.subject,
+                        "behavior": r.behavior,
+                        "group": g,
+                        "sequence": s,
+                        "message": f"event {r.start_s}-{r.stop_s} s {what} ({n_frames} frames)",
+                    }
+                )
             sub["stop_f"] = np.minimum(sub["stop_f"].to_numpy(), n_frames)
-        frames, labels, ids = bouts_to_events(sub["start_f"], sub["stop_f"], sub["label"], sub["id_a"], sub["id_b"],
-                                              both_directions=sub["is_pair"].to_numpy())
+        frames, labels, ids = bouts_to_events(
+            sub["start_f"],
+            sub["stop_f"],
+            sub["label"],
+            sub["id_a"],
+            sub["id_b"],
+            both_directions=sub["is_pair"].to_numpy(),
+        )
         if background is not None:
             if n_frames is None:
-                raise ConfigError("background fill needs the recording length", group=g, sequence=s,
-                                  expected="params n_frames, a tracks/index.csv row or a media length in the export")
-            fill_ids = sorted({int(i) for i in sub["id_a"] if i >= 0} | {int(i) for i in sub["id_b"] if i >= 0} | {int(i) for i in (p["ids"] or [])})
+                raise ConfigError(
+                    "background fill needs the recording length",
+                    group=g,
+                    sequence=s,
+                    expected="params n_frames, a tracks/index.csv row or a media length in the export",
+                )
+            fill_ids = sorted(
+                {int(i) for i in sub["id_a"] if i >= 0}
+                | {int(i) for i in sub["id_b"] if i >= 0}
+                | {int(i) for i in (p["ids"] or [])}
+            )
             frames, labels, ids = _fill_background(frames, labels, ids, fill_ids, n_frames, vocab[background])
-        sets.append(LabelSet(group=g, sequence=s, frames=frames, labels=labels, individual_ids=ids,
-                             label_ids=label_ids, label_names=label_names, fps=fps_seq, n_frames=n_frames))
+        sets.append(
+            LabelSet(
+                group=g,
+                sequence=s,
+                frames=frames,
+                labels=labels,
+                individual_ids=ids,
+                label_ids=label_ids,
+                label_names=label_names,
+                fps=fps_seq,
+                n_frames=n_frames,
+            )
+        )
     return ConverterOutput(sets, issues)
 
 

@@ -6,6 +6,7 @@ converts exactly like ``boris_csv`` (same parameters and reports, see
 ``['annotations/boris_project']``, ``patterns`` to ``['*.boris']`` and ``delimiter``/``media_offsets``
 do not apply (queued media and time offsets are taken from the project itself).
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -21,7 +22,10 @@ from .boris_csv import collect_files, convert_bouts, resolve_params
 
 PARAMETERS: dict[str, Param] = {k: v for k, v in CSV_PARAMETERS.items() if k not in ("delimiter", "media_offsets")}
 PARAMETERS.update(
-    paths=Param(["annotations/boris_project"], "BORIS project files (`.boris`) or folders (relative to the dataset folder, or absolute)."),
+    paths=Param(
+        ["annotations/boris_project"],
+        "BORIS project files (`.boris`) or folders (relative to the dataset folder, or absolute).",
+    ),
     patterns=Param(["*.boris"], "File patterns searched in folders."),
 )
 DEFAULTS: dict[str, Any] = defaults(PARAMETERS)

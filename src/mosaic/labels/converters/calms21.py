@@ -13,6 +13,7 @@ group (``collection``) as extra arrays.
 ``.npy`` files are pickles, read with a restricted unpickler (containers, numbers and numpy
 arrays only; see :func:`mosaic.core.unpickle.load_npy`).
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -36,14 +37,22 @@ GROUP_FROM = ("infile", "filename", "both")
 TASK1_VOCAB = {"attack": 0, "investigation": 1, "mount": 2, "other": 3}
 PARAMETERS: dict[str, Param] = {
     "paths": Param(None, "CalMS21 files; default: the `calms21_npy`/`calms21_json` rows of `tracks_raw/index.csv`."),
-    "group_from": Param("infile", "Same naming as the CalMS21 tracks converter: `'infile'` uses the annotator group key "
-                                  "inside the file; `'filename'` and `'both'` the file-level group (`group`, else the file's "
-                                  "group in `tracks_raw/index.csv`, else the file stem)."),
+    "group_from": Param(
+        "infile",
+        "Same naming as the CalMS21 tracks converter: `'infile'` uses the annotator group key "
+        "inside the file; `'filename'` and `'both'` the file-level group (`group`, else the file's "
+        "group in `tracks_raw/index.csv`, else the file stem).",
+    ),
     "group": Param(None, "File-level group for `group_from='filename'`/`'both'`."),
-    "fps": Param(None, "Frame rate; default the dataset's `meta.fps_default`, else 30 (CalMS21's rate, the same rule as "
-                       "the tracks converter)."),
+    "fps": Param(
+        None,
+        "Frame rate; default the dataset's `meta.fps_default`, else 30 (CalMS21's rate, the same rule as "
+        "the tracks converter).",
+    ),
     "vocab": Param(None, "`{label name: id}` overriding the file's vocabulary."),
-    "solo_labels": Param([], "Labels stored as the resident's individual events `[0, -1]` instead of the pair (e.g. `['other']`)."),
+    "solo_labels": Param(
+        [], "Labels stored as the resident's individual events `[0, -1]` instead of the pair (e.g. `['other']`)."
+    ),
 }
 DEFAULTS: dict[str, Any] = defaults(PARAMETERS)
 _FORMATS = ("calms21_npy", "calms21_json")
@@ -88,15 +97,21 @@ def convert(ds: DatasetCore, kind: str, params: Mapping[str, Any]) -> ConverterO
     if p["paths"] is None:
         files = indexed_calms21_files(ds)
         if not files:
-            raise ConfigError("no CalMS21 files: none in tracks_raw/index.csv and no params 'paths'",
-                              expected="params paths=[...] or an indexed calms21_npy/calms21_json file")
+            raise ConfigError(
+                "no CalMS21 files: none in tracks_raw/index.csv and no params 'paths'",
+                expected="params paths=[...] or an indexed calms21_npy/calms21_json file",
+            )
     else:
         paths = [p["paths"]] if isinstance(p["paths"], (str, Path)) else list(p["paths"])
         files = [(ds.resolve_path(x), None) for x in paths]
     meta = ds.meta or {}
     default = meta.get("fps_default", meta.get("fps"))
-    fps, _ = resolve_number("fps", None, {"fps": default, PARAM_SOURCES_KEY: {"fps": "dataset"}} if p["fps"] is None else {"fps": p["fps"]},
-                            format_default=CALMS21_FPS)
+    fps, _ = resolve_number(
+        "fps",
+        None,
+        {"fps": default, PARAM_SOURCES_KEY: {"fps": "dataset"}} if p["fps"] is None else {"fps": p["fps"]},
+        format_default=CALMS21_FPS,
+    )
     out = ConverterOutput(sources=[str(path) for path, _ in files])
     seen: dict[tuple[str, str], str] = {}
     for path, index_group in files:
@@ -107,27 +122,56 @@ def convert(ds: DatasetCore, kind: str, params: Mapping[str, Any]) -> ConverterO
         for g, s, rec in iter_calms21_sequences(obj, path, error=LabelFormatError, require=()):
             group = calms21_group(p["group_from"], g, file_group)
             if (group, s) in seen:
-                raise LabelFormatError("two CalMS21 sequences map to the same (group, sequence)", path=path, group=group, sequence=s,
-                                       expected="unique names", found=f"from {seen[(group, s)]} and {path}", hint="use group_from='infile'")
+                raise LabelFormatError(
+                    "two CalMS21 sequences map to the same (group, sequence)",
+                    path=path,
+                    group=group,
+                    sequence=s,
+                    expected="unique names",
+                    found=f"from {seen[(group, s)]} and {path}",
+                    hint="use group_from='infile'",
+                )
             seen[(group, s)] = str(path)
             ann = rec.get("annotations")
             if ann is None:
-                out.issues.append({"file": str(path), "issue": "no_annotations", "group": group, "sequence": s,
-                                   "message": "sequence has no 'annotations' (unlabelled); skipped"})
+                out.issues.append(
+                    {
+                        "file": str(path),
+                        "issue": "no_annotations",
+                        "group": group,
+                        "sequence": s,
+                        "message": "sequence has no 'annotations' (unlabelled); skipped",
+                    }
+                )
                 continue
             try:
                 ann = np.asarray(ann)
-                ok = ann.ndim == 1 and (np.issubdtype(ann.dtype, np.integer) or (np.issubdtype(ann.dtype, np.floating) and np.all(ann == np.round(ann))))
+                ok = ann.ndim == 1 and (
+                    np.issubdtype(ann.dtype, np.integer)
+                    or (np.issubdtype(ann.dtype, np.floating) and np.all(ann == np.round(ann)))
+                )
             except (TypeError, ValueError):
                 ok = False
             if not ok:
-                raise LabelFormatError("CalMS21 annotations must be one integer per frame", path=path, group=group, sequence=s,
-                                       expected="int (frames,)", found=f"{getattr(ann, 'dtype', type(ann))} {getattr(ann, 'shape', '')}")
+                raise LabelFormatError(
+                    "CalMS21 annotations must be one integer per frame",
+                    path=path,
+                    group=group,
+                    sequence=s,
+                    expected="int (frames,)",
+                    found=f"{getattr(ann, 'dtype', type(ann))} {getattr(ann, 'shape', '')}",
+                )
             ann = ann.astype(np.int64)
             kp = rec.get("keypoints")
             if kp is not None and len(kp) != len(ann):
-                raise LabelFormatError("CalMS21 annotations and keypoints differ in length", path=path, group=group, sequence=s,
-                                       expected=f"{len(kp)} annotations (one per keypoint frame)", found=len(ann))
+                raise LabelFormatError(
+                    "CalMS21 annotations and keypoints differ in length",
+                    path=path,
+                    group=group,
+                    sequence=s,
+                    expected=f"{len(kp)} annotations (one per keypoint frame)",
+                    found=len(ann),
+                )
             vocab = _vocab(rec, obj, p["vocab"])
             ids_sorted = sorted(set(vocab.values()) | {int(x) for x in np.unique(ann)})
             id_to_name = {v: k for k, v in vocab.items()}
@@ -139,10 +183,28 @@ def convert(ds: DatasetCore, kind: str, params: Mapping[str, Any]) -> ConverterO
             solo_t = np.flatnonzero(solo)
             frames = np.concatenate([np.repeat(pair_t, 2), solo_t]).astype(np.int32)
             labels = np.concatenate([np.repeat(ann[pair_t], 2), ann[solo_t]]).astype(np.int32)
-            ids = np.concatenate([np.tile(np.array([[0, 1], [1, 0]], np.int32), (len(pair_t), 1)),
-                                  np.tile(np.array([[0, -1]], np.int32), (len(solo_t), 1))]).reshape(-1, 2)
-            out.label_sets.append(LabelSet(group=group, sequence=s, frames=frames, labels=labels, individual_ids=ids,
-                                           label_ids=np.array(ids_sorted, np.int32), label_names=np.array(names),
-                                           fps=float(fps), n_frames=T, extra={"source_group": str(g), "collection": str(file_group),
-                                                  "source_files": [ds.relative_path(path)]}))
+            ids = np.concatenate(
+                [
+                    np.tile(np.array([[0, 1], [1, 0]], np.int32), (len(pair_t), 1)),
+                    np.tile(np.array([[0, -1]], np.int32), (len(solo_t), 1)),
+                ]
+            ).reshape(-1, 2)
+            out.label_sets.append(
+                LabelSet(
+                    group=group,
+                    sequence=s,
+                    frames=frames,
+                    labels=labels,
+                    individual_ids=ids,
+                    label_ids=np.array(ids_sorted, np.int32),
+                    label_names=np.array(names),
+                    fps=float(fps),
+                    n_frames=T,
+                    extra={
+                        "source_group": str(g),
+                        "collection": str(file_group),
+                        "source_files": [ds.relative_path(path)],
+                    },
+                )
+            )
     return out

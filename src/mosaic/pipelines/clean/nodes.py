@@ -1,4 +1,5 @@
 """Nodes of the `clean` pipeline: standardized tracks in, cleaned tracks and their report out."""
+
 from __future__ import annotations
 
 import logging
@@ -21,8 +22,12 @@ def _load(value: Any) -> Any:
     return value() if callable(value) else value
 
 
-def clean_partitions(tracks: Mapping[str, Callable[[], pd.DataFrame] | pd.DataFrame], tracks_index: pd.DataFrame,
-                     clean_params: Mapping[str, Any], dataset: DatasetCore) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+def clean_partitions(
+    tracks: Mapping[str, Callable[[], pd.DataFrame] | pd.DataFrame],
+    tracks_index: pd.DataFrame,
+    clean_params: Mapping[str, Any],
+    dataset: DatasetCore,
+) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
     """Clean every recording of ``tracks`` in scope, one at a time.
 
     A generator: each step yields ``({'<run_id>/<group_safe>__<sequence_safe>': (table, meta)},
@@ -44,35 +49,60 @@ def clean_partitions(tracks: Mapping[str, Callable[[], pd.DataFrame] | pd.DataFr
     params = dict(clean_params or {})
     unknown = sorted(set(params) - {"operations", "groups", "sequences"})
     if unknown:
-        raise ConfigError("unknown key(s) in params:clean", expected=["operations", "groups", "sequences"], found=unknown)
+        raise ConfigError(
+            "unknown key(s) in params:clean", expected=["operations", "groups", "sequences"], found=unknown
+        )
     ds = dataset
     scope = _scope(ds, params.get("groups"), params.get("sequences"))
-    scope = scope[scope.set_index(["group", "sequence"]).index.isin(
-        pd.MultiIndex.from_frame(tracks_index[["group", "sequence"]].astype(str)))]
+    scope = scope[
+        scope.set_index(["group", "sequence"]).index.isin(
+            pd.MultiIndex.from_frame(tracks_index[["group", "sequence"]].astype(str))
+        )
+    ]
     plan = plan_clean_run(ds, params.get("operations"), scope)
     run_id, ops = plan["run_id"], plan["operations"]
-    report: dict[str, Any] = {"run_id": run_id, "version": CLEAN_VERSION, "operations": ops, "inputs": plan["inputs"],
-                              "created_iso": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                              "n_changed_total": {}, "recordings": []}
+    report: dict[str, Any] = {
+        "run_id": run_id,
+        "version": CLEAN_VERSION,
+        "operations": ops,
+        "inputs": plan["inputs"],
+        "created_iso": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "n_changed_total": {},
+        "recordings": [],
+    }
     for job in plan["jobs"]:
         key = sequence_key(job["group"], job["sequence"])
         if key not in tracks:
-            raise SequenceNotFoundError("recording of tracks/index.csv has no partition in `tracks`", path=job["source"],
-                                        group=job["group"], sequence=job["sequence"], expected=key, found=sorted(tracks)[:5])
+            raise SequenceNotFoundError(
+                "recording of tracks/index.csv has no partition in `tracks`",
+                path=job["source"],
+                group=job["group"],
+                sequence=job["sequence"],
+                expected=key,
+                found=sorted(tracks)[:5],
+            )
         df = _load(tracks[key])
         meta = dict(df.attrs.get("mosaic") or {})
         out, new_meta, rec = clean_loaded(df, meta, ops, run_id, source=job["source_rel"])
         del df
         report["recordings"].append(rec)
         for st in rec["steps"]:
-            report["n_changed_total"][st["op"]] = report["n_changed_total"].get(st["op"], 0) + int(st.get("n_changed", 0))
-        log.info("cleaned %s/%s (run %s): %s", job["group"], job["sequence"], run_id,
-                 ", ".join(f"{s['op']} {s['n_changed']}" for s in rec["steps"]))
+            report["n_changed_total"][st["op"]] = report["n_changed_total"].get(st["op"], 0) + int(
+                st.get("n_changed", 0)
+            )
+        log.info(
+            "cleaned %s/%s (run %s): %s",
+            job["group"],
+            job["sequence"],
+            run_id,
+            ", ".join(f"{s['op']} {s['n_changed']}" for s in rec["steps"]),
+        )
         yield {job["partition"]: (out, new_meta)}, dict(report)
 
 
-def track_quality_tables(tracks: Mapping[str, Callable[[], pd.DataFrame] | pd.DataFrame],
-                         quality_params: Mapping[str, Any] | None) -> dict[str, list[dict[str, Any]]]:
+def track_quality_tables(
+    tracks: Mapping[str, Callable[[], pd.DataFrame] | pd.DataFrame], quality_params: Mapping[str, Any] | None
+) -> dict[str, list[dict[str, Any]]]:
     """The quality report of every standardized recording (one in memory at a time), as records.
 
     Returns ``{'individuals': [...], 'points': [...], 'events': [...]}`` — the tables of
@@ -89,7 +119,9 @@ def track_quality_tables(tracks: Mapping[str, Callable[[], pd.DataFrame] | pd.Da
     out = {}
     for k, v in parts.items():
         t = pd.concat(v, ignore_index=True) if v else pd.DataFrame()
-        out[k] = [{c: (None if isinstance(x, float) and x != x else x) for c, x in row.items()}
-                  for row in t.astype(object).to_dict(orient="records")]
+        out[k] = [
+            {c: (None if isinstance(x, float) and x != x else x) for c, x in row.items()}
+            for row in t.astype(object).to_dict(orient="records")
+        ]
     log.info("track quality of %d recording(s)", len(tracks))
     return out

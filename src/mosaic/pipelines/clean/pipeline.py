@@ -7,6 +7,7 @@ changed values per operation go to ``clean_report``; the quality report of the s
 tracks (before cleaning) goes to ``track_quality_report``. Parameters:
 ``conf/base/parameters_clean.yml``.
 """
+
 from kedro.pipeline import Node, Pipeline
 
 from .nodes import clean_partitions, track_quality_tables
@@ -14,9 +15,21 @@ from .nodes import clean_partitions, track_quality_tables
 
 def create_pipeline(**kwargs) -> Pipeline:
     """Return the `clean` pipeline (one generator node, one recording in memory at a time)."""
-    return Pipeline([
-        Node(clean_partitions, inputs=["tracks@parquet", "tracks@index", "params:clean", "dataset"],
-             outputs=["tracks_clean", "clean_report"], name="clean_tracks", tags=["clean"]),
-        Node(track_quality_tables, inputs=["tracks@parquet", "params:track_quality"], outputs="track_quality_report",
-             name="track_quality", tags=["clean", "quality"]),
-    ])
+    return Pipeline(
+        [
+            Node(
+                clean_partitions,
+                inputs=["tracks@parquet", "tracks@index", "params:clean", "dataset"],
+                outputs=["tracks_clean", "clean_report"],
+                name="clean_tracks",
+                tags=["clean"],
+            ),
+            Node(
+                track_quality_tables,
+                inputs=["tracks@parquet", "params:track_quality"],
+                outputs="track_quality_report",
+                name="track_quality",
+                tags=["clean", "quality"],
+            ),
+        ]
+    )

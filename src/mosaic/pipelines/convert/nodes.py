@@ -8,6 +8,7 @@ the conversion report written. :func:`check_tracks_conversion` then reads that r
 (``tracks@report``) and raises the named error listing the failed files (``on_error: raise``)
 or logs them (``skip``). Nothing is passed between nodes but data files.
 """
+
 from __future__ import annotations
 
 import logging
@@ -45,8 +46,13 @@ def convert_tracks(tracks_raw_index: pd.DataFrame, dataset: DatasetCore, convert
     if on_error not in ON_ERROR:
         raise ConfigError("unknown convert.on_error", expected=list(ON_ERROR), found=on_error)
     return ConversionBatch.from_index(
-        dataset, tracks_raw_index, params=convert.get("params") or {}, overwrite=bool(convert.get("overwrite", False)),
-        merge_per_sequence=convert.get("merge_per_sequence"), group_from=convert.get("group_from"), on_error=on_error,
+        dataset,
+        tracks_raw_index,
+        params=convert.get("params") or {},
+        overwrite=bool(convert.get("overwrite", False)),
+        merge_per_sequence=convert.get("merge_per_sequence"),
+        group_from=convert.get("group_from"),
+        on_error=on_error,
         on_stale=convert.get("on_stale", "reconvert"),
     )
 
@@ -87,12 +93,19 @@ def check_tracks_conversion(report: Mapping[str, Any], convert: Mapping[str, Any
         Some files failed and ``on_error`` is ``raise``; the good files are already written and indexed.
     """
     failed = dict((report or {}).get("failed") or {})
-    log.info("tracks: %d converted, %d already converted, %d failed",
-             len(report.get("converted") or []), len(report.get("skipped") or []), len(failed))
+    log.info(
+        "tracks: %d converted, %d already converted, %d failed",
+        len(report.get("converted") or []),
+        len(report.get("skipped") or []),
+        len(failed),
+    )
     if not failed:
         return
     if (convert or {}).get("on_error", "raise") == "raise":
-        raise TracksConversionError("some tracking files failed to convert", failed,
-                                    hint="fix or remove them and run again, or set convert.on_error: skip")
+        raise TracksConversionError(
+            "some tracking files failed to convert",
+            failed,
+            hint="fix or remove them and run again, or set convert.on_error: skip",
+        )
     for label, msg in failed.items():
         log.warning("not converted: %s: %s", label, msg)

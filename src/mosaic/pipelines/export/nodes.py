@@ -5,6 +5,7 @@ per recording, so one recording sits in memory at a time); the catalog datasets 
 :mod:`mosaic.datasets.interop` write the files with the ``mosaic.interop`` writers, the same the
 facade's ``export_*`` methods use.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -30,7 +31,11 @@ def _selected(keys: Any, params: Mapping[str, Any]) -> list[str]:
         if (not groups or g in groups) and (not sequences or s in sequences):
             out.append(key)
     if not out:
-        raise ConfigError("no recording selected for export", expected="groups/sequences present in tracks", found={"groups": groups, "sequences": sequences})
+        raise ConfigError(
+            "no recording selected for export",
+            expected="groups/sequences present in tracks",
+            found={"groups": groups, "sequences": sequences},
+        )
     return out
 
 
@@ -40,7 +45,9 @@ def _movement(load: Callable[[], pd.DataFrame], include_centroid: bool) -> Any:
     return to_movement(df, include_centroid=include_centroid, source_file=f"{g}/{s}")
 
 
-def export_movement(tracks: Mapping[str, Callable[[], pd.DataFrame]], params: Mapping[str, Any]) -> dict[str, Callable[[], Any]]:
+def export_movement(
+    tracks: Mapping[str, Callable[[], pd.DataFrame]], params: Mapping[str, Any]
+) -> dict[str, Callable[[], Any]]:
     """``{key: () -> movement xarray.Dataset}`` for the selected recordings."""
     inc = bool(params.get("include_centroid", True))
     return {k: partial(_movement, tracks[k], inc) for k in _selected(tracks, params)}
@@ -50,16 +57,26 @@ def _nwb_payload(load: Callable[[], pd.DataFrame], label_loads: dict[str, Callab
     return {"tracks": load(), "labels": {kind: f() for kind, f in label_loads.items()}}
 
 
-def export_nwb(tracks: Mapping[str, Callable[[], pd.DataFrame]], labels: Mapping[str, Callable[[], dict]],
-               params: Mapping[str, Any]) -> dict[str, Callable[[], dict[str, Any]]]:
+def export_nwb(
+    tracks: Mapping[str, Callable[[], pd.DataFrame]],
+    labels: Mapping[str, Callable[[], dict]],
+    params: Mapping[str, Any],
+) -> dict[str, Callable[[], dict[str, Any]]]:
     """``{key: () -> {'tracks': df, 'labels': {kind: labels}}}`` for the NWB dataset (labels where the recording has them)."""
     kind = str(params.get("label_kind", "behavior"))
     with_labels = bool(params.get("include_labels", True))
-    return {k: partial(_nwb_payload, tracks[k], {kind: labels[k]} if with_labels and k in labels else {}) for k in _selected(tracks, params)}
+    return {
+        k: partial(_nwb_payload, tracks[k], {kind: labels[k]} if with_labels and k in labels else {})
+        for k in _selected(tracks, params)
+    }
 
 
-def export_boris(labels: Mapping[str, Callable[[], dict]], tracks_index: pd.DataFrame, params: Mapping[str, Any],
-                 dataset: DatasetCore) -> dict[str, Any]:
+def export_boris(
+    labels: Mapping[str, Callable[[], dict]],
+    tracks_index: pd.DataFrame,
+    params: Mapping[str, Any],
+    dataset: DatasetCore,
+) -> dict[str, Any]:
     """The BORIS project of the selected recordings' labels (media linked from the dataset's media index)."""
     ds = dataset
     keys = _selected(labels, params)
@@ -68,4 +85,6 @@ def export_boris(labels: Mapping[str, Callable[[], dict]], tracks_index: pd.Data
     names = {k: individual_name_map(api.recording_meta(ds, *k)) for k in bouts}
     media = {k: api._video(ds, *k) for k in bouts}
     path = ds.folder / api.EXPORTS_DIR / "boris" / str(params.get("filename", "review.boris"))
-    return api.boris_project_for(bouts, tracks_index, names, media, path, project_name=str(params.get("project_name", "mosaic review")))
+    return api.boris_project_for(
+        bouts, tracks_index, names, media, path, project_name=str(params.get("project_name", "mosaic review"))
+    )

@@ -5,6 +5,7 @@ output paths, nothing computed or written) and returns the plan; the ``features@
 entry (:class:`mosaic.datasets.features.FeatureRunsDataset`) saves it by running the steps with
 the engine's loop, the one ``Dataset.run_feature`` and :func:`~mosaic.features.plan.run_feature_plan` use.
 """
+
 from __future__ import annotations
 
 import logging
@@ -37,10 +38,19 @@ def featurize(dataset: DatasetCore, featurize_params: dict[str, Any], tracks_ind
         The planned runs; saving ``features@runs`` computes and records them.
     """
     if tracks_index is None or len(tracks_index) == 0:
-        raise ConfigError("featurize needs converted tracks", expected="rows in tracks/index.csv", found=0,
-                          hint="run the ingest and convert pipelines first")
+        raise ConfigError(
+            "featurize needs converted tracks",
+            expected="rows in tracks/index.csv",
+            found=0,
+            hint="run the ingest and convert pipelines first",
+        )
     batch = plan_feature_steps(dataset, featurize_params or {})
     for st in batch.steps:
-        log.info("feature step %s: %s run %s (%d sequences)", st.key, st.run.plan.feature.name, st.run.plan.run_id,
-                 len(st.run.plan.out_paths))
+        log.info(
+            "feature step %s: %s run %s (%d sequences)",
+            st.key,
+            st.run.plan.feature.name,
+            st.run.plan.run_id,
+            len(st.run.plan.out_paths),
+        )
     return batch

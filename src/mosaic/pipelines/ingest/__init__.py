@@ -1,4 +1,5 @@
 """The `ingest` pipeline."""
+
 from .pipeline import create_pipeline
 
 __all__ = ["create_pipeline"]

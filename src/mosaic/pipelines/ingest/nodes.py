@@ -1,4 +1,5 @@
 """Nodes of the `ingest` pipeline: index raw tracking files (same function as the facade)."""
+
 from __future__ import annotations
 
 import logging
@@ -10,15 +11,11 @@ import pandas as pd
 from mosaic.core.dataset import DatasetCore
 from mosaic.core.errors import ConfigError
 from mosaic.core.indexes import TRACKS_RAW_INDEX
+from mosaic.core.sources import SCAN_KEYS
 from mosaic.kedro_config import resolve_dataset_dir
 from mosaic.tracks.indexing import scan_tracks_raw
 
 log = logging.getLogger(__name__)
-
-_SCAN_KEYS = (
-    "search_dirs", "patterns", "src_format", "recursive", "multi_sequences_per_file", "group_from",
-    "group_pattern", "exclude_patterns", "compute_md5", "individual_prefixes",
-)
 
 
 def index_raw_tracks(ingest: Mapping[str, Any], dataset_dir: str) -> pd.DataFrame:
@@ -37,13 +34,19 @@ def index_raw_tracks(ingest: Mapping[str, Any], dataset_dir: str) -> pd.DataFram
     read_sources(folder)  # a broken sources.yml is a named error here, not a silent fallback
     sources = list((ingest or {}).get("sources") or [])
     if not sources:
-        raise ConfigError("ingest needs at least one source", expected="ingest.sources: [{search_dirs, src_format, ...}]", found=ingest)
+        raise ConfigError(
+            "ingest needs at least one source",
+            expected="ingest.sources: [{search_dirs, src_format, ...}]",
+            found=ingest,
+        )
     frames = []
     for src in sources:
-        unknown = sorted(set(src) - set(_SCAN_KEYS) - {"optional", "params"})
+        unknown = sorted(set(src) - set(SCAN_KEYS) - {"optional", "params"})
         if unknown:
-            raise ConfigError("unknown keys in an ingest source", expected=list(_SCAN_KEYS) + ["optional", "params"], found=unknown)
-        kwargs = {k: v for k, v in src.items() if k in _SCAN_KEYS}
+            raise ConfigError(
+                "unknown keys in an ingest source", expected=list(SCAN_KEYS) + ["optional", "params"], found=unknown
+            )
+        kwargs = {k: v for k, v in src.items() if k in SCAN_KEYS}
         try:
             frames.append(scan_tracks_raw(ds, **kwargs))
         except ConfigError as exc:

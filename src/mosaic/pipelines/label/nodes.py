@@ -6,6 +6,7 @@ facade's ``convert_all_labels`` calls; Kedro then saves each label set through
 through :class:`~mosaic.datasets.npz_labels.LabelsIndexDataset` (the domain's locked upsert, after
 removing the labels of recordings the annotations no longer hold). The node writes nothing.
 """
+
 from __future__ import annotations
 
 import logging
@@ -46,8 +47,9 @@ def _inputs_missing(ds: DatasetCore, params: Mapping[str, Any]) -> bool:
 LENGTH_FORMATS = ("boris_csv", "boris_project")
 
 
-def convert_labels(tracks_index: pd.DataFrame, media_index: pd.DataFrame, dataset: DatasetCore,
-                   label: Mapping[str, Any]) -> tuple[dict[str, Callable[[], LabelSet]], pd.DataFrame, dict[str, Any]]:
+def convert_labels(
+    tracks_index: pd.DataFrame, media_index: pd.DataFrame, dataset: DatasetCore, label: Mapping[str, Any]
+) -> tuple[dict[str, Callable[[], LabelSet]], pd.DataFrame, dict[str, Any]]:
     """Convert the configured annotation files.
 
     Parameters
@@ -84,8 +86,11 @@ def convert_labels(tracks_index: pd.DataFrame, media_index: pd.DataFrame, datase
     ds = dataset
     kind = label.get("kind", "behavior")
     params = dict(label.get("params") or {})
-    empty = ({}, {"kind": kind, "rows": pd.DataFrame(columns=list(LABELS_INDEX.columns)), "removed": []},
-             {"kind": kind, "written": [], "skipped": [], "issues": []})
+    empty = (
+        {},
+        {"kind": kind, "rows": pd.DataFrame(columns=list(LABELS_INDEX.columns)), "removed": []},
+        {"kind": kind, "written": [], "skipped": [], "issues": []},
+    )
     if label.get("if_missing", "skip") == "skip" and _inputs_missing(ds, params):
         log.warning("label: no annotation files at %s; nothing to convert", params.get("paths"))
         return empty
@@ -93,12 +98,17 @@ def convert_labels(tracks_index: pd.DataFrame, media_index: pd.DataFrame, datase
     lengths = recording_lengths(tracks_index)
     if source_format in LENGTH_FORMATS and params.get("n_frames") is None and lengths:
         params["n_frames"] = lengths
-    log.info("label: %d recording length(s) from the tracks index, %d video(s) in the media index",
-             len(lengths), 0 if media_index is None else len(media_index))
+    log.info(
+        "label: %d recording length(s) from the tracks index, %d video(s) in the media index",
+        len(lengths),
+        0 if media_index is None else len(media_index),
+    )
     todo, report = plan_label_conversion(ds, kind, bool(label.get("overwrite", False)), params, source_format)
     partitions = {ls.key: partial(_identity, ls) for ls in todo}
-    rows = pd.DataFrame([index_row(ds, kind, ls, label_file_path(ds, kind, ls.group, ls.sequence)) for ls in todo],
-                        columns=list(INDEX_ROW_COLUMNS))
+    rows = pd.DataFrame(
+        [index_row(ds, kind, ls, label_file_path(ds, kind, ls.group, ls.sequence)) for ls in todo],
+        columns=list(INDEX_ROW_COLUMNS),
+    )
     # recordings the changed annotations no longer hold: `labels_index` removes their files and rows on save
     update = {"kind": kind, "rows": rows, "removed": [list(p) for p in report.removed]}
     return partitions, update, report.to_dict()

@@ -1,4 +1,5 @@
 """The `sample_frames` pipeline."""
+
 from .pipeline import create_pipeline
 
 __all__ = ["create_pipeline"]

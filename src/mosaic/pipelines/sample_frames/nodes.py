@@ -20,6 +20,7 @@ They drive the same library functions as ``Dataset.extract_frames``:
 With ``overwrite`` nothing is deleted before the new PNGs exist, so a run killed at any point
 leaves each recording's old ``run_info.json`` with all its PNGs, or the new one with all of its.
 """
+
 from __future__ import annotations
 
 import logging
@@ -68,19 +69,34 @@ def select_frames(media_index: pd.DataFrame, sample_frames: Mapping[str, Any], d
     cfg = dict(sample_frames or {})
     unknown = sorted(set(cfg) - set(RUN_KEYS) - set(PARAM_KEYS))
     if unknown:
-        raise ConfigError("unknown keys in sample_frames parameters", expected=sorted(RUN_KEYS + PARAM_KEYS), found=unknown)
+        raise ConfigError(
+            "unknown keys in sample_frames parameters", expected=sorted(RUN_KEYS + PARAM_KEYS), found=unknown
+        )
     if "n_frames" not in cfg:
         raise ConfigError("sample_frames needs n_frames", expected="sample_frames.n_frames: <int>", found=sorted(cfg))
     ds = dataset
     if media_index is not None and len(media_index) == 0:
-        log.warning("sample_frames: media/index.csv lists no video (run the ingest pipeline with media_ingest.search_dirs)")
+        log.warning(
+            "sample_frames: media/index.csv lists no video (run the ingest pipeline with media_ingest.search_dirs)"
+        )
     params = {k: cfg[k] for k in PARAM_KEYS if k in cfg and k not in ("n_frames", "method")}
-    run = plan_frame_run(ds, cfg["n_frames"], cfg.get("method", "uniform"), groups=cfg.get("groups"), sequences=cfg.get("sequences"), **params)
+    run = plan_frame_run(
+        ds,
+        cfg["n_frames"],
+        cfg.get("method", "uniform"),
+        groups=cfg.get("groups"),
+        sequences=cfg.get("sequences"),
+        **params,
+    )
     failures = dict(run.failures)
     selections = []
     results = map_recordings(
-        select_or_reuse, ds, run, bool(cfg.get("overwrite", False)),
-        parallel_workers=cfg.get("parallel_workers", "auto"), parallel_mode=cfg.get("parallel_mode", "thread"),
+        select_or_reuse,
+        ds,
+        run,
+        bool(cfg.get("overwrite", False)),
+        parallel_workers=cfg.get("parallel_workers", "auto"),
+        parallel_mode=cfg.get("parallel_mode", "thread"),
         dask_address=cfg.get("dask_address"),
     )
     for label, sel, err in results:
@@ -89,8 +105,15 @@ def select_frames(media_index: pd.DataFrame, sample_frames: Mapping[str, Any], d
         else:
             selections.append(sel)
     selections.sort(key=lambda s: (s["group"], s["sequence"]))
-    log.info("frame run %s (%s): %d recording(s) selected, %d failed", run.run_id, run.method, len(selections), len(failures))
-    return {"run": run.to_dict(), "selections": selections, "failures": failures, "fail_on_error": bool(cfg.get("fail_on_error", True))}
+    log.info(
+        "frame run %s (%s): %d recording(s) selected, %d failed", run.run_id, run.method, len(selections), len(failures)
+    )
+    return {
+        "run": run.to_dict(),
+        "selections": selections,
+        "failures": failures,
+        "fail_on_error": bool(cfg.get("fail_on_error", True)),
+    }
 
 
 def _bgr_frame(frames: LazySequenceFrames, index: int) -> np.ndarray:
@@ -111,7 +134,9 @@ def render_frames(frame_selection: Mapping[str, Any]) -> tuple[dict[str, Callabl
         job = run.job(sel["group"], sel["sequence"])
         frames = LazySequenceFrames(job, sel["indices"], run.params.crop)
         for g in sel["indices"]:
-            parts[partition_id(run.method, run.run_id, job.group, job.sequence, g, job.total_frames)] = partial(_bgr_frame, frames, g)
+            parts[partition_id(run.method, run.run_id, job.group, job.sequence, g, job.total_frames)] = partial(
+                _bgr_frame, frames, g
+            )
     return parts, {"run_id": run.run_id, "method": run.method, "n_partitions": len(parts)}
 
 
@@ -122,8 +147,11 @@ def frame_runs_to_record(frame_selection: Mapping[str, Any], frames_rendered: Ma
     ``run_info.json`` per recording and the ``frames/index.csv`` rows.
     """
     if frames_rendered.get("run_id") != frame_selection["run"].get("run_id"):
-        raise ConfigError("the rendered frames belong to another run", expected=frame_selection["run"].get("run_id"),
-                          found=frames_rendered.get("run_id"))
+        raise ConfigError(
+            "the rendered frames belong to another run",
+            expected=frame_selection["run"].get("run_id"),
+            found=frames_rendered.get("run_id"),
+        )
     return {"run": frame_selection["run"], "selections": frame_selection["selections"]}
 
 
@@ -136,8 +164,11 @@ def check_frame_runs(frame_runs: pd.DataFrame, frame_selection: Mapping[str, Any
     if not failures:
         return
     run = frame_selection["run"]
-    err = BatchError(f"frame sampling ({run.get('method')}, run {run.get('run_id')}) failed for some recordings", failures,
-                     path=frames_index_path(dataset))
+    err = BatchError(
+        f"frame sampling ({run.get('method')}, run {run.get('run_id')}) failed for some recordings",
+        failures,
+        path=frames_index_path(dataset),
+    )
     if frame_selection.get("fail_on_error", True):
         raise err
     log.warning("%s", err)

@@ -5,6 +5,7 @@ The nodes call the library functions the facade calls (:func:`mosaic.models.trai
 ``train_model`` writes ``models/<model>/<run_id>/`` and ``models/index.csv`` itself (a rerun
 with the same inputs is a no-op), and the nodes return the artefacts for the catalog.
 """
+
 from __future__ import annotations
 
 import logging
@@ -24,7 +25,9 @@ def _check(params: Mapping[str, Any]) -> dict[str, Any]:
     if unknown:
         raise ConfigError("unknown keys in train parameters", expected=list(_KEYS), found=unknown)
     if not params.get("model"):
-        raise ConfigError("train parameters need a model name", expected="train.model: <name>", found=params.get("model"))
+        raise ConfigError(
+            "train parameters need a model name", expected="train.model: <name>", found=params.get("model")
+        )
     return params
 
 
@@ -38,8 +41,11 @@ def feature_inputs(feature_results: Mapping[str, Any] | None, selection: Any = "
     steps = {r["key"]: r for r in (feature_results or {}).get("results", [])}
     if selection in (None, "all"):
         if not steps:
-            raise ConfigError("train.features is 'all' but the featurize summary lists no feature run",
-                              expected="feature_results with results", found=feature_results)
+            raise ConfigError(
+                "train.features is 'all' but the featurize summary lists no feature run",
+                expected="feature_results with results",
+                found=feature_results,
+            )
         selection = list(steps)
     if isinstance(selection, str):
         selection = [selection]
@@ -53,8 +59,9 @@ def feature_inputs(feature_results: Mapping[str, Any] | None, selection: Any = "
     return out
 
 
-def train_behavior_model(dataset: DatasetCore, train: Mapping[str, Any], feature_results: Mapping[str, Any] | None,
-                         labels_index: Any = None) -> Any:
+def train_behavior_model(
+    dataset: DatasetCore, train: Mapping[str, Any], feature_results: Mapping[str, Any] | None, labels_index: Any = None
+) -> Any:
     """Train the configured model on the feature runs of ``feature_results`` and the labels of ``labels_index``.
 
     Returns the trained run in memory (:class:`mosaic.models.FittedRun`, from
@@ -69,7 +76,9 @@ def train_behavior_model(dataset: DatasetCore, train: Mapping[str, Any], feature
     return fit_model(dataset, str(p["model"]), config, overwrite=bool(p.get("overwrite", False)))
 
 
-def report_model_run(model_run: Mapping[str, Any], dataset: DatasetCore) -> tuple[Any, dict[str, Any], Any, dict[str, Any]]:
+def report_model_run(
+    model_run: Mapping[str, Any], dataset: DatasetCore
+) -> tuple[Any, dict[str, Any], Any, dict[str, Any]]:
     """The stored run's artefacts for the catalog: model bundle, metrics, confusion matrix, ethograms.
 
     Returns

@@ -16,6 +16,7 @@ Built-in formats: ``trex_npz``, ``trex_csv``, ``calms21_npy``, ``calms21_json``,
 ``PoseEstimation`` in an NWB file); the last two need the ``interop`` extra.
 Add your own with :func:`register_converter`.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -29,8 +30,16 @@ from mosaic.core.errors import ConfigError
 from ..naming import PER_INDIVIDUAL_FORMATS
 
 __all__ = [
-    "DEFAULT_PATTERNS", "MULTI_SEQUENCE_FORMATS", "PER_INDIVIDUAL_FORMATS", "REGISTRY", "ConverterRegistry",
-    "converter_parameters", "default_registry", "get_converter", "list_converters", "register_converter",
+    "DEFAULT_PATTERNS",
+    "MULTI_SEQUENCE_FORMATS",
+    "PER_INDIVIDUAL_FORMATS",
+    "REGISTRY",
+    "ConverterRegistry",
+    "converter_parameters",
+    "default_registry",
+    "get_converter",
+    "list_converters",
+    "register_converter",
 ]
 
 ConverterFunc = Callable[..., list]
@@ -90,17 +99,24 @@ class ConverterRegistry:
             raise ConfigError("converter name must be a non-empty string", found=repr(name))
         if isinstance(converter, ModuleType):
             if not callable(getattr(converter, "convert", None)):
-                raise ConfigError("converter module has no convert() function", expected="module.convert", found=converter.__name__)
+                raise ConfigError(
+                    "converter module has no convert() function", expected="module.convert", found=converter.__name__
+                )
             converter = converter.convert
         elif not (callable(converter) or isinstance(converter, str)):
-            raise ConfigError("converter must be a callable, a module or 'module:function'", found=type(converter).__name__)
+            raise ConfigError(
+                "converter must be a callable, a module or 'module:function'", found=type(converter).__name__
+            )
         self._entries[name] = converter
 
     def get(self, name: str, *, path: str | Path | None = None) -> ConverterFunc:
         """The converter function for ``name`` (imported on first use)."""
         if name not in self._entries:
             raise ConfigError(
-                "unknown src_format", path=path, expected=f"one of {self.names()}", found=repr(name),
+                "unknown src_format",
+                path=path,
+                expected=f"one of {self.names()}",
+                found=repr(name),
                 hint="register a converter with register_converter(name, func)",
             )
         entry = self._entries[name]

@@ -1,4 +1,5 @@
 """Strict numeric parsing of CSV columns shared by the CSV-based converters."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -8,7 +9,15 @@ import pandas as pd
 
 from mosaic.core.errors import TrackFormatError
 
-_SPELLINGS = {"inf": np.inf, "+inf": np.inf, "-inf": -np.inf, "Inf": np.inf, "-Inf": -np.inf, "nan": np.nan, "NaN": np.nan}
+_SPELLINGS = {
+    "inf": np.inf,
+    "+inf": np.inf,
+    "-inf": -np.inf,
+    "Inf": np.inf,
+    "-Inf": -np.inf,
+    "nan": np.nan,
+    "NaN": np.nan,
+}
 
 
 def numeric_column(values: pd.Series, column: str, **ctx: Any) -> np.ndarray:
@@ -28,7 +37,9 @@ def numeric_column(values: pd.Series, column: str, **ctx: Any) -> np.ndarray:
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
         raise TrackFormatError(
-            f"CSV column {column!r} is not numeric", expected="numbers, empty cells, nan or inf",
-            found=f"{values.iloc[i]!r} in data row {i + 1}", **ctx,
+            f"CSV column {column!r} is not numeric",
+            expected="numbers, empty cells, nan or inf",
+            found=f"{values.iloc[i]!r} in data row {i + 1}",
+            **ctx,
         )
     return num.to_numpy(dtype=np.float64, na_value=np.nan)

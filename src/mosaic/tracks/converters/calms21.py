@@ -13,6 +13,7 @@ the file-level group in a categorical ``collection`` column and the in-file grou
 pickles: they are read with a restricted unpickler that admits only containers, strings,
 numbers and numpy arrays (:func:`mosaic.core.unpickle.load_npy`), so no code in a file runs.
 """
+
 from __future__ import annotations
 
 import json
@@ -43,10 +44,13 @@ GROUP_FROM = ("infile", "filename", "both")
 CALMS21_FPS = 30.0
 PARAMETERS: dict[str, Param] = {
     **CALIBRATION_PARAMETERS,
-    "group_from": Param("infile", "Output group: `'infile'` (the annotator group key inside the file), `'filename'` (the "
-                                  "indexed file's group) or `'both'` (the file-level group, the in-file group kept in the data). "
-                                  "Every mode writes the file-level group in a `collection` column and the in-file group in "
-                                  "`source_group`."),
+    "group_from": Param(
+        "infile",
+        "Output group: `'infile'` (the annotator group key inside the file), `'filename'` (the "
+        "indexed file's group) or `'both'` (the file-level group, the in-file group kept in the data). "
+        "Every mode writes the file-level group in a `collection` column and the in-file group in "
+        "`source_group`.",
+    ),
     "keep_annotations": Param(False, "Keep the per-frame `annotations` as an `annotation` column of the tracks."),
 }
 
@@ -68,7 +72,7 @@ def load_calms21(path: str | Path, kind: str | None = None, error: type[MosaicEr
             return json.load(fh)
     except UnsafePickleError:
         raise
-    except Exception as exc:  # noqa: BLE001 - unpickling corrupt data raises arbitrary types
+    except Exception as exc:
         raise error(f"not a readable CalMS21 .{kind} file", path=path, found=f"{type(exc).__name__}: {exc}") from exc
 
 
@@ -81,19 +85,31 @@ def iter_calms21_sequences(
     """
     if not isinstance(obj, Mapping) or not obj:
         raise error(
-            "CalMS21 file is not a {group: {sequence: {...}}} mapping", path=path,
-            expected="dict of groups", found=type(obj).__name__ if not isinstance(obj, Mapping) else "empty dict",
+            "CalMS21 file is not a {group: {sequence: {...}}} mapping",
+            path=path,
+            expected="dict of groups",
+            found=type(obj).__name__ if not isinstance(obj, Mapping) else "empty dict",
         )
     for g, seqs in obj.items():
         if g == "vocabulary":
             continue
         if not isinstance(seqs, Mapping):
-            raise error("CalMS21 group is not a mapping of sequences", path=path, group=str(g), expected="dict", found=type(seqs).__name__)
+            raise error(
+                "CalMS21 group is not a mapping of sequences",
+                path=path,
+                group=str(g),
+                expected="dict",
+                found=type(seqs).__name__,
+            )
         for s, rec in seqs.items():
             if not isinstance(rec, Mapping) or any(k not in rec for k in require):
                 raise error(
-                    f"CalMS21 sequence lacks {list(require)}", path=path, group=str(g), sequence=str(s),
-                    expected="{'keypoints', 'scores', ...}", found=sorted(rec)[:10] if isinstance(rec, Mapping) else type(rec).__name__,
+                    f"CalMS21 sequence lacks {list(require)}",
+                    path=path,
+                    group=str(g),
+                    sequence=str(s),
+                    expected="{'keypoints', 'scores', ...}",
+                    found=sorted(rec)[:10] if isinstance(rec, Mapping) else type(rec).__name__,
                 )
             yield str(g), str(s), rec
 
@@ -107,14 +123,27 @@ def calms21_group(group_from: str, infile_group: str, file_group: str) -> str:
     return infile_group if group_from == "infile" else file_group
 
 
-def _one(path: Path, g: str, s: str, rec: Mapping[str, Any], fps: float, out_group: str, collection: str, keep_annotations: bool) -> tuple[Any, dict]:
+def _one(
+    path: Path,
+    g: str,
+    s: str,
+    rec: Mapping[str, Any],
+    fps: float,
+    out_group: str,
+    collection: str,
+    keep_annotations: bool,
+) -> tuple[Any, dict]:
     ctx = dict(path=path, group=g, sequence=s)
     try:
         kp = np.asarray(rec["keypoints"], dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise TrackFormatError("CalMS21 keypoints are not numeric", expected="float array (T, mice, 2, K)", found=str(exc), **ctx) from exc
+        raise TrackFormatError(
+            "CalMS21 keypoints are not numeric", expected="float array (T, mice, 2, K)", found=str(exc), **ctx
+        ) from exc
     if kp.ndim != 4 or kp.shape[2] != 2:
-        raise TrackFormatError("CalMS21 keypoints have the wrong shape", expected="(frames, mice, 2, keypoints)", found=kp.shape, **ctx)
+        raise TrackFormatError(
+            "CalMS21 keypoints have the wrong shape", expected="(frames, mice, 2, keypoints)", found=kp.shape, **ctx
+        )
     T, M, _, K = kp.shape
     if T == 0:
         raise TrackFormatError("CalMS21 sequence has no frames", expected="frames > 0", found=kp.shape, **ctx)
@@ -122,7 +151,9 @@ def _one(path: Path, g: str, s: str, rec: Mapping[str, Any], fps: float, out_gro
     if rec.get("scores") is not None:
         scores = np.asarray(rec["scores"], dtype=np.float64)
         if scores.shape != (T, M, K):
-            raise TrackFormatError("CalMS21 scores do not match keypoints", expected=(T, M, K), found=scores.shape, **ctx)
+            raise TrackFormatError(
+                "CalMS21 scores do not match keypoints", expected=(T, M, K), found=scores.shape, **ctx
+            )
     coords = kp.transpose(0, 1, 3, 2).reshape(T * M, K, 2)  # rows ordered (frame, mouse)
     sc = scores.reshape(T * M, K) if scores is not None else None
     extra = pose_columns(coords, sc)
@@ -134,8 +165,15 @@ def _one(path: Path, g: str, s: str, rec: Mapping[str, Any], fps: float, out_gro
     frame = np.repeat(np.arange(T, dtype=np.int64), M)
     ids = np.tile(np.arange(M, dtype=np.int64), T)
     df = build_table(
-        frame, ids, nan_centroid(coords[:, :, 0]), nan_centroid(coords[:, :, 1]),
-        group=out_group, sequence=s, fps=fps, extra=extra, sort=False,
+        frame,
+        ids,
+        nan_centroid(coords[:, :, 0]),
+        nan_centroid(coords[:, :, 1]),
+        group=out_group,
+        sequence=s,
+        fps=fps,
+        extra=extra,
+        sort=False,
     )
     df["collection"] = constant_category(collection, len(df))
     df["source_group"] = constant_category(g, len(df))
@@ -152,7 +190,9 @@ def _one(path: Path, g: str, s: str, rec: Mapping[str, Any], fps: float, out_gro
     return df, info
 
 
-def _convert(paths: Sequence[Path], params: Mapping[str, Any], group: str, sequence: str, kind: str) -> list[TrackTable]:
+def _convert(
+    paths: Sequence[Path], params: Mapping[str, Any], group: str, sequence: str, kind: str
+) -> list[TrackTable]:
     if len(paths) != 1:
         raise ConfigError("a CalMS21 conversion takes exactly one file", expected=1, found=len(paths))
     path = Path(paths[0])
@@ -166,7 +206,12 @@ def _convert(paths: Sequence[Path], params: Mapping[str, Any], group: str, seque
     if sequence:
         items = [it for it in items if it[1] == sequence]
         if not items:
-            raise TrackFormatError("sequence not found in CalMS21 file", path=path, sequence=sequence, expected="a sequence key of the file")
+            raise TrackFormatError(
+                "sequence not found in CalMS21 file",
+                path=path,
+                sequence=sequence,
+                expected="a sequence key of the file",
+            )
     out: list[TrackTable] = []
     seen: dict[tuple[str, str], str] = {}
     for g, s, rec in items:
@@ -174,8 +219,13 @@ def _convert(paths: Sequence[Path], params: Mapping[str, Any], group: str, seque
         key = (out_group, s)
         if key in seen:
             raise TrackFormatError(
-                "two CalMS21 sequences map to the same (group, sequence)", path=path, group=out_group, sequence=s,
-                expected="unique names", found=f"in-file groups {seen[key]!r} and {g!r}", hint="use group_from='infile'",
+                "two CalMS21 sequences map to the same (group, sequence)",
+                path=path,
+                group=out_group,
+                sequence=s,
+                expected="unique names",
+                found=f"in-file groups {seen[key]!r} and {g!r}",
+                hint="use group_from='infile'",
             )
         seen[key] = g
         df, info = _one(path, g, s, rec, fps, out_group, file_group, bool(params.get("keep_annotations", False)))

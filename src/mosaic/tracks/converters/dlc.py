@@ -18,6 +18,7 @@
   paths as index, x/y only) and 3D output (coords x, y, z) are rejected with a named error.
 * fps is not in DLC files: it must come from params.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -47,9 +48,12 @@ SINGLE_MODES = ("landmarks", "drop")
 UNIQUE_BODYPARTS = "single"
 PARAMETERS: dict[str, Param] = {
     **CALIBRATION_PARAMETERS,
-    "single": Param("landmarks", "Multi-animal unique body parts (DLC's `single`): `'landmarks'` keeps them as scene columns "
-                                 "`landmarkX<k>`/`landmarkY<k>`/`landmarkP<k>` (names in `landmark_names`), `'drop'` leaves them out. "
-                                 "Never an animal id."),
+    "single": Param(
+        "landmarks",
+        "Multi-animal unique body parts (DLC's `single`): `'landmarks'` keeps them as scene columns "
+        "`landmarkX<k>`/`landmarkY<k>`/`landmarkP<k>` (names in `landmark_names`), `'drop'` leaves them out. "
+        "Never an animal id.",
+    ),
     "likelihood_threshold": Param(None, "Keypoints with a likelihood below it become NaN (x and y)."),
     "drop_empty_rows": Param(False, "Remove rows where every keypoint of the individual is NaN."),
 }
@@ -61,19 +65,29 @@ def _read_csv(path: Path) -> tuple[list[tuple[str, ...]], np.ndarray, np.ndarray
     try:
         head = pd.read_csv(path, header=None, nrows=4, dtype=str, keep_default_na=False)
     except pd.errors.EmptyDataError as exc:
-        raise TrackFormatError("empty DeepLabCut CSV", path=path, expected="3 or 4 header rows and data", found="no content") from exc
+        raise TrackFormatError(
+            "empty DeepLabCut CSV", path=path, expected="3 or 4 header rows and data", found="no content"
+        ) from exc
     except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
         raise TrackFormatError("not a readable DeepLabCut CSV", path=path, found=str(exc).splitlines()[0]) from exc
     first = [str(v).strip().lower() for v in head.iloc[:, 0]]
     if len(first) < 3 or first[0] != "scorer":
-        raise TrackFormatError("not a DeepLabCut CSV (first header cell is not 'scorer')", path=path,
-                               expected="rows scorer / [individuals /] bodyparts / coords", found=first[:4])
+        raise TrackFormatError(
+            "not a DeepLabCut CSV (first header cell is not 'scorer')",
+            path=path,
+            expected="rows scorer / [individuals /] bodyparts / coords",
+            found=first[:4],
+        )
     n_header = 4 if first[1] == "individuals" else 3
     if len(first) < n_header:
-        raise TrackFormatError("DeepLabCut CSV header is truncated", path=path, expected=f"{n_header} header rows", found=len(first))
+        raise TrackFormatError(
+            "DeepLabCut CSV header is truncated", path=path, expected=f"{n_header} header rows", found=len(first)
+        )
     levels = ["scorer", "individuals", "bodyparts", "coords"] if n_header == 4 else ["scorer", "bodyparts", "coords"]
     if first[n_header - 1] != "coords":
-        raise TrackFormatError("DeepLabCut CSV header rows are not as expected", path=path, expected=levels, found=first[:n_header])
+        raise TrackFormatError(
+            "DeepLabCut CSV header rows are not as expected", path=path, expected=levels, found=first[:n_header]
+        )
     hdr = head.iloc[:n_header]
     # leading index columns have an empty scorer cell (3 of them in newer labelled-data files)
     n_index = 1
@@ -84,10 +98,16 @@ def _read_csv(path: Path) -> tuple[list[tuple[str, ...]], np.ndarray, np.ndarray
     except pd.errors.EmptyDataError:
         data = pd.DataFrame(columns=range(hdr.shape[1]))
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise TrackFormatError("DeepLabCut CSV data rows are malformed", path=path, found=str(exc).splitlines()[0]) from exc
+        raise TrackFormatError(
+            "DeepLabCut CSV data rows are malformed", path=path, found=str(exc).splitlines()[0]
+        ) from exc
     if data.shape[1] != hdr.shape[1]:
-        raise TrackFormatError("DeepLabCut CSV rows have a different number of cells than the header", path=path,
-                               expected=hdr.shape[1], found=data.shape[1])
+        raise TrackFormatError(
+            "DeepLabCut CSV rows have a different number of cells than the header",
+            path=path,
+            expected=hdr.shape[1],
+            found=data.shape[1],
+        )
     cols = [tuple(str(hdr.iloc[r, c]) for r in range(n_header)) for c in range(n_index, hdr.shape[1])]
     if n_index > 1:
         index = data.iloc[:, :n_index].astype(str).agg("/".join, axis=1).to_numpy()
@@ -96,7 +116,12 @@ def _read_csv(path: Path) -> tuple[list[tuple[str, ...]], np.ndarray, np.ndarray
     try:
         values = data.iloc[:, n_index:].apply(pd.to_numeric, errors="raise").to_numpy(dtype=np.float64)
     except (ValueError, TypeError) as exc:
-        raise TrackFormatError("DeepLabCut CSV holds non-numeric values", path=path, expected="numbers or empty cells", found=str(exc).splitlines()[0]) from exc
+        raise TrackFormatError(
+            "DeepLabCut CSV holds non-numeric values",
+            path=path,
+            expected="numbers or empty cells",
+            found=str(exc).splitlines()[0],
+        ) from exc
     return cols, index, values, levels
 
 
@@ -106,18 +131,28 @@ def _read_h5(path: Path) -> tuple[list[tuple[str, ...]], np.ndarray, np.ndarray,
             keys = [k.lstrip("/") for k in store.keys()]
             key = next((k for k in ("df_with_missing", "tracks") if k in keys), keys[0] if len(keys) == 1 else None)
             if key is None:
-                raise TrackFormatError("DeepLabCut H5 holds no single pandas table", path=path,
-                                       expected="key 'df_with_missing' or 'tracks'", found=keys)
+                raise TrackFormatError(
+                    "DeepLabCut H5 holds no single pandas table",
+                    path=path,
+                    expected="key 'df_with_missing' or 'tracks'",
+                    found=keys,
+                )
             df = store[key]
     except TrackFormatError:
         raise
     except ImportError as exc:  # pragma: no cover - tables missing
         raise TrackFormatError("reading DeepLabCut H5 needs PyTables ('pip install tables')", path=path) from exc
-    except Exception as exc:  # noqa: BLE001 - HDF5/PyTables raise many types on corrupt files
-        raise TrackFormatError("not a readable DeepLabCut H5 file", path=path, found=f"{type(exc).__name__}: {exc}") from exc
+    except Exception as exc:
+        raise TrackFormatError(
+            "not a readable DeepLabCut H5 file", path=path, found=f"{type(exc).__name__}: {exc}"
+        ) from exc
     if not isinstance(df, pd.DataFrame) or not isinstance(df.columns, pd.MultiIndex):
-        raise TrackFormatError("DeepLabCut H5 table lacks the scorer/bodyparts/coords column levels", path=path,
-                               expected="MultiIndex columns", found=type(df.columns).__name__ if isinstance(df, pd.DataFrame) else type(df).__name__)
+        raise TrackFormatError(
+            "DeepLabCut H5 table lacks the scorer/bodyparts/coords column levels",
+            path=path,
+            expected="MultiIndex columns",
+            found=type(df.columns).__name__ if isinstance(df, pd.DataFrame) else type(df).__name__,
+        )
     levels = [str(n) for n in df.columns.names]
     if isinstance(df.index, pd.MultiIndex):
         index = np.array(["/".join(map(str, t)) for t in df.index], dtype=object)
@@ -142,32 +177,51 @@ def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, seq
     ctx = dict(path=path, group=group, sequence=sequence)
     single = params.get("single", PARAMETERS["single"].default)
     if single not in SINGLE_MODES:
-        raise ConfigError("unknown DeepLabCut 'single' mode", path=path, expected=list(SINGLE_MODES), found=single,
-                          hint="unique body parts ('single') are scene landmarks, never an animal: use 'landmarks' or 'drop'")
+        raise ConfigError(
+            "unknown DeepLabCut 'single' mode",
+            path=path,
+            expected=list(SINGLE_MODES),
+            found=single,
+            hint="unique body parts ('single') are scene landmarks, never an animal: use 'landmarks' or 'drop'",
+        )
     thr = params.get("likelihood_threshold")
     calib = calibration(params, path=path, fps_hint="DeepLabCut files carry no fps: pass {'fps': <video fps>}")
     fps = calib["fps"]
     cols, index, values, levels = read_dlc(path)
     lv = [n.lower() for n in levels]
     if "coords" not in lv or "bodyparts" not in lv:
-        raise TrackFormatError("DeepLabCut table lacks bodyparts/coords levels", expected=["scorer", "bodyparts", "coords"], found=levels, **ctx)
+        raise TrackFormatError(
+            "DeepLabCut table lacks bodyparts/coords levels",
+            expected=["scorer", "bodyparts", "coords"],
+            found=levels,
+            **ctx,
+        )
     ci, bi = lv.index("coords"), lv.index("bodyparts")
     ii = lv.index("individuals") if "individuals" in lv else None
     coords_seen = {c[ci] for c in cols}
     if "z" in coords_seen:
-        raise TrackFormatError("DeepLabCut 3D (triangulated) output is not supported", expected="2D predictions with coords x, y, likelihood",
-                               found=f"coords {sorted(coords_seen)}", hint="convert each camera's 2D predictions instead", **ctx)
+        raise TrackFormatError(
+            "DeepLabCut 3D (triangulated) output is not supported",
+            expected="2D predictions with coords x, y, likelihood",
+            found=f"coords {sorted(coords_seen)}",
+            hint="convert each camera's 2D predictions instead",
+            **ctx,
+        )
     if not {"x", "y"} <= coords_seen:
-        raise TrackFormatError("DeepLabCut table lacks x/y coords", expected="coords x, y[, likelihood]", found=sorted(coords_seen), **ctx)
+        raise TrackFormatError(
+            "DeepLabCut table lacks x/y coords", expected="coords x, y[, likelihood]", found=sorted(coords_seen), **ctx
+        )
     try:
         frame = frames_as_int(pd.to_numeric(pd.Series(index), errors="raise").to_numpy(), path=path)
     except (ValueError, TypeError, TrackFormatError) as exc:
         raise TrackFormatError(
             "DeepLabCut table is indexed by images, not frame numbers: this is a labelled-data file (CollectedData_*), not predictions",
-            expected="0-based frame numbers as row index", found=f"{str(index[0])!r} ..." if len(index) else "no rows",
+            expected="0-based frame numbers as row index",
+            found=f"{str(index[0])!r} ..." if len(index) else "no rows",
             hint="CollectedData_* files are DeepLabCut's training labels; convert the predictions DeepLabCut writes for a video "
-                 "('<video>DLC_<scorer>.h5' or '.csv', from deeplabcut.analyze_videos) and keep labelled-data out of the index: "
-                 "index_tracks_raw(..., src_format='dlc', exclude_patterns=['CollectedData_*'])", **ctx,
+            "('<video>DLC_<scorer>.h5' or '.csv', from deeplabcut.analyze_videos) and keep labelled-data out of the index: "
+            "index_tracks_raw(..., src_format='dlc', exclude_patterns=['CollectedData_*'])",
+            **ctx,
         ) from exc
     if len(frame) == 0:
         raise TrackFormatError("DeepLabCut table has no rows", expected="one row per frame", found="0 rows", **ctx)
@@ -186,8 +240,12 @@ def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, seq
         if c[bi] not in kps:
             kps.append(c[bi])
     if not inds:
-        raise TrackFormatError("DeepLabCut table has no animals", expected="at least one individual besides the unique body parts ('single')",
-                               found=f"only unique body parts {marks}", **ctx)
+        raise TrackFormatError(
+            "DeepLabCut table has no animals",
+            expected="at least one individual besides the unique body parts ('single')",
+            found=f"only unique body parts {marks}",
+            **ctx,
+        )
     T, n_i, n_k = len(frame), len(inds), len(kps)
     xyp = np.full((T, n_i, n_k, 3), np.nan)
     has_p = "likelihood" in coords_seen
@@ -226,14 +284,30 @@ def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, seq
             if has_p:
                 extra[f"landmarkP{k}"] = np.repeat(lm[:, k, 2], n_i)
     ids = np.tile(np.arange(n_i, dtype=np.int64), T)
-    df = build_table(np.repeat(frame, n_i), ids, nan_centroid(flat[:, :, 0]), nan_centroid(flat[:, :, 1]),
-                     group=group, sequence=sequence, fps=fps, extra=extra, sort=False)
+    df = build_table(
+        np.repeat(frame, n_i),
+        ids,
+        nan_centroid(flat[:, :, 0]),
+        nan_centroid(flat[:, :, 1]),
+        group=group,
+        sequence=sequence,
+        fps=fps,
+        extra=extra,
+        sort=False,
+    )
     if params.get("drop_empty_rows"):
         df = df[df[[f"poseX{k}" for k in range(n_k)]].notna().any(axis=1).to_numpy()].reset_index(drop=True)
     scorer = cols[0][lv.index("scorer")] if "scorer" in lv else None
     meta = base_meta(
-        "dlc", [path], **calib,
-        keypoint_names=kps, individual_names=dict(enumerate(inds)), landmark_names=marks, multi_animal=ii is not None, scorer=scorer,
-        likelihood_threshold=thr, position="centroid (nan-mean) of keypoints",
+        "dlc",
+        [path],
+        **calib,
+        keypoint_names=kps,
+        individual_names=dict(enumerate(inds)),
+        landmark_names=marks,
+        multi_animal=ii is not None,
+        scorer=scorer,
+        likelihood_threshold=thr,
+        position="centroid (nan-mean) of keypoints",
     )
     return [TrackTable(group, sequence, df, meta)]

@@ -8,6 +8,7 @@ x/y by it, e.g. a ``cm_per_pixel`` when the table is in cm; default 1). Non-nume
 are numbered in sorted order (names kept in the metadata). ``time`` defaults to
 ``frame / fps``; ``fps`` from params (required unless a time column is mapped).
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -27,7 +28,9 @@ from ._numeric import numeric_column
 DEFAULT_COLUMNS = {"frame": "frame", "id": "id", "x": "x", "y": "y", "time": None}
 PARAMETERS: dict[str, Param] = {
     **CALIBRATION_PARAMETERS,
-    "columns": Param(DEFAULT_COLUMNS, "Maps `frame`, `x`, `y` (required) and `id`, `time` (optional) to the file's column names."),
+    "columns": Param(
+        DEFAULT_COLUMNS, "Maps `frame`, `x`, `y` (required) and `id`, `time` (optional) to the file's column names."
+    ),
     "sep": Param(",", "Field separator."),
     "scale": Param(1.0, "x/y are divided by it (e.g. a cm-per-pixel value when the table is in cm)."),
     "keep_columns": Param(None, "Other columns kept under their own names; `None`: every other numeric column."),
@@ -43,7 +46,9 @@ def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, seq
     mapping = dict(DEFAULT_COLUMNS)
     user = params.get("columns") or {}
     if not isinstance(user, Mapping):
-        raise ConfigError("csv 'columns' must map frame/id/x/y/time to column names", path=path, found=type(user).__name__)
+        raise ConfigError(
+            "csv 'columns' must map frame/id/x/y/time to column names", path=path, found=type(user).__name__
+        )
     unknown = sorted(set(user) - set(DEFAULT_COLUMNS))
     if unknown:
         raise ConfigError("unknown keys in csv 'columns'", path=path, expected=sorted(DEFAULT_COLUMNS), found=unknown)
@@ -52,7 +57,9 @@ def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, seq
     try:
         df = pd.read_csv(path, sep=params.get("sep", ","))
     except pd.errors.EmptyDataError as exc:
-        raise TrackFormatError("empty CSV file", path=path, expected="a header row and data rows", found="no content") from exc
+        raise TrackFormatError(
+            "empty CSV file", path=path, expected="a header row and data rows", found="no content"
+        ) from exc
     except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
         raise TrackFormatError("not a readable CSV file", path=path, found=str(exc).splitlines()[0]) from exc
     need = [mapping[k] for k in ("frame", "x", "y")]
@@ -62,7 +69,9 @@ def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, seq
         need.append(mapping["time"])
     absent = [c for c in need if c not in df.columns]
     if absent:
-        raise TrackFormatError("CSV lacks mapped columns", expected=need, found=f"missing {absent}; has {list(df.columns)[:20]}", **ctx)
+        raise TrackFormatError(
+            "CSV lacks mapped columns", expected=need, found=f"missing {absent}; has {list(df.columns)[:20]}", **ctx
+        )
     if len(df) == 0:
         raise TrackFormatError("CSV has no data rows", expected="at least one row", found="header only", **ctx)
     frame = frames_as_int(df[mapping["frame"]].to_numpy(), path=path)
@@ -96,14 +105,29 @@ def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, seq
         return numeric_column(df[col], col, path=path)
 
     time = num(mapping["time"]) if mapping.get("time") else None
-    table = build_table(frame, ids, num(mapping["x"]) / scale, num(mapping["y"]) / scale,
-                        group=group, sequence=sequence, fps=fps, time=time, extra=extra)
+    table = build_table(
+        frame,
+        ids,
+        num(mapping["x"]) / scale,
+        num(mapping["y"]) / scale,
+        group=group,
+        sequence=sequence,
+        fps=fps,
+        time=time,
+        extra=extra,
+    )
     ids_sorted = table["id"].to_numpy()
     fr = table["frame"].to_numpy()
     dup = (fr[1:] == fr[:-1]) & (ids_sorted[1:] == ids_sorted[:-1])
     if dup.any():
         i = int(np.argmax(dup))
-        raise TrackFormatError("duplicate (frame, id) rows in CSV", expected="one row per (frame, id)", found=f"frame {fr[i]}, id {ids_sorted[i]}", **ctx)
-    meta = base_meta("csv", [path], **calib,
-                     keypoint_names=[], individual_names=names or None, column_mapping=mapping, scale=scale)
+        raise TrackFormatError(
+            "duplicate (frame, id) rows in CSV",
+            expected="one row per (frame, id)",
+            found=f"frame {fr[i]}, id {ids_sorted[i]}",
+            **ctx,
+        )
+    meta = base_meta(
+        "csv", [path], **calib, keypoint_names=[], individual_names=names or None, column_mapping=mapping, scale=scale
+    )
     return [TrackTable(group, sequence, table, meta)]

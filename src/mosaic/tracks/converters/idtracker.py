@@ -7,6 +7,7 @@ A pickled dict (``trajectories`` (frames, animals, 2) px with NaN for missing,
 ``areas`` → ``area``. fps from the file, else params. ``.npy`` dicts are pickles, read with a restricted
 unpickler (:func:`mosaic.core.unpickle.load_npy`): no code in a file runs.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -34,17 +35,26 @@ def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, seq
         obj = load_npy(path)
     except UnsafePickleError:
         raise
-    except Exception as exc:  # noqa: BLE001 - unpickling corrupt data raises arbitrary types
-        raise TrackFormatError("not a readable idtracker.ai .npy file", found=f"{type(exc).__name__}: {exc}", **ctx) from exc
+    except Exception as exc:
+        raise TrackFormatError(
+            "not a readable idtracker.ai .npy file", found=f"{type(exc).__name__}: {exc}", **ctx
+        ) from exc
     info: Mapping[str, Any] = obj if isinstance(obj, Mapping) else {"trajectories": obj}
     if "trajectories" not in info:
-        raise TrackFormatError("idtracker.ai file lacks 'trajectories'", expected="dict with 'trajectories'", found=sorted(info)[:10], **ctx)
+        raise TrackFormatError(
+            "idtracker.ai file lacks 'trajectories'",
+            expected="dict with 'trajectories'",
+            found=sorted(info)[:10],
+            **ctx,
+        )
     try:
         tr = np.asarray(info["trajectories"], dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise TrackFormatError("idtracker.ai trajectories are not numeric", found=str(exc), **ctx) from exc
     if tr.ndim != 3 or tr.shape[2] != 2 or tr.shape[0] == 0:
-        raise TrackFormatError("idtracker.ai trajectories have the wrong shape", expected="(frames > 0, animals, 2)", found=tr.shape, **ctx)
+        raise TrackFormatError(
+            "idtracker.ai trajectories have the wrong shape", expected="(frames > 0, animals, 2)", found=tr.shape, **ctx
+        )
     T, n, _ = tr.shape
     calib = calibration(params, path=path, fps_file=info.get("frames_per_second"))
     fps = calib["fps"]
@@ -54,15 +64,22 @@ def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, seq
             continue
         v = np.asarray(info[key], dtype=np.float64)
         if v.size != T * n:
-            raise TrackFormatError(f"idtracker.ai {key!r} does not match trajectories", expected=(T, n), found=v.shape, **ctx)
+            raise TrackFormatError(
+                f"idtracker.ai {key!r} does not match trajectories", expected=(T, n), found=v.shape, **ctx
+            )
         extra[col] = v.reshape(T * n)
     flat = tr.reshape(T * n, 2)
     frame = np.repeat(np.arange(T, dtype=np.int64), n)
     ids = np.tile(np.arange(n, dtype=np.int64), T)
-    df = build_table(frame, ids, flat[:, 0], flat[:, 1], group=group, sequence=sequence, fps=fps, extra=extra, sort=False)
+    df = build_table(
+        frame, ids, flat[:, 0], flat[:, 1], group=group, sequence=sequence, fps=fps, extra=extra, sort=False
+    )
     body = info.get("body_length")
     meta = base_meta(
-        "idtracker_npy", [path], **calib, keypoint_names=[],
+        "idtracker_npy",
+        [path],
+        **calib,
+        keypoint_names=[],
         individual_names={j: f"animal{j + 1}" for j in range(n)},
         body_length_px=None if body is None else float(np.asarray(body)),
         setup_points={k: np.asarray(v).tolist() for k, v in (info.get("setup_points") or {}).items()},

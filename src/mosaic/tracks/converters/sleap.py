@@ -10,6 +10,7 @@ it must come from params. Untracked projects store ``track_names`` as an empty f
 array; their instances get ids 0..n-1 named ``instance<j>``. Output is dense over
 (frames × tracks); rows where a track is absent are NaN (``drop_empty_rows`` removes them).
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -50,7 +51,12 @@ def convert_h5(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, 
     try:
         with h5py.File(path, "r") as f:
             if "tracks" not in f:
-                raise TrackFormatError("SLEAP analysis file lacks 'tracks'", expected="datasets tracks, node_names, ...", found=sorted(f.keys()), **ctx)
+                raise TrackFormatError(
+                    "SLEAP analysis file lacks 'tracks'",
+                    expected="datasets tracks, node_names, ...",
+                    found=sorted(f.keys()),
+                    **ctx,
+                )
             tracks = np.asarray(f["tracks"][()], dtype=np.float64)
             node_names = _names(f["node_names"]) if "node_names" in f else []
             track_names = _names(f["track_names"]) if "track_names" in f else []
@@ -60,22 +66,38 @@ def convert_h5(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, 
     except TrackFormatError:
         raise
     except (OSError, KeyError, ValueError, TypeError) as exc:
-        raise TrackFormatError("not a readable SLEAP analysis HDF5 file", expected="HDF5 written by SLEAP 'Export Analysis HDF5'", found=f"{type(exc).__name__}: {exc}", **ctx) from exc
+        raise TrackFormatError(
+            "not a readable SLEAP analysis HDF5 file",
+            expected="HDF5 written by SLEAP 'Export Analysis HDF5'",
+            found=f"{type(exc).__name__}: {exc}",
+            **ctx,
+        ) from exc
     if tracks.ndim != 4 or tracks.shape[1] != 2:
-        raise TrackFormatError("SLEAP 'tracks' has the wrong shape", expected="(tracks, 2, nodes, frames) on disk", found=tracks.shape, **ctx)
+        raise TrackFormatError(
+            "SLEAP 'tracks' has the wrong shape",
+            expected="(tracks, 2, nodes, frames) on disk",
+            found=tracks.shape,
+            **ctx,
+        )
     n_tracks, _, n_nodes, T = tracks.shape
     if T == 0 or n_tracks == 0:
-        raise TrackFormatError("SLEAP file holds no frames or no tracks", expected="frames > 0 and tracks > 0", found=tracks.shape, **ctx)
+        raise TrackFormatError(
+            "SLEAP file holds no frames or no tracks", expected="frames > 0 and tracks > 0", found=tracks.shape, **ctx
+        )
     if node_names and len(node_names) != n_nodes:
         raise TrackFormatError("SLEAP node_names do not match tracks", expected=n_nodes, found=len(node_names), **ctx)
     if track_names and len(track_names) != n_tracks:
-        raise TrackFormatError("SLEAP track_names do not match tracks", expected=n_tracks, found=len(track_names), **ctx)
+        raise TrackFormatError(
+            "SLEAP track_names do not match tracks", expected=n_tracks, found=len(track_names), **ctx
+        )
     t = np.transpose(tracks)  # (frames, nodes, 2, tracks)
     coords = t.transpose(0, 3, 1, 2).reshape(T * n_tracks, n_nodes, 2)  # rows (frame, track)
     sc = None
     if scores is not None:
         if scores.shape != (n_tracks, n_nodes, T):
-            raise TrackFormatError("SLEAP point_scores do not match tracks", expected=(n_tracks, n_nodes, T), found=scores.shape, **ctx)
+            raise TrackFormatError(
+                "SLEAP point_scores do not match tracks", expected=(n_tracks, n_nodes, T), found=scores.shape, **ctx
+            )
         sc = np.transpose(scores).transpose(0, 2, 1).reshape(T * n_tracks, n_nodes)  # (frames, tracks, nodes)
     extra = pose_columns(coords, sc)
     if inst is not None and inst.shape == (n_tracks, T):
@@ -83,18 +105,31 @@ def convert_h5(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, 
     first = int(params.get("first_frame", 0))
     frame = np.repeat(np.arange(first, first + T, dtype=np.int64), n_tracks)
     ids = np.tile(np.arange(n_tracks, dtype=np.int64), T)
-    df = build_table(frame, ids, nan_centroid(coords[:, :, 0]), nan_centroid(coords[:, :, 1]),
-                     group=group, sequence=sequence, fps=fps, extra=extra, sort=False)
+    df = build_table(
+        frame,
+        ids,
+        nan_centroid(coords[:, :, 0]),
+        nan_centroid(coords[:, :, 1]),
+        group=group,
+        sequence=sequence,
+        fps=fps,
+        extra=extra,
+        sort=False,
+    )
     if params.get("drop_empty_rows"):
         pose_x = [c for c in df.columns if c.startswith("poseX")]
         df = df[df[pose_x].notna().any(axis=1).to_numpy()].reset_index(drop=True)
     if isinstance(video_path, bytes):
         video_path = video_path.decode("utf-8", "replace")
     meta = base_meta(
-        "sleap_h5", [path], **calib,
+        "sleap_h5",
+        [path],
+        **calib,
         keypoint_names=node_names or [f"node{k}" for k in range(n_nodes)],
         individual_names={j: (track_names[j] if track_names else f"instance{j}") for j in range(n_tracks)},
-        tracked=bool(track_names), first_frame=first, position="centroid (nan-mean) of nodes",
+        tracked=bool(track_names),
+        first_frame=first,
+        position="centroid (nan-mean) of nodes",
         video_path=None if video_path is None else str(video_path),
     )
     return [TrackTable(group, sequence, df, meta)]

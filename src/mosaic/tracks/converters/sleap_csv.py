@@ -14,6 +14,7 @@ written literally (user instances have empty/``nan`` scores).
   ``'best'`` (higher ``instance.score``) or ``'error'``.
 * ``frame`` = ``frame_idx``; fps comes from params (the file has none).
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -40,7 +41,11 @@ from ..table import (
 from .sleap_slp import DUPLICATE_MODES, UNTRACKED_MODES, _choice, assign_ids
 from .sleap_slp import PARAMETERS as _SLP
 
-PARAMETERS: dict[str, Param] = {**CALIBRATION_PARAMETERS, "untracked": _SLP["untracked"], "duplicates": _SLP["duplicates"]}
+PARAMETERS: dict[str, Param] = {
+    **CALIBRATION_PARAMETERS,
+    "untracked": _SLP["untracked"],
+    "duplicates": _SLP["duplicates"],
+}
 
 
 def _nodes(columns: list[str], path: Path) -> list[str]:
@@ -49,7 +54,9 @@ def _nodes(columns: list[str], path: Path) -> list[str]:
         if c.endswith(".x"):
             name = c[:-2]
             if f"{name}.y" not in columns:
-                raise TrackFormatError("SLEAP analysis CSV has an x column without its y", path=path, expected=f"{name}.y", found=columns)
+                raise TrackFormatError(
+                    "SLEAP analysis CSV has an x column without its y", path=path, expected=f"{name}.y", found=columns
+                )
             nodes.append(name)
     return nodes
 
@@ -66,22 +73,38 @@ def convert_csv(paths: Sequence[Path], params: Mapping[str, Any], *, group: str,
     fps = calib["fps"]
     check_text_records(path, "SLEAP analysis CSV", group=group, sequence=sequence)
     try:
-        df = pd.read_csv(path, dtype={"track": str}, keep_default_na=False, na_values=["", "nan", "NaN"], low_memory=False)
+        df = pd.read_csv(
+            path, dtype={"track": str}, keep_default_na=False, na_values=["", "nan", "NaN"], low_memory=False
+        )
     except pd.errors.EmptyDataError as exc:
-        raise TrackFormatError("empty SLEAP analysis CSV", expected="header track,frame_idx,... and rows", found="no content", **ctx) from exc
+        raise TrackFormatError(
+            "empty SLEAP analysis CSV", expected="header track,frame_idx,... and rows", found="no content", **ctx
+        ) from exc
     except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
-        raise TrackFormatError("not a readable SLEAP analysis CSV", found=str(exc).splitlines()[0] if str(exc) else type(exc).__name__, **ctx) from exc
+        raise TrackFormatError(
+            "not a readable SLEAP analysis CSV",
+            found=str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+            **ctx,
+        ) from exc
     cols = [str(c) for c in df.columns]
     lack = [c for c in ("track", "frame_idx") if c not in cols]
     nodes = _nodes(cols, path)
     if lack or not nodes:
-        raise TrackFormatError("not a SLEAP analysis CSV", expected="columns track, frame_idx, instance.score, <node>.x, <node>.y, <node>.score",
-                               found=cols[:10], **ctx)
+        raise TrackFormatError(
+            "not a SLEAP analysis CSV",
+            expected="columns track, frame_idx, instance.score, <node>.x, <node>.y, <node>.score",
+            found=cols[:10],
+            **ctx,
+        )
     if not len(df):
-        raise TrackFormatError("SLEAP analysis CSV has no rows", expected="one row per (frame, instance)", found=0, **ctx)
+        raise TrackFormatError(
+            "SLEAP analysis CSV has no rows", expected="one row per (frame, instance)", found=0, **ctx
+        )
     frame = frames_as_int(df["frame_idx"].to_numpy(), path=path, what="frame_idx")
     if (frame < 0).any():
-        raise TrackFormatError("negative frame_idx in SLEAP analysis CSV", expected=">= 0", found=int(frame.min()), **ctx)
+        raise TrackFormatError(
+            "negative frame_idx in SLEAP analysis CSV", expected=">= 0", found=int(frame.min()), **ctx
+        )
     names_col = df["track"].fillna("").astype(str).str.strip().to_numpy()
     tracked = names_col != ""
     track_names, first = np.unique(names_col[tracked], return_index=True)
@@ -97,25 +120,52 @@ def convert_csv(paths: Sequence[Path], params: Mapping[str, Any], *, group: str,
         try:
             return pd.to_numeric(df[col], errors="raise").to_numpy(dtype=np.float64)
         except (ValueError, TypeError) as exc:
-            raise TrackFormatError(f"SLEAP analysis CSV column {col!r} is not numeric", expected="numbers or nan", found=str(exc).splitlines()[0], **ctx) from exc
+            raise TrackFormatError(
+                f"SLEAP analysis CSV column {col!r} is not numeric",
+                expected="numbers or nan",
+                found=str(exc).splitlines()[0],
+                **ctx,
+            ) from exc
 
     score = num("instance.score")
     n_tracks = len(track_names)
     ids, order, counts = assign_ids(frame, track, score, n_tracks, untracked=untracked, duplicates=duplicates, ctx=ctx)
     if not len(order):
-        raise TrackFormatError("SLEAP analysis CSV has no rows left after untracked='drop'", expected="at least one tracked row", found=0, **ctx)
+        raise TrackFormatError(
+            "SLEAP analysis CSV has no rows left after untracked='drop'",
+            expected="at least one tracked row",
+            found=0,
+            **ctx,
+        )
     xs = np.stack([num(f"{n}.x")[order] for n in nodes], axis=1)
     ys = np.stack([num(f"{n}.y")[order] for n in nodes], axis=1)
     ps = np.stack([num(f"{n}.score")[order] for n in nodes], axis=1)
     extra = pose_columns(np.stack([xs, ys], axis=-1), ps)
     extra["instance_score"] = score[order]
-    table = build_table(frame[order], ids[order], nan_centroid(xs), nan_centroid(ys), group=group, sequence=sequence, fps=fps, extra=extra, sort=False)
+    table = build_table(
+        frame[order],
+        ids[order],
+        nan_centroid(xs),
+        nan_centroid(ys),
+        group=group,
+        sequence=sequence,
+        fps=fps,
+        extra=extra,
+        sort=False,
+    )
     used = np.unique(ids[order])
     ind_names: dict[int, str] = dict(enumerate(track_names))
     ind_names.update({int(j): f"untracked{int(j) - n_tracks}" for j in used if j >= n_tracks})
     meta = base_meta(
-        "sleap_csv", [path], **calib,
-        keypoint_names=nodes, individual_names=ind_names, tracked=bool(n_tracks), untracked=untracked, **counts,
-        position="centroid (nan-mean) of nodes", frame="frame_idx; frames without instances have no rows",
+        "sleap_csv",
+        [path],
+        **calib,
+        keypoint_names=nodes,
+        individual_names=ind_names,
+        tracked=bool(n_tracks),
+        untracked=untracked,
+        **counts,
+        position="centroid (nan-mean) of nodes",
+        frame="frame_idx; frames without instances have no rows",
     )
     return [TrackTable(group, sequence, table, meta)]

@@ -41,6 +41,7 @@ Rules of the conversion
 Extra columns: ``instance_score`` (NaN for user instances), ``tracking_score`` (format ≥1.2),
 ``user_instance`` (bool).
 """
+
 from __future__ import annotations
 
 import json
@@ -75,13 +76,24 @@ DUPLICATE_MODES = ("best", "error")
 PARAMETERS: dict[str, Param] = {
     **CALIBRATION_PARAMETERS,
     "instances": Param("all", "Which instances: `'all'`, `'user'` (hand-labelled) or `'predicted'`."),
-    "prefer": Param("user", "With both kinds, which one wins where a user instance was made from a prediction (or shares "
-                            "its track in the frame): `'user'` or `'predicted'`."),
-    "untracked": Param("order", "Untracked instances: `'order'` (ids after the tracks, by rank in the frame -- not an "
-                                "identity), `'drop'` or `'error'`."),
-    "duplicates": Param("best", "Two instances with the same (frame, id): `'best'` keeps the higher score, `'error'` refuses."),
-    "video": Param(None, "Index of the video to convert in a many-video file (or index the file with "
-                         "`multi_sequences_per_file=True`: one recording per video)."),
+    "prefer": Param(
+        "user",
+        "With both kinds, which one wins where a user instance was made from a prediction (or shares "
+        "its track in the frame): `'user'` or `'predicted'`.",
+    ),
+    "untracked": Param(
+        "order",
+        "Untracked instances: `'order'` (ids after the tracks, by rank in the frame -- not an "
+        "identity), `'drop'` or `'error'`.",
+    ),
+    "duplicates": Param(
+        "best", "Two instances with the same (frame, id): `'best'` keeps the higher score, `'error'` refuses."
+    ),
+    "video": Param(
+        None,
+        "Index of the video to convert in a many-video file (or index the file with "
+        "`multi_sequences_per_file=True`: one recording per video).",
+    ),
     "skeleton": Param(None, "Index of the skeleton in a file with several."),
 }
 #: ``format_id`` range whose pose tables (frames/instances/points/pred_points) this reader knows;
@@ -89,7 +101,16 @@ PARAMETERS: dict[str, Param] = {
 KNOWN_FORMAT_IDS = (1.0, 3.0)
 _REQUIRED = ("metadata", "frames", "instances")
 _FRAME_FIELDS = ("video", "frame_idx", "instance_id_start", "instance_id_end")
-_INST_FIELDS = ("instance_id", "instance_type", "skeleton", "track", "from_predicted", "score", "point_id_start", "point_id_end")
+_INST_FIELDS = (
+    "instance_id",
+    "instance_type",
+    "skeleton",
+    "track",
+    "from_predicted",
+    "score",
+    "point_id_start",
+    "point_id_end",
+)
 
 
 @dataclass
@@ -122,7 +143,9 @@ def _json_list(ds: Any, what: str, ctx: dict) -> list[Any]:
         try:
             out.append(json.loads(_text(v)))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise TrackFormatError(f"SLEAP '{what}' holds invalid JSON", expected="one JSON document per entry", found=_text(v)[:80], **ctx) from exc
+            raise TrackFormatError(
+                f"SLEAP '{what}' holds invalid JSON", expected="one JSON document per entry", found=_text(v)[:80], **ctx
+            ) from exc
     return out
 
 
@@ -154,7 +177,12 @@ def parse_skeletons(meta: Mapping[str, Any], ctx: dict) -> list[tuple[list[str],
         global_names = [str(n["name"]) if isinstance(n, Mapping) else str(n) for n in meta.get("nodes", [])]
         skeletons = meta["skeletons"]
     except (KeyError, TypeError) as exc:
-        raise TrackFormatError("SLEAP metadata JSON lacks skeletons/nodes", expected="keys 'skeletons' and 'nodes'", found=sorted(meta)[:10] if isinstance(meta, Mapping) else type(meta).__name__, **ctx) from exc
+        raise TrackFormatError(
+            "SLEAP metadata JSON lacks skeletons/nodes",
+            expected="keys 'skeletons' and 'nodes'",
+            found=sorted(meta)[:10] if isinstance(meta, Mapping) else type(meta).__name__,
+            **ctx,
+        ) from exc
     out = []
     for s, skel in enumerate(skeletons):
         ids: list[Any] = []
@@ -171,8 +199,12 @@ def parse_skeletons(meta: Mapping[str, Any], ctx: dict) -> list[tuple[list[str],
                     raise TypeError(f"unsupported node reference {nid!r}")
                 ids.append(nid if not isinstance(nid, Mapping) else len(ids))
         except (KeyError, IndexError, TypeError) as exc:
-            raise TrackFormatError(f"SLEAP skeleton {s} has unreadable nodes", expected="nodes [{'id': <index into metadata nodes>}]",
-                                   found=str(exc)[:120], **ctx) from exc
+            raise TrackFormatError(
+                f"SLEAP skeleton {s} has unreadable nodes",
+                expected="nodes [{'id': <index into metadata nodes>}]",
+                found=str(exc)[:120],
+                **ctx,
+            ) from exc
         edges: list[tuple[str, str]] = []
         seen: dict[int, int] = {}
         for link in skel.get("links", []) if isinstance(skel, Mapping) else []:
@@ -196,10 +228,20 @@ def read_slp(path: str | Path) -> SlpContent:
         with h5py.File(path, "r") as f:
             missing = [k for k in _REQUIRED if k not in f]
             if missing:
-                raise TrackFormatError("not a SLEAP .slp file: datasets missing", expected=list(_REQUIRED), found=f"missing {missing}; has {sorted(f.keys())}", **ctx)
+                raise TrackFormatError(
+                    "not a SLEAP .slp file: datasets missing",
+                    expected=list(_REQUIRED),
+                    found=f"missing {missing}; has {sorted(f.keys())}",
+                    **ctx,
+                )
             attrs = f["metadata"].attrs
             if "json" not in attrs:
-                raise TrackFormatError("SLEAP metadata has no 'json' attribute", expected="metadata attrs format_id, json", found=sorted(attrs.keys()), **ctx)
+                raise TrackFormatError(
+                    "SLEAP metadata has no 'json' attribute",
+                    expected="metadata attrs format_id, json",
+                    found=sorted(attrs.keys()),
+                    **ctx,
+                )
             try:
                 meta = json.loads(_text(attrs["json"]))
             except json.JSONDecodeError as exc:
@@ -207,27 +249,41 @@ def read_slp(path: str | Path) -> SlpContent:
             format_id = float(np.asarray(attrs.get("format_id", 1.0)).ravel()[0])
             if not KNOWN_FORMAT_IDS[0] <= format_id < KNOWN_FORMAT_IDS[1]:
                 raise TrackFormatError(
-                    "SLEAP .slp format version not known to this reader", found=f"format_id {format_id:g}",
+                    "SLEAP .slp format version not known to this reader",
+                    found=f"format_id {format_id:g}",
                     expected=f"format_id {KNOWN_FORMAT_IDS[0]:g} <= id < {KNOWN_FORMAT_IDS[1]:g} (per-instance pose tables)",
-                    hint="re-save the project with a SLEAP/sleap-io version that writes the classic layout", **ctx)
+                    hint="re-save the project with a SLEAP/sleap-io version that writes the classic layout",
+                    **ctx,
+                )
             frames, instances = f["frames"][()], f["instances"][()]
             for name, arr, need in (("frames", frames, _FRAME_FIELDS), ("instances", instances, _INST_FIELDS)):
                 have = arr.dtype.names or ()
                 lack = [c for c in need if c not in have]
                 if lack:
-                    raise TrackFormatError(f"SLEAP '{name}' lacks fields", expected=list(need), found=f"missing {lack}; has {list(have)}", **ctx)
+                    raise TrackFormatError(
+                        f"SLEAP '{name}' lacks fields",
+                        expected=list(need),
+                        found=f"missing {lack}; has {list(have)}",
+                        **ctx,
+                    )
             points = f["points"][()] if "points" in f else None
             pred_points = f["pred_points"][()] if "pred_points" in f else None
             if "tracks_json" in f:
                 tracks = _json_list(f["tracks_json"], "tracks_json", ctx)
             else:
                 tracks = list(meta.get("tracks", []))
-            videos = _json_list(f["videos_json"], "videos_json", ctx) if "videos_json" in f else list(meta.get("videos", []))
+            videos = (
+                _json_list(f["videos_json"], "videos_json", ctx) if "videos_json" in f else list(meta.get("videos", []))
+            )
     except TrackFormatError:
         raise
     except (OSError, KeyError, ValueError, TypeError) as exc:
-        raise TrackFormatError("not a readable SLEAP .slp file", expected="HDF5 labels file written by SLEAP",
-                               found=f"{type(exc).__name__}: {exc}", **ctx) from exc
+        raise TrackFormatError(
+            "not a readable SLEAP .slp file",
+            expected="HDF5 labels file written by SLEAP",
+            found=f"{type(exc).__name__}: {exc}",
+            **ctx,
+        ) from exc
     track_names = []
     for t in tracks:
         if isinstance(t, list) and len(t) >= 2:
@@ -240,15 +296,29 @@ def read_slp(path: str | Path) -> SlpContent:
     for v in videos:
         backend = v.get("backend", {}) if isinstance(v, Mapping) else {}
         fname = backend.get("filename") if isinstance(backend, Mapping) else None
-        video_files.append(str(fname if fname is not None else (v.get("filename", "") if isinstance(v, Mapping) else "")))
-    return SlpContent(path, format_id, parse_skeletons(meta, ctx), track_names, video_files, frames, instances, points, pred_points,
-                      extra={"sleap_version": meta.get("version")} if isinstance(meta, Mapping) else {})
+        video_files.append(
+            str(fname if fname is not None else (v.get("filename", "") if isinstance(v, Mapping) else ""))
+        )
+    return SlpContent(
+        path,
+        format_id,
+        parse_skeletons(meta, ctx),
+        track_names,
+        video_files,
+        frames,
+        instances,
+        points,
+        pred_points,
+        extra={"sleap_version": meta.get("version")} if isinstance(meta, Mapping) else {},
+    )
 
 
 def _choice(params: Mapping[str, Any], name: str, allowed: Sequence[str], path: Path) -> str:
     v = params.get(name, allowed[0])
     if v not in allowed:
-        raise ConfigError(f"parameter {name!r} is not valid for sleap_slp", path=path, expected=list(allowed), found=repr(v))
+        raise ConfigError(
+            f"parameter {name!r} is not valid for sleap_slp", path=path, expected=list(allowed), found=repr(v)
+        )
     return str(v)
 
 
@@ -257,7 +327,9 @@ def _opt_index(params: Mapping[str, Any], name: str, n: int, path: Path) -> int 
     if v is None:
         return None
     if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 0 <= int(v) < n:
-        raise ConfigError(f"parameter {name!r} is not a valid index", path=path, expected=f"integer in [0, {n})", found=repr(v))
+        raise ConfigError(
+            f"parameter {name!r} is not a valid index", path=path, expected=f"integer in [0, {n})", found=repr(v)
+        )
     return int(v)
 
 
@@ -270,8 +342,12 @@ def _instance_rows(c: SlpContent, ctx: dict) -> tuple[np.ndarray, np.ndarray]:
     bad = (end < start) | (start < 0) | (end > n_inst)
     if bad.any():
         i = int(np.argmax(bad))
-        raise TrackFormatError("SLEAP frames reference instances out of range", expected=f"0 <= instance_id_start <= instance_id_end <= {n_inst}",
-                               found=f"frame row {i}: [{start[i]}, {end[i]})", **ctx)
+        raise TrackFormatError(
+            "SLEAP frames reference instances out of range",
+            expected=f"0 <= instance_id_start <= instance_id_end <= {n_inst}",
+            found=f"frame row {i}: [{start[i]}, {end[i]})",
+            **ctx,
+        )
     lens = end - start
     total = int(lens.sum())
     offsets = np.cumsum(lens) - lens
@@ -281,8 +357,12 @@ def _instance_rows(c: SlpContent, ctx: dict) -> tuple[np.ndarray, np.ndarray]:
     s_, e_ = start[nonempty], end[nonempty]
     o = np.argsort(s_, kind="stable")
     if len(o) > 1 and (s_[o][1:] < e_[o][:-1]).any():
-        raise TrackFormatError("SLEAP frames share instances (overlapping instance ranges)", expected="disjoint instance ranges",
-                               found=f"{int((s_[o][1:] < e_[o][:-1]).sum())} overlap(s)", **ctx)
+        raise TrackFormatError(
+            "SLEAP frames share instances (overlapping instance ranges)",
+            expected="disjoint instance ranges",
+            found=f"{int((s_[o][1:] < e_[o][:-1]).sum())} overlap(s)",
+            **ctx,
+        )
     return inst, rows
 
 
@@ -293,32 +373,57 @@ def check_instances(c: SlpContent, ctx: dict) -> None:
         return
     skel = ins["skeleton"].astype(np.int64)
     if (skel >= len(c.skeletons)).any():
-        raise TrackFormatError("SLEAP instances reference a missing skeleton", expected=f"skeleton < {len(c.skeletons)}", found=int(skel.max()), **ctx)
+        raise TrackFormatError(
+            "SLEAP instances reference a missing skeleton",
+            expected=f"skeleton < {len(c.skeletons)}",
+            found=int(skel.max()),
+            **ctx,
+        )
     typ = ins["instance_type"].astype(np.int64)
     if not np.isin(typ, (USER, PREDICTED)).all():
-        raise TrackFormatError("SLEAP instances have an unknown instance_type", expected="0 (user) or 1 (predicted)", found=sorted(set(typ.tolist()) - {USER, PREDICTED}), **ctx)
+        raise TrackFormatError(
+            "SLEAP instances have an unknown instance_type",
+            expected="0 (user) or 1 (predicted)",
+            found=sorted(set(typ.tolist()) - {USER, PREDICTED}),
+            **ctx,
+        )
     ps = ins["point_id_start"].astype(np.int64)
     pe = ins["point_id_end"].astype(np.int64)
     n_nodes = np.array([len(s[0]) for s in c.skeletons], dtype=np.int64)[skel]
     wrong = (pe - ps) != n_nodes
     if wrong.any():
         i = int(np.argmax(wrong))
-        raise TrackFormatError("SLEAP instance point ranges do not match the skeleton", expected=f"{n_nodes[i]} points per instance",
-                               found=f"instance {i}: [{ps[i]}, {pe[i]}) = {pe[i] - ps[i]} points", **ctx)
+        raise TrackFormatError(
+            "SLEAP instance point ranges do not match the skeleton",
+            expected=f"{n_nodes[i]} points per instance",
+            found=f"instance {i}: [{ps[i]}, {pe[i]}) = {pe[i] - ps[i]} points",
+            **ctx,
+        )
     for kind, table, name in ((USER, c.points, "points"), (PREDICTED, c.pred_points, "pred_points")):
         sel = typ == kind
         if not sel.any():
             continue
         if table is None:
-            raise TrackFormatError(f"SLEAP '{name}' dataset is missing", expected=f"'{name}' for {int(sel.sum())} instance(s)", found=None, **ctx)
+            raise TrackFormatError(
+                f"SLEAP '{name}' dataset is missing",
+                expected=f"'{name}' for {int(sel.sum())} instance(s)",
+                found=None,
+                **ctx,
+            )
         out = sel & ((ps < 0) | (pe > len(table)))
         if out.any():
             i = int(np.argmax(out))
-            raise TrackFormatError(f"SLEAP instance point ranges exceed '{name}'", expected=f"point ids in [0, {len(table)}]",
-                                   found=f"instance {i}: [{ps[i]}, {pe[i]})", **ctx)
+            raise TrackFormatError(
+                f"SLEAP instance point ranges exceed '{name}'",
+                expected=f"point ids in [0, {len(table)}]",
+                found=f"instance {i}: [{ps[i]}, {pe[i]})",
+                **ctx,
+            )
 
 
-def _gather_points(c: SlpContent, inst: np.ndarray, is_user: np.ndarray, n_nodes: int, ctx: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _gather_points(
+    c: SlpContent, inst: np.ndarray, is_user: np.ndarray, n_nodes: int, ctx: dict
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(x, y, p) arrays (n, n_nodes) of the instances, NaN where a point is invisible or missing.
 
     Point ranges were validated by :func:`check_instances`; each field is gathered on its own
@@ -334,14 +439,20 @@ def _gather_points(c: SlpContent, inst: np.ndarray, is_user: np.ndarray, n_nodes
             continue
         need = ("x", "y", "visible") if user else ("x", "y", "visible", "score")
         if table is None or any(f not in (table.dtype.names or ()) for f in need):
-            raise TrackFormatError(f"SLEAP '{name}' dataset is missing or lacks fields", expected=list(need),
-                                   found=None if table is None else list(table.dtype.names or ()), **ctx)
+            raise TrackFormatError(
+                f"SLEAP '{name}' dataset is missing or lacks fields",
+                expected=list(need),
+                found=None if table is None else list(table.dtype.names or ()),
+                **ctx,
+            )
         every = bool(sel.all())
         idx = (ps if every else ps[sel])[:, None] + k
         px = table["x"][idx].astype(np.float64, copy=False)
         py = table["y"][idx].astype(np.float64, copy=False)
         pp = np.ones(px.shape) if user else table["score"][idx].astype(np.float64, copy=False)
-        gone = ~table["visible"][idx].astype(bool, copy=False) | np.isnan(px) | np.isnan(py) | np.isinf(px) | np.isinf(py)
+        gone = (
+            ~table["visible"][idx].astype(bool, copy=False) | np.isnan(px) | np.isnan(py) | np.isinf(px) | np.isinf(py)
+        )
         if gone.any():
             px[gone] = np.nan
             py[gone] = np.nan
@@ -376,7 +487,9 @@ def _resolve_user_predicted(inst_recs: np.ndarray, frame: np.ndarray, prefer: st
         keep &= ~shadow
     else:
         pred_ids = ids[~is_user]
-        shadow = is_user & ((from_pred >= 0) & np.isin(from_pred, pred_ids) | (tracked & np.isin(key, key[~is_user & tracked])))
+        shadow = is_user & (
+            (from_pred >= 0) & np.isin(from_pred, pred_ids) | (tracked & np.isin(key, key[~is_user & tracked]))
+        )
         keep &= ~shadow
     return keep
 
@@ -411,9 +524,13 @@ def assign_ids(
     untr = track < 0
     if untr.any():
         if untracked == "error":
-            raise TrackFormatError("SLEAP file has untracked instances", expected="every instance assigned to a track (untracked='error')",
-                                   found=f"{int(untr.sum())} untracked instance(s), first at frame {int(frame[untr][0])}",
-                                   hint="run SLEAP tracking, or pass untracked='order' or 'drop'", **ctx)
+            raise TrackFormatError(
+                "SLEAP file has untracked instances",
+                expected="every instance assigned to a track (untracked='error')",
+                found=f"{int(untr.sum())} untracked instance(s), first at frame {int(frame[untr][0])}",
+                hint="run SLEAP tracking, or pass untracked='order' or 'drop'",
+                **ctx,
+            )
         if untracked == "drop":
             keep &= ~untr
             counts["untracked_dropped"] = int(untr.sum())
@@ -428,9 +545,13 @@ def assign_ids(
         if dup.any():
             j = int(np.argmax(dup))
             if duplicates == "error":
-                raise TrackFormatError("two instances share a (frame, track)", expected="at most one instance per track and frame (duplicates='error')",
-                                       found=f"{int(dup.sum())} duplicate(s), first frame {int(frame[order][j])} id {int(ids[order][j])}",
-                                       hint="pass duplicates='best' to keep the higher-scoring instance", **ctx)
+                raise TrackFormatError(
+                    "two instances share a (frame, track)",
+                    expected="at most one instance per track and frame (duplicates='error')",
+                    found=f"{int(dup.sum())} duplicate(s), first frame {int(frame[order][j])} id {int(ids[order][j])}",
+                    hint="pass duplicates='best' to keep the higher-scoring instance",
+                    **ctx,
+                )
             counts["duplicates_dropped"] = int(dup.sum())
             order = order[~dup]
     return ids, order, counts
@@ -447,8 +568,15 @@ def convert_slp(paths: Sequence[Path], params: Mapping[str, Any], *, group: str,
         raise ConfigError("a SLEAP .slp conversion takes exactly one file", expected=1, found=len(paths))
     path = Path(paths[0])
     ctx: dict[str, Any] = {"path": path, "group": group, "sequence": sequence or None}
-    modes = {name: _choice(params, name, allowed, path) for name, allowed in
-             (("instances", INSTANCE_MODES), ("prefer", PREFER_MODES), ("untracked", UNTRACKED_MODES), ("duplicates", DUPLICATE_MODES))}
+    modes = {
+        name: _choice(params, name, allowed, path)
+        for name, allowed in (
+            ("instances", INSTANCE_MODES),
+            ("prefer", PREFER_MODES),
+            ("untracked", UNTRACKED_MODES),
+            ("duplicates", DUPLICATE_MODES),
+        )
+    }
     calib = calibration(params, path=path, fps_hint="SLEAP .slp files carry no fps: pass {'fps': <video fps>}")
     c = read_slp(path)
     n_videos = max(len(c.video_files), int(c.frames["video"].max()) + 1 if len(c.frames) else 0)
@@ -460,25 +588,44 @@ def convert_slp(paths: Sequence[Path], params: Mapping[str, Any], *, group: str,
     elif sequence == "":
         videos = list(range(n_videos))
     else:
-        raise TrackFormatError("SLEAP file holds several videos", expected="one video per recording", found=f"{n_videos} videos: {c.video_files}",
-                               hint="pass {'video': <index>} or index the file with multi_sequences_per_file=True (one recording per video)", **ctx)
+        raise TrackFormatError(
+            "SLEAP file holds several videos",
+            expected="one video per recording",
+            found=f"{n_videos} videos: {c.video_files}",
+            hint="pass {'video': <index>} or index the file with multi_sequences_per_file=True (one recording per video)",
+            **ctx,
+        )
     names = _video_stems(c.video_files + [f"video{i}" for i in range(len(c.video_files), n_videos)])
     check_instances(c, ctx)
     inst_all, rows_all = _instance_rows(c, ctx)
     out = []
     for v in videos:
         seq = sequence if sequence != "" else names[v]
-        table = _convert_video(c, inst_all, rows_all, v, params, modes, calib, group=group, sequence=seq,
-                               allow_empty=len(videos) > 1)
+        table = _convert_video(
+            c, inst_all, rows_all, v, params, modes, calib, group=group, sequence=seq, allow_empty=len(videos) > 1
+        )
         if table is not None:
             out.append(table)
     if not out:
-        raise TrackFormatError("SLEAP file has no instances in any video", expected="at least one instance", found=0, **ctx)
+        raise TrackFormatError(
+            "SLEAP file has no instances in any video", expected="at least one instance", found=0, **ctx
+        )
     return out
 
 
-def _convert_video(c: SlpContent, inst_all: np.ndarray, rows_all: np.ndarray, v: int, params: Mapping[str, Any], modes: dict[str, str],
-                   calib: Mapping[str, Any], *, group: str, sequence: str, allow_empty: bool) -> TrackTable | None:
+def _convert_video(
+    c: SlpContent,
+    inst_all: np.ndarray,
+    rows_all: np.ndarray,
+    v: int,
+    params: Mapping[str, Any],
+    modes: dict[str, str],
+    calib: Mapping[str, Any],
+    *,
+    group: str,
+    sequence: str,
+    allow_empty: bool,
+) -> TrackTable | None:
     ctx: dict[str, Any] = {"path": c.path, "group": group, "sequence": sequence}
     in_video = c.frames["video"][rows_all].astype(np.int64) == v
     inst, rows = inst_all[in_video], rows_all[in_video]
@@ -488,17 +635,29 @@ def _convert_video(c: SlpContent, inst_all: np.ndarray, rows_all: np.ndarray, v:
         want = typ == (USER if modes["instances"] == "user" else PREDICTED)
         inst, rows, recs, typ = inst[want], rows[want], recs[want], typ[want]
     if not len(c.skeletons):
-        raise TrackFormatError("SLEAP file has no skeleton", expected="at least one skeleton in metadata", found=0, **ctx)
+        raise TrackFormatError(
+            "SLEAP file has no skeleton", expected="at least one skeleton in metadata", found=0, **ctx
+        )
     skel_ids = recs["skeleton"].astype(np.int64)
     skel = _opt_index(params, "skeleton", len(c.skeletons), c.path)
     if skel is None:
         used = np.unique(skel_ids)
         if len(used) > 1:
-            raise TrackFormatError("SLEAP file uses several skeletons", expected="one skeleton per recording", found=f"skeletons {used.tolist()}",
-                                   hint="pass {'skeleton': <index>}", **ctx)
+            raise TrackFormatError(
+                "SLEAP file uses several skeletons",
+                expected="one skeleton per recording",
+                found=f"skeletons {used.tolist()}",
+                hint="pass {'skeleton': <index>}",
+                **ctx,
+            )
         skel = int(used[0]) if len(used) else 0
         if not 0 <= skel < len(c.skeletons):
-            raise TrackFormatError("SLEAP instances reference a missing skeleton", expected=f"index < {len(c.skeletons)}", found=skel, **ctx)
+            raise TrackFormatError(
+                "SLEAP instances reference a missing skeleton",
+                expected=f"index < {len(c.skeletons)}",
+                found=skel,
+                **ctx,
+            )
     else:
         want = skel_ids == skel
         inst, rows, recs, typ = inst[want], rows[want], recs[want], typ[want]
@@ -506,22 +665,44 @@ def _convert_video(c: SlpContent, inst_all: np.ndarray, rows_all: np.ndarray, v:
         if allow_empty:
             log.info("%s: video %d has no instances; skipped", c.path.name, v)
             return None
-        raise TrackFormatError("SLEAP file has no instances to convert", expected="at least one instance", found=0,
-                               hint=f"instances={modes['instances']!r}", **ctx)
+        raise TrackFormatError(
+            "SLEAP file has no instances to convert",
+            expected="at least one instance",
+            found=0,
+            hint=f"instances={modes['instances']!r}",
+            **ctx,
+        )
     n_tracks = len(c.track_names)
     track = recs["track"].astype(np.int64)
     if (track >= n_tracks).any():
-        raise TrackFormatError("SLEAP instances reference a missing track", expected=f"track < {n_tracks} (tracks_json)", found=int(track.max()), **ctx)
+        raise TrackFormatError(
+            "SLEAP instances reference a missing track",
+            expected=f"track < {n_tracks} (tracks_json)",
+            found=int(track.max()),
+            **ctx,
+        )
     frame = c.frames["frame_idx"][rows].astype(np.int64)
     keep = _resolve_user_predicted(recs, frame, modes["prefer"], n_tracks)
     n_shadowed = int((~keep).sum())
     inst, recs, frame, typ, track = inst[keep], recs[keep], frame[keep], typ[keep], track[keep]
     is_user = typ == USER
     score = np.where(is_user, np.nan, recs["score"].astype(np.float64))
-    ids, order, counts = assign_ids(frame, track, np.where(is_user, np.inf, score), n_tracks,
-                                    untracked=modes["untracked"], duplicates=modes["duplicates"], ctx=ctx)
+    ids, order, counts = assign_ids(
+        frame,
+        track,
+        np.where(is_user, np.inf, score),
+        n_tracks,
+        untracked=modes["untracked"],
+        duplicates=modes["duplicates"],
+        ctx=ctx,
+    )
     if not len(order):
-        raise TrackFormatError("SLEAP file has no instances left after the untracked/user filters", expected="at least one instance", found=0, **ctx)
+        raise TrackFormatError(
+            "SLEAP file has no instances left after the untracked/user filters",
+            expected="at least one instance",
+            found=0,
+            **ctx,
+        )
     node_names, edges = c.skeletons[skel]
     x, y, p = _gather_points(c, inst[order], is_user[order], len(node_names), ctx)
     coords = np.stack([x, y], axis=-1)
@@ -530,7 +711,17 @@ def _convert_video(c: SlpContent, inst_all: np.ndarray, rows_all: np.ndarray, v:
     if "tracking_score" in (recs.dtype.names or ()):
         extra["tracking_score"] = recs["tracking_score"][order].astype(np.float64)
     extra["user_instance"] = is_user[order]
-    df = build_table(frame[order], ids[order], nan_centroid(x), nan_centroid(y), group=group, sequence=sequence, fps=calib["fps"], extra=extra, sort=False)
+    df = build_table(
+        frame[order],
+        ids[order],
+        nan_centroid(x),
+        nan_centroid(y),
+        group=group,
+        sequence=sequence,
+        fps=calib["fps"],
+        extra=extra,
+        sort=False,
+    )
     used_ids = np.unique(ids[order])
     ind_names = {j: name for j, name in enumerate(c.track_names)}
     ind_names.update({int(j): f"untracked{int(j) - n_tracks}" for j in used_ids if j >= n_tracks})
@@ -538,13 +729,25 @@ def _convert_video(c: SlpContent, inst_all: np.ndarray, rows_all: np.ndarray, v:
         if val:
             log.info("%s: %d %s", c.path.name, val, k.replace("_", " "))
     meta = base_meta(
-        "sleap_slp", [c.path], **calib,
-        keypoint_names=list(node_names), skeleton_edges=[list(e) for e in edges],
-        individual_names=ind_names, tracked=bool(n_tracks), format_id=c.format_id, sleap_version=c.extra.get("sleap_version"),
-        video_index=v, video_path=c.video_files[v] if v < len(c.video_files) else None,
-        n_user_instances=int(is_user[order].sum()), n_predicted_instances=int((~is_user[order]).sum()),
-        instances=modes["instances"], prefer=modes["prefer"], untracked=modes["untracked"],
-        shadowed_dropped=n_shadowed, **counts,
-        position="centroid (nan-mean) of nodes", frame="video frame index (frame_idx); frames without instances have no rows",
+        "sleap_slp",
+        [c.path],
+        **calib,
+        keypoint_names=list(node_names),
+        skeleton_edges=[list(e) for e in edges],
+        individual_names=ind_names,
+        tracked=bool(n_tracks),
+        format_id=c.format_id,
+        sleap_version=c.extra.get("sleap_version"),
+        video_index=v,
+        video_path=c.video_files[v] if v < len(c.video_files) else None,
+        n_user_instances=int(is_user[order].sum()),
+        n_predicted_instances=int((~is_user[order]).sum()),
+        instances=modes["instances"],
+        prefer=modes["prefer"],
+        untracked=modes["untracked"],
+        shadowed_dropped=n_shadowed,
+        **counts,
+        position="centroid (nan-mean) of nodes",
+        frame="video frame index (frame_idx); frames without instances have no rows",
     )
     return TrackTable(group, sequence, df, meta)

@@ -22,6 +22,7 @@ the individual's first to last detection, so lengths differ). Decisions:
 * ``id`` = the number in the file-name suffix ``_<prefix><k>`` (prefixes from
   ``individual_prefixes``, default ``fish``/``id``), else the file's ``id`` key.
 """
+
 from __future__ import annotations
 
 import logging
@@ -55,15 +56,28 @@ log = logging.getLogger(__name__)
 DEFAULT_KEEP = ("ANGLE", "SPEED", "timestamp")
 PARAMETERS: dict[str, Param] = {
     **CALIBRATION_PARAMETERS,
-    "settings_file": Param("auto", "The export's TRex `.settings` file (its `cm_per_pixel`/`frame_rate` rank just below values "
-                                   "in the files): `'auto'` finds `<video>.settings` or the folder's only `.settings`; a path "
-                                   "(relative to the files); `None` reads none."),
-    "units": Param("cm", "`'cm'`: positions/speeds are in cm and divided by `cm_per_pixel` to give pixels; `'px'`: already pixels."),
-    "position_source": Param("wcentroid", "Which TRex position to use: `X#<source>`/`Y#<source>` when present, else `X`/`Y`."),
+    "settings_file": Param(
+        "auto",
+        "The export's TRex `.settings` file (its `cm_per_pixel`/`frame_rate` rank just below values "
+        "in the files): `'auto'` finds `<video>.settings` or the folder's only `.settings`; a path "
+        "(relative to the files); `None` reads none.",
+    ),
+    "units": Param(
+        "cm", "`'cm'`: positions/speeds are in cm and divided by `cm_per_pixel` to give pixels; `'px'`: already pixels."
+    ),
+    "position_source": Param(
+        "wcentroid", "Which TRex position to use: `X#<source>`/`Y#<source>` when present, else `X`/`Y`."
+    ),
     "require_xy": Param(True, "Refuse files lacking X or Y; `False` fills the missing axis with NaN."),
-    "mask_missing": Param(True, "Set every measurement of rows flagged `missing` to NaN (`False` keeps TRex's interpolated values)."),
-    "keep_fields": Param([], "More TRex fields to keep (raw units, `#` replaced by `_`), besides ANGLE, SPEED and timestamp."),
-    "individual_prefixes": Param(["fish", "id"], "File-name prefixes of the individual number (`<video>_<prefix><k>`)."),
+    "mask_missing": Param(
+        True, "Set every measurement of rows flagged `missing` to NaN (`False` keeps TRex's interpolated values)."
+    ),
+    "keep_fields": Param(
+        [], "More TRex fields to keep (raw units, `#` replaced by `_`), besides ANGLE, SPEED and timestamp."
+    ),
+    "individual_prefixes": Param(
+        ["fish", "id"], "File-name prefixes of the individual number (`<video>_<prefix><k>`)."
+    ),
 }
 _UNIT = re.compile(r"\s*\([^)]*\)\s*$")
 _POSE = re.compile(r"^pose([XY])(\d+)$")
@@ -112,7 +126,9 @@ def _settings_for(paths: Sequence[Path], params: Mapping[str, Any]) -> dict[str,
 class _Source:
     """Columns of one per-individual file, read on demand (one array in memory at a time)."""
 
-    def __init__(self, path: Path, shapes: dict[str, tuple[int, ...]], getter: Callable[[str], np.ndarray], close=None) -> None:
+    def __init__(
+        self, path: Path, shapes: dict[str, tuple[int, ...]], getter: Callable[[str], np.ndarray], close=None
+    ) -> None:
         self.path = path
         self.shapes = shapes
         self._get = getter
@@ -129,10 +145,16 @@ class _Source:
         try:
             arr = np.asarray(self._get(key))
         except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError) as exc:
-            raise TrackFormatError(f"TRex field {key!r} unreadable", path=self.path, found=f"{type(exc).__name__}: {exc}") from exc
+            raise TrackFormatError(
+                f"TRex field {key!r} unreadable", path=self.path, found=f"{type(exc).__name__}: {exc}"
+            ) from exc
         if n is not None and (arr.ndim != 1 or len(arr) != n):
-            raise TrackFormatError(f"TRex field {key!r} length differs from 'frame'", path=self.path,
-                                   expected=f"{n} values (like 'frame')", found=f"shape {arr.shape}")
+            raise TrackFormatError(
+                f"TRex field {key!r} length differs from 'frame'",
+                path=self.path,
+                expected=f"{n} values (like 'frame')",
+                found=f"shape {arr.shape}",
+            )
         return arr
 
     def close(self) -> None:
@@ -145,9 +167,16 @@ def _open_npz(path: Path, wanted: Callable[[list[str]], list[str]]) -> _Source:
     try:
         z = np.load(path, allow_pickle=False)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        raise TrackFormatError("not a readable TRex .npz file", path=path, expected="numpy .npz archive", found=f"{type(exc).__name__}: {exc}") from exc
+        raise TrackFormatError(
+            "not a readable TRex .npz file",
+            path=path,
+            expected="numpy .npz archive",
+            found=f"{type(exc).__name__}: {exc}",
+        ) from exc
     if not hasattr(z, "files"):
-        raise TrackFormatError("not a TRex .npz archive", path=path, expected="numpy .npz archive", found=f"a single array {np.shape(z)}")
+        raise TrackFormatError(
+            "not a TRex .npz archive", path=path, expected="numpy .npz archive", found=f"a single array {np.shape(z)}"
+        )
     shapes: dict[str, tuple[int, ...] | None] = {k: None for k in wanted(list(z.files))}  # known once read
     return _Source(path, shapes, z.__getitem__, z.close)
 
@@ -157,7 +186,9 @@ def _load_csv(path: Path) -> _Source:
     try:
         df = pd.read_csv(path)
     except pd.errors.EmptyDataError as exc:
-        raise TrackFormatError("empty TRex .csv file", path=path, expected="a header row and data rows", found="no content") from exc
+        raise TrackFormatError(
+            "empty TRex .csv file", path=path, expected="a header row and data rows", found="no content"
+        ) from exc
     except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
         raise TrackFormatError("not a readable TRex .csv file", path=path, found=str(exc).splitlines()[0]) from exc
     out: dict[str, np.ndarray] = {}
@@ -185,7 +216,9 @@ def _wanted_keys(params: Mapping[str, Any]):
     return wanted
 
 
-def _position_keys(data: _Source, params: Mapping[str, Any], path: Path, require_xy: bool) -> tuple[str | None, str | None]:
+def _position_keys(
+    data: _Source, params: Mapping[str, Any], path: Path, require_xy: bool
+) -> tuple[str | None, str | None]:
     src = params.get("position_source", "wcentroid")
     chosen = []
     for axis in ("X", "Y"):
@@ -193,14 +226,18 @@ def _position_keys(data: _Source, params: Mapping[str, Any], path: Path, require
         chosen.append(next((k for k in options if k in data), None))
     if chosen[0] is None and chosen[1] is None or (require_xy and None in chosen):
         raise TrackFormatError(
-            "TRex file lacks position columns", path=path,
-            expected=f"X#{src}/Y#{src} or X/Y", found=sorted(data.keys())[:20],
+            "TRex file lacks position columns",
+            path=path,
+            expected=f"X#{src}/Y#{src} or X/Y",
+            found=sorted(data.keys())[:20],
             hint="add X/Y to TRex output_fields, or pass require_xy=False to fill the missing axis with NaN",
         )
     return chosen[0], chosen[1]
 
 
-def _read_one(path: Path, kind: str, params: Mapping[str, Any], wanted, keep: Sequence[str], require_xy: bool) -> dict[str, Any]:
+def _read_one(
+    path: Path, kind: str, params: Mapping[str, Any], wanted, keep: Sequence[str], require_xy: bool
+) -> dict[str, Any]:
     """Open one per-individual file: frames, missing flags and metadata now, the rest lazily.
 
     Returns ``{'_src': source, '_n': rows, '_meta': {...}, 'frame', 'missing', '_cols': {out name: key}}``.
@@ -208,12 +245,20 @@ def _read_one(path: Path, kind: str, params: Mapping[str, Any], wanted, keep: Se
     src = _open_npz(path, wanted) if kind == "trex_npz" else _load_csv(path)
     try:
         if "frame" not in src:
-            raise TrackFormatError("TRex file has no 'frame' column", path=path, expected="'frame'", found=sorted(src.keys())[:20])
+            raise TrackFormatError(
+                "TRex file has no 'frame' column", path=path, expected="'frame'", found=sorted(src.keys())[:20]
+            )
         frame_raw = src.get("frame")
         if frame_raw.ndim != 1:
-            raise TrackFormatError("TRex 'frame' is not 1-D", path=path, expected="(n,)", found=f"shape {frame_raw.shape}")
+            raise TrackFormatError(
+                "TRex 'frame' is not 1-D", path=path, expected="(n,)", found=f"shape {frame_raw.shape}"
+            )
         n = len(frame_raw)
-        rec: dict[str, Any] = {"_src": src, "_n": n, "_meta": {k: src.get(k).copy() for k in ("cm_per_pixel", "frame_rate", "id") if k in src}}
+        rec: dict[str, Any] = {
+            "_src": src,
+            "_n": n,
+            "_meta": {k: src.get(k).copy() for k in ("cm_per_pixel", "frame_rate", "id") if k in src},
+        }
         if n == 0:
             src.close()
             return rec
@@ -268,7 +313,9 @@ def _destinations(frames: list[np.ndarray], ranks: list[int], n_ids: int) -> tup
     return [dest[a:b] for a, b in zip(bounds[:-1], bounds[1:])], total
 
 
-def _convert(paths: Sequence[Path], params: Mapping[str, Any], group: str, sequence: str, kind: str) -> list[TrackTable]:
+def _convert(
+    paths: Sequence[Path], params: Mapping[str, Any], group: str, sequence: str, kind: str
+) -> list[TrackTable]:
     paths = [Path(p) for p in paths]
     if not paths:
         raise ConfigError("no TRex files to convert", group=group, sequence=sequence)
@@ -289,7 +336,9 @@ def _convert(paths: Sequence[Path], params: Mapping[str, Any], group: str, seque
             r["_src"].close()
 
 
-def _merge(paths, params, group, sequence, kind, prefixes, units, keep, wanted, settings, require_xy, recs) -> list[TrackTable]:
+def _merge(
+    paths, params, group, sequence, kind, prefixes, units, keep, wanted, settings, require_xy, recs
+) -> list[TrackTable]:
     """Read the per-individual files (appending to ``recs``) and merge them on frame."""
     ids: list[int] = []
     names: list[str] = []
@@ -297,7 +346,7 @@ def _merge(paths, params, group, sequence, kind, prefixes, units, keep, wanted, 
         rec = _read_one(path, kind, params, wanted, keep, require_xy)
         recs.append(rec)
         split = individual_suffix(path.stem, prefixes)
-        names.append(path.stem[len(split[0]) + 1:] if split is not None else path.stem)
+        names.append(path.stem[len(split[0]) + 1 :] if split is not None else path.stem)
         file_id = rec["_meta"].get("id")
         if split is not None:
             ids.append(split[1])
@@ -307,29 +356,48 @@ def _merge(paths, params, group, sequence, kind, prefixes, units, keep, wanted, 
             ids.append(0)
         else:
             raise TrackFormatError(
-                "cannot tell the individual of a TRex file", path=path,
-                expected=f"a '_<prefix><k>' suffix with prefix in {list(prefixes)} or an 'id' key", found=path.stem,
+                "cannot tell the individual of a TRex file",
+                path=path,
+                expected=f"a '_<prefix><k>' suffix with prefix in {list(prefixes)} or an 'id' key",
+                found=path.stem,
             )
         if rec["_n"] == 0:
             log.warning("TRex file %s has no rows; skipped", path)
     if len(set(ids)) != len(ids):
         dup = sorted({x for x in ids if ids.count(x) > 1})
         raise TrackFormatError(
-            "several TRex files claim the same individual", path=paths[0], group=group, sequence=sequence,
-            expected="one file per individual", found=f"id(s) {dup} in {[p.name for p in paths]}",
+            "several TRex files claim the same individual",
+            path=paths[0],
+            group=group,
+            sequence=sequence,
+            expected="one file per individual",
+            found=f"id(s) {dup} in {[p.name for p in paths]}",
         )
     names_by_id = dict(zip(ids, names))
     rows = sorted(((r, k) for r, k in zip(recs, ids) if r["_n"]), key=lambda t: t[1])
     if not rows:
-        raise TrackFormatError("TRex files hold no rows", path=paths[0], group=group, sequence=sequence, expected="at least one row", found="empty")
+        raise TrackFormatError(
+            "TRex files hold no rows",
+            path=paths[0],
+            group=group,
+            sequence=sequence,
+            expected="at least one row",
+            found="empty",
+        )
 
-    hint_cm = "TRex exports are in cm: pass params {'cm_per_pixel': ...} (or units='px', or settings_file='<video>.settings')"
+    hint_cm = (
+        "TRex exports are in cm: pass params {'cm_per_pixel': ...} (or units='px', or settings_file='<video>.settings')"
+    )
     cm_file = next((r["_meta"]["cm_per_pixel"] for r in recs if r["_meta"].get("cm_per_pixel") is not None), None)
     fps_file = next((r["_meta"]["frame_rate"] for r in recs if r["_meta"].get("frame_rate") is not None), None)
     calib = calibration(
-        params, path=paths[0], fps_file=fps_file, cm_file=cm_file,
+        params,
+        path=paths[0],
+        fps_file=fps_file,
+        cm_file=cm_file,
         settings={"fps": settings.get("frame_rate"), "cm_per_pixel": settings.get("cm_per_pixel")},
-        cm_required=units == "cm", cm_hint=hint_cm,
+        cm_required=units == "cm",
+        cm_hint=hint_cm,
     )
     fps, cm_per_pixel = calib["fps"], calib["cm_per_pixel"]
     if cm_per_pixel is None:
@@ -354,7 +422,9 @@ def _merge(paths, params, group, sequence, kind, prefixes, units, keep, wanted, 
             for r, d in present:
                 v = r["_src"].get(r["_cols"][key], r["_n"])
                 if v.dtype.kind not in "fiub":
-                    raise TrackFormatError(f"TRex field {r['_cols'][key]!r} is not numeric", path=r["_src"].path, found=str(v.dtype))
+                    raise TrackFormatError(
+                        f"TRex field {r['_cols'][key]!r} is not numeric", path=r["_src"].path, found=str(v.dtype)
+                    )
                 out[d] = v  # scatter with the cast to float64; one source column in memory at a time
                 del v
             np.copyto(out, np.nan, where=np.isinf(out))
@@ -380,10 +450,17 @@ def _merge(paths, params, group, sequence, kind, prefixes, units, keep, wanted, 
     pose_ks = sorted({int(m.group(2)) for k in cols if (m := _POSE.match(k))})
     if time is None:
         time = frame / float(fps)
-    df = build_table(frame, id_arr, x, y, group=group, sequence=sequence, fps=fps, time=time, extra=cols, sort=False, clean=True)
+    df = build_table(
+        frame, id_arr, x, y, group=group, sequence=sequence, fps=fps, time=time, extra=cols, sort=False, clean=True
+    )
     meta = base_meta(
-        kind, paths, **calib, units_in_source=units, position_source=params.get("position_source", "wcentroid"),
-        keypoint_names=[f"kp{k}" for k in pose_ks], individual_names={int(k): names_by_id[k] for _, k in rows},
+        kind,
+        paths,
+        **calib,
+        units_in_source=units,
+        position_source=params.get("position_source", "wcentroid"),
+        keypoint_names=[f"kp{k}" for k in pose_ks],
+        individual_names={int(k): names_by_id[k] for _, k in rows},
         speed_units="px/s" if units == "cm" else "source units",
     )
     return [TrackTable(group, sequence, df, meta)]
