@@ -67,6 +67,20 @@ def max_record_bytes() -> int:
         return MAX_RECORD_BYTES
 
 
+def _check_whole_read(fh, path, what: str, error: type, context: dict) -> None:
+    """Refuse an open file too large to load as a whole within :func:`alloc_budget`."""
+    size = os.fstat(fh.fileno()).st_size
+    budget = alloc_budget() // 8  # bytes, decoded text and the parsed rows
+    if size > budget:
+        raise error(
+            f"{what} is too large to read at once",
+            path=path,
+            expected=f"at most {budget} bytes",
+            found=f"{size} bytes",
+            **context,
+        )
+
+
 def check_text_records(
     path: str | os.PathLike,
     what: str,
@@ -98,16 +112,7 @@ def check_text_records(
         return 0  # the reader names its own unreadable-file error
     with fh:
         if whole:
-            size = os.fstat(fh.fileno()).st_size
-            budget = alloc_budget() // 8  # bytes, decoded text and the parsed rows
-            if size > budget:
-                raise error(
-                    f"{what} is too large to read at once",
-                    path=path,
-                    expected=f"at most {budget} bytes",
-                    found=f"{size} bytes",
-                    **context,
-                )
+            _check_whole_read(fh, path, what, error, context)
         block = min(_SCAN_BLOCK, limit)
         q = quote[0] if quote else None
         run = longest = 0
