@@ -2,18 +2,19 @@
 
 :class:`DatasetCore` is the manifest part of the public :class:`mosaic.Dataset`; it knows
 nothing about tracks, labels or features beyond where their roots are and which
-(group, sequence) pairs ``tracks/index.csv`` lists.
+(group, sequence) pairs ``tracks/index.csv`` lists. The work lives in sibling modules —
+:mod:`~mosaic.core.manifest` (reading and checking the manifest), :mod:`~mosaic.core.roots`
+(root placement), :mod:`~mosaic.core.remap` (path portability) and
+:mod:`~mosaic.core.sequences` (the sequence catalog) — and the methods here delegate to them.
 """
 
 from __future__ import annotations
 
 import copy
-import errno
 import json
 import os
-import re
-from dataclasses import asdict, dataclass, field, fields
-from pathlib import Path, PurePath
+from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pandas as pd
@@ -21,61 +22,37 @@ import yaml
 
 from .atomic import atomic_write_text
 from .errors import ConfigError, ManifestError, RootNotSetError
-from .indexes import OWN_INDEXES, TRACKS_INDEX, index_header, index_lock, is_path_column, read_index, write_index
-from .limits import MAX_MANIFEST_BYTES, check_file_size
-from .paths import check_regular_file
+from .indexes import OWN_INDEXES, TRACKS_INDEX, read_index
+from .manifest import (
+    DATASET_TYPES,
+    MANIFEST_NAMES,
+    MEDIA_ROOT_KEYS,
+    RAW_ROOT_KEYS,
+    ROOT_KEYS,
+    default_roots,
+    is_safe_root_name,
+    manifest_dict,
+    parse_duration,
+    read_manifest,
+    validate_manifest,
+)
+from .remap import own_index_files, portable, remap_with, remapping, rewrite_index_paths
+from .roots import check_roots_apart
 from .safe_names import KEY_SEPARATOR
+from .sequences import query_pairs, sequence_metadata
 
-MANIFEST_NAMES = ("dataset.yaml", "dataset.yml", "dataset.json")
-ROOT_KEYS = ("media_raw", "media", "tracks_raw", "tracks", "features", "labels", "models", "frames")
-#: roots holding the user's original files; they may share a folder (videos beside tracking files)
-RAW_ROOT_KEYS = ("media_raw", "tracks_raw")
-DATASET_TYPES = ("discrete", "continuous")
-MEDIA_ROOT_KEYS = ("media_raw", "media")
-_ROOT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")
-
-
-def is_safe_root_name(key: Any) -> bool:
-    """True for a root name a manifest may use: a letter, then letters, digits, ``_ . -`` (at most 64)."""
-    return isinstance(key, str) and _ROOT_NAME.fullmatch(key) is not None and ".." not in key
-
-
-def default_roots() -> dict[str, str]:
-    """Default named roots, each a folder of the same name inside the dataset folder."""
-    return {k: k for k in ROOT_KEYS}
-
-
-def parse_duration(value: str | int | float | None) -> float | None:
-    """Parse a duration such as ``'1h'``, ``'30min'``, ``'90s'`` or seconds into seconds."""
-    if value is None:
-        return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if value <= 0:
-            raise ValueError(f"duration must be positive, got {value}")
-        return float(value)
-    td = pd.Timedelta(str(value))
-    if td.total_seconds() <= 0:
-        raise ValueError(f"duration must be positive, got {value}")
-    return td.total_seconds()
-
-
-class _ManifestLoader(yaml.SafeLoader):
-    """YAML's safe loader without anchors and aliases: a manifest needs none, and an alias
-    bomb (each alias doubling the document) would otherwise expand to gigabytes."""
-
-    def compose_node(self, parent, index):
-        """Compose one node, refusing anchors and aliases (PyYAML hook)."""
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise yaml.composer.ComposerError(
-                None, None, "aliases (*name) are not allowed in a dataset manifest", event.start_mark
-            )
-        event = self.peek_event()
-        if getattr(event, "anchor", None):
-            raise yaml.composer.ComposerError(
-                None, None, "anchors (&name) are not allowed in a dataset manifest", event.start_mark
-            )
-        return super().compose_node(parent, index)
+__all__ = [
+    "DATASET_TYPES",
+    "MANIFEST_NAMES",
+    "MEDIA_ROOT_KEYS",
+    "RAW_ROOT_KEYS",
+    "ROOT_KEYS",
+    "DatasetCore",
+    "dataset_fields",
+    "default_roots",
+    "is_safe_root_name",
+    "parse_duration",
+]
 
 
 class _instance_only:
@@ -99,21 +76,6 @@ class _instance_only:
 
             return refuse
         return self.fn.__get__(obj, cls)
-
-
-def _remap_with(path_map: dict[str, str], path: str | os.PathLike) -> Path:
-    """Replace the longest matching prefix (by whole path components) of ``path``."""
-    p = PurePath(path)
-    best: tuple[int, str, str] | None = None
-    for old, new in (path_map or {}).items():
-        op = PurePath(old)
-        n = len(op.parts)
-        if p.parts[:n] == op.parts and (best is None or n > best[0]):
-            best = (n, old, new)
-    if best is None:
-        return Path(p)
-    n, _, new = best
-    return Path(new).joinpath(*p.parts[n:])
 
 
 @dataclass
@@ -232,38 +194,8 @@ class DatasetCore:
         ``ds.load()`` only: a folder is opened with :meth:`open`.
         """
         path = self.manifest_path
-        if not path.exists():
-            raise ManifestError("manifest not found", path=path)
-        check_regular_file(path, ManifestError)
-        check_file_size(path, MAX_MANIFEST_BYTES, "manifest", ManifestError)
-        try:
-            text = path.read_text(encoding="utf-8")
-            data = json.loads(text) if path.suffix.lower() == ".json" else yaml.load(text, Loader=_ManifestLoader)
-        except (json.JSONDecodeError, yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:
-            raise ManifestError("manifest is not valid YAML/JSON", path=path, found=str(exc).splitlines()[0]) from exc
-        except OSError as exc:
-            raise ManifestError(
-                f"cannot read manifest: {exc.strerror or exc}",
-                path=path,
-                found=f"{errno.errorcode.get(exc.errno or 0, 'OSError')} ({exc.strerror or exc})",
-            ) from exc
-        if data is None:
-            data = {}
-        if not isinstance(data, dict):
-            raise ManifestError(
-                "manifest must be a mapping", path=path, expected="mapping of fields", found=type(data).__name__
-            )
-        bad_keys = sorted(repr(k) for k in data if not isinstance(k, str))
-        if bad_keys:
-            raise ManifestError("manifest keys must be strings", path=path, expected="text keys", found=bad_keys)
-        for name in ("meta", "path_map"):
-            if not isinstance(data.get(name) or {}, dict):
-                raise ManifestError(
-                    f"{name!r} must be a mapping", path=path, expected="mapping", found=type(data[name]).__name__
-                )
+        data = read_manifest(path)
         roots = data.get("roots") or {}
-        if not isinstance(roots, dict):
-            raise ManifestError("'roots' must be a mapping of root name to path", path=path, found=type(roots).__name__)
         declared = {str(k): ("" if v is None else str(v)) for k, v in roots.items()}
         implicit = {k: v for k, v in default_roots().items() if k not in declared}
         for f in self._SERIALISED:
@@ -284,77 +216,11 @@ class DatasetCore:
 
     def validate(self) -> None:
         """Check field types and the continuous-dataset fields; raise :class:`ManifestError`."""
-        p = self.manifest_path
-        bad_roots = sorted(str(k) for k in self.roots if not is_safe_root_name(k))
-        if bad_roots:
-            raise ManifestError(
-                "manifest names roots that are not safe names",
-                path=p,
-                expected="root names of letters, digits, '_', '.', '-' starting with a letter "
-                f"(standard roots {list(ROOT_KEYS)})",
-                found=bad_roots,
-            )
-        if self.format not in ("yaml", "json"):
-            raise ManifestError("unknown manifest format", path=p, expected="yaml or json", found=self.format)
-        if self.dataset_type not in DATASET_TYPES:
-            raise ManifestError("unknown dataset_type", path=p, expected=list(DATASET_TYPES), found=self.dataset_type)
-        if not isinstance(self.meta, dict):
-            raise ManifestError("'meta' must be a mapping", path=p, found=type(self.meta).__name__)
-        self._check_roots_apart()
-        if self.dataset_type == "continuous":
-            if self.segment_duration is None:
-                raise ManifestError(
-                    "a continuous dataset needs segment_duration", path=p, expected="e.g. '1h'", found=None
-                )
-            try:
-                parse_duration(self.segment_duration)
-            except (ValueError, TypeError) as exc:
-                raise ManifestError(
-                    "segment_duration is not a duration",
-                    path=p,
-                    expected="e.g. '1h', '30min', 3600",
-                    found=self.segment_duration,
-                ) from exc
-            if not isinstance(self.time_column, str) or not self.time_column:
-                raise ManifestError(
-                    "a continuous dataset needs time_column",
-                    path=p,
-                    expected="name of the clock column",
-                    found=self.time_column,
-                )
-        elif self.segment_duration is not None:
-            try:
-                parse_duration(self.segment_duration)
-            except (ValueError, TypeError) as exc:
-                raise ManifestError("segment_duration is not a duration", path=p, found=self.segment_duration) from exc
+        validate_manifest(self)
 
     def _check_roots_apart(self) -> None:
         """Refuse roots that coincide or lie inside one another (raw roots may share a folder)."""
-        places = {}
-        for key, value in self.roots.items():
-            if not value or not isinstance(value, str):
-                continue
-            p = Path(value)
-            lexical = os.path.normpath(p if p.is_absolute() else self.folder / p)
-            places[key] = (lexical, os.path.realpath(lexical))
-        keys = [k for k in ROOT_KEYS if k in places]
-        for i, a in enumerate(keys):
-            for b in keys[i + 1 :]:
-                if a in RAW_ROOT_KEYS and b in RAW_ROOT_KEYS:
-                    continue
-                for pa, pb in zip(places[a], places[b], strict=True):
-                    if (
-                        pa == pb
-                        or pa.startswith(pb.rstrip(os.sep) + os.sep)
-                        or pb.startswith(pa.rstrip(os.sep) + os.sep)
-                    ):
-                        raise ManifestError(
-                            f"roots {a!r} and {b!r} overlap",
-                            path=self.manifest_path,
-                            expected="each root its own folder, none inside another (only media_raw and tracks_raw may share one)",
-                            found=f"{a}: {self.roots[a]!r}, {b}: {self.roots[b]!r}",
-                            hint="give each root its own folder in the manifest's 'roots'",
-                        )
+        check_roots_apart(self.folder, self.roots, self.manifest_path, ROOT_KEYS, RAW_ROOT_KEYS)
 
     @property
     def segment_seconds(self) -> float | None:
@@ -368,21 +234,7 @@ class DatasetCore:
         roots are kept as they were, and mosaic's own fields the file did not set are written
         only once they change.
         """
-        d = asdict(self)
-        out = {k: d[k] for k in self._SERIALISED}
-        out["roots"] = {
-            k: v for k, v in out["roots"].items() if not (k in self._implicit_roots and self._implicit_roots[k] == v)
-        }
-        if self._file_keys is None:
-            return out
-        for k, v in self._absent.items():
-            if out.get(k) == v:
-                del out[k]
-        if not out["roots"] and "roots" not in self._file_keys:
-            del out["roots"]
-        out.update({k: v for k, v in self._extra.items() if k not in out})
-        first = [k for k in self._file_keys if k in out]
-        return {k: out[k] for k in first + [k for k in out if k not in first]}
+        return manifest_dict(self)
 
     def save(self) -> Path:
         """Write the manifest atomically (YAML, or JSON when ``format='json'``)."""
@@ -493,7 +345,7 @@ class DatasetCore:
         changed = {}
         for key, value in list(self.roots.items()):
             if value and Path(value).is_absolute():
-                new = _remap_with(path_map, value).as_posix()
+                new = remap_with(path_map, value).as_posix()
                 if new != value:
                     changed[key] = (value, new)
                     self.roots[key] = new
@@ -501,7 +353,7 @@ class DatasetCore:
 
     def remap_path(self, path: str | os.PathLike) -> Path:
         """Map an absolute path through the manifest's ``path_map`` (longest prefix wins)."""
-        return _remap_with(self.path_map, path)
+        return remap_with(self.path_map, path)
 
     def resolve_path(self, path: str | os.PathLike, anchor: str | os.PathLike | None = None) -> Path:
         """Turn a stored path into a usable absolute path.
@@ -532,18 +384,8 @@ class DatasetCore:
         ``features/<name>/index.csv``, ...) whose header holds that index's declared columns:
         an ``index.csv`` of another project in a shared folder a root points at is not one.
         """
-        seen: dict[Path, None] = {}
-        for key, pattern, columns in OWN_INDEXES:
-            if not self.has_root(key):
-                continue
-            root = self.get_root(key)
-            if not root.is_dir():
-                continue
-            for p in sorted(root.glob(pattern)):
-                header = index_header(p)
-                if header is not None and set(columns) <= set(header):
-                    seen.setdefault(p.resolve(), None)
-        return list(seen)
+        keys = dict.fromkeys(key for key, _, _ in OWN_INDEXES)
+        return own_index_files((key, self.get_root(key)) for key in keys if self.has_root(key))
 
     def clean_temp_files(self, dry_run: bool = False) -> list[Path]:
         """Remove temporary files that killed writes left under the dataset's roots.
@@ -564,33 +406,14 @@ class DatasetCore:
         return removed
 
     def _rewrite_indexes(self, transform, dry_run: bool) -> dict[str, int]:
-        report: dict[str, int] = {}
-        for idx in self.index_files():
-            with index_lock(idx):  # read-modify-write: no row another writer adds meanwhile is lost
-                df = read_index(idx)
-                cols = [c for c in df.columns if is_path_column(c)]
-                n_changed = 0
-                for c in cols:
-                    old = df[c].astype(str)
-                    new = old.map(lambda v: transform(v) if v else v)
-                    n_changed += int((old != new).sum())
-                    df[c] = new
-                report[str(idx)] = n_changed
-                if n_changed and not dry_run:
-                    write_index(idx, df)
-        return report
+        return rewrite_index_paths(self.index_files(), transform, dry_run)
 
     def rewrite_index_paths(self, path_map: dict[str, str], dry_run: bool = False) -> dict[str, int]:
         """Rewrite absolute paths in every index through ``path_map``.
 
         Returns ``{index_path: n_changed}``; with ``dry_run`` nothing is written.
         """
-
-        def transform(v: str) -> str:
-            p = PurePath(v)
-            return _remap_with(path_map, p).as_posix() if p.is_absolute() else v
-
-        return self._rewrite_indexes(transform, dry_run)
+        return self._rewrite_indexes(remapping(path_map), dry_run)
 
     def make_portable(self, dry_run: bool = False) -> dict[str, int]:
         """Store every index path relative to the dataset folder where it lies inside it.
@@ -598,20 +421,7 @@ class DatasetCore:
         Absolute paths are first mapped through ``path_map``. Idempotent: a second call
         changes nothing. Returns ``{index_path: n_changed}``.
         """
-        folder = self.folder.absolute()
-
-        def transform(v: str) -> str:
-            p = Path(v)
-            if not p.is_absolute():
-                return v
-            if not p.exists():
-                p = self.remap_path(p)
-            try:
-                return p.relative_to(folder).as_posix()
-            except ValueError:
-                return v
-
-        return self._rewrite_indexes(transform, dry_run)
+        return self._rewrite_indexes(portable(self.folder.absolute(), self.remap_path), dry_run)
 
     # ------------------------------------------------------------------ sequence catalog
     def tracks_index(self) -> pd.DataFrame:
@@ -663,33 +473,8 @@ class DatasetCore:
         ConfigError
             When ``level_names`` is given and a key has a different number of levels.
         """
-        index = self.tracks_index()
-        df = (
-            index.drop_duplicates(["group", "sequence"], keep="last")
-            .sort_values(["group", "sequence"])
-            .reset_index(drop=True)
-        )
-        keys = df["group"].astype(str) + separator + df["sequence"].astype(str)
-        parts = keys.str.split(separator, regex=False)
-        lengths = parts.map(len)
-        if level_names is not None:
-            n = len(level_names)
-            bad = keys[lengths != n]
-            if len(bad):
-                raise ConfigError(
-                    "sequence keys do not have the expected number of levels",
-                    path=self.get_root("tracks") / "index.csv",
-                    expected=f"{n} levels {list(level_names)} separated by {separator!r}",
-                    found=f"{bad.iloc[0]!r} has {len(bad.iloc[0].split(separator))} levels ({len(bad)} key(s) differ)",
-                )
-        n = len(level_names) if level_names is not None else (int(lengths.max()) if len(lengths) else 0)
-        names = list(level_names) if level_names is not None else [f"level_{i}" for i in range(n)]
-        levels = (
-            pd.DataFrame([p + [None] * (n - len(p)) for p in parts.tolist()], columns=names, dtype=object)
-            if len(df)
-            else pd.DataFrame(columns=names)
-        )
-        return pd.concat([df.drop(columns=[c for c in names if c in df.columns]), levels], axis=1)
+        index_path = self.get_root("tracks") / "index.csv"
+        return sequence_metadata(self.tracks_index(), index_path, level_names, separator)
 
     def query_sequences(
         self,
@@ -701,24 +486,15 @@ class DatasetCore:
         sequence_endswith: str | None = None,
     ) -> list[tuple[str, str]]:
         """(group, sequence) pairs matching every given substring/prefix/suffix filter."""
-        df = self.tracks_index()[["group", "sequence"]].drop_duplicates()
-        mask = pd.Series(True, index=df.index)
-        for col, how, value in (
+        filters = [
             ("group", "contains", group_contains),
             ("group", "startswith", group_startswith),
             ("group", "endswith", group_endswith),
             ("sequence", "contains", sequence_contains),
             ("sequence", "startswith", sequence_startswith),
             ("sequence", "endswith", sequence_endswith),
-        ):
-            if value is None:
-                continue
-            s = df[col].astype(str)
-            if how == "contains":
-                mask &= s.str.contains(value, regex=False)
-            else:
-                mask &= getattr(s.str, how)(value)
-        return sorted(zip(df.loc[mask, "group"], df.loc[mask, "sequence"]))
+        ]
+        return query_pairs(self.tracks_index(), filters)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, folder={str(self.folder)!r}, type={self.dataset_type!r})"
