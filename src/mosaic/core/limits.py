@@ -81,6 +81,29 @@ def _check_whole_read(fh, path, what: str, error: type, context: dict) -> None:
         )
 
 
+def _scan_block(buf: bytes, quote: bytes, odd: bool, run: int, longest: int) -> tuple[int, int, bool]:
+    """Advance the record scan over one block; return ``(longest, run, odd)``.
+
+    ``run`` is the length of the record still open at the block's start, ``odd`` whether a
+    ``quote``-quoted field is open there, ``longest`` the longest record so far.
+    """
+    q = quote[0] if quote else None
+    arr = np.frombuffer(buf, np.uint8)
+    newline = arr == 10
+    if q is not None and (odd or quote in buf):
+        parity = (np.cumsum(arr == q, dtype=np.int64) + int(odd)) % 2
+        newline &= parity == 0
+        odd = bool(parity[-1])
+    ends = np.flatnonzero(newline)
+    if ends.size == 0:
+        run += len(buf)
+    else:
+        inner = int(np.diff(ends).max()) - 1 if ends.size > 1 else 0
+        longest = max(longest, run + int(ends[0]), inner)
+        run = len(buf) - int(ends[-1]) - 1
+    return max(longest, run), run, odd
+
+
 def check_text_records(
     path: str | os.PathLike,
     what: str,
@@ -114,7 +137,6 @@ def check_text_records(
         if whole:
             _check_whole_read(fh, path, what, error, context)
         block = min(_SCAN_BLOCK, limit)
-        q = quote[0] if quote else None
         run = longest = 0
         odd = False  # inside a quoted field at the start of the block
         while True:
@@ -124,20 +146,7 @@ def check_text_records(
                 return longest
             if not buf:
                 break
-            arr = np.frombuffer(buf, np.uint8)
-            newline = arr == 10
-            if q is not None and (odd or quote in buf):
-                parity = (np.cumsum(arr == q, dtype=np.int64) + int(odd)) % 2
-                newline &= parity == 0
-                odd = bool(parity[-1])
-            ends = np.flatnonzero(newline)
-            if ends.size == 0:
-                run += len(buf)
-            else:
-                inner = int(np.diff(ends).max()) - 1 if ends.size > 1 else 0
-                longest = max(longest, run + int(ends[0]), inner)
-                run = len(buf) - int(ends[-1]) - 1
-            longest = max(longest, run)
+            longest, run, odd = _scan_block(buf, quote, odd, run, longest)
             if longest > limit:
                 raise error(
                     f"{what} has a line or cell too long to parse",
