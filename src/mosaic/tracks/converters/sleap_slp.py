@@ -221,6 +221,71 @@ def parse_skeletons(meta: Mapping[str, Any], ctx: dict) -> list[tuple[list[str],
     return out
 
 
+def _slp_metadata(f: Any, ctx: dict[str, Any]) -> tuple[Any, float]:
+    """Return (parsed metadata JSON, format id) of an open ``.slp`` file; reject unknown versions."""
+    attrs = f["metadata"].attrs
+    if "json" not in attrs:
+        raise TrackFormatError(
+            "SLEAP metadata has no 'json' attribute",
+            expected="metadata attrs format_id, json",
+            found=sorted(attrs.keys()),
+            **ctx,
+        )
+    try:
+        meta = json.loads(_text(attrs["json"]))
+    except json.JSONDecodeError as exc:
+        raise TrackFormatError("SLEAP metadata 'json' is not valid JSON", found=str(exc), **ctx) from exc
+    format_id = float(np.asarray(attrs.get("format_id", 1.0)).ravel()[0])
+    if not KNOWN_FORMAT_IDS[0] <= format_id < KNOWN_FORMAT_IDS[1]:
+        raise TrackFormatError(
+            "SLEAP .slp format version not known to this reader",
+            found=f"format_id {format_id:g}",
+            expected=f"format_id {KNOWN_FORMAT_IDS[0]:g} <= id < {KNOWN_FORMAT_IDS[1]:g} (per-instance pose tables)",
+            hint="re-save the project with a SLEAP/sleap-io version that writes the classic layout",
+            **ctx,
+        )
+    return meta, format_id
+
+
+def _check_fields(frames: np.ndarray, instances: np.ndarray, ctx: dict[str, Any]) -> None:
+    """Reject ``frames``/``instances`` tables lacking a field this reader uses."""
+    for name, arr, need in (("frames", frames, _FRAME_FIELDS), ("instances", instances, _INST_FIELDS)):
+        have = arr.dtype.names or ()
+        lack = [c for c in need if c not in have]
+        if lack:
+            raise TrackFormatError(
+                f"SLEAP '{name}' lacks fields",
+                expected=list(need),
+                found=f"missing {lack}; has {list(have)}",
+                **ctx,
+            )
+
+
+def _track_names(tracks: list[Any]) -> list[str]:
+    """Return the name of each track entry (``[spawned, name]`` list, ``{'name': ...}`` or a plain value)."""
+    track_names = []
+    for t in tracks:
+        if isinstance(t, list) and len(t) >= 2:
+            track_names.append(str(t[1]))
+        elif isinstance(t, Mapping) and "name" in t:
+            track_names.append(str(t["name"]))
+        else:
+            track_names.append(str(t))
+    return track_names
+
+
+def _video_files(videos: list[Any]) -> list[str]:
+    """Return the file name of each video entry (backend filename, else its own, else '')."""
+    video_files = []
+    for v in videos:
+        backend = v.get("backend", {}) if isinstance(v, Mapping) else {}
+        fname = backend.get("filename") if isinstance(backend, Mapping) else None
+        video_files.append(
+            str(fname if fname is not None else (v.get("filename", "") if isinstance(v, Mapping) else ""))
+        )
+    return video_files
+
+
 def read_slp(path: str | Path) -> SlpContent:
     """Read the arrays and metadata of a SLEAP ``.slp`` file (raises :class:`TrackFormatError`)."""
     import h5py
@@ -237,38 +302,9 @@ def read_slp(path: str | Path) -> SlpContent:
                     found=f"missing {missing}; has {sorted(f.keys())}",
                     **ctx,
                 )
-            attrs = f["metadata"].attrs
-            if "json" not in attrs:
-                raise TrackFormatError(
-                    "SLEAP metadata has no 'json' attribute",
-                    expected="metadata attrs format_id, json",
-                    found=sorted(attrs.keys()),
-                    **ctx,
-                )
-            try:
-                meta = json.loads(_text(attrs["json"]))
-            except json.JSONDecodeError as exc:
-                raise TrackFormatError("SLEAP metadata 'json' is not valid JSON", found=str(exc), **ctx) from exc
-            format_id = float(np.asarray(attrs.get("format_id", 1.0)).ravel()[0])
-            if not KNOWN_FORMAT_IDS[0] <= format_id < KNOWN_FORMAT_IDS[1]:
-                raise TrackFormatError(
-                    "SLEAP .slp format version not known to this reader",
-                    found=f"format_id {format_id:g}",
-                    expected=f"format_id {KNOWN_FORMAT_IDS[0]:g} <= id < {KNOWN_FORMAT_IDS[1]:g} (per-instance pose tables)",
-                    hint="re-save the project with a SLEAP/sleap-io version that writes the classic layout",
-                    **ctx,
-                )
+            meta, format_id = _slp_metadata(f, ctx)
             frames, instances = f["frames"][()], f["instances"][()]
-            for name, arr, need in (("frames", frames, _FRAME_FIELDS), ("instances", instances, _INST_FIELDS)):
-                have = arr.dtype.names or ()
-                lack = [c for c in need if c not in have]
-                if lack:
-                    raise TrackFormatError(
-                        f"SLEAP '{name}' lacks fields",
-                        expected=list(need),
-                        found=f"missing {lack}; has {list(have)}",
-                        **ctx,
-                    )
+            _check_fields(frames, instances, ctx)
             points = f["points"][()] if "points" in f else None
             pred_points = f["pred_points"][()] if "pred_points" in f else None
             if "tracks_json" in f:
@@ -287,27 +323,12 @@ def read_slp(path: str | Path) -> SlpContent:
             found=f"{type(exc).__name__}: {exc}",
             **ctx,
         ) from exc
-    track_names = []
-    for t in tracks:
-        if isinstance(t, list) and len(t) >= 2:
-            track_names.append(str(t[1]))
-        elif isinstance(t, Mapping) and "name" in t:
-            track_names.append(str(t["name"]))
-        else:
-            track_names.append(str(t))
-    video_files = []
-    for v in videos:
-        backend = v.get("backend", {}) if isinstance(v, Mapping) else {}
-        fname = backend.get("filename") if isinstance(backend, Mapping) else None
-        video_files.append(
-            str(fname if fname is not None else (v.get("filename", "") if isinstance(v, Mapping) else ""))
-        )
     return SlpContent(
         path,
         format_id,
         parse_skeletons(meta, ctx),
-        track_names,
-        video_files,
+        _track_names(tracks),
+        _video_files(videos),
         frames,
         instances,
         points,
