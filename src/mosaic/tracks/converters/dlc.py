@@ -59,17 +59,8 @@ PARAMETERS: dict[str, Param] = {
 }
 
 
-def _read_csv(path: Path) -> tuple[list[tuple[str, ...]], np.ndarray, np.ndarray, list[str]]:
-    """Return (column tuples, index values, data values, level names) of a DLC CSV."""
-    check_text_records(path, "DeepLabCut CSV")
-    try:
-        head = pd.read_csv(path, header=None, nrows=4, dtype=str, keep_default_na=False)
-    except pd.errors.EmptyDataError as exc:
-        raise TrackFormatError(
-            "empty DeepLabCut CSV", path=path, expected="3 or 4 header rows and data", found="no content"
-        ) from exc
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
-        raise TrackFormatError("not a readable DeepLabCut CSV", path=path, found=str(exc).splitlines()[0]) from exc
+def _header_levels(head: pd.DataFrame, path: Path) -> tuple[int, list[str]]:
+    """Return (number of header rows, level names) from the first cells of a DLC CSV's rows."""
     first = [str(v).strip().lower() for v in head.iloc[:, 0]]
     if len(first) < 3 or first[0] != "scorer":
         raise TrackFormatError(
@@ -88,6 +79,28 @@ def _read_csv(path: Path) -> tuple[list[tuple[str, ...]], np.ndarray, np.ndarray
         raise TrackFormatError(
             "DeepLabCut CSV header rows are not as expected", path=path, expected=levels, found=first[:n_header]
         )
+    return n_header, levels
+
+
+def _row_index(data: pd.DataFrame, n_index: int) -> np.ndarray:
+    """Return the row index: the first column, or the leading index columns joined by '/'."""
+    if n_index > 1:
+        return data.iloc[:, :n_index].astype(str).agg("/".join, axis=1).to_numpy()
+    return data.iloc[:, 0].to_numpy()
+
+
+def _read_csv(path: Path) -> tuple[list[tuple[str, ...]], np.ndarray, np.ndarray, list[str]]:
+    """Return (column tuples, index values, data values, level names) of a DLC CSV."""
+    check_text_records(path, "DeepLabCut CSV")
+    try:
+        head = pd.read_csv(path, header=None, nrows=4, dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError as exc:
+        raise TrackFormatError(
+            "empty DeepLabCut CSV", path=path, expected="3 or 4 header rows and data", found="no content"
+        ) from exc
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
+        raise TrackFormatError("not a readable DeepLabCut CSV", path=path, found=str(exc).splitlines()[0]) from exc
+    n_header, levels = _header_levels(head, path)
     hdr = head.iloc[:n_header]
     # leading index columns have an empty scorer cell (3 of them in newer labelled-data files)
     n_index = 1
@@ -109,10 +122,7 @@ def _read_csv(path: Path) -> tuple[list[tuple[str, ...]], np.ndarray, np.ndarray
             found=data.shape[1],
         )
     cols = [tuple(str(hdr.iloc[r, c]) for r in range(n_header)) for c in range(n_index, hdr.shape[1])]
-    if n_index > 1:
-        index = data.iloc[:, :n_index].astype(str).agg("/".join, axis=1).to_numpy()
-    else:
-        index = data.iloc[:, 0].to_numpy()
+    index = _row_index(data, n_index)
     try:
         values = data.iloc[:, n_index:].apply(pd.to_numeric, errors="raise").to_numpy(dtype=np.float64)
     except (ValueError, TypeError) as exc:
