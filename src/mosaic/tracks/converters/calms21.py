@@ -123,17 +123,8 @@ def calms21_group(group_from: str, infile_group: str, file_group: str) -> str:
     return infile_group if group_from == "infile" else file_group
 
 
-def _one(
-    path: Path,
-    g: str,
-    s: str,
-    rec: Mapping[str, Any],
-    fps: float,
-    out_group: str,
-    collection: str,
-    keep_annotations: bool,
-) -> tuple[Any, dict]:
-    ctx = dict(path=path, group=g, sequence=s)
+def _keypoints(rec: Mapping[str, Any], ctx: dict[str, Any]) -> tuple[np.ndarray, np.ndarray | None]:
+    """Return the (frames, mice, 2, keypoints) array and the (frames, mice, keypoints) scores, if any."""
     try:
         kp = np.asarray(rec["keypoints"], dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -154,6 +145,37 @@ def _one(
             raise TrackFormatError(
                 "CalMS21 scores do not match keypoints", expected=(T, M, K), found=scores.shape, **ctx
             )
+    return kp, scores
+
+
+def _sequence_info(rec: Mapping[str, Any], g: str, M: int, K: int) -> dict[str, Any]:
+    """Return the metadata of one sequence (keypoint/individual names, in-file group, source metadata)."""
+    names = list(CALMS21_KEYPOINTS) if K == len(CALMS21_KEYPOINTS) else [f"kp{k}" for k in range(K)]
+    info = {
+        "keypoint_names": names,
+        "individual_names": {0: "resident", 1: "intruder"} if M == 2 else {m: f"mouse{m}" for m in range(M)},
+        "infile_group": g,
+        "position": "centroid (nan-mean) of keypoints",
+    }
+    md = rec.get("metadata")
+    if isinstance(md, Mapping):
+        info["source_metadata"] = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in md.items()}
+    return info
+
+
+def _one(
+    path: Path,
+    g: str,
+    s: str,
+    rec: Mapping[str, Any],
+    fps: float,
+    out_group: str,
+    collection: str,
+    keep_annotations: bool,
+) -> tuple[Any, dict]:
+    ctx = dict(path=path, group=g, sequence=s)
+    kp, scores = _keypoints(rec, ctx)
+    T, M, _, K = kp.shape
     coords = kp.transpose(0, 1, 3, 2).reshape(T * M, K, 2)  # rows ordered (frame, mouse)
     sc = scores.reshape(T * M, K) if scores is not None else None
     extra = pose_columns(coords, sc)
@@ -177,17 +199,7 @@ def _one(
     )
     df["collection"] = constant_category(collection, len(df))
     df["source_group"] = constant_category(g, len(df))
-    names = list(CALMS21_KEYPOINTS) if K == len(CALMS21_KEYPOINTS) else [f"kp{k}" for k in range(K)]
-    info = {
-        "keypoint_names": names,
-        "individual_names": {0: "resident", 1: "intruder"} if M == 2 else {m: f"mouse{m}" for m in range(M)},
-        "infile_group": g,
-        "position": "centroid (nan-mean) of keypoints",
-    }
-    md = rec.get("metadata")
-    if isinstance(md, Mapping):
-        info["source_metadata"] = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in md.items()}
-    return df, info
+    return df, _sequence_info(rec, g, M, K)
 
 
 def _convert(

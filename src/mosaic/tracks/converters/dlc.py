@@ -59,17 +59,8 @@ PARAMETERS: dict[str, Param] = {
 }
 
 
-def _read_csv(path: Path) -> tuple[list[tuple[str, ...]], np.ndarray, np.ndarray, list[str]]:
-    """Return (column tuples, index values, data values, level names) of a DLC CSV."""
-    check_text_records(path, "DeepLabCut CSV")
-    try:
-        head = pd.read_csv(path, header=None, nrows=4, dtype=str, keep_default_na=False)
-    except pd.errors.EmptyDataError as exc:
-        raise TrackFormatError(
-            "empty DeepLabCut CSV", path=path, expected="3 or 4 header rows and data", found="no content"
-        ) from exc
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
-        raise TrackFormatError("not a readable DeepLabCut CSV", path=path, found=str(exc).splitlines()[0]) from exc
+def _header_levels(head: pd.DataFrame, path: Path) -> tuple[int, list[str]]:
+    """Return (number of header rows, level names) from the first cells of a DLC CSV's rows."""
     first = [str(v).strip().lower() for v in head.iloc[:, 0]]
     if len(first) < 3 or first[0] != "scorer":
         raise TrackFormatError(
@@ -88,6 +79,28 @@ def _read_csv(path: Path) -> tuple[list[tuple[str, ...]], np.ndarray, np.ndarray
         raise TrackFormatError(
             "DeepLabCut CSV header rows are not as expected", path=path, expected=levels, found=first[:n_header]
         )
+    return n_header, levels
+
+
+def _row_index(data: pd.DataFrame, n_index: int) -> np.ndarray:
+    """Return the row index: the first column, or the leading index columns joined by '/'."""
+    if n_index > 1:
+        return data.iloc[:, :n_index].astype(str).agg("/".join, axis=1).to_numpy()
+    return data.iloc[:, 0].to_numpy()
+
+
+def _read_csv(path: Path) -> tuple[list[tuple[str, ...]], np.ndarray, np.ndarray, list[str]]:
+    """Return (column tuples, index values, data values, level names) of a DLC CSV."""
+    check_text_records(path, "DeepLabCut CSV")
+    try:
+        head = pd.read_csv(path, header=None, nrows=4, dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError as exc:
+        raise TrackFormatError(
+            "empty DeepLabCut CSV", path=path, expected="3 or 4 header rows and data", found="no content"
+        ) from exc
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
+        raise TrackFormatError("not a readable DeepLabCut CSV", path=path, found=str(exc).splitlines()[0]) from exc
+    n_header, levels = _header_levels(head, path)
     hdr = head.iloc[:n_header]
     # leading index columns have an empty scorer cell (3 of them in newer labelled-data files)
     n_index = 1
@@ -109,10 +122,7 @@ def _read_csv(path: Path) -> tuple[list[tuple[str, ...]], np.ndarray, np.ndarray
             found=data.shape[1],
         )
     cols = [tuple(str(hdr.iloc[r, c]) for r in range(n_header)) for c in range(n_index, hdr.shape[1])]
-    if n_index > 1:
-        index = data.iloc[:, :n_index].astype(str).agg("/".join, axis=1).to_numpy()
-    else:
-        index = data.iloc[:, 0].to_numpy()
+    index = _row_index(data, n_index)
     try:
         values = data.iloc[:, n_index:].apply(pd.to_numeric, errors="raise").to_numpy(dtype=np.float64)
     except (ValueError, TypeError) as exc:
@@ -169,12 +179,8 @@ def read_dlc(path: Path) -> tuple[list[tuple[str, ...]], np.ndarray, np.ndarray,
     return _read_csv(path)
 
 
-def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, sequence: str) -> list[TrackTable]:
-    """Convert one DeepLabCut prediction file (CSV or H5) into one recording."""
-    if len(paths) != 1:
-        raise ConfigError("a DeepLabCut conversion takes exactly one file", expected=1, found=len(paths))
-    path = Path(paths[0])
-    ctx = dict(path=path, group=group, sequence=sequence)
+def _single_mode(params: Mapping[str, Any], path: Path) -> str:
+    """Return the validated ``single`` mode (how unique body parts are kept)."""
     single = params.get("single", PARAMETERS["single"].default)
     if single not in SINGLE_MODES:
         raise ConfigError(
@@ -184,10 +190,13 @@ def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, seq
             found=single,
             hint="unique body parts ('single') are scene landmarks, never an animal: use 'landmarks' or 'drop'",
         )
-    thr = params.get("likelihood_threshold")
-    calib = calibration(params, path=path, fps_hint="DeepLabCut files carry no fps: pass {'fps': <video fps>}")
-    fps = calib["fps"]
-    cols, index, values, levels = read_dlc(path)
+    return single
+
+
+def _level_positions(
+    cols: list[tuple[str, ...]], levels: list[str], ctx: dict[str, Any]
+) -> tuple[list[str], int, int, int | None, set[str]]:
+    """Return (lower-cased levels, coords/bodyparts/individuals positions, coords seen); reject 3D."""
     lv = [n.lower() for n in levels]
     if "coords" not in lv or "bodyparts" not in lv:
         raise TrackFormatError(
@@ -211,6 +220,11 @@ def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, seq
         raise TrackFormatError(
             "DeepLabCut table lacks x/y coords", expected="coords x, y[, likelihood]", found=sorted(coords_seen), **ctx
         )
+    return lv, ci, bi, ii, coords_seen
+
+
+def _frame_index(index: np.ndarray, path: Path, ctx: dict[str, Any]) -> np.ndarray:
+    """Return the row index as increasing int frame numbers; reject labelled-data (image) indexes."""
     try:
         frame = frames_as_int(pd.to_numeric(pd.Series(index), errors="raise").to_numpy(), path=path)
     except (ValueError, TypeError, TrackFormatError) as exc:
@@ -226,6 +240,13 @@ def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, seq
     if len(frame) == 0:
         raise TrackFormatError("DeepLabCut table has no rows", expected="one row per frame", found="0 rows", **ctx)
     check_increasing(frame, path=path)
+    return frame
+
+
+def _entity_names(
+    cols: list[tuple[str, ...]], ii: int | None, bi: int, single: str, ctx: dict[str, Any]
+) -> tuple[list[str], list[str], list[str]]:
+    """Return (individuals, keypoints, landmarks) in column order."""
     inds: list[str] = []
     kps: list[str] = []
     marks: list[str] = []
@@ -246,21 +267,84 @@ def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, seq
             found=f"only unique body parts {marks}",
             **ctx,
         )
-    T, n_i, n_k = len(frame), len(inds), len(kps)
-    xyp = np.full((T, n_i, n_k, 3), np.nan)
-    has_p = "likelihood" in coords_seen
-    ind_pos = {n: i for i, n in enumerate(inds)}
-    kp_pos = {n: k for k, n in enumerate(kps)}
-    coord_pos = {"x": 0, "y": 1, "likelihood": 2}
-    for j, c in enumerate(cols):
-        ind = c[ii] if ii is not None else "animal0"
-        if ind not in ind_pos or c[ci] not in coord_pos:
-            continue
-        xyp[:, ind_pos[ind], kp_pos[c[bi]], coord_pos[c[ci]]] = values[:, j]
+    return inds, kps, marks
+
+
+_COORD_POS = {"x": 0, "y": 1, "likelihood": 2}
+
+
+def _mask_low_likelihood(xyp: np.ndarray, thr: Any) -> None:
+    """Set x/y to NaN in place where the likelihood (last axis, slot 2) is below ``thr``."""
     if thr is not None:
         low = xyp[..., 2] < float(thr)
         xyp[..., 0][low] = np.nan
         xyp[..., 1][low] = np.nan
+
+
+def _keypoint_array(
+    cols: list[tuple[str, ...]],
+    values: np.ndarray,
+    positions: tuple[int, int, int | None],
+    inds: list[str],
+    kps: list[str],
+    thr: Any,
+) -> np.ndarray:
+    """Return the (frames, individuals, keypoints, x/y/likelihood) array, thresholded."""
+    ci, bi, ii = positions
+    xyp = np.full((values.shape[0], len(inds), len(kps), 3), np.nan)
+    ind_pos = {n: i for i, n in enumerate(inds)}
+    kp_pos = {n: k for k, n in enumerate(kps)}
+    for j, c in enumerate(cols):
+        ind = c[ii] if ii is not None else "animal0"
+        if ind not in ind_pos or c[ci] not in _COORD_POS:
+            continue
+        xyp[:, ind_pos[ind], kp_pos[c[bi]], _COORD_POS[c[ci]]] = values[:, j]
+    _mask_low_likelihood(xyp, thr)
+    return xyp
+
+
+def _landmark_columns(
+    cols: list[tuple[str, ...]],
+    values: np.ndarray,
+    positions: tuple[int, int, int | None],
+    marks: list[str],
+    n_i: int,
+    thr: Any,
+    has_p: bool,
+) -> dict[str, np.ndarray]:
+    """Return the per-frame landmark columns, repeated on each of the ``n_i`` animal rows of a frame."""
+    ci, bi, ii = positions
+    lm = np.full((values.shape[0], len(marks), 3), np.nan)
+    mark_pos = {n: k for k, n in enumerate(marks)}
+    for j, c in enumerate(cols):
+        if c[ii] == UNIQUE_BODYPARTS and c[bi] in mark_pos and c[ci] in _COORD_POS:
+            lm[:, mark_pos[c[bi]], _COORD_POS[c[ci]]] = values[:, j]
+    _mask_low_likelihood(lm, thr)
+    extra: dict[str, np.ndarray] = {}
+    for k in range(len(marks)):  # per-frame scene values, repeated on each animal's row of the frame
+        extra[f"landmarkX{k}"] = np.repeat(lm[:, k, 0], n_i)
+        extra[f"landmarkY{k}"] = np.repeat(lm[:, k, 1], n_i)
+        if has_p:
+            extra[f"landmarkP{k}"] = np.repeat(lm[:, k, 2], n_i)
+    return extra
+
+
+def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, sequence: str) -> list[TrackTable]:
+    """Convert one DeepLabCut prediction file (CSV or H5) into one recording."""
+    if len(paths) != 1:
+        raise ConfigError("a DeepLabCut conversion takes exactly one file", expected=1, found=len(paths))
+    path = Path(paths[0])
+    ctx = dict(path=path, group=group, sequence=sequence)
+    single = _single_mode(params, path)
+    thr = params.get("likelihood_threshold")
+    calib = calibration(params, path=path, fps_hint="DeepLabCut files carry no fps: pass {'fps': <video fps>}")
+    cols, index, values, levels = read_dlc(path)
+    lv, ci, bi, ii, coords_seen = _level_positions(cols, levels, ctx)
+    frame = _frame_index(index, path, ctx)
+    inds, kps, marks = _entity_names(cols, ii, bi, single, ctx)
+    T, n_i, n_k = len(frame), len(inds), len(kps)
+    has_p = "likelihood" in coords_seen
+    xyp = _keypoint_array(cols, values, (ci, bi, ii), inds, kps, thr)
     flat = xyp.reshape(T * n_i, n_k, 3)
     extra: dict[str, np.ndarray] = {}
     for k in range(n_k):
@@ -269,35 +353,20 @@ def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, seq
         if has_p:
             extra[f"poseP{k}"] = flat[:, k, 2]
     if marks:
-        lm = np.full((T, len(marks), 3), np.nan)
-        mark_pos = {n: k for k, n in enumerate(marks)}
-        for j, c in enumerate(cols):
-            if c[ii] == UNIQUE_BODYPARTS and c[bi] in mark_pos and c[ci] in coord_pos:
-                lm[:, mark_pos[c[bi]], coord_pos[c[ci]]] = values[:, j]
-        if thr is not None:
-            low = lm[..., 2] < float(thr)
-            lm[..., 0][low] = np.nan
-            lm[..., 1][low] = np.nan
-        for k in range(len(marks)):  # per-frame scene values, repeated on each animal's row of the frame
-            extra[f"landmarkX{k}"] = np.repeat(lm[:, k, 0], n_i)
-            extra[f"landmarkY{k}"] = np.repeat(lm[:, k, 1], n_i)
-            if has_p:
-                extra[f"landmarkP{k}"] = np.repeat(lm[:, k, 2], n_i)
-    ids = np.tile(np.arange(n_i, dtype=np.int64), T)
+        extra.update(_landmark_columns(cols, values, (ci, bi, ii), marks, n_i, thr, has_p))
     df = build_table(
         np.repeat(frame, n_i),
-        ids,
+        np.tile(np.arange(n_i, dtype=np.int64), T),
         nan_centroid(flat[:, :, 0]),
         nan_centroid(flat[:, :, 1]),
         group=group,
         sequence=sequence,
-        fps=fps,
+        fps=calib["fps"],
         extra=extra,
         sort=False,
     )
     if params.get("drop_empty_rows"):
         df = df[df[[f"poseX{k}" for k in range(n_k)]].notna().any(axis=1).to_numpy()].reset_index(drop=True)
-    scorer = cols[0][lv.index("scorer")] if "scorer" in lv else None
     meta = base_meta(
         "dlc",
         [path],
@@ -306,7 +375,7 @@ def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, seq
         individual_names=dict(enumerate(inds)),
         landmark_names=marks,
         multi_animal=ii is not None,
-        scorer=scorer,
+        scorer=cols[0][lv.index("scorer")] if "scorer" in lv else None,
         likelihood_threshold=thr,
         position="centroid (nan-mean) of keypoints",
     )

@@ -37,12 +37,8 @@ PARAMETERS: dict[str, Param] = {
 }
 
 
-def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, sequence: str) -> list[TrackTable]:
-    """Convert one generic CSV table into one recording."""
-    if len(paths) != 1:
-        raise ConfigError("a generic CSV conversion takes exactly one file", expected=1, found=len(paths))
-    path = Path(paths[0])
-    ctx = dict(path=path, group=group, sequence=sequence)
+def _column_mapping(params: Mapping[str, Any], path: Path) -> tuple[dict[str, Any], Mapping[str, Any]]:
+    """Return (full column mapping, the user's part of it); reject unknown keys."""
     mapping = dict(DEFAULT_COLUMNS)
     user = params.get("columns") or {}
     if not isinstance(user, Mapping):
@@ -53,15 +49,26 @@ def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, seq
     if unknown:
         raise ConfigError("unknown keys in csv 'columns'", path=path, expected=sorted(DEFAULT_COLUMNS), found=unknown)
     mapping.update(user)
+    return mapping, user
+
+
+def _read_table(path: Path, sep: str, group: str, sequence: str) -> pd.DataFrame:
+    """Read the table with separator ``sep``."""
     check_text_records(path, "CSV file", group=group, sequence=sequence)
     try:
-        df = pd.read_csv(path, sep=params.get("sep", ","))
+        return pd.read_csv(path, sep=sep)
     except pd.errors.EmptyDataError as exc:
         raise TrackFormatError(
             "empty CSV file", path=path, expected="a header row and data rows", found="no content"
         ) from exc
     except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
         raise TrackFormatError("not a readable CSV file", path=path, found=str(exc).splitlines()[0]) from exc
+
+
+def _mapped_columns(
+    df: pd.DataFrame, mapping: Mapping[str, Any], user: Mapping[str, Any], ctx: dict[str, Any]
+) -> list[str]:
+    """Return the mapped columns the table must have; reject a table lacking one or without rows."""
     need = [mapping[k] for k in ("frame", "x", "y")]
     if "id" in user and mapping["id"]:
         need.append(mapping["id"])
@@ -74,32 +81,63 @@ def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, seq
         )
     if len(df) == 0:
         raise TrackFormatError("CSV has no data rows", expected="at least one row", found="header only", **ctx)
-    frame = frames_as_int(df[mapping["frame"]].to_numpy(), path=path)
-    id_col = mapping.get("id")
-    names: dict[int, str] = {}
-    if id_col and id_col in df.columns:
-        raw = df[id_col]
-        if pd.api.types.is_integer_dtype(raw):
-            ids = raw.to_numpy(dtype=np.int64)
-        else:
-            codes, uniques = pd.factorize(raw.astype(str), sort=True)
-            ids = codes.astype(np.int64)
-            names = {i: str(u) for i, u in enumerate(uniques)}
-    else:
-        ids = np.zeros(len(df), dtype=np.int64)
-    fps_required = not mapping.get("time")
-    calib = calibration(params, path=path, fps_required=fps_required)
-    fps = calib["fps"]
-    scale = float(params.get("scale", 1.0))
+    return need
+
+
+def _individual_ids(df: pd.DataFrame, id_col: str | None) -> tuple[np.ndarray, dict[int, str]]:
+    """Return (per-row id, names of non-numeric ids numbered in sorted order); all 0 without an id column."""
+    if not (id_col and id_col in df.columns):
+        return np.zeros(len(df), dtype=np.int64), {}
+    raw = df[id_col]
+    if pd.api.types.is_integer_dtype(raw):
+        return raw.to_numpy(dtype=np.int64), {}
+    codes, uniques = pd.factorize(raw.astype(str), sort=True)
+    return codes.astype(np.int64), {i: str(u) for i, u in enumerate(uniques)}
+
+
+def _extra_columns(
+    df: pd.DataFrame, keep: Sequence[str] | None, need: list[str], ctx: dict[str, Any]
+) -> dict[str, np.ndarray]:
+    """Return the other columns to keep (default: every other numeric one), minus reserved names."""
     used = {c for c in need if c}
-    keep = params.get("keep_columns")
     if keep is None:
         keep = [c for c in df.columns if c not in used and pd.api.types.is_numeric_dtype(df[c])]
     absent = [c for c in keep if c not in df.columns]
     if absent:
         raise TrackFormatError("CSV lacks keep_columns", expected=list(keep), found=f"missing {absent}", **ctx)
     reserved = {"frame", "time", "id", "X", "Y", "group", "sequence"}
-    extra = {str(c): df[c].to_numpy() for c in keep if str(c) not in reserved}
+    return {str(c): df[c].to_numpy() for c in keep if str(c) not in reserved}
+
+
+def _check_unique_rows(table: pd.DataFrame, ctx: dict[str, Any]) -> None:
+    """Reject two rows with the same (frame, id) in the sorted table."""
+    ids_sorted = table["id"].to_numpy()
+    fr = table["frame"].to_numpy()
+    dup = (fr[1:] == fr[:-1]) & (ids_sorted[1:] == ids_sorted[:-1])
+    if dup.any():
+        i = int(np.argmax(dup))
+        raise TrackFormatError(
+            "duplicate (frame, id) rows in CSV",
+            expected="one row per (frame, id)",
+            found=f"frame {fr[i]}, id {ids_sorted[i]}",
+            **ctx,
+        )
+
+
+def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, sequence: str) -> list[TrackTable]:
+    """Convert one generic CSV table into one recording."""
+    if len(paths) != 1:
+        raise ConfigError("a generic CSV conversion takes exactly one file", expected=1, found=len(paths))
+    path = Path(paths[0])
+    ctx = dict(path=path, group=group, sequence=sequence)
+    mapping, user = _column_mapping(params, path)
+    df = _read_table(path, params.get("sep", ","), group, sequence)
+    need = _mapped_columns(df, mapping, user, ctx)
+    frame = frames_as_int(df[mapping["frame"]].to_numpy(), path=path)
+    ids, names = _individual_ids(df, mapping.get("id"))
+    calib = calibration(params, path=path, fps_required=not mapping.get("time"))
+    scale = float(params.get("scale", 1.0))
+    extra = _extra_columns(df, params.get("keep_columns"), need, ctx)
 
     def num(col: str) -> np.ndarray:
         return numeric_column(df[col], col, path=path)
@@ -112,21 +150,11 @@ def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, seq
         num(mapping["y"]) / scale,
         group=group,
         sequence=sequence,
-        fps=fps,
+        fps=calib["fps"],
         time=time,
         extra=extra,
     )
-    ids_sorted = table["id"].to_numpy()
-    fr = table["frame"].to_numpy()
-    dup = (fr[1:] == fr[:-1]) & (ids_sorted[1:] == ids_sorted[:-1])
-    if dup.any():
-        i = int(np.argmax(dup))
-        raise TrackFormatError(
-            "duplicate (frame, id) rows in CSV",
-            expected="one row per (frame, id)",
-            found=f"frame {fr[i]}, id {ids_sorted[i]}",
-            **ctx,
-        )
+    _check_unique_rows(table, ctx)
     meta = base_meta(
         "csv", [path], **calib, keypoint_names=[], individual_names=names or None, column_mapping=mapping, scale=scale
     )

@@ -38,16 +38,10 @@ def _names(ds: Any) -> list[str]:
     return [v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for v in arr.ravel()]
 
 
-def convert_h5(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, sequence: str) -> list[TrackTable]:
-    """Convert one SLEAP analysis HDF5 file into one recording."""
+def _read_analysis(path: Path, ctx: dict[str, Any]) -> dict[str, Any]:
+    """Read the datasets of a SLEAP analysis file (absent optional ones as None or [])."""
     import h5py
 
-    if len(paths) != 1:
-        raise ConfigError("a SLEAP conversion takes exactly one file", expected=1, found=len(paths))
-    path = Path(paths[0])
-    ctx = dict(path=path, group=group, sequence=sequence)
-    calib = calibration(params, path=path, fps_hint="SLEAP analysis files carry no fps: pass {'fps': <video fps>}")
-    fps = calib["fps"]
     try:
         with h5py.File(path, "r") as f:
             if "tracks" not in f:
@@ -57,12 +51,14 @@ def convert_h5(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, 
                     found=sorted(f.keys()),
                     **ctx,
                 )
-            tracks = np.asarray(f["tracks"][()], dtype=np.float64)
-            node_names = _names(f["node_names"]) if "node_names" in f else []
-            track_names = _names(f["track_names"]) if "track_names" in f else []
-            scores = np.asarray(f["point_scores"][()], dtype=np.float64) if "point_scores" in f else None
-            inst = np.asarray(f["instance_scores"][()], dtype=np.float64) if "instance_scores" in f else None
-            video_path = f["video_path"][()] if "video_path" in f else None
+            return {
+                "tracks": np.asarray(f["tracks"][()], dtype=np.float64),
+                "node_names": _names(f["node_names"]) if "node_names" in f else [],
+                "track_names": _names(f["track_names"]) if "track_names" in f else [],
+                "scores": np.asarray(f["point_scores"][()], dtype=np.float64) if "point_scores" in f else None,
+                "inst": np.asarray(f["instance_scores"][()], dtype=np.float64) if "instance_scores" in f else None,
+                "video_path": f["video_path"][()] if "video_path" in f else None,
+            }
     except TrackFormatError:
         raise
     except (OSError, KeyError, ValueError, TypeError) as exc:
@@ -72,6 +68,12 @@ def convert_h5(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, 
             found=f"{type(exc).__name__}: {exc}",
             **ctx,
         ) from exc
+
+
+def _check_shapes(
+    tracks: np.ndarray, node_names: list[str], track_names: list[str], ctx: dict[str, Any]
+) -> tuple[int, int, int]:
+    """Return (tracks, nodes, frames) of the on-disk ``tracks`` array; reject inconsistent names."""
     if tracks.ndim != 4 or tracks.shape[1] != 2:
         raise TrackFormatError(
             "SLEAP 'tracks' has the wrong shape",
@@ -90,35 +92,47 @@ def convert_h5(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, 
         raise TrackFormatError(
             "SLEAP track_names do not match tracks", expected=n_tracks, found=len(track_names), **ctx
         )
+    return n_tracks, n_nodes, T
+
+
+def convert_h5(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, sequence: str) -> list[TrackTable]:
+    """Convert one SLEAP analysis HDF5 file into one recording."""
+    if len(paths) != 1:
+        raise ConfigError("a SLEAP conversion takes exactly one file", expected=1, found=len(paths))
+    path = Path(paths[0])
+    ctx = dict(path=path, group=group, sequence=sequence)
+    calib = calibration(params, path=path, fps_hint="SLEAP analysis files carry no fps: pass {'fps': <video fps>}")
+    data = _read_analysis(path, ctx)
+    tracks, node_names, track_names = data["tracks"], data["node_names"], data["track_names"]
+    n_tracks, n_nodes, T = _check_shapes(tracks, node_names, track_names, ctx)
     t = np.transpose(tracks)  # (frames, nodes, 2, tracks)
     coords = t.transpose(0, 3, 1, 2).reshape(T * n_tracks, n_nodes, 2)  # rows (frame, track)
     sc = None
-    if scores is not None:
+    if (scores := data["scores"]) is not None:
         if scores.shape != (n_tracks, n_nodes, T):
             raise TrackFormatError(
                 "SLEAP point_scores do not match tracks", expected=(n_tracks, n_nodes, T), found=scores.shape, **ctx
             )
         sc = np.transpose(scores).transpose(0, 2, 1).reshape(T * n_tracks, n_nodes)  # (frames, tracks, nodes)
     extra = pose_columns(coords, sc)
-    if inst is not None and inst.shape == (n_tracks, T):
+    if (inst := data["inst"]) is not None and inst.shape == (n_tracks, T):
         extra["instance_score"] = np.transpose(inst).reshape(T * n_tracks)
     first = int(params.get("first_frame", 0))
-    frame = np.repeat(np.arange(first, first + T, dtype=np.int64), n_tracks)
-    ids = np.tile(np.arange(n_tracks, dtype=np.int64), T)
     df = build_table(
-        frame,
-        ids,
+        np.repeat(np.arange(first, first + T, dtype=np.int64), n_tracks),
+        np.tile(np.arange(n_tracks, dtype=np.int64), T),
         nan_centroid(coords[:, :, 0]),
         nan_centroid(coords[:, :, 1]),
         group=group,
         sequence=sequence,
-        fps=fps,
+        fps=calib["fps"],
         extra=extra,
         sort=False,
     )
     if params.get("drop_empty_rows"):
         pose_x = [c for c in df.columns if c.startswith("poseX")]
         df = df[df[pose_x].notna().any(axis=1).to_numpy()].reset_index(drop=True)
+    video_path = data["video_path"]
     if isinstance(video_path, bytes):
         video_path = video_path.decode("utf-8", "replace")
     meta = base_meta(

@@ -61,19 +61,11 @@ def _nodes(columns: list[str], path: Path) -> list[str]:
     return nodes
 
 
-def convert_csv(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, sequence: str) -> list[TrackTable]:
-    """Convert one SLEAP analysis CSV into one recording."""
-    if len(paths) != 1:
-        raise ConfigError("a SLEAP CSV conversion takes exactly one file", expected=1, found=len(paths))
-    path = Path(paths[0])
-    ctx: dict[str, Any] = {"path": path, "group": group, "sequence": sequence}
-    untracked = _choice(params, "untracked", UNTRACKED_MODES, path)
-    duplicates = _choice(params, "duplicates", DUPLICATE_MODES, path)
-    calib = calibration(params, path=path, fps_hint="SLEAP CSV files carry no fps: pass {'fps': <video fps>}")
-    fps = calib["fps"]
-    check_text_records(path, "SLEAP analysis CSV", group=group, sequence=sequence)
+def _read_table(path: Path, ctx: dict[str, Any]) -> pd.DataFrame:
+    """Read the CSV (``track`` as text, ``nan`` literal as missing)."""
+    check_text_records(path, "SLEAP analysis CSV", group=ctx["group"], sequence=ctx["sequence"])
     try:
-        df = pd.read_csv(
+        return pd.read_csv(
             path, dtype={"track": str}, keep_default_na=False, na_values=["", "nan", "NaN"], low_memory=False
         )
     except pd.errors.EmptyDataError as exc:
@@ -86,6 +78,10 @@ def convert_csv(paths: Sequence[Path], params: Mapping[str, Any], *, group: str,
             found=str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
             **ctx,
         ) from exc
+
+
+def _check_layout(df: pd.DataFrame, path: Path, ctx: dict[str, Any]) -> tuple[list[str], np.ndarray]:
+    """Return (node names, frame numbers); reject a table that is not a non-empty analysis CSV."""
     cols = [str(c) for c in df.columns]
     lack = [c for c in ("track", "frame_idx") if c not in cols]
     nodes = _nodes(cols, path)
@@ -105,6 +101,11 @@ def convert_csv(paths: Sequence[Path], params: Mapping[str, Any], *, group: str,
         raise TrackFormatError(
             "negative frame_idx in SLEAP analysis CSV", expected=">= 0", found=int(frame.min()), **ctx
         )
+    return nodes, frame
+
+
+def _track_codes(df: pd.DataFrame) -> tuple[list[str], np.ndarray]:
+    """Return (track names in order of first appearance, per-row track index, -1 when untracked)."""
     names_col = df["track"].fillna("").astype(str).str.strip().to_numpy()
     tracked = names_col != ""
     track_names, first = np.unique(names_col[tracked], return_index=True)
@@ -113,21 +114,37 @@ def convert_csv(paths: Sequence[Path], params: Mapping[str, Any], *, group: str,
     track = np.full(len(df), -1, dtype=np.int64)
     if tracked.any():
         track[tracked] = pd.Series(names_col[tracked]).map(code).to_numpy(dtype=np.int64)
+    return track_names, track
 
-    def num(col: str) -> np.ndarray:
-        if col not in df:
-            return np.full(len(df), np.nan)
-        try:
-            return pd.to_numeric(df[col], errors="raise").to_numpy(dtype=np.float64)
-        except (ValueError, TypeError) as exc:
-            raise TrackFormatError(
-                f"SLEAP analysis CSV column {col!r} is not numeric",
-                expected="numbers or nan",
-                found=str(exc).splitlines()[0],
-                **ctx,
-            ) from exc
 
-    score = num("instance.score")
+def _numeric(df: pd.DataFrame, col: str, ctx: dict[str, Any]) -> np.ndarray:
+    """Return column ``col`` as float64 (all NaN when absent); reject non-numeric cells."""
+    if col not in df:
+        return np.full(len(df), np.nan)
+    try:
+        return pd.to_numeric(df[col], errors="raise").to_numpy(dtype=np.float64)
+    except (ValueError, TypeError) as exc:
+        raise TrackFormatError(
+            f"SLEAP analysis CSV column {col!r} is not numeric",
+            expected="numbers or nan",
+            found=str(exc).splitlines()[0],
+            **ctx,
+        ) from exc
+
+
+def convert_csv(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, sequence: str) -> list[TrackTable]:
+    """Convert one SLEAP analysis CSV into one recording."""
+    if len(paths) != 1:
+        raise ConfigError("a SLEAP CSV conversion takes exactly one file", expected=1, found=len(paths))
+    path = Path(paths[0])
+    ctx: dict[str, Any] = {"path": path, "group": group, "sequence": sequence}
+    untracked = _choice(params, "untracked", UNTRACKED_MODES, path)
+    duplicates = _choice(params, "duplicates", DUPLICATE_MODES, path)
+    calib = calibration(params, path=path, fps_hint="SLEAP CSV files carry no fps: pass {'fps': <video fps>}")
+    df = _read_table(path, ctx)
+    nodes, frame = _check_layout(df, path, ctx)
+    track_names, track = _track_codes(df)
+    score = _numeric(df, "instance.score", ctx)
     n_tracks = len(track_names)
     ids, order, counts = assign_ids(frame, track, score, n_tracks, untracked=untracked, duplicates=duplicates, ctx=ctx)
     if not len(order):
@@ -137,9 +154,9 @@ def convert_csv(paths: Sequence[Path], params: Mapping[str, Any], *, group: str,
             found=0,
             **ctx,
         )
-    xs = np.stack([num(f"{n}.x")[order] for n in nodes], axis=1)
-    ys = np.stack([num(f"{n}.y")[order] for n in nodes], axis=1)
-    ps = np.stack([num(f"{n}.score")[order] for n in nodes], axis=1)
+    xs = np.stack([_numeric(df, f"{n}.x", ctx)[order] for n in nodes], axis=1)
+    ys = np.stack([_numeric(df, f"{n}.y", ctx)[order] for n in nodes], axis=1)
+    ps = np.stack([_numeric(df, f"{n}.score", ctx)[order] for n in nodes], axis=1)
     extra = pose_columns(np.stack([xs, ys], axis=-1), ps)
     extra["instance_score"] = score[order]
     table = build_table(
@@ -149,13 +166,12 @@ def convert_csv(paths: Sequence[Path], params: Mapping[str, Any], *, group: str,
         nan_centroid(ys),
         group=group,
         sequence=sequence,
-        fps=fps,
+        fps=calib["fps"],
         extra=extra,
         sort=False,
     )
-    used = np.unique(ids[order])
     ind_names: dict[int, str] = dict(enumerate(track_names))
-    ind_names.update({int(j): f"untracked{int(j) - n_tracks}" for j in used if j >= n_tracks})
+    ind_names.update({int(j): f"untracked{int(j) - n_tracks}" for j in np.unique(ids[order]) if j >= n_tracks})
     meta = base_meta(
         "sleap_csv",
         [path],

@@ -49,7 +49,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -65,6 +65,9 @@ from ..table import (
     nan_centroid,
     pose_columns,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -218,6 +221,71 @@ def parse_skeletons(meta: Mapping[str, Any], ctx: dict) -> list[tuple[list[str],
     return out
 
 
+def _slp_metadata(f: Any, ctx: dict[str, Any]) -> tuple[Any, float]:
+    """Return (parsed metadata JSON, format id) of an open ``.slp`` file; reject unknown versions."""
+    attrs = f["metadata"].attrs
+    if "json" not in attrs:
+        raise TrackFormatError(
+            "SLEAP metadata has no 'json' attribute",
+            expected="metadata attrs format_id, json",
+            found=sorted(attrs.keys()),
+            **ctx,
+        )
+    try:
+        meta = json.loads(_text(attrs["json"]))
+    except json.JSONDecodeError as exc:
+        raise TrackFormatError("SLEAP metadata 'json' is not valid JSON", found=str(exc), **ctx) from exc
+    format_id = float(np.asarray(attrs.get("format_id", 1.0)).ravel()[0])
+    if not KNOWN_FORMAT_IDS[0] <= format_id < KNOWN_FORMAT_IDS[1]:
+        raise TrackFormatError(
+            "SLEAP .slp format version not known to this reader",
+            found=f"format_id {format_id:g}",
+            expected=f"format_id {KNOWN_FORMAT_IDS[0]:g} <= id < {KNOWN_FORMAT_IDS[1]:g} (per-instance pose tables)",
+            hint="re-save the project with a SLEAP/sleap-io version that writes the classic layout",
+            **ctx,
+        )
+    return meta, format_id
+
+
+def _check_fields(frames: np.ndarray, instances: np.ndarray, ctx: dict[str, Any]) -> None:
+    """Reject ``frames``/``instances`` tables lacking a field this reader uses."""
+    for name, arr, need in (("frames", frames, _FRAME_FIELDS), ("instances", instances, _INST_FIELDS)):
+        have = arr.dtype.names or ()
+        lack = [c for c in need if c not in have]
+        if lack:
+            raise TrackFormatError(
+                f"SLEAP '{name}' lacks fields",
+                expected=list(need),
+                found=f"missing {lack}; has {list(have)}",
+                **ctx,
+            )
+
+
+def _track_names(tracks: list[Any]) -> list[str]:
+    """Return the name of each track entry (``[spawned, name]`` list, ``{'name': ...}`` or a plain value)."""
+    track_names = []
+    for t in tracks:
+        if isinstance(t, list) and len(t) >= 2:
+            track_names.append(str(t[1]))
+        elif isinstance(t, Mapping) and "name" in t:
+            track_names.append(str(t["name"]))
+        else:
+            track_names.append(str(t))
+    return track_names
+
+
+def _video_files(videos: list[Any]) -> list[str]:
+    """Return the file name of each video entry (backend filename, else its own, else '')."""
+    video_files = []
+    for v in videos:
+        backend = v.get("backend", {}) if isinstance(v, Mapping) else {}
+        fname = backend.get("filename") if isinstance(backend, Mapping) else None
+        video_files.append(
+            str(fname if fname is not None else (v.get("filename", "") if isinstance(v, Mapping) else ""))
+        )
+    return video_files
+
+
 def read_slp(path: str | Path) -> SlpContent:
     """Read the arrays and metadata of a SLEAP ``.slp`` file (raises :class:`TrackFormatError`)."""
     import h5py
@@ -234,38 +302,9 @@ def read_slp(path: str | Path) -> SlpContent:
                     found=f"missing {missing}; has {sorted(f.keys())}",
                     **ctx,
                 )
-            attrs = f["metadata"].attrs
-            if "json" not in attrs:
-                raise TrackFormatError(
-                    "SLEAP metadata has no 'json' attribute",
-                    expected="metadata attrs format_id, json",
-                    found=sorted(attrs.keys()),
-                    **ctx,
-                )
-            try:
-                meta = json.loads(_text(attrs["json"]))
-            except json.JSONDecodeError as exc:
-                raise TrackFormatError("SLEAP metadata 'json' is not valid JSON", found=str(exc), **ctx) from exc
-            format_id = float(np.asarray(attrs.get("format_id", 1.0)).ravel()[0])
-            if not KNOWN_FORMAT_IDS[0] <= format_id < KNOWN_FORMAT_IDS[1]:
-                raise TrackFormatError(
-                    "SLEAP .slp format version not known to this reader",
-                    found=f"format_id {format_id:g}",
-                    expected=f"format_id {KNOWN_FORMAT_IDS[0]:g} <= id < {KNOWN_FORMAT_IDS[1]:g} (per-instance pose tables)",
-                    hint="re-save the project with a SLEAP/sleap-io version that writes the classic layout",
-                    **ctx,
-                )
+            meta, format_id = _slp_metadata(f, ctx)
             frames, instances = f["frames"][()], f["instances"][()]
-            for name, arr, need in (("frames", frames, _FRAME_FIELDS), ("instances", instances, _INST_FIELDS)):
-                have = arr.dtype.names or ()
-                lack = [c for c in need if c not in have]
-                if lack:
-                    raise TrackFormatError(
-                        f"SLEAP '{name}' lacks fields",
-                        expected=list(need),
-                        found=f"missing {lack}; has {list(have)}",
-                        **ctx,
-                    )
+            _check_fields(frames, instances, ctx)
             points = f["points"][()] if "points" in f else None
             pred_points = f["pred_points"][()] if "pred_points" in f else None
             if "tracks_json" in f:
@@ -284,27 +323,12 @@ def read_slp(path: str | Path) -> SlpContent:
             found=f"{type(exc).__name__}: {exc}",
             **ctx,
         ) from exc
-    track_names = []
-    for t in tracks:
-        if isinstance(t, list) and len(t) >= 2:
-            track_names.append(str(t[1]))
-        elif isinstance(t, Mapping) and "name" in t:
-            track_names.append(str(t["name"]))
-        else:
-            track_names.append(str(t))
-    video_files = []
-    for v in videos:
-        backend = v.get("backend", {}) if isinstance(v, Mapping) else {}
-        fname = backend.get("filename") if isinstance(backend, Mapping) else None
-        video_files.append(
-            str(fname if fname is not None else (v.get("filename", "") if isinstance(v, Mapping) else ""))
-        )
     return SlpContent(
         path,
         format_id,
         parse_skeletons(meta, ctx),
-        track_names,
-        video_files,
+        _track_names(tracks),
+        _video_files(videos),
         frames,
         instances,
         points,
@@ -613,6 +637,110 @@ def convert_slp(paths: Sequence[Path], params: Mapping[str, Any], *, group: str,
     return out
 
 
+def _video_instances(
+    c: SlpContent, inst_all: np.ndarray, rows_all: np.ndarray, v: int, instances: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Return (instance indices, frame rows, instance records, instance types) of video ``v``."""
+    in_video = c.frames["video"][rows_all].astype(np.int64) == v
+    inst, rows = inst_all[in_video], rows_all[in_video]
+    recs = c.instances[inst]
+    typ = recs["instance_type"].astype(np.int64)
+    if instances != "all":
+        want = typ == (USER if instances == "user" else PREDICTED)
+        inst, rows, recs, typ = inst[want], rows[want], recs[want], typ[want]
+    return inst, rows, recs, typ
+
+
+def _choose_skeleton(
+    c: SlpContent, skel_ids: np.ndarray, params: Mapping[str, Any], ctx: dict[str, Any]
+) -> tuple[int, bool]:
+    """Return (skeleton index, whether it was asked for in params) of the instances ``skel_ids``."""
+    if not len(c.skeletons):
+        raise TrackFormatError(
+            "SLEAP file has no skeleton", expected="at least one skeleton in metadata", found=0, **ctx
+        )
+    skel = _opt_index(params, "skeleton", len(c.skeletons), c.path)
+    if skel is not None:
+        return skel, True
+    used = np.unique(skel_ids)
+    if len(used) > 1:
+        raise TrackFormatError(
+            "SLEAP file uses several skeletons",
+            expected="one skeleton per recording",
+            found=f"skeletons {used.tolist()}",
+            hint="pass {'skeleton': <index>}",
+            **ctx,
+        )
+    skel = int(used[0]) if len(used) else 0
+    if not 0 <= skel < len(c.skeletons):
+        raise TrackFormatError(
+            "SLEAP instances reference a missing skeleton",
+            expected=f"index < {len(c.skeletons)}",
+            found=skel,
+            **ctx,
+        )
+    return skel, False
+
+
+def _instance_tracks(recs: np.ndarray, n_tracks: int, ctx: dict[str, Any]) -> np.ndarray:
+    """Return the track index of each instance; reject references past the track list."""
+    track = recs["track"].astype(np.int64)
+    if (track >= n_tracks).any():
+        raise TrackFormatError(
+            "SLEAP instances reference a missing track",
+            expected=f"track < {n_tracks} (tracks_json)",
+            found=int(track.max()),
+            **ctx,
+        )
+    return track
+
+
+def _no_instances(c: SlpContent, v: int, instances: str, allow_empty: bool, ctx: dict[str, Any]) -> None:
+    """Log that video ``v`` has no instances when that is allowed, else raise."""
+    if allow_empty:
+        log.info("%s: video %d has no instances; skipped", c.path.name, v)
+        return
+    raise TrackFormatError(
+        "SLEAP file has no instances to convert",
+        expected="at least one instance",
+        found=0,
+        hint=f"instances={instances!r}",
+        **ctx,
+    )
+
+
+def _video_table(
+    c: SlpContent,
+    inst: np.ndarray,
+    recs: np.ndarray,
+    frame: np.ndarray,
+    ids: np.ndarray,
+    is_user: np.ndarray,
+    score: np.ndarray,
+    n_nodes: int,
+    calib: Mapping[str, Any],
+    ctx: dict[str, Any],
+) -> pd.DataFrame:
+    """Build the table of the selected instances (all arrays in output row order)."""
+    x, y, p = _gather_points(c, inst, is_user, n_nodes, ctx)
+    extra = pose_columns(np.stack([x, y], axis=-1), p)
+    extra["instance_score"] = score
+    if "tracking_score" in (recs.dtype.names or ()):
+        extra["tracking_score"] = recs["tracking_score"].astype(np.float64)
+    extra["user_instance"] = is_user
+    return build_table(
+        frame,
+        ids,
+        nan_centroid(x),
+        nan_centroid(y),
+        group=ctx["group"],
+        sequence=ctx["sequence"],
+        fps=calib["fps"],
+        extra=extra,
+        sort=False,
+    )
+
+
 def _convert_video(
     c: SlpContent,
     inst_all: np.ndarray,
@@ -627,60 +755,17 @@ def _convert_video(
     allow_empty: bool,
 ) -> TrackTable | None:
     ctx: dict[str, Any] = {"path": c.path, "group": group, "sequence": sequence}
-    in_video = c.frames["video"][rows_all].astype(np.int64) == v
-    inst, rows = inst_all[in_video], rows_all[in_video]
-    recs = c.instances[inst]
-    typ = recs["instance_type"].astype(np.int64)
-    if modes["instances"] != "all":
-        want = typ == (USER if modes["instances"] == "user" else PREDICTED)
-        inst, rows, recs, typ = inst[want], rows[want], recs[want], typ[want]
-    if not len(c.skeletons):
-        raise TrackFormatError(
-            "SLEAP file has no skeleton", expected="at least one skeleton in metadata", found=0, **ctx
-        )
+    inst, rows, recs, typ = _video_instances(c, inst_all, rows_all, v, modes["instances"])
     skel_ids = recs["skeleton"].astype(np.int64)
-    skel = _opt_index(params, "skeleton", len(c.skeletons), c.path)
-    if skel is None:
-        used = np.unique(skel_ids)
-        if len(used) > 1:
-            raise TrackFormatError(
-                "SLEAP file uses several skeletons",
-                expected="one skeleton per recording",
-                found=f"skeletons {used.tolist()}",
-                hint="pass {'skeleton': <index>}",
-                **ctx,
-            )
-        skel = int(used[0]) if len(used) else 0
-        if not 0 <= skel < len(c.skeletons):
-            raise TrackFormatError(
-                "SLEAP instances reference a missing skeleton",
-                expected=f"index < {len(c.skeletons)}",
-                found=skel,
-                **ctx,
-            )
-    else:
+    skel, chosen = _choose_skeleton(c, skel_ids, params, ctx)
+    if chosen:
         want = skel_ids == skel
         inst, rows, recs, typ = inst[want], rows[want], recs[want], typ[want]
     if not len(inst):
-        if allow_empty:
-            log.info("%s: video %d has no instances; skipped", c.path.name, v)
-            return None
-        raise TrackFormatError(
-            "SLEAP file has no instances to convert",
-            expected="at least one instance",
-            found=0,
-            hint=f"instances={modes['instances']!r}",
-            **ctx,
-        )
+        _no_instances(c, v, modes["instances"], allow_empty, ctx)
+        return None
     n_tracks = len(c.track_names)
-    track = recs["track"].astype(np.int64)
-    if (track >= n_tracks).any():
-        raise TrackFormatError(
-            "SLEAP instances reference a missing track",
-            expected=f"track < {n_tracks} (tracks_json)",
-            found=int(track.max()),
-            **ctx,
-        )
+    track = _instance_tracks(recs, n_tracks, ctx)
     frame = c.frames["frame_idx"][rows].astype(np.int64)
     keep = _resolve_user_predicted(recs, frame, modes["prefer"], n_tracks)
     n_shadowed = int((~keep).sum())
@@ -703,32 +788,34 @@ def _convert_video(
             found=0,
             **ctx,
         )
-    node_names, edges = c.skeletons[skel]
-    x, y, p = _gather_points(c, inst[order], is_user[order], len(node_names), ctx)
-    coords = np.stack([x, y], axis=-1)
-    extra = pose_columns(coords, p)
-    extra["instance_score"] = score[order]
-    if "tracking_score" in (recs.dtype.names or ()):
-        extra["tracking_score"] = recs["tracking_score"][order].astype(np.float64)
-    extra["user_instance"] = is_user[order]
-    df = build_table(
-        frame[order],
-        ids[order],
-        nan_centroid(x),
-        nan_centroid(y),
-        group=group,
-        sequence=sequence,
-        fps=calib["fps"],
-        extra=extra,
-        sort=False,
+    n_nodes = len(c.skeletons[skel][0])
+    df = _video_table(
+        c, inst[order], recs[order], frame[order], ids[order], is_user[order], score[order], n_nodes, calib, ctx
     )
-    used_ids = np.unique(ids[order])
-    ind_names = {j: name for j, name in enumerate(c.track_names)}
-    ind_names.update({int(j): f"untracked{int(j) - n_tracks}" for j in used_ids if j >= n_tracks})
     for k, val in counts.items():
         if val:
             log.info("%s: %d %s", c.path.name, val, k.replace("_", " "))
-    meta = base_meta(
+    meta = _video_meta(c, v, calib, modes, skel, ids[order], is_user[order], n_shadowed, counts)
+    return TrackTable(group, sequence, df, meta)
+
+
+def _video_meta(
+    c: SlpContent,
+    v: int,
+    calib: Mapping[str, Any],
+    modes: dict[str, str],
+    skel: int,
+    ids: np.ndarray,
+    is_user: np.ndarray,
+    n_shadowed: int,
+    counts: Mapping[str, int],
+) -> dict[str, Any]:
+    """Return the metadata of video ``v``'s recording (``ids``/``is_user`` per output row)."""
+    n_tracks = len(c.track_names)
+    node_names, edges = c.skeletons[skel]
+    ind_names = {j: name for j, name in enumerate(c.track_names)}
+    ind_names.update({int(j): f"untracked{int(j) - n_tracks}" for j in np.unique(ids) if j >= n_tracks})
+    return base_meta(
         "sleap_slp",
         [c.path],
         **calib,
@@ -740,8 +827,8 @@ def _convert_video(
         sleap_version=c.extra.get("sleap_version"),
         video_index=v,
         video_path=c.video_files[v] if v < len(c.video_files) else None,
-        n_user_instances=int(is_user[order].sum()),
-        n_predicted_instances=int((~is_user[order]).sum()),
+        n_user_instances=int(is_user.sum()),
+        n_predicted_instances=int((~is_user).sum()),
         instances=modes["instances"],
         prefer=modes["prefer"],
         untracked=modes["untracked"],
@@ -750,4 +837,3 @@ def _convert_video(
         position="centroid (nan-mean) of nodes",
         frame="video frame index (frame_idx); frames without instances have no rows",
     )
-    return TrackTable(group, sequence, df, meta)

@@ -336,33 +336,27 @@ def _convert(
             r["_src"].close()
 
 
-def _merge(
-    paths, params, group, sequence, kind, prefixes, units, keep, wanted, settings, require_xy, recs
-) -> list[TrackTable]:
-    """Read the per-individual files (appending to ``recs``) and merge them on frame."""
-    ids: list[int] = []
-    names: list[str] = []
-    for path in paths:
-        rec = _read_one(path, kind, params, wanted, keep, require_xy)
-        recs.append(rec)
-        split = individual_suffix(path.stem, prefixes)
-        names.append(path.stem[len(split[0]) + 1 :] if split is not None else path.stem)
-        file_id = rec["_meta"].get("id")
-        if split is not None:
-            ids.append(split[1])
-        elif file_id is not None and np.size(file_id):
-            ids.append(int(np.asarray(file_id).ravel()[0]))
-        elif len(paths) == 1:
-            ids.append(0)
-        else:
-            raise TrackFormatError(
-                "cannot tell the individual of a TRex file",
-                path=path,
-                expected=f"a '_<prefix><k>' suffix with prefix in {list(prefixes)} or an 'id' key",
-                found=path.stem,
-            )
-        if rec["_n"] == 0:
-            log.warning("TRex file %s has no rows; skipped", path)
+def _file_individual(path: Path, rec: dict[str, Any], prefixes: tuple[str, ...], n_paths: int) -> tuple[int, str]:
+    """Return (id, name) of the individual of one TRex file: name suffix, else its 'id' key."""
+    split = individual_suffix(path.stem, prefixes)
+    name = path.stem[len(split[0]) + 1 :] if split is not None else path.stem
+    file_id = rec["_meta"].get("id")
+    if split is not None:
+        return split[1], name
+    if file_id is not None and np.size(file_id):
+        return int(np.asarray(file_id).ravel()[0]), name
+    if n_paths == 1:
+        return 0, name
+    raise TrackFormatError(
+        "cannot tell the individual of a TRex file",
+        path=path,
+        expected=f"a '_<prefix><k>' suffix with prefix in {list(prefixes)} or an 'id' key",
+        found=path.stem,
+    )
+
+
+def _check_unique_ids(ids: list[int], paths: Sequence[Path], group: str, sequence: str) -> None:
+    """Reject several files claiming the same individual."""
     if len(set(ids)) != len(ids):
         dup = sorted({x for x in ids if ids.count(x) > 1})
         raise TrackFormatError(
@@ -373,18 +367,12 @@ def _merge(
             expected="one file per individual",
             found=f"id(s) {dup} in {[p.name for p in paths]}",
         )
-    names_by_id = dict(zip(ids, names))
-    rows = sorted(((r, k) for r, k in zip(recs, ids) if r["_n"]), key=lambda t: t[1])
-    if not rows:
-        raise TrackFormatError(
-            "TRex files hold no rows",
-            path=paths[0],
-            group=group,
-            sequence=sequence,
-            expected="at least one row",
-            found="empty",
-        )
 
+
+def _trex_calibration(
+    recs: list[dict[str, Any]], params: Mapping[str, Any], path: Path, settings: Mapping[str, Any], units: str
+) -> dict[str, Any]:
+    """Resolve fps and cm_per_pixel from params, the files and the settings file."""
     hint_cm = (
         "TRex exports are in cm: pass params {'cm_per_pixel': ...} (or units='px', or settings_file='<video>.settings')"
     )
@@ -392,19 +380,22 @@ def _merge(
     fps_file = next((r["_meta"]["frame_rate"] for r in recs if r["_meta"].get("frame_rate") is not None), None)
     calib = calibration(
         params,
-        path=paths[0],
+        path=path,
         fps_file=fps_file,
         cm_file=cm_file,
         settings={"fps": settings.get("frame_rate"), "cm_per_pixel": settings.get("cm_per_pixel")},
         cm_required=units == "cm",
         cm_hint=hint_cm,
     )
-    fps, cm_per_pixel = calib["fps"], calib["cm_per_pixel"]
-    if cm_per_pixel is None:
+    if calib["cm_per_pixel"] is None:
         calib["cm_per_pixel_source"] = "not needed"
+    return calib
 
-    # vectorized merge on frame: scatter every file's columns straight into the sorted output
-    dests, total = _destinations([r["frame"] for r, _ in rows], list(range(len(rows))), len(rows))
+
+def _merged_keys(
+    rows: list[tuple[dict[str, Any], int]], dests: list[np.ndarray], total: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the merged (frame, id, missing) columns."""
     frame = np.empty(total, dtype=np.int64)
     id_arr = np.empty(total, dtype=np.int64)
     missing = np.zeros(total, dtype=bool)
@@ -413,6 +404,13 @@ def _merge(
         id_arr[d] = k
         if r["missing"] is not None:
             missing[d] = r["missing"]
+    return frame, id_arr, missing
+
+
+def _scatter_columns(
+    rows: list[tuple[dict[str, Any], int]], dests: list[np.ndarray], total: int
+) -> dict[str, np.ndarray]:
+    """Scatter every file's float columns into the merged rows (NaN where a file lacks one); close the files."""
     float_keys = list(dict.fromkeys(k for r, _ in rows for k in r["_cols"]))
     cols: dict[str, np.ndarray] = {}
     try:
@@ -432,8 +430,11 @@ def _merge(
     finally:
         for r, _ in rows:
             r["_src"].close()
-    scale = 1.0 / float(cm_per_pixel) if units == "cm" else 1.0
-    masked = missing.any() and params.get("mask_missing", True)
+    return cols
+
+
+def _mask_and_scale(cols: dict[str, np.ndarray], missing: np.ndarray, masked: bool, scale: float) -> None:
+    """In place: NaN the rows TRex marks missing (if ``masked``) and scale positions/speeds to px."""
     for key, out in cols.items():
         if key in ("time", "timestamp"):
             continue
@@ -441,6 +442,43 @@ def _merge(
             np.copyto(out, np.nan, where=missing)
         if scale != 1.0 and (key in ("X", "Y", "SPEED") or _POSE.match(key)):
             out *= scale
+
+
+def _merge(
+    paths, params, group, sequence, kind, prefixes, units, keep, wanted, settings, require_xy, recs
+) -> list[TrackTable]:
+    """Read the per-individual files (appending to ``recs``) and merge them on frame."""
+    ids: list[int] = []
+    names: list[str] = []
+    for path in paths:
+        rec = _read_one(path, kind, params, wanted, keep, require_xy)
+        recs.append(rec)
+        k, name = _file_individual(path, rec, prefixes, len(paths))
+        ids.append(k)
+        names.append(name)
+        if rec["_n"] == 0:
+            log.warning("TRex file %s has no rows; skipped", path)
+    _check_unique_ids(ids, paths, group, sequence)
+    names_by_id = dict(zip(ids, names))
+    rows = sorted(((r, k) for r, k in zip(recs, ids) if r["_n"]), key=lambda t: t[1])
+    if not rows:
+        raise TrackFormatError(
+            "TRex files hold no rows",
+            path=paths[0],
+            group=group,
+            sequence=sequence,
+            expected="at least one row",
+            found="empty",
+        )
+    calib = _trex_calibration(recs, params, paths[0], settings, units)
+    fps, cm_per_pixel = calib["fps"], calib["cm_per_pixel"]
+
+    # vectorized merge on frame: scatter every file's columns straight into the sorted output
+    dests, total = _destinations([r["frame"] for r, _ in rows], list(range(len(rows))), len(rows))
+    frame, id_arr, missing = _merged_keys(rows, dests, total)
+    cols = _scatter_columns(rows, dests, total)
+    scale = 1.0 / float(cm_per_pixel) if units == "cm" else 1.0
+    _mask_and_scale(cols, missing, missing.any() and params.get("mask_missing", True), scale)
     x = cols.pop("X", None)
     y = cols.pop("Y", None)
     x = np.full(total, np.nan) if x is None else x
