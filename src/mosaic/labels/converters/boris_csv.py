@@ -266,6 +266,76 @@ class _KnownLengths:
         return np.nan
 
 
+def _queue_and_lengths(g: pd.DataFrame, media: list[str]) -> tuple[list[str], bool, dict[str, float]]:
+    """The queue order of one observation, whether the export gave it, and the lengths its cell gives."""
+    explicit = next((q for q in g["media_queue"] if len(q) > 1 and set(media) <= set(q)), None)
+    queue = list(explicit) if explicit is not None else media
+    lengths: dict[str, float] = {}
+    if explicit is not None:
+        cell = next((t for t in g["media_lengths"] if len(t) == len(queue)), ())
+        lengths = {m: float(x) for m, x in zip(queue, cell, strict=False) if np.isfinite(x) and x > 0}
+    return queue, explicit is not None, lengths
+
+
+def _queue_offsets(
+    queue: list[str],
+    lengths: dict[str, float],
+    given: dict[str, float],
+    explicit: bool,
+    obs_total: float,
+) -> dict[str, float | None]:
+    """Start (s) of each queued file (None = unknown); fills ``lengths`` derivable from the starts."""
+    offsets: dict[str, float | None] = {}
+    running: float | None = 0.0
+    for m in queue:
+        own = next((given[k] for k in _keys(m) if k in given), None)
+        offsets[m] = own if own is not None else running
+        running = offsets[m] + lengths[m] if offsets[m] is not None and m in lengths else None
+    for a, nxt in zip(queue[:-1], queue[1:], strict=False):  # a file's length from where the next one starts
+        if a not in lengths and offsets[a] is not None and offsets[nxt] is not None and offsets[nxt] > offsets[a]:
+            lengths[a] = offsets[nxt] - offsets[a]
+    last = queue[-1]
+    if (
+        last not in lengths
+        and not explicit
+        and offsets[last] is not None
+        and np.isfinite(obs_total)
+        and obs_total > offsets[last]
+    ):
+        lengths[last] = obs_total - offsets[last]  # older exports give the observation's total length
+    return offsets
+
+
+def _check_queue_known(
+    oid, media, queue, offsets, lengths, given, explicit: bool, obs_total: float, fps: float, ctx: dict[str, Any]
+) -> None:
+    """Refuse an observation whose queued files' starts are unknown or whose lengths miss its total."""
+    unknown = [m for m in media if offsets[m] is None]
+    if unknown:
+        raise LabelFormatError(
+            f"observation {oid!r} spans {len(queue)} queued media files and the start of {unknown} within it is unknown; "
+            "nothing of it was written",
+            found=f"queue {queue}, known lengths {lengths}",
+            hint="index the videos first (index_media: their durations place the queue), convert the tracks first, "
+            "pass params media_offsets={file: start seconds}, or convert the .boris project (source_format='boris_project')",
+            **ctx,
+        )
+    if (
+        not explicit
+        and len(lengths) == len(queue)
+        and np.isfinite(obs_total)
+        and not any(k in given for m in queue for k in _keys(m))
+    ):
+        if abs(sum(lengths.values()) - obs_total) > 0.5 + 2.0 / (fps if np.isfinite(fps) and fps > 0 else 25.0):
+            raise LabelFormatError(
+                f"observation {oid!r}: the lengths of its media files do not add up to its total length "
+                "(the queue holds files without events); nothing of it was written",
+                found=f"{lengths} sum to {sum(lengths.values()):.3f} s, total length {obs_total:.3f} s",
+                hint="pass params media_offsets={file: start seconds}, or convert the .boris project",
+                **ctx,
+            )
+
+
 def place_queued_media(b: pd.DataFrame, media_offsets: Mapping[str, float] | None, known_length=None) -> pd.DataFrame:
     """Make the times of queued media files relative to their own file.
 
@@ -293,13 +363,7 @@ def place_queued_media(b: pd.DataFrame, media_offsets: Mapping[str, float] | Non
     total = b["total_length"].to_numpy(float).copy()
     for (sf, oid), g in b.groupby(["source_file", "observation_id"], sort=False):
         media = list(dict.fromkeys(m for m in g.sort_values("start_s", kind="stable")["media_file"].astype(str) if m))
-        rows_of = {m: g.index[g["media_file"].astype(str) == m].to_numpy() for m in media}
-        explicit = next((q for q in g["media_queue"] if len(q) > 1 and set(media) <= set(q)), None)
-        queue = list(explicit) if explicit is not None else media
-        lengths: dict[str, float] = {}
-        if explicit is not None:
-            cell = next((t for t in g["media_lengths"] if len(t) == len(queue)), ())
-            lengths = {m: float(x) for m, x in zip(queue, cell, strict=False) if np.isfinite(x) and x > 0}
+        queue, explicit, lengths = _queue_and_lengths(g, media)
         obs_total = float(np.nanmax(total[g.index])) if np.isfinite(total[g.index]).any() else np.nan
         if len(queue) <= 1:
             continue
@@ -309,51 +373,11 @@ def place_queued_media(b: pd.DataFrame, media_offsets: Mapping[str, float] | Non
                 v = known_length(m, fps, observation_id=str(oid), source_file=str(sf))
                 if np.isfinite(v) and v > 0:
                     lengths[m] = float(v)
-        offsets: dict[str, float | None] = {}
-        running: float | None = 0.0
-        for m in queue:
-            own = next((given[k] for k in _keys(m) if k in given), None)
-            offsets[m] = own if own is not None else running
-            running = offsets[m] + lengths[m] if offsets[m] is not None and m in lengths else None
-        for a, nxt in zip(queue[:-1], queue[1:], strict=False):  # a file's length from where the next one starts
-            if a not in lengths and offsets[a] is not None and offsets[nxt] is not None and offsets[nxt] > offsets[a]:
-                lengths[a] = offsets[nxt] - offsets[a]
-        last = queue[-1]
-        if (
-            last not in lengths
-            and explicit is None
-            and offsets[last] is not None
-            and np.isfinite(obs_total)
-            and obs_total > offsets[last]
-        ):
-            lengths[last] = obs_total - offsets[last]  # older exports give the observation's total length
-        unknown = [m for m in media if offsets[m] is None]
+        offsets = _queue_offsets(queue, lengths, given, explicit, obs_total)
         ctx = {"path": sf, "expected": "the start of every queued media file (their lengths)"}
-        if unknown:
-            raise LabelFormatError(
-                f"observation {oid!r} spans {len(queue)} queued media files and the start of {unknown} within it is unknown; "
-                "nothing of it was written",
-                found=f"queue {queue}, known lengths {lengths}",
-                hint="index the videos first (index_media: their durations place the queue), convert the tracks first, "
-                "pass params media_offsets={file: start seconds}, or convert the .boris project (source_format='boris_project')",
-                **ctx,
-            )
-        if (
-            explicit is None
-            and len(lengths) == len(queue)
-            and np.isfinite(obs_total)
-            and not any(k in given for m in queue for k in _keys(m))
-        ):
-            if abs(sum(lengths.values()) - obs_total) > 0.5 + 2.0 / (fps if np.isfinite(fps) and fps > 0 else 25.0):
-                raise LabelFormatError(
-                    f"observation {oid!r}: the lengths of its media files do not add up to its total length "
-                    "(the queue holds files without events); nothing of it was written",
-                    found=f"{lengths} sum to {sum(lengths.values()):.3f} s, total length {obs_total:.3f} s",
-                    hint="pass params media_offsets={file: start seconds}, or convert the .boris project",
-                    **ctx,
-                )
+        _check_queue_known(oid, media, queue, offsets, lengths, given, explicit, obs_total, fps, ctx)
         for m in media:
-            r = rows_of[m]
+            r = g.index[g["media_file"].astype(str) == m].to_numpy()
             start[r] -= offsets[m]
             stop[r] -= offsets[m]
             total[r] = lengths.get(m, np.nan)
