@@ -182,29 +182,8 @@ def plan_label_conversion(
         ls.extra[SOURCE_FINGERPRINTS] = json.dumps(mine[id(ls)], sort_keys=True)
     recorded = {} if overwrite else _recorded_fingerprints(ds, kind)
     stale: dict[str, str] = {}
-    todo, skipped = [], []
-    for ls in out.label_sets:
-        pair = (ls.group, ls.sequence)
-        if pair not in recorded:
-            todo.append(ls)
-            continue
-        why = _stale_reason(recorded[pair], mine[id(ls)]) if current else None
-        if why is None:
-            skipped.append(pair)
-        else:
-            stale[f"{ls.group}/{ls.sequence}"] = why
-            todo.append(ls)
-    # recordings labelled before from a file that changed and no longer yields them (e.g. an export cut to its header)
-    produced = {(ls.group, ls.sequence) for ls in out.label_sets}
-    removed = []
-    for pair, fps in recorded.items():
-        if pair in produced or not (set(fps) & set(current)):
-            continue
-        shared = sorted(set(fps) & set(current))
-        why = _stale_reason({k: fps[k] for k in shared}, {k: current[k] for k in shared})
-        if why is not None:
-            removed.append(pair)
-            stale[f"{pair[0]}/{pair[1]}"] = f"{why}; the annotations no longer hold this recording"
+    todo, skipped = _to_write(out.label_sets, recorded, mine, current, stale)
+    removed = _vanished(recorded, {(ls.group, ls.sequence) for ls in out.label_sets}, current, stale)
     report = LabelConversionReport(
         kind=kind,
         source_format=source_format,
@@ -225,6 +204,49 @@ def plan_label_conversion(
         len(out.issues),
     )
     return todo, report
+
+
+def _to_write(
+    label_sets: list[LabelSet],
+    recorded: Mapping[tuple[str, str], dict[str, Any]],
+    mine: Mapping[int, dict[str, Any]],
+    current: Mapping[str, Any],
+    stale: dict[str, str],
+) -> tuple[list[LabelSet], list[tuple[str, str]]]:
+    """(label sets to write, pairs already converted from unchanged files); records why in ``stale``."""
+    todo, skipped = [], []
+    for ls in label_sets:
+        pair = (ls.group, ls.sequence)
+        if pair not in recorded:
+            todo.append(ls)
+            continue
+        why = _stale_reason(recorded[pair], mine[id(ls)]) if current else None
+        if why is None:
+            skipped.append(pair)
+        else:
+            stale[f"{ls.group}/{ls.sequence}"] = why
+            todo.append(ls)
+    return todo, skipped
+
+
+def _vanished(
+    recorded: Mapping[tuple[str, str], dict[str, Any]],
+    produced: set[tuple[str, str]],
+    current: Mapping[str, Any],
+    stale: dict[str, str],
+) -> list[tuple[str, str]]:
+    """Recordings labelled before from a changed file that no longer yields them (e.g. an export cut to its
+    header); records why in ``stale``."""
+    removed = []
+    for pair, fps in recorded.items():
+        if pair in produced or not (set(fps) & set(current)):
+            continue
+        shared = sorted(set(fps) & set(current))
+        why = _stale_reason({k: fps[k] for k in shared}, {k: current[k] for k in shared})
+        if why is not None:
+            removed.append(pair)
+            stale[f"{pair[0]}/{pair[1]}"] = f"{why}; the annotations no longer hold this recording"
+    return removed
 
 
 def _source_fingerprints(ds: DatasetCore, out: ConverterOutput) -> dict[str, dict[str, Any]]:
