@@ -38,7 +38,7 @@ from .label_index import (  # noqa: F401 (the index names stay importable from h
     save_labels_index_rows,
     upsert_labels_index,
 )
-from .schema import LABEL_FORMAT, NPZ_KEYS, validate_label_arrays
+from .schema import LABEL_FORMAT, LABELS_INDEX, NPZ_KEYS, validate_label_arrays  # noqa: F401 (LABELS_INDEX importable from here)
 
 
 @dataclass
