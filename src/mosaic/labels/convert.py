@@ -1,10 +1,10 @@
-"""Dataset-level label conversion: registered converters and user-supplied ones."""
+"""Dataset-level label conversion: registered converters and user-supplied ones (:mod:`mosaic.labels.custom`)."""
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,21 +16,18 @@ from mosaic.core.atomic import atomic_write_json
 from mosaic.core.dataset import DatasetCore
 from mosaic.core.errors import ConfigError, LabelFormatError
 from mosaic.core.run_ids import source_fingerprint
-from mosaic.core.safe_names import to_safe_name
 
+from .custom import convert_labels_custom  # noqa: F401 (importable from here too)
 from .io import (
     SOURCE_FINGERPRINTS,
     LabelSet,
     existing_pairs,
     labels_dir,
-    read_label_npz,
     read_labels_index,
     remove_label_pairs,
     save_label_sets,
-    upsert_labels_index,
 )
 from .registry import ConverterOutput, get_label_converter, list_label_converters
-from .schema import LABEL_FORMATS
 
 log = logging.getLogger(__name__)
 ON_ISSUE = ("warn", "error")
@@ -182,29 +179,8 @@ def plan_label_conversion(
         ls.extra[SOURCE_FINGERPRINTS] = json.dumps(mine[id(ls)], sort_keys=True)
     recorded = {} if overwrite else _recorded_fingerprints(ds, kind)
     stale: dict[str, str] = {}
-    todo, skipped = [], []
-    for ls in out.label_sets:
-        pair = (ls.group, ls.sequence)
-        if pair not in recorded:
-            todo.append(ls)
-            continue
-        why = _stale_reason(recorded[pair], mine[id(ls)]) if current else None
-        if why is None:
-            skipped.append(pair)
-        else:
-            stale[f"{ls.group}/{ls.sequence}"] = why
-            todo.append(ls)
-    # recordings labelled before from a file that changed and no longer yields them (e.g. an export cut to its header)
-    produced = {(ls.group, ls.sequence) for ls in out.label_sets}
-    removed = []
-    for pair, fps in recorded.items():
-        if pair in produced or not (set(fps) & set(current)):
-            continue
-        shared = sorted(set(fps) & set(current))
-        why = _stale_reason({k: fps[k] for k in shared}, {k: current[k] for k in shared})
-        if why is not None:
-            removed.append(pair)
-            stale[f"{pair[0]}/{pair[1]}"] = f"{why}; the annotations no longer hold this recording"
+    todo, skipped = _to_write(out.label_sets, recorded, mine, current, stale)
+    removed = _vanished(recorded, {(ls.group, ls.sequence) for ls in out.label_sets}, current, stale)
     report = LabelConversionReport(
         kind=kind,
         source_format=source_format,
@@ -225,6 +201,49 @@ def plan_label_conversion(
         len(out.issues),
     )
     return todo, report
+
+
+def _to_write(
+    label_sets: list[LabelSet],
+    recorded: Mapping[tuple[str, str], dict[str, Any]],
+    mine: Mapping[int, dict[str, Any]],
+    current: Mapping[str, Any],
+    stale: dict[str, str],
+) -> tuple[list[LabelSet], list[tuple[str, str]]]:
+    """(label sets to write, pairs already converted from unchanged files); records why in ``stale``."""
+    todo, skipped = [], []
+    for ls in label_sets:
+        pair = (ls.group, ls.sequence)
+        if pair not in recorded:
+            todo.append(ls)
+            continue
+        why = _stale_reason(recorded[pair], mine[id(ls)]) if current else None
+        if why is None:
+            skipped.append(pair)
+        else:
+            stale[f"{ls.group}/{ls.sequence}"] = why
+            todo.append(ls)
+    return todo, skipped
+
+
+def _vanished(
+    recorded: Mapping[tuple[str, str], dict[str, Any]],
+    produced: set[tuple[str, str]],
+    current: Mapping[str, Any],
+    stale: dict[str, str],
+) -> list[tuple[str, str]]:
+    """Recordings labelled before from a changed file that no longer yields them (e.g. an export cut to its
+    header); records why in ``stale``."""
+    removed = []
+    for pair, fps in recorded.items():
+        if pair in produced or not (set(fps) & set(current)):
+            continue
+        shared = sorted(set(fps) & set(current))
+        why = _stale_reason({k: fps[k] for k in shared}, {k: current[k] for k in shared})
+        if why is not None:
+            removed.append(pair)
+            stale[f"{pair[0]}/{pair[1]}"] = f"{why}; the annotations no longer hold this recording"
+    return removed
 
 
 def _source_fingerprints(ds: DatasetCore, out: ConverterOutput) -> dict[str, dict[str, Any]]:
@@ -327,122 +346,3 @@ def convert_all_labels(
     write_conversion_report(ds, report)
     report.index = read_labels_index(ds, kind)
     return report
-
-
-def _validate_row(ds: DatasetCore, kind: str, row: Any, labels_root: Path, n: int) -> dict[str, Any]:
-    if not isinstance(row, Mapping):
-        raise LabelFormatError(
-            f"custom converter row {n} is not a mapping", expected="dict with index columns", found=type(row).__name__
-        )
-    required = ("group", "sequence", "abs_path")
-    missing = [c for c in required if not row.get(c)]
-    if missing:
-        raise LabelFormatError(
-            f"custom converter row {n} lacks required fields",
-            expected=list(required),
-            found=f"missing {missing}; row {dict(row)!r}",
-        )
-    g, s = str(row["group"]), str(row["sequence"])
-    fmt = row.get("label_format", None)
-    path = (
-        ds.resolve_path(row["abs_path"], anchor=labels_root)
-        if not Path(str(row["abs_path"])).is_absolute()
-        else Path(row["abs_path"])
-    )
-    if not path.exists():
-        # relative to the dataset folder?
-        alt = ds.resolve_path(row["abs_path"])
-        path = alt if alt.exists() else path
-    if not path.exists():
-        raise LabelFormatError(
-            f"custom converter row {n} points at a missing label file", path=path, group=g, sequence=s
-        )
-    data = read_label_npz(path, group=g, sequence=s, verify_identity=False)  # a mismatch is named just below
-    if fmt is not None and fmt not in LABEL_FORMATS:
-        raise LabelFormatError(
-            "custom converter row has an unknown label_format",
-            path=path,
-            group=g,
-            sequence=s,
-            expected=list(LABEL_FORMATS),
-            found=fmt,
-        )
-    if data["group"] and (data["group"], data["sequence"]) != (g, s):
-        raise LabelFormatError(
-            "custom converter row and its label file name different recordings",
-            path=path,
-            group=g,
-            sequence=s,
-            expected=(g, s),
-            found=(data["group"], data["sequence"]),
-        )
-    frames = data["frames"]
-    computed = {
-        "kind": kind,
-        "label_format": data["label_format"],
-        "group": g,
-        "sequence": s,
-        "group_safe": to_safe_name(g),
-        "sequence_safe": to_safe_name(s),
-        "abs_path": ds.relative_path(path),
-        "n_frames": int(row.get("n_frames") or (int(frames.max()) + 1 if len(frames) else 0)),
-        "n_events": len(frames),
-        "label_ids": json.dumps([int(x) for x in data["label_ids"]]),
-        "label_names": json.dumps([str(x) for x in data["label_names"]]),
-    }
-    extra = {str(k): _index_cell(v) for k, v in row.items() if k not in computed}
-    return computed | extra
-
-
-def _index_cell(v: Any) -> Any:
-    """A value a converter put in an extra index column, as a CSV cell (containers as JSON)."""
-    if isinstance(v, np.generic):
-        return v.item()
-    if isinstance(v, (Mapping, list, tuple, np.ndarray)):
-        return json.dumps(v.tolist() if isinstance(v, np.ndarray) else v, default=str)
-    return v
-
-
-def convert_labels_custom(
-    ds: DatasetCore,
-    converter_fn: Callable[..., Any],
-    kind: str = "behavior",
-    label_format: str = "individual_pair_v1",
-    overwrite: bool = False,
-    **kwargs: Any,
-) -> int:
-    """Run a user converter and index what it wrote.
-
-    ``converter_fn(dataset, labels_root, existing_pairs, overwrite, **kwargs)`` writes label files
-    (e.g. with :func:`mosaic.labels.write_label_npz`) under ``labels_root`` (``labels/<kind>/``)
-    and returns index rows: mappings with at least ``group``, ``sequence``, ``abs_path`` (relative
-    to ``labels_root`` or the dataset folder, or absolute), optionally ``n_frames``; any other
-    key of a row (``annotator``, ``source_file``, ...) is kept as a column of the index. The
-    files may hold arrays beyond the format's keys; :func:`load_labels` returns them too. It
-    should skip ``existing_pairs`` (a set of (group, sequence)) unless ``overwrite``.
-
-    Every row and the file it points to are validated before the index is touched: a bad row
-    raises :class:`LabelFormatError` naming it, and the index keeps its previous content.
-
-    Returns
-    -------
-    int
-        Number of recordings indexed.
-    """
-    if label_format not in LABEL_FORMATS:
-        raise ConfigError("unknown label_format", expected=list(LABEL_FORMATS), found=label_format)
-    root = labels_dir(ds, kind)
-    root.mkdir(parents=True, exist_ok=True)
-    have = existing_pairs(ds, kind)
-    rows = converter_fn(ds, root, have, overwrite, **kwargs)
-    if rows is None:
-        rows = []
-    if isinstance(rows, pd.DataFrame):
-        rows = rows.to_dict("records")
-    clean = [_validate_row(ds, kind, r, root, n) for n, r in enumerate(rows)]
-    keys = [(r["group"], r["sequence"]) for r in clean]
-    if len(set(keys)) != len(keys):
-        dup = next(k for k in keys if keys.count(k) > 1)
-        raise LabelFormatError("custom converter returned two rows for one recording", group=dup[0], sequence=dup[1])
-    upsert_labels_index(ds, kind, clean)
-    return len(clean)

@@ -31,10 +31,10 @@ from mosaic.core.dataset import DatasetCore
 from mosaic.core.errors import ConfigError, InvalidNameError, LabelFormatError
 from mosaic.core.safe_names import path_in_root, sequence_key, split_sequence_key, to_safe_name
 
+from .id_tags_csv import CSV_TYPES, read_id_tags_csv  # noqa: F401 (CSV_TYPES stays importable from here)
 from .io import labels_dir, labels_index_path, read_labels_index
 
 ID_TAGS_FORMAT = "id_tags_v1"
-CSV_TYPES = ("focal", "category", "multi")
 
 
 def id_labels_path(ds: DatasetCore, kind: str, group: str, sequence: str) -> Path:
@@ -197,125 +197,12 @@ def convert_id_tags_from_csv(
         Missing columns, non-integer ids, a focal id not in ``all_ids``, conflicting rows.
     """
     csv_path = Path(csv_path)
-    if csv_type not in CSV_TYPES:
-        raise ConfigError("unknown csv_type", path=csv_path, expected=list(CSV_TYPES), found=csv_type)
-    if csv_type == "focal" and all_ids is None:
-        raise ConfigError(
-            "csv_type='focal' needs all_ids (the individuals of each recording)",
-            path=csv_path,
-            expected="all_ids=[0, 1, ...] or {'group/sequence': [...]}",
-            found=None,
-        )
-    try:
-        df = pd.read_csv(csv_path, sep=None, engine="python", dtype=str, keep_default_na=False)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise LabelFormatError(
-            "id tags CSV is not readable",
-            path=csv_path,
-            found=str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
-        ) from exc
-    df.columns = [c.strip() for c in df.columns]
-    id_col = focal_id_column if csv_type == "focal" else id_column
-    need = ["group", "sequence", id_col] + ([category_column] if csv_type == "category" else [])
-    if csv_type == "multi" and field_columns is not None:
-        need += list(field_columns)
-    missing = [c for c in need if c not in df.columns]
-    if missing:
-        raise LabelFormatError(
-            f"id tags CSV ({csv_type}) lacks columns",
-            path=csv_path,
-            expected=need,
-            found=f"missing {missing}; columns {list(df.columns)}",
-        )
-    ids = pd.to_numeric(df[id_col].str.strip(), errors="coerce")
-    if ids.isna().any() or (ids != ids.round()).any():
-        bad = df.loc[ids.isna() | (ids != ids.round()), id_col].iloc[0]
-        raise LabelFormatError(
-            f"id tags CSV column {id_col!r} must hold integer ids", path=csv_path, expected="integers", found=repr(bad)
-        )
-    df["_id"] = ids.astype(np.int64)
-    per_seq: dict[tuple[str, str], dict[int, dict[str, Any]]] = {}
-    if csv_type == "focal":
-        for (g, s), sub in df.groupby(["group", "sequence"], sort=True):
-            everyone = _ids_for(all_ids, g, s, csv_path)
-            focal = set(sub["_id"].tolist())
-            stray = sorted(focal - set(everyone))
-            if stray:
-                raise LabelFormatError(
-                    "focal id not among all_ids",
-                    path=csv_path,
-                    group=g,
-                    sequence=s,
-                    expected=sorted(everyone),
-                    found=stray,
-                )
-            per_seq[(g, s)] = {i: {"focal": i in focal} for i in everyone}
-    else:
-        fields = (
-            [category_column]
-            if csv_type == "category"
-            else (
-                list(field_columns)
-                if field_columns is not None
-                else [c for c in df.columns if c not in ("group", "sequence", id_col, "_id")]
-            )
-        )
-        for (g, s), sub in df.groupby(["group", "sequence"], sort=True):
-            tags: dict[int, dict[str, Any]] = {}
-            for rec in sub[["_id"] + fields].itertuples(index=False):
-                i = int(rec[0])
-                cur = tags.setdefault(i, {})
-                for f, v in zip(fields, rec[1:]):
-                    v = v.strip() if isinstance(v, str) else v
-                    if v == "" or v is None:
-                        continue
-                    if f in cur and cur[f] != v:
-                        raise LabelFormatError(
-                            "id tags CSV gives one (recording, id, field) two values",
-                            path=csv_path,
-                            group=g,
-                            sequence=s,
-                            expected=f"id {i} {f}={cur[f]!r}",
-                            found=repr(v),
-                        )
-                    cur[f] = v
-            if all_ids is not None:
-                everyone = _ids_for(all_ids, g, s, csv_path)
-                stray = sorted(set(tags) - set(everyone))
-                if stray:
-                    raise LabelFormatError(
-                        "id tags CSV names ids not among all_ids",
-                        path=csv_path,
-                        group=g,
-                        sequence=s,
-                        expected=sorted(everyone),
-                        found=stray,
-                    )
-                for i in everyone:
-                    tags.setdefault(i, {f: None for f in fields})
-                tags = {i: tags[i] for i in sorted(tags)}
-            per_seq[(g, s)] = tags
+    per_seq = read_id_tags_csv(csv_path, csv_type, all_ids, focal_id_column, id_column, category_column, field_columns)
     docs = [
         _merged_doc(ds, kind, g, s, tags, {"source_csv": str(csv_path), "csv_type": csv_type}, overwrite)
         for (g, s), tags in per_seq.items()
     ]
     return [atomic_write_json(path, doc) for path, doc in docs]
-
-
-def _ids_for(all_ids, group: str, sequence: str, path: Path) -> list[int]:
-    if isinstance(all_ids, Mapping):
-        v = all_ids.get(f"{group}/{sequence}", all_ids.get((group, sequence), all_ids.get(sequence)))
-        if v is None:
-            raise ConfigError(
-                "all_ids has no entry for this recording",
-                path=path,
-                group=group,
-                sequence=sequence,
-                expected="key 'group/sequence'",
-                found=sorted(map(str, all_ids))[:10],
-            )
-        return sorted(int(x) for x in v)
-    return sorted(int(x) for x in all_ids)
 
 
 _PLAIN_GLOBALS = {

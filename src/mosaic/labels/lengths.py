@@ -70,31 +70,34 @@ def labels_past_tracks_end(ds: DatasetCore, tracks_lengths: Mapping[tuple[str, s
             n_trk = tracks_lengths.get((str(g), str(s)))
             if n_trk is None or not (np.isfinite(n) and n > n_trk):
                 continue
-            file = ds.resolve_path(path)
-            try:
-                frames = read_label_npz(file, group=str(g), sequence=str(s))["frames"]
-                past = int(np.count_nonzero(np.asarray(frames) >= n_trk))
-            except (MosaicError, OSError):
-                past = -1  # unreadable: the length alone is reported
-            what = (
-                f"{past} event row(s) at or after frame {n_trk}"
-                if past > 0
-                else "no event past the end"
-                if past == 0
-                else "its events could not be read"
-            )
-            out.append(
-                {
-                    "issue": "labels_past_end",
-                    "kind": kind,
-                    "group": str(g),
-                    "sequence": str(s),
-                    "file": str(path),
-                    "label_n_frames": int(n),
-                    "tracks_n_frames": int(n_trk),
-                    "n_events_past_end": past,
-                    "message": f"labels '{kind}' span {int(n)} frames but the tracks have {int(n_trk)} ({what}); "
-                    "convert the labels again (overwrite=True) to take the tracks' length",
-                }
-            )
+            out.append(_past_end_entry(ds, kind, str(g), str(s), path, n, n_trk))
     return out
+
+
+def _past_end_entry(ds: DatasetCore, kind: str, g: str, s: str, path: Any, n: float, n_trk: int) -> dict[str, Any]:
+    """Report entry of one label file longer than its tracks (its events past the end counted)."""
+    file = ds.resolve_path(path)
+    try:
+        frames = read_label_npz(file, group=g, sequence=s)["frames"]
+        past = int(np.count_nonzero(np.asarray(frames) >= n_trk))
+    except (MosaicError, OSError):
+        past = -1  # unreadable: the length alone is reported
+    what = (
+        f"{past} event row(s) at or after frame {n_trk}"
+        if past > 0
+        else "no event past the end"
+        if past == 0
+        else "its events could not be read"
+    )
+    return {
+        "issue": "labels_past_end",
+        "kind": kind,
+        "group": g,
+        "sequence": s,
+        "file": str(path),
+        "label_n_frames": int(n),
+        "tracks_n_frames": int(n_trk),
+        "n_events_past_end": past,
+        "message": f"labels '{kind}' span {int(n)} frames but the tracks have {int(n_trk)} ({what}); "
+        "convert the labels again (overwrite=True) to take the tracks' length",
+    }

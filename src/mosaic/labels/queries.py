@@ -198,6 +198,54 @@ def get_labels_table(
     return _events_frame(d, mask).reset_index(drop=True)
 
 
+def _check_unique(**arrays: np.ndarray) -> None:
+    """Refuse duplicates in the ``frames`` / ``ids`` of :func:`labels_to_dense`."""
+    for name, arr in arrays.items():
+        if len(np.unique(arr)) != len(arr):
+            raise ConfigError(
+                f"labels_to_dense {name} must be unique",
+                expected=f"unique {name}",
+                found=f"{len(arr) - len(np.unique(arr))} duplicate(s)",
+            )
+
+
+def _background_id(background: int | str | None, lids: np.ndarray, lnames: np.ndarray) -> int:
+    """Label id of the ``background`` of :func:`labels_to_dense` (a name, an id, or None = -1)."""
+    if isinstance(background, str):
+        hit = lids[lnames == background]
+        if not len(hit):
+            raise ConfigError("background label not in the vocabulary", expected=lnames.tolist(), found=background)
+        return int(hit[0])
+    return -1 if background is None else int(background)
+
+
+def _dense_grid(
+    fr: np.ndarray, lab: np.ndarray, iid: np.ndarray, frames: np.ndarray, ids: np.ndarray, bg: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Winning (label, partner) of each (frame, id) cell, flattened in ``frames`` × ``ids`` order."""
+    nf, ni = len(frames), len(ids)
+    out_lab = np.full(nf * ni, bg, np.int64)
+    out_id2 = np.full(nf * ni, -1, np.int64)
+    # positions of events in the (frames × ids) grid (frames/ids need not be sorted)
+    fo, io_ = np.argsort(frames, kind="stable"), np.argsort(ids, kind="stable")
+    fs, is_ = frames[fo], ids[io_]
+    pf = np.searchsorted(fs, fr).clip(0, max(nf - 1, 0))
+    pi = np.searchsorted(is_, iid[:, 0]).clip(0, max(ni - 1, 0))
+    ok = (nf > 0) & (ni > 0)
+    if ok and len(fr):
+        hit = (fs[pf] == fr) & (is_[pi] == iid[:, 0])
+        rows = np.flatnonzero(hit)
+        flat = fo[pf[rows]] * ni + io_[pi[rows]]
+        priority = (iid[rows, 1] < 0).astype(np.int64)  # individual/scene rows beat pair rows
+        order = np.lexsort((rows, priority))  # ascending; the winner is last
+        rev = order[::-1]
+        _, first = np.unique(flat[rev], return_index=True)
+        win = rev[first]
+        out_lab[flat[win]] = lab[rows[win]]
+        out_id2[flat[win]] = iid[rows[win], 1]
+    return out_lab, out_id2
+
+
 def labels_to_dense(
     label_dict: Mapping[str, Any],
     frames: Sequence[int] | np.ndarray | None = None,
@@ -239,40 +287,10 @@ def labels_to_dense(
         ids = np.unique(iid[:, 0][iid[:, 0] >= 0])
     frames = np.asarray(frames, dtype=np.int64).ravel()
     ids = np.asarray(ids, dtype=np.int64).ravel()
-    for name, arr in (("frames", frames), ("ids", ids)):
-        if len(np.unique(arr)) != len(arr):
-            raise ConfigError(
-                f"labels_to_dense {name} must be unique",
-                expected=f"unique {name}",
-                found=f"{len(arr) - len(np.unique(arr))} duplicate(s)",
-            )
-    if isinstance(background, str):
-        hit = lids[lnames == background]
-        if not len(hit):
-            raise ConfigError("background label not in the vocabulary", expected=lnames.tolist(), found=background)
-        bg = int(hit[0])
-    else:
-        bg = -1 if background is None else int(background)
+    _check_unique(frames=frames, ids=ids)
+    bg = _background_id(background, lids, lnames)
     nf, ni = len(frames), len(ids)
-    out_lab = np.full(nf * ni, bg, np.int64)
-    out_id2 = np.full(nf * ni, -1, np.int64)
-    # positions of events in the (frames × ids) grid (frames/ids need not be sorted)
-    fo, io_ = np.argsort(frames, kind="stable"), np.argsort(ids, kind="stable")
-    fs, is_ = frames[fo], ids[io_]
-    pf = np.searchsorted(fs, fr).clip(0, max(nf - 1, 0))
-    pi = np.searchsorted(is_, iid[:, 0]).clip(0, max(ni - 1, 0))
-    ok = (nf > 0) & (ni > 0)
-    if ok and len(fr):
-        hit = (fs[pf] == fr) & (is_[pi] == iid[:, 0])
-        rows = np.flatnonzero(hit)
-        flat = fo[pf[rows]] * ni + io_[pi[rows]]
-        priority = (iid[rows, 1] < 0).astype(np.int64)  # individual/scene rows beat pair rows
-        order = np.lexsort((rows, priority))  # ascending; the winner is last
-        rev = order[::-1]
-        _, first = np.unique(flat[rev], return_index=True)
-        win = rev[first]
-        out_lab[flat[win]] = lab[rows[win]]
-        out_id2[flat[win]] = iid[rows[win], 1]
+    out_lab, out_id2 = _dense_grid(fr, lab, iid, frames, ids, bg)
     uniq, inv = np.unique(out_lab, return_inverse=True)
     lname = (
         np.array([names.get(int(u)) if int(u) in names else None for u in uniq], dtype=object)[inv]

@@ -63,19 +63,8 @@ def _is_int_dtype(a: np.ndarray) -> bool:
     return np.issubdtype(a.dtype, np.integer)
 
 
-def validate_label_arrays(data: Mapping[str, Any], *, path=None, group=None, sequence=None) -> None:
-    """Check a label mapping against ``individual_pair_v1``; raise :class:`LabelFormatError`.
-
-    Checks presence of every key, 1-D int ``frames``/``labels`` of equal length n, int
-    ``individual_ids`` of shape (n, 2), ``label_ids``/``label_names`` of equal length with unique
-    ids, every label in ``label_ids``, non-negative frames, ids >= -1, a known ``label_format``.
-    """
-    ctx = {"path": path, "group": group, "sequence": sequence}
-    missing = [k for k in NPZ_KEYS if k not in data]
-    if missing:
-        raise LabelFormatError(
-            "label data lacks required keys", expected=list(NPZ_KEYS), found=f"missing {missing}", **ctx
-        )
+def _event_arrays(data: Mapping[str, Any], ctx: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``frames``, ``labels`` (1-D int, length n) and ``individual_ids`` (int, (n, 2)), checked."""
     frames = np.asarray(data["frames"])
     labels = np.asarray(data["labels"])
     ids = np.asarray(data["individual_ids"])
@@ -96,6 +85,11 @@ def validate_label_arrays(data: Mapping[str, Any], *, path=None, group=None, seq
             found=f"{ids.dtype} {ids.shape}",
             **ctx,
         )
+    return frames, labels, ids
+
+
+def _vocabulary_arrays(data: Mapping[str, Any], ctx: dict[str, Any]) -> np.ndarray:
+    """``label_ids`` (1-D int, unique) checked with ``label_names`` (strings of the same shape)."""
     lids = np.asarray(data["label_ids"])
     lnames = np.asarray(data["label_names"])
     if lids.ndim != 1 or not _is_int_dtype(lids):
@@ -111,6 +105,14 @@ def validate_label_arrays(data: Mapping[str, Any], *, path=None, group=None, seq
         )
     if len(np.unique(lids)) != len(lids):
         raise LabelFormatError("'label_ids' has duplicates", expected="unique ids", found=lids.tolist(), **ctx)
+    return lids
+
+
+def _check_values(
+    frames: np.ndarray, labels: np.ndarray, ids: np.ndarray, lids: np.ndarray, ctx: dict[str, Any]
+) -> None:
+    """Frames >= 0, ids >= -1 and every label in ``label_ids``."""
+    n = len(frames)
     if n:
         if frames.min() < 0:
             raise LabelFormatError(
@@ -125,6 +127,24 @@ def validate_label_arrays(data: Mapping[str, Any], *, path=None, group=None, seq
             raise LabelFormatError(
                 "'labels' holds ids not in 'label_ids'", expected=lids.tolist(), found=unknown[:10].tolist(), **ctx
             )
+
+
+def validate_label_arrays(data: Mapping[str, Any], *, path=None, group=None, sequence=None) -> None:
+    """Check a label mapping against ``individual_pair_v1``; raise :class:`LabelFormatError`.
+
+    Checks presence of every key, 1-D int ``frames``/``labels`` of equal length n, int
+    ``individual_ids`` of shape (n, 2), ``label_ids``/``label_names`` of equal length with unique
+    ids, every label in ``label_ids``, non-negative frames, ids >= -1, a known ``label_format``.
+    """
+    ctx = {"path": path, "group": group, "sequence": sequence}
+    missing = [k for k in NPZ_KEYS if k not in data]
+    if missing:
+        raise LabelFormatError(
+            "label data lacks required keys", expected=list(NPZ_KEYS), found=f"missing {missing}", **ctx
+        )
+    frames, labels, ids = _event_arrays(data, ctx)
+    lids = _vocabulary_arrays(data, ctx)
+    _check_values(frames, labels, ids, lids, ctx)
     fmt = (
         str(np.asarray(data["label_format"]).item())
         if np.asarray(data["label_format"]).size == 1

@@ -85,6 +85,105 @@ def _vocab(rec: Mapping[str, Any], top: Any, override: Mapping[str, int] | None)
     return dict(TASK1_VOCAB)
 
 
+def _input_files(ds: DatasetCore, p: Mapping[str, Any]) -> list[tuple[Path, str | None]]:
+    """(file, index group) of the CalMS21 files: params ``paths``, else the indexed ones."""
+    if p["paths"] is not None:
+        paths = [p["paths"]] if isinstance(p["paths"], (str, Path)) else list(p["paths"])
+        return [(ds.resolve_path(x), None) for x in paths]
+    files = indexed_calms21_files(ds)
+    if not files:
+        raise ConfigError(
+            "no CalMS21 files: none in tracks_raw/index.csv and no params 'paths'",
+            expected="params paths=[...] or an indexed calms21_npy/calms21_json file",
+        )
+    return files
+
+
+def _frame_annotations(ann: Any, rec: Mapping[str, Any], path: Path, group: str, s: str) -> np.ndarray:
+    """The annotations of one sequence as int64 (frames,), checked against its keypoints' length."""
+    try:
+        ann = np.asarray(ann)
+        ok = ann.ndim == 1 and (
+            np.issubdtype(ann.dtype, np.integer)
+            or (np.issubdtype(ann.dtype, np.floating) and np.all(ann == np.round(ann)))
+        )
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise LabelFormatError(
+            "CalMS21 annotations must be one integer per frame",
+            path=path,
+            group=group,
+            sequence=s,
+            expected="int (frames,)",
+            found=f"{getattr(ann, 'dtype', type(ann))} {getattr(ann, 'shape', '')}",
+        )
+    ann = ann.astype(np.int64)
+    kp = rec.get("keypoints")
+    if kp is not None and len(kp) != len(ann):
+        raise LabelFormatError(
+            "CalMS21 annotations and keypoints differ in length",
+            path=path,
+            group=group,
+            sequence=s,
+            expected=f"{len(kp)} annotations (one per keypoint frame)",
+            found=len(ann),
+        )
+    return ann
+
+
+def _pair_events(ann: np.ndarray, solo_ids: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(frames, labels, ids) rows: the pair in both directions, or ``[0, -1]`` for solo labels."""
+    solo = np.isin(ann, solo_ids)
+    pair_t = np.flatnonzero(~solo)
+    solo_t = np.flatnonzero(solo)
+    frames = np.concatenate([np.repeat(pair_t, 2), solo_t]).astype(np.int32)
+    labels = np.concatenate([np.repeat(ann[pair_t], 2), ann[solo_t]]).astype(np.int32)
+    ids = np.concatenate(
+        [
+            np.tile(np.array([[0, 1], [1, 0]], np.int32), (len(pair_t), 1)),
+            np.tile(np.array([[0, -1]], np.int32), (len(solo_t), 1)),
+        ]
+    ).reshape(-1, 2)
+    return frames, labels, ids
+
+
+def _label_set(
+    ds: DatasetCore,
+    obj: Any,
+    rec: Mapping[str, Any],
+    path: Path,
+    g: Any,
+    s: str,
+    group: str,
+    file_group: str,
+    p: Mapping[str, Any],
+    fps: float,
+) -> LabelSet:
+    """The label set of one annotated CalMS21 sequence."""
+    ann = _frame_annotations(rec.get("annotations"), rec, path, group, s)
+    vocab = _vocab(rec, obj, p["vocab"])
+    ids_sorted = sorted(set(vocab.values()) | {int(x) for x in np.unique(ann)})
+    id_to_name = {v: k for k, v in vocab.items()}
+    frames, labels, ids = _pair_events(ann, [vocab[n] for n in (p["solo_labels"] or []) if n in vocab])
+    return LabelSet(
+        group=group,
+        sequence=s,
+        frames=frames,
+        labels=labels,
+        individual_ids=ids,
+        label_ids=np.array(ids_sorted, np.int32),
+        label_names=np.array([id_to_name.get(i, f"label_{i}") for i in ids_sorted]),
+        fps=float(fps),
+        n_frames=len(ann),
+        extra={
+            "source_group": str(g),
+            "collection": str(file_group),
+            "source_files": [ds.relative_path(path)],
+        },
+    )
+
+
 def convert(ds: DatasetCore, kind: str, params: Mapping[str, Any]) -> ConverterOutput:
     """Convert the annotations of every sequence of the CalMS21 files into label sets."""
     unknown = sorted(set(params) - set(DEFAULTS))
@@ -94,16 +193,7 @@ def convert(ds: DatasetCore, kind: str, params: Mapping[str, Any]) -> ConverterO
     p = {**DEFAULTS, **params}
     if p["group_from"] not in GROUP_FROM:
         raise ConfigError("unknown CalMS21 group_from", expected=list(GROUP_FROM), found=p["group_from"])
-    if p["paths"] is None:
-        files = indexed_calms21_files(ds)
-        if not files:
-            raise ConfigError(
-                "no CalMS21 files: none in tracks_raw/index.csv and no params 'paths'",
-                expected="params paths=[...] or an indexed calms21_npy/calms21_json file",
-            )
-    else:
-        paths = [p["paths"]] if isinstance(p["paths"], (str, Path)) else list(p["paths"])
-        files = [(ds.resolve_path(x), None) for x in paths]
+    files = _input_files(ds, p)
     meta = ds.meta or {}
     default = meta.get("fps_default", meta.get("fps"))
     fps, _ = resolve_number(
@@ -132,8 +222,7 @@ def convert(ds: DatasetCore, kind: str, params: Mapping[str, Any]) -> ConverterO
                     hint="use group_from='infile'",
                 )
             seen[(group, s)] = str(path)
-            ann = rec.get("annotations")
-            if ann is None:
+            if rec.get("annotations") is None:
                 out.issues.append(
                     {
                         "file": str(path),
@@ -144,67 +233,5 @@ def convert(ds: DatasetCore, kind: str, params: Mapping[str, Any]) -> ConverterO
                     }
                 )
                 continue
-            try:
-                ann = np.asarray(ann)
-                ok = ann.ndim == 1 and (
-                    np.issubdtype(ann.dtype, np.integer)
-                    or (np.issubdtype(ann.dtype, np.floating) and np.all(ann == np.round(ann)))
-                )
-            except (TypeError, ValueError):
-                ok = False
-            if not ok:
-                raise LabelFormatError(
-                    "CalMS21 annotations must be one integer per frame",
-                    path=path,
-                    group=group,
-                    sequence=s,
-                    expected="int (frames,)",
-                    found=f"{getattr(ann, 'dtype', type(ann))} {getattr(ann, 'shape', '')}",
-                )
-            ann = ann.astype(np.int64)
-            kp = rec.get("keypoints")
-            if kp is not None and len(kp) != len(ann):
-                raise LabelFormatError(
-                    "CalMS21 annotations and keypoints differ in length",
-                    path=path,
-                    group=group,
-                    sequence=s,
-                    expected=f"{len(kp)} annotations (one per keypoint frame)",
-                    found=len(ann),
-                )
-            vocab = _vocab(rec, obj, p["vocab"])
-            ids_sorted = sorted(set(vocab.values()) | {int(x) for x in np.unique(ann)})
-            id_to_name = {v: k for k, v in vocab.items()}
-            names = [id_to_name.get(i, f"label_{i}") for i in ids_sorted]
-            T = len(ann)
-            solo_ids = [vocab[n] for n in (p["solo_labels"] or []) if n in vocab]
-            solo = np.isin(ann, solo_ids)
-            pair_t = np.flatnonzero(~solo)
-            solo_t = np.flatnonzero(solo)
-            frames = np.concatenate([np.repeat(pair_t, 2), solo_t]).astype(np.int32)
-            labels = np.concatenate([np.repeat(ann[pair_t], 2), ann[solo_t]]).astype(np.int32)
-            ids = np.concatenate(
-                [
-                    np.tile(np.array([[0, 1], [1, 0]], np.int32), (len(pair_t), 1)),
-                    np.tile(np.array([[0, -1]], np.int32), (len(solo_t), 1)),
-                ]
-            ).reshape(-1, 2)
-            out.label_sets.append(
-                LabelSet(
-                    group=group,
-                    sequence=s,
-                    frames=frames,
-                    labels=labels,
-                    individual_ids=ids,
-                    label_ids=np.array(ids_sorted, np.int32),
-                    label_names=np.array(names),
-                    fps=float(fps),
-                    n_frames=T,
-                    extra={
-                        "source_group": str(g),
-                        "collection": str(file_group),
-                        "source_files": [ds.relative_path(path)],
-                    },
-                )
-            )
+            out.label_sets.append(_label_set(ds, obj, rec, path, g, s, group, file_group, p, fps))
     return out
