@@ -134,7 +134,7 @@ def test_nodes_on_in_memory_catalog_match_facade(tmp_path):
     )
     catalog["params:ingest"] = ingest
     catalog["params:convert"] = convert
-    catalog["params:dataset_dir"] = str(ked)
+    catalog["dataset"] = MemoryDataset(Dataset.open(ked), copy_mode="assign")
     catalog["params:media_ingest"] = {"search_dirs": ["media_raw"], "on_error": "warn"}
     catalog["media_index@report"] = MemoryDataset()
     SequentialRunner().run(ingest_pipeline() + convert_pipeline(), catalog)

@@ -7,6 +7,7 @@ import shutil
 
 import cv2
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from kedro.io import DataCatalog, MemoryDataset
@@ -19,15 +20,10 @@ from mosaic.core.errors import BatchError, ConfigError
 from mosaic.datasets.folder import IndexTableDataset
 from mosaic.datasets.frames import FrameRunsDataset
 from mosaic.media.index import read_media_index
-from mosaic.pipelines.sample_frames.nodes import (
-    index_media_node,
-    render_frames,
-    select_frames,
-)
-from mosaic.pipelines.sample_frames.pipeline import (
-    create_media_ingest_pipeline,
-    create_pipeline,
-)
+from mosaic.pipelines.ingest.nodes import index_media_node
+from mosaic.pipelines.ingest.pipeline import create_media_ingest_pipeline
+from mosaic.pipelines.sample_frames.nodes import render_frames, select_frames
+from mosaic.pipelines.sample_frames.pipeline import create_pipeline
 from tests.conftest import PROJECT_DIR
 from tests.media.videos import add_raw_sequences, scene_video, write_numbered
 
@@ -66,7 +62,6 @@ def _catalog(ds) -> DataCatalog:
 
 def _run(ds, sample_frames: dict, media_ingest: dict) -> None:
     cat = _catalog(ds)
-    cat["params:dataset_dir"] = MemoryDataset(str(ds.folder))
     cat["dataset"] = MemoryDataset(ds, copy_mode="assign")
     cat["params:sample_frames"] = MemoryDataset(sample_frames)
     cat["params:media_ingest"] = MemoryDataset(media_ingest)
@@ -136,7 +131,7 @@ def test_pipeline_reuses_finished_runs_and_reports_failures(tmp_path):
 
 def test_partition_ids_and_lazy_images(tmp_path):
     ds = _make(tmp_path / "d")
-    index_media_node({"search_dirs": ["media_raw"]}, str(ds.folder))
+    index_media_node({"search_dirs": ["media_raw"]}, ds)
     sel = select_frames(read_media_index(ds, missing_ok=True), {"n_frames": 2, "sequences": ["s0"]}, ds)
     parts, _ = render_frames(sel)
     rid = sel["run"]["run_id"]
@@ -150,7 +145,7 @@ def test_bad_parameters(tmp_path):
     with pytest.raises(ConfigError):
         select_frames(read_media_index(ds, missing_ok=True), {"n_frames": 2, "n_frame": 3}, ds)
     with pytest.raises(ConfigError):
-        index_media_node({"search_dir": ["media_raw"]}, str(ds.folder))
+        index_media_node({"search_dir": ["media_raw"]}, ds)
 
 
 def test_kedro_session_on_demo_layout(tmp_path):
@@ -160,7 +155,7 @@ def test_kedro_session_on_demo_layout(tmp_path):
 
     ds = _make(tmp_path / "session")
     conf = _conf_params()
-    report = index_media_node(conf["media_ingest"], str(ds.folder))
+    report = index_media_node(conf["media_ingest"], ds)
     (ds.get_root("media") / "index_report.json").write_text(json.dumps(report))
     bootstrap_project(PROJECT_DIR)
     with KedroSession.create(project_path=PROJECT_DIR, runtime_params={"dataset_dir": str(ds.folder)}) as session:
@@ -179,7 +174,7 @@ def test_params_override_with_a_partial_local_block(tmp_path):
 
     ds = _make(tmp_path / "session")
     conf = _conf_params()
-    report = index_media_node(conf["media_ingest"], str(ds.folder))
+    report = index_media_node(conf["media_ingest"], ds)
     (ds.get_root("media") / "index_report.json").write_text(json.dumps(report))
     conf_dir = tmp_path / "conf"
     shutil.copytree(CONF, conf_dir / "base")
@@ -232,3 +227,18 @@ def test_frame_runs_are_recorded_by_the_dataset_not_the_node(tmp_path):
     runs = store.load()
     assert sorted(runs["sequence"]) == ["s0", "s1", "s2"] and set(runs["n_frames"]) == {2}
     assert len(list(frames.rglob("run_info.json"))) == 3
+
+
+def test_media_ingest_matches_the_raw_index_it_is_given(tmp_path):
+    """The `index_media` node matches videos against its `tracks_raw_index` input, not a file it reads."""
+    ds = Dataset.create(tmp_path / "d", name="d")
+    write_numbered(ds.get_root("media_raw") / "cam" / "s0.mp4", 10)
+    raw = pd.DataFrame(
+        [{"group": "g0", "sequence": "s0", "abs_path": "tracks_raw/g0/s0.npz", "src_format": "trex_npz"}]
+    )
+    index_media_node({"search_dirs": ["media_raw"]}, ds, raw)  # nothing in tracks_raw/index.csv on disk
+    row = read_media_index(ds).iloc[0]
+    assert (row["group"], row["sequence"], row["recording_from"]) == ("g0", "s0", "tracks")
+    index_media_node({"search_dirs": ["media_raw"]}, ds, raw.iloc[:0])  # no raw recording: its own recording
+    row = read_media_index(ds).iloc[0]
+    assert (row["group"], row["sequence"], row["recording_from"]) == ("cam", "s0", "video")

@@ -83,11 +83,12 @@ def read_media_index(ds: DatasetCore, index_filename: str = "index.csv", missing
     return read_index(media_index_path(ds, index_filename), MEDIA_INDEX, missing_ok=missing_ok)
 
 
-def known_sequences(ds: DatasetCore) -> pd.DataFrame:
+def known_sequences(ds: DatasetCore, raw_index: pd.DataFrame | None = None) -> pd.DataFrame:
     """(group, sequence) pairs to match videos against.
 
-    From ``tracks/index.csv`` when it lists any, else from the ``tracks_raw/index.csv`` rows
-    that have a sequence, else an empty table.
+    From ``tracks/index.csv`` when it lists any, else from the raw tracks index rows that have a
+    sequence (``raw_index`` when given, e.g. by the ``ingest`` pipeline, else
+    ``tracks_raw/index.csv``), else an empty table.
     """
     tracks_idx = ds.get_root("tracks") / "index.csv"
     df = (
@@ -97,7 +98,11 @@ def known_sequences(ds: DatasetCore) -> pd.DataFrame:
     )
     df = df[df["sequence"].astype(str) != ""]
     if not len(df):
-        raw = read_index(ds.get_root("tracks_raw") / "index.csv", TRACKS_RAW_INDEX, missing_ok=True)
+        raw = (
+            read_index(ds.get_root("tracks_raw") / "index.csv", TRACKS_RAW_INDEX, missing_ok=True)
+            if raw_index is None
+            else raw_index
+        )
         if len(raw):
             df = raw.loc[raw["sequence"].astype(str) != "", ["group", "sequence"]]
     return df.astype(str).drop_duplicates().reset_index(drop=True)
@@ -289,6 +294,7 @@ def index_media_report(
     *,
     count_frames: bool = False,
     on_error: str = "raise",
+    raw_index: pd.DataFrame | None = None,
 ) -> dict:
     """Index the videos under ``search_dirs`` into ``media/index.csv`` and return a report.
 
@@ -312,6 +318,9 @@ def index_media_report(
     on_error
         ``'raise'`` (default): after indexing the readable videos, raise :class:`BatchError`
         listing the unreadable ones; ``'warn'``: log them instead.
+    raw_index
+        The raw tracks index to match against when no tracks are converted yet (default: read
+        ``tracks_raw/index.csv``); see :func:`known_sequences`.
 
     Returns
     -------
@@ -335,7 +344,7 @@ def index_media_report(
     if on_error not in ("raise", "warn"):
         raise ConfigError("unknown on_error", expected=["raise", "warn"], found=on_error)
     videos = find_videos(_search_folders(ds, search_dirs), extensions, recursive)
-    seqs = known_sequences(ds)
+    seqs = known_sequences(ds, raw_index)
     rows, failures, unmatched, own = _probe_and_match(
         ds, videos, _sequence_groups(seqs), sequence_match_mode, count_frames
     )
@@ -459,8 +468,10 @@ INDEX_CONFIG_KEYS = (
 )
 
 
-def index_media_from_config(ds: DatasetCore, config: dict | None) -> dict:
+def index_media_from_config(ds: DatasetCore, config: dict | None, raw_index: pd.DataFrame | None = None) -> dict:
     """:func:`index_media_report` with keyword arguments from a config mapping (pipeline parameters).
+
+    ``raw_index`` is the raw tracks index to match the videos against (see :func:`known_sequences`).
 
     Raises
     ------
@@ -473,4 +484,4 @@ def index_media_from_config(ds: DatasetCore, config: dict | None) -> dict:
         raise ConfigError("unknown keys in media indexing parameters", expected=list(INDEX_CONFIG_KEYS), found=unknown)
     if "extensions" in config:
         config["extensions"] = tuple(config["extensions"])
-    return index_media_report(ds, **config)
+    return index_media_report(ds, **config, raw_index=raw_index)

@@ -12,26 +12,26 @@ from mosaic.core.dataset import DatasetCore
 from mosaic.core.errors import ConfigError
 from mosaic.core.indexes import TRACKS_RAW_INDEX
 from mosaic.core.sources import SCAN_KEYS
-from mosaic.kedro_config import resolve_dataset_dir
+from mosaic.media.index import index_media_from_config
 from mosaic.tracks.indexing import scan_tracks_raw
 
 log = logging.getLogger(__name__)
 
 
-def index_raw_tracks(ingest: Mapping[str, Any], dataset_dir: str) -> pd.DataFrame:
+def index_raw_tracks(ingest: Mapping[str, Any], dataset: DatasetCore) -> pd.DataFrame:
     """Scan every configured source and return the raw index rows.
 
     ``ingest['sources']`` is a list of :func:`mosaic.tracks.index_tracks_raw` argument sets
     (by default the ``tracks`` block of the dataset's ``sources.yml``; a ``params`` key there
     is for the conversion and ignored here); a source with ``optional: true`` whose folders do
-    not exist is skipped. The rows are merged into ``tracks_raw/index.csv`` by the catalog
-    dataset (the same merge as the facade).
+    not exist is skipped. ``dataset`` is the dataset folder (catalog entry ``dataset``) whose raw
+    folders are scanned. The rows are merged into ``tracks_raw/index.csv`` by the catalog dataset
+    (the same merge as the facade).
     """
     from mosaic.core.sources import read_sources
 
-    folder = resolve_dataset_dir(dataset_dir)
-    ds = DatasetCore.open(folder)
-    read_sources(folder)  # a broken sources.yml is a named error here, not a silent fallback
+    ds = dataset
+    read_sources(ds.folder)  # a broken sources.yml is a named error here, not a silent fallback
     sources = list((ingest or {}).get("sources") or [])
     if not sources:
         raise ConfigError(
@@ -56,3 +56,15 @@ def index_raw_tracks(ingest: Mapping[str, Any], dataset_dir: str) -> pd.DataFram
             raise
     frames = [f for f in frames if len(f)]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(TRACKS_RAW_INDEX.columns))
+
+
+def index_media_node(
+    media_ingest: Mapping[str, Any], dataset: DatasetCore, tracks_raw_index: pd.DataFrame | None = None
+) -> dict[str, Any]:
+    """Index the dataset's videos into ``media/index.csv``; return the report (unmatched, unreadable).
+
+    Videos are matched against the converted tracks when there are any, else against
+    ``tracks_raw_index`` (the raw index this pipeline has just built), as ``Dataset.index_media``
+    does (:func:`mosaic.media.index.index_media_from_config`).
+    """
+    return index_media_from_config(dataset, dict(media_ingest or {}), raw_index=tracks_raw_index)

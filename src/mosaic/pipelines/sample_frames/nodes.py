@@ -1,4 +1,4 @@
-"""Nodes of the `sample_frames` pipeline (and the media-indexing node of `ingest`).
+"""Nodes of the `sample_frames` pipeline.
 
 They drive the same library functions as ``Dataset.extract_frames``:
 
@@ -33,10 +33,8 @@ import pandas as pd
 
 from mosaic.core.dataset import DatasetCore
 from mosaic.core.errors import BatchError, ConfigError
-from mosaic.kedro_config import resolve_dataset_dir
 from mosaic.media.decode import LazySequenceFrames
 from mosaic.media.frames import map_recordings, select_or_reuse
-from mosaic.media.index import index_media_from_config
 from mosaic.media.params import FrameParams
 from mosaic.media.plan import FrameRun, partition_id, plan_frame_run
 from mosaic.media.store import frames_index_path
@@ -45,19 +43,6 @@ log = logging.getLogger(__name__)
 
 RUN_KEYS = ("groups", "sequences", "overwrite", "parallel_workers", "parallel_mode", "dask_address", "fail_on_error")
 PARAM_KEYS = tuple(f for f in FrameParams.__dataclass_fields__)
-
-
-def _open(dataset_dir: str) -> DatasetCore:
-    return DatasetCore.open(resolve_dataset_dir(dataset_dir))
-
-
-def index_media_node(media_ingest: Mapping[str, Any], dataset_dir: str, tracks_raw_index: Any = None) -> dict[str, Any]:
-    """Index the dataset's videos into ``media/index.csv``; return the report (unmatched, unreadable).
-
-    ``tracks_raw_index`` is only an ordering input: videos are matched against the raw
-    index written earlier in ``ingest``.
-    """
-    return index_media_from_config(_open(dataset_dir), dict(media_ingest or {}))
 
 
 def select_frames(media_index: pd.DataFrame, sample_frames: Mapping[str, Any], dataset: DatasetCore) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Wiring of the `sample_frames` pipeline, and the media-indexing fragment of `ingest`.
+"""Wiring of the `sample_frames` pipeline.
 
 ``select_frames`` → ``render_frames`` (lazy PNG partitions saved by the ``frame_images``
 PartitionedDataset of PNG frames) → ``frame_runs_to_record`` → ``frame_runs`` (saving it writes run_info.json
@@ -7,26 +7,7 @@ and the frames index) → ``check_frame_runs`` (failed recordings).
 
 from kedro.pipeline import Node, Pipeline
 
-from .nodes import check_frame_runs, frame_runs_to_record, index_media_node, render_frames, select_frames
-
-
-def create_media_ingest_pipeline(**kwargs) -> Pipeline:
-    """The media part of `ingest`: index videos into ``media/index.csv`` after the raw tracks index.
-
-    Output ``media_index@report`` (``media/index_report.json``): unmatched and unreadable videos; the
-    node writes ``media/index.csv`` (``media_index@table``) through :mod:`mosaic.media.index`.
-    """
-    return Pipeline(
-        [
-            Node(
-                index_media_node,
-                inputs=["params:media_ingest", "params:dataset_dir", "tracks_raw_index"],
-                outputs="media_index@report",
-                name="index_media",
-                tags=["media"],
-            ),
-        ]
-    )
+from .nodes import check_frame_runs, frame_runs_to_record, render_frames, select_frames
 
 
 def create_pipeline(**kwargs) -> Pipeline:
