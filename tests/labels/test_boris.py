@@ -632,12 +632,12 @@ def test_issue_warnings_are_summarised_once_per_kind(caplog):
     """Many problems of one kind give one log line with the count, not one line per event."""
     import logging
 
-    from mosaic.labels.convert import _log_issue_summary
+    from mosaic.labels.report import log_issue_summary
 
     issues = [{"issue": "overlap", "message": f"overlap {k}", "file": "a.csv", "line": k} for k in range(50)]
     issues += [{"issue": "past_end", "message": "late", "file": "b.csv", "line": 3}]
-    with caplog.at_level(logging.WARNING, logger="mosaic.labels.convert"):
-        _log_issue_summary(issues)
+    with caplog.at_level(logging.WARNING, logger="mosaic.labels.report"):
+        log_issue_summary(issues)
     lines = [r.getMessage() for r in caplog.records]
     assert len(lines) == 2
     assert (

@@ -36,7 +36,19 @@ def test_index_records_fingerprints(exports):
     ds, a, b = exports
     idx = read_labels_index(ds, "behavior")
     fps = json.loads(idx.set_index("sequence").loc["vidA", "source_fingerprints"])
-    assert len(fps) == 2 and all(set(v) == {"size", "mtime_ns", "sha256"} for v in fps.values())
+    # a recording is tied to the export that holds it
+    assert list(fps) == [ds.relative_path(a)] and all(set(v) == {"size", "mtime_ns", "sha256"} for v in fps.values())
+    assert fps[ds.relative_path(a)]["size"] == a.stat().st_size
+
+
+def test_editing_one_export_rewrites_only_its_recordings(exports):
+    ds, a, b = exports
+    before = (ds.get_root("labels") / "behavior" / "g__vidB.npz").read_bytes()
+    write_aggregated(a, [("s1", "walk", 1.0, 3.0, "", "STATE")], obs="obsA", media="vidA.mp4")
+    _bump(a)
+    rep = convert_all_labels(ds, params={"paths": [str(a), str(b)], **P})
+    assert rep.written == [("g", "vidA")] and rep.skipped == [("g", "vidB")] and list(rep.stale) == ["g/vidA"]
+    assert (ds.get_root("labels") / "behavior" / "g__vidB.npz").read_bytes() == before
 
 
 def test_unchanged_exports_are_skipped(exports):
@@ -74,26 +86,26 @@ def test_export_cut_to_its_header_removes_its_labels(exports):
 
 
 def test_kedro_label_node_removes_and_rewrites_the_same_way(exports):
+    from mosaic.datasets.npz_labels import LabelsIndexDataset, LabelsPartitionsDataset
     from mosaic.pipelines.label.nodes import convert_labels
 
     ds, a, b = exports
     a.write_text(a.read_text().splitlines()[0] + "\r\n", encoding="utf-8")
     _bump(a)
-    tracks_index = pd.DataFrame(
-        columns=["group", "sequence", "n_frames"]
-    )  # no tracks converted: lengths from the exports
-    from mosaic.datasets.npz_labels import LabelsIndexDataset
-
-    parts, update, report = convert_labels(tracks_index, None, ds, {"params": {"paths": [str(a), str(b)], **P}})
-    # vidB is written again too: BORIS label ids come from the vocabulary of every export read together
-    assert report["removed"] == [["g", "vidA"]] and sorted(parts) == ["g__vidB"]
-    assert update["removed"] == [["g", "vidA"]]
+    tracks_index = pd.DataFrame(columns=["group", "sequence", "n_frames"])  # no tracks: lengths from the exports
+    batch, same = convert_labels(tracks_index, None, ds, {"params": {"paths": [str(a), str(b)], **P}})
+    assert same is batch and len(batch.tasks) == 2
     assert set(read_labels_index(ds, "behavior")["sequence"]) == {"vidA", "vidB"}  # the node removes nothing
-    # saving the `labels_index` catalog entry removes them
-    index_path = ds.get_root("labels") / "behavior" / "index.csv"
-    LabelsIndexDataset(filepath=str(index_path), dataset_dir=str(ds.folder)).save(update)
+    root = ds.get_root("labels") / "behavior"
+    LabelsPartitionsDataset(path=str(root)).save(batch)  # saving runs the batch: vidA removed, vidB current
     assert set(read_labels_index(ds, "behavior")["sequence"]) == {"vidB"}
-    assert "source_fingerprints" in update["rows"].columns
+    assert not (root / "g__vidA.npz").exists()
+    saved = json.loads((root / "conversion_report.json").read_text())
+    assert saved["removed"] == [["g", "vidA"]] and saved["skipped"] == [["g", "vidB"]] and saved["written"] == []
+    # saving the index entry too finds the batch done: nothing runs twice
+    (root / "conversion_report.json").unlink()
+    LabelsIndexDataset(filepath=str(root / "index.csv"), dataset_dir=str(ds.folder)).save(batch)
+    assert not (root / "conversion_report.json").exists()
 
 
 def test_calms21_labels_tied_to_their_own_file(dataset, tmp_path):

@@ -114,7 +114,7 @@ def test_kedro_parameters_override_the_description(tmp_path):
     assert _index(a) == {("arena1", "v1"): (40.0, "params"), ("arena1", "v2"): (40.0, "params")}
 
 
-def test_the_label_conversion_takes_the_description_under_its_params(tmp_path, monkeypatch):
+def test_the_label_conversion_takes_the_description_under_its_params(tmp_path):
     import mosaic.labels.convert as lc
 
     ds = Dataset.create(tmp_path / "d", name="d")
@@ -128,21 +128,12 @@ def test_the_label_conversion_takes_the_description_under_its_params(tmp_path, m
             }
         )
     )
-    seen = {}
-
-    class _Out:
-        label_sets, issues, sources = [], [], {}
-
-    def spy(ds_, kind, source_format, params):
-        seen.update(source_format=source_format, params=dict(params))
-        return _Out(), "warn"
-
-    monkeypatch.setattr(lc, "run_label_converter", spy)
-    lc.plan_label_conversion(ds, "behavior", params={"fps": 30, "paths": ["ann"]})
-    assert seen == {
-        "source_format": "boris_csv",
-        "params": {"sequence_map": {"obs1": ["arena1", "v1"]}, "fps": 30, "paths": ["ann"]},
-    }
+    (ds.folder / "ann").mkdir()
+    (ds.folder / "ann" / "a.csv").write_text("x\n")
+    batch = lc.plan_label_conversion(ds, "behavior", params={"fps": 30, "paths": ["ann"]})
+    assert batch.source_format == "boris_csv"
+    assert batch.params == {"sequence_map": {"obs1": ["arena1", "v1"]}, "fps": 30, "paths": ["ann"]}
+    assert [t.params["paths"] for t in batch.tasks] == [["ann/a.csv"]]
 
 
 @pytest.mark.parametrize(

@@ -1,17 +1,22 @@
 """Kedro datasets for ``individual_pair_v1`` label files and the labels index.
 
 Why custom: kedro-datasets has no ``.npz`` dataset, and the label files must be validated and
-written atomically exactly as the facade writes them. Both classes call the labels domain's
+written atomically exactly as the facade writes them. These classes call the labels domain's
 own readers/writers (:func:`mosaic.labels.write_label_npz` / :func:`~mosaic.labels.read_label_npz`,
-:func:`~mosaic.labels.save_labels_index_rows`).
+:func:`~mosaic.labels.save_labels_index_rows`) and its conversion batch.
 
 * :class:`NpzLabelsDataset` — one ``labels/<kind>/<group_safe>__<sequence_safe>.npz``. ``save``
   takes a :class:`~mosaic.labels.LabelSet` or a mapping with the npz keys; ``None`` writes
-  nothing. ``load`` returns the dict of :func:`~mosaic.labels.read_label_npz`. Use it as the
-  ``dataset`` of a ``partitions.PartitionedDataset`` (``filename_suffix: .npz``).
+  nothing. ``load`` returns the dict of :func:`~mosaic.labels.read_label_npz`.
+* :class:`LabelsPartitionsDataset` — ``labels/<kind>/``: ``save`` takes the ``label`` node's
+  :class:`~mosaic.labels.LabelConversionBatch` and runs it (:meth:`~mosaic.labels.LabelConversionBatch.run`,
+  the facade's own loop: the label files written by the executor's workers, the index and the
+  report once); ``load`` gives ``{partition_id: loader}`` of the label files, as a
+  ``PartitionedDataset`` of :class:`NpzLabelsDataset` does.
 * :class:`LabelsIndexDataset` — ``labels/<kind>/index.csv``; ``load`` reads and validates it
-  (empty table when absent), ``save`` removes the label files of recordings whose annotations
-  are gone, then merges rows (locked, atomic upsert).
+  (empty table when absent); ``save`` runs a batch (once: saving ``labels`` too finds it done),
+  or removes the label files of recordings whose annotations are gone, then merges rows
+  (locked, atomic upsert).
 """
 
 from __future__ import annotations
@@ -54,13 +59,66 @@ class NpzLabelsDataset(AbstractDataset):
         return {"filepath": str(self._filepath), "label_format": "individual_pair_v1"}
 
 
+def _run_batch(batch: Any, folder: Path) -> None:
+    """Run the ``label`` node's batch (a no-op when already run) after checking it writes to ``folder``."""
+    from mosaic.labels.io import labels_dir
+
+    target = labels_dir(batch.ds, batch.kind)
+    if target.resolve() != folder.resolve():
+        raise DatasetError(
+            f"the label conversion writes to {target} but this catalog entry is {folder}; "
+            f"set label.kind to {folder.name!r} or point the entry at labels/{batch.kind}"
+        )
+    batch.run()
+
+
+class LabelsPartitionsDataset(AbstractDataset):
+    """The label files of one kind (``labels/<kind>/*.npz``), written by running the ``label`` node's batch.
+
+    Parameters
+    ----------
+    path
+        ``labels/<kind>`` of the dataset; the batch must write there.
+    """
+
+    def __init__(self, path: str, metadata: dict[str, Any] | None = None) -> None:
+        self._path = PurePosixPath(path)
+        self.metadata = metadata
+
+    def load(self) -> dict[str, Any]:
+        folder = Path(self._path)
+        if not folder.is_dir():
+            return {}
+        return {
+            p.stem: NpzLabelsDataset(p.as_posix()).load
+            for p in sorted(folder.glob("*.npz"))
+            if not p.name.startswith(".")
+        }
+
+    def save(self, data: Any) -> None:
+        from mosaic.labels.batch import LabelConversionBatch
+
+        if not isinstance(data, LabelConversionBatch):
+            raise DatasetError(
+                f"LabelsPartitionsDataset saves the label node's LabelConversionBatch, got {type(data).__name__}"
+            )
+        _run_batch(data, Path(self._path))
+
+    def _exists(self) -> bool:
+        return Path(self._path).is_dir() and any(Path(self._path).glob("*.npz"))
+
+    def _describe(self) -> dict[str, Any]:
+        return {"path": str(self._path), "label_format": "individual_pair_v1"}
+
+
 class LabelsIndexDataset(AbstractDataset):
     """``labels/<kind>/index.csv`` through mosaic's index functions.
 
-    ``save`` takes the rows to upsert (a DataFrame) or ``{'kind', 'rows', 'removed'}``: the
-    ``label`` node's index update, where ``removed`` lists the (group, sequence) pairs whose
+    ``save`` takes the ``label`` node's :class:`~mosaic.labels.LabelConversionBatch` (run once:
+    it writes the label files, then this index), the rows to upsert (a DataFrame) or
+    ``{'kind', 'rows', 'removed'}``, where ``removed`` lists the (group, sequence) pairs whose
     annotations are gone — their files and index rows are removed first with
-    :func:`mosaic.labels.io.remove_label_pairs`, the function ``Dataset.convert_all_labels`` uses.
+    :func:`mosaic.labels.io.remove_label_pairs`, the function the conversion uses.
 
     Parameters
     ----------
@@ -81,8 +139,12 @@ class LabelsIndexDataset(AbstractDataset):
         return read_labels_index_file(Path(self._filepath), missing_ok=True)
 
     def save(self, data: Any) -> None:
+        from mosaic.labels.batch import LabelConversionBatch
         from mosaic.labels.io import save_labels_index_rows
 
+        if isinstance(data, LabelConversionBatch):
+            _run_batch(data, Path(self._filepath).parent)
+            return
         if isinstance(data, Mapping):
             self._remove(data.get("kind"), data.get("removed") or [])
             data = data.get("rows")

@@ -21,11 +21,24 @@ class LabelsMixin:
         overwrite: bool = False,
         params: Mapping[str, Any] | None = None,
         source_format: str | None = None,
+        parallel_mode: str = "serial",
+        parallel_workers: int | None = None,
+        dask_address: str | None = None,
+        memory_limit: str | int | None = None,
         **kwargs: Any,
     ) -> _labels.LabelConversionReport:
         """Convert annotation files (BORIS, CalMS21, ...) to ``labels/<kind>/``; see :func:`mosaic.labels.convert_all_labels`."""
         return _labels.convert_all_labels(
-            self, kind=kind, overwrite=overwrite, params=params, source_format=source_format, **kwargs
+            self,
+            kind=kind,
+            overwrite=overwrite,
+            params=params,
+            source_format=source_format,
+            parallel_mode=parallel_mode,
+            parallel_workers=parallel_workers,
+            dask_address=dask_address,
+            memory_limit=memory_limit,
+            **kwargs,
         )
 
     def convert_labels_custom(

@@ -6,7 +6,8 @@ and ``calms21_json``; more with :func:`register_label_converter` or :func:`conve
 
 Public API (dataset-level functions take the dataset first):
 
-* conversion: :func:`convert_all_labels`, :func:`convert_labels_custom`,
+* conversion: :func:`convert_all_labels` (one task per annotation file on the core executor:
+  :class:`LabelConversionBatch`), :func:`convert_labels_custom`,
   :func:`list_label_converters`, :func:`register_label_converter`;
 * queries: :func:`load_labels`, :func:`get_label_map`, :func:`get_labels_for_individual`,
   :func:`get_labels_at_frame` (dicts of arrays), :func:`get_labels_table` / :func:`events_table`
@@ -16,12 +17,12 @@ Public API (dataset-level functions take the dataset first):
   :func:`bouts_to_events`, :func:`events_to_bouts`, :data:`LABELS_INDEX`.
 """
 
+from .batch import LabelConversionBatch
 from .convert import (
     LabelConversionReport,
     convert_all_labels,
     convert_labels_custom,
     plan_label_conversion,
-    run_label_converter,
     write_conversion_report,
 )
 from .events import bouts_to_events, dense_to_events, events_to_bouts
@@ -67,6 +68,7 @@ __all__ = [
     "LABEL_FORMAT",
     "NPZ_KEYS",
     "ConverterOutput",
+    "LabelConversionBatch",
     "LabelConversionReport",
     "LabelSet",
     "bouts_to_events",
@@ -97,7 +99,6 @@ __all__ = [
     "read_label_npz",
     "read_labels_index",
     "register_label_converter",
-    "run_label_converter",
     "save_id_labels",
     "save_label_sets",
     "save_labels_index_rows",

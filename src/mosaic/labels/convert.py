@@ -1,77 +1,27 @@
-"""Dataset-level label conversion: registered converters and user-supplied ones (:mod:`mosaic.labels.custom`)."""
+"""Dataset-level label conversion: registered converters and user-supplied ones (:mod:`mosaic.labels.custom`).
+
+:func:`plan_label_conversion` plans a :class:`~mosaic.labels.batch.LabelConversionBatch` (one task
+per annotation file, nothing read); :func:`convert_all_labels` runs it. The Kedro ``label`` node
+plans the same batch and its catalog entries run it.
+"""
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
-from mosaic.core.atomic import atomic_write_json
 from mosaic.core.dataset import DatasetCore
-from mosaic.core.errors import ConfigError, LabelFormatError
-from mosaic.core.run_ids import source_fingerprint
+from mosaic.core.errors import ConfigError
 
+from .batch import ON_ISSUE, LabelConversionBatch  # noqa: F401 (ON_ISSUE importable from here)
 from .custom import convert_labels_custom  # noqa: F401 (importable from here too)
-from .io import (
-    SOURCE_FINGERPRINTS,
-    LabelSet,
-    existing_pairs,
-    labels_dir,
-    read_labels_index,
-    remove_label_pairs,
-    save_label_sets,
-)
-from .registry import ConverterOutput, get_label_converter, list_label_converters
+from .io import read_labels_index
+from .registry import list_label_converters
+from .report import REPORT_NAME, LabelConversionReport, write_conversion_report  # noqa: F401
 
 log = logging.getLogger(__name__)
-ON_ISSUE = ("warn", "error")
-REPORT_NAME = "conversion_report.json"
-
-
-@dataclass
-class LabelConversionReport:
-    """Outcome of a conversion: recordings written and skipped, and the problems reported."""
-
-    kind: str
-    source_format: str
-    written: list[tuple[str, str]] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)
-    issues: list[dict[str, Any]] = field(default_factory=list)
-    index: pd.DataFrame | None = None
-    #: recordings rewritten because their annotation files changed: ``{"group/sequence": why}``
-    stale: dict[str, str] = field(default_factory=dict)
-    #: recordings whose annotation files changed and no longer yield them (their labels are removed)
-    removed: list[tuple[str, str]] = field(default_factory=list)
-
-    def __len__(self) -> int:
-        return len(self.written)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able summary (written to ``labels/<kind>/conversion_report.json``); plain Python types only."""
-        d = {
-            "kind": self.kind,
-            "source_format": self.source_format,
-            "written": [list(x) for x in self.written],
-            "skipped": [list(x) for x in self.skipped],
-            "stale": dict(self.stale),
-            "removed": [list(x) for x in self.removed],
-            "issues": self.issues,
-        }
-        return json.loads(json.dumps(d, default=_plain))
-
-
-def _plain(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    return str(obj)
 
 
 def _detect_format(ds: DatasetCore, params: Mapping[str, Any]) -> str:
@@ -106,63 +56,20 @@ def _detect_format(ds: DatasetCore, params: Mapping[str, Any]) -> str:
     )
 
 
-def _log_issue_summary(issues: list[dict[str, Any]], examples: int = 3) -> None:
-    """One warning per kind of issue (count, files, first examples), not one per event.
-
-    Every issue is kept in ``labels/<kind>/conversion_report.json``.
-    """
-    by_kind: dict[str, list[dict[str, Any]]] = {}
-    for i in issues:
-        by_kind.setdefault(str(i.get("issue")), []).append(i)
-    for kind, items in sorted(by_kind.items()):
-        files = sorted({str(i.get("file")) for i in items})
-        shown = "; ".join(f"{i.get('message')} (line {i.get('line', '?')})" for i in items[:examples])
-        log.warning(
-            "labels: %d x %s in %d file(s) %s, e.g. %s (all listed in conversion_report.json)",
-            len(items),
-            kind,
-            len(files),
-            files[:3],
-            shown,
-        )
-
-
-def run_label_converter(
-    ds: DatasetCore, kind: str, source_format: str, params: Mapping[str, Any]
-) -> tuple[ConverterOutput, str]:
-    """Run a registered converter (no writing) and apply ``on_issue``; returns (output, on_issue)."""
-    params = dict(params)
-    on_issue = params.pop("on_issue", "warn")
-    if on_issue not in ON_ISSUE:
-        raise ConfigError("unknown on_issue", expected=list(ON_ISSUE), found=on_issue)
-    fn = get_label_converter(source_format, kind)
-    out = fn(ds, kind, params)
-    _log_issue_summary(out.issues)
-    if out.issues and on_issue == "error":
-        first = out.issues[0]
-        raise LabelFormatError(
-            f"{len(out.issues)} annotation problem(s) found; nothing was written",
-            path=first.get("file"),
-            group=first.get("group"),
-            sequence=first.get("sequence"),
-            expected="clean annotations (or on_issue='warn')",
-            found="; ".join(f"{i.get('issue')} line {i.get('line', '?')}: {i.get('message')}" for i in out.issues[:5]),
-        )
-    return out, on_issue
-
-
 def plan_label_conversion(
     ds: DatasetCore,
     kind: str = "behavior",
     overwrite: bool = False,
     params: Mapping[str, Any] | None = None,
     source_format: str | None = None,
+    executor: Any = None,
     **kwargs: Any,
-) -> tuple[list[LabelSet], LabelConversionReport]:
-    """Run the converter and decide what to write (nothing is written).
+) -> LabelConversionBatch:
+    """Plan a label conversion: the source format, the parameters and one task per annotation file.
 
-    Returns the label sets to write (already converted recordings dropped unless ``overwrite``)
-    and the report. :func:`convert_all_labels` and the Kedro ``label`` pipeline both use it.
+    Nothing is read but the file listing; :meth:`LabelConversionBatch.run` converts and writes.
+    The dataset's ``sources.yml`` (``labels``: ``source_format``, ``params``) lies under ``params``
+    and ``kwargs``. :func:`convert_all_labels` and the Kedro ``label`` node both use it.
     """
     from mosaic.core.sources import read_sources
 
@@ -172,137 +79,8 @@ def plan_label_conversion(
         source_format or p.pop("source_format", None) or described.get("source_format") or _detect_format(ds, p)
     )
     p.pop("source_format", None)
-    out, _ = run_label_converter(ds, kind, source_format, p)
-    current = _source_fingerprints(ds, out)
-    mine = {id(ls): {rel: current[rel] for rel in _sources_of(ds, ls, current)} for ls in out.label_sets}
-    for ls in out.label_sets:  # a JSON string: it rides in the label file (a plain array) and the index row
-        ls.extra[SOURCE_FINGERPRINTS] = json.dumps(mine[id(ls)], sort_keys=True)
-    recorded = {} if overwrite else _recorded_fingerprints(ds, kind)
-    stale: dict[str, str] = {}
-    todo, skipped = _to_write(out.label_sets, recorded, mine, current, stale)
-    removed = _vanished(recorded, {(ls.group, ls.sequence) for ls in out.label_sets}, current, stale)
-    report = LabelConversionReport(
-        kind=kind,
-        source_format=source_format,
-        written=[(ls.group, ls.sequence) for ls in todo],
-        skipped=skipped,
-        issues=out.issues,
-        stale=stale,
-        removed=sorted(removed),
-    )
-    log.info(
-        "labels %s/%s: %d to write (%d stale), %d already converted, %d to remove, %d issue(s)",
-        kind,
-        source_format,
-        len(todo),
-        len(stale) - len(removed),
-        len(skipped),
-        len(removed),
-        len(out.issues),
-    )
-    return todo, report
-
-
-def _to_write(
-    label_sets: list[LabelSet],
-    recorded: Mapping[tuple[str, str], dict[str, Any]],
-    mine: Mapping[int, dict[str, Any]],
-    current: Mapping[str, Any],
-    stale: dict[str, str],
-) -> tuple[list[LabelSet], list[tuple[str, str]]]:
-    """(label sets to write, pairs already converted from unchanged files); records why in ``stale``."""
-    todo, skipped = [], []
-    for ls in label_sets:
-        pair = (ls.group, ls.sequence)
-        if pair not in recorded:
-            todo.append(ls)
-            continue
-        why = _stale_reason(recorded[pair], mine[id(ls)]) if current else None
-        if why is None:
-            skipped.append(pair)
-        else:
-            stale[f"{ls.group}/{ls.sequence}"] = why
-            todo.append(ls)
-    return todo, skipped
-
-
-def _vanished(
-    recorded: Mapping[tuple[str, str], dict[str, Any]],
-    produced: set[tuple[str, str]],
-    current: Mapping[str, Any],
-    stale: dict[str, str],
-) -> list[tuple[str, str]]:
-    """Recordings labelled before from a changed file that no longer yields them (e.g. an export cut to its
-    header); records why in ``stale``."""
-    removed = []
-    for pair, fps in recorded.items():
-        if pair in produced or not (set(fps) & set(current)):
-            continue
-        shared = sorted(set(fps) & set(current))
-        why = _stale_reason({k: fps[k] for k in shared}, {k: current[k] for k in shared})
-        if why is not None:
-            removed.append(pair)
-            stale[f"{pair[0]}/{pair[1]}"] = f"{why}; the annotations no longer hold this recording"
-    return removed
-
-
-def _source_fingerprints(ds: DatasetCore, out: ConverterOutput) -> dict[str, dict[str, Any]]:
-    """``{dataset-relative path: fingerprint}`` of every annotation file the converter read."""
-    fps = {}
-    for src in out.sources:
-        p = ds.resolve_path(src)
-        try:
-            fps[ds.relative_path(p)] = source_fingerprint(p)
-        except OSError as exc:
-            raise LabelFormatError(
-                "annotation file is unreadable", path=p, found=f"{type(exc).__name__}: {exc.strerror or exc}"
-            ) from exc
-    return fps
-
-
-def _sources_of(ds: DatasetCore, ls: LabelSet, current: Mapping[str, Any]) -> list[str]:
-    """The annotation files one label set comes from: its own (``extra``) when named, else every file read."""
-    own = ls.extra.get("source_files") or ([ls.extra["source_file"]] if ls.extra.get("source_file") else [])
-    rel = [ds.relative_path(ds.resolve_path(str(x))) for x in own]
-    return [r for r in rel if r in current] if rel and all(r in current for r in rel) else list(current)
-
-
-def _recorded_fingerprints(ds: DatasetCore, kind: str) -> dict[tuple[str, str], dict[str, Any]]:
-    """``{(group, sequence): {file: fingerprint}}`` of the recordings labelled with an existing file."""
-    have = existing_pairs(ds, kind)
-    idx = read_labels_index(ds, kind)
-    out: dict[tuple[str, str], dict[str, Any]] = {pair: {} for pair in have}
-    if SOURCE_FINGERPRINTS in idx.columns:
-        for g, s, raw in zip(idx["group"], idx["sequence"], idx[SOURCE_FINGERPRINTS].fillna("").astype(str)):
-            if (g, s) in out and raw:
-                try:
-                    val = json.loads(raw)
-                except ValueError:
-                    val = {}
-                out[(g, s)] = val if isinstance(val, dict) else {}
-    return out
-
-
-def _stale_reason(recorded: Mapping[str, Any], now: Mapping[str, Any]) -> str | None:
-    """Why labels written from ``recorded`` sources do not reflect the ``now`` ones (None: they do)."""
-    if not recorded:
-        return "no source fingerprints recorded (converted by an older version)"
-    if set(recorded) != set(now):
-        return f"annotation files changed: added {sorted(set(now) - set(recorded))}, removed {sorted(set(recorded) - set(now))}"
-    for rel in sorted(now):
-        a, b = recorded[rel], now[rel]
-        if (
-            not isinstance(a, Mapping)
-            or a.get("size") != b.get("size")
-            or (a.get("mtime_ns") != b.get("mtime_ns") and not (a.get("sha256") and a.get("sha256") == b.get("sha256")))
-        ):
-            return f"{rel}: changed since the labels were written"
-    return None
-
-
-def write_conversion_report(ds: DatasetCore, report: LabelConversionReport) -> Path:
-    """Write ``labels/<kind>/conversion_report.json`` atomically."""
-    return atomic_write_json(labels_dir(ds, report.kind) / REPORT_NAME, report.to_dict())
+    on_issue = p.pop("on_issue", "warn")
+    return LabelConversionBatch(ds, kind, source_format, p, overwrite=overwrite, on_issue=on_issue, executor=executor)
 
 
 def convert_all_labels(
@@ -311,6 +89,10 @@ def convert_all_labels(
     overwrite: bool = False,
     params: Mapping[str, Any] | None = None,
     source_format: str | None = None,
+    parallel_mode: str = "serial",
+    parallel_workers: int | None = None,
+    dask_address: str | None = None,
+    memory_limit: str | int | None = None,
     **kwargs: Any,
 ) -> LabelConversionReport:
     """Convert annotation files to ``labels/<kind>/*.npz`` with a registered converter.
@@ -322,7 +104,7 @@ def convert_all_labels(
     kind
         Label kind (folder under ``labels/``), ``'behavior'`` by default.
     overwrite
-        Rewrite recordings already converted (default: skip them).
+        Rewrite recordings already converted (default: skip those whose files are unchanged).
     params
         Converter parameters (see ``mosaic.labels.converters.<format>``), plus ``on_issue``
         (``'warn'`` default: problems are logged and reported; ``'error'``: raise and write nothing).
@@ -331,6 +113,11 @@ def convert_all_labels(
         ``params['source_format']``, else guessed from the extensions of ``params['paths']``, else
         from the dataset (``annotations/boris_aggregated`` → BORIS; CalMS21 rows in
         ``tracks_raw/index.csv`` → CalMS21).
+    parallel_mode, parallel_workers, dask_address, memory_limit
+        How annotation files are converted: ``'serial'`` (default), ``'thread'``, ``'process'`` or
+        ``'dask'`` (see :mod:`mosaic.core.executor`). Each task reads one annotation file (a BORIS
+        export or project may hold several recordings; a CalMS21 file several sequences) and
+        writes its label files; the index is written once.
     **kwargs
         Merged into ``params``.
 
@@ -339,10 +126,15 @@ def convert_all_labels(
     LabelConversionReport
         Written/skipped recordings and reported problems (also saved as
         ``labels/<kind>/conversion_report.json``); ``report.index`` is the updated index.
+
+    Raises
+    ------
+    MosaicError
+        The first file that failed (named), after the other files are written and indexed.
     """
-    todo, report = plan_label_conversion(ds, kind, overwrite, params, source_format, **kwargs)
-    remove_label_pairs(ds, kind, report.removed)
-    save_label_sets(ds, kind, todo, overwrite=True)
-    write_conversion_report(ds, report)
+    from mosaic.core.executor import ExecutorConfig
+
+    config = ExecutorConfig(parallel_mode, parallel_workers, dask_address, memory_limit)
+    report = plan_label_conversion(ds, kind, overwrite, params, source_format, executor=config, **kwargs).run()
     report.index = read_labels_index(ds, kind)
     return report

@@ -60,8 +60,10 @@ def register_label_converter(source_format: str, kind: str, target: str | Callab
     _REGISTRY[(str(source_format), str(kind))] = target  # type: ignore[assignment]
 
 
-def get_label_converter(source_format: str, kind: str) -> Callable:
-    """The converter function for ``(source_format, kind)`` (imported now).
+def converter_target(source_format: str, kind: str) -> str | Callable:
+    """The registered converter of ``(source_format, kind)`` as registered: a function or ``'module:function'``.
+
+    A worker process imports a ``'module:function'`` target itself (what a label task carries).
 
     Raises
     ------
@@ -76,10 +78,20 @@ def get_label_converter(source_format: str, kind: str) -> Callable:
             found=f"{source_format}/{kind}",
             hint="register one with register_label_converter or use convert_labels_custom",
         )
+    return target
+
+
+def resolve_converter(target: str | Callable) -> Callable:
+    """The function of a converter target (``'module:function'`` imported now)."""
     if callable(target):
         return target
     module, _, func = target.partition(":")
     return getattr(import_module(module), func)
+
+
+def get_label_converter(source_format: str, kind: str) -> Callable:
+    """The converter function for ``(source_format, kind)`` (imported now; see :func:`converter_target`)."""
+    return resolve_converter(converter_target(source_format, kind))
 
 
 def label_converter_parameters(source_format: str, kind: str = ANY_KIND) -> dict[str, Param]:

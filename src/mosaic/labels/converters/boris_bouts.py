@@ -24,7 +24,7 @@ from ..registry import ConverterOutput
 from ..vocab import build_vocabulary, get_label_map
 from .boris_subjects import partner_id, subject_ids
 
-__all__ = ["convert_bouts"]
+__all__ = ["bout_table", "convert_bouts"]
 
 
 def _n_frames_param(value, group: str, sequence: str) -> int | None:
@@ -79,13 +79,18 @@ def _assign_sequences(b: pd.DataFrame, matcher: SequenceMatcher, issues: list[di
             )
 
 
-def _assign_ids(b: pd.DataFrame, p: Mapping[str, Any], files_arr, issues: list[dict[str, Any]]) -> np.ndarray:
-    """Set ``id_a``/``id_b``; return which rows are pair events (with a usable partner)."""
+def _assign_ids(
+    b: pd.DataFrame, p: Mapping[str, Any], files_arr, issues: list[dict[str, Any]], known: set[str] | None = None
+) -> np.ndarray:
+    """Set ``id_a``/``id_b``; return which rows are pair events (with a usable partner).
+
+    ``known``: the subject names a partner token may name (default: the subjects of ``b``).
+    """
     b["id_a"] = subject_ids(b["subject"].to_numpy(), p["subject_map"], files_arr)
     pair_set = {str(x) for x in (p["pair_behaviors"] or [])}
     is_pair = b["behavior"].isin(pair_set).to_numpy().copy()
     id_b = np.full(len(b), -1, np.int64)
-    known = set(b["subject"].astype(str))
+    known = set(b["subject"].astype(str)) if known is None else set(known)
     # resolve partners once per distinct (subject, modifiers, comment)
     cand = b.loc[is_pair, ["subject", "modifiers", "comment"]].astype(str).drop_duplicates()
     partner_of = {}
@@ -189,10 +194,14 @@ def _report_overlaps(st: pd.DataFrame, issues: list[dict[str, Any]]) -> None:
         )
 
 
-def _label_vocabulary(ds: DatasetCore, kind: str, b: pd.DataFrame, p: Mapping[str, Any], files_arr) -> dict[str, int]:
-    """The behaviour → label id map; refuse behaviours outside a fixed vocabulary."""
-    existing = None if p["behaviors"] is not None else get_label_map(ds, kind)
-    vocab = build_vocabulary(b["behavior"].astype(str), p["behaviors"], p["background"], existing)
+def _label_vocabulary(
+    ds: DatasetCore, kind: str, b: pd.DataFrame, p: Mapping[str, Any], files_arr, vocab: Mapping[str, int] | None = None
+) -> dict[str, int]:
+    """The behaviour → label id map (``vocab`` when given); refuse behaviours outside a fixed vocabulary."""
+    if vocab is None:
+        existing = None if p["behaviors"] is not None else get_label_map(ds, kind)
+        vocab = build_vocabulary(b["behavior"].astype(str), p["behaviors"], p["background"], existing)
+    vocab = dict(vocab)
     unknown_beh = sorted(set(b["behavior"].astype(str)) - set(vocab))
     if unknown_beh:
         f = files_arr[b["behavior"].isin(unknown_beh).to_numpy()][0]
@@ -287,6 +296,17 @@ def _sequence_label_set(
     )
 
 
+def bout_table(exports, p: Mapping[str, Any]) -> pd.DataFrame | None:
+    """The bouts of every export in one table (POINT events dropped unless ``point_events``); None when empty."""
+    tables = [e.bouts for e in exports if len(e.bouts)]
+    if not tables:
+        return None
+    b = pd.concat(tables, ignore_index=True)
+    if not p["point_events"]:
+        b = b[b["type"] != "POINT"].reset_index(drop=True)
+    return b
+
+
 def convert_bouts(
     ds: DatasetCore,
     kind: str,
@@ -294,22 +314,25 @@ def convert_bouts(
     p: Mapping[str, Any],
     issues: list[dict[str, Any]] | None = None,
     matcher: SequenceMatcher | None = None,
+    context: Mapping[str, Any] | None = None,
 ) -> ConverterOutput:
-    """Shared second half of the BORIS converters: bout tables of parsed exports (media times) → label sets."""
+    """Shared second half of the BORIS converters: bout tables of parsed exports (media times) → label sets.
+
+    ``context`` holds what other exports of the same conversion decide (see :func:`join_surveys`):
+    ``vocabulary`` (``{behaviour: label id}``) and ``known_subjects``; by default both come from ``exports``.
+    """
+    context = context or {}
     issues = list(issues or []) + [i for e in exports for i in e.issues]
-    tables = [e.bouts for e in exports if len(e.bouts)]
-    if not tables:
+    b = bout_table(exports, p)
+    if b is None:
         return ConverterOutput([], issues)
-    b = pd.concat(tables, ignore_index=True)
-    if not p["point_events"]:
-        b = b[b["type"] != "POINT"].reset_index(drop=True)
     files_arr = b["source_file"].to_numpy()
     matcher = matcher or SequenceMatcher(ds, p["sequence_map"], p["default_group"])
     _assign_sequences(b, matcher, issues)
-    is_pair = _assign_ids(b, p, files_arr, issues)
+    is_pair = _assign_ids(b, p, files_arr, issues, context.get("known_subjects"))
     point, zero = _assign_frames(b, _frame_rates(ds, b, p, files_arr), issues)
     _report_overlaps(b[(~point) & (~zero)], issues)
-    vocab = _label_vocabulary(ds, kind, b, p, files_arr)
+    vocab = _label_vocabulary(ds, kind, b, p, files_arr, context.get("vocabulary"))
     b["label"] = b["behavior"].astype(str).map(vocab).to_numpy(np.int64)
     b["is_pair"] = is_pair
     sets = [

@@ -29,6 +29,7 @@ from ..matching import SequenceMatcher
 from ..registry import ConverterOutput
 from .boris_bouts import convert_bouts
 from .boris_queue import KnownMediaLengths, place_queued_media
+from .boris_survey import join_surveys, survey_exports
 
 log = logging.getLogger(__name__)
 
@@ -122,15 +123,47 @@ def resolve_params(params: Mapping[str, Any], defaults: Mapping[str, Any], name:
     return {**defaults, **dict(params)}
 
 
-def convert(ds: DatasetCore, kind: str, params: Mapping[str, Any]) -> ConverterOutput:
-    """Convert BORIS exports named by ``params`` (see module docstring) into label sets."""
-    p = resolve_params(params, DEFAULTS, "boris_csv")
-    files = collect_files(ds, p["paths"], p["patterns"])
+def _read(ds: DatasetCore, p: Mapping[str, Any], files: list[Path]) -> tuple[list, SequenceMatcher]:
+    """Parsed exports of ``files`` with queued media placed, and the recording matcher."""
     exports = [read_boris_export(f, delimiter=p["delimiter"]) for f in files]
     matcher = SequenceMatcher(ds, p["sequence_map"], p["default_group"])
     lengths = KnownMediaLengths(matcher)
     for e in exports:
         e.bouts = place_queued_media(e.bouts, p["media_offsets"], lengths)
-    out = convert_bouts(ds, kind, exports, p, matcher=matcher)
+    return exports, matcher
+
+
+def convert(
+    ds: DatasetCore, kind: str, params: Mapping[str, Any], context: Mapping[str, Any] | None = None
+) -> ConverterOutput:
+    """Convert BORIS exports named by ``params`` (see module docstring) into label sets.
+
+    ``context``: what the other exports of a conversion decide (see
+    :func:`~mosaic.labels.converters.boris_bouts.join_surveys`); by default, these exports alone.
+    """
+    p = resolve_params(params, DEFAULTS, "boris_csv")
+    files = collect_files(ds, p["paths"], p["patterns"])
+    exports, matcher = _read(ds, p, files)
+    out = convert_bouts(ds, kind, exports, p, matcher=matcher, context=context)
     out.sources = [str(f) for f in files]
     return out
+
+
+def split(ds: DatasetCore, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One task per export file: ``params`` with ``paths`` naming that file (files listed, not read)."""
+    p = resolve_params(params, DEFAULTS, "boris_csv")
+    return [{**dict(params), "paths": [str(f)]} for f in collect_files(ds, p["paths"], p["patterns"])]
+
+
+def survey(ds: DatasetCore, kind: str, params: Mapping[str, Any]) -> dict[str, list]:
+    """Behaviours, subjects and recordings of the exports named by ``params`` (see :func:`join`)."""
+    p = resolve_params(params, DEFAULTS, "boris_csv")
+    exports, matcher = _read(ds, p, collect_files(ds, p["paths"], p["patterns"]))
+    return survey_exports(exports, p, matcher)
+
+
+def join(
+    ds: DatasetCore, kind: str, params: Mapping[str, Any], surveys: list[Mapping[str, list]]
+) -> tuple[list[list[int]], dict[str, Any]]:
+    """Tasks (exports labelling a common recording together) and their shared context, from the surveys."""
+    return join_surveys(ds, kind, resolve_params(params, DEFAULTS, "boris_csv"), surveys)

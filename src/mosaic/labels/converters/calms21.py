@@ -184,8 +184,8 @@ def _label_set(
     )
 
 
-def convert(ds: DatasetCore, kind: str, params: Mapping[str, Any]) -> ConverterOutput:
-    """Convert the annotations of every sequence of the CalMS21 files into label sets."""
+def _resolved(params: Mapping[str, Any]) -> dict[str, Any]:
+    """``params`` over the defaults, checked (unknown keys, physical values, ``group_from``)."""
     unknown = sorted(set(params) - set(DEFAULTS))
     if unknown:
         raise ConfigError("unknown calms21 parameters", expected=sorted(DEFAULTS), found=unknown)
@@ -193,6 +193,27 @@ def convert(ds: DatasetCore, kind: str, params: Mapping[str, Any]) -> ConverterO
     p = {**DEFAULTS, **params}
     if p["group_from"] not in GROUP_FROM:
         raise ConfigError("unknown CalMS21 group_from", expected=list(GROUP_FROM), found=p["group_from"])
+    return p
+
+
+def split(ds: DatasetCore, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """One task per CalMS21 file (a file may hold many sequences): ``params`` naming that file and its group.
+
+    A file found through ``tracks_raw/index.csv`` keeps its index group as the file-level ``group``
+    (what :func:`convert` would use for it), unless ``params`` sets one.
+    """
+    p = _resolved(params)
+    tasks = []
+    for path, index_group in _input_files(ds, p):
+        if not path.exists():
+            raise ConfigError("CalMS21 file not found", path=path)
+        tasks.append({**dict(params), "paths": [str(path)], "group": p["group"] or index_group})
+    return tasks
+
+
+def convert(ds: DatasetCore, kind: str, params: Mapping[str, Any]) -> ConverterOutput:
+    """Convert the annotations of every sequence of the CalMS21 files into label sets."""
+    p = _resolved(params)
     files = _input_files(ds, p)
     meta = ds.meta or {}
     default = meta.get("fps_default", meta.get("fps"))

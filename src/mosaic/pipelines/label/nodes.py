@@ -1,38 +1,33 @@
-"""Nodes of the `label` pipeline: raw annotation files → ``labels`` partitions + labels index.
+"""Node of the `label` pipeline: raw annotation files → the planned label conversion.
 
-:func:`convert_labels` calls :func:`mosaic.labels.plan_label_conversion`, the same function the
-facade's ``convert_all_labels`` calls; Kedro then saves each label set through
-:class:`mosaic.datasets.npz_labels.NpzLabelsDataset` (the domain writer) and the index rows
-through :class:`~mosaic.datasets.npz_labels.LabelsIndexDataset` (the domain's locked upsert, after
-removing the labels of recordings the annotations no longer hold). The node writes nothing.
+:func:`convert_labels` plans a :class:`mosaic.labels.LabelConversionBatch` with
+:func:`mosaic.labels.plan_label_conversion`, the function the facade's ``convert_all_labels``
+calls, and returns it for the ``labels`` and ``labels_index`` catalog entries
+(:mod:`mosaic.datasets.npz_labels`): saving either runs the batch once — one task per annotation
+file on the configured executor, the label files written by the workers, ``labels/<kind>/index.csv``
+and ``conversion_report.json`` written once. The node reads no annotation and writes nothing.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
-from functools import partial
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 
 from mosaic.core.dataset import DatasetCore
 from mosaic.core.errors import ConfigError
-from mosaic.labels import (
-    LABELS_INDEX,
-    LabelSet,
-    index_row,
-    label_file_path,
-    plan_label_conversion,
-)
-from mosaic.labels.io import INDEX_ROW_COLUMNS
+from mosaic.core.executor import ExecutorConfig
+from mosaic.labels import LabelConversionBatch, plan_label_conversion
 
 log = logging.getLogger(__name__)
-_KEYS = ("kind", "source_format", "overwrite", "if_missing", "params")
-
-
-def _identity(x: LabelSet) -> LabelSet:
-    return x
+#: executor parameters (their defaults are those of :class:`mosaic.core.executor.ExecutorConfig`)
+EXECUTOR_KEYS = {"parallel_mode": "mode", "parallel_workers": "n_workers", "dask_address": "dask_address"}
+EXECUTOR_KEYS["memory_limit"] = "memory_limit"
+_KEYS = ("kind", "source_format", "overwrite", "if_missing", "params", *EXECUTOR_KEYS)
+#: label formats whose converter takes recording lengths (``n_frames``) from the caller
+LENGTH_FORMATS = ("boris_csv", "boris_project")
 
 
 def _inputs_missing(ds: DatasetCore, params: Mapping[str, Any]) -> bool:
@@ -43,72 +38,57 @@ def _inputs_missing(ds: DatasetCore, params: Mapping[str, Any]) -> bool:
     return not any(ds.resolve_path(p).exists() for p in paths)
 
 
-#: label formats whose converter takes recording lengths (``n_frames``) from the caller
-LENGTH_FORMATS = ("boris_csv", "boris_project")
-
-
-def convert_labels(
-    tracks_index: pd.DataFrame, media_index: pd.DataFrame, dataset: DatasetCore, label: Mapping[str, Any]
-) -> tuple[dict[str, Callable[[], LabelSet]], pd.DataFrame, dict[str, Any]]:
-    """Convert the configured annotation files.
-
-    Parameters
-    ----------
-    tracks_index
-        ``tracks/index.csv`` (``tracks@index``): the recording lengths. Events past a recording's
-        end are clipped or dropped and reported, and ``background`` fills up to that length.
-    media_index
-        ``media/index.csv`` (``media_index@table``): videos matched to recordings, which the
-        annotation matcher uses to name the recording of each observation.
-    dataset
-        The dataset folder (catalog entry ``dataset``).
-    label
-        The ``label`` parameters: ``kind``, ``source_format``, ``overwrite``, ``if_missing``
-        (``'skip'``: no annotation files → warning and nothing to do; ``'error'``) and ``params``
-        (the converter's parameters; an explicit ``params.n_frames`` wins over the tracks index).
-
-    Returns
-    -------
-    tuple
-        ``{partition_id: callable -> LabelSet}`` (saved lazily), the index update
-        ``{'kind', 'rows', 'removed'}`` (the rows of those partitions, and the recordings whose
-        annotations are gone: saving ``labels_index`` removes their files and rows), and the
-        conversion report.
-    """
-    from mosaic.labels.matching import recording_lengths
-
+def _checked(label: Mapping[str, Any] | None) -> dict[str, Any]:
     label = dict(label or {})
     unknown = sorted(set(label) - set(_KEYS))
     if unknown:
         raise ConfigError("unknown keys in label parameters", expected=list(_KEYS), found=unknown)
     if label.get("if_missing", "skip") not in ("skip", "error"):
         raise ConfigError("label.if_missing must be 'skip' or 'error'", found=label.get("if_missing"))
-    ds = dataset
-    kind = label.get("kind", "behavior")
-    params = dict(label.get("params") or {})
-    empty = (
-        {},
-        {"kind": kind, "rows": pd.DataFrame(columns=list(LABELS_INDEX.columns)), "removed": []},
-        {"kind": kind, "written": [], "skipped": [], "issues": []},
-    )
-    if label.get("if_missing", "skip") == "skip" and _inputs_missing(ds, params):
+    return label
+
+
+def convert_labels(
+    tracks_index: pd.DataFrame, media_index: pd.DataFrame, dataset: DatasetCore, label: Mapping[str, Any]
+) -> tuple[LabelConversionBatch, LabelConversionBatch]:
+    """Plan the conversion of the configured annotation files (saving ``labels``/``labels_index`` runs it).
+
+    Parameters
+    ----------
+    tracks_index
+        ``tracks/index.csv`` (``tracks@index``): the recording lengths (BORIS events past a
+        recording's end are clipped or dropped and reported; ``background`` fills up to it).
+    media_index
+        ``media/index.csv`` (``media_index@table``): videos matched to recordings.
+    dataset
+        The dataset folder (catalog entry ``dataset``).
+    label
+        ``kind``, ``source_format``, ``overwrite``, ``if_missing`` (``'skip'``: no annotation files
+        → warning, nothing to do; ``'error'``), ``params`` (the converter's; an explicit
+        ``params.n_frames`` wins over the tracks index) and the executor: ``parallel_mode``,
+        ``parallel_workers``, ``dask_address``, ``memory_limit`` (see :mod:`mosaic.core.executor`).
+
+    Returns
+    -------
+    tuple
+        The planned batch, for ``labels`` and for ``labels_index``.
+    """
+    from mosaic.labels.matching import recording_lengths
+
+    label = _checked(label)
+    kind, params = label.get("kind", "behavior"), dict(label.get("params") or {})
+    if label.get("if_missing", "skip") == "skip" and _inputs_missing(dataset, params):
         log.warning("label: no annotation files at %s; nothing to convert", params.get("paths"))
-        return empty
-    source_format = label.get("source_format")
+        batch = LabelConversionBatch.empty(dataset, kind, label.get("source_format"))
+        return batch, batch
     lengths = recording_lengths(tracks_index)
-    if source_format in LENGTH_FORMATS and params.get("n_frames") is None and lengths:
+    if label.get("source_format") in LENGTH_FORMATS and params.get("n_frames") is None and lengths:
         params["n_frames"] = lengths
+    n_media = 0 if media_index is None else len(media_index)
     log.info(
-        "label: %d recording length(s) from the tracks index, %d video(s) in the media index",
-        len(lengths),
-        0 if media_index is None else len(media_index),
+        "label: %d recording length(s) from the tracks index, %d video(s) in the media index", len(lengths), n_media
     )
-    todo, report = plan_label_conversion(ds, kind, bool(label.get("overwrite", False)), params, source_format)
-    partitions = {ls.key: partial(_identity, ls) for ls in todo}
-    rows = pd.DataFrame(
-        [index_row(ds, kind, ls, label_file_path(ds, kind, ls.group, ls.sequence)) for ls in todo],
-        columns=list(INDEX_ROW_COLUMNS),
-    )
-    # recordings the changed annotations no longer hold: `labels_index` removes their files and rows on save
-    update = {"kind": kind, "rows": rows, "removed": [list(p) for p in report.removed]}
-    return partitions, update, report.to_dict()
+    executor = ExecutorConfig(**{field: label[key] for key, field in EXECUTOR_KEYS.items() if key in label})
+    overwrite = bool(label.get("overwrite", False))
+    batch = plan_label_conversion(dataset, kind, overwrite, params, label.get("source_format"), executor=executor)
+    return batch, batch

@@ -1,4 +1,9 @@
-"""Wiring of the `label` pipeline: tracks index + media index + annotation files → ``labels`` + ``labels_index``."""
+"""Wiring of the `label` pipeline: tracks index + media index + annotation files → ``labels`` + ``labels_index``.
+
+The node returns the planned conversion for both outputs; saving either runs it once (the label
+files, ``labels/<kind>/index.csv`` and ``conversion_report.json``, readable as
+``labels_conversion_report``).
+"""
 
 from kedro.pipeline import Node, Pipeline
 
@@ -12,7 +17,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             Node(
                 convert_labels,
                 inputs=["tracks@index", "media_index@table", "dataset", "params:label"],
-                outputs=["labels", "labels_index", "labels_conversion_report"],
+                outputs=["labels", "labels_index"],
                 name="convert_labels",
                 tags=["labels"],
             ),
