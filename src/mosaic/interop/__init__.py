@@ -6,7 +6,8 @@ One module per format, each importing its optional dependency only when called:
 * :mod:`mosaic.interop.nwb` — NWB with ndx-pose ``PoseEstimation`` (+ labels as intervals), both ways;
 * :mod:`mosaic.interop.boris` — predictions or labels as a BORIS project for review;
 * :mod:`mosaic.interop.labelling` — DeepLabCut / SLEAP labelling projects from a frame run, and
-  labelled frames back as keypoint labels.
+  labelled frames back as keypoint labels (:mod:`~mosaic.interop.dlc_project`,
+  :mod:`~mosaic.interop.sleap_project`, over the frame table of :mod:`~mosaic.interop.frame_run`).
 
 The optional packages come with ``pip install 'mosaic[interop]'``.
 """
