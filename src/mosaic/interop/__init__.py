@@ -3,7 +3,8 @@
 One module per format, each importing its optional dependency only when called:
 
 * :mod:`mosaic.interop.movement` — movement's poses ``xarray.Dataset`` / netCDF (both ways);
-* :mod:`mosaic.interop.nwb` — NWB with ndx-pose ``PoseEstimation`` (+ labels as intervals), both ways;
+* :mod:`mosaic.interop.nwb` — NWB with ndx-pose ``PoseEstimation`` (+ labels as intervals), both ways
+  (writing in :mod:`~mosaic.interop.nwb_write`);
 * :mod:`mosaic.interop.boris` — predictions or labels as a BORIS project for review;
 * :mod:`mosaic.interop.labelling` — DeepLabCut / SLEAP labelling projects from a frame run, and
   labelled frames back as keypoint labels (:mod:`~mosaic.interop.dlc_project`,
