@@ -10,5 +10,6 @@ One module per format, each importing its optional dependency only when called:
   labelled frames back as keypoint labels (:mod:`~mosaic.interop.dlc_project`,
   :mod:`~mosaic.interop.sleap_project`, over the frame table of :mod:`~mosaic.interop.frame_run`).
 
-The optional packages come with ``pip install 'mosaic[interop]'``.
+The dataset-level entry points are in :mod:`mosaic.interop.api`; labelled frames imported into a
+dataset are stored by :mod:`mosaic.interop.keypoint_labels`. The optional packages come with ``pip install 'mosaic[interop]'``.
 """
