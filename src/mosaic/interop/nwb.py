@@ -1,19 +1,10 @@
-"""NWB with ndx-pose ↔ mosaic tracks (and labels as time intervals).
+"""NWB with ndx-pose → mosaic tracks (the ``nwb_pose`` converter), and labels' interval tables.
 
-Written per recording: one NWB file whose processing module ``behavior`` holds a ``Skeletons``
-container and one ``PoseEstimation`` per individual (named after it), with one
-``PoseEstimationSeries`` per keypoint: ``data`` (frames × 2, pixels, NaN where missing),
-``confidence`` when the table has scores, and a regular time base (``rate`` = fps,
-``starting_time`` = first frame / fps). ``X``/``Y`` travel as the keypoint ``centroid``. The
-``PoseEstimation`` description is JSON with the mosaic id (``mosaic_id``) and the centroid keypoint,
-so a round trip gives back ids, names, values and the NaN pattern. Labels, when given, become a
-``TimeIntervals`` table ``behavior_<kind>`` (``start_time``, ``stop_time`` in seconds, columns
-``behavior``, ``subject_id``, ``partner_id``; one row per bout, stop exclusive).
-
-Reading (``src_format: nwb_pose``) takes every ``PoseEstimation`` of the file's processing
-modules; without mosaic's description, ids are 0..n-1 in file order and ``X``/``Y`` are the
-keypoints' NaN-mean. Writing lives in :mod:`mosaic.interop.nwb_write` (:func:`write_nwb` is
-importable from here too).
+A file in the layout :mod:`mosaic.interop.nwb_write` describes and writes (:func:`write_nwb` is
+importable from here too) comes back with its ids, names, values and NaN pattern. Reading
+(``src_format: nwb_pose``) takes every ``PoseEstimation`` of the file's processing modules;
+without mosaic's description, ids are 0..n-1 in file order and ``X``/``Y`` are the keypoints'
+NaN-mean.
 """
 
 from __future__ import annotations
