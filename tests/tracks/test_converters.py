@@ -433,6 +433,26 @@ def test_generic_csv_bad_input(tmp_path, case):
     assert "g.csv" in str(ei.value)
 
 
+@pytest.mark.parametrize(
+    ("fmt", "what"),
+    [
+        ("dlc", "DeepLabCut CSV"),
+        ("csv", "CSV file"),
+        ("trex_csv", "TRex .csv file"),
+        ("sleap_csv", "SLEAP analysis CSV"),
+    ],
+)
+@pytest.mark.parametrize("content", [b"", b"a,b\n\xff\xfe,1\n"])
+def test_csv_converters_name_an_empty_or_unreadable_file(tmp_path, fmt, what, content):
+    p = tmp_path / "bad.csv"
+    p.write_bytes(content)
+    with pytest.raises(TrackFormatError) as ei:
+        conv(fmt, [p], {"fps": 10}, group="G", sequence="S")
+    problem = f"empty {what}" if not content else f"not a readable {what}"
+    assert ei.value.problem == problem
+    assert ei.value.path == str(p)
+
+
 @pytest.mark.parametrize("fmt", ["sleap_h5", "dlc"])
 def test_truncated_h5_is_named(tmp_path, fmt):
     p = tmp_path / "cut.h5"

@@ -29,7 +29,6 @@ import numpy as np
 import pandas as pd
 
 from mosaic.core.errors import ConfigError, TrackFormatError
-from mosaic.core.limits import check_text_records
 from mosaic.core.params import Param
 
 from ..table import (
@@ -42,6 +41,7 @@ from ..table import (
     frames_as_int,
     nan_centroid,
 )
+from ._numeric import read_csv_table
 
 SINGLE_MODES = ("landmarks", "drop")
 #: the pseudo-individual under which multi-animal DeepLabCut writes unique body parts
@@ -91,15 +91,9 @@ def _row_index(data: pd.DataFrame, n_index: int) -> np.ndarray:
 
 def _read_csv(path: Path) -> tuple[list[tuple[str, ...]], np.ndarray, np.ndarray, list[str]]:
     """Return (column tuples, index values, data values, level names) of a DLC CSV."""
-    check_text_records(path, "DeepLabCut CSV")
-    try:
-        head = pd.read_csv(path, header=None, nrows=4, dtype=str, keep_default_na=False)
-    except pd.errors.EmptyDataError as exc:
-        raise TrackFormatError(
-            "empty DeepLabCut CSV", path=path, expected="3 or 4 header rows and data", found="no content"
-        ) from exc
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
-        raise TrackFormatError("not a readable DeepLabCut CSV", path=path, found=str(exc).splitlines()[0]) from exc
+    head = read_csv_table(
+        path, "DeepLabCut CSV", "3 or 4 header rows and data", header=None, nrows=4, dtype=str, keep_default_na=False
+    )
     n_header, levels = _header_levels(head, path)
     hdr = head.iloc[:n_header]
     # leading index columns have an empty scorer cell (3 of them in newer labelled-data files)
