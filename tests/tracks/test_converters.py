@@ -608,3 +608,39 @@ def test_pickled_code_in_npy_is_refused_and_not_run(tmp_path, fmt):
         conv(fmt, [path], {"fps": 30}, group="g", sequence="" if fmt == "calms21_npy" else "s")
     assert str(path) in str(ei.value)
     assert not marker.exists()
+
+
+# ------------------------------------------------------------------ shared table builder
+@pytest.mark.parametrize("drop_empty", [False, True])
+def test_pose_table_centroid_pose_columns_and_empty_rows(drop_empty):
+    from mosaic.tracks.table import pose_table
+
+    coords = np.array(
+        [
+            [[1.0, 2.0], [3.0, np.nan]],  # x mean 2, y from the only finite y
+            [[np.nan, np.nan], [np.nan, np.nan]],  # empty row
+            [[np.inf, 4.0], [5.0, 6.0]],  # inf is missing
+        ]
+    )
+    scores = np.array([[0.9, 0.8], [0.1, 0.2], [0.5, 0.4]])
+    df = pose_table(
+        np.array([0, 0, 1]),
+        np.array([0, 1, 0]),
+        coords,
+        group="g",
+        sequence="s",
+        fps=10.0,
+        scores=scores,
+        extra={"note": np.array([7, 8, 9])},
+        drop_empty=drop_empty,
+    )
+    keep = [0, 2] if drop_empty else [0, 1, 2]
+    assert list(df.columns) == [
+        "frame", "time", "id", "X", "Y", "group", "sequence", "note", "poseX0", "poseY0", "poseP0", "poseX1", "poseY1", "poseP1"
+    ]  # fmt: skip
+    np.testing.assert_allclose(df["X"], np.array([2.0, np.nan, 5.0])[keep])
+    np.testing.assert_allclose(df["Y"], np.array([2.0, np.nan, 5.0])[keep])
+    np.testing.assert_allclose(df["poseX0"], np.array([1.0, np.nan, np.nan])[keep])
+    np.testing.assert_allclose(df["poseP1"], scores[keep, 1])
+    np.testing.assert_allclose(df["time"], np.array([0.0, 0.0, 0.1])[keep])
+    assert df["note"].tolist() == np.array([7, 8, 9])[keep].tolist()

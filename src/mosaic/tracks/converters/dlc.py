@@ -35,11 +35,10 @@ from ..table import (
     CALIBRATION_PARAMETERS,
     TrackTable,
     base_meta,
-    build_table,
     calibration,
     check_increasing,
     frames_as_int,
-    nan_centroid,
+    pose_table,
 )
 from ._numeric import read_csv_table
 
@@ -340,27 +339,19 @@ def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, seq
     has_p = "likelihood" in coords_seen
     xyp = _keypoint_array(cols, values, (ci, bi, ii), inds, kps, thr)
     flat = xyp.reshape(T * n_i, n_k, 3)
-    extra: dict[str, np.ndarray] = {}
-    for k in range(n_k):
-        extra[f"poseX{k}"] = flat[:, k, 0]
-        extra[f"poseY{k}"] = flat[:, k, 1]
-        if has_p:
-            extra[f"poseP{k}"] = flat[:, k, 2]
-    if marks:
-        extra.update(_landmark_columns(cols, values, (ci, bi, ii), marks, n_i, thr, has_p))
-    df = build_table(
+    extra = _landmark_columns(cols, values, (ci, bi, ii), marks, n_i, thr, has_p) if marks else {}
+    df = pose_table(
         np.repeat(frame, n_i),
         np.tile(np.arange(n_i, dtype=np.int64), T),
-        nan_centroid(flat[:, :, 0]),
-        nan_centroid(flat[:, :, 1]),
+        flat[:, :, :2],
         group=group,
         sequence=sequence,
         fps=calib["fps"],
+        scores=flat[:, :, 2] if has_p else None,
         extra=extra,
         sort=False,
+        drop_empty=bool(params.get("drop_empty_rows")),
     )
-    if params.get("drop_empty_rows"):
-        df = df[df[[f"poseX{k}" for k in range(n_k)]].notna().any(axis=1).to_numpy()].reset_index(drop=True)
     meta = base_meta(
         "dlc",
         [path],

@@ -22,7 +22,13 @@ import numpy as np
 from mosaic.core.errors import ConfigError, TrackFormatError
 from mosaic.core.params import Param
 
-from ..table import CALIBRATION_PARAMETERS, TrackTable, base_meta, build_table, calibration, nan_centroid, pose_columns
+from ..table import (
+    CALIBRATION_PARAMETERS,
+    TrackTable,
+    base_meta,
+    calibration,
+    pose_table,
+)
 
 PARAMETERS: dict[str, Param] = {
     **CALIBRATION_PARAMETERS,
@@ -114,24 +120,22 @@ def convert_h5(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, 
                 "SLEAP point_scores do not match tracks", expected=(n_tracks, n_nodes, T), found=scores.shape, **ctx
             )
         sc = np.transpose(scores).transpose(0, 2, 1).reshape(T * n_tracks, n_nodes)  # (frames, tracks, nodes)
-    extra = pose_columns(coords, sc)
+    extra = {}
     if (inst := data["inst"]) is not None and inst.shape == (n_tracks, T):
         extra["instance_score"] = np.transpose(inst).reshape(T * n_tracks)
     first = int(params.get("first_frame", 0))
-    df = build_table(
+    df = pose_table(
         np.repeat(np.arange(first, first + T, dtype=np.int64), n_tracks),
         np.tile(np.arange(n_tracks, dtype=np.int64), T),
-        nan_centroid(coords[:, :, 0]),
-        nan_centroid(coords[:, :, 1]),
+        coords,
         group=group,
         sequence=sequence,
         fps=calib["fps"],
+        scores=sc,
         extra=extra,
         sort=False,
+        drop_empty=bool(params.get("drop_empty_rows")),
     )
-    if params.get("drop_empty_rows"):
-        pose_x = [c for c in df.columns if c.startswith("poseX")]
-        df = df[df[pose_x].notna().any(axis=1).to_numpy()].reset_index(drop=True)
     video_path = data["video_path"]
     if isinstance(video_path, bytes):
         video_path = video_path.decode("utf-8", "replace")
