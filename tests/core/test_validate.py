@@ -42,6 +42,25 @@ def test_optional_and_other_rules():
             windows(bad)
 
 
+@pytest.mark.parametrize(
+    "check, value, allow_none, problem, expected",
+    [
+        (positive_number, 0, False, "parameter 'v' must be > 0", "a finite number > 0"),
+        (positive_number, -1, True, "parameter 'v' must be > 0", "a finite number > 0 or null"),
+        (positive_number, None, False, "parameter 'v' is missing", "a finite number > 0"),
+        (non_negative_number, -0.5, False, "parameter 'v' must be >= 0", "a finite number >= 0"),
+        (non_negative_number, None, False, "parameter 'v' is missing", "a finite number >= 0"),
+        (non_negative_number, "x", True, "parameter 'v' is not a number", "a finite number >= 0 or null"),
+        (int_at_least, None, False, "parameter 'v' is missing", "an integer >= 1"),
+    ],
+)
+def test_number_rules_say_what_was_expected(check, value, allow_none, problem, expected):
+    with pytest.raises(LabelFormatError) as ei:
+        check(value, "v", allow_none=allow_none, error=LabelFormatError, group="g", sequence="s")
+    assert (ei.value.problem, ei.value.expected, ei.value.group) == (problem, expected, "g")
+    assert non_negative_number(None, "v", allow_none=True) is None and int_at_least(None, "v", allow_none=True) is None
+
+
 def test_check_physical_uses_the_callers_error_and_names_where():
     check_physical({"fps": 30, "cm_per_pixel": None, "other": -1, "tortuosity_window": 15})
     with pytest.raises(FeatureError) as ei:
