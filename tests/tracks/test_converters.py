@@ -644,3 +644,19 @@ def test_pose_table_centroid_pose_columns_and_empty_rows(drop_empty):
     np.testing.assert_allclose(df["poseP1"], scores[keep, 1])
     np.testing.assert_allclose(df["time"], np.array([0.0, 0.0, 0.1])[keep])
     assert df["note"].tolist() == np.array([7, 8, 9])[keep].tolist()
+
+
+@pytest.mark.parametrize(
+    ("fmt", "name", "problem", "expected"),
+    [
+        ("sleap_h5", "a.h5", "not a readable SLEAP analysis HDF5 file", "HDF5 written by SLEAP 'Export Analysis HDF5'"),
+        ("sleap_slp", "a.slp", "not a readable SLEAP .slp file", "HDF5 labels file written by SLEAP"),
+    ],
+)
+def test_sleap_files_that_are_not_hdf5_are_named(tmp_path, fmt, name, problem, expected):
+    p = tmp_path / name
+    p.write_bytes(b"this is not HDF5\n" * 10)
+    with pytest.raises(TrackFormatError) as ei:
+        conv(fmt, [p], {"fps": 30})
+    assert (ei.value.problem, ei.value.expected, ei.value.path) == (problem, expected, str(p))
+    assert ei.value.found.startswith("OSError")

@@ -29,6 +29,9 @@ from ..table import (
     calibration,
     pose_table,
 )
+from .sleap_slp import open_sleap_hdf5
+
+_ANALYSIS_EXPECTED = "HDF5 written by SLEAP 'Export Analysis HDF5'"
 
 PARAMETERS: dict[str, Param] = {
     **CALIBRATION_PARAMETERS,
@@ -46,34 +49,22 @@ def _names(ds: Any) -> list[str]:
 
 def _read_analysis(path: Path, ctx: dict[str, Any]) -> dict[str, Any]:
     """Read the datasets of a SLEAP analysis file (absent optional ones as None or [])."""
-    import h5py
-
-    try:
-        with h5py.File(path, "r") as f:
-            if "tracks" not in f:
-                raise TrackFormatError(
-                    "SLEAP analysis file lacks 'tracks'",
-                    expected="datasets tracks, node_names, ...",
-                    found=sorted(f.keys()),
-                    **ctx,
-                )
-            return {
-                "tracks": np.asarray(f["tracks"][()], dtype=np.float64),
-                "node_names": _names(f["node_names"]) if "node_names" in f else [],
-                "track_names": _names(f["track_names"]) if "track_names" in f else [],
-                "scores": np.asarray(f["point_scores"][()], dtype=np.float64) if "point_scores" in f else None,
-                "inst": np.asarray(f["instance_scores"][()], dtype=np.float64) if "instance_scores" in f else None,
-                "video_path": f["video_path"][()] if "video_path" in f else None,
-            }
-    except TrackFormatError:
-        raise
-    except (OSError, KeyError, ValueError, TypeError) as exc:
-        raise TrackFormatError(
-            "not a readable SLEAP analysis HDF5 file",
-            expected="HDF5 written by SLEAP 'Export Analysis HDF5'",
-            found=f"{type(exc).__name__}: {exc}",
-            **ctx,
-        ) from exc
+    with open_sleap_hdf5(path, "not a readable SLEAP analysis HDF5 file", _ANALYSIS_EXPECTED, ctx) as f:
+        if "tracks" not in f:
+            raise TrackFormatError(
+                "SLEAP analysis file lacks 'tracks'",
+                expected="datasets tracks, node_names, ...",
+                found=sorted(f.keys()),
+                **ctx,
+            )
+        return {
+            "tracks": np.asarray(f["tracks"][()], dtype=np.float64),
+            "node_names": _names(f["node_names"]) if "node_names" in f else [],
+            "track_names": _names(f["track_names"]) if "track_names" in f else [],
+            "scores": np.asarray(f["point_scores"][()], dtype=np.float64) if "point_scores" in f else None,
+            "inst": np.asarray(f["instance_scores"][()], dtype=np.float64) if "instance_scores" in f else None,
+            "video_path": f["video_path"][()] if "video_path" in f else None,
+        }
 
 
 def _check_shapes(
