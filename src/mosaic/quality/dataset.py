@@ -19,8 +19,9 @@ from mosaic.core.atomic import atomic_write_text
 from mosaic.core.dataset import DatasetCore
 from mosaic.core.safe_names import sequence_key
 
+from .cleaned import track_paths
 from .report import quality_report, report_params
-from .store import _scope, track_paths
+from .store import _scope
 
 log = logging.getLogger(__name__)
 QUALITY_DIR = ("reporting", "quality")
