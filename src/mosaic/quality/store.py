@@ -46,6 +46,7 @@ __all__ = [
     "REPORT_FILE",
     "clean_index_path",
     "clean_loaded",
+    "clean_report",
     "clean_root",
     "clean_track_paths",
     "clean_tracks",
@@ -54,12 +55,20 @@ __all__ = [
     "plan_clean_run",
     "read_clean_index",
     "run_report",
+    "tracks_in_scope",
 ]
 
 log = logging.getLogger(__name__)
 
 
-def _scope(ds: DatasetCore, groups: Any, sequences: Any) -> pd.DataFrame:
+def tracks_in_scope(ds: DatasetCore, groups: Any, sequences: Any) -> pd.DataFrame:
+    """The ``tracks/index.csv`` rows of ``groups`` / ``sequences`` (a name, a list or None: all), sorted.
+
+    Raises
+    ------
+    SequenceNotFoundError
+        An unknown group or sequence, or nothing in scope.
+    """
     idx = ds.tracks_index()
     tpath = ds.get_root("tracks") / "index.csv"
     for col, want in (("group", groups), ("sequence", sequences)):
@@ -183,22 +192,24 @@ def _write_report(report_path: Path, plan: Mapping[str, Any], created: str, reco
             old = {}
     for r in records:
         old[(r["group"], r["sequence"])] = {k: v for k, v in r.items() if k not in ("abs_path", "source_path")}
+    atomic_write_json(report_path, clean_report(plan, created, [old[k] for k in sorted(old)]))
+
+
+def clean_report(plan: Mapping[str, Any], created: str, recordings: list[dict[str, Any]]) -> dict[str, Any]:
+    """The report of a cleaning run: its plan, per-operation totals of changed values and ``recordings``."""
     totals: dict[str, int] = {}
-    for r in old.values():
+    for r in recordings:
         for st in r.get("steps", []):
             totals[st["op"]] = totals.get(st["op"], 0) + int(st.get("n_changed", 0))
-    atomic_write_json(
-        report_path,
-        {
-            "run_id": plan["run_id"],
-            "version": CLEAN_VERSION,
-            "operations": plan["operations"],
-            "inputs": plan["inputs"],
-            "created_iso": created,
-            "n_changed_total": totals,
-            "recordings": [old[k] for k in sorted(old)],
-        },
-    )
+    return {
+        "run_id": plan["run_id"],
+        "version": CLEAN_VERSION,
+        "operations": plan["operations"],
+        "inputs": plan["inputs"],
+        "created_iso": created,
+        "n_changed_total": totals,
+        "recordings": recordings,
+    }
 
 
 def _index_cleaned(ds: DatasetCore, run_id: str, created: str, records: list[dict[str, Any]]) -> None:
@@ -268,7 +279,7 @@ def clean_tracks(
     """
     if parallel_mode not in PARALLEL_MODES:
         raise ConfigError("unknown parallel_mode", expected=list(PARALLEL_MODES), found=parallel_mode)
-    plan = plan_clean_run(ds, operations, _scope(ds, groups, sequences))
+    plan = plan_clean_run(ds, operations, tracks_in_scope(ds, groups, sequences))
     run_id = plan["run_id"]
     out_dir = clean_root(ds) / run_id
     report_path = out_dir / REPORT_FILE
