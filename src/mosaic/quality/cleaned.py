@@ -29,31 +29,23 @@ CLEAN_VERSION = 1
 REPORT_FILE = "report.json"
 STANDARDIZED = "standardized"
 KEDRO_REPORT = "clean_report.json"  # the `clean` pipeline's run report
+_CLEAN_COLUMNS = (
+    "run_id",
+    "group",
+    "sequence",
+    "group_safe",
+    "sequence_safe",
+    "abs_path",
+    "source_path",
+    "n_rows",
+    "n_interpolated_rows",
+    "created_iso",
+)
 CLEAN_INDEX = IndexSchema(
     name="tracks_clean",
-    columns=(
-        "run_id",
-        "group",
-        "sequence",
-        "group_safe",
-        "sequence_safe",
-        "abs_path",
-        "source_path",
-        "n_rows",
-        "n_interpolated_rows",
-        "created_iso",
-    ),
+    columns=_CLEAN_COLUMNS,
     key=("run_id", "group", "sequence"),
-    text_columns=(
-        "run_id",
-        "group",
-        "sequence",
-        "group_safe",
-        "sequence_safe",
-        "abs_path",
-        "source_path",
-        "created_iso",
-    ),
+    text_columns=tuple(c for c in _CLEAN_COLUMNS if c not in ("n_rows", "n_interpolated_rows")),
 )
 
 
