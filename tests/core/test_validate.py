@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 
 from mosaic.core.errors import ConfigError, FeatureError, LabelFormatError, MosaicError
-from mosaic.core.validate import check_physical, int_at_least, non_negative_number, positive_number, windows
+from mosaic.core.validate import (
+    check_physical,
+    int_at_least,
+    non_negative_number,
+    positive_number,
+    positive_or_none,
+    windows,
+)
 
 
 @pytest.mark.parametrize(
@@ -59,6 +66,15 @@ def test_number_rules_say_what_was_expected(check, value, allow_none, problem, e
         check(value, "v", allow_none=allow_none, error=LabelFormatError, group="g", sequence="s")
     assert (ei.value.problem, ei.value.expected, ei.value.group) == (problem, expected, "g")
     assert non_negative_number(None, "v", allow_none=True) is None and int_at_least(None, "v", allow_none=True) is None
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [(30, 30.0), ("25", 25.0), (np.float32(0.5), 0.5), (np.asarray(12.5), 12.5), (np.int64(7), 7.0)]
+    + [(v, None) for v in (None, 0, -1.0, math.nan, math.inf, "fast", "", [30], {"a": 1}, 10**400)],
+)
+def test_positive_or_none_takes_unusable_metadata_as_unknown(value, expected):
+    assert positive_or_none(value) == expected
 
 
 def test_check_physical_uses_the_callers_error_and_names_where():

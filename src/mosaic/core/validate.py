@@ -29,6 +29,16 @@ def _number(value: Any, name: str, error: type[MosaicError], expected: str, ctx:
     return v
 
 
+def positive_or_none(value: Any) -> float | None:
+    """``value`` as a finite float > 0, else None: a metadata value (``fps``, ``cm_per_pixel``) taken
+    as unknown when it is missing or unusable (never raises; :func:`positive_number` refuses instead)."""
+    try:
+        f = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return f if math.isfinite(f) and f > 0 else None
+
+
 def _absent(value: Any, name: str, allow_none: bool, error: type[MosaicError], expected: str, ctx: dict) -> bool:
     """True when ``value`` is None and that is allowed; raise ``error`` when it is None and not allowed."""
     if value is None and not allow_none:

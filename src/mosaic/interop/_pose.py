@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from mosaic.core.errors import ConfigError, TrackFormatError
+from mosaic.core.validate import positive_or_none
 from mosaic.tracks.table import TrackTable, base_meta, build_table, nan_centroid, pose_columns, resolve_number
 
 #: name of the keypoint that carries mosaic's ``X``/``Y`` in exported files
@@ -126,14 +127,6 @@ def _scatter(
     return position, confidence
 
 
-def _positive_fps(fps: Any) -> float | None:
-    """``fps`` as a float when finite and positive, else None."""
-    try:
-        return float(fps) if fps is not None and np.isfinite(float(fps)) and float(fps) > 0 else None
-    except (TypeError, ValueError):
-        return None
-
-
 def table_to_pose(
     df: pd.DataFrame,
     meta: Mapping[str, Any] | None = None,
@@ -178,7 +171,7 @@ def table_to_pose(
         names,
         position,
         confidence,
-        _positive_fps(meta.get("fps")),
+        positive_or_none(meta.get("fps")),
         centroid_index,
     )
 
