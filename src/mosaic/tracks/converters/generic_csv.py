@@ -51,11 +51,6 @@ def _column_mapping(params: Mapping[str, Any], path: Path) -> tuple[dict[str, An
     return mapping, user
 
 
-def _read_table(path: Path, sep: str, group: str, sequence: str) -> pd.DataFrame:
-    """Read the table with separator ``sep``."""
-    return read_csv_table(path, "CSV file", "a header row and data rows", group=group, sequence=sequence, sep=sep)
-
-
 def _mapped_columns(
     df: pd.DataFrame, mapping: Mapping[str, Any], user: Mapping[str, Any], ctx: dict[str, Any]
 ) -> list[str]:
@@ -122,7 +117,8 @@ def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, seq
     path = Path(paths[0])
     ctx = dict(path=path, group=group, sequence=sequence)
     mapping, user = _column_mapping(params, path)
-    df = _read_table(path, params.get("sep", ","), group, sequence)
+    sep = params.get("sep", ",")
+    df = read_csv_table(path, "CSV file", "a header row and data rows", group=group, sequence=sequence, sep=sep)
     need = _mapped_columns(df, mapping, user, ctx)
     frame = frames_as_int(df[mapping["frame"]].to_numpy(), path=path)
     ids, names = _individual_ids(df, mapping.get("id"))
