@@ -26,7 +26,8 @@ from .io import (
 from .schema import LABEL_FORMATS
 
 
-def _validate_row(ds: DatasetCore, kind: str, row: Any, labels_root: Path, n: int) -> dict[str, Any]:
+def _row_fields(row: Any, n: int) -> tuple[str, str]:
+    """(group, sequence) of a returned row; a named error when it is no mapping or lacks a required field."""
     if not isinstance(row, Mapping):
         raise LabelFormatError(
             f"custom converter row {n} is not a mapping", expected="dict with index columns", found=type(row).__name__
@@ -39,21 +40,28 @@ def _validate_row(ds: DatasetCore, kind: str, row: Any, labels_root: Path, n: in
             expected=list(required),
             found=f"missing {missing}; row {dict(row)!r}",
         )
-    g, s = str(row["group"]), str(row["sequence"])
-    fmt = row.get("label_format", None)
-    path = (
-        ds.resolve_path(row["abs_path"], anchor=labels_root)
-        if not Path(str(row["abs_path"])).is_absolute()
-        else Path(row["abs_path"])
-    )
+    return str(row["group"]), str(row["sequence"])
+
+
+def _row_file(ds: DatasetCore, row: Mapping[str, Any], labels_root: Path, n: int, g: str, s: str) -> Path:
+    """The label file a row names: relative to the labels root, else to the dataset folder, or absolute."""
+    raw = row["abs_path"]
+    path = ds.resolve_path(raw, anchor=labels_root) if not Path(str(raw)).is_absolute() else Path(raw)
     if not path.exists():
-        # relative to the dataset folder?
-        alt = ds.resolve_path(row["abs_path"])
+        alt = ds.resolve_path(raw)  # relative to the dataset folder?
         path = alt if alt.exists() else path
     if not path.exists():
         raise LabelFormatError(
             f"custom converter row {n} points at a missing label file", path=path, group=g, sequence=s
         )
+    return path
+
+
+def _validate_row(ds: DatasetCore, kind: str, row: Any, labels_root: Path, n: int) -> dict[str, Any]:
+    """The index row of one returned row, after checking it and the label file it names."""
+    g, s = _row_fields(row, n)
+    fmt = row.get("label_format", None)
+    path = _row_file(ds, row, labels_root, n, g, s)
     data = read_label_npz(path, group=g, sequence=s, verify_identity=False)  # a mismatch is named just below
     if fmt is not None and fmt not in LABEL_FORMATS:
         raise LabelFormatError(

@@ -12,6 +12,51 @@ import pandas as pd
 BOUT_COLUMNS = ("start", "stop", "label", "id_a", "id_b")
 
 
+def _mirrored(starts, stops, labels, id_a, id_b, both_directions) -> tuple[np.ndarray, ...]:
+    """Bout arrays (int64, broadcast to m) with the mirrored ``[id_b, id_a]`` copies of pair bouts appended."""
+    starts = np.asarray(starts, dtype=np.int64).ravel()
+    stops = np.asarray(stops, dtype=np.int64).ravel()
+    m = len(starts)
+    labels = np.broadcast_to(np.asarray(labels, dtype=np.int64), (m,))
+    id_a = np.full(m, -1, np.int64) if id_a is None else np.broadcast_to(np.asarray(id_a, dtype=np.int64), (m,))
+    id_b = np.full(m, -1, np.int64) if id_b is None else np.broadcast_to(np.asarray(id_b, dtype=np.int64), (m,))
+    if both_directions is None:
+        both = id_b >= 0
+    else:
+        both = np.broadcast_to(np.asarray(both_directions, dtype=bool), (m,)) & (id_b >= 0)
+    return (
+        np.concatenate([starts, starts[both]]),
+        np.concatenate([stops, stops[both]]),
+        np.concatenate([labels, labels[both]]),
+        np.concatenate([id_a, id_b[both]]),
+        np.concatenate([id_b, id_a[both]]),
+    )
+
+
+def _sorted_unique(frames: np.ndarray, lab: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows sorted by (frame, id_a, id_b, label), each once.
+
+    A pair event annotated for both animals (each naming the other) mirrors into the same directed
+    rows twice, and overlapping identical bouts repeat rows.
+    """
+    total = len(frames)
+    if not total:
+        return frames, lab, ids
+    order = np.lexsort((lab, ids[:, 1], ids[:, 0], frames))
+    frames, lab, ids = frames[order], lab[order], ids[order]
+    if total > 1:
+        keep = np.ones(total, bool)
+        keep[1:] = (
+            (frames[1:] != frames[:-1])
+            | (ids[1:, 0] != ids[:-1, 0])
+            | (ids[1:, 1] != ids[:-1, 1])
+            | (lab[1:] != lab[:-1])
+        )
+        if not keep.all():
+            frames, lab, ids = frames[keep], lab[keep], ids[keep]
+    return frames, lab, ids
+
+
 def bouts_to_events(
     starts, stops, labels, id_a=None, id_b=None, *, both_directions=None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -35,22 +80,7 @@ def bouts_to_events(
         int32 (n,), int32 (n,), int32 (n, 2), sorted by (frame, id_a, id_b, label); each
         (frame, id_a, id_b, label) once, however many bouts cover it.
     """
-    starts = np.asarray(starts, dtype=np.int64).ravel()
-    stops = np.asarray(stops, dtype=np.int64).ravel()
-    m = len(starts)
-    labels = np.broadcast_to(np.asarray(labels, dtype=np.int64), (m,))
-    id_a = np.full(m, -1, np.int64) if id_a is None else np.broadcast_to(np.asarray(id_a, dtype=np.int64), (m,))
-    id_b = np.full(m, -1, np.int64) if id_b is None else np.broadcast_to(np.asarray(id_b, dtype=np.int64), (m,))
-    if both_directions is None:
-        both = id_b >= 0
-    else:
-        both = np.broadcast_to(np.asarray(both_directions, dtype=bool), (m,)) & (id_b >= 0)
-    # mirror pair bouts
-    starts = np.concatenate([starts, starts[both]])
-    stops = np.concatenate([stops, stops[both]])
-    labels = np.concatenate([labels, labels[both]])
-    ida = np.concatenate([id_a, id_b[both]])
-    idb = np.concatenate([id_b, id_a[both]])
+    starts, stops, labels, ida, idb = _mirrored(starts, stops, labels, id_a, id_b, both_directions)
     lengths = np.clip(stops - starts, 0, None)
     total = int(lengths.sum())
     rep = np.repeat(np.arange(len(starts)), lengths)
@@ -58,20 +88,7 @@ def bouts_to_events(
     frames = starts[rep] + offsets
     lab = labels[rep]
     ids = np.stack([ida[rep], idb[rep]], axis=1) if total else np.zeros((0, 2), np.int64)
-    order = np.lexsort((lab, ids[:, 1], ids[:, 0], frames)) if total else np.zeros(0, np.int64)
-    frames, lab, ids = frames[order], lab[order], ids[order]
-    if total > 1:
-        # one row per (frame, subject, partner, label): a pair event annotated for both animals (each naming
-        # the other) mirrors into the same directed rows twice, and overlapping identical bouts repeat rows
-        keep = np.ones(total, bool)
-        keep[1:] = (
-            (frames[1:] != frames[:-1])
-            | (ids[1:, 0] != ids[:-1, 0])
-            | (ids[1:, 1] != ids[:-1, 1])
-            | (lab[1:] != lab[:-1])
-        )
-        if not keep.all():
-            frames, lab, ids = frames[keep], lab[keep], ids[keep]
+    frames, lab, ids = _sorted_unique(frames, lab, ids)
     return (
         frames.astype(np.int32),
         lab.astype(np.int32),

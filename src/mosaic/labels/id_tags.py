@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
-import zipfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -32,6 +30,7 @@ from mosaic.core.errors import ConfigError, InvalidNameError, LabelFormatError
 from mosaic.core.safe_names import path_in_root, sequence_key, split_sequence_key, to_safe_name
 
 from .id_tags_csv import CSV_TYPES, read_id_tags_csv  # noqa: F401 (CSV_TYPES stays importable from here)
+from .id_tags_legacy import read_legacy_id_tags_npz
 from .io import labels_dir, labels_index_path, read_labels_index
 
 ID_TAGS_FORMAT = "id_tags_v1"
@@ -203,93 +202,6 @@ def convert_id_tags_from_csv(
         for (g, s), tags in per_seq.items()
     ]
     return [atomic_write_json(path, doc) for path, doc in docs]
-
-
-_PLAIN_GLOBALS = {
-    ("numpy", "ndarray"),
-    ("numpy", "dtype"),
-    ("numpy.core.multiarray", "_reconstruct"),
-    ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy.core.multiarray", "scalar"),
-    ("numpy._core.multiarray", "scalar"),
-}
-
-
-class _PlainArrayUnpickler(pickle.Unpickler):
-    """Unpickles a numpy object array of plain values; any other global is refused."""
-
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) not in _PLAIN_GLOBALS:
-            raise pickle.UnpicklingError(f"{module}.{name} is not allowed in a tags array")
-        if module == "numpy.core.multiarray":  # numpy >= 2 moved it; avoid the deprecated alias
-            module = "numpy._core.multiarray" if hasattr(np, "_core") else module
-        return super().find_class(module, name)
-
-
-_PLAIN_TYPES = (int, float, str, bool, type(None), np.generic)
-
-
-def read_legacy_id_tags_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """The arrays of an older id-tags ``.npz`` (object arrays of plain values included).
-
-    Object arrays are unpickled with a whitelist of numpy's array constructors only, and every
-    element must be a number, string, boolean or None: no other code can run.
-
-    Raises
-    ------
-    LabelFormatError
-        Not an npz, an array holding anything else, or an unreadable member.
-    """
-    from numpy.lib import format as npformat
-
-    path = Path(path)
-    out: dict[str, np.ndarray] = {}
-    try:
-        with zipfile.ZipFile(path) as zf:
-            for member in zf.namelist():
-                key = member.removesuffix(".npy")
-                with zf.open(member) as fh:
-                    version = npformat.read_magic(fh)
-                    shape, fortran, dtype = (
-                        npformat.read_array_header_1_0(fh) if version == (1, 0) else npformat.read_array_header_2_0(fh)
-                    )
-                    if not dtype.hasobject:
-                        fh.seek(0)
-                        out[key] = npformat.read_array(fh, allow_pickle=False)
-                        continue
-                    arr = _PlainArrayUnpickler(fh).load()
-                if not isinstance(arr, np.ndarray) or arr.shape != tuple(shape):
-                    raise LabelFormatError(
-                        "id tags array is not what its header declares",
-                        path=path,
-                        expected=f"array {shape}",
-                        found=type(arr).__name__,
-                    )
-                bad = sorted({type(x).__name__ for x in arr.ravel().tolist() if not isinstance(x, _PLAIN_TYPES)})
-                if bad:
-                    raise LabelFormatError(
-                        f"id tags array {key!r} holds values that are not plain",
-                        path=path,
-                        expected="numbers, strings, booleans or None",
-                        found=bad,
-                    )
-                out[key] = arr
-    except (
-        zipfile.BadZipFile,
-        OSError,
-        EOFError,
-        ValueError,
-        pickle.UnpicklingError,
-        AttributeError,
-        TypeError,
-    ) as exc:
-        raise LabelFormatError(
-            "not a readable id tags .npz",
-            path=path,
-            found=str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
-            hint="re-save the tags with save_id_labels (JSON)",
-        ) from exc
-    return out
 
 
 def _legacy_doc(path: Path, names: Mapping[Path, tuple[str, str]]) -> dict[str, Any] | None:
