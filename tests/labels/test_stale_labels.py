@@ -93,8 +93,8 @@ def test_kedro_label_node_removes_and_rewrites_the_same_way(exports):
     a.write_text(a.read_text().splitlines()[0] + "\r\n", encoding="utf-8")
     _bump(a)
     tracks_index = pd.DataFrame(columns=["group", "sequence", "n_frames"])  # no tracks: lengths from the exports
-    batch, same = convert_labels(tracks_index, None, ds, {"params": {"paths": [str(a), str(b)], **P}})
-    assert same is batch and len(batch.tasks) == 2
+    batch, same, also = convert_labels(tracks_index, None, ds, {"params": {"paths": [str(a), str(b)], **P}})
+    assert same is batch and also is batch and len(batch.tasks) == 2
     assert set(read_labels_index(ds, "behavior")["sequence"]) == {"vidA", "vidB"}  # the node removes nothing
     root = ds.get_root("labels") / "behavior"
     LabelsPartitionsDataset(path=str(root)).save(batch)  # saving runs the batch: vidA removed, vidB current

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -46,8 +45,8 @@ def test_node_plans_the_same_as_the_facade(demo_folder, tmp_path):
 
     folder = _copy(demo_folder, tmp_path / "a")
     exports = sorted((folder / "annotations" / "boris_aggregated").iterdir())
-    batch, same = convert_labels(_no_index(), _no_index(), Dataset.open(folder), _params())
-    assert isinstance(batch, LabelConversionBatch) and same is batch
+    batch, same, report_batch = convert_labels(_no_index(), _no_index(), Dataset.open(folder), _params())
+    assert isinstance(batch, LabelConversionBatch) and same is batch and report_batch is batch
     # one task per annotation file, carrying paths and parameters only; the node wrote nothing
     assert [t.files for t in batch.tasks] == [(f"annotations/boris_aggregated/{p.name}",) for p in exports]
     assert not [p for p in (folder / "labels").rglob("*") if p.is_file()]
@@ -67,7 +66,7 @@ def _catalog(folder: Path):
     from kedro.io import DataCatalog, MemoryDataset
 
     from mosaic import Dataset
-    from mosaic.datasets.npz_labels import LabelsIndexDataset, LabelsPartitionsDataset
+    from mosaic.datasets.npz_labels import LabelsIndexDataset, LabelsPartitionsDataset, LabelsReportDataset
 
     root = folder / "labels" / "behavior"
     catalog = DataCatalog(
@@ -77,6 +76,7 @@ def _catalog(folder: Path):
             "dataset": MemoryDataset(Dataset.open(folder), copy_mode="assign"),
             "labels": LabelsPartitionsDataset(path=str(root)),
             "labels_index": LabelsIndexDataset(filepath=str(root / "index.csv"), dataset_dir=str(folder)),
+            "labels_conversion_report": LabelsReportDataset(filepath=str(root / "conversion_report.json")),
         }
     )
     catalog["params:label"] = _params()
@@ -117,7 +117,7 @@ def test_pipeline_with_sequential_runner_writes_what_the_facade_writes(demo_fold
     before = {q.name: q.read_bytes() for q in root.glob("*.npz")}
     SequentialRunner().run(create_pipeline(), catalog)
     assert {q.name: q.read_bytes() for q in root.glob("*.npz")} == before
-    report = json.loads((root / "conversion_report.json").read_text())
+    report = catalog.load("labels_conversion_report")
     assert report["written"] == [] and len(report["skipped"]) == len(before)
 
 
@@ -170,7 +170,7 @@ def test_missing_annotations_are_skipped_or_refused(tmp_path):
     from mosaic.pipelines.label.nodes import convert_labels
 
     ds = Dataset.create(tmp_path / "empty", name="e")
-    batch, _ = convert_labels(_no_index(), _no_index(), ds, _params())
+    batch, _, _ = convert_labels(_no_index(), _no_index(), ds, _params())
     assert batch.tasks == []
     rep = batch.run()  # nothing converted, nothing removed; the report says so
     assert (

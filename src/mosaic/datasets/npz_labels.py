@@ -17,6 +17,8 @@ own readers/writers (:func:`mosaic.labels.write_label_npz` / :func:`~mosaic.labe
   (empty table when absent); ``save`` runs a batch (once: saving ``labels`` too finds it done),
   or removes the label files of recordings whose annotations are gone, then merges rows
   (locked, atomic upsert).
+* :class:`LabelsReportDataset` — ``labels/<kind>/conversion_report.json``, written by the batch's
+  run (``save`` runs the batch, once); ``load`` returns the report.
 """
 
 from __future__ import annotations
@@ -175,3 +177,37 @@ class LabelsIndexDataset(AbstractDataset):
 
     def _describe(self) -> dict[str, Any]:
         return {"filepath": str(self._filepath), "index": "labels"}
+
+
+class LabelsReportDataset(AbstractDataset):
+    """``labels/<kind>/conversion_report.json``: written by running the ``label`` node's batch, loaded as a dict."""
+
+    def __init__(self, filepath: str, metadata: dict[str, Any] | None = None) -> None:
+        self._filepath = PurePosixPath(filepath)
+        self.metadata = metadata
+
+    def load(self) -> dict[str, Any]:
+        import json
+
+        path = Path(self._filepath)
+        if not path.is_file():
+            raise DatasetError(f"no label conversion report at {path}; run the label pipeline first")
+        return json.loads(path.read_text(encoding="utf-8"))
+
+    def save(self, data: Any) -> None:
+        from mosaic.labels.batch import LabelConversionBatch
+        from mosaic.labels.report import REPORT_NAME
+
+        if not isinstance(data, LabelConversionBatch):
+            raise DatasetError(
+                f"LabelsReportDataset saves the label node's LabelConversionBatch, got {type(data).__name__}"
+            )
+        if Path(self._filepath).name != REPORT_NAME:
+            raise DatasetError(f"the label conversion writes {REPORT_NAME}, not {self._filepath}")
+        _run_batch(data, Path(self._filepath).parent)
+
+    def _exists(self) -> bool:
+        return Path(self._filepath).is_file()
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": str(self._filepath), "report": "label conversion"}

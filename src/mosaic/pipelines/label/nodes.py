@@ -2,8 +2,8 @@
 
 :func:`convert_labels` plans a :class:`mosaic.labels.LabelConversionBatch` with
 :func:`mosaic.labels.plan_label_conversion`, the function the facade's ``convert_all_labels``
-calls, and returns it for the ``labels`` and ``labels_index`` catalog entries
-(:mod:`mosaic.datasets.npz_labels`): saving either runs the batch once — one task per annotation
+calls, and returns it for the ``labels``, ``labels_index`` and ``labels_conversion_report`` catalog
+entries (:mod:`mosaic.datasets.npz_labels`): saving any of them runs the batch once — one task per annotation
 file on the configured executor, the label files written by the workers, ``labels/<kind>/index.csv``
 and ``conversion_report.json`` written once. The node reads no annotation and writes nothing.
 """
@@ -50,8 +50,8 @@ def _checked(label: Mapping[str, Any] | None) -> dict[str, Any]:
 
 def convert_labels(
     tracks_index: pd.DataFrame, media_index: pd.DataFrame, dataset: DatasetCore, label: Mapping[str, Any]
-) -> tuple[LabelConversionBatch, LabelConversionBatch]:
-    """Plan the conversion of the configured annotation files (saving ``labels``/``labels_index`` runs it).
+) -> tuple[LabelConversionBatch, LabelConversionBatch, LabelConversionBatch]:
+    """Plan the conversion of the configured annotation files (saving an output runs it, once).
 
     Parameters
     ----------
@@ -71,7 +71,7 @@ def convert_labels(
     Returns
     -------
     tuple
-        The planned batch, for ``labels`` and for ``labels_index``.
+        The planned batch, for ``labels``, ``labels_index`` and ``labels_conversion_report``.
     """
     from mosaic.labels.matching import recording_lengths
 
@@ -80,7 +80,7 @@ def convert_labels(
     if label.get("if_missing", "skip") == "skip" and _inputs_missing(dataset, params):
         log.warning("label: no annotation files at %s; nothing to convert", params.get("paths"))
         batch = LabelConversionBatch.empty(dataset, kind, label.get("source_format"))
-        return batch, batch
+        return batch, batch, batch
     lengths = recording_lengths(tracks_index)
     if label.get("source_format") in LENGTH_FORMATS and params.get("n_frames") is None and lengths:
         params["n_frames"] = lengths
@@ -91,4 +91,4 @@ def convert_labels(
     executor = ExecutorConfig(**{field: label[key] for key, field in EXECUTOR_KEYS.items() if key in label})
     overwrite = bool(label.get("overwrite", False))
     batch = plan_label_conversion(dataset, kind, overwrite, params, label.get("source_format"), executor=executor)
-    return batch, batch
+    return batch, batch, batch

@@ -1,8 +1,7 @@
 """Wiring of the `label` pipeline: tracks index + media index + annotation files → ``labels`` + ``labels_index``.
 
-The node returns the planned conversion for both outputs; saving either runs it once (the label
-files, ``labels/<kind>/index.csv`` and ``conversion_report.json``, readable as
-``labels_conversion_report``).
+The node returns the planned conversion for each output; saving any of them runs it once (the
+label files, ``labels/<kind>/index.csv`` and ``conversion_report.json``).
 """
 
 from kedro.pipeline import Node, Pipeline
@@ -17,7 +16,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             Node(
                 convert_labels,
                 inputs=["tracks@index", "media_index@table", "dataset", "params:label"],
-                outputs=["labels", "labels_index"],
+                outputs=["labels", "labels_index", "labels_conversion_report"],
                 name="convert_labels",
                 tags=["labels"],
             ),
