@@ -30,6 +30,8 @@ from typing import Any
 import pandas as pd
 from kedro.io.core import AbstractDataset, DatasetError
 
+from mosaic.datasets.atomic import AtomicJSONDataset
+
 
 class NpzLabelsDataset(AbstractDataset):
     """One ``individual_pair_v1`` label file, validated and written atomically."""
@@ -61,10 +63,15 @@ class NpzLabelsDataset(AbstractDataset):
         return {"filepath": str(self._filepath), "label_format": "individual_pair_v1"}
 
 
-def _run_batch(batch: Any, folder: Path) -> None:
+def _run_batch(entry: AbstractDataset, batch: Any, folder: Path) -> None:
     """Run the ``label`` node's batch (a no-op when already run) after checking it writes to ``folder``."""
+    from mosaic.labels.batch import LabelConversionBatch
     from mosaic.labels.io import labels_dir
 
+    if not isinstance(batch, LabelConversionBatch):
+        raise DatasetError(
+            f"{type(entry).__name__} saves the label node's LabelConversionBatch, got {type(batch).__name__}"
+        )
     target = labels_dir(batch.ds, batch.kind)
     if target.resolve() != folder.resolve():
         raise DatasetError(
@@ -88,23 +95,12 @@ class LabelsPartitionsDataset(AbstractDataset):
         self.metadata = metadata
 
     def load(self) -> dict[str, Any]:
-        folder = Path(self._path)
-        if not folder.is_dir():
-            return {}
-        return {
-            p.stem: NpzLabelsDataset(p.as_posix()).load
-            for p in sorted(folder.glob("*.npz"))
-            if not p.name.startswith(".")
-        }
+        from mosaic.datasets.partitions import file_partitions
+
+        return file_partitions(Path(self._path), ".npz", NpzLabelsDataset)
 
     def save(self, data: Any) -> None:
-        from mosaic.labels.batch import LabelConversionBatch
-
-        if not isinstance(data, LabelConversionBatch):
-            raise DatasetError(
-                f"LabelsPartitionsDataset saves the label node's LabelConversionBatch, got {type(data).__name__}"
-            )
-        _run_batch(data, Path(self._path))
+        _run_batch(self, data, Path(self._path))
 
     def _exists(self) -> bool:
         return Path(self._path).is_dir() and any(Path(self._path).glob("*.npz"))
@@ -145,7 +141,7 @@ class LabelsIndexDataset(AbstractDataset):
         from mosaic.labels.io import save_labels_index_rows
 
         if isinstance(data, LabelConversionBatch):
-            _run_batch(data, Path(self._filepath).parent)
+            _run_batch(self, data, Path(self._filepath).parent)
             return
         if isinstance(data, Mapping):
             self._remove(data.get("kind"), data.get("removed") or [])
@@ -179,35 +175,15 @@ class LabelsIndexDataset(AbstractDataset):
         return {"filepath": str(self._filepath), "index": "labels"}
 
 
-class LabelsReportDataset(AbstractDataset):
-    """``labels/<kind>/conversion_report.json``: written by running the ``label`` node's batch, loaded as a dict."""
-
-    def __init__(self, filepath: str, metadata: dict[str, Any] | None = None) -> None:
-        self._filepath = PurePosixPath(filepath)
-        self.metadata = metadata
-
-    def load(self) -> dict[str, Any]:
-        import json
-
-        path = Path(self._filepath)
-        if not path.is_file():
-            raise DatasetError(f"no label conversion report at {path}; run the label pipeline first")
-        return json.loads(path.read_text(encoding="utf-8"))
+class LabelsReportDataset(AtomicJSONDataset):
+    """``labels/<kind>/conversion_report.json``: ``save`` runs the ``label`` node's batch (which writes the
+    report); ``load`` reads it as the JSON dataset it was before."""
 
     def save(self, data: Any) -> None:
-        from mosaic.labels.batch import LabelConversionBatch
         from mosaic.labels.report import REPORT_NAME
 
-        if not isinstance(data, LabelConversionBatch):
-            raise DatasetError(
-                f"LabelsReportDataset saves the label node's LabelConversionBatch, got {type(data).__name__}"
-            )
-        if Path(self._filepath).name != REPORT_NAME:
-            raise DatasetError(f"the label conversion writes {REPORT_NAME}, not {self._filepath}")
-        _run_batch(data, Path(self._filepath).parent)
-
-    def _exists(self) -> bool:
-        return Path(self._filepath).is_file()
-
-    def _describe(self) -> dict[str, Any]:
-        return {"filepath": str(self._filepath), "report": "label conversion"}
+        path = Path(str(self._filepath))
+        if path.name != REPORT_NAME:
+            raise DatasetError(f"the label conversion writes {REPORT_NAME}, not {path}")
+        _run_batch(self, data, path.parent)
+        self._invalidate_cache()

@@ -126,15 +126,9 @@ class TracksPartitionsDataset(AbstractDataset):
         self.metadata = metadata
 
     def load(self) -> dict[str, Any]:
-        folder = Path(self._path)
-        if not folder.is_dir():
-            return {}
-        out = {}
-        for p in sorted(folder.glob("*.parquet")):
-            if p.name.startswith("."):
-                continue
-            out[p.stem] = TracksParquetDataset(p.as_posix()).load
-        return out
+        from mosaic.datasets.partitions import file_partitions
+
+        return file_partitions(Path(self._path), ".parquet", TracksParquetDataset)
 
     def save(self, data: Any) -> None:
         from mosaic.tracks.convert import ConversionBatch
