@@ -52,7 +52,7 @@ def test_nodes_train_and_predict(synth_ds, tmp_path):
     from matplotlib.figure import Figure
 
     from mosaic.datasets.models import ModelRunDataset, PredictionRunDataset
-    from mosaic.features.engine import load_feature
+    from mosaic.features.engine import feature_root, load_feature
     from mosaic.models import FittedRun, PredictionRun, StoredRun
     from mosaic.pipelines.train.nodes import predict_behaviors, report_model_run, train_behavior_model
 
@@ -79,7 +79,7 @@ def test_nodes_train_and_predict(synth_ds, tmp_path):
     planned = predict_behaviors(params, stored, features)
     # the node plans: paths and parameters, nothing written yet
     assert isinstance(planned, PredictionRun) and len(planned.tasks) == 2
-    assert not (synth_ds.get_root("features") / "clf__pred").exists()
+    assert not feature_root(synth_ds, "clf__pred").exists()
     out = PredictionRunDataset(filepath=str(tmp_path / "pred.json"), dataset_dir=str(synth_ds.folder))
     out.save(planned)
     pred = out.load()
