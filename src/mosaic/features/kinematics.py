@@ -161,12 +161,7 @@ class Kinematics(Feature):
         self.check_columns(data)
         p = self.params
         out_set = set(p["outputs"])
-        # the frame rate is needed for derivatives only (a heading from ANGLE or tortuosity do not need it)
-        angle_heading = "ANGLE" in data.columns and p["heading_source"] in ("auto", "angle")
-        derivs = out_set & {"velocity", "speed", "acceleration", "angular_velocity"} or (
-            "heading" in out_set and not angle_heading and p["heading_source"] != "keypoints"
-        )
-        dt = 1.0 / (float(p["fps"]) if p["fps"] else self.fps_of(data)) if derivs else 1.0
+        dt = self._time_step(data, out_set)
         grid = Grid.from_long(data["frame"].to_numpy(), data["id"].to_numpy())
         cm = data.attrs.get("cm_per_pixel")
         if p["cm"] is True and not cm:
@@ -178,9 +173,34 @@ class Kinematics(Feature):
                 found=cm,
             )
         # each dense (T, n) array is gathered back to rows as soon as it is final and then freed
-        cols: dict[str, np.ndarray] = {}
         X = grid.dense(data["X"].to_numpy(np.float64))
         Y = grid.dense(data["Y"].to_numpy(np.float64))
+        cols = self._motion_columns(data, grid, X, Y, dt, out_set)
+        if "tortuosity" in out_set:
+            cols["tortuosity"] = grid.take(tortuosity(X, Y, p["tortuosity_window"]))
+        del X, Y
+        if p["cm"] and cm:
+            for c in [c for c in cols if "_px_" in c]:
+                cols[c.replace("_px_", "_cm_")] = cols[c] * float(cm)
+        out = {"frame": data["frame"].to_numpy(), "id": data["id"].to_numpy(), **cols}
+        return pd.DataFrame(out, copy=False)
+
+    def _time_step(self, data: pd.DataFrame, out_set: set[str]) -> float:
+        """Seconds per frame when an output needs a derivative, else 1 (the frame rate is then not required)."""
+        p = self.params
+        # a heading from ANGLE or keypoints and tortuosity need no frame rate
+        angle_heading = "ANGLE" in data.columns and p["heading_source"] in ("auto", "angle")
+        derivs = out_set & {"velocity", "speed", "acceleration", "angular_velocity"} or (
+            "heading" in out_set and not angle_heading and p["heading_source"] != "keypoints"
+        )
+        return 1.0 / (float(p["fps"]) if p["fps"] else self.fps_of(data)) if derivs else 1.0
+
+    def _motion_columns(
+        self, data: pd.DataFrame, grid: Grid, X: np.ndarray, Y: np.ndarray, dt: float, out_set: set[str]
+    ) -> dict[str, np.ndarray]:
+        """Velocity, speed, acceleration, heading and angular velocity columns (per row) that ``out_set`` asks for."""
+        p = self.params
+        cols: dict[str, np.ndarray] = {}
         need_v = out_set & {"velocity", "speed", "acceleration"} or (
             out_set & {"heading", "angular_velocity"} and p["heading_source"] in ("auto", "motion")
         )
@@ -209,16 +229,7 @@ class Kinematics(Feature):
                 cols["heading_rad"] = grid.take(h)
             if "angular_velocity" in out_set:
                 cols["angvel_rad_s"] = grid.take(derivative(h, dt, p["method"], angular=True))
-            del h
-        del vx, vy
-        if "tortuosity" in out_set:
-            cols["tortuosity"] = grid.take(tortuosity(X, Y, p["tortuosity_window"]))
-        del X, Y
-        if p["cm"] and cm:
-            for c in [c for c in cols if "_px_" in c]:
-                cols[c.replace("_px_", "_cm_")] = cols[c] * float(cm)
-        out = {"frame": data["frame"].to_numpy(), "id": data["id"].to_numpy(), **cols}
-        return pd.DataFrame(out, copy=False)
+        return cols
 
 
 def tortuosity(X: np.ndarray, Y: np.ndarray, window: int) -> np.ndarray:

@@ -163,6 +163,31 @@ def table_to_pose(
         sequence if sequence is not None else (str(df["sequence"].iloc[0]) if "sequence" in df and len(df) else "")
     )
     ctx = dict(group=group, sequence=sequence)
+    frames, ids, fi, ii = _frame_id_grid(df, ctx)
+    ks, names, centroid_index = _keypoints(df.columns, meta, include_centroid)
+    position, confidence = _scatter(df, ks, fi, ii, (len(frames), len(ids), len(names)), centroid_index)
+    id_names = individual_name_map(meta)
+    ind_names = _unique_names([id_names.get(int(i), f"id_{int(i)}") for i in ids])
+    return PoseBlock(
+        group,
+        sequence,
+        frames,
+        ids,
+        ind_names,
+        names,
+        position,
+        confidence,
+        _positive_fps(meta.get("fps")),
+        centroid_index,
+    )
+
+
+def _frame_id_grid(df: pd.DataFrame, ctx: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Frames ``first..last``, sorted ids, and each row's frame and id position in them.
+
+    Raises :class:`TrackFormatError` when ``frame``/``id``/``X``/``Y`` are missing, the table is
+    empty or a (frame, id) appears twice.
+    """
     missing = [c for c in ("frame", "id", "X", "Y") if c not in df.columns]
     if missing:
         raise TrackFormatError(
@@ -183,29 +208,21 @@ def table_to_pose(
         raise TrackFormatError(
             "track table has duplicate (frame, id) rows", expected="unique (frame, id)", found="duplicates", **ctx
         )
-    ks = _pose_indices(df.columns)
+    return frames, ids, fi, ii
+
+
+def _keypoints(
+    columns: Any, meta: Mapping[str, Any], include_centroid: bool
+) -> tuple[list[int], list[str], int | None]:
+    """The table's pose column indices, unique keypoint names (plus :data:`CENTROID`) and the centroid's index."""
+    ks = _pose_indices(columns)
     kp_meta = [str(n) for n in (meta.get("keypoint_names") or [])]
     names = [kp_meta[k] if k < len(kp_meta) else f"keypoint{k}" for k in ks]
     centroid_index = None
     if include_centroid or not ks:
         names.append(CENTROID)
         centroid_index = len(names) - 1
-    names = _unique_names(names)
-    position, confidence = _scatter(df, ks, fi, ii, (len(frames), len(ids), len(names)), centroid_index)
-    id_names = individual_name_map(meta)
-    ind_names = _unique_names([id_names.get(int(i), f"id_{int(i)}") for i in ids])
-    return PoseBlock(
-        group,
-        sequence,
-        frames,
-        ids,
-        ind_names,
-        names,
-        position,
-        confidence,
-        _positive_fps(meta.get("fps")),
-        centroid_index,
-    )
+    return ks, _unique_names(names), centroid_index
 
 
 def pose_to_table(block: PoseBlock, *, drop_empty_rows: bool = False) -> pd.DataFrame:

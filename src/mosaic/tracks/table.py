@@ -159,6 +159,29 @@ def _positive(name: str, value: Any, path: str | os.PathLike | None, *, strict: 
     return v
 
 
+def _candidates(
+    name: str,
+    from_file: Any,
+    settings: Any,
+    params: Mapping[str, Any],
+    format_default: float | None,
+    path: str | os.PathLike | None,
+) -> list[tuple[str, float]]:
+    """``(source, value)`` of every source that gives ``name``, highest priority first (see :func:`resolve_number`)."""
+    candidates: list[tuple[str, float]] = []
+    for source, raw in (("file", from_file), ("settings", settings)):
+        v = _positive(name, raw, path, strict=False)
+        if v is not None:
+            candidates.append((source, v))
+    value = _positive(name, params.get(name), path, strict=True)
+    if value is not None:
+        candidates.append((param_source(params, name), value))
+    if format_default is not None:
+        candidates.append(("format", float(format_default)))
+    candidates.sort(key=lambda c: VALUE_SOURCES.index(c[0]))
+    return candidates
+
+
 def resolve_number(
     name: str,
     from_file: Any,
@@ -191,16 +214,7 @@ def resolve_number(
     ConfigError
         The parameter is not a positive number.
     """
-    candidates: list[tuple[str, float]] = []
-    for source, raw in (("file", from_file), ("settings", settings)):
-        v = _positive(name, raw, path, strict=False)
-        if v is not None:
-            candidates.append((source, v))
-    value = _positive(name, params.get(name), path, strict=True)
-    if value is not None:
-        candidates.append((param_source(params, name), value))
-    if format_default is not None:
-        candidates.append(("format", float(format_default)))
+    candidates = _candidates(name, from_file, settings, params, format_default, path)
     if not candidates:
         if required:
             raise TrackFormatError(
@@ -211,7 +225,6 @@ def resolve_number(
                 hint=hint or f"pass convert params {{'{name}': <value>}} (or set it in dataset.yaml meta)",
             )
         return None, "missing"
-    candidates.sort(key=lambda c: VALUE_SOURCES.index(c[0]))
     source, v = candidates[0]
     if conflicts is not None:
         for other_source, other in candidates[1:]:
