@@ -331,7 +331,7 @@ def apply_bundle(bundle: Mapping[str, Any], df: pd.DataFrame, cfg: Mapping[str, 
     if bundle["kind"] == "classifier":
         est = bundle["estimator"]
         if len(df):
-            from .estimators import thread_limit
+            from .fitting import thread_limit
 
             with thread_limit(bundle.get("n_threads", 1)):
                 proba = est.predict_proba(X)
@@ -356,7 +356,7 @@ def apply_bundle(bundle: Mapping[str, Any], df: pd.DataFrame, cfg: Mapping[str, 
         for j, c in enumerate(est_classes):
             out[f"prob_{c}"] = proba[:, j] if len(df) else np.zeros(0)
         return out
-    from .estimators import thread_limit
+    from .fitting import thread_limit
     from .unsupervised import assign_clusters
 
     with thread_limit(bundle.get("n_threads", 1)):

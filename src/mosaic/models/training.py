@@ -129,7 +129,8 @@ def _fit_and_predict(table: pd.DataFrame, y: np.ndarray, tr: np.ndarray, te: np.
 
     Returns ``(estimator, columns, dropped columns, smoothed predictions, raw predictions, folds)``.
     """
-    from .estimators import cross_val_predict_grouped, drop_uninformative, fit_estimator, make_estimator, thread_limit
+    from .estimators import make_estimator
+    from .fitting import cross_val_predict_grouped, drop_uninformative, fit_estimator, thread_limit
 
     columns = select_columns(table, cfg["feature_columns"])
     X = mi.design_matrix(table, columns)
@@ -205,7 +206,7 @@ def train_clusters(
 
     ``labels`` is not read (the signature is the classifier's).
     """
-    from .estimators import thread_limit
+    from .fitting import thread_limit
     from .unsupervised import assign_clusters, cluster_summary, fit_clusters
 
     table = mi.stack([mi.load_model_input(runs, k, cfg) for k in keys])
