@@ -103,8 +103,10 @@ def predict(
     ModelError
         Unknown model/run, or requested recordings lack an input feature.
     """
-    executor = (parallel_mode, parallel_workers, dask_address, memory_limit)
-    return plan_prediction(ds, model_run, sequences, groups, overwrite, *executor).run()
+    from mosaic.core.executor import ExecutorConfig
+
+    executor = ExecutorConfig(parallel_mode, parallel_workers, dask_address, memory_limit)
+    return plan_prediction(ds, model_run, sequences, groups, overwrite, executor).run()
 
 
 @dataclass
@@ -173,12 +175,13 @@ def plan_prediction(
     sequences: Any = None,
     groups: Any = None,
     overwrite: bool = False,
-    parallel_mode: str = "serial",
-    parallel_workers: int | None = None,
-    dask_address: str | None = None,
-    memory_limit: str | int | None = None,
+    executor: Any = None,
 ) -> PredictionRun:
-    """Plan :func:`predict` (same arguments): load the run, resolve its inputs and outputs; nothing is written."""
+    """Plan :func:`predict`: load the run, resolve its inputs and outputs; nothing is written.
+
+    ``executor`` is the :class:`~mosaic.core.executor.ExecutorConfig` the plan runs on (default
+    serial); the other arguments are :func:`predict`'s.
+    """
     from mosaic.core.executor import ExecutorConfig
     from mosaic.features.engine import feature_root
 
@@ -195,8 +198,7 @@ def plan_prediction(
     paths = {k: out_dir / f"{sequence_key(*k)}.parquet" for k in keys}
     done = _predicted_keys(inputs.features, fname, run["run_id"], overwrite)
     tasks = [_task(inputs.ds, run, runs, key, paths[key], fname) for key in keys if key not in done]
-    config = ExecutorConfig(parallel_mode, parallel_workers, dask_address, memory_limit)
-    return PredictionRun(inputs.ds, run, keys, paths, tasks, config)
+    return PredictionRun(inputs.ds, run, keys, paths, tasks, executor or ExecutorConfig("serial"))
 
 
 def _prediction_keys(runs: list[dict], sequences: Any, groups: Any) -> list[tuple[str, str]]:
