@@ -21,6 +21,7 @@ import pandas as pd
 
 from mosaic.core.atomic import atomic_write_json
 from mosaic.core.dataset import DatasetCore
+from mosaic.core.executor import ExecutorConfig
 from mosaic.core.errors import ModelError
 from mosaic.core.run_ids import canonical_json
 from mosaic.core.safe_names import sequence_key, to_safe_name
@@ -103,8 +104,6 @@ def predict(
     ModelError
         Unknown model/run, or requested recordings lack an input feature.
     """
-    from mosaic.core.executor import ExecutorConfig
-
     executor = ExecutorConfig(parallel_mode, parallel_workers, dask_address, memory_limit)
     return plan_prediction(ds, model_run, sequences, groups, overwrite, executor).run()
 
@@ -122,7 +121,7 @@ class PredictionRun:
     keys: list[Key]
     paths: dict[Key, Path]
     tasks: list[tuple]
-    config: Any
+    config: ExecutorConfig
 
     @property
     def feature(self) -> str:
@@ -175,14 +174,13 @@ def plan_prediction(
     sequences: Any = None,
     groups: Any = None,
     overwrite: bool = False,
-    executor: Any = None,
+    executor: ExecutorConfig | None = None,
 ) -> PredictionRun:
     """Plan :func:`predict`: load the run, resolve its inputs and outputs; nothing is written.
 
     ``executor`` is the :class:`~mosaic.core.executor.ExecutorConfig` the plan runs on (default
     serial); the other arguments are :func:`predict`'s.
     """
-    from mosaic.core.executor import ExecutorConfig
     from mosaic.features.engine import feature_root
 
     from .store import ModelStore, StoredRun

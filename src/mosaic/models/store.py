@@ -252,7 +252,7 @@ def record_run(ds: DatasetCore, row: dict[str, Any]) -> pd.DataFrame:
 
 
 def store_model_run(ds: DatasetCore, fitted: Any) -> Path:
-    """Write a trained run (:class:`mosaic.models.api.FittedRun`) and list it in ``models/index.csv``.
+    """Write a trained run (:class:`mosaic.models.FittedRun`) and list it in ``models/index.csv``.
 
     The one writer of model runs, for both doors (``train_model`` and the Kedro ``model_run``
     dataset). Every file (predictions per recording, ``model.joblib``, extra files, plots,
