@@ -21,6 +21,7 @@ With a known ``cm_per_pixel`` the length-based columns also come as ``*_cm_s`` /
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -33,6 +34,13 @@ from .grid import Grid, derivative, window_sum, wrap_angle
 
 OUTPUTS = ("velocity", "speed", "acceleration", "heading", "angular_velocity", "tortuosity")
 HEADING_SOURCES = ("auto", "angle", "keypoints", "motion")
+#: heading parameters (see :func:`resolve_heading`), the same in every feature that finds a heading
+HEADING_DEFAULTS: dict[str, Any] = {
+    "heading_source": "auto",
+    "head_keypoint": None,
+    "tail_keypoint": None,
+    "min_speed": 0.0,
+}
 
 
 def heading_from_keypoints(df: pd.DataFrame, head: int, tail: int) -> np.ndarray:
@@ -90,6 +98,33 @@ def resolve_heading(
     return h, "motion"
 
 
+def heading_of(
+    df: pd.DataFrame, grid: Grid, vx: np.ndarray | None, vy: np.ndarray | None, params: Mapping
+) -> np.ndarray:
+    """:func:`resolve_heading` with a feature's heading parameters (:data:`HEADING_DEFAULTS`): dense ``(T, n)`` rad."""
+    source, head, tail = params["heading_source"], params["head_keypoint"], params["tail_keypoint"]
+    return resolve_heading(df, grid, vx, vy, source, head, tail, float(params["min_speed"]))[0]
+
+
+def check_heading_source(params: Mapping[str, Any]) -> None:
+    """Refuse a ``heading_source`` outside :data:`HEADING_SOURCES`."""
+    if params["heading_source"] not in HEADING_SOURCES:
+        raise FeatureError("bad 'heading_source'", expected=list(HEADING_SOURCES), found=params["heading_source"])
+
+
+def heading_track_columns(cols: list[str], params: Mapping[str, Any], needed: bool) -> list[str]:
+    """``cols`` less the heading inputs a feature does not use.
+
+    Without a ``needed`` heading ``ANGLE`` and every pose column go; with one, the pose columns
+    other than the ``head_keypoint``/``tail_keypoint`` ones.
+    """
+    if not needed:
+        return [c for c in cols if c != "ANGLE" and not c.startswith("pose")]
+    h, t = params["head_keypoint"], params["tail_keypoint"]
+    keep = {f"pose{a}{k}" for a in "XY" for k in (h, t) if k is not None}
+    return [c for c in cols if not c.startswith("pose") or c in keep]
+
+
 class Kinematics(Feature):
     """Per-individual kinematics (see the module docstring for columns and units).
 
@@ -117,10 +152,7 @@ class Kinematics(Feature):
     defaults: ClassVar[dict[str, Any]] = {
         "outputs": list(OUTPUTS),
         "method": "central",
-        "heading_source": "auto",
-        "head_keypoint": None,
-        "tail_keypoint": None,
-        "min_speed": 0.0,
+        **HEADING_DEFAULTS,
         "tortuosity_window": 15,
         "cm": "auto",
         "fps": None,
@@ -139,8 +171,7 @@ class Kinematics(Feature):
             )
         if p["method"] not in ("central", "backward"):
             raise FeatureError("bad 'method'", expected=["central", "backward"], found=p["method"])
-        if p["heading_source"] not in HEADING_SOURCES:
-            raise FeatureError("bad 'heading_source'", expected=list(HEADING_SOURCES), found=p["heading_source"])
+        check_heading_source(p)
         w = p["tortuosity_window"]
         if not isinstance(w, int) or w < 3 or w % 2 == 0:
             raise FeatureError("bad 'tortuosity_window'", expected="odd int >= 3 (frames)", found=w)
@@ -148,14 +179,8 @@ class Kinematics(Feature):
             raise FeatureError("bad 'cm'", expected=["auto", True, False], found=p["cm"])
 
     def track_columns(self, available):
-        cols = super().track_columns(available)
-        if not any(o in self.params["outputs"] for o in ("heading", "angular_velocity")):
-            cols = [c for c in cols if c != "ANGLE" and not c.startswith("pose")]
-        else:
-            h, t = self.params["head_keypoint"], self.params["tail_keypoint"]
-            keep = {f"pose{a}{k}" for a in "XY" for k in (h, t) if k is not None}
-            cols = [c for c in cols if not c.startswith("pose") or c in keep]
-        return cols
+        needed = any(o in self.params["outputs"] for o in ("heading", "angular_velocity"))
+        return heading_track_columns(super().track_columns(available), self.params, needed)
 
     def apply(self, data: pd.DataFrame) -> pd.DataFrame:
         self.check_columns(data)
@@ -222,9 +247,7 @@ class Kinematics(Feature):
             )
             del ax, ay
         if out_set & {"heading", "angular_velocity"}:
-            h, _src = resolve_heading(
-                data, grid, vx, vy, p["heading_source"], p["head_keypoint"], p["tail_keypoint"], float(p["min_speed"])
-            )
+            h = heading_of(data, grid, vx, vy, p)
             if "heading" in out_set:
                 cols["heading_rad"] = grid.take(h)
             if "angular_velocity" in out_set:

@@ -13,13 +13,15 @@ from __future__ import annotations
 import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from mosaic.core.errors import ConfigError, TrackFormatError
-from mosaic.tracks.table import build_table, nan_centroid, pose_columns
+from mosaic.core.validate import positive_or_none
+from mosaic.tracks.table import TrackTable, base_meta, build_table, nan_centroid, pose_columns, resolve_number
 
 #: name of the keypoint that carries mosaic's ``X``/``Y`` in exported files
 CENTROID = "centroid"
@@ -125,14 +127,6 @@ def _scatter(
     return position, confidence
 
 
-def _positive_fps(fps: Any) -> float | None:
-    """``fps`` as a float when finite and positive, else None."""
-    try:
-        return float(fps) if fps is not None and np.isfinite(float(fps)) and float(fps) > 0 else None
-    except (TypeError, ValueError):
-        return None
-
-
 def table_to_pose(
     df: pd.DataFrame,
     meta: Mapping[str, Any] | None = None,
@@ -177,7 +171,7 @@ def table_to_pose(
         names,
         position,
         confidence,
-        _positive_fps(meta.get("fps")),
+        positive_or_none(meta.get("fps")),
         centroid_index,
     )
 
@@ -274,3 +268,17 @@ def pose_meta(block: PoseBlock) -> dict[str, Any]:
         "keypoint_names": kp,
         "individual_names": {int(i): n for i, n in zip(block.ids, block.individual_names, strict=True)},
     }
+
+
+def pose_track_table(
+    src_format: str, path: Path, group: str, sequence: str, df: pd.DataFrame, meta: Mapping[str, Any], params: Mapping
+) -> list[TrackTable]:
+    """A pose converter's answer for one file: ``df`` with ``meta`` (its ``fps`` included) and ``cm_per_pixel``.
+
+    ``cm_per_pixel`` comes from the conversion ``params`` (pose files carry none).
+    """
+    meta = dict(meta)
+    fps = meta.pop("fps")
+    cm, cm_src = resolve_number("cm_per_pixel", None, params, path=path, required=False)
+    info = base_meta(src_format, [path], fps=fps, cm_per_pixel=cm, cm_per_pixel_source=cm_src, **meta)
+    return [TrackTable(group, sequence, df, info)]

@@ -79,6 +79,12 @@ def subject_name(i: int, names: Mapping[int, str] | None = None) -> str:
     return name if m is not None and int(m.group(1)) == int(i) else f"{name}_{i}"
 
 
+def label_name_map(labels: Mapping[str, Any]) -> dict[int, str]:
+    """``{label id: behaviour name}`` of a label dict as :func:`mosaic.labels.load_labels` returns."""
+    ids = np.asarray(labels["label_ids"]).astype(int).tolist()
+    return dict(zip(ids, [str(n) for n in np.asarray(labels["label_names"]).ravel()], strict=True))
+
+
 def bouts_from_labels(labels: Mapping[str, Any], *, skip: Sequence[str] = ()) -> pd.DataFrame:
     """Bouts (``start, stop, behavior, id_a, id_b``) of a label dict as :func:`mosaic.labels.load_labels` returns.
 
@@ -86,13 +92,7 @@ def bouts_from_labels(labels: Mapping[str, Any], *, skip: Sequence[str] = ()) ->
     (``id_a < id_b``).
     """
     b = events_to_bouts(labels["frames"], labels["labels"], labels["individual_ids"])
-    names = dict(
-        zip(
-            np.asarray(labels["label_ids"]).astype(int).tolist(),
-            [str(n) for n in np.asarray(labels["label_names"]).ravel()],
-            strict=True,
-        )
-    )
+    names = label_name_map(labels)
     unknown = sorted(set(b["label"].astype(int)) - set(names))
     if unknown:
         raise LabelFormatError(

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from mosaic.core.errors import ConfigError
-from mosaic.tracks.table import build_table, nan_centroid, pose_columns
+from mosaic.tracks.table import pose_table
 
 #: file beside each DeepLabCut ``labeled-data`` folder mapping images to recordings and frames
 FRAME_MAP = "mosaic_frames.csv"
@@ -63,14 +63,12 @@ def keypoint_table(
     frames: np.ndarray, ids: np.ndarray, pts: np.ndarray, group: str, sequence: str, fps: float | None
 ) -> pd.DataFrame:
     """One recording's labelled points ``(R, K, 2)`` as a ``trex_v1`` table; ``X``/``Y`` the points' NaN-mean."""
-    return build_table(
+    return pose_table(
         frames,
         ids,
-        nan_centroid(pts[:, :, 0]),
-        nan_centroid(pts[:, :, 1]),
+        pts,
         group=group,
         sequence=sequence,
         fps=fps,
         time=None if fps else np.full(len(frames), np.nan),
-        extra=pose_columns(pts),
     )

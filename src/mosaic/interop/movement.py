@@ -28,9 +28,9 @@ import pandas as pd
 from mosaic.core.atomic import atomic_path
 from mosaic.core.errors import ConfigError, TrackFormatError
 from mosaic.core.params import Param
-from mosaic.tracks.table import CALIBRATION_PARAMETERS, TrackTable, base_meta, param_source, resolve_number
+from mosaic.tracks.table import CALIBRATION_PARAMETERS, TrackTable, param_source, resolve_number
 
-from ._pose import PoseBlock, pose_meta, pose_to_table, require, table_to_pose
+from ._pose import PoseBlock, pose_meta, pose_to_table, pose_track_table, require, table_to_pose
 
 SOURCE_SOFTWARE = "mosaic"
 #: parameters of the ``movement_netcdf`` tracks converter
@@ -288,15 +288,6 @@ def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, seq
         path=path,
         drop_empty_rows=bool(params.get("drop_empty_rows", False)),
     )
-    fps = meta.pop("fps")
     if meta.get("fps_source") == "params":
         meta["fps_source"] = param_source(params, "fps")
-    cm, cm_src = resolve_number("cm_per_pixel", None, params, path=path, required=False)
-    return [
-        TrackTable(
-            group,
-            sequence,
-            df,
-            base_meta("movement_netcdf", [path], fps=fps, cm_per_pixel=cm, cm_per_pixel_source=cm_src, **meta),
-        )
-    ]
+    return pose_track_table("movement_netcdf", path, group, sequence, df, meta, params)

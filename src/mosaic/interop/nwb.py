@@ -20,9 +20,9 @@ import pandas as pd
 
 from mosaic.core.errors import ConfigError, TrackFormatError
 from mosaic.core.params import Param
-from mosaic.tracks.table import CALIBRATION_PARAMETERS, TrackTable, base_meta, param_source, resolve_number
+from mosaic.tracks.table import CALIBRATION_PARAMETERS, TrackTable, param_source
 
-from ._pose import PoseBlock, pose_meta, pose_to_table, require
+from ._pose import PoseBlock, pose_meta, pose_to_table, pose_track_table, require
 from .nwb_write import write_nwb
 
 __all__ = ["PARAMETERS", "convert", "read_nwb_intervals", "read_nwb_pose", "write_nwb"]
@@ -239,21 +239,5 @@ def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, seq
         fps=params.get("fps"),
         drop_empty_rows=bool(params.get("drop_empty_rows", False)),
     )
-    fps = meta.pop("fps")
-    cm, cm_src = resolve_number("cm_per_pixel", None, params, path=path, required=False)
-    return [
-        TrackTable(
-            group,
-            sequence,
-            df,
-            base_meta(
-                "nwb_pose",
-                [path],
-                fps=fps,
-                fps_source="file" if not params.get("fps") else param_source(params, "fps"),
-                cm_per_pixel=cm,
-                cm_per_pixel_source=cm_src,
-                **meta,
-            ),
-        )
-    ]
+    meta["fps_source"] = "file" if not params.get("fps") else param_source(params, "fps")
+    return pose_track_table("nwb_pose", path, group, sequence, df, meta, params)

@@ -32,6 +32,7 @@ from mosaic.core.errors import ConfigError
 from mosaic.labels.events import events_to_bouts
 
 from ._pose import PoseBlock, require, table_to_pose
+from .boris import label_name_map
 
 MODULE = "behavior"
 REFERENCE_FRAME = "(0, 0) is the top-left corner of the video frame; x to the right, y down"
@@ -41,13 +42,7 @@ def _labels_table(labels: Mapping[str, Any], kind: str, fps: float, names: Mappi
     from pynwb.epoch import TimeIntervals
 
     b = events_to_bouts(labels["frames"], labels["labels"], labels["individual_ids"])
-    lut = dict(
-        zip(
-            np.asarray(labels["label_ids"]).astype(int).tolist(),
-            [str(n) for n in np.asarray(labels["label_names"]).ravel()],
-            strict=True,
-        )
-    )
+    lut = label_name_map(labels)
     ti = TimeIntervals(
         name=f"behavior_{kind}", description=f"mosaic labels of kind {kind!r}: one row per bout (stop exclusive)"
     )

@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 
 from mosaic.core.atomic import atomic_path
 from mosaic.core.errors import ConfigError, FeatureError, LabelFormatError, SchemaError
+from mosaic.core.validate import positive_or_none
 
 KEY_COLUMNS = ("frame", "time", "id", "id2", "group", "sequence", "group_safe", "sequence_safe")
 """Columns of a feature table that identify a row and are never plotted as features."""
@@ -237,8 +238,7 @@ def _fps_and_title(
 ) -> tuple[float | None, str | None]:
     """``fps`` and ``title``, defaulting to the label dict's finite ``fps`` and its group / sequence."""
     if fps is None and isinstance(labels, Mapping) and "fps" in labels:
-        f = float(np.asarray(labels["fps"]))
-        fps = f if np.isfinite(f) and f > 0 else None
+        fps = positive_or_none(np.asarray(labels["fps"]))
     if title is None and isinstance(labels, Mapping) and "group" in labels and "sequence" in labels:
         title = f"{np.asarray(labels['group'])} / {np.asarray(labels['sequence'])}"
     return fps, title

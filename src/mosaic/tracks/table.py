@@ -355,6 +355,34 @@ def pose_columns(
     return out
 
 
+def pose_table(
+    frame: np.ndarray,
+    ids: np.ndarray,
+    coords: np.ndarray,
+    *,
+    group: str,
+    sequence: str,
+    fps: float | None,
+    scores: np.ndarray | None = None,
+    time: np.ndarray | None = None,
+    extra: Mapping[str, np.ndarray] | None = None,
+    sort: bool = True,
+    drop_empty: bool = False,
+) -> pd.DataFrame:
+    """A ``trex_v1`` table of keypoints ``coords`` ``(rows, n_kp, 2)`` (+ ``scores`` ``(rows, n_kp)``).
+
+    ``X``/``Y`` are the keypoints' NaN-mean, the keypoints go to :func:`pose_columns`, the rest as in
+    :func:`build_table`. ``drop_empty`` removes the rows where no keypoint has an x coordinate.
+    """
+    cols = {**(extra or {}), **pose_columns(coords, scores)}
+    x, y = nan_centroid(coords[:, :, 0]), nan_centroid(coords[:, :, 1])
+    df = build_table(frame, ids, x, y, group=group, sequence=sequence, fps=fps, time=time, extra=cols, sort=sort)
+    if drop_empty:
+        pose_x = [f"poseX{k}" for k in range(coords.shape[1])]
+        df = df[df[pose_x].notna().any(axis=1).to_numpy()].reset_index(drop=True)
+    return df
+
+
 def base_meta(src_format: str, paths: Sequence[str | os.PathLike], **kw: Any) -> dict[str, Any]:
     """Common metadata of a converted recording."""
     meta: dict[str, Any] = {"schema": TREX_V1, "src_format": src_format, "source_files": [Path(p).name for p in paths]}

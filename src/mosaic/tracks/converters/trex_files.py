@@ -17,10 +17,9 @@ import numpy as np
 import pandas as pd
 
 from mosaic.core.errors import TrackFormatError
-from mosaic.core.limits import check_text_records
 
 from ..table import check_increasing, frames_as_int
-from ._numeric import numeric_column
+from ._numeric import numeric_column, read_csv_table
 
 #: TRex fields kept besides positions, time, pose and ``keep_fields``
 DEFAULT_KEEP = ("ANGLE", "SPEED", "timestamp")
@@ -88,15 +87,7 @@ def open_npz(path: Path, wanted: Callable[[list[str]], list[str]]) -> TrexFile:
 
 
 def load_csv(path: Path) -> TrexFile:
-    check_text_records(path, "TRex .csv file")
-    try:
-        df = pd.read_csv(path)
-    except pd.errors.EmptyDataError as exc:
-        raise TrackFormatError(
-            "empty TRex .csv file", path=path, expected="a header row and data rows", found="no content"
-        ) from exc
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
-        raise TrackFormatError("not a readable TRex .csv file", path=path, found=str(exc).splitlines()[0]) from exc
+    df = read_csv_table(path, "TRex .csv file", "a header row and data rows")
     out: dict[str, np.ndarray] = {}
     for c in df.columns:
         name = _UNIT.sub("", str(c)).strip()
