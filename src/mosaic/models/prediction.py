@@ -21,8 +21,8 @@ import pandas as pd
 
 from mosaic.core.atomic import atomic_write_json
 from mosaic.core.dataset import DatasetCore
-from mosaic.core.executor import ExecutorConfig
 from mosaic.core.errors import ModelError
+from mosaic.core.executor import ExecutorConfig
 from mosaic.core.run_ids import canonical_json
 from mosaic.core.safe_names import sequence_key, to_safe_name
 
