@@ -205,3 +205,45 @@ def test_kedro_session_runs_train_pipeline_with_catalog_datasets(synth_ds):
     run = json.loads((out / "run.json").read_text())
     assert (synth_ds.folder / run["path"] / "model.joblib").exists()
     assert json.loads((out / "predictions.json").read_text())["feature"] == "behavior_clf__pred"
+
+
+def test_clustering_through_the_catalog_writes_what_the_facade_writes(tmp_path):
+    """kmeans: the pipeline (views in, planned prediction out) and Dataset.train_model give the same files."""
+    import shutil
+
+    import pandas as pd
+    from kedro.io import DataCatalog, MemoryDataset
+    from kedro.runner import SequentialRunner
+
+    from mosaic.datasets.models import ModelRunDataset, PredictionRunDataset
+    from mosaic.datasets.stores import FeatureStoreDataset, LabelStoreDataset, ModelStoreDataset
+    from mosaic.features.engine import feature_root, read_feature_index
+    from mosaic.pipelines.train import create_pipeline
+
+    a = Dataset.create(tmp_path / "a", name="synth")
+    make_synthetic(a, n_groups=2, n_sequences=1, T=120, seed=2)
+    b = Dataset.open(shutil.copytree(a.folder, tmp_path / "b"))
+    config = {"kind": "kmeans", "n_clusters": 3, "features": ["speed@run0001"]}
+    rid = a.train_model("km", config)  # the facade writes the cluster assignments right away
+    folder = str(b.folder)
+    catalog = DataCatalog(
+        {
+            "params:train": MemoryDataset({"model": "km", "features": ["speed@run0001"], "config": config}),
+            "features@runs": MemoryDataset(FEATURE_RESULTS),
+            "features@store": FeatureStoreDataset(path=folder),
+            "labels_index@store": LabelStoreDataset(path=folder),
+            "model_store": ModelStoreDataset(path=folder),
+            "model_run": ModelRunDataset(filepath=str(tmp_path / "run.json"), dataset_dir=folder),
+            "behavior_predictions": PredictionRunDataset(filepath=str(tmp_path / "pred.json"), dataset_dir=folder),
+        }
+    )
+    out = SequentialRunner().run(create_pipeline(), catalog)
+    assert out["model_metrics"].load()["kind"] == "kmeans" and out["prediction_ethogram_plots"].load() == {}
+    assert catalog.load("behavior_predictions")["run_id"] == rid
+    fa, fb = (sorted(feature_root(x, "km__pred").rglob("*.parquet")) for x in (a, b))
+    assert [p.relative_to(a.folder) for p in fa] == [p.relative_to(b.folder) for p in fb] and len(fa) == 2
+    for pa, pb in zip(fa, fb):
+        pd.testing.assert_frame_equal(pd.read_parquet(pa), pd.read_parquet(pb))
+        assert set(pd.read_parquet(pa)["cluster"]) <= {0, 1, 2}
+    ia, ib = (read_feature_index(x, "km__pred").drop(columns=["created_iso"]) for x in (a, b))
+    pd.testing.assert_frame_equal(ia, ib)
