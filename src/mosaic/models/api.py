@@ -172,10 +172,7 @@ def _scope(inputs: ModelInputs, runs: list[dict], cfg: Mapping[str, Any]) -> tup
     clustering on the recordings in scope that every feature run covers.
     """
     if cfg["kind"] != "classifier":
-        common = set(runs[0]["files"])
-        for r in runs[1:]:
-            common &= set(r["files"])
-        keys = mi.in_scope(common, cfg["groups"], cfg["sequences"])
+        keys = mi.in_scope(mi.covered(runs), cfg["groups"], cfg["sequences"])
         if not keys:
             raise ModelError(
                 "no recording has every input feature in scope",

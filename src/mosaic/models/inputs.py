@@ -148,6 +148,14 @@ def label_files(labels: LabelStore, kind: str) -> dict[tuple[str, str], str]:
     return files
 
 
+def covered(runs: Sequence[Mapping[str, Any]]) -> set[tuple[str, str]]:
+    """The recordings every feature run of ``runs`` has an output for."""
+    common = set(runs[0]["files"]) if runs else set()
+    for r in runs[1:]:
+        common &= set(r["files"])
+    return common
+
+
 def in_scope(keys, groups: Sequence[str] | None, sequences: Sequence[str] | None) -> list[tuple[str, str]]:
     """Keys ``(group, sequence)`` filtered by the config's ``groups``/``sequences`` (sorted)."""
     out = []

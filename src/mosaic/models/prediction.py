@@ -201,9 +201,7 @@ def plan_prediction(
 
 def _prediction_keys(runs: list[dict], sequences: Any, groups: Any) -> list[tuple[str, str]]:
     """The recordings to predict: those every input feature covers, within ``sequences``/``groups``."""
-    common = set(runs[0]["files"])
-    for r in runs[1:]:
-        common &= set(r["files"])
+    common = mi.covered(runs)
     seqs = [sequences] if isinstance(sequences, str) else sequences
     grps = [groups] if isinstance(groups, str) else groups
     keys = mi.in_scope(common, grps, seqs)
