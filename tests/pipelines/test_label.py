@@ -75,7 +75,7 @@ def _catalog(folder: Path):
             "media_index@table": MemoryDataset(_no_index()),
             "dataset": MemoryDataset(Dataset.open(folder), copy_mode="assign"),
             "labels": LabelsPartitionsDataset(path=str(root)),
-            "labels_index": LabelsIndexDataset(filepath=str(root / "index.csv"), dataset_dir=str(folder)),
+            "labels_index@csv": LabelsIndexDataset(filepath=str(root / "index.csv"), dataset_dir=str(folder)),
             "labels_conversion_report": LabelsReportDataset(filepath=str(root / "conversion_report.json")),
         }
     )

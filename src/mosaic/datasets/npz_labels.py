@@ -177,13 +177,17 @@ class LabelsIndexDataset(AbstractDataset):
 
 class LabelsReportDataset(AtomicJSONDataset):
     """``labels/<kind>/conversion_report.json``: ``save`` runs the ``label`` node's batch (which writes the
-    report); ``load`` reads it as the JSON dataset it was before."""
+    report) or, given a report mapping, writes it atomically; ``load`` reads it as a JSON dataset."""
 
     def save(self, data: Any) -> None:
+        from mosaic.labels.batch import LabelConversionBatch
         from mosaic.labels.report import REPORT_NAME
 
+        if not isinstance(data, LabelConversionBatch):
+            return super().save(data)
         path = Path(str(self._filepath))
         if path.name != REPORT_NAME:
             raise DatasetError(f"the label conversion writes {REPORT_NAME}, not {path}")
         _run_batch(self, data, path.parent)
         self._invalidate_cache()
+        return None

@@ -159,8 +159,8 @@ class LabelConversionBatch:
     """A planned label conversion: its tasks, run by :meth:`run` (the one write loop of both doors).
 
     Built by :func:`mosaic.labels.plan_label_conversion` (files listed, nothing read). The facade's
-    ``convert_all_labels`` runs it; the Kedro ``label`` node returns it and the ``labels`` /
-    ``labels_index`` catalog entries save it by running it (once: a second save finds it done).
+    ``convert_all_labels`` runs it; the Kedro ``label`` node returns it and its catalog entries
+    (``labels``, the labels index, the report) save it by running it (once: a later save finds it done).
 
     Parameters
     ----------

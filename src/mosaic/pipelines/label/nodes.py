@@ -2,7 +2,7 @@
 
 :func:`convert_labels` plans a :class:`mosaic.labels.LabelConversionBatch` with
 :func:`mosaic.labels.plan_label_conversion`, the function the facade's ``convert_all_labels``
-calls, and returns it for the ``labels``, ``labels_index`` and ``labels_conversion_report`` catalog
+calls, and returns it for the ``labels``, ``labels_index@csv`` and ``labels_conversion_report`` catalog
 entries (:mod:`mosaic.datasets.npz_labels`): saving any of them runs the batch once — one task per annotation
 file on the configured executor, the label files written by the workers, ``labels/<kind>/index.csv``
 and ``conversion_report.json`` written once. The node reads no annotation and writes nothing.
@@ -71,7 +71,7 @@ def convert_labels(
     Returns
     -------
     tuple
-        The planned batch, for ``labels``, ``labels_index`` and ``labels_conversion_report``.
+        The planned batch, for ``labels``, ``labels_index@csv`` and ``labels_conversion_report``.
     """
     from mosaic.labels.matching import recording_lengths
 

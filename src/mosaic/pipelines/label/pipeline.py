@@ -1,4 +1,4 @@
-"""Wiring of the `label` pipeline: tracks index + media index + annotation files → ``labels`` + ``labels_index``.
+"""Wiring of the `label` pipeline: tracks index + media index + annotation files → ``labels`` + ``labels_index@csv``.
 
 The node returns the planned conversion for each output; saving any of them runs it once (the
 label files, ``labels/<kind>/index.csv`` and ``conversion_report.json``).
@@ -16,7 +16,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             Node(
                 convert_labels,
                 inputs=["tracks@index", "media_index@table", "dataset", "params:label"],
-                outputs=["labels", "labels_index", "labels_conversion_report"],
+                outputs=["labels", "labels_index@csv", "labels_conversion_report"],
                 name="convert_labels",
                 tags=["labels"],
             ),
