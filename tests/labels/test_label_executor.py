@@ -192,6 +192,7 @@ def test_two_calms21_files_holding_one_sequence_are_refused(dataset, tmp_path):
     with pytest.raises(LabelFormatError, match="same \\(group, sequence\\)") as e:
         convert_all_labels(dataset, params={"paths": [str(p1), str(p2)]})
     assert "one.npy" in str(e.value) and "two.npy" in str(e.value)
+    assert "ann1" not in set(read_labels_index(dataset, "behavior")["group"])  # the clashing recording is not indexed
 
 
 def test_unknown_executor_is_refused(annotated):

@@ -121,8 +121,8 @@ def test_pipeline_with_sequential_runner_writes_what_the_facade_writes(demo_fold
     assert report["written"] == [] and len(report["skipped"]) == len(before)
 
 
-def test_parallel_runner_with_worker_processes_writes_what_the_facade_writes(demo_folder, tmp_path, monkeypatch):
-    """ParallelRunner runs the node and its saves in a child process, which converts with worker processes."""
+def test_parallel_runner_with_a_thread_pool_writes_what_the_facade_writes(demo_folder, tmp_path, monkeypatch):
+    """ParallelRunner runs the node and its saves in a child process, which converts on a thread pool."""
     from kedro.framework.session import KedroSession
     from kedro.framework.startup import bootstrap_project
     from kedro.runner import ParallelRunner
@@ -130,7 +130,7 @@ def test_parallel_runner_with_worker_processes_writes_what_the_facade_writes(dem
     folder = _copy(demo_folder, tmp_path / "p")
     monkeypatch.chdir(PROJECT)
     bootstrap_project(PROJECT)
-    params = {"dataset_dir": str(folder), "label": {"parallel_mode": "process", "parallel_workers": 2}}
+    params = {"dataset_dir": str(folder), "label": {"parallel_mode": "thread", "parallel_workers": 2}}
     with KedroSession.create(project_path=PROJECT, runtime_params=params) as session:
         session.run(pipeline_names=["label"], runner=ParallelRunner(max_workers=2))
     _same_as_facade(folder, _copy(demo_folder, tmp_path / "f"))

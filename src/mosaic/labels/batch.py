@@ -317,13 +317,16 @@ class LabelConversionBatch:
         """Remove vanished recordings, upsert the index once, write the report; raise the first error."""
         ds, kind = self.ds, self.kind
         stale = {k: v for r in records for k, v in r["stale"].items()}
-        errors = errors + _duplicates(records)
+        clashes = _duplicates(records)
+        errors = errors + clashes
+        clashing = {(e.group, e.sequence) for _, e in clashes}
         current = {k: v for r in records for k, v in r["fingerprints"].items()}
         produced = {tuple(p) for r in records for p in r["produced"]}
         # a failed file's recordings are unknown: nothing is removed on its account
         removed = [] if errors else vanished(self.recorded, produced, current, stale)
         remove_label_pairs(ds, kind, removed)
-        rows = sorted((row for r in records for row in r["rows"]), key=lambda row: (row["group"], row["sequence"]))
+        rows = [row for r in records for row in r["rows"] if (row["group"], row["sequence"]) not in clashing]
+        rows.sort(key=lambda row: (row["group"], row["sequence"]))
         if rows:
             upsert_labels_index(ds, kind, rows)
         issues = [i for r in records for i in r["issues"]]
