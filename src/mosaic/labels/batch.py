@@ -33,7 +33,7 @@ from mosaic.core.errors import ConfigError, LabelFormatError, MosaicError
 from .io import SOURCE_FINGERPRINTS, label_file_path, write_label_npz
 from .label_index import index_row, remove_label_pairs, upsert_labels_index
 from .registry import resolve_converter
-from .report import LabelConversionReport, log_issue_summary, write_conversion_report
+from .report import LabelConversionReport, issue_error, log_issue_summary, write_conversion_report
 from .staleness import file_fingerprints, recorded_fingerprints, recorded_for, sources_of, stale_reason, vanished
 
 log = logging.getLogger(__name__)
@@ -140,19 +140,6 @@ def _convert(s: _Settings, task: LabelTask) -> dict[str, Any]:
             rec["rows"].append(index_row(s.ds, s.kind, ls, path))
         rec["written"].append(pair)
     return rec
-
-
-def issue_error(issues: list[dict[str, Any]]) -> LabelFormatError:
-    """The error of ``on_issue='error'``: the problems found (nothing was written), the first one's file named."""
-    first = issues[0]
-    return LabelFormatError(
-        f"{len(issues)} annotation problem(s) found; nothing was written",
-        path=first.get("file"),
-        group=first.get("group"),
-        sequence=first.get("sequence"),
-        expected="clean annotations (or on_issue='warn')",
-        found="; ".join(f"{i.get('issue')} line {i.get('line', '?')}: {i.get('message')}" for i in issues[:5]),
-    )
 
 
 class LabelConversionBatch:

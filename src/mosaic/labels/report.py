@@ -13,6 +13,7 @@ import pandas as pd
 
 from mosaic.core.atomic import atomic_write_json
 from mosaic.core.dataset import DatasetCore
+from mosaic.core.errors import LabelFormatError
 
 from .label_index import labels_dir
 
@@ -82,6 +83,19 @@ def log_issue_summary(issues: list[dict[str, Any]], examples: int = 3) -> None:
             files[:3],
             shown,
         )
+
+
+def issue_error(issues: list[dict[str, Any]]) -> LabelFormatError:
+    """The error of ``on_issue='error'``: the problems found (nothing was written), the first one's file named."""
+    first = issues[0]
+    return LabelFormatError(
+        f"{len(issues)} annotation problem(s) found; nothing was written",
+        path=first.get("file"),
+        group=first.get("group"),
+        sequence=first.get("sequence"),
+        expected="clean annotations (or on_issue='warn')",
+        found="; ".join(f"{i.get('issue')} line {i.get('line', '?')}: {i.get('message')}" for i in issues[:5]),
+    )
 
 
 def write_conversion_report(ds: DatasetCore, report: LabelConversionReport) -> Path:
