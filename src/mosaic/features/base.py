@@ -222,6 +222,16 @@ class Feature:
         """
         yield self.apply(data)
 
+    def frame_halo(self) -> int | None:
+        """Frames of context each side that a block of frames needs (None: apply sees whole recordings).
+
+        A feature whose value at frame ``t`` depends only on frames ``t - h .. t + h`` (with
+        the same arithmetic whatever the block) returns ``h``: the engine then applies it to
+        blocks of frames extended by ``h`` frames each side and keeps each block's own rows,
+        so memory follows the block, not the recording. The default, None, never splits.
+        """
+        return None
+
     def track_columns(self, available: Iterable[str]) -> list[str]:
         """Track-file columns to read, given the file's columns (required + optional present)."""
         available = list(available)

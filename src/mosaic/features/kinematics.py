@@ -157,6 +157,10 @@ class Kinematics(Feature):
             cols = [c for c in cols if not c.startswith("pose") or c in keep]
         return cols
 
+    def frame_halo(self) -> int | None:
+        """2 frames (a derivative of a derivative); None with tortuosity (its window sums are prefix sums)."""
+        return None if "tortuosity" in self.params["outputs"] else 2
+
     def apply(self, data: pd.DataFrame) -> pd.DataFrame:
         self.check_columns(data)
         p = self.params
