@@ -11,7 +11,8 @@ import pytest
 import mosaic.features.engine.writer as writer_mod
 from mosaic.features.engine import plan_feature
 from mosaic.features.engine.blocks import block_starts, output_chunks
-from mosaic.features.engine.tasks import _build_tasks, execute_task
+from mosaic.features.engine.run import plan_tasks
+from mosaic.features.engine.tasks import execute_task
 from mosaic.features.kinematics import Kinematics
 from mosaic.features.social import NearestNeighbor
 
@@ -35,19 +36,7 @@ def _recording(ds, T: int = 900, n: int = 5, seed: int = 3) -> None:
 
 def _task(ds, feature):
     plan = plan_feature(ds, feature, parallel_mode="serial").plan
-    tasks = _build_tasks(
-        ds,
-        plan.feature,
-        plan.run_id,
-        plan.scope,
-        plan.track_paths,
-        plan.upstream,
-        plan.out_paths,
-        plan.frame_range,
-        plan.overlap,
-        {"fps_default": FPS, "cm_default": None},
-    )
-    return next(iter(tasks.values()))
+    return next(iter(plan_tasks(ds, plan).values()))
 
 
 def _file_bytes(ds, feature, block_rows: int) -> bytes:

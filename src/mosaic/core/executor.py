@@ -47,6 +47,9 @@ from mosaic.core.errors import ConfigError, MosaicError
 
 PARALLEL_MODES = ("serial", "thread", "process", "dask")
 DASK_ENV = "MOSAIC_DASK_SCHEDULER"
+#: glibc ``mallopt`` parameter, and the allocation size from which worker processes map pages of their own
+M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD_BYTES = 1 << 17
 
 
 @dataclass(frozen=True)
@@ -246,16 +249,16 @@ def _reset_peak_rss() -> bool:
         return False
 
 
-@functools.lru_cache(maxsize=1)
-def _malloc_trim() -> Any:
-    """glibc's ``malloc_trim`` (None on other C libraries / platforms)."""
+@functools.cache
+def _libc_function(name: str, argtypes: tuple) -> Any:
+    """A glibc function (``malloc_trim``, ``mallopt``); None on other C libraries / platforms."""
     if not sys.platform.startswith("linux"):
         return None
     try:
-        fn = ctypes.CDLL(None).malloc_trim  # the C library already loaded into the process
+        fn = getattr(ctypes.CDLL(None), name)  # the C library already loaded into the process
     except (OSError, AttributeError):
         return None
-    fn.argtypes = [ctypes.c_size_t]
+    fn.argtypes = list(argtypes)
     fn.restype = ctypes.c_int
     return fn
 
@@ -271,7 +274,7 @@ def release_unused_memory() -> None:
     pa = sys.modules.get("pyarrow")
     if pa is not None:
         pa.default_memory_pool().release_unused()
-    trim = _malloc_trim()
+    trim = _libc_function("malloc_trim", (ctypes.c_size_t,))
     if trim is not None:
         trim(0)
 
@@ -287,14 +290,21 @@ def _worker_setup() -> None:
 
     Arrow's default allocator (mimalloc) keeps its own segments: a parquet writer left it
     holding 10-18 MB per recording of a few MB, on top of the recording's data, where the C
-    allocator (trimmed after each task) stays within a few MB. Only worker processes are set
-    this way; the driver's process keeps its allocator.
+    allocator (trimmed after each task) stays within a few MB. And glibc's threshold above
+    which an allocation gets its own pages (returned when freed) is fixed at
+    :data:`MMAP_THRESHOLD_BYTES`: by default it rises as large arrays are freed, and blocks of
+    a few MB then come from the heap, whose freed holes stay resident until the task ends.
+    Only worker processes are set this way; the driver's process keeps its allocator.
     """
     try:
         import pyarrow as pa
     except ImportError:  # pragma: no cover - a dependency of the project
-        return
-    pa.set_memory_pool(pa.system_memory_pool())
+        pass
+    else:
+        pa.set_memory_pool(pa.system_memory_pool())
+    mallopt = _libc_function("mallopt", (ctypes.c_int, ctypes.c_int))
+    if mallopt is not None:
+        mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
 
 
 def _start_task() -> float | None:

@@ -161,6 +161,19 @@ class Kinematics(Feature):
         """2 frames (a derivative of a derivative); None with tortuosity (its window sums are prefix sums)."""
         return None if "tortuosity" in self.params["outputs"] else 2
 
+    def _cm_per_pixel(self, data: pd.DataFrame) -> float | None:
+        """The recording's ``cm_per_pixel`` (a named error when ``cm=True`` and it is unknown)."""
+        cm = data.attrs.get("cm_per_pixel")
+        if self.params["cm"] is True and not cm:
+            raise FeatureError(
+                "cm=True needs cm_per_pixel",
+                group=data.attrs.get("group"),
+                sequence=data.attrs.get("sequence"),
+                expected="cm_per_pixel in the track metadata or dataset meta",
+                found=cm,
+            )
+        return cm
+
     def apply(self, data: pd.DataFrame) -> pd.DataFrame:
         self.check_columns(data)
         p = self.params
@@ -172,15 +185,7 @@ class Kinematics(Feature):
         )
         dt = 1.0 / (float(p["fps"]) if p["fps"] else self.fps_of(data)) if derivs else 1.0
         grid = Grid.from_long(data["frame"].to_numpy(), data["id"].to_numpy())
-        cm = data.attrs.get("cm_per_pixel")
-        if p["cm"] is True and not cm:
-            raise FeatureError(
-                "cm=True needs cm_per_pixel",
-                group=data.attrs.get("group"),
-                sequence=data.attrs.get("sequence"),
-                expected="cm_per_pixel in the track metadata or dataset meta",
-                found=cm,
-            )
+        cm = self._cm_per_pixel(data)
         # each dense (T, n) array is gathered back to rows as soon as it is final and then freed
         cols: dict[str, np.ndarray] = {}
         X = grid.dense(data["X"].to_numpy(np.float64))

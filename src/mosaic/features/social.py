@@ -30,6 +30,9 @@ from .kinematics import HEADING_SOURCES, resolve_heading
 from .neighbors import chunk_frames, select_neighbors
 
 CHUNK_FRAMES = 4096
+#: nearest neighbours of small groups: (frames × n × n) cells per chunk of the dense sort (its
+#: temporaries are a few such blocks; a neighbour's rank does not depend on the chunk)
+NN_DENSE_CELLS = 1 << 16
 
 
 def _ids_column(ids: np.ndarray, idx: np.ndarray, valid: np.ndarray):
@@ -113,7 +116,8 @@ class NearestNeighbor(Feature):
             hint=f"this recording has {n} individual(s); use k <= {max(n, 1)}",
         )
         radius = None if self.params["radius"] is None else float(self.params["radius"])
-        step = chunk_frames(n, CHUNK_FRAMES)
+        del data  # the positions live on in X, Y: a caller that let go of the table frees its columns now
+        step = chunk_frames(n, CHUNK_FRAMES, cells=NN_DENSE_CELLS)
         if len(frame) > 1 and bool(np.any(frame[1:] < frame[:-1])):  # rows out of frame order: one output
             check_alloc(float(grid.T) * n * k, 16, f"nearest_neighbor with k={k}", FeatureError)
             nn_idx, nn_d = np.zeros((grid.T, n, k), dtype=np.int64), np.full((grid.T, n, k), np.nan)

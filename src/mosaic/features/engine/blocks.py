@@ -18,7 +18,7 @@ import pandas as pd
 from ..base import Feature
 
 #: input rows per block of a feature applied block by block (its temporaries scale with this)
-BLOCK_ROWS = 1 << 16
+BLOCK_ROWS = 1 << 14
 
 
 def output_chunks(feat: Feature, data: pd.DataFrame, block_rows: int | None = None) -> Iterable[pd.DataFrame]:

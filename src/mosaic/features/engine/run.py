@@ -154,18 +154,12 @@ def pending(ds: DatasetCore, plan: RunPlan, overwrite: bool) -> list[tuple[str, 
     return [k for k in plan.out_paths if k not in done]
 
 
-def execute(
-    ds: DatasetCore, plan: RunPlan, todo: list[tuple[str, str]], config: ExecutorConfig
-) -> tuple[list[dict], list[Exception], dict[str, Any]]:
-    """Fit (global features, over the whole scope), then run the pending tasks on the executor.
-
-    Returns the records of the written outputs, the named errors and run statistics.
-    """
-    feat = plan.feature
+def plan_tasks(ds: DatasetCore, plan: RunPlan) -> dict:
+    """One task per recording of ``plan`` (paths and parameters), keyed by (group, sequence)."""
     base_meta = {"fps_default": _fmt(ds.meta.get("fps_default")), "cm_default": _fmt(ds.meta.get("cm_per_pixel"))}
-    tasks_all = _build_tasks(
+    return _build_tasks(
         ds,
-        feat,
+        plan.feature,
         plan.run_id,
         plan.scope,
         plan.track_paths,
@@ -175,6 +169,17 @@ def execute(
         plan.overlap,
         base_meta,
     )
+
+
+def execute(
+    ds: DatasetCore, plan: RunPlan, todo: list[tuple[str, str]], config: ExecutorConfig
+) -> tuple[list[dict], list[Exception], dict[str, Any]]:
+    """Fit (global features, over the whole scope), then run the pending tasks on the executor.
+
+    Returns the records of the written outputs, the named errors and run statistics.
+    """
+    feat = plan.feature
+    tasks_all = plan_tasks(ds, plan)
     if feat.needs_fit:  # one sequence loaded at a time
         feat.fit(load_task_input(tasks_all[k]) for k in plan.out_paths)
         for t in tasks_all.values():
