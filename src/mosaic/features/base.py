@@ -192,10 +192,7 @@ class Feature:
         return type(self).fit is not Feature.fit
 
     def fit(self, scope: Iterable[pd.DataFrame]) -> Feature:
-        """Learn state from every sequence in scope (an iterable of input tables, loaded lazily).
-
-        Stateless features do not override this.
-        """
+        """Learn state from every sequence in scope (input tables, loaded lazily); stateless features keep this."""
         return self
 
     def fitted_state(self) -> dict[str, Any]:
@@ -223,13 +220,7 @@ class Feature:
         yield self.apply(data)
 
     def frame_halo(self) -> int | None:
-        """Frames of context each side that a block of frames needs (None: apply sees whole recordings).
-
-        A feature whose value at frame ``t`` depends only on frames ``t - h .. t + h`` (with
-        the same arithmetic whatever the block) returns ``h``: the engine then applies it to
-        blocks of frames extended by ``h`` frames each side and keeps each block's own rows,
-        so memory follows the block, not the recording. The default, None, never splits.
-        """
+        """Frames of context each side a block of frames needs to match one pass (None: never split)."""
         return None
 
     def track_columns(self, available: Iterable[str]) -> list[str]:

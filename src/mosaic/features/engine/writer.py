@@ -91,9 +91,9 @@ class _RowGroupWriter:
         import pyarrow as pa
 
         if table.schema.equals(self.writer.schema, check_metadata=False):
-            return table
+            return table.replace_schema_metadata(None)  # chunks' pandas metadata may differ: the file's is set
         try:
-            return table.cast(self.writer.schema)
+            return table.cast(self.writer.schema).replace_schema_metadata(None)
         except (pa.ArrowInvalid, ValueError, TypeError) as exc:
             raise FeatureError(
                 f"feature {self.task.feature.name!r} yielded chunks with different columns",
