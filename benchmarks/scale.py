@@ -213,6 +213,7 @@ def pipeline(args: argparse.Namespace) -> int:
     import dask
     from distributed import Client, LocalCluster
 
+    from mosaic.core.executor import WORKER_ENV
     from mosaic.core.progress import set_progress
 
     set_progress(False)
@@ -250,6 +251,7 @@ def pipeline(args: argparse.Namespace) -> int:
                         host="127.0.0.1",
                         dashboard_address=None,
                         memory_limit=args.memory_limit,
+                        env=dict(WORKER_ENV),  # as the executor's own LocalCluster
                     ) as cluster,
                     Client(cluster) as client,
                 ):

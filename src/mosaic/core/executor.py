@@ -47,6 +47,9 @@ from mosaic.core.errors import ConfigError, MosaicError
 
 PARALLEL_MODES = ("serial", "thread", "process", "dask")
 DASK_ENV = "MOSAIC_DASK_SCHEDULER"
+#: arrow's allocator, read by its C++ parts at their first allocation
+ARROW_POOL_ENV = "ARROW_DEFAULT_MEMORY_POOL"
+WORKER_ENV = {ARROW_POOL_ENV: "system"}
 #: glibc ``mallopt`` parameter, and the allocation size from which worker processes map pages of their own
 M_MMAP_THRESHOLD = -3
 MMAP_THRESHOLD_BYTES = 1 << 17
@@ -193,6 +196,7 @@ def dask_client(config: ExecutorConfig):
         processes=True,
         host="127.0.0.1",
         dashboard_address=None,
+        env=dict(WORKER_ENV),
         **kwargs,
     )
     return Client(cluster), cluster
@@ -273,10 +277,26 @@ def release_unused_memory() -> None:
     """
     pa = sys.modules.get("pyarrow")
     if pa is not None:
-        pa.default_memory_pool().release_unused()
+        for pool in _arrow_pools(pa):
+            pool.release_unused()
     trim = _libc_function("malloc_trim", (ctypes.c_size_t,))
     if trim is not None:
         trim(0)
+
+
+def _arrow_pools(pa: Any) -> list[Any]:
+    """Arrow's current default pool and the allocators its C++ parts keep using (mimalloc, jemalloc).
+
+    Changing pyarrow's default pool does not change the pool of arrow's C++ internals (the
+    parquet reader's and writer's buffers): their free pages are released too.
+    """
+    pools = [pa.default_memory_pool()]
+    for name in ("mimalloc_memory_pool", "jemalloc_memory_pool"):
+        try:
+            pools.append(getattr(pa, name)())
+        except (AttributeError, NotImplementedError, pa.ArrowException):
+            continue  # not built into this pyarrow
+    return pools
 
 
 #: per-task memory of this process, appended by the worker wrapper (see :func:`task_memory`)
@@ -294,7 +314,10 @@ def _worker_setup() -> None:
     which an allocation gets its own pages (returned when freed) is fixed at
     :data:`MMAP_THRESHOLD_BYTES`: by default it rises as large arrays are freed, and blocks of
     a few MB then come from the heap, whose freed holes stay resident until the task ends.
-    Only worker processes are set this way; the driver's process keeps its allocator.
+    Only worker processes are set this way; the driver's process keeps its allocator. Arrow's
+    C++ parts (the parquet reader and writer) take their allocator from ``$ARROW_DEFAULT_MEMORY_POOL``
+    when pyarrow loads: the workers of a ``LocalCluster`` started here get :data:`WORKER_ENV`
+    (start the workers of an existing cluster with it too).
     """
     try:
         import pyarrow as pa
