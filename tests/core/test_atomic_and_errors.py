@@ -51,6 +51,22 @@ def test_json_and_run_ids_are_canonical(tmp_path):
     assert file_fingerprint(f) != file_fingerprint(g)
 
 
+def test_file_digests_read_in_chunks_equal_the_whole_file_hash(tmp_path):
+    import hashlib
+
+    from mosaic.core.run_ids import md5_of_file, sha256_of_file
+
+    data = bytes(range(256)) * 41  # not a multiple of the chunk size
+    f = tmp_path / "d.bin"
+    f.write_bytes(data)
+    assert md5_of_file(f, chunk_size=1000) == hashlib.md5(data).hexdigest()
+    assert sha256_of_file(f, chunk_size=1000) == hashlib.sha256(data).hexdigest()
+    assert file_fingerprint(f, chunk_size=1000) == hashlib.blake2b(data, digest_size=8).hexdigest()
+    e = tmp_path / "e.bin"
+    e.write_bytes(b"")
+    assert sha256_of_file(e) == hashlib.sha256(b"").hexdigest()
+
+
 def test_error_message_names_everything():
     e = MosaicError("bad column", path="/x/y.csv", group="g", sequence="s", expected="X", found="Z", hint="fix it")
     msg = str(e)

@@ -441,7 +441,7 @@ _GIANT_LINE_READERS = {
     ),
     "boris": ("from mosaic.labels.boris import read_boris_export as f", "Time\tSubject\tBehavior\tStatus\n", "f(p)"),
     "dlc_collected": (
-        "from mosaic.interop.labelling import _read_collected as f",
+        "from mosaic.interop.dlc_project import _read_collected as f",
         "scorer,,,s,s\nbodyparts,,,nose,nose\ncoords,,,x,y\n",
         "f(p)",
     ),

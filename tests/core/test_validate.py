@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 
 from mosaic.core.errors import ConfigError, FeatureError, LabelFormatError, MosaicError
-from mosaic.core.validate import check_physical, int_at_least, non_negative_number, positive_number, windows
+from mosaic.core.validate import (
+    check_physical,
+    int_at_least,
+    non_negative_number,
+    positive_number,
+    positive_or_none,
+    windows,
+)
 
 
 @pytest.mark.parametrize(
@@ -40,6 +47,34 @@ def test_optional_and_other_rules():
     for bad in ([], [0], [3, -1], "15", [1.5]):
         with pytest.raises(ConfigError):
             windows(bad)
+
+
+@pytest.mark.parametrize(
+    "check, value, allow_none, problem, expected",
+    [
+        (positive_number, 0, False, "parameter 'v' must be > 0", "a finite number > 0"),
+        (positive_number, -1, True, "parameter 'v' must be > 0", "a finite number > 0 or null"),
+        (positive_number, None, False, "parameter 'v' is missing", "a finite number > 0"),
+        (non_negative_number, -0.5, False, "parameter 'v' must be >= 0", "a finite number >= 0"),
+        (non_negative_number, None, False, "parameter 'v' is missing", "a finite number >= 0"),
+        (non_negative_number, "x", True, "parameter 'v' is not a number", "a finite number >= 0 or null"),
+        (int_at_least, None, False, "parameter 'v' is missing", "an integer >= 1"),
+    ],
+)
+def test_number_rules_say_what_was_expected(check, value, allow_none, problem, expected):
+    with pytest.raises(LabelFormatError) as ei:
+        check(value, "v", allow_none=allow_none, error=LabelFormatError, group="g", sequence="s")
+    assert (ei.value.problem, ei.value.expected, ei.value.group) == (problem, expected, "g")
+    assert non_negative_number(None, "v", allow_none=True) is None and int_at_least(None, "v", allow_none=True) is None
+
+
+@pytest.mark.parametrize(
+    "value, expected",
+    [(30, 30.0), ("25", 25.0), (np.float32(0.5), 0.5), (np.asarray(12.5), 12.5), (np.int64(7), 7.0)]
+    + [(v, None) for v in (None, 0, -1.0, math.nan, math.inf, "fast", "", [30], {"a": 1}, 10**400)],
+)
+def test_positive_or_none_takes_unusable_metadata_as_unknown(value, expected):
+    assert positive_or_none(value) == expected
 
 
 def test_check_physical_uses_the_callers_error_and_names_where():

@@ -165,3 +165,31 @@ def test_string_ids_are_kept():
     assert nn.loc["a", "nn1_id"].tolist() == ["b", "b"] and nn.loc["c", "nn1_id"].tolist() == ["b", "b"]
     pairs = PairDistance().apply(df)
     assert pairs[["id", "id2"]].iloc[:2].values.tolist() == [["a", "b"], ["a", "c"]]
+
+
+@pytest.mark.parametrize("cls", [PairFeatures, Polarization])
+def test_heading_parameters_are_those_of_kinematics(cls):
+    from mosaic.features.kinematics import HEADING_SOURCES, Kinematics
+
+    keys = ("heading_source", "head_keypoint", "tail_keypoint", "min_speed")
+    assert {k: cls.defaults[k] for k in keys} == {k: Kinematics.defaults[k] for k in keys}
+    with pytest.raises(FeatureError, match="bad 'heading_source'") as ei:
+        cls(heading_source="tail")
+    assert ei.value.expected == list(HEADING_SOURCES) and ei.value.found == "tail"
+
+
+@pytest.mark.parametrize(
+    ("outputs", "expected"),
+    [
+        (["distance"], ["frame", "id", "X", "Y"]),
+        (["facing"], ["frame", "id", "X", "Y", "ANGLE", "poseX0", "poseY0", "poseX2", "poseY2"]),
+    ],
+)
+def test_pair_reads_only_the_heading_keypoints_it_needs(outputs, expected):
+    from mosaic.features.kinematics import Kinematics
+
+    available = ["frame", "id", "X", "Y", "ANGLE"] + [f"pose{a}{k}" for k in range(3) for a in "XYP"]
+    feat = PairFeatures(outputs=outputs, head_keypoint=0, tail_keypoint=2)
+    assert feat.track_columns(available) == expected
+    kin = Kinematics(outputs=["speed"] if outputs == ["distance"] else ["heading"], head_keypoint=0, tail_keypoint=2)
+    assert kin.track_columns(available) == expected

@@ -148,3 +148,21 @@ def test_bad_inputs(tmp_path: Path):
     with pytest.raises(ConfigError, match="fps"):
         write_nwb(df, tmp_path / "x.nwb")
     assert not (tmp_path / "x.nwb").exists()
+
+
+@pytest.mark.parametrize("fmt", ["nwb_pose", "movement_netcdf"])
+def test_pose_converters_take_cm_per_pixel_from_params(tmp_path: Path, fmt: str):
+    from mosaic.interop.movement import to_movement, write_movement_netcdf
+
+    df = synthetic_tracks()
+    if fmt == "nwb_pose":
+        path = write_nwb(df, tmp_path / "rec.nwb")
+    else:
+        path = write_movement_netcdf(to_movement(df), tmp_path / "rec.nc")
+    (plain,) = get_converter(fmt)([path], {}, group="g", sequence="s")
+    assert (plain.meta["cm_per_pixel"], plain.meta["cm_per_pixel_source"]) == (None, "missing")
+    assert plain.meta["fps"] == 25.0 and plain.meta["fps_source"] == "file"
+    assert plain.meta["source_files"] == [path.name]
+    (cal,) = get_converter(fmt)([path], {"cm_per_pixel": 0.5}, group="g", sequence="s")
+    assert (cal.meta["cm_per_pixel"], cal.meta["cm_per_pixel_source"]) == (0.5, "params")
+    assert cal.meta["keypoint_names"] == KEYPOINTS and cal.meta["src_format"] == fmt

@@ -74,6 +74,18 @@ def test_farthest_point_fill_and_collapse():
     assert len(set(pos.tolist())) == 4
 
 
+def test_identical_thumbnails_are_never_picked_twice():
+    # large float32 values: the expanded |x|^2 - 2x.y + |y|^2 leaves residue where x == y
+    rng = np.random.default_rng(3)
+    base = rng.uniform(100, 255, size=(3, 4096)).astype(np.float32)
+    X = base[[0, 0, 1, 0, 2, 1, 0, 0, 2, 0, 1, 0]]
+    picks = farthest_point_fill(X, [1], 12)
+    assert len(picks) == len(set(picks)) == 3  # one per distinct thumbnail, no repeats
+    assert sorted({tuple(X[i][:3]) for i in picks}) == sorted({tuple(r[:3]) for r in base})
+    pos = kmeans_select(X, 4)
+    assert len(pos) == 4 and len(set(pos.tolist())) == 4  # distinct frames even with 3 distinct pictures
+
+
 def test_kmeans_select_blobs_and_reduce_dims():
     rng = np.random.default_rng(0)
     centres = rng.normal(0, 10, (5, 300))

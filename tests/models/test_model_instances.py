@@ -88,6 +88,24 @@ def test_fit_drops_all_nan_columns_and_predicts_from_full_matrix():
         fit_estimator(make_estimator("hist_gradient_boosting"), X[:, 1:], y)
 
 
+def test_fitting_names_stay_importable_from_estimators_and_pickles_keep_their_path():
+    import pickle
+
+    from mosaic.models import estimators, fitting
+
+    for name in estimators.FITTING_NAMES:
+        assert getattr(estimators, name) is getattr(fitting, name)
+    with pytest.raises(AttributeError):
+        estimators.no_such_name  # noqa: B018
+    rng = np.random.default_rng(1)
+    y = np.repeat(["a", "b"], 20)
+    X = np.column_stack([np.where(y == "a", 0.0, 1.0) + rng.normal(0, 0.1, 40), np.full(40, np.nan)])
+    est = fit_estimator(make_estimator("hist_gradient_boosting", {"max_iter": 5}), X, y)
+    blob = pickle.dumps(est)
+    assert b"mosaic.models.estimators" in blob and b"mosaic.models.fitting" not in blob
+    assert (pickle.loads(blob).predict(X) == est.predict(X)).all()
+
+
 @pytest.mark.parametrize("estimator", ["hist_gradient_boosting", "random_forest"])
 def test_single_animal_with_pair_features_trains_and_reports_dropped(tmp_path, estimator):
     ds = Dataset.create(tmp_path / "ds", name="single")

@@ -433,6 +433,26 @@ def test_generic_csv_bad_input(tmp_path, case):
     assert "g.csv" in str(ei.value)
 
 
+@pytest.mark.parametrize(
+    ("fmt", "what"),
+    [
+        ("dlc", "DeepLabCut CSV"),
+        ("csv", "CSV file"),
+        ("trex_csv", "TRex .csv file"),
+        ("sleap_csv", "SLEAP analysis CSV"),
+    ],
+)
+@pytest.mark.parametrize("content", [b"", b"a,b\n\xff\xfe,1\n"])
+def test_csv_converters_name_an_empty_or_unreadable_file(tmp_path, fmt, what, content):
+    p = tmp_path / "bad.csv"
+    p.write_bytes(content)
+    with pytest.raises(TrackFormatError) as ei:
+        conv(fmt, [p], {"fps": 10}, group="G", sequence="S")
+    problem = f"empty {what}" if not content else f"not a readable {what}"
+    assert ei.value.problem == problem
+    assert ei.value.path == str(p)
+
+
 @pytest.mark.parametrize("fmt", ["sleap_h5", "dlc"])
 def test_truncated_h5_is_named(tmp_path, fmt):
     p = tmp_path / "cut.h5"
@@ -588,3 +608,55 @@ def test_pickled_code_in_npy_is_refused_and_not_run(tmp_path, fmt):
         conv(fmt, [path], {"fps": 30}, group="g", sequence="" if fmt == "calms21_npy" else "s")
     assert str(path) in str(ei.value)
     assert not marker.exists()
+
+
+# ------------------------------------------------------------------ shared table builder
+@pytest.mark.parametrize("drop_empty", [False, True])
+def test_pose_table_centroid_pose_columns_and_empty_rows(drop_empty):
+    from mosaic.tracks.table import pose_table
+
+    coords = np.array(
+        [
+            [[1.0, 2.0], [3.0, np.nan]],  # x mean 2, y from the only finite y
+            [[np.nan, np.nan], [np.nan, np.nan]],  # empty row
+            [[np.inf, 4.0], [5.0, 6.0]],  # inf is missing
+        ]
+    )
+    scores = np.array([[0.9, 0.8], [0.1, 0.2], [0.5, 0.4]])
+    df = pose_table(
+        np.array([0, 0, 1]),
+        np.array([0, 1, 0]),
+        coords,
+        group="g",
+        sequence="s",
+        fps=10.0,
+        scores=scores,
+        extra={"note": np.array([7, 8, 9])},
+        drop_empty=drop_empty,
+    )
+    keep = [0, 2] if drop_empty else [0, 1, 2]
+    assert list(df.columns) == [
+        "frame", "time", "id", "X", "Y", "group", "sequence", "note", "poseX0", "poseY0", "poseP0", "poseX1", "poseY1", "poseP1"
+    ]  # fmt: skip
+    np.testing.assert_allclose(df["X"], np.array([2.0, np.nan, 5.0])[keep])
+    np.testing.assert_allclose(df["Y"], np.array([2.0, np.nan, 5.0])[keep])
+    np.testing.assert_allclose(df["poseX0"], np.array([1.0, np.nan, np.nan])[keep])
+    np.testing.assert_allclose(df["poseP1"], scores[keep, 1])
+    np.testing.assert_allclose(df["time"], np.array([0.0, 0.0, 0.1])[keep])
+    assert df["note"].tolist() == np.array([7, 8, 9])[keep].tolist()
+
+
+@pytest.mark.parametrize(
+    ("fmt", "name", "problem", "expected"),
+    [
+        ("sleap_h5", "a.h5", "not a readable SLEAP analysis HDF5 file", "HDF5 written by SLEAP 'Export Analysis HDF5'"),
+        ("sleap_slp", "a.slp", "not a readable SLEAP .slp file", "HDF5 labels file written by SLEAP"),
+    ],
+)
+def test_sleap_files_that_are_not_hdf5_are_named(tmp_path, fmt, name, problem, expected):
+    p = tmp_path / name
+    p.write_bytes(b"this is not HDF5\n" * 10)
+    with pytest.raises(TrackFormatError) as ei:
+        conv(fmt, [p], {"fps": 30})
+    assert (ei.value.problem, ei.value.expected, ei.value.path) == (problem, expected, str(p))
+    assert ei.value.found.startswith("OSError")

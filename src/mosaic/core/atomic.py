@@ -182,9 +182,10 @@ def storage_error(exc: OSError, path: str | os.PathLike, action: str = "write") 
     return err
 
 
-def _fsync_dir(folder: Path) -> None:
+def _fsync_path(path: Path) -> None:
+    """Flush a file or folder to disk by name; best effort (some file systems refuse it)."""
     with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
+        fd = os.open(path, os.O_RDONLY)
         try:
             os.fsync(fd)
         finally:
@@ -251,17 +252,12 @@ def atomic_path(path: str | os.PathLike, durable: bool = True) -> Iterator[Path]
             raise storage_error(exc, path) from exc
         try:
             if durable:
-                with contextlib.suppress(OSError):
-                    rfd = os.open(tmp, os.O_RDONLY)
-                    try:
-                        os.fsync(rfd)
-                    finally:
-                        os.close(rfd)
+                _fsync_path(tmp)
             os.replace(tmp, path)
         except OSError as exc:
             raise storage_error(exc, path) from exc
         if durable:
-            _fsync_dir(path.parent)
+            _fsync_path(path.parent)
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()

@@ -17,7 +17,7 @@ import fcntl
 import io
 import os
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -132,6 +132,19 @@ def read_index(path: str | os.PathLike, schema: IndexSchema | None = None, missi
     text_cols = schema.text_columns if schema else NAME_COLUMNS + ("abs_path",)
     check_regular_file(path, IndexFileError)
     check_file_size(path, max_index_bytes(), "index", IndexFileError)
+    raw, df = _parse_csv(path, text_cols)
+    if len(df.columns):
+        _check_field_counts(raw, len(df.columns), path)
+    if schema is not None:
+        _check_declared_columns(df, schema, path)
+    for c in df.columns:
+        if c in text_cols or is_path_column(c):
+            df[c] = df[c].fillna("").astype(str)
+    return df
+
+
+def _parse_csv(path: Path, text_cols: Sequence[str]) -> tuple[bytes, pd.DataFrame]:
+    """The file's bytes and its table (text and path columns as strings, empty cells of others NaN)."""
     try:
         with open(path, "rb") as fh:
             raw = fh.read()
@@ -148,25 +161,21 @@ def read_index(path: str | os.PathLike, schema: IndexSchema | None = None, missi
             )
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as exc:
         raise IndexFileError("index is not a readable CSV", path=path, found=str(exc).splitlines()[0]) from exc
-    if len(df.columns):
-        _check_field_counts(raw, len(df.columns), path)
-    if schema is not None:
-        missing = [c for c in schema.columns if c not in df.columns]
-        if missing:
-            if df.empty and len(df.columns) == 0:
-                raise IndexFileError(
-                    f"{schema.name} index is empty (no header)", path=path, expected=list(schema.columns)
-                )
-            raise IndexFileError(
-                f"{schema.name} index lacks declared columns",
-                path=path,
-                expected=list(schema.columns),
-                found=list(df.columns),
-            )
-    for c in df.columns:
-        if c in text_cols or is_path_column(c):
-            df[c] = df[c].fillna("").astype(str)
-    return df
+    return raw, df
+
+
+def _check_declared_columns(df: pd.DataFrame, schema: IndexSchema, path: Path) -> None:
+    """Refuse an index without a header or lacking a column its schema declares."""
+    missing = [c for c in schema.columns if c not in df.columns]
+    if missing:
+        if df.empty and len(df.columns) == 0:
+            raise IndexFileError(f"{schema.name} index is empty (no header)", path=path, expected=list(schema.columns))
+        raise IndexFileError(
+            f"{schema.name} index lacks declared columns",
+            path=path,
+            expected=list(schema.columns),
+            found=list(df.columns),
+        )
 
 
 def _check_field_counts(raw: bytes, n_fields: int, path: Path) -> None:

@@ -188,6 +188,17 @@ def check_alloc(n_items: int | float, itemsize: int, what: str, error: type = Re
         )
 
 
+def _npy_header(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> tuple[tuple[int, ...], np.dtype, int]:
+    """Shape, dtype and header length of one ``.npy`` member of a zip (its data is not read)."""
+    with zf.open(info) as fh:
+        version = np.lib.format.read_magic(fh)
+        if version == (1, 0):
+            shape, _fortran, dtype = np.lib.format.read_array_header_1_0(fh, max_header_size=10000)
+        else:
+            shape, _fortran, dtype = np.lib.format.read_array_header_2_0(fh, max_header_size=10000)
+        return tuple(shape), dtype, fh.tell()
+
+
 def check_npz(
     path: str | os.PathLike, error: type = ResourceLimitError, **context
 ) -> dict[str, tuple[tuple[int, ...], str]]:
@@ -211,13 +222,7 @@ def check_npz(
                 if not info.filename.endswith(".npy"):
                     continue
                 name = info.filename[:-4]
-                with zf.open(info) as fh:
-                    version = np.lib.format.read_magic(fh)
-                    if version == (1, 0):
-                        shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh, max_header_size=10000)
-                    else:
-                        shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh, max_header_size=10000)
-                    header_len = fh.tell()
+                shape, dtype, header_len = _npy_header(zf, info)
                 declared = (
                     float(np.prod([float(d) for d in shape])) * dtype.itemsize if shape else float(dtype.itemsize)
                 )

@@ -35,6 +35,14 @@ def make_run_id(payload: Any, length: int = RUN_ID_LENGTH) -> str:
     return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()[:length]
 
 
+def _hash_file(path: str | os.PathLike, h: Any, chunk_size: int) -> str:
+    """Feed the file to the hash object ``h`` in chunks of ``chunk_size`` bytes; return its hex digest."""
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(chunk_size), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 def file_fingerprint(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
     """Content hash (BLAKE2b, 16 hex digits) of a file, cached per (path, size, mtime).
 
@@ -46,31 +54,19 @@ def file_fingerprint(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
     cached = _FINGERPRINT_CACHE.get(key)
     if cached is not None:
         return cached
-    h = hashlib.blake2b(digest_size=8)
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(chunk_size), b""):
-            h.update(chunk)
-    digest = h.hexdigest()
+    digest = _hash_file(path, hashlib.blake2b(digest_size=8), chunk_size)
     _FINGERPRINT_CACHE[key] = digest
     return digest
 
 
 def md5_of_file(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
     """MD5 hex digest of a file (for raw-file inventories where users expect md5)."""
-    h = hashlib.md5()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(chunk_size), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return _hash_file(path, hashlib.md5(), chunk_size)
 
 
 def sha256_of_file(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
     """SHA-256 hex digest of a file (what a saved artefact is verified against when read back)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(chunk_size), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return _hash_file(path, hashlib.sha256(), chunk_size)
 
 
 #: files up to this size get a content hash in their fingerprint (reading them again is cheap)

@@ -23,7 +23,7 @@ set them). Values found in a raw file (TRex/SLEAP frame rate, ...) still win ove
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -97,15 +97,25 @@ def read_sources(folder: str | os.PathLike) -> dict[str, Any]:
     return validate_sources(data, path)
 
 
+def _check_keys(value: Mapping, what: str, path: str | os.PathLike | None, allowed: Sequence[str]) -> None:
+    """Refuse keys of ``value`` outside ``allowed`` (``what`` names it in the message)."""
+    bad = sorted(set(map(str, value)) - set(allowed))
+    if bad:
+        raise ConfigError(f"unknown keys in {what}", path=path, expected=list(allowed), found=bad)
+
+
+def _check_mapping(value: Any, what: str, path: str | os.PathLike | None, allowed: Sequence[str] | None = None) -> None:
+    """Refuse a ``value`` that is not a mapping, or (with ``allowed``) has keys outside ``allowed``."""
+    if not isinstance(value, Mapping):
+        expected = None if allowed is None else list(allowed)
+        raise ConfigError(f"{what} must be a mapping", path=path, expected=expected, found=type(value).__name__)
+    if allowed is not None:
+        _check_keys(value, what, path, allowed)
+
+
 def validate_sources(data: Any, path: str | os.PathLike | None = None) -> dict[str, Any]:
     """Check the structure of a source description; return it as plain dicts and lists."""
-    if not isinstance(data, Mapping):
-        raise ConfigError(
-            "the source description must be a mapping", path=path, expected=list(TOP_KEYS), found=type(data).__name__
-        )
-    unknown = sorted(set(map(str, data)) - set(TOP_KEYS))
-    if unknown:
-        raise ConfigError("unknown keys in the source description", path=path, expected=list(TOP_KEYS), found=unknown)
+    _check_mapping(data, "the source description", path, TOP_KEYS)
     out: dict[str, Any] = {}
     tracks = data.get("tracks")
     if tracks is not None:
@@ -117,11 +127,7 @@ def validate_sources(data: Any, path: str | os.PathLike | None = None) -> dict[s
                 found=type(tracks).__name__,
             )
         for i, t in enumerate(tracks):
-            bad = sorted(set(map(str, t)) - set(TRACK_SOURCE_KEYS))
-            if bad:
-                raise ConfigError(
-                    f"unknown keys in tracks source {i}", path=path, expected=list(TRACK_SOURCE_KEYS), found=bad
-                )
+            _check_keys(t, f"tracks source {i}", path, TRACK_SOURCE_KEYS)
             if "search_dirs" not in t or "src_format" not in t:
                 raise ConfigError(
                     f"tracks source {i} needs search_dirs and src_format",
@@ -129,10 +135,7 @@ def validate_sources(data: Any, path: str | os.PathLike | None = None) -> dict[s
                     expected=["search_dirs", "src_format"],
                     found=sorted(map(str, t)),
                 )
-            if not isinstance(t.get("params") or {}, Mapping):
-                raise ConfigError(
-                    f"'params' of tracks source {i} must be a mapping", path=path, found=type(t["params"]).__name__
-                )
+            _check_mapping(t.get("params") or {}, f"'params' of tracks source {i}", path)
         out["tracks"] = [dict(t) for t in tracks]
     recs = data.get("recordings")
     if recs is not None:
@@ -146,15 +149,8 @@ def validate_sources(data: Any, path: str | os.PathLike | None = None) -> dict[s
         out["recordings"] = {str(k): dict(v) for k, v in recs.items()}
     labels = data.get("labels")
     if labels is not None:
-        if not isinstance(labels, Mapping):
-            raise ConfigError(
-                "'labels' must be a mapping", path=path, expected=list(LABEL_KEYS), found=type(labels).__name__
-            )
-        bad = sorted(set(map(str, labels)) - set(LABEL_KEYS))
-        if bad:
-            raise ConfigError("unknown keys in 'labels'", path=path, expected=list(LABEL_KEYS), found=bad)
-        if not isinstance(labels.get("params") or {}, Mapping):
-            raise ConfigError("'labels.params' must be a mapping", path=path, found=type(labels["params"]).__name__)
+        _check_mapping(labels, "'labels'", path, LABEL_KEYS)
+        _check_mapping(labels.get("params") or {}, "'labels.params'", path)
         out["labels"] = dict(labels)
     return out
 

@@ -29,6 +29,37 @@ def _number(value: Any, name: str, error: type[MosaicError], expected: str, ctx:
     return v
 
 
+def positive_or_none(value: Any) -> float | None:
+    """``value`` as a finite float > 0, else None: a metadata value (``fps``, ``cm_per_pixel``) taken
+    as unknown when it is missing or unusable (never raises; :func:`positive_number` refuses instead)."""
+    try:
+        f = float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return f if math.isfinite(f) and f > 0 else None
+
+
+def _absent(value: Any, name: str, allow_none: bool, error: type[MosaicError], expected: str, ctx: dict) -> bool:
+    """True when ``value`` is None and that is allowed; raise ``error`` when it is None and not allowed."""
+    if value is None and not allow_none:
+        raise error(f"parameter {name!r} is missing", expected=expected, found=None, **ctx)
+    return value is None
+
+
+def _signed_number(
+    value: Any, name: str, strict: bool, allow_none: bool, error: type[MosaicError], ctx: dict[str, Any]
+) -> float | None:
+    """``value`` as a finite float > 0 (``strict``) or >= 0; ``None`` only with ``allow_none``."""
+    op = ">" if strict else ">="
+    expected = f"a finite number {op} 0" + (" or null" if allow_none else "")
+    if _absent(value, name, allow_none, error, expected, ctx):
+        return None
+    v = _number(value, name, error, expected, ctx)
+    if v < 0 or (strict and v == 0):
+        raise error(f"parameter {name!r} must be {op} 0", expected=expected, found=value, **ctx)
+    return v
+
+
 def positive_number(
     value: Any, name: str, *, allow_none: bool = False, error: type[MosaicError] = ConfigError, **ctx: Any
 ) -> float | None:
@@ -37,30 +68,14 @@ def positive_number(
     Numeric strings (``"30"``) are accepted, as YAML/CSV give them; ``None`` only with ``allow_none``.
     ``ctx`` (``path``, ``group``, ``sequence``, ``hint``) goes into the error.
     """
-    expected = "a finite number > 0" + (" or null" if allow_none else "")
-    if value is None:
-        if allow_none:
-            return None
-        raise error(f"parameter {name!r} is missing", expected=expected, found=None, **ctx)
-    v = _number(value, name, error, expected, ctx)
-    if not v > 0:
-        raise error(f"parameter {name!r} must be > 0", expected=expected, found=value, **ctx)
-    return v
+    return _signed_number(value, name, True, allow_none, error, ctx)
 
 
 def non_negative_number(
     value: Any, name: str, *, allow_none: bool = False, error: type[MosaicError] = ConfigError, **ctx: Any
 ) -> float | None:
     """``value`` as a finite float ≥ 0 (e.g. a speed threshold)."""
-    expected = "a finite number >= 0" + (" or null" if allow_none else "")
-    if value is None:
-        if allow_none:
-            return None
-        raise error(f"parameter {name!r} is missing", expected=expected, found=None, **ctx)
-    v = _number(value, name, error, expected, ctx)
-    if v < 0:
-        raise error(f"parameter {name!r} must be >= 0", expected=expected, found=value, **ctx)
-    return v
+    return _signed_number(value, name, False, allow_none, error, ctx)
 
 
 def int_at_least(
@@ -82,10 +97,8 @@ def int_at_least(
         + (f" and <= {maximum}" if maximum is not None else "")
         + (" or null" if allow_none else "")
     )
-    if value is None:
-        if allow_none:
-            return None
-        raise error(f"parameter {name!r} is missing", expected=expected, found=None, **ctx)
+    if _absent(value, name, allow_none, error, expected, ctx):
+        return None
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise error(f"parameter {name!r} is not an integer", expected=expected, found=repr(value)[:80], **ctx)
     if isinstance(value, numbers.Integral):

@@ -159,13 +159,20 @@ def write_boris_tabular(
     """
     media, obs, total, fps = _defaults(sim.validate(), media_file, observation_id)
     b = sim.bouts() if bouts is None else bouts
+    rows = _tabular_header(obs, media, observation_date, f"mosaic demo: {sim.group} / {sim.sequence}")
+    rows.extend(_tabular_events(sim, b, media, total, fps))
+    return atomic_write_text(path, _csv_text(rows))
+
+
+def _tabular_header(obs: str, media: str, observation_date: str, description: str) -> list[list[str]]:
+    """The header block of a tabular export, up to and including the column names."""
     width = len(TABULAR_COLUMNS)
 
     def kv(*cells: str) -> list[str]:
         return list(cells) + [""] * (width - len(cells))
 
     blank = kv()
-    rows = [
+    return [
         kv("Observation id", obs),
         blank,
         kv("Media file(s)"),
@@ -174,7 +181,7 @@ def write_boris_tabular(
         blank,
         kv("Observation date", observation_date),
         blank,
-        kv("Description", f"mosaic demo: {sim.group} / {sim.sequence}"),
+        kv("Description", description),
         blank,
         kv("Time offset (s)", "0.0"),
         blank,
@@ -183,6 +190,10 @@ def write_boris_tabular(
         blank,
         list(TABULAR_COLUMNS),
     ]
+
+
+def _tabular_events(sim: SimSequence, b: pd.DataFrame, media: str, total: str, fps: str) -> list[list[str]]:
+    """START/STOP rows of the bouts ``b``, by time (STOP before START at equal times), then subject."""
     events = []
     for r in b.itertuples(index=False):
         comment = subject_name(r.target_id) if r.behavior in sim.pair_behaviors and r.target_id >= 0 else ""
@@ -207,5 +218,4 @@ def write_boris_tabular(
                 )
             )
     events.sort(key=lambda e: e[:3])
-    rows.extend(e[3] for e in events)
-    return atomic_write_text(path, _csv_text(rows))
+    return [e[3] for e in events]

@@ -239,8 +239,8 @@ def make_demo_dataset(
     Returns
     -------
     DatasetCore
-        The dataset. An existing complete demo with the same size, seed and config is
-        returned as is (one built without videos is rebuilt when videos are asked for).
+        The dataset. An existing complete demo with the same size, seed and config is returned as is
+        (one built without videos is rebuilt when videos are asked for).
 
     Raises
     ------
@@ -251,22 +251,29 @@ def make_demo_dataset(
     if size not in SIZES:
         raise ConfigError("unknown demo size", expected=sorted(SIZES), found=size)
     folder = Path(folder).absolute()
-    seed = int(seed)
     cfg = config or SimConfig()
-    cfg_dict = json.loads(json.dumps(asdict(cfg)))  # as stored in the marker (tuples -> lists)
     corr = CorruptionConfig() if corruption is True else (corruption or None)
-    corr_dict = json.loads(json.dumps(asdict(corr))) if corr is not None else None
-    existing = _check_existing(folder, size, seed, overwrite, bool(videos), cfg_dict, corr_dict)
+    existing = _check_existing(folder, size, int(seed), overwrite, bool(videos), _as_stored(cfg), _as_stored(corr))
     if existing is not None:
         return existing
+    return _build_demo(folder, size, int(seed), bool(videos), cfg, corr)
+
+
+def _as_stored(config: SimConfig | CorruptionConfig | None) -> dict[str, Any] | None:
+    """A config as the marker stores it (tuples become lists), or None."""
+    return json.loads(json.dumps(asdict(config))) if config is not None else None
+
+
+def _build_demo(
+    folder: Path, size: str, seed: int, videos: bool, cfg: SimConfig, corr: CorruptionConfig | None
+) -> DatasetCore:
+    """Simulate and write every file of the demo; the marker, then the manifest, last."""
     p = SIZES[size]
     meta = {"fps_default": DEMO_FPS, "cm_per_pixel": float(cfg.cm_per_pixel)}
     layout = DatasetCore(manifest_path=folder / "dataset.yaml", name=DEMO_NAME, meta=meta)  # not saved yet
 
     sims = simulate(p["n_groups"], p["n_sequences"], p["n_animals"], p["n_frames"], DEMO_FPS, seed, cfg)
-    rows = [
-        _write_sequence(sim, folder, layout, corr, seed, bool(videos)) for sim in progress(sims, desc="demo sequences")
-    ]
+    rows = [_write_sequence(sim, folder, layout, corr, seed, videos) for sim in progress(sims, desc="demo sequences")]
     calms = simulate_calms21(p["calms21_sequences"], p["calms21_frames"], DEMO_FPS, seed + 1)
     write_calms21_npy(calms, folder / CALMS21_FILE)
 
@@ -274,7 +281,7 @@ def make_demo_dataset(
     write_ground_truth(sims, gt)
     write_calms21_truth(calms, gt / "calms21_bouts.csv", file=CALMS21_FILE)
     atomic_write_text(gt / "sequences.csv", pd.DataFrame(rows).to_csv(index=False, lineterminator="\n"))
-    atomic_write_json(folder / MARKER, _marker(size, seed, bool(videos), cfg, p, cfg_dict, corr_dict))
+    atomic_write_json(folder / MARKER, _marker(size, seed, videos, cfg, p, _as_stored(cfg), _as_stored(corr)))
     ds = _create_manifest(folder, meta)  # manifest last
     log.info("demo dataset (%s, seed %s) ready at %s", size, seed, folder)
     return ds

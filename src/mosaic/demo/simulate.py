@@ -513,27 +513,47 @@ def simulate(
     rng = np.random.default_rng(seed)
     S = int(n_groups) * int(n_sequences)
     n_per_seq = rng.integers(lo, hi + 1, S)
-    if group_names is None:
-        group_names = [f"group_{g}" for g in range(int(n_groups))]
-    if len(group_names) != int(n_groups):
-        raise ConfigError("group_names must name every group", expected=int(n_groups), found=len(group_names))
+    names = _group_names(group_names, int(n_groups))
     out = []
     for c0 in range(0, S, _BATCH):  # batches bound the memory of large simulations
-        batch = n_per_seq[c0 : c0 + _BATCH]
-        pos, head, states, targets = _integrate(rng, cfg, batch, T, fps)
-        for b, n in enumerate(batch.tolist()):
-            g, q = divmod(c0 + b, int(n_sequences))
-            out.append(
-                _sim_sequence(
-                    group_names[g],
-                    f"{group_names[g]}_seq{q}",
-                    fps,
-                    cfg,
-                    (pos[:, b, :n], head[:, b, :n], states[:, b, :n], targets[:, b, :n]),
-                    _missing_mask(rng, T, n, cfg),
-                )
+        out.extend(_simulate_batch(rng, cfg, n_per_seq[c0 : c0 + _BATCH], c0, int(n_sequences), names, T, fps))
+    return out
+
+
+def _group_names(group_names: list[str] | None, n_groups: int) -> list[str]:
+    """``group_names``, or ``group_<g>``; raise :class:`ConfigError` when they do not name every group."""
+    if group_names is None:
+        group_names = [f"group_{g}" for g in range(n_groups)]
+    if len(group_names) != n_groups:
+        raise ConfigError("group_names must name every group", expected=n_groups, found=len(group_names))
+    return group_names
+
+
+def _simulate_batch(
+    rng: np.random.Generator,
+    cfg: SimConfig,
+    batch: np.ndarray,
+    c0: int,
+    n_sequences: int,
+    group_names: list[str],
+    T: int,
+    fps: float,
+) -> list[SimSequence]:
+    """Integrate one batch of sequences (``batch``: animals per sequence, the first being number ``c0``)."""
+    pos, head, states, targets = _integrate(rng, cfg, batch, T, fps)
+    out = []
+    for b, n in enumerate(batch.tolist()):
+        g, q = divmod(c0 + b, n_sequences)
+        out.append(
+            _sim_sequence(
+                group_names[g],
+                f"{group_names[g]}_seq{q}",
+                fps,
+                cfg,
+                (pos[:, b, :n], head[:, b, :n], states[:, b, :n], targets[:, b, :n]),
+                _missing_mask(rng, T, n, cfg),
             )
-        del pos, head, states, targets
+        )
     return out
 
 

@@ -80,10 +80,8 @@ def render_video(
     path = Path(path)
     w = int(round(sim.arena_size[0] * scale))
     h = int(round(sim.arena_size[1] * scale))
-    frame0 = np.empty((h, w, 3), dtype=np.uint8)
-    frame0[:] = BACKGROUND
-    cv2.rectangle(frame0, (0, 0), (w - 1, h - 1), BORDER, 2)
-    centre, axes, angles, head, head_r = _body_shapes(sim, scale)
+    frame0 = _background(w, h)
+    shapes = _body_shapes(sim, scale)
     visible = ~sim.missing
     with atomic_path(path) as tmp:
         tmp_video = tmp.with_name(tmp.name + path.suffix)  # OpenCV picks the container from the suffix
@@ -93,25 +91,7 @@ def render_video(
                 raise MediaError("OpenCV cannot open a video writer", path=path, expected=f"codec {fourcc}")
             try:
                 for t in range(sim.n_frames):
-                    img = frame0.copy()
-                    for k in np.flatnonzero(visible[t]):
-                        colour = PALETTE[k % len(PALETTE)]
-                        cv2.ellipse(
-                            img,
-                            (int(centre[t, k, 0]), int(centre[t, k, 1])),
-                            axes,
-                            float(angles[t, k]),
-                            0,
-                            360,
-                            colour,
-                            -1,
-                            cv2.LINE_AA,
-                            _SHIFT,
-                        )
-                        cv2.circle(
-                            img, (int(head[t, k, 0]), int(head[t, k, 1])), head_r, (20, 20, 20), -1, cv2.LINE_AA, _SHIFT
-                        )
-                    writer.write(img)
+                    writer.write(_draw_frame(frame0, shapes, t, np.flatnonzero(visible[t])))
             finally:
                 writer.release()
             os.replace(tmp_video, tmp)
@@ -119,3 +99,37 @@ def render_video(
             if tmp_video.exists():
                 tmp_video.unlink()
     return path
+
+
+def _background(w: int, h: int) -> np.ndarray:
+    """The empty arena: plain background with the border, ``(h, w, 3)`` BGR."""
+    import cv2
+
+    frame0 = np.empty((h, w, 3), dtype=np.uint8)
+    frame0[:] = BACKGROUND
+    cv2.rectangle(frame0, (0, 0), (w - 1, h - 1), BORDER, 2)
+    return frame0
+
+
+def _draw_frame(frame0: np.ndarray, shapes: tuple, t: int, animals: np.ndarray) -> np.ndarray:
+    """A copy of ``frame0`` with the ``animals`` visible at frame ``t`` drawn (``shapes`` from :func:`_body_shapes`)."""
+    import cv2
+
+    centre, axes, angles, head, head_r = shapes
+    img = frame0.copy()
+    for k in animals:
+        colour = PALETTE[k % len(PALETTE)]
+        cv2.ellipse(
+            img,
+            (int(centre[t, k, 0]), int(centre[t, k, 1])),
+            axes,
+            float(angles[t, k]),
+            0,
+            360,
+            colour,
+            -1,
+            cv2.LINE_AA,
+            _SHIFT,
+        )
+        cv2.circle(img, (int(head[t, k, 0]), int(head[t, k, 1])), head_r, (20, 20, 20), -1, cv2.LINE_AA, _SHIFT)
+    return img

@@ -51,14 +51,15 @@ class _Global(Feature):
             )
         return cols
 
-    def _matrix(self, data: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    def _matrix(self, data: pd.DataFrame) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """The checked input columns, their float matrix (NaN where missing) and its rows without NaN."""
         cols = self._columns(data)
         M = (
             np.column_stack([data[c].to_numpy(np.float64, na_value=np.nan) for c in cols])
             if len(data)
             else np.zeros((0, len(cols)))
         )
-        return M, ~np.isnan(M).any(axis=1)
+        return cols, M, ~np.isnan(M).any(axis=1)
 
     def _require_fit(self, data: pd.DataFrame) -> None:
         if getattr(self, "columns_", None) is None:
@@ -90,12 +91,7 @@ class StandardScaler(_Global):
         n = s = ss = None
         self.columns_ = None
         for data in scope:
-            cols = self._columns(data)
-            M = (
-                np.column_stack([data[c].to_numpy(np.float64, na_value=np.nan) for c in cols])
-                if len(data)
-                else np.zeros((0, len(cols)))
-            )
+            cols, M, _ = self._matrix(data)
             ok = ~np.isnan(M)
             if n is None:
                 self.columns_, n, s, ss = cols, np.zeros(len(cols)), np.zeros(len(cols)), np.zeros(len(cols))
@@ -149,13 +145,8 @@ class PCA(_Global):
         self.columns_ = None
         n, s, xtx = 0, None, None
         for data in scope:
-            cols = self._columns(data)
-            M = (
-                np.column_stack([data[c].to_numpy(np.float64, na_value=np.nan) for c in cols])
-                if len(data)
-                else np.zeros((0, len(cols)))
-            )
-            M = M[~np.isnan(M).any(axis=1)]
+            cols, M, ok = self._matrix(data)
+            M = M[ok]
             if s is None:
                 self.columns_, s, xtx = cols, np.zeros(len(cols)), np.zeros((len(cols), len(cols)))
             n += len(M)
@@ -188,7 +179,7 @@ class PCA(_Global):
 
     def apply(self, data: pd.DataFrame) -> pd.DataFrame:
         self._require_fit(data)
-        M, ok = self._matrix(data)
+        _, M, ok = self._matrix(data)
         P = (M - self.mean_) @ self.components_.T
         P[~ok] = np.nan
         out = self._key(data)
@@ -230,15 +221,10 @@ class KMeans(_Global):
         self.columns_ = None
         sample = []
         for data in scope:
-            cols = self._columns(data)
+            cols, M, ok = self._matrix(data)
             if self.columns_ is None:
                 self.columns_ = cols
-            M = (
-                np.column_stack([data[c].to_numpy(np.float64, na_value=np.nan) for c in cols])
-                if len(data)
-                else np.zeros((0, len(cols)))
-            )
-            M = M[~np.isnan(M).any(axis=1)]
+            M = M[ok]
             cap = self.params["max_rows_per_sequence"]
             if len(M) > cap:
                 M = M[np.sort(rng.choice(len(M), cap, replace=False))]
@@ -260,7 +246,7 @@ class KMeans(_Global):
 
     def apply(self, data: pd.DataFrame) -> pd.DataFrame:
         self._require_fit(data)
-        M, ok = self._matrix(data)
+        _, M, ok = self._matrix(data)
         Z = np.where(ok[:, None], M, 0.0)
         C = self.centers_
         d2 = (Z * Z).sum(axis=1)[:, None] - 2.0 * Z @ C.T + (C * C).sum(axis=1)[None]

@@ -21,6 +21,7 @@ With a known ``cm_per_pixel`` the length-based columns also come as ``*_cm_s`` /
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -33,6 +34,13 @@ from .grid import Grid, derivative, window_sum, wrap_angle
 
 OUTPUTS = ("velocity", "speed", "acceleration", "heading", "angular_velocity", "tortuosity")
 HEADING_SOURCES = ("auto", "angle", "keypoints", "motion")
+#: heading parameters (see :func:`resolve_heading`), the same in every feature that finds a heading
+HEADING_DEFAULTS: dict[str, Any] = {
+    "heading_source": "auto",
+    "head_keypoint": None,
+    "tail_keypoint": None,
+    "min_speed": 0.0,
+}
 
 
 def heading_from_keypoints(df: pd.DataFrame, head: int, tail: int) -> np.ndarray:
@@ -90,6 +98,33 @@ def resolve_heading(
     return h, "motion"
 
 
+def heading_of(
+    df: pd.DataFrame, grid: Grid, vx: np.ndarray | None, vy: np.ndarray | None, params: Mapping
+) -> np.ndarray:
+    """:func:`resolve_heading` with a feature's heading parameters (:data:`HEADING_DEFAULTS`): dense ``(T, n)`` rad."""
+    source, head, tail = params["heading_source"], params["head_keypoint"], params["tail_keypoint"]
+    return resolve_heading(df, grid, vx, vy, source, head, tail, float(params["min_speed"]))[0]
+
+
+def check_heading_source(params: Mapping[str, Any]) -> None:
+    """Refuse a ``heading_source`` outside :data:`HEADING_SOURCES`."""
+    if params["heading_source"] not in HEADING_SOURCES:
+        raise FeatureError("bad 'heading_source'", expected=list(HEADING_SOURCES), found=params["heading_source"])
+
+
+def heading_track_columns(cols: list[str], params: Mapping[str, Any], needed: bool) -> list[str]:
+    """``cols`` less the heading inputs a feature does not use.
+
+    Without a ``needed`` heading ``ANGLE`` and every pose column go; with one, the pose columns
+    other than the ``head_keypoint``/``tail_keypoint`` ones.
+    """
+    if not needed:
+        return [c for c in cols if c != "ANGLE" and not c.startswith("pose")]
+    h, t = params["head_keypoint"], params["tail_keypoint"]
+    keep = {f"pose{a}{k}" for a in "XY" for k in (h, t) if k is not None}
+    return [c for c in cols if not c.startswith("pose") or c in keep]
+
+
 class Kinematics(Feature):
     """Per-individual kinematics (see the module docstring for columns and units).
 
@@ -117,10 +152,7 @@ class Kinematics(Feature):
     defaults: ClassVar[dict[str, Any]] = {
         "outputs": list(OUTPUTS),
         "method": "central",
-        "heading_source": "auto",
-        "head_keypoint": None,
-        "tail_keypoint": None,
-        "min_speed": 0.0,
+        **HEADING_DEFAULTS,
         "tortuosity_window": 15,
         "cm": "auto",
         "fps": None,
@@ -139,8 +171,7 @@ class Kinematics(Feature):
             )
         if p["method"] not in ("central", "backward"):
             raise FeatureError("bad 'method'", expected=["central", "backward"], found=p["method"])
-        if p["heading_source"] not in HEADING_SOURCES:
-            raise FeatureError("bad 'heading_source'", expected=list(HEADING_SOURCES), found=p["heading_source"])
+        check_heading_source(p)
         w = p["tortuosity_window"]
         if not isinstance(w, int) or w < 3 or w % 2 == 0:
             raise FeatureError("bad 'tortuosity_window'", expected="odd int >= 3 (frames)", found=w)
@@ -148,14 +179,8 @@ class Kinematics(Feature):
             raise FeatureError("bad 'cm'", expected=["auto", True, False], found=p["cm"])
 
     def track_columns(self, available):
-        cols = super().track_columns(available)
-        if not any(o in self.params["outputs"] for o in ("heading", "angular_velocity")):
-            cols = [c for c in cols if c != "ANGLE" and not c.startswith("pose")]
-        else:
-            h, t = self.params["head_keypoint"], self.params["tail_keypoint"]
-            keep = {f"pose{a}{k}" for a in "XY" for k in (h, t) if k is not None}
-            cols = [c for c in cols if not c.startswith("pose") or c in keep]
-        return cols
+        needed = any(o in self.params["outputs"] for o in ("heading", "angular_velocity"))
+        return heading_track_columns(super().track_columns(available), self.params, needed)
 
     def frame_halo(self) -> int | None:
         """2 frames (a derivative of a derivative); None with tortuosity (its window sums are prefix sums)."""
@@ -178,18 +203,38 @@ class Kinematics(Feature):
         self.check_columns(data)
         p = self.params
         out_set = set(p["outputs"])
-        # the frame rate is needed for derivatives only (a heading from ANGLE or tortuosity do not need it)
+        dt = self._time_step(data, out_set)
+        grid = Grid.from_long(data["frame"].to_numpy(), data["id"].to_numpy())
+        cm = self._cm_per_pixel(data)
+        # each dense (T, n) array is gathered back to rows as soon as it is final and then freed
+        X = grid.dense(data["X"].to_numpy(np.float64))
+        Y = grid.dense(data["Y"].to_numpy(np.float64))
+        cols = self._motion_columns(data, grid, X, Y, dt, out_set)
+        if "tortuosity" in out_set:
+            cols["tortuosity"] = grid.take(tortuosity(X, Y, p["tortuosity_window"]))
+        del X, Y
+        if p["cm"] and cm:
+            for c in [c for c in cols if "_px_" in c]:
+                cols[c.replace("_px_", "_cm_")] = cols[c] * float(cm)
+        out = {"frame": data["frame"].to_numpy(), "id": data["id"].to_numpy(), **cols}
+        return pd.DataFrame(out, copy=False)
+
+    def _time_step(self, data: pd.DataFrame, out_set: set[str]) -> float:
+        """Seconds per frame when an output needs a derivative, else 1 (the frame rate is then not required)."""
+        p = self.params
+        # a heading from ANGLE or keypoints and tortuosity need no frame rate
         angle_heading = "ANGLE" in data.columns and p["heading_source"] in ("auto", "angle")
         derivs = out_set & {"velocity", "speed", "acceleration", "angular_velocity"} or (
             "heading" in out_set and not angle_heading and p["heading_source"] != "keypoints"
         )
-        dt = 1.0 / (float(p["fps"]) if p["fps"] else self.fps_of(data)) if derivs else 1.0
-        grid = Grid.from_long(data["frame"].to_numpy(), data["id"].to_numpy())
-        cm = self._cm_per_pixel(data)
-        # each dense (T, n) array is gathered back to rows as soon as it is final and then freed
+        return 1.0 / (float(p["fps"]) if p["fps"] else self.fps_of(data)) if derivs else 1.0
+
+    def _motion_columns(
+        self, data: pd.DataFrame, grid: Grid, X: np.ndarray, Y: np.ndarray, dt: float, out_set: set[str]
+    ) -> dict[str, np.ndarray]:
+        """Velocity, speed, acceleration, heading and angular velocity columns (per row) that ``out_set`` asks for."""
+        p = self.params
         cols: dict[str, np.ndarray] = {}
-        X = grid.dense(data["X"].to_numpy(np.float64))
-        Y = grid.dense(data["Y"].to_numpy(np.float64))
         need_v = out_set & {"velocity", "speed", "acceleration"} or (
             out_set & {"heading", "angular_velocity"} and p["heading_source"] in ("auto", "motion")
         )
@@ -211,23 +256,12 @@ class Kinematics(Feature):
             )
             del ax, ay
         if out_set & {"heading", "angular_velocity"}:
-            h, _src = resolve_heading(
-                data, grid, vx, vy, p["heading_source"], p["head_keypoint"], p["tail_keypoint"], float(p["min_speed"])
-            )
+            h = heading_of(data, grid, vx, vy, p)
             if "heading" in out_set:
                 cols["heading_rad"] = grid.take(h)
             if "angular_velocity" in out_set:
                 cols["angvel_rad_s"] = grid.take(derivative(h, dt, p["method"], angular=True))
-            del h
-        del vx, vy
-        if "tortuosity" in out_set:
-            cols["tortuosity"] = grid.take(tortuosity(X, Y, p["tortuosity_window"]))
-        del X, Y
-        if p["cm"] and cm:
-            for c in [c for c in cols if "_px_" in c]:
-                cols[c.replace("_px_", "_cm_")] = cols[c] * float(cm)
-        out = {"frame": data["frame"].to_numpy(), "id": data["id"].to_numpy(), **cols}
-        return pd.DataFrame(out, copy=False)
+        return cols
 
 
 def tortuosity(X: np.ndarray, Y: np.ndarray, window: int) -> np.ndarray:

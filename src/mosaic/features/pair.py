@@ -49,7 +49,7 @@ from mosaic.core.errors import FeatureError
 
 from .base import KEY_PAIR, Feature
 from .grid import Grid, derivative, wrap_angle
-from .kinematics import HEADING_SOURCES, resolve_heading
+from .kinematics import HEADING_DEFAULTS, check_heading_source, heading_of, heading_track_columns
 from .neighbors import chunk_frames, select_neighbors
 
 PAIR_OUTPUTS = ("distance", "egocentric", "facing", "relative_speed", "approach_rate")
@@ -90,10 +90,7 @@ class PairFeatures(Feature):
     defaults: ClassVar[dict[str, Any]] = {
         "outputs": list(PAIR_OUTPUTS),
         "method": "central",
-        "heading_source": "auto",
-        "head_keypoint": None,
-        "tail_keypoint": None,
-        "min_speed": 0.0,
+        **HEADING_DEFAULTS,
         "cm": "auto",
         "fps": None,
         "neighbors": "auto",
@@ -114,8 +111,7 @@ class PairFeatures(Feature):
             )
         if p["method"] not in ("central", "backward"):
             raise FeatureError("bad 'method'", expected=["central", "backward"], found=p["method"])
-        if p["heading_source"] not in HEADING_SOURCES:
-            raise FeatureError("bad 'heading_source'", expected=list(HEADING_SOURCES), found=p["heading_source"])
+        check_heading_source(p)
         if p["cm"] not in ("auto", True, False):
             raise FeatureError("bad 'cm'", expected=["auto", True, False], found=p["cm"])
         k = p["neighbors"]
@@ -141,12 +137,7 @@ class PairFeatures(Feature):
         return bool({"egocentric", "facing"} & set(self.params["outputs"]))
 
     def track_columns(self, available):
-        cols = super().track_columns(available)
-        if not self._needs_heading():
-            return [c for c in cols if c != "ANGLE" and not c.startswith("pose")]
-        h, t = self.params["head_keypoint"], self.params["tail_keypoint"]
-        keep = {f"pose{a}{k}" for a in "XY" for k in (h, t) if k is not None}
-        return [c for c in cols if not c.startswith("pose") or c in keep]
+        return heading_track_columns(super().track_columns(available), self.params, self._needs_heading())
 
     def apply_chunks(self, data: pd.DataFrame):
         """Pair rows in chunks of :data:`CHUNK_FRAMES` frames (bounded memory)."""
@@ -166,9 +157,7 @@ class PairFeatures(Feature):
             dt = 1.0 / (float(p["fps"]) if p["fps"] else self.fps_of(data))
             vx, vy = derivative(X, dt, p["method"]), derivative(Y, dt, p["method"])
         if self._needs_heading():
-            H, _ = resolve_heading(
-                data, grid, vx, vy, p["heading_source"], p["head_keypoint"], p["tail_keypoint"], float(p["min_speed"])
-            )
+            H = heading_of(data, grid, vx, vy, p)
         cm = data.attrs.get("cm_per_pixel")
         if p["cm"] is True and not cm:
             raise FeatureError(

@@ -26,7 +26,7 @@ from mosaic.core.validate import int_at_least
 
 from .base import Feature
 from .grid import Grid, derivative
-from .kinematics import HEADING_SOURCES, resolve_heading
+from .kinematics import HEADING_DEFAULTS, check_heading_source, heading_of
 from .neighbors import chunk_frames, select_neighbors
 
 CHUNK_FRAMES = 4096
@@ -222,10 +222,7 @@ class Polarization(Feature):
     name = "polarization"
     version = "1"
     defaults: ClassVar[dict[str, Any]] = {
-        "heading_source": "auto",
-        "head_keypoint": None,
-        "tail_keypoint": None,
-        "min_speed": 0.0,
+        **HEADING_DEFAULTS,
         "method": "central",
         "fps": None,
     }
@@ -233,10 +230,7 @@ class Polarization(Feature):
     optional_columns = ("ANGLE", "pose*")
 
     def validate_params(self) -> None:
-        if self.params["heading_source"] not in HEADING_SOURCES:
-            raise FeatureError(
-                "bad 'heading_source'", expected=list(HEADING_SOURCES), found=self.params["heading_source"]
-            )
+        check_heading_source(self.params)
 
     def apply(self, data: pd.DataFrame) -> pd.DataFrame:
         self.check_columns(data)
@@ -247,9 +241,7 @@ class Polarization(Feature):
             dt = 1.0 / (float(p["fps"]) if p["fps"] else self.fps_of(data))
             vx = derivative(grid.dense(data["X"].to_numpy(np.float64)), dt, p["method"])
             vy = derivative(grid.dense(data["Y"].to_numpy(np.float64)), dt, p["method"])
-        H, _ = resolve_heading(
-            data, grid, vx, vy, p["heading_source"], p["head_keypoint"], p["tail_keypoint"], float(p["min_speed"])
-        )
+        H = heading_of(data, grid, vx, vy, p)
         ok = ~np.isnan(H)
         cnt = ok.sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):

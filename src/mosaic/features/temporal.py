@@ -33,16 +33,7 @@ def value_columns(data: pd.DataFrame, columns: list[str] | None, feat: Feature) 
     """The float columns to transform (all non-key float columns when ``columns`` is None)."""
     if columns is None:
         return [c for c in data.columns if c not in ("frame", "id", "id2", "time") and data[c].dtype.kind == "f"]
-    missing = [c for c in columns if c not in data.columns]
-    if missing:
-        raise FeatureError(
-            f"feature {feat.name!r} lacks input columns",
-            group=data.attrs.get("group"),
-            sequence=data.attrs.get("sequence"),
-            path=data.attrs.get("path"),
-            expected=list(columns),
-            found=f"missing {missing}",
-        )
+    feat.check_columns(data, columns)
     return list(columns)
 
 

@@ -3,10 +3,13 @@
 One module per format, each importing its optional dependency only when called:
 
 * :mod:`mosaic.interop.movement` — movement's poses ``xarray.Dataset`` / netCDF (both ways);
-* :mod:`mosaic.interop.nwb` — NWB with ndx-pose ``PoseEstimation`` (+ labels as intervals), both ways;
+* :mod:`mosaic.interop.nwb` — NWB with ndx-pose ``PoseEstimation`` (+ labels as intervals), both ways
+  (writing in :mod:`~mosaic.interop.nwb_write`);
 * :mod:`mosaic.interop.boris` — predictions or labels as a BORIS project for review;
 * :mod:`mosaic.interop.labelling` — DeepLabCut / SLEAP labelling projects from a frame run, and
-  labelled frames back as keypoint labels.
+  labelled frames back as keypoint labels (:mod:`~mosaic.interop.dlc_project`,
+  :mod:`~mosaic.interop.sleap_project`, over the frame table of :mod:`~mosaic.interop.frame_run`).
 
-The optional packages come with ``pip install 'mosaic[interop]'``.
+The dataset-level entry points are in :mod:`mosaic.interop.api`; labelled frames imported into a
+dataset are stored by :mod:`mosaic.interop.keypoint_labels`. The optional packages come with ``pip install 'mosaic[interop]'``.
 """

@@ -13,13 +13,15 @@ from __future__ import annotations
 import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from mosaic.core.errors import ConfigError, TrackFormatError
-from mosaic.tracks.table import build_table, nan_centroid, pose_columns
+from mosaic.core.validate import positive_or_none
+from mosaic.tracks.table import TrackTable, base_meta, build_table, nan_centroid, pose_columns, resolve_number
 
 #: name of the keypoint that carries mosaic's ``X``/``Y`` in exported files
 CENTROID = "centroid"
@@ -125,14 +127,6 @@ def _scatter(
     return position, confidence
 
 
-def _positive_fps(fps: Any) -> float | None:
-    """``fps`` as a float when finite and positive, else None."""
-    try:
-        return float(fps) if fps is not None and np.isfinite(float(fps)) and float(fps) > 0 else None
-    except (TypeError, ValueError):
-        return None
-
-
 def table_to_pose(
     df: pd.DataFrame,
     meta: Mapping[str, Any] | None = None,
@@ -163,6 +157,31 @@ def table_to_pose(
         sequence if sequence is not None else (str(df["sequence"].iloc[0]) if "sequence" in df and len(df) else "")
     )
     ctx = dict(group=group, sequence=sequence)
+    frames, ids, fi, ii = _frame_id_grid(df, ctx)
+    ks, names, centroid_index = _keypoints(df.columns, meta, include_centroid)
+    position, confidence = _scatter(df, ks, fi, ii, (len(frames), len(ids), len(names)), centroid_index)
+    id_names = individual_name_map(meta)
+    ind_names = _unique_names([id_names.get(int(i), f"id_{int(i)}") for i in ids])
+    return PoseBlock(
+        group,
+        sequence,
+        frames,
+        ids,
+        ind_names,
+        names,
+        position,
+        confidence,
+        positive_or_none(meta.get("fps")),
+        centroid_index,
+    )
+
+
+def _frame_id_grid(df: pd.DataFrame, ctx: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Frames ``first..last``, sorted ids, and each row's frame and id position in them.
+
+    Raises :class:`TrackFormatError` when ``frame``/``id``/``X``/``Y`` are missing, the table is
+    empty or a (frame, id) appears twice.
+    """
     missing = [c for c in ("frame", "id", "X", "Y") if c not in df.columns]
     if missing:
         raise TrackFormatError(
@@ -183,29 +202,21 @@ def table_to_pose(
         raise TrackFormatError(
             "track table has duplicate (frame, id) rows", expected="unique (frame, id)", found="duplicates", **ctx
         )
-    ks = _pose_indices(df.columns)
+    return frames, ids, fi, ii
+
+
+def _keypoints(
+    columns: Any, meta: Mapping[str, Any], include_centroid: bool
+) -> tuple[list[int], list[str], int | None]:
+    """The table's pose column indices, unique keypoint names (plus :data:`CENTROID`) and the centroid's index."""
+    ks = _pose_indices(columns)
     kp_meta = [str(n) for n in (meta.get("keypoint_names") or [])]
     names = [kp_meta[k] if k < len(kp_meta) else f"keypoint{k}" for k in ks]
     centroid_index = None
     if include_centroid or not ks:
         names.append(CENTROID)
         centroid_index = len(names) - 1
-    names = _unique_names(names)
-    position, confidence = _scatter(df, ks, fi, ii, (len(frames), len(ids), len(names)), centroid_index)
-    id_names = individual_name_map(meta)
-    ind_names = _unique_names([id_names.get(int(i), f"id_{int(i)}") for i in ids])
-    return PoseBlock(
-        group,
-        sequence,
-        frames,
-        ids,
-        ind_names,
-        names,
-        position,
-        confidence,
-        _positive_fps(meta.get("fps")),
-        centroid_index,
-    )
+    return ks, _unique_names(names), centroid_index
 
 
 def pose_to_table(block: PoseBlock, *, drop_empty_rows: bool = False) -> pd.DataFrame:
@@ -257,3 +268,17 @@ def pose_meta(block: PoseBlock) -> dict[str, Any]:
         "keypoint_names": kp,
         "individual_names": {int(i): n for i, n in zip(block.ids, block.individual_names, strict=True)},
     }
+
+
+def pose_track_table(
+    src_format: str, path: Path, group: str, sequence: str, df: pd.DataFrame, meta: Mapping[str, Any], params: Mapping
+) -> list[TrackTable]:
+    """A pose converter's answer for one file: ``df`` with ``meta`` (its ``fps`` included) and ``cm_per_pixel``.
+
+    ``cm_per_pixel`` comes from the conversion ``params`` (pose files carry none).
+    """
+    meta = dict(meta)
+    fps = meta.pop("fps")
+    cm, cm_src = resolve_number("cm_per_pixel", None, params, path=path, required=False)
+    info = base_meta(src_format, [path], fps=fps, cm_per_pixel=cm, cm_per_pixel_source=cm_src, **meta)
+    return [TrackTable(group, sequence, df, info)]

@@ -3,7 +3,8 @@
 The facade (``Dataset.export_movement`` ...) and the Kedro ``export`` pipeline call these.
 Exports go to ``<dataset>/exports/<format>/`` unless another folder is given; file names are the
 recordings' safe keys (``<group_safe>__<sequence_safe>``). Imported pose labels are written as
-``trex_v1`` tables under ``labels/keypoints/<name>/`` with their own ``index.csv``.
+``trex_v1`` tables under ``labels/keypoints/<name>/`` with their own ``index.csv`` (see
+:mod:`mosaic.interop.keypoint_labels`; its public names are importable from here too).
 """
 
 from __future__ import annotations
@@ -17,27 +18,39 @@ import pandas as pd
 
 from mosaic.core.dataset import DatasetCore
 from mosaic.core.errors import ConfigError, FeatureError, MosaicError, SequenceNotFoundError
-from mosaic.core.indexes import IndexSchema, read_index, upsert_index
-from mosaic.core.safe_names import path_in_root, sequence_key, to_safe_name
+from mosaic.core.safe_names import sequence_key, to_safe_name
+
+from .keypoint_labels import (
+    KEYPOINT_LABELS_DIR,
+    KEYPOINT_LABELS_INDEX,
+    import_pose_labels,
+    keypoint_labels_dir,
+    load_keypoint_labels,
+    save_keypoint_labels,
+)
+
+__all__ = [
+    "EXPORTS_DIR",
+    "KEYPOINT_LABELS_DIR",
+    "KEYPOINT_LABELS_INDEX",
+    "boris_project_for",
+    "export_boris",
+    "export_dir",
+    "export_labelling_project",
+    "export_movement",
+    "export_nwb",
+    "import_boris",
+    "import_pose_labels",
+    "keypoint_labels_dir",
+    "load_keypoint_labels",
+    "recording_meta",
+    "recording_tracks",
+    "save_keypoint_labels",
+    "select_recordings",
+    "to_movement",
+]
 
 EXPORTS_DIR = "exports"
-KEYPOINT_LABELS_DIR = "keypoints"
-KEYPOINT_LABELS_INDEX = IndexSchema(
-    name="keypoint_labels",
-    columns=(
-        "name",
-        "group",
-        "sequence",
-        "group_safe",
-        "sequence_safe",
-        "abs_path",
-        "src_format",
-        "n_rows",
-        "n_frames",
-        "keypoint_names",
-    ),
-    key=("name", "group", "sequence"),
-)
 
 
 def export_dir(ds: DatasetCore, fmt: str, out_dir: str | os.PathLike | None = None) -> Path:
@@ -197,54 +210,73 @@ def export_boris(
     is given, else from the labels of ``kind``. Behaviours in ``skip`` (a background class) are left out.
     """
     from ._pose import individual_name_map
-    from .boris import bouts_from_labels, bouts_from_predictions, write_boris_project
+    from .boris import write_boris_project
 
     path = Path(path) if path is not None else export_dir(ds, "boris") / f"{to_safe_name(model or kind)}.boris"
     pairs = select_recordings(ds, groups, sequences)
     if model is not None:
-        from mosaic.features.engine import iter_feature
-        from mosaic.models.api import prediction_feature_name
-
-        wanted = set(pairs)
-        try:
-            source = {
-                (g, s): df for g, s, df in iter_feature(ds, prediction_feature_name(model), run_id) if (g, s) in wanted
-            }
-        except FeatureError as exc:
-            raise SequenceNotFoundError(
-                "the model has no predictions",
-                path=exc.path,
-                expected=f"predict() output of {model!r}",
-                found=exc.problem,
-                hint="run ds.predict(model) first",
-            ) from exc
-        if not source:
-            raise SequenceNotFoundError(
-                "the model has no predictions for these recordings",
-                expected=f"predict() output of {model!r}",
-                found=sorted(wanted)[:5],
-                hint="run ds.predict(model) first",
-            )
-        bouts = {k: bouts_from_predictions(v, skip=skip) for k, v in source.items()}
+        bouts = _prediction_bouts(ds, model, run_id, pairs, skip)
     else:
-        from mosaic.labels import load_labels
-
-        bouts = {}
-        for g, s in pairs:
-            try:
-                bouts[(g, s)] = bouts_from_labels(load_labels(ds, g, s, kind=kind), skip=skip)
-            except SequenceNotFoundError:
-                continue
-        if not bouts:
-            raise SequenceNotFoundError(
-                f"no {kind!r} labels for these recordings", expected="converted labels", found=pairs[:5]
-            )
+        bouts = _label_bouts(ds, kind, pairs, skip)
     names = {k: individual_name_map(recording_meta(ds, *k)) for k in bouts}
     media = {k: _video(ds, *k) for k in bouts}
     project = boris_project_for(
         bouts, ds.tracks_index(), names, media, path, project_name=project_name or f"mosaic {model or kind}"
     )
     return write_boris_project(project, path)
+
+
+def _prediction_bouts(
+    ds: DatasetCore, model: str, run_id: str | None, pairs: list[tuple[str, str]], skip: Sequence[str]
+) -> dict[tuple[str, str], pd.DataFrame]:
+    """Bouts of the model's predictions per recording of ``pairs`` (an error when there are none)."""
+    from mosaic.features.engine import iter_feature
+    from mosaic.models.api import prediction_feature_name
+
+    from .boris import bouts_from_predictions
+
+    wanted = set(pairs)
+    try:
+        source = {
+            (g, s): df for g, s, df in iter_feature(ds, prediction_feature_name(model), run_id) if (g, s) in wanted
+        }
+    except FeatureError as exc:
+        raise SequenceNotFoundError(
+            "the model has no predictions",
+            path=exc.path,
+            expected=f"predict() output of {model!r}",
+            found=exc.problem,
+            hint="run ds.predict(model) first",
+        ) from exc
+    if not source:
+        raise SequenceNotFoundError(
+            "the model has no predictions for these recordings",
+            expected=f"predict() output of {model!r}",
+            found=sorted(wanted)[:5],
+            hint="run ds.predict(model) first",
+        )
+    return {k: bouts_from_predictions(v, skip=skip) for k, v in source.items()}
+
+
+def _label_bouts(
+    ds: DatasetCore, kind: str, pairs: list[tuple[str, str]], skip: Sequence[str]
+) -> dict[tuple[str, str], pd.DataFrame]:
+    """Bouts of the labels of ``kind`` per recording of ``pairs`` that has them (an error when none has)."""
+    from mosaic.labels import load_labels
+
+    from .boris import bouts_from_labels
+
+    bouts = {}
+    for g, s in pairs:
+        try:
+            bouts[(g, s)] = bouts_from_labels(load_labels(ds, g, s, kind=kind), skip=skip)
+        except SequenceNotFoundError:
+            continue
+    if not bouts:
+        raise SequenceNotFoundError(
+            f"no {kind!r} labels for these recordings", expected="converted labels", found=pairs[:5]
+        )
+    return bouts
 
 
 def boris_project_for(
@@ -361,79 +393,3 @@ def export_labelling_project(
             overwrite=overwrite,
         )
     raise ConfigError("unknown labelling tool", expected=["dlc", "sleap"], found=tool)
-
-
-def keypoint_labels_dir(ds: DatasetCore, name: str) -> Path:
-    """``labels/keypoints/<name>``."""
-    return path_in_root(ds.get_root("labels"), KEYPOINT_LABELS_DIR, to_safe_name(name))
-
-
-def save_keypoint_labels(
-    ds: DatasetCore, name: str, tables: Mapping[tuple[str, str], tuple[pd.DataFrame, dict[str, Any]]]
-) -> pd.DataFrame:
-    """Write keypoint-label tables (validated ``trex_v1``) under ``labels/keypoints/<name>/`` and upsert its index."""
-    from mosaic.tracks.io import write_tracks
-
-    d = keypoint_labels_dir(ds, name)
-    rows = []
-    for (g, s), (df, meta) in sorted(tables.items()):
-        p = write_tracks(df, d / f"{sequence_key(g, s)}.parquet", meta)
-        rows.append(
-            {
-                "name": name,
-                "group": g,
-                "sequence": s,
-                "group_safe": to_safe_name(g),
-                "sequence_safe": to_safe_name(s),
-                "abs_path": ds.relative_path(p),
-                "src_format": meta.get("src_format", ""),
-                "n_rows": len(df),
-                "n_frames": int(df["frame"].nunique()),
-                "keypoint_names": "|".join(meta.get("keypoint_names") or []),
-            }
-        )
-    if not rows:
-        return read_index(d / "index.csv", KEYPOINT_LABELS_INDEX, missing_ok=True)
-    return upsert_index(d / "index.csv", rows, KEYPOINT_LABELS_INDEX)
-
-
-def import_pose_labels(
-    ds: DatasetCore,
-    path: str | os.PathLike,
-    name: str | None = None,
-    *,
-    recording: tuple[str, str] | None = None,
-    fps: float | None = None,
-) -> pd.DataFrame:
-    """Labelled DeepLabCut ``CollectedData_*`` (CSV/H5) or SLEAP ``.slp`` → ``labels/keypoints/<name>/``; returns the index.
-
-    fps defaults to each recording's fps in ``tracks/index.csv`` (times are ``frame / fps``).
-    """
-    from .labelling import read_dlc_labels, read_sleap_labels
-
-    path = Path(path)
-    reader = read_sleap_labels if path.suffix == ".slp" else read_dlc_labels
-    name = name or ("sleap" if path.suffix == ".slp" else "dlc")
-    tables = reader(path, recording=recording, fps=fps)
-    if fps is None:  # re-time with each recording's own fps
-        idx = ds.tracks_index().set_index(["group", "sequence"])
-        for key, (df, meta) in tables.items():
-            if key in idx.index and pd.notna(idx.loc[key, "fps"]):
-                f = float(idx.loc[key, "fps"])
-                df["time"] = df["frame"].to_numpy() / f
-                meta["fps"] = f
-    return save_keypoint_labels(ds, name, tables)
-
-
-def load_keypoint_labels(ds: DatasetCore, group: str, sequence: str, name: str = "dlc") -> pd.DataFrame:
-    """The keypoint labels ``name`` of a recording (metadata in ``df.attrs['mosaic']``)."""
-    from mosaic.tracks.io import read_tracks, read_tracks_meta
-
-    p = keypoint_labels_dir(ds, name) / f"{sequence_key(group, sequence)}.parquet"
-    if not p.is_file():
-        raise SequenceNotFoundError(
-            f"no keypoint labels {name!r} for this recording", path=p, group=group, sequence=sequence
-        )
-    df = read_tracks(p)
-    df.attrs["mosaic"] = read_tracks_meta(p)
-    return df

@@ -79,6 +79,12 @@ def subject_name(i: int, names: Mapping[int, str] | None = None) -> str:
     return name if m is not None and int(m.group(1)) == int(i) else f"{name}_{i}"
 
 
+def label_name_map(labels: Mapping[str, Any]) -> dict[int, str]:
+    """``{label id: behaviour name}`` of a label dict as :func:`mosaic.labels.load_labels` returns."""
+    ids = np.asarray(labels["label_ids"]).astype(int).tolist()
+    return dict(zip(ids, [str(n) for n in np.asarray(labels["label_names"]).ravel()], strict=True))
+
+
 def bouts_from_labels(labels: Mapping[str, Any], *, skip: Sequence[str] = ()) -> pd.DataFrame:
     """Bouts (``start, stop, behavior, id_a, id_b``) of a label dict as :func:`mosaic.labels.load_labels` returns.
 
@@ -86,13 +92,7 @@ def bouts_from_labels(labels: Mapping[str, Any], *, skip: Sequence[str] = ()) ->
     (``id_a < id_b``).
     """
     b = events_to_bouts(labels["frames"], labels["labels"], labels["individual_ids"])
-    names = dict(
-        zip(
-            np.asarray(labels["label_ids"]).astype(int).tolist(),
-            [str(n) for n in np.asarray(labels["label_names"]).ravel()],
-            strict=True,
-        )
-    )
+    names = label_name_map(labels)
     unknown = sorted(set(b["label"].astype(int)) - set(names))
     if unknown:
         raise LabelFormatError(
@@ -212,6 +212,72 @@ def _observation(obs: Observation, events: list, now: str) -> dict[str, Any]:
     }
 
 
+def _check_fps(obs: Observation) -> None:
+    """Refuse a recording without a usable frame rate (bout frames cannot become seconds)."""
+    if not (np.isfinite(obs.fps) and obs.fps > 0):
+        raise ConfigError(
+            "BORIS export needs the recording's fps",
+            group=obs.group,
+            sequence=obs.sequence,
+            expected="fps > 0",
+            found=obs.fps,
+        )
+
+
+def _add_behaviors(obs: Observation, seen: list[str], behaviors: Sequence[str] | None) -> None:
+    """Append the recording's new behaviour names to ``seen``; refuse names outside a given ethogram."""
+    for name in obs.bouts["behavior"].astype(str) if len(obs.bouts) else []:
+        if name not in seen:
+            if behaviors is not None:
+                raise ConfigError(
+                    "behaviour not in the given ethogram",
+                    group=obs.group,
+                    sequence=obs.sequence,
+                    expected=list(behaviors),
+                    found=name,
+                )
+            seen.append(name)
+
+
+def _add_subjects(events: list, subjects: dict[str, None], paired: set[str]) -> None:
+    """Record the subjects (focal and partner) of ``events`` and the behaviours that have a partner."""
+    for e in events:
+        if e[1]:
+            subjects[e[1]] = None
+        if e[4]:
+            subjects[e[4]] = None
+            paired.add(e[2])
+
+
+def _ethogram(behaviors: list[str], paired: set[str], subjects: Iterable[str]) -> dict[str, Any]:
+    """``behaviors_conf``: one state event per behaviour, paired ones with the ``partner`` modifier set."""
+    keys = "abcdefghijklmnopqrstuvwxyz"
+    partner_set = {"0": {"name": "partner", "type": 0, "values": list(subjects)}}
+    return {
+        str(i): {
+            "type": "State event",
+            "key": keys[i] if i < len(keys) else "",
+            "code": name,
+            "description": "",
+            "color": "",
+            "category": "",
+            "modifiers": partner_set if name in paired else {},
+            "excluded": "",
+            "coding map": "",
+        }
+        for i, name in enumerate(behaviors)
+    }
+
+
+def _independent_variables() -> dict[str, Any]:
+    """The project's independent variables: the recording's mosaic group and sequence."""
+
+    def text_var(label: str, description: str) -> dict[str, str]:
+        return {"label": label, "description": description, "type": "text", "default value": "", "possible values": ""}
+
+    return {"0": text_var(GROUP_VAR, "mosaic group"), "1": text_var(SEQUENCE_VAR, "mosaic sequence")}
+
+
 def build_boris_project(
     observations: Iterable[Observation],
     *,
@@ -229,52 +295,14 @@ def build_boris_project(
     observations_out: dict[str, Any] = {}
     now = _dt.datetime.now().replace(microsecond=0).isoformat()
     for obs in obs_list:
-        if not (np.isfinite(obs.fps) and obs.fps > 0):
-            raise ConfigError(
-                "BORIS export needs the recording's fps",
-                group=obs.group,
-                sequence=obs.sequence,
-                expected="fps > 0",
-                found=obs.fps,
-            )
-        for name in obs.bouts["behavior"].astype(str) if len(obs.bouts) else []:
-            if name not in seen_behaviors:
-                if behaviors is not None:
-                    raise ConfigError(
-                        "behaviour not in the given ethogram",
-                        group=obs.group,
-                        sequence=obs.sequence,
-                        expected=list(behaviors),
-                        found=name,
-                    )
-                seen_behaviors.append(name)
+        _check_fps(obs)
+        _add_behaviors(obs, seen_behaviors, behaviors)
         events = _events(obs)
-        for e in events:
-            if e[1]:
-                subjects[e[1]] = None
-            if e[4]:
-                subjects[e[4]] = None
-                paired.add(e[2])
+        _add_subjects(events, subjects, paired)
         oid = obs.observation_id or f"{obs.group}/{obs.sequence}"
         if oid in observations_out:
             raise ConfigError("two recordings share one observation id", expected="unique observation ids", found=oid)
         observations_out[oid] = _observation(obs, events, now)
-    keys = "abcdefghijklmnopqrstuvwxyz"
-    partner_set = {"0": {"name": "partner", "type": 0, "values": list(subjects)}}
-    ethogram = {
-        str(i): {
-            "type": "State event",
-            "key": keys[i] if i < len(keys) else "",
-            "code": name,
-            "description": "",
-            "color": "",
-            "category": "",
-            "modifiers": partner_set if name in paired else {},
-            "excluded": "",
-            "coding map": "",
-        }
-        for i, name in enumerate(seen_behaviors)
-    }
     subj = {
         str(i): {"key": str(i) if i < 10 else "", "name": name, "description": ""} for i, name in enumerate(subjects)
     }
@@ -285,26 +313,11 @@ def build_boris_project(
         "project_description": description,
         "project_format_version": PROJECT_FORMAT_VERSION,
         "subjects_conf": subj,
-        "behaviors_conf": ethogram,
+        "behaviors_conf": _ethogram(seen_behaviors, paired, subjects),
         "observations": observations_out,
         "behavioral_categories": [],
         "behavioral_categories_config": {},
-        "independent_variables": {
-            "0": {
-                "label": GROUP_VAR,
-                "description": "mosaic group",
-                "type": "text",
-                "default value": "",
-                "possible values": "",
-            },
-            "1": {
-                "label": SEQUENCE_VAR,
-                "description": "mosaic sequence",
-                "type": "text",
-                "default value": "",
-                "possible values": "",
-            },
-        },
+        "independent_variables": _independent_variables(),
         "coding_map": {},
         "behaviors_coding_map": [],
         "converters": {},

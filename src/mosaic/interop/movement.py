@@ -28,9 +28,9 @@ import pandas as pd
 from mosaic.core.atomic import atomic_path
 from mosaic.core.errors import ConfigError, TrackFormatError
 from mosaic.core.params import Param
-from mosaic.tracks.table import CALIBRATION_PARAMETERS, TrackTable, base_meta, param_source, resolve_number
+from mosaic.tracks.table import CALIBRATION_PARAMETERS, TrackTable, param_source, resolve_number
 
-from ._pose import PoseBlock, pose_meta, pose_to_table, require, table_to_pose
+from ._pose import PoseBlock, pose_meta, pose_to_table, pose_track_table, require, table_to_pose
 
 SOURCE_SOFTWARE = "mosaic"
 #: parameters of the ``movement_netcdf`` tracks converter
@@ -181,24 +181,8 @@ def _movement_ids(ds_xr: Any, N: int) -> np.ndarray:
     return ids
 
 
-def from_movement(
-    ds_xr: Any,
-    *,
-    group: str,
-    sequence: str,
-    fps: float | None = None,
-    path: str | os.PathLike | None = None,
-    drop_empty_rows: bool = False,
-) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """A movement poses dataset as a ``trex_v1`` table and its metadata.
-
-    Raises
-    ------
-    TrackFormatError
-        Not a 2-D poses dataset (missing variables or dimensions, bounding boxes, 3-D), time values
-        that are not whole increasing frames, or no fps when the time axis is in seconds.
-    """
-    ctx = dict(path=path, group=group, sequence=sequence)
+def _pose_arrays(ds_xr: Any, ctx: dict[str, Any]) -> tuple[np.ndarray, np.ndarray | None]:
+    """Position ``(T, 2, K, N)`` and confidence ``(T, K, N)`` (None when absent) of a 2-D poses dataset, NaN where not finite."""
     need_vars = {"position"}
     if not need_vars <= set(ds_xr.data_vars):
         raise TrackFormatError(
@@ -232,6 +216,29 @@ def from_movement(
             ds_xr["confidence"].transpose("time", "keypoints", "individuals").values, dtype=np.float64
         )
         confidence = np.where(np.isfinite(confidence), confidence, np.nan)
+    return position, confidence
+
+
+def from_movement(
+    ds_xr: Any,
+    *,
+    group: str,
+    sequence: str,
+    fps: float | None = None,
+    path: str | os.PathLike | None = None,
+    drop_empty_rows: bool = False,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """A movement poses dataset as a ``trex_v1`` table and its metadata.
+
+    Raises
+    ------
+    TrackFormatError
+        Not a 2-D poses dataset (missing variables or dimensions, bounding boxes, 3-D), time values
+        that are not whole increasing frames, or no fps when the time axis is in seconds.
+    """
+    ctx = dict(path=path, group=group, sequence=sequence)
+    position, confidence = _pose_arrays(ds_xr, ctx)
+    T, _, _, N = position.shape
     frames, fps_v, fps_src = _movement_frames(ds_xr, T, fps, path, ctx)
     ind = [_text(v) for v in ds_xr["individuals"].values]
     kps = [_text(v) for v in ds_xr["keypoints"].values]
@@ -281,15 +288,6 @@ def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, seq
         path=path,
         drop_empty_rows=bool(params.get("drop_empty_rows", False)),
     )
-    fps = meta.pop("fps")
     if meta.get("fps_source") == "params":
         meta["fps_source"] = param_source(params, "fps")
-    cm, cm_src = resolve_number("cm_per_pixel", None, params, path=path, required=False)
-    return [
-        TrackTable(
-            group,
-            sequence,
-            df,
-            base_meta("movement_netcdf", [path], fps=fps, cm_per_pixel=cm, cm_per_pixel_source=cm_src, **meta),
-        )
-    ]
+    return pose_track_table("movement_netcdf", path, group, sequence, df, meta, params)

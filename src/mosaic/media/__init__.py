@@ -10,8 +10,8 @@ Public API (dataset first, as the facade calls them)::
     get_frame_paths(ds, method, run_id=None, group=None, sequence=None) -> list[Path]
     get_frame_manifests(ds, method=None, run_id=None, group=None, sequence=None) -> list[dict]
 
-Modules: :mod:`.probe` (video properties, verified frame count), :mod:`.index` (media index,
-matching), :mod:`.reader` (exact frame reads), :mod:`.params`/:mod:`.plan` (run planning,
+Modules: :mod:`.probe` (video properties, verified frame count), :mod:`.index` (media index),
+:mod:`.matching` (videos to recordings), :mod:`.reader` (exact frame reads), :mod:`.params`/:mod:`.plan` (run planning,
 run ids), :mod:`.sampling` (uniform / k-means selection), :mod:`.decode` (crops, thumbnails,
 parallel decoding), :mod:`.store` (PNGs, run_info.json, frames index, queries),
 :mod:`.frames` (:func:`extract_frames`).

@@ -26,7 +26,7 @@ from mosaic.core.executor import PARALLEL_MODES, ExecutorConfig, run_tasks
 
 from .decode import for_each_frame, thumbnail
 from .errors import CropError, NotEnoughFramesError
-from .params import FrameParams
+from .params import FRAME_DEFAULTS, FrameParams
 from .plan import (
     FrameRun,
     SequenceJob,
@@ -289,21 +289,16 @@ def extract_frames(
     ----------
     ds
         The dataset (its media index must exist: :func:`~mosaic.media.index.index_media`).
-    n_frames
-        Frames per recording.
-    method
-        ``'uniform'`` (evenly spaced over ``[start_frame, end_frame)``) or ``'kmeans'``
-        (representative thumbnails, see :func:`select_sequence_frames`).
+    n_frames, method
+        Frames per recording; ``'uniform'`` (evenly spaced over ``[start_frame, end_frame)``) or
+        ``'kmeans'`` (representative thumbnails, see :func:`select_sequence_frames`).
     groups, sequences
         Restrict to these groups / sequence names (default: every indexed recording).
     overwrite
         Recompute even when a finished run with the same run id exists.
-    start_frame, end_frame
-        Global frame range ``[start, end)`` (default: the whole recording).
-    candidate_step, kmeans_*, random_state
-        k-means candidates and clustering knobs.
-    crop
-        ``(x, y, w, h)`` in pixels, applied before clustering and before saving.
+    start_frame, end_frame, candidate_step, crop, kmeans_*, random_state
+        Sampling parameters (:class:`~mosaic.media.params.FrameParams`): the global range ``[start, end)``
+        (default: whole recording), the pixel crop ``(x, y, w, h)`` applied before clustering and saving, k-means knobs.
     parallel_workers, parallel_mode, dask_address, memory_limit
         Recordings processed in parallel: ``'thread'`` (default), ``'serial'``, ``'process'``
         (joblib loky) or ``'dask'`` (see :mod:`mosaic.core.executor`).
@@ -320,27 +315,35 @@ def extract_frames(
     BatchError
         Some recordings failed (named errors listed); the others are complete and indexed.
     """
+    sampling = {k: v for k, v in locals().items() if k in FRAME_DEFAULTS}  # FrameParams' knobs, by name
+    _check_execution(parallel_mode, parallel_workers)
+    run = plan_frame_run(ds, n_frames, method, groups=groups, sequences=sequences, **sampling)
+    return _run_frame_extraction(ds, run, overwrite, parallel_workers, parallel_mode, dask_address, memory_limit)
+
+
+def _check_execution(parallel_mode: str, parallel_workers: int | str) -> None:
+    """Validate the executor settings before any work (``ConfigError`` on a bad mode or count)."""
     if parallel_mode not in PARALLEL_MODES:
         raise ConfigError("unknown parallel_mode", expected=list(PARALLEL_MODES), found=repr(parallel_mode))
-    resolve_workers(parallel_workers, 1)  # validate before any work
-    run = plan_frame_run(
-        ds,
-        n_frames,
-        method,
-        groups=groups,
-        sequences=sequences,
-        start_frame=start_frame,
-        end_frame=end_frame,
-        candidate_step=candidate_step,
-        crop=crop,
-        kmeans_resize=kmeans_resize,
-        kmeans_grayscale=kmeans_grayscale,
-        kmeans_max_candidates=kmeans_max_candidates,
-        kmeans_batch_size=kmeans_batch_size,
-        kmeans_max_iter=kmeans_max_iter,
-        kmeans_n_init=kmeans_n_init,
-        random_state=random_state,
-    )
+    resolve_workers(parallel_workers, 1)
+
+
+def _run_frame_extraction(
+    ds: DatasetCore,
+    run: FrameRun,
+    overwrite: bool,
+    parallel_workers: int | str,
+    parallel_mode: str,
+    dask_address: str | None,
+    memory_limit: str | int | None,
+) -> str:
+    """Extract every recording of a planned ``run``, index the finished ones and return the run id.
+
+    Raises
+    ------
+    BatchError
+        Some recordings failed (the planning failures included); the others are indexed.
+    """
     failures = dict(run.failures)
     rows = []
     results = map_recordings(

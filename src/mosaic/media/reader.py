@@ -136,6 +136,16 @@ def _as_luma(frame: np.ndarray, raw_luma: bool, path: Path) -> np.ndarray:
     return frame
 
 
+def _retrieve(cap: cv2.VideoCapture, index: int, path: Path, luma: bool, raw_luma: bool) -> np.ndarray:
+    """Decode the frame just grabbed (frame ``index``): BGR, or grayscale when ``luma``."""
+    ok, frame = cap.retrieve()
+    if not ok or frame is None:
+        raise VideoReadError(
+            "a frame could not be decoded", path=path, expected=f"frame {index}", found="decode failure"
+        )
+    return _as_luma(frame, raw_luma, path) if luma else frame
+
+
 def iter_frames(
     path: str | os.PathLike,
     indices: Sequence[int],
@@ -187,13 +197,7 @@ def iter_frames(
                     cap.set(cv2.CAP_PROP_POS_FRAMES, i)
                     pos = i
                 pos = _grab_to(cap, pos, i, path)
-                ok, frame = cap.retrieve()
-                if not ok or frame is None:
-                    raise VideoReadError(
-                        "a frame could not be decoded", path=path, expected=f"frame {i}", found="decode failure"
-                    )
-                if luma:
-                    frame = _as_luma(frame, raw_luma, path)
+                frame = _retrieve(cap, i, path, luma, raw_luma)
                 yield i, (transform(frame) if transform is not None else frame)
     finally:
         cap.release()

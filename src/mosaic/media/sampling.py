@@ -48,13 +48,26 @@ def farthest_point_fill(X: np.ndarray, chosen: list[int], n: int) -> list[int]:
     if not chosen:
         chosen = [0]
     mind = _sq_dists(X, X[chosen]).min(1)
+    # the expanded form |x|^2 - 2 x.y + |y|^2 leaves rounding residue where x == y: a chosen row
+    # (or a copy of one) must read as distance 0, or it would be picked a second time
+    floor = _rounding_floor(X)
+    mind[chosen] = 0.0
+    mind[mind <= floor] = 0.0
     while len(chosen) < n:
         j = int(np.argmax(mind))
         if mind[j] <= 0:
             break
         chosen.append(j)
         mind = np.minimum(mind, _sq_dists(X, X[j : j + 1])[:, 0])
+        mind[j] = 0.0
+        mind[mind <= floor] = 0.0
     return chosen
+
+
+def _rounding_floor(X: np.ndarray) -> float:
+    """Squared distances at or below this are rounding residue of :func:`_sq_dists`, not separation."""
+    scale = float((X * X).sum(1).max()) if len(X) else 0.0
+    return 64.0 * np.finfo(X.dtype if X.dtype.kind == "f" else np.float64).eps * scale
 
 
 #: Thumbnails with more values than this are reduced by randomized PCA before clustering.
@@ -167,7 +180,7 @@ def _kmeans_select(X, n, batch_size, max_iter, n_init, random_state) -> np.ndarr
     # distinct *frames* but maybe identical *pixels*: keep only picks that differ
     uniq: list[int] = []
     for j in chosen:
-        if not uniq or _sq_dists(X[j : j + 1], X[uniq]).min() > 0:
+        if not uniq or _sq_dists(X[j : j + 1], X[uniq]).min() > _rounding_floor(X):
             uniq.append(j)
     if len(uniq) < n:
         uniq = farthest_point_fill(X, uniq, n)

@@ -265,6 +265,24 @@ def join_feature_tables(
     ModelError
         ``target='pair'`` without any pair feature; a table without ``frame``/``id``.
     """
+    indiv, pairs = _split_by_key(tables)
+    if target == "pair":
+        if not pairs:
+            raise ModelError(
+                "a pair classifier needs at least one pair feature (keyed by frame, id, id2)",
+                expected="a feature with an 'id2' column",
+                found=[n for n, _ in tables],
+            )
+        return _join_pair_rows(indiv, pairs)
+    return _join_individual_rows(indiv, pairs, pair_reduce, pair_distance_column)
+
+
+# (feature name, table, numeric feature columns)
+_Table = tuple[str, pd.DataFrame, list[str]]
+
+
+def _split_by_key(tables: Sequence[tuple[str, pd.DataFrame]]) -> tuple[list[_Table], list[_Table]]:
+    """The individual tables (keyed by frame, id) and the pair tables (with ``id2``), with their feature columns."""
     indiv, pairs = [], []
     for name, df in tables:
         missing = [c for c in KEY_INDIVIDUAL if c not in df.columns]
@@ -277,25 +295,29 @@ def join_feature_tables(
             pairs.append((name, df, cols))
         else:
             indiv.append((name, df, cols))
-    if target == "pair":
-        if not pairs:
-            raise ModelError(
-                "a pair classifier needs at least one pair feature (keyed by frame, id, id2)",
-                expected="a feature with an 'id2' column",
-                found=[n for n, _ in tables],
-            )
-        key = list(KEY_PAIR)
-        out = None
-        for name, df, cols in pairs:
-            t = df[key + cols].rename(columns={c: f"{name}.{c}" for c in cols})
-            t = t.drop_duplicates(key)
-            out = t if out is None else out.merge(t, on=key, how="outer")
-        for name, df, cols in indiv:
-            t = df[list(KEY_INDIVIDUAL) + cols].drop_duplicates(list(KEY_INDIVIDUAL))
-            subj = t.rename(columns={c: f"{name}.{c}" for c in cols})
-            part = t.rename(columns={"id": "id2", **{c: f"{name}.{c}@partner" for c in cols}})
-            out = out.merge(subj, on=["frame", "id"], how="left").merge(part, on=["frame", "id2"], how="left")
-        return out.sort_values(key, kind="stable").reset_index(drop=True)
+    return indiv, pairs
+
+
+def _join_pair_rows(indiv: list[_Table], pairs: list[_Table]) -> pd.DataFrame:
+    """Rows (frame, id, id2) of the pair tables; individual columns joined for the subject and the partner."""
+    key = list(KEY_PAIR)
+    out = None
+    for name, df, cols in pairs:
+        t = df[key + cols].rename(columns={c: f"{name}.{c}" for c in cols})
+        t = t.drop_duplicates(key)
+        out = t if out is None else out.merge(t, on=key, how="outer")
+    for name, df, cols in indiv:
+        t = df[list(KEY_INDIVIDUAL) + cols].drop_duplicates(list(KEY_INDIVIDUAL))
+        subj = t.rename(columns={c: f"{name}.{c}" for c in cols})
+        part = t.rename(columns={"id": "id2", **{c: f"{name}.{c}@partner" for c in cols}})
+        out = out.merge(subj, on=["frame", "id"], how="left").merge(part, on=["frame", "id2"], how="left")
+    return out.sort_values(key, kind="stable").reset_index(drop=True)
+
+
+def _join_individual_rows(
+    indiv: list[_Table], pairs: list[_Table], pair_reduce: Sequence[str] | str, pair_distance_column: str | None
+) -> pd.DataFrame:
+    """Rows (frame, id) of all tables; pair tables reduced over partners first."""
     key = list(KEY_INDIVIDUAL)
     out = None
     for name, df, cols in indiv:

@@ -189,6 +189,19 @@ def resolve_config(config: str | os.PathLike | Mapping[str, Any] | None = None, 
     ConfigError
         Unknown keys (the message lists the allowed keys) or invalid values.
     """
+    cfg = _merged_config(config, overrides)
+    _check_choices(cfg)
+    cfg["features"] = _feature_inputs(cfg["features"])
+    _check_pair_reduce(cfg)
+    _check_names(cfg)
+    _check_numbers_and_flags(cfg)
+    return cfg
+
+
+def _merged_config(
+    config: str | os.PathLike | Mapping[str, Any] | None, overrides: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A deep copy of :data:`DEFAULTS` updated with ``config`` and ``overrides`` (an estimator instance kept as given)."""
     given = load_config(config)
     given.update(overrides)
     path = config if isinstance(config, (str, os.PathLike)) else None
@@ -202,6 +215,11 @@ def resolve_config(config: str | os.PathLike | Mapping[str, Any] | None = None, 
     cfg.update(copy.deepcopy(given))
     if instance is not None:  # an estimator/trainer instance is used as given (it may not copy)
         cfg["estimator"] = instance
+    return cfg
+
+
+def _check_choices(cfg: dict) -> None:
+    """``kind``, ``estimator``, ``target`` and ``class_weight`` are among their choices (``class_weight`` None → 'none')."""
     _check_choice(cfg, "kind", KINDS)
     if isinstance(cfg["estimator"], str):
         _check_choice(cfg, "estimator", ESTIMATORS)
@@ -213,8 +231,10 @@ def resolve_config(config: str | os.PathLike | Mapping[str, Any] | None = None, 
     if cfg["class_weight"] is None:
         cfg["class_weight"] = "none"
     _check_choice(cfg, "class_weight", ("balanced", "none"))
-    cfg["features"] = _feature_inputs(cfg["features"])
-    _check_pair_reduce(cfg)
+
+
+def _check_names(cfg: dict) -> None:
+    """Name lists become lists of strings; label names are non-empty strings; ``estimator_params`` a dict."""
     for key in ("feature_columns", "groups", "sequences", "label_priority"):
         _as_str_list(cfg, key)
     _as_str_list(cfg, "holdout_groups", allow_none=False)
@@ -227,6 +247,10 @@ def resolve_config(config: str | os.PathLike | Mapping[str, Any] | None = None, 
     if not isinstance(cfg["estimator_params"], Mapping):
         raise ConfigError("config key 'estimator_params' must be a mapping", found=repr(cfg["estimator_params"]))
     cfg["estimator_params"] = dict(cfg["estimator_params"])
+
+
+def _check_numbers_and_flags(cfg: dict) -> None:
+    """Integer keys within their bounds, boolean keys true/false, ``pair_distance_column`` a name or None."""
     _check_int(cfg, "cv_folds", 2)
     _check_int(cfg, "min_bout", 0)
     _check_int(cfg, "max_train_rows", 10, allow_none=True)
@@ -242,7 +266,6 @@ def resolve_config(config: str | os.PathLike | Mapping[str, Any] | None = None, 
         raise ConfigError(
             "config key 'pair_distance_column' must be a column name", found=repr(cfg["pair_distance_column"])
         )
-    return cfg
 
 
 def _snake(name: str) -> str:

@@ -11,12 +11,16 @@ through the ingest/convert/label pipelines).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from mosaic.core.dataset import DatasetCore
+
+if TYPE_CHECKING:
+    from mosaic.labels.io import LabelSet
 
 KINEMATICS = {"name": "kinematics", "params": {"outputs": ["speed", "acceleration", "angular_velocity"], "cm": False}}
 PAIR = {"name": "pair", "params": {"outputs": ["distance", "facing", "relative_speed", "approach_rate"], "cm": False}}
@@ -71,71 +75,87 @@ def write_sim_tracks_and_labels(ds: DatasetCore, sims: Iterable, kind: str = "be
     pair behaviours ``[k, target]`` events (both directions stored, as the label format says).
     """
     from mosaic.core.indexes import TRACKS_INDEX, upsert_index
-    from mosaic.core.safe_names import sequence_key, to_safe_name
-    from mosaic.labels.events import bouts_to_events
-    from mosaic.labels.io import LabelSet, save_label_sets
+    from mosaic.core.safe_names import sequence_key
+    from mosaic.labels.io import save_label_sets
     from mosaic.tracks.io import write_tracks
 
     rows, sets, keys = [], [], []
     troot = ds.get_root("tracks")
     for sim in sims:
-        T, n = sim.states.shape
-        frame = np.repeat(np.arange(T, dtype=np.int64), n)
-        ids = np.tile(np.arange(n, dtype=np.int64), T)
-        X = sim.pos[:, :, 0].ravel().astype(np.float64)
-        Y = sim.pos[:, :, 1].ravel().astype(np.float64)
-        A = sim.heading.ravel().astype(np.float64)
-        miss = sim.missing.ravel()
-        X[miss], Y[miss], A[miss] = np.nan, np.nan, np.nan
-        df = pd.DataFrame(
-            {
-                "frame": frame,
-                "time": frame / sim.fps,
-                "id": ids,
-                "X": X,
-                "Y": Y,
-                "ANGLE": A,
-                "group": sim.group,
-                "sequence": sim.sequence,
-            }
-        )
+        df = _sim_tracks_table(sim)
         path = troot / f"{sequence_key(sim.group, sim.sequence)}.parquet"
         write_tracks(df, path, {"fps": sim.fps, "cm_per_pixel": sim.cm_per_pixel, "src_format": "demo"})
-        rows.append(
-            {
-                "group": sim.group,
-                "sequence": sim.sequence,
-                "group_safe": to_safe_name(sim.group),
-                "sequence_safe": to_safe_name(sim.sequence),
-                "abs_path": ds.relative_path(path),
-                "schema": "trex_v1",
-                "src_format": "demo",
-                "n_rows": len(df),
-                "n_frames": T,
-                "n_ids": n,
-                "fps": sim.fps,
-            }
-        )
-        b = sim.bouts()
-        lab = b["behavior"].map({name: i for i, name in enumerate(sim.behaviors)}).to_numpy()
-        tgt = b["target_id"].to_numpy()
-        frames, labels, iids = bouts_to_events(
-            b["start_frame"], b["stop_frame"], lab, b["subject_id"], np.where(tgt >= 0, tgt, -1)
-        )
-        sets.append(
-            LabelSet(
-                group=sim.group,
-                sequence=sim.sequence,
-                frames=frames,
-                labels=labels,
-                individual_ids=iids,
-                label_ids=np.arange(len(sim.behaviors)),
-                label_names=np.array(sim.behaviors),
-                fps=sim.fps,
-                n_frames=T,
-            )
-        )
+        rows.append(_tracks_index_row(ds, sim, path, len(df)))
+        sets.append(_sim_label_set(sim))
         keys.append((sim.group, sim.sequence))
     upsert_index(troot / "index.csv", rows, TRACKS_INDEX)
     save_label_sets(ds, kind, sets, overwrite=True)
     return keys
+
+
+def _sim_tracks_table(sim: Any) -> pd.DataFrame:
+    """The ``trex_v1`` rows of a simulated recording: one per (frame, id), NaN position where undetected."""
+    T, n = sim.states.shape
+    frame = np.repeat(np.arange(T, dtype=np.int64), n)
+    ids = np.tile(np.arange(n, dtype=np.int64), T)
+    X = sim.pos[:, :, 0].ravel().astype(np.float64)
+    Y = sim.pos[:, :, 1].ravel().astype(np.float64)
+    A = sim.heading.ravel().astype(np.float64)
+    miss = sim.missing.ravel()
+    X[miss], Y[miss], A[miss] = np.nan, np.nan, np.nan
+    return pd.DataFrame(
+        {
+            "frame": frame,
+            "time": frame / sim.fps,
+            "id": ids,
+            "X": X,
+            "Y": Y,
+            "ANGLE": A,
+            "group": sim.group,
+            "sequence": sim.sequence,
+        }
+    )
+
+
+def _tracks_index_row(ds: DatasetCore, sim: Any, path: Path, n_rows: int) -> dict[str, Any]:
+    """The tracks index row of the simulated recording written to ``path``."""
+    from mosaic.core.safe_names import to_safe_name
+
+    T, n = sim.states.shape
+    return {
+        "group": sim.group,
+        "sequence": sim.sequence,
+        "group_safe": to_safe_name(sim.group),
+        "sequence_safe": to_safe_name(sim.sequence),
+        "abs_path": ds.relative_path(path),
+        "schema": "trex_v1",
+        "src_format": "demo",
+        "n_rows": n_rows,
+        "n_frames": T,
+        "n_ids": n,
+        "fps": sim.fps,
+    }
+
+
+def _sim_label_set(sim: Any) -> LabelSet:
+    """The simulator's bouts as an ``individual_pair_v1`` :class:`~mosaic.labels.io.LabelSet`."""
+    from mosaic.labels.events import bouts_to_events
+    from mosaic.labels.io import LabelSet
+
+    b = sim.bouts()
+    lab = b["behavior"].map({name: i for i, name in enumerate(sim.behaviors)}).to_numpy()
+    tgt = b["target_id"].to_numpy()
+    frames, labels, iids = bouts_to_events(
+        b["start_frame"], b["stop_frame"], lab, b["subject_id"], np.where(tgt >= 0, tgt, -1)
+    )
+    return LabelSet(
+        group=sim.group,
+        sequence=sim.sequence,
+        frames=frames,
+        labels=labels,
+        individual_ids=iids,
+        label_ids=np.arange(len(sim.behaviors)),
+        label_names=np.array(sim.behaviors),
+        fps=sim.fps,
+        n_frames=sim.states.shape[0],
+    )

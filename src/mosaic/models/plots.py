@@ -24,6 +24,22 @@ def _figure(w: float, h: float):
     return fig
 
 
+# class colours in class order (the first, grey, is usually the background); repeated past 11 classes
+_PALETTE = (
+    "#d9d9d9",
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#17becf",
+    "#bcbd22",
+    "#7f7f7f",
+)
+
+
 def plot_prediction_ethogram(
     pred: pd.DataFrame,
     classes: Sequence[str],
@@ -40,35 +56,11 @@ def plot_prediction_ethogram(
     from matplotlib.patches import Patch
 
     classes = list(classes)
-    code = {c: i for i, c in enumerate(classes)}
-    tracks = pred[list(track_cols)].drop_duplicates().sort_values(list(track_cols)).itertuples(index=False, name=None)
-    tracks = list(tracks)
-    f0, f1 = int(pred["frame"].min()), int(pred["frame"].max())
-    n_frames = f1 - f0 + 1
     kinds = [c for c in (true_col, pred_col) if c in pred.columns]
-    grid = np.full((len(tracks) * len(kinds), n_frames), np.nan)
-    tkey = pd.MultiIndex.from_frame(pred[list(track_cols)])
-    tpos = pd.Index(pd.MultiIndex.from_tuples(tracks, names=list(track_cols))).get_indexer(tkey)
-    cols = pred["frame"].to_numpy(dtype=np.int64) - f0
-    for j, kcol in enumerate(kinds):
-        vals = pred[kcol].astype(str).map(code).to_numpy(dtype=np.float64, na_value=np.nan)
-        grid[tpos * len(kinds) + j, cols] = vals
+    grid, tracks, (f0, f1) = _label_grid(pred, classes, kinds, list(track_cols))
     fig = _figure(10, 0.6 + 0.35 * max(grid.shape[0], 2))
     ax = fig.add_subplot(1, 1, 1)
-    palette = [
-        "#d9d9d9",
-        "#1f77b4",
-        "#ff7f0e",
-        "#2ca02c",
-        "#d62728",
-        "#9467bd",
-        "#8c564b",
-        "#e377c2",
-        "#17becf",
-        "#bcbd22",
-        "#7f7f7f",
-    ]
-    cmap = ListedColormap([palette[i % len(palette)] for i in range(max(len(classes), 1))])
+    cmap = ListedColormap([_PALETTE[i % len(_PALETTE)] for i in range(max(len(classes), 1))])
     ax.imshow(
         np.ma.masked_invalid(grid),
         aspect="auto",
@@ -91,3 +83,23 @@ def plot_prediction_ethogram(
     )
     fig.tight_layout()
     return fig
+
+
+def _label_grid(
+    pred: pd.DataFrame, classes: list[str], kinds: list[str], track_cols: list[str]
+) -> tuple[np.ndarray, list[tuple], tuple[int, int]]:
+    """Class codes ``(tracks × kinds, frames)`` (NaN: no row or unknown class), the sorted tracks and the frame range.
+
+    Row ``t * len(kinds) + j`` holds column ``kinds[j]`` of track ``t``; column ``c`` is frame ``f0 + c``.
+    """
+    code = {c: i for i, c in enumerate(classes)}
+    tracks = list(pred[track_cols].drop_duplicates().sort_values(track_cols).itertuples(index=False, name=None))
+    f0, f1 = int(pred["frame"].min()), int(pred["frame"].max())
+    grid = np.full((len(tracks) * len(kinds), f1 - f0 + 1), np.nan)
+    tkey = pd.MultiIndex.from_frame(pred[track_cols])
+    tpos = pd.Index(pd.MultiIndex.from_tuples(tracks, names=track_cols)).get_indexer(tkey)
+    cols = pred["frame"].to_numpy(dtype=np.int64) - f0
+    for j, kcol in enumerate(kinds):
+        vals = pred[kcol].astype(str).map(code).to_numpy(dtype=np.float64, na_value=np.nan)
+        grid[tpos * len(kinds) + j, cols] = vals
+    return grid, tracks, (f0, f1)

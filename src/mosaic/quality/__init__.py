@@ -14,12 +14,9 @@ Public API (the facade and the ``clean`` pipeline call these):
 """
 
 from .clean import DEFAULT_OPERATIONS, FLAG_COLUMN, check_operations, clean_arrays, clean_table
-from .dataset import quality_dir, track_quality
-from .report import DEFAULT_REPORT_PARAMS, QualityReport, quality_report
-from .store import (
+from .cleaned import (
     clean_root,
     clean_track_paths,
-    clean_tracks,
     latest_clean_run,
     load_clean_tracks,
     parse_tracks_source,
@@ -27,6 +24,9 @@ from .store import (
     run_report,
     track_paths,
 )
+from .dataset import quality_dir, track_quality
+from .report import DEFAULT_REPORT_PARAMS, QualityReport, quality_report
+from .store import clean_tracks
 
 __all__ = [
     "DEFAULT_OPERATIONS",

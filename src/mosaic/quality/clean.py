@@ -15,6 +15,7 @@ Every operation reports how many point values it changed; interpolated points ar
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -106,53 +107,90 @@ def clean_arrays(
     ops = check_operations(operations)
     out = arr.copy()
     T, n, P = out.shape
-    flags = np.zeros((T, n, P), dtype=bool)
-    perm = np.tile(np.arange(n), (T, 1))
-    steps = []
-    for o in ops:
-        name = o["op"]
-        before = out.pos
-        rec: dict[str, Any] = {"op": name}
-        if name == "confidence":
-            out.pos, changed = filters.filter_by_confidence(out.pos, out.conf, float(o.get("threshold", 0.6)))
-            rec["n_changed"] = changed
-        elif name == "jumps":
-            thr = _threshold(out, o, fps, cm_per_pixel)
-            jumps = detect_jumps(out.pos, thr, int(o.get("max_frames", 3)))
-            out.pos = out.pos.copy()
-            out.pos[jumps] = np.nan
-            rec.update(n_changed=int(jumps.sum()), threshold_px_per_frame=[round(float(v), 4) for v in thr])
-        elif name == "swaps":
-            thr = float(o.get("min_cost_factor", 0.5)) * _threshold(out, o, fps, cm_per_pixel)[0]
-            events = detect_swaps(out.pos[:, :, 0], thr, float(o.get("ratio", 0.6)), int(o.get("max_lookback", 30)))
-            p = swap_permutation(T, n, events)
-            out.pos = apply_permutation(out.pos, p)
-            out.conf = apply_permutation(out.conf, p)
-            flags = apply_permutation(flags, p)
-            perm = np.take_along_axis(perm, p, axis=1)
-            rec.update(
-                n_changed=filters.count_changed(before, out.pos),
-                n_swaps=int(len(events)),
-                swap_frames=[int(arr.frames[t]) for t in events["frame_index"].tolist()],
-            )
-        elif name == "interpolate":
-            out.pos, filled = filters.interpolate_gaps(out.pos, o.get("max_gap", 10), o.get("method", "linear"))
-            flags |= filled
-            rec["n_changed"] = int(filled.sum())
-        elif name == "median":
-            out.pos = _keep_missing(
-                filters.rolling_median(out.pos, int(o.get("window", 5)), o.get("min_periods", 1)), before
-            )
-            rec["n_changed"] = filters.count_changed(before, out.pos)
-        elif name == "savgol":
-            w = int(o.get("window", 7))
-            if w > T:
-                rec.update(n_changed=0, skipped=f"recording shorter than the window ({T} < {w} frames)")
-            else:
-                out.pos = filters.savgol(out.pos, w, int(o.get("polyorder", 2)))
-                rec["n_changed"] = filters.count_changed(before, out.pos)
-        steps.append(rec)
-    return out, flags, perm, steps
+    state = _CleanState(out, np.zeros((T, n, P), dtype=bool), np.tile(np.arange(n), (T, 1)), fps, cm_per_pixel)
+    steps = [{"op": o["op"], **_STEPS[o["op"]](state, o)} for o in ops]
+    return state.arrays, state.flags, state.perm, steps
+
+
+@dataclass
+class _CleanState:
+    """What the operations change as they run: the arrays, the interpolated flags, the identity permutation."""
+
+    arrays: TrackArrays
+    flags: np.ndarray  # (T, n, P) bool
+    perm: np.ndarray  # (T, n) int
+    fps: float | None
+    cm_per_pixel: float | None
+
+
+def _confidence(st: _CleanState, o: Mapping[str, Any]) -> dict[str, Any]:
+    """Remove points below the confidence threshold."""
+    st.arrays.pos, changed = filters.filter_by_confidence(st.arrays.pos, st.arrays.conf, float(o.get("threshold", 0.6)))
+    return {"n_changed": changed}
+
+
+def _jumps(st: _CleanState, o: Mapping[str, Any]) -> dict[str, Any]:
+    """Remove the points inside short excursions above the jump threshold."""
+    out = st.arrays
+    thr = _threshold(out, o, st.fps, st.cm_per_pixel)
+    jumps = detect_jumps(out.pos, thr, int(o.get("max_frames", 3)))
+    out.pos = out.pos.copy()
+    out.pos[jumps] = np.nan
+    return {"n_changed": int(jumps.sum()), "threshold_px_per_frame": [round(float(v), 4) for v in thr]}
+
+
+def _swaps(st: _CleanState, o: Mapping[str, Any]) -> dict[str, Any]:
+    """Repair identity swaps: permute positions, confidences, flags and the running permutation."""
+    out, before = st.arrays, st.arrays.pos
+    T, n = out.shape[:2]
+    thr = float(o.get("min_cost_factor", 0.5)) * _threshold(out, o, st.fps, st.cm_per_pixel)[0]
+    events = detect_swaps(out.pos[:, :, 0], thr, float(o.get("ratio", 0.6)), int(o.get("max_lookback", 30)))
+    p = swap_permutation(T, n, events)
+    out.pos = apply_permutation(out.pos, p)
+    out.conf = apply_permutation(out.conf, p)
+    st.flags = apply_permutation(st.flags, p)
+    st.perm = np.take_along_axis(st.perm, p, axis=1)
+    return {
+        "n_changed": filters.count_changed(before, out.pos),
+        "n_swaps": int(len(events)),
+        "swap_frames": [int(out.frames[t]) for t in events["frame_index"].tolist()],
+    }
+
+
+def _interpolate(st: _CleanState, o: Mapping[str, Any]) -> dict[str, Any]:
+    """Fill gaps up to ``max_gap`` frames and flag the filled points."""
+    st.arrays.pos, filled = filters.interpolate_gaps(st.arrays.pos, o.get("max_gap", 10), o.get("method", "linear"))
+    st.flags |= filled
+    return {"n_changed": int(filled.sum())}
+
+
+def _median(st: _CleanState, o: Mapping[str, Any]) -> dict[str, Any]:
+    """Rolling median (missing points stay missing)."""
+    before = st.arrays.pos
+    smoothed = filters.rolling_median(before, int(o.get("window", 5)), o.get("min_periods", 1))
+    st.arrays.pos = _keep_missing(smoothed, before)
+    return {"n_changed": filters.count_changed(before, st.arrays.pos)}
+
+
+def _savgol(st: _CleanState, o: Mapping[str, Any]) -> dict[str, Any]:
+    """Savitzky–Golay smoothing (skipped when the recording is shorter than the window)."""
+    before, T = st.arrays.pos, st.arrays.shape[0]
+    w = int(o.get("window", 7))
+    if w > T:
+        return {"n_changed": 0, "skipped": f"recording shorter than the window ({T} < {w} frames)"}
+    st.arrays.pos = filters.savgol(before, w, int(o.get("polyorder", 2)))
+    return {"n_changed": filters.count_changed(before, st.arrays.pos)}
+
+
+#: one function per operation of :data:`OPERATIONS`
+_STEPS = {
+    "confidence": _confidence,
+    "jumps": _jumps,
+    "swaps": _swaps,
+    "interpolate": _interpolate,
+    "median": _median,
+    "savgol": _savgol,
+}
 
 
 def _keep_missing(smoothed: np.ndarray, before: np.ndarray) -> np.ndarray:

@@ -19,8 +19,9 @@ from mosaic.core.atomic import atomic_write_text
 from mosaic.core.dataset import DatasetCore
 from mosaic.core.safe_names import sequence_key
 
+from .cleaned import track_paths
 from .report import quality_report, report_params
-from .store import _scope, track_paths
+from .store import tracks_in_scope
 
 log = logging.getLogger(__name__)
 QUALITY_DIR = ("reporting", "quality")
@@ -69,7 +70,7 @@ def track_quality(
     from mosaic.tracks.io import read_tracks, read_tracks_meta
 
     p = report_params(params)
-    scope = _scope(ds, groups, sequences)
+    scope = tracks_in_scope(ds, groups, sequences)
     keys = list(zip(scope["group"], scope["sequence"]))
     paths = track_paths(ds, tracks_source, keys)
     out_dir = quality_dir(ds)

@@ -173,16 +173,12 @@ def render_clip(
         Quality events (``kind``, ``frame``, ``id``; see :func:`~mosaic.quality.report.quality_report`).
     labels
         Caption source: a label set dict or a table with ``frame`` and a label column.
-    skeleton
-        Keypoint index pairs ``(a, b)`` (0-based over the keypoints) to join with lines.
-    keypoint_names
-        Names of the keypoints (for the arrays).
-    fps
-        Output frame rate (default: the video's).
-    fourcc
-        Codec (default: :func:`writable_fourcc`).
-    scale
-        Resize factor of the output.
+    skeleton, keypoint_names
+        Keypoint index pairs ``(a, b)`` (0-based over the keypoints) to join with lines; the
+        names of the keypoints (for the arrays).
+    fps, fourcc, scale
+        Output frame rate (default: the video's), codec (default: :func:`writable_fourcc`) and
+        resize factor.
 
     Returns
     -------
@@ -194,11 +190,27 @@ def render_clip(
     MediaError
         The video cannot be opened, or the range holds no frame.
     """
+    video_path, out_path = Path(video_path), Path(out_path)
+    cap, n_video, vfps, (W, H) = _open_video(video_path)
+    try:
+        start, end = _clip_range(video_path, start_frame, end_frame, n_video)
+        layers, ids = _clip_layers(tracks, keypoint_names, events, labels, start, end)
+        cc = fourcc or writable_fourcc()
+        size = (max(1, int(round(W * scale))), max(1, int(round(H * scale))))
+        frames = _drawn_frames(cap, np.arange(start, end), layers, ids, skeleton, (W, H), size)
+        empty = MediaError("no frame could be read in the range", path=video_path, found=(start, end))
+        written = _write_mp4(frames, out_path, cc, float(fps or vfps), size, empty)
+    finally:
+        cap.release()
+    return {"path": out_path, "fourcc": cc, "n_frames": written, "size": size}
+
+
+def _open_video(video_path: Path) -> tuple[Any, int, float, tuple[int, int]]:
+    """An opened capture with the video's frame count, frame rate (30 when unknown) and ``(W, H)``."""
     import cv2
 
     from mosaic.media.reader import _quiet_opencv
 
-    video_path, out_path = Path(video_path), Path(out_path)
     with _quiet_opencv():
         cap = cv2.VideoCapture(str(video_path))
     if not cap.isOpened():
@@ -207,53 +219,61 @@ def render_clip(
         n_video = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) or 0
         vfps = float(cap.get(cv2.CAP_PROP_FPS)) or 30.0
         W, H = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
-        end = n_video if end_frame is None else min(int(end_frame), n_video or int(end_frame))
-        start = max(0, int(start_frame))
-        if end <= start:
-            raise MediaError(
-                "empty frame range", path=video_path, expected=f"start < end <= {n_video}", found=(start, end_frame)
-            )
-        arr = table_to_arrays(tracks, keypoint_names)
-        n = arr.shape[1]
-        sel = np.arange(start, end)
-        pos, interp = _clip_tracks(arr, tracks, sel)
-        jump, swap_frames = _event_marks(events, arr.ids, n, start, end)
-        captions = caption_per_frame(sel, labels)
-        colors = [_bgr(c) for c in id_colors(n)]
-        cc = fourcc or writable_fourcc()
-        size = (max(1, int(round(W * scale))), max(1, int(round(H * scale))))
-        cap.set(cv2.CAP_PROP_POS_FRAMES, start)
-        r = max(2, int(round(0.012 * max(W, H))))
-        frames = _drawn_frames(
-            cap, sel, (pos, interp, jump, swap_frames, captions), colors, arr.ids, r, skeleton, (W, H), size
-        )
-        empty = MediaError("no frame could be read in the range", path=video_path, found=(start, end))
-        written = _write_mp4(frames, out_path, cc, float(fps or vfps), size, empty)
-    finally:
+    except BaseException:
         cap.release()
-    return {"path": out_path, "fourcc": cc, "n_frames": written, "size": size}
+        raise
+    return cap, n_video, vfps, (W, H)
+
+
+def _clip_range(video_path: Path, start_frame: int, end_frame: int | None, n_video: int) -> tuple[int, int]:
+    """``(start, end)`` of the clip, the end clipped to the video's frame count (``MediaError`` when empty)."""
+    end = n_video if end_frame is None else min(int(end_frame), n_video or int(end_frame))
+    start = max(0, int(start_frame))
+    if end <= start:
+        raise MediaError(
+            "empty frame range", path=video_path, expected=f"start < end <= {n_video}", found=(start, end_frame)
+        )
+    return start, end
+
+
+def _clip_layers(
+    tracks: pd.DataFrame,
+    keypoint_names: list[str] | None,
+    events: pd.DataFrame | None,
+    labels: Any,
+    start: int,
+    end: int,
+) -> tuple[tuple, np.ndarray]:
+    """What is drawn on the clip frames: ``(positions, interpolated, jumps, swaps, captions)`` and the ids."""
+    arr = table_to_arrays(tracks, keypoint_names)
+    sel = np.arange(start, end)
+    pos, interp = _clip_tracks(arr, tracks, sel)
+    jump, swap_frames = _event_marks(events, arr.ids, arr.shape[1], start, end)
+    return (pos, interp, jump, swap_frames, caption_per_frame(sel, labels)), arr.ids
 
 
 def _drawn_frames(
     cap: Any,
     sel: np.ndarray,
     layers: tuple,
-    colors: list,
     ids: np.ndarray,
-    r: int,
     skeleton: Sequence[tuple[int, int]] | None,
     video_size: tuple[int, int],
     size: tuple[int, int],
 ) -> Iterator[np.ndarray]:
-    """Read the clip's frames from ``cap`` (positioned at its start) and yield them drawn on and resized.
+    """Seek ``cap`` to the clip's start, read its frames and yield them drawn on and resized.
 
     ``layers`` holds per clip frame: positions, interpolated flags, jump flags, swap flags, captions.
-    Stops early at the first frame that cannot be read.
+    Each individual has its palette colour; the dot radius follows the video size. Stops early
+    at the first frame that cannot be read.
     """
     import cv2
 
     pos, interp, jump, swap_frames, captions = layers
     W, H = video_size
+    colors = [_bgr(c) for c in id_colors(pos.shape[1])]
+    r = max(2, int(round(0.012 * max(W, H))))
+    cap.set(cv2.CAP_PROP_POS_FRAMES, int(sel[0]))
     for k in range(len(sel)):  # one video frame at a time: decoding and drawing are per frame
         ok, img = cap.read()
         if not ok:
@@ -360,8 +380,8 @@ def render_tracks(
     from mosaic.media.index import resolve_media_path
     from mosaic.tracks.io import read_tracks, read_tracks_meta
 
+    from .cleaned import track_paths
     from .report import quality_report
-    from .store import track_paths
 
     video = resolve_media_path(ds, group, sequence)
     path = track_paths(ds, tracks_source, [(group, sequence)])[(group, sequence)]

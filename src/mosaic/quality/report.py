@@ -132,16 +132,29 @@ def report_arrays(
 ) -> QualityReport:
     """The quality report of one recording given as :class:`TrackArrays`."""
     p = report_params(params)
-    T, n, P = arr.shape
     missing = np.isnan(arr.pos).any(axis=-1)
     thr = jump_threshold(arr.pos, p["quantile"], p["factor"], p["min_px"], p["cm_per_s"], fps, cm_per_pixel)
     jumps = detect_jumps(arr.pos, thr, int(p["max_jump_frames"]))
+    points = _point_table(arr, missing, thr, jumps, float(p["confidence_threshold"]))
+    swaps = detect_swaps(
+        arr.pos[:, :, 0], float(p["swap_min_cost_factor"]) * thr[0], float(p["swap_ratio"]), int(p["swap_max_lookback"])
+    )
+    dup = duplicate_frames(arr.pos[:, :, 0], float(p["duplicate_px"]))
+    individuals = _individual_table(arr, points, swaps, dup)
+    return QualityReport(points, individuals, _event_table(arr, jumps, swaps), missing, arr.frames, arr.ids)
+
+
+def _point_table(
+    arr: TrackArrays, missing: np.ndarray, thr: np.ndarray, jumps: np.ndarray, conf_threshold: float
+) -> pd.DataFrame:
+    """The ``points`` table: one row per (individual, point) (see the module docstring)."""
+    T, n, P = arr.shape
     with np.errstate(invalid="ignore"):
         fast = (step_displacement(arr.pos) > thr[None, None, :]).sum(axis=0) if T > 1 else np.zeros((n, P), np.int64)
     gaps = _gap_stats(missing.reshape(T, n * P))
-    conf = _conf_stats(arr.conf.reshape(T, n * P), float(p["confidence_threshold"]))
+    conf = _conf_stats(arr.conf.reshape(T, n * P), conf_threshold)
     ii, pp = np.divmod(np.arange(n * P), P)
-    points = pd.DataFrame(
+    return pd.DataFrame(
         {
             "id": arr.ids[ii],
             "point": np.asarray(arr.points, dtype=object)[pp],
@@ -155,10 +168,11 @@ def report_arrays(
             "n_jumps": jumps.reshape(T, -1).sum(axis=0),
         }
     )
-    swaps = detect_swaps(
-        arr.pos[:, :, 0], float(p["swap_min_cost_factor"]) * thr[0], float(p["swap_ratio"]), int(p["swap_max_lookback"])
-    )
-    dup = duplicate_frames(arr.pos[:, :, 0], float(p["duplicate_px"]))
+
+
+def _individual_table(arr: TrackArrays, points: pd.DataFrame, swaps: pd.DataFrame, dup: np.ndarray) -> pd.DataFrame:
+    """The ``individuals`` table: the centre's row of ``points`` plus swaps, duplicates and keypoint means."""
+    n = arr.shape[1]
     ind = points[points["point"] == arr.points[0]].drop(columns="point").reset_index(drop=True)
     n_sw = np.bincount(np.concatenate([swaps["i"].to_numpy(), swaps["j"].to_numpy()]).astype(np.int64), minlength=n)
     ind["n_swaps"] = n_sw[:n]
@@ -168,7 +182,11 @@ def report_arrays(
         agg = kp.groupby("id", sort=False)[["frac_missing", "frac_conf_below"]].mean()
         ind["kp_frac_missing"] = ind["id"].map(agg["frac_missing"]).to_numpy()
         ind["kp_frac_conf_below"] = ind["id"].map(agg["frac_conf_below"]).to_numpy()
-    # events: jumps (every point) and swaps (centre)
+    return ind
+
+
+def _event_table(arr: TrackArrays, jumps: np.ndarray, swaps: pd.DataFrame) -> pd.DataFrame:
+    """The ``events`` table: jumps (every point) and swaps (centre), by frame then kind."""
     tj, ij, pj = np.nonzero(jumps)
     ev_j = pd.DataFrame(
         {
@@ -196,8 +214,7 @@ def report_arrays(
         }
     )
     events = pd.concat([e for e in (ev_j, ev_s) if len(e)], ignore_index=True) if len(ev_j) or len(ev_s) else ev_j
-    events = events.sort_values(["frame", "kind"], kind="stable").reset_index(drop=True)
-    return QualityReport(points, ind, events, missing, arr.frames, arr.ids)
+    return events.sort_values(["frame", "kind"], kind="stable").reset_index(drop=True)
 
 
 def quality_report(

@@ -1,22 +1,17 @@
-"""Cleaned-track runs in a dataset folder, and where features find them.
-
-Layout (relative to the dataset folder)::
-
-    tracks_clean/index.csv                                   every run's recordings
-    tracks_clean/<run_id>/<group_safe>__<sequence_safe>.parquet   trex_v1 + 'interpolated'
-    tracks_clean/<run_id>/report.json                        operations, inputs, per-recording counts
+"""Running a cleaning run: plan it, clean each recording, write its files, report and index rows.
 
 ``run_id`` is a content hash of the cleaning operations and the standardized input files'
 fingerprints (:func:`mosaic.core.run_ids.make_run_id`): the same operations on the same
 tracks give the same run id, and a rerun is a no-op unless ``overwrite``. Standardized
-tracks (``tracks/``) are never written.
+tracks (``tracks/``) are never written. The layout of ``tracks_clean/`` and the readers that
+find cleaned files are in :mod:`mosaic.quality.cleaned` (their names are importable from here too).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -27,62 +22,53 @@ from mosaic.core.atomic import atomic_write_json
 from mosaic.core.dataset import DatasetCore
 from mosaic.core.errors import BatchError, ConfigError, MosaicError, SequenceNotFoundError, TrackFormatError
 from mosaic.core.executor import PARALLEL_MODES, ExecutorConfig, run_tasks
-from mosaic.core.indexes import IndexSchema, read_index, upsert_index
+from mosaic.core.indexes import upsert_index
 from mosaic.core.run_ids import file_fingerprint, make_run_id
 from mosaic.core.safe_names import sequence_key, to_safe_name
 
 from .clean import FLAG_COLUMN, check_operations, clean_table
+from .cleaned import (  # the layout and the readers, public through this module too
+    CLEAN_INDEX,
+    CLEAN_VERSION,
+    REPORT_FILE,
+    clean_index_path,
+    clean_root,
+    clean_track_paths,
+    latest_clean_run,
+    parse_tracks_source,
+    read_clean_index,
+    run_report,
+)
+
+__all__ = [
+    "CLEAN_INDEX",
+    "CLEAN_VERSION",
+    "REPORT_FILE",
+    "clean_index_path",
+    "clean_loaded",
+    "clean_report",
+    "clean_root",
+    "clean_track_paths",
+    "clean_tracks",
+    "latest_clean_run",
+    "parse_tracks_source",
+    "plan_clean_run",
+    "read_clean_index",
+    "run_report",
+    "tracks_in_scope",
+]
 
 log = logging.getLogger(__name__)
 
-CLEAN_ROOT = "tracks_clean"
-CLEAN_VERSION = 1
-REPORT_FILE = "report.json"
-STANDARDIZED = "standardized"
-CLEAN_INDEX = IndexSchema(
-    name="tracks_clean",
-    columns=(
-        "run_id",
-        "group",
-        "sequence",
-        "group_safe",
-        "sequence_safe",
-        "abs_path",
-        "source_path",
-        "n_rows",
-        "n_interpolated_rows",
-        "created_iso",
-    ),
-    key=("run_id", "group", "sequence"),
-    text_columns=(
-        "run_id",
-        "group",
-        "sequence",
-        "group_safe",
-        "sequence_safe",
-        "abs_path",
-        "source_path",
-        "created_iso",
-    ),
-)
 
+def tracks_in_scope(ds: DatasetCore, groups: Any, sequences: Any) -> pd.DataFrame:
+    """The ``tracks/index.csv`` rows of ``groups`` / ``sequences`` (a name, a list or None: all), sorted.
 
-def clean_root(ds: DatasetCore) -> Path:
-    """``<dataset>/tracks_clean``."""
-    return ds.folder / CLEAN_ROOT
-
-
-def clean_index_path(ds: DatasetCore) -> Path:
-    """``tracks_clean/index.csv``."""
-    return clean_root(ds) / "index.csv"
-
-
-def read_clean_index(ds: DatasetCore) -> pd.DataFrame:
-    """Every cleaned recording of every run (empty when there is none)."""
-    return read_index(clean_index_path(ds), CLEAN_INDEX, missing_ok=True)
-
-
-def _scope(ds: DatasetCore, groups: Any, sequences: Any) -> pd.DataFrame:
+    Raises
+    ------
+    SequenceNotFoundError
+        An unknown group or sequence, or nothing in scope.
+    """
     idx = ds.tracks_index()
     tpath = ds.get_root("tracks") / "index.csv"
     for col, want in (("group", groups), ("sequence", sequences)):
@@ -172,17 +158,8 @@ def _clean_task(task: tuple) -> dict[str, Any]:
     return _clean_job(job, operations, run_id)
 
 
-def _run_jobs(
-    jobs: list[dict[str, Any]],
-    ops: list[dict[str, Any]],
-    run_id: str,
-    mode: str,
-    workers: int | None,
-    dask_address: str | None = None,
-    memory_limit: str | int | None = None,
-):
+def _run_jobs(jobs: list[dict[str, Any]], ops: list[dict[str, Any]], run_id: str, config: ExecutorConfig):
     """The jobs on the shared executor (:mod:`mosaic.core.executor`), records as they complete."""
-    config = ExecutorConfig(mode, workers, dask_address, memory_limit)
     yield from run_tasks(_clean_task, [(j, ops, run_id) for j in jobs], config, desc="clean tracks")
 
 
@@ -193,6 +170,12 @@ def _cleaned_keys(ds: DatasetCore, run_id: str, overwrite: bool) -> set[tuple[st
         return set()
     mine = idx[idx["run_id"] == run_id]
     return {(g, s) for g, s, p in zip(mine["group"], mine["sequence"], mine["abs_path"]) if ds.resolve_path(p).exists()}
+
+
+def _pending_jobs(ds: DatasetCore, plan: Mapping[str, Any], overwrite: bool) -> list[dict[str, Any]]:
+    """The planned jobs whose cleaned file is not indexed and present yet (every job when ``overwrite``)."""
+    done = _cleaned_keys(ds, plan["run_id"], overwrite)
+    return [j for j in plan["jobs"] if (j["group"], j["sequence"]) not in done]
 
 
 def _write_report(report_path: Path, plan: Mapping[str, Any], created: str, records: list[dict[str, Any]]) -> None:
@@ -209,22 +192,24 @@ def _write_report(report_path: Path, plan: Mapping[str, Any], created: str, reco
             old = {}
     for r in records:
         old[(r["group"], r["sequence"])] = {k: v for k, v in r.items() if k not in ("abs_path", "source_path")}
+    atomic_write_json(report_path, clean_report(plan, created, [old[k] for k in sorted(old)]))
+
+
+def clean_report(plan: Mapping[str, Any], created: str, recordings: list[dict[str, Any]]) -> dict[str, Any]:
+    """The report of a cleaning run: its plan, per-operation totals of changed values and ``recordings``."""
     totals: dict[str, int] = {}
-    for r in old.values():
+    for r in recordings:
         for st in r.get("steps", []):
             totals[st["op"]] = totals.get(st["op"], 0) + int(st.get("n_changed", 0))
-    atomic_write_json(
-        report_path,
-        {
-            "run_id": plan["run_id"],
-            "version": CLEAN_VERSION,
-            "operations": plan["operations"],
-            "inputs": plan["inputs"],
-            "created_iso": created,
-            "n_changed_total": totals,
-            "recordings": [old[k] for k in sorted(old)],
-        },
-    )
+    return {
+        "run_id": plan["run_id"],
+        "version": CLEAN_VERSION,
+        "operations": plan["operations"],
+        "inputs": plan["inputs"],
+        "created_iso": created,
+        "n_changed_total": totals,
+        "recordings": recordings,
+    }
 
 
 def _index_cleaned(ds: DatasetCore, run_id: str, created: str, records: list[dict[str, Any]]) -> None:
@@ -294,151 +279,45 @@ def clean_tracks(
     """
     if parallel_mode not in PARALLEL_MODES:
         raise ConfigError("unknown parallel_mode", expected=list(PARALLEL_MODES), found=parallel_mode)
-    plan = plan_clean_run(ds, operations, _scope(ds, groups, sequences))
-    run_id, ops = plan["run_id"], plan["operations"]
+    plan = plan_clean_run(ds, operations, tracks_in_scope(ds, groups, sequences))
+    run_id = plan["run_id"]
     out_dir = clean_root(ds) / run_id
     report_path = out_dir / REPORT_FILE
     paths = {(j["group"], j["sequence"]): Path(j["out"]) for j in plan["jobs"]}
-    done = _cleaned_keys(ds, run_id, overwrite)
-    todo = [j for j in plan["jobs"] if (j["group"], j["sequence"]) not in done]
+    todo = _pending_jobs(ds, plan, overwrite)
     if not todo and report_path.exists():
         log.info("clean run %s: all %d outputs exist, nothing to do", run_id, len(paths))
         return {"run_id": run_id, "paths": paths, "report": report_path, "recordings": [], "skipped": True}
     created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    config = ExecutorConfig(parallel_mode, parallel_workers, dask_address, memory_limit)
+    records, failures, errors = _collect(_run_jobs(todo, plan["operations"], run_id, config))
+    _write_report(report_path, plan, created, records)
+    _index_cleaned(ds, run_id, created, records)
+    log.info("clean run %s: %d recording(s) cleaned, %d failed", run_id, len(records), len(failures))
+    _raise_failures(records, failures, errors, out_dir)
+    return {"run_id": run_id, "paths": paths, "report": report_path, "recordings": records, "skipped": False}
+
+
+def _collect(
+    results: Iterable[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], dict[str, str], list[MosaicError]]:
+    """Split worker records into ``(records in recording order, failures by label, errors)``."""
     records, failures, errors = [], {}, []
-    for r in _run_jobs(todo, ops, run_id, parallel_mode, parallel_workers, dask_address, memory_limit):
+    for r in results:
         if "error" in r:
             errors.append(r["error"])
             failures[f"{r['group']}/{r['sequence']}"] = str(r["error"])
         else:
             records.append(r)
     records.sort(key=lambda r: (str(r["group"]), str(r["sequence"])))  # recording order, whatever the mode
-    _write_report(report_path, plan, created, records)
-    _index_cleaned(ds, run_id, created, records)
-    log.info("clean run %s: %d recording(s) cleaned, %d failed", run_id, len(records), len(failures))
+    return records, failures, errors
+
+
+def _raise_failures(
+    records: list[dict[str, Any]], failures: dict[str, str], errors: list[MosaicError], out_dir: Path
+) -> None:
+    """Re-raise the one error when every recording failed the same way, else a :class:`BatchError`."""
     if failures:
         if not records and len({(type(e), getattr(e, "problem", str(e))) for e in errors}) == 1:
             raise errors[0]
         raise BatchError("cleaning failed on some recordings", failures, path=out_dir)
-    return {"run_id": run_id, "paths": paths, "report": report_path, "recordings": records, "skipped": False}
-
-
-KEDRO_REPORT = "clean_report.json"
-
-
-def latest_clean_run(ds: DatasetCore) -> str | None:
-    """The most recent cleaning run: of the facade's index and the `clean` pipeline's report, the newer."""
-    import json
-
-    found: list[tuple[str, str]] = []
-    idx = read_clean_index(ds)
-    if not idx.empty:
-        last = idx.sort_values("created_iso", kind="stable").iloc[-1]
-        found.append((str(last["created_iso"]), str(last["run_id"])))
-    kr = clean_root(ds) / KEDRO_REPORT
-    if kr.exists():
-        try:
-            info = json.loads(kr.read_text("utf-8"))
-            found.append((str(info.get("created_iso", "")), str(info["run_id"])))
-        except (OSError, ValueError, KeyError):
-            pass
-    return max(found)[1] if found else None
-
-
-def parse_tracks_source(source: str | None) -> tuple[str, str | None]:
-    """``'standardized'`` → ``('standardized', None)``; ``'clean:<run_id>'`` → ``('clean', run_id)``;
-    ``'clean'`` → ``('clean', None)`` (the latest run).
-
-    Raises
-    ------
-    ConfigError
-        Anything else.
-    """
-    if source is None or source == STANDARDIZED:
-        return STANDARDIZED, None
-    if isinstance(source, str) and (source == "clean" or source.startswith("clean:")):
-        rid = source.partition(":")[2].strip() or None
-        return "clean", rid
-    raise ConfigError("unknown tracks_source", expected=["standardized", "clean", "clean:<run_id>"], found=source)
-
-
-def clean_track_paths(
-    ds: DatasetCore, run_id: str | None = None, keys: Sequence[tuple[str, str]] | None = None
-) -> dict[tuple[str, str], Path]:
-    """``{(group, sequence): cleaned file}`` of run ``run_id`` (latest when None), for ``keys`` or all.
-
-    Raises
-    ------
-    SequenceNotFoundError
-        No cleaning run, an unknown run id, or a recording the run does not have.
-    """
-    rid = run_id or latest_clean_run(ds)
-    if rid is None:
-        raise SequenceNotFoundError(
-            "no cleaned tracks in this dataset",
-            path=clean_index_path(ds),
-            expected="a run of clean_tracks",
-            found="none",
-            hint="run ds.clean_tracks() or `kedro run --pipelines clean`",
-        )
-    run_dir = clean_root(ds) / to_safe_name(str(rid))
-    if not run_dir.is_dir():
-        known = sorted(p.name for p in clean_root(ds).iterdir() if p.is_dir()) if clean_root(ds).is_dir() else []
-        raise SequenceNotFoundError("unknown cleaning run", path=run_dir, expected=known, found=rid)
-    if keys is None:  # every recording of the run (file names are the safe keys)
-        from mosaic.core.safe_names import split_sequence_key
-
-        paths = {}
-        for f in sorted(run_dir.glob("*.parquet")):
-            try:
-                paths[split_sequence_key(f.stem)] = f
-            except MosaicError:
-                continue
-        return paths
-    paths = {k: run_dir / f"{sequence_key(*k)}.parquet" for k in keys}
-    absent = [k for k in keys if not paths[k].exists()]
-    if absent:
-        raise SequenceNotFoundError(
-            f"cleaning run {rid} lacks recordings",
-            path=clean_root(ds) / rid,
-            expected="every (group, sequence) in scope",
-            found=f"missing {absent[:5]}",
-        )
-    return {k: paths[k] for k in keys}
-
-
-def track_paths(
-    ds: DatasetCore, tracks_source: str | None, keys: Sequence[tuple[str, str]]
-) -> dict[tuple[str, str], Path]:
-    """Track files of ``keys`` from ``tracks_source`` (``'standardized'`` or ``'clean[:run_id]'``)."""
-    kind, rid = parse_tracks_source(tracks_source)
-    if kind == "clean":
-        return clean_track_paths(ds, rid, keys)
-    idx = ds.tracks_index()
-    paths = {(g, s): ds.resolve_path(p) for g, s, p in zip(idx["group"], idx["sequence"], idx["abs_path"])}
-    absent = [k for k in keys if k not in paths]
-    if absent:
-        raise SequenceNotFoundError(
-            "recordings not in tracks/index.csv",
-            path=ds.get_root("tracks") / "index.csv",
-            found=f"missing {absent[:5]}",
-        )
-    return {k: paths[k] for k in keys}
-
-
-def load_clean_tracks(ds: DatasetCore, group: str, sequence: str, run_id: str | None = None) -> pd.DataFrame:
-    """The cleaned table of (group, sequence) from run ``run_id`` (latest when None)."""
-    from mosaic.tracks.io import read_tracks
-
-    return read_tracks(clean_track_paths(ds, run_id, [(group, sequence)])[(group, sequence)])
-
-
-def run_report(ds: DatasetCore, run_id: str | None = None) -> dict[str, Any]:
-    """The ``report.json`` of a cleaning run (latest when None)."""
-    import json
-
-    rid = run_id or latest_clean_run(ds)
-    path = clean_root(ds) / str(rid) / REPORT_FILE
-    if rid is None or not path.exists():
-        raise SequenceNotFoundError("no report of that cleaning run", path=path, found=rid)
-    return json.loads(path.read_text("utf-8"))

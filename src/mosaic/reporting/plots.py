@@ -4,9 +4,9 @@ Figures are built with :class:`matplotlib.figure.Figure` directly (no ``pyplot``
 they can be returned from Kedro nodes and saved by kedro-datasets' ``matplotlib.MatplotlibDataset``,
 shown inline in a notebook, or written with :func:`save_figure`.
 
-The module is a little over 400 lines because it holds every shared plot (trajectories,
-ethogram, feature distributions, confusion matrix), each a short public function and its
-drawing helpers.
+The module is long (close to 500 lines) because it holds every shared plot (trajectories,
+ethogram, feature distributions, confusion matrix), each a public function with a full
+numpydoc docstring and its small drawing helpers.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 
 from mosaic.core.atomic import atomic_path
 from mosaic.core.errors import ConfigError, FeatureError, LabelFormatError, SchemaError
+from mosaic.core.validate import positive_or_none
 
 KEY_COLUMNS = ("frame", "time", "id", "id2", "group", "sequence", "group_safe", "sequence_safe")
 """Columns of a feature table that identify a row and are never plotted as features."""
@@ -112,6 +113,18 @@ def plot_trajectories(
     if "frame" in tracks.columns:
         tracks = tracks.sort_values(["id", "frame"], kind="stable")
     ids = _draw_trajectories(ax, tracks, max_points_per_id)
+    _image_axes(ax, arena_size)
+    if title is None and {"group", "sequence"} <= set(tracks.columns) and len(tracks):
+        title = f"{tracks['group'].iloc[0]} / {tracks['sequence'].iloc[0]}"
+    if title:
+        ax.set_title(title)
+    if len(ids):
+        ax.legend(loc="upper right", fontsize="small", ncols=1 if len(ids) <= 8 else 2, frameon=True)
+    return fig
+
+
+def _image_axes(ax: Any, arena_size: tuple[float, float] | None) -> None:
+    """Pixel axes in image orientation (y down), equal aspect; fixed to ``arena_size`` when given."""
     if arena_size is not None:
         ax.set_xlim(0, float(arena_size[0]))
         ax.set_ylim(float(arena_size[1]), 0)
@@ -120,13 +133,6 @@ def plot_trajectories(
     ax.set_aspect("equal", adjustable="datalim" if arena_size is None else "box")
     ax.set_xlabel("X (px)")
     ax.set_ylabel("Y (px)")
-    if title is None and {"group", "sequence"} <= set(tracks.columns) and len(tracks):
-        title = f"{tracks['group'].iloc[0]} / {tracks['sequence'].iloc[0]}"
-    if title:
-        ax.set_title(title)
-    if len(ids):
-        ax.legend(loc="upper right", fontsize="small", ncols=1 if len(ids) <= 8 else 2, frameon=True)
-    return fig
 
 
 # --------------------------------------------------------------------------- ethogram
@@ -213,24 +219,14 @@ def plot_ethogram(
     """
     bouts, names = _bouts_from_labels(labels)
     fps, title = _fps_and_title(labels, fps, title)
-    bg = {str(b) for b in background}
-    drawn_ids = [i for i, n in sorted(names.items()) if n not in bg]
-    if not include_pairs:
-        bouts = bouts[bouts["id_b"] < 0]
-    bouts = bouts[bouts["label"].isin(drawn_ids)]
+    bouts, drawn_ids = _drawn_bouts(bouts, names, background, include_pairs)
     rows = sorted(pd.unique(bouts["id_a"]).tolist())
     colors = dict(zip(drawn_ids, id_colors(len(drawn_ids))))
     fig = Figure(figsize=figsize or (8.0, 1.2 + 0.5 * max(1, len(rows))), layout="constrained")
     ax = fig.add_subplot()
     scale = 1.0 / fps if fps else 1.0
     _draw_bouts(ax, bouts, rows, colors, scale)
-    ax.set_yticks(range(len(rows)), ["scene" if s < 0 else f"id {s}" for s in rows])
-    ax.set_ylim(len(rows) - 0.5 if rows else 0.5, -0.5)
-    ax.set_xlabel("time (s)" if fps else "frame")
-    if n_frames is not None:
-        ax.set_xlim(0, n_frames * scale)
-    elif len(bouts):
-        ax.set_xlim(0, float(bouts["stop"].max()) * scale)
+    _ethogram_axes(ax, rows, bouts, n_frames, scale, "time (s)" if fps else "frame")
     _behaviour_legend(ax, bouts, colors, names)
     if title:
         ax.set_title(title)
@@ -242,11 +238,21 @@ def _fps_and_title(
 ) -> tuple[float | None, str | None]:
     """``fps`` and ``title``, defaulting to the label dict's finite ``fps`` and its group / sequence."""
     if fps is None and isinstance(labels, Mapping) and "fps" in labels:
-        f = float(np.asarray(labels["fps"]))
-        fps = f if np.isfinite(f) and f > 0 else None
+        fps = positive_or_none(np.asarray(labels["fps"]))
     if title is None and isinstance(labels, Mapping) and "group" in labels and "sequence" in labels:
         title = f"{np.asarray(labels['group'])} / {np.asarray(labels['sequence'])}"
     return fps, title
+
+
+def _drawn_bouts(
+    bouts: pd.DataFrame, names: Mapping[int, str], background: Sequence[str], include_pairs: bool
+) -> tuple[pd.DataFrame, list[int]]:
+    """The bouts to draw (no background label, pair bouts only with ``include_pairs``) and the drawn label ids."""
+    bg = {str(b) for b in background}
+    drawn_ids = [i for i, n in sorted(names.items()) if n not in bg]
+    if not include_pairs:
+        bouts = bouts[bouts["id_b"] < 0]
+    return bouts[bouts["label"].isin(drawn_ids)], drawn_ids
 
 
 def _draw_bouts(ax: Any, bouts: pd.DataFrame, rows: list, colors: Mapping[int, Any], scale: float) -> None:
@@ -266,6 +272,17 @@ def _draw_bouts(ax: Any, bouts: pd.DataFrame, rows: list, colors: Mapping[int, A
                     edgecolor="white" if is_pair else "none",
                     linewidth=0,
                 )
+
+
+def _ethogram_axes(ax: Any, rows: list, bouts: pd.DataFrame, n_frames: int | None, scale: float, xlabel: str) -> None:
+    """One row per subject (``scene`` for -1) from the top; x from 0 to ``n_frames`` (default: the last bout's end)."""
+    ax.set_yticks(range(len(rows)), ["scene" if s < 0 else f"id {s}" for s in rows])
+    ax.set_ylim(len(rows) - 0.5 if rows else 0.5, -0.5)
+    ax.set_xlabel(xlabel)
+    if n_frames is not None:
+        ax.set_xlim(0, n_frames * scale)
+    elif len(bouts):
+        ax.set_xlim(0, float(bouts["stop"].max()) * scale)
 
 
 def _behaviour_legend(ax: Any, bouts: pd.DataFrame, colors: Mapping[int, Any], names: Mapping[int, str]) -> None:
@@ -419,10 +436,7 @@ def plot_confusion_matrix(
             expected=f"({len(names)}, {len(names)})",
             found=str(m.shape),
         )
-    shown = m
-    if normalize:
-        totals = m.sum(axis=1, keepdims=True)
-        shown = np.divide(m, totals, out=np.zeros_like(m), where=totals > 0)
+    shown = _row_fractions(m) if normalize else m
     k = len(names)
     fig = Figure(figsize=(1.2 + 0.8 * k, 1.0 + 0.7 * k), layout="constrained")
     ax = fig.add_subplot()
@@ -432,7 +446,22 @@ def plot_confusion_matrix(
     ax.set_yticks(range(k), names)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
+    _annotate_cells(ax, shown, normalize)
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def _row_fractions(m: np.ndarray) -> np.ndarray:
+    """Each row of ``m`` divided by its total (rows without any count stay 0)."""
+    totals = m.sum(axis=1, keepdims=True)
+    return np.divide(m, totals, out=np.zeros_like(m), where=totals > 0)
+
+
+def _annotate_cells(ax: Any, shown: np.ndarray, normalize: bool) -> None:
+    """Write each cell's value (fraction or count), white on dark cells."""
     vmax = shown.max() if shown.size else 1.0
+    k = shown.shape[0]
     for i in range(k):
         for j in range(k):
             txt = f"{shown[i, j]:.2f}" if normalize else f"{int(round(shown[i, j]))}"
@@ -445,9 +474,6 @@ def plot_confusion_matrix(
                 fontsize="small",
                 color="white" if shown[i, j] > 0.6 * vmax else "black",
             )
-    if title:
-        ax.set_title(title)
-    return fig
 
 
 __all__ = [

@@ -199,23 +199,41 @@ def load_tracks(
         raise ConfigError("unknown prefer", expected=["standard", "raw"], found=prefer)
     std = standard_path(ds, group, sequence)
     if prefer == "standard" and std.exists():
-        why = stale_on_load(ds, group, sequence, std)
-        if why is None:
-            return read_tracks(std, group=group, sequence=sequence)
-        if not auto_convert:
-            raise StaleOutputError(
-                "converted tracks are stale: their raw files changed since conversion",
-                path=std,
-                group=group,
-                sequence=sequence,
-                found=why,
-                hint="convert again (convert_all_tracks) or pass auto_convert=True",
-            )
+        df = _read_fresh(ds, group, sequence, std, auto_convert)
+        if df is not None:
+            return df
     if prefer == "raw" or auto_convert:
         df = _convert_for_load(ds, group, sequence, prefer, convert_params)
         if df is not None:
             return df
         std = standard_path(ds, group, sequence)
+    return _read_without_raw(ds, group, sequence, std, prefer, auto_convert)
+
+
+def _read_fresh(ds: DatasetCore, group: str, sequence: str, std: Path, auto_convert: bool) -> pd.DataFrame | None:
+    """The standard file when it is not stale; None when stale and ``auto_convert`` (convert it again).
+
+    Stale without ``auto_convert`` is a :class:`StaleOutputError`.
+    """
+    why = stale_on_load(ds, group, sequence, std)
+    if why is None:
+        return read_tracks(std, group=group, sequence=sequence)
+    if not auto_convert:
+        raise StaleOutputError(
+            "converted tracks are stale: their raw files changed since conversion",
+            path=std,
+            group=group,
+            sequence=sequence,
+            found=why,
+            hint="convert again (convert_all_tracks) or pass auto_convert=True",
+        )
+    return None
+
+
+def _read_without_raw(
+    ds: DatasetCore, group: str, sequence: str, std: Path, prefer: str, auto_convert: bool
+) -> pd.DataFrame:
+    """The standard file when no conversion made it (refused when stale: nothing to convert it from), else not found."""
     if std.exists():
         why = stale_on_load(ds, group, sequence, std) if prefer == "standard" else None
         if why is not None:  # no raw index entry to convert it from again

@@ -261,21 +261,17 @@ def index_tracks_raw(
     compute_md5: bool = False,
     individual_prefixes: Sequence[str] = DEFAULT_PREFIXES,
 ) -> Path:
-    """Index raw tracking files into ``tracks_raw/<index_filename>`` and return its path.
+    """Index raw tracking files into ``tracks_raw/<index_filename>`` (rows of re-indexed files replaced); return it.
 
     Parameters
     ----------
-    ds
-        The dataset.
     search_dirs
         Folder(s) to search; relative ones are relative to the dataset folder.
     patterns
-        Glob pattern(s); default per format (``*.npz`` for ``trex_npz``, ``*.npy`` for
-        ``calms21_npy``, ``*.h5``/``*.csv`` for ``dlc`` ...).
+        Glob pattern(s); default per format (:data:`~mosaic.tracks.converters.DEFAULT_PATTERNS`:
+        ``*.npz`` for ``trex_npz``, ``*.npy`` for ``calms21_npy``, ``*.h5``/``*.csv`` for ``dlc`` ...).
     src_format
         Converter name (see :func:`~mosaic.tracks.converters.list_converters`).
-    index_filename
-        Index file name inside the ``tracks_raw`` root.
     recursive
         Search sub-folders too.
     multi_sequences_per_file
@@ -293,11 +289,6 @@ def index_tracks_raw(
         Fill the ``md5`` column (reads every file).
     individual_prefixes
         Per-individual suffix prefixes of TRex files (``_fish0``, ``_id3``).
-
-    Returns
-    -------
-    Path
-        The index file. Rows of re-indexed files are replaced, other rows kept.
     """
     rows = scan_tracks_raw(
         ds,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -57,6 +58,15 @@ def validate_trex_v1(df: pd.DataFrame, *, path=None, group=None, sequence=None) 
     (frame, id).
     """
     ctx = dict(path=path, group=group, sequence=sequence)
+    _check_columns(df, ctx)
+    _check_numeric(df, ctx)
+    if len(df) == 0:
+        return
+    _check_ids_and_order(df, ctx)
+
+
+def _check_columns(df: pd.DataFrame, ctx: dict[str, Any]) -> None:
+    """Required columns present; ``frame`` integer and non-negative."""
     missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
     if missing:
         raise SchemaError(
@@ -70,6 +80,10 @@ def validate_trex_v1(df: pd.DataFrame, *, path=None, group=None, sequence=None) 
     frames = df["frame"].to_numpy()
     if len(frames) and frames.min() < 0:
         raise SchemaError("'frame' has negative values", expected="frame >= 0", found=int(frames.min()), **ctx)
+
+
+def _check_numeric(df: pd.DataFrame, ctx: dict[str, Any]) -> None:
+    """``time``/``X``/``Y``/pose/``ANGLE``/``SPEED`` numeric and free of ``inf``."""
     numeric = (
         ["time", "X", "Y"]
         + [c for c in df.columns if POSE_COLUMN.match(c)]
@@ -86,8 +100,10 @@ def validate_trex_v1(df: pd.DataFrame, *, path=None, group=None, sequence=None) 
                 found=f"{int(np.isinf(v).sum())} inf",
                 **ctx,
             )
-    if len(df) == 0:
-        return
+
+
+def _check_ids_and_order(df: pd.DataFrame, ctx: dict[str, Any]) -> None:
+    """``id`` never missing; rows sorted by (frame, id) and unique."""
     if df["id"].isna().any():
         raise SchemaError(
             "'id' has missing values",
@@ -95,6 +111,7 @@ def validate_trex_v1(df: pd.DataFrame, *, path=None, group=None, sequence=None) 
             found=f"{int(df['id'].isna().sum())} missing",
             **ctx,
         )
+    frames = df["frame"].to_numpy()
     ids = df["id"].to_numpy()
     if len(frames) > 1:
         same = frames[1:] == frames[:-1]

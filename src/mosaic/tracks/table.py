@@ -159,6 +159,29 @@ def _positive(name: str, value: Any, path: str | os.PathLike | None, *, strict: 
     return v
 
 
+def _candidates(
+    name: str,
+    from_file: Any,
+    settings: Any,
+    params: Mapping[str, Any],
+    format_default: float | None,
+    path: str | os.PathLike | None,
+) -> list[tuple[str, float]]:
+    """``(source, value)`` of every source that gives ``name``, highest priority first (see :func:`resolve_number`)."""
+    candidates: list[tuple[str, float]] = []
+    for source, raw in (("file", from_file), ("settings", settings)):
+        v = _positive(name, raw, path, strict=False)
+        if v is not None:
+            candidates.append((source, v))
+    value = _positive(name, params.get(name), path, strict=True)
+    if value is not None:
+        candidates.append((param_source(params, name), value))
+    if format_default is not None:
+        candidates.append(("format", float(format_default)))
+    candidates.sort(key=lambda c: VALUE_SOURCES.index(c[0]))
+    return candidates
+
+
 def resolve_number(
     name: str,
     from_file: Any,
@@ -191,16 +214,7 @@ def resolve_number(
     ConfigError
         The parameter is not a positive number.
     """
-    candidates: list[tuple[str, float]] = []
-    for source, raw in (("file", from_file), ("settings", settings)):
-        v = _positive(name, raw, path, strict=False)
-        if v is not None:
-            candidates.append((source, v))
-    value = _positive(name, params.get(name), path, strict=True)
-    if value is not None:
-        candidates.append((param_source(params, name), value))
-    if format_default is not None:
-        candidates.append(("format", float(format_default)))
+    candidates = _candidates(name, from_file, settings, params, format_default, path)
     if not candidates:
         if required:
             raise TrackFormatError(
@@ -211,7 +225,6 @@ def resolve_number(
                 hint=hint or f"pass convert params {{'{name}': <value>}} (or set it in dataset.yaml meta)",
             )
         return None, "missing"
-    candidates.sort(key=lambda c: VALUE_SOURCES.index(c[0]))
     source, v = candidates[0]
     if conflicts is not None:
         for other_source, other in candidates[1:]:
@@ -340,6 +353,34 @@ def pose_columns(
         if scores is not None:
             out[f"poseP{k}"] = as_float(scores[:, k])
     return out
+
+
+def pose_table(
+    frame: np.ndarray,
+    ids: np.ndarray,
+    coords: np.ndarray,
+    *,
+    group: str,
+    sequence: str,
+    fps: float | None,
+    scores: np.ndarray | None = None,
+    time: np.ndarray | None = None,
+    extra: Mapping[str, np.ndarray] | None = None,
+    sort: bool = True,
+    drop_empty: bool = False,
+) -> pd.DataFrame:
+    """A ``trex_v1`` table of keypoints ``coords`` ``(rows, n_kp, 2)`` (+ ``scores`` ``(rows, n_kp)``).
+
+    ``X``/``Y`` are the keypoints' NaN-mean, the keypoints go to :func:`pose_columns`, the rest as in
+    :func:`build_table`. ``drop_empty`` removes the rows where no keypoint has an x coordinate.
+    """
+    cols = {**(extra or {}), **pose_columns(coords, scores)}
+    x, y = nan_centroid(coords[:, :, 0]), nan_centroid(coords[:, :, 1])
+    df = build_table(frame, ids, x, y, group=group, sequence=sequence, fps=fps, time=time, extra=cols, sort=sort)
+    if drop_empty:
+        pose_x = [f"poseX{k}" for k in range(coords.shape[1])]
+        df = df[df[pose_x].notna().any(axis=1).to_numpy()].reset_index(drop=True)
+    return df
 
 
 def base_meta(src_format: str, paths: Sequence[str | os.PathLike], **kw: Any) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from mosaic.core.dataset import DatasetCore
 from mosaic.core.errors import ConfigError, SequenceNotFoundError
 from mosaic.core.safe_names import sequence_key
 from mosaic.quality.report import quality_report
-from mosaic.quality.store import CLEAN_VERSION, _scope, clean_loaded, plan_clean_run
+from mosaic.quality.store import clean_loaded, clean_report, plan_clean_run, tracks_in_scope
 
 log = logging.getLogger(__name__)
 
@@ -46,58 +46,70 @@ def clean_partitions(
     dataset
         The dataset folder (catalog entry ``dataset``; resolves the index's relative paths).
     """
+    ds = dataset
+    params = _check_params(clean_params)
+    plan = plan_clean_run(ds, params.get("operations"), _indexed_scope(ds, params, tracks_index))
+    created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    records: list[dict[str, Any]] = []
+    for job in plan["jobs"]:
+        out, new_meta, rec = _clean_partition(tracks, job, plan)
+        records.append(rec)
+        yield {job["partition"]: (out, new_meta)}, clean_report(plan, created, records)
+
+
+def _check_params(clean_params: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``params:clean`` as a dict (``ConfigError`` on an unknown key)."""
     params = dict(clean_params or {})
     unknown = sorted(set(params) - {"operations", "groups", "sequences"})
     if unknown:
         raise ConfigError(
             "unknown key(s) in params:clean", expected=["operations", "groups", "sequences"], found=unknown
         )
-    ds = dataset
-    scope = _scope(ds, params.get("groups"), params.get("sequences"))
-    scope = scope[
+    return params
+
+
+def _indexed_scope(ds: DatasetCore, params: Mapping[str, Any], tracks_index: pd.DataFrame) -> pd.DataFrame:
+    """The recordings in the parameters' scope that ``tracks_index`` lists."""
+    scope = tracks_in_scope(ds, params.get("groups"), params.get("sequences"))
+    return scope[
         scope.set_index(["group", "sequence"]).index.isin(
             pd.MultiIndex.from_frame(tracks_index[["group", "sequence"]].astype(str))
         )
     ]
-    plan = plan_clean_run(ds, params.get("operations"), scope)
-    run_id, ops = plan["run_id"], plan["operations"]
-    report: dict[str, Any] = {
-        "run_id": run_id,
-        "version": CLEAN_VERSION,
-        "operations": ops,
-        "inputs": plan["inputs"],
-        "created_iso": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "n_changed_total": {},
-        "recordings": [],
-    }
-    for job in plan["jobs"]:
-        key = sequence_key(job["group"], job["sequence"])
-        if key not in tracks:
-            raise SequenceNotFoundError(
-                "recording of tracks/index.csv has no partition in `tracks`",
-                path=job["source"],
-                group=job["group"],
-                sequence=job["sequence"],
-                expected=key,
-                found=sorted(tracks)[:5],
-            )
-        df = _load(tracks[key])
-        meta = dict(df.attrs.get("mosaic") or {})
-        out, new_meta, rec = clean_loaded(df, meta, ops, run_id, source=job["source_rel"])
-        del df
-        report["recordings"].append(rec)
-        for st in rec["steps"]:
-            report["n_changed_total"][st["op"]] = report["n_changed_total"].get(st["op"], 0) + int(
-                st.get("n_changed", 0)
-            )
-        log.info(
-            "cleaned %s/%s (run %s): %s",
-            job["group"],
-            job["sequence"],
-            run_id,
-            ", ".join(f"{s['op']} {s['n_changed']}" for s in rec["steps"]),
+
+
+def _clean_partition(
+    tracks: Mapping[str, Callable[[], pd.DataFrame] | pd.DataFrame], job: Mapping[str, Any], plan: Mapping[str, Any]
+) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any]]:
+    """Load and clean the partition of one planned job: ``(table, file metadata, report record)``.
+
+    Raises
+    ------
+    SequenceNotFoundError
+        ``tracks`` has no partition for the recording.
+    """
+    key = sequence_key(job["group"], job["sequence"])
+    if key not in tracks:
+        raise SequenceNotFoundError(
+            "recording of tracks/index.csv has no partition in `tracks`",
+            path=job["source"],
+            group=job["group"],
+            sequence=job["sequence"],
+            expected=key,
+            found=sorted(tracks)[:5],
         )
-        yield {job["partition"]: (out, new_meta)}, dict(report)
+    df = _load(tracks[key])
+    meta = dict(df.attrs.get("mosaic") or {})
+    out, new_meta, rec = clean_loaded(df, meta, plan["operations"], plan["run_id"], source=job["source_rel"])
+    del df
+    log.info(
+        "cleaned %s/%s (run %s): %s",
+        job["group"],
+        job["sequence"],
+        plan["run_id"],
+        ", ".join(f"{s['op']} {s['n_changed']}" for s in rec["steps"]),
+    )
+    return out, new_meta, rec
 
 
 def track_quality_tables(

@@ -1,13 +1,15 @@
-"""Strict numeric parsing of CSV columns shared by the CSV-based converters."""
+"""CSV reading and strict numeric parsing of CSV columns shared by the CSV-based converters."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from mosaic.core.errors import TrackFormatError
+from mosaic.core.limits import check_text_records
 
 _SPELLINGS = {
     "inf": np.inf,
@@ -43,3 +45,33 @@ def numeric_column(values: pd.Series, column: str, **ctx: Any) -> np.ndarray:
             **ctx,
         )
     return num.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def read_csv_table(
+    path: str | os.PathLike,
+    what: str,
+    expected: str,
+    *,
+    group: str | None = None,
+    sequence: str | None = None,
+    **read_csv: Any,
+) -> pd.DataFrame:
+    """``pandas.read_csv(path, **read_csv)`` after :func:`~mosaic.core.limits.check_text_records`.
+
+    ``what`` names the file kind in messages (``"DeepLabCut CSV"``); ``expected`` says what a
+    non-empty file holds.
+
+    Raises
+    ------
+    TrackFormatError
+        The file is empty or cannot be parsed as CSV (naming the file and the recording).
+    """
+    check_text_records(path, what, group=group, sequence=sequence)
+    ctx: dict[str, Any] = {"path": path, "group": group, "sequence": sequence}
+    try:
+        return pd.read_csv(path, **read_csv)
+    except pd.errors.EmptyDataError as exc:
+        raise TrackFormatError(f"empty {what}", expected=expected, found="no content", **ctx) from exc
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
+        found = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise TrackFormatError(f"not a readable {what}", found=found, **ctx) from exc

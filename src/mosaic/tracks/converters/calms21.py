@@ -31,11 +31,9 @@ from ..table import (
     CALIBRATION_PARAMETERS,
     TrackTable,
     base_meta,
-    build_table,
     calibration,
     constant_category,
-    nan_centroid,
-    pose_columns,
+    pose_table,
 )
 
 CALMS21_KEYPOINTS = ("nose", "left_ear", "right_ear", "neck", "left_hip", "right_hip", "tail_base")
@@ -178,7 +176,7 @@ def _one(
     T, M, _, K = kp.shape
     coords = kp.transpose(0, 1, 3, 2).reshape(T * M, K, 2)  # rows ordered (frame, mouse)
     sc = scores.reshape(T * M, K) if scores is not None else None
-    extra = pose_columns(coords, sc)
+    extra = {}
     if keep_annotations and rec.get("annotations") is not None:
         ann = np.asarray(rec["annotations"])
         if ann.shape != (T,):
@@ -186,17 +184,7 @@ def _one(
         extra["annotation"] = np.repeat(ann.astype(np.int64), M)
     frame = np.repeat(np.arange(T, dtype=np.int64), M)
     ids = np.tile(np.arange(M, dtype=np.int64), T)
-    df = build_table(
-        frame,
-        ids,
-        nan_centroid(coords[:, :, 0]),
-        nan_centroid(coords[:, :, 1]),
-        group=out_group,
-        sequence=s,
-        fps=fps,
-        extra=extra,
-        sort=False,
-    )
+    df = pose_table(frame, ids, coords, group=out_group, sequence=s, fps=fps, scores=sc, extra=extra, sort=False)
     df["collection"] = constant_category(collection, len(df))
     df["source_group"] = constant_category(g, len(df))
     return df, _sequence_info(rec, g, M, K)

@@ -29,19 +29,18 @@ import numpy as np
 import pandas as pd
 
 from mosaic.core.errors import ConfigError, TrackFormatError
-from mosaic.core.limits import check_text_records
 from mosaic.core.params import Param
 
 from ..table import (
     CALIBRATION_PARAMETERS,
     TrackTable,
     base_meta,
-    build_table,
     calibration,
     check_increasing,
     frames_as_int,
-    nan_centroid,
+    pose_table,
 )
+from ._numeric import read_csv_table
 
 SINGLE_MODES = ("landmarks", "drop")
 #: the pseudo-individual under which multi-animal DeepLabCut writes unique body parts
@@ -91,15 +90,9 @@ def _row_index(data: pd.DataFrame, n_index: int) -> np.ndarray:
 
 def _read_csv(path: Path) -> tuple[list[tuple[str, ...]], np.ndarray, np.ndarray, list[str]]:
     """Return (column tuples, index values, data values, level names) of a DLC CSV."""
-    check_text_records(path, "DeepLabCut CSV")
-    try:
-        head = pd.read_csv(path, header=None, nrows=4, dtype=str, keep_default_na=False)
-    except pd.errors.EmptyDataError as exc:
-        raise TrackFormatError(
-            "empty DeepLabCut CSV", path=path, expected="3 or 4 header rows and data", found="no content"
-        ) from exc
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
-        raise TrackFormatError("not a readable DeepLabCut CSV", path=path, found=str(exc).splitlines()[0]) from exc
+    head = read_csv_table(
+        path, "DeepLabCut CSV", "3 or 4 header rows and data", header=None, nrows=4, dtype=str, keep_default_na=False
+    )
     n_header, levels = _header_levels(head, path)
     hdr = head.iloc[:n_header]
     # leading index columns have an empty scorer cell (3 of them in newer labelled-data files)
@@ -346,27 +339,19 @@ def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, seq
     has_p = "likelihood" in coords_seen
     xyp = _keypoint_array(cols, values, (ci, bi, ii), inds, kps, thr)
     flat = xyp.reshape(T * n_i, n_k, 3)
-    extra: dict[str, np.ndarray] = {}
-    for k in range(n_k):
-        extra[f"poseX{k}"] = flat[:, k, 0]
-        extra[f"poseY{k}"] = flat[:, k, 1]
-        if has_p:
-            extra[f"poseP{k}"] = flat[:, k, 2]
-    if marks:
-        extra.update(_landmark_columns(cols, values, (ci, bi, ii), marks, n_i, thr, has_p))
-    df = build_table(
+    extra = _landmark_columns(cols, values, (ci, bi, ii), marks, n_i, thr, has_p) if marks else {}
+    df = pose_table(
         np.repeat(frame, n_i),
         np.tile(np.arange(n_i, dtype=np.int64), T),
-        nan_centroid(flat[:, :, 0]),
-        nan_centroid(flat[:, :, 1]),
+        flat[:, :, :2],
         group=group,
         sequence=sequence,
         fps=calib["fps"],
+        scores=flat[:, :, 2] if has_p else None,
         extra=extra,
         sort=False,
+        drop_empty=bool(params.get("drop_empty_rows")),
     )
-    if params.get("drop_empty_rows"):
-        df = df[df[[f"poseX{k}" for k in range(n_k)]].notna().any(axis=1).to_numpy()].reset_index(drop=True)
     meta = base_meta(
         "dlc",
         [path],

@@ -19,11 +19,10 @@ import numpy as np
 import pandas as pd
 
 from mosaic.core.errors import ConfigError, TrackFormatError
-from mosaic.core.limits import check_text_records
 from mosaic.core.params import Param
 
 from ..table import CALIBRATION_PARAMETERS, TrackTable, base_meta, build_table, calibration, frames_as_int
-from ._numeric import numeric_column
+from ._numeric import numeric_column, read_csv_table
 
 DEFAULT_COLUMNS = {"frame": "frame", "id": "id", "x": "x", "y": "y", "time": None}
 PARAMETERS: dict[str, Param] = {
@@ -50,19 +49,6 @@ def _column_mapping(params: Mapping[str, Any], path: Path) -> tuple[dict[str, An
         raise ConfigError("unknown keys in csv 'columns'", path=path, expected=sorted(DEFAULT_COLUMNS), found=unknown)
     mapping.update(user)
     return mapping, user
-
-
-def _read_table(path: Path, sep: str, group: str, sequence: str) -> pd.DataFrame:
-    """Read the table with separator ``sep``."""
-    check_text_records(path, "CSV file", group=group, sequence=sequence)
-    try:
-        return pd.read_csv(path, sep=sep)
-    except pd.errors.EmptyDataError as exc:
-        raise TrackFormatError(
-            "empty CSV file", path=path, expected="a header row and data rows", found="no content"
-        ) from exc
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
-        raise TrackFormatError("not a readable CSV file", path=path, found=str(exc).splitlines()[0]) from exc
 
 
 def _mapped_columns(
@@ -131,7 +117,8 @@ def convert(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, seq
     path = Path(paths[0])
     ctx = dict(path=path, group=group, sequence=sequence)
     mapping, user = _column_mapping(params, path)
-    df = _read_table(path, params.get("sep", ","), group, sequence)
+    sep = params.get("sep", ",")
+    df = read_csv_table(path, "CSV file", "a header row and data rows", group=group, sequence=sequence, sep=sep)
     need = _mapped_columns(df, mapping, user, ctx)
     frame = frames_as_int(df[mapping["frame"]].to_numpy(), path=path)
     ids, names = _individual_ids(df, mapping.get("id"))

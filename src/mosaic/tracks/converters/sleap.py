@@ -22,7 +22,16 @@ import numpy as np
 from mosaic.core.errors import ConfigError, TrackFormatError
 from mosaic.core.params import Param
 
-from ..table import CALIBRATION_PARAMETERS, TrackTable, base_meta, build_table, calibration, nan_centroid, pose_columns
+from ..table import (
+    CALIBRATION_PARAMETERS,
+    TrackTable,
+    base_meta,
+    calibration,
+    pose_table,
+)
+from .sleap_slp import open_sleap_hdf5
+
+_ANALYSIS_EXPECTED = "HDF5 written by SLEAP 'Export Analysis HDF5'"
 
 PARAMETERS: dict[str, Param] = {
     **CALIBRATION_PARAMETERS,
@@ -40,34 +49,22 @@ def _names(ds: Any) -> list[str]:
 
 def _read_analysis(path: Path, ctx: dict[str, Any]) -> dict[str, Any]:
     """Read the datasets of a SLEAP analysis file (absent optional ones as None or [])."""
-    import h5py
-
-    try:
-        with h5py.File(path, "r") as f:
-            if "tracks" not in f:
-                raise TrackFormatError(
-                    "SLEAP analysis file lacks 'tracks'",
-                    expected="datasets tracks, node_names, ...",
-                    found=sorted(f.keys()),
-                    **ctx,
-                )
-            return {
-                "tracks": np.asarray(f["tracks"][()], dtype=np.float64),
-                "node_names": _names(f["node_names"]) if "node_names" in f else [],
-                "track_names": _names(f["track_names"]) if "track_names" in f else [],
-                "scores": np.asarray(f["point_scores"][()], dtype=np.float64) if "point_scores" in f else None,
-                "inst": np.asarray(f["instance_scores"][()], dtype=np.float64) if "instance_scores" in f else None,
-                "video_path": f["video_path"][()] if "video_path" in f else None,
-            }
-    except TrackFormatError:
-        raise
-    except (OSError, KeyError, ValueError, TypeError) as exc:
-        raise TrackFormatError(
-            "not a readable SLEAP analysis HDF5 file",
-            expected="HDF5 written by SLEAP 'Export Analysis HDF5'",
-            found=f"{type(exc).__name__}: {exc}",
-            **ctx,
-        ) from exc
+    with open_sleap_hdf5(path, "not a readable SLEAP analysis HDF5 file", _ANALYSIS_EXPECTED, ctx) as f:
+        if "tracks" not in f:
+            raise TrackFormatError(
+                "SLEAP analysis file lacks 'tracks'",
+                expected="datasets tracks, node_names, ...",
+                found=sorted(f.keys()),
+                **ctx,
+            )
+        return {
+            "tracks": np.asarray(f["tracks"][()], dtype=np.float64),
+            "node_names": _names(f["node_names"]) if "node_names" in f else [],
+            "track_names": _names(f["track_names"]) if "track_names" in f else [],
+            "scores": np.asarray(f["point_scores"][()], dtype=np.float64) if "point_scores" in f else None,
+            "inst": np.asarray(f["instance_scores"][()], dtype=np.float64) if "instance_scores" in f else None,
+            "video_path": f["video_path"][()] if "video_path" in f else None,
+        }
 
 
 def _check_shapes(
@@ -114,24 +111,22 @@ def convert_h5(paths: Sequence[Path], params: Mapping[str, Any], *, group: str, 
                 "SLEAP point_scores do not match tracks", expected=(n_tracks, n_nodes, T), found=scores.shape, **ctx
             )
         sc = np.transpose(scores).transpose(0, 2, 1).reshape(T * n_tracks, n_nodes)  # (frames, tracks, nodes)
-    extra = pose_columns(coords, sc)
+    extra = {}
     if (inst := data["inst"]) is not None and inst.shape == (n_tracks, T):
         extra["instance_score"] = np.transpose(inst).reshape(T * n_tracks)
     first = int(params.get("first_frame", 0))
-    df = build_table(
+    df = pose_table(
         np.repeat(np.arange(first, first + T, dtype=np.int64), n_tracks),
         np.tile(np.arange(n_tracks, dtype=np.int64), T),
-        nan_centroid(coords[:, :, 0]),
-        nan_centroid(coords[:, :, 1]),
+        coords,
         group=group,
         sequence=sequence,
         fps=calib["fps"],
+        scores=sc,
         extra=extra,
         sort=False,
+        drop_empty=bool(params.get("drop_empty_rows")),
     )
-    if params.get("drop_empty_rows"):
-        pose_x = [c for c in df.columns if c.startswith("poseX")]
-        df = df[df[pose_x].notna().any(axis=1).to_numpy()].reset_index(drop=True)
     video_path = data["video_path"]
     if isinstance(video_path, bytes):
         video_path = video_path.decode("utf-8", "replace")

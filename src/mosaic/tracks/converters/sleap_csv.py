@@ -25,7 +25,6 @@ import numpy as np
 import pandas as pd
 
 from mosaic.core.errors import ConfigError, TrackFormatError
-from mosaic.core.limits import check_text_records
 from mosaic.core.params import Param
 
 from ..table import (
@@ -38,6 +37,7 @@ from ..table import (
     nan_centroid,
     pose_columns,
 )
+from ._numeric import read_csv_table
 from .sleap_slp import DUPLICATE_MODES, UNTRACKED_MODES, _choice, assign_ids
 from .sleap_slp import PARAMETERS as _SLP
 
@@ -63,21 +63,17 @@ def _nodes(columns: list[str], path: Path) -> list[str]:
 
 def _read_table(path: Path, ctx: dict[str, Any]) -> pd.DataFrame:
     """Read the CSV (``track`` as text, ``nan`` literal as missing)."""
-    check_text_records(path, "SLEAP analysis CSV", group=ctx["group"], sequence=ctx["sequence"])
-    try:
-        return pd.read_csv(
-            path, dtype={"track": str}, keep_default_na=False, na_values=["", "nan", "NaN"], low_memory=False
-        )
-    except pd.errors.EmptyDataError as exc:
-        raise TrackFormatError(
-            "empty SLEAP analysis CSV", expected="header track,frame_idx,... and rows", found="no content", **ctx
-        ) from exc
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
-        raise TrackFormatError(
-            "not a readable SLEAP analysis CSV",
-            found=str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
-            **ctx,
-        ) from exc
+    return read_csv_table(
+        path,
+        "SLEAP analysis CSV",
+        "header track,frame_idx,... and rows",
+        group=ctx["group"],
+        sequence=ctx["sequence"],
+        dtype={"track": str},
+        keep_default_na=False,
+        na_values=["", "nan", "NaN"],
+        low_memory=False,
+    )
 
 
 def _check_layout(df: pd.DataFrame, path: Path, ctx: dict[str, Any]) -> tuple[list[str], np.ndarray]:

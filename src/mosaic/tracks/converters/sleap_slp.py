@@ -44,9 +44,10 @@ Extra columns: ``instance_score`` (NaN for user instances), ``tracking_score`` (
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -286,43 +287,46 @@ def _video_files(videos: list[Any]) -> list[str]:
     return video_files
 
 
-def read_slp(path: str | Path) -> SlpContent:
-    """Read the arrays and metadata of a SLEAP ``.slp`` file (raises :class:`TrackFormatError`)."""
+@contextlib.contextmanager
+def open_sleap_hdf5(path: Path, problem: str, expected: str, ctx: Mapping[str, Any]) -> Iterator[Any]:
+    """Open a SLEAP HDF5 file (``.slp`` or analysis) with h5py; a low-level read error becomes a
+    :class:`TrackFormatError` saying ``problem`` and ``expected`` (errors the reader raises pass as they are)."""
     import h5py
 
-    path = Path(path)
-    ctx: dict[str, Any] = {"path": path}
     try:
         with h5py.File(path, "r") as f:
-            missing = [k for k in _REQUIRED if k not in f]
-            if missing:
-                raise TrackFormatError(
-                    "not a SLEAP .slp file: datasets missing",
-                    expected=list(_REQUIRED),
-                    found=f"missing {missing}; has {sorted(f.keys())}",
-                    **ctx,
-                )
-            meta, format_id = _slp_metadata(f, ctx)
-            frames, instances = f["frames"][()], f["instances"][()]
-            _check_fields(frames, instances, ctx)
-            points = f["points"][()] if "points" in f else None
-            pred_points = f["pred_points"][()] if "pred_points" in f else None
-            if "tracks_json" in f:
-                tracks = _json_list(f["tracks_json"], "tracks_json", ctx)
-            else:
-                tracks = list(meta.get("tracks", []))
-            videos = (
-                _json_list(f["videos_json"], "videos_json", ctx) if "videos_json" in f else list(meta.get("videos", []))
-            )
+            yield f
     except TrackFormatError:
         raise
     except (OSError, KeyError, ValueError, TypeError) as exc:
-        raise TrackFormatError(
-            "not a readable SLEAP .slp file",
-            expected="HDF5 labels file written by SLEAP",
-            found=f"{type(exc).__name__}: {exc}",
-            **ctx,
-        ) from exc
+        raise TrackFormatError(problem, expected=expected, found=f"{type(exc).__name__}: {exc}", **ctx) from exc
+
+
+def read_slp(path: str | Path) -> SlpContent:
+    """Read the arrays and metadata of a SLEAP ``.slp`` file (raises :class:`TrackFormatError`)."""
+    path = Path(path)
+    ctx: dict[str, Any] = {"path": path}
+    with open_sleap_hdf5(path, "not a readable SLEAP .slp file", "HDF5 labels file written by SLEAP", ctx) as f:
+        missing = [k for k in _REQUIRED if k not in f]
+        if missing:
+            raise TrackFormatError(
+                "not a SLEAP .slp file: datasets missing",
+                expected=list(_REQUIRED),
+                found=f"missing {missing}; has {sorted(f.keys())}",
+                **ctx,
+            )
+        meta, format_id = _slp_metadata(f, ctx)
+        frames, instances = f["frames"][()], f["instances"][()]
+        _check_fields(frames, instances, ctx)
+        points = f["points"][()] if "points" in f else None
+        pred_points = f["pred_points"][()] if "pred_points" in f else None
+        if "tracks_json" in f:
+            tracks = _json_list(f["tracks_json"], "tracks_json", ctx)
+        else:
+            tracks = list(meta.get("tracks", []))
+        videos = (
+            _json_list(f["videos_json"], "videos_json", ctx) if "videos_json" in f else list(meta.get("videos", []))
+        )
     return SlpContent(
         path,
         format_id,

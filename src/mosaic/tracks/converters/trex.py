@@ -21,22 +21,20 @@ the individual's first to last detection, so lengths differ). Decisions:
   ``keep_fields`` (raw units, names sanitised by replacing ``#`` with ``_``).
 * ``id`` = the number in the file-name suffix ``_<prefix><k>`` (prefixes from
   ``individual_prefixes``, default ``fish``/``id``), else the file's ``id`` key.
+
+Opening one file is :mod:`.trex_files`; this module resolves calibration and merges the files.
 """
 
 from __future__ import annotations
 
 import logging
-import re
-import zipfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from mosaic.core.errors import ConfigError, TrackFormatError
-from mosaic.core.limits import check_text_records
 from mosaic.core.params import Param
 
 from ..naming import DEFAULT_PREFIXES, individual_suffix
@@ -46,14 +44,11 @@ from ..table import (
     base_meta,
     build_table,
     calibration,
-    check_increasing,
-    frames_as_int,
 )
-from ._numeric import numeric_column
+from .trex_files import DEFAULT_KEEP, POSE, read_file, wanted_keys
 
 log = logging.getLogger(__name__)
 
-DEFAULT_KEEP = ("ANGLE", "SPEED", "timestamp")
 PARAMETERS: dict[str, Param] = {
     **CALIBRATION_PARAMETERS,
     "settings_file": Param(
@@ -79,8 +74,6 @@ PARAMETERS: dict[str, Param] = {
         ["fish", "id"], "File-name prefixes of the individual number (`<video>_<prefix><k>`)."
     ),
 }
-_UNIT = re.compile(r"\s*\([^)]*\)\s*$")
-_POSE = re.compile(r"^pose([XY])(\d+)$")
 
 
 def read_settings(path: Path) -> dict[str, float]:
@@ -123,170 +116,6 @@ def _settings_for(paths: Sequence[Path], params: Mapping[str, Any]) -> dict[str,
     return {}
 
 
-class _Source:
-    """Columns of one per-individual file, read on demand (one array in memory at a time)."""
-
-    def __init__(
-        self, path: Path, shapes: dict[str, tuple[int, ...]], getter: Callable[[str], np.ndarray], close=None
-    ) -> None:
-        self.path = path
-        self.shapes = shapes
-        self._get = getter
-        self._close = close
-
-    def __contains__(self, key: str) -> bool:
-        return key in self.shapes
-
-    def keys(self) -> list[str]:
-        return list(self.shapes)
-
-    def get(self, key: str, n: int | None = None) -> np.ndarray:
-        """The array ``key``; with ``n``, it must be 1-D of length ``n`` (like ``frame``)."""
-        try:
-            arr = np.asarray(self._get(key))
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError, KeyError) as exc:
-            raise TrackFormatError(
-                f"TRex field {key!r} unreadable", path=self.path, found=f"{type(exc).__name__}: {exc}"
-            ) from exc
-        if n is not None and (arr.ndim != 1 or len(arr) != n):
-            raise TrackFormatError(
-                f"TRex field {key!r} length differs from 'frame'",
-                path=self.path,
-                expected=f"{n} values (like 'frame')",
-                found=f"shape {arr.shape}",
-            )
-        return arr
-
-    def close(self) -> None:
-        if self._close is not None:
-            self._close()
-
-
-def _open_npz(path: Path, wanted: Callable[[list[str]], list[str]]) -> _Source:
-    """Open a TRex ``.npz`` lazily: the member list now, each array only when asked for."""
-    try:
-        z = np.load(path, allow_pickle=False)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
-        raise TrackFormatError(
-            "not a readable TRex .npz file",
-            path=path,
-            expected="numpy .npz archive",
-            found=f"{type(exc).__name__}: {exc}",
-        ) from exc
-    if not hasattr(z, "files"):
-        raise TrackFormatError(
-            "not a TRex .npz archive", path=path, expected="numpy .npz archive", found=f"a single array {np.shape(z)}"
-        )
-    shapes: dict[str, tuple[int, ...] | None] = {k: None for k in wanted(list(z.files))}  # known once read
-    return _Source(path, shapes, z.__getitem__, z.close)
-
-
-def _load_csv(path: Path) -> _Source:
-    check_text_records(path, "TRex .csv file")
-    try:
-        df = pd.read_csv(path)
-    except pd.errors.EmptyDataError as exc:
-        raise TrackFormatError(
-            "empty TRex .csv file", path=path, expected="a header row and data rows", found="no content"
-        ) from exc
-    except (pd.errors.ParserError, UnicodeDecodeError, OSError) as exc:
-        raise TrackFormatError("not a readable TRex .csv file", path=path, found=str(exc).splitlines()[0]) from exc
-    out: dict[str, np.ndarray] = {}
-    for c in df.columns:
-        name = _UNIT.sub("", str(c)).strip()
-        col = df[c]
-        text_only = col.dtype == object and pd.to_numeric(col, errors="coerce").isna().all()
-        # a wholly textual column (e.g. a category name) is kept as it is; a numeric column
-        # with text in some cells is an error rather than silently NaN
-        out[name] = col.to_numpy() if text_only else numeric_column(col, str(c), path=path)
-    return _Source(path, {k: np.shape(v) for k, v in out.items()}, out.__getitem__)
-
-
-def _wanted_keys(params: Mapping[str, Any]):
-    keep = set(params.get("keep_fields") or ()) | set(DEFAULT_KEEP)
-
-    src = params.get("position_source", "wcentroid")
-
-    def wanted(keys: list[str]) -> list[str]:
-        base = {"frame", "time", "missing", "cm_per_pixel", "frame_rate", "id"}
-        for axis in ("X", "Y"):  # read only the position source that will be used
-            base.add(f"{axis}#{src}" if src and src != "head" and f"{axis}#{src}" in keys else axis)
-        return [k for k in keys if k in base or k in keep or _POSE.match(k)]
-
-    return wanted
-
-
-def _position_keys(
-    data: _Source, params: Mapping[str, Any], path: Path, require_xy: bool
-) -> tuple[str | None, str | None]:
-    src = params.get("position_source", "wcentroid")
-    chosen = []
-    for axis in ("X", "Y"):
-        options = ([f"{axis}#{src}"] if src and src != "head" else []) + [axis]
-        chosen.append(next((k for k in options if k in data), None))
-    if chosen[0] is None and chosen[1] is None or (require_xy and None in chosen):
-        raise TrackFormatError(
-            "TRex file lacks position columns",
-            path=path,
-            expected=f"X#{src}/Y#{src} or X/Y",
-            found=sorted(data.keys())[:20],
-            hint="add X/Y to TRex output_fields, or pass require_xy=False to fill the missing axis with NaN",
-        )
-    return chosen[0], chosen[1]
-
-
-def _read_one(
-    path: Path, kind: str, params: Mapping[str, Any], wanted, keep: Sequence[str], require_xy: bool
-) -> dict[str, Any]:
-    """Open one per-individual file: frames, missing flags and metadata now, the rest lazily.
-
-    Returns ``{'_src': source, '_n': rows, '_meta': {...}, 'frame', 'missing', '_cols': {out name: key}}``.
-    """
-    src = _open_npz(path, wanted) if kind == "trex_npz" else _load_csv(path)
-    try:
-        if "frame" not in src:
-            raise TrackFormatError(
-                "TRex file has no 'frame' column", path=path, expected="'frame'", found=sorted(src.keys())[:20]
-            )
-        frame_raw = src.get("frame")
-        if frame_raw.ndim != 1:
-            raise TrackFormatError(
-                "TRex 'frame' is not 1-D", path=path, expected="(n,)", found=f"shape {frame_raw.shape}"
-            )
-        n = len(frame_raw)
-        rec: dict[str, Any] = {
-            "_src": src,
-            "_n": n,
-            "_meta": {k: src.get(k).copy() for k in ("cm_per_pixel", "frame_rate", "id") if k in src},
-        }
-        if n == 0:
-            src.close()
-            return rec
-        frame = frames_as_int(frame_raw, path=path)
-        check_increasing(frame, path=path)
-        xk, yk = _position_keys(src, params, path, require_xy)
-        cols: dict[str, str] = {}
-        if xk:
-            cols["X"] = xk
-        if yk:
-            cols["Y"] = yk
-        if "time" in src:
-            cols["time"] = "time"
-        for k in keep:
-            if k in src:
-                cols[k.replace("#", "_")] = k
-        for k in src.keys():
-            if _POSE.match(k):
-                cols[k] = k
-        rec["frame"] = frame
-        rec["missing"] = (src.get("missing", n) > 0) if "missing" in src else None
-        rec["_cols"] = cols
-        return rec
-    except BaseException:
-        src.close()
-        raise
-
-
 def _destinations(frames: list[np.ndarray], ranks: list[int], n_ids: int) -> tuple[list[np.ndarray], int]:
     """Row positions in the (frame, id)-sorted output of each file's rows (no general sort).
 
@@ -325,7 +154,7 @@ def _convert(
         raise ConfigError("TRex 'units' must be 'cm' or 'px'", expected="cm or px", found=units)
     require_xy = bool(params.get("require_xy", True))
     keep = tuple(dict.fromkeys(tuple(DEFAULT_KEEP) + tuple(params.get("keep_fields") or ())))
-    wanted = _wanted_keys(params)
+    wanted = wanted_keys(params)
     settings = _settings_for(paths, params)
 
     recs: list[dict[str, Any]] = []
@@ -440,7 +269,7 @@ def _mask_and_scale(cols: dict[str, np.ndarray], missing: np.ndarray, masked: bo
             continue
         if masked:
             np.copyto(out, np.nan, where=missing)
-        if scale != 1.0 and (key in ("X", "Y", "SPEED") or _POSE.match(key)):
+        if scale != 1.0 and (key in ("X", "Y", "SPEED") or POSE.match(key)):
             out *= scale
 
 
@@ -451,7 +280,7 @@ def _merge(
     ids: list[int] = []
     names: list[str] = []
     for path in paths:
-        rec = _read_one(path, kind, params, wanted, keep, require_xy)
+        rec = read_file(path, kind, params, wanted, keep, require_xy)
         recs.append(rec)
         k, name = _file_individual(path, rec, prefixes, len(paths))
         ids.append(k)
@@ -485,7 +314,7 @@ def _merge(
     y = np.full(total, np.nan) if y is None else y
     time = cols.pop("time", None)
     cols["missing"] = missing
-    pose_ks = sorted({int(m.group(2)) for k in cols if (m := _POSE.match(k))})
+    pose_ks = sorted({int(m.group(2)) for k in cols if (m := POSE.match(k))})
     if time is None:
         time = frame / float(fps)
     df = build_table(
