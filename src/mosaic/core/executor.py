@@ -47,7 +47,7 @@ from mosaic.core.errors import ConfigError, MosaicError
 
 PARALLEL_MODES = ("serial", "thread", "process", "dask")
 DASK_ENV = "MOSAIC_DASK_SCHEDULER"
-#: arrow's allocator, read by its C++ parts at their first allocation
+#: arrow's allocator for its C++ parts too, read when pyarrow loads (set for the workers of a LocalCluster started here)
 ARROW_POOL_ENV = "ARROW_DEFAULT_MEMORY_POOL"
 WORKER_ENV = {ARROW_POOL_ENV: "system"}
 #: glibc ``mallopt`` parameter, and the allocation size from which worker processes map pages of their own
