@@ -182,15 +182,49 @@ def test_the_graph_is_the_data_flow(viz):
         ["labels", "plot_ethograms", "ethogram_plots"],
         ["features", "plot_feature_distributions", "feature_distribution_plot"],
         ["train_model", "model_run", "predict_behaviors", "behavior_predictions"],
+        # the model reads the feature runs and the labels through their catalog views
+        ["features", "predict_behaviors"],
+        ["model_store", "train_model"],
+        # each model plot after the stored run it draws
+        ["model_run", "report_model_run", "confusion_matrix_plot"],
+        ["report_model_run", "prediction_ethogram_plots"],
+        ["report_model_run", "model_metrics"],
     ]
     missing = [(a, b) for chain in chains for a, b in zip(chain, chain[1:]) if (a, b) not in edges]
     assert not missing, missing
     # no node reads the dataset_dir parameter: the folder reaches the nodes as the `dataset` catalog entry
     assert not [b for a, b in edges if a == "params:dataset_dir"]
+    # the model and the plots read what they draw, not the dataset folder
+    readers_of_the_folder = {b for a, b in edges if a == "dataset"}
+    assert not readers_of_the_folder & {
+        "train_model",
+        "report_model_run",
+        "predict_behaviors",
+        "plot_feature_distributions",
+        "plot_trajectories",
+        "plot_ethograms",
+    }
     assert {("dataset", "index_raw_tracks"), ("dataset", "index_media"), ("tracks_raw_index", "index_media")} <= edges
     # labels never come before the tracks they are cut to: no edge into convert_tracks from the label side
     assert not {(a, b) for a, b in edges if b == "convert_tracks"} - {
         ("tracks_raw_index", "convert_tracks"),
         ("dataset", "convert_tracks"),
         ("params:convert", "convert_tracks"),
+    }
+
+
+def test_no_train_or_reporting_node_takes_the_dataset_folder(project_model):
+    """Train and reporting nodes get features, labels and models as catalog data, never the folder."""
+    pipes = project_model["pipelines"]
+    nodes = {n.name: n for n in pipes["train"].nodes}
+    nodes.update({n.name: n for pipe in pipes.values() for n in pipe.nodes if "reporting" in n.tags})
+    assert {"train_model", "report_model_run", "predict_behaviors", "plot_feature_distributions"} <= set(nodes)
+    folder = {"dataset", "params:dataset_dir"}
+    assert {name: sorted(set(n.inputs) & folder) for name, n in nodes.items() if set(n.inputs) & folder} == {}
+    assert not [n.name for n in nodes.values() if any(i.startswith("params:dataset_dir") for i in n.inputs)]
+    train = {n.name: set(n.inputs) for n in pipes["train"].nodes}
+    assert {"features@store", "labels_index@store", "model_store"} <= train["train_model"]
+    assert train["report_model_run"] == {"model_run"}
+    assert "features@store" in {
+        i for n in pipes["featurize"].nodes if n.name == "plot_feature_distributions" for i in n.inputs
     }

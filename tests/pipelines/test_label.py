@@ -76,7 +76,7 @@ def test_pipeline_with_sequential_runner_writes_what_the_facade_writes(demo_fold
             "media_index@table": MemoryDataset(_no_index()),
             "dataset": MemoryDataset(Dataset.open(folder), copy_mode="assign"),
             "labels": PartitionedDataset(path=str(root), dataset=NpzLabelsDataset, filename_suffix=".npz"),
-            "labels_index": LabelsIndexDataset(filepath=str(root / "index.csv"), dataset_dir=str(folder)),
+            "labels_index@csv": LabelsIndexDataset(filepath=str(root / "index.csv"), dataset_dir=str(folder)),
             "labels_conversion_report": MemoryDataset(),
         }
     )

@@ -19,6 +19,13 @@ FEATURE_RESULTS = {
 }
 
 
+def _views(ds) -> tuple:
+    """``features@store``, ``labels_index@store`` and ``model_store`` of ``ds``, loaded as the catalog loads them."""
+    from mosaic.datasets.stores import FeatureStoreDataset, LabelStoreDataset, ModelStoreDataset
+
+    return tuple(cls(path=str(ds.folder)).load() for cls in (FeatureStoreDataset, LabelStoreDataset, ModelStoreDataset))
+
+
 @pytest.fixture
 def synth_ds(tmp_path):
     ds = Dataset.create(tmp_path / "ds", name="synth")
@@ -44,33 +51,47 @@ def test_feature_inputs_from_featurize_summary():
 def test_nodes_train_and_predict(synth_ds, tmp_path):
     from matplotlib.figure import Figure
 
-    from mosaic.datasets.models import ModelRunDataset
-    from mosaic.features.engine import load_feature
-    from mosaic.models import FittedRun
+    from mosaic.datasets.models import ModelRunDataset, PredictionRunDataset
+    from mosaic.features.engine import feature_root, load_feature
+    from mosaic.models import FittedRun, PredictionRun, StoredRun
     from mosaic.pipelines.train.nodes import predict_behaviors, report_model_run, train_behavior_model
 
     params = {"model": "clf", "config": CONFIG}
-    fitted = train_behavior_model(synth_ds, params, FEATURE_RESULTS, None)
+    features, labels, models = _views(synth_ds)
+    fitted = train_behavior_model(params, FEATURE_RESULTS, features, labels, models)
     # the node trains and returns data: nothing is written until the dataset stores it
     assert isinstance(fitted, FittedRun) and not fitted.existing and fitted.metrics["macro_f1"] >= 0.85
     assert not synth_ds.get_root("models").exists() or not any(synth_ds.get_root("models").iterdir())
     store = ModelRunDataset(filepath=str(tmp_path / "run.json"), dataset_dir=str(synth_ds.folder))
     store.save(fitted)
-    info = store.load()
-    assert info["model"] == "clf" and info["path"] == f"models/clf/{info['run_id']}" and info["run_id"] == fitted.run_id
-    bundle, metrics, cm, ethos = report_model_run(info, synth_ds)
+    pointer = json.loads((tmp_path / "run.json").read_text())
+    assert pointer["path"] == f"models/clf/{fitted.run_id}" and pointer["run_id"] == fitted.run_id
+    stored = store.load()
+    assert isinstance(stored, StoredRun) and (stored.model, stored.run_id) == ("clf", fitted.run_id)
+    bundle, metrics, cm, ethos = report_model_run(stored)
     assert bundle["kind"] == "classifier" and bundle["columns"][0] == "speed.speed"
     assert metrics["macro_f1"] == fitted.metrics["macro_f1"] and metrics["evaluation"] == "cv"
     assert isinstance(cm, Figure) and len(ethos) == 2 and all(k.endswith(".png") for k in ethos)
     # the same writer as the facade: the run is in models/index.csv and a rerun trains nothing
-    assert Dataset.open(synth_ds.folder).list_models()["run_id"].tolist() == [info["run_id"]]
-    again = train_behavior_model(synth_ds, params, FEATURE_RESULTS, None)
-    assert again.existing and again.run_id == info["run_id"] and again.bundle is None
-    pred = predict_behaviors(synth_ds, params, info)
+    assert Dataset.open(synth_ds.folder).list_models()["run_id"].tolist() == [fitted.run_id]
+    again = train_behavior_model(params, FEATURE_RESULTS, *_views(synth_ds))
+    assert again.existing and again.run_id == fitted.run_id and again.bundle is None
+    planned = predict_behaviors(params, stored, features)
+    # the node plans: paths and parameters, nothing written yet
+    assert isinstance(planned, PredictionRun) and len(planned.tasks) == 2
+    assert not feature_root(synth_ds, "clf__pred").exists()
+    out = PredictionRunDataset(filepath=str(tmp_path / "pred.json"), dataset_dir=str(synth_ds.folder))
+    out.save(planned)
+    pred = out.load()
     assert pred["feature"] == "clf__pred" and len(pred["paths"]) == 2
     assert len(load_feature(synth_ds, "clf__pred")) == 2 * 150 * 3
+    assert predict_behaviors(dict(params, predict=False), stored, features) == {
+        "feature": None,
+        "run_id": None,
+        "paths": [],
+    }
     with pytest.raises(ConfigError, match="unknown keys"):
-        train_behavior_model(synth_ds, {"model": "clf", "modle": 1}, FEATURE_RESULTS)
+        train_behavior_model({"model": "clf", "modle": 1}, FEATURE_RESULTS, features, labels, models)
 
 
 def test_the_kedro_door_stores_the_files_the_facade_stores(tmp_path):
@@ -89,7 +110,7 @@ def test_the_kedro_door_stores_the_files_the_facade_stores(tmp_path):
     params = {"model": "clf", "config": CONFIG}
     rid = a.train_model("clf", dict(CONFIG, features=["speed@run0001", "pair@run0001"]))
     ModelRunDataset(filepath=str(tmp_path / "run.json"), dataset_dir=str(b.folder)).save(
-        train_behavior_model(b, dict(params, features=["speed@run0001", "pair@run0001"]), FEATURE_RESULTS)
+        train_behavior_model(dict(params, features=["speed@run0001", "pair@run0001"]), FEATURE_RESULTS, *_views(b))
     )
     ra, rb = a.get_root("models") / "clf" / rid, b.get_root("models") / "clf" / rid
     files = sorted(p.relative_to(ra).as_posix() for p in ra.rglob("*") if p.is_file())
@@ -117,25 +138,32 @@ def test_pipeline_runs_on_a_dict_catalog(synth_ds):
     from kedro.io import DataCatalog, MemoryDataset
     from kedro.runner import SequentialRunner
 
-    from mosaic.datasets.models import ModelRunDataset
+    from mosaic.datasets.models import ModelRunDataset, PredictionRunDataset
+    from mosaic.datasets.stores import FeatureStoreDataset, LabelStoreDataset, ModelStoreDataset
     from mosaic.pipelines.train import create_pipeline
 
+    folder = str(synth_ds.folder)
     catalog = DataCatalog(
         {
-            "dataset": MemoryDataset(synth_ds, copy_mode="assign"),
             "params:train": MemoryDataset({"model": "clf", "features": "all", "config": CONFIG, "predict": True}),
             "features@runs": MemoryDataset(FEATURE_RESULTS),
-            "labels_index": MemoryDataset(None),
-            "model_run": ModelRunDataset(filepath=str(synth_ds.folder / "run.json"), dataset_dir=str(synth_ds.folder)),
+            "features@store": FeatureStoreDataset(path=folder),
+            "labels_index@store": LabelStoreDataset(path=folder),
+            "model_store": ModelStoreDataset(path=folder),
+            "model_run": ModelRunDataset(filepath=str(synth_ds.folder / "run.json"), dataset_dir=folder),
+            "behavior_predictions": PredictionRunDataset(
+                filepath=str(synth_ds.folder / "pred.json"), dataset_dir=folder
+            ),
         }
     )
     pipe = create_pipeline()
     assert {n.name for n in pipe.nodes} == {"train_model", "report_model_run", "predict_behaviors"}
-    assert pipe.inputs() == {"dataset", "params:train", "features@runs", "labels_index"}
+    # no node of the pipeline reads the dataset folder itself: features, labels and models come as views
+    assert pipe.inputs() == {"params:train", "features@runs", "features@store", "labels_index@store", "model_store"}
     out = SequentialRunner().run(pipe, catalog)
     metrics = out["model_metrics"].load()
     assert metrics["macro_f1"] >= 0.85
-    assert out["behavior_predictions"].load()["feature"] == "clf__pred"
+    assert catalog.load("behavior_predictions")["feature"] == "clf__pred"
 
 
 def test_catalog_declares_the_pipeline_outputs():
@@ -177,3 +205,45 @@ def test_kedro_session_runs_train_pipeline_with_catalog_datasets(synth_ds):
     run = json.loads((out / "run.json").read_text())
     assert (synth_ds.folder / run["path"] / "model.joblib").exists()
     assert json.loads((out / "predictions.json").read_text())["feature"] == "behavior_clf__pred"
+
+
+def test_clustering_through_the_catalog_writes_what_the_facade_writes(tmp_path):
+    """kmeans: the pipeline (views in, planned prediction out) and Dataset.train_model give the same files."""
+    import shutil
+
+    import pandas as pd
+    from kedro.io import DataCatalog, MemoryDataset
+    from kedro.runner import SequentialRunner
+
+    from mosaic.datasets.models import ModelRunDataset, PredictionRunDataset
+    from mosaic.datasets.stores import FeatureStoreDataset, LabelStoreDataset, ModelStoreDataset
+    from mosaic.features.engine import feature_root, read_feature_index
+    from mosaic.pipelines.train import create_pipeline
+
+    a = Dataset.create(tmp_path / "a", name="synth")
+    make_synthetic(a, n_groups=2, n_sequences=1, T=120, seed=2)
+    b = Dataset.open(shutil.copytree(a.folder, tmp_path / "b"))
+    config = {"kind": "kmeans", "n_clusters": 3, "features": ["speed@run0001"]}
+    rid = a.train_model("km", config)  # the facade writes the cluster assignments right away
+    folder = str(b.folder)
+    catalog = DataCatalog(
+        {
+            "params:train": MemoryDataset({"model": "km", "features": ["speed@run0001"], "config": config}),
+            "features@runs": MemoryDataset(FEATURE_RESULTS),
+            "features@store": FeatureStoreDataset(path=folder),
+            "labels_index@store": LabelStoreDataset(path=folder),
+            "model_store": ModelStoreDataset(path=folder),
+            "model_run": ModelRunDataset(filepath=str(tmp_path / "run.json"), dataset_dir=folder),
+            "behavior_predictions": PredictionRunDataset(filepath=str(tmp_path / "pred.json"), dataset_dir=folder),
+        }
+    )
+    out = SequentialRunner().run(create_pipeline(), catalog)
+    assert out["model_metrics"].load()["kind"] == "kmeans" and out["prediction_ethogram_plots"].load() == {}
+    assert catalog.load("behavior_predictions")["run_id"] == rid
+    fa, fb = (sorted(feature_root(x, "km__pred").rglob("*.parquet")) for x in (a, b))
+    assert [p.relative_to(a.folder) for p in fa] == [p.relative_to(b.folder) for p in fb] and len(fa) == 2
+    for pa, pb in zip(fa, fb):
+        pd.testing.assert_frame_equal(pd.read_parquet(pa), pd.read_parquet(pb))
+        assert set(pd.read_parquet(pa)["cluster"]) <= {0, 1, 2}
+    ia, ib = (read_feature_index(x, "km__pred").drop(columns=["created_iso"]) for x in (a, b))
+    pd.testing.assert_frame_equal(ia, ib)

@@ -6,11 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from kedro.io import DataCatalog, MemoryDataset
+from kedro.io import DataCatalog
 from kedro.runner import SequentialRunner
 
 from mosaic.core.errors import ConfigError
 from mosaic.core.safe_names import sequence_key
+from mosaic.datasets.stores import FeatureStoreDataset
+from mosaic.features.store import FeatureStore
 from mosaic.pipelines.reporting_nodes import (
     create_reporting_pipeline,
     plot_feature_run_distributions,
@@ -75,7 +77,7 @@ def _catalog(dataset, feature_results) -> DataCatalog:
     params = yaml.safe_load((PROJECT_CONF / "parameters_reporting.yml").read_text())["reporting"]
     catalog = DataCatalog.from_config(cfg)
     catalog["feature_results"] = feature_results
-    catalog["dataset"] = MemoryDataset(dataset, copy_mode="assign")
+    catalog["features@store"] = FeatureStoreDataset(path=str(dataset.folder))
     for key, value in params.items():
         catalog[f"params:reporting.{key}"] = value
     return catalog
@@ -100,13 +102,14 @@ def test_reporting_pipeline_writes_non_blank_pngs(dataset):
 
 def test_feature_run_distribution_picks_the_named_step(dataset):
     feature_results = _dataset_with_speed(dataset)
-    fig = plot_feature_run_distributions(feature_results, dataset, {"feature": "speed", "columns": ["speed_px_s"]})
+    features = FeatureStore(dataset)
+    fig = plot_feature_run_distributions(feature_results, features, {"feature": "speed", "columns": ["speed_px_s"]})
     assert [ax.get_title() for ax in fig.axes if ax.get_visible()] == ["speed_px_s"]
     assert fig.get_suptitle() == f"speed (run {feature_results['results'][0]['run_id']})"
     with pytest.raises(ConfigError, match="nope"):
-        plot_feature_run_distributions(feature_results, dataset, {"feature": "nope"})
+        plot_feature_run_distributions(feature_results, features, {"feature": "nope"})
     with pytest.raises(ConfigError, match="no feature run"):
-        plot_feature_run_distributions({"results": []}, dataset, {})
+        plot_feature_run_distributions({"results": []}, features, {})
 
 
 def test_trajectory_node_is_lazy_and_titles_from_partition_ids():

@@ -1,58 +1,122 @@
-"""Reading a model's inputs from the dataset: feature runs and label files, and their identities.
+"""A model's inputs: feature runs, labels and the model store, read through one small interface.
 
-Features are read through the features engine (:func:`mosaic.features.engine.feature_files`);
-labels through the labels domain (:func:`mosaic.labels.io.read_labels_index`,
-:func:`mosaic.labels.load_labels`). One recording is loaded at a time.
+:class:`ModelInputs` bundles three read-only views — feature runs
+(:class:`~mosaic.features.store.FeatureStore`), labels (:class:`~mosaic.labels.store.LabelStore`)
+and stored model runs (:class:`~mosaic.models.store.ModelStore`). The facade builds it over its
+dataset (:meth:`ModelInputs.from_dataset`); the Kedro ``train`` node from the catalog entries
+``features@store``, ``labels_index@store`` and ``model_store`` (:meth:`ModelInputs.from_catalog`).
+The functions below read through it, one recording at a time.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from mosaic.core.dataset import DatasetCore
-from mosaic.core.errors import FeatureError, ModelError
-from mosaic.core.run_ids import file_fingerprint
+from mosaic.core.errors import ConfigError, FeatureError, ModelError
+from mosaic.features.store import FeatureStore
+from mosaic.labels.store import LabelStore
 
 from .align import individual_targets, join_feature_tables, pair_targets
+from .store import ModelStore
 
 
-def resolve_feature_runs(ds: DatasetCore, features: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class ModelInputs:
+    """What a model reads: feature runs, labels (classifiers) and the store of trained runs."""
+
+    features: FeatureStore
+    labels: LabelStore | None = None
+    models: ModelStore | None = None
+
+    @classmethod
+    def from_dataset(cls, ds: DatasetCore) -> ModelInputs:
+        """The three views over one dataset (the facade's door)."""
+        return cls(FeatureStore(ds), LabelStore(ds), ModelStore(ds))
+
+    @classmethod
+    def from_catalog(
+        cls, features: FeatureStore, labels: LabelStore | None = None, models: ModelStore | None = None
+    ) -> ModelInputs:
+        """The views the catalog loaded (the Kedro door); they must all view one dataset folder.
+
+        Raises
+        ------
+        ConfigError
+            A view is not the expected kind, or two views are of different dataset folders.
+        """
+        expected = (
+            ("features", features, FeatureStore),
+            ("labels", labels, LabelStore),
+            ("models", models, ModelStore),
+        )
+        for name, view, cls_ in expected:
+            if view is not None and not isinstance(view, cls_):
+                raise ConfigError(f"model input {name!r} is not a {cls_.__name__}", found=type(view).__name__)
+        folders = {str(v.ds.folder) for _, v, _ in expected if v is not None}
+        if len(folders) > 1:
+            raise ConfigError(
+                "the model's catalog inputs view different dataset folders",
+                expected="features@store, labels_index@store and model_store of one dataset folder",
+                found=sorted(folders),
+            )
+        return cls(features, labels, models)
+
+    @property
+    def ds(self) -> DatasetCore:
+        """The dataset the views read."""
+        return self.features.ds
+
+
+def as_model_inputs(source: DatasetCore | ModelInputs) -> ModelInputs:
+    """``source`` itself, or the views over a dataset."""
+    return source if isinstance(source, ModelInputs) else ModelInputs.from_dataset(source)
+
+
+def resolve_feature_runs(features: FeatureStore, specs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Resolve each ``{'feature', 'run_id'}`` (run_id None = latest) to a concrete run and its files.
 
     Returns
     -------
     list of dict
-        ``{'feature', 'run_id', 'files': {(group, sequence): path}, 'prefix'}`` per input; ``prefix``
-        names its columns (``as`` or the feature name; ``<name>@<run_id>`` when a name repeats).
+        ``{'feature', 'run_id', 'files': {(group, sequence): path}, 'loaders', 'prefix'}`` per input;
+        ``prefix`` names its columns (``as`` or the feature name; ``<name>@<run_id>`` when a name repeats).
 
     Raises
     ------
     ModelError
         A feature never ran or the run id is unknown (the message names the feature index).
     """
-    from mosaic.features.engine import feature_files, feature_index_path
+    from mosaic.features.engine import feature_index_path
 
     out = []
-    for spec in features:
+    for spec in specs:
         name, rid = spec["feature"], spec.get("run_id")
         try:
-            rows = feature_files(ds, name, rid)
+            run = features.run(name, rid)
         except FeatureError as exc:
             raise ModelError(
                 f"model input feature {name!r} is not available",
-                path=feature_index_path(ds, name),
+                path=feature_index_path(features.ds, name),
                 expected=f"a run of {name!r}" + (f" with run_id {rid}" if rid else ""),
                 found=exc.problem,
                 hint=f"run_feature(ds, {name!r}) first",
             ) from exc
-        run_id = str(rows["run_id"].iloc[0]) if len(rows) else rid
-        files = {(str(g), str(s)): str(p) for g, s, p in zip(rows["group"], rows["sequence"], rows["path"])}
-        out.append({"feature": name, "run_id": run_id, "files": files, "prefix": spec.get("as") or name})
+        out.append(
+            {
+                "feature": name,
+                "run_id": run.run_id,
+                "files": run.files,
+                "loaders": run.loaders(),
+                "prefix": spec.get("as") or name,
+            }
+        )
     seen = [r["prefix"] for r in out]
     for r in out:  # the same feature twice (e.g. two rolling runs): prefix columns with the run id
         if seen.count(r["prefix"]) > 1:
@@ -63,7 +127,7 @@ def resolve_feature_runs(ds: DatasetCore, features: Sequence[Mapping[str, Any]])
     return out
 
 
-def label_files(ds: DatasetCore, kind: str) -> dict[tuple[str, str], str]:
+def label_files(labels: LabelStore, kind: str) -> dict[tuple[str, str], str]:
     """``{(group, sequence): path}`` of the label files of ``kind`` (from ``labels/<kind>/index.csv``).
 
     Raises
@@ -71,37 +135,25 @@ def label_files(ds: DatasetCore, kind: str) -> dict[tuple[str, str], str]:
     ModelError
         The kind has no index or no labelled recording.
     """
-    from mosaic.labels.io import labels_index_path, read_labels_index
-
-    idx = read_labels_index(ds, kind, missing_ok=True)
-    path = labels_index_path(ds, kind)
-    if idx.empty:
-        root = ds.get_root("labels")
-        kinds = sorted(p.name for p in root.iterdir() if (p / "index.csv").exists()) if root.exists() else []
+    files = labels.files(kind)
+    if not files:
+        kinds = labels.kinds()
         raise ModelError(
             f"label kind {kind!r} has no labels",
-            path=path,
+            path=labels.index_path(kind),
             expected=f"labels of kind {kind!r}",
             found=f"kinds with labels: {kinds}" if kinds else "no labels in the dataset",
             hint="convert annotations first (label pipeline / ds.convert_labels)",
         )
-    return {
-        (str(g), str(s)): str(ds.resolve_path(p)) for g, s, p in zip(idx["group"], idx["sequence"], idx["abs_path"])
-    }
+    return files
 
 
-def labels_fingerprint(ds: DatasetCore, kind: str) -> str:
-    """Content fingerprint of ``labels/<kind>/index.csv`` (it changes whenever a label file is rewritten)."""
-    from mosaic.labels.io import labels_index_path
-
-    return file_fingerprint(labels_index_path(ds, kind))
-
-
-def read_labels(ds: DatasetCore, group: str, sequence: str, kind: str) -> dict[str, Any]:
-    """One recording's labels (``individual_pair_v1`` mapping) through :func:`mosaic.labels.load_labels`."""
-    from mosaic.labels import load_labels
-
-    return load_labels(ds, group, sequence, kind)
+def covered(runs: Sequence[Mapping[str, Any]]) -> set[tuple[str, str]]:
+    """The recordings every feature run of ``runs`` has an output for."""
+    common = set(runs[0]["files"]) if runs else set()
+    for r in runs[1:]:
+        common &= set(r["files"])
+    return common
 
 
 def in_scope(keys, groups: Sequence[str] | None, sequences: Sequence[str] | None) -> list[tuple[str, str]]:
@@ -143,7 +195,7 @@ def check_features_cover(
 
 def load_model_input(runs: Sequence[Mapping[str, Any]], key: tuple[str, str], cfg: Mapping[str, Any]) -> pd.DataFrame:
     """The joined feature table of one recording (see :func:`~mosaic.models.align.join_feature_tables`)."""
-    tables = [(r["prefix"], pd.read_parquet(r["files"][key])) for r in runs]
+    tables = [(r["prefix"], r["loaders"][key]()) for r in runs]
     df = join_feature_tables(tables, cfg["target"], cfg["pair_reduce"], cfg["pair_distance_column"])
     df.insert(0, "sequence", key[1])
     df.insert(0, "group", key[0])
@@ -151,7 +203,7 @@ def load_model_input(runs: Sequence[Mapping[str, Any]], key: tuple[str, str], cf
 
 
 def iter_training_tables(
-    ds: DatasetCore,
+    labels: LabelStore,
     runs: Sequence[Mapping[str, Any]],
     keys: Sequence[tuple[str, str]],
     cfg: Mapping[str, Any],
@@ -162,17 +214,15 @@ def iter_training_tables(
     target_fn = pair_targets if cfg["target"] == "pair" else individual_targets
     for key in progress(keys, desc="loading features+labels"):
         df = load_model_input(runs, key, cfg)
-        labels = read_labels(ds, key[0], key[1], cfg["label_kind"])
-        df["label"] = target_fn(df, labels, cfg["background_label"], cfg["label_priority"])
+        lab = labels.read(cfg["label_kind"], key[0], key[1])
+        df["label"] = target_fn(df, lab, cfg["background_label"], cfg["label_priority"])
         yield df
 
 
-def vocabulary_order(ds: DatasetCore, kind: str, background: str, present: Sequence[str]) -> list[str]:
+def vocabulary_order(labels: LabelStore, kind: str, background: str, present: Sequence[str]) -> list[str]:
     """Class order for reports: the kind's vocabulary order, background first, then unseen names sorted."""
     try:
-        from mosaic.labels.vocab import get_label_map
-
-        vocab = [n for _, n in sorted(get_label_map(ds, kind).items())]
+        vocab = [n for _, n in sorted(labels.vocabulary(kind).items())]
     except Exception:
         vocab = []
     present = [str(p) for p in present]

@@ -1,15 +1,20 @@
 """Applying a trained run: :func:`predict` writes its output as the feature ``<model>__pred``.
 
-Each recording is predicted by :func:`apply_bundle` (pure) in a worker that loads the model file
-once per process; the recordings written are then listed in the feature's index.
+:func:`plan_prediction` loads the run and resolves its input feature runs and output files
+into a :class:`PredictionRun` (tasks of paths and parameters, nothing computed); its ``run``
+predicts each pending recording with :func:`apply_bundle` (pure) in a worker that loads the
+model file once per process, then lists the written recordings in the feature's index once.
+:func:`predict` is ``plan_prediction(...).run()``.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -17,12 +22,18 @@ import pandas as pd
 from mosaic.core.atomic import atomic_write_json
 from mosaic.core.dataset import DatasetCore
 from mosaic.core.errors import ModelError
+from mosaic.core.executor import ExecutorConfig
 from mosaic.core.run_ids import canonical_json
 from mosaic.core.safe_names import sequence_key, to_safe_name
 
 from . import inputs as mi
 from .evaluation import SEQ_SEP, sequence_keys, smooth_bouts
 from .store import MODEL_FILE, load_run, save_parquet
+
+if TYPE_CHECKING:
+    from .inputs import ModelInputs
+
+Key = tuple[str, str]
 
 PRED_SUFFIX = "__pred"
 MODEL_VERSION = "1"
@@ -51,7 +62,7 @@ def _smooth(df: pd.DataFrame, values: np.ndarray, target: str, min_bout: int) ->
 
 
 def predict(
-    ds: DatasetCore,
+    ds: DatasetCore | ModelInputs,
     model_run: Any,
     sequences: Any = None,
     groups: Any = None,
@@ -63,12 +74,16 @@ def predict(
 ):
     """Apply a trained run and write its output as the feature ``<model>__pred``.
 
+    ``plan_prediction(...).run()``: the Kedro ``train`` pipeline plans in its node and runs the
+    plan when the ``behavior_predictions`` catalog entry saves it.
+
     Parameters
     ----------
     ds
-        The dataset.
+        The dataset (or the model's inputs, :class:`~mosaic.models.inputs.ModelInputs`).
     model_run
-        ``'model'`` (latest run), ``'model/run_id'``, ``(model, run_id)`` or a run id.
+        ``'model'`` (latest run), ``'model/run_id'``, ``(model, run_id)``, a run id or a
+        :class:`~mosaic.models.store.StoredRun`.
     sequences, groups
         Restrict to these recordings (default: every recording all input features cover).
     overwrite
@@ -89,33 +104,104 @@ def predict(
     ModelError
         Unknown model/run, or requested recordings lack an input feature.
     """
-    from mosaic.features.base import Result
+    executor = ExecutorConfig(parallel_mode, parallel_workers, dask_address, memory_limit)
+    return plan_prediction(ds, model_run, sequences, groups, overwrite, executor).run()
+
+
+@dataclass
+class PredictionRun:
+    """A planned prediction, nothing computed: the stored run, its recordings, output paths and tasks.
+
+    Each task carries paths and parameters (never tables). :meth:`run` executes the pending
+    tasks on the shared executor and lists the written recordings in the feature index once.
+    """
+
+    ds: DatasetCore
+    stored: dict[str, Any]
+    keys: list[Key]
+    paths: dict[Key, Path]
+    tasks: list[tuple]
+    config: ExecutorConfig
+
+    @property
+    def feature(self) -> str:
+        """``<model>__pred``."""
+        return prediction_feature_name(self.stored["model"])
+
+    def result(self):
+        """The :class:`~mosaic.features.base.Result` of the prediction (known before it runs)."""
+        from mosaic.features.base import Result
+
+        return Result(self.feature, self.stored["run_id"], tuple(self.paths[k] for k in self.keys))
+
+    def summary(self) -> dict[str, Any]:
+        """``{'feature', 'run_id', 'paths'}`` with paths relative to the dataset folder."""
+        return {
+            "feature": self.feature,
+            "run_id": self.stored["run_id"],
+            "paths": [self.ds.relative_path(self.paths[k]) for k in self.keys],
+        }
+
+    def run(self):
+        """Predict the pending recordings, record them in the feature index, return :meth:`result`.
+
+        Raises
+        ------
+        MosaicError
+            The first recording that failed (the written ones are indexed first).
+        """
+        from mosaic.core.executor import run_tasks
+
+        created = datetime.now(timezone.utc).isoformat(timespec="microseconds")
+        run = self.stored
+        _remember_bundle(run["dir"] / MODEL_FILE, run["bundle"])  # serial and thread modes reuse the loaded model
+        results, errors = {}, []
+        for r in run_tasks(_predict_one, self.tasks, self.config, desc=f"predict {run['model']}"):
+            if isinstance(r, Exception):
+                errors.append(r)
+            else:
+                results[r[0]] = r[1]
+        written = [k for k in self.keys if k in results]
+        _record_predictions(self.ds, run, self.feature, written, self.paths, results, created)
+        if errors:  # the written recordings are indexed; the first failure is raised, named
+            raise errors[0]
+        return self.result()
+
+
+def plan_prediction(
+    source: DatasetCore | ModelInputs,
+    model_run: Any,
+    sequences: Any = None,
+    groups: Any = None,
+    overwrite: bool = False,
+    executor: ExecutorConfig | None = None,
+) -> PredictionRun:
+    """Plan :func:`predict`: load the run, resolve its inputs and outputs; nothing is written.
+
+    ``executor`` is the :class:`~mosaic.core.executor.ExecutorConfig` the plan runs on (default
+    serial); the other arguments are :func:`predict`'s.
+    """
     from mosaic.features.engine import feature_root
 
-    run = load_run(ds, model_run)
-    model, run_id = run["model"], run["run_id"]
-    runs = mi.resolve_feature_runs(ds, run["config"]["inputs"])
-    keys = _prediction_keys(runs, sequences, groups)
-    fname = prediction_feature_name(model)
-    out_dir = feature_root(ds, fname) / run_id
-    done = _predicted_keys(ds, fname, run_id, overwrite)
-    paths = {k: out_dir / f"{sequence_key(*k)}.parquet" for k in keys}
-    created = datetime.now(timezone.utc).isoformat(timespec="microseconds")
-    from mosaic.core.executor import ExecutorConfig
+    from .store import ModelStore, StoredRun
 
-    config = ExecutorConfig(parallel_mode, parallel_workers, dask_address, memory_limit)
-    results, errors = _run_predictions(ds, run, runs, [k for k in keys if k not in done], paths, fname, config)
-    _record_predictions(ds, run, fname, out_dir, [k for k in keys if k in results], paths, results, created)
-    if errors:  # the written recordings are indexed; the first failure is raised, named
-        raise errors[0]
-    return Result(fname, run_id, tuple(paths[k] for k in keys))
+    inputs = mi.as_model_inputs(source)
+    if isinstance(model_run, StoredRun):
+        model_run = (model_run.model, model_run.run_id)
+    run = (inputs.models or ModelStore(inputs.ds)).load(model_run)
+    runs = mi.resolve_feature_runs(inputs.features, run["config"]["inputs"])
+    keys = _prediction_keys(runs, sequences, groups)
+    fname = prediction_feature_name(run["model"])
+    out_dir = feature_root(inputs.ds, fname) / run["run_id"]
+    paths = {k: out_dir / f"{sequence_key(*k)}.parquet" for k in keys}
+    done = _predicted_keys(inputs.features, fname, run["run_id"], overwrite)
+    tasks = [_task(inputs.ds, run, runs, key, paths[key], fname) for key in keys if key not in done]
+    return PredictionRun(inputs.ds, run, keys, paths, tasks, executor or ExecutorConfig("serial"))
 
 
 def _prediction_keys(runs: list[dict], sequences: Any, groups: Any) -> list[tuple[str, str]]:
     """The recordings to predict: those every input feature covers, within ``sequences``/``groups``."""
-    common = set(runs[0]["files"])
-    for r in runs[1:]:
-        common &= set(r["files"])
+    common = mi.covered(runs)
     seqs = [sequences] if isinstance(sequences, str) else sequences
     grps = [groups] if isinstance(groups, str) else groups
     keys = mi.in_scope(common, grps, seqs)
@@ -137,62 +223,28 @@ def _prediction_keys(runs: list[dict], sequences: Any, groups: Any) -> list[tupl
     return keys
 
 
-def _predicted_keys(ds: DatasetCore, fname: str, run_id: str, overwrite: bool) -> set[tuple[str, str]]:
+def _predicted_keys(features: Any, fname: str, run_id: str, overwrite: bool) -> set[tuple[str, str]]:
     """Recordings the index lists for this run whose prediction file exists (none when ``overwrite``)."""
-    from mosaic.features.engine import read_feature_index
-
-    idx = read_feature_index(ds, fname)
+    idx = features.index(fname)
     if overwrite or not len(idx):
         return set()
     mine = idx[idx["run_id"] == run_id]
+    ds = features.ds
     return {(g, s) for g, s, p in zip(mine["group"], mine["sequence"], mine["abs_path"]) if ds.resolve_path(p).exists()}
 
 
-def _run_predictions(
-    ds: DatasetCore,
-    run: Mapping[str, Any],
-    runs: list[dict],
-    todo: list[tuple[str, str]],
-    paths: Mapping[tuple[str, str], Any],
-    fname: str,
-    config: Any,
-) -> tuple[dict, list[Exception]]:
-    """Predict and write ``todo`` through the executor; return ``({key: n_rows}, errors)``."""
-    from mosaic.core.executor import run_tasks
-
+def _task(ds: DatasetCore, run: Mapping[str, Any], runs: list[dict], key: Key, out_path: Path, fname: str) -> tuple:
+    """One recording's task: the run's identity and model file, its feature loaders, the output path."""
     model, run_id = run["model"], run["run_id"]
-    cfg = run["config"]["config"]
-    model_file = run["dir"] / MODEL_FILE
-    _remember_bundle(model_file, run["bundle"])  # serial and thread modes reuse the loaded model
-    tasks = [
-        (
-            ds,
-            model,
-            run_id,
-            str(model_file),
-            runs,
-            key,
-            cfg,
-            str(paths[key]),
-            {"feature": fname, "run_id": run_id, "group": key[0], "sequence": key[1]},
-        )
-        for key in todo
-    ]
-    results = {}
-    errors = []
-    for r in run_tasks(_predict_one, tasks, config, desc=f"predict {model}"):
-        if isinstance(r, Exception):
-            errors.append(r)
-        else:
-            results[r[0]] = r[1]
-    return results, errors
+    mine = [{"prefix": r["prefix"], "loaders": {key: r["loaders"][key]}} for r in runs]
+    info = {"feature": fname, "run_id": run_id, "group": key[0], "sequence": key[1]}
+    return (ds, model, run_id, str(run["dir"] / MODEL_FILE), mine, key, run["config"]["config"], str(out_path), info)
 
 
 def _record_predictions(
     ds: DatasetCore,
     run: Mapping[str, Any],
     fname: str,
-    out_dir: Any,
     written: list[tuple[str, str]],
     paths: Mapping[tuple[str, str], Any],
     results: Mapping[tuple[str, str], int],
@@ -203,6 +255,7 @@ def _record_predictions(
     from mosaic.features.engine import FEATURES_INDEX, feature_index_path
 
     run_id = run["run_id"]
+    out_dir = next(iter(paths.values())).parent if paths else None
     params = {"model": run["model"], "model_run_id": run_id}
     inputs_json = canonical_json(run["config"]["inputs"])
     rows = []
@@ -276,7 +329,7 @@ def apply_bundle(bundle: Mapping[str, Any], df: pd.DataFrame, cfg: Mapping[str, 
     if bundle["kind"] == "classifier":
         est = bundle["estimator"]
         if len(df):
-            from .estimators import thread_limit
+            from .fitting import thread_limit
 
             with thread_limit(bundle.get("n_threads", 1)):
                 proba = est.predict_proba(X)
@@ -301,7 +354,7 @@ def apply_bundle(bundle: Mapping[str, Any], df: pd.DataFrame, cfg: Mapping[str, 
         for j, c in enumerate(est_classes):
             out[f"prob_{c}"] = proba[:, j] if len(df) else np.zeros(0)
         return out
-    from .estimators import thread_limit
+    from .fitting import thread_limit
     from .unsupervised import assign_clusters
 
     with thread_limit(bundle.get("n_threads", 1)):

@@ -26,6 +26,7 @@ import fcntl
 import os
 import secrets
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -251,7 +252,7 @@ def record_run(ds: DatasetCore, row: dict[str, Any]) -> pd.DataFrame:
 
 
 def store_model_run(ds: DatasetCore, fitted: Any) -> Path:
-    """Write a trained run (:class:`mosaic.models.api.FittedRun`) and list it in ``models/index.csv``.
+    """Write a trained run (:class:`mosaic.models.FittedRun`) and list it in ``models/index.csv``.
 
     The one writer of model runs, for both doors (``train_model`` and the Kedro ``model_run``
     dataset). Every file (predictions per recording, ``model.joblib``, extra files, plots,
@@ -288,12 +289,68 @@ def store_model_run(ds: DatasetCore, fitted: Any) -> Path:
         raise
 
 
+@dataclass(frozen=True)
+class ModelStore:
+    """A read-only view of the dataset's stored model runs (``models/``), for both doors.
+
+    ``mosaic.Dataset`` builds it over its folder; the Kedro catalog entry ``model_store`` loads
+    it. It checks whether a run is stored whole and reads stored runs, verified
+    (:func:`load_run`); it never writes (:func:`store_model_run` does).
+    """
+
+    ds: DatasetCore
+
+    def is_complete(self, model: str, run_id: str) -> bool:
+        """True when ``models/index.csv`` lists the run and its files match their recorded digests."""
+        return run_is_complete(self.ds, model, run_id)
+
+    def resolve(self, model_run: Any) -> tuple[str, str]:
+        """``(model, run_id)`` of ``model_run`` (see :func:`parse_model_run`)."""
+        return parse_model_run(self.ds, model_run)
+
+    def load(self, model_run: Any) -> dict[str, Any]:
+        """The stored run: ``{'model', 'run_id', 'dir', 'bundle', 'config', 'metrics'}`` (:func:`load_run`)."""
+        return load_run(self.ds, model_run)
+
+    def predictions(self, model_run: Any) -> pd.DataFrame:
+        """The run's training predictions, one table (:func:`load_run_predictions`)."""
+        return load_run_predictions(self.ds, model_run)
+
+    def run(self, model_run: Any) -> StoredRun:
+        """A handle on one stored run (resolved now, read when asked)."""
+        model, run_id = self.resolve(model_run)
+        return StoredRun(self, model, run_id)
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    """One stored model run (what the ``model_run`` catalog entry loads): read lazily, verified."""
+
+    store: ModelStore
+    model: str
+    run_id: str
+
+    def load(self) -> dict[str, Any]:
+        """``{'model', 'run_id', 'dir', 'bundle', 'config', 'metrics'}``; raises :class:`ModelError` when not stored whole."""
+        return self.store.load((self.model, self.run_id))
+
+    def predictions(self) -> pd.DataFrame:
+        """The run's training predictions (``group``, ``sequence`` first)."""
+        return self.store.predictions((self.model, self.run_id))
+
+    def is_complete(self) -> bool:
+        """True when the run is stored whole."""
+        return self.store.is_complete(self.model, self.run_id)
+
+
 __all__ = [
     "CONFIG_FILE",
     "DIGEST_COLUMN",
     "METRICS_FILE",
     "MODELS_INDEX",
     "MODEL_FILE",
+    "ModelStore",
+    "StoredRun",
     "VERIFIED_FILES",
     "abort_run",
     "atomic_write_json",

@@ -3,7 +3,7 @@
 This is a pipeline *fragment*, not a registered pipeline: :func:`create_reporting_pipeline`
 returns nodes that a registered pipeline adds to itself (e.g. ``convert`` for the trajectory
 plots, ``featurize`` for the feature distributions). The plot functions live in
-:mod:`mosaic.reporting.plots`; the nodes only adapt catalog data (lazy partitions) to them.
+:mod:`mosaic.reporting.plots`; the nodes only adapt catalog data (lazy partitions, the feature runs view) to them.
 
 Catalog entries: ``conf/base/catalog_reporting.yml`` (``trajectory_plots`` and ``ethogram_plots``,
 partitioned sets of PNGs, one per recording; ``feature_distribution_plot``, one PNG). Parameters:
@@ -124,7 +124,7 @@ def _pick_feature_run(feature_results: Mapping[str, Any], wanted: str | None) ->
 
 
 def plot_feature_run_distributions(
-    feature_results: Mapping[str, Any], dataset: Any, params: Mapping[str, Any] | None = None
+    feature_results: Mapping[str, Any], features: Any, params: Mapping[str, Any] | None = None
 ):
     """Histograms of one feature run's columns per group, over a bounded sample of every recording.
 
@@ -132,21 +132,21 @@ def plot_feature_run_distributions(
     ----------
     feature_results
         The ``featurize`` summary (``{'results': [{'key', 'feature', 'run_id', ...}]}``).
-    dataset
-        The dataset folder (catalog entry ``dataset``).
+    features
+        The feature runs (catalog entry ``features@store``, a
+        :class:`~mosaic.features.store.FeatureStore`); recordings are read one at a time.
     params
         ``feature`` (step key or feature name; default the first step), ``columns`` (default: the
         numeric feature columns), ``group_column`` (``group``), ``bins`` (40),
         ``max_rows_per_sequence`` (5000), ``title`` (default ``<feature> (run <run_id>)``).
     """
-    from mosaic.features import iter_feature
     from mosaic.reporting.plots import plot_feature_distributions
 
     params = dict(params or {})
     feature, run_id = _pick_feature_run(feature_results, params.get("feature"))
-    sample = sample_feature_tables(
-        iter_feature(dataset, feature, run_id), int(params.get("max_rows_per_sequence", 5_000))
-    )
+    loaders = features.loaders(feature, run_id)
+    tables = ((g, s, load()) for (g, s), load in loaders.items())
+    sample = sample_feature_tables(tables, int(params.get("max_rows_per_sequence", 5_000)))
     return plot_feature_distributions(
         sample,
         params.get("columns"),
@@ -175,7 +175,7 @@ def create_reporting_pipeline(
     tracks: str | None = "tracks@parquet",
     feature_results: str | None = "features@runs",
     labels: str | None = None,
-    dataset: str = "dataset",
+    features: str = "features@store",
     params: str = "params:reporting",
 ) -> Pipeline:
     """Nodes that draw the reporting plots; add them to a registered pipeline.
@@ -189,8 +189,8 @@ def create_reporting_pipeline(
         Catalog name of the ``featurize`` summary; None leaves the distribution plot out.
     labels
         Catalog name of partitioned label dicts; None (default) leaves the ethograms out.
-    dataset
-        Catalog entry of the dataset folder.
+    features
+        Catalog name of the feature runs view the distribution plot reads.
     params
         Parameters entry with ``trajectories``, ``feature_distributions`` and ``ethograms`` sub-keys.
 
@@ -201,35 +201,22 @@ def create_reporting_pipeline(
         (→ ``feature_distribution_plot``) and ``plot_ethograms`` (→ ``ethogram_plots``), tagged
         ``reporting``.
     """
-    nodes = []
-    if tracks:
-        nodes.append(
-            Node(
-                plot_tracks_trajectories,
-                inputs=[tracks, f"{params}.trajectories"],
-                outputs="trajectory_plots",
-                name="plot_trajectories",
-                tags=["reporting"],
-            )
-        )
-    if feature_results:
-        nodes.append(
-            Node(
-                plot_feature_run_distributions,
-                inputs=[feature_results, dataset, f"{params}.feature_distributions"],
-                outputs="feature_distribution_plot",
-                name="plot_feature_distributions",
-                tags=["reporting"],
-            )
-        )
-    if labels:
-        nodes.append(
-            Node(
-                plot_label_ethograms,
-                inputs=[labels, f"{params}.ethograms"],
-                outputs="ethogram_plots",
-                name="plot_ethograms",
-                tags=["reporting"],
-            )
-        )
-    return Pipeline(nodes)
+    wanted = [
+        (tracks, plot_tracks_trajectories, [tracks], "trajectories", "trajectory_plots", "plot_trajectories"),
+        (
+            feature_results,
+            plot_feature_run_distributions,
+            [feature_results, features],
+            "feature_distributions",
+            "feature_distribution_plot",
+            "plot_feature_distributions",
+        ),
+        (labels, plot_label_ethograms, [labels], "ethograms", "ethogram_plots", "plot_ethograms"),
+    ]
+    return Pipeline(
+        [
+            Node(func, inputs=[*inputs, f"{params}.{key}"], outputs=out, name=name, tags=["reporting"])
+            for source, func, inputs, key, out, name in wanted
+            if source
+        ]
+    )

@@ -76,15 +76,6 @@ class TrackArrays:
         )
 
 
-def positive_meta(v: Any) -> float | None:
-    """A metadata value (fps, cm_per_pixel) as a finite positive float, else None (unknown)."""
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if np.isfinite(f) and f > 0 else None
-
-
 def _context(df: pd.DataFrame, path: Any = None) -> dict[str, Any]:
     g = str(df["group"].iloc[0]) if "group" in df.columns and len(df) else None
     s = str(df["sequence"].iloc[0]) if "sequence" in df.columns and len(df) else None

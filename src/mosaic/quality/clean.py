@@ -22,9 +22,10 @@ import numpy as np
 import pandas as pd
 
 from mosaic.core.errors import ConfigError
+from mosaic.core.validate import positive_or_none
 
 from . import filters
-from .arrays import TrackArrays, arrays_to_table, positive_meta, table_to_arrays
+from .arrays import TrackArrays, arrays_to_table, table_to_arrays
 from .detect import apply_permutation, detect_jumps, detect_swaps, jump_threshold, swap_permutation
 
 FLAG_COLUMN = "interpolated"
@@ -231,7 +232,7 @@ def clean_table(
     meta = dict(meta or {})
     arr = table_to_arrays(df, meta.get("keypoint_names"), path=path)
     cleaned, flags, perm, steps = clean_arrays(
-        arr, operations, positive_meta(meta.get("fps")), positive_meta(meta.get("cm_per_pixel"))
+        arr, operations, positive_or_none(meta.get("fps")), positive_or_none(meta.get("cm_per_pixel"))
     )
     out = arrays_to_table(df, cleaned, flags, FLAG_COLUMN, perm=perm)
     return out, {"n_rows": int(len(df)), "n_interpolated_rows": int(out[FLAG_COLUMN].sum()), "steps": steps}

@@ -30,8 +30,9 @@ import numpy as np
 import pandas as pd
 
 from mosaic.core.errors import ConfigError
+from mosaic.core.validate import positive_or_none
 
-from .arrays import TrackArrays, positive_meta, table_to_arrays
+from .arrays import TrackArrays, table_to_arrays
 from .detect import detect_jumps, detect_swaps, duplicate_frames, jump_threshold, step_displacement
 from .runs import true_runs
 
@@ -223,7 +224,7 @@ def quality_report(
     """The quality report of one ``trex_v1`` table (``meta``: the file's fps, cm_per_pixel, keypoint names)."""
     meta = dict(meta or {})
     arr = table_to_arrays(df, meta.get("keypoint_names"), path=path)
-    rep = report_arrays(arr, params, positive_meta(meta.get("fps")), positive_meta(meta.get("cm_per_pixel")))
+    rep = report_arrays(arr, params, positive_or_none(meta.get("fps")), positive_or_none(meta.get("cm_per_pixel")))
     g = str(df["group"].iloc[0]) if "group" in df.columns else ""
     s = str(df["sequence"].iloc[0]) if "sequence" in df.columns else ""
     for t in (rep.points, rep.individuals, rep.events):

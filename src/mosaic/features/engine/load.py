@@ -49,15 +49,22 @@ def iter_feature(
     """Yield ``(group, sequence, table)`` of one run, one recording at a time (bounded memory)."""
     rows = feature_files(ds, name, run_id, groups, sequences)
     for g, s, p, rid in zip(rows["group"], rows["sequence"], rows["path"], rows["run_id"], strict=True):
-        if not os.path.exists(p):
-            raise FeatureError(
-                "feature output listed in the index is missing",
-                path=p,
-                group=g,
-                sequence=s,
-                hint="rerun with overwrite=True",
-            )
-        yield g, s, _read_feature_file(p, g, s, columns, identity={"feature": name, "run_id": rid})
+        yield g, s, read_listed_file(p, g, s, columns, identity={"feature": name, "run_id": rid})
+
+
+def read_listed_file(
+    path: str, group: str, sequence: str, columns: list[str] | None, identity: dict[str, Any] | None = None
+) -> pd.DataFrame:
+    """Read one output file the feature index lists (a missing file is a named :class:`FeatureError`)."""
+    if not os.path.exists(path):
+        raise FeatureError(
+            "feature output listed in the index is missing",
+            path=path,
+            group=group,
+            sequence=sequence,
+            hint="rerun with overwrite=True",
+        )
+    return _read_feature_file(path, group, sequence, columns, identity=identity)
 
 
 def _check_feature_identity(path: str, requested: dict[str, Any]) -> Any:

@@ -1,4 +1,4 @@
-"""Wiring of the `label` pipeline: tracks index + media index + annotation files → ``labels`` + ``labels_index``."""
+"""Wiring of the `label` pipeline: tracks index + media index + annotation files → ``labels`` + ``labels_index@csv``."""
 
 from kedro.pipeline import Node, Pipeline
 
@@ -12,7 +12,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             Node(
                 convert_labels,
                 inputs=["tracks@index", "media_index@table", "dataset", "params:label"],
-                outputs=["labels", "labels_index", "labels_conversion_report"],
+                outputs=["labels", "labels_index@csv", "labels_conversion_report"],
                 name="convert_labels",
                 tags=["labels"],
             ),

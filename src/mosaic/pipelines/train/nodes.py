@@ -1,9 +1,14 @@
 """Nodes of the `train` pipeline: feature runs + labels → trained model, metrics, plots, predictions.
 
-The nodes call the library functions the facade calls (:func:`mosaic.models.train_model`,
-:func:`mosaic.models.predict`, :func:`mosaic.models.load_run`, :func:`mosaic.models.model_figures`);
-``train_model`` writes ``models/<model>/<run_id>/`` and ``models/index.csv`` itself (a rerun
-with the same inputs is a no-op), and the nodes return the artefacts for the catalog.
+The nodes take data and parameters and return data; they read feature runs, labels and stored
+model runs through the catalog's read-only views (``features@store``, ``labels_index@store``,
+``model_store``, the ``model_run`` stored run) and write nothing:
+
+* ``train_behavior_model`` returns the trained run (:func:`mosaic.models.fit_model`, the
+  function ``Dataset.train_model`` calls), which the ``model_run`` dataset stores;
+* ``report_model_run`` returns the stored run's bundle, metrics and figures;
+* ``predict_behaviors`` returns the planned prediction (:func:`mosaic.models.plan_prediction`,
+  the plan ``Dataset.predict`` runs), which the ``behavior_predictions`` dataset runs and records.
 """
 
 from __future__ import annotations
@@ -12,7 +17,6 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from mosaic.core.dataset import DatasetCore
 from mosaic.core.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -60,42 +64,56 @@ def feature_inputs(feature_results: Mapping[str, Any] | None, selection: Any = "
 
 
 def train_behavior_model(
-    dataset: DatasetCore, train: Mapping[str, Any], feature_results: Mapping[str, Any] | None, labels_index: Any = None
+    train: Mapping[str, Any], feature_results: Mapping[str, Any] | None, features: Any, labels: Any, models: Any
 ) -> Any:
-    """Train the configured model on the feature runs of ``feature_results`` and the labels of ``labels_index``.
+    """Train the configured model on the feature runs of ``feature_results`` and the labels.
 
-    Returns the trained run in memory (:class:`mosaic.models.FittedRun`, from
-    :func:`mosaic.models.fit_model`); the ``model_run`` catalog dataset stores it with the same
-    writer as ``Dataset.train_model`` (nothing is written when the same run is already stored).
+    Parameters
+    ----------
+    train
+        The ``train`` parameters (``model``, ``features``, ``config``, ``overwrite``).
+    feature_results
+        The featurize summary (``features@runs``): which feature runs are the model's inputs.
+    features, labels, models
+        The catalog views ``features@store``, ``labels_index@store`` and ``model_store``.
+
+    Returns
+    -------
+    mosaic.models.FittedRun
+        The trained run in memory; the ``model_run`` dataset stores it with the writer of
+        ``Dataset.train_model`` (nothing is trained when the same run is already stored).
     """
-    from mosaic.models import fit_model
+    from mosaic.models import ModelInputs, fit_model
 
     p = _check(train)
     config = dict(p.get("config") or {})
     config["features"] = feature_inputs(feature_results, p.get("features", "all"))
-    return fit_model(dataset, str(p["model"]), config, overwrite=bool(p.get("overwrite", False)))
+    inputs = ModelInputs.from_catalog(features, labels, models)
+    return fit_model(inputs, str(p["model"]), config, overwrite=bool(p.get("overwrite", False)))
 
 
-def report_model_run(
-    model_run: Mapping[str, Any], dataset: DatasetCore
-) -> tuple[Any, dict[str, Any], Any, dict[str, Any]]:
+def report_model_run(model_run: Any) -> tuple[Any, dict[str, Any], Any, dict[str, Any]]:
     """The stored run's artefacts for the catalog: model bundle, metrics, confusion matrix, ethograms.
+
+    ``model_run`` is the stored run the ``model_run`` dataset loads (:class:`mosaic.models.StoredRun`).
 
     Returns
     -------
     tuple
         ``(model bundle, metrics, confusion-matrix figure, {'ethogram__<key>.png': figure})``.
     """
-    from mosaic.models import load_run, model_figures
+    from mosaic.models.api import run_figures
 
-    model, run_id = model_run["model"], model_run["run_id"]
-    run = load_run(dataset, (model, run_id))
+    run = model_run.load()
     metrics = run["metrics"]
     if "macro_f1" in metrics:
-        msg = f"model {model} run {run_id}: sequence-held-out macro F1 ({metrics['evaluation']}) = {metrics['macro_f1']:.3f}"
+        msg = (
+            f"model {run['model']} run {run['run_id']}: sequence-held-out macro F1 "
+            f"({metrics['evaluation']}) = {metrics['macro_f1']:.3f}"
+        )
         log.info(msg)
         print(msg)
-    figs = model_figures(dataset, (model, run_id))
+    figs = run_figures(run, model_run.predictions)
     confusion = figs.pop("confusion_matrix", None)
     if confusion is None:  # clustering: no confusion matrix; an empty figure keeps the dataset valid
         from mosaic.models.plots import _figure
@@ -105,15 +123,17 @@ def report_model_run(
     return run["bundle"], metrics, confusion, ethograms
 
 
-def predict_behaviors(dataset: DatasetCore, train: Mapping[str, Any], model_run: Mapping[str, Any]) -> dict[str, Any]:
-    """Write the trained run's predictions as the feature ``<model>__pred``; return its Result as a dict."""
-    from mosaic.models import predict
+def predict_behaviors(train: Mapping[str, Any], model_run: Any, features: Any) -> Any:
+    """Plan the stored run's predictions of every recording (the feature ``<model>__pred``).
+
+    Returns the :class:`mosaic.models.PredictionRun` (nothing is computed or written here), which
+    the ``behavior_predictions`` dataset runs and records; with ``train.predict: false``, an empty
+    summary.
+    """
+    from mosaic.models import ModelInputs, plan_prediction
 
     p = _check(train)
     if not p.get("predict", True):
         return {"feature": None, "run_id": None, "paths": []}
-    ds = dataset
-    res = predict(ds, (model_run["model"], model_run["run_id"]), overwrite=bool(p.get("overwrite", False)))
-    out = res.to_dict()
-    out["paths"] = [ds.relative_path(x) for x in out["paths"]]
-    return out
+    inputs = ModelInputs.from_catalog(features, None, model_run.store)
+    return plan_prediction(inputs, model_run, overwrite=bool(p.get("overwrite", False)))
