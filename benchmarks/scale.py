@@ -8,9 +8,13 @@ dataset three times, with ``overwrite``: ``serial``, ``process`` (2 loky workers
 ``memory_limit=--memory-limit`` each; Dask's spill/pause thresholds are off since tasks keep no
 data in the worker, its terminate threshold — the nanny kills a worker above 95 % of the limit —
 stays on). Printed: seconds and throughput (MB of track tables per second) per stage and mode,
-whether the data files are byte-identical across modes, each Dask worker's RSS after imports
-and its peak RSS (``VmHWM``), and the sizes that matter: one recording's track table in memory
-and the whole dataset's, against the cluster's total memory.
+whether the data files are byte-identical across modes, and memory per stage: the executor's
+worker wrapper notes each task's resident memory before it starts (after freed memory went
+back to the system) and resets the high-water mark (``VmHWM``), so each task's peak growth
+above its worker's baseline is measured on its own; printed per stage (serial in this
+process, dask on each worker) as the largest and the median growth, against one recording's
+track table in memory. Also the sizes that matter: one recording's table and the whole
+dataset's, against the cluster's total memory.
 
 ``groups`` — one recording of ``n`` animals (10, 100, 1000) × ``--group-frames`` frames (random
 walks, in memory, no I/O): the time of :class:`NearestNeighbor` (k=1), of :class:`PairFeatures`
@@ -30,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import shutil
 import sys
 import tempfile
@@ -78,13 +81,55 @@ def _warm() -> float:
     out = Kinematics().apply(df).merge(NearestNeighbor().apply(df), on=["frame", "id"])
     path = Path(tempfile.gettempdir()) / f".mosaic-scale-warm-{os.getpid()}.parquet"
     out.to_parquet(path)
+    out.to_parquet(path, compression="zstd")  # the codec feature outputs use
     pd.read_parquet(path)
     path.unlink()
     return _status_mb("VmRSS")
 
 
-def _peak() -> float:
-    return _status_mb("VmHWM")
+STAGES = {  # task function of each stage (as the executor records it)
+    "convert": "mosaic.tracks.batch._convert_write",
+    "features": "mosaic.features.engine.tasks.execute_task",
+    "frames": "mosaic.media.frames._run_task",
+}
+
+
+def _task_memory() -> list[dict]:
+    from mosaic.core.executor import task_memory
+
+    return task_memory(clear=True)
+
+
+def mark_first(records: list[dict]) -> list[dict]:
+    """Flag each stage's first task in one process (it also pays for first imports and allocator set-up)."""
+    seen = set()
+    for r in records:
+        r["first"] = r["task"] not in seen
+        seen.add(r["task"])
+    return records
+
+
+def stage_memory(records: list[dict]) -> dict[str, dict[str, float]]:
+    """Per stage: tasks, worker baseline (min/max RSS before a task) and peak growth above it.
+
+    Growth: the largest, the largest apart from each process's first task of the stage, the median.
+    """
+    out = {}
+    for stage, name in STAGES.items():
+        mine = [r for r in records if r["task"] == name]
+        if mine:
+            growth = np.array([r["growth_mb"] for r in mine])
+            later = [r["growth_mb"] for r in mine if not r.get("first")]
+            out[stage] = {
+                "tasks": len(mine),
+                "base_min": min(r["base_mb"] for r in mine),
+                "base_max": max(r["base_mb"] for r in mine),
+                "peak_max": max(r["peak_mb"] for r in mine),
+                "growth_max": float(growth.max()),
+                "growth_max_later": max(later) if later else float("nan"),
+                "growth_median": float(np.median(growth)),
+            }
+    return out
 
 
 # ------------------------------------------------------------------------------ pipeline data
@@ -156,16 +201,11 @@ def run_stages(folder: Path, mode: str, address: str | None) -> dict[str, float]
     ds.convert_all_tracks(overwrite=True, **ex)
     secs["convert"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    summary = run_feature_plan(ds, {**PLAN, "overwrite": True, **ex})
+    run_feature_plan(ds, {**PLAN, "overwrite": True, **ex})
     secs["features"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     ds.extract_frames(8, "uniform", overwrite=True, **ex)
     secs["frames"] = time.perf_counter() - t0
-    peaks = []
-    for r in summary["results"]:
-        info = json.loads((folder / "features" / r["feature"] / r["run_id"] / "run.json").read_text())
-        peaks.append(info["stats"].get("max_worker_peak_rss_mb") or float("nan"))
-    secs["features_worker_peak_mb"] = max(peaks)
     return secs
 
 
@@ -173,6 +213,7 @@ def pipeline(args: argparse.Namespace) -> int:
     import dask
     from distributed import Client, LocalCluster
 
+    from mosaic.core.executor import WORKER_ENV
     from mosaic.core.progress import set_progress
 
     set_progress(False)
@@ -187,15 +228,19 @@ def pipeline(args: argparse.Namespace) -> int:
             f"data: {args.groups * args.sequences} recordings x {args.frames} frames x {args.animals} animals "
             f"(+ {args.video_frames}-frame videos), generated in {time.perf_counter() - t0:.0f} s"
         )
-        results, digests, workers = {}, {}, {}
+        results, digests, workers, memory = {}, {}, {}, {}
         cfg = {
             "distributed.worker.memory.target": False,
             "distributed.worker.memory.spill": False,
             "distributed.worker.memory.pause": False,
         }
-        for mode in MODES:
+        modes = [m for m in MODES if m in {"serial", "dask", *args.modes}]  # serial: the reference; dask: the bar
+        for mode in modes:
             if mode != "dask":
+                _task_memory()
                 results[mode] = run_stages(folder, mode, None)
+                if mode == "serial":  # the tasks ran in this process
+                    memory["serial"] = stage_memory(mark_first(_task_memory()))
             else:
                 with (
                     dask.config.set(cfg),
@@ -206,14 +251,17 @@ def pipeline(args: argparse.Namespace) -> int:
                         host="127.0.0.1",
                         dashboard_address=None,
                         memory_limit=args.memory_limit,
+                        env=dict(WORKER_ENV),  # as the executor's own LocalCluster
                     ) as cluster,
                     Client(cluster) as client,
                 ):
                     before = client.run(_warm)
+                    client.run(_task_memory)
                     results[mode] = run_stages(folder, mode, cluster.scheduler_address)
-                    peaks = client.run(_peak)
+                    per_worker = client.run(_task_memory)
                     limit = next(iter(cluster.workers.values())).memory_manager.memory_limit / 2**20
-                    workers = {a: (before[a], peaks[a]) for a in before}
+                    workers = {a: (before[a], stage_memory(per_worker[a])) for a in before}
+                    memory["dask"] = stage_memory([r for recs in per_worker.values() for r in mark_first(recs)])
             digests[mode] = data_digest(folder)
         one_mb, all_mb, rows = table_sizes(folder)
         cluster_mb = 2 * limit
@@ -222,27 +270,35 @@ def pipeline(args: argparse.Namespace) -> int:
             f"cluster memory 2 x {limit:.0f} MB = {cluster_mb:.0f} MB -> "
             f"dataset = {all_mb / cluster_mb:.1f} x the cluster"
         )
-        print(f"{'stage':<10}" + "".join(f"{m:>22}" for m in MODES))
+        print(f"{'stage':<10}" + "".join(f"{m:>22}" for m in modes))
         for stage in ("convert", "features", "frames"):
-            cells = [f"{results[m][stage]:8.1f} s {all_mb / results[m][stage]:6.1f} MB/s" for m in MODES]
+            cells = [f"{results[m][stage]:8.1f} s {all_mb / results[m][stage]:6.1f} MB/s" for m in modes]
             print(f"{stage:<10}" + "".join(f"{c:>22}" for c in cells))
-        total = {m: sum(results[m][s] for s in ("convert", "features", "frames")) for m in MODES}
-        print(f"{'total':<10}" + "".join(f"{total[m]:20.1f} s" for m in MODES))
-        same = all(digests[m] == digests["serial"] for m in MODES)
+        total = {m: sum(results[m][s] for s in ("convert", "features", "frames")) for m in modes}
+        print(f"{'total':<10}" + "".join(f"{total[m]:20.1f} s" for m in modes))
+        same = all(digests[m] == digests["serial"] for m in modes)
         print(f"data files byte-identical across modes: {same} ({len(digests['serial'])} files)")
-        for a, (b, p) in sorted(workers.items()):
-            print(
-                f"dask worker {a}: RSS after imports {b:.0f} MB, peak {p:.0f} MB (growth {p - b:.0f} MB = "
-                f"{(p - b) / one_mb:.2f} x the largest recording's table; limit {limit:.0f} MB)"
-            )
-        print(
-            "feature tasks' worker peak RSS: "
-            + ", ".join(f"{m} {results[m]['features_worker_peak_mb']:.0f} MB" for m in MODES)
-        )
+        report_memory(workers, memory, one_mb, limit)
         return 0 if same else 1
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def report_memory(workers: dict, memory: dict, one_mb: float, limit: float) -> None:
+    """Per stage: each task's peak memory above its worker's baseline, against one recording's table."""
+    for a, (b, stages) in sorted(workers.items()):
+        base = ", ".join(f"{k} {v['base_min']:.0f}-{v['base_max']:.0f} MB" for k, v in stages.items())
+        print(f"dask worker {a}: RSS after imports {b:.0f} MB; before each task: {base} (limit {limit:.0f} MB)")
+    print(f"peak growth of a task above its worker's baseline (one recording's table: {one_mb:.1f} MB):")
+    for mode, stages in memory.items():
+        for stage, v in stages.items():
+            print(
+                f"  {mode:<7}{stage:<10}{v['tasks']:5d} tasks: median {v['growth_median']:5.1f} MB = "
+                f"{v['growth_median'] / one_mb:4.2f} x the table, max {v['growth_max_later']:5.1f} MB = "
+                f"{v['growth_max_later'] / one_mb:4.2f} x (a worker's first task of the stage: up to "
+                f"{v['growth_max']:5.1f} MB = {v['growth_max'] / one_mb:4.2f} x); worker peak {v['peak_max']:.0f} MB"
+            )
 
 
 # ------------------------------------------------------------------------------ group sizes
@@ -387,6 +443,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--frames", type=int, default=24_000)
     p.add_argument("--video-frames", type=int, default=300)
     p.add_argument("--memory-limit", default="300MiB", help="per Dask worker")
+    p.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES), help="serial is the reference")
     p.add_argument("--quick", action="store_true")
     p.add_argument("--workdir")
     p.add_argument("--keep", action="store_true")

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -310,12 +311,19 @@ def test_empty_recording_and_single_individual(dataset, name):
 def test_chunked_output_is_streamed_into_one_file(dataset, monkeypatch):
     import pyarrow.parquet as pq
 
+    import mosaic.features.engine.writer as writer_mod
     import mosaic.features.pair as pair_mod
 
     _two_groups(dataset, T=50)
     whole = run_feature(dataset, "pair", groups="g2")
     ref = load_feature(dataset, "pair", whole.run_id)
-    monkeypatch.setattr(pair_mod, "CHUNK_FRAMES", 8)
+    ref_bytes = Path(whole.paths[0]).read_bytes()
+    monkeypatch.setattr(pair_mod, "CHUNK_FRAMES", 8)  # 7 chunks: the file does not change
     res = run_feature(dataset, "pair", groups="g2", overwrite=True)
-    assert pq.ParquetFile(res.paths[0]).num_row_groups == 7  # 50 frames in chunks of 8
+    assert Path(res.paths[0]).read_bytes() == ref_bytes
+    monkeypatch.setattr(writer_mod, "ROW_GROUP_ROWS", 64)  # row groups follow rows, not chunks
+    res = run_feature(dataset, "pair", groups="g2", overwrite=True)
+    meta = pq.ParquetFile(res.paths[0]).metadata
+    sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+    assert sum(sizes) == len(ref) > 64 and all(s == 64 for s in sizes[:-1]) and 0 < sizes[-1] <= 64
     pd.testing.assert_frame_equal(load_feature(dataset, "pair", res.run_id), ref)

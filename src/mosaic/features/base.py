@@ -192,10 +192,7 @@ class Feature:
         return type(self).fit is not Feature.fit
 
     def fit(self, scope: Iterable[pd.DataFrame]) -> Feature:
-        """Learn state from every sequence in scope (an iterable of input tables, loaded lazily).
-
-        Stateless features do not override this.
-        """
+        """Learn state from every sequence in scope (input tables, loaded lazily); stateless features keep this."""
         return self
 
     def fitted_state(self) -> dict[str, Any]:
@@ -221,6 +218,10 @@ class Feature:
         ``apply`` as the concatenation.
         """
         yield self.apply(data)
+
+    def frame_halo(self) -> int | None:
+        """Frames of context each side a block of frames needs to match one pass (None: never split)."""
+        return None
 
     def track_columns(self, available: Iterable[str]) -> list[str]:
         """Track-file columns to read, given the file's columns (required + optional present)."""

@@ -182,14 +182,14 @@ class Kinematics(Feature):
         needed = any(o in self.params["outputs"] for o in ("heading", "angular_velocity"))
         return heading_track_columns(super().track_columns(available), self.params, needed)
 
-    def apply(self, data: pd.DataFrame) -> pd.DataFrame:
-        self.check_columns(data)
-        p = self.params
-        out_set = set(p["outputs"])
-        dt = self._time_step(data, out_set)
-        grid = Grid.from_long(data["frame"].to_numpy(), data["id"].to_numpy())
+    def frame_halo(self) -> int | None:
+        """2 frames (a derivative of a derivative); None with tortuosity (its window sums are prefix sums)."""
+        return None if "tortuosity" in self.params["outputs"] else 2
+
+    def _cm_per_pixel(self, data: pd.DataFrame) -> float | None:
+        """The recording's ``cm_per_pixel`` (a named error when ``cm=True`` and it is unknown)."""
         cm = data.attrs.get("cm_per_pixel")
-        if p["cm"] is True and not cm:
+        if self.params["cm"] is True and not cm:
             raise FeatureError(
                 "cm=True needs cm_per_pixel",
                 group=data.attrs.get("group"),
@@ -197,6 +197,15 @@ class Kinematics(Feature):
                 expected="cm_per_pixel in the track metadata or dataset meta",
                 found=cm,
             )
+        return cm
+
+    def apply(self, data: pd.DataFrame) -> pd.DataFrame:
+        self.check_columns(data)
+        p = self.params
+        out_set = set(p["outputs"])
+        dt = self._time_step(data, out_set)
+        grid = Grid.from_long(data["frame"].to_numpy(), data["id"].to_numpy())
+        cm = self._cm_per_pixel(data)
         # each dense (T, n) array is gathered back to rows as soon as it is final and then freed
         X = grid.dense(data["X"].to_numpy(np.float64))
         Y = grid.dense(data["Y"].to_numpy(np.float64))

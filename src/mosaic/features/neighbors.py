@@ -22,15 +22,16 @@ DENSE_CELLS = 2_000_000
 TREE_POINTS = 262_144
 
 
-def chunk_frames(n: int, cap: int, dense: bool | None = None) -> int:
+def chunk_frames(n: int, cap: int, dense: bool | None = None, cells: int | None = None) -> int:
     """Frames per chunk for a group of ``n`` so one chunk stays within the cell / point budget.
 
     ``dense``: the chunk holds ``(frames × n × n)`` blocks (all pairs); None: whichever path
-    :func:`select_neighbors` takes for ``n``.
+    :func:`select_neighbors` takes for ``n``. ``cells``: a smaller dense budget than
+    :data:`DENSE_CELLS` (a caller that keeps little per chunk and wants small temporaries).
     """
     n = max(int(n), 1)
     dense = n <= DENSE_MAX_N if dense is None else dense
-    budget = DENSE_CELLS // (n * n) if dense else TREE_POINTS // n
+    budget = min(DENSE_CELLS, cells or DENSE_CELLS) // (n * n) if dense else TREE_POINTS // n
     return max(1, min(int(cap), budget))
 
 

@@ -14,6 +14,7 @@ All on dense ``(frames × n [× n])`` arrays, in frame chunks for the pairwise o
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import numpy as np
@@ -29,6 +30,9 @@ from .kinematics import HEADING_DEFAULTS, check_heading_source, heading_of
 from .neighbors import chunk_frames, select_neighbors
 
 CHUNK_FRAMES = 4096
+#: nearest neighbours of small groups: (frames × n × n) cells per chunk of the dense sort (its
+#: temporaries are a few such blocks; a neighbour's rank does not depend on the chunk)
+NN_DENSE_CELLS = 1 << 16
 
 
 def _ids_column(ids: np.ndarray, idx: np.ndarray, valid: np.ndarray):
@@ -86,10 +90,16 @@ class NearestNeighbor(Feature):
             raise FeatureError("bad 'cm'", expected=["auto", True, False], found=self.params["cm"])
 
     def apply(self, data: pd.DataFrame) -> pd.DataFrame:
+        parts = list(self.apply_chunks(data))
+        return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+
+    def apply_chunks(self, data: pd.DataFrame) -> Iterator[pd.DataFrame]:
+        """The output frame chunk by frame chunk (one chunk when ``data`` is not sorted by frame)."""
         self.check_columns(data)
         cm = _check_cm(self, data)
         k = self.params["k"]
-        grid = Grid.from_long(data["frame"].to_numpy(), data["id"].to_numpy())
+        frame, ids = data["frame"].to_numpy(), data["id"].to_numpy()
+        grid = Grid.from_long(frame, ids)
         X = grid.dense(data["X"].to_numpy(np.float64))
         Y = grid.dense(data["Y"].to_numpy(np.float64))
         n = grid.n
@@ -106,27 +116,49 @@ class NearestNeighbor(Feature):
             hint=f"this recording has {n} individual(s); use k <= {max(n, 1)}",
         )
         radius = None if self.params["radius"] is None else float(self.params["radius"])
-        check_alloc(
-            float(grid.T) * n * k,
-            16,
-            f"nearest_neighbor with k={k}",
-            FeatureError,
-            hint="k above the number of other individuals only adds empty columns",
-        )
-        nn_idx = np.zeros((grid.T, n, k), dtype=np.int64)
-        nn_d = np.full((grid.T, n, k), np.nan)
-        step = chunk_frames(n, CHUNK_FRAMES)
-        for a in range(0, grid.T, step):
+        del data  # the positions live on in X, Y: a caller that let go of the table frees its columns now
+        step = chunk_frames(n, CHUNK_FRAMES, cells=NN_DENSE_CELLS)
+        if len(frame) > 1 and bool(np.any(frame[1:] < frame[:-1])):  # rows out of frame order: one output
+            check_alloc(float(grid.T) * n * k, 16, f"nearest_neighbor with k={k}", FeatureError)
+            nn_idx, nn_d = np.zeros((grid.T, n, k), dtype=np.int64), np.full((grid.T, n, k), np.nan)
+            for a in range(0, grid.T, step):
+                self._fill(X, Y, a, min(grid.T, a + step), radius, nn_idx[a : a + step], nn_d[a : a + step])
+            yield self._rows(grid, nn_idx, nn_d, grid.flat, frame, ids, cm)
+            return
+        for a in range(0, grid.T, step) if grid.T else [0]:
             b = min(grid.T, a + step)
-            t, i, j, rank = select_neighbors(X[a:b], Y[a:b], k, radius)
-            t = t + a
-            nn_idx[t, i, rank - 1] = j
-            nn_d[t, i, rank - 1] = np.hypot(X[t, j] - X[t, i], Y[t, j] - Y[t, i])
-        out: dict[str, Any] = {"frame": data["frame"].to_numpy(), "id": data["id"].to_numpy()}
+            r0, r1 = np.searchsorted(frame, [grid.frame0 + a, grid.frame0 + b], side="left").tolist()
+            nn_idx, nn_d = np.zeros((b - a, n, k), dtype=np.int64), np.full((b - a, n, k), np.nan)
+            self._fill(X, Y, a, b, radius, nn_idx, nn_d)
+            yield self._rows(grid, nn_idx, nn_d, grid.flat[r0:r1] - a * n, frame[r0:r1], ids[r0:r1], cm)
+
+    def _fill(
+        self, X: np.ndarray, Y: np.ndarray, a: int, b: int, radius: float | None, nn_idx: np.ndarray, nn_d: np.ndarray
+    ) -> None:
+        """Neighbour indices and distances of frames ``[a, b)`` of the grid into ``(b - a, n, k)`` arrays."""
+        if b <= a:
+            return
+        t, i, j, rank = select_neighbors(X[a:b], Y[a:b], self.params["k"], radius)
+        nn_idx[t, i, rank - 1] = j
+        t = t + a
+        nn_d[t - a, i, rank - 1] = np.hypot(X[t, j] - X[t, i], Y[t, j] - Y[t, i])
+
+    def _rows(
+        self,
+        grid: Grid,
+        nn_idx: np.ndarray,
+        nn_d: np.ndarray,
+        flat: np.ndarray,
+        frame: np.ndarray,
+        ids: np.ndarray,
+        cm: float | None,
+    ) -> pd.DataFrame:
+        """Output rows of the cells ``flat`` of ``(frames, n, k)`` neighbour arrays."""
+        out: dict[str, Any] = {"frame": frame, "id": ids}
         cols: dict[str, np.ndarray] = {}
-        for r in range(k):
-            dist = grid.take(nn_d[:, :, r])
-            idx = grid.take(nn_idx[:, :, r])
+        for r in range(nn_idx.shape[2]):
+            dist = np.take(np.ascontiguousarray(nn_d[:, :, r]).reshape(-1), flat)
+            idx = np.take(np.ascontiguousarray(nn_idx[:, :, r]).reshape(-1), flat)
             out[f"nn{r + 1}_id"] = _ids_column(grid.ids, idx, ~np.isnan(dist))
             cols[f"nn{r + 1}_dist_px"] = dist
         _cm_columns(cols, cm)

@@ -6,11 +6,8 @@ cm_per_pixel, keypoint names, source format and files) ride in the parquet metad
 
 from __future__ import annotations
 
-import ctypes
-import functools
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +18,7 @@ import pyarrow.parquet as pq
 
 from mosaic.core.atomic import atomic_path
 from mosaic.core.errors import SchemaError, TrackFormatError, check_identity
+from mosaic.core.executor import release_unused_memory
 from mosaic.core.paths import check_regular_file
 
 from .schema import TREX_V1, validate_trex_v1
@@ -37,38 +35,9 @@ DICTIONARY_COLUMNS = ("group", "sequence", "id", "collection", "source_group")
 STATISTICS_COLUMNS = ("frame", "time", "id")
 
 
-@functools.lru_cache(maxsize=1)
-def _malloc_trim() -> Any:
-    """glibc's ``malloc_trim`` (None on other C libraries / platforms)."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        fn = ctypes.CDLL(None).malloc_trim  # the C library already loaded into the process
-    except (OSError, AttributeError):
-        return None
-    fn.argtypes = [ctypes.c_size_t]
-    fn.restype = ctypes.c_int
-    return fn
-
-
 def _release_arrow_pool() -> None:
     """Return the free pages arrow's allocator (mimalloc/jemalloc) keeps to the system."""
     pa.default_memory_pool().release_unused()
-
-
-def release_unused_memory() -> None:
-    """Give freed memory back to the operating system (cheap: ~1 ms).
-
-    Large numpy temporaries freed in the middle of the C heap and the buffers the parquet
-    writer leaves in arrow's allocator are otherwise kept by the process, and the next
-    recording's arrays are stacked on top of them: peak memory would grow by that retained
-    amount. Called between the phases of one recording (after converting, after writing),
-    it keeps a worker's peak near one recording's live data. Frees nothing that is in use.
-    """
-    _release_arrow_pool()
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
 
 
 def _to_arrow(df: pd.DataFrame) -> pa.Table:

@@ -16,9 +16,11 @@ file; it returns only a small row of metadata, so no recording passes through th
 ``'process'`` or ``'dask'`` mode (the executor is :mod:`mosaic.core.executor`).
 
 Modules: :mod:`.index` (the run index), :mod:`.scope` (recordings and frames in scope),
-:mod:`.tasks` (task inputs and running one task), :mod:`.writer` (the streaming writer),
-:mod:`.run` (orchestration: :func:`plan_feature` gives a :class:`FeatureRun`, whose ``run``
-executes and records it) and :mod:`.load` (reading runs back).
+:mod:`.tasks` (task inputs and running one task), :mod:`.blocks` (a task's output as
+chunks: whole, streamed by the feature, or block by block of frames), :mod:`.writer` (the
+streaming writer: fixed-size row groups), :mod:`.planning` (:func:`plan_feature` identifies a
+run and gives a :class:`FeatureRun`), :mod:`.run` (whose ``run`` executes and records it) and
+:mod:`.load` (reading runs back).
 """
 
 from __future__ import annotations
@@ -35,15 +37,17 @@ from .index import (
     read_feature_index,
 )
 from .load import feature_files, iter_feature, load_feature, load_result
-from .run import FeatureRun, RunPlan, execute, executor_config, pending, plan_feature, plan_run, record, run_feature
+from .planning import RunPlan, executor_config, plan_feature, plan_run
+from .run import FeatureRun, execute, pending, record, run_feature
 from .scope import select_sequences
 from .tasks import _build_tasks, _Source, _Task, execute_task, load_task_input  # noqa: F401 - private names kept importable
-from .writer import TRIM_EVERY_CHUNKS, write_output
+from .writer import ROW_GROUP_ROWS, TRIM_EVERY_CHUNKS, write_output
 
 __all__ = [
     "DASK_ENV",
     "FEATURES_INDEX",
     "PARALLEL_MODES",
+    "ROW_GROUP_ROWS",
     "RUN_INFO",
     "FeatureRun",
     "TRIM_EVERY_CHUNKS",

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,10 +15,11 @@ import numpy as np
 import pandas as pd
 
 from mosaic.core.errors import FeatureError, MosaicError
-from mosaic.core.executor import peak_rss_mb
+from mosaic.core.executor import peak_rss_mb, release_unused_memory
 from mosaic.core.run_ids import file_fingerprint
 
 from ..base import TRACKS, Feature, SequenceContext
+from .blocks import output_chunks
 from .load import _check_feature_identity
 from .scope import _fmt
 from .writer import write_output
@@ -50,6 +50,7 @@ class _Task:
     overlap: int = 0
     meta: dict[str, Any] = field(default_factory=dict)
     tracks_path: str | None = None  # the recording's track file (its metadata gives fps, cm_per_pixel)
+    block_rows: int | None = None  # input rows per block of a feature applied by blocks (None: the default)
 
 
 def _schema_names(path: str, task: _Task) -> list[str]:
@@ -216,18 +217,12 @@ def execute_task(task: _Task) -> dict[str, Any]:
 
 
 def _execute(task: _Task) -> dict[str, Any]:
-    from mosaic.tracks.io import release_unused_memory
-
     t0 = time.perf_counter()
     data = load_task_input(task)
     release_unused_memory()  # the parquet reader's decompression buffers
     trim = task.meta.get("frame_span") if task.overlap else None
-    feat = task.feature
-    if type(feat).apply_chunks is Feature.apply_chunks:
-        chunks: Iterable[pd.DataFrame] = [feat.apply(data)]  # whole output; the input is freed before writing
-    else:
-        chunks = feat.apply_chunks(data)  # streamed chunk by chunk
-    del data
+    chunks = output_chunks(task.feature, data, task.block_rows)  # whole, streamed, or block by block
+    del data  # a whole output is computed by now: its input goes before the writer starts
     n_rows = write_output(chunks, task, trim)
     return {
         "group": task.group,
