@@ -81,3 +81,29 @@ def test_unreachable_scheduler_is_a_config_error():
     cfg = ExecutorConfig("dask", 1, f"tcp://127.0.0.1:{port}")
     with pytest.raises(ConfigError, match="cannot reach the Dask scheduler"):
         list(run_tasks(_square, TASKS[:2], cfg))
+
+
+def _process_run_in_a_child(queue):
+    import psutil
+
+    try:
+        records = sorted((r["k"], r["sq"]) for r in run_tasks(_square, TASKS[:3], ExecutorConfig("process", 2)))
+        left = [" ".join(c.cmdline()) for c in psutil.Process().children(recursive=True)]
+        queue.put((records, [c for c in left if "resource_tracker" not in c]))
+    except Exception as exc:  # reported to the test, not lost in the child
+        queue.put((repr(exc), None))
+
+
+def test_process_mode_inside_a_worker_process_leaves_no_idle_workers():
+    # a worker of another pool (Kedro's ParallelRunner) must be able to exit as soon as its stage is done
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_process_run_in_a_child, args=(queue,))
+    child.start()
+    records, children_left = queue.get(timeout=120)
+    child.join(timeout=120)
+    assert records == [(0, 0), (1, 1), (2, 4)]
+    assert children_left == []  # loky's reusable workers were stopped, not left to idle out
+    assert child.exitcode == 0  # the child exited (with idle workers it would still be waiting for them)

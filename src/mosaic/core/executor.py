@@ -156,13 +156,29 @@ def run_tasks(
 
             n = workers or min(os.cpu_count() or 1, len(tasks))
             par = Parallel(n_jobs=n, backend="loky", return_as="generator_unordered")
-            for r in par(delayed(_call)(fn, t, True, True) for t in tasks):
-                yield r
-                bar.update()
+            try:
+                for r in par(delayed(_call)(fn, t, True, True) for t in tasks):
+                    yield r
+                    bar.update()
+            finally:
+                _release_process_workers()
         else:
             yield from _run_dask(fn, tasks, config, bar)
     finally:
         bar.close()
+
+
+def _release_process_workers() -> None:
+    """Stop loky's idle worker processes when this process is itself a worker (e.g. of Kedro's
+    ``ParallelRunner``): it could not exit until they time out (minutes). The main process keeps
+    them for the next stage."""
+    import multiprocessing
+
+    if multiprocessing.parent_process() is None:
+        return
+    from joblib.externals.loky import get_reusable_executor
+
+    get_reusable_executor().shutdown(wait=True, kill_workers=True)
 
 
 def dask_client(config: ExecutorConfig):
