@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from mosaic import Dataset
+from mosaic.datasets.media import MediaIndexReportDataset
 from mosaic.tracks import read_tracks, read_tracks_meta
 from tests.conftest import PROJECT_DIR
 from tests.tracks.synth import calms21_dict, write_calms21_npy, write_trex
@@ -136,7 +137,7 @@ def test_nodes_on_in_memory_catalog_match_facade(tmp_path):
     catalog["params:convert"] = convert
     catalog["dataset"] = MemoryDataset(Dataset.open(ked), copy_mode="assign")
     catalog["params:media_ingest"] = {"search_dirs": ["media_raw"], "on_error": "warn"}
-    catalog["media_index@report"] = MemoryDataset()
+    catalog["media_index@report"] = MediaIndexReportDataset(filepath=str(ked / "media" / "index_report.json"))
     SequentialRunner().run(ingest_pipeline() + convert_pipeline(), catalog)
     _assert_same_outputs(fac, ked)
     assert len(catalog.load("tracks@index")) == len(list((ked / "tracks").glob("*.parquet")))

@@ -12,13 +12,13 @@ import pytest
 import yaml
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
-from kedro_datasets.json import JSONDataset
 from kedro_datasets.partitions import PartitionedDataset
 
 from mosaic import Dataset
 from mosaic.core.errors import BatchError, ConfigError
 from mosaic.datasets.folder import IndexTableDataset
 from mosaic.datasets.frames import FrameRunsDataset
+from mosaic.datasets.media import MediaIndexReportDataset
 from mosaic.media.index import read_media_index
 from mosaic.pipelines.ingest.nodes import index_media_node
 from mosaic.pipelines.ingest.pipeline import create_media_ingest_pipeline
@@ -54,7 +54,7 @@ def _catalog(ds) -> DataCatalog:
         filename_suffix=".png",
         overwrite=False,
     )
-    cat["media_index@report"] = JSONDataset(filepath=str(ds.get_root("media") / "index_report.json"))
+    cat["media_index@report"] = MediaIndexReportDataset(filepath=str(ds.get_root("media") / "index_report.json"))
     cat["media_index@table"] = IndexTableDataset(filepath=str(ds.get_root("media") / "index.csv"))
     cat["frame_runs"] = FrameRunsDataset(filepath=str(ds.get_root("frames") / "index.csv"), dataset_dir=str(ds.folder))
     return cat
@@ -131,7 +131,7 @@ def test_pipeline_reuses_finished_runs_and_reports_failures(tmp_path):
 
 def test_partition_ids_and_lazy_images(tmp_path):
     ds = _make(tmp_path / "d")
-    index_media_node({"search_dirs": ["media_raw"]}, ds)
+    index_media_node({"search_dirs": ["media_raw"]}, ds).write()
     sel = select_frames(read_media_index(ds, missing_ok=True), {"n_frames": 2, "sequences": ["s0"]}, ds)
     parts, _ = render_frames(sel)
     rid = sel["run"]["run_id"]
@@ -155,7 +155,7 @@ def test_kedro_session_on_demo_layout(tmp_path):
 
     ds = _make(tmp_path / "session")
     conf = _conf_params()
-    report = index_media_node(conf["media_ingest"], ds)
+    report = index_media_node(conf["media_ingest"], ds).write()
     (ds.get_root("media") / "index_report.json").write_text(json.dumps(report))
     bootstrap_project(PROJECT_DIR)
     with KedroSession.create(project_path=PROJECT_DIR, runtime_params={"dataset_dir": str(ds.folder)}) as session:
@@ -174,7 +174,7 @@ def test_params_override_with_a_partial_local_block(tmp_path):
 
     ds = _make(tmp_path / "session")
     conf = _conf_params()
-    report = index_media_node(conf["media_ingest"], ds)
+    report = index_media_node(conf["media_ingest"], ds).write()
     (ds.get_root("media") / "index_report.json").write_text(json.dumps(report))
     conf_dir = tmp_path / "conf"
     shutil.copytree(CONF, conf_dir / "base")
@@ -236,9 +236,21 @@ def test_media_ingest_matches_the_raw_index_it_is_given(tmp_path):
     raw = pd.DataFrame(
         [{"group": "g0", "sequence": "s0", "abs_path": "tracks_raw/g0/s0.npz", "src_format": "trex_npz"}]
     )
-    index_media_node({"search_dirs": ["media_raw"]}, ds, raw)  # nothing in tracks_raw/index.csv on disk
+    index_media_node({"search_dirs": ["media_raw"]}, ds, raw).write()  # nothing in tracks_raw/index.csv on disk
     row = read_media_index(ds).iloc[0]
     assert (row["group"], row["sequence"], row["recording_from"]) == ("g0", "s0", "tracks")
-    index_media_node({"search_dirs": ["media_raw"]}, ds, raw.iloc[:0])  # no raw recording: its own recording
+    index_media_node({"search_dirs": ["media_raw"]}, ds, raw.iloc[:0]).write()  # no raw recording: its own recording
     row = read_media_index(ds).iloc[0]
     assert (row["group"], row["sequence"], row["recording_from"]) == ("cam", "s0", "video")
+
+
+def test_media_ingest_node_writes_nothing_its_dataset_writes_the_index(tmp_path):
+    """The `index_media` node returns the planned index; saving `media_index@report` writes both files."""
+    ds = _make(tmp_path / "d")
+    planned = index_media_node({"search_dirs": ["media_raw"]}, ds)
+    index_csv, report_json = ds.get_root("media") / "index.csv", ds.get_root("media") / "index_report.json"
+    assert not index_csv.exists() and not report_json.exists()
+    MediaIndexReportDataset(filepath=str(report_json)).save(planned)
+    assert sorted(read_media_index(ds)["sequence"]) == ["s0", "s1", "s2"]
+    saved = json.loads(report_json.read_text())
+    assert saved["n_videos"] == 3 and saved["index_path"] == ds.relative_path(index_csv)

@@ -45,9 +45,8 @@ class DatasetFolder(AbstractDataset):
 class IndexTableDataset(AbstractDataset):
     """A dataset index CSV (e.g. ``media/index.csv``) read with :func:`mosaic.core.indexes.read_index`.
 
-    Read-only: the index is written by the domain function of the node whose output is the
-    other view of the same transcoded entry (e.g. ``media_index@report``). A missing file loads
-    as an empty table.
+    Read-only: the index is written when the other view of the same transcoded entry is saved
+    (e.g. ``media_index@report``). A missing file loads as an empty table.
     """
 
     def __init__(self, filepath: str, metadata: dict[str, Any] | None = None) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -174,13 +175,72 @@ def index_media_report(
     BatchError
         Some videos could not be read (with ``on_error='raise'``); the others are indexed.
     """
+    return plan_media_index(
+        ds,
+        search_dirs,
+        extensions,
+        index_filename,
+        recursive,
+        sequence_match_mode,
+        count_frames=count_frames,
+        on_error=on_error,
+        raw_index=raw_index,
+    ).write()
+
+
+@dataclass
+class MediaIndexing:
+    """Videos probed and matched to recordings, not yet written (see :func:`plan_media_index`).
+
+    :meth:`write` upserts them into ``media/index.csv`` and returns the report of
+    :func:`index_media_report`; the Kedro ``media_index@report`` dataset saves a planned
+    indexing by calling it, so the node itself writes nothing.
+    """
+
+    ds: DatasetCore
+    table: pd.DataFrame
+    failures: dict[str, str]
+    unmatched: list[dict]
+    own: list[dict]
+    match_mode: str
+    index_filename: str = "index.csv"
+    on_error: str = "raise"
+
+    def write(self) -> dict:
+        """Write the index (the one writer of ``media/index.csv``); return the report."""
+        df, failures = self.table, self.failures
+        out = _write_media_index(self.ds, df, failures, self.index_filename)
+        log.info(
+            "indexed %d video(s) into %s (%d unmatched, %d unreadable)",
+            len(df),
+            out,
+            len(self.unmatched),
+            len(failures),
+        )
+        _report_failures(failures, self.on_error, out)
+        return _index_report(self.ds, out, df, self.match_mode, self.unmatched, failures, self.own)
+
+
+def plan_media_index(
+    ds: DatasetCore,
+    search_dirs: str | os.PathLike | Sequence[str | os.PathLike] | None = None,
+    extensions: Sequence[str] = (".mp4", ".avi"),
+    index_filename: str = "index.csv",
+    recursive: bool = True,
+    sequence_match_mode: str = "exact",
+    *,
+    count_frames: bool = False,
+    on_error: str = "raise",
+    raw_index: pd.DataFrame | None = None,
+) -> MediaIndexing:
+    """Find, probe and match the videos as :func:`index_media_report` does, writing nothing.
+
+    Same parameters; ``.write()`` on the result writes the index and returns the report.
+    """
     _check_index_options(sequence_match_mode, on_error)
     videos = find_videos(_search_folders(ds, search_dirs), extensions, recursive)
     df, failures, unmatched, own = _media_table(ds, videos, raw_index, sequence_match_mode, count_frames)
-    out = _write_media_index(ds, df, failures, index_filename)
-    log.info("indexed %d video(s) into %s (%d unmatched, %d unreadable)", len(df), out, len(unmatched), len(failures))
-    _report_failures(failures, on_error, out)
-    return _index_report(ds, out, df, sequence_match_mode, unmatched, failures, own)
+    return MediaIndexing(ds, df, failures, unmatched, own, sequence_match_mode, index_filename, on_error)
 
 
 def _index_report(
@@ -307,8 +367,10 @@ INDEX_CONFIG_KEYS = (
 )
 
 
-def index_media_from_config(ds: DatasetCore, config: dict | None, raw_index: pd.DataFrame | None = None) -> dict:
-    """:func:`index_media_report` with keyword arguments from a config mapping (pipeline parameters).
+def index_media_from_config(
+    ds: DatasetCore, config: dict | None, raw_index: pd.DataFrame | None = None
+) -> MediaIndexing:
+    """:func:`plan_media_index` with keyword arguments from a config mapping (pipeline parameters).
 
     ``raw_index`` is the raw tracks index to match the videos against (see :func:`~mosaic.media.matching.known_sequences`).
 
@@ -323,4 +385,4 @@ def index_media_from_config(ds: DatasetCore, config: dict | None, raw_index: pd.
         raise ConfigError("unknown keys in media indexing parameters", expected=list(INDEX_CONFIG_KEYS), found=unknown)
     if "extensions" in config:
         config["extensions"] = tuple(config["extensions"])
-    return index_media_report(ds, **config, raw_index=raw_index)
+    return plan_media_index(ds, **config, raw_index=raw_index)

@@ -12,7 +12,7 @@ from mosaic.core.dataset import DatasetCore
 from mosaic.core.errors import ConfigError
 from mosaic.core.indexes import TRACKS_RAW_INDEX
 from mosaic.core.sources import SCAN_KEYS
-from mosaic.media.index import index_media_from_config
+from mosaic.media.index import MediaIndexing, index_media_from_config
 from mosaic.tracks.indexing import scan_tracks_raw
 
 log = logging.getLogger(__name__)
@@ -60,11 +60,12 @@ def index_raw_tracks(ingest: Mapping[str, Any], dataset: DatasetCore) -> pd.Data
 
 def index_media_node(
     media_ingest: Mapping[str, Any], dataset: DatasetCore, tracks_raw_index: pd.DataFrame | None = None
-) -> dict[str, Any]:
-    """Index the dataset's videos into ``media/index.csv``; return the report (unmatched, unreadable).
+) -> MediaIndexing:
+    """Probe and match the dataset's videos; return the planned index (the node writes nothing).
 
     Videos are matched against the converted tracks when there are any, else against
     ``tracks_raw_index`` (the raw index this pipeline has just built), as ``Dataset.index_media``
-    does (:func:`mosaic.media.index.index_media_from_config`).
+    does (:func:`mosaic.media.index.index_media_from_config`). Saving ``media_index@report``
+    writes ``media/index.csv`` (:meth:`~mosaic.media.index.MediaIndexing.write`) and the report.
     """
     return index_media_from_config(dataset, dict(media_ingest or {}), raw_index=tracks_raw_index)

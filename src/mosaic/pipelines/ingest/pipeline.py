@@ -13,7 +13,8 @@ def create_media_ingest_pipeline(**kwargs) -> Pipeline:
     """The media part of `ingest`: index videos into ``media/index.csv``, matched against ``tracks_raw_index``.
 
     Output ``media_index@report`` (``media/index_report.json``): unmatched and unreadable videos; the
-    node writes ``media/index.csv`` (``media_index@table``) through :mod:`mosaic.media.index`.
+    node returns the planned index, and saving ``media_index@report`` writes ``media/index.csv``
+    (``media_index@table``) through :mod:`mosaic.media.index`.
     """
     return Pipeline(
         [
