@@ -107,3 +107,14 @@ def test_process_mode_inside_a_worker_process_leaves_no_idle_workers():
     assert records == [(0, 0), (1, 1), (2, 4)]
     assert children_left == []  # loky's reusable workers were stopped, not left to idle out
     assert child.exitcode == 0  # the child exited (with idle workers it would still be waiting for them)
+
+
+def test_executor_from_pipeline_parameters():
+    from mosaic.core.executor import executor_from_params
+
+    assert executor_from_params(None) == ExecutorConfig()
+    params = {"parallel_mode": "dask", "parallel_workers": 3, "dask_address": None, "memory_limit": "1GB", "other": 1}
+    assert executor_from_params(params) == ExecutorConfig("dask", 3, None, "1GB")
+    assert executor_from_params({"parallel_mode": None}) == ExecutorConfig()  # null keeps the default
+    with pytest.raises(ConfigError, match="parallel_mode"):
+        executor_from_params({"parallel_mode": "cluster"})

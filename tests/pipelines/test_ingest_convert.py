@@ -249,3 +249,26 @@ def test_every_runner_writes_the_same_folder(tmp_path, runner):
     _run_kedro_session(seq, runner=runners.SequentialRunner())
     _run_kedro_session(other, runner=getattr(runners, runner)())
     _assert_same_outputs(seq, other)
+
+
+def test_convert_parameters_choose_the_executor(tmp_path, monkeypatch):
+    """`--params convert.parallel_mode=process` converts on worker processes, with the facade's files."""
+    import mosaic.core.executor as executor
+
+    modes = []
+    run_tasks = executor.run_tasks
+
+    def recording(fn, tasks, config=None, **kwargs):
+        modes.append(config.mode)
+        return run_tasks(fn, tasks, config, **kwargs)
+
+    monkeypatch.setattr(executor, "run_tasks", recording)
+    src = _synthetic(tmp_path / "src")
+    fac, ked = tmp_path / "facade", tmp_path / "kedro"
+    shutil.copytree(src, fac)
+    shutil.copytree(src, ked)
+    _run_facade(fac)
+    modes.clear()
+    _run_kedro_session(ked, convert={"parallel_mode": "process", "parallel_workers": 2})
+    assert modes == ["process"]
+    _assert_same_outputs(fac, ked)

@@ -8,6 +8,7 @@ import pytest
 
 from mosaic import Dataset
 from mosaic.core.errors import ConfigError
+from mosaic.core.executor import ExecutorConfig
 from tests.models.synth import make_synthetic
 
 CONFIG = {"cv_folds": 2, "estimator_params": {"max_iter": 20}, "max_ethograms": 2, "min_bout": 3}
@@ -79,6 +80,9 @@ def test_nodes_train_and_predict(synth_ds, tmp_path):
     planned = predict_behaviors(params, stored, features)
     # the node plans: paths and parameters, nothing written yet
     assert isinstance(planned, PredictionRun) and len(planned.tasks) == 2
+    assert planned.config == ExecutorConfig()  # train.parallel_* absent: serial
+    on_threads = predict_behaviors(dict(params, parallel_mode="thread", parallel_workers=2), stored, features)
+    assert on_threads.config == ExecutorConfig("thread", 2)
     assert not feature_root(synth_ds, "clf__pred").exists()
     out = PredictionRunDataset(filepath=str(tmp_path / "pred.json"), dataset_dir=str(synth_ds.folder))
     out.save(planned)

@@ -39,7 +39,7 @@ import ctypes
 import functools
 import os
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,6 +80,22 @@ class ExecutorConfig:
             raise ConfigError(
                 "memory_limit must be bytes (int) or a size string", expected="e.g. '2GB'", found=self.memory_limit
             )
+
+
+#: pipeline parameter (and facade argument) names of the executor settings → :class:`ExecutorConfig` fields
+EXECUTOR_PARAMS = {
+    "parallel_mode": "mode",
+    "parallel_workers": "n_workers",
+    "dask_address": "dask_address",
+    "memory_limit": "memory_limit",
+}
+
+
+def executor_from_params(params: Mapping[str, Any] | None) -> ExecutorConfig:
+    """The :class:`ExecutorConfig` of a pipeline's parameters (keys of :data:`EXECUTOR_PARAMS`; absent or
+    null keys keep :class:`ExecutorConfig`'s defaults)."""
+    params = params or {}
+    return ExecutorConfig(**{f: params[k] for k, f in EXECUTOR_PARAMS.items() if params.get(k) is not None})
 
 
 def _call(fn: Callable[[Any], Any], task: Any, measure: bool = True, worker: bool = False) -> Any:

@@ -159,6 +159,7 @@ class ConversionBatch:
         self.failures: dict[str, str] = {}
         self.conflicts: dict[str, list[dict[str, Any]]] = {}
         self._pending: dict[str, TrackTable] = {}
+        self.executor: ExecutorConfig | None = None  # default executor of :meth:`run`
         from mosaic.core.sources import read_sources
 
         self.sources = read_sources(ds.folder)  # the dataset's own sources.yml ({} when none)
@@ -439,7 +440,7 @@ class ConversionBatch:
         light = self._task_copy()
         tasks = [(light, *parts[k].args) for k in sorted(set(parts) - set(local))]
         results = {}
-        for r in run_tasks(_convert_write, tasks, executor or ExecutorConfig(), desc=desc):
+        for r in run_tasks(_convert_write, tasks, executor or self.executor or ExecutorConfig(), desc=desc):
             if isinstance(r, MosaicError):  # recorded per recording, as serially (the task records its own)
                 if self.fail_fast:
                     raise r

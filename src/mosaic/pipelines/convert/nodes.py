@@ -19,10 +19,11 @@ import pandas as pd
 
 from mosaic.core.dataset import DatasetCore
 from mosaic.core.errors import BatchError, ConfigError
+from mosaic.core.executor import EXECUTOR_PARAMS, executor_from_params
 from mosaic.tracks.convert import ON_ERROR, ConversionBatch
 
 log = logging.getLogger(__name__)
-_KEYS = ("params", "overwrite", "merge_per_sequence", "group_from", "on_error", "on_stale")
+_KEYS = ("params", "overwrite", "merge_per_sequence", "group_from", "on_error", "on_stale", *EXECUTOR_PARAMS)
 
 
 def convert_tracks(tracks_raw_index: pd.DataFrame, dataset: DatasetCore, convert: Mapping[str, Any]) -> ConversionBatch:
@@ -45,7 +46,7 @@ def convert_tracks(tracks_raw_index: pd.DataFrame, dataset: DatasetCore, convert
     on_error = convert.get("on_error", "raise")
     if on_error not in ON_ERROR:
         raise ConfigError("unknown convert.on_error", expected=list(ON_ERROR), found=on_error)
-    return ConversionBatch.from_index(
+    batch = ConversionBatch.from_index(
         dataset,
         tracks_raw_index,
         params=convert.get("params") or {},
@@ -55,6 +56,8 @@ def convert_tracks(tracks_raw_index: pd.DataFrame, dataset: DatasetCore, convert
         on_error=on_error,
         on_stale=convert.get("on_stale", "reconvert"),
     )
+    batch.executor = executor_from_params(convert)  # the executor `tracks@parquet` runs the batch on
+    return batch
 
 
 class TracksConversionError(BatchError):

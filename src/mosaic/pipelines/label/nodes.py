@@ -18,14 +18,11 @@ import pandas as pd
 
 from mosaic.core.dataset import DatasetCore
 from mosaic.core.errors import ConfigError
-from mosaic.core.executor import ExecutorConfig
+from mosaic.core.executor import EXECUTOR_PARAMS, executor_from_params
 from mosaic.labels import LabelConversionBatch, plan_label_conversion
 
 log = logging.getLogger(__name__)
-#: executor parameters (their defaults are those of :class:`mosaic.core.executor.ExecutorConfig`)
-EXECUTOR_KEYS = {"parallel_mode": "mode", "parallel_workers": "n_workers", "dask_address": "dask_address"}
-EXECUTOR_KEYS["memory_limit"] = "memory_limit"
-_KEYS = ("kind", "source_format", "overwrite", "if_missing", "params", *EXECUTOR_KEYS)
+_KEYS = ("kind", "source_format", "overwrite", "if_missing", "params", *EXECUTOR_PARAMS)
 #: label formats whose converter takes recording lengths (``n_frames``) from the caller
 LENGTH_FORMATS = ("boris_csv", "boris_project")
 
@@ -88,7 +85,7 @@ def convert_labels(
     log.info(
         "label: %d recording length(s) from the tracks index, %d video(s) in the media index", len(lengths), n_media
     )
-    executor = ExecutorConfig(**{field: label[key] for key, field in EXECUTOR_KEYS.items() if key in label})
+    executor = executor_from_params(label)
     overwrite = bool(label.get("overwrite", False))
     batch = plan_label_conversion(dataset, kind, overwrite, params, label.get("source_format"), executor=executor)
     return batch, batch, batch

@@ -18,9 +18,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from mosaic.core.errors import ConfigError
+from mosaic.core.executor import EXECUTOR_PARAMS, executor_from_params
 
 log = logging.getLogger(__name__)
-_KEYS = ("model", "overwrite", "features", "config", "predict")
+_KEYS = ("model", "overwrite", "features", "config", "predict", *EXECUTOR_PARAMS)
 
 
 def _check(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -136,4 +137,6 @@ def predict_behaviors(train: Mapping[str, Any], model_run: Any, features: Any) -
     if not p.get("predict", True):
         return {"feature": None, "run_id": None, "paths": []}
     inputs = ModelInputs.from_catalog(features, None, model_run.store)
-    return plan_prediction(inputs, model_run, overwrite=bool(p.get("overwrite", False)))
+    return plan_prediction(
+        inputs, model_run, overwrite=bool(p.get("overwrite", False)), executor=executor_from_params(p)
+    )
