@@ -326,8 +326,8 @@ def _arrow_pools(pa: Any) -> list[Any]:
     for name in ("mimalloc_memory_pool", "jemalloc_memory_pool"):
         try:
             pools.append(getattr(pa, name)())
-        except (AttributeError, NotImplementedError, pa.ArrowException):
-            continue  # not built into this pyarrow
+        except (AttributeError, pa.ArrowException):
+            continue  # not built into this pyarrow (ArrowNotImplementedError is an ArrowException)
     return pools
 
 

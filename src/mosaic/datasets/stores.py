@@ -17,6 +17,7 @@ runs its consumers after that producer. Saving is refused: the producers' datase
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from kedro.io.core import DatasetError
@@ -25,16 +26,16 @@ from mosaic.datasets.folder import DatasetFolder
 
 
 class _StoreView(DatasetFolder):
-    """A read-only view over the dataset folder at ``path``; ``load`` builds it with :meth:`_view`."""
+    """A read-only view over the dataset folder at ``path``; ``load`` builds the domain view named
+    by ``_view_class`` (``'module:Class'``, constructed with the opened dataset)."""
 
+    _view_class: str  # set by each view
     _what = "view"
     _writer = "its pipeline"
 
     def load(self) -> Any:
-        return self._view(super().load())
-
-    def _view(self, ds: Any) -> Any:  # pragma: no cover - every subclass defines it
-        raise NotImplementedError
+        module, _, name = self._view_class.partition(":")
+        return getattr(importlib.import_module(module), name)(super().load())
 
     def save(self, data: Any) -> None:
         raise DatasetError(
@@ -49,34 +50,22 @@ class _StoreView(DatasetFolder):
 class FeatureStoreDataset(_StoreView):
     """Feature runs of the dataset folder (``features/<name>/<run_id>/``), read-only."""
 
+    _view_class = "mosaic.features.store:FeatureStore"
     _what = "the feature runs"
     _writer = "the featurize pipeline (features@runs)"
-
-    def _view(self, ds: Any) -> Any:
-        from mosaic.features.store import FeatureStore
-
-        return FeatureStore(ds)
 
 
 class LabelStoreDataset(_StoreView):
     """Labels of every kind of the dataset folder (``labels/<kind>/``), read-only."""
 
+    _view_class = "mosaic.labels.store:LabelStore"
     _what = "the labels"
     _writer = "the label pipeline (labels, labels_index@csv)"
-
-    def _view(self, ds: Any) -> Any:
-        from mosaic.labels.store import LabelStore
-
-        return LabelStore(ds)
 
 
 class ModelStoreDataset(_StoreView):
     """Stored model runs of the dataset folder (``models/``), read-only."""
 
+    _view_class = "mosaic.models.store:ModelStore"
     _what = "the stored model runs"
     _writer = "the train pipeline (model_run)"
-
-    def _view(self, ds: Any) -> Any:
-        from mosaic.models.store import ModelStore
-
-        return ModelStore(ds)
